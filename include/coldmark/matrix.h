@@ -1,0 +1,104 @@
+/* The YAML matrix: what to boot, how often, and what to measure. */
+#ifndef COLDMARK_MATRIX_H
+#define COLDMARK_MATRIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coldmark/util.h"
+
+/* Host events that exist besides the guest's markers. */
+#define CM_EVENT_EXEC "exec"
+#define CM_EVENT_FIRST_ENTRY "first_entry"
+#define CM_EVENT_EXIT "exit"
+
+struct cm_marker {
+	unsigned port, value;
+	char *name;
+};
+
+struct cm_phase {
+	char *name, *from, *to;
+};
+
+/* One value of an axis: its label (in case ids) and the qemu arguments it adds. */
+struct cm_axis_value {
+	char *label;
+	char **args;
+	size_t nargs;
+	int line, col;
+};
+
+struct cm_axis {
+	char *name;
+	struct cm_axis_value *values;
+	size_t nvalues;
+	char **tmpl; /* custom axes: arguments with "{}" replaced by the value */
+	size_t ntmpl;
+	int line, col;
+};
+
+struct cm_case {
+	char *id;            /* "memory=128M,accel=kvm" */
+	char **argv;         /* NULL-terminated, argv[0] the qemu binary */
+	size_t argc;
+	char **labels;       /* per matrix axis; NULL where the case has no value */
+	char **extra_keys;   /* include-added keys that are not axes, with extra_vals */
+	char **extra_vals;
+	size_t nextra;
+};
+
+enum cm_order { CM_ORDER_SEQUENTIAL, CM_ORDER_INTERLEAVED, CM_ORDER_SHUFFLED };
+enum cm_source { CM_SOURCE_AUTO, CM_SOURCE_PERF, CM_SOURCE_DEBUGCON };
+enum cm_drop { CM_DROP_AUTO, CM_DROP_SYSCTL, CM_DROP_EVICT };
+
+struct cm_matrix {
+	char *path, *dir;
+	char *qemu;
+	char *kernel, *initrd, *append, *disk; /* absolute paths; NULL when unused */
+	char **base_args;
+	size_t nbase_args;
+	struct cm_axis *axes;
+	size_t naxes;
+	struct cm_marker *markers;
+	size_t nmarkers;
+	unsigned *ports;
+	size_t nports;
+	struct cm_phase *phases;
+	size_t nphases;
+	char *end_marker;
+	char *marker_preset;
+	/* run settings */
+	int64_t boots, warmup, timeout_ms, seed, exit_status;
+	int64_t min_boots, max_boots;
+	double until_ci_pct; /* 0: fixed count */
+	bool drop_caches;
+	enum cm_drop drop_method;
+	enum cm_order order;
+	enum cm_source source;
+	char *pin;
+	char **env; /* "KEY=VALUE" */
+	size_t nenv;
+	char *first_entry_event, *first_entry_filter;
+	/* expansion */
+	struct cm_case *cases;
+	size_t ncases;
+};
+
+/* Loads, validates and expands. Returns NULL when diags holds an error; warnings may be set
+ * on success. */
+struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *diags);
+struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
+					struct cm_diags *diags);
+void cm_matrix_free(struct cm_matrix *m);
+
+const struct cm_marker *cm_matrix_marker_by_name(const struct cm_matrix *m, const char *name);
+const struct cm_marker *cm_matrix_marker_by_value(const struct cm_matrix *m, unsigned port,
+						  unsigned value);
+/* Print the key table (name, type, default, range, help) for `coldmark list --keys`. */
+void cm_matrix_print_keys(FILE *f);
+/* Shell-quoted command line of a case, for people to copy. */
+char *cm_case_cmdline(const struct cm_case *c);
+
+#endif

@@ -1,0 +1,85 @@
+/* Statistics of boot times: summaries with distribution-free CIs, outliers, warnings, and the
+ * base-vs-candidate comparison that gates releases. Pure functions of their inputs. */
+#ifndef COLDMARK_STATS_H
+#define COLDMARK_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CM_STATS_NPCT 5
+extern const double cm_stats_pct[CM_STATS_NPCT]; /* 0.05 0.25 0.75 0.95 0.99 */
+
+/* Warning flags of a summary. */
+enum {
+	CM_WARN_FEW_BOOTS = 1 << 0,  /* too few boots for the median CI */
+	CM_WARN_HIGH_CV = 1 << 1,    /* coefficient of variation above CM_STATS_CV_WARN */
+	CM_WARN_BIMODAL = 1 << 2,    /* two separated clusters */
+	CM_WARN_DRIFT = 1 << 3,      /* Mann-Kendall trend over boot order */
+	CM_WARN_FIRST_SLOW = 1 << 4, /* first counted boot far slower than the rest */
+	CM_WARN_OUTLIERS = 1 << 5,   /* severe outliers present */
+};
+#define CM_STATS_CV_WARN 0.10
+
+struct cm_summary {
+	size_t n;
+	double mean, sd, cv, min, max, median, mad;
+	double mean_ci_lo, mean_ci_hi;                  /* NaN when n < 2 */
+	double median_ci_lo, median_ci_hi, median_ci_level; /* NaN/0 when too few boots */
+	double pct[CM_STATS_NPCT];
+	double pct_ci_lo[CM_STATS_NPCT], pct_ci_hi[CM_STATS_NPCT];
+	size_t n_mild, n_severe;  /* Tukey: outside 1.5 IQR (mild, not severe) / 3 IQR */
+	size_t *outliers;         /* boot-order indices of all outliers (mild and severe) */
+	size_t n_outliers;
+	double drift_p;           /* Mann-Kendall two-sided p over boot order (NaN if n < 4) */
+	unsigned warnings;
+};
+
+/* x: samples in boot order. alpha: 1 - confidence (0.05). */
+int cm_stats_summarize(const double *x, size_t n, double alpha, struct cm_summary *s);
+void cm_summary_free(struct cm_summary *s);
+
+/* Quantile by linear interpolation at rank (n-1)p of sorted data (R type 7). */
+double cm_stats_quantile_sorted(const double *sorted, size_t n, double p);
+/* Distribution-free CI of the p-quantile from order statistics; returns the achieved
+ * confidence, 0 (and NaN bounds) when n is too small. */
+double cm_stats_quantile_ci(const double *sorted, size_t n, double p, double alpha, double *lo,
+			    double *hi);
+/* Boots needed so the median CI half-width is target_rel of the median (normal theory on
+ * the robust spread); 0 when it cannot be said. */
+size_t cm_stats_boots_needed(const struct cm_summary *s, double target_rel, double alpha);
+
+/* Mann-Whitney U (R's wilcox.test(x, y)): W and the two-sided p. exact tells which path. */
+struct cm_mwu {
+	double w, p;
+	bool exact;
+};
+int cm_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
+			  struct cm_mwu *out);
+
+/* Hodges-Lehmann shift of x - y with its CI (R's wilcox.test(x, y, conf.int = TRUE)). */
+int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
+			    double alpha, double *est, double *lo, double *hi);
+
+enum cm_verdict { CM_NO_CHANGE, CM_REGRESSED, CM_IMPROVED, CM_INCOMPARABLE };
+extern const char *const cm_verdict_names[];
+
+struct cm_comparison {
+	double base_median, cand_median;
+	double rel, rel_lo, rel_hi; /* exp(HL of ln cand - ln base) - 1, and its CI */
+	double p, p_adj;
+	bool exact;
+	enum cm_verdict verdict;
+};
+
+/* One row: relative change and raw p. The verdict waits for cm_stats_holm_verdicts. */
+int cm_stats_compare(const double *base, size_t nb, const double *cand, size_t nc, double alpha,
+		     struct cm_comparison *out);
+/* Holm-adjusts p over all rows, then sets verdicts with alpha and threshold (0.02 = 2%). */
+void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold);
+/* Geometric mean of (1 + rel) over rows with a comparison. */
+double cm_stats_geomean_ratio(const struct cm_comparison *rows, size_t n);
+
+/* Kruskal-Wallis H test across groups (sweep effect of one axis); returns p. */
+double cm_stats_kruskal_wallis(const double *const *groups, const size_t *sizes, size_t k);
+
+#endif

@@ -1,0 +1,88 @@
+/* Small shared pieces: error codes, diagnostics with file:line:col, a growable string. */
+#ifndef COLDMARK_UTIL_H
+#define COLDMARK_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* One list yields the enum and the messages (as libtraceevent's tep_errno does). */
+#define CM_ERRORS(X)                                                    \
+	X(CM_OK, "success")                                             \
+	X(CM_ENOMEM, "out of memory")                                   \
+	X(CM_EPARSE, "invalid input")                                   \
+	X(CM_EIO, "input/output error")                                 \
+	X(CM_EUSAGE, "bad usage")                                       \
+	X(CM_EHOST, "this host cannot measure")                         \
+	X(CM_EINTR, "interrupted")                                      \
+	X(CM_ENOENT, "not found")
+
+#define CM_ENUM_(e, m) e##_,
+enum cm_err_index { CM_ERRORS(CM_ENUM_) CM_ERR_COUNT };
+#undef CM_ENUM_
+/* Functions return 0 or one of these negated. */
+#define CM_ERR(e) (-(int)(e##_))
+const char *cm_strerror(int err);
+
+enum cm_severity { CM_SEV_ERROR, CM_SEV_WARNING, CM_SEV_NOTE };
+
+struct cm_diag {
+	char *file;
+	int line, col; /* 1-based; 0 when unknown */
+	enum cm_severity sev;
+	char *msg;
+};
+
+struct cm_diags {
+	struct cm_diag *v;
+	size_t n, cap;
+	size_t n_errors;
+};
+
+void cm_diags_add(struct cm_diags *d, enum cm_severity sev, const char *file, int line,
+		  int col, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void cm_diags_print(const struct cm_diags *d, FILE *f);
+void cm_diags_clear(struct cm_diags *d);
+
+/* A growable NUL-terminated string. */
+struct cm_buf {
+	char *s;
+	size_t len, cap;
+};
+void cm_buf_printf(struct cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cm_buf_vprintf(struct cm_buf *b, const char *fmt, va_list ap);
+void cm_buf_puts(struct cm_buf *b, const char *s);
+char *cm_buf_steal(struct cm_buf *b);
+void cm_buf_free(struct cm_buf *b);
+
+/* Allocation that aborts on failure: an OOM in a benchmark harness is not recoverable data. */
+void *cm_xmalloc(size_t n);
+void *cm_xcalloc(size_t n, size_t sz);
+void *cm_xrealloc(void *p, size_t n);
+char *cm_xstrdup(const char *s);
+char *cm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow an array to hold at least n+1 elements. */
+#define CM_PUSH(arr, n, cap)                                                        \
+	do {                                                                        \
+		if ((n) >= (cap)) {                                                 \
+			(cap) = (cap) ? 2 * (cap) : 8;                              \
+			(arr) = cm_xrealloc((arr), (cap) * sizeof(*(arr)));         \
+		}                                                                   \
+	} while (0)
+
+/* "512M", "2G", "1024" (MiB, as qemu's -m reads a bare number) -> bytes. */
+int cm_parse_size(const char *s, uint64_t *bytes);
+/* "30s", "500ms", "2m", "1.5s", bare number = seconds -> milliseconds. */
+int cm_parse_duration_ms(const char *s, int64_t *ms);
+/* Format nanoseconds for people: "1.23 ms", "456 µs", "7.89 s" (3 significant digits). */
+void cm_format_ns(double ns, char *out, size_t outsz);
+/* Quote one argument for a POSIX shell, only when needed. */
+void cm_shell_quote(struct cm_buf *b, const char *arg);
+/* Levenshtein distance, for "did you mean". */
+size_t cm_edit_distance(const char *a, const char *b);
+/* CLOCK_MONOTONIC in ns: the clock perf samples are taken on (use_clockid). */
+int64_t cm_now_ns(void);
+
+#endif

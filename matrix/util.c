@@ -1,0 +1,268 @@
+/* Shared helpers. They live in the matrix library because it is the bottom layer that every
+ * other library already links. */
+#include "coldmark/util.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CM_MSG_(e, m) m,
+static const char *const cm_messages[] = { CM_ERRORS(CM_MSG_) };
+#undef CM_MSG_
+
+const char *cm_strerror(int err)
+{
+	int i = err < 0 ? -err : err;
+	return i < CM_ERR_COUNT ? cm_messages[i] : "unknown error";
+}
+
+void *cm_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p) {
+		fputs("coldmark: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *cm_xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+	if (!p) {
+		fputs("coldmark: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *cm_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("coldmark: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+char *cm_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(cm_xmalloc(n), s, n);
+}
+
+char *cm_xasprintf(const char *fmt, ...)
+{
+	struct cm_buf b = { 0 };
+	va_list ap;
+	va_start(ap, fmt);
+	cm_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return cm_buf_steal(&b);
+}
+
+void cm_buf_vprintf(struct cm_buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = cm_xrealloc(b->s, b->cap);
+	}
+	vsnprintf(b->s + b->len, n + 1, fmt, ap);
+	b->len += n;
+}
+
+void cm_buf_printf(struct cm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cm_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+void cm_buf_puts(struct cm_buf *b, const char *s)
+{
+	cm_buf_printf(b, "%s", s);
+}
+
+char *cm_buf_steal(struct cm_buf *b)
+{
+	char *s = b->s ? b->s : cm_xstrdup("");
+	b->s = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
+void cm_buf_free(struct cm_buf *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+void cm_diags_add(struct cm_diags *d, enum cm_severity sev, const char *file, int line,
+		  int col, const char *fmt, ...)
+{
+	CM_PUSH(d->v, d->n, d->cap);
+	struct cm_diag *g = &d->v[d->n++];
+	struct cm_buf b = { 0 };
+	va_list ap;
+	va_start(ap, fmt);
+	cm_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	g->file = cm_xstrdup(file ? file : "");
+	g->line = line;
+	g->col = col;
+	g->sev = sev;
+	g->msg = cm_buf_steal(&b);
+	if (sev == CM_SEV_ERROR)
+		d->n_errors++;
+}
+
+void cm_diags_print(const struct cm_diags *d, FILE *f)
+{
+	static const char *const names[] = { "error", "warning", "note" };
+	for (size_t i = 0; i < d->n; i++) {
+		const struct cm_diag *g = &d->v[i];
+		if (g->line)
+			fprintf(f, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, names[g->sev],
+				g->msg);
+		else
+			fprintf(f, "%s: %s: %s\n", g->file, names[g->sev], g->msg);
+	}
+}
+
+void cm_diags_clear(struct cm_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].file);
+		free(d->v[i].msg);
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+int cm_parse_size(const char *s, uint64_t *bytes)
+{
+	char *end;
+	if (!s || !isdigit((unsigned char)*s))
+		return CM_ERR(CM_EPARSE);
+	double v = strtod(s, &end);
+	uint64_t mul = 1ULL << 20; /* qemu -m: a bare number is MiB */
+	switch (toupper((unsigned char)*end)) {
+	case 0: break;
+	case 'K': mul = 1ULL << 10; end++; break;
+	case 'M': mul = 1ULL << 20; end++; break;
+	case 'G': mul = 1ULL << 30; end++; break;
+	case 'T': mul = 1ULL << 40; end++; break;
+	default: return CM_ERR(CM_EPARSE);
+	}
+	if (*end == 'i' || *end == 'I')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || v <= 0 || v * mul > 1e15)
+		return CM_ERR(CM_EPARSE);
+	*bytes = (uint64_t)(v * mul);
+	return 0;
+}
+
+int cm_parse_duration_ms(const char *s, int64_t *ms)
+{
+	char *end;
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return CM_ERR(CM_EPARSE);
+	double v = strtod(s, &end), mul = 1000;
+	if (!strcmp(end, "ms"))
+		mul = 1;
+	else if (!strcmp(end, "s") || !*end)
+		mul = 1000;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		mul = 60000;
+	else
+		return CM_ERR(CM_EPARSE);
+	if (!(v >= 0) || v * mul > 1e12)
+		return CM_ERR(CM_EPARSE);
+	*ms = (int64_t)llround(v * mul);
+	return 0;
+}
+
+void cm_format_ns(double ns, char *out, size_t outsz)
+{
+	static const struct {
+		double div;
+		const char *unit;
+	} units[] = { { 1e9, "s" }, { 1e6, "ms" }, { 1e3, "µs" }, { 1, "ns" } };
+	if (isnan(ns)) {
+		snprintf(out, outsz, "—");
+		return;
+	}
+	for (size_t i = 0; i < 4; i++) {
+		if (fabs(ns) >= units[i].div || i == 3) {
+			double v = ns / units[i].div;
+			int prec = fabs(v) >= 100 ? 0 : fabs(v) >= 10 ? 1 : 2;
+			snprintf(out, outsz, "%.*f %s", prec, v, units[i].unit);
+			return;
+		}
+	}
+}
+
+void cm_shell_quote(struct cm_buf *b, const char *arg)
+{
+	int plain = *arg != 0;
+	for (const char *p = arg; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("@%+=:,./-_", *p))
+			plain = 0;
+	if (plain) {
+		cm_buf_puts(b, arg);
+		return;
+	}
+	cm_buf_puts(b, "'");
+	for (const char *p = arg; *p; p++) {
+		if (*p == '\'')
+			cm_buf_puts(b, "'\\''");
+		else
+			cm_buf_printf(b, "%c", *p);
+	}
+	cm_buf_puts(b, "'");
+}
+
+size_t cm_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t *row = cm_xcalloc(lb + 1, sizeof(*row));
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	size_t d = row[lb];
+	free(row);
+	return d;
+}
+
+int64_t cm_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}

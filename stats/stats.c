@@ -1,0 +1,455 @@
+/* Summaries and comparisons. Definitions follow DESIGN.md: type-7 quantiles, order-statistic
+ * CIs, Student-t mean CI, MAD scaled by 1.4826, Tukey fences; comparisons as R's wilcox.test. */
+#include "coldmark/stats.h"
+
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/util.h"
+
+const double cm_stats_pct[CM_STATS_NPCT] = { 0.05, 0.25, 0.75, 0.95, 0.99 };
+const char *const cm_verdict_names[] = { "no change", "regressed", "improved", "incomparable" };
+
+static double *sorted_copy(const double *x, size_t n)
+{
+	double *s = cm_xmalloc(n * sizeof(double));
+	memcpy(s, x, n * sizeof(double));
+	gsl_sort(s, 1, n);
+	return s;
+}
+
+double cm_stats_quantile_sorted(const double *sorted, size_t n, double p)
+{
+	if (!n)
+		return NAN;
+	return gsl_stats_quantile_from_sorted_data(sorted, 1, n, p);
+}
+
+double cm_stats_quantile_ci(const double *sorted, size_t n, double p, double alpha, double *lo,
+			    double *hi)
+{
+	*lo = *hi = NAN;
+	if (!n)
+		return 0;
+	/* l: smallest k with P(B <= k) >= alpha/2; u: smallest k with P(B <= k-1) >= 1-alpha/2,
+	 * B ~ Binomial(n, p). The interval [x(l), x(u)] (1-based) covers the p-quantile with
+	 * probability P(B <= u-1) - P(B <= l-1); l = 0 or u > n means too few boots. */
+	size_t l = 0, u = 0;
+	while (l <= n && gsl_cdf_binomial_P((unsigned)l, p, (unsigned)n) < alpha / 2)
+		l++;
+	u = 1;
+	while (u <= n + 1 && gsl_cdf_binomial_P((unsigned)(u - 1), p, (unsigned)n) < 1 - alpha / 2)
+		u++;
+	if (l == 0 || u > n || l > u)
+		return 0;
+	*lo = sorted[l - 1];
+	*hi = sorted[u - 1];
+	double below_l = gsl_cdf_binomial_P((unsigned)(l - 1), p, (unsigned)n);
+	return gsl_cdf_binomial_P((unsigned)(u - 1), p, (unsigned)n) - below_l;
+}
+
+/* Mann-Kendall trend test over the order of the samples; two-sided p with tie correction. */
+static double mann_kendall_p(const double *x, size_t n)
+{
+	if (n < 4)
+		return NAN;
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			s += (x[j] > x[i]) - (x[j] < x[i]);
+	double *sorted = sorted_copy(x, n), ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && sorted[j] == sorted[i])
+			j++;
+		double t = (double)(j - i);
+		ties += t * (t - 1) * (2 * t + 5);
+		i = j;
+	}
+	free(sorted);
+	double var = ((double)n * (n - 1) * (2.0 * n + 5) - ties) / 18.0;
+	if (var <= 0)
+		return 1;
+	double z = s > 0 ? (s - 1) / sqrt(var) : s < 0 ? (s + 1) / sqrt(var) : 0;
+	return 2 * gsl_cdf_ugaussian_Q(fabs(z));
+}
+
+/* Two clusters: a gap in the sorted sample, with at least 20% of the boots on each side,
+ * wider than 4 robust spreads of the sides, on a sample whose bimodality coefficient
+ * exceeds the uniform's 5/9. */
+static bool bimodal(const double *sorted, size_t n)
+{
+	if (n < 10)
+		return false;
+	double g = gsl_stats_skew(sorted, 1, n), k = gsl_stats_kurtosis(sorted, 1, n);
+	double bc = (g * g + 1) / (k + 3.0 * (n - 1) * (n - 1) / ((n - 2.0) * (n - 3.0)));
+	if (!(bc > 5.0 / 9.0))
+		return false;
+	size_t min_side = n / 5 > 3 ? n / 5 : 3;
+	for (size_t i = min_side - 1; i + min_side < n; i++) {
+		double gap = sorted[i + 1] - sorted[i];
+		double left = (sorted[(i + 1) * 3 / 4] - sorted[(i + 1) / 4]);
+		double right = (sorted[i + 1 + (n - i - 1) * 3 / 4] - sorted[i + 1 + (n - i - 1) / 4]);
+		double spread = left > right ? left : right;
+		if (gap > 4 * spread && gap > 0)
+			return true;
+	}
+	return false;
+}
+
+int cm_stats_summarize(const double *x, size_t n, double alpha, struct cm_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->mean = s->sd = s->cv = s->min = s->max = s->median = s->mad = NAN;
+	s->mean_ci_lo = s->mean_ci_hi = s->median_ci_lo = s->median_ci_hi = NAN;
+	s->drift_p = NAN;
+	for (int i = 0; i < CM_STATS_NPCT; i++)
+		s->pct[i] = s->pct_ci_lo[i] = s->pct_ci_hi[i] = NAN;
+	if (!n) {
+		s->warnings = CM_WARN_FEW_BOOTS;
+		return 0;
+	}
+	double *sorted = sorted_copy(x, n);
+	s->mean = gsl_stats_mean(x, 1, n);
+	s->min = sorted[0];
+	s->max = sorted[n - 1];
+	s->median = cm_stats_quantile_sorted(sorted, n, 0.5);
+	if (n >= 2) {
+		s->sd = gsl_stats_sd_m(x, 1, n, s->mean);
+		s->cv = s->mean != 0 ? s->sd / s->mean : NAN;
+		double h = gsl_cdf_tdist_Pinv(1 - alpha / 2, (double)(n - 1)) * s->sd / sqrt((double)n);
+		s->mean_ci_lo = s->mean - h;
+		s->mean_ci_hi = s->mean + h;
+	}
+	double *dev = cm_xmalloc(n * sizeof(double));
+	for (size_t i = 0; i < n; i++)
+		dev[i] = fabs(x[i] - s->median);
+	gsl_sort(dev, 1, n);
+	s->mad = 1.4826 * cm_stats_quantile_sorted(dev, n, 0.5);
+	free(dev);
+	s->median_ci_level =
+		cm_stats_quantile_ci(sorted, n, 0.5, alpha, &s->median_ci_lo, &s->median_ci_hi);
+	for (int i = 0; i < CM_STATS_NPCT; i++) {
+		s->pct[i] = cm_stats_quantile_sorted(sorted, n, cm_stats_pct[i]);
+		cm_stats_quantile_ci(sorted, n, cm_stats_pct[i], alpha, &s->pct_ci_lo[i],
+				     &s->pct_ci_hi[i]);
+	}
+	/* Tukey's fences on the type-7 quartiles: counted and listed, never dropped. */
+	double q1 = s->pct[1], q3 = s->pct[2], iqr = q3 - q1;
+	s->outliers = cm_xcalloc(n, sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		if (x[i] < q1 - 3 * iqr || x[i] > q3 + 3 * iqr)
+			s->n_severe++;
+		else if (x[i] < q1 - 1.5 * iqr || x[i] > q3 + 1.5 * iqr)
+			s->n_mild++;
+		else
+			continue;
+		s->outliers[s->n_outliers++] = i;
+	}
+	s->drift_p = mann_kendall_p(x, n);
+
+	if (s->median_ci_level == 0)
+		s->warnings |= CM_WARN_FEW_BOOTS;
+	if (s->cv > CM_STATS_CV_WARN)
+		s->warnings |= CM_WARN_HIGH_CV;
+	if (bimodal(sorted, n))
+		s->warnings |= CM_WARN_BIMODAL;
+	if (n >= 8 && s->drift_p < 0.01)
+		s->warnings |= CM_WARN_DRIFT;
+	if (s->n_severe)
+		s->warnings |= CM_WARN_OUTLIERS;
+	/* hyperfine's check: the first counted boot far slower than the others is a sign of a
+	 * missing warm-up or of a cache that was not dropped. Here "far": above the rest's
+	 * severe Tukey fence and 10% above their median. */
+	if (n >= 5) {
+		double *rest = sorted_copy(x + 1, n - 1);
+		double r1 = cm_stats_quantile_sorted(rest, n - 1, 0.25);
+		double r3 = cm_stats_quantile_sorted(rest, n - 1, 0.75);
+		double rmed = cm_stats_quantile_sorted(rest, n - 1, 0.5);
+		if (x[0] > r3 + 3 * (r3 - r1) && x[0] > 1.1 * rmed)
+			s->warnings |= CM_WARN_FIRST_SLOW;
+		free(rest);
+	}
+	free(sorted);
+	return 0;
+}
+
+void cm_summary_free(struct cm_summary *s)
+{
+	if (!s)
+		return;
+	free(s->outliers);
+	s->outliers = NULL;
+}
+
+size_t cm_stats_boots_needed(const struct cm_summary *s, double target_rel, double alpha)
+{
+	/* The median's standard error is about sqrt(pi/2) sigma / sqrt(n); sigma from the MAD
+	 * so that outliers do not inflate the advice. */
+	if (!(s->median > 0) || !(target_rel > 0) || !(s->mad >= 0))
+		return 0;
+	double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2);
+	double half_one = z * 1.2533141 * s->mad / s->median;
+	double n = ceil(pow(half_one / target_rel, 2));
+	return n < 6 ? 6 : (size_t)n;
+}
+
+/* ---- comparisons --------------------------------------------------------------------------- */
+
+/* Ranks with ties averaged; returns the tie term sum(t^3 - t). */
+static double ranks(const double *v, size_t n, double *r)
+{
+	size_t *idx = cm_xmalloc(n * sizeof(size_t));
+	gsl_sort_index(idx, v, 1, n);
+	double ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && v[idx[j]] == v[idx[i]])
+			j++;
+		double avg = (i + j + 1) / 2.0; /* ranks i+1 .. j averaged */
+		for (size_t k = i; k < j; k++)
+			r[idx[k]] = avg;
+		double t = (double)(j - i);
+		ties += t * t * t - t;
+		i = j;
+	}
+	free(idx);
+	return ties;
+}
+
+/* Counts of W = 0..m*n for the exact null distribution: the coefficients of the Gaussian
+ * binomial [m+n choose m]_q, built as prod (1 - q^(n+i)) / (1 - q^i). */
+static double *wilcox_counts(size_t m, size_t n)
+{
+	size_t len = m * n + 1;
+	double *c = cm_xcalloc(len, sizeof(double));
+	c[0] = 1;
+	for (size_t i = 1; i <= m; i++) {
+		for (size_t k = len; k-- > n + i;) /* multiply by (1 - q^(n+i)) */
+			c[k] -= c[k - (n + i)];
+		for (size_t k = i; k < len; k++) /* divide by (1 - q^i) */
+			c[k] += c[k - i];
+	}
+	return c;
+}
+
+static double pwilcox(double q, const double *counts, size_t m, size_t n)
+{
+	double total = 0, below = 0;
+	for (size_t k = 0; k <= m * n; k++) {
+		total += counts[k];
+		if ((double)k <= q)
+			below += counts[k];
+	}
+	return below / total;
+}
+
+static bool has_ties(const double *x, size_t nx, const double *y, size_t ny)
+{
+	size_t n = nx + ny;
+	double *all = cm_xmalloc(n * sizeof(double));
+	memcpy(all, x, nx * sizeof(double));
+	memcpy(all + nx, y, ny * sizeof(double));
+	gsl_sort(all, 1, n);
+	bool t = false;
+	for (size_t i = 1; i < n; i++)
+		t |= all[i] == all[i - 1];
+	free(all);
+	return t;
+}
+
+int cm_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny,
+			  struct cm_mwu *out)
+{
+	if (!nx || !ny)
+		return CM_ERR(CM_EPARSE);
+	size_t n = nx + ny;
+	double *all = cm_xmalloc(n * sizeof(double)), *r = cm_xmalloc(n * sizeof(double));
+	memcpy(all, x, nx * sizeof(double));
+	memcpy(all + nx, y, ny * sizeof(double));
+	double ties = ranks(all, n, r), rx = 0;
+	for (size_t i = 0; i < nx; i++)
+		rx += r[i];
+	free(all);
+	free(r);
+	double w = rx - nx * (nx + 1) / 2.0;
+	out->w = w;
+	/* R: exact when both samples are under 50 and there are no ties */
+	out->exact = nx < 50 && ny < 50 && ties == 0;
+	if (out->exact) {
+		double *c = wilcox_counts(nx, ny);
+		double p = w > nx * ny / 2.0 ? 1 - pwilcox(w - 1, c, nx, ny) : pwilcox(w, c, nx, ny);
+		free(c);
+		out->p = fmin(1, 2 * p);
+		return 0;
+	}
+	double z = w - nx * ny / 2.0;
+	double sigma = sqrt((nx * ny / 12.0) * ((n + 1) - ties / ((double)n * (n - 1))));
+	if (sigma == 0) {
+		out->p = 1;
+		return 0;
+	}
+	double corr = z > 0 ? 0.5 : z < 0 ? -0.5 : 0;
+	z = (z - corr) / sigma;
+	out->p = fmin(1, 2 * gsl_cdf_ugaussian_Q(fabs(z)));
+	return 0;
+}
+
+int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
+			    double alpha, double *est, double *lo, double *hi)
+{
+	*est = *lo = *hi = NAN;
+	if (!nx || !ny)
+		return CM_ERR(CM_EPARSE);
+	size_t nd = nx * ny;
+	double *d = cm_xmalloc(nd * sizeof(double));
+	for (size_t i = 0; i < nx; i++)
+		for (size_t j = 0; j < ny; j++)
+			d[i * ny + j] = x[i] - y[j];
+	gsl_sort(d, 1, nd);
+	*est = cm_stats_quantile_sorted(d, nd, 0.5);
+	size_t qu;
+	if (nx < 50 && ny < 50 && !has_ties(x, nx, y, ny)) {
+		/* R: qu = qwilcox(alpha/2, nx, ny), at least 1; CI = [d(qu), d(nx ny - qu + 1)] */
+		double *c = wilcox_counts(nx, ny), total = 0, acc = 0;
+		for (size_t k = 0; k <= nd; k++)
+			total += c[k];
+		qu = 0;
+		for (size_t k = 0; k <= nd; k++) {
+			acc += c[k];
+			if (acc / total >= alpha / 2 - 1e-12) {
+				qu = k;
+				break;
+			}
+		}
+		free(c);
+	} else {
+		/* Lehmann's normal approximation of the same order statistic */
+		double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2);
+		double k = nd / 2.0 - z * sqrt(nx * ny * (nx + ny + 1) / 12.0);
+		qu = k < 1 ? 0 : (size_t)floor(k);
+	}
+	if (qu == 0)
+		qu = 1;
+	*lo = d[qu - 1];
+	*hi = d[nd - qu];
+	free(d);
+	return 0;
+}
+
+int cm_stats_compare(const double *base, size_t nb, const double *cand, size_t nc, double alpha,
+		     struct cm_comparison *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->rel = out->rel_lo = out->rel_hi = out->p = out->p_adj = NAN;
+	out->verdict = CM_INCOMPARABLE;
+	if (!nb || !nc)
+		return CM_ERR(CM_EPARSE);
+	double *sb = sorted_copy(base, nb), *sc = sorted_copy(cand, nc);
+	out->base_median = cm_stats_quantile_sorted(sb, nb, 0.5);
+	out->cand_median = cm_stats_quantile_sorted(sc, nc, 0.5);
+	free(sb);
+	free(sc);
+	for (size_t i = 0; i < nb; i++)
+		if (!(base[i] > 0))
+			return CM_ERR(CM_EPARSE);
+	for (size_t i = 0; i < nc; i++)
+		if (!(cand[i] > 0))
+			return CM_ERR(CM_EPARSE);
+	/* wilcox.test(log(cand), log(base), conf.int = TRUE) */
+	double *lb = cm_xmalloc(nb * sizeof(double)), *lc = cm_xmalloc(nc * sizeof(double));
+	for (size_t i = 0; i < nb; i++)
+		lb[i] = log(base[i]);
+	for (size_t i = 0; i < nc; i++)
+		lc[i] = log(cand[i]);
+	struct cm_mwu u;
+	double est, lo, hi;
+	cm_stats_mann_whitney(lc, nc, lb, nb, &u);
+	cm_stats_hodges_lehmann(lc, nc, lb, nb, alpha, &est, &lo, &hi);
+	free(lb);
+	free(lc);
+	out->p = out->p_adj = u.p;
+	out->exact = u.exact;
+	out->rel = expm1(est);
+	out->rel_lo = expm1(lo);
+	out->rel_hi = expm1(hi);
+	out->verdict = CM_NO_CHANGE;
+	return 0;
+}
+
+static int cmp_p(const void *a, const void *b, void *rows_v)
+{
+	const struct cm_comparison *rows = rows_v;
+	double pa = rows[*(const size_t *)a].p, pb = rows[*(const size_t *)b].p;
+	return (pa > pb) - (pa < pb);
+}
+
+void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold)
+{
+	size_t m = 0, *idx = cm_xmalloc((n ? n : 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].verdict != CM_INCOMPARABLE)
+			idx[m++] = i;
+	qsort_r(idx, m, sizeof(size_t), cmp_p, rows);
+	double running = 0;
+	for (size_t j = 0; j < m; j++) {
+		double adj = fmin(1, (double)(m - j) * rows[idx[j]].p);
+		running = fmax(running, adj); /* Holm: adjusted p never decreases */
+		rows[idx[j]].p_adj = running;
+	}
+	free(idx);
+	for (size_t i = 0; i < n; i++) {
+		struct cm_comparison *r = &rows[i];
+		if (r->verdict == CM_INCOMPARABLE)
+			continue;
+		r->verdict = CM_NO_CHANGE;
+		if (r->p_adj < alpha && r->rel_lo > threshold)
+			r->verdict = CM_REGRESSED;
+		else if (r->p_adj < alpha && r->rel_hi < -threshold)
+			r->verdict = CM_IMPROVED;
+	}
+}
+
+double cm_stats_geomean_ratio(const struct cm_comparison *rows, size_t n)
+{
+	double acc = 0;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].verdict != CM_INCOMPARABLE && isfinite(rows[i].rel)) {
+			acc += log1p(rows[i].rel);
+			k++;
+		}
+	return k ? exp(acc / k) : NAN;
+}
+
+double cm_stats_kruskal_wallis(const double *const *groups, const size_t *sizes, size_t k)
+{
+	size_t n = 0;
+	for (size_t g = 0; g < k; g++)
+		n += sizes[g];
+	if (k < 2 || n < 3)
+		return NAN;
+	double *all = cm_xmalloc(n * sizeof(double)), *r = cm_xmalloc(n * sizeof(double));
+	for (size_t g = 0, o = 0; g < k; o += sizes[g], g++)
+		memcpy(all + o, groups[g], sizes[g] * sizeof(double));
+	double ties = ranks(all, n, r), h = 0;
+	for (size_t g = 0, o = 0; g < k; o += sizes[g], g++) {
+		double rs = 0;
+		for (size_t i = 0; i < sizes[g]; i++)
+			rs += r[o + i];
+		if (sizes[g])
+			h += rs * rs / sizes[g];
+	}
+	free(all);
+	free(r);
+	h = 12.0 / (n * (n + 1.0)) * h - 3.0 * (n + 1);
+	double c = 1 - ties / ((double)n * n * n - n);
+	if (c <= 0)
+		return 1;
+	return gsl_cdf_chisq_Q(h / c, (double)(k - 1));
+}
