@@ -1,0 +1,142 @@
+/* A boot's events -> status and phase durations. Markers are matched by name (their value in
+ * the table), never by position, so a missing marker cannot shift the others. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/harness.h"
+
+#define CM_STN_(e, s) s,
+const char *const cm_status_names[] = { CM_STATUSES(CM_STN_) };
+#undef CM_STN_
+
+void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
+		   unsigned value)
+{
+	CM_PUSH(e->v, e->n, e->cap);
+	struct cm_event *x = &e->v[e->n++];
+	snprintf(x->name, sizeof(x->name), "%s", name);
+	x->ts_ns = ts_ns;
+	x->port = port;
+	x->value = value;
+}
+
+void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
+			  unsigned port, unsigned value)
+{
+	const struct cm_marker *mk = cm_matrix_marker_by_value(m, port, value);
+	char name[48];
+	if (mk)
+		snprintf(name, sizeof(name), "%s", mk->name);
+	else
+		snprintf(name, sizeof(name), "m%x:%u", port, value);
+	/* A repeated write keeps its earliest time: the moment it first happened. Rings of
+	 * different CPUs are read one after the other, so a later write may arrive first. */
+	const struct cm_event *old = cm_events_find(e, name);
+	if (old) {
+		if (ts_ns < old->ts_ns)
+			((struct cm_event *)old)->ts_ns = ts_ns;
+		return;
+	}
+	cm_events_add(e, name, ts_ns, port, value);
+}
+
+const struct cm_event *cm_events_find(const struct cm_events *e, const char *name)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(e->v[i].name, name))
+			return &e->v[i];
+	return NULL;
+}
+
+void cm_events_free(struct cm_events *e)
+{
+	free(e->v);
+	memset(e, 0, sizeof(*e));
+}
+
+static bool is_host_event(const char *name)
+{
+	return !strcmp(name, CM_EVENT_EXEC) || !strcmp(name, CM_EVENT_EXIT) ||
+	       !strcmp(name, CM_EVENT_FIRST_ENTRY);
+}
+
+void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
+		      const struct cm_exit *ex, bool source_has_first_entry,
+		      struct cm_boot_result *r)
+{
+	r->nphase = m->nphases + 1;
+	r->phase_ns = cm_xmalloc(r->nphase * sizeof(double));
+	r->status = CM_STATUS_OK;
+	r->detail[0] = 0;
+	for (size_t i = 0; i < r->nphase; i++)
+		r->phase_ns[i] = NAN;
+
+	const struct cm_event *exec = cm_events_find(ev, CM_EVENT_EXEC);
+	const struct cm_event *end = m->end_marker ? cm_events_find(ev, m->end_marker) : NULL;
+	bool bad_order = false;
+	const char *missing = NULL;
+	for (size_t i = 0; i < m->nphases; i++) {
+		const struct cm_phase *p = &m->phases[i];
+		const struct cm_event *a = cm_events_find(ev, p->from), *b = cm_events_find(ev, p->to);
+		if (a && b) {
+			r->phase_ns[i] = (double)(b->ts_ns - a->ts_ns);
+			if (b->ts_ns < a->ts_ns && !bad_order) {
+				bad_order = true;
+				if (r->status == CM_STATUS_OK)
+					snprintf(r->detail, sizeof(r->detail), "'%s' came before '%s'",
+						 p->to, p->from);
+			}
+			continue;
+		}
+		const char *gone = !a ? p->from : p->to;
+		if (!strcmp(gone, CM_EVENT_FIRST_ENTRY) && !source_has_first_entry)
+			continue;
+		if (!strcmp(gone, CM_EVENT_EXIT) && ex->ended_by_us)
+			continue; /* the guest does not exit by itself: no exit time to report */
+		if (!missing && (!is_host_event(gone) || !strcmp(gone, CM_EVENT_FIRST_ENTRY) ||
+				 !strcmp(gone, CM_EVENT_EXEC)))
+			missing = gone;
+	}
+	if (exec && end)
+		r->phase_ns[m->nphases] = (double)(end->ts_ns - exec->ts_ns);
+	if (!missing && m->end_marker && !end)
+		missing = m->end_marker;
+
+	/* The most telling cause first: how qemu ended, then what the events say. */
+	if (!ex->launched) {
+		r->status = CM_STATUS_LAUNCH_FAILED;
+		snprintf(r->detail, sizeof(r->detail), "qemu could not be started");
+	} else if (ex->interrupted) {
+		r->status = CM_STATUS_INTERRUPTED;
+		snprintf(r->detail, sizeof(r->detail), "interrupted");
+	} else if (ex->timed_out) {
+		r->status = CM_STATUS_TIMEOUT;
+		snprintf(r->detail, sizeof(r->detail), "no exit%s%s%s within %lld ms",
+			 missing ? " and no '" : "", missing ? missing : "", missing ? "'" : "",
+			 (long long)m->timeout_ms);
+	} else if (ex->signal && !ex->ended_by_us) {
+		r->status = CM_STATUS_CRASHED;
+		snprintf(r->detail, sizeof(r->detail), "qemu killed by signal %d", ex->signal);
+	} else if (!ex->ended_by_us && ex->status != m->exit_status) {
+		r->status = CM_STATUS_EXIT_STATUS;
+		snprintf(r->detail, sizeof(r->detail), "qemu exit status %d, expected %lld",
+			 ex->status, (long long)m->exit_status);
+	} else if (ev->lost) {
+		r->status = CM_STATUS_LOST_RECORDS;
+		snprintf(r->detail, sizeof(r->detail), "the kernel dropped %llu trace records",
+			 (unsigned long long)ev->lost);
+	} else if (missing) {
+		r->status = CM_STATUS_MISSING_MARKER;
+		snprintf(r->detail, sizeof(r->detail), "no '%s' event", missing);
+	} else if (bad_order) {
+		r->status = CM_STATUS_OUT_OF_ORDER;
+	}
+}
+
+void cm_boot_result_free(struct cm_boot_result *r)
+{
+	free(r->phase_ns);
+	r->phase_ns = NULL;
+}

@@ -1,0 +1,51 @@
+/* The command line: every command and flag is one table entry, from which parsing, --help
+ * and "did you mean" all come. */
+#ifndef COLDMARK_CLI_H
+#define COLDMARK_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CM_EXIT_OK 0
+#define CM_EXIT_FAILED 1    /* failed boots beyond the allowed share; a regression */
+#define CM_EXIT_USAGE 2     /* usage, matrix or data error */
+#define CM_EXIT_HOST 3      /* this host cannot measure what was asked */
+#define CM_EXIT_INTERRUPTED 130
+
+struct cm_opt {
+	const char *name;    /* long name, without "--" */
+	char short_name;     /* 0: none */
+	const char *metavar; /* NULL: a flag without value */
+	const char *help;
+};
+
+#define CM_MAX_OPTS 24
+#define CM_MAX_POS 4
+
+struct cm_cli {
+	const struct cm_cmd *cmd;
+	const char *vals[CM_MAX_OPTS];
+	const char *pos[CM_MAX_POS];
+	int npos;
+};
+
+struct cm_cmd {
+	const char *name, *args, *summary;
+	const struct cm_opt *opts;
+	int min_pos, max_pos;
+	int (*fn)(const struct cm_cli *cli);
+};
+
+const char *cm_cli_get(const struct cm_cli *cli, const char *name);
+bool cm_cli_flag(const struct cm_cli *cli, const char *name);
+/* Parses argv after the command name. Returns 0, or CM_EXIT_USAGE after printing why, or -1
+ * when help was printed. */
+int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli *cli);
+void cm_cli_help(const struct cm_cmd *cmd, FILE *f);
+
+int cm_cmd_run(const struct cm_cli *cli);
+int cm_cmd_list(const struct cm_cli *cli);
+int cm_cmd_report(const struct cm_cli *cli);
+int cm_cmd_doctor(const struct cm_cli *cli);
+
+#endif

@@ -1,0 +1,229 @@
+/* qemu by argv (never a shell), in its own process group, watched through a pidfd. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+
+#define DEBUGCON_FD0 10     /* where the child finds the debugcon pipes */
+#define END_GRACE_MS 2000   /* after the end marker, how long a guest may take to exit */
+#define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int parse_cpulist(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	while (*s) {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+		if (end == s || a < 0 || a >= CPU_SETSIZE)
+			return -1;
+		if (*end == '-') {
+			s = end + 1;
+			b = strtol(s, &end, 10);
+			if (end == s || b < a || b >= CPU_SETSIZE)
+				return -1;
+		}
+		for (long c = a; c <= b; c++)
+			CPU_SET(c, set);
+		s = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			return -1;
+	}
+	return 0;
+}
+
+struct stamp {
+	int64_t ts_ns;
+	int err;
+};
+
+static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg_w)
+{
+	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
+	int devnull = open("/dev/null", O_RDONLY);
+	if (devnull >= 0)
+		dup2(devnull, 0);
+	int log = l->log_path ? open(l->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+			      : open("/dev/null", O_WRONLY);
+	if (log >= 0) {
+		dup2(log, 1);
+		dup2(log, 2);
+	}
+	for (size_t i = 0; i < l->ndebugcon; i++)
+		dup2(dbg_w[i], DEBUGCON_FD0 + (int)i); /* dup2 clears O_CLOEXEC on the copy */
+	struct stamp st = { 0, 0 };
+	if (l->pin) {
+		cpu_set_t set;
+		if (parse_cpulist(l->pin, &set) || sched_setaffinity(0, sizeof(set), &set))
+			st.err = EINVAL;
+	}
+	for (char *const *e = l->env; e && *e; e++)
+		putenv(*e);
+	if (!st.err) {
+		st.ts_ns = cm_now_ns();
+		if (write(stamp_fd, &st, sizeof(st)) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		st.err = errno;
+	}
+	if (write(stamp_fd, &st, sizeof(st)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+static void end_qemu(pid_t pid, int pidfd)
+{
+	kill(pid, SIGTERM);
+	struct pollfd pf = { pidfd, POLLIN, 0 };
+	if (poll(&pf, 1, 1000) <= 0)
+		kill(pid, SIGKILL);
+}
+
+int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	int stamp[2], dbg_r[8], dbg_w[8];
+	size_t nd = l->ndebugcon > 8 ? 8 : l->ndebugcon;
+	if (pipe2(stamp, O_CLOEXEC))
+		return CM_ERR(CM_EIO);
+	for (size_t i = 0; i < nd; i++) {
+		int pp[2];
+		if (pipe2(pp, O_CLOEXEC))
+			return CM_ERR(CM_EIO);
+		dbg_r[i] = pp[0];
+		dbg_w[i] = pp[1];
+		fcntl(dbg_r[i], F_SETFL, O_NONBLOCK);
+	}
+	/* argv plus one isa-debugcon per marker port, writing to an inherited pipe */
+	size_t argc = 0;
+	while (l->argv[argc])
+		argc++;
+	char **argv = cm_xcalloc(argc + 4 * nd + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < argc; i++)
+		argv[k++] = cm_xstrdup(l->argv[i]);
+	for (size_t i = 0; i < nd; i++) {
+		argv[k++] = cm_xstrdup("-chardev");
+		argv[k++] = cm_xasprintf("file,id=cmdbg%zu,path=/dev/fd/%zu", i, DEBUGCON_FD0 + i);
+		argv[k++] = cm_xstrdup("-device");
+		argv[k++] = cm_xasprintf("isa-debugcon,iobase=0x%x,chardev=cmdbg%zu",
+					 l->debugcon_ports[i], i);
+	}
+	if (l->perf)
+		cm_perf_begin(l->perf);
+
+	pid_t pid = fork();
+	if (pid == 0)
+		child(l, argv, stamp[1], dbg_w);
+	for (size_t i = 0; i < k; i++)
+		free(argv[i]);
+	free(argv);
+	close(stamp[1]);
+	for (size_t i = 0; i < nd; i++)
+		close(dbg_w[i]);
+	if (pid < 0) {
+		close(stamp[0]);
+		for (size_t i = 0; i < nd; i++)
+			close(dbg_r[i]);
+		return CM_ERR(CM_EIO);
+	}
+	setpgid(pid, pid);
+	struct stamp st = { 0, 0 }, st2;
+	ssize_t r1 = read(stamp[0], &st, sizeof(st));
+	ssize_t r2 = read(stamp[0], &st2, sizeof(st2)); /* EOF: execve closed the pipe */
+	close(stamp[0]);
+	int pidfd = pidfd_open_(pid);
+	int status = 0;
+	if (r1 != sizeof(st) || st.err || r2 > 0 || pidfd < 0) {
+		waitpid(pid, &status, 0);
+		if (pidfd >= 0)
+			close(pidfd);
+		for (size_t i = 0; i < nd; i++)
+			close(dbg_r[i]);
+		ex->launched = false;
+		errno = st.err ? st.err : r2 > 0 ? st2.err : EIO;
+		return 0;
+	}
+	ex->launched = true;
+	int64_t exec_ts = st.ts_ns, deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
+	bool exited = false;
+
+	while (!exited) {
+		int64_t now = cm_now_ns();
+		if (*l->stop) {
+			ex->interrupted = true;
+			end_qemu(pid, pidfd);
+			break;
+		}
+		if (now >= deadline) {
+			ex->timed_out = true;
+			end_qemu(pid, pidfd);
+			break;
+		}
+		if (end_seen && now >= end_seen + END_GRACE_MS * 1000000LL) {
+			ex->ended_by_us = true;
+			end_qemu(pid, pidfd);
+			break;
+		}
+		int64_t wait_ms = (deadline - now) / 1000000 + 1;
+		if (l->perf && l->end_marker && wait_ms > POLL_PERF_MS)
+			wait_ms = POLL_PERF_MS;
+		if (wait_ms > 100)
+			wait_ms = 100; /* a signal's flag is seen within 0.1 s */
+		struct pollfd pf[9] = { { pidfd, POLLIN, 0 } };
+		for (size_t i = 0; i < nd; i++)
+			pf[1 + i] = (struct pollfd){ dbg_r[i], POLLIN, 0 };
+		int n = poll(pf, 1 + nd, (int)wait_ms);
+		now = cm_now_ns();
+		for (size_t i = 0; n > 0 && i < nd; i++) {
+			unsigned char buf[256];
+			ssize_t got;
+			while ((got = read(dbg_r[i], buf, sizeof(buf))) > 0)
+				for (ssize_t b = 0; b < got; b++)
+					cm_events_add_marker(ev, l->m, now, l->debugcon_ports[i], buf[b]);
+		}
+		if (l->perf)
+			cm_perf_drain(l->perf, pid, l->m, ev);
+		if (n > 0 && (pf[0].revents & POLLIN)) {
+			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
+			exited = true;
+		}
+		if (!end_seen && l->end_marker && cm_events_find(ev, l->end_marker))
+			end_seen = now;
+	}
+	waitpid(pid, &status, 0);
+	close(pidfd);
+	/* what the pipes and rings still hold was written before qemu ended */
+	for (size_t i = 0; i < nd; i++) {
+		unsigned char buf[256];
+		ssize_t got;
+		int64_t now = cm_now_ns();
+		while ((got = read(dbg_r[i], buf, sizeof(buf))) > 0)
+			for (ssize_t b = 0; b < got; b++)
+				cm_events_add_marker(ev, l->m, now, l->debugcon_ports[i], buf[b]);
+		close(dbg_r[i]);
+	}
+	if (l->perf)
+		cm_perf_drain(l->perf, pid, l->m, ev);
+	if (!cm_events_find(ev, CM_EVENT_EXEC))
+		cm_events_add(ev, CM_EVENT_EXEC, exec_ts, 0, 0);
+	if (WIFSIGNALED(status))
+		ex->signal = WTERMSIG(status);
+	else
+		ex->status = WEXITSTATUS(status);
+	return 0;
+}

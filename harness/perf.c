@@ -1,0 +1,314 @@
+/* In-process marker capture through libperf: system-wide tracepoint events, one ring per CPU,
+ * opened once per run (closing the last event on a tracepoint costs tens of ms) and kept
+ * across boots. Filters run in the kernel so that only marker writes, qemu's exec and the
+ * first guest instruction reach user space. */
+#include <errno.h>
+#include <fcntl.h>
+#include <perf/core.h>
+#include <perf/cpumap.h>
+#include <perf/event.h>
+#include <perf/evlist.h>
+#include <perf/evsel.h>
+#include <perf/mmap.h>
+#include <perf/threadmap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <traceevent/event-parse.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+
+/* Global in libperf.a, hidden in libperf.so: the reason coldmark links libperf statically. */
+int perf_evsel__apply_filter(struct perf_evsel *evsel, const char *filter);
+
+#define MAX_TP_ID 65536
+
+struct cm_perf {
+	struct perf_evlist *evlist;
+	struct perf_cpu_map *cpus;
+	struct perf_thread_map *threads;
+	struct tep_handle *tep;
+	int *kinds; /* tracepoint id -> enum cm_tp_kind */
+	struct perf_evsel *first[2];
+	size_t nfirst;
+	char first_name[96];
+	bool first_seen;
+};
+
+static int quiet(enum libperf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level, (void)fmt, (void)ap;
+	return 0;
+}
+
+const char *cm_tracefs_path(bool try_mount, bool *mounted_now)
+{
+	static const char *const paths[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	if (mounted_now)
+		*mounted_now = false;
+	for (int i = 0; i < 2; i++) {
+		char probe[128];
+		snprintf(probe, sizeof(probe), "%s/events", paths[i]);
+		if (!access(probe, R_OK))
+			return paths[i];
+	}
+	if (try_mount && !mount("nodev", paths[0], "tracefs", 0, NULL)) {
+		if (mounted_now)
+			*mounted_now = true;
+		return paths[0];
+	}
+	return NULL;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	struct cm_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		cm_buf_printf(&b, "%.*s", (int)n, chunk);
+	fclose(f);
+	*len = b.len;
+	return cm_buf_steal(&b);
+}
+
+/* Adds system:name with a kernel filter; returns the evsel or NULL (err set). */
+static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const char *system,
+				 const char *name, enum cm_tp_kind kind, char *err, size_t errsz)
+{
+	char path[256];
+	size_t len;
+	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, system, name);
+	char *text = slurp(path, &len);
+	if (!text) {
+		snprintf(err, errsz, "tracepoint %s:%s not available (%s: %s)", system, name, path,
+			 strerror(errno));
+		return NULL;
+	}
+	int id = cm_tp_add_format(p->tep, system, text, len, kind, p->kinds, MAX_TP_ID);
+	free(text);
+	if (id < 0) {
+		snprintf(err, errsz, "cannot parse the format of %s:%s", system, name);
+		return NULL;
+	}
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = (unsigned)id,
+		.sample_period = 1,
+		.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
+			       PERF_SAMPLE_RAW,
+		.disabled = 1,
+		/* wakeup_events stays 0: a wakeup per sample of a frequent event means an IPI each */
+		.use_clockid = 1,
+		.clockid = CLOCK_MONOTONIC,
+	};
+	struct perf_evsel *e = perf_evsel__new(&attr);
+	if (!e) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	perf_evlist__add(p->evlist, e);
+	return e;
+}
+
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz)
+{
+	struct cm_perf *p = cm_xcalloc(1, sizeof(*p));
+	struct perf_evsel *pio, *exec;
+	struct perf_evsel *filtered[4];
+	char *filters[4] = { 0 };
+	size_t nf = 0;
+	const char *tracefs = cfg->tracefs ? cfg->tracefs : cm_tracefs_path(true, NULL);
+
+	libperf_init(quiet);
+	if (!tracefs) {
+		snprintf(err, errsz, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+		goto fail;
+	}
+	p->tep = tep_alloc();
+	p->kinds = cm_xcalloc(MAX_TP_ID, sizeof(int));
+	p->evlist = perf_evlist__new();
+
+	if (!(pio = add_tp(p, tracefs, "kvm", "kvm_pio", CM_TP_PIO, err, errsz)))
+		goto fail;
+	struct cm_buf f = { 0 };
+	cm_buf_puts(&f, "rw == 1 && (");
+	for (size_t i = 0; i < cfg->nports; i++)
+		cm_buf_printf(&f, "%sport == 0x%x", i ? " || " : "", cfg->ports[i]);
+	cm_buf_puts(&f, ")");
+	filtered[nf] = pio;
+	filters[nf++] = cm_buf_steal(&f);
+
+	if (!(exec = add_tp(p, tracefs, "sched", "sched_process_exec", CM_TP_EXEC, err, errsz)))
+		goto fail;
+	/* Another program execs ~20 times a second: keep only qemu's binary. */
+	const char *base = strrchr(cfg->qemu_path, '/');
+	filtered[nf] = exec;
+	filters[nf++] = cm_xasprintf("filename ~ \"*%s\"", base ? base + 1 : cfg->qemu_path);
+
+	/* first_entry: kvm:kvm_entry where it fires; kvm:kvm_emulate_insn at the reset vector on
+	 * hosts that emulate the first instruction (nested, as ours). auto takes the earlier. */
+	const char *want = cfg->first_entry ? cfg->first_entry : "auto";
+	const char *cands[2][2] = { { "kvm", "kvm_entry" }, { "kvm", "kvm_emulate_insn" } };
+	char sys[64] = "", name[64] = "";
+	size_t ncand = 2;
+	if (strcmp(want, "auto")) {
+		if (sscanf(want, "%63[^:]:%63s", sys, name) != 2) {
+			snprintf(err, errsz, "first_entry event '%s' is not system:name", want);
+			goto fail;
+		}
+		cands[0][0] = sys;
+		cands[0][1] = name;
+		ncand = 1;
+	}
+	for (size_t i = 0; i < ncand; i++) {
+		char e2[256];
+		struct perf_evsel *e = add_tp(p, tracefs, cands[i][0], cands[i][1],
+					      CM_TP_FIRST_ENTRY, e2, sizeof(e2));
+		if (!e) {
+			if (ncand == 1) {
+				snprintf(err, errsz, "%s", e2);
+				goto fail;
+			}
+			continue;
+		}
+		p->first[p->nfirst++] = e;
+		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
+			filtered[nf] = e;
+			filters[nf++] = cm_xstrdup(cfg->first_entry_filter);
+		}
+		snprintf(p->first_name + strlen(p->first_name),
+			 sizeof(p->first_name) - strlen(p->first_name), "%s%s:%s",
+			 p->nfirst > 1 ? "|" : "", cands[i][0], cands[i][1]);
+	}
+
+	p->cpus = perf_cpu_map__new(NULL);
+	p->threads = perf_thread_map__new_dummy();
+	perf_evlist__set_maps(p->evlist, p->cpus, p->threads);
+	int rc = perf_evlist__open(p->evlist);
+	if (rc) {
+		int e = -rc;
+		snprintf(err, errsz, "perf_event_open of system-wide tracepoints failed: %s%s",
+			 strerror(e),
+			 e == EACCES || e == EPERM
+				 ? " (needs root, CAP_PERFMON, or kernel.perf_event_paranoid <= -1)"
+				 : "");
+		goto fail;
+	}
+	for (size_t i = 0; i < nf; i++) {
+		if (perf_evsel__apply_filter(filtered[i], filters[i])) {
+			snprintf(err, errsz, "the kernel refused the filter '%s'", filters[i]);
+			goto fail;
+		}
+	}
+	/* 64 pages per CPU is plenty for filtered markers */
+	if (perf_evlist__mmap(p->evlist, 64)) {
+		snprintf(err, errsz, "cannot mmap the perf ring buffers: %s", strerror(errno));
+		goto fail;
+	}
+	perf_evlist__enable(p->evlist);
+	for (size_t i = 0; i < nf; i++)
+		free(filters[i]);
+	return p;
+fail:
+	for (size_t i = 0; i < nf; i++)
+		free(filters[i]);
+	cm_perf_close(p);
+	return NULL;
+}
+
+const char *cm_perf_first_entry_name(const struct cm_perf *p)
+{
+	return p->first_name;
+}
+
+/* Reads every ring; samples of pid go to ev (when ev is non-NULL). */
+static void drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev)
+{
+	struct perf_mmap *map;
+	perf_evlist__for_each_mmap(p->evlist, map, false)
+	{
+		if (perf_mmap__read_init(map) < 0)
+			continue;
+		union perf_event *e;
+		while ((e = perf_mmap__read_event(map)) != NULL) {
+			if (e->header.type == PERF_RECORD_LOST && ev) {
+				ev->lost += e->lost.lost;
+			} else if (e->header.type == PERF_RECORD_SAMPLE && ev) {
+				/* layout for TID | TIME | CPU | RAW */
+				const unsigned char *d = (const unsigned char *)e + sizeof(e->header);
+				uint32_t spid, size;
+				uint64_t time;
+				memcpy(&spid, d, 4);
+				memcpy(&time, d + 8, 8);
+				memcpy(&size, d + 24, 4);
+				struct cm_tp_record r;
+				if (cm_tp_decode(p->tep, p->kinds, MAX_TP_ID, (void *)(d + 28), (int)size,
+						 &r) == 0) {
+					if (r.kind == CM_TP_EXEC && r.pid == pid)
+						cm_events_add(ev, CM_EVENT_EXEC, (int64_t)time, 0, 0);
+					else if (r.kind == CM_TP_PIO && (pid_t)spid == pid)
+						cm_events_add_marker(ev, m, (int64_t)time, (unsigned)r.port,
+								     (unsigned)r.val);
+					else if (r.kind == CM_TP_FIRST_ENTRY && (pid_t)spid == pid) {
+						const struct cm_event *f =
+							cm_events_find(ev, CM_EVENT_FIRST_ENTRY);
+						if (!f)
+							cm_events_add(ev, CM_EVENT_FIRST_ENTRY,
+								      (int64_t)time, 0, 0);
+						else if ((int64_t)time < f->ts_ns)
+							((struct cm_event *)f)->ts_ns = (int64_t)time;
+						p->first_seen = true;
+					}
+				}
+			}
+			perf_mmap__consume(map);
+		}
+		perf_mmap__read_done(map);
+	}
+}
+
+void cm_perf_begin(struct cm_perf *p)
+{
+	drain(p, -1, NULL, NULL); /* what came before this boot is not its own */
+	p->first_seen = false;
+	for (size_t i = 0; i < p->nfirst; i++)
+		perf_evsel__enable(p->first[i]);
+}
+
+void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev)
+{
+	drain(p, pid, m, ev);
+	/* Only the first entry matters: stop the event once it is in, so a host that fires it
+	 * 10^5 times a boot does not flood the ring (re-armed by cm_perf_begin). */
+	if (p->first_seen)
+		for (size_t i = 0; i < p->nfirst; i++)
+			perf_evsel__disable(p->first[i]);
+}
+
+void cm_perf_close(struct cm_perf *p)
+{
+	if (!p)
+		return;
+	if (p->evlist) {
+		perf_evlist__disable(p->evlist);
+		perf_evlist__munmap(p->evlist);
+		perf_evlist__close(p->evlist);
+		perf_evlist__delete(p->evlist); /* deletes its evsels */
+	}
+	perf_cpu_map__put(p->cpus);
+	perf_thread_map__put(p->threads);
+	if (p->tep)
+		tep_free(p->tep);
+	free(p->kinds);
+	free(p);
+}

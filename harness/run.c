@@ -1,0 +1,428 @@
+/* coldmark run: plan the boots, run them cold, keep every finished boot on disk before the
+ * next one starts, and rewrite the reports as cases complete. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+
+static volatile int stop_flag;
+static void on_signal(int sig)
+{
+	stop_flag = sig;
+}
+
+struct planned {
+	size_t c;
+	int boot;
+	bool warmup;
+};
+
+/* Warm-ups of every case first, then the measured boots in the chosen order. Shuffled order
+ * goes in blocks (one boot of every case per block, permuted) so every case advances together
+ * and slow drift of the host does not masquerade as a difference between cases. */
+static struct planned *plan(const struct cm_matrix *m, enum cm_order order, unsigned long seed,
+			    size_t *n)
+{
+	size_t nc = m->ncases, nb = (size_t)m->boots, nw = (size_t)m->warmup, k = 0;
+	struct planned *p = cm_xcalloc(nc * (nb + nw) + 1, sizeof(*p));
+	for (size_t c = 0; c < nc; c++)
+		for (size_t w = 0; w < nw; w++)
+			p[k++] = (struct planned){ c, (int)w + 1, true };
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, seed);
+	size_t *perm = cm_xcalloc(nc + 1, sizeof(size_t));
+	if (order == CM_ORDER_SEQUENTIAL) {
+		for (size_t c = 0; c < nc; c++)
+			for (size_t b = 0; b < nb; b++)
+				p[k++] = (struct planned){ c, (int)b + 1, false };
+	} else {
+		for (size_t b = 0; b < nb; b++) {
+			for (size_t c = 0; c < nc; c++)
+				perm[c] = c;
+			if (order == CM_ORDER_SHUFFLED)
+				gsl_ran_shuffle(rng, perm, nc, sizeof(size_t));
+			for (size_t c = 0; c < nc; c++)
+				p[k++] = (struct planned){ perm[c], (int)b + 1, false };
+		}
+	}
+	free(perm);
+	gsl_rng_free(rng);
+	*n = k;
+	return p;
+}
+
+static char *first_line(const char *cmd)
+{
+	char buf[256] = "";
+	FILE *p = popen(cmd, "r");
+	if (p) {
+		if (!fgets(buf, sizeof(buf), p))
+			buf[0] = 0;
+		pclose(p);
+	}
+	buf[strcspn(buf, "\n")] = 0;
+	return cm_xstrdup(buf);
+}
+
+static bool kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int parse_int_opt(const char *s, const char *name, int64_t lo, int64_t *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || v < lo) {
+		fprintf(stderr, "coldmark run: %s must be an integer >= %lld, not '%s'\n", name,
+			(long long)lo, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cm_cmd_run(const struct cm_cli *cli)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load(cli->pos[0], &d);
+	cm_diags_print(&d, stderr);
+	cm_diags_clear(&d);
+	if (!m)
+		return CM_EXIT_USAGE;
+	int rc = CM_EXIT_OK;
+	const char *v;
+	if ((v = cm_cli_get(cli, "boots")) && parse_int_opt(v, "-n", 1, &m->boots))
+		goto usage;
+	if ((v = cm_cli_get(cli, "warmup")) && parse_int_opt(v, "-w", 0, &m->warmup))
+		goto usage;
+	if ((v = cm_cli_get(cli, "seed")) && parse_int_opt(v, "--seed", 0, &m->seed))
+		goto usage;
+	if ((v = cm_cli_get(cli, "order"))) {
+		if (!strcmp(v, "sequential"))
+			m->order = CM_ORDER_SEQUENTIAL;
+		else if (!strcmp(v, "interleaved"))
+			m->order = CM_ORDER_INTERLEAVED;
+		else if (!strcmp(v, "shuffled"))
+			m->order = CM_ORDER_SHUFFLED;
+		else {
+			fprintf(stderr, "coldmark run: --order is sequential, interleaved or shuffled\n");
+			goto usage;
+		}
+	}
+	if ((v = cm_cli_get(cli, "source"))) {
+		if (!strcmp(v, "auto"))
+			m->source = CM_SOURCE_AUTO;
+		else if (!strcmp(v, "perf"))
+			m->source = CM_SOURCE_PERF;
+		else if (!strcmp(v, "debugcon"))
+			m->source = CM_SOURCE_DEBUGCON;
+		else {
+			fprintf(stderr, "coldmark run: --source is auto, perf or debugcon\n");
+			goto usage;
+		}
+	}
+	if (cm_cli_flag(cli, "no-drop-caches"))
+		m->drop_caches = false;
+
+	char *qemu = cm_which(m->qemu);
+	if (!qemu) {
+		fprintf(stderr, "coldmark run: qemu binary '%s' not found in PATH "
+				"(apt-get install qemu-system-x86, or set qemu: in %s)\n",
+			m->qemu, m->path);
+		cm_matrix_free(m);
+		return CM_EXIT_HOST;
+	}
+
+	/* Which source each case uses: kvm_pio does not fire under TCG. */
+	bool any_kvm = false;
+	for (size_t c = 0; c < m->ncases; c++) {
+		bool tcg = cm_case_is_tcg(&m->cases[c]);
+		any_kvm |= !tcg;
+		if (tcg && m->source == CM_SOURCE_PERF) {
+			fprintf(stderr, "coldmark run: case %s runs under TCG, where kvm:kvm_pio does "
+					"not fire: use --source debugcon or auto\n",
+				m->cases[c].id);
+			rc = CM_EXIT_USAGE;
+			goto out_early;
+		}
+		if (!tcg && !kvm_usable()) {
+			fprintf(stderr, "coldmark run: case %s needs KVM and /dev/kvm is not usable: %s "
+					"(coldmark doctor tells more)\n",
+				m->cases[c].id, strerror(errno));
+			rc = CM_EXIT_HOST;
+			goto out_early;
+		}
+	}
+	struct cm_perf *perf = NULL;
+	char perf_err[512] = "";
+	if (any_kvm && m->source != CM_SOURCE_DEBUGCON) {
+		struct cm_perf_config pc = { m->ports, m->nports, qemu, m->first_entry_event,
+					     m->first_entry_filter, NULL };
+		perf = cm_perf_open(&pc, perf_err, sizeof(perf_err));
+		if (!perf && m->source == CM_SOURCE_PERF) {
+			fprintf(stderr, "coldmark run: the perf source is not usable: %s\n", perf_err);
+			rc = CM_EXIT_HOST;
+			goto out_early;
+		}
+		if (!perf)
+			fprintf(stderr, "coldmark run: perf not usable (%s); KVM cases fall back to "
+					"debugcon\n",
+				perf_err);
+	}
+
+	/* The output folder and its files, created before the first boot. */
+	char run_id[64], *outdir;
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(run_id, sizeof(run_id), "%Y%m%d-%H%M%S", &tm);
+	if ((v = cm_cli_get(cli, "output")))
+		outdir = cm_xstrdup(v);
+	else {
+		mkdir("coldmark-out", 0755);
+		outdir = cm_xasprintf("coldmark-out/%s", run_id);
+	}
+	char *logs = cm_xasprintf("%s/logs", outdir);
+	if ((mkdir(outdir, 0755) && errno != EEXIST) || (mkdir(logs, 0755) && errno != EEXIST)) {
+		fprintf(stderr, "coldmark run: cannot create %s: %s\n", logs, strerror(errno));
+		free(logs);
+		free(outdir);
+		cm_perf_close(perf);
+		rc = CM_EXIT_USAGE;
+		goto out_early;
+	}
+	struct cm_dataset ds;
+	char **axis_names = cm_xcalloc(m->naxes + 1, sizeof(char *));
+	for (size_t a = 0; a < m->naxes; a++)
+		axis_names[a] = m->axes[a].name;
+	cm_dataset_init(&ds, axis_names, m->naxes);
+	free(axis_names);
+	for (size_t c = 0; c < m->ncases; c++)
+		cm_dataset_case(&ds, m->cases[c].id, m->cases[c].labels);
+	for (size_t p = 0; p < m->nphases; p++)
+		cm_dataset_phase(&ds, m->phases[p].name);
+	cm_dataset_phase(&ds, "total");
+
+	/* run header: what a later reader needs to judge these numbers */
+	struct utsname un;
+	uname(&un);
+	char date[64], buf[512];
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
+	cm_dataset_meta(&ds, "run", run_id);
+	cm_dataset_meta(&ds, "date", date);
+	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
+	cm_dataset_meta(&ds, "host", buf);
+	char *cmd = cm_xasprintf("'%s' --version 2>/dev/null", qemu), *ver = first_line(cmd);
+	cm_dataset_meta(&ds, "qemu", ver);
+	free(cmd);
+	free(ver);
+	cm_dataset_meta(&ds, "matrix", m->path);
+	snprintf(buf, sizeof(buf), "%s%s%s", perf ? "perf (kvm:kvm_pio) for KVM cases" : "",
+		 perf && any_kvm ? "; " : "", "debugcon for TCG cases");
+	if (!perf && any_kvm)
+		snprintf(buf, sizeof(buf), "debugcon (isa-debugcon timestamped by coldmark)");
+	else if (perf && !any_kvm)
+		snprintf(buf, sizeof(buf), "debugcon");
+	cm_dataset_meta(&ds, "marker source", buf);
+	if (perf)
+		cm_dataset_meta(&ds, "first_entry event", cm_perf_first_entry_name(perf));
+	snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up", (long long)m->boots,
+		 (long long)m->warmup);
+	cm_dataset_meta(&ds, "boots per case", buf);
+	static const char *const orders[] = { "sequential", "interleaved", "shuffled" };
+	snprintf(buf, sizeof(buf), "%s (seed %lld)", orders[m->order], (long long)m->seed);
+	cm_dataset_meta(&ds, "order", buf);
+	cm_dataset_meta(&ds, "coldmark", COLDMARK_VERSION);
+
+	char *samples_path = cm_xasprintf("%s/samples.csv", outdir);
+	char *events_path = cm_xasprintf("%s/events.csv", outdir);
+	FILE *samples = fopen(samples_path, "w"), *events = fopen(events_path, "w");
+	if (!samples || !events) {
+		fprintf(stderr, "coldmark run: cannot write in %s: %s\n", outdir, strerror(errno));
+		rc = CM_EXIT_USAGE;
+		goto out;
+	}
+	cm_samples_write_header(samples, &ds);
+	fputs("case,boot,warmup,event,port,value,ts_ns,source\n", events);
+	fflush(samples);
+	fflush(events);
+
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	size_t nfiles = 0, nplan;
+	char **files = m->drop_caches ? cm_boot_files(m, &nfiles) : NULL;
+	struct planned *pl = plan(m, m->order, (unsigned long)m->seed, &nplan);
+	size_t *done = cm_xcalloc(m->ncases, sizeof(size_t)), nfailed = 0, nmeasured = 0;
+	bool tty = isatty(1);
+	int64_t t0 = cm_now_ns();
+	const char *drop_used = "none";
+	const char *formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "csv,md,json,html";
+
+	printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
+	       (long long)m->boots, (long long)m->warmup, outdir);
+	for (size_t i = 0; i < nplan && !stop_flag; i++) {
+		const struct planned *b = &pl[i];
+		const struct cm_case *cs = &m->cases[b->c];
+		bool tcg = cm_case_is_tcg(cs);
+		bool use_perf = perf && !tcg;
+		enum cm_drop_done dd = m->drop_caches ? cm_drop_caches(m->drop_method, files, nfiles)
+						      : CM_DROPPED_NONE;
+		drop_used = cm_drop_names[dd];
+		char *log = cm_xasprintf("%s/%zu-%s%d.log", logs, b->c, b->warmup ? "w" : "b", b->boot);
+		struct cm_launch l = {
+			.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = log,
+			.timeout_ms = m->timeout_ms, .end_marker = m->end_marker,
+			.debugcon_ports = use_perf ? NULL : m->ports,
+			.ndebugcon = use_perf ? 0 : m->nports, .perf = use_perf ? perf : NULL,
+			.m = m, .stop = &stop_flag,
+		};
+		struct cm_events ev = { 0 };
+		struct cm_exit ex;
+		int lrc = cm_launch_boot(&l, &ev, &ex);
+		if (lrc) {
+			fprintf(stderr, "coldmark run: cannot launch qemu: %s\n", cm_strerror(lrc));
+			ex.launched = false;
+		}
+		if (!ex.launched && i == 0 && errno == ENOENT)
+			fprintf(stderr, "coldmark run: %s: not found\n", cs->argv[0]);
+		struct cm_boot_result br;
+		cm_boot_evaluate(m, &ev, &ex, use_perf, &br);
+		const char *src = use_perf ? "perf" : "debugcon";
+		const char *st = cm_status_names[br.status];
+		for (size_t p = 0; p < br.nphase; p++) {
+			const char *ph = p < m->nphases ? m->phases[p].name : "total";
+			cm_dataset_add(&ds, cs->id, b->boot, b->warmup, st, ph, br.phase_ns[p], src,
+				       drop_used);
+			cm_samples_write_row(samples, &ds, &ds.rows[ds.n - 1]);
+		}
+		for (size_t e = 0; e < ev.n; e++) {
+			cm_csv_field(events, cs->id);
+			fprintf(events, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev.v[e].name,
+				ev.v[e].port, ev.v[e].value, (long long)ev.v[e].ts_ns, src);
+		}
+		/* nothing lost: this boot is on disk before the next one starts */
+		fflush(samples);
+		fflush(events);
+		fdatasync(fileno(samples));
+		if (br.status == CM_STATUS_OK)
+			unlink(log);
+		else if (br.status != CM_STATUS_INTERRUPTED) {
+			fprintf(stderr, "%s%s boot %d%s: %s — %s (log: %s)\n", tty ? "\r\033[K" : "",
+				cs->id, b->boot, b->warmup ? " (warm-up)" : "", st, br.detail, log);
+			if (!b->warmup)
+				nfailed++;
+		}
+		free(log);
+		if (!b->warmup && br.status != CM_STATUS_INTERRUPTED) {
+			nmeasured++;
+			done[b->c]++;
+		}
+		double total = br.phase_ns[m->nphases];
+		cm_boot_result_free(&br);
+		cm_events_free(&ev);
+
+		double el = (cm_now_ns() - t0) / 1e9, eta = el / (i + 1) * (nplan - i - 1);
+		char tot[32];
+		cm_format_ns(total, tot, sizeof(tot));
+		if (tty)
+			printf("\r\033[K[%zu/%zu] %s boot %d%s: %s %s  elapsed %.0fs, ETA %.0fs", i + 1,
+			       nplan, cs->id, b->boot, b->warmup ? " (warm-up)" : "", st, tot, el, eta);
+		else
+			printf("[%zu/%zu] %s boot %d%s: %s total %s (elapsed %.1fs, ETA %.0fs)\n", i + 1,
+			       nplan, cs->id, b->boot, b->warmup ? " (warm-up)" : "", st, tot, el, eta);
+		fflush(stdout);
+
+		/* a case that has all its boots gets its reports now, not only at the end */
+		if (!b->warmup && done[b->c] == (size_t)m->boots) {
+			struct cm_report r;
+			cm_dataset_meta(&ds, "cache drop", drop_used);
+			cm_report_build(&ds, 0.05, &r);
+			cm_report_write(&r, outdir, formats, false, &d);
+			cm_report_free(&r);
+			char *meta = cm_xasprintf("%s/meta.csv", outdir);
+			cm_meta_write(meta, &ds);
+			free(meta);
+		}
+	}
+	if (tty)
+		printf("\n");
+	cm_dataset_meta(&ds, "cache drop", drop_used);
+	char *meta = cm_xasprintf("%s/meta.csv", outdir);
+	cm_meta_write(meta, &ds);
+	free(meta);
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	if (cm_report_write(&r, outdir, formats, false, &d))
+		cm_diags_print(&d, stderr);
+	if ((v = cm_cli_get(cli, "export-hyperfine"))) {
+		FILE *hf = fopen(v, "w");
+		if (hf) {
+			cm_report_hyperfine(&r, "total", hf);
+			fclose(hf);
+		} else {
+			fprintf(stderr, "coldmark run: cannot write %s: %s\n", v, strerror(errno));
+		}
+	}
+	printf("\n");
+	cm_report_terminal(&r, "total", stdout);
+	cm_report_free(&r);
+	printf("\nsamples: %s\nreports: %s/{summary.csv,report.md,report.json,report.html}\n",
+	       samples_path, outdir);
+
+	if (stop_flag) {
+		fprintf(stderr, "coldmark run: interrupted by signal %d after %zu measured boots; "
+				"everything measured is in %s\n",
+			stop_flag, nmeasured, outdir);
+		rc = CM_EXIT_INTERRUPTED;
+	} else if (nfailed) {
+		fprintf(stderr, "coldmark run: %zu of %zu measured boots failed (see the statuses "
+				"in samples.csv and the logs in %s)\n",
+			nfailed, nmeasured, logs);
+		rc = CM_EXIT_FAILED;
+	}
+	free(pl);
+	free(done);
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+out:
+	if (samples)
+		fclose(samples);
+	if (events)
+		fclose(events);
+	free(samples_path);
+	free(events_path);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+	cm_perf_close(perf);
+	free(logs);
+	free(outdir);
+out_early:
+	free(qemu);
+	cm_matrix_free(m);
+	return rc;
+usage:
+	cm_matrix_free(m);
+	return CM_EXIT_USAGE;
+}

@@ -1,0 +1,149 @@
+/* The system layer: capture sources, the qemu launcher, cache dropping, and the pure logic that
+ * turns a boot's events into a status and phases. */
+#ifndef COLDMARK_HARNESS_H
+#define COLDMARK_HARNESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "coldmark/matrix.h"
+
+/* One timestamped event of a boot. name is a marker name, a host event, or "m<port>:<value>"
+ * for a write the marker table does not know. */
+struct cm_event {
+	char name[48];
+	int64_t ts_ns; /* CLOCK_MONOTONIC */
+	unsigned port, value;
+};
+
+struct cm_events {
+	struct cm_event *v;
+	size_t n, cap;
+	uint64_t lost; /* records the kernel dropped during this boot (perf) */
+};
+void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
+		   unsigned value);
+/* Adds a marker write, named from the table; keeps only the first of each name. */
+void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
+			  unsigned port, unsigned value);
+const struct cm_event *cm_events_find(const struct cm_events *e, const char *name);
+void cm_events_free(struct cm_events *e);
+
+/* ---- boot outcome and phases (pure) ------------------------------------------------------- */
+
+#define CM_STATUSES(X)                                                                   \
+	X(OK, "ok")                                                                      \
+	X(TIMEOUT, "timeout")                                                            \
+	X(CRASHED, "crashed")                                                            \
+	X(EXIT_STATUS, "exit_status")                                                    \
+	X(MISSING_MARKER, "missing_marker")                                              \
+	X(OUT_OF_ORDER, "out_of_order")                                                  \
+	X(LOST_RECORDS, "lost_records")                                                  \
+	X(LAUNCH_FAILED, "launch_failed")                                                \
+	X(INTERRUPTED, "interrupted")
+#define CM_ST_(e, s) CM_STATUS_##e,
+enum cm_status { CM_STATUSES(CM_ST_) CM_STATUS_COUNT };
+#undef CM_ST_
+extern const char *const cm_status_names[];
+
+/* How qemu ended, as the launcher saw it. */
+struct cm_exit {
+	bool launched;    /* execve succeeded */
+	bool timed_out;   /* killed by the harness at the per-boot limit */
+	bool interrupted; /* killed by the harness on SIGINT/SIGTERM */
+	bool ended_by_us; /* killed by the harness after the end marker (guest does not exit) */
+	int signal;       /* terminating signal, 0 if exited */
+	int status;       /* exit status when exited */
+};
+
+struct cm_boot_result {
+	enum cm_status status;
+	char detail[160]; /* why, for people: "no 'work_done' marker", "exit status 1, want 33" */
+	double *phase_ns; /* per matrix phase, then total; NAN when not computable */
+	size_t nphase;    /* m->nphases + 1 */
+};
+
+/* Events to phases and a status; host events that a source cannot see (first_entry under
+ * debugcon) leave their phases empty without failing the boot. */
+void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
+		      const struct cm_exit *ex, bool source_has_first_entry,
+		      struct cm_boot_result *r);
+void cm_boot_result_free(struct cm_boot_result *r);
+
+/* ---- capture sources ---------------------------------------------------------------------- */
+
+/* perf: kvm:kvm_pio (marker ports), sched:sched_process_exec (qemu), first-entry event(s);
+ * opened once per run, system-wide, per CPU. */
+struct cm_perf;
+struct cm_perf_config {
+	const unsigned *ports;
+	size_t nports;
+	const char *qemu_path;        /* exec filter: its basename */
+	const char *first_entry;      /* "auto" or "system:event" */
+	const char *first_entry_filter;
+	const char *tracefs;          /* NULL: find it */
+};
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz);
+/* Before launching qemu: re-arms the first-entry events and forgets stale records. */
+void cm_perf_begin(struct cm_perf *p);
+/* Moves the records of process pid into ev (markers named through m). */
+void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev);
+/* Which tracepoint(s) give first_entry, for reports. */
+const char *cm_perf_first_entry_name(const struct cm_perf *p);
+void cm_perf_close(struct cm_perf *p);
+
+/* Decoding of raw tracepoint payloads with libtraceevent, by field name (unit-tested on
+ * embedded format files). */
+struct tep_handle;
+enum cm_tp_kind { CM_TP_UNKNOWN, CM_TP_PIO, CM_TP_EXEC, CM_TP_FIRST_ENTRY };
+struct cm_tp_record {
+	enum cm_tp_kind kind;
+	unsigned long long rw, port, val, count, size, rip;
+	int pid;
+	char filename[256];
+};
+/* Parses a tracefs format text into tep, marking it as kind. Returns the event id or <0. */
+int cm_tp_add_format(struct tep_handle *tep, const char *system, const char *text, size_t len,
+		     enum cm_tp_kind kind, int *kinds_by_id, size_t nkinds);
+int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, void *raw,
+		 int size, struct cm_tp_record *out);
+
+/* tracefs location ("/sys/kernel/tracing" or the debugfs one), mounting it when allowed. */
+const char *cm_tracefs_path(bool try_mount, bool *mounted_now);
+
+/* ---- launching ---------------------------------------------------------------------------- */
+
+struct cm_launch {
+	char *const *argv;
+	char *const *env;   /* extra NAME=VALUE, may be NULL */
+	const char *pin;    /* CPU list or NULL */
+	const char *log_path;
+	int64_t timeout_ms;
+	const char *end_marker; /* stop waiting once seen; NULL: wait for exit */
+	/* debugcon: ports whose isa-debugcon output the harness timestamps (may be 0) */
+	const unsigned *debugcon_ports;
+	size_t ndebugcon;
+	struct cm_perf *perf; /* NULL when the source is debugcon */
+	const struct cm_matrix *m;
+	volatile int *stop;   /* set by a signal handler: kill qemu and return */
+};
+
+/* Forks and execs qemu, captures its events into ev, waits (pidfd + poll) until it exits,
+ * the end marker plus a grace period has passed, the timeout, or *stop. */
+int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
+
+/* ---- page cache --------------------------------------------------------------------------- */
+
+enum cm_drop_done { CM_DROPPED_NONE, CM_DROPPED_SYSCTL, CM_DROPPED_EVICT };
+extern const char *const cm_drop_names[];
+/* Files a boot reads: qemu (resolved in PATH), its shared libraries, firmware, guest files. */
+char **cm_boot_files(const struct cm_matrix *m, size_t *n);
+enum cm_drop_done cm_drop_caches(enum cm_drop how, char **files, size_t nfiles);
+
+/* qemu binary resolved through PATH; NULL when absent. */
+char *cm_which(const char *name);
+/* Is this case run by TCG (no kvm_pio)? */
+bool cm_case_is_tcg(const struct cm_case *c);
+
+#endif

@@ -1,0 +1,95 @@
+/* Boot samples as data, their per case x phase summaries, and one writer per format. */
+#ifndef COLDMARK_REPORT_H
+#define COLDMARK_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "coldmark/stats.h"
+#include "coldmark/util.h"
+
+struct cm_sample_row {
+	char *case_id, *status, *phase, *source, *cache;
+	int boot;
+	bool warmup;
+	double duration_ns; /* NAN: not computable for this boot */
+	size_t case_idx, phase_idx;
+};
+
+struct cm_ds_case {
+	char *id;
+	char **labels; /* per dataset axis, "" when the case has none */
+};
+
+struct cm_dataset {
+	struct cm_sample_row *rows;
+	size_t n, cap;
+	char **axes;
+	size_t naxes;
+	struct cm_ds_case *cases;
+	size_t ncases, ccap;
+	char **phases;
+	size_t nphases;
+	char **meta_keys, **meta_vals; /* run header, in order */
+	size_t nmeta;
+	size_t *hash; /* case id -> index + 1, open addressing */
+	size_t hcap;
+};
+
+void cm_dataset_init(struct cm_dataset *ds, char *const *axes, size_t naxes);
+size_t cm_dataset_case(struct cm_dataset *ds, const char *id, char *const *labels);
+size_t cm_dataset_phase(struct cm_dataset *ds, const char *phase);
+void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
+		    const char *status, const char *phase, double duration_ns, const char *source,
+		    const char *cache);
+void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val);
+const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key);
+void cm_dataset_free(struct cm_dataset *ds);
+
+/* samples.csv: case,boot,status,phase,duration_ns, then warmup,source,cache_drop and one column
+ * per axis. Reading accepts any file with at least the five contract columns. */
+void cm_samples_write_header(FILE *f, const struct cm_dataset *ds);
+void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_sample_row *r);
+int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d);
+/* meta.csv beside samples.csv: key,value lines of the run header. */
+int cm_meta_write(const char *path, const struct cm_dataset *ds);
+int cm_meta_read(const char *path, struct cm_dataset *ds);
+
+/* CSV field with RFC 4180 quoting. */
+void cm_csv_field(FILE *f, const char *s);
+
+struct cm_cell {
+	size_t case_idx, phase_idx;
+	struct cm_summary s;
+	size_t n_failed, n_warmup;
+	double *values; /* ok, counted boots in boot order */
+	int *boots;     /* their boot numbers */
+};
+
+struct cm_report {
+	const struct cm_dataset *ds;
+	struct cm_cell *cells; /* case-major: cells[c * nphases + p] */
+	size_t ncells;
+	double alpha;
+};
+
+int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r);
+void cm_report_free(struct cm_report *r);
+const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p);
+
+/* The writers. formats: comma list of csv, md, json, html. Writes samples.csv too when
+ * with_samples. */
+int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
+		    bool with_samples, struct cm_diags *d);
+void cm_report_summary_csv(const struct cm_report *r, FILE *f);
+void cm_report_markdown(const struct cm_report *r, FILE *f);
+int cm_report_json(const struct cm_report *r, FILE *f);
+void cm_report_html(const struct cm_report *r, FILE *f);
+/* hyperfine's JSON layout (results[].command/mean/stddev/median/min/max/times) for one phase. */
+int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f);
+/* hyperfine-like lines for a terminal, for one phase (usually "total"). */
+void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f);
+/* Footnote text for one warning bit. */
+const char *cm_warning_text(unsigned bit);
+
+#endif

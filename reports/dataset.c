@@ -1,0 +1,381 @@
+/* The tidy sample table in memory, and its CSV form (RFC 4180). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/report.h"
+
+static const char *const fixed_cols[] = { "case", "boot", "status", "phase", "duration_ns",
+					  "warmup", "source", "cache_drop" };
+#define NFIXED 8
+
+void cm_dataset_init(struct cm_dataset *ds, char *const *axes, size_t naxes)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->axes = cm_xcalloc(naxes + 1, sizeof(char *));
+	for (size_t i = 0; i < naxes; i++)
+		ds->axes[i] = cm_xstrdup(axes[i]);
+	ds->naxes = naxes;
+}
+
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void rehash(struct cm_dataset *ds)
+{
+	free(ds->hash);
+	ds->hcap = ds->hcap ? ds->hcap * 2 : 64;
+	ds->hash = cm_xcalloc(ds->hcap, sizeof(size_t));
+	for (size_t i = 0; i < ds->ncases; i++) {
+		size_t h = fnv(ds->cases[i].id) & (ds->hcap - 1);
+		while (ds->hash[h])
+			h = (h + 1) & (ds->hcap - 1);
+		ds->hash[h] = i + 1;
+	}
+}
+
+size_t cm_dataset_case(struct cm_dataset *ds, const char *id, char *const *labels)
+{
+	if (ds->hcap) {
+		size_t h = fnv(id) & (ds->hcap - 1);
+		while (ds->hash[h]) {
+			if (!strcmp(ds->cases[ds->hash[h] - 1].id, id))
+				return ds->hash[h] - 1;
+			h = (h + 1) & (ds->hcap - 1);
+		}
+	}
+	CM_PUSH(ds->cases, ds->ncases, ds->ccap);
+	struct cm_ds_case *c = &ds->cases[ds->ncases++];
+	c->id = cm_xstrdup(id);
+	c->labels = cm_xcalloc(ds->naxes + 1, sizeof(char *));
+	for (size_t i = 0; i < ds->naxes; i++)
+		c->labels[i] = cm_xstrdup(labels && labels[i] ? labels[i] : "");
+	if (2 * ds->ncases > ds->hcap)
+		rehash(ds);
+	else {
+		size_t h = fnv(id) & (ds->hcap - 1);
+		while (ds->hash[h])
+			h = (h + 1) & (ds->hcap - 1);
+		ds->hash[h] = ds->ncases;
+	}
+	return ds->ncases - 1;
+}
+
+size_t cm_dataset_phase(struct cm_dataset *ds, const char *phase)
+{
+	for (size_t i = 0; i < ds->nphases; i++)
+		if (!strcmp(ds->phases[i], phase))
+			return i;
+	ds->phases = cm_xrealloc(ds->phases, (ds->nphases + 1) * sizeof(char *));
+	ds->phases[ds->nphases] = cm_xstrdup(phase);
+	return ds->nphases++;
+}
+
+void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
+		    const char *status, const char *phase, double duration_ns, const char *source,
+		    const char *cache)
+{
+	size_t ci = cm_dataset_case(ds, case_id, NULL), pi = cm_dataset_phase(ds, phase);
+	CM_PUSH(ds->rows, ds->n, ds->cap);
+	ds->rows[ds->n++] = (struct cm_sample_row){
+		.case_id = ds->cases[ci].id, .status = cm_xstrdup(status),
+		.phase = ds->phases[pi], .source = cm_xstrdup(source ? source : ""),
+		.cache = cm_xstrdup(cache ? cache : ""), .boot = boot, .warmup = warmup,
+		.duration_ns = duration_ns, .case_idx = ci, .phase_idx = pi,
+	};
+}
+
+void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val)
+{
+	for (size_t i = 0; i < ds->nmeta; i++)
+		if (!strcmp(ds->meta_keys[i], key)) {
+			free(ds->meta_vals[i]);
+			ds->meta_vals[i] = cm_xstrdup(val);
+			return;
+		}
+	ds->meta_keys = cm_xrealloc(ds->meta_keys, (ds->nmeta + 1) * sizeof(char *));
+	ds->meta_vals = cm_xrealloc(ds->meta_vals, (ds->nmeta + 1) * sizeof(char *));
+	ds->meta_keys[ds->nmeta] = cm_xstrdup(key);
+	ds->meta_vals[ds->nmeta++] = cm_xstrdup(val);
+}
+
+const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key)
+{
+	for (size_t i = 0; i < ds->nmeta; i++)
+		if (!strcmp(ds->meta_keys[i], key))
+			return ds->meta_vals[i];
+	return NULL;
+}
+
+void cm_dataset_free(struct cm_dataset *ds)
+{
+	for (size_t i = 0; i < ds->n; i++) {
+		free(ds->rows[i].status);
+		free(ds->rows[i].source);
+		free(ds->rows[i].cache);
+	}
+	free(ds->rows);
+	for (size_t i = 0; i < ds->ncases; i++) {
+		free(ds->cases[i].id);
+		for (size_t a = 0; a < ds->naxes; a++)
+			free(ds->cases[i].labels[a]);
+		free(ds->cases[i].labels);
+	}
+	free(ds->cases);
+	for (size_t i = 0; i < ds->naxes; i++)
+		free(ds->axes[i]);
+	free(ds->axes);
+	for (size_t i = 0; i < ds->nphases; i++)
+		free(ds->phases[i]);
+	free(ds->phases);
+	for (size_t i = 0; i < ds->nmeta; i++) {
+		free(ds->meta_keys[i]);
+		free(ds->meta_vals[i]);
+	}
+	free(ds->meta_keys);
+	free(ds->meta_vals);
+	free(ds->hash);
+	memset(ds, 0, sizeof(*ds));
+}
+
+void cm_csv_field(FILE *f, const char *s)
+{
+	if (!s[strcspn(s, ",\"\r\n")]) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void cm_samples_write_header(FILE *f, const struct cm_dataset *ds)
+{
+	for (size_t i = 0; i < NFIXED; i++)
+		fprintf(f, "%s%s", i ? "," : "", fixed_cols[i]);
+	for (size_t i = 0; i < ds->naxes; i++) {
+		fputc(',', f);
+		cm_csv_field(f, ds->axes[i]);
+	}
+	fputc('\n', f);
+}
+
+void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_sample_row *r)
+{
+	cm_csv_field(f, r->case_id);
+	fprintf(f, ",%d,", r->boot);
+	cm_csv_field(f, r->status);
+	fputc(',', f);
+	cm_csv_field(f, r->phase);
+	if (isnan(r->duration_ns))
+		fputc(',', f);
+	else
+		fprintf(f, ",%.0f", r->duration_ns);
+	fprintf(f, ",%d,", r->warmup);
+	cm_csv_field(f, r->source);
+	fputc(',', f);
+	cm_csv_field(f, r->cache);
+	const struct cm_ds_case *c = &ds->cases[r->case_idx];
+	for (size_t i = 0; i < ds->naxes; i++) {
+		fputc(',', f);
+		cm_csv_field(f, c->labels[i]);
+	}
+	fputc('\n', f);
+}
+
+/* One CSV record; returns the number of fields, -1 at EOF, -2 on a malformed quote. */
+static int csv_record(FILE *f, struct cm_buf *fields, size_t max, int *line)
+{
+	size_t n = 0;
+	int ch = fgetc(f);
+	if (ch == EOF)
+		return -1;
+	for (size_t i = 0; i < max; i++)
+		fields[i].len = 0, fields[i].s ? fields[i].s[0] = 0 : 0;
+	bool quoted = false, was_quoted = false;
+	for (;; ch = fgetc(f)) {
+		if (ch == EOF && quoted)
+			return -2;
+		if (quoted) {
+			if (ch == '"') {
+				int nx = fgetc(f);
+				if (nx == '"') {
+					if (n < max)
+						cm_buf_puts(&fields[n], "\"");
+					continue;
+				}
+				quoted = false;
+				ch = nx;
+			} else {
+				if (ch == '\n')
+					(*line)++;
+				if (n < max)
+					cm_buf_printf(&fields[n], "%c", ch);
+				continue;
+			}
+		}
+		if (ch == '"' && !was_quoted && (n >= max || !fields[n].len)) {
+			quoted = was_quoted = true;
+			continue;
+		}
+		if (ch == ',' ) {
+			n++;
+			was_quoted = false;
+			continue;
+		}
+		if (ch == '\n' || ch == EOF) {
+			(*line)++;
+			return (int)n + 1;
+		}
+		if (ch == '\r')
+			continue;
+		if (n < max)
+			cm_buf_printf(&fields[n], "%c", ch);
+	}
+}
+
+int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
+		return CM_ERR(CM_EIO);
+	}
+	enum { MAXF = 256 };
+	struct cm_buf *fl = cm_xcalloc(MAXF, sizeof(*fl));
+	char *header[MAXF] = { 0 };
+	int col[NFIXED], line = 0, rc = 0;
+	int nh = csv_record(f, fl, MAXF, &line);
+	if (nh <= 0) {
+		cm_diags_add(d, CM_SEV_ERROR, path, 1, 1, "empty file: no header");
+		rc = CM_ERR(CM_EPARSE);
+		goto out;
+	}
+	for (int i = 0; i < nh && i < MAXF; i++)
+		header[i] = cm_xstrdup(fl[i].s ? fl[i].s : "");
+	for (int k = 0; k < NFIXED; k++) {
+		col[k] = -1;
+		for (int i = 0; i < nh && i < MAXF; i++)
+			if (!strcmp(header[i], fixed_cols[k]))
+				col[k] = i;
+		if (k < 5 && col[k] < 0) {
+			cm_diags_add(d, CM_SEV_ERROR, path, 1, 1, "missing column '%s' (need %s)",
+				     fixed_cols[k], "case,boot,status,phase,duration_ns");
+			rc = CM_ERR(CM_EPARSE);
+			goto out;
+		}
+	}
+	/* every other column after the contract ones is an axis */
+	char *axes[MAXF];
+	int axcol[MAXF];
+	size_t nax = 0;
+	for (int i = 0; i < nh && i < MAXF; i++) {
+		bool fixed = false;
+		for (int k = 0; k < NFIXED; k++)
+			fixed |= col[k] == i;
+		if (!fixed && *header[i]) {
+			axcol[nax] = i;
+			axes[nax++] = header[i];
+		}
+	}
+	cm_dataset_init(ds, axes, nax);
+	int n;
+	char *labels[MAXF];
+	while ((n = csv_record(f, fl, MAXF, &line)) != -1) {
+		if (n == -2) {
+			cm_diags_add(d, CM_SEV_ERROR, path, line, 1, "unterminated quoted field");
+			rc = CM_ERR(CM_EPARSE);
+			break;
+		}
+		if (n == 1 && !fl[0].len)
+			continue; /* blank line */
+		if (n != nh) {
+			cm_diags_add(d, CM_SEV_ERROR, path, line, 1, "%d fields, the header has %d", n,
+				     nh);
+			rc = CM_ERR(CM_EPARSE);
+			break;
+		}
+#define F(k) (fl[col[k]].s ? fl[col[k]].s : "")
+		char *end;
+		long boot = strtol(F(1), &end, 10);
+		if (!*F(1) || *end) {
+			cm_diags_add(d, CM_SEV_ERROR, path, line, col[1] + 1, "boot '%s' is not a number",
+				     F(1));
+			rc = CM_ERR(CM_EPARSE);
+			break;
+		}
+		double dur = NAN;
+		if (*F(4)) {
+			dur = strtod(F(4), &end);
+			if (*end || !isfinite(dur)) {
+				cm_diags_add(d, CM_SEV_ERROR, path, line, col[4] + 1,
+					     "duration_ns '%s' is not a number", F(4));
+				rc = CM_ERR(CM_EPARSE);
+				break;
+			}
+		}
+		for (size_t a = 0; a < nax; a++)
+			labels[a] = fl[axcol[a]].s ? fl[axcol[a]].s : "";
+		cm_dataset_case(ds, F(0), labels);
+		bool warm = col[5] >= 0 && (!strcmp(F(5), "1") || !strcmp(F(5), "true"));
+		cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, col[6] >= 0 ? F(6) : "",
+			       col[7] >= 0 ? F(7) : "");
+#undef F
+	}
+	if (!rc && !ds->n) {
+		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "no samples in the file");
+		rc = CM_ERR(CM_EPARSE);
+	}
+out:
+	for (int i = 0; i < MAXF; i++) {
+		cm_buf_free(&fl[i]);
+		free(header[i]);
+	}
+	free(fl);
+	fclose(f);
+	return rc;
+}
+
+int cm_meta_write(const char *path, const struct cm_dataset *ds)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return CM_ERR(CM_EIO);
+	fputs("key,value\n", f);
+	for (size_t i = 0; i < ds->nmeta; i++) {
+		cm_csv_field(f, ds->meta_keys[i]);
+		fputc(',', f);
+		cm_csv_field(f, ds->meta_vals[i]);
+		fputc('\n', f);
+	}
+	return fclose(f) ? CM_ERR(CM_EIO) : 0;
+}
+
+int cm_meta_read(const char *path, struct cm_dataset *ds)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return CM_ERR(CM_ENOENT);
+	struct cm_buf fl[2] = { 0 };
+	int line = 0, n;
+	bool first = true;
+	while ((n = csv_record(f, fl, 2, &line)) != -1) {
+		if (n == 2 && !first)
+			cm_dataset_meta(ds, fl[0].s ? fl[0].s : "", fl[1].s ? fl[1].s : "");
+		first = false;
+	}
+	cm_buf_free(&fl[0]);
+	cm_buf_free(&fl[1]);
+	fclose(f);
+	return 0;
+}

@@ -1,0 +1,254 @@
+/* report.html: one self-contained page (inline SVG, no scripts fetched), per phase a strip
+ * plot of every boot per case with the median and its CI, a phase breakdown of the medians,
+ * and for a numeric axis (memory, smp) the median with its CI against the axis. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/report.h"
+
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+				       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac" };
+
+#define W 760
+#define LEFT 230
+#define ROW 22
+
+static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t c = 0; c < ds->ncases; c++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		for (size_t i = 0; i < cell->s.n; i++) {
+			lo = fmin(lo, cell->values[i]);
+			hi = fmax(hi, cell->values[i]);
+		}
+	}
+	if (!isfinite(lo)) {
+		fputs("<p>No successful boot for this phase.</p>\n", f);
+		return;
+	}
+	double pad = (hi - lo) * 0.05 + 1;
+	lo = fmax(0, lo - pad);
+	hi += pad;
+	int h = (int)ds->ncases * ROW + 40;
+	fprintf(f, "<svg class=\"plot strip\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
+#define X(v) (LEFT + ((v) - lo) / (hi - lo) * (W - LEFT - 20))
+	for (int t = 0; t <= 4; t++) {
+		double v = lo + (hi - lo) * t / 4;
+		char lab[32];
+		cm_format_ns(v, lab, sizeof(lab));
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%d\" stroke=\"#ddd\"/>"
+			   "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
+			X(v), X(v), h - 25, X(v), h - 10, lab);
+	}
+	for (size_t c = 0; c < ds->ncases; c++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		double y = 20 + c * ROW;
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", LEFT - 8,
+			y + 4);
+		esc(f, ds->cases[c].id);
+		fputs("</text>\n", f);
+		if (!isnan(cell->s.median_ci_lo))
+			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" "
+				   "fill=\"#4e79a7\" opacity=\"0.2\"><title>median CI</title></rect>\n",
+				X(cell->s.median_ci_lo), y - 7,
+				fmax(1, X(cell->s.median_ci_hi) - X(cell->s.median_ci_lo)));
+		for (size_t i = 0; i < cell->s.n; i++)
+			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" opacity=\"0.6\">"
+				   "<title>boot %d</title></circle>\n",
+				X(cell->values[i]), y + ((i % 5) - 2) * 1.5, palette[c % 10],
+				cell->boots[i]);
+		if (cell->s.n)
+			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
+				   "stroke-width=\"2\"><title>median</title></line>\n",
+				X(cell->s.median), X(cell->s.median), y - 8, y + 8);
+	}
+#undef X
+	fputs("</svg>\n", f);
+}
+
+static void breakdown(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	/* the phases other than total, stacked by median */
+	double maxsum = 0;
+	for (size_t c = 0; c < ds->ncases; c++) {
+		double sum = 0;
+		for (size_t p = 0; p < ds->nphases; p++)
+			if (strcmp(ds->phases[p], "total") && isfinite(cm_report_cell(r, c, p)->s.median))
+				sum += cm_report_cell(r, c, p)->s.median;
+		maxsum = fmax(maxsum, sum);
+	}
+	if (!(maxsum > 0))
+		return;
+	int h = (int)ds->ncases * ROW + 30 + 20;
+	fputs("<h2>Phase breakdown (medians)</h2>\n", f);
+	fprintf(f, "<svg class=\"plot breakdown\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
+	for (size_t c = 0; c < ds->ncases; c++) {
+		double y = 10 + c * ROW, x = LEFT;
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", LEFT - 8,
+			y + 12);
+		esc(f, ds->cases[c].id);
+		fputs("</text>\n", f);
+		for (size_t p = 0; p < ds->nphases; p++) {
+			double m = cm_report_cell(r, c, p)->s.median;
+			if (!strcmp(ds->phases[p], "total") || !isfinite(m))
+				continue;
+			double w = m / maxsum * (W - LEFT - 20);
+			char lab[32];
+			cm_format_ns(m, lab, sizeof(lab));
+			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"16\" fill=\"%s\">"
+				   "<title>",
+				x, y, w, palette[p % 10]);
+			esc(f, ds->phases[p]);
+			fprintf(f, ": %s</title></rect>\n", lab);
+			x += w;
+		}
+	}
+	double lx = LEFT;
+	for (size_t p = 0; p < ds->nphases; p++) {
+		if (!strcmp(ds->phases[p], "total"))
+			continue;
+		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
+			   "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">",
+			lx, h - 18, palette[p % 10], lx + 14, h - 9);
+		esc(f, ds->phases[p]);
+		fputs("</text>\n", f);
+		lx += 20 + 7 * strlen(ds->phases[p]);
+	}
+	fputs("</svg>\n", f);
+}
+
+/* The numeric value of an axis label: sizes in bytes ("512M"), plain numbers as they are. */
+static bool label_value(const char *s, double *v)
+{
+	uint64_t b;
+	char *end;
+	*v = strtod(s, &end);
+	if (*s && !*end)
+		return true;
+	if (!cm_parse_size(s, &b)) {
+		*v = (double)b;
+		return true;
+	}
+	return false;
+}
+
+static void sweep(const struct cm_report *r, size_t p, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	for (size_t a = 0; a < ds->naxes; a++) {
+		size_t distinct = 0;
+		bool numeric = ds->ncases > 1;
+		double lo = INFINITY, hi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+		for (size_t c = 0; c < ds->ncases && numeric; c++) {
+			double v;
+			if (!label_value(ds->cases[c].labels[a], &v))
+				numeric = false;
+			if (v < lo || v > hi)
+				distinct++;
+			lo = fmin(lo, v);
+			hi = fmax(hi, v);
+			const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
+			if (s->n) {
+				ylo = fmin(ylo, isnan(s->median_ci_lo) ? s->median : s->median_ci_lo);
+				yhi = fmax(yhi, isnan(s->median_ci_hi) ? s->median : s->median_ci_hi);
+			}
+		}
+		if (!numeric || distinct < 2 || !(hi > lo) || !isfinite(ylo))
+			continue;
+		double ypad = (yhi - ylo) * 0.1 + 1;
+		ylo = fmax(0, ylo - ypad);
+		yhi += ypad;
+		int h = 220;
+		fputs("<h3>Median against ", f);
+		esc(f, ds->axes[a]);
+		fputs("</h3>\n", f);
+		fprintf(f, "<svg class=\"plot sweep\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
+		bool logx = lo > 0 && hi / lo >= 8;
+#define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
+#define SY(v) (h - 30 - ((v) - ylo) / (yhi - ylo) * (h - 50))
+		for (int t = 0; t <= 3; t++) {
+			double v = ylo + (yhi - ylo) * t / 3;
+			char lab[32];
+			cm_format_ns(v, lab, sizeof(lab));
+			fprintf(f, "<text x=\"55\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
+				SY(v) + 3, lab);
+		}
+		for (size_t c = 0; c < ds->ncases; c++) {
+			const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
+			double v;
+			label_value(ds->cases[c].labels[a], &v);
+			if (!s->n)
+				continue;
+			if (!isnan(s->median_ci_lo))
+				fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n",
+					SX(v), SX(v), SY(s->median_ci_lo), SY(s->median_ci_hi));
+			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", SX(v),
+				SY(s->median), palette[c % 10]);
+			esc(f, ds->cases[c].id);
+			fputs("</title></circle>\n", f);
+		}
+		for (size_t c = 0; c < ds->ncases; c++) {
+			double v;
+			label_value(ds->cases[c].labels[a], &v);
+			fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">", SX(v),
+				h - 10);
+			esc(f, ds->cases[c].labels[a]);
+			fputs("</text>\n", f);
+		}
+#undef SX
+#undef SY
+		fputs("</svg>\n", f);
+	}
+}
+
+void cm_report_html(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<title>coldmark report</title>\n<style>body{font-family:sans-serif;margin:2em;"
+	      "max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+	      "padding:2px 8px;text-align:left}svg{display:block;margin:1em 0}</style>\n"
+	      "</head><body>\n<h1>coldmark report</h1>\n",
+	      f);
+	if (ds->nmeta) {
+		fputs("<table class=\"run\">\n", f);
+		for (size_t i = 0; i < ds->nmeta; i++) {
+			fputs("<tr><th>", f);
+			esc(f, ds->meta_keys[i]);
+			fputs("</th><td>", f);
+			esc(f, ds->meta_vals[i]);
+			fputs("</td></tr>\n", f);
+		}
+		fputs("</table>\n", f);
+	}
+	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
+		   "%.0f%% confidence interval.</p>\n",
+		(1 - r->alpha) * 100);
+	for (size_t p = 0; p < ds->nphases; p++) {
+		fputs("<section class=\"phase\"><h2>Phase <code>", f);
+		esc(f, ds->phases[p]);
+		fputs("</code></h2>\n", f);
+		strip_plot(r, p, f);
+		sweep(r, p, f);
+		fputs("</section>\n", f);
+	}
+	breakdown(r, f);
+	fputs("</body></html>\n", f);
+}

@@ -1,0 +1,131 @@
+/* report.json through jansson: the Markdown report's content for machines, every duration in
+ * ns (the unit named once at the top and in every key), raw samples included. */
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "coldmark/report.h"
+
+static json_t *real(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *r)
+{
+	const struct cm_summary *s = &cell->s;
+	json_t *o = json_object();
+	json_object_set_new(o, "n", json_integer((json_int_t)s->n));
+	json_object_set_new(o, "n_failed", json_integer((json_int_t)cell->n_failed));
+	json_object_set_new(o, "mean_ns", real(s->mean));
+	json_object_set_new(o, "sd_ns", real(s->sd));
+	json_object_set_new(o, "cv", real(s->cv));
+	json_object_set_new(o, "mean_ci_ns", json_pack("[oo]", real(s->mean_ci_lo), real(s->mean_ci_hi)));
+	json_object_set_new(o, "median_ns", real(s->median));
+	json_object_set_new(o, "median_ci_ns",
+			    json_pack("[oo]", real(s->median_ci_lo), real(s->median_ci_hi)));
+	json_object_set_new(o, "median_ci_level", real(s->median_ci_level));
+	json_t *pct = json_object();
+	for (int i = 0; i < CM_STATS_NPCT; i++) {
+		char k[32];
+		snprintf(k, sizeof(k), "p%g_ns", cm_stats_pct[i] * 100);
+		json_object_set_new(pct, k, real(s->pct[i]));
+	}
+	json_object_set_new(o, "percentiles", pct);
+	json_object_set_new(o, "min_ns", real(s->min));
+	json_object_set_new(o, "max_ns", real(s->max));
+	json_object_set_new(o, "mad_ns", real(s->mad));
+	json_t *out = json_array();
+	for (size_t i = 0; i < s->n_outliers; i++)
+		json_array_append_new(out, json_integer(cell->boots[s->outliers[i]]));
+	json_object_set_new(o, "outlier_boots", out);
+	json_object_set_new(o, "drift_p", real(s->drift_p));
+	json_t *w = json_array();
+	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
+		if (s->warnings & b)
+			json_array_append_new(w, json_string(cm_warning_text(b)));
+	json_object_set_new(o, "warnings", w);
+	(void)r;
+	return o;
+}
+
+int cm_report_json(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	json_t *root = json_object();
+	json_t *run = json_object();
+	for (size_t i = 0; i < ds->nmeta; i++)
+		json_object_set_new(run, ds->meta_keys[i], json_string(ds->meta_vals[i]));
+	json_object_set_new(root, "run", run);
+	json_object_set_new(root, "unit", json_string("ns"));
+	json_object_set_new(root, "confidence", json_real(1 - r->alpha));
+	json_t *axes = json_array(), *phases = json_array(), *cases = json_array();
+	for (size_t a = 0; a < ds->naxes; a++)
+		json_array_append_new(axes, json_string(ds->axes[a]));
+	for (size_t p = 0; p < ds->nphases; p++)
+		json_array_append_new(phases, json_string(ds->phases[p]));
+	for (size_t c = 0; c < ds->ncases; c++) {
+		json_t *co = json_object(), *ax = json_object(), *ph = json_object();
+		json_object_set_new(co, "id", json_string(ds->cases[c].id));
+		for (size_t a = 0; a < ds->naxes; a++)
+			json_object_set_new(ax, ds->axes[a], json_string(ds->cases[c].labels[a]));
+		json_object_set_new(co, "axes", ax);
+		for (size_t p = 0; p < ds->nphases; p++)
+			json_object_set_new(ph, ds->phases[p], summary_json(cm_report_cell(r, c, p), r));
+		json_object_set_new(co, "phases", ph);
+		json_array_append_new(cases, co);
+	}
+	json_object_set_new(root, "axes", axes);
+	json_object_set_new(root, "phases", phases);
+	json_object_set_new(root, "cases", cases);
+	json_t *samples = json_array();
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *s = &ds->rows[i];
+		json_array_append_new(samples,
+				      json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s}", "case",
+						s->case_id, "boot", s->boot, "status", s->status,
+						"phase", s->phase, "duration_ns",
+						isnan(s->duration_ns) ? json_null()
+								      : json_integer((json_int_t)s->duration_ns),
+						"warmup", s->warmup, "source", s->source, "cache_drop",
+						s->cache));
+	}
+	json_object_set_new(root, "samples", samples);
+	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	fputc('\n', f);
+	json_decref(root);
+	return rc ? CM_ERR(CM_EIO) : 0;
+}
+
+int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	size_t p = 0;
+	while (p < ds->nphases && strcmp(ds->phases[p], phase))
+		p++;
+	if (p == ds->nphases)
+		return CM_ERR(CM_ENOENT);
+	json_t *results = json_array();
+	for (size_t c = 0; c < ds->ncases; c++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		const struct cm_summary *s = &cell->s;
+		json_t *times = json_array(), *codes = json_array();
+		for (size_t i = 0; i < s->n; i++) {
+			json_array_append_new(times, json_real(cell->values[i] / 1e9));
+			json_array_append_new(codes, json_integer(0));
+		}
+		/* hyperfine reports seconds */
+		json_array_append_new(
+			results,
+			json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "command",
+				  ds->cases[c].id, "mean", real(s->mean / 1e9), "stddev",
+				  real(s->sd / 1e9), "median", real(s->median / 1e9), "user",
+				  json_real(0), "system", json_real(0), "min", real(s->min / 1e9),
+				  "max", real(s->max / 1e9), "times", times, "exit_codes", codes));
+	}
+	json_t *root = json_pack("{s:o}", "results", results);
+	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+	json_decref(root);
+	return rc ? CM_ERR(CM_EIO) : 0;
+}

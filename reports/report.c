@@ -1,0 +1,375 @@
+/* Summaries per case x phase, and the text writers (summary.csv, Markdown, terminal). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "coldmark/report.h"
+
+int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ds = ds;
+	r->alpha = alpha;
+	r->ncells = ds->ncases * ds->nphases;
+	r->cells = cm_xcalloc(r->ncells ? r->ncells : 1, sizeof(*r->cells));
+	size_t *cap = cm_xcalloc(r->ncells ? r->ncells : 1, sizeof(size_t));
+	/* failed boots per case: rows of one boot are adjacent, count boot numbers once */
+	int *last_failed = cm_xmalloc((ds->ncases ? ds->ncases : 1) * sizeof(int));
+	size_t *nfailed = cm_xcalloc(ds->ncases ? ds->ncases : 1, sizeof(size_t));
+	for (size_t c = 0; c < ds->ncases; c++)
+		last_failed[c] = -1;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *row = &ds->rows[i];
+		struct cm_cell *cell = &r->cells[row->case_idx * ds->nphases + row->phase_idx];
+		if (row->warmup) {
+			cell->n_warmup++;
+			continue;
+		}
+		if (strcmp(row->status, "ok")) {
+			if (last_failed[row->case_idx] != row->boot)
+				nfailed[row->case_idx]++;
+			last_failed[row->case_idx] = row->boot;
+			continue;
+		}
+		if (isnan(row->duration_ns))
+			continue;
+		size_t k = row->case_idx * ds->nphases + row->phase_idx;
+		if (cell->s.n >= cap[k]) {
+			cap[k] = cap[k] ? 2 * cap[k] : 16;
+			cell->values = cm_xrealloc(cell->values, cap[k] * sizeof(double));
+			cell->boots = cm_xrealloc(cell->boots, cap[k] * sizeof(int));
+		}
+		cell->values[cell->s.n] = row->duration_ns;
+		cell->boots[cell->s.n++] = row->boot;
+	}
+	for (size_t c = 0; c < ds->ncases; c++)
+		for (size_t p = 0; p < ds->nphases; p++) {
+			struct cm_cell *cell = &r->cells[c * ds->nphases + p];
+			cell->case_idx = c;
+			cell->phase_idx = p;
+			cell->n_failed = nfailed[c];
+			size_t n = cell->s.n;
+			cm_stats_summarize(cell->values, n, alpha, &cell->s);
+		}
+	free(cap);
+	free(last_failed);
+	free(nfailed);
+	return 0;
+}
+
+void cm_report_free(struct cm_report *r)
+{
+	for (size_t i = 0; i < r->ncells; i++) {
+		cm_summary_free(&r->cells[i].s);
+		free(r->cells[i].values);
+		free(r->cells[i].boots);
+	}
+	free(r->cells);
+	memset(r, 0, sizeof(*r));
+}
+
+const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p)
+{
+	return &r->cells[c * r->ds->nphases + p];
+}
+
+const char *cm_warning_text(unsigned bit)
+{
+	switch (bit) {
+	case CM_WARN_FEW_BOOTS: return "too few boots for a median CI (6 or more at 95%)";
+	case CM_WARN_HIGH_CV: return "coefficient of variation above 10%: a noisy host or guest";
+	case CM_WARN_BIMODAL: return "two separated clusters of boot times (bimodal)";
+	case CM_WARN_DRIFT: return "a trend over the run order (Mann-Kendall p < 0.01): the host drifted";
+	case CM_WARN_FIRST_SLOW: return "the first counted boot is far slower than the rest: a missing warm-up or a cache not dropped";
+	case CM_WARN_OUTLIERS: return "severe outliers (beyond 3 IQR): counted, not dropped";
+	}
+	return "";
+}
+
+/* ---- summary.csv ----------------------------------------------------------------------------- */
+
+static void num(FILE *f, double v)
+{
+	if (isnan(v))
+		fputc(',', f);
+	else if (v == floor(v) && fabs(v) < 1e15)
+		fprintf(f, ",%.0f", v);
+	else
+		fprintf(f, ",%.1f", v);
+}
+
+void cm_report_summary_csv(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	fputs("case,phase,n,n_failed,mean_ns,sd_ns,mean_ci_lo_ns,mean_ci_hi_ns,median_ns,"
+	      "median_ci_lo_ns,median_ci_hi_ns,p5_ns,p25_ns,p75_ns,p95_ns,p99_ns,min_ns,max_ns,"
+	      "mad_ns,outliers",
+	      f);
+	for (size_t a = 0; a < ds->naxes; a++) {
+		fputc(',', f);
+		cm_csv_field(f, ds->axes[a]);
+	}
+	fputc('\n', f);
+	for (size_t c = 0; c < ds->ncases; c++)
+		for (size_t p = 0; p < ds->nphases; p++) {
+			const struct cm_cell *cell = cm_report_cell(r, c, p);
+			const struct cm_summary *s = &cell->s;
+			cm_csv_field(f, ds->cases[c].id);
+			fputc(',', f);
+			cm_csv_field(f, ds->phases[p]);
+			fprintf(f, ",%zu,%zu", s->n, cell->n_failed);
+			double v[] = { s->mean, s->sd, s->mean_ci_lo, s->mean_ci_hi, s->median,
+				       s->median_ci_lo, s->median_ci_hi, s->pct[0], s->pct[1],
+				       s->pct[2], s->pct[3], s->pct[4], s->min, s->max, s->mad };
+			for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+				num(f, v[i]);
+			fprintf(f, ",%zu", s->n_outliers);
+			for (size_t a = 0; a < ds->naxes; a++) {
+				fputc(',', f);
+				cm_csv_field(f, ds->cases[c].labels[a]);
+			}
+			fputc('\n', f);
+		}
+}
+
+/* ---- Markdown -------------------------------------------------------------------------------- */
+
+/* One unit per phase, chosen from its smallest median: ms when >= 1 ms, else µs. */
+static double phase_unit(const struct cm_report *r, size_t p, const char **name)
+{
+	double lo = INFINITY;
+	for (size_t c = 0; c < r->ds->ncases; c++) {
+		double m = cm_report_cell(r, c, p)->s.median;
+		if (m < lo)
+			lo = m;
+	}
+	if (lo >= 1e9) {
+		*name = "s";
+		return 1e9;
+	}
+	if (lo >= 1e6 || !isfinite(lo)) {
+		*name = "ms";
+		return 1e6;
+	}
+	*name = "µs";
+	return 1e3;
+}
+
+/* 3 significant digits */
+static void sig3(char *out, size_t n, double v)
+{
+	if (isnan(v)) {
+		snprintf(out, n, "—");
+		return;
+	}
+	double a = fabs(v);
+	int prec = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
+	snprintf(out, n, "%.*f", prec, v);
+}
+
+static void md_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			fputs("\\|", f);
+		else if (*s == '\n')
+			fputc(' ', f);
+		else
+			fputc(*s, f);
+	}
+}
+
+void cm_report_markdown(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	fputs("# coldmark report\n\n", f);
+	if (ds->nmeta) {
+		fputs("| run | |\n|---|---|\n", f);
+		for (size_t i = 0; i < ds->nmeta; i++) {
+			fputs("| ", f);
+			md_escape(f, ds->meta_keys[i]);
+			fputs(" | ", f);
+			md_escape(f, ds->meta_vals[i]);
+			fputs(" |\n", f);
+		}
+		fputs("\n", f);
+	}
+	fprintf(f, "Medians with %.0f%% distribution-free confidence intervals; failed boots are "
+		   "counted, not measured; warm-ups are excluded.\n\n",
+		(1 - r->alpha) * 100);
+	unsigned used = 0;
+	for (size_t p = 0; p < ds->nphases; p++) {
+		const char *unit;
+		double div = phase_unit(r, p, &unit);
+		fprintf(f, "## Phase `%s` (%s)\n\n| case |", ds->phases[p], unit);
+		for (size_t a = 0; a < ds->naxes; a++) {
+			fputc(' ', f);
+			md_escape(f, ds->axes[a]);
+			fputs(" |", f);
+		}
+		fputs(" median | median CI | p5 | p95 | mean ± sd | n | failed |\n|---|", f);
+		for (size_t a = 0; a < ds->naxes; a++)
+			fputs("---|", f);
+		fputs("--:|---|--:|--:|---|--:|--:|\n", f);
+		for (size_t c = 0; c < ds->ncases; c++) {
+			const struct cm_cell *cell = cm_report_cell(r, c, p);
+			const struct cm_summary *s = &cell->s;
+			char med[32], lo[32], hi[32], p5[32], p95[32], mean[32], sd[32];
+			sig3(med, sizeof(med), s->median / div);
+			sig3(lo, sizeof(lo), s->median_ci_lo / div);
+			sig3(hi, sizeof(hi), s->median_ci_hi / div);
+			sig3(p5, sizeof(p5), s->pct[0] / div);
+			sig3(p95, sizeof(p95), s->pct[3] / div);
+			sig3(mean, sizeof(mean), s->mean / div);
+			sig3(sd, sizeof(sd), s->sd / div);
+			fputs("| ", f);
+			md_escape(f, ds->cases[c].id);
+			fputs(" |", f);
+			for (size_t a = 0; a < ds->naxes; a++) {
+				fputc(' ', f);
+				md_escape(f, ds->cases[c].labels[a]);
+				fputs(" |", f);
+			}
+			fprintf(f, " %s", med);
+			for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
+				if (s->warnings & b) {
+					int k = __builtin_ctz(b) + 1;
+					fprintf(f, "[^w%d]", k);
+					used |= b;
+				}
+			if (isnan(s->median_ci_lo))
+				fputs(" | — |", f);
+			else
+				fprintf(f, " | %s – %s |", lo, hi);
+			fprintf(f, " %s | %s | %s ± %s | %zu | %zu |\n", p5, p95, mean, sd, s->n,
+				cell->n_failed);
+		}
+		fputs("\n", f);
+	}
+	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
+		if (used & b)
+			fprintf(f, "[^w%d]: %s\n", __builtin_ctz(b) + 1, cm_warning_text(b));
+	if (used)
+		fputs("\n", f);
+}
+
+/* ---- terminal -------------------------------------------------------------------------------- */
+
+void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	size_t p = 0;
+	while (p < ds->nphases && strcmp(ds->phases[p], phase))
+		p++;
+	if (p == ds->nphases)
+		return;
+	size_t best = (size_t)-1;
+	for (size_t c = 0; c < ds->ncases; c++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		const struct cm_summary *s = &cell->s;
+		char med[32], lo[32], hi[32], mn[32], mx[32];
+		cm_format_ns(s->median, med, sizeof(med));
+		cm_format_ns(s->median_ci_lo, lo, sizeof(lo));
+		cm_format_ns(s->median_ci_hi, hi, sizeof(hi));
+		cm_format_ns(s->min, mn, sizeof(mn));
+		cm_format_ns(s->max, mx, sizeof(mx));
+		fprintf(f, "%s\n  %s (median):  %s   CI [%s, %s]\n  Range (min … max):  %s … %s   "
+			   "n = %zu, failed = %zu\n",
+			ds->cases[c].id, phase, med, lo, hi, mn, mx, s->n, cell->n_failed);
+		for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
+			if (s->warnings & b)
+				fprintf(f, "  Warning: %s\n", cm_warning_text(b));
+		if (s->n && (best == (size_t)-1 || s->median < cm_report_cell(r, best, p)->s.median))
+			best = c;
+	}
+	if (best == (size_t)-1 || ds->ncases < 2)
+		return;
+	fprintf(f, "\nFastest by median %s: %s\n", phase, ds->cases[best].id);
+	double b = cm_report_cell(r, best, p)->s.median;
+	for (size_t c = 0; c < ds->ncases; c++) {
+		double m = cm_report_cell(r, c, p)->s.median;
+		if (c != best && m > 0)
+			fprintf(f, "  %6.2f× faster than %s\n", m / b, ds->cases[c].id);
+	}
+}
+
+/* ---- all formats ----------------------------------------------------------------------------- */
+
+static FILE *open_out(const char *dir, const char *name, struct cm_diags *d, char **path)
+{
+	*path = cm_xasprintf("%s/%s.tmp", dir, name);
+	FILE *f = fopen(*path, "w");
+	if (!f)
+		cm_diags_add(d, CM_SEV_ERROR, *path, 0, 0, "cannot write: %s", strerror(errno));
+	return f;
+}
+
+/* Written to a temporary name and renamed: a reader never sees half a report. */
+static int close_out(FILE *f, char *tmp, struct cm_diags *d)
+{
+	int rc = 0;
+	if (ferror(f) | fclose(f)) {
+		cm_diags_add(d, CM_SEV_ERROR, tmp, 0, 0, "write failed: %s", strerror(errno));
+		rc = CM_ERR(CM_EIO);
+	} else {
+		char *final = cm_xstrdup(tmp);
+		final[strlen(final) - 4] = 0;
+		if (rename(tmp, final))
+			rc = CM_ERR(CM_EIO);
+		free(final);
+	}
+	free(tmp);
+	return rc;
+}
+
+static bool has_format(const char *formats, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = formats; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
+		    bool with_samples, struct cm_diags *d)
+{
+	int rc = 0;
+	char *path;
+	FILE *f;
+	mkdir(outdir, 0755);
+	if (with_samples && (f = open_out(outdir, "samples.csv", d, &path))) {
+		cm_samples_write_header(f, r->ds);
+		for (size_t i = 0; i < r->ds->n; i++)
+			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
+		rc |= close_out(f, path, d);
+		char *meta = cm_xasprintf("%s/meta.csv", outdir);
+		if (r->ds->nmeta)
+			cm_meta_write(meta, r->ds);
+		free(meta);
+	} else if (with_samples) {
+		free(path);
+		rc = CM_ERR(CM_EIO);
+	}
+#define ONE(fmt, file, call)                                               \
+	if (has_format(formats, fmt)) {                                    \
+		if ((f = open_out(outdir, file, d, &path))) {              \
+			call;                                              \
+			rc |= close_out(f, path, d);                       \
+		} else {                                                   \
+			free(path);                                        \
+			rc = CM_ERR(CM_EIO);                               \
+		}                                                          \
+	}
+	ONE("csv", "summary.csv", cm_report_summary_csv(r, f));
+	ONE("md", "report.md", cm_report_markdown(r, f));
+	ONE("json", "report.json", cm_report_json(r, f));
+	ONE("html", "report.html", cm_report_html(r, f));
+#undef ONE
+	return rc ? CM_ERR(CM_EIO) : 0;
+}
