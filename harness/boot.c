@@ -82,7 +82,10 @@ void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
 		const struct cm_event *a = cm_events_find(ev, p->from), *b = cm_events_find(ev, p->to);
 		if (a && b) {
 			r->phase_ns[i] = (double)(b->ts_ns - a->ts_ns);
-			if (b->ts_ns < a->ts_ns && !bad_order) {
+			/* Bytes read from one debugcon pipe in one go share a timestamp: then the
+			 * order of arrival decides. */
+			bool before = b->ts_ns < a->ts_ns || (b->ts_ns == a->ts_ns && b < a);
+			if (before && !bad_order) {
 				bad_order = true;
 				if (r->status == CM_STATUS_OK)
 					snprintf(r->detail, sizeof(r->detail), "'%s' came before '%s'",

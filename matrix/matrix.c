@@ -1016,8 +1016,10 @@ static void expand(struct ctx *c, yaml_node_t *root)
 	cap = total + 16;
 	struct combo *cs = cm_xcalloc(cap, sizeof(*cs));
 	for (size_t i = 0; i < total; i++) {
-		cs[i].idx = cm_xcalloc(max_axes, sizeof(int));
+		cs[i].idx = cm_xmalloc(max_axes * sizeof(int));
 		cs[i].original = cm_xcalloc(max_axes, sizeof(bool));
+		for (size_t a = 0; a < max_axes; a++)
+			cs[i].idx[a] = -1; /* axes an include adds later start unset */
 		size_t r = i;
 		/* the last axis varies fastest, as people read a table */
 		for (size_t a = m->naxes; a-- > 0;) {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine: install, build, check the host, run the demo.
+#   bash scripts/demo.sh [extra coldmark run options, e.g. -n 10]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh
+cmake --preset default >/dev/null
+cmake --build --preset default -j"$(nproc)" >/dev/null
+bin=build/default/harness/coldmark
+"$bin" doctor
+"$bin" run configs/demo.yaml -o coldmark-out/demo "$@"
+echo
+echo "Markdown report: coldmark-out/demo/report.md"

@@ -1,0 +1,206 @@
+/* Events -> status and phases, on hand-made events (the replayed source of the runner). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/harness.h"
+
+static struct cm_matrix *demo(void)
+{
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	const char *y = "guest: {bundled: guest}\n"
+			"phases:\n"
+			"  - {name: firmware, from: exec, to: real_mode}\n"
+			"  - {name: work, from: long_mode, to: work_done}\n"
+			"  - {name: qemu_init, from: exec, to: first_entry}\n"
+			"  - {name: shutdown, from: work_done, to: exit}\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(y, strlen(y), SOURCE_DIR "/x.yaml", &d);
+	assert_non_null(m);
+	cm_diags_clear(&d);
+	return m;
+}
+
+static const struct cm_exit clean = { .launched = true, .status = 33 };
+
+static void boot(struct cm_events *e, const struct cm_matrix *m, bool with_entry)
+{
+	cm_events_add(e, "exec", 1000, 0, 0);
+	if (with_entry)
+		cm_events_add(e, "first_entry", 1500, 0, 0);
+	cm_events_add_marker(e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(e, m, 5100, 0xf4, 0x20);
+	cm_events_add_marker(e, m, 7100, 0xf4, 0x30);
+	cm_events_add(e, "exit", 9000, 0, 0);
+}
+
+static void test_ok(void **state)
+{
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	boot(&e, m, true);
+	struct cm_boot_result r;
+	cm_boot_evaluate(m, &e, &clean, true, &r);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	assert_int_equal(r.nphase, 5);
+	assert_true(r.phase_ns[0] == 4000);
+	assert_true(r.phase_ns[1] == 2000);
+	assert_true(r.phase_ns[2] == 500);
+	assert_true(r.phase_ns[3] == 1900);
+	assert_true(r.phase_ns[4] == 6100); /* total: exec -> end marker */
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_matrix_free(m);
+}
+
+static void test_by_value_not_position(void **state)
+{
+	/* markers arrive in another order and with a repeat; names come from values, the first
+	 * write of a value counts */
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_add_marker(&e, m, 7100, 0xf4, 0x30);
+	cm_events_add_marker(&e, m, 5100, 0xf4, 0x20);
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e, m, 6000, 0xf4, 0x10); /* repeat: ignored */
+	cm_events_add_marker(&e, m, 4000, 0xf4, 0x99); /* unknown value: kept under its own name */
+	cm_events_add(&e, "exit", 9000, 0, 0);
+	assert_non_null(cm_events_find(&e, "mf4:153"));
+	struct cm_boot_result r;
+	cm_boot_evaluate(m, &e, &clean, false, &r);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	assert_true(r.phase_ns[0] == 4000);
+	assert_true(isnan(r.phase_ns[2])); /* no first_entry under debugcon: empty, not failed */
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_matrix_free(m);
+}
+
+static void test_missing_and_out_of_order(void **state)
+{
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e, m, 5100, 0xf4, 0x20);
+	cm_events_add(&e, "exit", 9000, 0, 0);
+	struct cm_boot_result r;
+	cm_boot_evaluate(m, &e, &clean, false, &r);
+	assert_int_equal(r.status, CM_STATUS_MISSING_MARKER);
+	assert_non_null(strstr(r.detail, "work_done"));
+	assert_true(r.phase_ns[0] == 4000); /* what could be measured still is */
+	assert_true(isnan(r.phase_ns[4]));
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+
+	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e, m, 5100, 0xf4, 0x30);
+	cm_events_add_marker(&e, m, 5200, 0xf4, 0x20);
+	cm_events_add(&e, "exit", 9000, 0, 0);
+	cm_boot_evaluate(m, &e, &clean, false, &r);
+	assert_int_equal(r.status, CM_STATUS_OUT_OF_ORDER);
+	assert_true(r.phase_ns[1] == -100);
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+
+	/* same timestamp (one debugcon read): arrival order decides */
+	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e, m, 5100, 0xf4, 0x30);
+	cm_events_add_marker(&e, m, 5100, 0xf4, 0x20);
+	cm_events_add(&e, "exit", 9000, 0, 0);
+	cm_boot_evaluate(m, &e, &clean, false, &r);
+	assert_int_equal(r.status, CM_STATUS_OUT_OF_ORDER);
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_matrix_free(m);
+}
+
+static void test_exits(void **state)
+{
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	struct cm_boot_result r;
+	struct cm_exit ex;
+	boot(&e, m, true);
+
+	ex = (struct cm_exit){ .launched = true, .status = 1 };
+	cm_boot_evaluate(m, &e, &ex, true, &r);
+	assert_int_equal(r.status, CM_STATUS_EXIT_STATUS);
+	assert_non_null(strstr(r.detail, "expected 33"));
+	cm_boot_result_free(&r);
+
+	ex = (struct cm_exit){ .launched = true, .signal = 11 };
+	cm_boot_evaluate(m, &e, &ex, true, &r);
+	assert_int_equal(r.status, CM_STATUS_CRASHED);
+	cm_boot_result_free(&r);
+
+	ex = (struct cm_exit){ .launched = true, .timed_out = true, .signal = 15 };
+	cm_boot_evaluate(m, &e, &ex, true, &r);
+	assert_int_equal(r.status, CM_STATUS_TIMEOUT);
+	cm_boot_result_free(&r);
+
+	ex = (struct cm_exit){ .launched = false };
+	cm_boot_evaluate(m, &e, &ex, true, &r);
+	assert_int_equal(r.status, CM_STATUS_LAUNCH_FAILED);
+	cm_boot_result_free(&r);
+
+	ex = (struct cm_exit){ .launched = true, .interrupted = true, .signal = 15 };
+	cm_boot_evaluate(m, &e, &ex, true, &r);
+	assert_int_equal(r.status, CM_STATUS_INTERRUPTED);
+	cm_boot_result_free(&r);
+
+	/* a guest that never exits, ended by the harness after its end marker: ok, no exit phase */
+	ex = (struct cm_exit){ .launched = true, .ended_by_us = true, .signal = 15 };
+	struct cm_events e2 = { 0 };
+	cm_events_add(&e2, "exec", 1000, 0, 0);
+	cm_events_add(&e2, "first_entry", 1500, 0, 0);
+	cm_events_add_marker(&e2, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e2, m, 5100, 0xf4, 0x20);
+	cm_events_add_marker(&e2, m, 7100, 0xf4, 0x30);
+	cm_boot_evaluate(m, &e2, &ex, true, &r);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	assert_true(isnan(r.phase_ns[3]));
+	cm_boot_result_free(&r);
+
+	e.lost = 3;
+	cm_boot_evaluate(m, &e, &clean, true, &r);
+	assert_int_equal(r.status, CM_STATUS_LOST_RECORDS);
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_events_free(&e2);
+	cm_matrix_free(m);
+}
+
+static void test_first_entry_required_with_perf(void **state)
+{
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	boot(&e, m, false);
+	struct cm_boot_result r;
+	cm_boot_evaluate(m, &e, &clean, true, &r);
+	assert_int_equal(r.status, CM_STATUS_MISSING_MARKER);
+	assert_non_null(strstr(r.detail, "first_entry"));
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_matrix_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ok),
+		cmocka_unit_test(test_by_value_not_position),
+		cmocka_unit_test(test_missing_and_out_of_order),
+		cmocka_unit_test(test_exits),
+		cmocka_unit_test(test_first_entry_required_with_perf),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,79 @@
+/* The option tables: parsing, values, errors and the generated help. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../harness/cli.h"
+
+static int never(const struct cm_cli *cli)
+{
+	return 0;
+}
+
+static const struct cm_opt opts[] = {
+	{ "boots", 'n', "BOOTS", "measured boots" },
+	{ "no-drop-caches", 0, NULL, "warm boots" },
+	{ "output", 'o', "DIR", "where" },
+	{ 0 }
+};
+static const struct cm_cmd cmd = { "run", "MATRIX.yaml", "Boot.", opts, 1, 1, never };
+
+static void test_parse(void **state)
+{
+	struct cm_cli cli;
+	char *argv[] = { "m.yaml", "-n", "5", "--output=out", "--no-drop-caches" };
+	assert_int_equal(cm_cli_parse(&cmd, 5, argv, &cli), 0);
+	assert_string_equal(cli.pos[0], "m.yaml");
+	assert_string_equal(cm_cli_get(&cli, "boots"), "5");
+	assert_string_equal(cm_cli_get(&cli, "output"), "out");
+	assert_true(cm_cli_flag(&cli, "no-drop-caches"));
+	char *argv2[] = { "--boots", "7", "--", "-weird.yaml" };
+	assert_int_equal(cm_cli_parse(&cmd, 4, argv2, &cli), 0);
+	assert_string_equal(cli.pos[0], "-weird.yaml");
+	assert_string_equal(cm_cli_get(&cli, "boots"), "7");
+}
+
+static void test_errors(void **state)
+{
+	struct cm_cli cli;
+	char *a1[] = { "m.yaml", "--boot", "5" };
+	assert_int_equal(cm_cli_parse(&cmd, 3, a1, &cli), 2);
+	char *a2[] = { "m.yaml", "-n" };
+	assert_int_equal(cm_cli_parse(&cmd, 2, a2, &cli), 2);
+	char *a3[] = { "-n", "3" };
+	assert_int_equal(cm_cli_parse(&cmd, 2, a3, &cli), 2); /* missing MATRIX.yaml */
+	char *a4[] = { "a.yaml", "b.yaml" };
+	assert_int_equal(cm_cli_parse(&cmd, 2, a4, &cli), 2);
+	char *a5[] = { "a.yaml", "--no-drop-caches=yes" };
+	assert_int_equal(cm_cli_parse(&cmd, 2, a5, &cli), 2);
+}
+
+static void test_help_from_table(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_cli_help(&cmd, f);
+	fclose(f);
+	for (int i = 0; opts[i].name; i++) {
+		assert_non_null(strstr(buf, opts[i].name));
+		assert_non_null(strstr(buf, opts[i].help));
+	}
+	assert_non_null(strstr(buf, "-n, --boots BOOTS"));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_help_from_table),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

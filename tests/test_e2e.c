@@ -1,0 +1,471 @@
+/* End-to-end: the bundled guest under qemu, and coldmark run with each source and each fault.
+ * Usage: test_e2e GROUP. Groups that need KVM, root or perf exit 77 (CTest: skipped) when the
+ * host lacks them, saying why. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+
+static char tmp[256];
+
+static bool kvm_ok(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int vm = ioctl(fd, KVM_CREATE_VM, 0);
+	close(fd);
+	if (vm < 0)
+		return false;
+	close(vm);
+	return true;
+}
+
+static void skip_group(const char *why)
+{
+	printf("SKIP: %s\n", why);
+	exit(77);
+}
+
+/* Runs argv with stdout+stderr into out_path; returns the exit status (128+sig if killed).
+ * When sigint_after_ms > 0, sends SIGINT that long after the start. */
+static int run(char *const argv[], const char *out_path, int sigint_after_ms)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (sigint_after_ms > 0) {
+		usleep(sigint_after_ms * 1000);
+		kill(pid, SIGINT);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return calloc(1, 1);
+	char *buf = calloc(1, 1 << 22);
+	size_t n = fread(buf, 1, (1 << 22) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static char *write_matrix(const char *name, const char *body)
+{
+	char *path = cm_xasprintf("%s/%s.yaml", tmp, name);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "%s", body);
+	fclose(f);
+	return path;
+}
+
+/* ---- the guest under qemu directly --------------------------------------------------------- */
+
+static void boot_guest(const char *accel)
+{
+	char *trace = cm_xasprintf("%s/trace-%s.log", tmp, accel);
+	char *tr = cm_xasprintf("memory_region_ops_write,file=%s", trace);
+	char *drive = cm_xasprintf("file=%s/guest.img,format=raw,if=ide,snapshot=on", GUEST_DIR);
+	char *qemu = cm_which("qemu-system-x86_64");
+	assert_non_null(qemu);
+	char *argv[] = { qemu, "-machine", "pc", "-accel", (char *)accel, "-display", "none",
+			 "-nodefaults", "-no-reboot", "-m", "128M", "-drive", drive, "-device",
+			 "isa-debug-exit,iobase=0x501,iosize=2", "-trace", tr, NULL };
+	char *out = cm_xasprintf("%s/qemu-%s.out", tmp, accel);
+	int rc = run(argv, out, 0);
+	assert_int_equal(rc, 33); /* isa-debug-exit: (0x10 << 1) | 1 */
+	/* the three markers, in order, on port 0xf4 */
+	char *log = slurp(trace);
+	char *m1 = strstr(log, "addr 0xf4 value 0x10 ");
+	char *m2 = strstr(log, "addr 0xf4 value 0x20 ");
+	char *m3 = strstr(log, "addr 0xf4 value 0x30 ");
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_non_null(m3);
+	assert_true(m1 < m2 && m2 < m3);
+	free(log);
+	free(out);
+	free(qemu);
+	free(drive);
+	free(tr);
+	free(trace);
+}
+
+static void test_guest_tcg(void **state)
+{
+	boot_guest("tcg");
+}
+
+static void test_guest_kvm(void **state)
+{
+	boot_guest("kvm");
+}
+
+/* ---- coldmark run ---------------------------------------------------------------------------- */
+
+static const char *matrix_head = "guest: {bundled: %s}\n"
+				 "base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
+				 "axes: {accel: [%s]}\n"
+				 "phases:\n"
+				 "  - {name: firmware, from: exec, to: real_mode}\n"
+				 "  - {name: mode_switch, from: real_mode, to: long_mode}\n"
+				 "  - {name: work, from: long_mode, to: work_done}\n"
+				 "%s"
+				 "run: {boots: %d, warmup: %d, timeout: %s}\n";
+
+static int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
+		    char **output)
+{
+	char *out = cm_xasprintf("%s.out", outdir);
+	char *argv[12] = { COLDMARK_BIN, "run", (char *)matrix, "-o", (char *)outdir };
+	int k = 5;
+	char *copy = extra ? strdup(extra) : NULL, *save;
+	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && k < 11; t = strtok_r(NULL, " ", &save))
+		argv[k++] = t;
+	argv[k] = NULL;
+	int rc = run(argv, out, sigint_ms);
+	*output = slurp(out);
+	free(copy);
+	free(out);
+	return rc;
+}
+
+static void load_samples(const char *outdir, struct cm_dataset *ds)
+{
+	char *p = cm_xasprintf("%s/samples.csv", outdir);
+	struct cm_diags d = { 0 };
+	int rc = cm_samples_read(p, ds, &d);
+	cm_diags_print(&d, stderr);
+	assert_int_equal(rc, 0);
+	cm_diags_clear(&d);
+	free(p);
+}
+
+static void check_ok_run(const char *outdir, int boots, const char *source, bool entry)
+{
+	struct cm_dataset ds;
+	load_samples(outdir, &ds);
+	size_t ok = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		assert_string_equal(r->status, "ok");
+		assert_string_equal(r->source, source);
+		assert_string_equal(r->cache, geteuid() == 0 ? "drop_caches" : "evict");
+		if (!strcmp(r->phase, "qemu_init") && !entry)
+			assert_true(isnan(r->duration_ns));
+		else
+			assert_true(r->duration_ns > 0);
+		ok += !r->warmup && !strcmp(r->phase, "total");
+	}
+	assert_int_equal(ok, boots);
+	cm_dataset_free(&ds);
+	/* every report is there, and the summary is reproducible from samples.csv alone */
+	static const char *const files[] = { "summary.csv", "report.md", "report.json",
+					     "report.html", "events.csv", "meta.csv" };
+	for (size_t i = 0; i < 6; i++) {
+		char *p = cm_xasprintf("%s/%s", outdir, files[i]);
+		assert_int_equal(access(p, R_OK), 0);
+		free(p);
+	}
+	char *again = cm_xasprintf("%s-again", outdir), *out = cm_xasprintf("%s.out", again);
+	char *samples = cm_xasprintf("%s/samples.csv", outdir);
+	char *argv[] = { COLDMARK_BIN, "report", samples, "-o", again, NULL };
+	assert_int_equal(run(argv, out, 0), 0);
+	char *p1 = cm_xasprintf("%s/summary.csv", outdir), *p2 = cm_xasprintf("%s/summary.csv", again);
+	char *s1 = slurp(p1), *s2 = slurp(p2);
+	assert_true(strlen(s1) > 100);
+	assert_string_equal(s1, s2);
+	free(s1), free(s2), free(p1), free(p2), free(samples), free(out), free(again);
+}
+
+static void test_run_debugcon(void **state)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg",
+		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 1, "30s");
+	char *m = write_matrix("tcg", body), *out, *dir = cm_xasprintf("%s/run-tcg", tmp);
+	int rc = coldmark(m, dir, "--source debugcon", 0, &out);
+	if (rc)
+		fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 0);
+	check_ok_run(dir, 5, "debugcon", false);
+	free(out), free(m), free(dir);
+}
+
+static void test_run_perf(void **state)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), matrix_head, "guest", "kvm",
+		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 0, "120s");
+	char *m = write_matrix("kvm", body), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
+	int rc = coldmark(m, dir, "--source perf", 0, &out);
+	if (rc)
+		fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 0);
+	check_ok_run(dir, 5, "perf", true);
+	free(out), free(m), free(dir);
+}
+
+/* ---- faults ---------------------------------------------------------------------------------- */
+
+static void expect_status(const char *dir, const char *status, int nboots)
+{
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	int n = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		if (!strcmp(ds.rows[i].phase, "total")) {
+			assert_string_equal(ds.rows[i].status, status);
+			n++;
+		}
+	assert_int_equal(n, nboots);
+	cm_dataset_free(&ds);
+}
+
+static void test_fault_timeout(void **state)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), matrix_head, "guest-hang", "tcg", "", 2, 0, "1500ms");
+	char *m = write_matrix("hang", body), *out, *dir = cm_xasprintf("%s/hang", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
+	assert_non_null(strstr(out, "timeout"));
+	assert_non_null(strstr(out, "no 'work_done'"));
+	expect_status(dir, "timeout", 2);
+	char *log = cm_xasprintf("%s/logs/0-b1.log", dir);
+	assert_int_equal(access(log, R_OK), 0); /* kept for a failed boot */
+	free(log), free(out), free(m), free(dir);
+}
+
+static void test_fault_out_of_order(void **state)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), matrix_head, "guest-out-of-order", "tcg", "", 2, 0, "30s");
+	char *m = write_matrix("ooo", body), *out, *dir = cm_xasprintf("%s/ooo", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
+	assert_non_null(strstr(out, "out_of_order"));
+	expect_status(dir, "out_of_order", 2);
+	free(out), free(m), free(dir);
+}
+
+static void test_fault_bad_argument(void **state)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 2, 0, "30s");
+	strcat(body, "include: [{accel: tcg, cpu: no-such-cpu-model}]\n");
+	char *m = write_matrix("badarg", body), *out, *dir = cm_xasprintf("%s/badarg", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
+	assert_non_null(strstr(out, "exit_status"));
+	expect_status(dir, "exit_status", 2);
+	/* qemu's own words are in the kept log */
+	char *log = cm_xasprintf("%s/logs/0-b1.log", dir), *text = slurp(log);
+	assert_non_null(strstr(text, "no-such-cpu-model"));
+	free(text), free(log), free(out), free(m), free(dir);
+}
+
+static void test_fault_crash(void **state)
+{
+	/* a "qemu" that dies of SIGSEGV */
+	char *fake = cm_xasprintf("%s/fake-qemu-crash", tmp);
+	FILE *f = fopen(fake, "w");
+	fprintf(f, "#!/bin/sh\nkill -SEGV $$\n");
+	fclose(f);
+	chmod(fake, 0755);
+	char body[2048], head[2300];
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
+	snprintf(head, sizeof(head), "qemu: %s\n%s", fake, body);
+	char *m = write_matrix("crash", head), *out, *dir = cm_xasprintf("%s/crash", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
+	expect_status(dir, "crashed", 1);
+	assert_non_null(strstr(out, "signal 11"));
+	free(out), free(m), free(dir), free(fake);
+}
+
+static void test_fault_missing_qemu(void **state)
+{
+	char body[2048], head[2300];
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
+	snprintf(head, sizeof(head), "qemu: qemu-system-does-not-exist\n%s", body);
+	char *m = write_matrix("noqemu", head), *out, *dir = cm_xasprintf("%s/noqemu", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 3);
+	assert_non_null(strstr(out, "qemu-system-does-not-exist"));
+	assert_non_null(strstr(out, "not found"));
+	free(out), free(m), free(dir);
+}
+
+static void test_fault_malformed(void **state)
+{
+	char *m = write_matrix("malformed", "guest: {bundled: guest}\nrun:\n  boots: lots\n");
+	char *out, *dir = cm_xasprintf("%s/malformed", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 2);
+	assert_non_null(strstr(out, "malformed.yaml:3:10: error:"));
+	free(out), free(m), free(dir);
+}
+
+static void test_fault_sigint(void **state)
+{
+	char body[2048];
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 200, 0, "30s");
+	char *m = write_matrix("sigint", body), *out, *dir = cm_xasprintf("%s/sigint", tmp);
+	assert_int_equal(coldmark(m, dir, NULL, 2500, &out), 130);
+	assert_non_null(strstr(out, "interrupted"));
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	size_t ok = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		ok += !strcmp(ds.rows[i].phase, "total") && !strcmp(ds.rows[i].status, "ok");
+	assert_true(ok >= 1 && ok < 200); /* every finished boot is on disk */
+	cm_dataset_free(&ds);
+	char *sum = cm_xasprintf("%s/summary.csv", dir);
+	assert_int_equal(access(sum, R_OK), 0); /* and reports were written */
+	free(sum), free(out), free(m), free(dir);
+}
+
+/* ---- doctor ---------------------------------------------------------------------------------- */
+
+static int sh(const char *cmd, char **output)
+{
+	char *out = cm_xasprintf("%s/doctor.out", tmp);
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	int rc = run(argv, out, 0);
+	*output = slurp(out);
+	free(out);
+	return rc;
+}
+
+static void test_doctor_root(void **state)
+{
+	char *out;
+	assert_int_equal(sh(COLDMARK_BIN " doctor", &out), 0);
+	assert_non_null(strstr(out, "[ ok ] qemu binary"));
+	assert_non_null(strstr(out, "[ ok ] KVM"));
+	assert_non_null(strstr(out, "perf-kvm  (KVM guests, kvm:kvm_pio through perf): available"));
+	assert_non_null(strstr(out, "debugcon  (TCG or no perf, isa-debugcon timestamped by coldmark): available"));
+	free(out);
+}
+
+static void test_doctor_no_kvm_no_tracefs(void **state)
+{
+	/* a private mount namespace: /dev/kvm masked by /dev/null, tracefs unmounted */
+	char *out;
+	int rc = sh("unshare -m sh -c 'mount --bind /dev/null /dev/kvm && "
+		    "(umount /sys/kernel/tracing 2>/dev/null; true) && " COLDMARK_BIN " doctor'",
+		    &out);
+	assert_int_equal(rc, 0); /* TCG through debugcon still works */
+	assert_non_null(strstr(out, "[FAIL] KVM"));
+	assert_non_null(strstr(out, "KVM_CREATE_VM fails"));
+	assert_non_null(strstr(out, "perf-kvm  (KVM guests, kvm:kvm_pio through perf): unavailable"));
+	free(out);
+}
+
+static void test_doctor_unprivileged(void **state)
+{
+	char *out;
+	int rc = sh("setpriv --reuid=65534 --regid=65534 --clear-groups " COLDMARK_BIN " doctor", &out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "[FAIL] KVM"));
+	assert_non_null(strstr(out, "per-file eviction"));
+	/* either the perf check explains the permission, or tracefs is unreadable to nobody */
+	assert_true(strstr(out, "CAP_PERFMON") || strstr(out, "tracefs not readable") ||
+		    strstr(out, "[FAIL] tracefs"));
+	free(out);
+	/* nothing works without qemu: exit 3 */
+	rc = sh("setpriv --reuid=65534 --regid=65534 --clear-groups " COLDMARK_BIN
+		" doctor --qemu qemu-system-nope",
+		&out);
+	assert_int_equal(rc, 3);
+	assert_non_null(strstr(out, "[FAIL] qemu binary"));
+	free(out);
+}
+
+int main(int argc, char **argv)
+{
+	const char *group = argc > 1 ? argv[1] : "";
+	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-e2e-%s-XXXXXX", group);
+	if (!mkdtemp(tmp))
+		return 1;
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	char *qemu = cm_which("qemu-system-x86_64");
+	if (!qemu)
+		skip_group("qemu-system-x86_64 is not installed");
+	free(qemu);
+	if (!strcmp(group, "guest-tcg")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_guest_tcg) };
+		return cmocka_run_group_tests_name("guest-tcg", t, NULL, NULL);
+	}
+	if (!strcmp(group, "guest-kvm")) {
+		if (!kvm_ok())
+			skip_group("/dev/kvm cannot create a VM here");
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_guest_kvm) };
+		return cmocka_run_group_tests_name("guest-kvm", t, NULL, NULL);
+	}
+	if (!strcmp(group, "run-debugcon")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_debugcon) };
+		return cmocka_run_group_tests_name("run-debugcon", t, NULL, NULL);
+	}
+	if (!strcmp(group, "run-perf")) {
+		if (!kvm_ok())
+			skip_group("/dev/kvm cannot create a VM here");
+		char err[512];
+		const char *tracefs = cm_tracefs_path(geteuid() == 0, NULL);
+		unsigned port = 0xf4;
+		struct cm_perf_config pc = { &port, 1, "qemu-system-x86_64", "auto", "rip == 0xfff0",
+					     tracefs };
+		struct cm_perf *p = tracefs ? cm_perf_open(&pc, err, sizeof(err)) : NULL;
+		if (!p)
+			skip_group(tracefs ? err : "tracefs is not mounted");
+		cm_perf_close(p);
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_perf) };
+		return cmocka_run_group_tests_name("run-perf", t, NULL, NULL);
+	}
+	if (!strcmp(group, "faults")) {
+		const struct CMUnitTest t[] = {
+			cmocka_unit_test(test_fault_malformed),
+			cmocka_unit_test(test_fault_missing_qemu),
+			cmocka_unit_test(test_fault_bad_argument),
+			cmocka_unit_test(test_fault_crash),
+			cmocka_unit_test(test_fault_out_of_order),
+			cmocka_unit_test(test_fault_timeout),
+			cmocka_unit_test(test_fault_sigint),
+		};
+		return cmocka_run_group_tests_name("faults", t, NULL, NULL);
+	}
+	if (!strcmp(group, "doctor")) {
+		if (geteuid() != 0)
+			skip_group("the doctor checks switch users and mount namespaces: needs root");
+		chmod(tmp, 0755); /* nobody writes nothing here, but reads the binary's path */
+		const struct CMUnitTest t[] = {
+			cmocka_unit_test(test_doctor_root),
+			cmocka_unit_test(test_doctor_no_kvm_no_tracefs),
+			cmocka_unit_test(test_doctor_unprivileged),
+		};
+		return cmocka_run_group_tests_name("doctor", t, NULL, NULL);
+	}
+	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor\n");
+	return 2;
+}

@@ -1,0 +1,284 @@
+/* The matrix layer: expansion, ids, argv, and every validation error with its line:col. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/matrix.h"
+
+#define GUEST "guest: {bundled: guest}\n"
+
+static struct cm_matrix *load(const char *text, struct cm_diags *d)
+{
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	return cm_matrix_load_string(text, strlen(text), SOURCE_DIR "/tests/inline.yaml", d);
+}
+
+/* Asserts that loading fails with exactly this diagnostic among the errors. */
+static void expect_error(const char *text, int line, int col, const char *needle)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(text, &d);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		if (d.v[i].line == line && d.v[i].col == col && strstr(d.v[i].msg, needle))
+			found = true;
+	if (!found || m) {
+		cm_diags_print(&d, stderr);
+		fprintf(stderr, "wanted %d:%d '%s'\n", line, col, needle);
+	}
+	assert_null(m);
+	assert_true(found);
+	cm_diags_clear(&d);
+}
+
+static void test_product_and_ids(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "axes:\n  memory: [128M, 1G]\n  machine: [pc, q35]\n"
+				       "  smp: [1, 2, 4]\n",
+				   &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 12);
+	assert_string_equal(m->cases[0].id, "memory=128M,machine=pc,smp=1");
+	assert_string_equal(m->cases[11].id, "memory=1G,machine=q35,smp=4");
+	/* argv: qemu, guest drive, exit device, then the axes in order; never a shell string */
+	const struct cm_case *c = &m->cases[5];
+	assert_string_equal(c->id, "memory=128M,machine=q35,smp=4");
+	assert_string_equal(c->argv[0], "qemu-system-x86_64");
+	assert_string_equal(c->argv[c->argc - 6], "-m");
+	assert_string_equal(c->argv[c->argc - 5], "128M");
+	assert_string_equal(c->argv[c->argc - 4], "-machine");
+	assert_string_equal(c->argv[c->argc - 2], "-smp");
+	assert_string_equal(c->argv[c->argc - 1], "4");
+	assert_null(c->argv[c->argc]);
+	assert_int_equal(m->exit_status, 33);
+	assert_int_equal(m->boots, 10);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_exclude_include(void **state)
+{
+	struct cm_diags d = { 0 };
+	/* GitHub Actions: exclude first; include extends matching cases without overwriting
+	 * original values, else adds a case */
+	struct cm_matrix *m =
+		load(GUEST "axes:\n  memory: [128M, 1G]\n  accel: [kvm, tcg]\n"
+			   "exclude:\n  - {memory: 1G, accel: tcg}\n"
+			   "include:\n  - {accel: kvm, cpu: max}\n  - {memory: 4G, accel: tcg}\n",
+		     &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 4);
+	assert_string_equal(m->cases[0].id, "memory=128M,accel=kvm,cpu=max");
+	assert_string_equal(m->cases[1].id, "memory=128M,accel=tcg");
+	assert_string_equal(m->cases[2].id, "memory=1G,accel=kvm,cpu=max");
+	assert_string_equal(m->cases[3].id, "memory=4G,accel=tcg");
+	char *cmd = cm_case_cmdline(&m->cases[0]);
+	assert_non_null(strstr(cmd, "-accel kvm -cpu max"));
+	free(cmd);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_exclude_matches_nothing_warns(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "axes:\n  memory: [128M, 1G]\nexclude:\n  - {memory: 2G}\n", &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 2);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.v[0].sev, CM_SEV_WARNING);
+	assert_int_equal(d.v[0].line, 5);
+	assert_int_equal(d.v[0].col, 5);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_ranges(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "axes:\n  memory: {from: 128M, to: 4G, factor: 2}\n"
+				       "  smp: {from: 1, to: 3, step: 1}\n",
+				   &d);
+	assert_non_null(m);
+	assert_int_equal(m->axes[0].nvalues, 6); /* 128M 256M 512M 1G 2G 4G */
+	assert_string_equal(m->axes[0].values[3].label, "1G");
+	assert_string_equal(m->axes[0].values[5].label, "4G");
+	assert_int_equal(m->axes[1].nvalues, 3);
+	assert_int_equal(m->ncases, 18);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_groups_and_custom_axis(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m =
+		load(GUEST "axes:\n  devices:\n    - {name: none}\n"
+			   "    - {name: rng, args: [-device, virtio-rng-pci]}\n"
+			   "  hugepages:\n    template: [-mem-path, \"/dev/hugepages/{}\"]\n"
+			   "    values: [a, b]\n",
+		     &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 4);
+	assert_string_equal(m->cases[2].id, "devices=rng,hugepages=a");
+	const struct cm_case *c = &m->cases[2];
+	assert_string_equal(c->argv[c->argc - 1], "/dev/hugepages/a");
+	assert_string_equal(c->argv[c->argc - 3], "virtio-rng-pci");
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_presets_and_phases(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "markers: {preset: nanos}\n", &d);
+	assert_non_null(m);
+	assert_int_equal(m->nmarkers, 2);
+	assert_int_equal(m->markers[1].value, 200);
+	assert_string_equal(m->end_marker, "first_thread");
+	assert_int_equal(m->nphases, 2);
+	assert_string_equal(m->phases[0].from, "exec");
+	assert_string_equal(m->phases[1].to, "first_thread");
+	cm_matrix_free(m);
+	m = load(GUEST "markers: {preset: qemu-boot-time}\n", &d);
+	assert_non_null(m);
+	assert_int_equal(m->nmarkers, 7);
+	assert_int_equal(m->nports, 2); /* 0xf4 and 0xf5 */
+	assert_string_equal(m->end_marker, "linux_start_user");
+	assert_non_null(cm_matrix_marker_by_value(m, 0xf5, 5));
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_run_settings(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "run:\n  boots: 7\n  warmup: 0\n  timeout: 1500ms\n"
+				       "  order: interleaved\n  drop_caches: false\n  pin: \"1\"\n"
+				       "  env: {FOO: bar}\n",
+				   &d);
+	assert_non_null(m);
+	assert_int_equal(m->boots, 7);
+	assert_int_equal(m->warmup, 0);
+	assert_int_equal(m->timeout_ms, 1500);
+	assert_int_equal(m->order, CM_ORDER_INTERLEAVED);
+	assert_false(m->drop_caches);
+	assert_string_equal(m->pin, "1");
+	assert_string_equal(m->env[0], "FOO=bar");
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_errors(void **state)
+{
+	expect_error(GUEST "axis:\n  memory: [1G]\n", 2, 1, "did you mean 'axes'");
+	expect_error(GUEST "run:\n  boot: 3\n", 3, 3, "did you mean 'boots'");
+	expect_error(GUEST "run:\n  boots: many\n", 3, 10, "must be an integer");
+	expect_error(GUEST "run:\n  boots: 0\n", 3, 10, "out of range");
+	expect_error(GUEST "run:\n  boots: 1\n  boots: 2\n", 4, 3, "duplicate key 'run.boots'");
+	expect_error(GUEST "axes:\n  memory: []\n", 3, 11, "axis 'memory' is empty");
+	expect_error(GUEST "axes:\n  memory: [128M, lots]\n", 3, 18, "does not parse");
+	expect_error(GUEST "markers:\n  table:\n    - {value: 1, name: a}\n    - {value: 1, name: b}\n",
+		     5, 7, "used twice");
+	expect_error(GUEST "phases:\n  - {name: p, from: exec, to: nowhere}\n", 3, 5,
+		     "unknown event 'nowhere'");
+	expect_error("guest: {kernel: /nonexistent/vmlinuz}\n", 1, 17, "not found");
+	expect_error(GUEST "base_args: [-device, \"isa-debug-exit,iobase=0xf4\"]\n", 2, 12,
+		     "marker port");
+	/* libyaml marks the end of the input, where it gave up looking for the ']' */
+	expect_error(GUEST "axes:\n  memory: [1G\n", 4, 1, "YAML syntax");
+	expect_error(GUEST "axes:\n  memroy: [1G]\n", 3, 3, "did you mean 'memory'");
+	expect_error(GUEST "run:\n  order: random\n", 3, 10, "must be one of");
+	expect_error("run: {boots: 1}\n", 1, 1, "no guest");
+	expect_error(GUEST "exclude:\n  - {memory: 1G, accel: kvm}\naxes: {memory: [1G], accel: [kvm]}\n",
+		     1, 1, "no cases left");
+}
+
+static void test_all_errors_in_one_pass(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "run:\n  boots: x\n  warmup: -1\nbogus: 1\n", &d);
+	assert_null(m);
+	assert_int_equal(d.n_errors, 3);
+	cm_diags_clear(&d);
+}
+
+static void test_key_table(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_matrix_print_keys(f);
+	fclose(f);
+	/* every key the parser accepts is listed with its help */
+	const char *keys[] = { "qemu", "guest.bundled", "axes", "include", "exclude",
+			       "markers.preset", "phases", "run.boots", "run.timeout", "run.order",
+			       "run.pin", "run.env", "run.source", "run.until_ci" };
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		assert_non_null(strstr(buf, keys[i]));
+	assert_non_null(strstr(buf, "default 10"));
+	free(buf);
+}
+
+static void test_large_sweep(void **state)
+{
+	/* 10,000 cases expand; the timing figure lives in scripts/bench.sh */
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "axes:\n  smp: {from: 1, to: 100, step: 1}\n"
+				       "  custom1: {template: [-name, \"{}\"], values: "
+				       "[a0,a1,a2,a3,a4,a5,a6,a7,a8,a9]}\n"
+				       "  custom2: {template: [-uuid, \"{}\"], values: "
+				       "[b0,b1,b2,b3,b4,b5,b6,b7,b8,b9]}\n",
+				   &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 10000);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_fixture_files(void **state)
+{
+	/* every malformed matrix under tests/fixtures/bad gives one clear error, never a crash */
+	static const char *const bad[] = { "bad/unknown-key.yaml", "bad/syntax.yaml",
+					   "bad/debug-exit-on-marker-port.yaml" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct cm_diags d = { 0 };
+		char *p = cm_xasprintf("%s/%s", FIXTURES, bad[i]);
+		struct cm_matrix *m = cm_matrix_load(p, &d);
+		assert_null(m);
+		assert_int_equal(d.n_errors, 1);
+		assert_true(d.v[0].line > 0);
+		free(p);
+		cm_diags_clear(&d);
+	}
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load(SOURCE_DIR "/configs/demo.yaml", &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 4);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_product_and_ids),
+		cmocka_unit_test(test_exclude_include),
+		cmocka_unit_test(test_exclude_matches_nothing_warns),
+		cmocka_unit_test(test_ranges),
+		cmocka_unit_test(test_groups_and_custom_axis),
+		cmocka_unit_test(test_presets_and_phases),
+		cmocka_unit_test(test_run_settings),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_all_errors_in_one_pass),
+		cmocka_unit_test(test_key_table),
+		cmocka_unit_test(test_large_sweep),
+		cmocka_unit_test(test_fixture_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

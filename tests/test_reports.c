@@ -1,0 +1,198 @@
+/* Report writers against golden files, the CSV round trip, and the HTML page's shape.
+ * Regenerate the goldens (after reading the diff!) with: test_reports --update */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <gsl/gsl_errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/report.h"
+
+static bool update;
+
+static char *render(const struct cm_report *r, int which)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	switch (which) {
+	case 0: cm_report_summary_csv(r, f); break;
+	case 1: cm_report_markdown(r, f); break;
+	case 2: cm_report_json(r, f); break;
+	case 3:
+		cm_samples_write_header(f, r->ds);
+		for (size_t i = 0; i < r->ds->n; i++)
+			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
+		break;
+	case 4: cm_report_html(r, f); break;
+	}
+	fclose(f);
+	return buf;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char *buf = calloc(1, 1 << 20);
+	size_t n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void golden(const char *name, const char *got)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/golden/%s", FIXTURES, name);
+	if (update) {
+		FILE *f = fopen(path, "w");
+		fputs(got, f);
+		fclose(f);
+	}
+	char *want = slurp(path);
+	assert_non_null(want);
+	if (strcmp(want, got))
+		fprintf(stderr, "%s differs from the golden file; got:\n%s\n", name, got);
+	assert_string_equal(want, got);
+	free(want);
+}
+
+static void load(struct cm_dataset *ds, struct cm_report *r)
+{
+	struct cm_diags d = { 0 };
+	int rc = cm_samples_read(FIXTURES "/samples.csv", ds, &d);
+	cm_diags_print(&d, stderr);
+	assert_int_equal(rc, 0);
+	cm_diags_clear(&d);
+	cm_dataset_meta(ds, "date", "2026-11-25 10:00:00 +0000");
+	cm_dataset_meta(ds, "marker source", "perf (kvm:kvm_pio)");
+	cm_report_build(ds, 0.05, r);
+}
+
+static void test_read(void **state)
+{
+	struct cm_dataset ds;
+	struct cm_report r;
+	load(&ds, &r);
+	assert_int_equal(ds.n, 22);
+	assert_int_equal(ds.ncases, 2);
+	assert_int_equal(ds.naxes, 2);
+	assert_string_equal(ds.axes[1], "note");
+	assert_string_equal(ds.cases[1].labels[1], "a, \"quoted\" note");
+	const struct cm_cell *c = cm_report_cell(&r, 0, 1);
+	assert_int_equal(c->s.n, 6);        /* warm-up and the timeout are not counted */
+	assert_int_equal(c->n_failed, 1);
+	assert_int_equal(c->n_warmup, 1);
+	c = cm_report_cell(&r, 1, 0);
+	assert_int_equal(c->s.n, 2);
+	assert_int_equal(c->n_failed, 1);
+	assert_true(c->s.warnings & CM_WARN_FEW_BOOTS);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+static void test_goldens(void **state)
+{
+	struct cm_dataset ds;
+	struct cm_report r;
+	load(&ds, &r);
+	static const char *const names[] = { "summary.csv", "report.md", "report.json" };
+	for (int i = 0; i < 3; i++) {
+		char *got = render(&r, i);
+		golden(names[i], got);
+		free(got);
+	}
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+static void test_round_trip(void **state)
+{
+	struct cm_dataset ds, ds2;
+	struct cm_report r, r2;
+	load(&ds, &r);
+	char *csv = render(&r, 3);
+	FILE *f = fopen("roundtrip-samples.csv", "w");
+	fputs(csv, f);
+	fclose(f);
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read("roundtrip-samples.csv", &ds2, &d), 0);
+	cm_report_build(&ds2, 0.05, &r2);
+	char *a = render(&r, 0), *b = render(&r2, 0), *csv2 = render(&r2, 3);
+	assert_string_equal(a, b);     /* same summary */
+	assert_string_equal(csv, csv2); /* same samples, byte for byte */
+	free(a);
+	free(b);
+	free(csv);
+	free(csv2);
+	cm_report_free(&r);
+	cm_report_free(&r2);
+	cm_dataset_free(&ds);
+	cm_dataset_free(&ds2);
+	remove("roundtrip-samples.csv");
+}
+
+static void test_bad_samples(void **state)
+{
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	FILE *f = fopen("bad-samples.csv", "w");
+	fputs("case,boot,status,phase\nx,1,ok,total\n", f);
+	fclose(f);
+	assert_int_not_equal(cm_samples_read("bad-samples.csv", &ds, &d), 0);
+	assert_non_null(strstr(d.v[0].msg, "duration_ns"));
+	cm_diags_clear(&d);
+	f = fopen("bad-samples.csv", "w");
+	fputs("case,boot,status,phase,duration_ns\nx,1,ok,total,12\nx,two,ok,total,13\n", f);
+	fclose(f);
+	assert_int_not_equal(cm_samples_read("bad-samples.csv", &ds, &d), 0);
+	assert_int_equal(d.v[0].line, 3);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+	remove("bad-samples.csv");
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+static void test_html(void **state)
+{
+	struct cm_dataset ds;
+	struct cm_report r;
+	load(&ds, &r);
+	char *html = render(&r, 4);
+	assert_int_equal(count(html, "class=\"plot strip\""), ds.nphases);
+	assert_int_equal(count(html, "class=\"plot breakdown\""), 1);
+	assert_int_equal(count(html, "class=\"plot sweep\""), 2); /* memory is numeric: per phase */
+	assert_null(strstr(html, "http"));                        /* self-contained */
+	assert_non_null(strstr(html, "memory=1G,accel=kvm"));
+	free(html);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+int main(int argc, char **argv)
+{
+	update = argc > 1 && !strcmp(argv[1], "--update");
+	gsl_set_error_handler_off();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read),
+		cmocka_unit_test(test_goldens),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_bad_samples),
+		cmocka_unit_test(test_html),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,270 @@
+/* Statistics against reference values computed independently: scipy 1.10 (Debian's
+ * python3-scipy) and brute-force enumeration in Python, as noted beside each value. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "coldmark/stats.h"
+
+#define NEAR(a, b) assert_true(fabs((double)(a) - (double)(b)) <= 1e-9 * fmax(1, fabs((double)(b))))
+
+static const double x10[] = { 12.1, 10.3, 11.8, 9.7, 13.5, 10.9, 11.2, 12.7, 10.1, 30.0 };
+
+static void test_summary_reference(void **state)
+{
+	struct cm_summary s;
+	cm_stats_summarize(x10, 10, 0.05, &s);
+	/* numpy mean/std(ddof=1)/median/quantile (linear = R type 7) */
+	NEAR(s.mean, 13.23);
+	NEAR(s.sd, 6.01203422774);
+	NEAR(s.median, 11.5);
+	NEAR(s.pct[0], 9.88);
+	NEAR(s.pct[1], 10.45);
+	NEAR(s.pct[2], 12.55);
+	NEAR(s.pct[3], 22.575);
+	NEAR(s.pct[4], 28.515);
+	NEAR(s.mad, 1.77912);            /* 1.4826 * median(|x - median|) */
+	NEAR(s.mean_ci_lo, 8.92924979636); /* mean -+ t.ppf(0.975, 9) * sd / sqrt(10) */
+	NEAR(s.mean_ci_hi, 17.5307502036);
+	/* l = 2 (binom.cdf(2, 10, .5) = 0.0547 >= 0.025): [x(2), x(9)], 1 - 2 * cdf(1) */
+	NEAR(s.median_ci_lo, 10.1);
+	NEAR(s.median_ci_hi, 13.5);
+	NEAR(s.median_ci_level, 0.978515625);
+	NEAR(s.min, 9.7);
+	NEAR(s.max, 30.0);
+	/* 30.0 is beyond q3 + 3 IQR = 18.85: one severe outlier, boot index 9 */
+	assert_int_equal(s.n_severe, 1);
+	assert_int_equal(s.n_mild, 0);
+	assert_int_equal(s.n_outliers, 1);
+	assert_int_equal(s.outliers[0], 9);
+	assert_true(s.warnings & CM_WARN_OUTLIERS);
+	assert_true(s.warnings & CM_WARN_HIGH_CV);
+	assert_false(s.warnings & CM_WARN_FEW_BOOTS);
+	cm_summary_free(&s);
+}
+
+static void test_small_and_equal(void **state)
+{
+	struct cm_summary s;
+	double one = 5;
+	cm_stats_summarize(&one, 1, 0.05, &s);
+	NEAR(s.median, 5);
+	assert_true(isnan(s.sd));
+	assert_true(isnan(s.mean_ci_lo));
+	assert_true(isnan(s.median_ci_lo));
+	assert_true(s.warnings & CM_WARN_FEW_BOOTS);
+	cm_summary_free(&s);
+
+	double two[] = { 4, 6 };
+	cm_stats_summarize(two, 2, 0.05, &s);
+	NEAR(s.median, 5);
+	NEAR(s.sd, sqrt(2));
+	/* t.ppf(0.975, 1) = 12.7062047362 */
+	NEAR(s.mean_ci_hi, 5 + 12.7062047361747 * sqrt(2) / sqrt(2));
+	assert_true(isnan(s.median_ci_lo));
+	cm_summary_free(&s);
+
+	/* five boots: P(B <= 0) = 1/32 >= 0.025 gives l = 0, too few; six: l = 1 */
+	double five[] = { 1, 2, 3, 4, 5 }, six[] = { 1, 2, 3, 4, 5, 6 };
+	cm_stats_summarize(five, 5, 0.05, &s);
+	assert_true(isnan(s.median_ci_lo));
+	assert_int_equal(s.median_ci_level, 0);
+	cm_summary_free(&s);
+	cm_stats_summarize(six, 6, 0.05, &s);
+	NEAR(s.median_ci_lo, 1);
+	NEAR(s.median_ci_hi, 6);
+	NEAR(s.median_ci_level, 1 - 2.0 / 64);
+	cm_summary_free(&s);
+
+	double eq[8] = { 7, 7, 7, 7, 7, 7, 7, 7 };
+	cm_stats_summarize(eq, 8, 0.05, &s);
+	NEAR(s.mad, 0);
+	NEAR(s.pct[2] - s.pct[1], 0); /* IQR 0 */
+	assert_int_equal(s.n_outliers, 0);
+	NEAR(s.sd, 0);
+	assert_int_equal(s.warnings & ~CM_WARN_FEW_BOOTS, 0);
+	cm_summary_free(&s);
+}
+
+static void test_warnings(void **state)
+{
+	struct cm_summary s;
+	/* two clusters */
+	double bi[20];
+	for (int i = 0; i < 20; i++)
+		bi[i] = (i % 2 ? 100 : 200) + (i % 5) * 0.5;
+	cm_stats_summarize(bi, 20, 0.05, &s);
+	assert_true(s.warnings & CM_WARN_BIMODAL);
+	cm_summary_free(&s);
+	/* a trend: Mann-Kendall S = 41, p = 0.000346619351135 (computed by hand in Python) */
+	double y[] = { 1, 3, 2, 4, 6, 5, 7, 8, 9, 10 };
+	cm_stats_summarize(y, 10, 0.05, &s);
+	NEAR(s.drift_p, 0.000346619351135);
+	assert_true(s.warnings & CM_WARN_DRIFT);
+	assert_false(s.warnings & CM_WARN_BIMODAL);
+	cm_summary_free(&s);
+	/* first boot slow */
+	double f[] = { 300, 100, 101, 99, 100, 102, 98, 100 };
+	cm_stats_summarize(f, 8, 0.05, &s);
+	assert_true(s.warnings & CM_WARN_FIRST_SLOW);
+	cm_summary_free(&s);
+	double g[] = { 100, 300, 101, 99, 100, 102, 98, 100 };
+	cm_stats_summarize(g, 8, 0.05, &s);
+	assert_false(s.warnings & CM_WARN_FIRST_SLOW);
+	/* sample-size advice grows as the target shrinks */
+	assert_true(cm_stats_boots_needed(&s, 0.001, 0.05) > cm_stats_boots_needed(&s, 0.01, 0.05));
+	cm_summary_free(&s);
+}
+
+static void test_mann_whitney(void **state)
+{
+	struct cm_mwu u;
+	/* no ties, n < 50: exact. scipy mannwhitneyu(method='exact'): U = 65, p = 0.0314685314685 */
+	double a[] = { 1.83, 1.50, 1.62, 2.48, 1.68, 1.88, 1.55, 3.06, 1.30 };
+	double b[] = { 0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.06, 3.14, 1.29 };
+	/* b has ties (1.06, 1.29): R and coldmark switch to the normal approximation there */
+	double b_no_ties[] = { 0.878, 0.647, 0.598, 2.05, 1.06, 1.29, 1.07, 3.14, 1.28 };
+	cm_stats_mann_whitney(a, 9, b_no_ties, 9, &u);
+	assert_true(u.exact);
+	NEAR(u.w, 65);
+	NEAR(u.p, 0.0314685314685);
+	/* ties: asymptotic with tie and continuity correction, scipy: U = 17.5, p = 0.0262060363817 */
+	double a2[] = { 1, 2, 2, 3, 4, 5, 5, 5, 6 }, b2[] = { 3, 4, 4, 5, 6, 7, 7, 8, 9, 9 };
+	cm_stats_mann_whitney(a2, 9, b2, 10, &u);
+	assert_false(u.exact);
+	NEAR(u.w, 17.5);
+	assert_true(fabs(u.p - 0.0262060363817) < 1e-9);
+	cm_stats_mann_whitney(a, 9, b, 9, &u);
+	assert_false(u.exact);
+	/* scipy exact for x = [3.1 2.9 3.5 3.3 3.8], y = [2.5 2.7 2.2 2.6 2.4 2.8]: U = 30,
+	 * p = 0.004329004329 (= 2/462) */
+	double xa[] = { 3.1, 2.9, 3.5, 3.3, 3.8 }, ya[] = { 2.5, 2.7, 2.2, 2.6, 2.4, 2.8 };
+	cm_stats_mann_whitney(xa, 5, ya, 6, &u);
+	NEAR(u.w, 30);
+	NEAR(u.p, 0.004329004329);
+	/* large samples switch to the approximation even without ties */
+	double big1[60], big2[60];
+	for (int i = 0; i < 60; i++)
+		big1[i] = i, big2[i] = i + 0.5;
+	cm_stats_mann_whitney(big1, 60, big2, 60, &u);
+	assert_false(u.exact);
+}
+
+static void test_hodges_lehmann(void **state)
+{
+	/* enumeration of all C(11,5) rank sets gives qu = 4; median of the 30 differences 0.75;
+	 * CI [d(4), d(27)] = [0.3, 1.3] */
+	double xa[] = { 3.1, 2.9, 3.5, 3.3, 3.8 }, ya[] = { 2.5, 2.7, 2.2, 2.6, 2.4, 2.8 };
+	double est, lo, hi;
+	cm_stats_hodges_lehmann(xa, 5, ya, 6, 0.05, &est, &lo, &hi);
+	NEAR(est, 0.75);
+	NEAR(lo, 0.3);
+	NEAR(hi, 1.3);
+}
+
+static void test_compare_and_holm(void **state)
+{
+	double base[12], slow[12], same[12];
+	for (int i = 0; i < 12; i++) {
+		base[i] = 100 + i;
+		slow[i] = (100 + i) * 1.10;
+		same[i] = 100.5 + i;
+	}
+	struct cm_comparison rows[3];
+	cm_stats_compare(base, 12, slow, 12, 0.05, &rows[0]);
+	cm_stats_compare(base, 12, same, 12, 0.05, &rows[1]);
+	cm_stats_compare(slow, 12, base, 12, 0.05, &rows[2]);
+	cm_stats_holm_verdicts(rows, 3, 0.05, 0.02);
+	assert_int_equal(rows[0].verdict, CM_REGRESSED);
+	assert_true(rows[0].rel > 0.05 && rows[0].rel < 0.15);
+	assert_true(rows[0].rel_lo > 0.02);
+	assert_int_equal(rows[1].verdict, CM_NO_CHANGE);
+	assert_int_equal(rows[2].verdict, CM_IMPROVED);
+	assert_true(rows[0].p_adj >= rows[0].p);
+	NEAR(cm_stats_geomean_ratio(rows, 1), 1 + rows[0].rel);
+
+	/* Holm by hand: p = .01 .04 .03 .005 -> adjusted .03 .06 .06 .02 */
+	struct cm_comparison h[4] = { 0 };
+	double ps[] = { 0.01, 0.04, 0.03, 0.005 }, want[] = { 0.03, 0.06, 0.06, 0.02 };
+	for (int i = 0; i < 4; i++)
+		h[i].p = ps[i], h[i].rel_lo = h[i].rel_hi = 0;
+	cm_stats_holm_verdicts(h, 4, 0.05, 0.02);
+	for (int i = 0; i < 4; i++)
+		NEAR(h[i].p_adj, want[i]);
+}
+
+static void test_kruskal(void **state)
+{
+	/* scipy.stats.kruskal */
+	double g1[] = { 1, 2, 3, 4, 5 }, g2[] = { 3, 4, 5, 6, 7 }, g3[] = { 6, 7, 8, 9, 10 };
+	const double *gs[] = { g1, g2, g3 };
+	size_t sz[] = { 5, 5, 5 };
+	NEAR(cm_stats_kruskal_wallis(gs, sz, 3), 0.0080624278919);
+	double t1[] = { 1, 2, 2, 4 }, t2[] = { 2, 4, 5, 6 }, t3[] = { 6, 6, 8, 9 };
+	const double *ts[] = { t1, t2, t3 };
+	size_t tz[] = { 4, 4, 4 };
+	NEAR(cm_stats_kruskal_wallis(ts, tz, 3), 0.0171555556539);
+}
+
+/* Seeded simulations: coverage of the median CI on a skewed distribution, and the false
+ * alarm rate of the comparison. */
+static void test_simulation(void **state)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, 42);
+	/* lognormal(0, 0.5): median exactly 1. n = 17 achieves 95.10% (binomial), so coverage
+	 * must land within 95% +- 1.5% over 10,000 trials. */
+	int trials = 10000, covered = 0;
+	double x[17], level = 0;
+	for (int t = 0; t < trials; t++) {
+		for (int i = 0; i < 17; i++)
+			x[i] = gsl_ran_lognormal(rng, 0, 0.5);
+		struct cm_summary s;
+		cm_stats_summarize(x, 17, 0.05, &s);
+		covered += s.median_ci_lo <= 1 && 1 <= s.median_ci_hi;
+		level = s.median_ci_level;
+		cm_summary_free(&s);
+	}
+	double cov = (double)covered / trials;
+	print_message("median CI coverage %.4f (achieved level %.4f)\n", cov, level);
+	assert_true(cov >= 0.935 && cov <= 0.965);
+
+	int same = 0, runs = 2000;
+	double a[15], b[15];
+	for (int t = 0; t < runs; t++) {
+		for (int i = 0; i < 15; i++) {
+			a[i] = gsl_ran_lognormal(rng, 4, 0.1);
+			b[i] = gsl_ran_lognormal(rng, 4, 0.1);
+		}
+		struct cm_comparison c;
+		cm_stats_compare(a, 15, b, 15, 0.05, &c);
+		cm_stats_holm_verdicts(&c, 1, 0.05, 0.02);
+		same += c.verdict == CM_NO_CHANGE;
+	}
+	print_message("no change in %.2f%% of same-distribution comparisons\n", 100.0 * same / runs);
+	assert_true(same >= 0.95 * runs);
+	gsl_rng_free(rng);
+}
+
+int main(void)
+{
+	gsl_set_error_handler_off();
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_summary_reference),
+		cmocka_unit_test(test_small_and_equal),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_mann_whitney),
+		cmocka_unit_test(test_hodges_lehmann),
+		cmocka_unit_test(test_compare_and_holm),
+		cmocka_unit_test(test_kruskal),
+		cmocka_unit_test(test_simulation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
