@@ -1000,6 +1000,11 @@ static int entry_pairs(struct ctx *c, yaml_node_t *e, bool add, int *ax_out, int
 	return n;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void expand(struct ctx *c, yaml_node_t *root)
 {
 	struct cm_matrix *m = c->m;
@@ -1185,11 +1190,16 @@ static void expand(struct ctx *c, yaml_node_t *root)
 		free(cs[i].original);
 	}
 	free(cs);
-	/* two combinations may collide after include: ids must be unique */
+	/* two combinations may collide after include: ids must be unique (sorted, so a large
+	 * sweep stays fast) */
+	const char **ids = cm_xcalloc(m->ncases + 1, sizeof(char *));
 	for (size_t i = 0; i < m->ncases; i++)
-		for (size_t j = i + 1; j < m->ncases && m->ncases < 2000; j++)
-			if (!strcmp(m->cases[i].id, m->cases[j].id))
-				ERR(c, root, "two cases have the same id '%s'", m->cases[i].id);
+		ids[i] = m->cases[i].id;
+	qsort(ids, m->ncases, sizeof(char *), cmp_str);
+	for (size_t i = 1; i < m->ncases; i++)
+		if (!strcmp(ids[i - 1], ids[i]))
+			ERR(c, root, "two cases have the same id '%s'", ids[i]);
+	free(ids);
 }
 
 /* ---- entry points ------------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,45 @@
 const double cm_stats_pct[CM_STATS_NPCT] = { 0.05, 0.25, 0.75, 0.95, 0.99 };
 const char *const cm_verdict_names[] = { "no change", "regressed", "improved", "incomparable" };
 
+/* LSD radix sort of doubles on their bit patterns (negative ones flipped): O(n), several
+ * times faster than gsl_sort's heapsort on a million boots. NaNs are not expected here. */
+static void sort_doubles(double *v, size_t n)
+{
+	if (n < 256) {
+		gsl_sort(v, 1, n);
+		return;
+	}
+	uint64_t *a = cm_xmalloc(n * sizeof(uint64_t)), *b = cm_xmalloc(n * sizeof(uint64_t));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u;
+		memcpy(&u, &v[i], 8);
+		a[i] = u >> 63 ? ~u : u | (1ULL << 63);
+	}
+	for (int shift = 0; shift < 64; shift += 16) {
+		size_t count[65537] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			count[((a[i] >> shift) & 0xffff) + 1]++;
+		for (size_t k = 1; k <= 65536; k++)
+			count[k] += count[k - 1];
+		for (size_t i = 0; i < n; i++)
+			b[count[(a[i] >> shift) & 0xffff]++] = a[i];
+		uint64_t *t = a;
+		a = b;
+		b = t;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t u = a[i] >> 63 ? a[i] & ~(1ULL << 63) : ~a[i];
+		memcpy(&v[i], &u, 8);
+	}
+	free(a);
+	free(b);
+}
+
 static double *sorted_copy(const double *x, size_t n)
 {
-	double *s = cm_xmalloc(n * sizeof(double));
+	double *s = cm_xmalloc((n ? n : 1) * sizeof(double));
 	memcpy(s, x, n * sizeof(double));
-	gsl_sort(s, 1, n);
+	sort_doubles(s, n);
 	return s;
 }
 
@@ -28,6 +63,21 @@ double cm_stats_quantile_sorted(const double *sorted, size_t n, double p)
 	if (!n)
 		return NAN;
 	return gsl_stats_quantile_from_sorted_data(sorted, 1, n, p);
+}
+
+/* Smallest k in [0, n] with P(Binomial(n, p) <= k) >= target, n + 1 if none; the CDF grows
+ * with k, so a binary search needs O(log n) evaluations. */
+static size_t smallest_k(size_t n, double p, double target)
+{
+	size_t lo = 0, hi = n + 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (gsl_cdf_binomial_P((unsigned)mid, p, (unsigned)n) >= target)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
 double cm_stats_quantile_ci(const double *sorted, size_t n, double p, double alpha, double *lo,
@@ -39,12 +89,7 @@ double cm_stats_quantile_ci(const double *sorted, size_t n, double p, double alp
 	/* l: smallest k with P(B <= k) >= alpha/2; u: smallest k with P(B <= k-1) >= 1-alpha/2,
 	 * B ~ Binomial(n, p). The interval [x(l), x(u)] (1-based) covers the p-quantile with
 	 * probability P(B <= u-1) - P(B <= l-1); l = 0 or u > n means too few boots. */
-	size_t l = 0, u = 0;
-	while (l <= n && gsl_cdf_binomial_P((unsigned)l, p, (unsigned)n) < alpha / 2)
-		l++;
-	u = 1;
-	while (u <= n + 1 && gsl_cdf_binomial_P((unsigned)(u - 1), p, (unsigned)n) < 1 - alpha / 2)
-		u++;
+	size_t l = smallest_k(n, p, alpha / 2), u = smallest_k(n, p, 1 - alpha / 2) + 1;
 	if (l == 0 || u > n || l > u)
 		return 0;
 	*lo = sorted[l - 1];
@@ -53,25 +98,52 @@ double cm_stats_quantile_ci(const double *sorted, size_t n, double p, double alp
 	return gsl_cdf_binomial_P((unsigned)(u - 1), p, (unsigned)n) - below_l;
 }
 
-/* Mann-Kendall trend test over the order of the samples; two-sided p with tie correction. */
+/* Pairs i < j with v[i] > v[j], by merge sort: O(n log n), so a million boots stay cheap. */
+static double inversions(double *v, double *tmp, size_t n)
+{
+	if (n < 2)
+		return 0;
+	size_t h = n / 2;
+	double inv = inversions(v, tmp, h) + inversions(v + h, tmp, n - h);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n) {
+		if (v[i] <= v[j]) {
+			tmp[k++] = v[i++];
+		} else {
+			inv += (double)(h - i); /* every left element still waiting is larger */
+			tmp[k++] = v[j++];
+		}
+	}
+	while (i < h)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(double));
+	return inv;
+}
+
+/* Mann-Kendall trend test over the order of the samples; two-sided p with tie correction.
+ * S = concordant - discordant pairs of (boot order, value). */
 static double mann_kendall_p(const double *x, size_t n)
 {
 	if (n < 4)
 		return NAN;
-	double s = 0;
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			s += (x[j] > x[i]) - (x[j] < x[i]);
-	double *sorted = sorted_copy(x, n), ties = 0;
+	double *v = cm_xmalloc(n * sizeof(double)), *tmp = cm_xmalloc(n * sizeof(double));
+	memcpy(v, x, n * sizeof(double));
+	double disc = inversions(v, tmp, n); /* v is now sorted */
+	free(tmp);
+	double tied_pairs = 0, ties = 0;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		while (j < n && sorted[j] == sorted[i])
+		while (j < n && v[j] == v[i])
 			j++;
 		double t = (double)(j - i);
+		tied_pairs += t * (t - 1) / 2;
 		ties += t * (t - 1) * (2 * t + 5);
 		i = j;
 	}
-	free(sorted);
+	free(v);
+	double conc = (double)n * (n - 1) / 2 - disc - tied_pairs, s = conc - disc;
 	double var = ((double)n * (n - 1) * (2.0 * n + 5) - ties) / 18.0;
 	if (var <= 0)
 		return 1;
@@ -130,7 +202,7 @@ int cm_stats_summarize(const double *x, size_t n, double alpha, struct cm_summar
 	double *dev = cm_xmalloc(n * sizeof(double));
 	for (size_t i = 0; i < n; i++)
 		dev[i] = fabs(x[i] - s->median);
-	gsl_sort(dev, 1, n);
+	sort_doubles(dev, n);
 	s->mad = 1.4826 * cm_stats_quantile_sorted(dev, n, 0.5);
 	free(dev);
 	s->median_ci_level =
@@ -256,7 +328,7 @@ static bool has_ties(const double *x, size_t nx, const double *y, size_t ny)
 	double *all = cm_xmalloc(n * sizeof(double));
 	memcpy(all, x, nx * sizeof(double));
 	memcpy(all + nx, y, ny * sizeof(double));
-	gsl_sort(all, 1, n);
+	sort_doubles(all, n);
 	bool t = false;
 	for (size_t i = 1; i < n; i++)
 		t |= all[i] == all[i - 1];
@@ -312,7 +384,7 @@ int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t 
 	for (size_t i = 0; i < nx; i++)
 		for (size_t j = 0; j < ny; j++)
 			d[i * ny + j] = x[i] - y[j];
-	gsl_sort(d, 1, nd);
+	sort_doubles(d, nd);
 	*est = cm_stats_quantile_sorted(d, nd, 0.5);
 	size_t qu;
 	if (nx < 50 && ny < 50 && !has_ties(x, nx, y, ny)) {

@@ -179,6 +179,10 @@ static void check_ok_run(const char *outdir, int boots, const char *source, bool
 		assert_string_equal(r->cache, geteuid() == 0 ? "drop_caches" : "evict");
 		if (!strcmp(r->phase, "qemu_init") && !entry)
 			assert_true(isnan(r->duration_ns));
+		else if (!strcmp(source, "debugcon") && strcmp(r->phase, "total"))
+			/* markers read from the pipe in one go share a timestamp: a short phase can
+			 * be 0 on a loaded host (the resolution of this source, see README) */
+			assert_true(r->duration_ns >= 0);
 		else
 			assert_true(r->duration_ns > 0);
 		ok += !r->warmup && !strcmp(r->phase, "total");

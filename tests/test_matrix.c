@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,36 @@ static void test_fixture_files(void **state)
 	cm_diags_clear(&d);
 }
 
+/* Every input the fuzzer kept, and every crash it ever found, loads without a crash: either a
+ * matrix or errors with a position. */
+static void test_fuzz_corpus(void **state)
+{
+	static const char *const dirs[] = { SOURCE_DIR "/tests/fuzz/corpus",
+					    SOURCE_DIR "/tests/fuzz/crashes" };
+	size_t n = 0;
+	setenv("COLDMARK_GUEST_DIR", "/nonexistent", 1);
+	for (int i = 0; i < 2; i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+		while (d && (e = readdir(d))) {
+			if (e->d_name[0] == '.')
+				continue;
+			char *p = cm_xasprintf("%s/%s", dirs[i], e->d_name);
+			struct cm_diags dg = { 0 };
+			struct cm_matrix *m = cm_matrix_load(p, &dg);
+			assert_true(m != NULL || dg.n_errors > 0);
+			cm_matrix_free(m);
+			cm_diags_clear(&dg);
+			free(p);
+			n++;
+		}
+		if (d)
+			closedir(d);
+	}
+	print_message("replayed %zu fuzz inputs\n", n);
+	assert_true(n > 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_large_sweep),
 		cmocka_unit_test(test_fixture_files),
+		cmocka_unit_test(test_fuzz_corpus),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -213,6 +215,28 @@ static void test_kruskal(void **state)
 	NEAR(cm_stats_kruskal_wallis(ts, tz, 3), 0.0171555556539);
 }
 
+/* Large samples take the radix-sort path: compare with gsl_sort on negatives and positives. */
+static void test_large_sample_sort(void **state)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, 7);
+	size_t n = 5001;
+	double *x = malloc(n * sizeof(double)), *ref = malloc(n * sizeof(double));
+	for (size_t i = 0; i < n; i++)
+		ref[i] = x[i] = gsl_ran_gaussian(rng, 1000) - 200;
+	gsl_sort(ref, 1, n);
+	struct cm_summary s;
+	cm_stats_summarize(x, n, 0.05, &s);
+	NEAR(s.min, ref[0]);
+	NEAR(s.max, ref[n - 1]);
+	NEAR(s.median, ref[n / 2]);
+	NEAR(s.pct[1], gsl_stats_quantile_from_sorted_data(ref, 1, n, 0.25));
+	cm_summary_free(&s);
+	free(x);
+	free(ref);
+	gsl_rng_free(rng);
+}
+
 /* Seeded simulations: coverage of the median CI on a skewed distribution, and the false
  * alarm rate of the comparison. */
 static void test_simulation(void **state)
@@ -264,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_hodges_lehmann),
 		cmocka_unit_test(test_compare_and_holm),
 		cmocka_unit_test(test_kruskal),
+		cmocka_unit_test(test_large_sample_sort),
 		cmocka_unit_test(test_simulation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

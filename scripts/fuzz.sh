@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fuzz the matrix loader with libFuzzer (clang), seeded from configs/ and the test fixtures.
+#   scripts/fuzz.sh [SECONDS]     default 60
+# New interesting inputs are merged into tests/fuzz/corpus; crashes land in tests/fuzz/crashes
+# (commit them: test_fuzz_corpus replays every file there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+out=build/fuzz
+mkdir -p "$out" tests/fuzz/corpus tests/fuzz/crashes
+clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
+    -DCOLDMARK_GUEST_DIR='"/nonexistent"' \
+    tests/fuzz/fuzz_matrix.c matrix/matrix.c matrix/util.c \
+    $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_matrix"
+seeds=$(mktemp -d)
+cp configs/*.yaml tests/fixtures/bad/*.yaml "$seeds/"
+"$out/fuzz_matrix" -max_total_time="$secs" -max_len=4096 -timeout=5 \
+    -artifact_prefix=tests/fuzz/crashes/ tests/fuzz/corpus "$seeds" 2>&1 | tail -n 5
+# keep the corpus small: only inputs that add coverage
+merged=$(mktemp -d)
+"$out/fuzz_matrix" -merge=1 "$merged" tests/fuzz/corpus "$seeds" >/dev/null 2>&1
+rm -rf tests/fuzz/corpus && mv "$merged" tests/fuzz/corpus
+rm -rf "$seeds"
+echo "corpus: $(ls tests/fuzz/corpus | wc -l) files; crashes: $(ls tests/fuzz/crashes | wc -l)"
