@@ -71,7 +71,7 @@ static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 		for (size_t i = 0; i < cell->s.n; i++)
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" opacity=\"0.6\">"
 				   "<title>boot %d</title></circle>\n",
-				X(cell->values[i]), y + ((i % 5) - 2) * 1.5, palette[c % 10],
+				X(cell->values[i]), y + ((double)(i % 5) - 2) * 1.5, palette[c % 10],
 				cell->boots[i]);
 		if (cell->s.n)
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "

@@ -407,6 +407,48 @@ static void test_doctor_unprivileged(void **state)
 	free(out);
 }
 
+/* ---- the HTML report in a real browser --------------------------------------------------------- */
+
+static void test_html_in_chromium(void **state)
+{
+	char *dir = cm_xasprintf("%s/html", tmp), *out;
+	char *cmd = cm_xasprintf(COLDMARK_BIN " report " FIXTURES "/samples.csv -o %s", dir);
+	assert_int_equal(sh(cmd, &out), 0);
+	free(out);
+	free(cmd);
+	/* the DOM after rendering, and Chromium's log, where console messages show as CONSOLE */
+	cmd = cm_xasprintf("chromium --headless --no-sandbox --disable-gpu --disable-quic "
+			   "--no-first-run --disable-background-networking --disable-component-update "
+			   "--disable-sync --user-data-dir=%s/profile --enable-logging=stderr --v=0 "
+			   "--dump-dom file://%s/report.html 2>%s/chromium.log",
+			   tmp, dir, dir);
+	assert_int_equal(sh(cmd, &out), 0);
+	free(cmd);
+	size_t strips = 0, phases = 2;
+	for (const char *p = out; (p = strstr(p, "class=\"plot strip\"")); p++)
+		strips++;
+	assert_int_equal(strips, phases);
+	assert_non_null(strstr(out, "Phase breakdown"));
+	free(out);
+	char *logp = cm_xasprintf("%s/chromium.log", dir), *log = slurp(logp);
+	if (strstr(log, "CONSOLE"))
+		fprintf(stderr, "%s", log);
+	assert_null(strstr(log, "CONSOLE"));
+	free(log);
+	free(logp);
+	/* and the screenshot a person looks at */
+	cmd = cm_xasprintf("bash " SOURCE_DIR "/scripts/screenshot.sh %s/report.html %s/report.png", dir, dir);
+	assert_int_equal(sh(cmd, &out), 0);
+	free(out);
+	free(cmd);
+	char *png = cm_xasprintf("%s/report.png", dir);
+	struct stat sb;
+	assert_int_equal(stat(png, &sb), 0);
+	assert_true(sb.st_size > 10000);
+	free(png);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
@@ -459,6 +501,14 @@ int main(int argc, char **argv)
 		};
 		return cmocka_run_group_tests_name("faults", t, NULL, NULL);
 	}
+	if (!strcmp(group, "html")) {
+		char *chromium = cm_which("chromium");
+		if (!chromium)
+			skip_group("chromium is not installed (apt-get install chromium)");
+		free(chromium);
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_html_in_chromium) };
+		return cmocka_run_group_tests_name("html", t, NULL, NULL);
+	}
 	if (!strcmp(group, "doctor")) {
 		if (geteuid() != 0)
 			skip_group("the doctor checks switch users and mount namespaces: needs root");
@@ -470,6 +520,6 @@ int main(int argc, char **argv)
 		};
 		return cmocka_run_group_tests_name("doctor", t, NULL, NULL);
 	}
-	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor\n");
+	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor|html\n");
 	return 2;
 }

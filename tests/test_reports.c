@@ -178,6 +178,16 @@ static void test_html(void **state)
 	assert_int_equal(count(html, "class=\"plot sweep\""), 2); /* memory is numeric: per phase */
 	assert_null(strstr(html, "http"));                        /* self-contained */
 	assert_non_null(strstr(html, "memory=1G,accel=kvm"));
+	/* every coordinate lies on the page: a dot off the plot is a dot nobody sees */
+	static const char *const attrs[] = { " cx=\"", " cy=\"", " x=\"", " y=\"", " x1=\"", " y1=\"" };
+	size_t ncoord = 0;
+	for (size_t a = 0; a < sizeof(attrs) / sizeof(attrs[0]); a++)
+		for (const char *p = html; (p = strstr(p, attrs[a])); p++) {
+			double v = strtod(p + strlen(attrs[a]), NULL);
+			assert_true(v >= -1 && v <= 2000);
+			ncoord++;
+		}
+	assert_true(ncoord > 40);
 	free(html);
 	cm_report_free(&r);
 	cm_dataset_free(&ds);
