@@ -25,12 +25,18 @@ void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigne
 void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
 			  unsigned port, unsigned value)
 {
+	cm_events_add_marker_as(e, m, ts_ns, port, value, NULL);
+}
+
+void cm_events_add_marker_as(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
+			     unsigned port, unsigned value, const char *suffix)
+{
 	const struct cm_marker *mk = cm_matrix_marker_by_value(m, port, value);
 	char name[48];
 	if (mk)
-		snprintf(name, sizeof(name), "%s", mk->name);
+		snprintf(name, sizeof(name), "%s%s", mk->name, suffix ? suffix : "");
 	else
-		snprintf(name, sizeof(name), "m%x:%u", port, value);
+		snprintf(name, sizeof(name), "m%x:%u%s", port, value, suffix ? suffix : "");
 	/* A repeated write keeps its earliest time: the moment it first happened. Rings of
 	 * different CPUs are read one after the other, so a later write may arrive first. */
 	const struct cm_event *old = cm_events_find(e, name);

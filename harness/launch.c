@@ -125,6 +125,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	}
 	if (l->perf)
 		cm_perf_begin(l->perf);
+	/* with perf as the source, debugcon events are a second opinion on the same boot */
+	const char *shadow = l->perf && nd ? "@debugcon" : NULL;
 
 	pid_t pid = fork();
 	if (pid == 0)
@@ -194,7 +196,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 			ssize_t got;
 			while ((got = read(dbg_r[i], buf, sizeof(buf))) > 0)
 				for (ssize_t b = 0; b < got; b++)
-					cm_events_add_marker(ev, l->m, now, l->debugcon_ports[i], buf[b]);
+					cm_events_add_marker_as(ev, l->m, now, l->debugcon_ports[i], buf[b], shadow);
 		}
 		if (l->perf)
 			cm_perf_drain(l->perf, pid, l->m, ev);
@@ -214,7 +216,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		int64_t now = cm_now_ns();
 		while ((got = read(dbg_r[i], buf, sizeof(buf))) > 0)
 			for (ssize_t b = 0; b < got; b++)
-				cm_events_add_marker(ev, l->m, now, l->debugcon_ports[i], buf[b]);
+				cm_events_add_marker_as(ev, l->m, now, l->debugcon_ports[i], buf[b], shadow);
 		close(dbg_r[i]);
 	}
 	if (l->perf)

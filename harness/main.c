@@ -117,7 +117,7 @@ static const struct cm_opt run_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default coldmark-out/<run-id>)" },
 	{ "order", 0, "ORDER", "sequential, interleaved or shuffled (overrides run.order)" },
 	{ "seed", 0, "N", "seed of the shuffled order (overrides run.seed)" },
-	{ "source", 0, "SOURCE", "marker source: auto, perf or debugcon (overrides run.source)" },
+	{ "source", 0, "SOURCE", "marker source: auto, perf, debugcon, or both (perf, and debugcon's events kept to compare)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },

@@ -135,8 +135,10 @@ int cm_cmd_run(const struct cm_cli *cli)
 			m->source = CM_SOURCE_PERF;
 		else if (!strcmp(v, "debugcon"))
 			m->source = CM_SOURCE_DEBUGCON;
+		else if (!strcmp(v, "both"))
+			m->source = CM_SOURCE_BOTH;
 		else {
-			fprintf(stderr, "coldmark run: --source is auto, perf or debugcon\n");
+			fprintf(stderr, "coldmark run: --source is auto, perf, debugcon or both\n");
 			goto usage;
 		}
 	}
@@ -157,7 +159,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 	for (size_t c = 0; c < m->ncases; c++) {
 		bool tcg = cm_case_is_tcg(&m->cases[c]);
 		any_kvm |= !tcg;
-		if (tcg && m->source == CM_SOURCE_PERF) {
+		if (tcg && (m->source == CM_SOURCE_PERF || m->source == CM_SOURCE_BOTH)) {
 			fprintf(stderr, "coldmark run: case %s runs under TCG, where kvm:kvm_pio does "
 					"not fire: use --source debugcon or auto\n",
 				m->cases[c].id);
@@ -178,7 +180,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 		struct cm_perf_config pc = { m->ports, m->nports, qemu, m->first_entry_event,
 					     m->first_entry_filter, NULL };
 		perf = cm_perf_open(&pc, perf_err, sizeof(perf_err));
-		if (!perf && m->source == CM_SOURCE_PERF) {
+		if (!perf && (m->source == CM_SOURCE_PERF || m->source == CM_SOURCE_BOTH)) {
 			fprintf(stderr, "coldmark run: the perf source is not usable: %s\n", perf_err);
 			rc = CM_EXIT_HOST;
 			goto out_early;
@@ -242,6 +244,9 @@ int cm_cmd_run(const struct cm_cli *cli)
 		snprintf(buf, sizeof(buf), "debugcon (isa-debugcon timestamped by coldmark)");
 	else if (perf && !any_kvm)
 		snprintf(buf, sizeof(buf), "debugcon");
+	if (m->source == CM_SOURCE_BOTH)
+		snprintf(buf, sizeof(buf), "perf (kvm:kvm_pio); debugcon's events on the same boots "
+					   "in events.csv as <marker>@debugcon");
 	cm_dataset_meta(&ds, "marker source", buf);
 	if (perf)
 		cm_dataset_meta(&ds, "first_entry event", cm_perf_first_entry_name(perf));
@@ -293,8 +298,9 @@ int cm_cmd_run(const struct cm_cli *cli)
 		struct cm_launch l = {
 			.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = log,
 			.timeout_ms = m->timeout_ms, .end_marker = m->end_marker,
-			.debugcon_ports = use_perf ? NULL : m->ports,
-			.ndebugcon = use_perf ? 0 : m->nports, .perf = use_perf ? perf : NULL,
+			.debugcon_ports = m->ports,
+			.ndebugcon = use_perf && m->source != CM_SOURCE_BOTH ? 0 : m->nports,
+			.perf = use_perf ? perf : NULL,
 			.m = m, .stop = &stop_flag,
 		};
 		struct cm_events ev = { 0 };

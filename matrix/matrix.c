@@ -113,8 +113,9 @@ static const struct key keys[] = {
 	  parse_env },
 	{ "run.exit_status", K_INT, OFF(exit_status), "-1", -1, 255, NULL,
 	  "qemu's expected exit status (-1: 33 for the bundled guest, else 0)" },
-	{ "run.source", K_ENUM, OFF(source), "auto", 0, 0, "auto|perf|debugcon",
-	  "marker source: perf (kvm:kvm_pio), debugcon (TCG), auto (perf when usable for KVM)" },
+	{ "run.source", K_ENUM, OFF(source), "auto", 0, 0, "auto|perf|debugcon|both",
+	  "marker source: perf (kvm:kvm_pio), debugcon (TCG), auto (perf when usable for KVM), "
+	  "both (perf, plus debugcon's events in events.csv, to compare the two)" },
 	{ "run.first_entry_event", K_STRING, OFF(first_entry_event), "auto", 0, 0, NULL,
 	  "tracepoint for first_entry (auto: kvm:kvm_entry and kvm:kvm_emulate_insn)" },
 	{ "run.first_entry_filter", K_STRING, OFF(first_entry_filter), "rip == 0xfff0", 0, 0, NULL,

@@ -228,11 +228,18 @@ static void test_run_perf(void **state)
 	snprintf(body, sizeof(body), matrix_head, "guest", "kvm",
 		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 0, "120s");
 	char *m = write_matrix("kvm", body), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
-	int rc = coldmark(m, dir, "--source perf", 0, &out);
+	/* both: perf measures, and debugcon's times of the same markers are kept beside */
+	int rc = coldmark(m, dir, "--source both", 0, &out);
 	if (rc)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 0);
 	check_ok_run(dir, 5, "perf", true);
+	char *evp = cm_xasprintf("%s/events.csv", dir), *ev = slurp(evp);
+	assert_non_null(strstr(ev, ",real_mode,244,16,"));
+	assert_non_null(strstr(ev, ",real_mode@debugcon,244,16,"));
+	assert_non_null(strstr(ev, ",first_entry,"));
+	free(ev);
+	free(evp);
 	free(out), free(m), free(dir);
 }
 

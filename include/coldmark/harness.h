@@ -27,6 +27,10 @@ void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigne
 /* Adds a marker write, named from the table; keeps only the first of each name. */
 void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
 			  unsigned port, unsigned value);
+/* The same, with a suffix on the name ("@debugcon" for a second source on the same boot,
+ * whose events are kept but make no phase). */
+void cm_events_add_marker_as(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
+			     unsigned port, unsigned value, const char *suffix);
 const struct cm_event *cm_events_find(const struct cm_events *e, const char *name);
 void cm_events_free(struct cm_events *e);
 

@@ -50,7 +50,7 @@ struct cm_case {
 };
 
 enum cm_order { CM_ORDER_SEQUENTIAL, CM_ORDER_INTERLEAVED, CM_ORDER_SHUFFLED };
-enum cm_source { CM_SOURCE_AUTO, CM_SOURCE_PERF, CM_SOURCE_DEBUGCON };
+enum cm_source { CM_SOURCE_AUTO, CM_SOURCE_PERF, CM_SOURCE_DEBUGCON, CM_SOURCE_BOTH };
 enum cm_drop { CM_DROP_AUTO, CM_DROP_SYSCTL, CM_DROP_EVICT };
 
 struct cm_matrix {
