@@ -47,5 +47,8 @@ int cm_cmd_run(const struct cm_cli *cli);
 int cm_cmd_list(const struct cm_cli *cli);
 int cm_cmd_report(const struct cm_cli *cli);
 int cm_cmd_doctor(const struct cm_cli *cli);
+int cm_cmd_compare(const struct cm_cli *cli);
+int cm_cmd_history(const struct cm_cli *cli);
+int cm_cmd_import(const struct cm_cli *cli);
 
 #endif

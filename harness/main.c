@@ -121,6 +121,8 @@ static const struct cm_opt run_opts[] = {
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
+	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	{ "tag", 0, "NAME", "label the run in the store (a release, a commit)" },
 	{ 0 }
 };
 static const struct cm_opt list_opts[] = {
@@ -138,6 +140,26 @@ static const struct cm_opt doctor_opts[] = {
 	{ 0 }
 };
 
+static const struct cm_opt compare_opts[] = {
+	{ "db", 0, "PATH", "results store for tags and run ids (default ./coldmark.db)" },
+	{ "alpha", 0, "A", "significance level after Holm correction (default 0.05)" },
+	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
+	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
+	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
+	{ 0 }
+};
+static const struct cm_opt history_opts[] = {
+	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	{ "case", 0, "ID", "only this case" },
+	{ "phase", 0, "NAME", "the phase to follow (default total)" },
+	{ 0 }
+};
+static const struct cm_opt import_opts[] = {
+	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	{ "tag", 0, "NAME", "label of the imported run (required)" },
+	{ 0 }
+};
+
 static const struct cm_cmd commands[] = {
 	{ "run", "MATRIX.yaml [options]",
 	  "Boot every case of the matrix N times from a cold page cache and measure its phases.",
@@ -148,6 +170,17 @@ static const struct cm_cmd commands[] = {
 	{ "report", "SAMPLES.csv|RUNDIR [options]",
 	  "Rebuild summary.csv, report.md, report.json and report.html from raw samples.",
 	  report_opts, 1, 1, cmd_report },
+	{ "compare", "BASE CAND [options]",
+	  "Compare two runs (each a tag, a run id, a samples.csv or a run folder) case by case and "
+	  "phase by phase; exit 1 on a regression.",
+	  compare_opts, 2, 2, cm_cmd_compare },
+	{ "history", "[--case ID] [--phase NAME] [--db PATH]",
+	  "Every run in the store in time order with its median and CI, and the steps between "
+	  "consecutive runs.",
+	  history_opts, 0, 0, cm_cmd_history },
+	{ "import", "SAMPLES.csv --tag NAME [--db PATH]",
+	  "Load samples measured elsewhere into the store under a tag.", import_opts, 1, 1,
+	  cm_cmd_import },
 	{ "doctor", "[--qemu BINARY]",
 	  "Tell what this host can measure and what is missing; exit 0 if a marker source works, "
 	  "3 if none does.",

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
+#include "coldmark/store.h"
 
 static volatile int stop_flag;
 static void on_signal(int sig)
@@ -197,6 +198,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(run_id, sizeof(run_id), "%Y%m%d-%H%M%S", &tm);
+	snprintf(run_id + strlen(run_id), sizeof(run_id) - strlen(run_id), "-%d", (int)getpid());
 	if ((v = cm_cli_get(cli, "output")))
 		outdir = cm_xstrdup(v);
 	else {
@@ -258,6 +260,26 @@ int cm_cmd_run(const struct cm_cli *cli)
 	cm_dataset_meta(&ds, "order", buf);
 	cm_dataset_meta(&ds, "coldmark", COLDMARK_VERSION);
 
+	if ((v = cm_cli_get(cli, "tag")))
+		cm_dataset_meta(&ds, "tag", v);
+
+	/* The results store: a boot is committed there in the same step as samples.csv. */
+	const char *db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
+	char db_err[512];
+	struct cm_store *store = cm_store_open(db_path, db_err, sizeof(db_err));
+	if (!store)
+		fprintf(stderr, "coldmark run: results store not written: %s\n", db_err);
+	else if (cm_store_begin_run(store, run_id, cm_cli_get(cli, "tag"), &ds)) {
+		fprintf(stderr, "coldmark run: results store %s refused the run\n", db_path);
+		cm_store_close(store);
+		store = NULL;
+	}
+	for (size_t c = 0; store && c < m->ncases; c++) {
+		char *cl = cm_case_cmdline(&m->cases[c]);
+		cm_store_case_argv(store, run_id, m->cases[c].id, cl);
+		free(cl);
+	}
+
 	char *samples_path = cm_xasprintf("%s/samples.csv", outdir);
 	char *events_path = cm_xasprintf("%s/events.csv", outdir);
 	FILE *samples = fopen(samples_path, "w"), *events = fopen(events_path, "w");
@@ -316,6 +338,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 		cm_boot_evaluate(m, &ev, &ex, use_perf, &br);
 		const char *src = use_perf ? "perf" : "debugcon";
 		const char *st = cm_status_names[br.status];
+		size_t first_row = ds.n;
 		for (size_t p = 0; p < br.nphase; p++) {
 			const char *ph = p < m->nphases ? m->phases[p].name : "total";
 			cm_dataset_add(&ds, cs->id, b->boot, b->warmup, st, ph, br.phase_ns[p], src,
@@ -331,6 +354,9 @@ int cm_cmd_run(const struct cm_cli *cli)
 		fflush(samples);
 		fflush(events);
 		fdatasync(fileno(samples));
+		if (store && cm_store_add_rows(store, run_id, &ds, first_row, ds.n))
+			fprintf(stderr, "coldmark run: boot not stored in %s (it is in samples.csv)\n",
+				db_path);
 		if (br.status == CM_STATUS_OK)
 			unlink(log);
 		else if (br.status != CM_STATUS_INTERRUPTED) {
@@ -395,6 +421,10 @@ int cm_cmd_run(const struct cm_cli *cli)
 	cm_report_free(&r);
 	printf("\nsamples: %s\nreports: %s/{summary.csv,report.md,report.json,report.html}\n",
 	       samples_path, outdir);
+	if (store)
+		printf("stored as run %s%s%s in %s\n", run_id, cm_cli_get(cli, "tag") ? ", tag " : "",
+		       cm_cli_get(cli, "tag") ? cm_cli_get(cli, "tag") : "", db_path);
+	cm_store_close(store);
 
 	if (stop_flag) {
 		fprintf(stderr, "coldmark run: interrupted by signal %d after %zu measured boots; "

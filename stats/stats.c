@@ -428,12 +428,28 @@ int cm_stats_compare(const double *base, size_t nb, const double *cand, size_t n
 	out->cand_median = cm_stats_quantile_sorted(sc, nc, 0.5);
 	free(sb);
 	free(sc);
+	bool positive = out->base_median > 0;
 	for (size_t i = 0; i < nb; i++)
-		if (!(base[i] > 0))
-			return CM_ERR(CM_EPARSE);
+		positive &= base[i] > 0;
 	for (size_t i = 0; i < nc; i++)
-		if (!(cand[i] > 0))
+		positive &= cand[i] > 0;
+	if (!positive) {
+		/* A 0 ns phase (below a source's resolution) has no logarithm: the shift on the
+		 * linear scale, relative to the base median, says the same thing less exactly. */
+		if (!(out->base_median > 0))
 			return CM_ERR(CM_EPARSE);
+		struct cm_mwu u;
+		double est, lo, hi;
+		cm_stats_mann_whitney(cand, nc, base, nb, &u);
+		cm_stats_hodges_lehmann(cand, nc, base, nb, alpha, &est, &lo, &hi);
+		out->p = out->p_adj = u.p;
+		out->exact = u.exact;
+		out->rel = est / out->base_median;
+		out->rel_lo = lo / out->base_median;
+		out->rel_hi = hi / out->base_median;
+		out->verdict = CM_NO_CHANGE;
+		return 0;
+	}
 	/* wilcox.test(log(cand), log(base), conf.int = TRUE) */
 	double *lb = cm_xmalloc(nb * sizeof(double)), *lc = cm_xmalloc(nc * sizeof(double));
 	for (size_t i = 0; i < nb; i++)

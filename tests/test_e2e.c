@@ -23,6 +23,7 @@
 #include "coldmark/report.h"
 
 static char tmp[256];
+static int stop_signal = SIGINT; /* what run() sends after sigint_after_ms */
 
 static bool kvm_ok(void)
 {
@@ -57,7 +58,7 @@ static int run(char *const argv[], const char *out_path, int sigint_after_ms)
 	}
 	if (sigint_after_ms > 0) {
 		usleep(sigint_after_ms * 1000);
-		kill(pid, SIGINT);
+		kill(pid, stop_signal);
 	}
 	int st;
 	waitpid(pid, &st, 0);
@@ -456,6 +457,102 @@ static void test_html_in_chromium(void **state)
 	free(dir);
 }
 
+/* ---- regressions across runs ------------------------------------------------------------------- */
+
+static const char *regress_base = "guest: {bundled: guest}\n"
+	"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -accel, tcg]\n"
+	"axes:\n  variant: %s\n"
+	"phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
+	"  - {name: work, from: long_mode, to: work_done}\n"
+	"run: {boots: %d, warmup: 1}\n";
+
+static int cm(const char *args, char **out)
+{
+	char *cmd = cm_xasprintf("cd %s && " COLDMARK_BIN " %s", tmp, args);
+	int rc = sh(cmd, out);
+	free(cmd);
+	return rc;
+}
+
+static void test_regression(void **state)
+{
+	char body[2048], *out;
+	snprintf(body, sizeof(body), regress_base, "[{name: a}, {name: b}]", 8);
+	char *base = write_matrix("base", body);
+	/* the candidate: case b boots guest-slow first (more work before its last marker) */
+	char variant[1024];
+	snprintf(variant, sizeof(variant),
+		 "[{name: a}, {name: b, args: [-drive, \"if=none,id=slow,file=%s/guest-slow.img,"
+		 "format=raw,snapshot=on\", -device, \"ide-hd,drive=slow,bus=ide.1,bootindex=0\"]}]",
+		 GUEST_DIR);
+	snprintf(body, sizeof(body), regress_base, variant, 8);
+	char *cand = write_matrix("cand", body);
+	char *cmd = cm_xasprintf("run %s --tag v1 -o r1 --db h.db", base);
+	assert_int_equal(cm(cmd, &out), 0);
+	free(cmd), free(out);
+	cmd = cm_xasprintf("run %s --tag v2 -o r2 --db h.db", cand);
+	assert_int_equal(cm(cmd, &out), 0);
+	free(cmd), free(out);
+	cmd = cm_xasprintf("run %s --tag v3 -o r3 --db h.db", base);
+	assert_int_equal(cm(cmd, &out), 0);
+	free(cmd), free(out);
+
+	/* the slowed case and phase, and nothing else */
+	assert_int_equal(cm("compare v1 v2 --db h.db", &out), 1);
+	bool b_work = false;
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!strstr(line, "REGRESSED"))
+			continue;
+		assert_non_null(strstr(line, "variant=b"));
+		b_work |= strstr(line, " work ") != NULL;
+	}
+	assert_true(b_work);
+	free(out);
+	assert_int_equal(cm("compare v1 v3 --db h.db", &out), 0); /* unchanged */
+	free(out);
+	assert_int_equal(cm("compare r1 r2 --fail-on firmware --format md", &out), 0);
+	assert_non_null(strstr(out, "| variant=b | work |"));
+	assert_non_null(strstr(out, "**regressed**"));
+	free(out);
+	assert_int_equal(cm("history --db h.db --phase work --case variant=b", &out), 0);
+	assert_non_null(strstr(out, "v2"));
+	assert_non_null(strstr(out, "regressed"));
+	free(out);
+	/* samples measured elsewhere come in under a tag */
+	assert_int_equal(cm("import r1/samples.csv --tag elsewhere --db h.db", &out), 0);
+	free(out);
+	assert_int_equal(cm("compare elsewhere v1 --db h.db --format json", &out), 0);
+	assert_non_null(strstr(out, "\"regressions\": 0"));
+	free(out);
+	assert_int_equal(cm("compare nosuchtag v1 --db h.db", &out), 2);
+	free(out);
+	free(base), free(cand);
+}
+
+static void test_kill9(void **state)
+{
+	char body[2048], *out;
+	snprintf(body, sizeof(body), regress_base, "[{name: a}]", 500);
+	char *m = write_matrix("long", body);
+	char *dir = cm_xasprintf("%s/k", tmp), *db = cm_xasprintf("%s/h.db", tmp);
+	char *extra = cm_xasprintf("--tag killed --db %s", db);
+	stop_signal = SIGKILL;
+	assert_int_equal(coldmark(m, dir, extra, 4000, &out), 128 + SIGKILL);
+	stop_signal = SIGINT;
+	free(out);
+	/* every finished boot is in the store, and the store reads */
+	assert_int_equal(cm("history --db h.db --case variant=a --phase total", &out), 0);
+	char *line = strstr(out, "killed");
+	assert_non_null(line);
+	char *n = strstr(line, "n=");
+	assert_non_null(n);
+	assert_true(atoi(n + 2) >= 1);
+	free(out);
+	assert_int_equal(cm("compare killed k --db h.db", &out), 0); /* the store and samples.csv agree */
+	free(out);
+	free(m), free(dir), free(db), free(extra);
+}
+
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
@@ -516,6 +613,11 @@ int main(int argc, char **argv)
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_html_in_chromium) };
 		return cmocka_run_group_tests_name("html", t, NULL, NULL);
 	}
+	if (!strcmp(group, "regression")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_regression),
+						cmocka_unit_test(test_kill9) };
+		return cmocka_run_group_tests_name("regression", t, NULL, NULL);
+	}
 	if (!strcmp(group, "doctor")) {
 		if (geteuid() != 0)
 			skip_group("the doctor checks switch users and mount namespaces: needs root");
@@ -527,6 +629,6 @@ int main(int argc, char **argv)
 		};
 		return cmocka_run_group_tests_name("doctor", t, NULL, NULL);
 	}
-	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor|html\n");
+	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor|html|regression\n");
 	return 2;
 }

@@ -192,6 +192,16 @@ static void test_compare_and_holm(void **state)
 	assert_true(rows[0].p_adj >= rows[0].p);
 	NEAR(cm_stats_geomean_ratio(rows, 1), 1 + rows[0].rel);
 
+	/* a 0 ns sample (below a source's resolution): the linear-scale fallback still judges */
+	double zb[10] = { 0, 100, 101, 99, 100, 102, 98, 100, 101, 99 }, zc[10];
+	for (int i = 0; i < 10; i++)
+		zc[i] = zb[i] + 50;
+	struct cm_comparison z;
+	assert_int_equal(cm_stats_compare(zb, 10, zc, 10, 0.05, &z), 0);
+	cm_stats_holm_verdicts(&z, 1, 0.05, 0.02);
+	assert_int_equal(z.verdict, CM_REGRESSED);
+	NEAR(z.rel, 0.5);
+
 	/* Holm by hand: p = .01 .04 .03 .005 -> adjusted .03 .06 .06 .02 */
 	struct cm_comparison h[4] = { 0 };
 	double ps[] = { 0.01, 0.04, 0.03, 0.005 }, want[] = { 0.03, 0.06, 0.06, 0.02 };

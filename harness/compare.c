@@ -1,0 +1,368 @@
+/* compare, history, import: runs across releases. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coldmark/report.h"
+#include "coldmark/store.h"
+
+static const char *db_path(const struct cm_cli *cli)
+{
+	return cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
+}
+
+/* A side of a comparison: a run folder, a samples.csv, or a run id / tag in the store. */
+static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
+{
+	struct stat sb;
+	struct cm_diags d = { 0 };
+	if (!stat(ref, &sb)) {
+		char *samples = S_ISDIR(sb.st_mode) ? cm_xasprintf("%s/samples.csv", ref)
+						    : cm_xstrdup(ref);
+		int rc = cm_samples_read(samples, ds, &d);
+		cm_diags_print(&d, stderr);
+		cm_diags_clear(&d);
+		if (!rc) {
+			char *slash = strrchr(samples, '/');
+			char *meta = slash ? cm_xasprintf("%.*s/meta.csv", (int)(slash - samples), samples)
+					   : cm_xstrdup("meta.csv");
+			cm_meta_read(meta, ds);
+			free(meta);
+		}
+		free(samples);
+		return rc;
+	}
+	char err[512], id[256];
+	if (access(db, R_OK)) {
+		fprintf(stderr, "coldmark: '%s' is not a file, and there is no results store %s to "
+				"look it up as a tag or run id\n",
+			ref, db);
+		return CM_ERR(CM_ENOENT);
+	}
+	struct cm_store *s = cm_store_open(db, err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "coldmark: %s\n", err);
+		return CM_ERR(CM_EIO);
+	}
+	int rc = cm_store_resolve(s, ref, id, sizeof(id));
+	if (rc)
+		fprintf(stderr, "coldmark: '%s' is neither a file nor a tag or run id in %s\n", ref, db);
+	else
+		rc = cm_store_load(s, id, ds);
+	cm_store_close(s);
+	return rc;
+}
+
+static bool in_list(const char *list, const char *name)
+{
+	if (!list)
+		return true;
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
+struct row {
+	size_t bc, cc, bp, cp;
+	struct cm_comparison cmp;
+};
+
+static void pct_str(char *out, size_t n, double v)
+{
+	if (isnan(v))
+		snprintf(out, n, "—");
+	else
+		snprintf(out, n, "%+.1f%%", v * 100);
+}
+
+int cm_cmd_compare(const struct cm_cli *cli)
+{
+	double alpha = cm_cli_get(cli, "alpha") ? atof(cm_cli_get(cli, "alpha")) : 0.05;
+	double thr = (cm_cli_get(cli, "threshold") ? atof(cm_cli_get(cli, "threshold")) : 2) / 100;
+	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
+	const char *fail_on = cm_cli_get(cli, "fail-on");
+	if (!(alpha > 0 && alpha < 1) || !(thr >= 0)) {
+		fprintf(stderr, "coldmark compare: --alpha is in (0, 1), --threshold >= 0\n");
+		return CM_EXIT_USAGE;
+	}
+	if (strcmp(fmt, "text") && strcmp(fmt, "md") && strcmp(fmt, "csv") && strcmp(fmt, "json")) {
+		fprintf(stderr, "coldmark compare: --format is text, md, csv or json\n");
+		return CM_EXIT_USAGE;
+	}
+	struct cm_dataset b, c;
+	if (load_side(cli->pos[0], db_path(cli), &b))
+		return CM_EXIT_USAGE;
+	if (load_side(cli->pos[1], db_path(cli), &c)) {
+		cm_dataset_free(&b);
+		return CM_EXIT_USAGE;
+	}
+	struct cm_report rb, rc_;
+	cm_report_build(&b, alpha, &rb);
+	cm_report_build(&c, alpha, &rc_);
+
+	/* comparable? each differing item of the run headers, said once */
+	static const char *const keys[] = { "host", "qemu", "marker source", "cache drop",
+					    "first_entry event" };
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *x = cm_dataset_get_meta(&b, keys[k]), *y = cm_dataset_get_meta(&c, keys[k]);
+		if (x && y && strcmp(x, y))
+			fprintf(stderr, "warning: not comparable: %s differs: '%s' vs '%s'\n", keys[k], x,
+				y);
+	}
+	struct row *rows = cm_xcalloc(b.ncases * b.nphases + 1, sizeof(*rows));
+	size_t nrows = 0;
+	for (size_t ci = 0; ci < c.ncases; ci++) {
+		size_t bi = 0;
+		while (bi < b.ncases && strcmp(b.cases[bi].id, c.cases[ci].id))
+			bi++;
+		if (bi == b.ncases) {
+			fprintf(stderr, "note: case only in the candidate: %s\n", c.cases[ci].id);
+			continue;
+		}
+		for (size_t pc = 0; pc < c.nphases; pc++)
+			for (size_t pb = 0; pb < b.nphases; pb++) {
+				if (strcmp(b.phases[pb], c.phases[pc]))
+					continue;
+				const struct cm_cell *x = cm_report_cell(&rb, bi, pb);
+				const struct cm_cell *y = cm_report_cell(&rc_, ci, pc);
+				struct row *r = &rows[nrows++];
+				*r = (struct row){ bi, ci, pb, pc };
+				cm_stats_compare(x->values, x->s.n, y->values, y->s.n, alpha, &r->cmp);
+			}
+	}
+	for (size_t bi = 0; bi < b.ncases; bi++) {
+		bool found = false;
+		for (size_t ci = 0; ci < c.ncases; ci++)
+			found |= !strcmp(b.cases[bi].id, c.cases[ci].id);
+		if (!found)
+			fprintf(stderr, "note: case only in the base: %s\n", b.cases[bi].id);
+	}
+	struct cm_comparison *cmps = cm_xcalloc(nrows + 1, sizeof(*cmps));
+	for (size_t i = 0; i < nrows; i++)
+		cmps[i] = rows[i].cmp;
+	cm_stats_holm_verdicts(cmps, nrows, alpha, thr);
+	size_t regressions = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		rows[i].cmp = cmps[i];
+		if (cmps[i].verdict == CM_REGRESSED && in_list(fail_on, c.phases[rows[i].cp]))
+			regressions++;
+	}
+
+	json_t *ja = !strcmp(fmt, "json") ? json_array() : NULL;
+	if (!strcmp(fmt, "md"))
+		printf("| case | phase | base median | candidate median | change | %.0f%% CI | p (Holm) | verdict |\n"
+		       "|---|---|--:|--:|--:|---|--:|---|\n",
+		       (1 - alpha) * 100);
+	else if (!strcmp(fmt, "csv"))
+		printf("case,phase,base_n,cand_n,base_median_ns,cand_median_ns,change,change_ci_lo,"
+		       "change_ci_hi,p,p_adj,verdict\n");
+	else if (!strcmp(fmt, "text"))
+		printf("%-36s %-12s %11s %11s %8s %19s %8s  %s\n", "case", "phase", "base", "candidate",
+		       "change", "CI", "p(Holm)", "verdict");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		const struct cm_comparison *x = &r->cmp;
+		const char *cid = c.cases[r->cc].id, *ph = c.phases[r->cp];
+		char bm[32], cm[32], ch[32], lo[32], hi[32];
+		cm_format_ns(x->base_median, bm, sizeof(bm));
+		cm_format_ns(x->cand_median, cm, sizeof(cm));
+		pct_str(ch, sizeof(ch), x->rel);
+		pct_str(lo, sizeof(lo), x->rel_lo);
+		pct_str(hi, sizeof(hi), x->rel_hi);
+		const char *verdict = cm_verdict_names[x->verdict];
+		size_t nb = cm_report_cell(&rb, r->bc, r->bp)->s.n, nc = cm_report_cell(&rc_, r->cc, r->cp)->s.n;
+		if (ja) {
+			json_array_append_new(ja, json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:s}",
+				"case", cid, "phase", ph, "base_n", (int)nb, "cand_n", (int)nc,
+				"base_median_ns", x->base_median, "cand_median_ns", x->cand_median,
+				"change", isfinite(x->rel) ? json_real(x->rel) : json_null(),
+				"change_ci_lo", isfinite(x->rel_lo) ? json_real(x->rel_lo) : json_null(),
+				"change_ci_hi", isfinite(x->rel_hi) ? json_real(x->rel_hi) : json_null(),
+				"p", isfinite(x->p) ? json_real(x->p) : json_null(),
+				"p_adj", isfinite(x->p_adj) ? json_real(x->p_adj) : json_null(),
+				"verdict", verdict));
+		} else if (!strcmp(fmt, "md")) {
+			printf("| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s |\n", cid, ph, bm, cm, ch, lo,
+			       hi, x->p_adj, x->verdict == CM_REGRESSED ? "**regressed**" : verdict,
+			       x->verdict == CM_IMPROVED ? " ✓" : "");
+		} else if (!strcmp(fmt, "csv")) {
+			cm_csv_field(stdout, cid);
+			putchar(',');
+			cm_csv_field(stdout, ph);
+			printf(",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s\n", nb, nc, x->base_median,
+			       x->cand_median, x->rel, x->rel_lo, x->rel_hi, x->p, x->p_adj, verdict);
+		} else {
+			char ci[80];
+			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
+			printf("%-36s %-12s %11s %11s %8s %19s %8.3g  %s\n", cid, ph, bm, cm, ch, ci,
+			       x->p_adj, x->verdict == CM_REGRESSED ? "REGRESSED" : verdict);
+		}
+	}
+	double g = cm_stats_geomean_ratio(cmps, nrows);
+	if (ja) {
+		json_t *root = json_pack("{s:o, s:o, s:i}", "rows", ja, "geomean_ratio",
+					 isfinite(g) ? json_real(g) : json_null(), "regressions",
+					 (int)regressions);
+		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(root);
+	} else if (strcmp(fmt, "csv")) {
+		printf("\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s\n",
+		       nrows, g, regressions, regressions == 1 ? "" : "s",
+		       fail_on ? " in the gating phases" : "");
+	}
+	free(cmps);
+	free(rows);
+	cm_report_free(&rb);
+	cm_report_free(&rc_);
+	cm_dataset_free(&b);
+	cm_dataset_free(&c);
+	return regressions ? CM_EXIT_FAILED : CM_EXIT_OK;
+}
+
+/* ---- history ----------------------------------------------------------------------------------- */
+
+struct hist {
+	struct cm_store *s;
+	const char *case_filter, *phase;
+	char **ids, **tags;
+	size_t n;
+};
+
+static int collect(void *ctx, const char *id, const char *tag, const char *started)
+{
+	struct hist *h = ctx;
+	h->ids = cm_xrealloc(h->ids, (h->n + 1) * sizeof(char *));
+	h->tags = cm_xrealloc(h->tags, (h->n + 1) * sizeof(char *));
+	h->ids[h->n] = cm_xstrdup(id);
+	h->tags[h->n++] = cm_xstrdup(*tag ? tag : "(untagged)");
+	(void)started;
+	return 0;
+}
+
+int cm_cmd_history(const struct cm_cli *cli)
+{
+	char err[512];
+	if (access(db_path(cli), R_OK)) {
+		fprintf(stderr, "coldmark history: no results store %s\n", db_path(cli));
+		return CM_EXIT_USAGE;
+	}
+	struct cm_store *s = cm_store_open(db_path(cli), err, sizeof(err));
+	if (!s) {
+		fprintf(stderr, "coldmark history: %s\n", err);
+		return CM_EXIT_USAGE;
+	}
+	struct hist h = { s, cm_cli_get(cli, "case"), cm_cli_get(cli, "phase") };
+	if (!h.phase)
+		h.phase = "total";
+	cm_store_runs(s, collect, &h);
+	struct cm_dataset *ds = cm_xcalloc(h.n + 1, sizeof(*ds));
+	struct cm_report *rp = cm_xcalloc(h.n + 1, sizeof(*rp));
+	for (size_t i = 0; i < h.n; i++) {
+		cm_store_load(s, h.ids[i], &ds[i]);
+		cm_report_build(&ds[i], 0.05, &rp[i]);
+	}
+	/* cases in the order they first appear */
+	struct cm_dataset all;
+	cm_dataset_init(&all, NULL, 0);
+	for (size_t i = 0; i < h.n; i++)
+		for (size_t c = 0; c < ds[i].ncases; c++)
+			if (!h.case_filter || !strcmp(h.case_filter, ds[i].cases[c].id))
+				cm_dataset_case(&all, ds[i].cases[c].id, NULL);
+	if (!all.ncases)
+		fprintf(stderr, "coldmark history: no %s in %s\n",
+			h.case_filter ? "such case" : "runs", db_path(cli));
+	for (size_t c = 0; c < all.ncases; c++) {
+		printf("%s — phase %s\n", all.cases[c].id, h.phase);
+		const struct cm_cell *prev = NULL;
+		for (size_t i = 0; i < h.n; i++) {
+			size_t ci = 0, pi = 0;
+			while (ci < ds[i].ncases && strcmp(ds[i].cases[ci].id, all.cases[c].id))
+				ci++;
+			while (pi < ds[i].nphases && strcmp(ds[i].phases[pi], h.phase))
+				pi++;
+			if (ci == ds[i].ncases || pi == ds[i].nphases)
+				continue;
+			const struct cm_cell *cell = cm_report_cell(&rp[i], ci, pi);
+			char med[32], lo[32], hi[32], step[64] = "";
+			cm_format_ns(cell->s.median, med, sizeof(med));
+			cm_format_ns(cell->s.median_ci_lo, lo, sizeof(lo));
+			cm_format_ns(cell->s.median_ci_hi, hi, sizeof(hi));
+			if (prev && prev->s.n && cell->s.n) {
+				/* a step: the comparison between consecutive runs calls it significant */
+				struct cm_comparison x;
+				cm_stats_compare(prev->values, prev->s.n, cell->values, cell->s.n, 0.05, &x);
+				cm_stats_holm_verdicts(&x, 1, 0.05, 0.02);
+				if (x.verdict == CM_REGRESSED || x.verdict == CM_IMPROVED)
+					snprintf(step, sizeof(step), "  %s %+.1f%% (%s)",
+						 x.verdict == CM_REGRESSED ? "▲" : "▼", x.rel * 100,
+						 cm_verdict_names[x.verdict]);
+			}
+			printf("  %-16s %-24s %10s  CI [%s, %s]  n=%zu%s\n", h.tags[i], h.ids[i], med, lo,
+			       hi, cell->s.n, step);
+			if (cell->s.n)
+				prev = cell;
+		}
+	}
+	for (size_t i = 0; i < h.n; i++) {
+		cm_report_free(&rp[i]);
+		cm_dataset_free(&ds[i]);
+		free(h.ids[i]);
+		free(h.tags[i]);
+	}
+	cm_dataset_free(&all);
+	free(ds), free(rp), free(h.ids), free(h.tags);
+	cm_store_close(s);
+	return CM_EXIT_OK;
+}
+
+/* ---- import ------------------------------------------------------------------------------------ */
+
+int cm_cmd_import(const struct cm_cli *cli)
+{
+	const char *tag = cm_cli_get(cli, "tag");
+	if (!tag) {
+		fprintf(stderr, "coldmark import: --tag NAME is required\n");
+		return CM_EXIT_USAGE;
+	}
+	struct cm_dataset ds;
+	if (load_side(cli->pos[0], "/nonexistent", &ds))
+		return CM_EXIT_USAGE;
+	char err[512], id[96], date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(id, sizeof(id), "import-%Y%m%d-%H%M%S", &tm);
+	snprintf(id + strlen(id), sizeof(id) - strlen(id), "-%d", (int)getpid());
+	if (!cm_dataset_get_meta(&ds, "date")) {
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
+		cm_dataset_meta(&ds, "date", date);
+	}
+	cm_dataset_meta(&ds, "tag", tag);
+	struct cm_store *s = cm_store_open(db_path(cli), err, sizeof(err));
+	int rc = CM_EXIT_OK;
+	if (!s) {
+		fprintf(stderr, "coldmark import: %s\n", err);
+		rc = CM_EXIT_USAGE;
+	} else if (cm_store_begin_run(s, id, tag, &ds) || cm_store_add_rows(s, id, &ds, 0, ds.n)) {
+		fprintf(stderr, "coldmark import: %s refused the samples\n", db_path(cli));
+		rc = CM_EXIT_USAGE;
+	} else {
+		printf("imported %zu samples of %zu cases as run %s, tag %s, into %s\n", ds.n, ds.ncases,
+		       id, tag, db_path(cli));
+	}
+	cm_store_close(s);
+	cm_dataset_free(&ds);
+	return rc;
+}

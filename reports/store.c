@@ -1,0 +1,281 @@
+/* SQLite store. WAL and synchronous=FULL: a kill -9 at any moment leaves the database
+ * consistent with every committed boot in it. The schema is versioned by PRAGMA user_version
+ * and migrated forward step by step. */
+#include "coldmark/store.h"
+
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cm_store {
+	sqlite3 *db;
+};
+
+/* migrations[i] takes the schema from version i to i + 1 */
+static const char *const migrations[] = {
+	"CREATE TABLE runs (id TEXT PRIMARY KEY, tag TEXT, started TEXT NOT NULL);"
+	"CREATE TABLE run_meta (run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL,"
+	" value TEXT, PRIMARY KEY (run_id, key));"
+	"CREATE TABLE cases (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
+	" axes TEXT NOT NULL, PRIMARY KEY (run_id, case_id));"
+	"CREATE TABLE samples (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
+	" boot INTEGER NOT NULL, warmup INTEGER NOT NULL, status TEXT NOT NULL,"
+	" phase TEXT NOT NULL, duration_ns REAL, source TEXT, cache_drop TEXT);"
+	"CREATE INDEX samples_run ON samples(run_id, case_id, phase);"
+	"CREATE INDEX runs_tag ON runs(tag, started);",
+	/* v2: the exact command line of each case */
+	"ALTER TABLE cases ADD COLUMN argv TEXT;",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int cm_store_version(struct cm_store *s)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+struct cm_store *cm_store_open(const char *path, char *err, size_t errsz)
+{
+	struct cm_store *s = cm_xcalloc(1, sizeof(*s));
+	char *msg = NULL;
+	if (sqlite3_open(path, &s->db) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+			 &msg) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	int v = cm_store_version(s);
+	if (v > CM_STORE_VERSION) {
+		snprintf(err, errsz, "%s: schema version %d is newer than this coldmark's (%d)", path,
+			 v, CM_STORE_VERSION);
+		goto fail;
+	}
+	for (; v >= 0 && v < NMIGRATIONS; v++) {
+		char *sql = cm_xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;", migrations[v],
+					 v + 1);
+		int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errsz, "%s: migrating to schema %d: %s", path, v + 1,
+				 msg ? msg : "failed");
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	sqlite3_free(msg);
+	cm_store_close(s);
+	return NULL;
+}
+
+void cm_store_close(struct cm_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_close(s->db);
+	free(s);
+}
+
+static int exec1(struct cm_store *s, const char *sql, const char *a, const char *b,
+		 const char *c, const char *d)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	const char *v[] = { a, b, c, d };
+	for (int i = 0; i < 4; i++)
+		if (v[i])
+			sqlite3_bind_text(st, i + 1, v[i], -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : CM_ERR(CM_EIO);
+}
+
+int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
+		       const struct cm_dataset *ds)
+{
+	int rc = 0;
+	sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	const char *started = cm_dataset_get_meta(ds, "date");
+	rc |= exec1(s, "INSERT INTO runs (id, tag, started) VALUES (?1, ?2, ?3)", run_id, tag,
+		    started ? started : "", NULL);
+	for (size_t i = 0; i < ds->nmeta; i++)
+		rc |= exec1(s, "INSERT OR REPLACE INTO run_meta VALUES (?1, ?2, ?3)", run_id,
+			    ds->meta_keys[i], ds->meta_vals[i], NULL);
+	for (size_t c = 0; c < ds->ncases; c++) {
+		struct cm_buf axes = { 0 };
+		for (size_t a = 0; a < ds->naxes; a++)
+			cm_buf_printf(&axes, "%s%s=%s", a ? "\t" : "", ds->axes[a],
+				      ds->cases[c].labels[a]);
+		rc |= exec1(s, "INSERT INTO cases (run_id, case_id, axes) VALUES (?1, ?2, ?3)", run_id,
+			    ds->cases[c].id, axes.s ? axes.s : "", NULL);
+		cm_buf_free(&axes);
+	}
+	sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	return rc ? CM_ERR(CM_EIO) : 0;
+}
+
+int cm_store_case_argv(struct cm_store *s, const char *run_id, const char *case_id,
+		       const char *cmdline)
+{
+	return exec1(s, "UPDATE cases SET argv = ?3 WHERE run_id = ?1 AND case_id = ?2", run_id,
+		     case_id, cmdline, NULL);
+}
+
+int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
+		      size_t from, size_t to)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1,
+			       &st, NULL) != SQLITE_OK)
+		goto fail;
+	for (size_t i = from; i < to; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, r->case_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 3, r->boot);
+		sqlite3_bind_int(st, 4, r->warmup);
+		sqlite3_bind_text(st, 5, r->status, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 6, r->phase, -1, SQLITE_TRANSIENT);
+		if (isnan(r->duration_ns))
+			sqlite3_bind_null(st, 7);
+		else
+			sqlite3_bind_double(st, 7, r->duration_ns);
+		sqlite3_bind_text(st, 8, r->source, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 9, r->cache, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+	}
+	sqlite3_finalize(st);
+	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : CM_ERR(CM_EIO);
+fail:
+	sqlite3_finalize(st);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return CM_ERR(CM_EIO);
+}
+
+int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n)
+{
+	sqlite3_stmt *st;
+	int rc = CM_ERR(CM_ENOENT);
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id FROM runs WHERE id = ?1 UNION ALL "
+			       "SELECT * FROM (SELECT id FROM runs WHERE tag = ?1 "
+			       "ORDER BY started DESC, rowid DESC LIMIT 1)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(run_id, n, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
+{
+	sqlite3_stmt *st;
+	/* axes from the first case's "name=value\t..." list */
+	char *axes[64];
+	size_t nax = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT case_id, axes FROM cases WHERE run_id = ?1 ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+	bool first = true;
+	char **case_ids = NULL, **case_axes = NULL;
+	size_t ncases = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		case_ids = cm_xrealloc(case_ids, (ncases + 1) * sizeof(char *));
+		case_axes = cm_xrealloc(case_axes, (ncases + 1) * sizeof(char *));
+		case_ids[ncases] = cm_xstrdup(col(st, 0));
+		case_axes[ncases++] = cm_xstrdup(col(st, 1));
+		if (first) {
+			char *copy = cm_xstrdup(col(st, 1)), *save = NULL;
+			for (char *t = strtok_r(copy, "\t", &save); t && nax < 64;
+			     t = strtok_r(NULL, "\t", &save)) {
+				t[strcspn(t, "=")] = 0;
+				axes[nax++] = cm_xstrdup(t);
+			}
+			free(copy);
+			first = false;
+		}
+	}
+	sqlite3_finalize(st);
+	cm_dataset_init(ds, axes, nax);
+	for (size_t i = 0; i < nax; i++)
+		free(axes[i]);
+	for (size_t c = 0; c < ncases; c++) {
+		char *labels[64] = { 0 }, *save = NULL;
+		size_t a = 0;
+		for (char *t = strtok_r(case_axes[c], "\t", &save); t && a < nax;
+		     t = strtok_r(NULL, "\t", &save)) {
+			char *eq = strchr(t, '=');
+			labels[a++] = eq ? eq + 1 : t;
+		}
+		cm_dataset_case(ds, case_ids[c], labels);
+		free(case_ids[c]);
+		free(case_axes[c]);
+	}
+	free(case_ids);
+	free(case_axes);
+	if (sqlite3_prepare_v2(s->db, "SELECT key, value FROM run_meta WHERE run_id = ?1 ORDER BY rowid",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			cm_dataset_meta(ds, col(st, 0), col(st, 1));
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT case_id, boot, warmup, status, phase, duration_ns, source, "
+			       "cache_drop FROM samples WHERE run_id = ?1 ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		cm_dataset_add(ds, col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+			       col(st, 3), col(st, 4),
+			       sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN
+									 : sqlite3_column_double(st, 5),
+			       col(st, 6), col(st, 7));
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,
+						const char *started),
+		  void *ctx)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, tag, started FROM runs ORDER BY started, rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (cb(ctx, col(st, 0), col(st, 1), col(st, 2)))
+			break;
+	sqlite3_finalize(st);
+	return 0;
+}
