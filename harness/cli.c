@@ -2,7 +2,17 @@
 
 #include <string.h>
 
+#include "coldmark/matrix.h"
 #include "coldmark/util.h"
+
+struct cm_matrix *cm_cli_load_matrix(const char *path)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load(path, &d);
+	cm_diags_print(&d, stderr);
+	cm_diags_clear(&d);
+	return m;
+}
 
 static int opt_count(const struct cm_cmd *cmd)
 {

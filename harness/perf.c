@@ -65,21 +65,6 @@ const char *cm_tracefs_path(bool try_mount, bool *mounted_now)
 	return NULL;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct cm_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		cm_buf_printf(&b, "%.*s", (int)n, chunk);
-	fclose(f);
-	*len = b.len;
-	return cm_buf_steal(&b);
-}
-
 /* Adds system:name with a kernel filter; returns the evsel or NULL (err set). */
 static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const char *system,
 				 const char *name, enum cm_tp_kind kind, char *err, size_t errsz)
@@ -87,7 +72,7 @@ static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const c
 	char path[256];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, system, name);
-	char *text = slurp(path, &len);
+	char *text = cm_read_file(path, &len);
 	if (!text) {
 		snprintf(err, errsz, "tracepoint %s:%s not available (%s: %s)", system, name, path,
 			 strerror(errno));

@@ -1294,24 +1294,19 @@ fail:
 
 struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *d)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	size_t len;
+	char *text = cm_read_file(path, &len);
+	if (!text) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	struct cm_buf b = { 0 };
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		cm_buf_printf(&b, "%.*s", (int)n, chunk);
-	fclose(f);
-	if (b.len != strlen(b.s ? b.s : "")) {
+	if (len != strlen(text)) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "the file holds a NUL byte");
-		cm_buf_free(&b);
+		free(text);
 		return NULL;
 	}
-	struct cm_matrix *m = cm_matrix_load_string(b.s ? b.s : "", b.len, path, d);
-	cm_buf_free(&b);
+	struct cm_matrix *m = cm_matrix_load_string(text, len, path, d);
+	free(text);
 	return m;
 }
 

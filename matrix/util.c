@@ -93,6 +93,32 @@ void cm_buf_puts(struct cm_buf *b, const char *s)
 	cm_buf_printf(b, "%s", s);
 }
 
+void cm_buf_append(struct cm_buf *b, const void *data, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = cm_xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, data, n);
+	b->len += n;
+	b->s[b->len] = 0;
+}
+
+char *cm_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	struct cm_buf b = { 0 };
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		cm_buf_append(&b, chunk, n);
+	fclose(f);
+	*len = b.len;
+	return cm_buf_steal(&b);
+}
+
 char *cm_buf_steal(struct cm_buf *b)
 {
 	char *s = b->s ? b->s : cm_xstrdup("");

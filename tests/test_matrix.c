@@ -257,6 +257,16 @@ static void test_fixture_files(void **state)
 		free(p);
 		cm_diags_clear(&d);
 	}
+	/* a NUL byte in the file is an error, not a silently shorter matrix */
+	FILE *nf = fopen("nul.yaml", "wb");
+	fwrite("guest: {bundled: guest}\n\0run: {boots: x}\n", 1, 42, nf);
+	fclose(nf);
+	struct cm_diags dn = { 0 };
+	assert_null(cm_matrix_load("nul.yaml", &dn));
+	assert_non_null(strstr(dn.v[0].msg, "NUL"));
+	cm_diags_clear(&dn);
+	remove("nul.yaml");
+
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = cm_matrix_load(SOURCE_DIR "/configs/demo.yaml", &d);
 	assert_non_null(m);

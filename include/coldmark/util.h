@@ -54,6 +54,10 @@ void cm_buf_printf(struct cm_buf *b, const char *fmt, ...) __attribute__((format
 void cm_buf_vprintf(struct cm_buf *b, const char *fmt, va_list ap);
 void cm_buf_puts(struct cm_buf *b, const char *s);
 char *cm_buf_steal(struct cm_buf *b);
+void cm_buf_append(struct cm_buf *b, const void *data, size_t n); /* raw bytes, NULs too */
+/* A whole file, NUL-terminated; *len counts every byte (a NUL inside shows as len > strlen).
+ * NULL with errno set when it cannot be read. */
+char *cm_read_file(const char *path, size_t *len);
 void cm_buf_free(struct cm_buf *b);
 
 /* Allocation that aborts on failure: an OOM in a benchmark harness is not recoverable data. */
