@@ -43,6 +43,9 @@ bool cm_cli_flag(const struct cm_cli *cli, const char *name);
 int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli *cli);
 void cm_cli_help(const struct cm_cmd *cmd, FILE *f);
 
+/* Loads a matrix and prints its diagnostics (warnings too); NULL on error. */
+struct cm_matrix *cm_cli_load_matrix(const char *path);
+
 int cm_cmd_run(const struct cm_cli *cli);
 int cm_cmd_list(const struct cm_cli *cli);
 int cm_cmd_report(const struct cm_cli *cli);

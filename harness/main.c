@@ -25,10 +25,7 @@ static int cmd_list(const struct cm_cli *cli)
 		fprintf(stderr, "coldmark list: --format is text or json\n");
 		return CM_EXIT_USAGE;
 	}
-	struct cm_diags d = { 0 };
-	struct cm_matrix *m = cm_matrix_load(cli->pos[0], &d);
-	cm_diags_print(&d, stderr);
-	cm_diags_clear(&d);
+	struct cm_matrix *m = cm_cli_load_matrix(cli->pos[0]);
 	if (!m)
 		return CM_EXIT_USAGE;
 	long long boots = (long long)m->ncases * (m->boots + m->warmup);
@@ -119,6 +116,8 @@ static const struct cm_opt run_opts[] = {
 	{ "seed", 0, "N", "seed of the shuffled order (overrides run.seed)" },
 	{ "source", 0, "SOURCE", "marker source: auto, perf, debugcon, or both (perf, and debugcon's events kept to compare)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
+	{ "until-ci", 0, "PCT", "boot each case until its total median's CI half-width is PCT% "
+				 "(between run.min_boots and run.max_boots)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },

@@ -66,6 +66,53 @@ static struct planned *plan(const struct cm_matrix *m, enum cm_order order, unsi
 	return p;
 }
 
+/* Adaptive stopping: the relative half-width of case c's median CI of the total phase, in
+ * percent; INFINITY while the CI is empty (too few ok boots). */
+static double ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
+{
+	size_t total = cm_dataset_phase((struct cm_dataset *)ds, "total");
+	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
+	size_t n = 0;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		if (r->case_idx == c && r->phase_idx == total && !r->warmup &&
+		    !strcmp(r->status, "ok") && !isnan(r->duration_ns))
+			v[n++] = r->duration_ns;
+	}
+	struct cm_summary s;
+	cm_stats_summarize(v, n, 0.05, &s);
+	double h = isnan(s.median_ci_lo) || !(s.median > 0)
+			   ? INFINITY
+			   : 100 * fmax(s.median - s.median_ci_lo, s.median_ci_hi - s.median) / s.median;
+	cm_summary_free(&s);
+	free(v);
+	return h;
+}
+
+/* The next block of an adaptive run: one more boot of every case whose median is not yet
+ * precise enough and that has boots left, shuffled like the fixed plan. Stops on precision,
+ * never on a p-value. Returns how many boots it appended. */
+static size_t next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
+			 struct planned **pl, size_t *nplan, unsigned long seed)
+{
+	size_t k = 0, *want = cm_xcalloc(m->ncases + 1, sizeof(size_t));
+	for (size_t c = 0; c < m->ncases; c++)
+		if (planned[c] < m->max_boots && ci_halfwidth_pct(ds, c) > m->until_ci_pct)
+			want[k++] = c;
+	if (k) {
+		gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+		gsl_rng_set(rng, seed + *nplan);
+		if (m->order == CM_ORDER_SHUFFLED)
+			gsl_ran_shuffle(rng, want, k, sizeof(size_t));
+		gsl_rng_free(rng);
+		*pl = cm_xrealloc(*pl, (*nplan + k) * sizeof(**pl));
+		for (size_t i = 0; i < k; i++)
+			(*pl)[(*nplan)++] = (struct planned){ want[i], ++planned[want[i]], false };
+	}
+	free(want);
+	return k;
+}
+
 static char *first_line(const char *cmd)
 {
 	char buf[256] = "";
@@ -104,9 +151,7 @@ static int parse_int_opt(const char *s, const char *name, int64_t lo, int64_t *o
 int cm_cmd_run(const struct cm_cli *cli)
 {
 	struct cm_diags d = { 0 };
-	struct cm_matrix *m = cm_matrix_load(cli->pos[0], &d);
-	cm_diags_print(&d, stderr);
-	cm_diags_clear(&d);
+	struct cm_matrix *m = cm_cli_load_matrix(cli->pos[0]);
 	if (!m)
 		return CM_EXIT_USAGE;
 	int rc = CM_EXIT_OK;
@@ -145,6 +190,21 @@ int cm_cmd_run(const struct cm_cli *cli)
 	}
 	if (cm_cli_flag(cli, "no-drop-caches"))
 		m->drop_caches = false;
+	if ((v = cm_cli_get(cli, "until-ci"))) {
+		char *end;
+		m->until_ci_pct = strtod(v, &end);
+		if (end == v || *end || !(m->until_ci_pct > 0 && m->until_ci_pct <= 100)) {
+			fprintf(stderr, "coldmark run: --until-ci is a percentage in (0, 100], not '%s'\n", v);
+			goto usage;
+		}
+	}
+	if (m->until_ci_pct > 0) {
+		if (m->min_boots > m->max_boots) {
+			fprintf(stderr, "coldmark run: run.min_boots exceeds run.max_boots\n");
+			goto usage;
+		}
+		m->boots = m->min_boots; /* the fixed plan is the minimum; blocks follow as needed */
+	}
 
 	char *qemu = cm_which(m->qemu);
 	if (!qemu) {
@@ -258,6 +318,12 @@ int cm_cmd_run(const struct cm_cli *cli)
 	static const char *const orders[] = { "sequential", "interleaved", "shuffled" };
 	snprintf(buf, sizeof(buf), "%s (seed %lld)", orders[m->order], (long long)m->seed);
 	cm_dataset_meta(&ds, "order", buf);
+	if (m->until_ci_pct > 0) {
+		snprintf(buf, sizeof(buf), "until the total median's 95%% CI half-width is <= %g%% "
+					   "(%lld to %lld boots per case)",
+			 m->until_ci_pct, (long long)m->min_boots, (long long)m->max_boots);
+		cm_dataset_meta(&ds, "adaptive stopping", buf);
+	}
 	cm_dataset_meta(&ds, "coldmark", COLDMARK_VERSION);
 
 	if ((v = cm_cli_get(cli, "tag")))
@@ -301,6 +367,9 @@ int cm_cmd_run(const struct cm_cli *cli)
 	char **files = m->drop_caches ? cm_boot_files(m, &nfiles) : NULL;
 	struct planned *pl = plan(m, m->order, (unsigned long)m->seed, &nplan);
 	size_t *done = cm_xcalloc(m->ncases, sizeof(size_t)), nfailed = 0, nmeasured = 0;
+	int *planned = cm_xcalloc(m->ncases, sizeof(int));
+	for (size_t c = 0; c < m->ncases; c++)
+		planned[c] = (int)m->boots;
 	bool tty = isatty(1);
 	int64_t t0 = cm_now_ns();
 	const char *drop_used = "none";
@@ -308,7 +377,10 @@ int cm_cmd_run(const struct cm_cli *cli)
 
 	printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
 	       (long long)m->boots, (long long)m->warmup, outdir);
-	for (size_t i = 0; i < nplan && !stop_flag; i++) {
+	for (size_t i = 0; !stop_flag; i++) {
+		if (i == nplan && !(m->until_ci_pct > 0 &&
+				    next_block(m, &ds, planned, &pl, &nplan, (unsigned long)m->seed)))
+			break;
 		const struct planned *b = &pl[i];
 		const struct cm_case *cs = &m->cases[b->c];
 		bool tcg = cm_case_is_tcg(cs);
@@ -418,6 +490,15 @@ int cm_cmd_run(const struct cm_cli *cli)
 	}
 	printf("\n");
 	cm_report_terminal(&r, "total", stdout);
+	if (m->until_ci_pct > 0) {
+		printf("\nadaptive stopping at %g%%: boots each case needed\n", m->until_ci_pct);
+		for (size_t c = 0; c < m->ncases; c++) {
+			double h = ci_halfwidth_pct(&ds, c);
+			printf("  %-40s %3d boots, CI half-width %s%.2f%%%s\n", m->cases[c].id, planned[c],
+			       "", isinf(h) ? NAN : h,
+			       h <= m->until_ci_pct ? "" : " (max_boots reached before the target)");
+		}
+	}
 	cm_report_free(&r);
 	printf("\nsamples: %s\nreports: %s/{summary.csv,report.md,report.json,report.html}\n",
 	       samples_path, outdir);
@@ -439,6 +520,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 	}
 	free(pl);
 	free(done);
+	free(planned);
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);

@@ -223,6 +223,44 @@ static void test_run_debugcon(void **state)
 	free(out), free(m), free(dir);
 }
 
+static size_t count_total_rows(const char *dir, size_t *cases)
+{
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	size_t n = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		n += !ds.rows[i].warmup && !strcmp(ds.rows[i].phase, "total");
+	*cases = ds.ncases;
+	cm_dataset_free(&ds);
+	return n;
+}
+
+/* --until-ci: stops at min_boots when the target is loose, runs to max_boots when it cannot
+ * be met, and says so */
+static void test_until_ci(void **state)
+{
+	char body[2048], *out;
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 3, 0, "30s");
+	strcat(body, "include: [{accel: tcg, memory: 256M}]\n");
+	char *extra = cm_xstrdup("run: {min_boots: 6, max_boots: 9}\n");
+	char *full = cm_xasprintf("%s%s", body, extra);
+	/* run: appears twice in that text: keep the last one only */
+	char *first_run = strstr(full, "run: {boots");
+	memmove(first_run, strchr(first_run, '\n') + 1, strlen(strchr(first_run, '\n') + 1) + 1);
+	char *m = write_matrix("until", full), *dir = cm_xasprintf("%s/until-loose", tmp);
+	size_t cases;
+	assert_int_equal(coldmark(m, dir, "--until-ci 99", 0, &out), 0);
+	assert_int_equal(count_total_rows(dir, &cases), 6);
+	free(out), free(dir);
+	dir = cm_xasprintf("%s/until-tight", tmp);
+	assert_int_equal(coldmark(m, dir, "--until-ci 0.0001", 0, &out), 0);
+	assert_int_equal(count_total_rows(dir, &cases), 9);
+	assert_non_null(strstr(out, "max_boots reached before the target"));
+	char *md = cm_xasprintf("%s/report.md", dir), *text = slurp(md);
+	assert_non_null(strstr(text, "adaptive stopping"));
+	free(text), free(md), free(out), free(dir), free(m), free(full), free(extra);
+}
+
 static void test_run_perf(void **state)
 {
 	char body[2048];
@@ -575,7 +613,8 @@ int main(int argc, char **argv)
 		return cmocka_run_group_tests_name("guest-kvm", t, NULL, NULL);
 	}
 	if (!strcmp(group, "run-debugcon")) {
-		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_debugcon) };
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_debugcon),
+						cmocka_unit_test(test_until_ci) };
 		return cmocka_run_group_tests_name("run-debugcon", t, NULL, NULL);
 	}
 	if (!strcmp(group, "run-perf")) {
