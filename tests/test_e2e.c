@@ -591,6 +591,27 @@ static void test_kill9(void **state)
 	free(m), free(dir), free(db), free(extra);
 }
 
+/* ---- a real Linux guest ------------------------------------------------------------------------ */
+
+static void test_linux_guest(void **state)
+{
+	char *dir = cm_xasprintf("%s/linux", tmp), *out;
+	assert_int_equal(coldmark(SOURCE_DIR "/configs/linux.yaml", dir, "-n 1", 0, &out), 0);
+	free(out);
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	size_t seen = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		assert_string_equal(ds.rows[i].status, "ok");
+		assert_true(ds.rows[i].duration_ns > 0);
+		seen |= !strcmp(ds.rows[i].phase, "to_user") << 0;
+		seen |= (size_t)!strcmp(ds.rows[i].phase, "shutdown") << 1;
+	}
+	assert_int_equal(seen, 3); /* exec -> linux_start_user -> exit */
+	cm_dataset_free(&ds);
+	free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
@@ -652,6 +673,16 @@ int main(int argc, char **argv)
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_html_in_chromium) };
 		return cmocka_run_group_tests_name("html", t, NULL, NULL);
 	}
+	if (!strcmp(group, "linux")) {
+		char *out;
+		if (sh("bash " SOURCE_DIR "/scripts/linux-guest.sh " BUILD_DIR "/linux", &out)) {
+			printf("%s", out);
+			skip_group("the Debian kernel package could not be fetched (apt-get download)");
+		}
+		free(out);
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_linux_guest) };
+		return cmocka_run_group_tests_name("linux", t, NULL, NULL);
+	}
 	if (!strcmp(group, "regression")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_regression),
 						cmocka_unit_test(test_kill9) };
@@ -668,6 +699,6 @@ int main(int argc, char **argv)
 		};
 		return cmocka_run_group_tests_name("doctor", t, NULL, NULL);
 	}
-	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor|html|regression\n");
+	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|doctor|html|regression|linux\n");
 	return 2;
 }
