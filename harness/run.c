@@ -66,9 +66,8 @@ static struct planned *plan(const struct cm_matrix *m, enum cm_order order, unsi
 	return p;
 }
 
-/* Adaptive stopping: the relative half-width of case c's median CI of the total phase, in
- * percent; INFINITY while the CI is empty (too few ok boots). */
-static double ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
+/* The summary of case c's counted total-phase boots so far. */
+static void case_total_summary(const struct cm_dataset *ds, size_t c, struct cm_summary *s)
 {
 	size_t total = cm_dataset_phase((struct cm_dataset *)ds, "total");
 	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
@@ -79,13 +78,20 @@ static double ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
 		    !strcmp(r->status, "ok") && !isnan(r->duration_ns))
 			v[n++] = r->duration_ns;
 	}
+	cm_stats_summarize(v, n, 0.05, s);
+	free(v);
+}
+
+/* Adaptive stopping: the relative half-width of case c's median CI of the total phase, in
+ * percent; INFINITY while the CI is empty (too few ok boots). */
+static double ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
+{
 	struct cm_summary s;
-	cm_stats_summarize(v, n, 0.05, &s);
+	case_total_summary(ds, c, &s);
 	double h = isnan(s.median_ci_lo) || !(s.median > 0)
 			   ? INFINITY
 			   : 100 * fmax(s.median - s.median_ci_lo, s.median_ci_hi - s.median) / s.median;
 	cm_summary_free(&s);
-	free(v);
 	return h;
 }
 
@@ -447,14 +453,21 @@ int cm_cmd_run(const struct cm_cli *cli)
 		cm_events_free(&ev);
 
 		double el = (cm_now_ns() - t0) / 1e9, eta = el / (i + 1) * (nplan - i - 1);
-		char tot[32];
+		char tot[32], med[32];
+		struct cm_summary run_s;
+		case_total_summary(&ds, b->c, &run_s);
 		cm_format_ns(total, tot, sizeof(tot));
+		cm_format_ns(run_s.median, med, sizeof(med));
+		cm_summary_free(&run_s);
 		if (tty)
-			printf("\r\033[K[%zu/%zu] %s boot %d%s: %s %s  elapsed %.0fs, ETA %.0fs", i + 1,
-			       nplan, cs->id, b->boot, b->warmup ? " (warm-up)" : "", st, tot, el, eta);
+			printf("\r\033[K[%zu/%zu] %s boot %d/%d%s: %s %s, median %s  elapsed %.0fs, ETA %.0fs",
+			       i + 1, nplan, cs->id, b->boot, b->warmup ? (int)m->warmup : planned[b->c],
+			       b->warmup ? " (warm-up)" : "", st, tot, med, el, eta);
 		else
-			printf("[%zu/%zu] %s boot %d%s: %s total %s (elapsed %.1fs, ETA %.0fs)\n", i + 1,
-			       nplan, cs->id, b->boot, b->warmup ? " (warm-up)" : "", st, tot, el, eta);
+			printf("[%zu/%zu] %s boot %d/%d%s: %s total %s, running median %s (elapsed %.1fs, "
+			       "ETA %.0fs)\n",
+			       i + 1, nplan, cs->id, b->boot, b->warmup ? (int)m->warmup : planned[b->c],
+			       b->warmup ? " (warm-up)" : "", st, tot, med, el, eta);
 		fflush(stdout);
 
 		/* a case that has all its boots gets its reports now, not only at the end */

@@ -40,12 +40,14 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 		json_array_append_new(out, json_integer(cell->boots[s->outliers[i]]));
 	json_object_set_new(o, "outlier_boots", out);
 	json_object_set_new(o, "drift_p", real(s->drift_p));
+	/* sample-size advice: boots for a median CI of +-1% of the median at this spread */
+	size_t need = s->n >= 2 ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
+	json_object_set_new(o, "boots_for_1pct_ci", need ? json_integer((json_int_t)need) : json_null());
 	json_t *w = json_array();
 	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
 		if (s->warnings & b)
 			json_array_append_new(w, json_string(cm_warning_text(b)));
 	json_object_set_new(o, "warnings", w);
-	(void)r;
 	return o;
 }
 

@@ -281,6 +281,9 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 		for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
 			if (s->warnings & b)
 				fprintf(f, "  Warning: %s\n", cm_warning_text(b));
+		size_t need = s->n >= 2 ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
+		if (need)
+			fprintf(f, "  Boots for a ±1%% median CI at this spread: ~%zu\n", need);
 		if (s->n && (best == (size_t)-1 || s->median < cm_report_cell(r, best, p)->s.median))
 			best = c;
 	}
