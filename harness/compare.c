@@ -112,8 +112,12 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	cm_report_build(&c, alpha, &rc_);
 
 	/* comparable? each differing item of the run headers, said once */
-	static const char *const keys[] = { "host", "qemu", "marker source", "cache drop",
-					    "first_entry event" };
+	static const char *const keys[] = {
+		"host", "cpu", "cpus", "qemu", "qemu sha256", "marker source", "cache drop",
+		"cache policy", "first_entry event", "kernel sha256", "initrd sha256", "disk sha256",
+		"firmware sha256 (default bios-256k.bin)", "cpufreq governor", "turbo/boost", "smt",
+		"transparent hugepages",
+	};
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		const char *x = cm_dataset_get_meta(&b, keys[k]), *y = cm_dataset_get_meta(&c, keys[k]);
 		if (x && y && strcmp(x, y))

@@ -132,6 +132,84 @@ static char *first_line(const char *cmd)
 	return cm_xstrdup(buf);
 }
 
+/* One line of a sysfs/procfs file, or NULL when the host does not expose it. */
+static char *read_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[256];
+	if (!f)
+		return NULL;
+	char *ok = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!ok)
+		return NULL;
+	buf[strcspn(buf, "\n")] = 0;
+	return cm_xstrdup(buf);
+}
+
+static void meta_file(struct cm_dataset *ds, const char *key, const char *path)
+{
+	char *v = read_line(path);
+	if (v)
+		cm_dataset_meta(ds, key, v);
+	free(v);
+}
+
+/* sha256 of a file, through coreutils' sha256sum (always on Debian), for the record. */
+static void meta_hash(struct cm_dataset *ds, const char *key, const char *path)
+{
+	if (!path || access(path, R_OK))
+		return;
+	char *cmd = cm_xasprintf("sha256sum '%s' 2>/dev/null", path), *line = first_line(cmd);
+	line[strcspn(line, " ")] = 0;
+	if (*line) {
+		char *v = cm_xasprintf("%s  %s", line, path);
+		cm_dataset_meta(ds, key, v);
+		free(v);
+	}
+	free(line);
+	free(cmd);
+}
+
+/* What a later comparison needs to say exactly what differs between two runs. */
+static void capture_environment(struct cm_dataset *ds, const struct cm_matrix *m, const char *qemu)
+{
+	char buf[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "model name", 10)) {
+			char *v = strchr(buf, ':');
+			if (v) {
+				v += 1 + strspn(v + 1, " \t");
+				v[strcspn(v, "\n")] = 0;
+				cm_dataset_meta(ds, "cpu", v);
+			}
+			break;
+		}
+	if (f)
+		fclose(f);
+	snprintf(buf, sizeof(buf), "%ld online", sysconf(_SC_NPROCESSORS_ONLN));
+	cm_dataset_meta(ds, "cpus", buf);
+	meta_file(ds, "cpufreq governor", "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+	meta_file(ds, "turbo/boost", "/sys/devices/system/cpu/cpufreq/boost");
+	meta_file(ds, "intel no_turbo", "/sys/devices/system/cpu/intel_pstate/no_turbo");
+	meta_file(ds, "smt", "/sys/devices/system/cpu/smt/control");
+	meta_file(ds, "transparent hugepages", "/sys/kernel/mm/transparent_hugepage/enabled");
+	meta_hash(ds, "qemu sha256", qemu);
+	meta_hash(ds, "kernel sha256", m->kernel);
+	meta_hash(ds, "initrd sha256", m->initrd);
+	meta_hash(ds, "disk sha256", m->disk);
+	for (size_t c = 0; c < m->ncases; c++)
+		for (size_t i = 0; i + 1 < m->cases[c].argc; i++)
+			if (!strcmp(m->cases[c].argv[i], "-bios")) {
+				char *k = cm_xasprintf("firmware sha256 (%s)", m->cases[c].argv[i + 1]);
+				meta_hash(ds, k, m->cases[c].argv[i + 1]);
+				free(k);
+			}
+	/* the default firmware, when no case names one */
+	meta_hash(ds, "firmware sha256 (default bios-256k.bin)", "/usr/share/seabios/bios-256k.bin");
+}
+
 static bool kvm_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -331,6 +409,11 @@ int cm_cmd_run(const struct cm_cli *cli)
 		cm_dataset_meta(&ds, "adaptive stopping", buf);
 	}
 	cm_dataset_meta(&ds, "coldmark", COLDMARK_VERSION);
+	cm_dataset_meta(&ds, "cache policy", !m->drop_caches ? "warm (no drop)"
+					      : m->drop_method == CM_DROP_EVICT ? "per-file eviction"
+					      : m->drop_method == CM_DROP_SYSCTL ? "drop_caches"
+										 : "auto");
+	capture_environment(&ds, m, qemu);
 
 	if ((v = cm_cli_get(cli, "tag")))
 		cm_dataset_meta(&ds, "tag", v);
