@@ -287,9 +287,17 @@ int cm_cmd_history(const struct cm_cli *cli)
 	if (!all.ncases)
 		fprintf(stderr, "coldmark history: no %s in %s\n",
 			h.case_filter ? "such case" : "runs", db_path(cli));
+	const char *html_path = cm_cli_get(cli, "html");
+	FILE *html = html_path ? fopen(html_path, "w") : NULL;
+	if (html_path && !html)
+		fprintf(stderr, "coldmark history: cannot write %s\n", html_path);
+	if (html)
+		cm_html_begin(html, "coldmark history");
+	struct cm_trend_point *pts = cm_xcalloc(h.n + 1, sizeof(*pts));
 	for (size_t c = 0; c < all.ncases; c++) {
 		printf("%s — phase %s\n", all.cases[c].id, h.phase);
 		const struct cm_cell *prev = NULL;
+		size_t npts = 0;
 		for (size_t i = 0; i < h.n; i++) {
 			size_t ci = 0, pi = 0;
 			while (ci < ds[i].ncases && strcmp(ds[i].cases[ci].id, all.cases[c].id))
@@ -300,6 +308,9 @@ int cm_cmd_history(const struct cm_cli *cli)
 				continue;
 			const struct cm_cell *cell = cm_report_cell(&rp[i], ci, pi);
 			char med[32], lo[32], hi[32], step[64] = "";
+			struct cm_trend_point *pt = &pts[npts++];
+			*pt = (struct cm_trend_point){ h.tags[i], cell->s.median, cell->s.median_ci_lo,
+						       cell->s.median_ci_hi, cell->s.n, 0 };
 			cm_format_ns(cell->s.median, med, sizeof(med));
 			cm_format_ns(cell->s.median_ci_lo, lo, sizeof(lo));
 			cm_format_ns(cell->s.median_ci_hi, hi, sizeof(hi));
@@ -308,6 +319,7 @@ int cm_cmd_history(const struct cm_cli *cli)
 				struct cm_comparison x;
 				cm_stats_compare(prev->values, prev->s.n, cell->values, cell->s.n, 0.05, &x);
 				cm_stats_holm_verdicts(&x, 1, 0.05, 0.02);
+				pt->step = x.verdict == CM_REGRESSED ? 1 : x.verdict == CM_IMPROVED ? -1 : 0;
 				if (x.verdict == CM_REGRESSED || x.verdict == CM_IMPROVED)
 					snprintf(step, sizeof(step), "  %s %+.1f%% (%s)",
 						 x.verdict == CM_REGRESSED ? "▲" : "▼", x.rel * 100,
@@ -318,6 +330,14 @@ int cm_cmd_history(const struct cm_cli *cli)
 			if (cell->s.n)
 				prev = cell;
 		}
+		if (html)
+			cm_html_trend(html, all.cases[c].id, h.phase, pts, npts);
+	}
+	free(pts);
+	if (html) {
+		cm_html_end(html);
+		fclose(html);
+		printf("trend plot: %s\n", html_path);
 	}
 	for (size_t i = 0; i < h.n; i++) {
 		cm_report_free(&rp[i]);

@@ -151,6 +151,7 @@ static const struct cm_opt history_opts[] = {
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
 	{ "case", 0, "ID", "only this case" },
 	{ "phase", 0, "NAME", "the phase to follow (default total)" },
+	{ "html", 0, "FILE", "also write the trend plot (median and CI per run) as an HTML page" },
 	{ 0 }
 };
 static const struct cm_opt import_opts[] = {
@@ -173,7 +174,7 @@ static const struct cm_cmd commands[] = {
 	  "Compare two runs (each a tag, a run id, a samples.csv or a run folder) case by case and "
 	  "phase by phase; exit 1 on a regression.",
 	  compare_opts, 2, 2, cm_cmd_compare },
-	{ "history", "[--case ID] [--phase NAME] [--db PATH]",
+	{ "history", "[--case ID] [--phase NAME] [--db PATH] [--html FILE]",
 	  "Every run in the store in time order with its median and CI, and the steps between "
 	  "consecutive runs.",
 	  history_opts, 0, 0, cm_cmd_history },

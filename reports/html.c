@@ -218,15 +218,90 @@ static void sweep(const struct cm_report *r, size_t p, FILE *f)
 	}
 }
 
+void cm_html_begin(FILE *f, const char *title)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
+	esc(f, title);
+	fputs("</title>\n<style>body{font-family:sans-serif;margin:2em;"
+	      "max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+	      "padding:2px 8px;text-align:left}svg{display:block;margin:1em 0}</style>\n"
+	      "</head><body>\n<h1>",
+	      f);
+	esc(f, title);
+	fputs("</h1>\n", f);
+}
+
+void cm_html_end(FILE *f)
+{
+	fputs("</body></html>\n", f);
+}
+
+/* Median with its CI per run, in run order; steps marked red (regressed) or green. */
+void cm_html_trend(FILE *f, const char *case_id, const char *phase,
+		   const struct cm_trend_point *pts, size_t n)
+{
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < n; i++) {
+		lo = fmin(lo, isnan(pts[i].lo) ? pts[i].median : pts[i].lo);
+		hi = fmax(hi, isnan(pts[i].hi) ? pts[i].median : pts[i].hi);
+	}
+	fputs("<section class=\"trend\"><h2>", f);
+	esc(f, case_id);
+	fputs(" — <code>", f);
+	esc(f, phase);
+	fputs("</code></h2>\n", f);
+	if (!n || !isfinite(lo)) {
+		fputs("<p>No successful boot in any run.</p></section>\n", f);
+		return;
+	}
+	double pad = (hi - lo) * 0.1 + 1;
+	lo = fmax(0, lo - pad);
+	hi += pad;
+	int h = 240;
+	fprintf(f, "<svg class=\"plot trend\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
+#define TX(i) (70 + (n > 1 ? (double)(i) / (n - 1) : 0.5) * (W - 110))
+#define TY(v) (h - 40 - ((v) - lo) / (hi - lo) * (h - 60))
+	for (int t = 0; t <= 3; t++) {
+		double v = lo + (hi - lo) * t / 3;
+		char lab[32];
+		cm_format_ns(v, lab, sizeof(lab));
+		fprintf(f, "<text x=\"62\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
+			TY(v) + 3, lab);
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (pts[i].n && pts[i + 1].n)
+			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n",
+				TX(i), TX(i + 1), TY(pts[i].median), TY(pts[i + 1].median));
+	for (size_t i = 0; i < n; i++) {
+		const struct cm_trend_point *p = &pts[i];
+		if (p->n && !isnan(p->lo))
+			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#4e79a7\" "
+				   "stroke-width=\"3\" opacity=\"0.4\"/>\n",
+				TX(i), TX(i), TY(p->lo), TY(p->hi));
+		if (p->n) {
+			char med[32];
+			cm_format_ns(p->median, med, sizeof(med));
+			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>", TX(i),
+				TY(p->median),
+				p->step > 0 ? "#e15759" : p->step < 0 ? "#59a14f" : "#4e79a7");
+			esc(f, p->label);
+			fprintf(f, ": %s, n=%zu%s</title></circle>\n", med, p->n,
+				p->step > 0 ? ", regressed" : p->step < 0 ? ", improved" : "");
+		}
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">", TX(i),
+			h - 15);
+		esc(f, p->label);
+		fputs("</text>\n", f);
+	}
+#undef TX
+#undef TY
+	fputs("</svg></section>\n", f);
+}
+
 void cm_report_html(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	      "<title>coldmark report</title>\n<style>body{font-family:sans-serif;margin:2em;"
-	      "max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-	      "padding:2px 8px;text-align:left}svg{display:block;margin:1em 0}</style>\n"
-	      "</head><body>\n<h1>coldmark report</h1>\n",
-	      f);
+	cm_html_begin(f, "coldmark report");
 	if (ds->nmeta) {
 		fputs("<table class=\"run\">\n", f);
 		for (size_t i = 0; i < ds->nmeta; i++) {
@@ -250,5 +325,5 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 		fputs("</section>\n", f);
 	}
 	breakdown(r, f);
-	fputs("</body></html>\n", f);
+	cm_html_end(f);
 }

@@ -552,10 +552,15 @@ static void test_regression(void **state)
 	assert_non_null(strstr(out, "| variant=b | work |"));
 	assert_non_null(strstr(out, "**regressed**"));
 	free(out);
-	assert_int_equal(cm("history --db h.db --phase work --case variant=b", &out), 0);
+	assert_int_equal(cm("history --db h.db --phase work --case variant=b --html trend.html", &out), 0);
 	assert_non_null(strstr(out, "v2"));
 	assert_non_null(strstr(out, "regressed"));
 	free(out);
+	char *tp = cm_xasprintf("%s/trend.html", tmp), *trend = slurp(tp);
+	assert_non_null(strstr(trend, "class=\"plot trend\""));
+	assert_non_null(strstr(trend, "v2: ")); /* the regressed run's point, labelled */
+	assert_non_null(strstr(trend, ", regressed</title>"));
+	free(trend), free(tp);
 	/* samples measured elsewhere come in under a tag */
 	assert_int_equal(cm("import r1/samples.csv --tag elsewhere --db h.db", &out), 0);
 	free(out);

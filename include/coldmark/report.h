@@ -89,6 +89,19 @@ void cm_report_html(const struct cm_report *r, FILE *f);
 int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f);
 /* hyperfine-like lines for a terminal, for one phase (usually "total"). */
 void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f);
+/* History: one point per run of a case, in time order. step: +1 a significant regression
+ * from the previous run, -1 an improvement, 0 neither. */
+struct cm_trend_point {
+	const char *label; /* tag or run id */
+	double median, lo, hi;
+	size_t n;
+	int step;
+};
+void cm_html_begin(FILE *f, const char *title);
+void cm_html_trend(FILE *f, const char *case_id, const char *phase,
+		   const struct cm_trend_point *pts, size_t n);
+void cm_html_end(FILE *f);
+
 /* Footnote text for one warning bit. */
 const char *cm_warning_text(unsigned bit);
 
