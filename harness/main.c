@@ -122,6 +122,8 @@ static const struct cm_opt run_opts[] = {
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
 	{ "tag", 0, "NAME", "label the run in the store (a release, a commit)" },
+	{ "resume", 0, "RUNDIR", "continue an interrupted run to its planned counts (same plan, "
+				 "seed and files)" },
 	{ 0 }
 };
 static const struct cm_opt list_opts[] = {

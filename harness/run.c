@@ -290,6 +290,33 @@ int cm_cmd_run(const struct cm_cli *cli)
 		m->boots = m->min_boots; /* the fixed plan is the minimum; blocks follow as needed */
 	}
 
+	/* --resume: the run's own plan (counts, order, seed) wins over the matrix and flags */
+	const char *resume = cm_cli_get(cli, "resume");
+	struct cm_dataset old = { 0 };
+	char old_run[64] = "";
+	if (resume) {
+		char *mp = cm_xasprintf("%s/meta.csv", resume);
+		cm_dataset_init(&old, NULL, 0);
+		long long boots, warmup, seed;
+		int order;
+		double until;
+		const char *planv = !cm_meta_read(mp, &old) ? cm_dataset_get_meta(&old, "plan") : NULL;
+		const char *runv = cm_dataset_get_meta(&old, "run");
+		free(mp);
+		if (!planv || !runv ||
+		    sscanf(planv, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf", &boots,
+			   &warmup, &order, &seed, &until) != 5 || order < 0 || order > 2) {
+			fprintf(stderr, "coldmark run: %s is not a coldmark run folder to resume "
+					"(no meta.csv with its plan)\n",
+				resume);
+			cm_dataset_free(&old);
+			goto usage;
+		}
+		m->boots = boots, m->warmup = warmup, m->order = order, m->seed = seed;
+		m->until_ci_pct = until;
+		snprintf(old_run, sizeof(old_run), "%s", runv);
+	}
+
 	char *qemu = cm_which(m->qemu);
 	if (!qemu) {
 		fprintf(stderr, "coldmark run: qemu binary '%s' not found in PATH "
@@ -343,7 +370,10 @@ int cm_cmd_run(const struct cm_cli *cli)
 	localtime_r(&now, &tm);
 	strftime(run_id, sizeof(run_id), "%Y%m%d-%H%M%S", &tm);
 	snprintf(run_id + strlen(run_id), sizeof(run_id) - strlen(run_id), "-%d", (int)getpid());
-	if ((v = cm_cli_get(cli, "output")))
+	if (resume) {
+		snprintf(run_id, sizeof(run_id), "%s", old_run);
+		outdir = cm_xstrdup(resume);
+	} else if ((v = cm_cli_get(cli, "output")))
 		outdir = cm_xstrdup(v);
 	else {
 		mkdir("coldmark-out", 0755);
@@ -375,8 +405,14 @@ int cm_cmd_run(const struct cm_cli *cli)
 	uname(&un);
 	char date[64], buf[512];
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
+	for (size_t i = 0; i < old.nmeta; i++) /* a resumed run keeps its header */
+		cm_dataset_meta(&ds, old.meta_keys[i], old.meta_vals[i]);
 	cm_dataset_meta(&ds, "run", run_id);
-	cm_dataset_meta(&ds, "date", date);
+	cm_dataset_meta(&ds, resume ? "resumed" : "date", date);
+	snprintf(buf, sizeof(buf), "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g",
+		 (long long)m->boots, (long long)m->warmup, (int)m->order, (long long)m->seed,
+		 m->until_ci_pct);
+	cm_dataset_meta(&ds, "plan", buf);
 	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
 	cm_dataset_meta(&ds, "host", buf);
 	char *cmd = cm_xasprintf("'%s' --version 2>/dev/null", qemu), *ver = first_line(cmd);
@@ -422,8 +458,11 @@ int cm_cmd_run(const struct cm_cli *cli)
 	const char *db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
 	char db_err[512];
 	struct cm_store *store = cm_store_open(db_path, db_err, sizeof(db_err));
+	char known[64];
 	if (!store)
 		fprintf(stderr, "coldmark run: results store not written: %s\n", db_err);
+	else if (resume && !cm_store_resolve(store, run_id, known, sizeof(known)))
+		; /* the run is there already: its new boots are appended */
 	else if (cm_store_begin_run(store, run_id, cm_cli_get(cli, "tag"), &ds)) {
 		fprintf(stderr, "coldmark run: results store %s refused the run\n", db_path);
 		cm_store_close(store);
@@ -437,14 +476,53 @@ int cm_cmd_run(const struct cm_cli *cli)
 
 	char *samples_path = cm_xasprintf("%s/samples.csv", outdir);
 	char *events_path = cm_xasprintf("%s/events.csv", outdir);
-	FILE *samples = fopen(samples_path, "w"), *events = fopen(events_path, "w");
+	/* what a resumed run already measured comes back in, boot by boot */
+	int *warm_done = cm_xcalloc(m->ncases + 1, sizeof(int)), *meas_done = cm_xcalloc(m->ncases + 1, sizeof(int));
+	if (resume) {
+		struct cm_dataset prev;
+		struct cm_diags pd = { 0 };
+		if (cm_samples_read(samples_path, &prev, &pd)) {
+			cm_diags_print(&pd, stderr);
+			cm_diags_clear(&pd);
+			free(warm_done), free(meas_done);
+			rc = CM_EXIT_USAGE;
+			goto out_nofiles;
+		}
+		for (size_t i = 0; i < prev.n; i++) {
+			const struct cm_sample_row *r = &prev.rows[i];
+			size_t c = 0;
+			while (c < m->ncases && strcmp(m->cases[c].id, r->case_id))
+				c++;
+			if (c == m->ncases) {
+				fprintf(stderr, "coldmark run: %s has case '%s', which the matrix no longer "
+						"has: resume with the matrix the run began with\n",
+					samples_path, r->case_id);
+				cm_dataset_free(&prev);
+				free(warm_done), free(meas_done);
+				rc = CM_EXIT_USAGE;
+				goto out_nofiles;
+			}
+			cm_dataset_add(&ds, r->case_id, r->boot, r->warmup, r->status, r->phase,
+				       r->duration_ns, r->source, r->cache);
+			if (strcmp(r->phase, "total") || !strcmp(r->status, "interrupted"))
+				continue;
+			int *d = r->warmup ? &warm_done[c] : &meas_done[c];
+			if (r->boot > *d)
+				*d = r->boot;
+		}
+		cm_dataset_free(&prev);
+	}
+	FILE *samples = fopen(samples_path, resume ? "a" : "w"),
+	     *events = fopen(events_path, resume ? "a" : "w");
 	if (!samples || !events) {
 		fprintf(stderr, "coldmark run: cannot write in %s: %s\n", outdir, strerror(errno));
 		rc = CM_EXIT_USAGE;
 		goto out;
 	}
-	cm_samples_write_header(samples, &ds);
-	fputs("case,boot,warmup,event,port,value,ts_ns,source\n", events);
+	if (!resume) {
+		cm_samples_write_header(samples, &ds);
+		fputs("case,boot,warmup,event,port,value,ts_ns,source\n", events);
+	}
 	fflush(samples);
 	fflush(events);
 
@@ -457,8 +535,22 @@ int cm_cmd_run(const struct cm_cli *cli)
 	struct planned *pl = plan(m, m->order, (unsigned long)m->seed, &nplan);
 	size_t *done = cm_xcalloc(m->ncases, sizeof(size_t)), nfailed = 0, nmeasured = 0;
 	int *planned = cm_xcalloc(m->ncases, sizeof(int));
-	for (size_t c = 0; c < m->ncases; c++)
-		planned[c] = (int)m->boots;
+	for (size_t c = 0; c < m->ncases; c++) {
+		planned[c] = meas_done[c] > (int)m->boots ? meas_done[c] : (int)m->boots;
+		done[c] = (size_t)meas_done[c];
+		nmeasured += done[c];
+	}
+	/* the same plan and seed, less what is done: boots of a case run in order, so the
+	 * counts say which */
+	size_t kept = 0;
+	for (size_t i = 0; i < nplan; i++)
+		if (pl[i].boot > (pl[i].warmup ? warm_done : meas_done)[pl[i].c])
+			pl[kept++] = pl[i];
+	if (resume)
+		printf("coldmark: resuming run %s: %zu boots left of %zu planned\n", run_id, kept, nplan);
+	nplan = kept;
+	free(warm_done);
+	free(meas_done);
 	bool tty = isatty(1);
 	int64_t t0 = cm_now_ns();
 	const char *drop_used = "none";
@@ -625,6 +717,7 @@ out:
 		fclose(samples);
 	if (events)
 		fclose(events);
+out_nofiles:
 	free(samples_path);
 	free(events_path);
 	cm_dataset_free(&ds);
@@ -635,6 +728,7 @@ out:
 out_early:
 	free(qemu);
 	cm_matrix_free(m);
+	cm_dataset_free(&old);
 	return rc;
 usage:
 	cm_matrix_free(m);

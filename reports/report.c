@@ -27,6 +27,8 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 			cell->n_warmup++;
 			continue;
 		}
+		if (!strcmp(row->status, "interrupted"))
+			continue; /* coldmark was stopped: not the guest's failure, and not measured */
 		if (strcmp(row->status, "ok")) {
 			if (last_failed[row->case_idx] != row->boot)
 				nfailed[row->case_idx]++;

@@ -377,6 +377,44 @@ static void test_fault_malformed(void **state)
 	free(out), free(m), free(dir);
 }
 
+/* SIGINT, then --resume: exactly the planned counts, the same files, the same run */
+static void test_resume(void **state)
+{
+	char body[2048], *out;
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 16, 1, "30s");
+	char *m = write_matrix("resume", body), *dir = cm_xasprintf("%s/resume", tmp);
+	char *db = cm_xasprintf("--db %s/resume.db", tmp);
+	assert_int_equal(coldmark(m, dir, db, 1500, &out), 130);
+	free(out);
+	char *extra = cm_xasprintf("--resume %s %s", dir, db);
+	char *argv_dir = cm_xasprintf("%s-unused", dir);
+	assert_int_equal(coldmark(m, argv_dir, extra, 0, &out), 0);
+	assert_non_null(strstr(out, "resuming run"));
+	free(out);
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	size_t ok[2] = { 0 }, warm[2] = { 0 };
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		if (strcmp(r->phase, "total") || strcmp(r->status, "ok"))
+			continue;
+		size_t c = strstr(r->case_id, "qemu64") ? 0 : 1;
+		(r->warmup ? warm : ok)[c]++;
+	}
+	assert_int_equal(ds.ncases, 2);
+	assert_int_equal(ok[0], 16);
+	assert_int_equal(ok[1], 16);
+	assert_int_equal(warm[0], 1);
+	assert_int_equal(warm[1], 1);
+	cm_dataset_free(&ds);
+	/* a folder that is not a run is refused */
+	free(extra);
+	extra = cm_xasprintf("--resume %s %s", tmp, db);
+	assert_int_equal(coldmark(m, argv_dir, extra, 0, &out), 2);
+	assert_non_null(strstr(out, "not a coldmark run folder"));
+	free(out), free(extra), free(argv_dir), free(db), free(dir), free(m);
+}
+
 static void test_fault_sigint(void **state)
 {
 	char body[2048];
@@ -667,6 +705,7 @@ int main(int argc, char **argv)
 			cmocka_unit_test(test_fault_out_of_order),
 			cmocka_unit_test(test_fault_timeout),
 			cmocka_unit_test(test_fault_sigint),
+			cmocka_unit_test(test_resume),
 		};
 		return cmocka_run_group_tests_name("faults", t, NULL, NULL);
 	}
