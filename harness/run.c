@@ -3,8 +3,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,99 +22,6 @@ static volatile int stop_flag;
 static void on_signal(int sig)
 {
 	stop_flag = sig;
-}
-
-struct planned {
-	size_t c;
-	int boot;
-	bool warmup;
-};
-
-/* Warm-ups of every case first, then the measured boots in the chosen order. Shuffled order
- * goes in blocks (one boot of every case per block, permuted) so every case advances together
- * and slow drift of the host does not masquerade as a difference between cases. */
-static struct planned *plan(const struct cm_matrix *m, enum cm_order order, unsigned long seed,
-			    size_t *n)
-{
-	size_t nc = m->ncases, nb = (size_t)m->boots, nw = (size_t)m->warmup, k = 0;
-	struct planned *p = cm_xcalloc(nc * (nb + nw) + 1, sizeof(*p));
-	for (size_t c = 0; c < nc; c++)
-		for (size_t w = 0; w < nw; w++)
-			p[k++] = (struct planned){ c, (int)w + 1, true };
-	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-	gsl_rng_set(rng, seed);
-	size_t *perm = cm_xcalloc(nc + 1, sizeof(size_t));
-	if (order == CM_ORDER_SEQUENTIAL) {
-		for (size_t c = 0; c < nc; c++)
-			for (size_t b = 0; b < nb; b++)
-				p[k++] = (struct planned){ c, (int)b + 1, false };
-	} else {
-		for (size_t b = 0; b < nb; b++) {
-			for (size_t c = 0; c < nc; c++)
-				perm[c] = c;
-			if (order == CM_ORDER_SHUFFLED)
-				gsl_ran_shuffle(rng, perm, nc, sizeof(size_t));
-			for (size_t c = 0; c < nc; c++)
-				p[k++] = (struct planned){ perm[c], (int)b + 1, false };
-		}
-	}
-	free(perm);
-	gsl_rng_free(rng);
-	*n = k;
-	return p;
-}
-
-/* The summary of case c's counted total-phase boots so far. */
-static void case_total_summary(const struct cm_dataset *ds, size_t c, struct cm_summary *s)
-{
-	size_t total = cm_dataset_phase((struct cm_dataset *)ds, "total");
-	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
-	size_t n = 0;
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct cm_sample_row *r = &ds->rows[i];
-		if (r->case_idx == c && r->phase_idx == total && !r->warmup &&
-		    !strcmp(r->status, "ok") && !isnan(r->duration_ns))
-			v[n++] = r->duration_ns;
-	}
-	cm_stats_summarize(v, n, 0.05, s);
-	free(v);
-}
-
-/* Adaptive stopping: the relative half-width of case c's median CI of the total phase, in
- * percent; INFINITY while the CI is empty (too few ok boots). */
-static double ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
-{
-	struct cm_summary s;
-	case_total_summary(ds, c, &s);
-	double h = isnan(s.median_ci_lo) || !(s.median > 0)
-			   ? INFINITY
-			   : 100 * fmax(s.median - s.median_ci_lo, s.median_ci_hi - s.median) / s.median;
-	cm_summary_free(&s);
-	return h;
-}
-
-/* The next block of an adaptive run: one more boot of every case whose median is not yet
- * precise enough and that has boots left, shuffled like the fixed plan. Stops on precision,
- * never on a p-value. Returns how many boots it appended. */
-static size_t next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
-			 struct planned **pl, size_t *nplan, unsigned long seed)
-{
-	size_t k = 0, *want = cm_xcalloc(m->ncases + 1, sizeof(size_t));
-	for (size_t c = 0; c < m->ncases; c++)
-		if (planned[c] < m->max_boots && ci_halfwidth_pct(ds, c) > m->until_ci_pct)
-			want[k++] = c;
-	if (k) {
-		gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-		gsl_rng_set(rng, seed + *nplan);
-		if (m->order == CM_ORDER_SHUFFLED)
-			gsl_ran_shuffle(rng, want, k, sizeof(size_t));
-		gsl_rng_free(rng);
-		*pl = cm_xrealloc(*pl, (*nplan + k) * sizeof(**pl));
-		for (size_t i = 0; i < k; i++)
-			(*pl)[(*nplan)++] = (struct planned){ want[i], ++planned[want[i]], false };
-	}
-	free(want);
-	return k;
 }
 
 static char *first_line(const char *cmd)
@@ -532,7 +437,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 
 	size_t nfiles = 0, nplan;
 	char **files = m->drop_caches ? cm_boot_files(m, &nfiles) : NULL;
-	struct planned *pl = plan(m, m->order, (unsigned long)m->seed, &nplan);
+	struct cm_planned *pl = cm_plan_new(m, &nplan);
 	size_t *done = cm_xcalloc(m->ncases, sizeof(size_t)), nfailed = 0, nmeasured = 0;
 	int *planned = cm_xcalloc(m->ncases, sizeof(int));
 	for (size_t c = 0; c < m->ncases; c++) {
@@ -542,10 +447,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 	}
 	/* the same plan and seed, less what is done: boots of a case run in order, so the
 	 * counts say which */
-	size_t kept = 0;
-	for (size_t i = 0; i < nplan; i++)
-		if (pl[i].boot > (pl[i].warmup ? warm_done : meas_done)[pl[i].c])
-			pl[kept++] = pl[i];
+	size_t kept = cm_plan_skip_done(pl, nplan, warm_done, meas_done);
 	if (resume)
 		printf("coldmark: resuming run %s: %zu boots left of %zu planned\n", run_id, kept, nplan);
 	nplan = kept;
@@ -560,9 +462,9 @@ int cm_cmd_run(const struct cm_cli *cli)
 	       (long long)m->boots, (long long)m->warmup, outdir);
 	for (size_t i = 0; !stop_flag; i++) {
 		if (i == nplan && !(m->until_ci_pct > 0 &&
-				    next_block(m, &ds, planned, &pl, &nplan, (unsigned long)m->seed)))
+				    cm_plan_next_block(m, &ds, planned, &pl, &nplan)))
 			break;
-		const struct planned *b = &pl[i];
+		const struct cm_planned *b = &pl[i];
 		const struct cm_case *cs = &m->cases[b->c];
 		bool tcg = cm_case_is_tcg(cs);
 		bool use_perf = perf && !tcg;
@@ -630,7 +532,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 		double el = (cm_now_ns() - t0) / 1e9, eta = el / (i + 1) * (nplan - i - 1);
 		char tot[32], med[32];
 		struct cm_summary run_s;
-		case_total_summary(&ds, b->c, &run_s);
+		cm_plan_case_summary(&ds, b->c, &run_s);
 		cm_format_ns(total, tot, sizeof(tot));
 		cm_format_ns(run_s.median, med, sizeof(med));
 		cm_summary_free(&run_s);
@@ -681,7 +583,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 	if (m->until_ci_pct > 0) {
 		printf("\nadaptive stopping at %g%%: boots each case needed\n", m->until_ci_pct);
 		for (size_t c = 0; c < m->ncases; c++) {
-			double h = ci_halfwidth_pct(&ds, c);
+			double h = cm_plan_ci_halfwidth_pct(&ds, c);
 			printf("  %-40s %3d boots, CI half-width %s%.2f%%%s\n", m->cases[c].id, planned[c],
 			       "", isinf(h) ? NAN : h,
 			       h <= m->until_ci_pct ? "" : " (max_boots reached before the target)");

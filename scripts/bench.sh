@@ -7,6 +7,7 @@ cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 echo "host: $(uname -n), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 build/default/tests/bench_stats
+build/default/tests/bench_adaptive
 m=$(mktemp --suffix=.yaml)
 cat >"$m" <<'YAML'
 guest: {bundled: guest}

@@ -215,11 +215,20 @@ static void test_run_debugcon(void **state)
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg",
 		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 1, "30s");
 	char *m = write_matrix("tcg", body), *out, *dir = cm_xasprintf("%s/run-tcg", tmp);
-	int rc = coldmark(m, dir, "--source debugcon", 0, &out);
+	char *extra = cm_xasprintf("--source debugcon --export-hyperfine %s/hf.json", tmp);
+	int rc = coldmark(m, dir, extra, 0, &out);
+	free(extra);
 	if (rc)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 0);
 	check_ok_run(dir, 5, "debugcon", false);
+	/* hyperfine's layout: results[].command, times in seconds */
+	char *hp = cm_xasprintf("%s/hf.json", tmp), *hf = slurp(hp);
+	assert_non_null(strstr(hf, "\"results\""));
+	assert_non_null(strstr(hf, "\"command\": \"accel=tcg\""));
+	assert_non_null(strstr(hf, "\"times\""));
+	assert_non_null(strstr(hf, "\"median\": 0."));
+	free(hf), free(hp);
 	free(out), free(m), free(dir);
 }
 

@@ -145,6 +145,29 @@ extern const char *const cm_drop_names[];
 char **cm_boot_files(const struct cm_matrix *m, size_t *n);
 enum cm_drop_done cm_drop_caches(enum cm_drop how, char **files, size_t nfiles);
 
+/* ---- the plan (pure) ---------------------------------------------------------------------- */
+
+struct cm_dataset;
+struct cm_summary;
+struct cm_planned {
+	size_t c;    /* case index */
+	int boot;    /* 1-based, per case and kind */
+	bool warmup;
+};
+/* Warm-ups of every case first, then the measured boots in m->order with m->seed. */
+struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n);
+/* Drops the boots a resumed run already finished; returns the new count. */
+size_t cm_plan_skip_done(struct cm_planned *pl, size_t n, const int *warm_done,
+			 const int *meas_done);
+/* Counted total-phase boots of case c so far, summarised. */
+void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, struct cm_summary *s);
+/* Relative half-width (%) of case c's total median CI; INFINITY while it is empty. */
+double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c);
+/* Adaptive stopping: appends one shuffled block of the cases not yet precise (and below
+ * run.max_boots); planned[c] counts each case's measured boots. Returns the block's size. */
+size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
+			  struct cm_planned **pl, size_t *nplan);
+
 /* qemu binary resolved through PATH; NULL when absent. */
 char *cm_which(const char *name);
 /* Is this case run by TCG (no kvm_pio)? */

@@ -1,0 +1,107 @@
+/* The run plan: which boot of which case comes when. Pure, so order, adaptive stopping and
+ * resume are unit-tested without booting anything (tests/test_plan.c). */
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+
+/* Warm-ups of every case first, then the measured boots in the chosen order. Shuffled order
+ * goes in blocks (one boot of every case per block, permuted) so every case advances together
+ * and slow drift of the host does not masquerade as a difference between cases. */
+struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
+{
+	size_t nc = m->ncases, nb = (size_t)m->boots, nw = (size_t)m->warmup, k = 0;
+	struct cm_planned *p = cm_xcalloc(nc * (nb + nw) + 1, sizeof(*p));
+	for (size_t c = 0; c < nc; c++)
+		for (size_t w = 0; w < nw; w++)
+			p[k++] = (struct cm_planned){ c, (int)w + 1, true };
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, (unsigned long)m->seed);
+	enum cm_order order = m->order;
+	size_t *perm = cm_xcalloc(nc + 1, sizeof(size_t));
+	if (order == CM_ORDER_SEQUENTIAL) {
+		for (size_t c = 0; c < nc; c++)
+			for (size_t b = 0; b < nb; b++)
+				p[k++] = (struct cm_planned){ c, (int)b + 1, false };
+	} else {
+		for (size_t b = 0; b < nb; b++) {
+			for (size_t c = 0; c < nc; c++)
+				perm[c] = c;
+			if (order == CM_ORDER_SHUFFLED)
+				gsl_ran_shuffle(rng, perm, nc, sizeof(size_t));
+			for (size_t c = 0; c < nc; c++)
+				p[k++] = (struct cm_planned){ perm[c], (int)b + 1, false };
+		}
+	}
+	free(perm);
+	gsl_rng_free(rng);
+	*n = k;
+	return p;
+}
+
+/* The summary of case c's counted total-phase boots so far. */
+void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, struct cm_summary *s)
+{
+	size_t total = cm_dataset_phase((struct cm_dataset *)ds, "total");
+	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
+	size_t n = 0;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		if (r->case_idx == c && r->phase_idx == total && !r->warmup &&
+		    !strcmp(r->status, "ok") && !isnan(r->duration_ns))
+			v[n++] = r->duration_ns;
+	}
+	cm_stats_summarize(v, n, 0.05, s);
+	free(v);
+}
+
+/* Adaptive stopping: the relative half-width of case c's median CI of the total phase, in
+ * percent; INFINITY while the CI is empty (too few ok boots). */
+double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
+{
+	struct cm_summary s;
+	cm_plan_case_summary(ds, c, &s);
+	double h = isnan(s.median_ci_lo) || !(s.median > 0)
+			   ? INFINITY
+			   : 100 * fmax(s.median - s.median_ci_lo, s.median_ci_hi - s.median) / s.median;
+	cm_summary_free(&s);
+	return h;
+}
+
+/* The next block of an adaptive run: one more boot of every case whose median is not yet
+ * precise enough and that has boots left, shuffled like the fixed plan. Stops on precision,
+ * never on a p-value. Returns how many boots it appended. */
+size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
+			  struct cm_planned **pl, size_t *nplan)
+{
+	size_t k = 0, *want = cm_xcalloc(m->ncases + 1, sizeof(size_t));
+	for (size_t c = 0; c < m->ncases; c++)
+		if (planned[c] < m->max_boots && cm_plan_ci_halfwidth_pct(ds, c) > m->until_ci_pct)
+			want[k++] = c;
+	if (k) {
+		gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+		gsl_rng_set(rng, (unsigned long)m->seed + *nplan);
+		if (m->order == CM_ORDER_SHUFFLED)
+			gsl_ran_shuffle(rng, want, k, sizeof(size_t));
+		gsl_rng_free(rng);
+		*pl = cm_xrealloc(*pl, (*nplan + k) * sizeof(**pl));
+		for (size_t i = 0; i < k; i++)
+			(*pl)[(*nplan)++] = (struct cm_planned){ want[i], ++planned[want[i]], false };
+	}
+	free(want);
+	return k;
+}
+
+size_t cm_plan_skip_done(struct cm_planned *pl, size_t n, const int *warm_done,
+			 const int *meas_done)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (pl[i].boot > (pl[i].warmup ? warm_done : meas_done)[pl[i].c])
+			pl[kept++] = pl[i];
+	return kept;
+}
