@@ -270,6 +270,31 @@ static void test_until_ci(void **state)
 	free(text), free(md), free(out), free(dir), free(m), free(full), free(extra);
 }
 
+/* --order: the boots happen in the planned order (samples.csv is written in boot order) */
+static void test_order(void **state)
+{
+	char body[2048], *out;
+	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 3, 0, "30s");
+	char *m = write_matrix("order", body);
+	static const char *const orders[] = { "sequential", "interleaved" };
+	static const char *const want[] = { "aaabbb", "ababab" };
+	for (int o = 0; o < 2; o++) {
+		char *dir = cm_xasprintf("%s/order-%s", tmp, orders[o]);
+		char *extra = cm_xasprintf("--order %s", orders[o]);
+		assert_int_equal(coldmark(m, dir, extra, 0, &out), 0);
+		struct cm_dataset ds;
+		load_samples(dir, &ds);
+		char seq[16] = "";
+		for (size_t i = 0; i < ds.n && strlen(seq) < 15; i++)
+			if (!strcmp(ds.rows[i].phase, "total"))
+				strcat(seq, strstr(ds.rows[i].case_id, "qemu64") ? "a" : "b");
+		assert_string_equal(seq, want[o]);
+		cm_dataset_free(&ds);
+		free(out), free(extra), free(dir);
+	}
+	free(m);
+}
+
 static void test_run_perf(void **state)
 {
 	char body[2048];
@@ -687,7 +712,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(group, "run-debugcon")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_debugcon),
-						cmocka_unit_test(test_until_ci) };
+						cmocka_unit_test(test_until_ci),
+						cmocka_unit_test(test_order) };
 		return cmocka_run_group_tests_name("run-debugcon", t, NULL, NULL);
 	}
 	if (!strcmp(group, "run-perf")) {
