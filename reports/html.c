@@ -27,6 +27,18 @@ static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2
 #define LEFT 230
 #define ROW 22
 
+/* Four labelled ticks on a vertical axis that maps [lo, hi] to y0 (bottom) .. y0 - span. */
+static void y_ticks(FILE *f, double x, double lo, double hi, double y0, double span)
+{
+	for (int t = 0; t <= 3; t++) {
+		double v = lo + (hi - lo) * t / 3;
+		char lab[32];
+		cm_format_ns(v, lab, sizeof(lab));
+		fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
+			x, y0 - (v - lo) / (hi - lo) * span + 3, lab);
+	}
+}
+
 static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -183,13 +195,7 @@ static void sweep(const struct cm_report *r, size_t p, FILE *f)
 		bool logx = lo > 0 && hi / lo >= 8;
 #define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
 #define SY(v) (h - 30 - ((v) - ylo) / (yhi - ylo) * (h - 50))
-		for (int t = 0; t <= 3; t++) {
-			double v = ylo + (yhi - ylo) * t / 3;
-			char lab[32];
-			cm_format_ns(v, lab, sizeof(lab));
-			fprintf(f, "<text x=\"55\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
-				SY(v) + 3, lab);
-		}
+		y_ticks(f, 55, ylo, yhi, h - 30, h - 50);
 		for (size_t c = 0; c < ds->ncases; c++) {
 			const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
 			double v;
@@ -261,13 +267,7 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 	fprintf(f, "<svg class=\"plot trend\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
 #define TX(i) (70 + (n > 1 ? (double)(i) / (n - 1) : 0.5) * (W - 110))
 #define TY(v) (h - 40 - ((v) - lo) / (hi - lo) * (h - 60))
-	for (int t = 0; t <= 3; t++) {
-		double v = lo + (hi - lo) * t / 3;
-		char lab[32];
-		cm_format_ns(v, lab, sizeof(lab));
-		fprintf(f, "<text x=\"62\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
-			TY(v) + 3, lab);
-	}
+	y_ticks(f, 62, lo, hi, h - 40, h - 60);
 	for (size_t i = 0; i + 1 < n; i++)
 		if (pts[i].n && pts[i + 1].n)
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n",
