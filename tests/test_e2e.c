@@ -607,8 +607,10 @@ static void test_regression(void **state)
 	assert_int_equal(cm(cmd, &out), 0);
 	free(cmd), free(out);
 
-	/* the slowed case and phase, and nothing else */
-	assert_int_equal(cm("compare v1 v2 --db h.db", &out), 1);
+	/* The slowed case and phase, and nothing else. Separate runs on this shared host drift by
+	 * 10-20% in the TCG firmware phase (nothing interleaves boots across runs), so the test
+	 * sets the noise it tolerates as a user would; the injected slowdown is ~+7800%. */
+	assert_int_equal(cm("compare v1 v2 --db h.db --threshold 25", &out), 1);
 	bool b_work = false;
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
 		if (!strstr(line, "REGRESSED"))
@@ -618,9 +620,9 @@ static void test_regression(void **state)
 	}
 	assert_true(b_work);
 	free(out);
-	assert_int_equal(cm("compare v1 v3 --db h.db", &out), 0); /* unchanged */
+	assert_int_equal(cm("compare v1 v3 --db h.db --threshold 25", &out), 0); /* unchanged */
 	free(out);
-	assert_int_equal(cm("compare r1 r2 --fail-on firmware --format md", &out), 0);
+	assert_int_equal(cm("compare r1 r2 --fail-on firmware --format md --threshold 25", &out), 0);
 	assert_non_null(strstr(out, "| variant=b | work |"));
 	assert_non_null(strstr(out, "**regressed**"));
 	free(out);
