@@ -92,7 +92,7 @@ static int cmd_report(const struct cm_cli *cli)
 	/* samples.csv is rewritten only into another folder, never over its source */
 	char rin[4096], rout[4096];
 	bool same = realpath(dir, rin) && realpath(out, rout) && !strcmp(rin, rout);
-	mkdir(out, 0755);
+	cm_mkdirs(out);
 	if (cm_report_write(&r, out, formats, !same, &d)) {
 		cm_diags_print(&d, stderr);
 		rc = CM_EXIT_USAGE;

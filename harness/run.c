@@ -281,11 +281,10 @@ int cm_cmd_run(const struct cm_cli *cli)
 	} else if ((v = cm_cli_get(cli, "output")))
 		outdir = cm_xstrdup(v);
 	else {
-		mkdir("coldmark-out", 0755);
 		outdir = cm_xasprintf("coldmark-out/%s", run_id);
 	}
 	char *logs = cm_xasprintf("%s/logs", outdir);
-	if ((mkdir(outdir, 0755) && errno != EEXIST) || (mkdir(logs, 0755) && errno != EEXIST)) {
+	if (cm_mkdirs(logs)) {
 		fprintf(stderr, "coldmark run: cannot create %s: %s\n", logs, strerror(errno));
 		free(logs);
 		free(outdir);

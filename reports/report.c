@@ -347,7 +347,7 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 	int rc = 0;
 	char *path;
 	FILE *f;
-	mkdir(outdir, 0755);
+	cm_mkdirs(outdir);
 	if (with_samples && (f = open_out(outdir, "samples.csv", d, &path))) {
 		cm_samples_write_header(f, r->ds);
 		for (size_t i = 0; i < r->ds->n; i++)

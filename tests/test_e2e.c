@@ -214,7 +214,8 @@ static void test_run_debugcon(void **state)
 	char body[2048];
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg",
 		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 1, "30s");
-	char *m = write_matrix("tcg", body), *out, *dir = cm_xasprintf("%s/run-tcg", tmp);
+	/* -o into folders that do not exist yet */
+	char *m = write_matrix("tcg", body), *out, *dir = cm_xasprintf("%s/new/parents/run-tcg", tmp);
 	char *extra = cm_xasprintf("--source debugcon --export-hyperfine %s/hf.json", tmp);
 	int rc = coldmark(m, dir, extra, 0, &out);
 	free(extra);

@@ -86,6 +86,8 @@ void cm_format_ns(double ns, char *out, size_t outsz);
 void cm_shell_quote(struct cm_buf *b, const char *arg);
 /* Levenshtein distance, for "did you mean". */
 size_t cm_edit_distance(const char *a, const char *b);
+/* mkdir -p: creates path and its missing parents; 0 or -1 with errno. */
+int cm_mkdirs(const char *path);
 /* CLOCK_MONOTONIC in ns: the clock perf samples are taken on (use_clockid). */
 int64_t cm_now_ns(void);
 
