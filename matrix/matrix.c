@@ -29,6 +29,14 @@ struct ctx {
 #define ERR(c, node, ...)                                                                    \
 	cm_diags_add((c)->d, CM_SEV_ERROR, (c)->file, (int)(node)->start_mark.line + 1,       \
 		     (int)(node)->start_mark.column + 1, __VA_ARGS__)
+/* At the node's position, or without one for a value that came from elsewhere (a CLI flag). */
+#define ERR_AT(c, node, ...)                                                                 \
+	do {                                                                                 \
+		if (node)                                                                    \
+			ERR(c, node, __VA_ARGS__);                                           \
+		else                                                                         \
+			cm_diags_add((c)->d, CM_SEV_ERROR, (c)->file, 0, 0, __VA_ARGS__);    \
+	} while (0)
 #define WARN(c, node, ...)                                                                   \
 	cm_diags_add((c)->d, CM_SEV_WARNING, (c)->file, (int)(node)->start_mark.line + 1,     \
 		     (int)(node)->start_mark.column + 1, __VA_ARGS__)
@@ -275,22 +283,19 @@ static int store_scalar(struct ctx *c, const struct key *k, const char *text, ya
 			}
 			p = bar ? bar + 1 : NULL;
 		}
-		if (n)
-			ERR(c, n, "'%s' must be one of %s, not '%s'", k->name, k->choices, text);
+		ERR_AT(c, n, "'%s' must be one of %s, not '%s'", k->name, k->choices, text);
 		return -1;
 	}
 	default:
 		return 0;
 	}
 type:
-	if (n)
-		ERR(c, n, "'%s' must be %s %s, not '%s'", k->name,
-		    k->type == K_INT ? "an" : "a", ktype_names[k->type], text);
+	ERR_AT(c, n, "'%s' must be %s %s, not '%s'", k->name, k->type == K_INT ? "an" : "a",
+	       ktype_names[k->type], text);
 	return -1;
 range:
-	if (n)
-		ERR(c, n, "'%s' is out of range [%lld, %lld]: %s", k->name, (long long)k->min,
-		    (long long)k->max, text);
+	ERR_AT(c, n, "'%s' is out of range [%lld, %lld]: %s", k->name, (long long)k->min,
+	       (long long)k->max, text);
 	return -1;
 }
 
@@ -1204,6 +1209,18 @@ static void expand(struct ctx *c, yaml_node_t *root)
 }
 
 /* ---- entry points ------------------------------------------------------------------------ */
+
+int cm_matrix_override(struct cm_matrix *m, const char *key, const char *value,
+		       const char *origin, struct cm_diags *d)
+{
+	struct ctx c = { .m = m, .d = d, .file = origin };
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, key) && keys[i].type != K_SECTION &&
+		    keys[i].type != K_CUSTOM && keys[i].type != K_PATH)
+			return store_scalar(&c, &keys[i], value, NULL) ? CM_ERR(CM_EPARSE) : 0;
+	cm_diags_add(d, CM_SEV_ERROR, origin, 0, 0, "'%s' is not a scalar matrix key", key);
+	return CM_ERR(CM_EUSAGE);
+}
 
 static void defaults(struct ctx *c)
 {

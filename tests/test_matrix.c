@@ -209,6 +209,30 @@ static void test_all_errors_in_one_pass(void **state)
 	cm_diags_clear(&d);
 }
 
+/* CLI flags override run.* keys through the same table: same parsing, same ranges */
+static void test_override(void **state)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST, &d);
+	assert_non_null(m);
+	assert_int_equal(cm_matrix_override(m, "run.boots", "7", "-n", &d), 0);
+	assert_int_equal(m->boots, 7);
+	assert_int_equal(cm_matrix_override(m, "run.order", "interleaved", "--order", &d), 0);
+	assert_int_equal(m->order, CM_ORDER_INTERLEAVED);
+	assert_int_equal(d.n, 0);
+	assert_int_not_equal(cm_matrix_override(m, "run.boots", "0", "-n", &d), 0);
+	assert_int_equal(m->boots, 7); /* a refused value changes nothing */
+	assert_int_not_equal(cm_matrix_override(m, "run.order", "random", "--order", &d), 0);
+	assert_int_not_equal(cm_matrix_override(m, "axes", "x", "--axes", &d), 0);
+	assert_int_equal(d.n_errors, 3);
+	assert_string_equal(d.v[0].file, "-n");
+	assert_int_equal(d.v[0].line, 0);
+	assert_non_null(strstr(d.v[0].msg, "out of range [1, 1000000]"));
+	assert_non_null(strstr(d.v[1].msg, "one of sequential|interleaved|shuffled"));
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
 static void test_key_table(void **state)
 {
 	char *buf = NULL;
@@ -317,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_run_settings),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_all_errors_in_one_pass),
+		cmocka_unit_test(test_override),
 		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_large_sweep),
 		cmocka_unit_test(test_fixture_files),

@@ -92,6 +92,10 @@ struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *diags);
 struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
 					struct cm_diags *diags);
 void cm_matrix_free(struct cm_matrix *m);
+/* Sets one scalar key ("run.order") from text, parsed and range-checked by the same key table
+ * as the file; errors name origin (a CLI flag). Cases are not re-expanded: run.* keys only. */
+int cm_matrix_override(struct cm_matrix *m, const char *key, const char *value,
+		       const char *origin, struct cm_diags *d);
 
 const struct cm_marker *cm_matrix_marker_by_name(const struct cm_matrix *m, const char *name);
 const struct cm_marker *cm_matrix_marker_by_value(const struct cm_matrix *m, unsigned port,
