@@ -124,19 +124,6 @@ static bool kvm_usable(void)
 	return true;
 }
 
-static int parse_int_opt(const char *s, const char *name, int64_t lo, int64_t *out)
-{
-	char *end;
-	long long v = strtoll(s, &end, 10);
-	if (!*s || *end || v < lo) {
-		fprintf(stderr, "coldmark run: %s must be an integer >= %lld, not '%s'\n", name,
-			(long long)lo, s);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 int cm_cmd_run(const struct cm_cli *cli)
 {
 	struct cm_diags d = { 0 };
@@ -145,38 +132,19 @@ int cm_cmd_run(const struct cm_cli *cli)
 		return CM_EXIT_USAGE;
 	int rc = CM_EXIT_OK;
 	const char *v;
-	if ((v = cm_cli_get(cli, "boots")) && parse_int_opt(v, "-n", 1, &m->boots))
-		goto usage;
-	if ((v = cm_cli_get(cli, "warmup")) && parse_int_opt(v, "-w", 0, &m->warmup))
-		goto usage;
-	if ((v = cm_cli_get(cli, "seed")) && parse_int_opt(v, "--seed", 0, &m->seed))
-		goto usage;
-	if ((v = cm_cli_get(cli, "order"))) {
-		if (!strcmp(v, "sequential"))
-			m->order = CM_ORDER_SEQUENTIAL;
-		else if (!strcmp(v, "interleaved"))
-			m->order = CM_ORDER_INTERLEAVED;
-		else if (!strcmp(v, "shuffled"))
-			m->order = CM_ORDER_SHUFFLED;
-		else {
-			fprintf(stderr, "coldmark run: --order is sequential, interleaved or shuffled\n");
+	/* flags that override run.* keys go through the matrix's own key table */
+	static const char *const overrides[][3] = {
+		{ "boots", "run.boots", "-n" },     { "warmup", "run.warmup", "-w" },
+		{ "seed", "run.seed", "--seed" },   { "order", "run.order", "--order" },
+		{ "source", "run.source", "--source" },
+	};
+	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++)
+		if ((v = cm_cli_get(cli, overrides[i][0])) &&
+		    cm_matrix_override(m, overrides[i][1], v, overrides[i][2], &d)) {
+			cm_diags_print(&d, stderr);
+			cm_diags_clear(&d);
 			goto usage;
 		}
-	}
-	if ((v = cm_cli_get(cli, "source"))) {
-		if (!strcmp(v, "auto"))
-			m->source = CM_SOURCE_AUTO;
-		else if (!strcmp(v, "perf"))
-			m->source = CM_SOURCE_PERF;
-		else if (!strcmp(v, "debugcon"))
-			m->source = CM_SOURCE_DEBUGCON;
-		else if (!strcmp(v, "both"))
-			m->source = CM_SOURCE_BOTH;
-		else {
-			fprintf(stderr, "coldmark run: --source is auto, perf, debugcon or both\n");
-			goto usage;
-		}
-	}
 	if (cm_cli_flag(cli, "no-drop-caches"))
 		m->drop_caches = false;
 	if ((v = cm_cli_get(cli, "until-ci"))) {
@@ -232,10 +200,11 @@ int cm_cmd_run(const struct cm_cli *cli)
 	}
 
 	/* Which source each case uses: kvm_pio does not fire under TCG. */
-	bool any_kvm = false;
+	bool any_kvm = false, any_tcg = false;
 	for (size_t c = 0; c < m->ncases; c++) {
 		bool tcg = cm_case_is_tcg(&m->cases[c]);
 		any_kvm |= !tcg;
+		any_tcg |= tcg;
 		if (tcg && (m->source == CM_SOURCE_PERF || m->source == CM_SOURCE_BOTH)) {
 			fprintf(stderr, "coldmark run: case %s runs under TCG, where kvm:kvm_pio does "
 					"not fire: use --source debugcon or auto\n",
@@ -324,16 +293,14 @@ int cm_cmd_run(const struct cm_cli *cli)
 	free(cmd);
 	free(ver);
 	cm_dataset_meta(&ds, "matrix", m->path);
-	snprintf(buf, sizeof(buf), "%s%s%s", perf ? "perf (kvm:kvm_pio) for KVM cases" : "",
-		 perf && any_kvm ? "; " : "", "debugcon for TCG cases");
-	if (!perf && any_kvm)
-		snprintf(buf, sizeof(buf), "debugcon (isa-debugcon timestamped by coldmark)");
-	else if (perf && !any_kvm)
-		snprintf(buf, sizeof(buf), "debugcon");
-	if (m->source == CM_SOURCE_BOTH)
-		snprintf(buf, sizeof(buf), "perf (kvm:kvm_pio); debugcon's events on the same boots "
-					   "in events.csv as <marker>@debugcon");
-	cm_dataset_meta(&ds, "marker source", buf);
+	/* perf is open only when some case runs under KVM */
+	cm_dataset_meta(&ds, "marker source",
+			!perf ? "debugcon (isa-debugcon timestamped by coldmark)"
+			: m->source == CM_SOURCE_BOTH
+				? "perf (kvm:kvm_pio); debugcon's events on the same boots in "
+				  "events.csv as <marker>@debugcon"
+			: any_tcg ? "perf (kvm:kvm_pio) for KVM cases; debugcon for TCG cases"
+				  : "perf (kvm:kvm_pio)");
 	if (perf)
 		cm_dataset_meta(&ds, "first_entry event", cm_perf_first_entry_name(perf));
 	snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up", (long long)m->boots,
