@@ -59,20 +59,6 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 	return rc;
 }
 
-static bool in_list(const char *list, const char *name)
-{
-	if (!list)
-		return true;
-	size_t n = strlen(name);
-	for (const char *p = list; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len == n && !strncmp(p, name, n))
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
-}
-
 struct row {
 	size_t bc, cc, bp, cp;
 	struct cm_comparison cmp;
@@ -159,7 +145,7 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	size_t regressions = 0;
 	for (size_t i = 0; i < nrows; i++) {
 		rows[i].cmp = cmps[i];
-		if (cmps[i].verdict == CM_REGRESSED && in_list(fail_on, c.phases[rows[i].cp]))
+		if (cmps[i].verdict == CM_REGRESSED && (!fail_on || cm_list_has(fail_on, c.phases[rows[i].cp])))
 			regressions++;
 	}
 

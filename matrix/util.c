@@ -263,6 +263,18 @@ void cm_shell_quote(struct cm_buf *b, const char *arg)
 	cm_buf_puts(b, "'");
 }
 
+bool cm_list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
 size_t cm_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

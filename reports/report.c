@@ -329,18 +329,6 @@ static int close_out(FILE *f, char *tmp, struct cm_diags *d)
 	return rc;
 }
 
-static bool has_format(const char *formats, const char *name)
-{
-	size_t n = strlen(name);
-	for (const char *p = formats; p && *p;) {
-		size_t len = strcspn(p, ",");
-		if (len == n && !strncmp(p, name, n))
-			return true;
-		p += len + (p[len] == ',');
-	}
-	return false;
-}
-
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
 		    bool with_samples, struct cm_diags *d)
 {
@@ -362,7 +350,7 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		rc = CM_ERR(CM_EIO);
 	}
 #define ONE(fmt, file, call)                                               \
-	if (has_format(formats, fmt)) {                                    \
+	if (cm_list_has(formats, fmt)) {                                    \
 		if ((f = open_out(outdir, file, d, &path))) {              \
 			call;                                              \
 			rc |= close_out(f, path, d);                       \

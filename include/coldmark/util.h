@@ -3,6 +3,7 @@
 #define COLDMARK_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -84,6 +85,8 @@ int cm_parse_duration_ms(const char *s, int64_t *ms);
 void cm_format_ns(double ns, char *out, size_t outsz);
 /* Quote one argument for a POSIX shell, only when needed. */
 void cm_shell_quote(struct cm_buf *b, const char *arg);
+/* Is name one of the items of a comma-separated list ("csv,md")? */
+bool cm_list_has(const char *list, const char *name);
 /* Levenshtein distance, for "did you mean". */
 size_t cm_edit_distance(const char *a, const char *b);
 /* mkdir -p: creates path and its missing parents; 0 or -1 with errno. */
