@@ -116,7 +116,8 @@ void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
 	/* The most telling cause first: how qemu ended, then what the events say. */
 	if (!ex->launched) {
 		r->status = CM_STATUS_LAUNCH_FAILED;
-		snprintf(r->detail, sizeof(r->detail), "qemu could not be started");
+		snprintf(r->detail, sizeof(r->detail), "qemu could not be started: %s",
+			 ex->launch_errno ? strerror(ex->launch_errno) : "the child ended before exec");
 	} else if (ex->interrupted) {
 		r->status = CM_STATUS_INTERRUPTED;
 		snprintf(r->detail, sizeof(r->detail), "interrupted");

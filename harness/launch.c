@@ -54,6 +54,18 @@ struct stamp {
 static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg_w)
 {
 	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
+	struct stamp st = { 0, 0 };
+	/* The pipes may sit on the very numbers the debugcon copies must take (10, 11, ...),
+	 * depending on how many fds coldmark inherited and opened: a dup2 onto one in use
+	 * closes it, and dup2(fd, fd) leaves O_CLOEXEC set. Lift them all above that range. */
+	int top = DEBUGCON_FD0 + (int)l->ndebugcon;
+	int lifted = fcntl(stamp_fd, F_DUPFD_CLOEXEC, top);
+	if (lifted < 0)
+		_exit(127); /* the parent reads EOF with no stamp: "could not be started" */
+	stamp_fd = lifted;
+	for (size_t i = 0; i < l->ndebugcon; i++)
+		if ((dbg_w[i] = fcntl(dbg_w[i], F_DUPFD_CLOEXEC, top)) < 0)
+			st.err = errno;
 	int devnull = open("/dev/null", O_RDONLY);
 	if (devnull >= 0)
 		dup2(devnull, 0);
@@ -63,10 +75,10 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg
 		dup2(log, 1);
 		dup2(log, 2);
 	}
-	for (size_t i = 0; i < l->ndebugcon; i++)
-		dup2(dbg_w[i], DEBUGCON_FD0 + (int)i); /* dup2 clears O_CLOEXEC on the copy */
-	struct stamp st = { 0, 0 };
-	if (l->pin) {
+	for (size_t i = 0; i < l->ndebugcon && !st.err; i++)
+		if (dup2(dbg_w[i], DEBUGCON_FD0 + (int)i) < 0) /* clears O_CLOEXEC on the copy */
+			st.err = errno;
+	if (l->pin && !st.err) {
 		cpu_set_t set;
 		if (parse_cpulist(l->pin, &set) || sched_setaffinity(0, sizeof(set), &set))
 			st.err = EINVAL;
@@ -144,9 +156,12 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		return CM_ERR(CM_EIO);
 	}
 	setpgid(pid, pid);
-	struct stamp st = { 0, 0 }, st2;
-	ssize_t r1 = read(stamp[0], &st, sizeof(st));
-	ssize_t r2 = read(stamp[0], &st2, sizeof(st2)); /* EOF: execve closed the pipe */
+	struct stamp st = { 0, 0 }, st2 = { 0, 0 };
+	ssize_t r1, r2;
+	while ((r1 = read(stamp[0], &st, sizeof(st))) < 0 && errno == EINTR)
+		;
+	while ((r2 = read(stamp[0], &st2, sizeof(st2))) < 0 && errno == EINTR)
+		; /* EOF: execve closed the pipe */
 	close(stamp[0]);
 	int pidfd = pidfd_open_(pid);
 	int status = 0;
@@ -157,7 +172,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		for (size_t i = 0; i < nd; i++)
 			close(dbg_r[i]);
 		ex->launched = false;
-		errno = st.err ? st.err : r2 > 0 ? st2.err : EIO;
+		ex->launch_errno = st.err ? st.err : r2 > 0 ? st2.err : pidfd < 0 ? errno : 0;
+		errno = ex->launch_errno;
 		return 0;
 	}
 	ex->launched = true;

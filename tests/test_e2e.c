@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <math.h>
@@ -128,6 +129,51 @@ static void test_guest_kvm(void **state)
 	boot_guest("kvm");
 }
 
+/* ---- the launcher, whatever fd numbers its pipes get ------------------------------------------ */
+
+/* The launcher hands qemu its debugcon pipe as fd 10. Whether its own pipes land on 10 depends
+ * on how many fds coldmark inherited and opened (in CI once, every TCG boot failed to launch).
+ * Occupy 3..lowest-1 and free the next few so that the launcher's first pipe lands on
+ * `lowest`, then boot. */
+static void launch_with_free_fd(int lowest)
+{
+	int held[16], nheld = 0;
+	for (int fd = 3; fd < lowest; fd++)
+		if (fcntl(fd, F_GETFD) < 0)
+			held[nheld++] = dup2(open("/dev/null", O_RDONLY | O_CLOEXEC), fd);
+	for (int fd = lowest; fd < lowest + 4; fd++)
+		close(fd); /* anything inherited there goes, so pipe2 takes them in order */
+	static const char yaml[] = "guest: {bundled: guest}\n"
+				   "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+				   "run: {timeout: 30s}\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, sizeof(yaml) - 1, "fd.yaml", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
+	volatile int stop = 0;
+	struct cm_launch l = { .argv = m->cases[0].argv, .timeout_ms = 30000,
+			       .debugcon_ports = m->ports, .ndebugcon = m->nports, .m = m,
+			       .stop = &stop };
+	struct cm_events ev = { 0 };
+	struct cm_exit ex;
+	assert_int_equal(cm_launch_boot(&l, &ev, &ex), 0);
+	for (int i = 0; i < nheld; i++)
+		close(held[i]);
+	assert_true(ex.launched);
+	assert_int_equal(ex.status, 33);
+	assert_non_null(cm_events_find(&ev, "real_mode"));
+	assert_non_null(cm_events_find(&ev, "work_done"));
+	cm_events_free(&ev);
+	cm_diags_clear(&d);
+	cm_matrix_free(m);
+}
+
+static void test_launch_fds(void **state)
+{
+	for (int lowest = 7; lowest <= 11; lowest++) /* stamp pipe, then debugcon pipe, on 10 */
+		launch_with_free_fd(lowest);
+}
+
 /* ---- coldmark run ---------------------------------------------------------------------------- */
 
 static const char *matrix_head = "guest: {bundled: %s}\n"
@@ -143,7 +189,9 @@ static const char *matrix_head = "guest: {bundled: %s}\n"
 static int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
 		    char **output)
 {
-	char *out = cm_xasprintf("%s.out", outdir);
+	static int nruns;
+	/* in tmp, not beside outdir: outdir's parents may not exist yet */
+	char *out = cm_xasprintf("%s/run-%d.out", tmp, ++nruns);
 	char *argv[12] = { COLDMARK_BIN, "run", (char *)matrix, "-o", (char *)outdir };
 	int k = 5;
 	char *copy = extra ? strdup(extra) : NULL, *save;
@@ -155,6 +203,28 @@ static int coldmark(const char *matrix, const char *outdir, const char *extra, i
 	free(copy);
 	free(out);
 	return rc;
+}
+
+/* A run that should have succeeded: when it did not, say everything it said, and every kept
+ * boot log (they name qemu's own complaint), before failing. */
+static void expect_ok(int rc, const char *out, const char *outdir)
+{
+	if (rc == 0)
+		return;
+	fprintf(stderr, "coldmark exited %d:\n%s", rc, out);
+	char *logs = cm_xasprintf("%s/logs", outdir);
+	DIR *d = opendir(logs);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *p = cm_xasprintf("%s/%s", logs, e->d_name), *text = slurp(p);
+		fprintf(stderr, "--- %s:\n%.2000s\n", p, text);
+		free(text), free(p);
+	}
+	if (d)
+		closedir(d);
+	free(logs);
+	fail_msg("coldmark run exited %d", rc);
 }
 
 static void load_samples(const char *outdir, struct cm_dataset *ds)
@@ -219,9 +289,7 @@ static void test_run_debugcon(void **state)
 	char *extra = cm_xasprintf("--source debugcon --export-hyperfine %s/hf.json", tmp);
 	int rc = coldmark(m, dir, extra, 0, &out);
 	free(extra);
-	if (rc)
-		fprintf(stderr, "%s", out);
-	assert_int_equal(rc, 0);
+	expect_ok(rc, out, dir);
 	check_ok_run(dir, 5, "debugcon", false);
 	/* hyperfine's layout: results[].command, times in seconds */
 	char *hp = cm_xasprintf("%s/hf.json", tmp), *hf = slurp(hp);
@@ -304,9 +372,7 @@ static void test_run_perf(void **state)
 	char *m = write_matrix("kvm", body), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
 	/* both: perf measures, and debugcon's times of the same markers are kept beside */
 	int rc = coldmark(m, dir, "--source both", 0, &out);
-	if (rc)
-		fprintf(stderr, "%s", out);
-	assert_int_equal(rc, 0);
+	expect_ok(rc, out, dir);
 	check_ok_run(dir, 5, "perf", true);
 	char *evp = cm_xasprintf("%s/events.csv", dir), *ev = slurp(evp);
 	assert_non_null(strstr(ev, ",real_mode,244,16,"));
@@ -676,7 +742,8 @@ static void test_kill9(void **state)
 static void test_linux_guest(void **state)
 {
 	char *dir = cm_xasprintf("%s/linux", tmp), *out;
-	assert_int_equal(coldmark(SOURCE_DIR "/configs/linux.yaml", dir, "-n 1", 0, &out), 0);
+	int rc = coldmark(SOURCE_DIR "/configs/linux.yaml", dir, "-n 1", 0, &out);
+	expect_ok(rc, out, dir);
 	free(out);
 	struct cm_dataset ds;
 	load_samples(dir, &ds);
@@ -704,7 +771,8 @@ int main(int argc, char **argv)
 		skip_group("qemu-system-x86_64 is not installed");
 	free(qemu);
 	if (!strcmp(group, "guest-tcg")) {
-		const struct CMUnitTest t[] = { cmocka_unit_test(test_guest_tcg) };
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_guest_tcg),
+						cmocka_unit_test(test_launch_fds) };
 		return cmocka_run_group_tests_name("guest-tcg", t, NULL, NULL);
 	}
 	if (!strcmp(group, "guest-kvm")) {

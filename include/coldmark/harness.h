@@ -59,6 +59,7 @@ struct cm_exit {
 	bool ended_by_us; /* killed by the harness after the end marker (guest does not exit) */
 	int signal;       /* terminating signal, 0 if exited */
 	int status;       /* exit status when exited */
+	int launch_errno; /* why execve (or the set-up before it) failed, when !launched */
 };
 
 struct cm_boot_result {
