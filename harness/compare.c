@@ -59,6 +59,42 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 	return rc;
 }
 
+/* What makes a verdict, shared by compare and history: --alpha, --threshold, --min-change. */
+struct judge {
+	double alpha, thr, min_ns;
+};
+
+static int judge_opts(const struct cm_cli *cli, const char *cmd, struct judge *j)
+{
+	const char *a = cm_cli_get(cli, "alpha"), *t = cm_cli_get(cli, "threshold"),
+		   *mc = cm_cli_get(cli, "min-change");
+	char *end = "";
+	*j = (struct judge){ 0.05, 0.02, 0 };
+	if (a && (j->alpha = strtod(a, &end), *end || !(j->alpha > 0 && j->alpha < 1))) {
+		fprintf(stderr, "coldmark %s: --alpha '%s': a number in (0, 1)\n", cmd, a);
+		return -1;
+	}
+	if (t && (j->thr = strtod(t, &end) / 100, *end || !(j->thr >= 0))) {
+		fprintf(stderr, "coldmark %s: --threshold '%s': a percentage >= 0\n", cmd, t);
+		return -1;
+	}
+	if (mc && cm_parse_duration_ns(mc, &j->min_ns)) {
+		fprintf(stderr, "coldmark %s: --min-change '%s': a duration (250us, 1ms, 0.5s)\n",
+			cmd, mc);
+		return -1;
+	}
+	return 0;
+}
+
+static void judge_say(const struct judge *j, char *out, size_t n)
+{
+	char floor[32] = "";
+	if (j->min_ns > 0)
+		cm_format_ns(j->min_ns, floor, sizeof(floor));
+	snprintf(out, n, "a verdict needs Holm p < %g and the whole CI beyond ±%g%%%s%s", j->alpha,
+		 j->thr * 100, j->min_ns > 0 ? " and beyond ±" : "", floor);
+}
+
 struct row {
 	size_t bc, cc, bp, cp;
 	struct cm_comparison cmp;
@@ -74,14 +110,12 @@ static void pct_str(char *out, size_t n, double v)
 
 int cm_cmd_compare(const struct cm_cli *cli)
 {
-	double alpha = cm_cli_get(cli, "alpha") ? atof(cm_cli_get(cli, "alpha")) : 0.05;
-	double thr = (cm_cli_get(cli, "threshold") ? atof(cm_cli_get(cli, "threshold")) : 2) / 100;
+	struct judge j;
+	if (judge_opts(cli, "compare", &j))
+		return CM_EXIT_USAGE;
+	double alpha = j.alpha;
 	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
 	const char *fail_on = cm_cli_get(cli, "fail-on");
-	if (!(alpha > 0 && alpha < 1) || !(thr >= 0)) {
-		fprintf(stderr, "coldmark compare: --alpha is in (0, 1), --threshold >= 0\n");
-		return CM_EXIT_USAGE;
-	}
 	if (strcmp(fmt, "text") && strcmp(fmt, "md") && strcmp(fmt, "csv") && strcmp(fmt, "json")) {
 		fprintf(stderr, "coldmark compare: --format is text, md, csv or json\n");
 		return CM_EXIT_USAGE;
@@ -141,7 +175,7 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	struct cm_comparison *cmps = cm_xcalloc(nrows + 1, sizeof(*cmps));
 	for (size_t i = 0; i < nrows; i++)
 		cmps[i] = rows[i].cmp;
-	cm_stats_holm_verdicts(cmps, nrows, alpha, thr);
+	cm_stats_holm_verdicts(cmps, nrows, j.alpha, j.thr, j.min_ns);
 	size_t regressions = 0;
 	for (size_t i = 0; i < nrows; i++) {
 		rows[i].cmp = cmps[i];
@@ -200,17 +234,21 @@ int cm_cmd_compare(const struct cm_cli *cli)
 		}
 	}
 	double g = cm_stats_geomean_ratio(cmps, nrows);
+	char rule[160];
+	judge_say(&j, rule, sizeof(rule));
 	if (ja) {
-		json_t *root = json_pack("{s:o, s:o, s:i}", "rows", ja, "geomean_ratio",
-					 isfinite(g) ? json_real(g) : json_null(), "regressions",
-					 (int)regressions);
+		json_t *root = json_pack("{s:o, s:o, s:i, s:{s:f, s:f, s:f}}", "rows", ja,
+					 "geomean_ratio", isfinite(g) ? json_real(g) : json_null(),
+					 "regressions", (int)regressions, "criteria", "alpha", j.alpha,
+					 "threshold", j.thr, "min_change_ns", j.min_ns);
 		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(root);
 	} else if (strcmp(fmt, "csv")) {
-		printf("\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s\n",
+		printf("\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s\n"
+		       "(%s)\n",
 		       nrows, g, regressions, regressions == 1 ? "" : "s",
-		       fail_on ? " in the gating phases" : "");
+		       fail_on ? " in the gating phases" : "", rule);
 	}
 	free(cmps);
 	free(rows);
@@ -244,6 +282,9 @@ static int collect(void *ctx, const char *id, const char *tag, const char *start
 int cm_cmd_history(const struct cm_cli *cli)
 {
 	char err[512];
+	struct judge j;
+	if (judge_opts(cli, "history", &j))
+		return CM_EXIT_USAGE;
 	if (access(db_path(cli), R_OK)) {
 		fprintf(stderr, "coldmark history: no results store %s\n", db_path(cli));
 		return CM_EXIT_USAGE;
@@ -303,15 +344,16 @@ int cm_cmd_history(const struct cm_cli *cli)
 			if (prev && prev->s.n && cell->s.n) {
 				/* a step: the comparison between consecutive runs calls it significant */
 				struct cm_comparison x;
-				cm_stats_compare(prev->values, prev->s.n, cell->values, cell->s.n, 0.05, &x);
-				cm_stats_holm_verdicts(&x, 1, 0.05, 0.02);
+				cm_stats_compare(prev->values, prev->s.n, cell->values, cell->s.n, j.alpha,
+						 &x);
+				cm_stats_holm_verdicts(&x, 1, j.alpha, j.thr, j.min_ns);
 				pt->step = x.verdict == CM_REGRESSED ? 1 : x.verdict == CM_IMPROVED ? -1 : 0;
 				if (x.verdict == CM_REGRESSED || x.verdict == CM_IMPROVED)
 					snprintf(step, sizeof(step), "  %s %+.1f%% (%s)",
 						 x.verdict == CM_REGRESSED ? "▲" : "▼", x.rel * 100,
 						 cm_verdict_names[x.verdict]);
 			}
-			printf("  %-16s %-24s %10s  CI [%s, %s]  n=%zu%s\n", h.tags[i], h.ids[i], med, lo,
+			printf("  %-16s %-30s %10s  CI [%s, %s]  n=%zu%s\n", h.tags[i], h.ids[i], med, lo,
 			       hi, cell->s.n, step);
 			if (cell->s.n)
 				prev = cell;

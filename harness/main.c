@@ -145,6 +145,7 @@ static const struct cm_opt compare_opts[] = {
 	{ "db", 0, "PATH", "results store for tags and run ids (default ./coldmark.db)" },
 	{ "alpha", 0, "A", "significance level after Holm correction (default 0.05)" },
 	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
+	{ "min-change", 0, "TIME", "smallest change that counts, absolute (e.g. 200us; default 0)" },
 	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
 	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
 	{ 0 }
@@ -154,6 +155,9 @@ static const struct cm_opt history_opts[] = {
 	{ "case", 0, "ID", "only this case" },
 	{ "phase", 0, "NAME", "the phase to follow (default total)" },
 	{ "html", 0, "FILE", "also write the trend plot (median and CI per run) as an HTML page" },
+	{ "alpha", 0, "A", "significance level of a step (default 0.05)" },
+	{ "threshold", 0, "PCT", "smallest step that counts, in percent (default 2)" },
+	{ "min-change", 0, "TIME", "smallest step that counts, absolute (e.g. 200us; default 0)" },
 	{ 0 }
 };
 static const struct cm_opt import_opts[] = {

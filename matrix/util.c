@@ -203,23 +203,33 @@ int cm_parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
-int cm_parse_duration_ms(const char *s, int64_t *ms)
+int cm_parse_duration_ns(const char *s, double *ns)
 {
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = { { "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "µs", 1e3 },
+		      { "ns", 1 }, { "m", 60e9 }, { "min", 60e9 } };
 	char *end;
 	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
 		return CM_ERR(CM_EPARSE);
-	double v = strtod(s, &end), mul = 1000;
-	if (!strcmp(end, "ms"))
-		mul = 1;
-	else if (!strcmp(end, "s") || !*end)
-		mul = 1000;
-	else if (!strcmp(end, "m") || !strcmp(end, "min"))
-		mul = 60000;
-	else
+	double v = strtod(s, &end);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].unit)) {
+			if (!(v >= 0) || v * units[i].ns > 1e18)
+				return CM_ERR(CM_EPARSE);
+			*ns = v * units[i].ns;
+			return 0;
+		}
+	return CM_ERR(CM_EPARSE);
+}
+
+int cm_parse_duration_ms(const char *s, int64_t *ms)
+{
+	double ns;
+	if (cm_parse_duration_ns(s, &ns))
 		return CM_ERR(CM_EPARSE);
-	if (!(v >= 0) || v * mul > 1e12)
-		return CM_ERR(CM_EPARSE);
-	*ms = (int64_t)llround(v * mul);
+	*ms = (int64_t)llround(ns / 1e6);
 	return 0;
 }
 

@@ -478,7 +478,8 @@ static int cmp_p(const void *a, const void *b, void *rows_v)
 	return (pa > pb) - (pa < pb);
 }
 
-void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold)
+void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold,
+			    double min_ns)
 {
 	size_t m = 0, *idx = cm_xmalloc((n ? n : 1) * sizeof(size_t));
 	for (size_t i = 0; i < n; i++)
@@ -497,9 +498,13 @@ void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, 
 		if (r->verdict == CM_INCOMPARABLE)
 			continue;
 		r->verdict = CM_NO_CHANGE;
-		if (r->p_adj < alpha && r->rel_lo > threshold)
+		/* the whole CI past the relative threshold, and past the absolute floor in ns
+		 * (a shift the marker source cannot resolve is not a change) */
+		if (r->p_adj < alpha && r->rel_lo > threshold &&
+		    !(r->rel_lo * r->base_median < min_ns))
 			r->verdict = CM_REGRESSED;
-		else if (r->p_adj < alpha && r->rel_hi < -threshold)
+		else if (r->p_adj < alpha && r->rel_hi < -threshold &&
+			 !(-r->rel_hi * r->base_median < min_ns))
 			r->verdict = CM_IMPROVED;
 	}
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -329,6 +330,29 @@ static void test_fuzz_corpus(void **state)
 	assert_true(n > 0);
 }
 
+static void test_durations(void **state)
+{
+	static const struct {
+		const char *text;
+		double ns;
+	} ok[] = { { "30s", 30e9 }, { "7", 7e9 }, { "500ms", 500e6 }, { "250us", 250e3 },
+		   { "250µs", 250e3 }, { "40ns", 40 }, { "1.5s", 1.5e9 }, { "2m", 120e9 },
+		   { "2min", 120e9 }, { ".5ms", 5e5 } };
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		double ns = -1;
+		assert_int_equal(cm_parse_duration_ns(ok[i].text, &ns), 0);
+		assert_true(fabs(ns - ok[i].ns) < 1e-6 * ok[i].ns);
+	}
+	static const char *const bad[] = { "", "s", "-1s", "5h", "1e30s", "10 ms", "ms5", "nan" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		double ns;
+		assert_int_not_equal(cm_parse_duration_ns(bad[i], &ns), 0);
+	}
+	int64_t ms;
+	assert_int_equal(cm_parse_duration_ms("1500us", &ms), 0);
+	assert_int_equal(ms, 2); /* rounded */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +370,7 @@ int main(void)
 		cmocka_unit_test(test_large_sweep),
 		cmocka_unit_test(test_fixture_files),
 		cmocka_unit_test(test_fuzz_corpus),
+		cmocka_unit_test(test_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -183,7 +183,7 @@ static void test_compare_and_holm(void **state)
 	cm_stats_compare(base, 12, slow, 12, 0.05, &rows[0]);
 	cm_stats_compare(base, 12, same, 12, 0.05, &rows[1]);
 	cm_stats_compare(slow, 12, base, 12, 0.05, &rows[2]);
-	cm_stats_holm_verdicts(rows, 3, 0.05, 0.02);
+	cm_stats_holm_verdicts(rows, 3, 0.05, 0.02, 0);
 	assert_int_equal(rows[0].verdict, CM_REGRESSED);
 	assert_true(rows[0].rel > 0.05 && rows[0].rel < 0.15);
 	assert_true(rows[0].rel_lo > 0.02);
@@ -191,6 +191,15 @@ static void test_compare_and_holm(void **state)
 	assert_int_equal(rows[2].verdict, CM_IMPROVED);
 	assert_true(rows[0].p_adj >= rows[0].p);
 	NEAR(cm_stats_geomean_ratio(rows, 1), 1 + rows[0].rel);
+	/* an absolute floor: the slowdown's lower bound is rel_lo * ~100 ns; below the floor,
+	 * no verdict either way, at or above it the verdicts stand */
+	double lo_ns = rows[0].rel_lo * rows[0].base_median;
+	cm_stats_holm_verdicts(rows, 3, 0.05, 0.02, lo_ns * 1.01);
+	assert_int_equal(rows[0].verdict, CM_NO_CHANGE);
+	cm_stats_holm_verdicts(rows, 3, 0.05, 0.02, lo_ns * 0.99);
+	assert_int_equal(rows[0].verdict, CM_REGRESSED);
+	cm_stats_holm_verdicts(rows, 3, 0.05, 0.02, 1000);
+	assert_int_equal(rows[2].verdict, CM_NO_CHANGE);
 
 	/* a 0 ns sample (below a source's resolution): the linear-scale fallback still judges */
 	double zb[10] = { 0, 100, 101, 99, 100, 102, 98, 100, 101, 99 }, zc[10];
@@ -198,7 +207,7 @@ static void test_compare_and_holm(void **state)
 		zc[i] = zb[i] + 50;
 	struct cm_comparison z;
 	assert_int_equal(cm_stats_compare(zb, 10, zc, 10, 0.05, &z), 0);
-	cm_stats_holm_verdicts(&z, 1, 0.05, 0.02);
+	cm_stats_holm_verdicts(&z, 1, 0.05, 0.02, 0);
 	assert_int_equal(z.verdict, CM_REGRESSED);
 	NEAR(z.rel, 0.5);
 
@@ -207,7 +216,7 @@ static void test_compare_and_holm(void **state)
 	double ps[] = { 0.01, 0.04, 0.03, 0.005 }, want[] = { 0.03, 0.06, 0.06, 0.02 };
 	for (int i = 0; i < 4; i++)
 		h[i].p = ps[i], h[i].rel_lo = h[i].rel_hi = 0;
-	cm_stats_holm_verdicts(h, 4, 0.05, 0.02);
+	cm_stats_holm_verdicts(h, 4, 0.05, 0.02, 0);
 	for (int i = 0; i < 4; i++)
 		NEAR(h[i].p_adj, want[i]);
 }
@@ -279,7 +288,7 @@ static void test_simulation(void **state)
 		}
 		struct cm_comparison c;
 		cm_stats_compare(a, 15, b, 15, 0.05, &c);
-		cm_stats_holm_verdicts(&c, 1, 0.05, 0.02);
+		cm_stats_holm_verdicts(&c, 1, 0.05, 0.02, 0);
 		same += c.verdict == CM_NO_CHANGE;
 	}
 	print_message("no change in %.2f%% of same-distribution comparisons\n", 100.0 * same / runs);

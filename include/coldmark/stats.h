@@ -74,8 +74,10 @@ struct cm_comparison {
 /* One row: relative change and raw p. The verdict waits for cm_stats_holm_verdicts. */
 int cm_stats_compare(const double *base, size_t nb, const double *cand, size_t nc, double alpha,
 		     struct cm_comparison *out);
-/* Holm-adjusts p over all rows, then sets verdicts with alpha and threshold (0.02 = 2%). */
-void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold);
+/* Holm-adjusts p over all rows, then sets verdicts with alpha and threshold (0.02 = 2%); a
+ * verdict also needs the CI's bound times the base median to reach min_ns (0: no floor). */
+void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold,
+			    double min_ns);
 /* Geometric mean of (1 + rel) over rows with a comparison. */
 double cm_stats_geomean_ratio(const struct cm_comparison *rows, size_t n);
 

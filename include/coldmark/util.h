@@ -79,7 +79,9 @@ char *cm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "512M", "2G", "1024" (MiB, as qemu's -m reads a bare number) -> bytes. */
 int cm_parse_size(const char *s, uint64_t *bytes);
-/* "30s", "500ms", "2m", "1.5s", bare number = seconds -> milliseconds. */
+/* "30s", "500ms", "250us", "2m", "1.5s", bare number = seconds -> nanoseconds. */
+int cm_parse_duration_ns(const char *s, double *ns);
+/* The same, rounded to milliseconds. */
 int cm_parse_duration_ms(const char *s, int64_t *ms);
 /* Format nanoseconds for people: "1.23 ms", "456 µs", "7.89 s" (3 significant digits). */
 void cm_format_ns(double ns, char *out, size_t outsz);
