@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "coldmark/harness.h"
+
 #define CM_EXIT_OK 0
 #define CM_EXIT_FAILED 1    /* failed boots beyond the allowed share; a regression */
 #define CM_EXIT_USAGE 2     /* usage, matrix or data error */
@@ -46,7 +48,14 @@ void cm_cli_help(const struct cm_cmd *cmd, FILE *f);
 /* Loads a matrix and prints its diagnostics (warnings too); NULL on error. */
 struct cm_matrix *cm_cli_load_matrix(const char *path);
 
+/* Every command, in the order --help lists them. */
+extern const struct cm_cmd cm_commands[];
+extern const size_t cm_ncommands;
+const struct cm_cmd *cm_command(const char *name);
+
 int cm_cmd_run(const struct cm_cli *cli);
+/* cm_cmd_run with the function that boots qemu given: cm_launch_boot, or a test's fake. */
+int cm_run(const struct cm_cli *cli, cm_launch_fn launch);
 int cm_cmd_list(const struct cm_cli *cli);
 int cm_cmd_report(const struct cm_cli *cli);
 int cm_cmd_doctor(const struct cm_cli *cli);

@@ -126,6 +126,11 @@ static bool kvm_usable(void)
 
 int cm_cmd_run(const struct cm_cli *cli)
 {
+	return cm_run(cli, cm_launch_boot);
+}
+
+int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
+{
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = cm_cli_load_matrix(cli->pos[0]);
 	if (!m)
@@ -243,7 +248,13 @@ int cm_cmd_run(const struct cm_cli *cli)
 	struct tm tm;
 	localtime_r(&now, &tm);
 	strftime(run_id, sizeof(run_id), "%Y%m%d-%H%M%S", &tm);
+	/* time and pid tell runs of different processes apart; the count, runs of one process
+	 * within a second (the runner's unit tests) */
+	static int runs_in_process;
 	snprintf(run_id + strlen(run_id), sizeof(run_id) - strlen(run_id), "-%d", (int)getpid());
+	if (runs_in_process++)
+		snprintf(run_id + strlen(run_id), sizeof(run_id) - strlen(run_id), "-%d",
+			 runs_in_process);
 	if (resume) {
 		snprintf(run_id, sizeof(run_id), "%s", old_run);
 		outdir = cm_xstrdup(resume);
@@ -397,6 +408,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 	fflush(samples);
 	fflush(events);
 
+	stop_flag = 0; /* a fresh run: tests call cm_run more than once per process */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -448,7 +460,7 @@ int cm_cmd_run(const struct cm_cli *cli)
 		};
 		struct cm_events ev = { 0 };
 		struct cm_exit ex;
-		int lrc = cm_launch_boot(&l, &ev, &ex);
+		int lrc = launch(&l, &ev, &ex);
 		if (lrc) {
 			fprintf(stderr, "coldmark run: cannot launch qemu: %s\n", cm_strerror(lrc));
 			ex.launched = false;

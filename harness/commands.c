@@ -1,0 +1,203 @@
+/* The commands and their option tables: one entry each, from which parsing, --help and the
+ * tests' command lines all come. list and report live here (they are a few lines over the
+ * library); run, compare, history, import and doctor have their own files. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "coldmark/matrix.h"
+#include "coldmark/report.h"
+
+static int cmd_list(const struct cm_cli *cli)
+{
+	if (cm_cli_flag(cli, "keys")) {
+		cm_matrix_print_keys(stdout);
+		return CM_EXIT_OK;
+	}
+	if (!cli->npos) {
+		fprintf(stderr, "coldmark list: missing MATRIX.yaml (or --keys)\n");
+		return CM_EXIT_USAGE;
+	}
+	const char *fmt = cm_cli_get(cli, "format");
+	if (fmt && strcmp(fmt, "text") && strcmp(fmt, "json")) {
+		fprintf(stderr, "coldmark list: --format is text or json\n");
+		return CM_EXIT_USAGE;
+	}
+	struct cm_matrix *m = cm_cli_load_matrix(cli->pos[0]);
+	if (!m)
+		return CM_EXIT_USAGE;
+	long long boots = (long long)m->ncases * (m->boots + m->warmup);
+	if (fmt && !strcmp(fmt, "json")) {
+		printf("{\"cases\": [");
+		for (size_t c = 0; c < m->ncases; c++) {
+			printf("%s\n  {\"id\": ", c ? "," : "");
+			/* ids and argv are JSON-safe after escaping quotes and backslashes */
+			struct cm_buf b = { 0 };
+			for (const char *s = m->cases[c].id; *s; s++)
+				cm_buf_printf(&b, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+			printf("\"%s\", \"argv\": [", b.s ? b.s : "");
+			cm_buf_free(&b);
+			for (size_t i = 0; i < m->cases[c].argc; i++) {
+				for (const char *s = m->cases[c].argv[i]; *s; s++)
+					cm_buf_printf(&b, *s == '"' || *s == '\\' ? "\\%c" : "%c", *s);
+				printf("%s\"%s\"", i ? ", " : "", b.s ? b.s : "");
+				cm_buf_free(&b);
+			}
+			printf("]}");
+		}
+		printf("\n], \"boots_per_case\": %lld, \"warmup_per_case\": %lld, \"total_boots\": %lld}\n",
+		       (long long)m->boots, (long long)m->warmup, boots);
+	} else {
+		for (size_t c = 0; c < m->ncases; c++) {
+			char *cmd = cm_case_cmdline(&m->cases[c]);
+			printf("%s\n    %s\n", m->cases[c].id, cmd);
+			free(cmd);
+		}
+		printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
+		       (long long)m->boots, (long long)m->warmup, boots);
+	}
+	cm_matrix_free(m);
+	return CM_EXIT_OK;
+}
+
+static int cmd_report(const struct cm_cli *cli)
+{
+	struct stat sb;
+	const char *in = cli->pos[0];
+	char *samples = !stat(in, &sb) && S_ISDIR(sb.st_mode) ? cm_xasprintf("%s/samples.csv", in)
+							       : cm_xstrdup(in);
+	char *dir = cm_xstrdup(samples);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	const char *out = cm_cli_get(cli, "output") ? cm_cli_get(cli, "output") : dir;
+	const char *formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "csv,md,json,html";
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	int rc = CM_EXIT_OK;
+	if (cm_samples_read(samples, &ds, &d)) {
+		cm_diags_print(&d, stderr);
+		rc = CM_EXIT_USAGE;
+		goto out;
+	}
+	char *meta = cm_xasprintf("%s/meta.csv", dir);
+	cm_meta_read(meta, &ds);
+	free(meta);
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	/* samples.csv is rewritten only into another folder, never over its source */
+	char rin[4096], rout[4096];
+	bool same = realpath(dir, rin) && realpath(out, rout) && !strcmp(rin, rout);
+	cm_mkdirs(out);
+	if (cm_report_write(&r, out, formats, !same, &d)) {
+		cm_diags_print(&d, stderr);
+		rc = CM_EXIT_USAGE;
+	} else {
+		printf("reports written to %s\n", out);
+	}
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+out:
+	cm_diags_clear(&d);
+	free(samples);
+	free(dir);
+	return rc;
+}
+
+static const struct cm_opt run_opts[] = {
+	{ "boots", 'n', "BOOTS", "measured boots per case (overrides run.boots)" },
+	{ "warmup", 'w', "WARMUP", "warm-up boots per case (overrides run.warmup)" },
+	{ "output", 'o', "OUTDIR", "output folder (default coldmark-out/<run-id>)" },
+	{ "order", 0, "ORDER", "sequential, interleaved or shuffled (overrides run.order)" },
+	{ "seed", 0, "N", "seed of the shuffled order (overrides run.seed)" },
+	{ "source", 0, "SOURCE", "marker source: auto, perf, debugcon, or both (perf, and debugcon's events kept to compare)" },
+	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
+	{ "until-ci", 0, "PCT", "boot each case until its total median's CI half-width is PCT% "
+				 "(between run.min_boots and run.max_boots)" },
+	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
+	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
+	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	{ "tag", 0, "NAME", "label the run in the store (a release, a commit)" },
+	{ "resume", 0, "RUNDIR", "continue an interrupted run to its planned counts (same plan, "
+				 "seed and files)" },
+	{ 0 }
+};
+static const struct cm_opt list_opts[] = {
+	{ "format", 0, "FORMAT", "text (default) or json" },
+	{ "keys", 0, NULL, "print every matrix key with its type, default, range and help" },
+	{ 0 }
+};
+static const struct cm_opt report_opts[] = {
+	{ "output", 'o', "OUTDIR", "output folder (default: beside SAMPLES.csv)" },
+	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
+	{ 0 }
+};
+static const struct cm_opt doctor_opts[] = {
+	{ "qemu", 0, "BINARY", "qemu binary to check (default qemu-system-x86_64)" },
+	{ 0 }
+};
+
+static const struct cm_opt compare_opts[] = {
+	{ "db", 0, "PATH", "results store for tags and run ids (default ./coldmark.db)" },
+	{ "alpha", 0, "A", "significance level after Holm correction (default 0.05)" },
+	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
+	{ "min-change", 0, "TIME", "smallest change that counts, absolute (e.g. 200us; default 0)" },
+	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
+	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
+	{ 0 }
+};
+static const struct cm_opt history_opts[] = {
+	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	{ "case", 0, "ID", "only this case" },
+	{ "phase", 0, "NAME", "the phase to follow (default total)" },
+	{ "html", 0, "FILE", "also write the trend plot (median and CI per run) as an HTML page" },
+	{ "alpha", 0, "A", "significance level of a step (default 0.05)" },
+	{ "threshold", 0, "PCT", "smallest step that counts, in percent (default 2)" },
+	{ "min-change", 0, "TIME", "smallest step that counts, absolute (e.g. 200us; default 0)" },
+	{ 0 }
+};
+static const struct cm_opt import_opts[] = {
+	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	{ "tag", 0, "NAME", "label of the imported run (required)" },
+	{ 0 }
+};
+
+const struct cm_cmd cm_commands[] = {
+	{ "run", "MATRIX.yaml [options]",
+	  "Boot every case of the matrix N times from a cold page cache and measure its phases.",
+	  run_opts, 1, 1, cm_cmd_run },
+	{ "list", "MATRIX.yaml [--format text|json] | --keys",
+	  "Print each case with its exact qemu command line, and the number of boots; boots nothing.",
+	  list_opts, 0, 1, cmd_list },
+	{ "report", "SAMPLES.csv|RUNDIR [options]",
+	  "Rebuild summary.csv, report.md, report.json and report.html from raw samples.",
+	  report_opts, 1, 1, cmd_report },
+	{ "compare", "BASE CAND [options]",
+	  "Compare two runs (each a tag, a run id, a samples.csv or a run folder) case by case and "
+	  "phase by phase; exit 1 on a regression.",
+	  compare_opts, 2, 2, cm_cmd_compare },
+	{ "history", "[--case ID] [--phase NAME] [--db PATH] [--html FILE]",
+	  "Every run in the store in time order with its median and CI, and the steps between "
+	  "consecutive runs.",
+	  history_opts, 0, 0, cm_cmd_history },
+	{ "import", "SAMPLES.csv --tag NAME [--db PATH]",
+	  "Load samples measured elsewhere into the store under a tag.", import_opts, 1, 1,
+	  cm_cmd_import },
+	{ "doctor", "[--qemu BINARY]",
+	  "Tell what this host can measure and what is missing; exit 0 if a marker source works, "
+	  "3 if none does.",
+	  doctor_opts, 0, 0, cm_cmd_doctor },
+};
+const size_t cm_ncommands = sizeof(cm_commands) / sizeof(cm_commands[0]);
+
+const struct cm_cmd *cm_command(const char *name)
+{
+	for (size_t i = 0; i < cm_ncommands; i++)
+		if (!strcmp(cm_commands[i].name, name))
+			return &cm_commands[i];
+	return NULL;
+}

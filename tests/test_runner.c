@@ -1,0 +1,318 @@
+/* The runner loop (harness/run.c) on a fake launcher: no qemu, no KVM, no perf. The fake
+ * answers each boot with events whose timings it draws from a seeded generator, records the
+ * order in which the runner asked for boots, and can play a Ctrl-C at a chosen boot. What is
+ * checked is what the runner does with that: order, warm-ups, adaptive stopping, resume, and
+ * the files it leaves. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../harness/cli.h"
+#include "coldmark/report.h"
+#include "coldmark/store.h"
+
+static char tmp[256];
+
+/* ---- the fake qemu ----------------------------------------------------------------------------- */
+
+struct call {
+	int c, boot, warmup;
+};
+
+static struct {
+	struct call calls[1024];
+	size_t n;
+	size_t interrupt_at; /* 1-based call that gets a Ctrl-C; 0: none */
+	double spread[8];    /* relative spread of each case's firmware phase */
+	uint64_t rng;
+} fake;
+
+static double uniform(void)
+{
+	fake.rng = fake.rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double)(fake.rng >> 11) / 9007199254740992.0;
+}
+
+static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	/* which boot the runner asked for: its log's name says (<case>-<w|b><boot>.log) */
+	const char *base = strrchr(l->log_path, '/') + 1;
+	struct call *k = &fake.calls[fake.n++];
+	char kind;
+	assert_int_equal(sscanf(base, "%d-%c%d.log", &k->c, &kind, &k->boot), 3);
+	k->warmup = kind == 'w';
+	assert_ptr_equal(l->argv, l->m->cases[k->c].argv); /* that case's own argv */
+	ex->launched = true;
+	if (fake.n == fake.interrupt_at)
+		raise(SIGINT); /* the runner's handler sets the flag it passed us */
+	if (*l->stop) {
+		ex->interrupted = true;
+		ex->signal = SIGTERM;
+		return 0;
+	}
+	/* firmware ~100 ms (+10 ms per case index) with the case's spread; work 1 ms */
+	int64_t t = (int64_t)fake.n * 1000000000LL;
+	double fw = (100 + 10 * k->c) * 1e6 * (1 + fake.spread[k->c] * (2 * uniform() - 1));
+	unsigned port = l->m->ports[0];
+	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
+	cm_events_add_marker(ev, l->m, t + (int64_t)fw, port, 0x10);
+	cm_events_add_marker(ev, l->m, t + (int64_t)fw + 1000, port, 0x20);
+	cm_events_add_marker(ev, l->m, t + (int64_t)fw + 1001000, port, 0x30);
+	cm_events_add(ev, CM_EVENT_EXIT, t + (int64_t)fw + 1100000, 0, 0);
+	ex->status = 33;
+	return 0;
+}
+
+/* ---- driving the runner ------------------------------------------------------------------------ */
+
+static const char *matrix_text = "qemu: /bin/true\n"
+				 "guest: {bundled: guest}\n"
+				 "base_args: [-accel, tcg]\n"
+				 "axes: {smp: [1, 2, 3]}\n"
+				 "phases:\n"
+				 "  - {name: firmware, from: exec, to: real_mode}\n"
+				 "  - {name: work, from: long_mode, to: work_done}\n"
+				 "run: {boots: 4, warmup: 1, drop_caches: false, exit_status: 33%s}\n";
+
+static char *write_matrix(const char *name, const char *run_extra)
+{
+	char *path = cm_xasprintf("%s/%s.yaml", tmp, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, matrix_text, run_extra);
+	fclose(f);
+	return path;
+}
+
+/* coldmark run MATRIX -o tmp/OUT --db tmp/h.db EXTRA... on the fake; returns the exit status */
+static int run(const char *matrix, const char *out, const char *extra)
+{
+	char *dir = cm_xasprintf("%s/%s", tmp, out), *db = cm_xasprintf("%s/h.db", tmp);
+	char *copy = cm_xstrdup(extra ? extra : ""), *save;
+	char *argv[24] = { (char *)matrix, "-o", dir, "--db", db };
+	int argc = 5;
+	for (char *t = strtok_r(copy, " ", &save); t && argc < 23; t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), argc, argv, &cli), 0);
+	fake.n = 0;
+	fake.rng = 42;
+	/* the runner's progress and summary would bury cmocka's report: stdout goes to a log */
+	char *log = cm_xasprintf("%s/%s.out", tmp, out);
+	fflush(stdout);
+	int saved = dup(1), fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, fake_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	free(log);
+	free(copy), free(db), free(dir);
+	return rc;
+}
+
+static void load(const char *out, struct cm_dataset *ds)
+{
+	char *p = cm_xasprintf("%s/%s/samples.csv", tmp, out);
+	struct cm_diags d = { 0 };
+	int rc = cm_samples_read(p, ds, &d);
+	cm_diags_print(&d, stderr);
+	cm_diags_clear(&d);
+	assert_int_equal(rc, 0);
+	free(p);
+	p = cm_xasprintf("%s/%s/meta.csv", tmp, out);
+	assert_int_equal(cm_meta_read(p, ds), 0);
+	free(p);
+}
+
+/* measured (or warm-up) boots of case c with status ok, from the total rows */
+static int count(const struct cm_dataset *ds, size_t c, int warmup)
+{
+	int n = 0;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		n += !strcmp(r->case_id, ds->cases[c].id) && r->warmup == warmup &&
+		     !strcmp(r->phase, "total") && !strcmp(r->status, "ok");
+	}
+	return n;
+}
+
+/* ---- the tests --------------------------------------------------------------------------------- */
+
+static void test_orders(void **state)
+{
+	char *m = write_matrix("orders", "");
+	/* sequential: every warm-up first, then case by case */
+	assert_int_equal(run(m, "seq", "--order sequential"), 0);
+	assert_int_equal(fake.n, 3 + 12);
+	for (size_t i = 0; i < 3; i++)
+		assert_true(fake.calls[i].warmup && fake.calls[i].c == (int)i);
+	for (size_t i = 3; i < 15; i++) {
+		assert_false(fake.calls[i].warmup);
+		assert_int_equal(fake.calls[i].c, (int)(i - 3) / 4);
+		assert_int_equal(fake.calls[i].boot, (int)(i - 3) % 4 + 1);
+	}
+	/* interleaved: round robin */
+	assert_int_equal(run(m, "rr", "--order interleaved"), 0);
+	for (size_t i = 3; i < 15; i++)
+		assert_int_equal(fake.calls[i].c, (int)(i - 3) % 3);
+	/* shuffled (the default): each block a permutation, the same for the same seed */
+	struct call a[16], b[16], c[16];
+	assert_int_equal(run(m, "sh1", "--seed 7"), 0);
+	memcpy(a, fake.calls, sizeof(a));
+	assert_int_equal(run(m, "sh2", "--seed 7"), 0);
+	memcpy(b, fake.calls, sizeof(b));
+	assert_int_equal(run(m, "sh3", "--seed 8"), 0);
+	memcpy(c, fake.calls, sizeof(c));
+	bool differs = false, in_order = true;
+	for (size_t blk = 0; blk < 4; blk++) {
+		int seen = 0;
+		for (size_t i = 0; i < 3; i++) {
+			const struct call *x = &a[3 + blk * 3 + i];
+			assert_int_equal(x->boot, (int)blk + 1);
+			seen |= 1 << x->c;
+			in_order &= x->c == (int)i;
+		}
+		assert_int_equal(seen, 7);
+	}
+	for (size_t i = 0; i < 15; i++) {
+		assert_int_equal(a[i].c, b[i].c);
+		differs |= a[i].c != c[i].c;
+	}
+	assert_true(differs);
+	assert_false(in_order);
+	/* warm-ups are stored as such and kept out of the statistics */
+	struct cm_dataset ds;
+	load("sh1", &ds);
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(count(&ds, k, 1), 1);
+		assert_int_equal(count(&ds, k, 0), 4);
+	}
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	assert_int_equal(cm_report_cell(&r, 0, 0)->s.n, 4);
+	cm_report_free(&r);
+	assert_non_null(strstr(cm_dataset_get_meta(&ds, "order"), "shuffled (seed 7)"));
+	cm_dataset_free(&ds);
+	free(m);
+}
+
+static void test_until_ci(void **state)
+{
+	/* cases 0 and 1 are steady (0.1%), case 2 is noisy (30%): at 1% the steady ones stop at
+	 * min_boots, the noisy one runs to max_boots */
+	char *m = write_matrix("adaptive", ", until_ci: 1, min_boots: 6, max_boots: 20");
+	fake.spread[0] = fake.spread[1] = 0.001;
+	fake.spread[2] = 0.3;
+	int rc = run(m, "adaptive", "--order interleaved");
+	memset(fake.spread, 0, sizeof(fake.spread));
+	assert_int_equal(rc, 0);
+	struct cm_dataset ds;
+	load("adaptive", &ds);
+	assert_int_equal(count(&ds, 0, 0), 6);
+	assert_int_equal(count(&ds, 1, 0), 6);
+	assert_int_equal(count(&ds, 2, 0), 20);
+	assert_int_equal(fake.n, 3 + 6 + 6 + 20);
+	assert_non_null(cm_dataset_get_meta(&ds, "adaptive stopping"));
+	cm_dataset_free(&ds);
+	/* stopping is on precision: a target the steady cases meet at once changes nothing for
+	 * them, and a case is never stopped below min_boots */
+	m = (free(m), write_matrix("adaptive2", ", until_ci: 50, min_boots: 6, max_boots: 20"));
+	assert_int_equal(run(m, "adaptive2", ""), 0);
+	load("adaptive2", &ds);
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(count(&ds, k, 0), 6);
+	cm_dataset_free(&ds);
+	free(m);
+}
+
+static void test_resume(void **state)
+{
+	char *m = write_matrix("resume", "");
+	/* the uninterrupted run: its order is the plan */
+	assert_int_equal(run(m, "whole", "--seed 5"), 0);
+	struct call plan[16];
+	size_t nplan = fake.n;
+	memcpy(plan, fake.calls, sizeof(plan));
+	/* the same run, Ctrl-C during its 8th boot: exit 130, the 7 finished boots on disk */
+	fake.interrupt_at = 8;
+	int rc = run(m, "cut", "--seed 5");
+	fake.interrupt_at = 0;
+	assert_int_equal(rc, CM_EXIT_INTERRUPTED);
+	assert_int_equal(fake.n, 8);
+	struct cm_dataset ds;
+	load("cut", &ds);
+	int done = 0;
+	for (size_t k = 0; k < 3; k++)
+		done += count(&ds, k, 0) + count(&ds, k, 1);
+	assert_int_equal(done, 7);
+	cm_dataset_free(&ds);
+	/* resume: the flags given now do not change the plan; it picks up at the 8th boot */
+	char *dir = cm_xasprintf("%s/cut", tmp), *extra = cm_xasprintf("--resume %s --seed 99", dir);
+	assert_int_equal(run(m, "cut", extra), 0);
+	assert_int_equal(fake.n, nplan - 7);
+	for (size_t i = 0; i < fake.n; i++) {
+		assert_int_equal(fake.calls[i].c, plan[7 + i].c);
+		assert_int_equal(fake.calls[i].boot, plan[7 + i].boot);
+		assert_int_equal(fake.calls[i].warmup, plan[7 + i].warmup);
+	}
+	/* exactly the planned counts, the interrupted boot kept as such */
+	load("cut", &ds);
+	size_t interrupted = 0;
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(count(&ds, k, 0), 4);
+		assert_int_equal(count(&ds, k, 1), 1);
+	}
+	for (size_t i = 0; i < ds.n; i++)
+		interrupted += !strcmp(ds.rows[i].phase, "total") &&
+			       !strcmp(ds.rows[i].status, "interrupted");
+	assert_int_equal(interrupted, 1);
+	/* the store holds the same run, appended to under the same id */
+	char err[256], *db = cm_xasprintf("%s/h.db", tmp);
+	struct cm_store *st = cm_store_open(db, err, sizeof(err));
+	assert_non_null(st);
+	struct cm_dataset sd;
+	assert_int_equal(cm_store_load(st, cm_dataset_get_meta(&ds, "run"), &sd), 0);
+	assert_int_equal(sd.n, ds.n);
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(count(&sd, k, 0), 4);
+	cm_dataset_free(&sd);
+	cm_store_close(st);
+	free(db);
+	cm_dataset_free(&ds);
+	/* resuming a finished run has nothing left to do */
+	assert_int_equal(run(m, "cut", extra), 0);
+	assert_int_equal(fake.n, 0);
+	free(extra), free(dir), free(m);
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-runner-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_orders),
+		cmocka_unit_test(test_until_ci),
+		cmocka_unit_test(test_resume),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	char *cmd = cm_xasprintf("rm -rf '%s'", tmp);
+	if (!rc && system(cmd))
+		rc = 1;
+	free(cmd);
+	return rc;
+}
