@@ -138,6 +138,7 @@ static const struct cm_opt report_opts[] = {
 };
 static const struct cm_opt doctor_opts[] = {
 	{ "qemu", 0, "BINARY", "qemu binary to check (default qemu-system-x86_64)" },
+	{ "no-probe", 0, NULL, "skip the KVM boot that finds which first-entry event fires" },
 	{ 0 }
 };
 

@@ -134,7 +134,7 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	/* comparable? each differing item of the run headers, said once */
 	static const char *const keys[] = {
 		"host", "cpu", "cpus", "qemu", "qemu sha256", "marker source", "cache drop",
-		"cache policy", "first_entry event", "kernel sha256", "initrd sha256", "disk sha256",
+		"cache policy", "first_entry event", "first_entry fired", "kernel sha256", "initrd sha256", "disk sha256",
 		"firmware sha256 (default bios-256k.bin)", "cpufreq governor", "turbo/boost", "smt",
 		"transparent hugepages",
 	};

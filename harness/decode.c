@@ -39,6 +39,7 @@ int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, 
 	if (!ev || type < 0 || (size_t)type >= nkinds)
 		return -1;
 	out->kind = kinds_by_id[type];
+	out->type = type;
 	bool ok = true;
 	out->pid = tep_data_pid(tep, &rec);
 	switch (out->kind) {

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "coldmark/harness.h"
+#include "coldmark/matrix.h"
 
 static void line(bool ok, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -82,6 +83,59 @@ static int perf_check(int id, char *why, size_t n)
 		 "need root or CAP_PERFMON (setcap cap_perfmon+ep coldmark) or paranoid <= -1",
 		 strerror(e), paranoid);
 	return -1;
+}
+
+/* The runner's own first_entry choice, tried: one KVM boot of the bundled guest with perf
+ * opened as a run opens it (run.first_entry_event: auto), then which event fired. */
+static int probe_first_entry(const char *qemu, char *why, size_t n)
+{
+	char *yaml = cm_xasprintf("qemu: '%s'\nguest: {bundled: guest}\n"
+				  "base_args: [-machine, pc, -accel, kvm, -display, none, -nodefaults, "
+				  "-no-reboot]\nrun: {timeout: 60s}\n",
+				  qemu);
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, strlen(yaml), "(doctor probe)", &d);
+	free(yaml);
+	if (!m) {
+		snprintf(why, n, "not probed: %s", d.n ? d.v[0].msg : "no bundled guest");
+		cm_diags_clear(&d);
+		return -1;
+	}
+	cm_diags_clear(&d);
+	char err[512];
+	struct cm_perf_config pc = { m->ports, m->nports, m->cases[0].argv[0], m->first_entry_event,
+				     m->first_entry_filter, NULL };
+	struct cm_perf *perf = cm_perf_open(&pc, err, sizeof(err));
+	if (!perf) {
+		snprintf(why, n, "not probed: %.400s", err);
+		cm_matrix_free(m);
+		return -1;
+	}
+	volatile int stop = 0;
+	struct cm_launch l = { .argv = m->cases[0].argv, .timeout_ms = m->timeout_ms,
+			       .end_marker = m->end_marker, .perf = perf, .m = m, .stop = &stop };
+	struct cm_events ev = { 0 };
+	struct cm_exit ex;
+	int64_t t0 = cm_now_ns();
+	int rc = cm_launch_boot(&l, &ev, &ex);
+	double secs = (cm_now_ns() - t0) / 1e9;
+	char fired[128];
+	cm_perf_first_entry_fired(perf, false, fired, sizeof(fired));
+	if (rc || !ex.launched || ex.timed_out)
+		snprintf(why, n, "not probed: the bundled guest did not boot under KVM%s",
+			 ex.timed_out ? " (timeout)" : "");
+	else if (!*fired)
+		snprintf(why, n, "none of %s fired in a KVM boot: runs get no qemu_init phase; set "
+				 "run.first_entry_event to an event that fires here",
+			 cm_perf_first_entry_name(perf));
+	else
+		snprintf(why, n, "%s (the first of %s to fire, filtered '%s', in a %.1f s probe boot)",
+			 fired, cm_perf_first_entry_name(perf), m->first_entry_filter, secs);
+	rc = !rc && ex.launched && !ex.timed_out && *fired ? 0 : -1;
+	cm_events_free(&ev);
+	cm_perf_close(perf);
+	cm_matrix_free(m);
+	return rc;
 }
 
 int cm_cmd_doctor(const struct cm_cli *cli)
@@ -167,7 +221,13 @@ int cm_cmd_doctor(const struct cm_cli *cli)
 	       perf_mode ? "available" : "unavailable (see FAIL lines above)");
 	printf("  debugcon  (TCG or no perf, isa-debugcon timestamped by coldmark): %s\n",
 	       tcg_mode ? "available" : "unavailable");
-	if (perf_mode && ids[2] < 0)
-		printf("  note: no kvm:kvm_entry; first_entry falls back to kvm:kvm_emulate_insn\n");
+	if (perf_mode && !cm_cli_flag(cli, "no-probe")) {
+		/* not a verdict on the sources: without it runs measure every phase but qemu_init */
+		char *q = cm_which(qemu_name);
+		bool ok = probe_first_entry(q, why, sizeof(why)) == 0;
+		free(q);
+		printf("  first guest instruction (exec -> first_entry): %s%s\n", ok ? "" : "unknown: ",
+		       why);
+	}
 	return perf_mode || tcg_mode ? CM_EXIT_OK : CM_EXIT_HOST;
 }

@@ -38,6 +38,9 @@ struct cm_perf {
 	size_t nfirst;
 	char first_name[96];
 	bool first_seen;
+	int first_id[2];        /* tracepoint ids of first[] */
+	int fired;              /* index in first[] of this boot's first entry; -1: none yet */
+	unsigned fired_ever;    /* bit per first[]: gave some boot its first entry */
 };
 
 static int quiet(enum libperf_print_level level, const char *fmt, va_list ap)
@@ -119,6 +122,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 		snprintf(err, errsz, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
 		goto fail;
 	}
+	p->fired = -1;
 	p->tep = tep_alloc();
 	p->kinds = cm_xcalloc(MAX_TP_ID, sizeof(int));
 	p->evlist = perf_evlist__new();
@@ -166,6 +170,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 			}
 			continue;
 		}
+		p->first_id[p->nfirst] = (int)perf_evsel__attr(e)->config;
 		p->first[p->nfirst++] = e;
 		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
 			filtered[nf] = e;
@@ -247,11 +252,15 @@ static void drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struc
 					else if (r.kind == CM_TP_FIRST_ENTRY && (pid_t)spid == pid) {
 						const struct cm_event *f =
 							cm_events_find(ev, CM_EVENT_FIRST_ENTRY);
+						bool earlier = !f || (int64_t)time < f->ts_ns;
 						if (!f)
 							cm_events_add(ev, CM_EVENT_FIRST_ENTRY,
 								      (int64_t)time, 0, 0);
-						else if ((int64_t)time < f->ts_ns)
+						else if (earlier)
 							((struct cm_event *)f)->ts_ns = (int64_t)time;
+						for (size_t i = 0; earlier && i < p->nfirst; i++)
+							if (p->first_id[i] == r.type)
+								p->fired = (int)i;
 						p->first_seen = true;
 					}
 				}
@@ -266,6 +275,7 @@ void cm_perf_begin(struct cm_perf *p)
 {
 	drain(p, -1, NULL, NULL); /* what came before this boot is not its own */
 	p->first_seen = false;
+	p->fired = -1;
 	for (size_t i = 0; i < p->nfirst; i++)
 		perf_evsel__enable(p->first[i]);
 }
@@ -278,6 +288,32 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, stru
 	if (p->first_seen)
 		for (size_t i = 0; i < p->nfirst; i++)
 			perf_evsel__disable(p->first[i]);
+	if (p->fired >= 0)
+		p->fired_ever |= 1u << p->fired;
+}
+
+/* "system:name" of the candidate with index i, from first_name "a:b|c:d" */
+static void candidate_name(const struct cm_perf *p, int i, char *out, size_t n)
+{
+	const char *s = p->first_name;
+	for (int k = 0; k < i && s; k++)
+		if ((s = strchr(s, '|')))
+			s++;
+	snprintf(out, n, "%.*s", s ? (int)strcspn(s, "|") : 0, s ? s : "");
+}
+
+void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, size_t n)
+{
+	*out = 0;
+	for (size_t i = 0; i < p->nfirst; i++) {
+		if (ever ? !(p->fired_ever & (1u << i)) : p->fired != (int)i)
+			continue;
+		size_t len = strlen(out);
+		if (len)
+			snprintf(out + len, n - len, ", ");
+		len = strlen(out);
+		candidate_name(p, (int)i, out + len, n - len);
+	}
 }
 
 void cm_perf_close(struct cm_perf *p)

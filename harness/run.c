@@ -115,6 +115,24 @@ static void capture_environment(struct cm_dataset *ds, const struct cm_matrix *m
 	meta_hash(ds, "firmware sha256 (default bios-256k.bin)", "/usr/share/seabios/bios-256k.bin");
 }
 
+/* Header items known only once boots ran, into the run's header and its stored copy. */
+static void late_meta(struct cm_dataset *ds, struct cm_store *store, const char *run_id,
+		      const struct cm_perf *perf, const char *drop_used)
+{
+	char fired[128] = "";
+	if (perf)
+		cm_perf_first_entry_fired(perf, true, fired, sizeof(fired));
+	const char *items[][2] = { { "cache drop", drop_used },
+				   { "first_entry fired", perf ? (*fired ? fired : "none") : NULL } };
+	for (size_t i = 0; i < 2; i++) {
+		if (!items[i][1])
+			continue;
+		cm_dataset_meta(ds, items[i][0], items[i][1]);
+		if (store)
+			cm_store_set_meta(store, run_id, items[i][0], items[i][1]);
+	}
+}
+
 static bool kvm_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -528,7 +546,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		/* a case that has all its boots gets its reports now, not only at the end */
 		if (!b->warmup && done[b->c] == (size_t)m->boots) {
 			struct cm_report r;
-			cm_dataset_meta(&ds, "cache drop", drop_used);
+			late_meta(&ds, store, run_id, perf, drop_used);
 			cm_report_build(&ds, 0.05, &r);
 			cm_report_write(&r, outdir, formats, false, &d);
 			cm_report_free(&r);
@@ -539,7 +557,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	}
 	if (tty)
 		printf("\n");
-	cm_dataset_meta(&ds, "cache drop", drop_used);
+	late_meta(&ds, store, run_id, perf, drop_used);
 	char *meta = cm_xasprintf("%s/meta.csv", outdir);
 	cm_meta_write(meta, &ds);
 	free(meta);

@@ -103,6 +103,12 @@ static int exec1(struct cm_store *s, const char *sql, const char *a, const char 
 	return rc == SQLITE_DONE ? 0 : CM_ERR(CM_EIO);
 }
 
+int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value)
+{
+	return exec1(s, "INSERT OR REPLACE INTO run_meta VALUES (?1, ?2, ?3)", run_id, key, value,
+		     NULL);
+}
+
 int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
 		       const struct cm_dataset *ds)
 {

@@ -380,6 +380,10 @@ static void test_run_perf(void **state)
 	assert_non_null(strstr(ev, ",first_entry,"));
 	free(ev);
 	free(evp);
+	/* the header says which of the opened first-entry events fired */
+	char *mp = cm_xasprintf("%s/meta.csv", dir), *meta = slurp(mp);
+	assert_non_null(strstr(meta, "first_entry fired,kvm:kvm_"));
+	free(meta), free(mp);
 	free(out), free(m), free(dir);
 }
 
@@ -555,6 +559,11 @@ static void test_doctor_root(void **state)
 	assert_non_null(strstr(out, "[ ok ] KVM"));
 	assert_non_null(strstr(out, "perf-kvm  (KVM guests, kvm:kvm_pio through perf): available"));
 	assert_non_null(strstr(out, "debugcon  (TCG or no perf, isa-debugcon timestamped by coldmark): available"));
+	/* the probe boot names the first-entry event a run will get on this host */
+	assert_non_null(strstr(out, "first guest instruction (exec -> first_entry): kvm:kvm_"));
+	free(out);
+	assert_int_equal(sh(COLDMARK_BIN " doctor --no-probe", &out), 0);
+	assert_null(strstr(out, "first guest instruction"));
 	free(out);
 }
 

@@ -96,6 +96,9 @@ void cm_perf_begin(struct cm_perf *p);
 void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev);
 /* Which tracepoint(s) give first_entry, for reports. */
 const char *cm_perf_first_entry_name(const struct cm_perf *p);
+/* Which opened event gave the first entry: of the last boot, or (ever) of any boot so far,
+ * as "system:name" joined by ", "; "" when none fired. */
+void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, size_t n);
 void cm_perf_close(struct cm_perf *p);
 
 /* Decoding of raw tracepoint payloads with libtraceevent, by field name (unit-tested on
@@ -104,6 +107,7 @@ struct tep_handle;
 enum cm_tp_kind { CM_TP_UNKNOWN, CM_TP_PIO, CM_TP_EXEC, CM_TP_FIRST_ENTRY };
 struct cm_tp_record {
 	enum cm_tp_kind kind;
+	int type; /* the tracepoint's id */
 	unsigned long long rw, port, val, count, size, rip;
 	int pid;
 	char filename[256];

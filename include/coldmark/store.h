@@ -16,6 +16,8 @@ int cm_store_version(struct cm_store *s);
 /* A run: its id, tag (may be NULL) and header (ds->meta). Cases come from ds->cases. */
 int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
 		       const struct cm_dataset *ds);
+/* A header item known only once boots ran (the cache drop that happened, ...). */
+int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value);
 /* One case's argv, for the record. */
 int cm_store_case_argv(struct cm_store *s, const char *run_id, const char *case_id,
 		       const char *cmdline);
