@@ -134,8 +134,8 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	/* comparable? each differing item of the run headers, said once */
 	static const char *const keys[] = {
 		"host", "cpu", "cpus", "qemu", "qemu sha256", "marker source", "cache drop",
-		"cache policy", "first_entry event", "first_entry fired", "kernel sha256", "initrd sha256", "disk sha256",
-		"firmware sha256 (default bios-256k.bin)", "cpufreq governor", "turbo/boost", "smt",
+		"cache policy", "first_entry event", "first_entry fired", "kernel sha256",
+		"initrd sha256", "disk sha256", "cpufreq governor", "turbo/boost", "smt",
 		"transparent hugepages",
 	};
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
@@ -143,6 +143,29 @@ int cm_cmd_compare(const struct cm_cli *cli)
 		if (x && y && strcmp(x, y))
 			fprintf(stderr, "warning: not comparable: %s differs: '%s' vs '%s'\n", keys[k], x,
 				y);
+	}
+	/* firmware: every ROM either side loaded, by its content (the hash, not the path) */
+	static const char fw[] = "firmware sha256 (";
+	bool recorded[2] = { false, false }; /* runs before coldmark asked qemu recorded none */
+	for (int side = 0; side < 2; side++)
+		for (size_t i = 0; i < (side ? c.nmeta : b.nmeta); i++)
+			recorded[side] |= !strncmp((side ? c.meta_keys : b.meta_keys)[i], fw,
+						   sizeof(fw) - 1);
+	for (int side = 0; side < 2 && recorded[0] && recorded[1]; side++) {
+		const struct cm_dataset *one = side ? &c : &b, *other = side ? &b : &c;
+		for (size_t i = 0; i < one->nmeta; i++) {
+			const char *k = one->meta_keys[i], *x = one->meta_vals[i];
+			if (strncmp(k, fw, sizeof(fw) - 1))
+				continue;
+			const char *y = cm_dataset_get_meta(other, k);
+			if (!y)
+				fprintf(stderr, "warning: not comparable: only the %s loads %.*s\n",
+					side ? "candidate" : "base", (int)(strlen(k) - sizeof(fw)),
+					k + sizeof(fw) - 1);
+			else if (y && !side && strncmp(x, y, strcspn(x, " ")))
+				fprintf(stderr, "warning: not comparable: %s differs: '%s' vs '%s'\n", k, x,
+					y);
+		}
 	}
 	struct row *rows = cm_xcalloc(b.ncases * b.nphases + 1, sizeof(*rows));
 	size_t nrows = 0;

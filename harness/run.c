@@ -76,6 +76,69 @@ static void meta_hash(struct cm_dataset *ds, const char *key, const char *path)
 	free(cmd);
 }
 
+/* argv without the values that cannot change which ROMs qemu loads: cases that differ only
+ * in memory, CPUs or accelerator are asked once. */
+static char *rom_key(const struct cm_case *c)
+{
+	static const char *const irrelevant[] = { "-m", "-smp", "-accel", "-cpu", "-name" };
+	struct cm_buf b = { 0 };
+	for (size_t i = 0; i < c->argc; i++) {
+		bool skip = false;
+		for (size_t k = 0; k < sizeof(irrelevant) / sizeof(irrelevant[0]); k++)
+			skip |= i > 0 && !strcmp(c->argv[i - 1], irrelevant[k]);
+		if (!skip)
+			cm_buf_printf(&b, "%s\x1f", c->argv[i]);
+	}
+	return cm_buf_steal(&b);
+}
+
+/* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them */
+static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
+{
+	char **asked = NULL;
+	size_t nasked = 0;
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *key = rom_key(&m->cases[c]);
+		bool seen = false;
+		for (size_t i = 0; i < nasked && !seen; i++)
+			seen = !strcmp(asked[i], key);
+		if (seen) {
+			free(key);
+			continue;
+		}
+		asked = cm_xrealloc(asked, (nasked + 1) * sizeof(char *));
+		asked[nasked++] = key;
+		struct cm_rom *roms;
+		size_t n;
+		char err[256];
+		if (cm_case_roms(m->cases[c].argv, &roms, &n, err, sizeof(err))) {
+			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
+			char *v = cm_xasprintf("not known: %s", err);
+			cm_dataset_meta(ds, k, v);
+			free(k), free(v);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char *k = cm_xasprintf("firmware sha256 (%s)", roms[i].name);
+			const char *had = cm_dataset_get_meta(ds, k);
+			if (had && roms[i].path && !strstr(had, roms[i].path)) {
+				/* the same name from another file (a -bios of another case) */
+				free(k);
+				k = cm_xasprintf("firmware sha256 (%s, %s)", roms[i].name, roms[i].path);
+			}
+			if (roms[i].path)
+				meta_hash(ds, k, roms[i].path);
+			else if (!had)
+				cm_dataset_meta(ds, k, "file not found in qemu's data directories");
+			free(k);
+		}
+		cm_roms_free(roms, n);
+	}
+	for (size_t i = 0; i < nasked; i++)
+		free(asked[i]);
+	free(asked);
+}
+
 /* What a later comparison needs to say exactly what differs between two runs. */
 static void capture_environment(struct cm_dataset *ds, const struct cm_matrix *m, const char *qemu)
 {
@@ -104,15 +167,7 @@ static void capture_environment(struct cm_dataset *ds, const struct cm_matrix *m
 	meta_hash(ds, "kernel sha256", m->kernel);
 	meta_hash(ds, "initrd sha256", m->initrd);
 	meta_hash(ds, "disk sha256", m->disk);
-	for (size_t c = 0; c < m->ncases; c++)
-		for (size_t i = 0; i + 1 < m->cases[c].argc; i++)
-			if (!strcmp(m->cases[c].argv[i], "-bios")) {
-				char *k = cm_xasprintf("firmware sha256 (%s)", m->cases[c].argv[i + 1]);
-				meta_hash(ds, k, m->cases[c].argv[i + 1]);
-				free(k);
-			}
-	/* the default firmware, when no case names one */
-	meta_hash(ds, "firmware sha256 (default bios-256k.bin)", "/usr/share/seabios/bios-256k.bin");
+	capture_firmware(ds, m);
 }
 
 /* Header items known only once boots ran, into the run's header and its stored copy. */

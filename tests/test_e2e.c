@@ -380,7 +380,12 @@ static void test_run_perf(void **state)
 	assert_non_null(strstr(ev, ",first_entry,"));
 	free(ev);
 	free(evp);
-	/* the header says which of the opened first-entry events fired */
+	/* the header says which of the opened first-entry events fired, and the firmware qemu
+	 * itself reported loading, by content */
+	char *mp0 = cm_xasprintf("%s/meta.csv", dir), *meta0 = slurp(mp0);
+	assert_non_null(strstr(meta0, "firmware sha256 (bios-256k.bin),"));
+	assert_non_null(strstr(meta0, "firmware sha256 (kvmvapic.bin),")); /* the KVM option ROM */
+	free(meta0), free(mp0);
 	char *mp = cm_xasprintf("%s/meta.csv", dir), *meta = slurp(mp);
 	assert_non_null(strstr(meta, "first_entry fired,kvm:kvm_"));
 	free(meta), free(mp);
@@ -712,6 +717,14 @@ static void test_regression(void **state)
 	assert_non_null(strstr(out, "| variant=b | work |"));
 	assert_non_null(strstr(out, "**regressed**"));
 	free(out);
+	/* a different firmware image is named, by content */
+	char *edit = cm_xasprintf("cd %s && cp -r r1 r1x && "
+				  "sed -i 's/^firmware sha256 (bios-256k.bin),./&0/' r1x/meta.csv", tmp);
+	assert_int_equal(sh(edit, &out), 0);
+	free(out), free(edit);
+	assert_int_equal(cm("compare r1 r1x", &out), 0);
+	assert_non_null(strstr(out, "not comparable: firmware sha256 (bios-256k.bin) differs"));
+	free(out);
 	assert_int_equal(cm("compare v1 v3 --db h.db --min-change 5h", &out), 2);
 	assert_non_null(strstr(out, "--min-change '5h': a duration"));
 	free(out);
@@ -780,6 +793,9 @@ static void test_linux_guest(void **state)
 		seen |= (size_t)!strcmp(ds.rows[i].phase, "shutdown") << 1;
 	}
 	assert_int_equal(seen, 3); /* exec -> linux_start_user -> exit */
+	char *mp = cm_xasprintf("%s/meta.csv", dir), *meta = slurp(mp);
+	assert_non_null(strstr(meta, "firmware sha256 (linuxboot_dma.bin),")); /* -kernel's ROM */
+	free(meta), free(mp);
 	cm_dataset_free(&ds);
 	free(dir);
 }

@@ -144,6 +144,17 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 /* What the runner calls to boot: cm_launch_boot, or a stand-in that fakes qemu in tests. */
 typedef int (*cm_launch_fn)(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
 
+/* ---- firmware ----------------------------------------------------------------------------- */
+
+struct cm_rom {
+	char *name; /* as qemu names it: "bios-256k.bin", "linuxboot_dma.bin", "efi-e1000.rom" */
+	char *path; /* the file, found as qemu finds it; NULL when not found */
+};
+/* The firmware and option ROMs qemu loads for argv (argv[0] is qemu), asked of a paused qemu.
+ * Returns 0, or -1 with err set (qemu refused the arguments, did not answer). */
+int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, char *err, size_t errsz);
+void cm_roms_free(struct cm_rom *roms, size_t n);
+
 /* ---- page cache --------------------------------------------------------------------------- */
 
 enum cm_drop_done { CM_DROPPED_NONE, CM_DROPPED_SYSCTL, CM_DROPPED_EVICT };

@@ -1,0 +1,184 @@
+/* Which firmware and option ROM files a case actually loads, asked of qemu itself: the case's
+ * argv started paused (-S) with a human monitor on an inherited socket, "info roms", quit.
+ * The device list decides the ROMs (a NIC brings its iPXE image, -kernel brings
+ * linuxboot_dma.bin), so guessing from -bios alone misses most of them. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+
+#define MON_FD 10          /* where qemu finds the monitor socket */
+#define QUERY_TIMEOUT_MS 10000
+
+/* Everything qemu writes on the monitor until it quits (or the timeout). */
+static char *ask(char *const *argv, const char *commands, char *err, size_t errsz)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		snprintf(err, errsz, "socketpair: %s", strerror(errno));
+		return NULL;
+	}
+	size_t argc = 0;
+	while (argv[argc])
+		argc++;
+	char **av = cm_xcalloc(argc + 6, sizeof(char *));
+	memcpy(av, argv, argc * sizeof(char *));
+	char chardev[64];
+	snprintf(chardev, sizeof(chardev), "socket,id=cmroms,fd=%d", MON_FD);
+	av[argc] = "-S";
+	av[argc + 1] = "-chardev";
+	av[argc + 2] = chardev;
+	av[argc + 3] = "-mon";
+	av[argc + 4] = "chardev=cmroms,mode=readline";
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* lift the socket above MON_FD first: it may sit on MON_FD itself (see launch.c) */
+		int s = fcntl(sv[1], F_DUPFD_CLOEXEC, MON_FD + 1);
+		int null = open("/dev/null", O_RDWR);
+		if (s < 0 || null < 0 || dup2(s, MON_FD) < 0)
+			_exit(127);
+		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		setpgid(0, 0);
+		execvp(av[0], av);
+		_exit(127);
+	}
+	free(av);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		snprintf(err, errsz, "fork: %s", strerror(errno));
+		return NULL;
+	}
+	struct cm_buf out = { 0 };
+	if (write(sv[0], commands, strlen(commands)) < 0) {
+		/* qemu already gone: its exit status says why below */
+	}
+	int64_t deadline = cm_now_ns() + QUERY_TIMEOUT_MS * 1000000LL;
+	bool timed_out = false;
+	for (;;) {
+		int64_t left = (deadline - cm_now_ns()) / 1000000;
+		struct pollfd pf = { sv[0], POLLIN, 0 };
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0) {
+			timed_out = true;
+			break;
+		}
+		char buf[4096];
+		ssize_t n = read(sv[0], buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		cm_buf_printf(&out, "%.*s", (int)n, buf);
+	}
+	close(sv[0]);
+	if (timed_out)
+		kill(pid, SIGKILL);
+	int st = 0;
+	waitpid(pid, &st, 0);
+	if (timed_out || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		snprintf(err, errsz, timed_out ? "qemu did not answer 'info roms' in %d s"
+				     : "qemu with the case's arguments exited with status %d",
+			 timed_out ? QUERY_TIMEOUT_MS / 1000 : WEXITSTATUS(st));
+		cm_buf_free(&out);
+		return NULL;
+	}
+	return cm_buf_steal(&out);
+}
+
+/* qemu's data directories in its own search order: every -L given, then its defaults. */
+static char **data_dirs(char *const *argv, size_t *n)
+{
+	char **v = NULL;
+	*n = 0;
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+		if (!strcmp(argv[i], "-L") && strcmp(argv[i + 1], "help")) {
+			v = cm_xrealloc(v, (*n + 1) * sizeof(char *));
+			v[(*n)++] = cm_xstrdup(argv[i + 1]);
+		}
+	struct cm_buf cmd = { 0 };
+	cm_shell_quote(&cmd, argv[0]);
+	cm_buf_puts(&cmd, " -L help 2>/dev/null");
+	FILE *p = popen(cmd.s, "r");
+	char line[1024];
+	while (p && fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = 0;
+		if (*line) {
+			v = cm_xrealloc(v, (*n + 1) * sizeof(char *));
+			v[(*n)++] = cm_xstrdup(line);
+		}
+	}
+	if (p)
+		pclose(p);
+	cm_buf_free(&cmd);
+	return v;
+}
+
+/* The file behind a ROM name: a -bios path by that name, else the first data dir holding it. */
+static char *resolve(const char *name, char *const *argv, char **dirs, size_t ndirs)
+{
+	if (name[0] == '/')
+		return access(name, R_OK) ? NULL : cm_xstrdup(name);
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+		if (!strcmp(argv[i], "-bios")) {
+			const char *b = strrchr(argv[i + 1], '/');
+			if (!strcmp(b ? b + 1 : argv[i + 1], name) || !strcmp(argv[i + 1], name))
+				return cm_xstrdup(argv[i + 1]);
+		}
+	for (size_t d = 0; d < ndirs; d++) {
+		char *p = cm_xasprintf("%s/%s", dirs[d], name), *real = realpath(p, NULL);
+		free(p);
+		if (real && !access(real, R_OK))
+			return real;
+		free(real);
+	}
+	return NULL;
+}
+
+int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, char *err, size_t errsz)
+{
+	*roms = NULL;
+	*n = 0;
+	char *text = ask(argv, "info roms\nquit\n", err, errsz);
+	if (!text)
+		return -1;
+	size_t ndirs;
+	char **dirs = data_dirs(argv, &ndirs);
+	/* lines like: addr=00000000fffc0000 size=0x040000 mem=rom name="bios-256k.bin" */
+	for (char *s = text; (s = strstr(s, "name=\"")); ) {
+		s += 6;
+		size_t len = strcspn(s, "\"");
+		char *name = cm_xasprintf("%.*s", (int)len, s);
+		s += len;
+		bool dup = false;
+		for (size_t i = 0; i < *n; i++)
+			dup |= !strcmp((*roms)[i].name, name);
+		/* etc/... are tables qemu builds in memory (ACPI, the loader script), not files */
+		if (dup || !strncmp(name, "etc/", 4)) {
+			free(name);
+			continue;
+		}
+		*roms = cm_xrealloc(*roms, (*n + 1) * sizeof(**roms));
+		(*roms)[(*n)++] = (struct cm_rom){ name, resolve(name, argv, dirs, ndirs) };
+	}
+	for (size_t d = 0; d < ndirs; d++)
+		free(dirs[d]);
+	free(dirs);
+	free(text);
+	return 0;
+}
+
+void cm_roms_free(struct cm_rom *roms, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(roms[i].name);
+		free(roms[i].path);
+	}
+	free(roms);
+}
