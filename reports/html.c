@@ -161,7 +161,8 @@ static bool label_value(const char *s, double *v)
 	return false;
 }
 
-static void sweep(const struct cm_report *r, size_t p, FILE *f)
+static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw, size_t nsw,
+		  FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
 	for (size_t a = 0; a < ds->naxes; a++) {
@@ -190,29 +191,86 @@ static void sweep(const struct cm_report *r, size_t p, FILE *f)
 		int h = 220;
 		fputs("<h3>Median against ", f);
 		esc(f, ds->axes[a]);
-		fputs("</h3>\n", f);
+		fputs("</h3>\n<p class=\"kw\">Kruskal–Wallis per slice, Holm-adjusted:", f);
+		for (size_t i = 0; i < nsw; i++)
+			if (sw[i].axis == a && sw[i].phase == p && !isnan(sw[i].p)) {
+				fputs(" ", f);
+				esc(f, *sw[i].held ? sw[i].held : ds->axes[a]);
+				fprintf(f, " ×%.3g, p %.2g%s;", sw[i].ratio, sw[i].p_adj,
+					sw[i].p_adj < r->alpha ? " (significant)" : "");
+			}
+		fputs("</p>\n", f);
 		fprintf(f, "<svg class=\"plot sweep\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
 		bool logx = lo > 0 && hi / lo >= 8;
 #define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
 #define SY(v) (h - 30 - ((v) - ylo) / (yhi - ylo) * (h - 50))
 		y_ticks(f, 55, ylo, yhi, h - 30, h - 50);
+		/* one line per slice (the other axes held fixed), through its medians in axis order */
+		char **held = cm_xcalloc(ds->ncases, sizeof(char *));
+		size_t *slice = cm_xcalloc(ds->ncases, sizeof(size_t)), nslices = 0;
 		for (size_t c = 0; c < ds->ncases; c++) {
-			const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
-			double v;
-			label_value(ds->cases[c].labels[a], &v);
-			if (!s->n)
-				continue;
-			if (!isnan(s->median_ci_lo))
-				fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n",
-					SX(v), SX(v), SY(s->median_ci_lo), SY(s->median_ci_hi));
-			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", SX(v),
-				SY(s->median), palette[c % 10]);
-			esc(f, ds->cases[c].id);
-			fputs("</title></circle>\n", f);
+			held[c] = cm_case_held_fixed(ds, c, a);
+			slice[c] = nslices;
+			for (size_t k = 0; k < c; k++)
+				if (!strcmp(held[k], held[c])) {
+					slice[c] = slice[k];
+					break;
+				}
+			nslices += slice[c] == nslices;
 		}
+		for (size_t sl = 0; sl < nslices; sl++) {
+			const char *colour = palette[sl % 10];
+			struct cm_buf pts = { 0 };
+			double last = -INFINITY;
+			for (;;) { /* the slice's cases by increasing axis value */
+				size_t best = ds->ncases;
+				double bv = INFINITY, v;
+				for (size_t c = 0; c < ds->ncases; c++)
+					if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
+					    label_value(ds->cases[c].labels[a], &v) && v > last && v < bv)
+						best = c, bv = v;
+				if (best == ds->ncases)
+					break;
+				last = bv;
+				const struct cm_summary *s = &cm_report_cell(r, best, p)->s;
+				cm_buf_printf(&pts, "%.1f,%.1f ", SX(bv), SY(s->median));
+				if (!isnan(s->median_ci_lo))
+					fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+						   "stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
+						SX(bv), SX(bv), SY(s->median_ci_lo), SY(s->median_ci_hi), colour);
+				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>",
+					SX(bv), SY(s->median), colour);
+				esc(f, ds->cases[best].id);
+				fputs("</title></circle>\n", f);
+			}
+			if (pts.s)
+				fprintf(f, "<polyline class=\"slice\" points=\"%s\" fill=\"none\" "
+					   "stroke=\"%s\"/>\n",
+					pts.s, colour);
+			cm_buf_free(&pts);
+			if (nslices > 1 || *held[0]) { /* the legend: which slice is which line */
+				size_t c = 0;
+				while (slice[c] != sl)
+					c++;
+				fprintf(f, "<text x=\"%d\" y=\"%zu\" font-size=\"10\" fill=\"%s\" "
+					   "text-anchor=\"end\">",
+					W - 10, 14 + 12 * sl, colour);
+				esc(f, held[c]);
+				fputs("</text>\n", f);
+			}
+		}
+		for (size_t c = 0; c < ds->ncases; c++)
+			free(held[c]);
+		free(held);
+		free(slice);
 		for (size_t c = 0; c < ds->ncases; c++) {
 			double v;
 			label_value(ds->cases[c].labels[a], &v);
+			bool again = false; /* each value's label once */
+			for (size_t k = 0; k < c && !again; k++)
+				again = !strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
+			if (again)
+				continue;
 			fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">", SX(v),
 				h - 10);
 			esc(f, ds->cases[c].labels[a]);
@@ -316,14 +374,18 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
 		   "%.0f%% confidence interval.</p>\n",
 		(1 - r->alpha) * 100);
+	struct cm_sweep *sw;
+	size_t nsw;
+	cm_report_sweeps(r, &sw, &nsw);
 	for (size_t p = 0; p < ds->nphases; p++) {
 		fputs("<section class=\"phase\"><h2>Phase <code>", f);
 		esc(f, ds->phases[p]);
 		fputs("</code></h2>\n", f);
 		strip_plot(r, p, f);
-		sweep(r, p, f);
+		sweep(r, p, sw, nsw, f);
 		fputs("</section>\n", f);
 	}
+	cm_sweeps_free(sw, nsw);
 	breakdown(r, f);
 	cm_html_end(f);
 }

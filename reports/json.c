@@ -80,6 +80,26 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	json_object_set_new(root, "axes", axes);
 	json_object_set_new(root, "phases", phases);
 	json_object_set_new(root, "cases", cases);
+	/* sweep effects: Kruskal-Wallis per axis within each slice of the other axes */
+	struct cm_sweep *sw;
+	size_t nsw;
+	cm_report_sweeps(r, &sw, &nsw);
+	json_t *sweeps = json_array();
+	for (size_t i = 0; i < nsw; i++) {
+		const struct cm_sweep *x = &sw[i];
+		bool tested = !isnan(x->p);
+		json_array_append_new(
+			sweeps,
+			json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:b}", "axis",
+				  ds->axes[x->axis], "phase", ds->phases[x->phase], "held_fixed", x->held,
+				  "groups", (int)x->ngroups, "kruskal_wallis_p", real(x->p), "p_holm",
+				  real(x->p_adj), "median_ratio", real(x->ratio), "fastest",
+				  tested ? json_string(ds->cases[x->fastest].id) : json_null(), "slowest",
+				  tested ? json_string(ds->cases[x->slowest].id) : json_null(),
+				  "significant", tested && x->p_adj < r->alpha));
+	}
+	cm_sweeps_free(sw, nsw);
+	json_object_set_new(root, "sweeps", sweeps);
 	json_t *samples = json_array();
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *s = &ds->rows[i];

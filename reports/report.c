@@ -183,6 +183,56 @@ static void md_escape(FILE *f, const char *s)
 	}
 }
 
+/* One table per axis: a row per slice of the other axes, a column per phase. */
+static void md_sweeps(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	struct cm_sweep *sw;
+	size_t n, tested = 0;
+	cm_report_sweeps(r, &sw, &n);
+	for (size_t i = 0; i < n; i++)
+		tested += !isnan(sw[i].p);
+	if (n)
+		fprintf(f, "## Sweep effects\n\nDoes a phase move with one axis, the others held fixed? "
+			   "Kruskal–Wallis across the axis's values within each slice, Holm-adjusted "
+			   "over all %zu tests. Each cell: slowest / fastest median, and the adjusted p; "
+			   "**bold** below %g.\n\n",
+			tested, r->alpha);
+	for (size_t i = 0; i < n;) {
+		size_t a = sw[i].axis;
+		fputs("### `", f);
+		md_escape(f, ds->axes[a]);
+		fputs("`\n\n| held fixed |", f);
+		for (size_t p = 0; p < ds->nphases; p++) {
+			fputc(' ', f);
+			md_escape(f, ds->phases[p]);
+			fputs(" |", f);
+		}
+		fputs("\n|---|", f);
+		for (size_t p = 0; p < ds->nphases; p++)
+			fputs("--:|", f);
+		fputc('\n', f);
+		/* rows come axis by axis, slice by slice, phase by phase */
+		for (; i < n && sw[i].axis == a; i += ds->nphases) {
+			fputs("| ", f);
+			md_escape(f, *sw[i].held ? sw[i].held : "—");
+			fputs(" |", f);
+			for (size_t p = 0; p < ds->nphases; p++) {
+				const struct cm_sweep *x = &sw[i + p];
+				bool sig = x->p_adj < r->alpha;
+				if (isnan(x->p))
+					fputs(" — |", f);
+				else
+					fprintf(f, " %s×%.3g (p %.2g)%s |", sig ? "**" : "", x->ratio,
+						x->p_adj, sig ? "**" : "");
+			}
+			fputc('\n', f);
+		}
+		fputc('\n', f);
+	}
+	cm_sweeps_free(sw, n);
+}
+
 void cm_report_markdown(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -250,6 +300,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		}
 		fputs("\n", f);
 	}
+	md_sweeps(r, f);
 	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
 		if (used & b)
 			fprintf(f, "[^w%d]: %s\n", __builtin_ctz(b) + 1, cm_warning_text(b));

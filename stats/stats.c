@@ -471,28 +471,42 @@ int cm_stats_compare(const double *base, size_t nb, const double *cand, size_t n
 	return 0;
 }
 
-static int cmp_p(const void *a, const void *b, void *rows_v)
+static int cmp_p(const void *a, const void *b, void *p_v)
 {
-	const struct cm_comparison *rows = rows_v;
-	double pa = rows[*(const size_t *)a].p, pb = rows[*(const size_t *)b].p;
+	const double *p = p_v;
+	double pa = p[*(const size_t *)a], pb = p[*(const size_t *)b];
 	return (pa > pb) - (pa < pb);
+}
+
+void cm_stats_holm(const double *p, size_t n, double *adj)
+{
+	size_t m = 0, *idx = cm_xmalloc((n ? n : 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		adj[i] = NAN;
+		if (!isnan(p[i]))
+			idx[m++] = i;
+	}
+	qsort_r(idx, m, sizeof(size_t), cmp_p, (void *)p);
+	double running = 0;
+	for (size_t j = 0; j < m; j++) {
+		running = fmax(running, fmin(1, (double)(m - j) * p[idx[j]]));
+		adj[idx[j]] = running; /* Holm: adjusted p never decreases */
+	}
+	free(idx);
 }
 
 void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold,
 			    double min_ns)
 {
-	size_t m = 0, *idx = cm_xmalloc((n ? n : 1) * sizeof(size_t));
+	double *p = cm_xmalloc((n ? n : 1) * sizeof(double)), *adj = cm_xmalloc((n ? n : 1) * sizeof(double));
+	for (size_t i = 0; i < n; i++)
+		p[i] = rows[i].verdict == CM_INCOMPARABLE ? NAN : rows[i].p;
+	cm_stats_holm(p, n, adj);
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].verdict != CM_INCOMPARABLE)
-			idx[m++] = i;
-	qsort_r(idx, m, sizeof(size_t), cmp_p, rows);
-	double running = 0;
-	for (size_t j = 0; j < m; j++) {
-		double adj = fmin(1, (double)(m - j) * rows[idx[j]].p);
-		running = fmax(running, adj); /* Holm: adjusted p never decreases */
-		rows[idx[j]].p_adj = running;
-	}
-	free(idx);
+			rows[i].p_adj = adj[i];
+	free(p);
+	free(adj);
 	for (size_t i = 0; i < n; i++) {
 		struct cm_comparison *r = &rows[i];
 		if (r->verdict == CM_INCOMPARABLE)

@@ -113,6 +113,72 @@ static void test_goldens(void **state)
 	cm_dataset_free(&ds);
 }
 
+/* memory x accel: under tcg memory triples the time, under kvm it changes nothing; one case
+ * (memory=4G,accel=kvm) has a single boot. */
+static void test_sweeps(void **state)
+{
+	char *axes[] = { "memory", "accel" };
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, axes, 2);
+	static const char *const mem[] = { "128M", "1G", "4G" }, *const acc[] = { "kvm", "tcg" };
+	for (size_t a = 0; a < 2; a++)
+		for (size_t m = 0; m < 3; m++) {
+			char id[64], *labels[] = { (char *)mem[m], (char *)acc[a] };
+			snprintf(id, sizeof(id), "memory=%s,accel=%s", mem[m], acc[a]);
+			cm_dataset_case(&ds, id, labels);
+			int boots = a == 0 && m == 2 ? 1 : 8;
+			for (int b = 1; b <= boots; b++) {
+				double base = a ? 100e6 * (double)(m + 1) : 100e6;
+				cm_dataset_add(&ds, id, b, false, "ok", "total", base + b * 1e5, "perf", "none");
+			}
+		}
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	struct cm_sweep *sw;
+	size_t n;
+	assert_int_equal(cm_report_sweeps(&r, &sw, &n), 0);
+	/* memory: 2 slices (accel=kvm, accel=tcg); accel: 3 slices (one per memory) */
+	assert_int_equal(n, 5);
+	const struct cm_sweep *kvm = &sw[0], *tcg = &sw[1];
+	assert_int_equal(kvm->axis, 0);
+	assert_string_equal(kvm->held, "accel=kvm");
+	assert_string_equal(tcg->held, "accel=tcg");
+	/* kvm: 4G has one boot and drops out; 128M and 1G are the same distribution */
+	assert_int_equal(kvm->ngroups, 2);
+	assert_true(kvm->p_adj > 0.05);
+	assert_true(fabs(kvm->ratio - 1) < 0.001);
+	/* tcg: three disjoint groups of 8, no ties. By hand: rank sums 36, 100, 164, so
+	 * H = 12 / (24 * 25) * (36^2 + 100^2 + 164^2) / 8 - 3 * 25 = 20.48, and with 2 degrees of
+	 * freedom p = exp(-H / 2) = 3.5713e-05. Holm: the smallest of 4 tests, times 4. */
+	assert_int_equal(tcg->ngroups, 3);
+	assert_true(fabs(tcg->p - exp(-20.48 / 2)) < 1e-12);
+	assert_true(fabs(tcg->p_adj - 4 * tcg->p) < 1e-12);
+	assert_true(fabs(tcg->ratio - 300.45e6 / 100.45e6) < 1e-9);
+	assert_string_equal(ds.cases[tcg->fastest].id, "memory=128M,accel=tcg");
+	assert_string_equal(ds.cases[tcg->slowest].id, "memory=4G,accel=tcg");
+	/* accel, with memory held at 4G: kvm's single boot leaves one group, not tested */
+	assert_string_equal(sw[4].held, "memory=4G");
+	assert_true(isnan(sw[4].p));
+	assert_true(isnan(sw[4].p_adj));
+	/* the Markdown table says the same, with the significant cell in bold */
+	char *md = render(&r, 1);
+	assert_non_null(strstr(md, "| accel=tcg | **×2.99 (p 0.00014)** |"));
+	assert_non_null(strstr(md, "| memory=4G | — |"));
+	free(md);
+	/* HTML: memory is numeric, so one line per accel slice; accel is not, so no plot */
+	char *html = render(&r, 4), *q = html;
+	size_t lines = 0;
+	while ((q = strstr(q, "<polyline class=\"slice\"")))
+		lines++, q++;
+	assert_int_equal(lines, 2);
+	assert_non_null(strstr(html, "accel=tcg ×2.99, p 0.00014 (significant);"));
+	assert_null(strstr(html, "Median against accel"));
+	free(html);
+	cm_sweeps_free(sw, n);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
 static void test_round_trip(void **state)
 {
 	struct cm_dataset ds, ds2;
@@ -200,6 +266,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_goldens),
+		cmocka_unit_test(test_sweeps),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_html),

@@ -77,6 +77,21 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 void cm_report_free(struct cm_report *r);
 const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p);
 
+/* Sweep effect of one axis on one phase within one slice of the other axes. */
+struct cm_sweep {
+	size_t axis, phase;
+	char *held;       /* the other axes' values, "accel=kvm,machine=pc"; "" for a 1-axis matrix */
+	size_t ngroups;   /* values of the axis in the slice with at least 2 ok boots */
+	double p, p_adj;  /* Kruskal-Wallis; Holm over every row of the report. NAN: not tested */
+	double ratio;     /* slowest median / fastest median in the slice */
+	size_t fastest, slowest; /* their cases */
+};
+/* "accel=kvm,machine=pc": case c's values of every axis but a (its slice along a). */
+char *cm_case_held_fixed(const struct cm_dataset *ds, size_t c, size_t a);
+/* One row per axis x slice x phase, for every axis that takes 2+ values within a slice. */
+int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n);
+void cm_sweeps_free(struct cm_sweep *s, size_t n);
+
 /* The writers. formats: comma list of csv, md, json, html. Writes samples.csv too when
  * with_samples. */
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,

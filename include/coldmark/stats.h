@@ -74,6 +74,8 @@ struct cm_comparison {
 /* One row: relative change and raw p. The verdict waits for cm_stats_holm_verdicts. */
 int cm_stats_compare(const double *base, size_t nb, const double *cand, size_t nc, double alpha,
 		     struct cm_comparison *out);
+/* Holm's step-down adjustment of n p-values; NAN entries are not tests and stay NAN. */
+void cm_stats_holm(const double *p, size_t n, double *adj);
 /* Holm-adjusts p over all rows, then sets verdicts with alpha and threshold (0.02 = 2%); a
  * verdict also needs the CI's bound times the base median to reach min_ns (0: no floor). */
 void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, double threshold,
