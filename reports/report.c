@@ -183,6 +183,16 @@ static void md_escape(FILE *f, const char *s)
 	}
 }
 
+/* " a | b |": table cells, escaped */
+static void md_cells(FILE *f, char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fputc(' ', f);
+		md_escape(f, names[i]);
+		fputs(" |", f);
+	}
+}
+
 /* One table per axis: a row per slice of the other axes, a column per phase. */
 static void md_sweeps(const struct cm_report *r, FILE *f)
 {
@@ -203,11 +213,7 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 		fputs("### `", f);
 		md_escape(f, ds->axes[a]);
 		fputs("`\n\n| held fixed |", f);
-		for (size_t p = 0; p < ds->nphases; p++) {
-			fputc(' ', f);
-			md_escape(f, ds->phases[p]);
-			fputs(" |", f);
-		}
+		md_cells(f, ds->phases, ds->nphases);
 		fputs("\n|---|", f);
 		for (size_t p = 0; p < ds->nphases; p++)
 			fputs("--:|", f);
@@ -256,11 +262,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		const char *unit;
 		double div = phase_unit(r, p, &unit);
 		fprintf(f, "## Phase `%s` (%s)\n\n| case |", ds->phases[p], unit);
-		for (size_t a = 0; a < ds->naxes; a++) {
-			fputc(' ', f);
-			md_escape(f, ds->axes[a]);
-			fputs(" |", f);
-		}
+		md_cells(f, ds->axes, ds->naxes);
 		fputs(" median | median CI | p5 | p95 | mean ± sd | n | failed |\n|---|", f);
 		for (size_t a = 0; a < ds->naxes; a++)
 			fputs("---|", f);
