@@ -116,8 +116,9 @@ static const struct cm_opt run_opts[] = {
 	{ "seed", 0, "N", "seed of the shuffled order (overrides run.seed)" },
 	{ "source", 0, "SOURCE", "marker source: auto, perf, debugcon, or both (perf, and debugcon's events kept to compare)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
-	{ "until-ci", 0, "PCT", "boot each case until its total median's CI half-width is PCT% "
+	{ "until-ci", 0, "PCT", "boot each case until its median's CI half-width is PCT% "
 				 "(between run.min_boots and run.max_boots)" },
+	{ "until-ci-phase", 0, "PHASE", "the phase whose median CI --until-ci watches (default total)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },

@@ -43,10 +43,11 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 	return p;
 }
 
-/* The summary of case c's counted total-phase boots so far. */
-void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, struct cm_summary *s)
+/* The summary of case c's counted boots of one phase so far. */
+void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *phase,
+			  struct cm_summary *s)
 {
-	size_t total = cm_dataset_phase((struct cm_dataset *)ds, "total");
+	size_t total = cm_dataset_phase((struct cm_dataset *)ds, phase);
 	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
 	size_t n = 0;
 	for (size_t i = 0; i < ds->n; i++) {
@@ -59,12 +60,12 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, struct cm_summa
 	free(v);
 }
 
-/* Adaptive stopping: the relative half-width of case c's median CI of the total phase, in
- * percent; INFINITY while the CI is empty (too few ok boots). */
-double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c)
+/* Adaptive stopping: the relative half-width of case c's median CI of a phase, in percent;
+ * INFINITY while the CI is empty (too few ok boots). */
+double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const char *phase)
 {
 	struct cm_summary s;
-	cm_plan_case_summary(ds, c, &s);
+	cm_plan_case_summary(ds, c, phase, &s);
 	double h = isnan(s.median_ci_lo) || !(s.median > 0)
 			   ? INFINITY
 			   : 100 * fmax(s.median - s.median_ci_lo, s.median_ci_hi - s.median) / s.median;
@@ -80,7 +81,7 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
 {
 	size_t k = 0, *want = cm_xcalloc(m->ncases + 1, sizeof(size_t));
 	for (size_t c = 0; c < m->ncases; c++)
-		if (planned[c] < m->max_boots && cm_plan_ci_halfwidth_pct(ds, c) > m->until_ci_pct)
+		if (planned[c] < m->max_boots && cm_plan_ci_halfwidth_pct(ds, c, m->until_ci_phase) > m->until_ci_pct)
 			want[k++] = c;
 	if (k) {
 		gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);

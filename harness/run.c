@@ -215,6 +215,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		{ "boots", "run.boots", "-n" },     { "warmup", "run.warmup", "-w" },
 		{ "seed", "run.seed", "--seed" },   { "order", "run.order", "--order" },
 		{ "source", "run.source", "--source" },
+		{ "until-ci", "run.until_ci", "--until-ci" },
+		{ "until-ci-phase", "run.until_ci_phase", "--until-ci-phase" },
 	};
 	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++)
 		if ((v = cm_cli_get(cli, overrides[i][0])) &&
@@ -225,13 +227,10 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		}
 	if (cm_cli_flag(cli, "no-drop-caches"))
 		m->drop_caches = false;
-	if ((v = cm_cli_get(cli, "until-ci"))) {
-		char *end;
-		m->until_ci_pct = strtod(v, &end);
-		if (end == v || *end || !(m->until_ci_pct > 0 && m->until_ci_pct <= 100)) {
-			fprintf(stderr, "coldmark run: --until-ci is a percentage in (0, 100], not '%s'\n", v);
-			goto usage;
-		}
+	if (!cm_matrix_has_phase(m, m->until_ci_phase)) {
+		fprintf(stderr, "coldmark run: --until-ci-phase: '%s' is not a phase of %s\n",
+			m->until_ci_phase, m->path);
+		goto usage;
 	}
 	if (m->until_ci_pct > 0) {
 		if (m->min_boots > m->max_boots) {
@@ -251,12 +250,14 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		long long boots, warmup, seed;
 		int order;
 		double until;
+		char until_phase[64] = "total"; /* runs before run.until_ci_phase existed */
 		const char *planv = !cm_meta_read(mp, &old) ? cm_dataset_get_meta(&old, "plan") : NULL;
 		const char *runv = cm_dataset_get_meta(&old, "run");
 		free(mp);
 		if (!planv || !runv ||
-		    sscanf(planv, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf", &boots,
-			   &warmup, &order, &seed, &until) != 5 || order < 0 || order > 2) {
+		    sscanf(planv, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf phase=%63s",
+			   &boots, &warmup, &order, &seed, &until, until_phase) < 5 || order < 0 ||
+		    order > 2 || !cm_matrix_has_phase(m, until_phase)) {
 			fprintf(stderr, "coldmark run: %s is not a coldmark run folder to resume "
 					"(no meta.csv with its plan)\n",
 				resume);
@@ -265,6 +266,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		}
 		m->boots = boots, m->warmup = warmup, m->order = order, m->seed = seed;
 		m->until_ci_pct = until;
+		free(m->until_ci_phase);
+		m->until_ci_phase = cm_xstrdup(until_phase);
 		snprintf(old_run, sizeof(old_run), "%s", runv);
 	}
 
@@ -366,9 +369,9 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		cm_dataset_meta(&ds, old.meta_keys[i], old.meta_vals[i]);
 	cm_dataset_meta(&ds, "run", run_id);
 	cm_dataset_meta(&ds, resume ? "resumed" : "date", date);
-	snprintf(buf, sizeof(buf), "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g",
+	snprintf(buf, sizeof(buf), "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s",
 		 (long long)m->boots, (long long)m->warmup, (int)m->order, (long long)m->seed,
-		 m->until_ci_pct);
+		 m->until_ci_pct, m->until_ci_phase);
 	cm_dataset_meta(&ds, "plan", buf);
 	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
 	cm_dataset_meta(&ds, "host", buf);
@@ -394,9 +397,10 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	snprintf(buf, sizeof(buf), "%s (seed %lld)", orders[m->order], (long long)m->seed);
 	cm_dataset_meta(&ds, "order", buf);
 	if (m->until_ci_pct > 0) {
-		snprintf(buf, sizeof(buf), "until the total median's 95%% CI half-width is <= %g%% "
+		snprintf(buf, sizeof(buf), "until the %s median's 95%% CI half-width is <= %g%% "
 					   "(%lld to %lld boots per case)",
-			 m->until_ci_pct, (long long)m->min_boots, (long long)m->max_boots);
+			 m->until_ci_phase, m->until_ci_pct, (long long)m->min_boots,
+			 (long long)m->max_boots);
 		cm_dataset_meta(&ds, "adaptive stopping", buf);
 	}
 	cm_dataset_meta(&ds, "coldmark", COLDMARK_VERSION);
@@ -583,7 +587,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		double el = (cm_now_ns() - t0) / 1e9, eta = el / (i + 1) * (nplan - i - 1);
 		char tot[32], med[32];
 		struct cm_summary run_s;
-		cm_plan_case_summary(&ds, b->c, &run_s);
+		cm_plan_case_summary(&ds, b->c, "total", &run_s);
 		cm_format_ns(total, tot, sizeof(tot));
 		cm_format_ns(run_s.median, med, sizeof(med));
 		cm_summary_free(&run_s);
@@ -632,9 +636,10 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	printf("\n");
 	cm_report_terminal(&r, "total", stdout);
 	if (m->until_ci_pct > 0) {
-		printf("\nadaptive stopping at %g%%: boots each case needed\n", m->until_ci_pct);
+		printf("\nadaptive stopping at %g%% on the %s phase: boots each case needed\n",
+		       m->until_ci_pct, m->until_ci_phase);
 		for (size_t c = 0; c < m->ncases; c++) {
-			double h = cm_plan_ci_halfwidth_pct(&ds, c);
+			double h = cm_plan_ci_halfwidth_pct(&ds, c, m->until_ci_phase);
 			printf("  %-40s %3d boots, CI half-width %s%.2f%%%s\n", m->cases[c].id, planned[c],
 			       "", isinf(h) ? NAN : h,
 			       h <= m->until_ci_pct ? "" : " (max_boots reached before the target)");

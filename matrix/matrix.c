@@ -130,6 +130,8 @@ static const struct key keys[] = {
 	  "kernel filter on the first_entry event (the reset vector)" },
 	{ "run.until_ci", K_PERCENT, OFF(until_ci_pct), "0", 0, 100, NULL,
 	  "adaptive: boot until the median CI half-width is this % of the median (0: off)" },
+	{ "run.until_ci_phase", K_STRING, OFF(until_ci_phase), "total", 0, 0, NULL,
+	  "adaptive: the phase whose median CI decides (a phase name, or total)" },
 	{ "run.min_boots", K_INT, OFF(min_boots), "6", 1, 1000000, NULL, "with until_ci: at least" },
 	{ "run.max_boots", K_INT, OFF(max_boots), "100", 1, 1000000, NULL, "with until_ci: at most" },
 };
@@ -923,6 +925,33 @@ static bool known_event(const struct cm_matrix *m, const char *e)
 	       !strcmp(e, CM_EVENT_FIRST_ENTRY) || cm_matrix_marker_by_name(m, e);
 }
 
+/* root[section][key]'s value node, for an error's position; root when absent */
+static yaml_node_t *at_key(struct ctx *c, yaml_node_t *root, const char *section, const char *key)
+{
+	const char *path[2] = { section, key };
+	yaml_node_t *n = root;
+	for (int i = 0; i < 2; i++) {
+		yaml_node_t *next = NULL;
+		if (n->type == YAML_MAPPING_NODE)
+			for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+			     p < n->data.mapping.pairs.top && !next; p++)
+				if (scalar(node(c, p->key)) && !strcmp(scalar(node(c, p->key)), path[i]))
+					next = node(c, p->value);
+		if (!next)
+			return root;
+		n = next;
+	}
+	return n;
+}
+
+bool cm_matrix_has_phase(const struct cm_matrix *m, const char *name)
+{
+	for (size_t i = 0; i < m->nphases; i++)
+		if (!strcmp(m->phases[i].name, name))
+			return true;
+	return !strcmp(name, "total");
+}
+
 static void check_events(struct ctx *c, yaml_node_t *root)
 {
 	struct cm_matrix *m = c->m;
@@ -940,7 +969,17 @@ static void check_events(struct ctx *c, yaml_node_t *root)
 		}
 	}
 	if (m->end_marker && !cm_matrix_marker_by_name(m, m->end_marker))
-		ERR(c, root, "markers.end names unknown marker '%s'", m->end_marker);
+		ERR(c, at_key(c, root, "markers", "end"), "markers.end names unknown marker '%s'",
+		    m->end_marker);
+	if (m->until_ci_phase && !cm_matrix_has_phase(m, m->until_ci_phase)) {
+		struct cm_buf names = { 0 };
+		for (size_t i = 0; i < m->nphases; i++)
+			cm_buf_printf(&names, "%s, ", m->phases[i].name);
+		ERR(c, at_key(c, root, "run", "until_ci_phase"),
+		    "run.until_ci_phase names unknown phase '%s' (phases: %stotal)", m->until_ci_phase,
+		    names.s ? names.s : "");
+		cm_buf_free(&names);
+	}
 }
 
 /* ---- expansion --------------------------------------------------------------------------- */
@@ -1405,6 +1444,7 @@ void cm_matrix_free(struct cm_matrix *m)
 	free(m->pin);
 	free_strv(m->env, m->nenv);
 	free(m->first_entry_event);
+	free(m->until_ci_phase);
 	free(m->first_entry_filter);
 	free(m);
 }

@@ -197,6 +197,10 @@ static void test_errors(void **state)
 	expect_error(GUEST "axes:\n  memroy: [1G]\n", 3, 3, "did you mean 'memory'");
 	expect_error(GUEST "run:\n  order: random\n", 3, 10, "must be one of");
 	expect_error("run: {boots: 1}\n", 1, 1, "no guest");
+	expect_error(GUEST "phases:\n  - {name: boot, from: exec, to: exit}\n"
+			   "run:\n  until_ci_phase: bot\n",
+		     5, 19, "unknown phase 'bot' (phases: boot, total)");
+	expect_error(GUEST "markers:\n  end: nope\n", 3, 8, "markers.end names unknown marker");
 	expect_error(GUEST "exclude:\n  - {memory: 1G, accel: kvm}\naxes: {memory: [1G], accel: [kvm]}\n",
 		     1, 1, "no cases left");
 }

@@ -227,6 +227,19 @@ static void test_until_ci(void **state)
 	assert_int_equal(fake.n, 3 + 6 + 6 + 20);
 	assert_non_null(cm_dataset_get_meta(&ds, "adaptive stopping"));
 	cm_dataset_free(&ds);
+	/* the phase that decides: case 2's noise is all in firmware, its work phase is steady,
+	 * so watching work stops every case at min_boots */
+	m = (free(m), write_matrix("adaptive-work", ", until_ci: 1, min_boots: 6, max_boots: 20"));
+	fake.spread[2] = 0.3;
+	rc = run(m, "adaptive-work", "--until-ci-phase work");
+	fake.spread[2] = 0;
+	assert_int_equal(rc, 0);
+	load("adaptive-work", &ds);
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(count(&ds, k, 0), 6);
+	assert_non_null(strstr(cm_dataset_get_meta(&ds, "adaptive stopping"), "the work median"));
+	cm_dataset_free(&ds);
+	assert_int_equal(run(m, "bad-phase", "--until-ci-phase nope"), CM_EXIT_USAGE);
 	/* stopping is on precision: a target the steady cases meet at once changes nothing for
 	 * them, and a case is never stopped below min_boots */
 	m = (free(m), write_matrix("adaptive2", ", until_ci: 50, min_boots: 6, max_boots: 20"));

@@ -177,10 +177,11 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n);
 /* Drops the boots a resumed run already finished; returns the new count. */
 size_t cm_plan_skip_done(struct cm_planned *pl, size_t n, const int *warm_done,
 			 const int *meas_done);
-/* Counted total-phase boots of case c so far, summarised. */
-void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, struct cm_summary *s);
-/* Relative half-width (%) of case c's total median CI; INFINITY while it is empty. */
-double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c);
+/* Counted boots of case c so far in one phase ("total", ...), summarised. */
+void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *phase,
+			  struct cm_summary *s);
+/* Relative half-width (%) of case c's median CI in a phase; INFINITY while it is empty. */
+double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const char *phase);
 /* Adaptive stopping: appends one shuffled block of the cases not yet precise (and below
  * run.max_boots); planned[c] counts each case's measured boots. Returns the block's size. */
 size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,

@@ -73,6 +73,7 @@ struct cm_matrix {
 	int64_t boots, warmup, timeout_ms, seed, exit_status;
 	int64_t min_boots, max_boots;
 	double until_ci_pct; /* 0: fixed count */
+	char *until_ci_phase; /* the phase whose median CI decides; default total */
 	bool drop_caches;
 	enum cm_drop drop_method;
 	enum cm_order order;
@@ -92,6 +93,8 @@ struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *diags);
 struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
 					struct cm_diags *diags);
 void cm_matrix_free(struct cm_matrix *m);
+/* A phase the matrix reports: one of its phases, or total. */
+bool cm_matrix_has_phase(const struct cm_matrix *m, const char *name);
 /* Sets one scalar key ("run.order") from text, parsed and range-checked by the same key table
  * as the file; errors name origin (a CLI flag). Cases are not re-expanded: run.* keys only. */
 int cm_matrix_override(struct cm_matrix *m, const char *key, const char *value,
