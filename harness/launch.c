@@ -51,6 +51,14 @@ struct stamp {
 	int err;
 };
 
+void cm_child_keep_fds(int lo, int hi)
+{
+	/* CLOEXEC rather than close: the child still writes its stamp pipe before execve */
+	if (lo > 3)
+		close_range(3, (unsigned)lo - 1, CLOSE_RANGE_CLOEXEC);
+	close_range((unsigned)hi + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
 static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg_w)
 {
 	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
@@ -78,6 +86,9 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg
 	for (size_t i = 0; i < l->ndebugcon && !st.err; i++)
 		if (dup2(dbg_w[i], DEBUGCON_FD0 + (int)i) < 0) /* clears O_CLOEXEC on the copy */
 			st.err = errno;
+	/* qemu gets 0-2 and its debugcon pipes, nothing coldmark inherited or opened: a pipe of
+	 * whoever started coldmark must not stay open for as long as a guest runs */
+	cm_child_keep_fds(DEBUGCON_FD0, top - 1);
 	if (l->pin && !st.err) {
 		cpu_set_t set;
 		if (parse_cpulist(l->pin, &set) || sched_setaffinity(0, sizeof(set), &set))

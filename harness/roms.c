@@ -47,6 +47,7 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 		if (s < 0 || null < 0 || dup2(s, MON_FD) < 0)
 			_exit(127);
 		dup2(null, 0), dup2(null, 1), dup2(null, 2);
+		cm_child_keep_fds(MON_FD, MON_FD);
 		setpgid(0, 0);
 		execvp(av[0], av);
 		_exit(127);

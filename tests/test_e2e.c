@@ -174,6 +174,37 @@ static void test_launch_fds(void **state)
 		launch_with_free_fd(lowest);
 }
 
+/* What the launched program holds: 0-2 and its debugcon pipe, not an fd coldmark inherited.
+ * The "qemu" is ls listing its own fds into the boot log (3 is its directory handle; the
+ * debugcon arguments become the shell's $0... and are not seen by ls). */
+static void test_launch_fds_not_leaked(void **state)
+{
+	int p[2];
+	assert_int_equal(pipe(p), 0); /* no O_CLOEXEC: as inherited from a careless parent */
+	assert_int_equal(dup2(p[1], 42), 42);
+	char *list = cm_xasprintf("%s/fds.txt", tmp);
+	char *argv[] = { "/bin/sh", "-c", "exec ls /proc/self/fd", NULL };
+	static const char yaml[] = "guest: {bundled: guest}\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, sizeof(yaml) - 1, "fd.yaml", &d);
+	assert_non_null(m);
+	volatile int stop = 0;
+	struct cm_launch l = { .argv = argv, .log_path = list, .timeout_ms = 10000,
+			       .debugcon_ports = m->ports, .ndebugcon = 1, .m = m, .stop = &stop };
+	struct cm_events ev = { 0 };
+	struct cm_exit ex;
+	assert_int_equal(cm_launch_boot(&l, &ev, &ex), 0);
+	close(42), close(p[0]), close(p[1]);
+	assert_true(ex.launched);
+	assert_int_equal(ex.status, 0);
+	char *fds = slurp(list);
+	assert_string_equal(fds, "0\n1\n10\n2\n3\n");
+	free(fds), free(list);
+	cm_events_free(&ev);
+	cm_diags_clear(&d);
+	cm_matrix_free(m);
+}
+
 /* ---- coldmark run ---------------------------------------------------------------------------- */
 
 static const char *matrix_head = "guest: {bundled: %s}\n"
@@ -813,7 +844,8 @@ int main(int argc, char **argv)
 	free(qemu);
 	if (!strcmp(group, "guest-tcg")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_guest_tcg),
-						cmocka_unit_test(test_launch_fds) };
+						cmocka_unit_test(test_launch_fds),
+						cmocka_unit_test(test_launch_fds_not_leaked) };
 		return cmocka_run_group_tests_name("guest-tcg", t, NULL, NULL);
 	}
 	if (!strcmp(group, "guest-kvm")) {

@@ -141,6 +141,8 @@ struct cm_launch {
 /* Forks and execs qemu, captures its events into ev, waits (pidfd + poll) until it exits,
  * the end marker plus a grace period has passed, the timeout, or *stop. */
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
+/* In a forked child before execve: every fd but 0-2 and lo..hi gets O_CLOEXEC. */
+void cm_child_keep_fds(int lo, int hi);
 /* What the runner calls to boot: cm_launch_boot, or a stand-in that fakes qemu in tests. */
 typedef int (*cm_launch_fn)(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
 
