@@ -351,6 +351,23 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 		if (c != best && m > 0)
 			fprintf(f, "  %6.2f× faster than %s\n", m / b, ds->cases[c].id);
 	}
+	/* the axes this phase moves with, where the sweep test says so */
+	struct cm_sweep *sw;
+	size_t n;
+	cm_report_sweeps(r, &sw, &n);
+	bool said = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct cm_sweep *x = &sw[i];
+		if (x->phase != p || !(x->p_adj < r->alpha))
+			continue;
+		if (!said)
+			fprintf(f, "\nSweep effects on %s (Kruskal–Wallis, Holm):\n", phase);
+		said = true;
+		fprintf(f, "  %s moves it ×%.3g (%s → %s)%s%s, p %.2g\n", ds->axes[x->axis], x->ratio,
+			ds->cases[x->fastest].labels[x->axis], ds->cases[x->slowest].labels[x->axis],
+			*x->held ? " at " : "", x->held, x->p_adj);
+	}
+	cm_sweeps_free(sw, n);
 }
 
 /* ---- all formats ----------------------------------------------------------------------------- */

@@ -165,6 +165,16 @@ static void test_sweeps(void **state)
 	assert_non_null(strstr(md, "| accel=tcg | **×2.99 (p 0.00014)** |"));
 	assert_non_null(strstr(md, "| memory=4G | — |"));
 	free(md);
+	/* the terminal summary names the significant ones */
+	char *term = NULL;
+	size_t tlen = 0;
+	FILE *tf = open_memstream(&term, &tlen);
+	cm_report_terminal(&r, "total", tf);
+	fclose(tf);
+	assert_non_null(strstr(term, "Sweep effects on total (Kruskal–Wallis, Holm):\n"
+				     "  memory moves it ×2.99 (128M → 4G) at accel=tcg, p 0.00014\n"));
+	assert_null(strstr(term, "at accel=kvm"));
+	free(term);
 	/* HTML: memory is numeric, so one line per accel slice; accel is not, so no plot */
 	char *html = render(&r, 4), *q = html;
 	size_t lines = 0;
