@@ -150,6 +150,9 @@ static const struct cm_opt compare_opts[] = {
 	{ "min-change", 0, "TIME", "smallest change that counts, absolute (e.g. 200us; default 0)" },
 	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
 	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
+	{ "axis", 0, "NAME", "with one RUN: compare two values of this axis within the run" },
+	{ "base", 0, "VALUE", "with --axis: the base value (default: the axis's first)" },
+	{ "cand", 0, "VALUE", "with --axis: the candidate value (default: the other one of two)" },
 	{ 0 }
 };
 static const struct cm_opt history_opts[] = {
@@ -178,10 +181,10 @@ const struct cm_cmd cm_commands[] = {
 	{ "report", "SAMPLES.csv|RUNDIR [options]",
 	  "Rebuild summary.csv, report.md, report.json and report.html from raw samples.",
 	  report_opts, 1, 1, cmd_report },
-	{ "compare", "BASE CAND [options]",
+	{ "compare", "BASE CAND [options] | RUN --axis NAME [--base V] [--cand V]",
 	  "Compare two runs (each a tag, a run id, a samples.csv or a run folder) case by case and "
-	  "phase by phase; exit 1 on a regression.",
-	  compare_opts, 2, 2, cm_cmd_compare },
+	  "phase by phase, or two values of one axis within a run; exit 1 on a regression.",
+	  compare_opts, 1, 2, cm_cmd_compare },
 	{ "history", "[--case ID] [--phase NAME] [--db PATH] [--html FILE]",
 	  "Every run in the store in time order with its median and CI, and the steps between "
 	  "consecutive runs.",

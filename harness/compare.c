@@ -59,6 +59,85 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 	return rc;
 }
 
+/* One run, two sides: the cases whose value of axis is bval against those with cval, matched
+ * by their other axes. Boots of both sides were interleaved in one run, so host drift between
+ * runs, the bane of comparing two runs, cannot pass for a difference. */
+static int split_by_axis(const struct cm_dataset *all, const char *axis, const char *bval,
+			 const char *cval, struct cm_dataset *b, struct cm_dataset *c)
+{
+	size_t a = 0;
+	while (a < all->naxes && strcmp(all->axes[a], axis))
+		a++;
+	if (a == all->naxes) {
+		fprintf(stderr, "coldmark compare: the run has no axis '%s'\n", axis);
+		return -1;
+	}
+	/* the axis's values in case order: base defaults to the first, cand to the second */
+	const char *vals[64];
+	size_t nv = 0;
+	for (size_t i = 0; i < all->ncases && nv < 64; i++) {
+		const char *v = all->cases[i].labels[a];
+		bool seen = !*v;
+		for (size_t k = 0; k < nv && !seen; k++)
+			seen = !strcmp(vals[k], v);
+		if (!seen)
+			vals[nv++] = v;
+	}
+	const char *want[2] = { bval ? bval : nv > 0 ? vals[0] : "", cval };
+	if (!cval && nv == 2)
+		want[1] = !strcmp(vals[0], want[0]) ? vals[1] : vals[0];
+	for (int s = 0; s < 2; s++) {
+		bool found = false;
+		for (size_t k = 0; k < nv; k++)
+			found |= want[s] && !strcmp(vals[k], want[s]);
+		if (!found) {
+			struct cm_buf list = { 0 };
+			for (size_t k = 0; k < nv; k++)
+				cm_buf_printf(&list, "%s%s", k ? ", " : "", vals[k]);
+			fprintf(stderr, "coldmark compare: %s: %s '%s' (axis %s has: %s)\n",
+				s ? "--cand" : "--base", want[s] ? "no value" : "say which of",
+				want[s] ? want[s] : "its values", axis, list.s ? list.s : "no values");
+			cm_buf_free(&list);
+			return -1;
+		}
+	}
+	char **rest = cm_xcalloc(all->naxes, sizeof(char *));
+	for (size_t x = 0, k = 0; x < all->naxes; x++)
+		if (x != a)
+			rest[k++] = all->axes[x];
+	struct cm_dataset *side[2] = { b, c };
+	for (int s = 0; s < 2; s++) {
+		cm_dataset_init(side[s], rest, all->naxes - 1);
+		for (size_t i = 0; i < all->nmeta; i++)
+			cm_dataset_meta(side[s], all->meta_keys[i], all->meta_vals[i]);
+		for (size_t p = 0; p < all->nphases; p++)
+			cm_dataset_phase(side[s], all->phases[p]);
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		const struct cm_sample_row *r = &all->rows[i];
+		const struct cm_ds_case *cs = &all->cases[r->case_idx];
+		for (int s = 0; s < 2; s++) {
+			if (strcmp(cs->labels[a], want[s]))
+				continue;
+			/* the case is named by its other axes, so both sides' ids match */
+			char *id = cm_case_held_fixed(all, r->case_idx, a), **labels =
+				cm_xcalloc(all->naxes, sizeof(char *));
+			for (size_t x = 0, k = 0; x < all->naxes; x++)
+				if (x != a)
+					labels[k++] = cs->labels[x];
+			cm_dataset_case(side[s], *id ? id : axis, labels);
+			cm_dataset_add(side[s], *id ? id : axis, r->boot, r->warmup, r->status, r->phase,
+				       r->duration_ns, r->source, r->cache);
+			free(labels);
+			free(id);
+		}
+	}
+	free(rest);
+	fprintf(stderr, "note: %s=%s (base) against %s=%s (candidate), boots interleaved in one run\n",
+		axis, want[0], axis, want[1]);
+	return 0;
+}
+
 /* What makes a verdict, shared by compare and history: --alpha, --threshold, --min-change. */
 struct judge {
 	double alpha, thr, min_ns;
@@ -121,11 +200,27 @@ int cm_cmd_compare(const struct cm_cli *cli)
 		return CM_EXIT_USAGE;
 	}
 	struct cm_dataset b, c;
-	if (load_side(cli->pos[0], db_path(cli), &b))
+	const char *axis = cm_cli_get(cli, "axis");
+	if ((cli->npos == 2) == (axis != NULL)) {
+		fprintf(stderr, "coldmark compare: give BASE and CAND, or one RUN and --axis\n");
 		return CM_EXIT_USAGE;
-	if (load_side(cli->pos[1], db_path(cli), &c)) {
-		cm_dataset_free(&b);
-		return CM_EXIT_USAGE;
+	}
+	if (axis) {
+		struct cm_dataset all;
+		if (load_side(cli->pos[0], db_path(cli), &all))
+			return CM_EXIT_USAGE;
+		int rc = split_by_axis(&all, axis, cm_cli_get(cli, "base"), cm_cli_get(cli, "cand"),
+				       &b, &c);
+		cm_dataset_free(&all);
+		if (rc)
+			return CM_EXIT_USAGE;
+	} else {
+		if (load_side(cli->pos[0], db_path(cli), &b))
+			return CM_EXIT_USAGE;
+		if (load_side(cli->pos[1], db_path(cli), &c)) {
+			cm_dataset_free(&b);
+			return CM_EXIT_USAGE;
+		}
 	}
 	struct cm_report rb, rc_;
 	cm_report_build(&b, alpha, &rb);

@@ -748,6 +748,22 @@ static void test_regression(void **state)
 	assert_non_null(strstr(out, "| variant=b | work |"));
 	assert_non_null(strstr(out, "**regressed**"));
 	free(out);
+	/* within one run: variant=b against variant=a, matched by their other axes (none here) */
+	rc = cm("compare r2 --axis variant" TOLERANCE, &out);
+	if (rc != 1)
+		fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 1);
+	assert_non_null(strstr(out, "variant=a (base) against variant=b (candidate)"));
+	assert_non_null(strstr(out, "\nvariant                              work "));
+	assert_non_null(strstr(out, "REGRESSED"));
+	free(out);
+	assert_int_equal(cm("compare r1 --axis variant --base b --cand a" TOLERANCE, &out), 0);
+	free(out);
+	assert_int_equal(cm("compare r1 --axis variant --cand c", &out), 2);
+	assert_non_null(strstr(out, "no value 'c' (axis variant has: a, b)"));
+	free(out);
+	assert_int_equal(cm("compare r1 r2 --axis variant", &out), 2);
+	free(out);
 	/* a different firmware image is named, by content */
 	char *edit = cm_xasprintf("cd %s && cp -r r1 r1x && "
 				  "sed -i 's/^firmware sha256 (bios-256k.bin),./&0/' r1x/meta.csv", tmp);
