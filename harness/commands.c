@@ -119,6 +119,7 @@ static const struct cm_opt run_opts[] = {
 	{ "until-ci", 0, "PCT", "boot each case until its median's CI half-width is PCT% "
 				 "(between run.min_boots and run.max_boots)" },
 	{ "until-ci-phase", 0, "PHASE", "the phase whose median CI --until-ci watches (default total)" },
+	{ "max-failed", 0, "PCT", "share of measured boots that may fail before exit 1 (default 0)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },

@@ -217,6 +217,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		{ "source", "run.source", "--source" },
 		{ "until-ci", "run.until_ci", "--until-ci" },
 		{ "until-ci-phase", "run.until_ci_phase", "--until-ci-phase" },
+		{ "max-failed", "run.max_failed", "--max-failed" },
 	};
 	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++)
 		if ((v = cm_cli_get(cli, overrides[i][0])) &&
@@ -493,7 +494,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	size_t nfiles = 0, nplan;
 	char **files = m->drop_caches ? cm_boot_files(m, &nfiles) : NULL;
 	struct cm_planned *pl = cm_plan_new(m, &nplan);
-	size_t *done = cm_xcalloc(m->ncases, sizeof(size_t)), nfailed = 0, nmeasured = 0;
+	size_t *done = cm_xcalloc(m->ncases, sizeof(size_t)), nmeasured = 0;
 	int *planned = cm_xcalloc(m->ncases, sizeof(int));
 	for (size_t c = 0; c < m->ncases; c++) {
 		planned[c] = meas_done[c] > (int)m->boots ? meas_done[c] : (int)m->boots;
@@ -572,8 +573,6 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		else if (br.status != CM_STATUS_INTERRUPTED) {
 			fprintf(stderr, "%s%s boot %d%s: %s — %s (log: %s)\n", tty ? "\r\033[K" : "",
 				cs->id, b->boot, b->warmup ? " (warm-up)" : "", st, br.detail, log);
-			if (!b->warmup)
-				nfailed++;
 		}
 		free(log);
 		if (!b->warmup && br.status != CM_STATUS_INTERRUPTED) {
@@ -653,16 +652,27 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		       cm_cli_get(cli, "tag") ? cm_cli_get(cli, "tag") : "", db_path);
 	cm_store_close(store);
 
+	/* failed boots: the whole run's share, a resumed run's earlier boots included */
+	size_t all = 0, bad = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *row = &ds.rows[i];
+		if (row->warmup || strcmp(row->phase, "total") || !strcmp(row->status, "interrupted"))
+			continue;
+		all++;
+		bad += strcmp(row->status, "ok") != 0;
+	}
+	double share = all ? 100.0 * (double)bad / (double)all : 0;
 	if (stop_flag) {
 		fprintf(stderr, "coldmark run: interrupted by signal %d after %zu measured boots; "
 				"everything measured is in %s\n",
 			stop_flag, nmeasured, outdir);
 		rc = CM_EXIT_INTERRUPTED;
-	} else if (nfailed) {
-		fprintf(stderr, "coldmark run: %zu of %zu measured boots failed (see the statuses "
-				"in samples.csv and the logs in %s)\n",
-			nfailed, nmeasured, logs);
-		rc = CM_EXIT_FAILED;
+	} else if (bad) {
+		fprintf(stderr, "coldmark run: %zu of %zu measured boots failed (%.1f%%; run.max_failed "
+				"allows %g%%); see the statuses in samples.csv and the logs in %s\n",
+			bad, all, share, m->max_failed_pct, logs);
+		if (share > m->max_failed_pct)
+			rc = CM_EXIT_FAILED;
 	}
 	free(pl);
 	free(done);

@@ -128,6 +128,8 @@ static const struct key keys[] = {
 	  "tracepoint for first_entry (auto: kvm:kvm_entry and kvm:kvm_emulate_insn)" },
 	{ "run.first_entry_filter", K_STRING, OFF(first_entry_filter), "rip == 0xfff0", 0, 0, NULL,
 	  "kernel filter on the first_entry event (the reset vector)" },
+	{ "run.max_failed", K_PERCENT, OFF(max_failed_pct), "0", 0, 100, NULL,
+	  "share of measured boots (%) that may fail before the run exits 1 (all stay in the data)" },
 	{ "run.until_ci", K_PERCENT, OFF(until_ci_pct), "0", 0, 100, NULL,
 	  "adaptive: boot until the median CI half-width is this % of the median (0: off)" },
 	{ "run.until_ci_phase", K_STRING, OFF(until_ci_phase), "total", 0, 0, NULL,

@@ -34,6 +34,7 @@ static struct {
 	size_t n;
 	size_t interrupt_at; /* 1-based call that gets a Ctrl-C; 0: none */
 	double spread[8];    /* relative spread of each case's firmware phase */
+	int crash_case;      /* 1-based case whose boots all crash; 0: none */
 	uint64_t rng;
 } fake;
 
@@ -59,6 +60,10 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	if (*l->stop) {
 		ex->interrupted = true;
 		ex->signal = SIGTERM;
+		return 0;
+	}
+	if (k->c + 1 == fake.crash_case) {
+		ex->signal = SIGSEGV;
 		return 0;
 	}
 	/* firmware ~100 ms (+10 ms per case index) with the case's spread; work 1 ms */
@@ -311,6 +316,27 @@ static void test_resume(void **state)
 	free(extra), free(dir), free(m);
 }
 
+/* failed boots are data; the exit status depends on their share against run.max_failed */
+static void test_failed_share(void **state)
+{
+	char *m = write_matrix("crash", "");
+	fake.crash_case = 2; /* 4 of 12 measured boots: 33% */
+	assert_int_equal(run(m, "crash0", ""), CM_EXIT_FAILED);
+	assert_int_equal(run(m, "crash30", "--max-failed 30"), CM_EXIT_FAILED);
+	assert_int_equal(run(m, "crash40", "--max-failed 40"), 0);
+	assert_int_equal(run(m, "crashbad", "--max-failed 140"), CM_EXIT_USAGE);
+	fake.crash_case = 0;
+	struct cm_dataset ds;
+	load("crash40", &ds);
+	assert_int_equal(count(&ds, 1, 0), 0); /* not ok, but there */
+	size_t crashed = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		crashed += !strcmp(ds.rows[i].phase, "total") && !strcmp(ds.rows[i].status, "crashed");
+	assert_int_equal(crashed, 5); /* 4 measured + 1 warm-up */
+	cm_dataset_free(&ds);
+	free(m);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-runner-XXXXXX");
@@ -321,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_orders),
 		cmocka_unit_test(test_until_ci),
 		cmocka_unit_test(test_resume),
+		cmocka_unit_test(test_failed_share),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char *cmd = cm_xasprintf("rm -rf '%s'", tmp);

@@ -73,6 +73,7 @@ struct cm_matrix {
 	int64_t boots, warmup, timeout_ms, seed, exit_status;
 	int64_t min_boots, max_boots;
 	double until_ci_pct; /* 0: fixed count */
+	double max_failed_pct; /* share of measured boots that may fail before exit 1 */
 	char *until_ci_phase; /* the phase whose median CI decides; default total */
 	bool drop_caches;
 	enum cm_drop drop_method;
