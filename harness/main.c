@@ -14,8 +14,8 @@ static void usage(FILE *f)
 		COLDMARK_VERSION);
 	for (size_t i = 0; i < cm_ncommands; i++)
 		fprintf(f, "  %-8s %s\n", cm_commands[i].name, cm_commands[i].summary);
-	fprintf(f, "\nexit status: 0 success, 1 failed boots (beyond run.max_failed) or a regression, 2 usage or data error, 3 host "
-		   "cannot measure, 130 interrupted\n");
+	fprintf(f, "\nexit status: 0 success, 1 failed boots (beyond run.max_failed) or a "
+		   "regression, 2 usage or data error, 3 host cannot measure, 130 interrupted\n");
 }
 
 int main(int argc, char **argv)
