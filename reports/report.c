@@ -204,7 +204,8 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 		tested += !isnan(sw[i].p);
 	if (n)
 		fprintf(f, "## Sweep effects\n\nDoes a phase move with one axis, the others held fixed? "
-			   "Kruskal–Wallis across the axis's values within each slice, Holm-adjusted "
+			   "Kruskal–Wallis (Mann–Whitney for two values) across the axis's values within "
+			   "each slice, Holm-adjusted "
 			   "over all %zu tests. Each cell: slowest / fastest median, and the adjusted p; "
 			   "**bold** below %g.\n\n",
 			tested, r->alpha);
