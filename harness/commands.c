@@ -144,11 +144,15 @@ static const struct cm_opt doctor_opts[] = {
 	{ 0 }
 };
 
+/* what makes a verdict: compare's rows and history's steps alike */
+#define JUDGE_OPTS                                                                                 \
+	{ "alpha", 0, "A", "significance level after Holm correction (default 0.05)" },           \
+	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },          \
+	{ "min-change", 0, "TIME", "smallest change that counts, absolute (e.g. 200us; default 0)" }
+
 static const struct cm_opt compare_opts[] = {
 	{ "db", 0, "PATH", "results store for tags and run ids (default ./coldmark.db)" },
-	{ "alpha", 0, "A", "significance level after Holm correction (default 0.05)" },
-	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
-	{ "min-change", 0, "TIME", "smallest change that counts, absolute (e.g. 200us; default 0)" },
+	JUDGE_OPTS,
 	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
 	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
 	{ "axis", 0, "NAME", "with one RUN: compare two values of this axis within the run" },
@@ -161,9 +165,7 @@ static const struct cm_opt history_opts[] = {
 	{ "case", 0, "ID", "only this case" },
 	{ "phase", 0, "NAME", "the phase to follow (default total)" },
 	{ "html", 0, "FILE", "also write the trend plot (median and CI per run) as an HTML page" },
-	{ "alpha", 0, "A", "significance level of a step (default 0.05)" },
-	{ "threshold", 0, "PCT", "smallest step that counts, in percent (default 2)" },
-	{ "min-change", 0, "TIME", "smallest step that counts, absolute (e.g. 200us; default 0)" },
+	JUDGE_OPTS,
 	{ 0 }
 };
 static const struct cm_opt import_opts[] = {
