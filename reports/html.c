@@ -196,7 +196,9 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 			if (sw[i].axis == a && sw[i].phase == p && !isnan(sw[i].p)) {
 				fputs(" ", f);
 				esc(f, *sw[i].held ? sw[i].held : ds->axes[a]);
-				fprintf(f, " ×%.3g, p %.2g%s;", sw[i].ratio, sw[i].p_adj,
+				char ratio[32];
+				fprintf(f, " %s, p %.2g%s;", cm_sweep_ratio(&sw[i], ratio, sizeof(ratio)),
+					sw[i].p_adj,
 					sw[i].p_adj < r->alpha ? " (significant)" : "");
 			}
 		fputs("</p>\n", f);

@@ -226,12 +226,14 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 			fputs(" |", f);
 			for (size_t p = 0; p < ds->nphases; p++) {
 				const struct cm_sweep *x = &sw[i + p];
+				char ratio[32];
 				bool sig = x->p_adj < r->alpha;
 				if (isnan(x->p))
 					fputs(" — |", f);
 				else
-					fprintf(f, " %s×%.3g (p %.2g)%s |", sig ? "**" : "", x->ratio,
-						x->p_adj, sig ? "**" : "");
+					fprintf(f, " %s%s (p %.2g)%s |", sig ? "**" : "",
+						cm_sweep_ratio(x, ratio, sizeof(ratio)), x->p_adj,
+						sig ? "**" : "");
 			}
 			fputc('\n', f);
 		}
@@ -364,7 +366,9 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 		if (!said)
 			fprintf(f, "\nSweep effects on %s (Kruskal–Wallis, Holm):\n", phase);
 		said = true;
-		fprintf(f, "  %s moves it ×%.3g (%s → %s)%s%s, p %.2g\n", ds->axes[x->axis], x->ratio,
+		char ratio[32];
+		fprintf(f, "  %s moves it %s (%s → %s)%s%s, p %.2g\n", ds->axes[x->axis],
+			cm_sweep_ratio(x, ratio, sizeof(ratio)),
 			ds->cases[x->fastest].labels[x->axis], ds->cases[x->slowest].labels[x->axis],
 			*x->held ? " at " : "", x->held, x->p_adj);
 	}

@@ -2,6 +2,7 @@
  * values of that axis (Mann-Whitney, exact when it can be, for two values), the other axes held fixed (one test per slice, so that an accelerator
  * axis does not masquerade as a memory effect), Holm-adjusted over every test of the report. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,6 +87,13 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 	*out = v;
 	*nout = n;
 	return 0;
+}
+
+const char *cm_sweep_ratio(const struct cm_sweep *s, char *out, size_t n)
+{
+	/* 3 significant digits, but never "1.86e+03" in a table */
+	snprintf(out, n, s->ratio >= 1000 ? "×%.0f" : "×%.3g", s->ratio);
+	return out;
 }
 
 void cm_sweeps_free(struct cm_sweep *s, size_t n)

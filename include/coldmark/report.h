@@ -91,6 +91,8 @@ char *cm_case_held_fixed(const struct cm_dataset *ds, size_t c, size_t a);
 /* One row per axis x slice x phase, for every axis that takes 2+ values within a slice. */
 int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n);
 void cm_sweeps_free(struct cm_sweep *s, size_t n);
+/* "×1.52", "×1862": the ratio as the reports print it; returns out. */
+const char *cm_sweep_ratio(const struct cm_sweep *s, char *out, size_t n);
 
 /* The writers. formats: comma list of csv, md, json, html. Writes samples.csv too when
  * with_samples. */
