@@ -88,8 +88,8 @@ void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
 		const struct cm_event *a = cm_events_find(ev, p->from), *b = cm_events_find(ev, p->to);
 		if (a && b) {
 			r->phase_ns[i] = (double)(b->ts_ns - a->ts_ns);
-			/* Bytes read from one debugcon pipe in one go share a timestamp: then the
-			 * order of arrival decides. */
+			/* Two events can share a timestamp (bytes of one debugcon message, a
+			 * coarse clock): then the order of arrival decides. */
 			bool before = b->ts_ns < a->ts_ns || (b->ts_ns == a->ts_ns && b < a);
 			if (before && !bad_order) {
 				bad_order = true;

@@ -5,16 +5,18 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "coldmark/harness.h"
 
-#define DEBUGCON_FD0 10     /* where the child finds the debugcon pipes */
+#define DEBUGCON_FD0 10     /* where the child finds the debugcon sockets */
 #define END_GRACE_MS 2000   /* after the end marker, how long a guest may take to exit */
 #define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
 
@@ -63,9 +65,10 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg
 {
 	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
 	struct stamp st = { 0, 0 };
-	/* The pipes may sit on the very numbers the debugcon copies must take (10, 11, ...),
-	 * depending on how many fds coldmark inherited and opened: a dup2 onto one in use
-	 * closes it, and dup2(fd, fd) leaves O_CLOEXEC set. Lift them all above that range. */
+	/* The stamp pipe and debugcon sockets may sit on the very numbers the debugcon copies
+	 * must take (10, 11, ...), depending on how many fds coldmark inherited and opened: a
+	 * dup2 onto one in use closes it, and dup2(fd, fd) leaves O_CLOEXEC set. Lift them all
+	 * above that range first. */
 	int top = DEBUGCON_FD0 + (int)l->ndebugcon;
 	int lifted = fcntl(stamp_fd, F_DUPFD_CLOEXEC, top);
 	if (lifted < 0)
@@ -108,6 +111,41 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg
 	_exit(127);
 }
 
+/* Every message waiting on debugcon socket i, each byte a marker write stamped with the
+ * kernel's time of its message (CLOCK_REALTIME, moved onto CLOCK_MONOTONIC by the offset
+ * between the two clocks now); the time of reading where the kernel gave none. */
+static void read_debugcon(int fd, const struct cm_launch *l, size_t i, const char *shadow,
+			  struct cm_events *ev)
+{
+	for (;;) {
+		unsigned char buf[256];
+		union {
+			char space[CMSG_SPACE(sizeof(struct timespec))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+				      .msg_controllen = sizeof(ctl.space) };
+		ssize_t got = recvmsg(fd, &msg, 0);
+		if (got <= 0)
+			return;
+		struct timespec rt, mono;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		int64_t mono_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec, ts = mono_ns;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec sent;
+				memcpy(&sent, CMSG_DATA(c), sizeof(sent));
+				int64_t age = (rt.tv_sec - sent.tv_sec) * 1000000000LL +
+					      (rt.tv_nsec - sent.tv_nsec);
+				ts = mono_ns - (age > 0 ? age : 0);
+			}
+		for (ssize_t b = 0; b < got; b++)
+			cm_events_add_marker_as(ev, l->m, ts, l->debugcon_ports[i], buf[b], shadow);
+	}
+}
+
 static void end_qemu(pid_t pid, int pidfd)
 {
 	kill(pid, SIGTERM);
@@ -123,15 +161,19 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	size_t nd = l->ndebugcon > 8 ? 8 : l->ndebugcon;
 	if (pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
+	/* One SOCK_SEQPACKET pair per marker port: qemu sends each debugcon byte as its own
+	 * message, and the kernel stamps it as qemu sends it (SO_TIMESTAMPNS), so how late
+	 * coldmark wakes up to read it does not enter the measurement. */
 	for (size_t i = 0; i < nd; i++) {
-		int pp[2];
-		if (pipe2(pp, O_CLOEXEC))
+		int sv[2], on = 1;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 			return CM_ERR(CM_EIO);
-		dbg_r[i] = pp[0];
-		dbg_w[i] = pp[1];
+		dbg_r[i] = sv[0];
+		dbg_w[i] = sv[1];
 		fcntl(dbg_r[i], F_SETFL, O_NONBLOCK);
+		setsockopt(dbg_r[i], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	}
-	/* argv plus one isa-debugcon per marker port, writing to an inherited pipe */
+	/* argv plus one isa-debugcon per marker port, sending to an inherited socket */
 	size_t argc = 0;
 	while (l->argv[argc])
 		argc++;
@@ -141,7 +183,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		argv[k++] = cm_xstrdup(l->argv[i]);
 	for (size_t i = 0; i < nd; i++) {
 		argv[k++] = cm_xstrdup("-chardev");
-		argv[k++] = cm_xasprintf("file,id=cmdbg%zu,path=/dev/fd/%zu", i, DEBUGCON_FD0 + i);
+		argv[k++] = cm_xasprintf("socket,id=cmdbg%zu,fd=%zu", i, DEBUGCON_FD0 + i);
 		argv[k++] = cm_xstrdup("-device");
 		argv[k++] = cm_xasprintf("isa-debugcon,iobase=0x%x,chardev=cmdbg%zu",
 					 l->debugcon_ports[i], i);
@@ -218,13 +260,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 			pf[1 + i] = (struct pollfd){ dbg_r[i], POLLIN, 0 };
 		int n = poll(pf, 1 + nd, (int)wait_ms);
 		now = cm_now_ns();
-		for (size_t i = 0; n > 0 && i < nd; i++) {
-			unsigned char buf[256];
-			ssize_t got;
-			while ((got = read(dbg_r[i], buf, sizeof(buf))) > 0)
-				for (ssize_t b = 0; b < got; b++)
-					cm_events_add_marker_as(ev, l->m, now, l->debugcon_ports[i], buf[b], shadow);
-		}
+		for (size_t i = 0; n > 0 && i < nd; i++)
+			read_debugcon(dbg_r[i], l, i, shadow, ev);
 		if (l->perf)
 			cm_perf_drain(l->perf, pid, l->m, ev);
 		if (n > 0 && (pf[0].revents & POLLIN)) {
@@ -238,12 +275,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	close(pidfd);
 	/* what the pipes and rings still hold was written before qemu ended */
 	for (size_t i = 0; i < nd; i++) {
-		unsigned char buf[256];
-		ssize_t got;
-		int64_t now = cm_now_ns();
-		while ((got = read(dbg_r[i], buf, sizeof(buf))) > 0)
-			for (ssize_t b = 0; b < got; b++)
-				cm_events_add_marker_as(ev, l->m, now, l->debugcon_ports[i], buf[b], shadow);
+		read_debugcon(dbg_r[i], l, i, shadow, ev);
 		close(dbg_r[i]);
 	}
 	if (l->perf)

@@ -2,8 +2,8 @@
 """How far debugcon's timestamps are from perf's, on the same boots.
 
 Reads the events.csv of a `coldmark run --source both` run, where every marker has a perf time
-(kvm:kvm_pio, stamped in the kernel when the guest writes) and a debugcon time (stamped by
-coldmark when it reads the byte from qemu's isa-debugcon pipe), and prints:
+(kvm:kvm_pio, stamped in the kernel when the guest writes) and a debugcon time (stamped by the
+kernel as qemu sends the byte on coldmark's isa-debugcon socket), and prints:
   - the latency of debugcon per marker: debugcon time - perf time;
   - the error of each phase between consecutive markers: debugcon delta - perf delta.
 """
