@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # coldmark's own cost, and its agreement with perf record. Prints figures; asserts nothing.
-#   scripts/overhead.sh [BOOTS]      default 10; needs root, KVM and perf for the second part
+#   [ACCEL=tcg|kvm] scripts/overhead.sh [BOOTS]   default 10; root, KVM and perf for part 2
 # 1. Wall time per boot of `coldmark run` (warm: --no-drop-caches) over the same qemu command
 #    run bare, each boot timed alone; the cache drop is timed apart.
 # 2. `perf record -k CLOCK_MONOTONIC -e kvm:kvm_pio` running over a coldmark run: the marker
@@ -13,9 +13,13 @@ bin=$PWD/build/default/harness/coldmark
 export COLDMARK_GUEST_DIR=$PWD/build/default/guest
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-accel=tcg
-doctor=$("$bin" doctor 2>/dev/null || true)
-if grep -q "perf-kvm .*: available" <<<"$doctor"; then accel=kvm; fi
+# ACCEL=tcg or kvm picks the accelerator; by default KVM where the perf source works
+accel=${ACCEL:-}
+if [ -z "$accel" ]; then
+    accel=tcg
+    doctor=$("$bin" doctor --no-probe 2>/dev/null || true)
+    if grep -q "perf-kvm .*: available" <<<"$doctor"; then accel=kvm; fi
+fi
 cat >"$work/m.yaml" <<YAML
 guest: {bundled: guest}
 base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]
