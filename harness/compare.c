@@ -73,9 +73,9 @@ static int split_by_axis(const struct cm_dataset *all, const char *axis, const c
 		return -1;
 	}
 	/* the axis's values in case order: base defaults to the first, cand to the second */
-	const char *vals[64];
+	const char **vals = cm_xcalloc(all->ncases + 1, sizeof(char *));
 	size_t nv = 0;
-	for (size_t i = 0; i < all->ncases && nv < 64; i++) {
+	for (size_t i = 0; i < all->ncases; i++) {
 		const char *v = all->cases[i].labels[a];
 		bool seen = !*v;
 		for (size_t k = 0; k < nv && !seen; k++)
@@ -98,8 +98,14 @@ static int split_by_axis(const struct cm_dataset *all, const char *axis, const c
 				s ? "--cand" : "--base", want[s] ? "no value" : "say which of",
 				want[s] ? want[s] : "its values", axis, list.s ? list.s : "no values");
 			cm_buf_free(&list);
+			free(vals);
 			return -1;
 		}
+	}
+	free(vals);
+	if (!strcmp(want[0], want[1])) {
+		fprintf(stderr, "coldmark compare: --base and --cand are both '%s'\n", want[0]);
+		return -1;
 	}
 	char **rest = cm_xcalloc(all->naxes, sizeof(char *));
 	for (size_t x = 0, k = 0; x < all->naxes; x++)
@@ -149,11 +155,11 @@ static int judge_opts(const struct cm_cli *cli, const char *cmd, struct judge *j
 		   *mc = cm_cli_get(cli, "min-change");
 	char *end = "";
 	*j = (struct judge){ 0.05, 0.02, 0 };
-	if (a && (j->alpha = strtod(a, &end), *end || !(j->alpha > 0 && j->alpha < 1))) {
+	if (a && (j->alpha = strtod(a, &end), end == a || *end || !(j->alpha > 0 && j->alpha < 1))) {
 		fprintf(stderr, "coldmark %s: --alpha '%s': a number in (0, 1)\n", cmd, a);
 		return -1;
 	}
-	if (t && (j->thr = strtod(t, &end) / 100, *end || !(j->thr >= 0))) {
+	if (t && (j->thr = strtod(t, &end) / 100, end == t || *end || !(j->thr >= 0))) {
 		fprintf(stderr, "coldmark %s: --threshold '%s': a percentage >= 0\n", cmd, t);
 		return -1;
 	}

@@ -764,6 +764,9 @@ static void test_regression(void **state)
 	free(out);
 	assert_int_equal(cm("compare r1 r2 --axis variant", &out), 2);
 	free(out);
+	assert_int_equal(cm("compare r1 --axis variant --base a --cand a", &out), 2);
+	assert_non_null(strstr(out, "--base and --cand are both 'a'"));
+	free(out);
 	/* a different firmware image is named, by content */
 	char *edit = cm_xasprintf("cd %s && cp -r r1 r1x && "
 				  "sed -i 's/^firmware sha256 (bios-256k.bin),./&0/' r1x/meta.csv", tmp);
