@@ -450,11 +450,9 @@ int cm_cmd_history(const struct cm_cli *cli)
 		const struct cm_cell *prev = NULL;
 		size_t npts = 0;
 		for (size_t i = 0; i < h.n; i++) {
-			size_t ci = 0, pi = 0;
+			size_t ci = 0, pi = cm_dataset_find_phase(&ds[i], h.phase);
 			while (ci < ds[i].ncases && strcmp(ds[i].cases[ci].id, all.cases[c].id))
 				ci++;
-			while (pi < ds[i].nphases && strcmp(ds[i].phases[pi], h.phase))
-				pi++;
 			if (ci == ds[i].ncases || pi == ds[i].nphases)
 				continue;
 			const struct cm_cell *cell = cm_report_cell(&rp[i], ci, pi);

@@ -47,7 +47,7 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *phase,
 			  struct cm_summary *s)
 {
-	size_t total = cm_dataset_phase((struct cm_dataset *)ds, phase);
+	size_t total = cm_dataset_find_phase(ds, phase); /* nphases: no row matches */
 	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
 	size_t n = 0;
 	for (size_t i = 0; i < ds->n; i++) {

@@ -67,11 +67,19 @@ size_t cm_dataset_case(struct cm_dataset *ds, const char *id, char *const *label
 	return ds->ncases - 1;
 }
 
+size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase)
+{
+	size_t i = 0;
+	while (i < ds->nphases && strcmp(ds->phases[i], phase))
+		i++;
+	return i;
+}
+
 size_t cm_dataset_phase(struct cm_dataset *ds, const char *phase)
 {
-	for (size_t i = 0; i < ds->nphases; i++)
-		if (!strcmp(ds->phases[i], phase))
-			return i;
+	size_t i = cm_dataset_find_phase(ds, phase);
+	if (i < ds->nphases)
+		return i;
 	ds->phases = cm_xrealloc(ds->phases, (ds->nphases + 1) * sizeof(char *));
 	ds->phases[ds->nphases] = cm_xstrdup(phase);
 	return ds->nphases++;

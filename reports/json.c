@@ -122,9 +122,7 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
-	size_t p = 0;
-	while (p < ds->nphases && strcmp(ds->phases[p], phase))
-		p++;
+	size_t p = cm_dataset_find_phase(ds, phase);
 	if (p == ds->nphases)
 		return CM_ERR(CM_ENOENT);
 	json_t *results = json_array();

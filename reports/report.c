@@ -318,9 +318,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
-	size_t p = 0;
-	while (p < ds->nphases && strcmp(ds->phases[p], phase))
-		p++;
+	size_t p = cm_dataset_find_phase(ds, phase);
 	if (p == ds->nphases)
 		return;
 	size_t best = (size_t)-1;
