@@ -6,11 +6,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+bash scripts/setup-deps.sh
+# libFuzzer is clang's; its runtime comes with Debian's libclang-rt-14-dev
+if ! command -v clang >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
+fi
 out=build/fuzz
 mkdir -p "$out" tests/fuzz/corpus tests/fuzz/crashes
 clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
     -DCOLDMARK_GUEST_DIR='"/nonexistent"' \
-    tests/fuzz/fuzz_matrix.c matrix/matrix.c matrix/util.c \
+    tests/fuzz/fuzz_matrix.c matrix/matrix.c util/util.c util/sha256.c \
     $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_matrix"
 seeds=$(mktemp -d)
 cp configs/*.yaml tests/fixtures/bad/*.yaml "$seeds/"

@@ -11,7 +11,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${1:-$repo/build/deps}
 
-# Runtime tools and -dev packages. chromium is for the HTML report's browser test.
+# Runtime tools and -dev packages. chromium is for the HTML report's browser test; cpio and gzip
+# build the Linux guest's initramfs (scripts/linux-guest.sh); python3 runs the figure scripts.
+# Every tool a script calls is here: CI and users start from Debian's base image.
 packages=(
     build-essential cmake pkg-config nasm
     qemu-system-x86 linux-perf util-linux
@@ -19,6 +21,7 @@ packages=(
     libsqlite3-dev libcmocka-dev libjansson-dev
     linux-source-6.1 flex bison xz-utils
     chromium
+    cpio gzip python3
 )
 
 # One dpkg-query for all keeps the no-op path fast; it names installed ones only.
