@@ -81,20 +81,17 @@ char **cm_boot_files(const struct cm_matrix *m, size_t *n)
 	if (qemu) {
 		push(&v, n, cm_xstrdup(qemu));
 		/* its shared libraries, as the dynamic loader resolves them */
-		char *cmd = cm_xasprintf("ldd '%s' 2>/dev/null", qemu);
-		FILE *p = popen(cmd, "r");
-		char line[1024];
-		while (p && fgets(line, sizeof(line), p)) {
+		char *ldd_argv[] = { "ldd", qemu, NULL }, *out;
+		cm_proc_run(ldd_argv, CM_HELPER_TIMEOUT_MS, false, &out, 1 << 20);
+		for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
 			char *s = strstr(line, "=> /");
 			s = s ? s + 3 : (line[strspn(line, " \t")] == '/' ? line + strspn(line, " \t") : NULL);
 			if (!s)
 				continue;
-			s[strcspn(s, " \t\n(")] = 0;
+			s[strcspn(s, " \t(")] = 0;
 			push(&v, n, cm_xstrdup(s));
 		}
-		if (p)
-			pclose(p);
-		free(cmd);
+		free(out);
 		free(qemu);
 	}
 	/* firmware and option ROMs qemu may load */

@@ -148,23 +148,16 @@ int cm_cmd_doctor(const struct cm_cli *cli)
 
 	char *qemu = cm_which(qemu_name);
 	if (qemu) {
-		char *cmd = cm_xasprintf("'%s' --version 2>&1", qemu), ver[256] = "";
-		FILE *p = popen(cmd, "r");
-		if (p && fgets(ver, sizeof(ver), p))
-			ver[strcspn(ver, "\n")] = 0;
-		if (p)
-			pclose(p);
-		free(cmd);
+		/* by argv with a deadline: a path with quotes stays a path, a hanging qemu a verdict */
+		char *version_argv[] = { qemu, "--version", NULL }, *ver;
+		ver = cm_proc_first_line(version_argv, CM_HELPER_TIMEOUT_MS);
 		qemu_ok = strstr(ver, "QEMU") != NULL;
 		line(qemu_ok, "qemu binary", "%s: %s", qemu, qemu_ok ? ver : "does not run");
-		cmd = cm_xasprintf("'%s' -device help 2>&1", qemu);
-		p = popen(cmd, "r");
-		char l[512];
-		while (p && fgets(l, sizeof(l), p))
-			debugcon_ok |= strstr(l, "\"isa-debugcon\"") != NULL;
-		if (p)
-			pclose(p);
-		free(cmd);
+		free(ver);
+		char *help_argv[] = { qemu, "-device", "help", NULL }, *help;
+		cm_proc_run(help_argv, CM_HELPER_TIMEOUT_MS, true, &help, 1 << 20);
+		debugcon_ok = strstr(help, "\"isa-debugcon\"") != NULL;
+		free(help);
 		line(debugcon_ok, "isa-debugcon device", debugcon_ok ? "present (TCG marker source)"
 								    : "missing from this qemu build");
 	} else {

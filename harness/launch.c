@@ -61,8 +61,10 @@ void cm_child_keep_fds(int lo, int hi)
 	close_range((unsigned)hi + 1, ~0U, CLOSE_RANGE_CLOEXEC);
 }
 
-static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg_w)
+static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *dbg_w, pid_t parent)
 {
+	/* qemu dies with coldmark, even when coldmark is killed with -9 or by a hang-up */
+	cm_child_die_with_parent(parent);
 	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
 	struct stamp st = { 0, 0 };
 	/* The stamp pipe and debugcon sockets may sit on the very numbers the debugcon copies
@@ -193,9 +195,9 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* with perf as the source, debugcon events are a second opinion on the same boot */
 	const char *shadow = l->perf && nd ? "@debugcon" : NULL;
 
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	if (pid == 0)
-		child(l, argv, stamp[1], dbg_w);
+		child(l, argv, stamp[1], dbg_w, parent);
 	for (size_t i = 0; i < k; i++)
 		free(argv[i]);
 	free(argv);

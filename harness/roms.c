@@ -39,8 +39,9 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 	av[argc + 2] = chardev;
 	av[argc + 3] = "-mon";
 	av[argc + 4] = "chardev=cmroms,mode=readline";
-	pid_t pid = fork();
+	pid_t parent = getpid(), pid = fork();
 	if (pid == 0) {
+		cm_child_die_with_parent(parent);
 		/* lift the socket above MON_FD first: it may sit on MON_FD itself (see launch.c) */
 		int s = fcntl(sv[1], F_DUPFD_CLOEXEC, MON_FD + 1);
 		int null = open("/dev/null", O_RDWR);
@@ -103,21 +104,13 @@ static char **data_dirs(char *const *argv, size_t *n)
 			v = cm_xrealloc(v, (*n + 1) * sizeof(char *));
 			v[(*n)++] = cm_xstrdup(argv[i + 1]);
 		}
-	struct cm_buf cmd = { 0 };
-	cm_shell_quote(&cmd, argv[0]);
-	cm_buf_puts(&cmd, " -L help 2>/dev/null");
-	FILE *p = popen(cmd.s, "r");
-	char line[1024];
-	while (p && fgets(line, sizeof(line), p)) {
-		line[strcspn(line, "\n")] = 0;
-		if (*line) {
-			v = cm_xrealloc(v, (*n + 1) * sizeof(char *));
-			v[(*n)++] = cm_xstrdup(line);
-		}
+	char *help_argv[] = { argv[0], "-L", "help", NULL }, *out;
+	cm_proc_run(help_argv, CM_HELPER_TIMEOUT_MS, false, &out, 1 << 20);
+	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+		v = cm_xrealloc(v, (*n + 1) * sizeof(char *));
+		v[(*n)++] = cm_xstrdup(line);
 	}
-	if (p)
-		pclose(p);
-	cm_buf_free(&cmd);
+	free(out);
 	return v;
 }
 

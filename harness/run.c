@@ -24,19 +24,6 @@ static void on_signal(int sig)
 	stop_flag = sig;
 }
 
-static char *first_line(const char *cmd)
-{
-	char buf[256] = "";
-	FILE *p = popen(cmd, "r");
-	if (p) {
-		if (!fgets(buf, sizeof(buf), p))
-			buf[0] = 0;
-		pclose(p);
-	}
-	buf[strcspn(buf, "\n")] = 0;
-	return cm_xstrdup(buf);
-}
-
 /* One line of a sysfs/procfs file, or NULL when the host does not expose it. */
 static char *read_line(const char *path)
 {
@@ -60,20 +47,15 @@ static void meta_file(struct cm_dataset *ds, const char *key, const char *path)
 	free(v);
 }
 
-/* sha256 of a file, through coreutils' sha256sum (always on Debian), for the record. */
+/* sha256 of a file, hashed in process (no helper: a file name never reaches a command). */
 static void meta_hash(struct cm_dataset *ds, const char *key, const char *path)
 {
-	if (!path || access(path, R_OK))
+	char hex[65];
+	if (!path || cm_sha256_file(path, hex))
 		return;
-	char *cmd = cm_xasprintf("sha256sum '%s' 2>/dev/null", path), *line = first_line(cmd);
-	line[strcspn(line, " ")] = 0;
-	if (*line) {
-		char *v = cm_xasprintf("%s  %s", line, path);
-		cm_dataset_meta(ds, key, v);
-		free(v);
-	}
-	free(line);
-	free(cmd);
+	char *v = cm_xasprintf("%s  %s", hex, path);
+	cm_dataset_meta(ds, key, v);
+	free(v);
 }
 
 /* argv without the values that cannot change which ROMs qemu loads: cases that differ only
@@ -226,6 +208,12 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			cm_diags_clear(&d);
 			goto usage;
 		}
+	const char *formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "csv,md,json,html";
+	char ferr[256];
+	if (cm_report_check_formats(formats, ferr, sizeof(ferr))) {
+		fprintf(stderr, "coldmark run: --format: %s\n", ferr);
+		goto usage;
+	}
 	if (cm_cli_flag(cli, "no-drop-caches"))
 		m->drop_caches = false;
 	if (!cm_matrix_has_phase(m, m->until_ci_phase)) {
@@ -376,9 +364,9 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	cm_dataset_meta(&ds, "plan", buf);
 	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
 	cm_dataset_meta(&ds, "host", buf);
-	char *cmd = cm_xasprintf("'%s' --version 2>/dev/null", qemu), *ver = first_line(cmd);
+	char *version_argv[] = { qemu, "--version", NULL };
+	char *ver = cm_proc_first_line(version_argv, CM_HELPER_TIMEOUT_MS);
 	cm_dataset_meta(&ds, "qemu", ver);
-	free(cmd);
 	free(ver);
 	cm_dataset_meta(&ds, "matrix", m->path);
 	/* perf is open only when some case runs under KVM */
@@ -512,7 +500,6 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	bool tty = isatty(1);
 	int64_t t0 = cm_now_ns();
 	const char *drop_used = "none";
-	const char *formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "csv,md,json,html";
 
 	printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
 	       (long long)m->boots, (long long)m->warmup, outdir);
@@ -556,6 +543,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 				       drop_used);
 			cm_samples_write_row(samples, &ds, &ds.rows[ds.n - 1]);
 		}
+		cm_events_sort(&ev); /* exec is added last, after the markers the rings held */
 		for (size_t e = 0; e < ev.n; e++) {
 			cm_csv_field(events, cs->id);
 			fprintf(events, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev.v[e].name,
@@ -645,8 +633,9 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		}
 	}
 	cm_report_free(&r);
-	printf("\nsamples: %s\nreports: %s/{summary.csv,report.md,report.json,report.html}\n",
-	       samples_path, outdir);
+	char *written = cm_report_files(formats);
+	printf("\nsamples: %s\nreports: %s/{%s}\n", samples_path, outdir, written);
+	free(written);
 	if (store)
 		printf("stored as run %s%s%s in %s\n", run_id, cm_cli_get(cli, "tag") ? ", tag " : "",
 		       cm_cli_get(cli, "tag") ? cm_cli_get(cli, "tag") : "", db_path);

@@ -139,6 +139,14 @@ void cm_buf_free(struct cm_buf *b)
 void cm_diags_add(struct cm_diags *d, enum cm_severity sev, const char *file, int line,
 		  int col, const char *fmt, ...)
 {
+	if (sev == CM_SEV_ERROR)
+		d->n_errors++;
+	/* past the cap only counted: a generated range or a huge file can make errors by the
+	 * hundred thousand, and one screenful says what is wrong */
+	if (d->n >= CM_DIAGS_MAX) {
+		d->n_dropped++;
+		return;
+	}
 	CM_PUSH(d->v, d->n, d->cap);
 	struct cm_diag *g = &d->v[d->n++];
 	struct cm_buf b = { 0 };
@@ -151,8 +159,6 @@ void cm_diags_add(struct cm_diags *d, enum cm_severity sev, const char *file, in
 	g->col = col;
 	g->sev = sev;
 	g->msg = cm_buf_steal(&b);
-	if (sev == CM_SEV_ERROR)
-		d->n_errors++;
 }
 
 void cm_diags_print(const struct cm_diags *d, FILE *f)
@@ -163,9 +169,14 @@ void cm_diags_print(const struct cm_diags *d, FILE *f)
 		if (g->line)
 			fprintf(f, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, names[g->sev],
 				g->msg);
-		else
+		else if (*g->file)
 			fprintf(f, "%s: %s: %s\n", g->file, names[g->sev], g->msg);
+		else
+			fprintf(f, "%s: %s\n", names[g->sev], g->msg);
 	}
+	if (d->n_dropped)
+		fprintf(f, "... and %zu more diagnostics like these (%zu errors in all)\n",
+			d->n_dropped, d->n_errors);
 }
 
 void cm_diags_clear(struct cm_diags *d)

@@ -12,9 +12,10 @@
 /* One timestamped event of a boot. name is a marker name, a host event, or "m<port>:<value>"
  * for a write the marker table does not know. */
 struct cm_event {
-	char name[48];
+	char *name;    /* owned */
 	int64_t ts_ns; /* CLOCK_MONOTONIC */
 	unsigned port, value;
+	size_t seq;    /* order of arrival, for ties in cm_events_sort */
 };
 
 struct cm_events {
@@ -32,6 +33,9 @@ void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_
 void cm_events_add_marker_as(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
 			     unsigned port, unsigned value, const char *suffix);
 const struct cm_event *cm_events_find(const struct cm_events *e, const char *name);
+/* Sorts by time (ties: order of arrival). Phases are computed before: a tie's order there
+ * is the order of arrival too. */
+void cm_events_sort(struct cm_events *e);
 void cm_events_free(struct cm_events *e);
 
 /* ---- boot outcome and phases (pure) ------------------------------------------------------- */
@@ -143,6 +147,20 @@ struct cm_launch {
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
 /* In a forked child before execve: every fd but 0-2 and lo..hi gets O_CLOEXEC. */
 void cm_child_keep_fds(int lo, int hi);
+/* In a forked child: SIGKILL when coldmark dies (even by kill -9), or _exit now when parent
+ * (coldmark's pid before the fork) is already gone. */
+void cm_child_die_with_parent(pid_t parent);
+
+/* ---- helper programs ---------------------------------------------------------------------- */
+
+/* Runs argv (no shell; stdin /dev/null) and collects up to max bytes of its stdout (and
+ * stderr when merge_stderr) into *out (always set, NUL-terminated). Killed at timeout_ms.
+ * Returns its exit status, 128+signal, -ETIMEDOUT, or -ENOENT/-errno when it did not start. */
+int cm_proc_run(char *const *argv, int64_t timeout_ms, bool merge_stderr, char **out, size_t max);
+/* The first line of its stdout ("" when none; a note when it timed out). */
+char *cm_proc_first_line(char *const *argv, int64_t timeout_ms);
+#define CM_HELPER_TIMEOUT_MS 10000 /* --version, -device help, ldd: seconds at most anywhere */
+
 /* What the runner calls to boot: cm_launch_boot, or a stand-in that fakes qemu in tests. */
 typedef int (*cm_launch_fn)(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
 

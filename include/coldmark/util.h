@@ -35,10 +35,14 @@ struct cm_diag {
 	char *msg;
 };
 
+/* Diagnostics kept with their text; beyond this many only counted (n_dropped). */
+#define CM_DIAGS_MAX 50
+
 struct cm_diags {
 	struct cm_diag *v;
 	size_t n, cap;
-	size_t n_errors;
+	size_t n_errors;  /* every error, kept or dropped */
+	size_t n_dropped; /* diagnostics past CM_DIAGS_MAX */
 };
 
 void cm_diags_add(struct cm_diags *d, enum cm_severity sev, const char *file, int line,
@@ -93,6 +97,18 @@ bool cm_list_has(const char *list, const char *name);
 size_t cm_edit_distance(const char *a, const char *b);
 /* mkdir -p: creates path and its missing parents; 0 or -1 with errno. */
 int cm_mkdirs(const char *path);
+/* SHA-256, streaming, and of a whole file (hex, NUL-terminated; 0 or -errno). */
+struct cm_sha256 {
+	uint32_t h[8];
+	uint64_t len;
+	unsigned char buf[64];
+	size_t fill;
+};
+void cm_sha256_init(struct cm_sha256 *s);
+void cm_sha256_update(struct cm_sha256 *s, const void *data, size_t n);
+void cm_sha256_hex(struct cm_sha256 *s, char out[65]);
+int cm_sha256_file(const char *path, char out[65]);
+
 /* CLOCK_MONOTONIC in ns: the clock perf samples are taken on (use_clockid). */
 int64_t cm_now_ns(void);
 
