@@ -79,6 +79,12 @@ static int cmd_report(const struct cm_cli *cli)
 	struct cm_dataset ds;
 	struct cm_diags d = { 0 };
 	int rc = CM_EXIT_OK;
+	char ferr[256];
+	if (cm_report_check_formats(formats, ferr, sizeof(ferr))) {
+		fprintf(stderr, "coldmark report: --format: %s\n", ferr);
+		rc = CM_EXIT_USAGE;
+		goto out_nods;
+	}
 	if (cm_samples_read(samples, &ds, &d)) {
 		cm_diags_print(&d, stderr);
 		rc = CM_EXIT_USAGE;
@@ -100,8 +106,9 @@ static int cmd_report(const struct cm_cli *cli)
 		printf("reports written to %s\n", out);
 	}
 	cm_report_free(&r);
-	cm_dataset_free(&ds);
 out:
+	cm_dataset_free(&ds);
+out_nods:
 	cm_diags_clear(&d);
 	free(samples);
 	free(dir);

@@ -254,6 +254,7 @@ static int csv_record(FILE *f, struct cm_buf *fields, size_t max, int *line)
 
 int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d)
 {
+	memset(ds, 0, sizeof(*ds)); /* freeable whatever happens below */
 	FILE *f = fopen(path, "r");
 	if (!f) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
@@ -351,6 +352,8 @@ out:
 	}
 	free(fl);
 	fclose(f);
+	if (rc)
+		cm_dataset_free(ds); /* nothing half-read reaches the caller, nothing leaks */
 	return rc;
 }
 

@@ -402,9 +402,57 @@ static int close_out(FILE *f, char *tmp, struct cm_diags *d)
 	return rc;
 }
 
+/* The report writers: --format names, their files and functions. Validation, the help text
+ * and the "reports:" line all come from this table. */
+static void write_csv(const struct cm_report *r, FILE *f) { cm_report_summary_csv(r, f); }
+static void write_json(const struct cm_report *r, FILE *f) { cm_report_json(r, f); }
+const struct cm_writer cm_writers[] = {
+	{ "csv", "summary.csv", write_csv },
+	{ "md", "report.md", cm_report_markdown },
+	{ "json", "report.json", write_json },
+	{ "html", "report.html", cm_report_html },
+};
+const size_t cm_nwriters = sizeof(cm_writers) / sizeof(cm_writers[0]);
+
+int cm_report_check_formats(const char *formats, char *err, size_t errsz)
+{
+	const char *s = formats;
+	do {
+		size_t len = strcspn(s, ",");
+		bool known = false;
+		for (size_t i = 0; i < cm_nwriters && !known; i++)
+			known = strlen(cm_writers[i].name) == len && !strncmp(cm_writers[i].name, s, len);
+		if (!known) {
+			struct cm_buf b = { 0 };
+			for (size_t i = 0; i < cm_nwriters; i++)
+				cm_buf_printf(&b, "%s%s", i ? ", " : "", cm_writers[i].name);
+			snprintf(err, errsz, "unknown report format '%.*s' (known: %s)", (int)len, s,
+				 b.s);
+			cm_buf_free(&b);
+			return CM_ERR(CM_EUSAGE);
+		}
+		s += len;
+	} while (*s++);
+	return 0;
+}
+
+char *cm_report_files(const char *formats)
+{
+	struct cm_buf b = { 0 };
+	for (size_t i = 0; i < cm_nwriters; i++)
+		if (cm_list_has(formats, cm_writers[i].name))
+			cm_buf_printf(&b, "%s%s", b.len ? "," : "", cm_writers[i].file);
+	return b.s ? cm_buf_steal(&b) : cm_xstrdup("");
+}
+
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
 		    bool with_samples, struct cm_diags *d)
 {
+	char err[256];
+	if (cm_report_check_formats(formats, err, sizeof(err))) {
+		cm_diags_add(d, CM_SEV_ERROR, NULL, 0, 0, "%s", err);
+		return CM_ERR(CM_EUSAGE);
+	}
 	int rc = 0;
 	char *path;
 	FILE *f;
@@ -415,27 +463,25 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
 		rc |= close_out(f, path, d);
 		char *meta = cm_xasprintf("%s/meta.csv", outdir);
-		if (r->ds->nmeta)
-			cm_meta_write(meta, r->ds);
+		if (r->ds->nmeta && cm_meta_write(meta, r->ds)) {
+			cm_diags_add(d, CM_SEV_ERROR, meta, 0, 0, "cannot write: %s", strerror(errno));
+			rc = CM_ERR(CM_EIO);
+		}
 		free(meta);
 	} else if (with_samples) {
 		free(path);
 		rc = CM_ERR(CM_EIO);
 	}
-#define ONE(fmt, file, call)                                               \
-	if (cm_list_has(formats, fmt)) {                                    \
-		if ((f = open_out(outdir, file, d, &path))) {              \
-			call;                                              \
-			rc |= close_out(f, path, d);                       \
-		} else {                                                   \
-			free(path);                                        \
-			rc = CM_ERR(CM_EIO);                               \
-		}                                                          \
+	for (size_t i = 0; i < cm_nwriters; i++) {
+		if (!cm_list_has(formats, cm_writers[i].name))
+			continue;
+		if ((f = open_out(outdir, cm_writers[i].file, d, &path))) {
+			cm_writers[i].write(r, f);
+			rc |= close_out(f, path, d);
+		} else {
+			free(path);
+			rc = CM_ERR(CM_EIO);
+		}
 	}
-	ONE("csv", "summary.csv", cm_report_summary_csv(r, f));
-	ONE("md", "report.md", cm_report_markdown(r, f));
-	ONE("json", "report.json", cm_report_json(r, f));
-	ONE("html", "report.html", cm_report_html(r, f));
-#undef ONE
 	return rc ? CM_ERR(CM_EIO) : 0;
 }

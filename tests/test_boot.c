@@ -193,6 +193,52 @@ static void test_first_entry_required_with_perf(void **state)
 	cm_matrix_free(m);
 }
 
+/* A marker name of any length names its event whole: cut at 47 characters it matched no phase
+ * and every boot was missing_marker. */
+static void test_long_marker_names(void **state)
+{
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	const char *y = "guest: {bundled: guest}\n"
+			"markers:\n"
+			"  table:\n"
+			"    - {value: 0x10, name: a_marker_name_that_is_far_longer_than_forty_seven_characters_start}\n"
+			"    - {value: 0x30, name: a_marker_name_that_is_far_longer_than_forty_seven_characters_end}\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(y, strlen(y), SOURCE_DIR "/x.yaml", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
+	cm_diags_clear(&d);
+	struct cm_events e = { 0 };
+	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e, m, 7000, 0xf4, 0x30);
+	struct cm_boot_result r;
+	cm_boot_evaluate(m, &e, &clean, false, &r);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	assert_true(r.phase_ns[m->nphases] == 6000);
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_matrix_free(m);
+}
+
+/* events.csv reads in time order: the launcher adds exec after the markers it drained */
+static void test_events_sorted(void **state)
+{
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x10);
+	cm_events_add_marker(&e, m, 5000, 0xf4, 0x20); /* a tie keeps its order of arrival */
+	cm_events_add(&e, "exit", 9000, 0, 0);
+	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_sort(&e);
+	assert_string_equal(e.v[0].name, "exec");
+	assert_string_equal(e.v[1].name, "real_mode");
+	assert_string_equal(e.v[2].name, "long_mode");
+	assert_string_equal(e.v[3].name, "exit");
+	cm_events_free(&e);
+	cm_matrix_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +247,8 @@ int main(void)
 		cmocka_unit_test(test_missing_and_out_of_order),
 		cmocka_unit_test(test_exits),
 		cmocka_unit_test(test_first_entry_required_with_perf),
+		cmocka_unit_test(test_long_marker_names),
+		cmocka_unit_test(test_events_sorted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coldmark/report.h"
 
@@ -269,6 +270,35 @@ static void test_html(void **state)
 	cm_dataset_free(&ds);
 }
 
+/* Unknown format names are a usage error naming the known ones, and nothing is written. */
+static void test_formats(void **state)
+{
+	char err[256];
+	assert_int_equal(cm_report_check_formats("csv,md,json,html", err, sizeof(err)), 0);
+	assert_int_equal(cm_report_check_formats("csv,pdf", err, sizeof(err)), CM_ERR(CM_EUSAGE));
+	assert_string_equal(err, "unknown report format 'pdf' (known: csv, md, json, html)");
+	assert_int_not_equal(cm_report_check_formats("csv,", err, sizeof(err)), 0);
+	assert_int_not_equal(cm_report_check_formats("", err, sizeof(err)), 0);
+	struct cm_dataset ds;
+	struct cm_report r;
+	load(&ds, &r);
+	char dir[] = "/tmp/cm-formats-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_report_write(&r, dir, "pdf,xml", true, &d), CM_ERR(CM_EUSAGE));
+	assert_non_null(strstr(d.v[0].msg, "'pdf'"));
+	char *p = cm_xasprintf("%s/samples.csv", dir);
+	assert_int_not_equal(access(p, F_OK), 0); /* nothing written */
+	free(p);
+	cm_diags_clear(&d);
+	char *files = cm_report_files("md,csv");
+	assert_string_equal(files, "summary.csv,report.md");
+	free(files);
+	rmdir(dir);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
 int main(int argc, char **argv)
 {
 	update = argc > 1 && !strcmp(argv[1], "--update");
@@ -280,6 +310,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

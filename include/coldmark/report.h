@@ -96,7 +96,20 @@ void cm_sweeps_free(struct cm_sweep *s, size_t n);
 /* "×1.52", "×1862": the ratio as the reports print it; returns out. */
 const char *cm_sweep_ratio(const struct cm_sweep *s, char *out, size_t n);
 
-/* The writers. formats: comma list of csv, md, json, html. Writes samples.csv too when
+/* One report format: its --format name, its file in the output folder, its writer. */
+struct cm_writer {
+	const char *name, *file;
+	void (*write)(const struct cm_report *r, FILE *f);
+};
+extern const struct cm_writer cm_writers[];
+extern const size_t cm_nwriters;
+/* 0 when every name of the comma list is a writer's; else a usage error naming the unknown
+ * one and the known ones in err. */
+int cm_report_check_formats(const char *formats, char *err, size_t errsz);
+/* "summary.csv,report.md": the files the formats write (for "reports:" lines). */
+char *cm_report_files(const char *formats);
+
+/* The writers. formats: comma list of csv, md, json, html (unknown names: CM_EUSAGE). Writes samples.csv too when
  * with_samples. */
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
 		    bool with_samples, struct cm_diags *d);
