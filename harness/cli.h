@@ -12,6 +12,7 @@
 #define CM_EXIT_FAILED 1    /* failed boots beyond the allowed share; a regression */
 #define CM_EXIT_USAGE 2     /* usage, matrix or data error */
 #define CM_EXIT_HOST 3      /* this host cannot measure what was asked */
+#define CM_EXIT_OUTPUT 4    /* results could not be written (full disk, I/O error, the store) */
 #define CM_EXIT_INTERRUPTED 130
 
 struct cm_opt {

@@ -133,6 +133,7 @@ static const struct cm_opt run_opts[] = {
 	{ "tag", 0, "NAME", "label the run in the store (a release, a commit)" },
 	{ "resume", 0, "RUNDIR", "continue an interrupted run to its planned counts (same plan, "
 				 "seed and files)" },
+	{ "force", 0, NULL, "with -o: replace the earlier run in OUTDIR (otherwise refused)" },
 	{ 0 }
 };
 static const struct cm_opt list_opts[] = {

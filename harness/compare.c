@@ -45,7 +45,7 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 			ref, db);
 		return CM_ERR(CM_ENOENT);
 	}
-	struct cm_store *s = cm_store_open(db, err, sizeof(err));
+	struct cm_store *s = cm_store_open_existing(db, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "coldmark: %s\n", err);
 		return CM_ERR(CM_EIO);
@@ -413,7 +413,7 @@ int cm_cmd_history(const struct cm_cli *cli)
 		fprintf(stderr, "coldmark history: no results store %s\n", db_path(cli));
 		return CM_EXIT_USAGE;
 	}
-	struct cm_store *s = cm_store_open(db_path(cli), err, sizeof(err));
+	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "coldmark history: %s\n", err);
 		return CM_EXIT_USAGE;

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
+#include "coldmark/rundir.h"
 #include "coldmark/store.h"
 
 static volatile int stop_flag;
@@ -179,6 +180,111 @@ static bool kvm_usable(void)
 	return true;
 }
 
+/* Every report format asked for, rebuilt from the samples so far. 0 or CM_EXIT_OUTPUT. */
+static int write_reports(const struct cm_dataset *ds, const char *outdir, const char *formats)
+{
+	struct cm_report r;
+	struct cm_diags d = { 0 };
+	cm_report_build(ds, 0.05, &r);
+	int err = cm_report_write(&r, outdir, formats, false, &d);
+	cm_report_free(&r);
+	if (err) {
+		cm_diags_print(&d, stderr);
+		fprintf(stderr, "coldmark run: the reports could not be written; the run stops here "
+				"(the samples are kept: coldmark report %s rebuilds them)\n",
+			outdir);
+	}
+	cm_diags_clear(&d);
+	return err ? CM_EXIT_OUTPUT : 0;
+}
+
+/* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
+ * killed at any moment can be resumed. 0, or CM_EXIT_OUTPUT after saying why. */
+static int save_meta(struct cm_rundir *rd, const struct cm_dataset *ds)
+{
+	char *text = cm_meta_format(ds);
+	int err = cm_rundir_replace(rd, CM_RUN_META, text, strlen(text));
+	free(text);
+	if (err)
+		fprintf(stderr, "coldmark run: cannot write %s/%s: %s\n", rd->path, CM_RUN_META,
+			strerror(-err));
+	return err ? CM_EXIT_OUTPUT : 0;
+}
+
+static void print_full_journal(const struct cm_rundir *rd, const char *what, int err)
+{
+	fprintf(stderr, "coldmark run: cannot write %s/%s: %s. The run stops here; every boot "
+			"before this one is kept (continue it with --resume %s when there is room)\n",
+		rd->path, what, strerror(-err), rd->path);
+}
+
+/* The column headers of a new run's journals. */
+static int journal_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
+{
+	struct cm_buf b = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cm_samples_write_header(f, ds);
+	fclose(f);
+	int err = cm_rundir_has_data(rd, CM_JOURNAL_SAMPLES)
+			  ? 0 : cm_rundir_append(rd, CM_JOURNAL_SAMPLES, text, len);
+	free(text);
+	if (err) {
+		print_full_journal(rd, CM_RUN_SAMPLES, err);
+		return CM_EXIT_OUTPUT;
+	}
+	cm_buf_puts(&b, "case,boot,warmup,event,port,value,ts_ns,source\n");
+	err = cm_rundir_has_data(rd, CM_JOURNAL_EVENTS)
+		      ? 0 : cm_rundir_append(rd, CM_JOURNAL_EVENTS, b.s, b.len);
+	cm_buf_free(&b);
+	if (err) {
+		print_full_journal(rd, CM_RUN_EVENTS, err);
+		return CM_EXIT_OUTPUT;
+	}
+	return 0;
+}
+
+/* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
+ * rows leave the dataset again and the journals are cut back. 0 or CM_EXIT_OUTPUT. */
+static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t first_row,
+			const struct cm_planned *b, const char *case_id, const struct cm_events *ev,
+			const char *src, struct cm_store *store, const char *run_id,
+			const char *db_path)
+{
+	char *rows = NULL, *evs = NULL;
+	size_t nrows = 0, nevs = 0;
+	FILE *f = open_memstream(&rows, &nrows);
+	for (size_t i = first_row; i < ds->n; i++)
+		cm_samples_write_row(f, ds, &ds->rows[i]);
+	fclose(f);
+	f = open_memstream(&evs, &nevs);
+	for (size_t e = 0; e < ev->n; e++) {
+		cm_csv_field(f, case_id);
+		fprintf(f, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev->v[e].name,
+			ev->v[e].port, ev->v[e].value, (long long)ev->v[e].ts_ns, src);
+	}
+	fclose(f);
+	int rc = 0, err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows);
+	if (err)
+		print_full_journal(rd, CM_RUN_SAMPLES, err);
+	else if ((err = cm_rundir_append(rd, CM_JOURNAL_EVENTS, evs, nevs)))
+		print_full_journal(rd, CM_RUN_EVENTS, err);
+	else if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
+		fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d (%s); "
+				"the run stops here: the boot is in %s/%s, and every earlier one in both\n",
+			db_path, case_id, b->boot, cm_store_error(store), rd->path, CM_RUN_SAMPLES);
+		rc = CM_EXIT_OUTPUT;
+	}
+	if (err) {
+		cm_dataset_truncate(ds, first_row);
+		rc = CM_EXIT_OUTPUT;
+	}
+	free(rows);
+	free(evs);
+	return rc;
+}
+
 int cm_cmd_run(const struct cm_cli *cli)
 {
 	return cm_run(cli, cm_launch_boot);
@@ -328,15 +434,35 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	else {
 		outdir = cm_xasprintf("coldmark-out/%s", run_id);
 	}
-	char *logs = cm_xasprintf("%s/logs", outdir);
-	if (cm_mkdirs(logs)) {
-		fprintf(stderr, "coldmark run: cannot create %s: %s\n", logs, strerror(errno));
-		free(logs);
+	/* the store first: a database that is a folder, junk or of a future schema stops the
+	 * run before anything is created or booted */
+	const char *db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
+	char db_err[512];
+	struct cm_store *store = cm_store_open(db_path, db_err, sizeof(db_err));
+	if (!store) {
+		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", db_err);
 		free(outdir);
 		cm_perf_close(perf);
+		rc = CM_EXIT_OUTPUT;
+		goto out_early;
+	}
+	struct cm_rundir rd;
+	char rd_err[1024];
+	enum cm_rundir_mode mode = resume ? CM_RUNDIR_RESUME
+				   : cm_cli_flag(cli, "force") ? CM_RUNDIR_FORCE : CM_RUNDIR_NEW;
+	if (cm_rundir_open(&rd, outdir, mode, rd_err, sizeof(rd_err))) {
+		fprintf(stderr, "coldmark run: %s\n", rd_err);
+		free(outdir);
+		cm_perf_close(perf);
+		cm_store_close(store);
 		rc = CM_EXIT_USAGE;
 		goto out_early;
 	}
+	if (rd.cut[CM_JOURNAL_SAMPLES])
+		fprintf(stderr, "coldmark run: %s/%s ended in a partial row (%lld bytes, cut off "
+				"by a crash or a full disk): removed\n",
+			outdir, CM_RUN_SAMPLES, (long long)rd.cut[CM_JOURNAL_SAMPLES]);
+	char *logs = cm_xasprintf("%s/%s", outdir, CM_RUN_LOGS);
 	struct cm_dataset ds;
 	char **axis_names = cm_xcalloc(m->naxes + 1, sizeof(char *));
 	for (size_t a = 0; a < m->naxes; a++)
@@ -403,27 +529,28 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		cm_dataset_meta(&ds, "tag", v);
 
 	/* The results store: a boot is committed there in the same step as samples.csv. */
-	const char *db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
-	char db_err[512];
-	struct cm_store *store = cm_store_open(db_path, db_err, sizeof(db_err));
 	char known[64];
-	if (!store)
-		fprintf(stderr, "coldmark run: results store not written: %s\n", db_err);
-	else if (resume && !cm_store_resolve(store, run_id, known, sizeof(known)))
+	if (resume && !cm_store_resolve(store, run_id, known, sizeof(known)))
 		; /* the run is there already: its new boots are appended */
 	else if (cm_store_begin_run(store, run_id, cm_cli_get(cli, "tag"), &ds)) {
-		fprintf(stderr, "coldmark run: results store %s refused the run\n", db_path);
-		cm_store_close(store);
-		store = NULL;
+		fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n", db_path,
+			cm_store_error(store));
+		rc = CM_EXIT_OUTPUT;
+		goto out_nofiles_early;
 	}
-	for (size_t c = 0; store && c < m->ncases; c++) {
+	for (size_t c = 0; c < m->ncases; c++) {
 		char *cl = cm_case_cmdline(&m->cases[c]);
-		cm_store_case_argv(store, run_id, m->cases[c].id, cl);
+		int serr = cm_store_case_argv(store, run_id, m->cases[c].id, cl);
 		free(cl);
+		if (serr) {
+			fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n",
+				db_path, cm_store_error(store));
+			rc = CM_EXIT_OUTPUT;
+			goto out_nofiles_early;
+		}
 	}
 
-	char *samples_path = cm_xasprintf("%s/samples.csv", outdir);
-	char *events_path = cm_xasprintf("%s/events.csv", outdir);
+	char *samples_path = cm_xasprintf("%s/%s", outdir, CM_RUN_SAMPLES);
 	/* what a resumed run already measured comes back in, boot by boot */
 	int *warm_done = cm_xcalloc(m->ncases + 1, sizeof(int)), *meas_done = cm_xcalloc(m->ncases + 1, sizeof(int));
 	if (resume) {
@@ -460,24 +587,20 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		}
 		cm_dataset_free(&prev);
 	}
-	FILE *samples = fopen(samples_path, resume ? "a" : "w"),
-	     *events = fopen(events_path, resume ? "a" : "w");
-	if (!samples || !events) {
-		fprintf(stderr, "coldmark run: cannot write in %s: %s\n", outdir, strerror(errno));
-		rc = CM_EXIT_USAGE;
-		goto out;
+	/* the plan and the header are on disk before the first boot */
+	if ((rc = journal_headers(&rd, &ds)) || (rc = save_meta(&rd, &ds))) {
+		free(warm_done), free(meas_done);
+		goto out_nofiles;
 	}
-	if (!resume) {
-		cm_samples_write_header(samples, &ds);
-		fputs("case,boot,warmup,event,port,value,ts_ns,source\n", events);
-	}
-	fflush(samples);
-	fflush(events);
 
 	stop_flag = 0; /* a fresh run: tests call cm_run more than once per process */
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* a dropped ssh session: stop as for SIGTERM, keep all */
+	/* a closed pipe on stdout (| head) must not kill a run: its writes fail quietly */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+	sigaction(SIGPIPE, &ign, &old_pipe);
 
 	size_t nfiles = 0, nplan;
 	char **files = m->drop_caches ? cm_boot_files(m, &nfiles) : NULL;
@@ -498,7 +621,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	free(warm_done);
 	free(meas_done);
 	bool tty = isatty(1);
-	int64_t t0 = cm_now_ns();
+	int64_t t0 = cm_now_ns(), last_report_ns = 0, report_cost_ns = 0;
 	const char *drop_used = "none";
 
 	printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
@@ -541,21 +664,16 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			const char *ph = p < m->nphases ? m->phases[p].name : "total";
 			cm_dataset_add(&ds, cs->id, b->boot, b->warmup, st, ph, br.phase_ns[p], src,
 				       drop_used);
-			cm_samples_write_row(samples, &ds, &ds.rows[ds.n - 1]);
 		}
 		cm_events_sort(&ev); /* exec is added last, after the markers the rings held */
-		for (size_t e = 0; e < ev.n; e++) {
-			cm_csv_field(events, cs->id);
-			fprintf(events, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev.v[e].name,
-				ev.v[e].port, ev.v[e].value, (long long)ev.v[e].ts_ns, src);
+		/* nothing lost: this boot is on disk before the next one starts, or the run stops */
+		if ((rc = journal_boot(&rd, &ds, first_row, b, cs->id, &ev, src, store, run_id,
+				       db_path))) {
+			cm_boot_result_free(&br);
+			cm_events_free(&ev);
+			free(log);
+			break;
 		}
-		/* nothing lost: this boot is on disk before the next one starts */
-		fflush(samples);
-		fflush(events);
-		fdatasync(fileno(samples));
-		if (store && cm_store_add_rows(store, run_id, &ds, first_row, ds.n))
-			fprintf(stderr, "coldmark run: boot not stored in %s (it is in samples.csv)\n",
-				db_path);
 		if (br.status == CM_STATUS_OK)
 			unlink(log);
 		else if (br.status != CM_STATUS_INTERRUPTED) {
@@ -589,28 +707,30 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			       b->warmup ? " (warm-up)" : "", st, tot, med, el, eta);
 		fflush(stdout);
 
-		/* a case that has all its boots gets its reports now, not only at the end */
-		if (!b->warmup && done[b->c] == (size_t)m->boots) {
-			struct cm_report r;
+		/* a case that has all its boots gets its reports now, not only at the end; with
+		 * many cases the rewrite is throttled so that it never costs more than ~5% of
+		 * the run's time (a 10^5-case matrix rewrote every report after every case) */
+		int64_t since = cm_now_ns() - last_report_ns;
+		if (!b->warmup && done[b->c] == (size_t)m->boots && since >= 20 * report_cost_ns &&
+		    since >= 1000000000LL) {
+			int64_t t_rep = cm_now_ns();
 			late_meta(&ds, store, run_id, perf, drop_used);
-			cm_report_build(&ds, 0.05, &r);
-			cm_report_write(&r, outdir, formats, false, &d);
-			cm_report_free(&r);
-			char *meta = cm_xasprintf("%s/meta.csv", outdir);
-			cm_meta_write(meta, &ds);
-			free(meta);
+			if ((rc = save_meta(&rd, &ds)) || (rc = write_reports(&ds, outdir, formats)))
+				break;
+			last_report_ns = cm_now_ns();
+			report_cost_ns = last_report_ns - t_rep;
 		}
 	}
 	if (tty)
 		printf("\n");
 	late_meta(&ds, store, run_id, perf, drop_used);
-	char *meta = cm_xasprintf("%s/meta.csv", outdir);
-	cm_meta_write(meta, &ds);
-	free(meta);
+	int out_rc = save_meta(&rd, &ds);
+	if (!out_rc)
+		out_rc = write_reports(&ds, outdir, formats);
+	if (out_rc)
+		rc = out_rc;
 	struct cm_report r;
 	cm_report_build(&ds, 0.05, &r);
-	if (cm_report_write(&r, outdir, formats, false, &d))
-		cm_diags_print(&d, stderr);
 	if ((v = cm_cli_get(cli, "export-hyperfine"))) {
 		FILE *hf = fopen(v, "w");
 		if (hf) {
@@ -636,10 +756,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	char *written = cm_report_files(formats);
 	printf("\nsamples: %s\nreports: %s/{%s}\n", samples_path, outdir, written);
 	free(written);
-	if (store)
-		printf("stored as run %s%s%s in %s\n", run_id, cm_cli_get(cli, "tag") ? ", tag " : "",
-		       cm_cli_get(cli, "tag") ? cm_cli_get(cli, "tag") : "", db_path);
-	cm_store_close(store);
+	printf("stored as run %s%s%s in %s\n", run_id, cm_cli_get(cli, "tag") ? ", tag " : "",
+	       cm_cli_get(cli, "tag") ? cm_cli_get(cli, "tag") : "", db_path);
 
 	/* failed boots: the whole run's share, a resumed run's earlier boots included */
 	size_t all = 0, bad = 0;
@@ -651,7 +769,9 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		bad += strcmp(row->status, "ok") != 0;
 	}
 	double share = all ? 100.0 * (double)bad / (double)all : 0;
-	if (stop_flag) {
+	if (rc == CM_EXIT_OUTPUT) {
+		; /* said already: the output could not be written */
+	} else if (stop_flag) {
 		fprintf(stderr, "coldmark run: interrupted by signal %d after %zu measured boots; "
 				"everything measured is in %s\n",
 			stop_flag, nmeasured, outdir);
@@ -669,14 +789,12 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	for (size_t i = 0; i < nfiles; i++)
 		free(files[i]);
 	free(files);
-out:
-	if (samples)
-		fclose(samples);
-	if (events)
-		fclose(events);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 out_nofiles:
 	free(samples_path);
-	free(events_path);
+out_nofiles_early:
+	cm_rundir_close(&rd);
+	cm_store_close(store);
 	cm_dataset_free(&ds);
 	cm_diags_clear(&d);
 	cm_perf_close(perf);

@@ -99,6 +99,17 @@ void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool w
 	};
 }
 
+void cm_dataset_truncate(struct cm_dataset *ds, size_t n)
+{
+	for (size_t i = n; i < ds->n; i++) {
+		free(ds->rows[i].status);
+		free(ds->rows[i].source);
+		free(ds->rows[i].cache);
+	}
+	if (n < ds->n)
+		ds->n = n;
+}
+
 void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val)
 {
 	for (size_t i = 0; i < ds->nmeta; i++)
@@ -357,11 +368,8 @@ out:
 	return rc;
 }
 
-int cm_meta_write(const char *path, const struct cm_dataset *ds)
+static void meta_to(FILE *f, const struct cm_dataset *ds)
 {
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return CM_ERR(CM_EIO);
 	fputs("key,value\n", f);
 	for (size_t i = 0; i < ds->nmeta; i++) {
 		cm_csv_field(f, ds->meta_keys[i]);
@@ -369,7 +377,26 @@ int cm_meta_write(const char *path, const struct cm_dataset *ds)
 		cm_csv_field(f, ds->meta_vals[i]);
 		fputc('\n', f);
 	}
-	return fclose(f) ? CM_ERR(CM_EIO) : 0;
+}
+
+char *cm_meta_format(const struct cm_dataset *ds)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	meta_to(f, ds);
+	fclose(f);
+	return text;
+}
+
+int cm_meta_write(const char *path, const struct cm_dataset *ds)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return CM_ERR(CM_EIO);
+	meta_to(f, ds);
+	bool bad = ferror(f);
+	return fclose(f) || bad ? CM_ERR(CM_EIO) : 0;
 }
 
 int cm_meta_read(const char *path, struct cm_dataset *ds)

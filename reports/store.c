@@ -3,15 +3,80 @@
  * and migrated forward step by step. */
 #include "coldmark/store.h"
 
+#include <errno.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct cm_store {
 	sqlite3 *db;
+	char err[256]; /* why the last write failed, for people */
 };
+
+#define BUSY_RETRY_MS 120000 /* how long a boot waits for a store another process holds */
+
+const char *cm_store_error(const struct cm_store *s)
+{
+	return s->err[0] ? s->err : "unknown error";
+}
+
+static int fail_with(struct cm_store *s, int rc)
+{
+	snprintf(s->err, sizeof(s->err), "%s", sqlite3_errmsg(s->db));
+	return rc;
+}
+
+/* One write transaction, retried while another process holds the database (a long import at
+ * the same time): BEGIN IMMEDIATE takes the write lock first, so the body never meets BUSY
+ * halfway. Either all of body is committed, or none of it. */
+static int transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx)
+{
+	int64_t give_up = cm_now_ns() + BUSY_RETRY_MS * 1000000LL;
+	for (;;) {
+		int rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (rc == SQLITE_OK) {
+			int brc = body(s, ctx);
+			if (!brc && (rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
+				return 0;
+			if (brc)
+				rc = sqlite3_errcode(s->db);
+			fail_with(s, 0);
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		} else {
+			fail_with(s, 0);
+		}
+		if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || cm_now_ns() > give_up)
+			return CM_ERR(CM_EIO);
+		struct timespec nap = { 0, 50 * 1000000L };
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* A file at the current schema version must have the tables too. */
+static int check_tables(struct cm_store *s, char *err, size_t errsz, const char *path)
+{
+	static const char *const tables[] = { "runs", "run_meta", "cases", "samples" };
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		sqlite3_stmt *st;
+		bool found = false;
+		if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+				       -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+			found = sqlite3_step(st) == SQLITE_ROW;
+		}
+		sqlite3_finalize(st);
+		if (!found) {
+			snprintf(err, errsz, "%s: not a coldmark results store (no table '%s')", path,
+				 tables[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* migrations[i] takes the schema from version i to i + 1 */
 static const char *const migrations[] = {
@@ -50,6 +115,11 @@ struct cm_store *cm_store_open(const char *path, char *err, size_t errsz)
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 5000);
+	struct stat sb;
+	if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) {
+		snprintf(err, errsz, "%s: is a folder, not a database file", path);
+		goto fail;
+	}
 	if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
 			 &msg) != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path, msg ? msg : sqlite3_errmsg(s->db));
@@ -73,11 +143,24 @@ struct cm_store *cm_store_open(const char *path, char *err, size_t errsz)
 			goto fail;
 		}
 	}
+	if (check_tables(s, err, errsz, path))
+		goto fail;
 	return s;
 fail:
 	sqlite3_free(msg);
 	cm_store_close(s);
 	return NULL;
+}
+
+struct cm_store *cm_store_open_existing(const char *path, char *err, size_t errsz)
+{
+	struct stat st;
+	if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: no results store there (%s)", path,
+			 errno == ENOENT ? "no such file" : S_ISDIR(st.st_mode) ? "a folder" : strerror(errno));
+		return NULL;
+	}
+	return cm_store_open(path, err, errsz);
 }
 
 void cm_store_close(struct cm_store *s)
@@ -109,51 +192,67 @@ int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, c
 		     NULL);
 }
 
-int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
-		       const struct cm_dataset *ds)
+struct begin_ctx {
+	const char *run_id, *tag;
+	const struct cm_dataset *ds;
+};
+
+static int begin_body(struct cm_store *s, void *ctx)
 {
-	int rc = 0;
-	sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL);
+	const struct begin_ctx *b = ctx;
+	const struct cm_dataset *ds = b->ds;
 	const char *started = cm_dataset_get_meta(ds, "date");
-	rc |= exec1(s, "INSERT INTO runs (id, tag, started) VALUES (?1, ?2, ?3)", run_id, tag,
-		    started ? started : "", NULL);
-	for (size_t i = 0; i < ds->nmeta; i++)
-		rc |= exec1(s, "INSERT OR REPLACE INTO run_meta VALUES (?1, ?2, ?3)", run_id,
-			    ds->meta_keys[i], ds->meta_vals[i], NULL);
-	for (size_t c = 0; c < ds->ncases; c++) {
+	int rc = exec1(s, "INSERT INTO runs (id, tag, started) VALUES (?1, ?2, ?3)", b->run_id,
+		       b->tag, started ? started : "", NULL);
+	for (size_t i = 0; !rc && i < ds->nmeta; i++)
+		rc = exec1(s, "INSERT OR REPLACE INTO run_meta VALUES (?1, ?2, ?3)", b->run_id,
+			   ds->meta_keys[i], ds->meta_vals[i], NULL);
+	for (size_t c = 0; !rc && c < ds->ncases; c++) {
 		struct cm_buf axes = { 0 };
 		for (size_t a = 0; a < ds->naxes; a++)
 			cm_buf_printf(&axes, "%s%s=%s", a ? "\t" : "", ds->axes[a],
 				      ds->cases[c].labels[a]);
-		rc |= exec1(s, "INSERT INTO cases (run_id, case_id, axes) VALUES (?1, ?2, ?3)", run_id,
-			    ds->cases[c].id, axes.s ? axes.s : "", NULL);
+		rc = exec1(s, "INSERT INTO cases (run_id, case_id, axes) VALUES (?1, ?2, ?3)",
+			   b->run_id, ds->cases[c].id, axes.s ? axes.s : "", NULL);
 		cm_buf_free(&axes);
 	}
-	sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
-	return rc ? CM_ERR(CM_EIO) : 0;
+	return rc;
+}
+
+int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
+		       const struct cm_dataset *ds)
+{
+	struct begin_ctx b = { run_id, tag, ds };
+	return transaction(s, begin_body, &b);
 }
 
 int cm_store_case_argv(struct cm_store *s, const char *run_id, const char *case_id,
 		       const char *cmdline)
 {
-	return exec1(s, "UPDATE cases SET argv = ?3 WHERE run_id = ?1 AND case_id = ?2", run_id,
-		     case_id, cmdline, NULL);
+	int rc = exec1(s, "UPDATE cases SET argv = ?3 WHERE run_id = ?1 AND case_id = ?2", run_id,
+		       case_id, cmdline, NULL);
+	return rc ? fail_with(s, rc) : 0;
 }
 
-int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
-		      size_t from, size_t to)
+struct rows_ctx {
+	const char *run_id;
+	const struct cm_dataset *ds;
+	size_t from, to;
+};
+
+static int rows_body(struct cm_store *s, void *ctx)
 {
+	const struct rows_ctx *x = ctx;
 	sqlite3_stmt *st;
-	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-		return CM_ERR(CM_EIO);
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1,
 			       &st, NULL) != SQLITE_OK)
-		goto fail;
-	for (size_t i = from; i < to; i++) {
-		const struct cm_sample_row *r = &ds->rows[i];
+		return CM_ERR(CM_EIO);
+	int rc = 0;
+	for (size_t i = x->from; !rc && i < x->to; i++) {
+		const struct cm_sample_row *r = &x->ds->rows[i];
 		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 1, x->run_id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 2, r->case_id, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 3, r->boot);
 		sqlite3_bind_int(st, 4, r->warmup);
@@ -166,14 +265,17 @@ int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_da
 		sqlite3_bind_text(st, 8, r->source, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 9, r->cache, -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			goto fail;
+			rc = CM_ERR(CM_EIO);
 	}
 	sqlite3_finalize(st);
-	return sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : CM_ERR(CM_EIO);
-fail:
-	sqlite3_finalize(st);
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return CM_ERR(CM_EIO);
+	return rc;
+}
+
+int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
+		      size_t from, size_t to)
+{
+	struct rows_ctx x = { run_id, ds, from, to };
+	return transaction(s, rows_body, &x);
 }
 
 int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n)

@@ -44,6 +44,8 @@ size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase);
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache);
+/* Drops the rows from index n on (a boot that could not be written). */
+void cm_dataset_truncate(struct cm_dataset *ds, size_t n);
 void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val);
 const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key);
 void cm_dataset_free(struct cm_dataset *ds);
@@ -55,6 +57,8 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d);
 /* meta.csv beside samples.csv: key,value lines of the run header. */
 int cm_meta_write(const char *path, const struct cm_dataset *ds);
+/* The same text, to be written by the caller (atomically, in a run folder). */
+char *cm_meta_format(const struct cm_dataset *ds);
 int cm_meta_read(const char *path, struct cm_dataset *ds);
 
 /* CSV field with RFC 4180 quoting. */

@@ -10,7 +10,12 @@
 struct cm_store;
 /* Opens (creating or migrating) the database at path. NULL with err set on failure. */
 struct cm_store *cm_store_open(const char *path, char *err, size_t errsz);
+/* The same for readers (compare, history): a missing file or a folder is an error, never a
+ * new empty store. */
+struct cm_store *cm_store_open_existing(const char *path, char *err, size_t errsz);
 void cm_store_close(struct cm_store *s);
+/* Why the last write failed ("database or disk is full", ...). */
+const char *cm_store_error(const struct cm_store *s);
 int cm_store_version(struct cm_store *s);
 
 /* A run: its id, tag (may be NULL) and header (ds->meta). Cases come from ds->cases. */
@@ -21,7 +26,8 @@ int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, c
 /* One case's argv, for the record. */
 int cm_store_case_argv(struct cm_store *s, const char *run_id, const char *case_id,
 		       const char *cmdline);
-/* rows [from, to) of ds, in one transaction: a boot is all in or not at all. */
+/* rows [from, to) of ds, in one transaction: a boot is all in or not at all. Writes wait for
+ * (and retry past) another process's lock for up to two minutes before they fail. */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 		      size_t from, size_t to);
 

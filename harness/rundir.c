@@ -1,0 +1,252 @@
+/* The run folder: see coldmark/rundir.h for the promises. */
+#define _GNU_SOURCE
+#include "coldmark/rundir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "coldmark/util.h"
+
+static const char *const journal_names[CM_NJOURNALS] = { CM_RUN_SAMPLES, CM_RUN_EVENTS };
+
+/* What a run writes at the top of its folder: all a forced new run may remove. */
+static bool ours(const char *name)
+{
+	static const char *const files[] = { CM_RUN_SAMPLES, CM_RUN_EVENTS, CM_RUN_META,
+					     "summary.csv", "report.md", "report.json",
+					     "report.html" };
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		size_t k = strlen(files[i]);
+		if (!strcmp(name, files[i]) ||
+		    (n == k + 4 && !strncmp(name, files[i], k) && !strcmp(name + k, ".tmp")))
+			return true;
+	}
+	return !strcmp(name, CM_RUN_LOGS);
+}
+
+/* Is this entry a regular file (or, for logs, a directory), not a link to elsewhere? */
+static bool plain(int dfd, const char *name, bool dir)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return false;
+	return dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+}
+
+/* Looks at what the folder holds: 0 empty, 1 a coldmark run (only our own plain files),
+ * -1 anything else (with its name in err). */
+static int survey(int dfd, const char *path, char *err, size_t errsz)
+{
+	int fd = dup(dfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		snprintf(err, errsz, "%s: cannot list: %s", path, strerror(errno));
+		return -1;
+	}
+	int kind = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && kind >= 0) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (!ours(e->d_name) || !plain(dfd, e->d_name, !strcmp(e->d_name, CM_RUN_LOGS))) {
+			snprintf(err, errsz, "%s holds '%s', which no coldmark run wrote (or a link): "
+					     "refusing to write there",
+				 path, e->d_name);
+			kind = -1;
+		} else {
+			kind = 1;
+		}
+	}
+	closedir(d);
+	return kind;
+}
+
+static void remove_logs(int dfd)
+{
+	int fd = openat(dfd, CM_RUN_LOGS, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' || (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")))
+			unlinkat(fd, e->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
+/* A forced new run: the earlier run's files go, so that O_EXCL creates ours afresh. */
+static void clear_run(int dfd)
+{
+	remove_logs(dfd);
+	DIR *d = fdopendir(dup(dfd));
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (ours(e->d_name) && strcmp(e->d_name, CM_RUN_LOGS))
+			unlinkat(dfd, e->d_name, 0);
+	if (d)
+		closedir(d);
+}
+
+/* Cuts a journal back to its last newline: a row cut off by a crash or a full disk is never
+ * read as data. Returns the bytes removed, or -errno. */
+static off_t cut_partial_row(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END), end = size;
+	char c;
+	while (end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n')
+		end--;
+	if (end != size && ftruncate(fd, end))
+		return -errno;
+	lseek(fd, end, SEEK_SET);
+	return size - end;
+}
+
+static int open_journals(struct cm_rundir *rd, bool resume, char *err, size_t errsz)
+{
+	for (int j = 0; j < CM_NJOURNALS; j++) {
+		int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (resume ? O_CREAT : O_CREAT | O_EXCL);
+		rd->fd[j] = openat(rd->dfd, journal_names[j], flags, 0644);
+		if (rd->fd[j] < 0 || (resume && !plain(rd->dfd, journal_names[j], false))) {
+			snprintf(err, errsz, "%s/%s: cannot open: %s", rd->path, journal_names[j],
+				 rd->fd[j] < 0 ? strerror(errno) : "not a regular file");
+			return -1;
+		}
+		rd->cut[j] = resume ? cut_partial_row(rd->fd[j]) : 0;
+		rd->good[j] = lseek(rd->fd[j], 0, SEEK_END);
+	}
+	return 0;
+}
+
+static int make_folder(const char *path, char *err, size_t errsz)
+{
+	char *parent = cm_xstrdup(path), *slash = strrchr(parent, '/');
+	if (slash && slash != parent) {
+		*slash = 0;
+		if (cm_mkdirs(parent)) {
+			snprintf(err, errsz, "cannot create %s: %s", parent, strerror(errno));
+			free(parent);
+			return -1;
+		}
+	}
+	free(parent);
+	if (mkdir(path, 0755) && errno != EEXIST) {
+		snprintf(err, errsz, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, char *err,
+		   size_t errsz)
+{
+	memset(rd, 0, sizeof(*rd));
+	rd->fd[0] = rd->fd[1] = rd->dfd = -1;
+	rd->path = cm_xstrdup(path);
+	if (mode != CM_RUNDIR_RESUME && make_folder(path, err, errsz))
+		goto fail;
+	rd->dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rd->dfd < 0) {
+		snprintf(err, errsz, "%s: %s", path,
+			 errno == ELOOP || errno == ENOTDIR ? "not a folder (a link or a file)"
+							    : strerror(errno));
+		goto fail;
+	}
+	int kind = survey(rd->dfd, path, err, errsz);
+	if (kind < 0)
+		goto fail;
+	if (mode == CM_RUNDIR_RESUME && !plain(rd->dfd, CM_RUN_META, false)) {
+		snprintf(err, errsz, "%s is not a coldmark run folder to resume (no meta.csv with "
+				     "its plan)", path);
+		goto fail;
+	}
+	if (mode == CM_RUNDIR_NEW && kind == 1) {
+		snprintf(err, errsz, "%s holds a run already: continue it with --resume %s, or "
+				     "replace it with --force", path, path);
+		goto fail;
+	}
+	if (mode == CM_RUNDIR_FORCE)
+		clear_run(rd->dfd);
+	if (mkdirat(rd->dfd, CM_RUN_LOGS, 0755) && !(errno == EEXIST && plain(rd->dfd, CM_RUN_LOGS, true))) {
+		snprintf(err, errsz, "%s/%s: cannot create the log folder: %s", path, CM_RUN_LOGS,
+			 strerror(errno));
+		goto fail;
+	}
+	if (open_journals(rd, mode == CM_RUNDIR_RESUME, err, errsz))
+		goto fail;
+	return 0;
+fail:
+	cm_rundir_close(rd);
+	return -1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n, len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, size_t len)
+{
+	int fd = rd->fd[j];
+	int rc = write_all(fd, buf, len);
+	if (!rc && fdatasync(fd))
+		rc = -errno;
+	if (rc) {
+		/* the last row is never partial: back to the last complete boot */
+		if (ftruncate(fd, rd->good[j]) == 0)
+			lseek(fd, rd->good[j], SEEK_SET);
+		return rc;
+	}
+	rd->good[j] += (off_t)len;
+	return 0;
+}
+
+int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, size_t len)
+{
+	char *tmp = cm_xasprintf("%s.tmp", name);
+	unlinkat(rd->dfd, tmp, 0); /* a stale or planted one: the name, never its target */
+	int fd = openat(rd->dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int rc = fd < 0 ? -errno : write_all(fd, buf, len);
+	if (!rc && fdatasync(fd))
+		rc = -errno;
+	if (fd >= 0 && close(fd) && !rc)
+		rc = -errno;
+	if (!rc && renameat(rd->dfd, tmp, rd->dfd, name))
+		rc = -errno;
+	if (!rc)
+		fsync(rd->dfd); /* the rename itself survives a crash */
+	else
+		unlinkat(rd->dfd, tmp, 0);
+	free(tmp);
+	return rc;
+}
+
+bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j)
+{
+	return rd->good[j] > 0;
+}
+
+void cm_rundir_close(struct cm_rundir *rd)
+{
+	for (int j = 0; j < CM_NJOURNALS; j++)
+		if (rd->fd[j] >= 0)
+			close(rd->fd[j]);
+	if (rd->dfd >= 0)
+		close(rd->dfd);
+	free(rd->path);
+	memset(rd, 0, sizeof(*rd));
+	rd->fd[0] = rd->fd[1] = rd->dfd = -1;
+}

@@ -1,0 +1,47 @@
+/* A run folder: created or reopened safely, and written so that nothing measured is lost.
+ * Files are opened relative to the folder's own fd with O_NOFOLLOW (a planted symlink is
+ * never followed), new files with O_EXCL, appends are whole rows synced before the next boot,
+ * and a write that fails is cut back to the last complete boot. */
+#ifndef COLDMARK_RUNDIR_H
+#define COLDMARK_RUNDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum cm_rundir_mode {
+	CM_RUNDIR_NEW,    /* a missing or empty folder */
+	CM_RUNDIR_FORCE,  /* a new run replacing an earlier run's files (never other files) */
+	CM_RUNDIR_RESUME, /* an interrupted run, its journals continued */
+};
+
+/* The append-only journals of a run. */
+enum cm_journal { CM_JOURNAL_SAMPLES, CM_JOURNAL_EVENTS, CM_NJOURNALS };
+
+struct cm_rundir {
+	char *path;
+	int dfd;
+	int fd[CM_NJOURNALS];
+	off_t good[CM_NJOURNALS]; /* bytes known complete and synced */
+	off_t cut[CM_NJOURNALS];  /* resume: bytes of a partial last row removed */
+};
+
+/* Opens path as mode asks; 0, or -1 with a sentence in err (the caller adds the command). */
+int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, char *err,
+		   size_t errsz);
+/* Appends len bytes to a journal and syncs them; on failure cuts the journal back to its last
+ * good size and returns -errno (ENOSPC for a full disk). */
+int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, size_t len);
+/* Writes a whole file under a temporary name, syncs it and renames it into place. -errno. */
+int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, size_t len);
+/* True when the folder holds a journal written before (resume: append, no header). */
+bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j);
+void cm_rundir_close(struct cm_rundir *rd);
+
+/* The file names of a run folder. */
+#define CM_RUN_SAMPLES "samples.csv"
+#define CM_RUN_EVENTS "events.csv"
+#define CM_RUN_META "meta.csv"
+#define CM_RUN_LOGS "logs"
+
+#endif
