@@ -39,15 +39,10 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 		return rc;
 	}
 	char err[512], id[256];
-	if (access(db, R_OK)) {
-		fprintf(stderr, "coldmark: '%s' is not a file, and there is no results store %s to "
-				"look it up as a tag or run id\n",
-			ref, db);
-		return CM_ERR(CM_ENOENT);
-	}
 	struct cm_store *s = cm_store_open_existing(db, err, sizeof(err));
 	if (!s) {
-		fprintf(stderr, "coldmark: %s\n", err);
+		fprintf(stderr, "coldmark: '%s' is not a file, and it cannot be looked up as a tag "
+				"or run id: %s\n", ref, err);
 		return CM_ERR(CM_EIO);
 	}
 	int rc = cm_store_resolve(s, ref, id, sizeof(id));
@@ -409,10 +404,6 @@ int cm_cmd_history(const struct cm_cli *cli)
 	struct judge j;
 	if (judge_opts(cli, "history", &j))
 		return CM_EXIT_USAGE;
-	if (access(db_path(cli), R_OK)) {
-		fprintf(stderr, "coldmark history: no results store %s\n", db_path(cli));
-		return CM_EXIT_USAGE;
-	}
 	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "coldmark history: %s\n", err);

@@ -265,12 +265,16 @@ static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t firs
 			ev->v[e].port, ev->v[e].value, (long long)ev->v[e].ts_ns, src);
 	}
 	fclose(f);
-	int rc = 0, err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows);
+	/* events first: samples.csv is the contract, and a boot is in it only when its events
+	 * are on disk too (a failure in samples.csv takes the boot's events back out) */
+	off_t events_before = rd->good[CM_JOURNAL_EVENTS];
+	int rc = 0, err = cm_rundir_append(rd, CM_JOURNAL_EVENTS, evs, nevs);
 	if (err)
-		print_full_journal(rd, CM_RUN_SAMPLES, err);
-	else if ((err = cm_rundir_append(rd, CM_JOURNAL_EVENTS, evs, nevs)))
 		print_full_journal(rd, CM_RUN_EVENTS, err);
-	else if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
+	else if ((err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows))) {
+		print_full_journal(rd, CM_RUN_SAMPLES, err);
+		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
+	} else if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
 		fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d (%s); "
 				"the run stops here: the boot is in %s/%s, and every earlier one in both\n",
 			db_path, case_id, b->boot, cm_store_error(store), rd->path, CM_RUN_SAMPLES);
@@ -556,7 +560,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	if (resume) {
 		struct cm_dataset prev;
 		struct cm_diags pd = { 0 };
-		if (cm_samples_read(samples_path, &prev, &pd)) {
+		if (cm_samples_read_journal(samples_path, &prev, &pd)) {
 			cm_diags_print(&pd, stderr);
 			cm_diags_clear(&pd);
 			free(warm_done), free(meas_done);

@@ -46,6 +46,8 @@ static int survey(int dfd, const char *path, char *err, size_t errsz)
 {
 	int fd = dup(dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d)
+		rewinddir(d); /* a dup shares the offset of every earlier listing */
 	if (!d) {
 		snprintf(err, errsz, "%s: cannot list: %s", path, strerror(errno));
 		return -1;
@@ -86,6 +88,8 @@ static void clear_run(int dfd)
 	remove_logs(dfd);
 	DIR *d = fdopendir(dup(dfd));
 	struct dirent *e;
+	if (d)
+		rewinddir(d); /* survey() read this offset to the end */
 	while (d && (e = readdir(d)))
 		if (ours(e->d_name) && strcmp(e->d_name, CM_RUN_LOGS))
 			unlinkat(dfd, e->d_name, 0);
@@ -212,6 +216,14 @@ int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, s
 	}
 	rd->good[j] += (off_t)len;
 	return 0;
+}
+
+void cm_rundir_cut(struct cm_rundir *rd, enum cm_journal j, off_t size)
+{
+	if (size < rd->good[j] && ftruncate(rd->fd[j], size) == 0) {
+		lseek(rd->fd[j], size, SEEK_SET);
+		rd->good[j] = size;
+	}
 }
 
 int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, size_t len)

@@ -263,7 +263,21 @@ static int csv_record(FILE *f, struct cm_buf *fields, size_t max, int *line)
 	}
 }
 
+static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags *d,
+			bool allow_empty);
+
 int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d)
+{
+	return read_samples(path, ds, d, false);
+}
+
+int cm_samples_read_journal(const char *path, struct cm_dataset *ds, struct cm_diags *d)
+{
+	return read_samples(path, ds, d, true);
+}
+
+static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags *d,
+			bool allow_empty)
 {
 	memset(ds, 0, sizeof(*ds)); /* freeable whatever happens below */
 	FILE *f = fopen(path, "r");
@@ -352,7 +366,7 @@ int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d)
 			       col[7] >= 0 ? F(7) : "");
 #undef F
 	}
-	if (!rc && !ds->n) {
+	if (!rc && !ds->n && !allow_empty) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "no samples in the file");
 		rc = CM_ERR(CM_EPARSE);
 	}

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coldmark/store.h"
@@ -112,11 +114,74 @@ static void test_migration_from_v1(void **state)
 	unlink("t2.db");
 }
 
+/* A writer that holds the database past SQLite's busy timeout (a long import at the same
+ * time) delays a boot; it never drops it. */
+static void test_busy_is_retried(void **state)
+{
+	unlink("t3.db");
+	char err[256];
+	struct cm_store *s = cm_store_open("t3.db", err, sizeof(err));
+	assert_non_null(s);
+	struct cm_dataset a;
+	dataset(&a, "2026-01-03 10:00:00 +0000");
+	assert_int_equal(cm_store_begin_run(s, "r3", "busy", &a), 0);
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		sqlite3 *db;
+		sqlite3_open("t3.db", &db);
+		sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		sleep(6); /* past the 5 s busy timeout */
+		sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(db);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(go[0], &c, 1), 1);
+	int64_t t0 = cm_now_ns();
+	assert_int_equal(cm_store_add_rows(s, "r3", &a, 0, a.n), 0);
+	assert_true(cm_now_ns() - t0 > 5000000000LL); /* it did wait for the lock */
+	waitpid(pid, NULL, 0);
+	struct cm_dataset back;
+	assert_int_equal(cm_store_load(s, "r3", &back), 0);
+	assert_int_equal(back.n, a.n);
+	cm_dataset_free(&back);
+	cm_dataset_free(&a);
+	cm_store_close(s);
+	unlink("t3.db");
+}
+
+/* Readers get a clear error, never a new empty store; a file without the tables is refused. */
+static void test_not_a_store(void **state)
+{
+	char err[256];
+	unlink("none.db");
+	assert_null(cm_store_open_existing("none.db", err, sizeof(err)));
+	assert_non_null(strstr(err, "no results store there"));
+	assert_int_not_equal(access("none.db", F_OK), 0);
+	sqlite3 *db;
+	unlink("other.db");
+	sqlite3_open("other.db", &db);
+	sqlite3_exec(db, "CREATE TABLE x (a); PRAGMA user_version = 2;", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_null(cm_store_open("other.db", err, sizeof(err)));
+	assert_non_null(strstr(err, "not a coldmark results store (no table 'runs')"));
+	unlink("other.db");
+	mkdir("dir.db", 0755);
+	assert_null(cm_store_open("dir.db", err, sizeof(err)));
+	rmdir("dir.db");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_migration_from_v1),
+		cmocka_unit_test(test_busy_is_retried),
+		cmocka_unit_test(test_not_a_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

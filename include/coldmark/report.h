@@ -55,6 +55,8 @@ void cm_dataset_free(struct cm_dataset *ds);
 void cm_samples_write_header(FILE *f, const struct cm_dataset *ds);
 void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_sample_row *r);
 int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d);
+/* The same for a run's own journal, where a header alone is fine (killed before a boot). */
+int cm_samples_read_journal(const char *path, struct cm_dataset *ds, struct cm_diags *d);
 /* meta.csv beside samples.csv: key,value lines of the run header. */
 int cm_meta_write(const char *path, const struct cm_dataset *ds);
 /* The same text, to be written by the caller (atomically, in a run folder). */

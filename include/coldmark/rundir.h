@@ -32,6 +32,8 @@ int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode m
 /* Appends len bytes to a journal and syncs them; on failure cuts the journal back to its last
  * good size and returns -errno (ENOSPC for a full disk). */
 int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, size_t len);
+/* Takes a journal back to an earlier good size (a boot whose other half failed). */
+void cm_rundir_cut(struct cm_rundir *rd, enum cm_journal j, off_t size);
 /* Writes a whole file under a temporary name, syncs it and renames it into place. -errno. */
 int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, size_t len);
 /* True when the folder holds a journal written before (resume: append, no header). */
