@@ -1052,6 +1052,14 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static size_t sort_naxes; /* qsort has no context argument; loading is single-threaded */
+static int case_order(const void *a, const void *b)
+{
+	const struct cm_case *x = a, *y = b;
+	int r = cm_labels_cmp(x->labels, y->labels, sort_naxes);
+	return r ? r : strcmp(x->id, y->id);
+}
+
 static void expand(struct ctx *c, yaml_node_t *root)
 {
 	struct cm_matrix *m = c->m;
@@ -1237,6 +1245,9 @@ static void expand(struct ctx *c, yaml_node_t *root)
 		free(cs[i].original);
 	}
 	free(cs);
+	/* one defined order, the one a report rebuilt from samples.csv has too */
+	sort_naxes = m->naxes;
+	qsort(m->cases, m->ncases, sizeof(*m->cases), case_order);
 	/* two combinations may collide after include: ids must be unique (sorted, so a large
 	 * sweep stays fast) */
 	const char **ids = cm_xcalloc(m->ncases + 1, sizeof(char *));

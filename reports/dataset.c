@@ -1,5 +1,6 @@
 /* The tidy sample table in memory, and its CSV form (RFC 4180). */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,11 +166,18 @@ void cm_dataset_free(struct cm_dataset *ds)
 
 void cm_csv_field(FILE *f, const char *s)
 {
+	/* a spreadsheet runs a cell that starts with = + - @ as a formula: a quote in front
+	 * keeps it text (and is removed again when coldmark reads the file) */
+	bool guard = *s && strchr("=+-@\t\r", *s);
 	if (!s[strcspn(s, ",\"\r\n")]) {
+		if (guard)
+			fputc('\'', f);
 		fputs(s, f);
 		return;
 	}
 	fputc('"', f);
+	if (guard)
+		fputc('\'', f);
 	for (; *s; s++) {
 		if (*s == '"')
 			fputc('"', f);
@@ -276,6 +284,69 @@ int cm_samples_read_journal(const char *path, struct cm_dataset *ds, struct cm_d
 	return read_samples(path, ds, d, true);
 }
 
+/* Rows seen, by (case, boot, warm-up, phase): a second row of one boot's phase would count
+ * twice. A boot cut short by an interrupt is run again under its number on --resume, so a
+ * row of status interrupted may be followed by the real one. */
+struct seen {
+	size_t *slot; /* row index + 1 */
+	size_t cap, n;
+};
+
+static uint64_t row_key(const struct cm_sample_row *r)
+{
+	return ((uint64_t)r->case_idx * 1000003u + (uint64_t)r->phase_idx) * 2654435761u ^
+	       ((uint64_t)(unsigned)r->boot << 1 | r->warmup);
+}
+
+static bool same_slot(const struct cm_sample_row *a, const struct cm_sample_row *b)
+{
+	return a->case_idx == b->case_idx && a->phase_idx == b->phase_idx && a->boot == b->boot &&
+	       a->warmup == b->warmup;
+}
+
+static void seen_put(struct seen *s, const struct cm_dataset *ds, size_t row)
+{
+	size_t h = row_key(&ds->rows[row]) & (s->cap - 1);
+	while (s->slot[h] && !same_slot(&ds->rows[s->slot[h] - 1], &ds->rows[row]))
+		h = (h + 1) & (s->cap - 1);
+	if (!s->slot[h])
+		s->n++;
+	s->slot[h] = row + 1;
+}
+
+/* The row index of an earlier row of the same boot and phase, or -1 (and remembers row). */
+static size_t seen_row(struct seen *s, const struct cm_dataset *ds, size_t row)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		struct seen bigger = { cm_xcalloc(s->cap ? 2 * s->cap : 1024, sizeof(size_t)),
+				       s->cap ? 2 * s->cap : 1024, 0 };
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slot[i])
+				seen_put(&bigger, ds, s->slot[i] - 1);
+		free(s->slot);
+		*s = bigger;
+	}
+	const struct cm_sample_row *r = &ds->rows[row];
+	size_t h = row_key(r) & (s->cap - 1);
+	while (s->slot[h] && !same_slot(&ds->rows[s->slot[h] - 1], r))
+		h = (h + 1) & (s->cap - 1);
+	size_t before = s->slot[h] ? s->slot[h] - 1 : (size_t)-1;
+	if (before != (size_t)-1 && (!strcmp(ds->rows[before].status, "interrupted") ||
+				     !strcmp(r->status, "interrupted")))
+		before = (size_t)-1;
+	seen_put(s, ds, row);
+	return before;
+}
+
+/* A cell written as '=... (see cm_csv_field) reads back as =... */
+static void unguard(struct cm_buf *b)
+{
+	if (b->len >= 2 && b->s[0] == '\'' && strchr("=+-@\t\r", b->s[1])) {
+		memmove(b->s, b->s + 1, b->len);
+		b->len--;
+	}
+}
+
 static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags *d,
 			bool allow_empty)
 {
@@ -289,7 +360,17 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 	struct cm_buf *fl = cm_xcalloc(MAXF, sizeof(*fl));
 	char *header[MAXF] = { 0 };
 	int col[NFIXED], line = 0, rc = 0;
-	int nh = csv_record(f, fl, MAXF, &line);
+	struct seen seen = { 0 };
+	/* a file cut off mid-row ends without a newline: found now, said after the rows */
+	bool partial = fseek(f, -1, SEEK_END) == 0 && fgetc(f) != '\n';
+	rewind(f);
+	/* a UTF-8 byte order mark (spreadsheets write one), then blank lines before the header */
+	unsigned char bom[3];
+	if (fread(bom, 1, 3, f) != 3 || memcmp(bom, "\xEF\xBB\xBF", 3))
+		rewind(f);
+	int nh;
+	while ((nh = csv_record(f, fl, MAXF, &line)) == 1 && !fl[0].len)
+		;
 	if (nh <= 0) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 1, 1, "empty file: no header");
 		rc = CM_ERR(CM_EPARSE);
@@ -333,17 +414,24 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 		}
 		if (n == 1 && !fl[0].len)
 			continue; /* blank line */
+		if (partial && feof(f))
+			break; /* the cut-off last row: said below, never counted */
 		if (n != nh) {
 			cm_diags_add(d, CM_SEV_ERROR, path, line, 1, "%d fields, the header has %d", n,
 				     nh);
 			rc = CM_ERR(CM_EPARSE);
 			break;
 		}
+		for (int i = 0; i < n; i++)
+			unguard(&fl[i]);
 #define F(k) (fl[col[k]].s ? fl[col[k]].s : "")
 		char *end;
-		long boot = strtol(F(1), &end, 10);
-		if (!*F(1) || *end) {
-			cm_diags_add(d, CM_SEV_ERROR, path, line, col[1] + 1, "boot '%s' is not a number",
+		errno = 0;
+		long long boot = strtoll(F(1), &end, 10);
+		if (!*F(1) || *end || errno || boot < 0 || boot > INT_MAX) {
+			cm_diags_add(d, CM_SEV_ERROR, path, line, col[1] + 1,
+				     *F(1) && !*end ? "boot '%s' is out of range (0 to 2147483647)"
+						    : "boot '%s' is not a number",
 				     F(1));
 			rc = CM_ERR(CM_EPARSE);
 			break;
@@ -351,9 +439,11 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 		double dur = NAN;
 		if (*F(4)) {
 			dur = strtod(F(4), &end);
-			if (*end || !isfinite(dur)) {
+			if (*end || !isfinite(dur) || !(dur > 0)) {
 				cm_diags_add(d, CM_SEV_ERROR, path, line, col[4] + 1,
-					     "duration_ns '%s' is not a number", F(4));
+					     *end || !isfinite(dur) ? "duration_ns '%s' is not a number"
+								    : "duration_ns '%s' is not positive",
+					     F(4));
 				rc = CM_ERR(CM_EPARSE);
 				break;
 			}
@@ -365,7 +455,26 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 		cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, col[6] >= 0 ? F(6) : "",
 			       col[7] >= 0 ? F(7) : "");
 #undef F
+		size_t first = seen_row(&seen, ds, ds->n - 1);
+		if (first != (size_t)-1) {
+			cm_diags_add(d, CM_SEV_ERROR, path, line, 1,
+				     "duplicate row: case '%s', boot %lld%s, phase '%s' again (first "
+				     "on row %zu of the samples)",
+				     ds->rows[ds->n - 1].case_id, boot, warm ? " (warm-up)" : "",
+				     ds->rows[ds->n - 1].phase, first + 1);
+			rc = CM_ERR(CM_EPARSE);
+			break;
+		}
 	}
+	if (!rc && partial) {
+		cm_diags_add(d, CM_SEV_ERROR, path, line, 1,
+			     "the last row has no end of line: it was cut off (a crash or a full "
+			     "disk); coldmark run --resume cuts it, or remove it by hand");
+		rc = CM_ERR(CM_EPARSE);
+	}
+	free(seen.slot);
+	if (!rc)
+		cm_dataset_sort_cases(ds);
 	if (!rc && !ds->n && !allow_empty) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "no samples in the file");
 		rc = CM_ERR(CM_EPARSE);
@@ -403,6 +512,38 @@ char *cm_meta_format(const struct cm_dataset *ds)
 	return text;
 }
 
+static const struct cm_dataset *sort_ds; /* qsort has no context argument */
+static int case_order(const void *a, const void *b)
+{
+	const struct cm_ds_case *x = &sort_ds->cases[*(const size_t *)a],
+				*y = &sort_ds->cases[*(const size_t *)b];
+	int r = cm_labels_cmp(x->labels, y->labels, sort_ds->naxes);
+	return r ? r : strcmp(x->id, y->id);
+}
+
+void cm_dataset_sort_cases(struct cm_dataset *ds)
+{
+	size_t n = ds->ncases, *order = cm_xmalloc((n + 1) * sizeof(size_t)),
+	       *where = cm_xmalloc((n + 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	sort_ds = ds;
+	qsort(order, n, sizeof(size_t), case_order);
+	struct cm_ds_case *cases = cm_xmalloc((ds->ccap + 1) * sizeof(*cases));
+	for (size_t i = 0; i < n; i++) {
+		cases[i] = ds->cases[order[i]];
+		where[order[i]] = i;
+	}
+	free(ds->cases);
+	ds->cases = cases;
+	for (size_t i = 0; i < ds->n; i++)
+		ds->rows[i].case_idx = where[ds->rows[i].case_idx];
+	ds->hcap /= 2; /* rehash doubles it back */
+	rehash(ds);
+	free(order);
+	free(where);
+}
+
 int cm_meta_write(const char *path, const struct cm_dataset *ds)
 {
 	FILE *f = fopen(path, "w");
@@ -422,6 +563,8 @@ int cm_meta_read(const char *path, struct cm_dataset *ds)
 	int line = 0, n;
 	bool first = true;
 	while ((n = csv_record(f, fl, 2, &line)) != -1) {
+		unguard(&fl[0]);
+		unguard(&fl[1]);
 		if (n == 2 && !first)
 			cm_dataset_meta(ds, fl[0].s ? fl[0].s : "", fl[1].s ? fl[1].s : "");
 		first = false;

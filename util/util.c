@@ -345,3 +345,36 @@ int64_t cm_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/* A label's numeric value: a size ("512M", "2G") or a plain number; false for words. */
+static bool label_value(const char *s, double *v)
+{
+	uint64_t b;
+	char *end;
+	if (!s || !*s)
+		return false;
+	if (!cm_parse_size(s, &b) && !isdigit((unsigned char)s[strlen(s) - 1])) {
+		*v = (double)b;
+		return true;
+	}
+	*v = strtod(s, &end);
+	return !*end;
+}
+
+int cm_label_cmp(const char *a, const char *b)
+{
+	double x, y;
+	if (label_value(a, &x) && label_value(b, &y) && x != y)
+		return x < y ? -1 : 1;
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+int cm_labels_cmp(char *const *a, char *const *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r = cm_label_cmp(a[i], b[i]);
+		if (r)
+			return r;
+	}
+	return 0;
+}

@@ -44,6 +44,9 @@ size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase);
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache);
+/* Puts the cases in the one defined order (cm_labels_cmp, then id), as the matrix lists
+ * them: a report rebuilt from samples.csv is then the run's own, byte for byte. */
+void cm_dataset_sort_cases(struct cm_dataset *ds);
 /* Drops the rows from index n on (a boot that could not be written). */
 void cm_dataset_truncate(struct cm_dataset *ds, size_t n);
 void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val);

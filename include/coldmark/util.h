@@ -93,6 +93,10 @@ void cm_format_ns(double ns, char *out, size_t outsz);
 void cm_shell_quote(struct cm_buf *b, const char *arg);
 /* Is name one of the items of a comma-separated list ("csv,md")? */
 bool cm_list_has(const char *list, const char *name);
+/* The order cases are listed in everywhere (list, run, reports, report from samples.csv):
+ * axis by axis, sizes and numbers by value ("512M" < "2G" < "16G"), words as strings. */
+int cm_label_cmp(const char *a, const char *b);
+int cm_labels_cmp(char *const *a, char *const *b, size_t n);
 /* Levenshtein distance, for "did you mean". */
 size_t cm_edit_distance(const char *a, const char *b);
 /* mkdir -p: creates path and its missing parents; 0 or -1 with errno. */
