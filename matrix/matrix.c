@@ -355,6 +355,7 @@ static void parse_key(struct ctx *c, const struct key *k, yaml_node_t *v, const 
 static void parse_mapping(struct ctx *c, yaml_node_t *map, const char *prefix)
 {
 	size_t plen = strlen(prefix);
+	struct cm_strset seen = { 0 };
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
 	     p++) {
 		yaml_node_t *kn = node(c, p->key), *vn = node(c, p->value);
@@ -363,12 +364,12 @@ static void parse_mapping(struct ctx *c, yaml_node_t *map, const char *prefix)
 			ERR(c, kn, "keys must be scalars");
 			continue;
 		}
-		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++)
-			if (scalar(node(c, q->key)) && !strcmp(scalar(node(c, q->key)), kname)) {
-				ERR(c, kn, "duplicate key '%s%s' (first at line %zu)", prefix, kname,
-				    node(c, q->key)->start_mark.line + 1);
-				goto next;
-			}
+		/* a set, not a scan of the earlier keys: a mapping of 10^6 keys loads in linear time */
+		long first = cm_strset_add(&seen, kname, (long)kn->start_mark.line + 1);
+		if (first >= 0) {
+			ERR(c, kn, "duplicate key '%s%s' (first at line %ld)", prefix, kname, first);
+			goto next;
+		}
 		const struct key *k = NULL;
 		for (size_t i = 0; i < NKEYS; i++)
 			if (!strncmp(keys[i].name, prefix, plen) && !strcmp(keys[i].name + plen, kname))
@@ -380,6 +381,7 @@ static void parse_mapping(struct ctx *c, yaml_node_t *map, const char *prefix)
 		parse_key(c, k, vn, prefix);
 next:;
 	}
+	cm_strset_free(&seen);
 }
 
 /* ---- custom keys ------------------------------------------------------------------------- */
@@ -671,9 +673,29 @@ static char *format_size(uint64_t b)
 	return cm_xasprintf("%lluB", (unsigned long long)b);
 }
 
+#define MAX_AXIS_VALUES 10000 /* more is a typo (a factor of 1.0001), not a sweep */
+
 static void add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_node_t *where,
 		      struct cm_axis_value v)
 {
+	const char *bad = cm_has_control(label) ? label : cm_has_control(ax->name) ? ax->name : NULL;
+	if (bad || ax->nvalues >= MAX_AXIS_VALUES) {
+		if (bad) {
+			struct cm_buf b = { 0 }; /* said with \xNN: the message reaches a terminal */
+			for (const char *p = bad; *p; p++)
+				cm_buf_printf(&b, (unsigned char)*p < 0x20 || *p == 0x7f ? "\\x%02x" : "%c",
+					      (unsigned char)*p);
+			ERR(c, where, "a control character in the axis %s '%s' (it would reach "
+				      "terminals and reports)", bad == label ? "value" : "name", b.s);
+			cm_buf_free(&b);
+		}
+		else
+			ERR(c, where, "axis '%s' has more than %d values", ax->name, MAX_AXIS_VALUES);
+		for (size_t a = 0; a < v.nargs; a++)
+			free(v.args[a]);
+		free(v.args);
+		return;
+	}
 	for (size_t i = 0; i < ax->nvalues; i++)
 		if (!strcmp(ax->values[i].label, label)) {
 			ERR(c, where, "axis '%s' lists '%s' twice", ax->name, label);
@@ -738,14 +760,28 @@ static void axis_range(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 		return;
 	}
 	size_t count = 0;
-	for (double x = lo; x <= hi * (1 + 1e-12) && count < 100000;
-	     x = factor ? x * st : x + st, count++) {
-		char *label = sizes ? format_size((uint64_t)x) : cm_xasprintf("%.15g", x);
+	char *prev = NULL;
+	for (double x = lo; x <= hi * (1 + 1e-12); x = factor ? x * st : x + st) {
+		if (++count > MAX_AXIS_VALUES) {
+			ERR(c, n, "axis '%s': the range makes more than %d values (from %s to %s by %s)",
+			    ax->name, MAX_AXIS_VALUES, from, to, step ? step : factor);
+			break;
+		}
+		/* sizes in whole MiB, qemu's unit for -m: every label is one the parser reads
+		 * back, and values that round to the same size are one value */
+		uint64_t mib = (uint64_t)(x / 1048576.0 + 0.5);
+		char *label = sizes ? format_size((mib ? mib : 1) << 20) : cm_xasprintf("%.15g", x);
 		struct cm_axis_value v = { 0 };
-		if (!scalar_args(c, ax, ax->name, label, &v, n))
-			add_value(c, ax, label, n, v);
-		free(label);
+		if (prev && !strcmp(prev, label))
+			free(label);
+		else {
+			if (!scalar_args(c, ax, ax->name, label, &v, n))
+				add_value(c, ax, label, n, v);
+			free(prev);
+			prev = label;
+		}
 	}
+	free(prev);
 }
 
 static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)

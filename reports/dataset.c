@@ -422,8 +422,19 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 			rc = CM_ERR(CM_EPARSE);
 			break;
 		}
-		for (int i = 0; i < n; i++)
+		int ctl = -1;
+		for (int i = 0; i < n; i++) {
 			unguard(&fl[i]);
+			if (ctl < 0 && fl[i].s && cm_has_control(fl[i].s))
+				ctl = i;
+		}
+		if (ctl >= 0) {
+			cm_diags_add(d, CM_SEV_ERROR, path, line, ctl + 1,
+				     "a control character in column '%s' (an escape sequence would "
+				     "reach the terminal)", header[ctl]);
+			rc = CM_ERR(CM_EPARSE);
+			break;
+		}
 #define F(k) (fl[col[k]].s ? fl[col[k]].s : "")
 		char *end;
 		errno = 0;
@@ -439,7 +450,9 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 		double dur = NAN;
 		if (*F(4)) {
 			dur = strtod(F(4), &end);
-			if (*end || !isfinite(dur) || !(dur > 0)) {
+			/* an ok boot's phase takes time; a failed boot's may run backwards
+			 * (out_of_order) and is kept as data, never measured */
+			if (*end || !isfinite(dur) || (!(dur > 0) && !strcmp(F(2), "ok"))) {
 				cm_diags_add(d, CM_SEV_ERROR, path, line, col[4] + 1,
 					     *end || !isfinite(dur) ? "duration_ns '%s' is not a number"
 								    : "duration_ns '%s' is not positive",

@@ -171,12 +171,20 @@ static void sig3(char *out, size_t n, double v)
 	snprintf(out, n, "%.*f", prec, v);
 }
 
+/* Text as Markdown shows it, never as markup: HTML is inert (renderers that allow it would
+ * run a <script> from an axis value), and table pipes, emphasis and links are literal. */
 static void md_escape(FILE *f, const char *s)
 {
 	for (; *s; s++) {
-		if (*s == '|')
-			fputs("\\|", f);
-		else if (*s == '\n')
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else if (strchr("|\\`*_[]", *s))
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n' || *s == '\r')
 			fputc(' ', f);
 		else
 			fputc(*s, f);
@@ -211,9 +219,9 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 			tested, r->alpha);
 	for (size_t i = 0; i < n;) {
 		size_t a = sw[i].axis;
-		fputs("### `", f);
+		fputs("### ", f);
 		md_escape(f, ds->axes[a]);
-		fputs("`\n\n| held fixed |", f);
+		fputs("\n\n| held fixed |", f);
 		md_cells(f, ds->phases, ds->nphases);
 		fputs("\n|---|", f);
 		for (size_t p = 0; p < ds->nphases; p++)
@@ -264,7 +272,9 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 	for (size_t p = 0; p < ds->nphases; p++) {
 		const char *unit;
 		double div = phase_unit(r, p, &unit);
-		fprintf(f, "## Phase `%s` (%s)\n\n| case |", ds->phases[p], unit);
+		fputs("## Phase ", f);
+		md_escape(f, ds->phases[p]);
+		fprintf(f, " (%s)\n\n| case |", unit);
 		md_cells(f, ds->axes, ds->naxes);
 		fputs(" median | median CI | p5 | p95 | mean ± sd | n | failed |\n|---|", f);
 		for (size_t a = 0; a < ds->naxes; a++)

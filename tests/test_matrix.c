@@ -357,6 +357,47 @@ static void test_durations(void **state)
 	assert_int_equal(ms, 2); /* rounded */
 }
 
+/* Hostile and runaway inputs: control characters never reach a terminal; a range with a
+ * tiny factor stops with one error, not 10^5; a mapping of many keys loads in linear time and
+ * still finds its duplicate. */
+static void test_hostile_and_runaway(void **state)
+{
+	expect_error("guest: {bundled: guest}\naxes:\n  mode: {template: [-name, \"{}\"], values: "
+		     "[\"a\\e[31mred\", b]}\n",
+		     3, 44, "a control character in the axis value 'a\\x1b[31mred'");
+	struct cm_diags d = { 0 };
+	const char *runaway = "guest: {bundled: guest}\naxes:\n  memory: {from: 128M, to: 16G, factor: 1.0001}\n";
+	assert_null(load(runaway, &d));
+	assert_true(d.n <= CM_DIAGS_MAX);
+	assert_true(d.n_errors < 10);
+	bool said = false;
+	for (size_t i = 0; i < d.n; i++)
+		said |= strstr(d.v[i].msg, "more than 10000 values") != NULL;
+	assert_true(said);
+	cm_diags_clear(&d);
+	/* every value of a fine range parses back: whole MiB, no '...B' labels */
+	struct cm_matrix *m = load("guest: {bundled: guest}\naxes:\n  memory: {from: 100M, to: 200M, factor: 1.01}\n", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
+	for (size_t i = 0; i < m->axes[0].nvalues; i++) {
+		uint64_t b;
+		assert_int_equal(cm_parse_size(m->axes[0].values[i].label, &b), 0);
+	}
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+	/* 20,000 keys under env load at once (the speed is in scripts/bench.sh) */
+	struct cm_buf y = { 0 };
+	cm_buf_puts(&y, "guest: {bundled: guest}\nrun:\n  env:\n");
+	for (int i = 0; i < 20000; i++)
+		cm_buf_printf(&y, "    K%d: v\n", i);
+	cm_buf_puts(&y, "    K7: again\n");
+	m = load(y.s, &d);
+	(void)m;
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+	cm_buf_free(&y);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +416,7 @@ int main(void)
 		cmocka_unit_test(test_fixture_files),
 		cmocka_unit_test(test_fuzz_corpus),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_hostile_and_runaway),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

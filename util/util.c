@@ -378,3 +378,48 @@ int cm_labels_cmp(char *const *a, char *const *b, size_t n)
 	}
 	return 0;
 }
+
+bool cm_has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+long cm_strset_add(struct cm_strset *set, const char *s, long value)
+{
+	if (2 * (set->n + 1) > set->cap) {
+		struct cm_strset bigger = { cm_xcalloc(set->cap ? 2 * set->cap : 16, sizeof(*set->slot)),
+					    set->cap ? 2 * set->cap : 16, 0 };
+		for (size_t i = 0; i < set->cap; i++)
+			if (set->slot[i].key)
+				cm_strset_add(&bigger, set->slot[i].key, set->slot[i].value);
+		free(set->slot);
+		*set = bigger;
+	}
+	size_t h = str_hash(s) & (set->cap - 1);
+	while (set->slot[h].key) {
+		if (!strcmp(set->slot[h].key, s))
+			return set->slot[h].value;
+		h = (h + 1) & (set->cap - 1);
+	}
+	set->slot[h].key = s;
+	set->slot[h].value = value;
+	set->n++;
+	return -1;
+}
+
+void cm_strset_free(struct cm_strset *set)
+{
+	free(set->slot);
+	memset(set, 0, sizeof(*set));
+}

@@ -97,6 +97,20 @@ bool cm_list_has(const char *list, const char *name);
  * axis by axis, sizes and numbers by value ("512M" < "2G" < "16G"), words as strings. */
 int cm_label_cmp(const char *a, const char *b);
 int cm_labels_cmp(char *const *a, char *const *b, size_t n);
+/* Does s hold a control character (an ANSI escape, BEL, CR, ...)? Such text is refused where
+ * it enters (matrix values, samples.csv cells), so no terminal ever receives one. */
+bool cm_has_control(const char *s);
+/* A set of borrowed strings, each with a value: linear-time duplicate checks. */
+struct cm_strset {
+	struct {
+		const char *key;
+		long value;
+	} *slot;
+	size_t cap, n;
+};
+/* Adds s (not copied) with value; returns -1, or the value s was added with before. */
+long cm_strset_add(struct cm_strset *set, const char *s, long value);
+void cm_strset_free(struct cm_strset *set);
 /* Levenshtein distance, for "did you mean". */
 size_t cm_edit_distance(const char *a, const char *b);
 /* mkdir -p: creates path and its missing parents; 0 or -1 with errno. */
