@@ -113,6 +113,7 @@ static int probe_first_entry(const char *qemu, char *why, size_t n)
 	}
 	volatile int stop = 0;
 	struct cm_launch l = { .argv = m->cases[0].argv, .timeout_ms = m->timeout_ms,
+			       .end_grace_ms = m->end_grace_ms,
 			       .end_marker = m->end_marker, .perf = perf, .m = m, .stop = &stop };
 	struct cm_events ev = { 0 };
 	struct cm_exit ex;

@@ -17,7 +17,6 @@
 #include "coldmark/harness.h"
 
 #define DEBUGCON_FD0 10     /* where the child finds the debugcon sockets */
-#define END_GRACE_MS 2000   /* after the end marker, how long a guest may take to exit */
 #define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
 
 static int pidfd_open_(pid_t pid)
@@ -247,7 +246,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 			end_qemu(pid, pidfd);
 			break;
 		}
-		if (end_seen && now >= end_seen + END_GRACE_MS * 1000000LL) {
+		if (end_seen && now >= end_seen + l->end_grace_ms * 1000000LL) {
 			ex->ended_by_us = true;
 			end_qemu(pid, pidfd);
 			break;
@@ -255,6 +254,11 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		int64_t wait_ms = (deadline - now) / 1000000 + 1;
 		if (l->perf && l->end_marker && wait_ms > POLL_PERF_MS)
 			wait_ms = POLL_PERF_MS;
+		if (end_seen) {
+			int64_t grace_left = (end_seen + l->end_grace_ms * 1000000LL - now) / 1000000 + 1;
+			if (wait_ms > grace_left)
+				wait_ms = grace_left;
+		}
 		if (wait_ms > 100)
 			wait_ms = 100; /* a signal's flag is seen within 0.1 s */
 		struct pollfd pf[9] = { { pidfd, POLLIN, 0 } };

@@ -645,6 +645,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		struct cm_launch l = {
 			.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = log,
 			.timeout_ms = m->timeout_ms, .end_marker = m->end_marker,
+			.end_grace_ms = m->end_grace_ms,
 			.debugcon_ports = m->ports,
 			.ndebugcon = use_perf && m->source != CM_SOURCE_BOTH ? 0 : m->nports,
 			.perf = use_perf ? perf : NULL,

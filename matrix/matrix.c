@@ -109,6 +109,9 @@ static const struct key keys[] = {
 	  "warm-up boots per case (stored, not counted)" },
 	{ "run.timeout", K_DURATION, OFF(timeout_ms), "60s", 1, 86400000, NULL,
 	  "per-boot limit; qemu is killed and the boot marked timeout" },
+	{ "run.end_grace", K_DURATION, OFF(end_grace_ms), "2s", 0, 86400000, NULL,
+	  "after the end marker, how long qemu gets to exit by itself before it is ended (when no "
+	  "exit status is required, the boot still counts; 0: at once)" },
 	{ "run.drop_caches", K_BOOL, OFF(drop_caches), "true", 0, 0, NULL,
 	  "drop the page cache before every boot" },
 	{ "run.drop_method", K_ENUM, OFF(drop_method), "auto", 0, 0, "auto|drop_caches|evict",

@@ -385,6 +385,16 @@ static void test_hostile_and_runaway(void **state)
 	}
 	cm_matrix_free(m);
 	cm_diags_clear(&d);
+	/* run.end_grace: how long qemu gets after the end marker (was a fixed 2 s) */
+	m = load("guest: {bundled: guest}\nrun: {end_grace: 250ms}\n", &d);
+	assert_non_null(m);
+	assert_int_equal(m->end_grace_ms, 250);
+	cm_matrix_free(m);
+	m = load("guest: {bundled: guest}\n", &d);
+	assert_int_equal(m->end_grace_ms, 2000);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+	expect_error("guest: {bundled: guest}\nrun: {end_grace: soon}\n", 2, 18, "end_grace");
 	/* 20,000 keys under env load at once (the speed is in scripts/bench.sh) */
 	struct cm_buf y = { 0 };
 	cm_buf_puts(&y, "guest: {bundled: guest}\nrun:\n  env:\n");

@@ -134,6 +134,7 @@ struct cm_launch {
 	const char *log_path;
 	int64_t timeout_ms;
 	const char *end_marker; /* stop waiting once seen; NULL: wait for exit */
+	int64_t end_grace_ms;   /* after the end marker, qemu's time to exit before it is ended */
 	/* debugcon: ports whose isa-debugcon output the harness timestamps (may be 0) */
 	const unsigned *debugcon_ports;
 	size_t ndebugcon;

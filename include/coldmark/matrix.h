@@ -71,6 +71,7 @@ struct cm_matrix {
 	char *marker_preset;
 	/* run settings */
 	int64_t boots, warmup, timeout_ms, seed, exit_status;
+	int64_t end_grace_ms; /* after the end marker, how long qemu may take to exit by itself */
 	int64_t min_boots, max_boots;
 	double until_ci_pct; /* 0: fixed count */
 	double max_failed_pct; /* share of measured boots that may fail before exit 1 */
