@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -308,6 +309,13 @@ range:
 
 static void parse_mapping(struct ctx *c, yaml_node_t *map, const char *prefix);
 
+/* A guest file qemu can read: a folder passes access(R_OK) but boots nothing. */
+static bool readable_file(const char *path)
+{
+	struct stat st;
+	return !access(path, R_OK) && !stat(path, &st) && !S_ISDIR(st.st_mode);
+}
+
 static void parse_key(struct ctx *c, const struct key *k, yaml_node_t *v, const char *prefix)
 {
 	switch (k->type) {
@@ -343,8 +351,9 @@ static void parse_key(struct ctx *c, const struct key *k, yaml_node_t *v, const 
 		}
 		if (store_scalar(c, k, scalar(v), v))
 			break;
-		if (k->type == K_PATH && access(*(char **)((char *)c->m + k->off), R_OK))
-			ERR(c, v, "%s: guest file '%s' not found or not readable", k->name, scalar(v));
+		if (k->type == K_PATH && !readable_file(*(char **)((char *)c->m + k->off)))
+			ERR(c, v, "%s: guest file '%s' not found, not readable or not a file", k->name,
+			    scalar(v));
 		if (!strcmp(k->name, "run.exit_status"))
 			c->set_exit_status = true;
 		if (!strcmp(k->name, "markers.preset"))
@@ -1323,6 +1332,21 @@ static void defaults(struct ctx *c)
 	c->m->nports = 1;
 }
 
+/* One matrix per file: a second document after "---" would be ignored silently. */
+static void second_document(struct ctx *c, yaml_parser_t *parser)
+{
+	yaml_document_t next;
+	if (!yaml_parser_load(parser, &next))
+		return; /* a syntax error past the first document: libyaml stops there */
+	yaml_node_t *root = yaml_document_get_root_node(&next);
+	if (root)
+		cm_diags_add(c->d, CM_SEV_ERROR, c->file, (int)root->start_mark.line + 1,
+			     (int)root->start_mark.column + 1,
+			     "a second YAML document: a matrix file holds one (merge them, or use "
+			     "two files)");
+	yaml_document_delete(&next);
+}
+
 struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
 					struct cm_diags *d)
 {
@@ -1358,6 +1382,7 @@ struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char
 	}
 	if (!want(&c, root, YAML_MAPPING_NODE, "the matrix"))
 		goto fail;
+	second_document(&c, &parser);
 	/* ports first: marker tables and isa-debug-exit checks depend on them */
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
 	     p++) {
@@ -1402,6 +1427,12 @@ fail:
 
 struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *d)
 {
+	struct stat st;
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "%s, not a matrix file",
+			     S_ISDIR(st.st_mode) ? "a folder" : "not a regular file");
+		return NULL;
+	}
 	size_t len;
 	char *text = cm_read_file(path, &len);
 	if (!text) {

@@ -385,6 +385,12 @@ static void test_hostile_and_runaway(void **state)
 	}
 	cm_matrix_free(m);
 	cm_diags_clear(&d);
+	/* a second document, a folder as a guest file, a folder as the matrix */
+	expect_error("guest: {bundled: guest}\n---\nqemu: other\n", 3, 1, "a second YAML document");
+	expect_error("guest: {kernel: /tmp}\n", 1, 17, "not a file");
+	assert_null(cm_matrix_load("/tmp", &d));
+	assert_non_null(strstr(d.v[0].msg, "a folder, not a matrix file"));
+	cm_diags_clear(&d);
 	/* run.end_grace: how long qemu gets after the end marker (was a fixed 2 s) */
 	m = load("guest: {bundled: guest}\nrun: {end_grace: 250ms}\n", &d);
 	assert_non_null(m);
