@@ -168,3 +168,38 @@ void cm_boot_result_free(struct cm_boot_result *r)
 	free(r->phase_ns);
 	r->phase_ns = NULL;
 }
+
+/* Which phases a case cannot measure: those that need first_entry, where the case's source
+ * is debugcon (TCG, or KVM without perf). One line per phase, naming the cases and why. */
+size_t cm_note_unmeasurable(const struct cm_matrix *m, bool perf_for_kvm, FILE *f,
+			    const char *who)
+{
+	size_t lines = 0;
+	for (size_t p = 0; p < m->nphases; p++) {
+		const struct cm_phase *ph = &m->phases[p];
+		if (strcmp(ph->from, CM_EVENT_FIRST_ENTRY) && strcmp(ph->to, CM_EVENT_FIRST_ENTRY))
+			continue;
+		struct cm_buf names = { 0 };
+		size_t n = 0;
+		bool any_tcg = false;
+		for (size_t c = 0; c < m->ncases; c++) {
+			bool tcg = cm_case_is_tcg(&m->cases[c]);
+			if (!tcg && perf_for_kvm)
+				continue;
+			any_tcg |= tcg;
+			if (n++ < 3)
+				cm_buf_printf(&names, "%s%s", n > 1 ? ", " : "", m->cases[c].id);
+		}
+		if (n) {
+			fprintf(f, "%s: phase %s (%s -> %s) is not measurable for %zu of %zu cases (%s%s): "
+				   "first_entry needs the perf source under KVM, and %s\n",
+				who, ph->name, ph->from, ph->to, n, m->ncases, names.s,
+				n > 3 ? ", ..." : "",
+				any_tcg ? "these cases run under TCG (debugcon)"
+					: "these cases use debugcon");
+			lines++;
+		}
+		cm_buf_free(&names);
+	}
+	return lines;
+}

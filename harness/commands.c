@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "coldmark/harness.h"
 #include "coldmark/matrix.h"
 #include "coldmark/report.h"
 
@@ -57,6 +58,7 @@ static int cmd_list(const struct cm_cli *cli)
 		}
 		printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
 		       (long long)m->boots, (long long)m->warmup, boots);
+		cm_note_unmeasurable(m, m->source != CM_SOURCE_DEBUGCON, stdout, "note");
 	}
 	cm_matrix_free(m);
 	return CM_EXIT_OK;

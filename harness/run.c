@@ -417,6 +417,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 				perf_err);
 	}
 
+	cm_note_unmeasurable(m, perf != NULL, stderr, "coldmark run: note");
+
 	/* The output folder and its files, created before the first boot. */
 	char run_id[64], *outdir;
 	time_t now = time(NULL);

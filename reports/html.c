@@ -39,58 +39,97 @@ static void y_ticks(FILE *f, double x, double lo, double hi, double y0, double s
 	}
 }
 
-static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
+/* The strip plot's x axis: linear, or logarithmic when the cases span more than ten times
+ * (a 100 ms TCG case beside a 3.5 s KVM case is otherwise a smudge at zero). */
+struct x_axis {
+	double lo, hi;
+	bool log;
+};
+
+#define LOG_SPAN 10.0
+
+static double x_of(const struct x_axis *a, double v)
 {
-	const struct cm_dataset *ds = r->ds;
-	double lo = INFINITY, hi = -INFINITY;
-	for (size_t c = 0; c < ds->ncases; c++) {
-		const struct cm_cell *cell = cm_report_cell(r, c, p);
-		for (size_t i = 0; i < cell->s.n; i++) {
-			lo = fmin(lo, cell->values[i]);
-			hi = fmax(hi, cell->values[i]);
-		}
-	}
-	if (!isfinite(lo)) {
-		fputs("<p>No successful boot for this phase.</p>\n", f);
-		return;
-	}
-	double pad = (hi - lo) * 0.05 + 1;
-	lo = fmax(0, lo - pad);
-	hi += pad;
-	int h = (int)ds->ncases * ROW + 40;
-	fprintf(f, "<svg class=\"plot strip\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
-#define X(v) (LEFT + ((v) - lo) / (hi - lo) * (W - LEFT - 20))
+	double t = a->log ? (log(v) - log(a->lo)) / (log(a->hi) - log(a->lo))
+			  : (v - a->lo) / (a->hi - a->lo);
+	return LEFT + t * (W - LEFT - 20);
+}
+
+static void x_ticks(FILE *f, const struct x_axis *a, int h)
+{
 	for (int t = 0; t <= 4; t++) {
-		double v = lo + (hi - lo) * t / 4;
+		double v = a->log ? exp(log(a->lo) + (log(a->hi) - log(a->lo)) * t / 4)
+				  : a->lo + (a->hi - a->lo) * t / 4;
 		char lab[32];
 		cm_format_ns(v, lab, sizeof(lab));
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%d\" stroke=\"#ddd\"/>"
 			   "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
-			X(v), X(v), h - 25, X(v), h - 10, lab);
+			x_of(a, v), x_of(a, v), h - 25, x_of(a, v), h - 10, lab);
 	}
+	if (a->log)
+		fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">log scale</text>\n",
+			W - 20, h - 10);
+}
+
+static void strip_row(const struct cm_report *r, size_t c, size_t p, const struct x_axis *a,
+		      FILE *f)
+{
+	const struct cm_cell *cell = cm_report_cell(r, c, p);
+	double y = 20 + c * ROW;
+	fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", LEFT - 8,
+		y + 4);
+	esc(f, r->ds->cases[c].id);
+	fputs("</text>\n", f);
+	char why[64];
+	if (cm_cell_unmeasurable(cell, why, sizeof(why)))
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" fill=\"#888\">%s</text>\n",
+			LEFT, y + 4, why);
+	if (!isnan(cell->s.median_ci_lo))
+		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" "
+			   "fill=\"#4e79a7\" opacity=\"0.2\"><title>median CI</title></rect>\n",
+			x_of(a, cell->s.median_ci_lo), y - 7,
+			fmax(1, x_of(a, cell->s.median_ci_hi) - x_of(a, cell->s.median_ci_lo)));
+	for (size_t i = 0; i < cell->s.n; i++)
+		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" opacity=\"0.6\">"
+			   "<title>boot %d</title></circle>\n",
+			x_of(a, cell->values[i]), y + ((double)(i % 5) - 2) * 1.5, palette[c % 10],
+			cell->boots[i]);
+	if (cell->s.n)
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
+			   "stroke-width=\"2\"><title>median</title></line>\n",
+			x_of(a, cell->s.median), x_of(a, cell->s.median), y - 8, y + 8);
+}
+
+static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	struct x_axis a = { INFINITY, -INFINITY, false };
 	for (size_t c = 0; c < ds->ncases; c++) {
 		const struct cm_cell *cell = cm_report_cell(r, c, p);
-		double y = 20 + c * ROW;
-		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", LEFT - 8,
-			y + 4);
-		esc(f, ds->cases[c].id);
-		fputs("</text>\n", f);
-		if (!isnan(cell->s.median_ci_lo))
-			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" "
-				   "fill=\"#4e79a7\" opacity=\"0.2\"><title>median CI</title></rect>\n",
-				X(cell->s.median_ci_lo), y - 7,
-				fmax(1, X(cell->s.median_ci_hi) - X(cell->s.median_ci_lo)));
-		for (size_t i = 0; i < cell->s.n; i++)
-			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" opacity=\"0.6\">"
-				   "<title>boot %d</title></circle>\n",
-				X(cell->values[i]), y + ((double)(i % 5) - 2) * 1.5, palette[c % 10],
-				cell->boots[i]);
-		if (cell->s.n)
-			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
-				   "stroke-width=\"2\"><title>median</title></line>\n",
-				X(cell->s.median), X(cell->s.median), y - 8, y + 8);
+		for (size_t i = 0; i < cell->s.n; i++) {
+			a.lo = fmin(a.lo, cell->values[i]);
+			a.hi = fmax(a.hi, cell->values[i]);
+		}
 	}
-#undef X
+	if (!isfinite(a.lo)) {
+		fputs("<p>No successful boot for this phase.</p>\n", f);
+		return;
+	}
+	a.log = a.lo > 0 && a.hi / a.lo > LOG_SPAN;
+	if (a.log) {
+		a.lo /= 1.1;
+		a.hi *= 1.1;
+	} else {
+		double pad = (a.hi - a.lo) * 0.05 + 1;
+		a.lo = fmax(0, a.lo - pad);
+		a.hi += pad;
+	}
+	int h = (int)ds->ncases * ROW + 40;
+	fprintf(f, "<svg class=\"plot strip%s\" width=\"%d\" height=\"%d\" role=\"img\">\n",
+		a.log ? " log" : "", W, h);
+	x_ticks(f, &a, h);
+	for (size_t c = 0; c < ds->ncases; c++)
+		strip_row(r, c, p, &a, f);
 	fputs("</svg>\n", f);
 }
 

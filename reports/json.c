@@ -17,6 +17,9 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	json_t *o = json_object();
 	json_object_set_new(o, "n", json_integer((json_int_t)s->n));
 	json_object_set_new(o, "n_failed", json_integer((json_int_t)cell->n_failed));
+	char why[64];
+	if (cm_cell_unmeasurable(cell, why, sizeof(why)))
+		json_object_set_new(o, "not_measurable", json_string(why));
 	json_object_set_new(o, "mean_ns", real(s->mean));
 	json_object_set_new(o, "sd_ns", real(s->sd));
 	json_object_set_new(o, "cv", real(s->cv));

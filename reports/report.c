@@ -35,8 +35,11 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 			last_failed[row->case_idx] = row->boot;
 			continue;
 		}
-		if (isnan(row->duration_ns))
+		if (isnan(row->duration_ns)) {
+			cell->n_unmeasurable++; /* ok, yet no time: the source cannot see it */
+			cell->unmeasurable_source = row->source;
 			continue;
+		}
 		size_t k = row->case_idx * ds->nphases + row->phase_idx;
 		if (cell->s.n >= cap[k]) {
 			cap[k] = cap[k] ? 2 * cap[k] : 16;
@@ -54,6 +57,8 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 			cell->n_failed = nfailed[c];
 			size_t n = cell->s.n;
 			cm_stats_summarize(cell->values, n, alpha, &cell->s);
+			if (!n && cell->n_unmeasurable)
+				cell->s.warnings = 0; /* not a matter of boots: no footnote */
 		}
 	free(cap);
 	free(last_failed);
@@ -75,6 +80,15 @@ void cm_report_free(struct cm_report *r)
 const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p)
 {
 	return &r->cells[c * r->ds->nphases + p];
+}
+
+const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n)
+{
+	if (cell->s.n || !cell->n_unmeasurable)
+		return NULL;
+	const char *src = cell->unmeasurable_source;
+	snprintf(buf, n, "not measurable with %s", src && *src ? src : "this marker source");
+	return buf;
 }
 
 const char *cm_warning_text(unsigned bit)
@@ -147,7 +161,7 @@ static double phase_unit(const struct cm_report *r, size_t p, const char **name)
 		if (m < lo)
 			lo = m;
 	}
-	if (lo >= 1e9) {
+	if (lo >= 1e9 && isfinite(lo)) { /* a phase with no value at all is not in seconds */
 		*name = "s";
 		return 1e9;
 	}
@@ -298,6 +312,11 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 				fputc(' ', f);
 				md_escape(f, ds->cases[c].labels[a]);
 				fputs(" |", f);
+			}
+			char why[64];
+			if (cm_cell_unmeasurable(cell, why, sizeof(why))) {
+				fprintf(f, " %s | — | — | — | — | 0 | %zu |\n", why, cell->n_failed);
+				continue;
 			}
 			fprintf(f, " %s", med);
 			for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)

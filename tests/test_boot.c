@@ -239,6 +239,34 @@ static void test_events_sorted(void **state)
 	cm_matrix_free(m);
 }
 
+/* Phases a case's source cannot see are named up front, with the cases and why. */
+static void test_note_unmeasurable(void **state)
+{
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	const char *y = "guest: {bundled: guest}\naxes: {accel: [kvm, tcg]}\n"
+			"phases:\n  - {name: qemu_init, from: exec, to: first_entry}\n"
+			"  - {name: work, from: long_mode, to: work_done}\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(y, strlen(y), SOURCE_DIR "/x.yaml", &d);
+	assert_non_null(m);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(cm_note_unmeasurable(m, true, f, "note"), 1);
+	fclose(f);
+	assert_string_equal(buf, "note: phase qemu_init (exec -> first_entry) is not measurable for 1 "
+				 "of 2 cases (accel=tcg): first_entry needs the perf source under "
+				 "KVM, and these cases run under TCG (debugcon)\n");
+	free(buf);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(cm_note_unmeasurable(m, false, f, "note"), 1); /* no perf: both */
+	fclose(f);
+	assert_non_null(strstr(buf, "for 2 of 2 cases (accel=kvm, accel=tcg)"));
+	free(buf);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_first_entry_required_with_perf),
 		cmocka_unit_test(test_long_marker_names),
 		cmocka_unit_test(test_events_sorted),
+		cmocka_unit_test(test_note_unmeasurable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -409,6 +409,36 @@ static void test_formats(void **state)
 	cm_dataset_free(&ds);
 }
 
+/* A phase the source cannot see (qemu_init under debugcon) is "not measurable", never "too
+ * few boots", and its heading is not in seconds; cases 35x apart get a log axis. */
+static void test_unmeasurable_and_log_axis(void **state)
+{
+	char *axes[] = { "accel" };
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, axes, 1);
+	char *tcg[] = { "tcg" }, *kvm[] = { "kvm" };
+	cm_dataset_case(&ds, "accel=tcg", tcg);
+	cm_dataset_case(&ds, "accel=kvm", kvm);
+	for (int b = 1; b <= 6; b++) {
+		cm_dataset_add(&ds, "accel=tcg", b, false, "ok", "qemu_init", NAN, "debugcon", "");
+		cm_dataset_add(&ds, "accel=tcg", b, false, "ok", "total", 100e6 + b * 1e6, "debugcon", "");
+		cm_dataset_add(&ds, "accel=kvm", b, false, "ok", "qemu_init", 60e6 + b * 1e5, "perf", "");
+		cm_dataset_add(&ds, "accel=kvm", b, false, "ok", "total", 3.5e9 + b * 1e7, "perf", "");
+	}
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	char *md = render(&r, 1), *json = render(&r, 2), *html = render(&r, 4);
+	assert_non_null(strstr(md, "| accel=tcg | tcg | not measurable with debugcon |"));
+	assert_null(strstr(md, "too few boots"));
+	assert_non_null(strstr(md, "## Phase qemu\\_init (ms)"));
+	assert_non_null(strstr(json, "\"not_measurable\": \"not measurable with debugcon\""));
+	assert_non_null(strstr(html, "not measurable with debugcon"));
+	assert_non_null(strstr(html, "class=\"plot strip log\"")); /* total: 0.1 s vs 3.5 s */
+	free(md), free(json), free(html);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
 int main(int argc, char **argv)
 {
 	update = argc > 1 && !strcmp(argv[1], "--update");
@@ -423,6 +453,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_csv_guard),
 		cmocka_unit_test(test_defined_order),
+		cmocka_unit_test(test_unmeasurable_and_log_axis),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

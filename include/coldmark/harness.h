@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "coldmark/matrix.h"
@@ -79,6 +80,10 @@ void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
 		      const struct cm_exit *ex, bool source_has_first_entry,
 		      struct cm_boot_result *r);
 void cm_boot_result_free(struct cm_boot_result *r);
+/* Says, one line per phase, which cases cannot measure a phase that needs first_entry (their
+ * source is debugcon); perf_for_kvm: KVM cases are measured through perf. Returns the lines. */
+size_t cm_note_unmeasurable(const struct cm_matrix *m, bool perf_for_kvm, FILE *f,
+			    const char *who);
 
 /* ---- capture sources ---------------------------------------------------------------------- */
 

@@ -73,6 +73,10 @@ struct cm_cell {
 	size_t case_idx, phase_idx;
 	struct cm_summary s;
 	size_t n_failed, n_warmup;
+	/* ok boots whose source cannot see this phase's events (first_entry under debugcon):
+	 * the cell is "not measurable with <source>", never "too few boots" */
+	size_t n_unmeasurable;
+	const char *unmeasurable_source;
 	double *values; /* ok, counted boots in boot order */
 	int *boots;     /* their boot numbers */
 };
@@ -143,6 +147,9 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 		   const struct cm_trend_point *pts, size_t n);
 void cm_html_end(FILE *f);
 
+/* "not measurable with debugcon" when the cell has no value because its source cannot see
+ * the phase; NULL otherwise. */
+const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n);
 /* Footnote text for one warning bit. */
 const char *cm_warning_text(unsigned bit);
 
