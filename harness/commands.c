@@ -11,6 +11,15 @@
 #include "coldmark/matrix.h"
 #include "coldmark/report.h"
 
+/* The argv a run gives qemu for case c: debugcon where the case's source is debugcon (TCG,
+ * or --source debugcon/both), assuming perf works for KVM cases under auto. */
+static char **launch_argv(const struct cm_matrix *m, const struct cm_case *c, size_t *n)
+{
+	bool debugcon = cm_case_is_tcg(c) || m->source == CM_SOURCE_DEBUGCON ||
+			m->source == CM_SOURCE_BOTH;
+	return cm_launch_argv(c->argv, m->ports, debugcon ? m->nports : 0, n);
+}
+
 static int cmd_list(const struct cm_cli *cli)
 {
 	if (cm_cli_flag(cli, "keys")) {
@@ -52,9 +61,19 @@ static int cmd_list(const struct cm_cli *cli)
 		       (long long)m->boots, (long long)m->warmup, boots);
 	} else {
 		for (size_t c = 0; c < m->ncases; c++) {
-			char *cmd = cm_case_cmdline(&m->cases[c]);
-			printf("%s\n    %s\n", m->cases[c].id, cmd);
-			free(cmd);
+			/* what qemu really gets: coldmark's debugcon and console arguments too */
+			size_t n;
+			char **argv = launch_argv(m, &m->cases[c], &n);
+			struct cm_buf b = { 0 };
+			for (size_t i = 0; i < n; i++) {
+				if (i)
+					cm_buf_puts(&b, " ");
+				cm_shell_quote(&b, argv[i]);
+				free(argv[i]);
+			}
+			free(argv);
+			printf("%s\n    %s\n", m->cases[c].id, b.s);
+			cm_buf_free(&b);
 		}
 		printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
 		       (long long)m->boots, (long long)m->warmup, boots);

@@ -155,6 +155,48 @@ static void end_qemu(pid_t pid, int pidfd)
 		kill(pid, SIGKILL);
 }
 
+/* Does the case leave the guest's serial console unconnected? Then coldmark connects it to
+ * the boot's log. A -serial, -nographic, a serial device or any stdio chardev of the user's
+ * own is left alone. */
+bool cm_argv_wants_console(char *const *argv)
+{
+	for (size_t i = 0; argv[i]; i++)
+		if (!strcmp(argv[i], "-serial") || !strcmp(argv[i], "-nographic") ||
+		    !strcmp(argv[i], "-curses") || strstr(argv[i], "stdio") ||
+		    strstr(argv[i], "isa-serial") || strstr(argv[i], "pci-serial"))
+			return false;
+	return true;
+}
+
+char **cm_launch_argv(char *const *case_argv, const unsigned *ports, size_t nports, size_t *n)
+{
+	size_t argc = 0;
+	while (case_argv[argc])
+		argc++;
+	bool console = cm_argv_wants_console(case_argv);
+	char **argv = cm_xcalloc(argc + 4 * nports + 5, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < argc; i++)
+		argv[k++] = cm_xstrdup(case_argv[i]);
+	/* one isa-debugcon per marker port, sending to an inherited socket */
+	for (size_t i = 0; i < nports; i++) {
+		argv[k++] = cm_xstrdup("-chardev");
+		argv[k++] = cm_xasprintf("socket,id=cmdbg%zu,fd=%zu", i, DEBUGCON_FD0 + i);
+		argv[k++] = cm_xstrdup("-device");
+		argv[k++] = cm_xasprintf("isa-debugcon,iobase=0x%x,chardev=cmdbg%zu", ports[i], i);
+	}
+	/* the serial console into qemu's stdout, which is the boot's log: a failed boot keeps
+	 * what the guest said (stdin is /dev/null, so nothing is read from it) */
+	if (console) {
+		argv[k++] = cm_xstrdup("-chardev");
+		argv[k++] = cm_xstrdup("stdio,id=cmcon,signal=off");
+		argv[k++] = cm_xstrdup("-serial");
+		argv[k++] = cm_xstrdup("chardev:cmcon");
+	}
+	*n = k;
+	return argv;
+}
+
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
 {
 	memset(ex, 0, sizeof(*ex));
@@ -174,21 +216,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		fcntl(dbg_r[i], F_SETFL, O_NONBLOCK);
 		setsockopt(dbg_r[i], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	}
-	/* argv plus one isa-debugcon per marker port, sending to an inherited socket */
-	size_t argc = 0;
-	while (l->argv[argc])
-		argc++;
-	char **argv = cm_xcalloc(argc + 4 * nd + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; i < argc; i++)
-		argv[k++] = cm_xstrdup(l->argv[i]);
-	for (size_t i = 0; i < nd; i++) {
-		argv[k++] = cm_xstrdup("-chardev");
-		argv[k++] = cm_xasprintf("socket,id=cmdbg%zu,fd=%zu", i, DEBUGCON_FD0 + i);
-		argv[k++] = cm_xstrdup("-device");
-		argv[k++] = cm_xasprintf("isa-debugcon,iobase=0x%x,chardev=cmdbg%zu",
-					 l->debugcon_ports[i], i);
-	}
+	size_t k;
+	char **argv = cm_launch_argv(l->argv, l->debugcon_ports, nd, &k);
 	if (l->perf)
 		cm_perf_begin(l->perf);
 	/* with perf as the source, debugcon events are a second opinion on the same boot */

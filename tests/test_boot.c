@@ -267,6 +267,38 @@ static void test_note_unmeasurable(void **state)
 	cm_diags_clear(&d);
 }
 
+/* The argv qemu gets: debugcon sockets from fd 10, the console into the log unless the case
+ * connects its own serial. */
+static void test_launch_argv(void **state)
+{
+	char *plain[] = { "qemu", "-nodefaults", NULL };
+	unsigned ports[] = { 0xf4, 0xf5 };
+	size_t n;
+	char **a = cm_launch_argv(plain, ports, 2, &n);
+	assert_int_equal(n, 2 + 8 + 4);
+	assert_string_equal(a[3], "socket,id=cmdbg0,fd=10");
+	assert_string_equal(a[5], "isa-debugcon,iobase=0xf4,chardev=cmdbg0");
+	assert_string_equal(a[7], "socket,id=cmdbg1,fd=11");
+	assert_string_equal(a[11], "stdio,id=cmcon,signal=off");
+	assert_string_equal(a[13], "chardev:cmcon");
+	assert_null(a[n]);
+	for (size_t i = 0; i < n; i++)
+		free(a[i]);
+	free(a);
+	char *own[][4] = { { "qemu", "-serial", "none", NULL }, { "qemu", "-nographic", NULL },
+			   { "qemu", "-monitor", "stdio", NULL },
+			   { "qemu", "-device", "isa-serial,chardev=c0", NULL } };
+	for (size_t k = 0; k < 4; k++) {
+		assert_false(cm_argv_wants_console(own[k]));
+		a = cm_launch_argv(own[k], ports, 0, &n);
+		for (size_t i = 0; i < n; i++) {
+			assert_null(strstr(a[i], "cmcon"));
+			free(a[i]);
+		}
+		free(a);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_long_marker_names),
 		cmocka_unit_test(test_events_sorted),
 		cmocka_unit_test(test_note_unmeasurable),
+		cmocka_unit_test(test_launch_argv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

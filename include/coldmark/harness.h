@@ -151,6 +151,11 @@ struct cm_launch {
 /* Forks and execs qemu, captures its events into ev, waits (pidfd + poll) until it exits,
  * the end marker plus a grace period has passed, the timeout, or *stop. */
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
+/* The argv qemu really gets: the case's, then one isa-debugcon per marker port on an inherited
+ * socket (fd 10, 11, ...), then the serial console into the boot's log when the case leaves
+ * it unconnected. NULL-terminated; *n arguments. */
+char **cm_launch_argv(char *const *case_argv, const unsigned *ports, size_t nports, size_t *n);
+bool cm_argv_wants_console(char *const *argv);
 /* In a forked child before execve: every fd but 0-2 and lo..hi gets O_CLOEXEC. */
 void cm_child_keep_fds(int lo, int hi);
 /* In a forked child: SIGKILL when coldmark dies (even by kill -9), or _exit now when parent
