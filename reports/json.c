@@ -51,6 +51,16 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 		if (s->warnings & b)
 			json_array_append_new(w, json_string(cm_warning_text(b)));
 	json_object_set_new(o, "warnings", w);
+	if (s->warnings & CM_WARN_BIMODAL) {
+		json_t *modes = json_array();
+		for (int k = 0; k < 2; k++) {
+			json_t *m = json_object();
+			json_object_set_new(m, "share", json_real(s->mode_share[k]));
+			json_object_set_new(m, "median_ns", json_real(s->mode_median[k]));
+			json_array_append_new(modes, m);
+		}
+		json_object_set_new(o, "modes", modes);
+	}
 	return o;
 }
 

@@ -437,6 +437,27 @@ static void test_unmeasurable_and_log_axis(void **state)
 	free(md), free(json), free(html);
 	cm_report_free(&r);
 	cm_dataset_free(&ds);
+	/* two modes: each one's share and median, in Markdown, JSON and the terminal */
+	static const double ms[] = { 144, 150, 158, 161, 166, 170, 175, 181, 188, 196, 203, 210,
+				     296, 318, 352, 389, 420, 455, 488, 517 };
+	cm_dataset_init(&ds, NULL, 0);
+	for (int b = 0; b < 20; b++)
+		cm_dataset_add(&ds, "nanos", b + 1, false, "ok", "total", ms[(b * 7) % 20] * 1e6, "", "");
+	cm_report_build(&ds, 0.05, &r);
+	md = render(&r, 1);
+	json = render(&r, 2);
+	assert_non_null(strstr(md, "Two modes (a median describes neither):\n\n- nanos: 60% of the "
+				   "boots around 172 ms, 40% around 404 ms"));
+	assert_non_null(strstr(json, "\"modes\""));
+	char *term = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&term, &len);
+	cm_report_terminal(&r, "total", f);
+	fclose(f);
+	assert_non_null(strstr(term, "(bimodal): 60% of the boots around 172 ms"));
+	free(term), free(md), free(json);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
 }
 
 int main(int argc, char **argv)

@@ -150,6 +150,8 @@ void cm_html_end(FILE *f);
 /* "not measurable with debugcon" when the cell has no value because its source cannot see
  * the phase; NULL otherwise. */
 const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n);
+/* "60% of the boots around 172 ms, 40% around 405 ms", for a summary with CM_WARN_BIMODAL. */
+const char *cm_modes_text(const struct cm_summary *s, char *out, size_t n);
 /* Footnote text for one warning bit. */
 const char *cm_warning_text(unsigned bit);
 

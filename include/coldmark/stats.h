@@ -31,12 +31,19 @@ struct cm_summary {
 	size_t *outliers;         /* boot-order indices of all outliers (mild and severe) */
 	size_t n_outliers;
 	double drift_p;           /* Mann-Kendall two-sided p over boot order (NaN if n < 4) */
+	/* with CM_WARN_BIMODAL: the lower and the upper mode's share of the boots and median */
+	double mode_share[2], mode_median[2];
 	unsigned warnings;
 };
 
 /* x: samples in boot order. alpha: 1 - confidence (0.05). */
 int cm_stats_summarize(const double *x, size_t n, double alpha, struct cm_summary *s);
 void cm_summary_free(struct cm_summary *s);
+/* Bimodality: the share of the log-times' variance between the two groups of the best split
+ * of sorted (positive) data, each group 3 boots at least, and where it splits; NaN below 6.
+ * A sample warns when it exceeds cm_stats_bimodal_bar(n) (n >= 10). */
+double cm_stats_bimodal_r2(const double *sorted, size_t n, size_t *split);
+double cm_stats_bimodal_bar(size_t n);
 
 /* Quantile by linear interpolation at rank (n-1)p of sorted data (R type 7). */
 double cm_stats_quantile_sorted(const double *sorted, size_t n, double p);
