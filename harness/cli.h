@@ -54,6 +54,21 @@ extern const struct cm_cmd cm_commands[];
 extern const size_t cm_ncommands;
 const struct cm_cmd *cm_command(const char *name);
 
+/* Exit statuses and what they mean: --help, the man page and README say the same. */
+struct cm_exit_code {
+	int code;
+	const char *meaning;
+};
+extern const struct cm_exit_code cm_exit_codes[];
+extern const size_t cm_nexit_codes;
+/* coldmark(1) in roff, and a bash completion script, from the command tables. */
+void cm_write_man(FILE *f);
+void cm_write_bash_completion(FILE *f);
+
+struct cm_report;
+/* Writes the --export-* files a command was given; 0, or -1 after saying why. */
+int cm_export(const struct cm_cli *cli, const char *who, const struct cm_report *r);
+
 int cm_cmd_run(const struct cm_cli *cli);
 /* cm_cmd_run with the function that boots qemu given: cm_launch_boot, or a test's fake. */
 int cm_run(const struct cm_cli *cli, cm_launch_fn launch);

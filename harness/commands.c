@@ -1,10 +1,12 @@
 /* The commands and their option tables: one entry each, from which parsing, --help and the
  * tests' command lines all come. list and report live here (they are a few lines over the
  * library); run, compare, history, import and doctor have their own files. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "coldmark/harness.h"
@@ -18,6 +20,40 @@ static char **launch_argv(const struct cm_matrix *m, const struct cm_case *c, si
 	bool debugcon = cm_case_is_tcg(c) || m->source == CM_SOURCE_DEBUGCON ||
 			m->source == CM_SOURCE_BOTH;
 	return cm_launch_argv(c->argv, m->ports, debugcon ? m->nports : 0, n);
+}
+
+/* --export-hyperfine and --export-bmf: the formats of the trackers people already use. Each
+ * file is written whole or not at all. 0, or -1 after saying why. */
+int cm_export(const struct cm_cli *cli, const char *who, const struct cm_report *r)
+{
+	static const struct {
+		const char *opt;
+		int (*write)(const struct cm_report *r, FILE *f);
+	} exports[] = { { "export-hyperfine", NULL }, { "export-bmf", cm_report_bmf } };
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(exports) / sizeof(exports[0]); i++) {
+		const char *path = cm_cli_get(cli, exports[i].opt);
+		if (!path)
+			continue;
+		char *tmp = cm_xasprintf("%s.tmp", path);
+		FILE *f = fopen(tmp, "w");
+		int err = !f;
+		if (f) {
+			err = exports[i].write ? exports[i].write(r, f)
+					       : cm_report_hyperfine(r, "total", f);
+			err |= ferror(f);
+			err |= fclose(f);
+		}
+		if (!err && rename(tmp, path))
+			err = 1;
+		if (err) {
+			fprintf(stderr, "%s: cannot write %s: %s\n", who, path, strerror(errno));
+			unlink(tmp);
+			rc = -1;
+		}
+		free(tmp);
+	}
+	return rc;
 }
 
 static int cmd_list(const struct cm_cli *cli)
@@ -122,10 +158,12 @@ static int cmd_report(const struct cm_cli *cli)
 	cm_mkdirs(out);
 	if (cm_report_write(&r, out, formats, !same, &d)) {
 		cm_diags_print(&d, stderr);
-		rc = CM_EXIT_USAGE;
+		rc = CM_EXIT_OUTPUT;
 	} else {
 		printf("reports written to %s\n", out);
 	}
+	if (cm_export(cli, "coldmark report", &r))
+		rc = CM_EXIT_OUTPUT;
 	cm_report_free(&r);
 out:
 	cm_dataset_free(&ds);
@@ -150,6 +188,7 @@ static const struct cm_opt run_opts[] = {
 	{ "max-failed", 0, "PCT", "share of measured boots that may fail before exit 1 (default 0)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
+	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
 	{ "tag", 0, "NAME", "label the run in the store (a release, a commit)" },
 	{ "resume", 0, "RUNDIR", "continue an interrupted run to its planned counts (same plan, "
@@ -165,6 +204,8 @@ static const struct cm_opt list_opts[] = {
 static const struct cm_opt report_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default: beside SAMPLES.csv)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
+	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
+	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
 	{ 0 }
 };
 static const struct cm_opt doctor_opts[] = {

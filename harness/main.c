@@ -14,8 +14,10 @@ static void usage(FILE *f)
 		COLDMARK_VERSION);
 	for (size_t i = 0; i < cm_ncommands; i++)
 		fprintf(f, "  %-8s %s\n", cm_commands[i].name, cm_commands[i].summary);
-	fprintf(f, "\nexit status: 0 success, 1 failed boots (beyond run.max_failed) or a "
-		   "regression, 2 usage or data error, 3 host cannot measure, 130 interrupted\n");
+	fputs("\nexit status:\n", f);
+	for (size_t i = 0; i < cm_nexit_codes; i++)
+		fprintf(f, "  %-4d %s\n", cm_exit_codes[i].code, cm_exit_codes[i].meaning);
+	fputs("\nalso: coldmark --man (this manual in roff), coldmark --completion bash\n", f);
 }
 
 int main(int argc, char **argv)
@@ -32,6 +34,18 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("coldmark %s\n", COLDMARK_VERSION);
+		return CM_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--man")) {
+		cm_write_man(stdout);
+		return CM_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--completion")) {
+		if (argc < 3 || strcmp(argv[2], "bash")) {
+			fprintf(stderr, "coldmark: --completion takes 'bash'\n");
+			return CM_EXIT_USAGE;
+		}
+		cm_write_bash_completion(stdout);
 		return CM_EXIT_OK;
 	}
 	const struct cm_cmd *cmd = cm_command(argv[1]);

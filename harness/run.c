@@ -738,15 +738,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		rc = out_rc;
 	struct cm_report r;
 	cm_report_build(&ds, 0.05, &r);
-	if ((v = cm_cli_get(cli, "export-hyperfine"))) {
-		FILE *hf = fopen(v, "w");
-		if (hf) {
-			cm_report_hyperfine(&r, "total", hf);
-			fclose(hf);
-		} else {
-			fprintf(stderr, "coldmark run: cannot write %s: %s\n", v, strerror(errno));
-		}
-	}
+	if (cm_export(cli, "coldmark run", &r))
+		rc = rc ? rc : CM_EXIT_OUTPUT;
 	printf("\n");
 	cm_report_terminal(&r, "total", stdout);
 	if (m->until_ci_pct > 0) {

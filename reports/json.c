@@ -162,3 +162,30 @@ int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f)
 	json_decref(root);
 	return rc ? CM_ERR(CM_EIO) : 0;
 }
+
+/* Bencher Metric Format: { case: { phase: { value, lower_value, upper_value } } }, the median
+ * and its distribution-free CI in nanoseconds. Cells without a median are left out. */
+int cm_report_bmf(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	json_t *root = json_object();
+	for (size_t c = 0; c < ds->ncases; c++) {
+		json_t *bench = json_object();
+		for (size_t p = 0; p < ds->nphases; p++) {
+			const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
+			if (!s->n)
+				continue;
+			json_t *m = json_pack("{s:f}", "value", s->median);
+			if (!isnan(s->median_ci_lo)) {
+				json_object_set_new(m, "lower_value", json_real(s->median_ci_lo));
+				json_object_set_new(m, "upper_value", json_real(s->median_ci_hi));
+			}
+			json_object_set_new(bench, ds->phases[p], m);
+		}
+		json_object_set_new(root, ds->cases[c].id, bench);
+	}
+	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', f);
+	json_decref(root);
+	return rc ? CM_ERR(CM_EIO) : 0;
+}

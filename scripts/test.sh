@@ -11,4 +11,11 @@ for preset in default asan; do
     # -V prints cmocka's own summary for each test binary, then CTest's.
     ctest --preset "$preset" -V || status=1
 done
+# the install puts the binary, coldmark(1) and the bash completion in place
+prefix=$(mktemp -d)
+cmake --install build/default --prefix "$prefix" >/dev/null
+for f in bin/coldmark share/man/man1/coldmark.1 share/bash-completion/completions/coldmark; do
+    [ -s "$prefix/$f" ] || { echo "install: $f missing" >&2; status=1; }
+done
+rm -rf "$prefix"
 exit $status

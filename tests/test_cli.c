@@ -68,12 +68,50 @@ static void test_help_from_table(void **state)
 	free(buf);
 }
 
+/* coldmark(1) and the bash completion name every command and option of the tables, and the
+ * completion really completes. */
+static void test_man_and_completion(void **state)
+{
+	char *man = NULL, *bash = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&man, &len);
+	cm_write_man(f);
+	fclose(f);
+	f = open_memstream(&bash, &len);
+	cm_write_bash_completion(f);
+	fclose(f);
+	for (size_t i = 0; i < cm_ncommands; i++) {
+		char *ss = cm_xasprintf(".SS %s\n", cm_commands[i].name);
+		assert_non_null(strstr(man, ss));
+		free(ss);
+		for (const struct cm_opt *o = cm_commands[i].opts; o && o->name; o++) {
+			struct cm_buf want = { 0 }; /* roff escapes the option's dashes */
+			cm_buf_puts(&want, "\\fB\\-\\-");
+			for (const char *c = o->name; *c; c++)
+				cm_buf_printf(&want, *c == '-' ? "\\-" : "%c", *c);
+			assert_non_null(strstr(man, want.s));
+			cm_buf_free(&want);
+			char *opt = cm_xasprintf("--%s ", o->name);
+			assert_non_null(strstr(bash, opt));
+			free(opt);
+		}
+	}
+	assert_non_null(strstr(man, ".SH EXIT STATUS"));
+	char *script = cm_xasprintf("%s\nCOMP_WORDS=(coldmark run --fo); COMP_CWORD=2; _coldmark; "
+				    "echo \"${COMPREPLY[*]}\"", bash);
+	char *argv[] = { "bash", "-c", script, NULL }, *out;
+	assert_int_equal(cm_proc_run(argv, 5000, true, &out, 4096), 0);
+	assert_string_equal(out, "--format --force\n");
+	free(out), free(script), free(man), free(bash);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_help_from_table),
+		cmocka_unit_test(test_man_and_completion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

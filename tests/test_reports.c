@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +461,36 @@ static void test_unmeasurable_and_log_axis(void **state)
 	cm_dataset_free(&ds);
 }
 
+/* Bencher Metric Format: case -> phase -> {value, lower_value, upper_value}, in ns. */
+static void test_bmf(void **state)
+{
+	struct cm_dataset ds;
+	struct cm_report r;
+	load(&ds, &r);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_int_equal(cm_report_bmf(&r, f), 0);
+	fclose(f);
+	json_error_t err;
+	json_t *root = json_loads(buf, 0, &err);
+	assert_non_null(root);
+	json_t *m = json_object_get(json_object_get(root, "memory=128M,accel=kvm"), "boot");
+	assert_non_null(m);
+	const struct cm_summary *s = &cm_report_cell(&r, 0, 0)->s;
+	assert_true(json_real_value(json_object_get(m, "value")) == s->median);
+	assert_true(json_real_value(json_object_get(m, "lower_value")) == s->median_ci_lo);
+	assert_true(json_real_value(json_object_get(m, "upper_value")) == s->median_ci_hi);
+	/* a case with too few boots for a CI has its value only */
+	m = json_object_get(json_object_get(root, "memory=1G,accel=kvm"), "boot");
+	assert_non_null(json_object_get(m, "value"));
+	assert_null(json_object_get(m, "lower_value"));
+	json_decref(root);
+	free(buf);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
 int main(int argc, char **argv)
 {
 	update = argc > 1 && !strcmp(argv[1], "--update");
@@ -475,6 +506,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_csv_guard),
 		cmocka_unit_test(test_defined_order),
 		cmocka_unit_test(test_unmeasurable_and_log_axis),
+		cmocka_unit_test(test_bmf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,8 @@ int cm_report_json(const struct cm_report *r, FILE *f);
 void cm_report_html(const struct cm_report *r, FILE *f);
 /* hyperfine's JSON layout (results[].command/mean/stddev/median/min/max/times) for one phase. */
 int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f);
+/* Bencher Metric Format JSON: per case, per phase the median (ns) and its CI. */
+int cm_report_bmf(const struct cm_report *r, FILE *f);
 /* hyperfine-like lines for a terminal, for one phase (usually "total"). */
 void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f);
 /* History: one point per run of a case, in time order. step: +1 a significant regression
