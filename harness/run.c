@@ -75,6 +75,10 @@ static char *rom_key(const struct cm_case *c)
 	return cm_buf_steal(&b);
 }
 
+#define MAX_ROM_QUERIES 32
+#define CM_STR_(x) #x
+#define CM_STR(x) CM_STR_(x)
+
 /* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them */
 static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 {
@@ -87,6 +91,15 @@ static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 			seen = !strcmp(asked[i], key);
 		if (seen) {
 			free(key);
+			continue;
+		}
+		if (nasked == MAX_ROM_QUERIES) {
+			/* each query starts a qemu: hundreds of device sets would delay the first
+			 * boot by minutes */
+			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
+			cm_dataset_meta(ds, k, "not asked: more than " CM_STR(MAX_ROM_QUERIES)
+					       " distinct device sets in the matrix");
+			free(k), free(key);
 			continue;
 		}
 		asked = cm_xrealloc(asked, (nasked + 1) * sizeof(char *));
@@ -544,16 +557,22 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		rc = CM_EXIT_OUTPUT;
 		goto out_nofiles_early;
 	}
+	char **ids = cm_xcalloc(m->ncases + 1, sizeof(char *)),
+	     **cls = cm_xcalloc(m->ncases + 1, sizeof(char *));
 	for (size_t c = 0; c < m->ncases; c++) {
-		char *cl = cm_case_cmdline(&m->cases[c]);
-		int serr = cm_store_case_argv(store, run_id, m->cases[c].id, cl);
-		free(cl);
-		if (serr) {
-			fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n",
-				db_path, cm_store_error(store));
-			rc = CM_EXIT_OUTPUT;
-			goto out_nofiles_early;
-		}
+		ids[c] = m->cases[c].id;
+		cls[c] = cm_case_cmdline(&m->cases[c]);
+	}
+	int serr = cm_store_cases_argv(store, run_id, ids, cls, m->ncases);
+	for (size_t c = 0; c < m->ncases; c++)
+		free(cls[c]);
+	free(cls);
+	free(ids);
+	if (serr) {
+		fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n", db_path,
+			cm_store_error(store));
+		rc = CM_EXIT_OUTPUT;
+		goto out_nofiles_early;
 	}
 
 	char *samples_path = cm_xasprintf("%s/%s", outdir, CM_RUN_SAMPLES);

@@ -86,6 +86,19 @@ size_t cm_dataset_phase(struct cm_dataset *ds, const char *phase)
 	return ds->nphases++;
 }
 
+/* Statuses, sources and cache drops take a handful of values over millions of rows: each
+ * is stored once and the rows point at it. */
+static char *intern(struct cm_dataset *ds, const char *s)
+{
+	long at = cm_strset_find(&ds->pool, s);
+	if (at >= 0)
+		return ds->pool_strings[at];
+	ds->pool_strings = cm_xrealloc(ds->pool_strings, (ds->npool + 1) * sizeof(char *));
+	char *copy = ds->pool_strings[ds->npool] = cm_xstrdup(s);
+	cm_strset_add(&ds->pool, copy, (long)ds->npool++); /* the set borrows our copy */
+	return copy;
+}
+
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache)
@@ -93,20 +106,15 @@ void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool w
 	size_t ci = cm_dataset_case(ds, case_id, NULL), pi = cm_dataset_phase(ds, phase);
 	CM_PUSH(ds->rows, ds->n, ds->cap);
 	ds->rows[ds->n++] = (struct cm_sample_row){
-		.case_id = ds->cases[ci].id, .status = cm_xstrdup(status),
-		.phase = ds->phases[pi], .source = cm_xstrdup(source ? source : ""),
-		.cache = cm_xstrdup(cache ? cache : ""), .boot = boot, .warmup = warmup,
+		.case_id = ds->cases[ci].id, .status = intern(ds, status),
+		.phase = ds->phases[pi], .source = intern(ds, source ? source : ""),
+		.cache = intern(ds, cache ? cache : ""), .boot = boot, .warmup = warmup,
 		.duration_ns = duration_ns, .case_idx = ci, .phase_idx = pi,
 	};
 }
 
 void cm_dataset_truncate(struct cm_dataset *ds, size_t n)
 {
-	for (size_t i = n; i < ds->n; i++) {
-		free(ds->rows[i].status);
-		free(ds->rows[i].source);
-		free(ds->rows[i].cache);
-	}
 	if (n < ds->n)
 		ds->n = n;
 }
@@ -135,11 +143,10 @@ const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key)
 
 void cm_dataset_free(struct cm_dataset *ds)
 {
-	for (size_t i = 0; i < ds->n; i++) {
-		free(ds->rows[i].status);
-		free(ds->rows[i].source);
-		free(ds->rows[i].cache);
-	}
+	for (size_t i = 0; i < ds->npool; i++)
+		free(ds->pool_strings[i]);
+	free(ds->pool_strings);
+	cm_strset_free(&ds->pool);
 	free(ds->rows);
 	for (size_t i = 0; i < ds->ncases; i++) {
 		free(ds->cases[i].id);
@@ -220,22 +227,32 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 	fputc('\n', f);
 }
 
+static void buf_putc(struct cm_buf *b, char c)
+{
+	if (b->len + 2 > b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 32;
+		b->s = cm_xrealloc(b->s, b->cap);
+	}
+	b->s[b->len++] = c;
+	b->s[b->len] = 0;
+}
+
 /* One CSV record; returns the number of fields, -1 at EOF, -2 on a malformed quote. */
 static int csv_record(FILE *f, struct cm_buf *fields, size_t max, int *line)
 {
 	size_t n = 0;
-	int ch = fgetc(f);
+	int ch = getc_unlocked(f);
 	if (ch == EOF)
 		return -1;
 	for (size_t i = 0; i < max; i++)
 		fields[i].len = 0, fields[i].s ? fields[i].s[0] = 0 : 0;
 	bool quoted = false, was_quoted = false;
-	for (;; ch = fgetc(f)) {
+	for (;; ch = getc_unlocked(f)) {
 		if (ch == EOF && quoted)
 			return -2;
 		if (quoted) {
 			if (ch == '"') {
-				int nx = fgetc(f);
+				int nx = getc_unlocked(f);
 				if (nx == '"') {
 					if (n < max)
 						cm_buf_puts(&fields[n], "\"");
@@ -247,7 +264,7 @@ static int csv_record(FILE *f, struct cm_buf *fields, size_t max, int *line)
 				if (ch == '\n')
 					(*line)++;
 				if (n < max)
-					cm_buf_printf(&fields[n], "%c", ch);
+					buf_putc(&fields[n], (char)ch);
 				continue;
 			}
 		}
@@ -267,7 +284,7 @@ static int csv_record(FILE *f, struct cm_buf *fields, size_t max, int *line)
 		if (ch == '\r')
 			continue;
 		if (n < max)
-			cm_buf_printf(&fields[n], "%c", ch);
+			buf_putc(&fields[n], (char)ch);
 	}
 }
 
@@ -362,7 +379,7 @@ static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags
 	int col[NFIXED], line = 0, rc = 0;
 	struct seen seen = { 0 };
 	/* a file cut off mid-row ends without a newline: found now, said after the rows */
-	bool partial = fseek(f, -1, SEEK_END) == 0 && fgetc(f) != '\n';
+	bool partial = fseek(f, -1, SEEK_END) == 0 && getc_unlocked(f) != '\n';
 	rewind(f);
 	/* a UTF-8 byte order mark (spreadsheets write one), then blank lines before the header */
 	unsigned char bom[3];

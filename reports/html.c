@@ -26,6 +26,7 @@ static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2
 #define W 760
 #define LEFT 230
 #define ROW 22
+#define MAX_DOTS 1000 /* dots per case in a strip plot */
 
 /* Four labelled ticks on a vertical axis that maps [lo, hi] to y0 (bottom) .. y0 - span. */
 static void y_ticks(FILE *f, double x, double lo, double hi, double y0, double span)
@@ -89,11 +90,18 @@ static void strip_row(const struct cm_report *r, size_t c, size_t p, const struc
 			   "fill=\"#4e79a7\" opacity=\"0.2\"><title>median CI</title></rect>\n",
 			x_of(a, cell->s.median_ci_lo), y - 7,
 			fmax(1, x_of(a, cell->s.median_ci_hi) - x_of(a, cell->s.median_ci_lo)));
-	for (size_t i = 0; i < cell->s.n; i++)
+	/* every boot up to MAX_DOTS; beyond, an even thinning (the page stays a page: 10^5
+	 * boots drew 10^5 circles) */
+	size_t step = cell->s.n > MAX_DOTS ? (cell->s.n + MAX_DOTS - 1) / MAX_DOTS : 1;
+	for (size_t i = 0; i < cell->s.n; i += step)
 		fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\" opacity=\"0.6\">"
 			   "<title>boot %d</title></circle>\n",
 			x_of(a, cell->values[i]), y + ((double)(i % 5) - 2) * 1.5, palette[c % 10],
 			cell->boots[i]);
+	if (step > 1)
+		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"9\" fill=\"#888\" "
+			   "text-anchor=\"end\">every %zuth of %zu boots</text>\n",
+			W - 20, y + 4, step, cell->s.n);
 	if (cell->s.n)
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
 			   "stroke-width=\"2\"><title>median</title></line>\n",

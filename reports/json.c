@@ -113,23 +113,36 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	}
 	cm_sweeps_free(sw, nsw);
 	json_object_set_new(root, "sweeps", sweeps);
-	json_t *samples = json_array();
+	/* the samples last, streamed one object at a time: millions of rows as one jansson tree
+	 * took gigabytes */
+	char *head = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	json_decref(root);
+	if (!head)
+		return CM_ERR(CM_ENOMEM);
+	size_t hl = strlen(head);
+	while (hl && head[hl - 1] != '}')
+		hl--;
+	if (hl)
+		hl--; /* the closing brace, then the white space before it */
+	while (hl && (head[hl - 1] == '\n' || head[hl - 1] == ' '))
+		hl--;
+	fwrite(head, 1, hl, f);
+	free(head);
+	fputs(",\n  \"samples\": [", f);
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *s = &ds->rows[i];
-		json_array_append_new(samples,
-				      json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s}", "case",
-						s->case_id, "boot", s->boot, "status", s->status,
-						"phase", s->phase, "duration_ns",
-						isnan(s->duration_ns) ? json_null()
-								      : json_integer((json_int_t)s->duration_ns),
-						"warmup", s->warmup, "source", s->source, "cache_drop",
-						s->cache));
+		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s}", "case", s->case_id,
+				      "boot", s->boot, "status", s->status, "phase", s->phase,
+				      "duration_ns",
+				      isnan(s->duration_ns) ? json_null()
+							    : json_integer((json_int_t)s->duration_ns),
+				      "warmup", s->warmup, "source", s->source, "cache_drop", s->cache);
+		fputs(i ? ",\n    " : "\n    ", f);
+		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
 	}
-	json_object_set_new(root, "samples", samples);
-	int rc = json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-	fputc('\n', f);
-	json_decref(root);
-	return rc ? CM_ERR(CM_EIO) : 0;
+	fputs(ds->n ? "\n  ]\n}\n" : "]\n}\n", f);
+	return ferror(f) ? CM_ERR(CM_EIO) : 0;
 }
 
 int cm_report_hyperfine(const struct cm_report *r, const char *phase, FILE *f)

@@ -45,7 +45,8 @@ static void test_round_trip(void **state)
 	assert_int_equal(cm_store_add_rows(s, "run-a", &a, 0, a.n), 0);
 	assert_int_equal(cm_store_begin_run(s, "run-b", "v1", &b), 0);
 	assert_int_equal(cm_store_add_rows(s, "run-b", &b, 0, 2), 0); /* a run cut short */
-	assert_int_equal(cm_store_case_argv(s, "run-a", "memory=1G", "qemu -m 1G"), 0);
+	char *ids[] = { "memory=1G" }, *cls[] = { "qemu -m 1G" };
+	assert_int_equal(cm_store_cases_argv(s, "run-a", ids, cls, 1), 0);
 	/* a tag means its newest run; an id means itself */
 	assert_int_equal(cm_store_resolve(s, "v1", id, sizeof(id)), 0);
 	assert_string_equal(id, "run-b");
@@ -98,7 +99,8 @@ static void test_migration_from_v1(void **state)
 	struct cm_store *s = cm_store_open("t2.db", err, sizeof(err));
 	assert_non_null(s);
 	assert_int_equal(cm_store_version(s), 2);
-	assert_int_equal(cm_store_case_argv(s, "old", "default", "qemu"), 0); /* v2's column */
+	char *ids[] = { "default" }, *cls[] = { "qemu" };
+	assert_int_equal(cm_store_cases_argv(s, "old", ids, cls, 1), 0); /* v2's column */
 	struct cm_dataset ds;
 	assert_int_equal(cm_store_load(s, "old", &ds), 0);
 	assert_int_equal(ds.n, 1);

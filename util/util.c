@@ -418,6 +418,19 @@ long cm_strset_add(struct cm_strset *set, const char *s, long value)
 	return -1;
 }
 
+long cm_strset_find(const struct cm_strset *set, const char *s)
+{
+	if (!set->cap)
+		return -1;
+	size_t h = str_hash(s) & (set->cap - 1);
+	while (set->slot[h].key) {
+		if (!strcmp(set->slot[h].key, s))
+			return set->slot[h].value;
+		h = (h + 1) & (set->cap - 1);
+	}
+	return -1;
+}
+
 void cm_strset_free(struct cm_strset *set)
 {
 	free(set->slot);

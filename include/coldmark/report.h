@@ -34,6 +34,9 @@ struct cm_dataset {
 	size_t nmeta;
 	size_t *hash; /* case id -> index + 1, open addressing */
 	size_t hcap;
+	struct cm_strset pool; /* the rows' status, source and cache strings, each kept once */
+	char **pool_strings;
+	size_t npool;
 };
 
 void cm_dataset_init(struct cm_dataset *ds, char *const *axes, size_t naxes);

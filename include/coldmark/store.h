@@ -23,9 +23,9 @@ int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
 		       const struct cm_dataset *ds);
 /* A header item known only once boots ran (the cache drop that happened, ...). */
 int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value);
-/* One case's argv, for the record. */
-int cm_store_case_argv(struct cm_store *s, const char *run_id, const char *case_id,
-		       const char *cmdline);
+/* The cases' command lines, for the record, in one transaction. */
+int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *case_ids,
+			char *const *cmdlines, size_t n);
 /* rows [from, to) of ds, in one transaction: a boot is all in or not at all. Writes wait for
  * (and retry past) another process's lock for up to two minutes before they fail. */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,

@@ -110,6 +110,8 @@ struct cm_strset {
 };
 /* Adds s (not copied) with value; returns -1, or the value s was added with before. */
 long cm_strset_add(struct cm_strset *set, const char *s, long value);
+/* The value s was added with, or -1. */
+long cm_strset_find(const struct cm_strset *set, const char *s);
 void cm_strset_free(struct cm_strset *set);
 /* Levenshtein distance, for "did you mean". */
 size_t cm_edit_distance(const char *a, const char *b);
