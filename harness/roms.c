@@ -61,7 +61,9 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 		return NULL;
 	}
 	struct cm_buf out = { 0 };
-	if (write(sv[0], commands, strlen(commands)) < 0) {
+	/* MSG_NOSIGNAL: a qemu that refused the arguments and exited at once must not take
+	 * coldmark down with SIGPIPE (seen once in the ASan suite) */
+	if (send(sv[0], commands, strlen(commands), MSG_NOSIGNAL) < 0) {
 		/* qemu already gone: its exit status says why below */
 	}
 	int64_t deadline = cm_now_ns() + QUERY_TIMEOUT_MS * 1000000LL;

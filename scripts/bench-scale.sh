@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Scale figures, printed (never asserted): for matrices of 10^3..10^6 cases, the time from
+# `coldmark run` to its first finished boot and the memory then; matrix loading by keys; and
+# `coldmark report` on samples.csv files of 10^5 and ~3.3*10^6 rows (time, peak memory).
+#   scripts/bench-scale.sh [MAX_CASES]     default 1000000; boots the bundled guest under TCG
+set -euo pipefail
+cd "$(dirname "$0")/.."
+max=${1:-1000000}
+cmake --preset default >/dev/null
+cmake --build --preset default -j"$(nproc)" >/dev/null
+bin=$PWD/build/default/harness/coldmark
+export COLDMARK_GUEST_DIR=$PWD/build/default/guest
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "host: $(uname -n), $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+
+# --- cases -> time to the first finished boot, peak RSS at that moment ---------------------
+first_boot() { # MATRIX: the seconds to the first progress line, and the peak RSS then
+    local log=$work/log start end pid rss
+    start=$(date +%s%N)
+    "$bin" run "$1" -o "$work/run" --db "$work/db" --force >"$log" 2>&1 &
+    pid=$!
+    until grep -q '^\[1/' "$log" 2>/dev/null || ! kill -0 $pid 2>/dev/null; do sleep 0.02; done
+    end=$(date +%s%N)
+    rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
+    kill -9 $pid 2>/dev/null || true
+    wait $pid 2>/dev/null || true
+    rm -rf "$work/run" "$work/db"*
+    printf '%9s cases: first boot done after %6.2f s, peak RSS %5d MiB\n' "$2" \
+        "$(echo "($end - $start) / 10^9" | bc -l)" $((rss / 1024))
+}
+for n in 1000 10000 100000 1000000; do
+    [ "$n" -le "$max" ] || break
+    smp=$((n < 10000 ? 10 : n / 10000 * 10)); mem=$((n / smp))
+    cat >"$work/m.yaml" <<YAML
+guest: {bundled: guest}
+base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -accel, tcg]
+axes:
+  memory: {from: 16M, to: $((16 + mem - 1))M, step: 1M}
+  smp: {from: 1, to: $smp, step: 1}
+run: {boots: 1, warmup: 0, order: sequential}
+YAML
+    first_boot "$work/m.yaml" "$n"
+done
+
+# --- matrix loading: keys of one mapping (the duplicate-key check is a hash set) ------------
+for k in 16000 160000 1000000; do
+    { echo "guest: {bundled: guest}"; echo "run:"; echo "  env:";
+      seq 1 $k | sed 's/.*/    K&: v/'; } >"$work/keys.yaml"
+    start=$(date +%s%N)
+    "$bin" list "$work/keys.yaml" >/dev/null 2>&1 || true
+    printf '%9s keys: matrix loaded in %6.2f s\n' $k "$(echo "($(date +%s%N) - $start) / 10^9" | bc -l)"
+done
+
+# --- coldmark report on large samples.csv ----------------------------------------------------
+for boots in 1000 33000; do
+    python3 - "$work/samples.csv" $boots <<'PY'
+import random, sys
+random.seed(1)
+path, boots = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("case,boot,status,phase,duration_ns,warmup,source,cache_drop,memory,smp\n")
+    for c in range(20):
+        mem, smp = f"{128 * (c % 5 + 1)}M", c // 5 + 1
+        for b in range(1, boots + 1):
+            for p in ("firmware", "kernel", "init", "user", "total"):
+                f.write(f'"memory={mem},smp={smp}",{b},ok,{p},'
+                        f'{int(random.lognormvariate(17, 0.1))},0,perf,drop_caches,{mem},{smp}\n')
+PY
+    rows=$((boots * 100)); size=$(du -m "$work/samples.csv" | cut -f1)
+    /usr/bin/time -f '%e %M' -o "$work/time" "$bin" report "$work/samples.csv" -o "$work/rep" >/dev/null
+    read -r secs kb <"$work/time"
+    printf '%9s rows (%d MB): coldmark report in %6.2f s, peak RSS %5d MiB\n' $rows $size $secs $((kb / 1024))
+    rm -rf "$work/rep"
+done
