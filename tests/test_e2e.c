@@ -1046,6 +1046,34 @@ static void test_full_disk(void **state)
 	free(resume), free(p), free(extra), free(dir), free(m), free(small);
 }
 
+/* Bad samples.csv files through the command line: exit 2 naming file:line:col, and (in the
+ * ASan build) no leak on the way out. */
+static void test_bad_samples_cli(void **state)
+{
+	static const char *const bad[] = {
+		"case,boot,status,phase,duration_ns\nx,1,ok,total,-5\n",
+		"case,boot,status,phase,duration_ns\nx,99999999999,ok,total,5\n",
+		"case,boot,status,phase,duration_ns\nx,1,ok,total,5\nx,1,ok,total,6\n",
+		"case,boot,status,phase,duration_ns\nx,1,ok,total,5\nx,2,ok,to",
+		"case,boot,status,phase\nx,1,ok,total\n",
+		"case,boot,status,phase,duration_ns\n\"x,1,ok,total,5\n",
+		"case,boot,status,phase,duration_ns\nx\x1b[31m,1,ok,total,5\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *p = cm_xasprintf("%s/bad%zu.csv", tmp, i), *out;
+		FILE *f = fopen(p, "w");
+		fputs(bad[i], f);
+		fclose(f);
+		char *cmd = cm_xasprintf("report %s -o badrep%zu", p, i);
+		int rc = cm(cmd, &out);
+		if (rc != 2)
+			fprintf(stderr, "%s -> %d\n%s", bad[i], rc, out);
+		assert_int_equal(rc, 2);
+		assert_non_null(strstr(out, p));
+		free(out), free(cmd), free(p);
+	}
+}
+
 /* A store that cannot take the run stops it before the first boot, loudly. */
 static void test_store_refuses(void **state)
 {
@@ -1216,6 +1244,7 @@ int main(int argc, char **argv)
 			cmocka_unit_test(test_run_folder),
 			cmocka_unit_test(test_kill_and_hangup),
 			cmocka_unit_test(test_store_refuses),
+			cmocka_unit_test(test_bad_samples_cli),
 			cmocka_unit_test(test_full_disk), /* last: it enters a mount namespace */
 		};
 		return cmocka_run_group_tests_name("robustness", t, NULL, NULL);

@@ -292,6 +292,15 @@ static void test_csv_guard(void **state)
 	for (size_t i = 0; i < ds.n; i++)
 		cm_samples_write_row(f, &ds, &ds.rows[i]);
 	fclose(f);
+	/* Markdown: HTML is inert, markup literal */
+	struct cm_report gr;
+	cm_dataset_meta(&ds, "note", "<script>alert(1)</script> *bold* [link](x) a|b");
+	cm_report_build(&ds, 0.05, &gr);
+	char *md = render(&gr, 1);
+	assert_null(strstr(md, "<script>"));
+	assert_non_null(strstr(md, "&lt;script&gt;alert(1)&lt;/script&gt; \\*bold\\* \\[link\\](x) a\\|b"));
+	free(md);
+	cm_report_free(&gr);
 	char *text = slurp("guard.csv");
 	assert_non_null(strstr(text, "'=cmd,"));
 	assert_non_null(strstr(text, "\"'=HYPERLINK(\"\"x\"\")\""));
