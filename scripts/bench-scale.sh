@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 max=${1:-1000000}
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
-bin=$PWD/build/default/harness/coldmark
+bin=$PWD/build/default/cli/coldmark
 export COLDMARK_GUEST_DIR=$PWD/build/default/guest
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

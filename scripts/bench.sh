@@ -18,6 +18,6 @@ axes:
 YAML
 export COLDMARK_GUEST_DIR=build/default/guest
 start=$(date +%s%N)
-build/default/harness/coldmark list "$m" >/dev/null
+build/default/cli/coldmark list "$m" >/dev/null
 echo "coldmark list of 10,000 cases: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 rm -f "$m"

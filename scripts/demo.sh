@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
-bin=build/default/harness/coldmark
+bin=build/default/cli/coldmark
 "$bin" doctor
 "$bin" run configs/demo.yaml -o coldmark-out/demo "$@"
 echo

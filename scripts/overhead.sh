@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10}
 cmake --preset default >/dev/null && cmake --build --preset default -j"$(nproc)" >/dev/null
-bin=$PWD/build/default/harness/coldmark
+bin=$PWD/build/default/cli/coldmark
 export COLDMARK_GUEST_DIR=$PWD/build/default/guest
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

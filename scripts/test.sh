@@ -11,6 +11,11 @@ for preset in default asan; do
     # -V prints cmocka's own summary for each test binary, then CTest's.
     ctest --preset "$preset" -V || status=1
 done
+# the core without libperf: everything but the perf source builds, and every unit test passes
+echo "=== noperf build (COLDMARK_PERF=OFF) ==="
+cmake --preset noperf >/dev/null
+cmake --build --preset noperf -j"$(nproc)"
+ctest --preset noperf -V || status=1
 # the install puts the binary, coldmark(1) and the bash completion in place
 prefix=$(mktemp -d)
 cmake --install build/default --prefix "$prefix" >/dev/null

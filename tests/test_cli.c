@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/cli.h"
+#include "cli.h"
 
 static int never(const struct cm_cli *cli)
 {

@@ -1187,6 +1187,8 @@ int main(int argc, char **argv)
 		return cmocka_run_group_tests_name("run-debugcon", t, NULL, NULL);
 	}
 	if (!strcmp(group, "run-perf")) {
+		if (!cm_perf_built_in())
+			skip_group("this build has no perf source (COLDMARK_PERF=OFF)");
 		if (!kvm_ok())
 			skip_group("/dev/kvm cannot create a VM here");
 		char err[512];

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../harness/cli.h"
+#include "cli.h"
 #include "coldmark/report.h"
 #include "coldmark/store.h"
 

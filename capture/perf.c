@@ -21,7 +21,7 @@
 #include <traceevent/event-parse.h>
 #include <unistd.h>
 
-#include "coldmark/harness.h"
+#include "coldmark/capture.h"
 
 /* Global in libperf.a, hidden in libperf.so: the reason coldmark links libperf statically. */
 int perf_evsel__apply_filter(struct perf_evsel *evsel, const char *filter);
@@ -49,26 +49,6 @@ static int quiet(enum libperf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-const char *cm_tracefs_path(bool try_mount, bool *mounted_now)
-{
-	static const char *const paths[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	if (mounted_now)
-		*mounted_now = false;
-	for (int i = 0; i < 2; i++) {
-		char probe[128];
-		snprintf(probe, sizeof(probe), "%s/events", paths[i]);
-		if (!access(probe, R_OK))
-			return paths[i];
-	}
-	if (try_mount && !mount("nodev", paths[0], "tracefs", 0, NULL)) {
-		if (mounted_now)
-			*mounted_now = true;
-		return paths[0];
-	}
-	return NULL;
-}
-
-/* Adds system:name with a kernel filter; returns the evsel or NULL (err set). */
 static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const char *system,
 				 const char *name, enum cm_tp_kind kind, char *err, size_t errsz)
 {
@@ -332,4 +312,9 @@ void cm_perf_close(struct cm_perf *p)
 		tep_free(p->tep);
 	free(p->kinds);
 	free(p);
+}
+
+bool cm_perf_built_in(void)
+{
+	return true;
 }

@@ -1,0 +1,40 @@
+/* The perf source in a build without libperf (-DCOLDMARK_PERF=OFF): the same interface, and an
+ * open that says why it cannot. Runs then use debugcon; --source perf is refused with this. */
+#include <stdio.h>
+
+#include "coldmark/capture.h"
+
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz)
+{
+	(void)cfg;
+	snprintf(err, errsz, "this coldmark was built without the perf source (COLDMARK_PERF=OFF): "
+			     "rebuild with libperf (scripts/setup-deps.sh) to use it");
+	return NULL;
+}
+
+void cm_perf_begin(struct cm_perf *p) { (void)p; }
+
+void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev)
+{
+	(void)p, (void)pid, (void)m, (void)ev;
+}
+
+const char *cm_perf_first_entry_name(const struct cm_perf *p)
+{
+	(void)p;
+	return "";
+}
+
+void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, size_t n)
+{
+	(void)p, (void)ever;
+	if (n)
+		*out = 0;
+}
+
+void cm_perf_close(struct cm_perf *p) { (void)p; }
+
+bool cm_perf_built_in(void)
+{
+	return false;
+}

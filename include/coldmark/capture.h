@@ -1,0 +1,92 @@
+/* Capture sources: where a boot's events come from. perf (kvm:kvm_pio, the qemu exec and the
+ * first guest instruction, through libperf and libtraceevent) lives here; a build with
+ * -DCOLDMARK_PERF=OFF has the same interface, whose open says the source is not built in. */
+#ifndef COLDMARK_CAPTURE_H
+#define COLDMARK_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "coldmark/matrix.h"
+
+#include <stdint.h>
+
+/* One timestamped event of a boot. name is a marker name, a host event, or "m<port>:<value>"
+ * for a write the marker table does not know. */
+struct cm_event {
+	char *name;    /* owned */
+	int64_t ts_ns; /* CLOCK_MONOTONIC */
+	unsigned port, value;
+	size_t seq;    /* order of arrival, for ties in cm_events_sort */
+};
+
+struct cm_events {
+	struct cm_event *v;
+	size_t n, cap;
+	uint64_t lost; /* records the kernel dropped during this boot (perf) */
+};
+void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
+		   unsigned value);
+/* Adds a marker write, named from the table; keeps only the first of each name. */
+void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
+			  unsigned port, unsigned value);
+/* The same, with a suffix on the name ("@debugcon" for a second source on the same boot,
+ * whose events are kept but make no phase). */
+void cm_events_add_marker_as(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
+			     unsigned port, unsigned value, const char *suffix);
+const struct cm_event *cm_events_find(const struct cm_events *e, const char *name);
+/* Sorts by time (ties: order of arrival). Phases are computed before: a tie's order there
+ * is the order of arrival too. */
+void cm_events_sort(struct cm_events *e);
+void cm_events_free(struct cm_events *e);
+
+/* ---- capture sources ---------------------------------------------------------------------- */
+
+/* perf: kvm:kvm_pio (marker ports), sched:sched_process_exec (qemu), first-entry event(s);
+ * opened once per run, system-wide, per CPU. */
+struct cm_perf;
+struct cm_perf_config {
+	const unsigned *ports;
+	size_t nports;
+	const char *qemu_path;        /* exec filter: its basename */
+	const char *first_entry;      /* "auto" or "system:event" */
+	const char *first_entry_filter;
+	const char *tracefs;          /* NULL: find it */
+};
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz);
+/* Before launching qemu: re-arms the first-entry events and forgets stale records. */
+void cm_perf_begin(struct cm_perf *p);
+/* Moves the records of process pid into ev (markers named through m). */
+void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev);
+/* Which tracepoint(s) give first_entry, for reports. */
+const char *cm_perf_first_entry_name(const struct cm_perf *p);
+/* Which opened event gave the first entry: of the last boot, or (ever) of any boot so far,
+ * as "system:name" joined by ", "; "" when none fired. */
+void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, size_t n);
+void cm_perf_close(struct cm_perf *p);
+
+/* Decoding of raw tracepoint payloads with libtraceevent, by field name (unit-tested on
+ * embedded format files). */
+struct tep_handle;
+enum cm_tp_kind { CM_TP_UNKNOWN, CM_TP_PIO, CM_TP_EXEC, CM_TP_FIRST_ENTRY };
+struct cm_tp_record {
+	enum cm_tp_kind kind;
+	int type; /* the tracepoint's id */
+	unsigned long long rw, port, val, count, size, rip;
+	int pid;
+	char filename[256];
+};
+/* Parses a tracefs format text into tep, marking it as kind. Returns the event id or <0. */
+int cm_tp_add_format(struct tep_handle *tep, const char *system, const char *text, size_t len,
+		     enum cm_tp_kind kind, int *kinds_by_id, size_t nkinds);
+int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, void *raw,
+		 int size, struct cm_tp_record *out);
+
+/* tracefs location ("/sys/kernel/tracing" or the debugfs one), mounting it when allowed. */
+const char *cm_tracefs_path(bool try_mount, bool *mounted_now);
+
+/* Was this build made with the perf source (COLDMARK_PERF=ON)? */
+bool cm_perf_built_in(void);
+
+#endif
