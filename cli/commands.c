@@ -13,13 +13,14 @@
 #include "coldmark/matrix.h"
 #include "coldmark/report.h"
 
-/* The argv a run gives qemu for case c: debugcon where the case's source is debugcon (TCG,
- * or --source debugcon/both), assuming perf works for KVM cases under auto. */
-static char **launch_argv(const struct cm_matrix *m, const struct cm_case *c, size_t *n)
+/* The argv a run gives qemu for case c, through the same sources a run picks (assuming perf
+ * works for KVM cases, as it does where doctor says so). */
+static char **launch_argv(const struct cm_matrix *m, const struct cm_sources *src,
+			  const struct cm_case *c, size_t *n)
 {
-	bool debugcon = cm_case_is_tcg(c) || m->source == CM_SOURCE_DEBUGCON ||
-			m->source == CM_SOURCE_BOTH;
-	return cm_launch_argv(c->argv, m->ports, debugcon ? m->nports : 0, n);
+	struct cm_capture *picked[4];
+	size_t k = cm_sources_pick(src, m, c, picked);
+	return cm_launch_argv(c->argv, picked, k, n);
 }
 
 /* --export-hyperfine and --export-bmf: the formats of the trackers people already use. Each
@@ -96,10 +97,12 @@ static int cmd_list(const struct cm_cli *cli)
 		printf("\n], \"boots_per_case\": %lld, \"warmup_per_case\": %lld, \"total_boots\": %lld}\n",
 		       (long long)m->boots, (long long)m->warmup, boots);
 	} else {
+		struct cm_sources src;
+		cm_sources_init(&src, m, NULL, true);
 		for (size_t c = 0; c < m->ncases; c++) {
 			/* what qemu really gets: coldmark's debugcon and console arguments too */
 			size_t n;
-			char **argv = launch_argv(m, &m->cases[c], &n);
+			char **argv = launch_argv(m, &src, &m->cases[c], &n);
 			struct cm_buf b = { 0 };
 			for (size_t i = 0; i < n; i++) {
 				if (i)
@@ -111,6 +114,7 @@ static int cmd_list(const struct cm_cli *cli)
 			printf("%s\n    %s\n", m->cases[c].id, b.s);
 			cm_buf_free(&b);
 		}
+		cm_sources_free(&src);
 		printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
 		       (long long)m->boots, (long long)m->warmup, boots);
 		cm_note_unmeasurable(m, m->source != CM_SOURCE_DEBUGCON, stdout, "note");

@@ -112,13 +112,15 @@ static int probe_first_entry(const char *qemu, char *why, size_t n)
 		return -1;
 	}
 	volatile int stop = 0;
+	struct cm_capture *src = cm_perf_source(perf, m);
 	struct cm_launch l = { .argv = m->cases[0].argv, .timeout_ms = m->timeout_ms,
-			       .end_grace_ms = m->end_grace_ms,
-			       .end_marker = m->end_marker, .perf = perf, .m = m, .stop = &stop };
+			       .end_grace_ms = m->end_grace_ms, .end_marker = m->end_marker,
+			       .sources = &src, .nsources = 1, .m = m, .stop = &stop };
 	struct cm_events ev = { 0 };
 	struct cm_exit ex;
 	int64_t t0 = cm_now_ns();
 	int rc = cm_launch_boot(&l, &ev, &ex);
+	cm_capture_free(src);
 	double secs = (cm_now_ns() - t0) / 1e9;
 	char fired[128];
 	cm_perf_first_entry_fired(perf, false, fired, sizeof(fired));

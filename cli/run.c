@@ -649,6 +649,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	int64_t t0 = cm_now_ns(), last_report_ns = 0, report_cost_ns = 0;
 	const char *drop_used = "none";
 
+	struct cm_sources sources;
+	cm_sources_init(&sources, m, perf, false);
 	printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
 	       (long long)m->boots, (long long)m->warmup, outdir);
 	for (size_t i = 0; !stop_flag; i++) {
@@ -657,8 +659,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			break;
 		const struct cm_planned *b = &pl[i];
 		const struct cm_case *cs = &m->cases[b->c];
-		bool tcg = cm_case_is_tcg(cs);
-		bool use_perf = perf && !tcg;
+		struct cm_capture *picked[4];
+		size_t npicked = cm_sources_pick(&sources, m, cs, picked);
 		enum cm_drop_done dd = m->drop_caches ? cm_drop_caches(m->drop_method, files, nfiles)
 						      : CM_DROPPED_NONE;
 		drop_used = cm_drop_names[dd];
@@ -666,10 +668,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		struct cm_launch l = {
 			.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = log,
 			.timeout_ms = m->timeout_ms, .end_marker = m->end_marker,
-			.end_grace_ms = m->end_grace_ms,
-			.debugcon_ports = m->ports,
-			.ndebugcon = use_perf && m->source != CM_SOURCE_BOTH ? 0 : m->nports,
-			.perf = use_perf ? perf : NULL,
+			.end_grace_ms = m->end_grace_ms, .sources = picked, .nsources = npicked,
 			.m = m, .stop = &stop_flag,
 		};
 		struct cm_events ev = { 0 };
@@ -682,8 +681,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		if (!ex.launched && i == 0 && errno == ENOENT)
 			fprintf(stderr, "coldmark run: %s: not found\n", cs->argv[0]);
 		struct cm_boot_result br;
-		cm_boot_evaluate(m, &ev, &ex, use_perf, &br);
-		const char *src = use_perf ? "perf" : "debugcon";
+		cm_boot_evaluate(m, &ev, &ex, cm_sources_first_entry(picked, npicked), &br);
+		const char *src = picked[0]->ops->name;
 		const char *st = cm_status_names[br.status];
 		size_t first_row = ds.n;
 		for (size_t p = 0; p < br.nphase; p++) {
@@ -747,6 +746,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			report_cost_ns = last_report_ns - t_rep;
 		}
 	}
+	cm_sources_free(&sources);
 	if (tty)
 		printf("\n");
 	late_meta(&ds, store, run_id, perf, drop_used);

@@ -65,6 +65,7 @@ static void parse_include(struct ctx *c, yaml_node_t *n) { c->include = n; }
 static void parse_exclude(struct ctx *c, yaml_node_t *n) { c->exclude = n; }
 static void parse_ports(struct ctx *c, yaml_node_t *n);
 static void parse_table(struct ctx *c, yaml_node_t *n);
+static void parse_console(struct ctx *c, yaml_node_t *n);
 static void parse_phases(struct ctx *c, yaml_node_t *n);
 static void parse_env(struct ctx *c, yaml_node_t *n);
 
@@ -98,6 +99,10 @@ static const struct key keys[] = {
 	  "I/O ports whose writes are markers (for table entries without a port)", parse_ports },
 	{ "markers.table", K_CUSTOM, 0, NULL, 0, 0, NULL,
 	  "list of {value, name[, port]}; replaces the preset's table", parse_table },
+	{ "markers.console", K_CUSTOM, 0, NULL, 0, 0, NULL,
+	  "list of {name, match}: a marker at the first serial-console line containing match, "
+	  "for guests that cannot write port 0xf4 (works with KVM and TCG, beside port markers)",
+	  parse_console },
 	{ "markers.end", K_STRING, OFF(end_marker), NULL, 0, 0, NULL,
 	  "the marker that ends a boot (the harness stops waiting there); default: the table's last" },
 	{ "phases", K_CUSTOM, 0, NULL, 0, 0, NULL,
@@ -558,6 +563,51 @@ static void parse_table(struct ctx *c, yaml_node_t *n)
 	}
 }
 
+static void parse_console(struct ctx *c, yaml_node_t *n)
+{
+	if (!want(c, n, YAML_SEQUENCE_NODE, "markers.console"))
+		return;
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+		yaml_node_t *e = node(c, *i);
+		if (!want(c, e, YAML_MAPPING_NODE, "a markers.console entry"))
+			continue;
+		const char *name = NULL, *match = NULL;
+		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
+		     p++) {
+			const char *k = scalar(node(c, p->key)), *v = scalar(node(c, p->value));
+			if (k && v && !strcmp(k, "name"))
+				name = v;
+			else if (k && v && !strcmp(k, "match"))
+				match = v;
+			else
+				ERR(c, node(c, p->key), "a markers.console entry is {name, match}");
+		}
+		if (!name || !valid_name(name) || !match || !*match) {
+			ERR(c, e, "a markers.console entry needs a name of [A-Za-z0-9_-]+ and a "
+				  "non-empty match");
+			continue;
+		}
+		bool dup = cm_matrix_marker_by_name(c->m, name) != NULL;
+		for (size_t k = 0; k < c->m->nconsole; k++)
+			dup |= !strcmp(c->m->console[k].name, name);
+		if (dup) {
+			ERR(c, e, "marker '%s' is named twice", name);
+			continue;
+		}
+		c->m->console = cm_xrealloc(c->m->console, (c->m->nconsole + 1) * sizeof(*c->m->console));
+		c->m->console[c->m->nconsole++] = (struct cm_console_marker){ cm_xstrdup(name),
+									   cm_xstrdup(match) };
+	}
+}
+
+bool cm_matrix_is_console_marker(const struct cm_matrix *m, const char *name)
+{
+	for (size_t i = 0; i < m->nconsole; i++)
+		if (!strcmp(m->console[i].name, name))
+			return true;
+	return false;
+}
+
 static void add_phase(struct cm_matrix *m, const char *name, const char *from, const char *to)
 {
 	m->phases = cm_xrealloc(m->phases, (m->nphases + 1) * sizeof(*m->phases));
@@ -972,7 +1022,8 @@ static void apply_preset(struct ctx *c)
 static bool known_event(const struct cm_matrix *m, const char *e)
 {
 	return !strcmp(e, CM_EVENT_EXEC) || !strcmp(e, CM_EVENT_EXIT) ||
-	       !strcmp(e, CM_EVENT_FIRST_ENTRY) || cm_matrix_marker_by_name(m, e);
+	       !strcmp(e, CM_EVENT_FIRST_ENTRY) || cm_matrix_marker_by_name(m, e) ||
+	       cm_matrix_is_console_marker(m, e);
 }
 
 /* root[section][key]'s value node, for an error's position; root when absent */
@@ -1018,7 +1069,8 @@ static void check_events(struct ctx *c, yaml_node_t *root)
 				"exit, or a marker name)", m->phases[i].name, ends[j]);
 		}
 	}
-	if (m->end_marker && !cm_matrix_marker_by_name(m, m->end_marker))
+	if (m->end_marker && !cm_matrix_marker_by_name(m, m->end_marker) &&
+	    !cm_matrix_is_console_marker(m, m->end_marker))
 		ERR(c, at_key(c, root, "markers", "end"), "markers.end names unknown marker '%s'",
 		    m->end_marker);
 	if (m->until_ci_phase && !cm_matrix_has_phase(m, m->until_ci_phase)) {
@@ -1515,6 +1567,11 @@ void cm_matrix_free(struct cm_matrix *m)
 	free(m->axes);
 	clear_markers(m);
 	free(m->markers);
+	for (size_t i = 0; i < m->nconsole; i++) {
+		free(m->console[i].name);
+		free(m->console[i].match);
+	}
+	free(m->console);
 	free(m->ports);
 	for (size_t i = 0; i < m->nphases; i++) {
 		free(m->phases[i].name);

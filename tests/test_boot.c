@@ -267,14 +267,21 @@ static void test_note_unmeasurable(void **state)
 	cm_diags_clear(&d);
 }
 
-/* The argv qemu gets: debugcon sockets from fd 10, the console into the log unless the case
- * connects its own serial. */
+/* The argv qemu gets: each source's arguments with its sockets from fd 10 on, the console
+ * into the log unless the case or a source connects the serial itself. */
 static void test_launch_argv(void **state)
 {
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	const char *y2 = "guest: {bundled: guest}\nmarkers:\n  ports: [0xf4, 0xf5]\n"
+			 "  console: [{name: hello, match: Hello}]\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(y2, strlen(y2), SOURCE_DIR "/x.yaml", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
 	char *plain[] = { "qemu", "-nodefaults", NULL };
-	unsigned ports[] = { 0xf4, 0xf5 };
+	struct cm_capture *dc = cm_debugcon_source(m, NULL), *con = cm_console_source(m);
 	size_t n;
-	char **a = cm_launch_argv(plain, ports, 2, &n);
+	char **a = cm_launch_argv(plain, &dc, 1, &n);
 	assert_int_equal(n, 2 + 8 + 4);
 	assert_string_equal(a[3], "socket,id=cmdbg0,fd=10");
 	assert_string_equal(a[5], "isa-debugcon,iobase=0xf4,chardev=cmdbg0");
@@ -285,18 +292,31 @@ static void test_launch_argv(void **state)
 	for (size_t i = 0; i < n; i++)
 		free(a[i]);
 	free(a);
+	/* the console source takes the serial on the next fd, and no stdio capture is added */
+	struct cm_capture *both[] = { dc, con };
+	a = cm_launch_argv(plain, both, 2, &n);
+	assert_int_equal(n, 2 + 8 + 4);
+	assert_string_equal(a[11], "socket,id=cmcon,fd=12");
+	assert_string_equal(a[13], "chardev:cmcon");
+	for (size_t i = 0; i < n; i++)
+		free(a[i]);
+	free(a);
 	char *own[][4] = { { "qemu", "-serial", "none", NULL }, { "qemu", "-nographic", NULL },
 			   { "qemu", "-monitor", "stdio", NULL },
 			   { "qemu", "-device", "isa-serial,chardev=c0", NULL } };
 	for (size_t k = 0; k < 4; k++) {
 		assert_false(cm_argv_wants_console(own[k]));
-		a = cm_launch_argv(own[k], ports, 0, &n);
+		a = cm_launch_argv(own[k], NULL, 0, &n);
 		for (size_t i = 0; i < n; i++) {
 			assert_null(strstr(a[i], "cmcon"));
 			free(a[i]);
 		}
 		free(a);
 	}
+	cm_capture_free(dc);
+	cm_capture_free(con);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
 }
 
 int main(void)

@@ -153,12 +153,13 @@ static void launch_with_free_fd(int lowest)
 	cm_diags_print(&d, stderr);
 	assert_non_null(m);
 	volatile int stop = 0;
-	struct cm_launch l = { .argv = m->cases[0].argv, .timeout_ms = 30000,
-			       .debugcon_ports = m->ports, .ndebugcon = m->nports, .m = m,
-			       .stop = &stop };
+	struct cm_capture *dc = cm_debugcon_source(m, NULL);
+	struct cm_launch l = { .argv = m->cases[0].argv, .timeout_ms = 30000, .sources = &dc,
+			       .nsources = 1, .m = m, .stop = &stop };
 	struct cm_events ev = { 0 };
 	struct cm_exit ex;
 	assert_int_equal(cm_launch_boot(&l, &ev, &ex), 0);
+	cm_capture_free(dc);
 	for (int i = 0; i < nheld; i++)
 		close(held[i]);
 	assert_true(ex.launched);
@@ -191,11 +192,13 @@ static void test_launch_fds_not_leaked(void **state)
 	struct cm_matrix *m = cm_matrix_load_string(yaml, sizeof(yaml) - 1, "fd.yaml", &d);
 	assert_non_null(m);
 	volatile int stop = 0;
-	struct cm_launch l = { .argv = argv, .log_path = list, .timeout_ms = 10000,
-			       .debugcon_ports = m->ports, .ndebugcon = 1, .m = m, .stop = &stop };
+	struct cm_capture *dc = cm_debugcon_source(m, NULL);
+	struct cm_launch l = { .argv = argv, .log_path = list, .timeout_ms = 10000, .sources = &dc,
+			       .nsources = 1, .m = m, .stop = &stop };
 	struct cm_events ev = { 0 };
 	struct cm_exit ex;
 	assert_int_equal(cm_launch_boot(&l, &ev, &ex), 0);
+	cm_capture_free(dc);
 	close(42), close(p[0]), close(p[1]);
 	assert_true(ex.launched);
 	assert_int_equal(ex.status, 0);

@@ -86,6 +86,68 @@ int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, 
 /* tracefs location ("/sys/kernel/tracing" or the debugfs one), mounting it when allowed. */
 const char *cm_tracefs_path(bool try_mount, bool *mounted_now);
 
+/* ---- capture sources behind one interface --------------------------------------------------
+ * A source is one table of operations: what it adds to qemu's argv (with the numbers of the
+ * fds qemu inherits from it), the sockets it makes per boot, the fds the launcher polls, how
+ * it drains what arrived into raw events, and what it can see. A new source is one file and
+ * one constructor; the launcher, list and the runner go through this table only. */
+
+#define CM_CAPTURE_FD0 10   /* qemu finds the sources' sockets at fds 10, 11, ... in order */
+#define CM_CAPTURE_MAXFDS 16
+
+enum cm_source_caps {
+	CM_CAP_FIRST_ENTRY = 1u << 0, /* sees the guest's first instruction (first_entry) */
+	CM_CAP_PERIODIC = 1u << 1,    /* has nothing to poll: drained every few ms */
+	CM_CAP_SERIAL = 1u << 2,      /* takes the guest's serial console */
+};
+
+/* A growable argv. */
+struct cm_argv {
+	char **v;
+	size_t n, cap;
+};
+void cm_argv_add(struct cm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cm_argv_free(struct cm_argv *a);
+
+struct cm_capture;
+struct cm_boot_io {
+	const char *log_path; /* the boot's log: a source may append what it reads to it */
+};
+struct cm_capture_ops {
+	const char *name; /* "perf", "debugcon", "console": events.csv's source column */
+	unsigned caps;
+	/* Appends qemu's arguments for this source, its sockets at fd0, fd0 + 1, ...; returns
+	 * how many fds qemu inherits from it. Pure: list shows the same argv without a boot. */
+	size_t (*args)(const struct cm_capture *s, int fd0, struct cm_argv *a);
+	/* Per boot, before the fork: makes its sockets, the child's ends into child_fds. */
+	int (*open_boot)(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds);
+	void (*begin)(struct cm_capture *s); /* just before the fork (perf re-arms) */
+	size_t (*poll_fds)(const struct cm_capture *s, int *fds, size_t max);
+	/* Moves what arrived into ev (nonblocking); pid is qemu's. */
+	void (*drain)(struct cm_capture *s, pid_t pid, struct cm_events *ev);
+	void (*end_boot)(struct cm_capture *s); /* after the final drain: per-boot fds closed */
+	void (*free)(struct cm_capture *s);
+};
+struct cm_capture {
+	const struct cm_capture_ops *ops;
+	const struct cm_matrix *m;
+	const char *suffix; /* "@debugcon": a second opinion on the same boot, makes no phase */
+};
+
+/* debugcon: one isa-debugcon per marker port on a SOCK_SEQPACKET socket the kernel stamps. */
+struct cm_capture *cm_debugcon_source(const struct cm_matrix *m, const char *suffix);
+/* console: the guest's serial console on a kernel-stamped socket; each markers.console entry
+ * is a marker at the first line containing its match; every byte also goes to the boot's log. */
+struct cm_capture *cm_console_source(const struct cm_matrix *m);
+/* perf, through a handle opened once per run (cm_perf_open). */
+struct cm_capture *cm_perf_source(struct cm_perf *p, const struct cm_matrix *m);
+void cm_capture_free(struct cm_capture *s);
+/* The kernel's stamp of a received message on CLOCK_MONOTONIC (the message's CLOCK_REALTIME
+ * stamp moved by the offset between the clocks now); now when it gave none. -1: nothing. */
+ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns);
+/* A SOCK_SEQPACKET pair whose reading end (sv[0], nonblocking) gets kernel stamps. */
+int cm_stamped_socketpair(int sv[2]);
+
 /* Was this build made with the perf source (COLDMARK_PERF=ON)? */
 bool cm_perf_built_in(void);
 

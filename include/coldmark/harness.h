@@ -67,21 +67,33 @@ struct cm_launch {
 	int64_t timeout_ms;
 	const char *end_marker; /* stop waiting once seen; NULL: wait for exit */
 	int64_t end_grace_ms;   /* after the end marker, qemu's time to exit before it is ended */
-	/* debugcon: ports whose isa-debugcon output the harness timestamps (may be 0) */
-	const unsigned *debugcon_ports;
-	size_t ndebugcon;
-	struct cm_perf *perf; /* NULL when the source is debugcon */
+	struct cm_capture *const *sources; /* where this boot's events come from */
+	size_t nsources;
 	const struct cm_matrix *m;
 	volatile int *stop;   /* set by a signal handler: kill qemu and return */
 };
 
+/* The capture sources of a run, and which of them a case's boots use. */
+struct cm_sources {
+	struct cm_capture *debugcon, *shadow, *perf, *console;
+};
+/* perf_assumed: no handle, but describe perf's cases as a run with perf would (list). */
+void cm_sources_init(struct cm_sources *s, const struct cm_matrix *m, struct cm_perf *perf,
+		     bool perf_assumed);
+/* The sources for case c into out (at most 4); the first names the samples' source. */
+size_t cm_sources_pick(const struct cm_sources *s, const struct cm_matrix *m,
+		       const struct cm_case *c, struct cm_capture **out);
+bool cm_sources_first_entry(struct cm_capture *const *picked, size_t n);
+void cm_sources_free(struct cm_sources *s);
+
 /* Forks and execs qemu, captures its events into ev, waits (pidfd + poll) until it exits,
  * the end marker plus a grace period has passed, the timeout, or *stop. */
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
-/* The argv qemu really gets: the case's, then one isa-debugcon per marker port on an inherited
- * socket (fd 10, 11, ...), then the serial console into the boot's log when the case leaves
- * it unconnected. NULL-terminated; *n arguments. */
-char **cm_launch_argv(char *const *case_argv, const unsigned *ports, size_t nports, size_t *n);
+/* The argv qemu really gets: the case's, then each source's (its sockets at fds 10, 11, ...),
+ * then the serial console into the boot's log when neither the case nor a source takes it.
+ * NULL-terminated; *n arguments. */
+char **cm_launch_argv(char *const *case_argv, struct cm_capture *const *sources, size_t nsources,
+		     size_t *n);
 bool cm_argv_wants_console(char *const *argv);
 /* In a forked child before execve: every fd but 0-2 and lo..hi gets O_CLOEXEC. */
 void cm_child_keep_fds(int lo, int hi);

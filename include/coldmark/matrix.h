@@ -18,6 +18,11 @@ struct cm_marker {
 	char *name;
 };
 
+/* A console marker: the first line of the guest's serial console that contains match. */
+struct cm_console_marker {
+	char *name, *match;
+};
+
 struct cm_phase {
 	char *name, *from, *to;
 };
@@ -63,6 +68,8 @@ struct cm_matrix {
 	size_t naxes;
 	struct cm_marker *markers;
 	size_t nmarkers;
+	struct cm_console_marker *console; /* markers.console: read from the serial console */
+	size_t nconsole;
 	unsigned *ports;
 	size_t nports;
 	struct cm_phase *phases;
@@ -102,6 +109,8 @@ bool cm_matrix_has_phase(const struct cm_matrix *m, const char *name);
 int cm_matrix_override(struct cm_matrix *m, const char *key, const char *value,
 		       const char *origin, struct cm_diags *d);
 
+/* Is name one of markers.console? */
+bool cm_matrix_is_console_marker(const struct cm_matrix *m, const char *name);
 const struct cm_marker *cm_matrix_marker_by_name(const struct cm_matrix *m, const char *name);
 const struct cm_marker *cm_matrix_marker_by_value(const struct cm_matrix *m, unsigned port,
 						  unsigned value);

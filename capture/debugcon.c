@@ -1,0 +1,94 @@
+/* debugcon: one isa-debugcon device per marker port, sending to a socket coldmark made; each
+ * byte the guest writes to the port is a marker, stamped by the kernel as qemu sends it. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "coldmark/capture.h"
+
+#define MAX_PORTS 8
+
+struct debugcon {
+	struct cm_capture base;
+	int fd[MAX_PORTS]; /* this boot's reading ends */
+	size_t nfd;
+};
+
+static size_t nports(const struct cm_capture *s)
+{
+	return s->m->nports > MAX_PORTS ? MAX_PORTS : s->m->nports;
+}
+
+static size_t dc_args(const struct cm_capture *s, int fd0, struct cm_argv *a)
+{
+	for (size_t i = 0; i < nports(s); i++) {
+		cm_argv_add(a, "-chardev");
+		cm_argv_add(a, "socket,id=cmdbg%zu,fd=%d", i, fd0 + (int)i);
+		cm_argv_add(a, "-device");
+		cm_argv_add(a, "isa-debugcon,iobase=0x%x,chardev=cmdbg%zu", s->m->ports[i], i);
+	}
+	return nports(s);
+}
+
+static int dc_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds)
+{
+	struct debugcon *d = (struct debugcon *)s;
+	(void)io;
+	d->nfd = 0;
+	for (size_t i = 0; i < nports(s); i++) {
+		int sv[2];
+		if (cm_stamped_socketpair(sv))
+			return CM_ERR(CM_EIO);
+		d->fd[d->nfd++] = sv[0];
+		child_fds[i] = sv[1];
+	}
+	return 0;
+}
+
+static size_t dc_poll_fds(const struct cm_capture *s, int *fds, size_t max)
+{
+	const struct debugcon *d = (const struct debugcon *)s;
+	size_t n = 0;
+	for (; n < d->nfd && n < max; n++)
+		fds[n] = d->fd[n];
+	return n;
+}
+
+static void dc_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
+{
+	struct debugcon *d = (struct debugcon *)s;
+	(void)pid;
+	for (size_t i = 0; i < d->nfd; i++) {
+		unsigned char buf[256];
+		int64_t ts;
+		ssize_t got;
+		while ((got = cm_recv_stamped(d->fd[i], buf, sizeof(buf), &ts)) > 0)
+			for (ssize_t b = 0; b < got; b++)
+				cm_events_add_marker_as(ev, s->m, ts, s->m->ports[i], buf[b], s->suffix);
+	}
+}
+
+static void dc_end_boot(struct cm_capture *s)
+{
+	struct debugcon *d = (struct debugcon *)s;
+	for (size_t i = 0; i < d->nfd; i++)
+		close(d->fd[i]);
+	d->nfd = 0;
+}
+
+static void dc_free(struct cm_capture *s)
+{
+	dc_end_boot(s);
+	free(s);
+}
+
+static const struct cm_capture_ops debugcon_ops = {
+	.name = "debugcon", .caps = 0, .args = dc_args, .open_boot = dc_open_boot,
+	.poll_fds = dc_poll_fds, .drain = dc_drain, .end_boot = dc_end_boot, .free = dc_free,
+};
+
+struct cm_capture *cm_debugcon_source(const struct cm_matrix *m, const char *suffix)
+{
+	struct debugcon *d = cm_xcalloc(1, sizeof(*d));
+	d->base = (struct cm_capture){ &debugcon_ops, m, suffix };
+	return &d->base;
+}

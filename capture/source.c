@@ -1,0 +1,80 @@
+/* What every source shares: argv building, kernel-stamped sockets, freeing. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "coldmark/capture.h"
+
+void cm_argv_add(struct cm_argv *a, const char *fmt, ...)
+{
+	va_list ap;
+	struct cm_buf b = { 0 };
+	va_start(ap, fmt);
+	cm_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (a->n + 2 > a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 32;
+		a->v = cm_xrealloc(a->v, a->cap * sizeof(char *));
+	}
+	a->v[a->n++] = b.s ? cm_buf_steal(&b) : cm_xstrdup("");
+	a->v[a->n] = NULL;
+}
+
+void cm_argv_free(struct cm_argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+void cm_capture_free(struct cm_capture *s)
+{
+	if (s)
+		s->ops->free(s);
+}
+
+int cm_stamped_socketpair(int sv[2])
+{
+	int on = 1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	setsockopt(sv[0], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	return 0;
+}
+
+/* qemu sends each write of the guest as its own message, and the kernel stamps it as qemu
+ * sends it (SO_TIMESTAMPNS): how late coldmark gets round to reading does not count. */
+ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns)
+{
+	union {
+		char space[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { buf, n };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
+			      .msg_controllen = sizeof(ctl.space) };
+	ssize_t got = recvmsg(fd, &msg, 0);
+	if (got <= 0)
+		return -1;
+	struct timespec rt, mono;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	int64_t mono_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
+	*ts_ns = mono_ns;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec sent;
+			memcpy(&sent, CMSG_DATA(c), sizeof(sent));
+			int64_t age = (rt.tv_sec - sent.tv_sec) * 1000000000LL +
+				      (rt.tv_nsec - sent.tv_nsec);
+			*ts_ns = mono_ns - (age > 0 ? age : 0);
+		}
+	return got;
+}
