@@ -75,7 +75,7 @@ static const struct key keys[] = {
 	  "qemu binary: a name looked up in PATH, or a path" },
 	{ "guest", K_SECTION, 0, NULL, 0, 0, NULL, "what boots (one of bundled, kernel, disk)" },
 	{ "guest.bundled", K_STRING, OFF(disk), NULL, 0, 0, NULL,
-	  "coldmark's own boot-sector guest: guest, guest-slow, guest-hang, guest-out-of-order, guest-crash" },
+	  "coldmark's own boot-sector guest: guest, guest-slow, guest-hang, guest-out-of-order, guest-crash, guest-serial" },
 	{ "guest.kernel", K_PATH, OFF(kernel), NULL, 0, 0, NULL, "kernel image for -kernel" },
 	{ "guest.initrd", K_PATH, OFF(initrd), NULL, 0, 0, NULL, "initrd for -initrd" },
 	{ "guest.append", K_STRING, OFF(append), NULL, 0, 0, NULL, "kernel command line (-append)" },
@@ -587,7 +587,7 @@ static void parse_console(struct ctx *c, yaml_node_t *n)
 				  "non-empty match");
 			continue;
 		}
-		bool dup = cm_matrix_marker_by_name(c->m, name) != NULL;
+		bool dup = false; /* against the port markers: in check_events, once the preset is in */
 		for (size_t k = 0; k < c->m->nconsole; k++)
 			dup |= !strcmp(c->m->console[k].name, name);
 		if (dup) {
@@ -1069,6 +1069,10 @@ static void check_events(struct ctx *c, yaml_node_t *root)
 				"exit, or a marker name)", m->phases[i].name, ends[j]);
 		}
 	}
+	for (size_t k = 0; k < m->nconsole; k++)
+		if (cm_matrix_marker_by_name(m, m->console[k].name))
+			ERR(c, at_key(c, root, "markers", "console"), "marker '%s' is named twice "
+				"(a port marker and a console marker)", m->console[k].name);
 	if (m->end_marker && !cm_matrix_marker_by_name(m, m->end_marker) &&
 	    !cm_matrix_is_console_marker(m, m->end_marker))
 		ERR(c, at_key(c, root, "markers", "end"), "markers.end names unknown marker '%s'",

@@ -1111,6 +1111,43 @@ static void test_store_refuses(void **state)
 	free(junk), free(dbdir), free(m);
 }
 
+/* Console markers beside port markers on the same boots: the bundled guest's SERIAL variant
+ * prints a line after each port marker; every boot is ok, each console marker comes after its
+ * port marker, and the serial also reached the boot log of a failed boot. */
+static void test_console_markers(void **state)
+{
+	static const char body[] =
+		"guest: {bundled: guest-serial}\n"
+		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
+		"axes: {accel: [tcg]}\n"
+		"markers:\n  console:\n    - {name: con_real, match: \"R\"}\n"
+		"    - {name: con_done, match: \"W\"}\n  end: con_done\n"
+		"phases:\n  - {name: err_real, from: real_mode, to: con_real}\n"
+		"  - {name: work, from: con_real, to: con_done}\n"
+		"run: {boots: 3, warmup: 0}\n";
+	char *m = write_matrix("console-markers", body), *out, *dir = cm_xasprintf("%s/conm", tmp);
+	int rc = coldmark(m, dir, NULL, 0, &out);
+	expect_ok(rc, out, dir);
+	free(out);
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	size_t ok = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		assert_string_equal(ds.rows[i].status, "ok");
+		assert_true(ds.rows[i].duration_ns > 0); /* console after port, work after start */
+		ok += !strcmp(ds.rows[i].phase, "err_real");
+	}
+	assert_int_equal(ok, 3);
+	cm_dataset_free(&ds);
+	/* console events are in events.csv, in time order with the port markers */
+	char *ep = cm_xasprintf("%s/events.csv", dir), *ev = slurp(ep);
+	char *port = strstr(ev, ",real_mode,"), *con = strstr(ev, ",con_real,");
+	assert_non_null(port);
+	assert_non_null(con);
+	assert_true(port < con);
+	free(ev), free(ep), free(dir), free(m);
+}
+
 /* ---- a real Linux guest ------------------------------------------------------------------------ */
 
 static void test_linux_guest(void **state)
@@ -1138,6 +1175,26 @@ static void test_linux_guest(void **state)
 
 /* A failed boot keeps what the guest said on its serial console, though the matrix connects
  * no serial (the usual case); a matrix's own -serial is left alone. */
+/* configs/linux-console.yaml: the Debian kernel measured from its console, no change to it */
+static void test_linux_console_markers(void **state)
+{
+	char *dir = cm_xasprintf("%s/linux-console", tmp), *out;
+	int rc = coldmark(SOURCE_DIR "/configs/linux-console.yaml", dir, "-n 1", 0, &out);
+	expect_ok(rc, out, dir);
+	free(out);
+	struct cm_dataset ds;
+	load_samples(dir, &ds);
+	size_t seen = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		assert_string_equal(ds.rows[i].status, "ok");
+		assert_true(ds.rows[i].duration_ns > 0);
+		seen += !strcmp(ds.rows[i].phase, "kernel") || !strcmp(ds.rows[i].phase, "to_kernel");
+	}
+	assert_int_equal(seen, 2);
+	cm_dataset_free(&ds);
+	free(dir);
+}
+
 static void test_linux_console_log(void **state)
 {
 	char body[2048], *out;
@@ -1185,6 +1242,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(group, "run-debugcon")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_debugcon),
+						cmocka_unit_test(test_console_markers),
 						cmocka_unit_test(test_until_ci),
 						cmocka_unit_test(test_order) };
 		return cmocka_run_group_tests_name("run-debugcon", t, NULL, NULL);
@@ -1240,6 +1298,7 @@ int main(int argc, char **argv)
 		}
 		free(out);
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_linux_guest),
+						cmocka_unit_test(test_linux_console_markers),
 						cmocka_unit_test(test_linux_console_log) };
 		return cmocka_run_group_tests_name("linux", t, NULL, NULL);
 	}

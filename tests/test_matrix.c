@@ -391,6 +391,19 @@ static void test_hostile_and_runaway(void **state)
 	assert_null(cm_matrix_load("/tmp", &d));
 	assert_non_null(strstr(d.v[0].msg, "a folder, not a matrix file"));
 	cm_diags_clear(&d);
+	/* markers.console: {name, match}; names are unique across port and console markers */
+	expect_error("guest: {bundled: guest}\nmarkers:\n  console: [{name: real_mode, match: x}]\n",
+		     3, 12, "marker 'real_mode' is named twice");
+	expect_error("guest: {bundled: guest}\nmarkers:\n  console: [{name: a}]\n", 3, 13,
+		     "needs a name of [A-Za-z0-9_-]+ and a non-empty match");
+	m = load("guest: {bundled: guest}\nmarkers:\n  console: [{name: up, match: \"Run /init\"}]\n"
+		 "  end: up\nphases: [{name: boot, from: exec, to: up}]\n", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
+	assert_int_equal(m->nconsole, 1);
+	assert_true(cm_matrix_is_console_marker(m, "up"));
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
 	/* run.end_grace: how long qemu gets after the end marker (was a fixed 2 s) */
 	m = load("guest: {bundled: guest}\nrun: {end_grace: 250ms}\n", &d);
 	assert_non_null(m);

@@ -11,6 +11,8 @@
 ;   HANG           never writes work_done nor exits: the harness must time out
 ;   OUT_OF_ORDER   writes work_done before long_mode
 ;   CRASH          triple-faults right after real_mode (QEMU resets; with -no-reboot it exits 0)
+;   SERIAL         right after each marker, also prints a line on COM1 ("R", "L", "W"): the
+;                  console marker source's timing error is measured against the port markers
 
 %ifndef WORK
 %define WORK 20000
@@ -18,6 +20,17 @@
 %define MARKER_PORT 0xf4
 %define EXIT_PORT   0x501
 %define EXIT_VALUE  0x10
+
+; a line on the serial console (COM1's transmit register sends at once under qemu)
+%macro SERIAL_LINE 1
+%ifdef SERIAL
+        mov dx, 0x3f8
+        mov al, %1
+        out dx, al
+        mov al, 10
+        out dx, al
+%endif
+%endmacro
 
 %define PML4 0x1000
 %define PDPT 0x2000
@@ -29,6 +42,7 @@ start:
         cli
         mov al, 0x10                    ; real_mode, as early as possible
         out MARKER_PORT, al
+        SERIAL_LINE 'R'
         xor ax, ax
         mov ds, ax
         mov es, ax
@@ -85,6 +99,7 @@ long_mode:
 %endif
         mov al, 0x20                    ; long_mode
         out MARKER_PORT, al
+        SERIAL_LINE 'L'
 
         ; The work: an xorshift loop whose result is kept, so the phase is real computation.
         mov ecx, WORK
@@ -105,6 +120,7 @@ long_mode:
 %ifndef OUT_OF_ORDER
         mov al, 0x30                    ; work_done
         out MARKER_PORT, al
+        SERIAL_LINE 'W'
 %endif
         mov dx, EXIT_PORT
         mov al, EXIT_VALUE
