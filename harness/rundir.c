@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "coldmark/matrix.h"
 #include "coldmark/util.h"
 
 static const char *const journal_names[CM_NJOURNALS] = { CM_RUN_SAMPLES, CM_RUN_EVENTS };
@@ -261,4 +263,44 @@ void cm_rundir_close(struct cm_rundir *rd)
 	free(rd->path);
 	memset(rd, 0, sizeof(*rd));
 	rd->fd[0] = rd->fd[1] = rd->dfd = -1;
+}
+
+/* ---- the plan and the run id ------------------------------------------------------------- */
+
+void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n)
+{
+	snprintf(buf, n, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s",
+		 (long long)m->boots, (long long)m->warmup, (int)m->order, (long long)m->seed,
+		 m->until_ci_pct, m->until_ci_phase);
+}
+
+int cm_rundir_plan_parse(const char *text, struct cm_matrix *m)
+{
+	long long boots, warmup, seed;
+	int order;
+	double until;
+	char phase[64] = "total"; /* runs before run.until_ci_phase existed */
+	if (sscanf(text, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf phase=%63s", &boots,
+		   &warmup, &order, &seed, &until, phase) < 5 ||
+	    order < 0 || order > 2 || !cm_matrix_has_phase(m, phase))
+		return -1;
+	m->boots = boots, m->warmup = warmup, m->order = order, m->seed = seed;
+	m->until_ci_pct = until;
+	free(m->until_ci_phase);
+	m->until_ci_phase = cm_xstrdup(phase);
+	return 0;
+}
+
+void cm_rundir_new_id(char *buf, size_t n, const struct tm *started)
+{
+	/* time and pid tell runs of different processes apart; the count, runs of one process
+	 * within a second (the runner's unit tests) */
+	static int runs_in_process;
+	strftime(buf, n, "%Y%m%d-%H%M%S", started);
+	size_t len = strlen(buf);
+	snprintf(buf + len, n - len, "-%d", (int)getpid());
+	if (runs_in_process++) {
+		len = strlen(buf);
+		snprintf(buf + len, n - len, "-%d", runs_in_process);
+	}
 }

@@ -114,6 +114,14 @@ char *cm_proc_first_line(char *const *argv, int64_t timeout_ms);
 /* What the runner calls to boot: cm_launch_boot, or a stand-in that fakes qemu in tests. */
 typedef int (*cm_launch_fn)(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
 
+/* ---- the run header ---------------------------------------------------------------------- */
+
+struct cm_dataset;
+/* The host fingerprint into ds's header: host, CPU, cpufreq governor, turbo, SMT, THP, qemu
+ * and its version, the guest files and every firmware/option ROM the cases load (asked of a
+ * paused qemu, at most 32 device sets), each hashed with SHA-256 in process. */
+void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char *qemu);
+
 /* ---- firmware ----------------------------------------------------------------------------- */
 
 struct cm_rom {

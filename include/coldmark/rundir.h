@@ -40,6 +40,15 @@ int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, s
 bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j);
 void cm_rundir_close(struct cm_rundir *rd);
 
+/* The plan a run keeps in meta.csv ("boots=10 warmup=1 order=2 seed=1 until_ci=0
+ * phase=total"), from the matrix, and back into it on --resume (-1: not a plan). */
+struct cm_matrix;
+struct tm;
+void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n);
+int cm_rundir_plan_parse(const char *text, struct cm_matrix *m);
+/* "20261126-010405-31987": the start time and the pid (and a count within one process). */
+void cm_rundir_new_id(char *buf, size_t n, const struct tm *started);
+
 /* The file names of a run folder. */
 #define CM_RUN_SAMPLES "samples.csv"
 #define CM_RUN_EVENTS "events.csv"

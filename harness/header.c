@@ -1,0 +1,162 @@
+/* The host fingerprint of a run's header: what a later reader needs to judge the numbers and
+ * what compare needs to say what differs between two runs (CPU, frequency policy, qemu and
+ * its version, the guest files and the firmware qemu reports loading, each by SHA-256). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+
+/* One line of a sysfs/procfs file, or NULL when the host does not expose it. */
+static char *read_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[256];
+	if (!f)
+		return NULL;
+	char *ok = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!ok)
+		return NULL;
+	buf[strcspn(buf, "\n")] = 0;
+	return cm_xstrdup(buf);
+}
+
+static void meta_file(struct cm_dataset *ds, const char *key, const char *path)
+{
+	char *v = read_line(path);
+	if (v)
+		cm_dataset_meta(ds, key, v);
+	free(v);
+}
+
+/* sha256 of a file, hashed in process (no helper: a file name never reaches a command). */
+static void meta_hash(struct cm_dataset *ds, const char *key, const char *path)
+{
+	char hex[65];
+	if (!path || cm_sha256_file(path, hex))
+		return;
+	char *v = cm_xasprintf("%s  %s", hex, path);
+	cm_dataset_meta(ds, key, v);
+	free(v);
+}
+
+/* argv without the values that cannot change which ROMs qemu loads: cases that differ only
+ * in memory, CPUs or accelerator are asked once. */
+static char *rom_key(const struct cm_case *c)
+{
+	static const char *const irrelevant[] = { "-m", "-smp", "-accel", "-cpu", "-name" };
+	struct cm_buf b = { 0 };
+	for (size_t i = 0; i < c->argc; i++) {
+		bool skip = false;
+		for (size_t k = 0; k < sizeof(irrelevant) / sizeof(irrelevant[0]); k++)
+			skip |= i > 0 && !strcmp(c->argv[i - 1], irrelevant[k]);
+		if (!skip)
+			cm_buf_printf(&b, "%s\x1f", c->argv[i]);
+	}
+	return cm_buf_steal(&b);
+}
+
+#define MAX_ROM_QUERIES 32
+#define CM_STR_(x) #x
+#define CM_STR(x) CM_STR_(x)
+
+/* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them */
+static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
+{
+	char **asked = NULL;
+	size_t nasked = 0;
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *key = rom_key(&m->cases[c]);
+		bool seen = false;
+		for (size_t i = 0; i < nasked && !seen; i++)
+			seen = !strcmp(asked[i], key);
+		if (seen) {
+			free(key);
+			continue;
+		}
+		if (nasked == MAX_ROM_QUERIES) {
+			/* each query starts a qemu: hundreds of device sets would delay the first
+			 * boot by minutes */
+			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
+			cm_dataset_meta(ds, k, "not asked: more than " CM_STR(MAX_ROM_QUERIES)
+					       " distinct device sets in the matrix");
+			free(k), free(key);
+			continue;
+		}
+		asked = cm_xrealloc(asked, (nasked + 1) * sizeof(char *));
+		asked[nasked++] = key;
+		struct cm_rom *roms;
+		size_t n;
+		char err[256];
+		if (cm_case_roms(m->cases[c].argv, &roms, &n, err, sizeof(err))) {
+			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
+			char *v = cm_xasprintf("not known: %s", err);
+			cm_dataset_meta(ds, k, v);
+			free(k), free(v);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char *k = cm_xasprintf("firmware sha256 (%s)", roms[i].name);
+			const char *had = cm_dataset_get_meta(ds, k);
+			if (had && roms[i].path && !strstr(had, roms[i].path)) {
+				/* the same name from another file (a -bios of another case) */
+				free(k);
+				k = cm_xasprintf("firmware sha256 (%s, %s)", roms[i].name, roms[i].path);
+			}
+			if (roms[i].path)
+				meta_hash(ds, k, roms[i].path);
+			else if (!had)
+				cm_dataset_meta(ds, k, "file not found in qemu's data directories");
+			free(k);
+		}
+		cm_roms_free(roms, n);
+	}
+	for (size_t i = 0; i < nasked; i++)
+		free(asked[i]);
+	free(asked);
+}
+
+/* What a later comparison needs to say exactly what differs between two runs. */
+void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char *qemu)
+{
+	char buf[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (!strncmp(buf, "model name", 10)) {
+			char *v = strchr(buf, ':');
+			if (v) {
+				v += 1 + strspn(v + 1, " \t");
+				v[strcspn(v, "\n")] = 0;
+				cm_dataset_meta(ds, "cpu", v);
+			}
+			break;
+		}
+	if (f)
+		fclose(f);
+	struct utsname un;
+	uname(&un);
+	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
+	cm_dataset_meta(ds, "host", buf);
+	char *version_argv[] = { (char *)qemu, "--version", NULL };
+	char *ver = cm_proc_first_line(version_argv, CM_HELPER_TIMEOUT_MS);
+	cm_dataset_meta(ds, "qemu", ver);
+	free(ver);
+	snprintf(buf, sizeof(buf), "%ld online", sysconf(_SC_NPROCESSORS_ONLN));
+	cm_dataset_meta(ds, "cpus", buf);
+	meta_file(ds, "cpufreq governor", "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+	meta_file(ds, "turbo/boost", "/sys/devices/system/cpu/cpufreq/boost");
+	meta_file(ds, "intel no_turbo", "/sys/devices/system/cpu/intel_pstate/no_turbo");
+	meta_file(ds, "smt", "/sys/devices/system/cpu/smt/control");
+	meta_file(ds, "transparent hugepages", "/sys/kernel/mm/transparent_hugepage/enabled");
+	meta_hash(ds, "qemu sha256", qemu);
+	meta_hash(ds, "kernel sha256", m->kernel);
+	meta_hash(ds, "initrd sha256", m->initrd);
+	meta_hash(ds, "disk sha256", m->disk);
+	capture_firmware(ds, m);
+}
+

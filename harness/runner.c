@@ -1,0 +1,211 @@
+/* The runner: boots the plan one after the other through a launcher and the capture sources
+ * it is given, keeps every finished boot on disk (and in the store) before the next starts,
+ * and tells a progress sink and a case-done hook as it goes. The launcher, the clock and the
+ * sinks are parameters: tests run it on a fake launcher, without qemu. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+#include "coldmark/runner.h"
+#include "coldmark/store.h"
+
+/* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
+ * killed at any moment can be resumed. 0, or CM_RUNNER_OUTPUT after saying why. */
+int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds)
+{
+	char *text = cm_meta_format(ds);
+	int err = cm_rundir_replace(rd, CM_RUN_META, text, strlen(text));
+	free(text);
+	if (err)
+		fprintf(stderr, "coldmark run: cannot write %s/%s: %s\n", rd->path, CM_RUN_META,
+			strerror(-err));
+	return err ? CM_RUNNER_OUTPUT : 0;
+}
+
+static void print_full_journal(const struct cm_rundir *rd, const char *what, int err)
+{
+	fprintf(stderr, "coldmark run: cannot write %s/%s: %s. The run stops here; every boot "
+			"before this one is kept (continue it with --resume %s when there is room)\n",
+		rd->path, what, strerror(-err), rd->path);
+}
+
+/* The column headers of a new run's journals. */
+int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
+{
+	struct cm_buf b = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cm_samples_write_header(f, ds);
+	fclose(f);
+	int err = cm_rundir_has_data(rd, CM_JOURNAL_SAMPLES)
+			  ? 0 : cm_rundir_append(rd, CM_JOURNAL_SAMPLES, text, len);
+	free(text);
+	if (err) {
+		print_full_journal(rd, CM_RUN_SAMPLES, err);
+		return CM_RUNNER_OUTPUT;
+	}
+	cm_buf_puts(&b, "case,boot,warmup,event,port,value,ts_ns,source\n");
+	err = cm_rundir_has_data(rd, CM_JOURNAL_EVENTS)
+		      ? 0 : cm_rundir_append(rd, CM_JOURNAL_EVENTS, b.s, b.len);
+	cm_buf_free(&b);
+	if (err) {
+		print_full_journal(rd, CM_RUN_EVENTS, err);
+		return CM_RUNNER_OUTPUT;
+	}
+	return 0;
+}
+
+/* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
+ * rows leave the dataset again and the journals are cut back. 0 or CM_RUNNER_OUTPUT. */
+static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t first_row,
+			const struct cm_planned *b, const char *case_id, const struct cm_events *ev,
+			const char *src, struct cm_store *store, const char *run_id,
+			const char *db_path)
+{
+	char *rows = NULL, *evs = NULL;
+	size_t nrows = 0, nevs = 0;
+	FILE *f = open_memstream(&rows, &nrows);
+	for (size_t i = first_row; i < ds->n; i++)
+		cm_samples_write_row(f, ds, &ds->rows[i]);
+	fclose(f);
+	f = open_memstream(&evs, &nevs);
+	for (size_t e = 0; e < ev->n; e++) {
+		cm_csv_field(f, case_id);
+		fprintf(f, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev->v[e].name,
+			ev->v[e].port, ev->v[e].value, (long long)ev->v[e].ts_ns, src);
+	}
+	fclose(f);
+	/* events first: samples.csv is the contract, and a boot is in it only when its events
+	 * are on disk too (a failure in samples.csv takes the boot's events back out) */
+	off_t events_before = rd->good[CM_JOURNAL_EVENTS];
+	int rc = 0, err = cm_rundir_append(rd, CM_JOURNAL_EVENTS, evs, nevs);
+	if (err)
+		print_full_journal(rd, CM_RUN_EVENTS, err);
+	else if ((err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows))) {
+		print_full_journal(rd, CM_RUN_SAMPLES, err);
+		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
+	} else if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
+		fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d (%s); "
+				"the run stops here: the boot is in %s/%s, and every earlier one in both\n",
+			db_path, case_id, b->boot, cm_store_error(store), rd->path, CM_RUN_SAMPLES);
+		rc = CM_RUNNER_OUTPUT;
+	}
+	if (err) {
+		cm_dataset_truncate(ds, first_row);
+		rc = CM_RUNNER_OUTPUT;
+	}
+	free(rows);
+	free(evs);
+	return rc;
+}
+
+/* One boot: caches dropped, launched through the case's sources, evaluated into rows. */
+static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
+		    struct cm_boot_result *br, struct cm_events *ev, char **log, const char **src)
+{
+	const struct cm_matrix *m = r->m;
+	const struct cm_case *cs = &m->cases[b->c];
+	struct cm_capture *picked[4];
+	size_t npicked = cm_sources_pick(r->sources, m, cs, picked);
+	enum cm_drop_done dd = m->drop_caches ? cm_drop_caches(m->drop_method, r->drop_files, r->ndrop)
+					      : CM_DROPPED_NONE;
+	r->drop_used = cm_drop_names[dd];
+	*log = cm_xasprintf("%s/%zu-%s%d.log", r->logs, b->c, b->warmup ? "w" : "b", b->boot);
+	struct cm_launch l = {
+		.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = *log,
+		.timeout_ms = m->timeout_ms, .end_marker = m->end_marker,
+		.end_grace_ms = m->end_grace_ms, .sources = picked, .nsources = npicked,
+		.m = m, .stop = r->stop,
+	};
+	struct cm_exit ex;
+	int lrc = r->launch(&l, ev, &ex);
+	if (lrc) {
+		fprintf(stderr, "coldmark run: cannot launch qemu: %s\n", cm_strerror(lrc));
+		ex.launched = false;
+	}
+	if (!ex.launched && i == 0 && errno == ENOENT)
+		fprintf(stderr, "coldmark run: %s: not found\n", cs->argv[0]);
+	cm_boot_evaluate(m, ev, &ex, cm_sources_first_entry(picked, npicked), br);
+	*src = picked[0]->ops->name;
+	size_t first_row = r->ds->n;
+	for (size_t p = 0; p < br->nphase; p++)
+		cm_dataset_add(r->ds, cs->id, b->boot, b->warmup, cm_status_names[br->status],
+			       p < m->nphases ? m->phases[p].name : "total", br->phase_ns[p], *src,
+			       r->drop_used);
+	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
+	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
+	return journal_boot(r->rd, r->ds, first_row, b, cs->id, ev, *src, r->store, r->run_id,
+			    r->db_path);
+}
+
+/* What the sink is told after each boot. */
+static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
+		 const struct cm_boot_result *br, const char *log, int64_t t0)
+{
+	struct cm_summary s;
+	cm_plan_case_summary(r->ds, b->c, "total", &s);
+	double el = (r->clock() - t0) / 1e9;
+	struct cm_progress p = {
+		.i = i, .n = nplan, .c = &r->m->cases[b->c], .b = b,
+		.of = b->warmup ? (int)r->m->warmup : r->planned[b->c],
+		.status = br->status, .detail = br->detail, .log = log,
+		.total_ns = br->phase_ns[r->m->nphases], .median_ns = s.median,
+		.elapsed_s = el, .eta_s = el / (i + 1) * (nplan - i - 1),
+	};
+	cm_summary_free(&s);
+	if (r->progress)
+		r->progress(r->ctx, &p);
+}
+
+/* A case with all its boots gets its reports now, not only at the end; with many cases the
+ * rewrite is throttled so that it never costs more than ~5% of the run's time (a 10^5-case
+ * matrix rewrote every report after every case). */
+static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b)
+{
+	int64_t since = r->clock() - r->last_report_ns;
+	if (b->warmup || r->done[b->c] != (size_t)r->m->boots || !r->case_done ||
+	    since < 20 * r->report_cost_ns || since < 1000000000LL)
+		return 0;
+	int64_t t = r->clock();
+	int rc = r->case_done(r->ctx);
+	r->last_report_ns = r->clock();
+	r->report_cost_ns = r->last_report_ns - t;
+	return rc;
+}
+
+int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
+{
+	int64_t t0 = r->clock();
+	int rc = 0;
+	for (size_t i = 0; !*r->stop && !rc; i++) {
+		if (i == *nplan && !(r->m->until_ci_pct > 0 &&
+				     cm_plan_next_block(r->m, r->ds, r->planned, pl, nplan)))
+			break;
+		const struct cm_planned b = (*pl)[i];
+		struct cm_boot_result br;
+		struct cm_events ev = { 0 };
+		char *log;
+		const char *src;
+		rc = run_boot(r, &b, i, &br, &ev, &log, &src);
+		if (!rc) {
+			if (br.status == CM_STATUS_OK)
+				unlink(log);
+			if (!b.warmup && br.status != CM_STATUS_INTERRUPTED) {
+				r->nmeasured++;
+				r->done[b.c]++;
+			}
+			tell(r, &b, i, *nplan, &br, log, t0);
+			rc = maybe_case_done(r, &b);
+		}
+		free(log);
+		cm_boot_result_free(&br);
+		cm_events_free(&ev);
+	}
+	return rc;
+}

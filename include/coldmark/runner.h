@@ -1,0 +1,55 @@
+/* The runner engine: the plan's boots through a launcher and capture sources, each boot kept
+ * (journals, store) before the next, a progress sink and a case-done hook told as it goes. */
+#ifndef COLDMARK_RUNNER_H
+#define COLDMARK_RUNNER_H
+
+#include "coldmark/harness.h"
+#include "coldmark/rundir.h"
+
+#define CM_RUNNER_OUTPUT 4 /* a journal, meta.csv or the store could not be written */
+
+/* After each boot. */
+struct cm_progress {
+	size_t i, n; /* this boot's place in the plan so far */
+	const struct cm_case *c;
+	const struct cm_planned *b;
+	int of;      /* boots of this kind the case has planned */
+	enum cm_status status;
+	const char *detail, *log;
+	double total_ns, median_ns, elapsed_s, eta_s;
+};
+
+struct cm_store;
+struct cm_runner {
+	/* what runs */
+	const struct cm_matrix *m;
+	cm_launch_fn launch;               /* cm_launch_boot, or a test's fake */
+	const struct cm_sources *sources;
+	int64_t (*clock)(void);            /* cm_now_ns */
+	volatile int *stop;                /* set by a signal: the boot is ended, the loop stops */
+	/* where the boots go */
+	struct cm_rundir *rd;
+	struct cm_dataset *ds;
+	struct cm_store *store;
+	const char *run_id, *db_path, *logs;
+	char **drop_files;
+	size_t ndrop;
+	/* told as it goes */
+	void (*progress)(void *ctx, const struct cm_progress *p);
+	int (*case_done)(void *ctx); /* reports of a finished case; nonzero stops the run */
+	void *ctx;
+	/* kept up to date: per case the measured boots planned and done */
+	int *planned;
+	size_t *done, nmeasured;
+	const char *drop_used;
+	int64_t last_report_ns, report_cost_ns;
+};
+
+/* Runs the plan (growing it by adaptive blocks); 0, CM_RUNNER_OUTPUT after saying why, or a
+ * case_done hook's status. */
+int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
+/* The journals' column headers (a new run), and meta.csv written whole. 0 or CM_RUNNER_OUTPUT. */
+int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds);
+int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds);
+
+#endif
