@@ -10,29 +10,6 @@
 
 #include "coldmark/capture.h"
 
-void cm_argv_add(struct cm_argv *a, const char *fmt, ...)
-{
-	va_list ap;
-	struct cm_buf b = { 0 };
-	va_start(ap, fmt);
-	cm_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 32;
-		a->v = cm_xrealloc(a->v, a->cap * sizeof(char *));
-	}
-	a->v[a->n++] = b.s ? cm_buf_steal(&b) : cm_xstrdup("");
-	a->v[a->n] = NULL;
-}
-
-void cm_argv_free(struct cm_argv *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-	memset(a, 0, sizeof(*a));
-}
-
 void cm_capture_free(struct cm_capture *s)
 {
 	if (s)

@@ -15,7 +15,7 @@ out=build/fuzz
 mkdir -p "$out" tests/fuzz/corpus tests/fuzz/crashes
 clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
     -DCOLDMARK_GUEST_DIR='"/nonexistent"' \
-    tests/fuzz/fuzz_matrix.c matrix/matrix.c util/util.c util/sha256.c \
+    tests/fuzz/fuzz_matrix.c matrix/matrix.c matrix/markers.c matrix/axes.c matrix/expand.c util/util.c util/sha256.c \
     $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_matrix"
 seeds=$(mktemp -d)
 cp configs/*.yaml tests/fixtures/bad/*.yaml "$seeds/"

@@ -101,14 +101,6 @@ enum cm_source_caps {
 	CM_CAP_SERIAL = 1u << 2,      /* takes the guest's serial console */
 };
 
-/* A growable argv. */
-struct cm_argv {
-	char **v;
-	size_t n, cap;
-};
-void cm_argv_add(struct cm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cm_argv_free(struct cm_argv *a);
-
 struct cm_capture;
 struct cm_boot_io {
 	const char *log_path; /* the boot's log: a source may append what it reads to it */

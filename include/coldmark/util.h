@@ -65,6 +65,14 @@ void cm_buf_append(struct cm_buf *b, const void *data, size_t n); /* raw bytes, 
 char *cm_read_file(const char *path, size_t *len);
 void cm_buf_free(struct cm_buf *b);
 
+/* A growable, NULL-terminated argv; each argument formatted and owned. */
+struct cm_argv {
+	char **v;
+	size_t n, cap;
+};
+void cm_argv_add(struct cm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cm_argv_free(struct cm_argv *a);
+
 /* Allocation that aborts on failure: an OOM in a benchmark harness is not recoverable data. */
 void *cm_xmalloc(size_t n);
 void *cm_xcalloc(size_t n, size_t sz);
