@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coldmark/compare.h"
 #include "coldmark/report.h"
 #include "coldmark/store.h"
 
@@ -139,17 +140,12 @@ static int split_by_axis(const struct cm_dataset *all, const char *axis, const c
 	return 0;
 }
 
-/* What makes a verdict, shared by compare and history: --alpha, --threshold, --min-change. */
-struct judge {
-	double alpha, thr, min_ns;
-};
-
-static int judge_opts(const struct cm_cli *cli, const char *cmd, struct judge *j)
+static int judge_opts(const struct cm_cli *cli, const char *cmd, struct cm_judge *j)
 {
 	const char *a = cm_cli_get(cli, "alpha"), *t = cm_cli_get(cli, "threshold"),
 		   *mc = cm_cli_get(cli, "min-change");
 	char *end = "";
-	*j = (struct judge){ 0.05, 0.02, 0 };
+	*j = (struct cm_judge){ 0.05, 0.02, 0 };
 	if (a && (j->alpha = strtod(a, &end), end == a || *end || !(j->alpha > 0 && j->alpha < 1))) {
 		fprintf(stderr, "coldmark %s: --alpha '%s': a number in (0, 1)\n", cmd, a);
 		return -1;
@@ -166,216 +162,58 @@ static int judge_opts(const struct cm_cli *cli, const char *cmd, struct judge *j
 	return 0;
 }
 
-static void judge_say(const struct judge *j, char *out, size_t n)
+/* The two sides: two runs, or two values of one axis within one run. */
+static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_dataset *c)
 {
-	char floor[32] = "";
-	if (j->min_ns > 0)
-		cm_format_ns(j->min_ns, floor, sizeof(floor));
-	snprintf(out, n, "a verdict needs Holm p < %g and the whole CI beyond ±%g%%%s%s", j->alpha,
-		 j->thr * 100, j->min_ns > 0 ? " and beyond ±" : "", floor);
-}
-
-struct row {
-	size_t bc, cc, bp, cp;
-	struct cm_comparison cmp;
-};
-
-static void pct_str(char *out, size_t n, double v)
-{
-	if (isnan(v))
-		snprintf(out, n, "—");
-	else
-		snprintf(out, n, "%+.1f%%", v * 100);
+	const char *axis = cm_cli_get(cli, "axis");
+	if ((cli->npos == 2) == (axis != NULL)) {
+		fprintf(stderr, "coldmark compare: give BASE and CAND, or one RUN and --axis\n");
+		return -1;
+	}
+	if (!axis) {
+		if (load_side(cli->pos[0], db_path(cli), b))
+			return -1;
+		if (!load_side(cli->pos[1], db_path(cli), c))
+			return 0;
+		cm_dataset_free(b);
+		return -1;
+	}
+	struct cm_dataset all;
+	if (load_side(cli->pos[0], db_path(cli), &all))
+		return -1;
+	int rc = split_by_axis(&all, axis, cm_cli_get(cli, "base"), cm_cli_get(cli, "cand"), b, c);
+	cm_dataset_free(&all);
+	return rc ? -1 : 0;
 }
 
 int cm_cmd_compare(const struct cm_cli *cli)
 {
-	struct judge j;
+	struct cm_judge j;
 	if (judge_opts(cli, "compare", &j))
 		return CM_EXIT_USAGE;
-	double alpha = j.alpha;
 	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
-	const char *fail_on = cm_cli_get(cli, "fail-on");
-	if (strcmp(fmt, "text") && strcmp(fmt, "md") && strcmp(fmt, "csv") && strcmp(fmt, "json")) {
+	const struct cm_cmp_writer *w = cm_cmp_writer(fmt);
+	if (!w) {
 		fprintf(stderr, "coldmark compare: --format is text, md, csv or json\n");
 		return CM_EXIT_USAGE;
 	}
 	struct cm_dataset b, c;
-	const char *axis = cm_cli_get(cli, "axis");
-	if ((cli->npos == 2) == (axis != NULL)) {
-		fprintf(stderr, "coldmark compare: give BASE and CAND, or one RUN and --axis\n");
+	if (load_sides(cli, &b, &c))
 		return CM_EXIT_USAGE;
-	}
-	if (axis) {
-		struct cm_dataset all;
-		if (load_side(cli->pos[0], db_path(cli), &all))
-			return CM_EXIT_USAGE;
-		int rc = split_by_axis(&all, axis, cm_cli_get(cli, "base"), cm_cli_get(cli, "cand"),
-				       &b, &c);
-		cm_dataset_free(&all);
-		if (rc)
-			return CM_EXIT_USAGE;
-	} else {
-		if (load_side(cli->pos[0], db_path(cli), &b))
-			return CM_EXIT_USAGE;
-		if (load_side(cli->pos[1], db_path(cli), &c)) {
-			cm_dataset_free(&b);
-			return CM_EXIT_USAGE;
-		}
-	}
-	struct cm_report rb, rc_;
-	cm_report_build(&b, alpha, &rb);
-	cm_report_build(&c, alpha, &rc_);
-
-	/* comparable? each differing item of the run headers, said once */
-	static const char *const keys[] = {
-		"host", "cpu", "cpus", "qemu", "qemu sha256", "marker source", "cache drop",
-		"cache policy", "first_entry event", "first_entry fired", "kernel sha256",
-		"initrd sha256", "disk sha256", "cpufreq governor", "turbo/boost", "smt",
-		"transparent hugepages",
-	};
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		const char *x = cm_dataset_get_meta(&b, keys[k]), *y = cm_dataset_get_meta(&c, keys[k]);
-		if (x && y && strcmp(x, y))
-			fprintf(stderr, "warning: not comparable: %s differs: '%s' vs '%s'\n", keys[k], x,
-				y);
-	}
-	/* firmware: every ROM either side loaded, by its content (the hash, not the path) */
-	static const char fw[] = "firmware sha256 (";
-	bool recorded[2] = { false, false }; /* runs before coldmark asked qemu recorded none */
-	for (int side = 0; side < 2; side++)
-		for (size_t i = 0; i < (side ? c.nmeta : b.nmeta); i++)
-			recorded[side] |= !strncmp((side ? c.meta_keys : b.meta_keys)[i], fw,
-						   sizeof(fw) - 1);
-	for (int side = 0; side < 2 && recorded[0] && recorded[1]; side++) {
-		const struct cm_dataset *one = side ? &c : &b, *other = side ? &b : &c;
-		for (size_t i = 0; i < one->nmeta; i++) {
-			const char *k = one->meta_keys[i], *x = one->meta_vals[i];
-			if (strncmp(k, fw, sizeof(fw) - 1))
-				continue;
-			const char *y = cm_dataset_get_meta(other, k);
-			if (!y)
-				fprintf(stderr, "warning: not comparable: only the %s loads %.*s\n",
-					side ? "candidate" : "base", (int)(strlen(k) - sizeof(fw)),
-					k + sizeof(fw) - 1);
-			else if (y && !side && strncmp(x, y, strcspn(x, " ")))
-				fprintf(stderr, "warning: not comparable: %s differs: '%s' vs '%s'\n", k, x,
-					y);
-		}
-	}
-	struct row *rows = cm_xcalloc(b.ncases * b.nphases + 1, sizeof(*rows));
-	size_t nrows = 0;
-	for (size_t ci = 0; ci < c.ncases; ci++) {
-		size_t bi = 0;
-		while (bi < b.ncases && strcmp(b.cases[bi].id, c.cases[ci].id))
-			bi++;
-		if (bi == b.ncases) {
-			fprintf(stderr, "note: case only in the candidate: %s\n", c.cases[ci].id);
-			continue;
-		}
-		for (size_t pc = 0; pc < c.nphases; pc++)
-			for (size_t pb = 0; pb < b.nphases; pb++) {
-				if (strcmp(b.phases[pb], c.phases[pc]))
-					continue;
-				const struct cm_cell *x = cm_report_cell(&rb, bi, pb);
-				const struct cm_cell *y = cm_report_cell(&rc_, ci, pc);
-				struct row *r = &rows[nrows++];
-				*r = (struct row){ bi, ci, pb, pc };
-				cm_stats_compare(x->values, x->s.n, y->values, y->s.n, alpha, &r->cmp);
-			}
-	}
-	for (size_t bi = 0; bi < b.ncases; bi++) {
-		bool found = false;
-		for (size_t ci = 0; ci < c.ncases; ci++)
-			found |= !strcmp(b.cases[bi].id, c.cases[ci].id);
-		if (!found)
-			fprintf(stderr, "note: case only in the base: %s\n", b.cases[bi].id);
-	}
-	struct cm_comparison *cmps = cm_xcalloc(nrows + 1, sizeof(*cmps));
-	for (size_t i = 0; i < nrows; i++)
-		cmps[i] = rows[i].cmp;
-	cm_stats_holm_verdicts(cmps, nrows, j.alpha, j.thr, j.min_ns);
-	size_t regressions = 0;
-	for (size_t i = 0; i < nrows; i++) {
-		rows[i].cmp = cmps[i];
-		if (cmps[i].verdict == CM_REGRESSED && (!fail_on || cm_list_has(fail_on, c.phases[rows[i].cp])))
-			regressions++;
-	}
-
-	json_t *ja = !strcmp(fmt, "json") ? json_array() : NULL;
-	if (!strcmp(fmt, "md"))
-		printf("| case | phase | base median | candidate median | change | %.0f%% CI | p (Holm) | verdict |\n"
-		       "|---|---|--:|--:|--:|---|--:|---|\n",
-		       (1 - alpha) * 100);
-	else if (!strcmp(fmt, "csv"))
-		printf("case,phase,base_n,cand_n,base_median_ns,cand_median_ns,change,change_ci_lo,"
-		       "change_ci_hi,p,p_adj,verdict\n");
-	else if (!strcmp(fmt, "text"))
-		printf("%-36s %-12s %11s %11s %8s %19s %8s  %s\n", "case", "phase", "base", "candidate",
-		       "change", "CI", "p(Holm)", "verdict");
-	for (size_t i = 0; i < nrows; i++) {
-		const struct row *r = &rows[i];
-		const struct cm_comparison *x = &r->cmp;
-		const char *cid = c.cases[r->cc].id, *ph = c.phases[r->cp];
-		char bm[32], cm[32], ch[32], lo[32], hi[32];
-		cm_format_ns(x->base_median, bm, sizeof(bm));
-		cm_format_ns(x->cand_median, cm, sizeof(cm));
-		pct_str(ch, sizeof(ch), x->rel);
-		pct_str(lo, sizeof(lo), x->rel_lo);
-		pct_str(hi, sizeof(hi), x->rel_hi);
-		const char *verdict = cm_verdict_names[x->verdict];
-		size_t nb = cm_report_cell(&rb, r->bc, r->bp)->s.n, nc = cm_report_cell(&rc_, r->cc, r->cp)->s.n;
-		if (ja) {
-			json_array_append_new(ja, json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:o, s:o, s:o, s:o, s:o, s:s}",
-				"case", cid, "phase", ph, "base_n", (int)nb, "cand_n", (int)nc,
-				"base_median_ns", x->base_median, "cand_median_ns", x->cand_median,
-				"change", isfinite(x->rel) ? json_real(x->rel) : json_null(),
-				"change_ci_lo", isfinite(x->rel_lo) ? json_real(x->rel_lo) : json_null(),
-				"change_ci_hi", isfinite(x->rel_hi) ? json_real(x->rel_hi) : json_null(),
-				"p", isfinite(x->p) ? json_real(x->p) : json_null(),
-				"p_adj", isfinite(x->p_adj) ? json_real(x->p_adj) : json_null(),
-				"verdict", verdict));
-		} else if (!strcmp(fmt, "md")) {
-			printf("| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s |\n", cid, ph, bm, cm, ch, lo,
-			       hi, x->p_adj, x->verdict == CM_REGRESSED ? "**regressed**" : verdict,
-			       x->verdict == CM_IMPROVED ? " ✓" : "");
-		} else if (!strcmp(fmt, "csv")) {
-			cm_csv_field(stdout, cid);
-			putchar(',');
-			cm_csv_field(stdout, ph);
-			printf(",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s\n", nb, nc, x->base_median,
-			       x->cand_median, x->rel, x->rel_lo, x->rel_hi, x->p, x->p_adj, verdict);
-		} else {
-			char ci[80];
-			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
-			printf("%-36s %-12s %11s %11s %8s %19s %8.3g  %s\n", cid, ph, bm, cm, ch, ci,
-			       x->p_adj, x->verdict == CM_REGRESSED ? "REGRESSED" : verdict);
-		}
-	}
-	double g = cm_stats_geomean_ratio(cmps, nrows);
-	char rule[160];
-	judge_say(&j, rule, sizeof(rule));
-	if (ja) {
-		json_t *root = json_pack("{s:o, s:o, s:i, s:{s:f, s:f, s:f}}", "rows", ja,
-					 "geomean_ratio", isfinite(g) ? json_real(g) : json_null(),
-					 "regressions", (int)regressions, "criteria", "alpha", j.alpha,
-					 "threshold", j.thr, "min_change_ns", j.min_ns);
-		json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(root);
-	} else if (strcmp(fmt, "csv")) {
-		printf("\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s\n"
-		       "(%s)\n",
-		       nrows, g, regressions, regressions == 1 ? "" : "s",
-		       fail_on ? " in the gating phases" : "", rule);
-	}
-	free(cmps);
-	free(rows);
-	cm_report_free(&rb);
-	cm_report_free(&rc_);
+	struct cm_cmp_result r;
+	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), &r);
+	for (size_t i = 0; i < r.n_not_comparable; i++)
+		fprintf(stderr, "warning: not comparable: %s\n", r.not_comparable[i]);
+	for (size_t i = 0; i < r.n_only_cand; i++)
+		fprintf(stderr, "note: case only in the candidate: %s\n", r.only_cand[i]);
+	for (size_t i = 0; i < r.n_only_base; i++)
+		fprintf(stderr, "note: case only in the base: %s\n", r.only_base[i]);
+	w->write(&r, stdout);
+	int rc = r.regressions ? CM_EXIT_FAILED : CM_EXIT_OK;
+	cm_compare_free(&r);
 	cm_dataset_free(&b);
 	cm_dataset_free(&c);
-	return regressions ? CM_EXIT_FAILED : CM_EXIT_OK;
+	return rc;
 }
 
 /* ---- history ----------------------------------------------------------------------------------- */
@@ -401,7 +239,7 @@ static int collect(void *ctx, const char *id, const char *tag, const char *start
 int cm_cmd_history(const struct cm_cli *cli)
 {
 	char err[512];
-	struct judge j;
+	struct cm_judge j;
 	if (judge_opts(cli, "history", &j))
 		return CM_EXIT_USAGE;
 	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));

@@ -68,6 +68,19 @@ size_t cm_dataset_case(struct cm_dataset *ds, const char *id, char *const *label
 	return ds->ncases - 1;
 }
 
+size_t cm_dataset_case_index(const struct cm_dataset *ds, const char *id)
+{
+	if (!ds->hcap)
+		return ds->ncases;
+	size_t h = fnv(id) & (ds->hcap - 1);
+	while (ds->hash[h]) {
+		if (!strcmp(ds->cases[ds->hash[h] - 1].id, id))
+			return ds->hash[h] - 1;
+		h = (h + 1) & (ds->hcap - 1);
+	}
+	return ds->ncases;
+}
+
 size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase)
 {
 	size_t i = 0;

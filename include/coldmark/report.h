@@ -42,6 +42,8 @@ struct cm_dataset {
 void cm_dataset_init(struct cm_dataset *ds, char *const *axes, size_t naxes);
 size_t cm_dataset_case(struct cm_dataset *ds, const char *id, char *const *labels);
 size_t cm_dataset_phase(struct cm_dataset *ds, const char *phase);
+/* The index of a case, or ds->ncases when the dataset has none by that id. */
+size_t cm_dataset_case_index(const struct cm_dataset *ds, const char *id);
 /* The index of a phase, or ds->nphases when the dataset has none by that name. */
 size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase);
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,

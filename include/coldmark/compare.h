@@ -1,0 +1,52 @@
+/* Comparisons across runs, as a model built once and rendered by writers: rows (case x phase,
+ * both sides' medians, the change with its CI, Holm-adjusted p, verdict), cases on one side
+ * only, and the items of the two run headers that make the runs not comparable. */
+#ifndef COLDMARK_COMPARE_H
+#define COLDMARK_COMPARE_H
+
+#include <stdio.h>
+
+#include "coldmark/report.h"
+
+/* What makes a verdict, shared by compare and history: --alpha, --threshold, --min-change. */
+struct cm_judge {
+	double alpha, thr, min_ns;
+};
+/* "a verdict needs Holm p < 0.05 and the whole CI beyond ±2%" */
+void cm_judge_say(const struct cm_judge *j, char *out, size_t n);
+
+struct cm_cmp_row {
+	const char *case_id, *phase; /* the candidate's */
+	size_t base_n, cand_n;
+	struct cm_comparison cmp;
+	bool gating; /* a regression here fails the comparison (--fail-on) */
+};
+
+struct cm_cmp_result {
+	struct cm_cmp_row *rows;
+	size_t nrows;
+	char **only_base, **only_cand; /* case ids on one side only */
+	size_t n_only_base, n_only_cand;
+	char **not_comparable; /* "host differs: 'a' vs 'b'", "only the base loads efi-e1000.rom" */
+	size_t n_not_comparable;
+	size_t regressions; /* among the gating rows */
+	double geomean;     /* candidate/base over the rows */
+	struct cm_judge judge;
+	bool fail_on_some;  /* --fail-on named the gating phases */
+};
+
+/* Compares cand against base case by case and phase by phase; fail_on: comma list of the
+ * phases whose regressions count (NULL: all). The result keeps pointers into cand. */
+int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *cand,
+		     const struct cm_judge *j, const char *fail_on, struct cm_cmp_result *out);
+void cm_compare_free(struct cm_cmp_result *r);
+
+/* The writers of a comparison: text, md, csv, json. */
+struct cm_cmp_writer {
+	const char *name;
+	void (*write)(const struct cm_cmp_result *r, FILE *f);
+};
+extern const struct cm_cmp_writer cm_cmp_writers[];
+const struct cm_cmp_writer *cm_cmp_writer(const char *name);
+
+#endif
