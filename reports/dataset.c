@@ -1,5 +1,6 @@
 /* The tidy sample table in memory, and its CSV form (RFC 4180). */
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -377,158 +378,160 @@ static void unguard(struct cm_buf *b)
 	}
 }
 
+/* A samples.csv being read: the file, its header's columns, the record at hand. */
+enum { MAXF = 256 };
+struct reader {
+	const char *path;
+	FILE *f;
+	struct cm_diags *d;
+	struct cm_buf *fl; /* the current record's fields */
+	char *header[MAXF];
+	int nh, col[NFIXED], axcol[MAXF], line;
+	size_t nax;
+	struct seen seen;
+};
+
+static int fail(struct reader *r, int line, int col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(struct reader *r, int line, int col, const char *fmt, ...)
+{
+	struct cm_buf b = { 0 };
+	va_list ap;
+	va_start(ap, fmt);
+	cm_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	cm_diags_add(r->d, CM_SEV_ERROR, r->path, line, col, "%s", b.s);
+	cm_buf_free(&b);
+	return CM_ERR(CM_EPARSE);
+}
+
+/* The header (after a byte order mark and blank lines): the contract columns, and every other
+ * column an axis. */
+static int read_header(struct reader *r, struct cm_dataset *ds)
+{
+	unsigned char bom[3]; /* spreadsheets write one */
+	if (fread(bom, 1, 3, r->f) != 3 || memcmp(bom, "\xEF\xBB\xBF", 3))
+		rewind(r->f);
+	while ((r->nh = csv_record(r->f, r->fl, MAXF, &r->line)) == 1 && !r->fl[0].len)
+		;
+	if (r->nh <= 0)
+		return fail(r, 1, 1, "empty file: no header");
+	for (int i = 0; i < r->nh && i < MAXF; i++)
+		r->header[i] = cm_xstrdup(r->fl[i].s ? r->fl[i].s : "");
+	for (int k = 0; k < NFIXED; k++) {
+		r->col[k] = -1;
+		for (int i = 0; i < r->nh && i < MAXF; i++)
+			if (!strcmp(r->header[i], fixed_cols[k]))
+				r->col[k] = i;
+		if (k < 5 && r->col[k] < 0)
+			return fail(r, 1, 1, "missing column '%s' (need %s)", fixed_cols[k],
+				    "case,boot,status,phase,duration_ns");
+	}
+	char *axes[MAXF];
+	for (int i = 0; i < r->nh && i < MAXF; i++) {
+		bool fixed = false;
+		for (int k = 0; k < NFIXED; k++)
+			fixed |= r->col[k] == i;
+		if (!fixed && *r->header[i]) {
+			r->axcol[r->nax] = i;
+			axes[r->nax++] = r->header[i];
+		}
+	}
+	cm_dataset_init(ds, axes, r->nax);
+	return 0;
+}
+
+#define F(k) (r->fl[r->col[k]].s ? r->fl[r->col[k]].s : "")
+
+/* One record of n fields into ds, each cell checked with its line and column. */
+static int read_row(struct reader *r, int n, struct cm_dataset *ds)
+{
+	if (n != r->nh)
+		return fail(r, r->line, 1, "%d fields, the header has %d", n, r->nh);
+	for (int i = 0; i < n; i++) {
+		unguard(&r->fl[i]);
+		if (r->fl[i].s && cm_has_control(r->fl[i].s))
+			return fail(r, r->line, i + 1, "a control character in column '%s' (an "
+				    "escape sequence would reach the terminal)", r->header[i]);
+	}
+	char *end;
+	errno = 0;
+	long long boot = strtoll(F(1), &end, 10);
+	if (!*F(1) || *end || errno || boot < 0 || boot > INT_MAX)
+		return fail(r, r->line, r->col[1] + 1, *F(1) && !*end
+			    ? "boot '%s' is out of range (0 to 2147483647)" : "boot '%s' is not a number",
+			    F(1));
+	double dur = NAN;
+	/* an ok boot's phase takes time; a failed boot's may run backwards (out_of_order) and
+	 * is kept as data, never measured */
+	if (*F(4) && ((dur = strtod(F(4), &end)), *end || !isfinite(dur)))
+		return fail(r, r->line, r->col[4] + 1, "duration_ns '%s' is not a number", F(4));
+	if (*F(4) && !(dur > 0) && !strcmp(F(2), "ok"))
+		return fail(r, r->line, r->col[4] + 1, "duration_ns '%s' is not positive", F(4));
+	char *labels[MAXF];
+	for (size_t a = 0; a < r->nax; a++)
+		labels[a] = r->fl[r->axcol[a]].s ? r->fl[r->axcol[a]].s : "";
+	cm_dataset_case(ds, F(0), labels);
+	bool warm = r->col[5] >= 0 && (!strcmp(F(5), "1") || !strcmp(F(5), "true"));
+	cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, r->col[6] >= 0 ? F(6) : "",
+		       r->col[7] >= 0 ? F(7) : "");
+	size_t first = seen_row(&r->seen, ds, ds->n - 1);
+	if (first != (size_t)-1)
+		return fail(r, r->line, 1, "duplicate row: case '%s', boot %lld%s, phase '%s' again "
+			    "(first on row %zu of the samples)", ds->rows[ds->n - 1].case_id, boot,
+			    warm ? " (warm-up)" : "", ds->rows[ds->n - 1].phase, first + 1);
+	return 0;
+}
+
+#undef F
+
+static int read_rows(struct reader *r, struct cm_dataset *ds, bool partial)
+{
+	int n, rc = 0;
+	while (!rc && (n = csv_record(r->f, r->fl, MAXF, &r->line)) != -1) {
+		if (n == -2)
+			return fail(r, r->line, 1, "unterminated quoted field");
+		if (n == 1 && !r->fl[0].len)
+			continue; /* blank line */
+		if (partial && feof(r->f))
+			break; /* the cut-off last row: said below, never counted */
+		rc = read_row(r, n, ds);
+	}
+	if (!rc && partial)
+		rc = fail(r, r->line, 1, "the last row has no end of line: it was cut off (a crash "
+			  "or a full disk); coldmark run --resume cuts it, or remove it by hand");
+	return rc;
+}
+
 static int read_samples(const char *path, struct cm_dataset *ds, struct cm_diags *d,
 			bool allow_empty)
 {
 	memset(ds, 0, sizeof(*ds)); /* freeable whatever happens below */
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	struct reader r = { .path = path, .d = d };
+	if (!(r.f = fopen(path, "r"))) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "cannot open: %s", strerror(errno));
 		return CM_ERR(CM_EIO);
 	}
-	enum { MAXF = 256 };
-	struct cm_buf *fl = cm_xcalloc(MAXF, sizeof(*fl));
-	char *header[MAXF] = { 0 };
-	int col[NFIXED], line = 0, rc = 0;
-	struct seen seen = { 0 };
+	r.fl = cm_xcalloc(MAXF, sizeof(*r.fl));
 	/* a file cut off mid-row ends without a newline: found now, said after the rows */
-	bool partial = fseek(f, -1, SEEK_END) == 0 && getc_unlocked(f) != '\n';
-	rewind(f);
-	/* a UTF-8 byte order mark (spreadsheets write one), then blank lines before the header */
-	unsigned char bom[3];
-	if (fread(bom, 1, 3, f) != 3 || memcmp(bom, "\xEF\xBB\xBF", 3))
-		rewind(f);
-	int nh;
-	while ((nh = csv_record(f, fl, MAXF, &line)) == 1 && !fl[0].len)
-		;
-	if (nh <= 0) {
-		cm_diags_add(d, CM_SEV_ERROR, path, 1, 1, "empty file: no header");
-		rc = CM_ERR(CM_EPARSE);
-		goto out;
-	}
-	for (int i = 0; i < nh && i < MAXF; i++)
-		header[i] = cm_xstrdup(fl[i].s ? fl[i].s : "");
-	for (int k = 0; k < NFIXED; k++) {
-		col[k] = -1;
-		for (int i = 0; i < nh && i < MAXF; i++)
-			if (!strcmp(header[i], fixed_cols[k]))
-				col[k] = i;
-		if (k < 5 && col[k] < 0) {
-			cm_diags_add(d, CM_SEV_ERROR, path, 1, 1, "missing column '%s' (need %s)",
-				     fixed_cols[k], "case,boot,status,phase,duration_ns");
-			rc = CM_ERR(CM_EPARSE);
-			goto out;
-		}
-	}
-	/* every other column after the contract ones is an axis */
-	char *axes[MAXF];
-	int axcol[MAXF];
-	size_t nax = 0;
-	for (int i = 0; i < nh && i < MAXF; i++) {
-		bool fixed = false;
-		for (int k = 0; k < NFIXED; k++)
-			fixed |= col[k] == i;
-		if (!fixed && *header[i]) {
-			axcol[nax] = i;
-			axes[nax++] = header[i];
-		}
-	}
-	cm_dataset_init(ds, axes, nax);
-	int n;
-	char *labels[MAXF];
-	while ((n = csv_record(f, fl, MAXF, &line)) != -1) {
-		if (n == -2) {
-			cm_diags_add(d, CM_SEV_ERROR, path, line, 1, "unterminated quoted field");
-			rc = CM_ERR(CM_EPARSE);
-			break;
-		}
-		if (n == 1 && !fl[0].len)
-			continue; /* blank line */
-		if (partial && feof(f))
-			break; /* the cut-off last row: said below, never counted */
-		if (n != nh) {
-			cm_diags_add(d, CM_SEV_ERROR, path, line, 1, "%d fields, the header has %d", n,
-				     nh);
-			rc = CM_ERR(CM_EPARSE);
-			break;
-		}
-		int ctl = -1;
-		for (int i = 0; i < n; i++) {
-			unguard(&fl[i]);
-			if (ctl < 0 && fl[i].s && cm_has_control(fl[i].s))
-				ctl = i;
-		}
-		if (ctl >= 0) {
-			cm_diags_add(d, CM_SEV_ERROR, path, line, ctl + 1,
-				     "a control character in column '%s' (an escape sequence would "
-				     "reach the terminal)", header[ctl]);
-			rc = CM_ERR(CM_EPARSE);
-			break;
-		}
-#define F(k) (fl[col[k]].s ? fl[col[k]].s : "")
-		char *end;
-		errno = 0;
-		long long boot = strtoll(F(1), &end, 10);
-		if (!*F(1) || *end || errno || boot < 0 || boot > INT_MAX) {
-			cm_diags_add(d, CM_SEV_ERROR, path, line, col[1] + 1,
-				     *F(1) && !*end ? "boot '%s' is out of range (0 to 2147483647)"
-						    : "boot '%s' is not a number",
-				     F(1));
-			rc = CM_ERR(CM_EPARSE);
-			break;
-		}
-		double dur = NAN;
-		if (*F(4)) {
-			dur = strtod(F(4), &end);
-			/* an ok boot's phase takes time; a failed boot's may run backwards
-			 * (out_of_order) and is kept as data, never measured */
-			if (*end || !isfinite(dur) || (!(dur > 0) && !strcmp(F(2), "ok"))) {
-				cm_diags_add(d, CM_SEV_ERROR, path, line, col[4] + 1,
-					     *end || !isfinite(dur) ? "duration_ns '%s' is not a number"
-								    : "duration_ns '%s' is not positive",
-					     F(4));
-				rc = CM_ERR(CM_EPARSE);
-				break;
-			}
-		}
-		for (size_t a = 0; a < nax; a++)
-			labels[a] = fl[axcol[a]].s ? fl[axcol[a]].s : "";
-		cm_dataset_case(ds, F(0), labels);
-		bool warm = col[5] >= 0 && (!strcmp(F(5), "1") || !strcmp(F(5), "true"));
-		cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, col[6] >= 0 ? F(6) : "",
-			       col[7] >= 0 ? F(7) : "");
-#undef F
-		size_t first = seen_row(&seen, ds, ds->n - 1);
-		if (first != (size_t)-1) {
-			cm_diags_add(d, CM_SEV_ERROR, path, line, 1,
-				     "duplicate row: case '%s', boot %lld%s, phase '%s' again (first "
-				     "on row %zu of the samples)",
-				     ds->rows[ds->n - 1].case_id, boot, warm ? " (warm-up)" : "",
-				     ds->rows[ds->n - 1].phase, first + 1);
-			rc = CM_ERR(CM_EPARSE);
-			break;
-		}
-	}
-	if (!rc && partial) {
-		cm_diags_add(d, CM_SEV_ERROR, path, line, 1,
-			     "the last row has no end of line: it was cut off (a crash or a full "
-			     "disk); coldmark run --resume cuts it, or remove it by hand");
-		rc = CM_ERR(CM_EPARSE);
-	}
-	free(seen.slot);
+	bool partial = fseek(r.f, -1, SEEK_END) == 0 && getc_unlocked(r.f) != '\n';
+	rewind(r.f);
+	int rc = read_header(&r, ds);
+	if (!rc)
+		rc = read_rows(&r, ds, partial);
 	if (!rc)
 		cm_dataset_sort_cases(ds);
 	if (!rc && !ds->n && !allow_empty) {
 		cm_diags_add(d, CM_SEV_ERROR, path, 0, 0, "no samples in the file");
 		rc = CM_ERR(CM_EPARSE);
 	}
-out:
 	for (int i = 0; i < MAXF; i++) {
-		cm_buf_free(&fl[i]);
-		free(header[i]);
+		cm_buf_free(&r.fl[i]);
+		free(r.header[i]);
 	}
-	free(fl);
-	fclose(f);
+	free(r.fl);
+	free(r.seen.slot);
+	fclose(r.f);
 	if (rc)
 		cm_dataset_free(ds); /* nothing half-read reaches the caller, nothing leaks */
 	return rc;
