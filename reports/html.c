@@ -208,6 +208,26 @@ static bool label_value(const char *s, double *v)
 	return false;
 }
 
+/* Each value of axis a once, under its place on the x axis. */
+static void sweep_x_labels(const struct cm_dataset *ds, size_t a, double lo, double hi, bool logx,
+			   int h, FILE *f)
+{
+	for (size_t c = 0; c < ds->ncases; c++) {
+		double v;
+		label_value(ds->cases[c].labels[a], &v);
+		bool again = false;
+		for (size_t k = 0; k < c && !again; k++)
+			again = !strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
+		if (again)
+			continue;
+		double x = 60 + (logx ? log(v / lo) / log(hi / lo) : (v - lo) / (hi - lo)) * (W - 90);
+		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">", x,
+			h - 10);
+		esc(f, ds->cases[c].labels[a]);
+		fputs("</text>\n", f);
+	}
+}
+
 static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw, size_t nsw,
 		  FILE *f)
 {
@@ -312,19 +332,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 			free(held[c]);
 		free(held);
 		free(slice);
-		for (size_t c = 0; c < ds->ncases; c++) {
-			double v;
-			label_value(ds->cases[c].labels[a], &v);
-			bool again = false; /* each value's label once */
-			for (size_t k = 0; k < c && !again; k++)
-				again = !strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
-			if (again)
-				continue;
-			fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">", SX(v),
-				h - 10);
-			esc(f, ds->cases[c].labels[a]);
-			fputs("</text>\n", f);
-		}
+		sweep_x_labels(ds, a, lo, hi, logx, h, f);
 #undef SX
 #undef SY
 		fputs("</svg>\n", f);
