@@ -351,7 +351,7 @@ static int load_previous(struct run *r)
 		}
 		cm_dataset_add(&r->ds, row->case_id, row->boot, row->warmup, row->status, row->phase,
 			       row->duration_ns, row->source, row->cache);
-		if (strcmp(row->phase, "total") || !strcmp(row->status, "interrupted"))
+		if (strcmp(row->phase, "total") || !cm_row_boot_done(row))
 			continue;
 		int *d = row->warmup ? &r->warm_done[c] : &r->meas_done[c];
 		if (row->boot > *d)
@@ -478,10 +478,11 @@ static int exit_status(const struct run *r, const struct cm_runner *rn, int rc)
 	size_t all = 0, bad = 0;
 	for (size_t i = 0; i < r->ds.n; i++) {
 		const struct cm_sample_row *row = &r->ds.rows[i];
-		if (row->warmup || strcmp(row->phase, "total") || !strcmp(row->status, "interrupted"))
+		enum cm_row_kind k = cm_row_kind(row);
+		if (strcmp(row->phase, "total") || k == CM_ROW_WARMUP || k == CM_ROW_INTERRUPTED)
 			continue;
 		all++;
-		bad += strcmp(row->status, "ok") != 0;
+		bad += k == CM_ROW_FAILED;
 	}
 	double share = all ? 100.0 * (double)bad / (double)all : 0;
 	if (rc == CM_EXIT_OUTPUT)

@@ -52,8 +52,7 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 	size_t n = 0;
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *r = &ds->rows[i];
-		if (r->case_idx == c && r->phase_idx == total && !r->warmup &&
-		    !strcmp(r->status, "ok") && !isnan(r->duration_ns))
+		if (r->case_idx == c && r->phase_idx == total && cm_row_kind(r) == CM_ROW_MEASURED)
 			v[n++] = r->duration_ns;
 	}
 	cm_stats_summarize(v, n, 0.05, s);

@@ -12,6 +12,22 @@ static const char *const fixed_cols[] = { "case", "boot", "status", "phase", "du
 					  "warmup", "source", "cache_drop" };
 #define NFIXED 8
 
+enum cm_row_kind cm_row_kind(const struct cm_sample_row *r)
+{
+	if (!strcmp(r->status, CM_STATUS_INTERRUPTED_NAME))
+		return CM_ROW_INTERRUPTED; /* coldmark was stopped: not the guest's failure */
+	if (r->warmup)
+		return CM_ROW_WARMUP;
+	if (strcmp(r->status, CM_STATUS_OK_NAME))
+		return CM_ROW_FAILED;
+	return isnan(r->duration_ns) ? CM_ROW_UNMEASURABLE : CM_ROW_MEASURED;
+}
+
+bool cm_row_boot_done(const struct cm_sample_row *r)
+{
+	return strcmp(r->status, CM_STATUS_INTERRUPTED_NAME) != 0;
+}
+
 void cm_dataset_init(struct cm_dataset *ds, char *const *axes, size_t naxes)
 {
 	memset(ds, 0, sizeof(*ds));
@@ -362,8 +378,7 @@ static size_t seen_row(struct seen *s, const struct cm_dataset *ds, size_t row)
 	while (s->slot[h] && !same_slot(&ds->rows[s->slot[h] - 1], r))
 		h = (h + 1) & (s->cap - 1);
 	size_t before = s->slot[h] ? s->slot[h] - 1 : (size_t)-1;
-	if (before != (size_t)-1 && (!strcmp(ds->rows[before].status, "interrupted") ||
-				     !strcmp(r->status, "interrupted")))
+	if (before != (size_t)-1 && (!cm_row_boot_done(&ds->rows[before]) || !cm_row_boot_done(r)))
 		before = (size_t)-1;
 	seen_put(s, ds, row);
 	return before;
@@ -466,7 +481,7 @@ static int read_row(struct reader *r, int n, struct cm_dataset *ds)
 	 * is kept as data, never measured */
 	if (*F(4) && ((dur = strtod(F(4), &end)), *end || !isfinite(dur)))
 		return fail(r, r->line, r->col[4] + 1, "duration_ns '%s' is not a number", F(4));
-	if (*F(4) && !(dur > 0) && !strcmp(F(2), "ok"))
+	if (*F(4) && !(dur > 0) && !strcmp(F(2), CM_STATUS_OK_NAME))
 		return fail(r, r->line, r->col[4] + 1, "duration_ns '%s' is not positive", F(4));
 	char *labels[MAXF];
 	for (size_t a = 0; a < r->nax; a++)

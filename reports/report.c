@@ -23,22 +23,23 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *row = &ds->rows[i];
 		struct cm_cell *cell = &r->cells[row->case_idx * ds->nphases + row->phase_idx];
-		if (row->warmup) {
+		switch (cm_row_kind(row)) {
+		case CM_ROW_WARMUP:
 			cell->n_warmup++;
 			continue;
-		}
-		if (!strcmp(row->status, "interrupted"))
-			continue; /* coldmark was stopped: not the guest's failure, and not measured */
-		if (strcmp(row->status, "ok")) {
+		case CM_ROW_INTERRUPTED:
+			continue;
+		case CM_ROW_FAILED: /* rows of one boot are adjacent: count boot numbers once */
 			if (last_failed[row->case_idx] != row->boot)
 				nfailed[row->case_idx]++;
 			last_failed[row->case_idx] = row->boot;
 			continue;
-		}
-		if (isnan(row->duration_ns)) {
-			cell->n_unmeasurable++; /* ok, yet no time: the source cannot see it */
+		case CM_ROW_UNMEASURABLE: /* ok, yet no time: the source cannot see it */
+			cell->n_unmeasurable++;
 			cell->unmeasurable_source = row->source;
 			continue;
+		case CM_ROW_MEASURED:
+			break;
 		}
 		size_t k = row->case_idx * ds->nphases + row->phase_idx;
 		if (cell->s.n >= cap[k]) {

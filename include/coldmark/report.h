@@ -16,6 +16,18 @@ struct cm_sample_row {
 	size_t case_idx, phase_idx;
 };
 
+/* The one rule of what a row counts as, for reports, adaptive stopping, the exit status and
+ * resume alike. A row of a boot coldmark interrupted is neither measured nor failed; a warm-up
+ * is neither; an ok row without a duration cannot be measured by its source. */
+enum cm_row_kind { CM_ROW_MEASURED, CM_ROW_FAILED, CM_ROW_UNMEASURABLE, CM_ROW_WARMUP,
+		   CM_ROW_INTERRUPTED };
+#define CM_STATUS_OK_NAME "ok"
+#define CM_STATUS_INTERRUPTED_NAME "interrupted"
+struct cm_sample_row;
+enum cm_row_kind cm_row_kind(const struct cm_sample_row *r);
+/* Did the boot end (ok or failed), so that a resumed run need not run it again? */
+bool cm_row_boot_done(const struct cm_sample_row *r);
+
 struct cm_ds_case {
 	char *id;
 	char **labels; /* per dataset axis, "" when the case has none */
