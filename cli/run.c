@@ -33,8 +33,8 @@ static void late_meta(struct cm_dataset *ds, struct cm_store *store, const char 
 	char fired[128] = "";
 	if (perf)
 		cm_perf_first_entry_fired(perf, true, fired, sizeof(fired));
-	const char *items[][2] = { { "cache drop", drop_used },
-				   { "first_entry fired", perf ? (*fired ? fired : "none") : NULL } };
+	const char *items[][2] = { { CM_HDR(CACHE_DROP), drop_used },
+				   { CM_HDR(FIRST_ENTRY_FIRED), perf ? (*fired ? fired : "none") : NULL } };
 	for (size_t i = 0; i < 2; i++) {
 		if (!items[i][1])
 			continue;
@@ -141,8 +141,8 @@ static int resume_plan(struct run *r)
 {
 	char *mp = cm_xasprintf("%s/%s", r->resume, CM_RUN_META);
 	cm_dataset_init(&r->old, NULL, 0);
-	const char *planv = !cm_meta_read(mp, &r->old) ? cm_dataset_get_meta(&r->old, "plan") : NULL;
-	const char *runv = cm_dataset_get_meta(&r->old, "run");
+	const char *planv = !cm_meta_read(mp, &r->old) ? cm_dataset_get_meta(&r->old, CM_HDR(PLAN)) : NULL;
+	const char *runv = cm_dataset_get_meta(&r->old, CM_HDR(RUN));
 	free(mp);
 	if (!planv || !runv || cm_rundir_plan_parse(planv, r->m)) {
 		fprintf(stderr, "coldmark run: %s is not a coldmark run folder to resume "
@@ -238,13 +238,13 @@ static void write_header(struct run *r)
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &r->started);
 	for (size_t i = 0; i < r->old.nmeta; i++) /* a resumed run keeps its header */
 		cm_dataset_meta(ds, r->old.meta_keys[i], r->old.meta_vals[i]);
-	cm_dataset_meta(ds, "run", r->run_id);
-	cm_dataset_meta(ds, r->resume ? "resumed" : "date", date);
+	cm_dataset_meta(ds, CM_HDR(RUN), r->run_id);
+	cm_dataset_meta(ds, r->resume ? CM_HDR(RESUMED) : CM_HDR(DATE), date);
 	cm_rundir_plan_format(m, buf, sizeof(buf));
-	cm_dataset_meta(ds, "plan", buf);
-	cm_dataset_meta(ds, "matrix", m->path);
+	cm_dataset_meta(ds, CM_HDR(PLAN), buf);
+	cm_dataset_meta(ds, CM_HDR(MATRIX), m->path);
 	/* perf is open only when some case runs under KVM */
-	cm_dataset_meta(ds, "marker source",
+	cm_dataset_meta(ds, CM_HDR(MARKER_SOURCE),
 			!r->perf ? "debugcon (isa-debugcon timestamped by coldmark)"
 			: m->source == CM_SOURCE_BOTH
 				? "perf (kvm:kvm_pio); debugcon's events on the same boots in "
@@ -252,30 +252,30 @@ static void write_header(struct run *r)
 			: r->any_tcg ? "perf (kvm:kvm_pio) for KVM cases; debugcon for TCG cases"
 				     : "perf (kvm:kvm_pio)");
 	if (m->nconsole)
-		cm_dataset_meta(ds, "console markers", "from the serial console (kernel-stamped socket)");
+		cm_dataset_meta(ds, CM_HDR(CONSOLE), "from the serial console (kernel-stamped socket)");
 	if (r->perf)
-		cm_dataset_meta(ds, "first_entry event", cm_perf_first_entry_name(r->perf));
+		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_EVENT), cm_perf_first_entry_name(r->perf));
 	snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up", (long long)m->boots,
 		 (long long)m->warmup);
-	cm_dataset_meta(ds, "boots per case", buf);
+	cm_dataset_meta(ds, CM_HDR(BOOTS), buf);
 	static const char *const orders[] = { "sequential", "interleaved", "shuffled" };
 	snprintf(buf, sizeof(buf), "%s (seed %lld)", orders[m->order], (long long)m->seed);
-	cm_dataset_meta(ds, "order", buf);
+	cm_dataset_meta(ds, CM_HDR(ORDER), buf);
 	if (m->until_ci_pct > 0) {
 		snprintf(buf, sizeof(buf), "until the %s median's 95%% CI half-width is <= %g%% "
 					   "(%lld to %lld boots per case)",
 			 m->until_ci_phase, m->until_ci_pct, (long long)m->min_boots,
 			 (long long)m->max_boots);
-		cm_dataset_meta(ds, "adaptive stopping", buf);
+		cm_dataset_meta(ds, CM_HDR(ADAPTIVE), buf);
 	}
-	cm_dataset_meta(ds, "coldmark", COLDMARK_VERSION);
-	cm_dataset_meta(ds, "cache policy", !m->drop_caches ? "warm (no drop)"
+	cm_dataset_meta(ds, CM_HDR(COLDMARK), COLDMARK_VERSION);
+	cm_dataset_meta(ds, CM_HDR(CACHE_POLICY), !m->drop_caches ? "warm (no drop)"
 					     : m->drop_method == CM_DROP_EVICT ? "per-file eviction"
 					     : m->drop_method == CM_DROP_SYSCTL ? "drop_caches"
 										: "auto");
 	cm_header_host(ds, m, r->qemu);
 	if (r->tag)
-		cm_dataset_meta(ds, "tag", r->tag);
+		cm_dataset_meta(ds, CM_HDR(TAG), r->tag);
 }
 
 /* The dataset the run fills: every case and phase up front, so reports list them all. */

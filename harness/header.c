@@ -132,7 +132,7 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 			if (v) {
 				v += 1 + strspn(v + 1, " \t");
 				v[strcspn(v, "\n")] = 0;
-				cm_dataset_meta(ds, "cpu", v);
+				cm_dataset_meta(ds, CM_HDR(CPU), v);
 			}
 			break;
 		}
@@ -141,22 +141,22 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 	struct utsname un;
 	uname(&un);
 	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
-	cm_dataset_meta(ds, "host", buf);
+	cm_dataset_meta(ds, CM_HDR(HOST), buf);
 	char *version_argv[] = { (char *)qemu, "--version", NULL };
 	char *ver = cm_proc_first_line(version_argv, CM_HELPER_TIMEOUT_MS);
-	cm_dataset_meta(ds, "qemu", ver);
+	cm_dataset_meta(ds, CM_HDR(QEMU), ver);
 	free(ver);
 	snprintf(buf, sizeof(buf), "%ld online", sysconf(_SC_NPROCESSORS_ONLN));
-	cm_dataset_meta(ds, "cpus", buf);
-	meta_file(ds, "cpufreq governor", "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
-	meta_file(ds, "turbo/boost", "/sys/devices/system/cpu/cpufreq/boost");
-	meta_file(ds, "intel no_turbo", "/sys/devices/system/cpu/intel_pstate/no_turbo");
-	meta_file(ds, "smt", "/sys/devices/system/cpu/smt/control");
-	meta_file(ds, "transparent hugepages", "/sys/kernel/mm/transparent_hugepage/enabled");
-	meta_hash(ds, "qemu sha256", qemu);
-	meta_hash(ds, "kernel sha256", m->kernel);
-	meta_hash(ds, "initrd sha256", m->initrd);
-	meta_hash(ds, "disk sha256", m->disk);
+	cm_dataset_meta(ds, CM_HDR(CPUS), buf);
+	meta_file(ds, CM_HDR(GOVERNOR), "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");
+	meta_file(ds, CM_HDR(TURBO), "/sys/devices/system/cpu/cpufreq/boost");
+	meta_file(ds, CM_HDR(NO_TURBO), "/sys/devices/system/cpu/intel_pstate/no_turbo");
+	meta_file(ds, CM_HDR(SMT), "/sys/devices/system/cpu/smt/control");
+	meta_file(ds, CM_HDR(THP), "/sys/kernel/mm/transparent_hugepage/enabled");
+	meta_hash(ds, CM_HDR(QEMU_SHA), qemu);
+	meta_hash(ds, CM_HDR(KERNEL_SHA), m->kernel);
+	meta_hash(ds, CM_HDR(INITRD_SHA), m->initrd);
+	meta_hash(ds, CM_HDR(DISK_SHA), m->disk);
 	capture_firmware(ds, m);
 }
 

@@ -22,14 +22,6 @@ static void push(char ***v, size_t *n, char *s)
 	(*v)[(*n)++] = s;
 }
 
-/* The header items whose difference makes two runs not comparable. */
-static const char *const comparable_keys[] = {
-	"host", "cpu", "cpus", "qemu", "qemu sha256", "marker source", "cache drop",
-	"cache policy", "first_entry event", "first_entry fired", "kernel sha256",
-	"initrd sha256", "disk sha256", "cpufreq governor", "turbo/boost", "smt",
-	"transparent hugepages",
-};
-
 /* firmware: every ROM either side loaded, by its content (the hash, not the path) */
 static void firmware_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 			   struct cm_cmp_result *r)
@@ -61,12 +53,14 @@ static void firmware_diffs(const struct cm_dataset *b, const struct cm_dataset *
 static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 			 struct cm_cmp_result *r)
 {
-	for (size_t k = 0; k < sizeof(comparable_keys) / sizeof(comparable_keys[0]); k++) {
-		const char *x = cm_dataset_get_meta(b, comparable_keys[k]),
-			   *y = cm_dataset_get_meta(c, comparable_keys[k]);
+	for (size_t k = 0; k < CM_HDR_COUNT; k++) {
+		if (!cm_header_keys[k].comparable)
+			continue;
+		const char *name = cm_header_keys[k].name, *x = cm_dataset_get_meta(b, name),
+			   *y = cm_dataset_get_meta(c, name);
 		if (x && y && strcmp(x, y))
 			push(&r->not_comparable, &r->n_not_comparable,
-			     cm_xasprintf("%s differs: '%s' vs '%s'", comparable_keys[k], x, y));
+			     cm_xasprintf("%s differs: '%s' vs '%s'", name, x, y));
 	}
 	firmware_diffs(b, c, r);
 }

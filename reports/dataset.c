@@ -12,6 +12,10 @@ static const char *const fixed_cols[] = { "case", "boot", "status", "phase", "du
 					  "warmup", "source", "cache_drop" };
 #define NFIXED 8
 
+#define CM_HDR_INFO_(e, name, cmp) { name, cmp },
+const struct cm_header_key_info cm_header_keys[] = { CM_HEADER_KEYS(CM_HDR_INFO_) };
+#undef CM_HDR_INFO_
+
 enum cm_row_kind cm_row_kind(const struct cm_sample_row *r)
 {
 	if (!strcmp(r->status, CM_STATUS_INTERRUPTED_NAME))

@@ -28,6 +28,34 @@ enum cm_row_kind cm_row_kind(const struct cm_sample_row *r);
 /* Did the boot end (ok or failed), so that a resumed run need not run it again? */
 bool cm_row_boot_done(const struct cm_sample_row *r);
 
+/* The run header's items: their names in meta.csv, the store and the reports, and whether a
+ * difference between two runs makes them not comparable (compare warns). One table, used by
+ * the writers of the header and by compare. Firmware items ("firmware sha256 (NAME)") are
+ * keyed by the ROM and compared by their hash. */
+#define CM_HEADER_KEYS(X)                                                                    \
+	X(RUN, "run", false) X(DATE, "date", false) X(RESUMED, "resumed", false)                   \
+	X(PLAN, "plan", false) X(MATRIX, "matrix", false)                                          \
+	X(MARKER_SOURCE, "marker source", true) X(CONSOLE, "console markers", false)               \
+	X(FIRST_ENTRY_EVENT, "first_entry event", true)                                            \
+	X(FIRST_ENTRY_FIRED, "first_entry fired", true) X(BOOTS, "boots per case", false)          \
+	X(ORDER, "order", false) X(ADAPTIVE, "adaptive stopping", false)                           \
+	X(COLDMARK, "coldmark", false) X(CACHE_POLICY, "cache policy", true)                       \
+	X(CACHE_DROP, "cache drop", true) X(HOST, "host", true) X(CPU, "cpu", true)                \
+	X(CPUS, "cpus", true) X(QEMU, "qemu", true) X(QEMU_SHA, "qemu sha256", true)               \
+	X(KERNEL_SHA, "kernel sha256", true) X(INITRD_SHA, "initrd sha256", true)                  \
+	X(DISK_SHA, "disk sha256", true) X(GOVERNOR, "cpufreq governor", true)                     \
+	X(TURBO, "turbo/boost", true) X(NO_TURBO, "intel no_turbo", true) X(SMT, "smt", true)      \
+	X(THP, "transparent hugepages", true) X(TAG, "tag", false)
+#define CM_HDR_ENUM_(e, name, cmp) CM_HDR_##e,
+enum cm_header_key { CM_HEADER_KEYS(CM_HDR_ENUM_) CM_HDR_COUNT };
+#undef CM_HDR_ENUM_
+struct cm_header_key_info {
+	const char *name;
+	bool comparable;
+};
+extern const struct cm_header_key_info cm_header_keys[];
+#define CM_HDR(e) (cm_header_keys[CM_HDR_##e].name)
+
 struct cm_ds_case {
 	char *id;
 	char **labels; /* per dataset axis, "" when the case has none */
