@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coldmark/harness.h"
 #include "coldmark/report.h"
 #include "coldmark/store.h"
 
@@ -100,8 +101,8 @@ static char *write_matrix(const char *name, const char *run_extra)
 	return path;
 }
 
-/* coldmark run MATRIX -o tmp/OUT --db tmp/h.db EXTRA... on the fake; returns the exit status */
-static int run(const char *matrix, const char *out, const char *extra)
+/* coldmark run MATRIX -o tmp/OUT --db tmp/h.db EXTRA... on a launcher; the exit status */
+static int run_with(const char *matrix, const char *out, const char *extra, cm_launch_fn launch)
 {
 	char *dir = cm_xasprintf("%s/%s", tmp, out), *db = cm_xasprintf("%s/h.db", tmp);
 	char *copy = cm_xstrdup(extra ? extra : ""), *save;
@@ -119,13 +120,18 @@ static int run(const char *matrix, const char *out, const char *extra)
 	int saved = dup(1), fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	dup2(fd, 1);
 	close(fd);
-	int rc = cm_run(&cli, fake_launch);
+	int rc = cm_run(&cli, launch);
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
 	free(log);
 	free(copy), free(db), free(dir);
 	return rc;
+}
+
+static int run(const char *matrix, const char *out, const char *extra)
+{
+	return run_with(matrix, out, extra, fake_launch);
 }
 
 static void load(const char *out, struct cm_dataset *ds)
@@ -337,6 +343,73 @@ static void test_failed_share(void **state)
 	free(m);
 }
 
+/* ---- the runner through the capture interface, on recorded boots ------------------------------ */
+
+static struct cm_capture *replay;
+
+/* Boots nothing: the case's next recorded boot (tests/fixtures/replay/events.csv, a real run of
+ * the bundled guest: KVM boots through perf, TCG boots through debugcon) comes back through a
+ * capture source, as a launcher gets events from its sources. */
+static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	int c;
+	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
+	int fds[CM_CAPTURE_MAXFDS];
+	struct cm_boot_io io = { l->log_path };
+	assert_int_equal(replay->ops->open_boot(replay, &io, fds), 0);
+	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
+	replay->ops->drain(replay, 0, ev);
+	replay->ops->end_boot(replay);
+	ex->launched = true;
+	ex->status = (int)l->m->exit_status;
+	return 0;
+}
+
+static void test_replayed_capture(void **state)
+{
+	char *m = cm_xasprintf("%s/replay.yaml", tmp);
+	FILE *f = fopen(m, "w");
+	fputs("guest: {bundled: guest}\n"
+	      "base_args: [-machine, pc, -display, none, -nodefaults, -accel, tcg]\n"
+	      "axes: {rec: {template: [-name, \"{}\"], values: [kvm, tcg]}}\n"
+	      "phases:\n  - {name: qemu_init, from: exec, to: first_entry}\n"
+	      "  - {name: firmware, from: exec, to: real_mode}\n"
+	      "  - {name: work, from: long_mode, to: work_done}\n"
+	      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false}\n", f);
+	fclose(f);
+	struct cm_diags d = { 0 };
+	struct cm_matrix *mx = cm_matrix_load(m, &d);
+	assert_non_null(mx);
+	replay = cm_replay_source(FIXTURES "/replay/events.csv", mx);
+	assert_non_null(replay);
+	assert_int_equal(run_with(m, "replay", "", replay_launch), 0);
+	struct cm_dataset ds;
+	load("replay", &ds);
+	/* the recorded work phases (work_done - long_mode of rec=kvm's three boots, in ns) */
+	static const double kvm_work[] = { 4112621688733 - 4112576932256.0,
+					   4114087983116 - 4114043900948.0,
+					   4115577779586 - 4115533371995.0 };
+	size_t ok = 0, kvm = 0, unmeasurable = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		assert_string_equal(r->status, "ok");
+		ok++;
+		if (!strcmp(r->case_id, "rec=kvm") && !strcmp(r->phase, "work"))
+			assert_true(fabs(r->duration_ns - kvm_work[kvm++]) < 1);
+		unmeasurable += !strcmp(r->case_id, "rec=tcg") && !strcmp(r->phase, "qemu_init") &&
+				isnan(r->duration_ns);
+	}
+	assert_int_equal(kvm, 3);
+	assert_int_equal(unmeasurable, 3); /* debugcon's recording has no first_entry */
+	assert_int_equal(ok, 2 * 3 * 4);
+	cm_dataset_free(&ds);
+	cm_capture_free(replay);
+	cm_matrix_free(mx);
+	cm_diags_clear(&d);
+	free(m);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-runner-XXXXXX");
@@ -348,6 +421,7 @@ int main(void)
 		cmocka_unit_test(test_until_ci),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_failed_share),
+		cmocka_unit_test(test_replayed_capture),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char *cmd = cm_xasprintf("rm -rf '%s'", tmp);

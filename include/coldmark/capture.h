@@ -133,6 +133,10 @@ struct cm_capture *cm_debugcon_source(const struct cm_matrix *m, const char *suf
 struct cm_capture *cm_console_source(const struct cm_matrix *m);
 /* perf, through a handle opened once per run (cm_perf_open). */
 struct cm_capture *cm_perf_source(struct cm_perf *p, const struct cm_matrix *m);
+/* replay: plays back recorded boots (an events.csv) for tests of the runner without qemu;
+ * cm_replay_boot puts the next recorded boot of case case_idx into ev (-1: none recorded). */
+struct cm_capture *cm_replay_source(const char *events_csv, const struct cm_matrix *m);
+int cm_replay_boot(struct cm_capture *s, size_t case_idx, struct cm_events *ev);
 void cm_capture_free(struct cm_capture *s);
 /* The kernel's stamp of a received message on CLOCK_MONOTONIC (the message's CLOCK_REALTIME
  * stamp moved by the offset between the clocks now); now when it gave none. -1: nothing. */
