@@ -178,18 +178,11 @@ out_nods:
 	return rc;
 }
 
-static const struct cm_opt run_opts[] = {
-	{ "boots", 'n', "BOOTS", "measured boots per case (overrides run.boots)" },
-	{ "warmup", 'w', "WARMUP", "warm-up boots per case (overrides run.warmup)" },
+/* run's own options; the flags of run.* keys (--boots/-n, --order, ...) are added from the
+ * matrix's key table before main runs, so a new key with a flag is one table entry. */
+static const struct cm_opt run_own_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default coldmark-out/<run-id>)" },
-	{ "order", 0, "ORDER", "sequential, interleaved or shuffled (overrides run.order)" },
-	{ "seed", 0, "N", "seed of the shuffled order (overrides run.seed)" },
-	{ "source", 0, "SOURCE", "marker source: auto, perf, debugcon, or both (perf, and debugcon's events kept to compare)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
-	{ "until-ci", 0, "PCT", "boot each case until its median's CI half-width is PCT% "
-				 "(between run.min_boots and run.max_boots)" },
-	{ "until-ci-phase", 0, "PHASE", "the phase whose median CI --until-ci watches (default total)" },
-	{ "max-failed", 0, "PCT", "share of measured boots that may fail before exit 1 (default 0)" },
 	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
@@ -200,6 +193,24 @@ static const struct cm_opt run_opts[] = {
 	{ "force", 0, NULL, "with -o: replace the earlier run in OUTDIR (otherwise refused)" },
 	{ 0 }
 };
+static struct cm_opt run_opts[CM_MAX_OPTS];
+static char run_flag_help[CM_MAX_OPTS][320];
+
+__attribute__((constructor)) static void run_options_from_keys(void)
+{
+	struct cm_key_flag kf[CM_MAX_OPTS];
+	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(run_flag_help[k], sizeof(run_flag_help[k]), "%s (overrides %s)", kf[i].help,
+			 kf[i].key);
+		run_opts[k] = (struct cm_opt){ kf[i].flag, kf[i].short_flag, kf[i].metavar,
+					       run_flag_help[k] };
+		k++;
+	}
+	for (size_t i = 0; run_own_opts[i].name && k + 1 < CM_MAX_OPTS; i++)
+		run_opts[k++] = run_own_opts[i];
+}
+
 static const struct cm_opt list_opts[] = {
 	{ "format", 0, "FORMAT", "text (default) or json" },
 	{ "keys", 0, NULL, "print every matrix key with its type, default, range and help" },

@@ -93,27 +93,26 @@ struct run {
 	struct tm started;
 };
 
-/* Flags that override run.* keys, through the matrix's own key table. */
+/* Flags that override run.* keys: generated from the matrix's key table, applied through it. */
 static int apply_flags(struct run *r)
 {
-	static const char *const overrides[][3] = {
-		{ "boots", "run.boots", "-n" },     { "warmup", "run.warmup", "-w" },
-		{ "seed", "run.seed", "--seed" },   { "order", "run.order", "--order" },
-		{ "source", "run.source", "--source" },
-		{ "until-ci", "run.until_ci", "--until-ci" },
-		{ "until-ci-phase", "run.until_ci_phase", "--until-ci-phase" },
-		{ "max-failed", "run.max_failed", "--max-failed" },
-	};
 	struct cm_matrix *m = r->m;
 	struct cm_diags d = { 0 };
-	const char *v;
-	for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++)
-		if ((v = cm_cli_get(r->cli, overrides[i][0])) &&
-		    cm_matrix_override(m, overrides[i][1], v, overrides[i][2], &d)) {
+	struct cm_key_flag kf[CM_MAX_OPTS];
+	size_t nkf = cm_matrix_key_flags(kf, CM_MAX_OPTS);
+	for (size_t i = 0; i < nkf; i++) {
+		const char *v = cm_cli_get(r->cli, kf[i].flag);
+		char label[64];
+		if (kf[i].short_flag)
+			snprintf(label, sizeof(label), "-%c", kf[i].short_flag);
+		else
+			snprintf(label, sizeof(label), "--%s", kf[i].flag);
+		if (v && cm_matrix_override(m, kf[i].key, v, label, &d)) {
 			cm_diags_print(&d, stderr);
 			cm_diags_clear(&d);
 			return CM_EXIT_USAGE;
 		}
+	}
 	char ferr[256];
 	if (cm_report_check_formats(r->formats, ferr, sizeof(ferr))) {
 		fprintf(stderr, "coldmark run: --format: %s\n", ferr);

@@ -32,6 +32,10 @@ struct key {
 	const char *choices; /* K_ENUM: '|' separated, index = stored value */
 	const char *help;
 	void (*parse)(struct ctx *c, yaml_node_t *n); /* K_CUSTOM */
+	/* run.* keys that `coldmark run` also takes as a flag: its name, letter and value name
+	 * (the run command's options are generated from here) */
+	const char *flag, *metavar;
+	char short_flag;
 };
 
 static void parse_include(struct ctx *c, yaml_node_t *n) { c->include = n; }
@@ -78,9 +82,9 @@ static const struct key keys[] = {
 	  "default: the preset's, or consecutive markers",
 	  mx_parse_phases },
 	{ "run", K_SECTION, 0, NULL, 0, 0, NULL, "how the boots are run" },
-	{ "run.boots", K_INT, OFF(boots), "10", 1, 1000000, NULL, "measured boots per case" },
+	{ "run.boots", K_INT, OFF(boots), "10", 1, 1000000, NULL, "measured boots per case", .flag = "boots", .metavar = "BOOTS", .short_flag = 'n' },
 	{ "run.warmup", K_INT, OFF(warmup), "1", 0, 10000, NULL,
-	  "warm-up boots per case (stored, not counted)" },
+	  "warm-up boots per case (stored, not counted)", .flag = "warmup", .metavar = "WARMUP", .short_flag = 'w' },
 	{ "run.timeout", K_DURATION, OFF(timeout_ms), "60s", 1, 86400000, NULL,
 	  "per-boot limit; qemu is killed and the boot marked timeout" },
 	{ "run.end_grace", K_DURATION, OFF(end_grace_ms), "2s", 0, 86400000, NULL,
@@ -91,8 +95,8 @@ static const struct key keys[] = {
 	{ "run.drop_method", K_ENUM, OFF(drop_method), "auto", 0, 0, "auto|drop_caches|evict",
 	  "drop_caches (root) or per-file eviction of qemu, its libraries and guest files" },
 	{ "run.order", K_ENUM, OFF(order), "shuffled", 0, 0, "sequential|interleaved|shuffled",
-	  "order of boots across cases" },
-	{ "run.seed", K_INT, OFF(seed), "1", 0, INT64_MAX, NULL, "seed of the shuffled order" },
+	  "order of boots across cases", .flag = "order", .metavar = "ORDER", .short_flag = 0 },
+	{ "run.seed", K_INT, OFF(seed), "1", 0, INT64_MAX, NULL, "seed of the shuffled order", .flag = "seed", .metavar = "N", .short_flag = 0 },
 	{ "run.pin", K_STRING, OFF(pin), NULL, 0, 0, NULL, "CPU list qemu is pinned to (\"1\", \"0-1\")" },
 	{ "run.env", K_CUSTOM, 0, NULL, 0, 0, NULL, "map of environment variables set for qemu",
 	  mx_parse_env },
@@ -100,21 +104,31 @@ static const struct key keys[] = {
 	  "qemu's expected exit status (-1: 33 for the bundled guest, else 0)" },
 	{ "run.source", K_ENUM, OFF(source), "auto", 0, 0, "auto|perf|debugcon|both",
 	  "marker source: perf (kvm:kvm_pio), debugcon (TCG), auto (perf when usable for KVM), "
-	  "both (perf, plus debugcon's events in events.csv, to compare the two)" },
+	  "both (perf, plus debugcon's events in events.csv, to compare the two)", .flag = "source", .metavar = "SOURCE", .short_flag = 0 },
 	{ "run.first_entry_event", K_STRING, OFF(first_entry_event), "auto", 0, 0, NULL,
 	  "tracepoint for first_entry (auto: kvm:kvm_entry and kvm:kvm_emulate_insn)" },
 	{ "run.first_entry_filter", K_STRING, OFF(first_entry_filter), "rip == 0xfff0", 0, 0, NULL,
 	  "kernel filter on the first_entry event (the reset vector)" },
 	{ "run.max_failed", K_PERCENT, OFF(max_failed_pct), "0", 0, 100, NULL,
-	  "share of measured boots (%) that may fail before the run exits 1 (all stay in the data)" },
+	  "share of measured boots (%) that may fail before the run exits 1 (all stay in the data)", .flag = "max-failed", .metavar = "PCT", .short_flag = 0 },
 	{ "run.until_ci", K_PERCENT, OFF(until_ci_pct), "0", 0, 100, NULL,
-	  "adaptive: boot until the median CI half-width is this % of the median (0: off)" },
+	  "adaptive: boot until the median CI half-width is this % of the median (0: off)", .flag = "until-ci", .metavar = "PCT", .short_flag = 0 },
 	{ "run.until_ci_phase", K_STRING, OFF(until_ci_phase), "total", 0, 0, NULL,
-	  "adaptive: the phase whose median CI decides (a phase name, or total)" },
+	  "adaptive: the phase whose median CI decides (a phase name, or total)", .flag = "until-ci-phase", .metavar = "PHASE", .short_flag = 0 },
 	{ "run.min_boots", K_INT, OFF(min_boots), "6", 1, 1000000, NULL, "with until_ci: at least" },
 	{ "run.max_boots", K_INT, OFF(max_boots), "100", 1, 1000000, NULL, "with until_ci: at most" },
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+size_t cm_matrix_key_flags(struct cm_key_flag *out, size_t max)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < NKEYS && n < max; i++)
+		if (keys[i].flag)
+			out[n++] = (struct cm_key_flag){ keys[i].name, keys[i].flag, keys[i].metavar,
+							 keys[i].help, keys[i].short_flag };
+	return n;
+}
 
 void cm_matrix_print_keys(FILE *f)
 {

@@ -116,6 +116,13 @@ const struct cm_marker *cm_matrix_marker_by_value(const struct cm_matrix *m, uns
 						  unsigned value);
 /* Print the key table (name, type, default, range, help) for `coldmark list --keys`. */
 void cm_matrix_print_keys(FILE *f);
+/* The run.* keys that are also flags of `coldmark run` (--boots/-n for run.boots, ...), from
+ * the key table; returns how many were put in out. */
+struct cm_key_flag {
+	const char *key, *flag, *metavar, *help;
+	char short_flag;
+};
+size_t cm_matrix_key_flags(struct cm_key_flag *out, size_t max);
 /* Shell-quoted command line of a case, for people to copy. */
 char *cm_case_cmdline(const struct cm_case *c);
 
