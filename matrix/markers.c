@@ -264,32 +264,46 @@ void mx_parse_phases(struct ctx *c, yaml_node_t *n)
 
 /* ---- presets and event checks ------------------------------------------------------------ */
 
-void mx_apply_preset(struct ctx *c)
+/* The marker presets as data: each marker's port (0: the matrix's first marker port), value
+ * and name; the end marker and the phases a preset brings when the matrix names none (NULL:
+ * the last marker, and exec -> first marker -> ... -> last marker). */
+struct preset {
+	const char *name;
+	struct {
+		unsigned port, value;
+		const char *name;
+	} markers[8];
+	const char *end;
+	const char *phases[4][3]; /* name, from, to */
+};
+
+static const struct preset presets[] = {
+	{ "coldmark-guest", { { 0, 0x10, "real_mode" }, { 0, 0x20, "long_mode" },
+			      { 0, 0x30, "work_done" } } },
+	{ "nanos", { { 0, 10, "stage1" }, { 0, 200, "first_thread" } } },
+	/* qemu-boot-time puts firmware markers on 0xf5 and Linux's on 0xf4 */
+	{ "qemu-boot-time",
+	  { { 0xf5, 1, "fw_start" }, { 0xf4, 2, "linux_start_fwcfg" }, { 0xf4, 3, "linux_start_boot" },
+	    { 0xf4, 4, "linux_start_pvhboot" }, { 0xf5, 5, "fw_do_boot" },
+	    { 0xf4, 6, "linux_start_kernel" }, { 0xf4, 7, "linux_start_user" } },
+	  "linux_start_user",
+	  { { "qemu_init", CM_EVENT_EXEC, CM_EVENT_FIRST_ENTRY },
+	    { "kernel", "linux_start_kernel", "linux_start_user" },
+	    { "to_user", CM_EVENT_EXEC, "linux_start_user" } } },
+	{ "none" },
+};
+
+static const struct preset *find_preset(const char *name)
 {
-	struct cm_matrix *m = c->m;
-	const char *p = m->marker_preset;
-	unsigned port = m->nports ? m->ports[0] : 0xf4;
-	if (!c->set_preset || !m->nmarkers) {
-		mx_clear_markers(m);
-		if (!strcmp(p, "coldmark-guest")) {
-			mx_add_marker(m, port, 0x10, "real_mode");
-			mx_add_marker(m, port, 0x20, "long_mode");
-			mx_add_marker(m, port, 0x30, "work_done");
-		} else if (!strcmp(p, "nanos")) {
-			mx_add_marker(m, port, 10, "stage1");
-			mx_add_marker(m, port, 200, "first_thread");
-		} else if (!strcmp(p, "qemu-boot-time")) {
-			/* qemu-boot-time puts firmware markers on 0xf5 and Linux's on 0xf4 */
-			mx_add_marker(m, 0xf5, 1, "fw_start");
-			mx_add_marker(m, 0xf4, 2, "linux_start_fwcfg");
-			mx_add_marker(m, 0xf4, 3, "linux_start_boot");
-			mx_add_marker(m, 0xf4, 4, "linux_start_pvhboot");
-			mx_add_marker(m, 0xf5, 5, "fw_do_boot");
-			mx_add_marker(m, 0xf4, 6, "linux_start_kernel");
-			mx_add_marker(m, 0xf4, 7, "linux_start_user");
-		}
-	}
-	/* every port a marker uses is traced */
+	for (size_t i = 0; i < sizeof(presets) / sizeof(presets[0]); i++)
+		if (!strcmp(presets[i].name, name))
+			return &presets[i];
+	return &presets[sizeof(presets) / sizeof(presets[0]) - 1];
+}
+
+/* every port a marker uses is traced */
+static void trace_marker_ports(struct cm_matrix *m)
+{
 	for (size_t i = 0; i < m->nmarkers; i++) {
 		bool have = false;
 		for (size_t j = 0; j < m->nports; j++)
@@ -299,16 +313,30 @@ void mx_apply_preset(struct ctx *c)
 			m->ports[m->nports++] = m->markers[i].port;
 		}
 	}
+}
+
+void mx_apply_preset(struct ctx *c)
+{
+	struct cm_matrix *m = c->m;
+	const struct preset *pr = find_preset(m->marker_preset);
+	/* a table of the matrix's own replaces the preset's markers (and its phases and end) */
+	bool own_table = c->set_preset && m->nmarkers;
+	if (!own_table) {
+		unsigned port = m->nports ? m->ports[0] : 0xf4;
+		mx_clear_markers(m);
+		for (size_t i = 0; i < 8 && pr->markers[i].name; i++)
+			mx_add_marker(m, pr->markers[i].port ? pr->markers[i].port : port,
+				      pr->markers[i].value, pr->markers[i].name);
+	}
+	trace_marker_ports(m);
+	bool preset_extras = pr->end && !c->set_preset;
 	if (!m->end_marker && m->nmarkers)
-		m->end_marker = cm_xstrdup(!strcmp(p, "qemu-boot-time") && !c->set_preset
-						   ? "linux_start_user"
-						   : m->markers[m->nmarkers - 1].name);
+		m->end_marker = cm_xstrdup(preset_extras ? pr->end : m->markers[m->nmarkers - 1].name);
 	if (c->set_phases)
 		return;
-	if (!strcmp(p, "qemu-boot-time") && !c->set_preset) {
-		mx_add_phase(m, "qemu_init", CM_EVENT_EXEC, CM_EVENT_FIRST_ENTRY);
-		mx_add_phase(m, "kernel", "linux_start_kernel", "linux_start_user");
-		mx_add_phase(m, "to_user", CM_EVENT_EXEC, "linux_start_user");
+	if (preset_extras) {
+		for (size_t i = 0; i < 4 && pr->phases[i][0]; i++)
+			mx_add_phase(m, pr->phases[i][0], pr->phases[i][1], pr->phases[i][2]);
 		return;
 	}
 	/* default: exec -> first marker -> ... -> last marker, in table order */
