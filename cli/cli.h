@@ -15,6 +15,11 @@
 #define CM_EXIT_OUTPUT 4    /* results could not be written (full disk, I/O error, the store) */
 #define CM_EXIT_INTERRUPTED 130
 
+/* Named defaults: one place says what an option is when it is not given. */
+#define CM_DEFAULT_FORMATS "csv,md,json,html"
+#define CM_DEFAULT_DB "coldmark.db"
+#define CM_DEFAULT_ALPHA 0.05 /* 95% intervals in reports; compare's --alpha */
+
 struct cm_opt {
 	const char *name;    /* long name, without "--" */
 	char short_name;     /* 0: none */

@@ -136,7 +136,7 @@ static int cmd_report(const struct cm_cli *cli)
 	else
 		strcpy(dir, ".");
 	const char *out = cm_cli_get(cli, "output") ? cm_cli_get(cli, "output") : dir;
-	const char *formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "csv,md,json,html";
+	const char *formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : CM_DEFAULT_FORMATS;
 	struct cm_dataset ds;
 	struct cm_diags d = { 0 };
 	int rc = CM_EXIT_OK;
@@ -155,7 +155,7 @@ static int cmd_report(const struct cm_cli *cli)
 	cm_meta_read(meta, &ds);
 	free(meta);
 	struct cm_report r;
-	cm_report_build(&ds, 0.05, &r);
+	cm_report_build(&ds, CM_DEFAULT_ALPHA, &r);
 	/* samples.csv is rewritten only into another folder, never over its source */
 	char rin[4096], rout[4096];
 	bool same = realpath(dir, rin) && realpath(out, rout) && !strcmp(rin, rout);

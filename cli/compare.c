@@ -15,7 +15,7 @@
 
 static const char *db_path(const struct cm_cli *cli)
 {
-	return cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
+	return cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : CM_DEFAULT_DB;
 }
 
 /* A side of a comparison: a run folder, a samples.csv, or a run id / tag in the store. */
@@ -145,7 +145,7 @@ static int judge_opts(const struct cm_cli *cli, const char *cmd, struct cm_judge
 	const char *a = cm_cli_get(cli, "alpha"), *t = cm_cli_get(cli, "threshold"),
 		   *mc = cm_cli_get(cli, "min-change");
 	char *end = "";
-	*j = (struct cm_judge){ 0.05, 0.02, 0 };
+	*j = (struct cm_judge){ CM_DEFAULT_ALPHA, 0.02, 0 };
 	if (a && (j->alpha = strtod(a, &end), end == a || *end || !(j->alpha > 0 && j->alpha < 1))) {
 		fprintf(stderr, "coldmark %s: --alpha '%s': a number in (0, 1)\n", cmd, a);
 		return -1;
@@ -255,7 +255,7 @@ int cm_cmd_history(const struct cm_cli *cli)
 	struct cm_report *rp = cm_xcalloc(h.n + 1, sizeof(*rp));
 	for (size_t i = 0; i < h.n; i++) {
 		cm_store_load(s, h.ids[i], &ds[i]);
-		cm_report_build(&ds[i], 0.05, &rp[i]);
+		cm_report_build(&ds[i], CM_DEFAULT_ALPHA, &rp[i]);
 	}
 	/* cases in the order they first appear */
 	struct cm_dataset all;

@@ -58,7 +58,7 @@ static int write_reports(const struct cm_dataset *ds, const char *outdir, const 
 {
 	struct cm_report r;
 	struct cm_diags d = { 0 };
-	cm_report_build(ds, 0.05, &r);
+	cm_report_build(ds, CM_DEFAULT_ALPHA, &r);
 	int err = cm_report_write(&r, outdir, formats, false, &d);
 	cm_report_free(&r);
 	if (err) {
@@ -506,7 +506,7 @@ static int finish(struct run *r, const struct cm_runner *rn, int rc)
 	int out_rc = save_all(r, rn->drop_used);
 	rc = rc ? rc : out_rc;
 	struct cm_report rep;
-	cm_report_build(&r->ds, 0.05, &rep);
+	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, &rep);
 	if (cm_export(r->cli, "coldmark run", &rep))
 		rc = rc ? rc : CM_EXIT_OUTPUT;
 	printf("\n");
@@ -536,9 +536,9 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	r.rd = (struct cm_rundir){ .dfd = -1, .fd = { -1, -1 } };
 	if (!(r.m = cm_cli_load_matrix(cli->pos[0])))
 		return CM_EXIT_USAGE;
-	r.formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "csv,md,json,html";
+	r.formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : CM_DEFAULT_FORMATS;
 	r.resume = cm_cli_get(cli, "resume");
-	r.db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : "coldmark.db";
+	r.db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : CM_DEFAULT_DB;
 	r.tag = cm_cli_get(cli, "tag");
 	int rc = prepare(&r);
 	if (!rc) {

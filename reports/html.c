@@ -433,7 +433,7 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 		(1 - r->alpha) * 100);
 	struct cm_sweep *sw;
 	size_t nsw;
-	cm_report_sweeps(r, &sw, &nsw);
+	sw = r->sweeps, nsw = r->nsweeps; /* computed once, in cm_report_build */
 	for (size_t p = 0; p < ds->nphases; p++) {
 		fputs("<section class=\"phase\"><h2>Phase <code>", f);
 		esc(f, ds->phases[p]);
@@ -442,7 +442,7 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 		sweep(r, p, sw, nsw, f);
 		fputs("</section>\n", f);
 	}
-	cm_sweeps_free(sw, nsw);
+	
 	breakdown(r, f);
 	cm_html_end(f);
 }

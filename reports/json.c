@@ -96,7 +96,7 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	/* sweep effects: Kruskal-Wallis per axis within each slice of the other axes */
 	struct cm_sweep *sw;
 	size_t nsw;
-	cm_report_sweeps(r, &sw, &nsw);
+	sw = r->sweeps, nsw = r->nsweeps; /* computed once, in cm_report_build */
 	json_t *sweeps = json_array();
 	for (size_t i = 0; i < nsw; i++) {
 		const struct cm_sweep *x = &sw[i];
@@ -111,7 +111,7 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 				  tested ? json_string(ds->cases[x->slowest].id) : json_null(),
 				  "significant", tested && x->p_adj < r->alpha));
 	}
-	cm_sweeps_free(sw, nsw);
+	
 	json_object_set_new(root, "sweeps", sweeps);
 	/* the samples last, streamed one object at a time: millions of rows as one jansson tree
 	 * took gigabytes */

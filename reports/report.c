@@ -64,6 +64,8 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 	free(cap);
 	free(last_failed);
 	free(nfailed);
+	/* the sweep effects, once: every writer renders the same ones */
+	cm_report_sweeps(r, &r->sweeps, &r->nsweeps);
 	return 0;
 }
 
@@ -75,6 +77,7 @@ void cm_report_free(struct cm_report *r)
 		free(r->cells[i].boots);
 	}
 	free(r->cells);
+	cm_sweeps_free(r->sweeps, r->nsweeps);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -222,7 +225,7 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 	const struct cm_dataset *ds = r->ds;
 	struct cm_sweep *sw;
 	size_t n, tested = 0;
-	cm_report_sweeps(r, &sw, &n);
+	sw = r->sweeps, n = r->nsweeps; /* computed once, in cm_report_build */
 	for (size_t i = 0; i < n; i++)
 		tested += !isnan(sw[i].p);
 	if (n)
@@ -262,7 +265,7 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 		}
 		fputc('\n', f);
 	}
-	cm_sweeps_free(sw, n);
+	
 }
 
 /* "60% of the boots around 172 ms, 40% around 405 ms" */
@@ -421,7 +424,7 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 	/* the axes this phase moves with, where the sweep test says so */
 	struct cm_sweep *sw;
 	size_t n;
-	cm_report_sweeps(r, &sw, &n);
+	sw = r->sweeps, n = r->nsweeps; /* computed once, in cm_report_build */
 	bool said = false;
 	for (size_t i = 0; i < n; i++) {
 		const struct cm_sweep *x = &sw[i];
@@ -436,7 +439,7 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 			ds->cases[x->fastest].labels[x->axis], ds->cases[x->slowest].labels[x->axis],
 			*x->held ? " at " : "", x->held, x->p_adj);
 	}
-	cm_sweeps_free(sw, n);
+	
 }
 
 /* ---- all formats ----------------------------------------------------------------------------- */

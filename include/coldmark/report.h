@@ -126,11 +126,14 @@ struct cm_cell {
 	int *boots;     /* their boot numbers */
 };
 
+struct cm_sweep;
 struct cm_report {
 	const struct cm_dataset *ds;
 	struct cm_cell *cells; /* case-major: cells[c * nphases + p] */
 	size_t ncells;
 	double alpha;
+	struct cm_sweep *sweeps; /* computed once by cm_report_build, rendered by every writer */
+	size_t nsweeps;
 };
 
 int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r);
