@@ -66,6 +66,8 @@ static void match_line(struct console *c, struct cm_events *ev)
 		if (!c->seen[k] && strstr(c->line, cm->match)) {
 			c->seen[k] = true;
 			cm_events_add(ev, cm->name, c->line_ts, 0, 0);
+			ev->v[ev->n - 1].kind = CM_EV_CONSOLE;
+			ev->v[ev->n - 1].source = "console";
 		}
 	}
 }

@@ -63,7 +63,8 @@ static void dc_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 		ssize_t got;
 		while ((got = cm_recv_stamped(d->fd[i], buf, sizeof(buf), &ts)) > 0)
 			for (ssize_t b = 0; b < got; b++)
-				cm_events_add_marker_as(ev, s->m, ts, s->m->ports[i], buf[b], s->suffix);
+				cm_events_add_port(ev, ts, s->m->ports[i], buf[b], "debugcon",
+						   s->suffix != NULL);
 	}
 }
 

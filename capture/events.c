@@ -1,51 +1,86 @@
-/* A boot's events as the capture sources deliver them: stamped, named through the matrix's
- * marker table, kept in order of arrival and sorted by time for events.csv. */
+/* A boot's events as the capture sources deliver them: identities (host events, console
+ * lines, port writes) with their stamps; named through the matrix's marker table once, when
+ * the boot is evaluated; sorted by time for events.csv. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coldmark/capture.h"
 
-void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
-		   unsigned value)
+static struct cm_event *push(struct cm_events *e, enum cm_event_kind kind, int64_t ts_ns)
 {
 	CM_PUSH(e->v, e->n, e->cap);
 	struct cm_event *x = &e->v[e->n++];
+	*x = (struct cm_event){ .kind = kind, .ts_ns = ts_ns };
+	return x;
+}
+
+void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
+		   unsigned value)
+{
+	struct cm_event *x = push(e, CM_EV_HOST, ts_ns);
 	x->name = cm_xstrdup(name);
-	x->ts_ns = ts_ns;
 	x->port = port;
 	x->value = value;
+}
+
+void cm_events_add_port(struct cm_events *e, int64_t ts_ns, unsigned port, unsigned value,
+			const char *source, bool shadow)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		struct cm_event *o = &e->v[i];
+		if (o->kind == CM_EV_PORT && o->port == port && o->value == value &&
+		    o->shadow == shadow) {
+			if (ts_ns < o->ts_ns)
+				o->ts_ns = ts_ns;
+			return;
+		}
+	}
+	struct cm_event *x = push(e, CM_EV_PORT, ts_ns);
+	x->port = port;
+	x->value = value;
+	x->source = source;
+	x->shadow = shadow;
 }
 
 void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
 			  unsigned port, unsigned value)
 {
-	cm_events_add_marker_as(e, m, ts_ns, port, value, NULL);
+	(void)m;
+	cm_events_add_port(e, ts_ns, port, value, NULL, false);
 }
 
-void cm_events_add_marker_as(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
-			     unsigned port, unsigned value, const char *suffix)
+void cm_events_resolve(struct cm_events *e, const struct cm_matrix *m)
 {
-	const struct cm_marker *mk = cm_matrix_marker_by_value(m, port, value);
-	/* names of any length: a cut name would match no phase and fail every boot */
-	char *name = mk ? cm_xasprintf("%s%s", mk->name, suffix ? suffix : "")
-			: cm_xasprintf("m%x:%u%s", port, value, suffix ? suffix : "");
-	/* A repeated write keeps its earliest time: the moment it first happened. Rings of
-	 * different CPUs are read one after the other, so a later write may arrive first. */
-	const struct cm_event *old = cm_events_find(e, name);
-	if (old) {
-		if (ts_ns < old->ts_ns)
-			((struct cm_event *)old)->ts_ns = ts_ns;
-	} else {
-		cm_events_add(e, name, ts_ns, port, value);
+	for (size_t i = 0; i < e->n; i++) {
+		struct cm_event *x = &e->v[i];
+		if (x->kind != CM_EV_PORT || x->name)
+			continue;
+		const struct cm_marker *mk = cm_matrix_marker_by_value(m, x->port, x->value);
+		const char *suffix = x->shadow ? "@debugcon" : "";
+		/* names of any length: a cut name would match no phase and fail every boot */
+		x->name = mk ? cm_xasprintf("%s%s", mk->name, suffix)
+			     : cm_xasprintf("m%x:%u%s", x->port, x->value, suffix);
 	}
-	free(name);
 }
 
 const struct cm_event *cm_events_find(const struct cm_events *e, const char *name)
 {
 	for (size_t i = 0; i < e->n; i++)
-		if (!strcmp(e->v[i].name, name))
+		if (e->v[i].name && !strcmp(e->v[i].name, name))
+			return &e->v[i];
+	return NULL;
+}
+
+const struct cm_event *cm_events_find_marker(const struct cm_events *e, const struct cm_matrix *m,
+					     const char *name)
+{
+	const struct cm_marker *mk = cm_matrix_marker_by_name(m, name);
+	if (!mk)
+		return cm_events_find(e, name);
+	for (size_t i = 0; i < e->n; i++)
+		if (e->v[i].kind == CM_EV_PORT && !e->v[i].shadow && e->v[i].port == mk->port &&
+		    e->v[i].value == mk->value)
 			return &e->v[i];
 	return NULL;
 }
@@ -74,4 +109,3 @@ void cm_events_free(struct cm_events *e)
 	free(e->v);
 	memset(e, 0, sizeof(*e));
 }
-

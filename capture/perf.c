@@ -202,7 +202,7 @@ const char *cm_perf_first_entry_name(const struct cm_perf *p)
 }
 
 /* Reads every ring; samples of pid go to ev (when ev is non-NULL). */
-static void drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev)
+static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {
 	struct perf_mmap *map;
 	perf_evlist__for_each_mmap(p->evlist, map, false)
@@ -227,8 +227,8 @@ static void drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struc
 					if (r.kind == CM_TP_EXEC && r.pid == pid)
 						cm_events_add(ev, CM_EVENT_EXEC, (int64_t)time, 0, 0);
 					else if (r.kind == CM_TP_PIO && (pid_t)spid == pid)
-						cm_events_add_marker(ev, m, (int64_t)time, (unsigned)r.port,
-								     (unsigned)r.val);
+						cm_events_add_port(ev, (int64_t)time, (unsigned)r.port,
+								     (unsigned)r.val, "perf", false);
 					else if (r.kind == CM_TP_FIRST_ENTRY && (pid_t)spid == pid) {
 						const struct cm_event *f =
 							cm_events_find(ev, CM_EVENT_FIRST_ENTRY);
@@ -253,16 +253,16 @@ static void drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struc
 
 void cm_perf_begin(struct cm_perf *p)
 {
-	drain(p, -1, NULL, NULL); /* what came before this boot is not its own */
+	drain(p, -1, NULL); /* what came before this boot is not its own */
 	p->first_seen = false;
 	p->fired = -1;
 	for (size_t i = 0; i < p->nfirst; i++)
 		perf_evsel__enable(p->first[i]);
 }
 
-void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev)
+void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {
-	drain(p, pid, m, ev);
+	drain(p, pid, ev);
 	/* Only the first entry matters: stop the event once it is in, so a host that fires it
 	 * 10^5 times a boot does not flood the ring (re-armed by cm_perf_begin). */
 	if (p->first_seen)

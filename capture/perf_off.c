@@ -14,9 +14,9 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 
 void cm_perf_begin(struct cm_perf *p) { (void)p; }
 
-void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev)
+void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {
-	(void)p, (void)pid, (void)m, (void)ev;
+	(void)p, (void)pid, (void)ev;
 }
 
 const char *cm_perf_first_entry_name(const struct cm_perf *p)

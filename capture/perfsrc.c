@@ -34,7 +34,7 @@ static size_t ps_poll_fds(const struct cm_capture *s, int *fds, size_t max)
 
 static void ps_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 {
-	cm_perf_drain(((struct perfsrc *)s)->perf, pid, s->m, ev);
+	cm_perf_drain(((struct perfsrc *)s)->perf, pid, ev);
 }
 
 static void ps_end_boot(struct cm_capture *s)

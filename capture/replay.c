@@ -70,7 +70,7 @@ static void play(struct replay *r, size_t b, struct cm_events *ev)
 	     i++) {
 		const struct rec_event *e = &r->v[i];
 		if (e->port)
-			cm_events_add_marker(ev, r->base.m, e->ts_ns + shift, e->port, e->value);
+			cm_events_add_port(ev, e->ts_ns + shift, e->port, e->value, "replay", false);
 		else
 			cm_events_add(ev, e->name, e->ts_ns + shift, 0, 0);
 	}

@@ -17,10 +17,11 @@ static bool is_host_event(const char *name)
 	       !strcmp(name, CM_EVENT_FIRST_ENTRY);
 }
 
-void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
+void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 		      const struct cm_exit *ex, bool source_has_first_entry,
 		      struct cm_boot_result *r)
 {
+	cm_events_resolve(ev, m); /* the one place port writes get their marker names */
 	r->nphase = m->nphases + 1;
 	r->phase_ns = cm_xmalloc(r->nphase * sizeof(double));
 	r->status = CM_STATUS_OK;

@@ -245,7 +245,7 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
 			return;
 		}
-		if (!end_seen && l->end_marker && cm_events_find(ev, l->end_marker))
+		if (!end_seen && l->end_marker && cm_events_find_marker(ev, l->m, l->end_marker))
 			end_seen = now;
 	}
 }

@@ -78,7 +78,8 @@ static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t firs
 	for (size_t e = 0; e < ev->n; e++) {
 		cm_csv_field(f, case_id);
 		fprintf(f, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev->v[e].name,
-			ev->v[e].port, ev->v[e].value, (long long)ev->v[e].ts_ns, src);
+			ev->v[e].port, ev->v[e].value, (long long)ev->v[e].ts_ns,
+			ev->v[e].source && ev->v[e].shadow ? ev->v[e].source : src);
 	}
 	fclose(f);
 	/* events first: samples.csv is the contract, and a boot is in it only when its events

@@ -71,9 +71,13 @@ static void test_by_value_not_position(void **state)
 	cm_events_add_marker(&e, m, 6000, 0xf4, 0x10); /* repeat: ignored */
 	cm_events_add_marker(&e, m, 4000, 0xf4, 0x99); /* unknown value: kept under its own name */
 	cm_events_add(&e, "exit", 9000, 0, 0);
-	assert_non_null(cm_events_find(&e, "mf4:153"));
+	/* capture records identities; names are the matrix's, given at evaluation */
+	assert_null(cm_events_find(&e, "mf4:153"));
+	assert_non_null(cm_events_find_marker(&e, m, "real_mode"));
 	struct cm_boot_result r;
 	cm_boot_evaluate(m, &e, &clean, false, &r);
+	assert_non_null(cm_events_find(&e, "mf4:153"));
+	assert_int_equal(cm_events_find(&e, "real_mode")->ts_ns, 5000); /* the first write counts */
 	assert_int_equal(r.status, CM_STATUS_OK);
 	assert_true(r.phase_ns[0] == 4000);
 	assert_true(isnan(r.phase_ns[2])); /* no first_entry under debugcon: empty, not failed */
@@ -230,6 +234,7 @@ static void test_events_sorted(void **state)
 	cm_events_add_marker(&e, m, 5000, 0xf4, 0x20); /* a tie keeps its order of arrival */
 	cm_events_add(&e, "exit", 9000, 0, 0);
 	cm_events_add(&e, "exec", 1000, 0, 0);
+	cm_events_resolve(&e, m);
 	cm_events_sort(&e);
 	assert_string_equal(e.v[0].name, "exec");
 	assert_string_equal(e.v[1].name, "real_mode");

@@ -164,8 +164,8 @@ static void launch_with_free_fd(int lowest)
 		close(held[i]);
 	assert_true(ex.launched);
 	assert_int_equal(ex.status, 33);
-	assert_non_null(cm_events_find(&ev, "real_mode"));
-	assert_non_null(cm_events_find(&ev, "work_done"));
+	assert_non_null(cm_events_find_marker(&ev, m, "real_mode"));
+	assert_non_null(cm_events_find_marker(&ev, m, "work_done"));
 	cm_events_free(&ev);
 	cm_diags_clear(&d);
 	cm_matrix_free(m);

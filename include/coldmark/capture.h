@@ -12,13 +12,18 @@
 
 #include <stdint.h>
 
-/* One timestamped event of a boot. name is a marker name, a host event, or "m<port>:<value>"
- * for a write the marker table does not know. */
+/* One timestamped event of a boot, as a source saw it: its identity (a host event or console
+ * line by name, a port write by port and value), never a marker name, which is the matrix's
+ * business and given once, when the boot is evaluated (cm_events_resolve). */
+enum cm_event_kind { CM_EV_HOST, CM_EV_PORT, CM_EV_CONSOLE };
 struct cm_event {
-	char *name;    /* owned */
-	int64_t ts_ns; /* CLOCK_MONOTONIC */
+	enum cm_event_kind kind;
+	char *name;         /* owned; a port write's is NULL until cm_events_resolve */
+	int64_t ts_ns;      /* CLOCK_MONOTONIC */
 	unsigned port, value;
-	size_t seq;    /* order of arrival, for ties in cm_events_sort */
+	const char *source; /* the source that saw it ("perf", "debugcon", ...); NULL: the boot's */
+	bool shadow;        /* a second source's view of the same boot: kept, makes no phase */
+	size_t seq;         /* order of arrival, for ties in cm_events_sort */
 };
 
 struct cm_events {
@@ -26,16 +31,24 @@ struct cm_events {
 	size_t n, cap;
 	uint64_t lost; /* records the kernel dropped during this boot (perf) */
 };
+/* A host event (exec, first_entry, exit) or a console marker, by name. */
 void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
 		   unsigned value);
-/* Adds a marker write, named from the table; keeps only the first of each name. */
+/* A write to a marker port. A repeated write keeps its earliest time: the moment it first
+ * happened (rings of different CPUs are read one after the other). */
+void cm_events_add_port(struct cm_events *e, int64_t ts_ns, unsigned port, unsigned value,
+			const char *source, bool shadow);
+/* The same from the boot's own source (tests and replays). */
 void cm_events_add_marker(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
 			  unsigned port, unsigned value);
-/* The same, with a suffix on the name ("@debugcon" for a second source on the same boot,
- * whose events are kept but make no phase). */
-void cm_events_add_marker_as(struct cm_events *e, const struct cm_matrix *m, int64_t ts_ns,
-			     unsigned port, unsigned value, const char *suffix);
+/* Names the port writes through m's marker table ("real_mode"; "mf4:153" for a value the table
+ * does not know; "real_mode@debugcon" for a shadow source's). Idempotent. */
+void cm_events_resolve(struct cm_events *e, const struct cm_matrix *m);
+/* An event by name: host events, console markers, resolved port writes. */
 const struct cm_event *cm_events_find(const struct cm_events *e, const char *name);
+/* An event by marker name before resolution: port writes by the table's port and value. */
+const struct cm_event *cm_events_find_marker(const struct cm_events *e, const struct cm_matrix *m,
+					     const char *name);
 /* Sorts by time (ties: order of arrival). Phases are computed before: a tie's order there
  * is the order of arrival too. */
 void cm_events_sort(struct cm_events *e);
@@ -58,7 +71,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 /* Before launching qemu: re-arms the first-entry events and forgets stale records. */
 void cm_perf_begin(struct cm_perf *p);
 /* Moves the records of process pid into ev (markers named through m). */
-void cm_perf_drain(struct cm_perf *p, pid_t pid, const struct cm_matrix *m, struct cm_events *ev);
+void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev);
 /* Which tracepoint(s) give first_entry, for reports. */
 const char *cm_perf_first_entry_name(const struct cm_perf *p);
 /* Which opened event gave the first entry: of the last boot, or (ever) of any boot so far,

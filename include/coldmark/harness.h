@@ -48,7 +48,7 @@ struct cm_boot_result {
 
 /* Events to phases and a status; host events that a source cannot see (first_entry under
  * debugcon) leave their phases empty without failing the boot. */
-void cm_boot_evaluate(const struct cm_matrix *m, const struct cm_events *ev,
+void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 		      const struct cm_exit *ex, bool source_has_first_entry,
 		      struct cm_boot_result *r);
 void cm_boot_result_free(struct cm_boot_result *r);
