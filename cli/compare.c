@@ -252,82 +252,37 @@ int cm_cmd_history(const struct cm_cli *cli)
 		h.phase = "total";
 	cm_store_runs(s, collect, &h);
 	struct cm_dataset *ds = cm_xcalloc(h.n + 1, sizeof(*ds));
-	struct cm_report *rp = cm_xcalloc(h.n + 1, sizeof(*rp));
-	for (size_t i = 0; i < h.n; i++) {
-		cm_store_load(s, h.ids[i], &ds[i]);
-		cm_report_build(&ds[i], CM_DEFAULT_ALPHA, &rp[i]);
-	}
-	/* cases in the order they first appear */
-	struct cm_dataset all;
-	cm_dataset_init(&all, NULL, 0);
 	for (size_t i = 0; i < h.n; i++)
-		for (size_t c = 0; c < ds[i].ncases; c++)
-			if (!h.case_filter || !strcmp(h.case_filter, ds[i].cases[c].id))
-				cm_dataset_case(&all, ds[i].cases[c].id, NULL);
-	if (!all.ncases)
+		cm_store_load(s, h.ids[i], &ds[i]);
+	struct cm_history hi;
+	int rc = CM_EXIT_OK;
+	if (cm_history_build(ds, h.tags, h.ids, h.n, h.case_filter, h.phase, &j, &hi)) {
 		fprintf(stderr, "coldmark history: no %s in %s\n",
 			h.case_filter ? "such case" : "runs", db_path(cli));
+		rc = CM_EXIT_USAGE;
+	}
+	cm_history_text(&hi, stdout);
 	const char *html_path = cm_cli_get(cli, "html");
-	FILE *html = html_path ? fopen(html_path, "w") : NULL;
-	if (html_path && !html)
-		fprintf(stderr, "coldmark history: cannot write %s\n", html_path);
-	if (html)
-		cm_html_begin(html, "coldmark history");
-	struct cm_trend_point *pts = cm_xcalloc(h.n + 1, sizeof(*pts));
-	for (size_t c = 0; c < all.ncases; c++) {
-		printf("%s — phase %s\n", all.cases[c].id, h.phase);
-		const struct cm_cell *prev = NULL;
-		size_t npts = 0;
-		for (size_t i = 0; i < h.n; i++) {
-			size_t ci = 0, pi = cm_dataset_find_phase(&ds[i], h.phase);
-			while (ci < ds[i].ncases && strcmp(ds[i].cases[ci].id, all.cases[c].id))
-				ci++;
-			if (ci == ds[i].ncases || pi == ds[i].nphases)
-				continue;
-			const struct cm_cell *cell = cm_report_cell(&rp[i], ci, pi);
-			char med[32], lo[32], hi[32], step[64] = "";
-			struct cm_trend_point *pt = &pts[npts++];
-			*pt = (struct cm_trend_point){ h.tags[i], cell->s.median, cell->s.median_ci_lo,
-						       cell->s.median_ci_hi, cell->s.n, 0 };
-			cm_format_ns(cell->s.median, med, sizeof(med));
-			cm_format_ns(cell->s.median_ci_lo, lo, sizeof(lo));
-			cm_format_ns(cell->s.median_ci_hi, hi, sizeof(hi));
-			if (prev && prev->s.n && cell->s.n) {
-				/* a step: the comparison between consecutive runs calls it significant */
-				struct cm_comparison x;
-				cm_stats_compare(prev->values, prev->s.n, cell->values, cell->s.n, j.alpha,
-						 &x);
-				cm_stats_holm_verdicts(&x, 1, j.alpha, j.thr, j.min_ns);
-				pt->step = x.verdict == CM_REGRESSED ? 1 : x.verdict == CM_IMPROVED ? -1 : 0;
-				if (x.verdict == CM_REGRESSED || x.verdict == CM_IMPROVED)
-					snprintf(step, sizeof(step), "  %s %+.1f%% (%s)",
-						 x.verdict == CM_REGRESSED ? "▲" : "▼", x.rel * 100,
-						 cm_verdict_names[x.verdict]);
-			}
-			printf("  %-16s %-30s %10s  CI [%s, %s]  n=%zu%s\n", h.tags[i], h.ids[i], med, lo,
-			       hi, cell->s.n, step);
-			if (cell->s.n)
-				prev = cell;
+	if (html_path && !rc) {
+		FILE *html = fopen(html_path, "w");
+		if (html) {
+			cm_history_html(&hi, html);
+			fclose(html);
+			printf("trend plot: %s\n", html_path);
+		} else {
+			fprintf(stderr, "coldmark history: cannot write %s\n", html_path);
+			rc = CM_EXIT_OUTPUT;
 		}
-		if (html)
-			cm_html_trend(html, all.cases[c].id, h.phase, pts, npts);
 	}
-	free(pts);
-	if (html) {
-		cm_html_end(html);
-		fclose(html);
-		printf("trend plot: %s\n", html_path);
-	}
+	cm_history_free(&hi);
 	for (size_t i = 0; i < h.n; i++) {
-		cm_report_free(&rp[i]);
 		cm_dataset_free(&ds[i]);
 		free(h.ids[i]);
 		free(h.tags[i]);
 	}
-	cm_dataset_free(&all);
-	free(ds), free(rp), free(h.ids), free(h.tags);
+	free(ds), free(h.ids), free(h.tags);
 	cm_store_close(s);
-	return CM_EXIT_OK;
+	return rc;
 }
 
 /* ---- import ------------------------------------------------------------------------------------ */

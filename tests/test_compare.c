@@ -101,11 +101,46 @@ static void test_model(void **state)
 	cm_dataset_free(&c);
 }
 
+/* History over the two fixture runs: a step where the comparison says so, and nowhere else. */
+static void test_history(void **state)
+{
+	struct cm_dataset runs[2];
+	load("base", &runs[0]);
+	load("cand", &runs[1]);
+	char *labels[] = { "v1", "v2" }, *ids[] = { "run-1", "run-2" };
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_history h;
+	assert_int_equal(cm_history_build(runs, labels, ids, 2, NULL, "total", &j, &h), 0);
+	assert_int_equal(h.n, 4); /* every case either run has */
+	for (size_t s = 0; s < h.n; s++) {
+		const struct cm_hist_series *se = &h.series[s];
+		bool both = !strcmp(se->case_id, "memory=128M") || !strcmp(se->case_id, "memory=256M");
+		assert_int_equal(se->n, both ? 2 : 1);
+		int want = !strcmp(se->case_id, "memory=256M") ? 1 : 0;
+		assert_int_equal(se->pts[se->n - 1].pt.step, want);
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_history_text(&h, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "memory=256M — phase total"));
+	assert_non_null(strstr(buf, "▲ +"));
+	free(buf);
+	cm_history_free(&h);
+	/* a case no run has */
+	assert_int_equal(cm_history_build(runs, labels, ids, 2, "memory=9G", "total", &j, &h), -1);
+	cm_history_free(&h);
+	cm_dataset_free(&runs[0]);
+	cm_dataset_free(&runs[1]);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,4 +49,30 @@ struct cm_cmp_writer {
 extern const struct cm_cmp_writer cm_cmp_writers[];
 const struct cm_cmp_writer *cm_cmp_writer(const char *name);
 
+/* History: per case, one point per run (in time order) of one phase, and the steps between
+ * consecutive runs that the same verdict rules call significant. */
+struct cm_hist_point {
+	const char *label, *run_id; /* borrowed from the caller */
+	struct cm_trend_point pt;   /* median, CI, n, step (+1 regressed, -1 improved) */
+	double step_rel;            /* the step's relative change */
+};
+struct cm_hist_series {
+	char *case_id;
+	struct cm_hist_point *pts;
+	size_t n;
+};
+struct cm_history {
+	struct cm_hist_series *series;
+	size_t n;
+	const char *phase;
+};
+/* runs[i] labelled labels[i] (a tag) with id ids[i], in time order; only case_filter when not
+ * NULL. Returns 0, or -1 when no run has such a case. */
+int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *const *ids,
+		     size_t nruns, const char *case_filter, const char *phase,
+		     const struct cm_judge *j, struct cm_history *out);
+void cm_history_text(const struct cm_history *h, FILE *f);
+void cm_history_html(const struct cm_history *h, FILE *f);
+void cm_history_free(struct cm_history *h);
+
 #endif
