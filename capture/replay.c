@@ -43,24 +43,6 @@ static int load(struct replay *r, const char *path)
 	return 0;
 }
 
-static size_t rp_args(const struct cm_capture *s, int fd0, struct cm_argv *a)
-{
-	(void)s, (void)fd0, (void)a;
-	return 0;
-}
-
-static int rp_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds)
-{
-	(void)s, (void)io, (void)child_fds;
-	return 0;
-}
-
-static size_t rp_poll_fds(const struct cm_capture *s, int *fds, size_t max)
-{
-	(void)s, (void)fds, (void)max;
-	return 0;
-}
-
 /* Plays boot b of the recording: its events, exec moved to now. */
 static void play(struct replay *r, size_t b, struct cm_events *ev)
 {
@@ -81,11 +63,6 @@ static void rp_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 	(void)s, (void)pid, (void)ev; /* everything is played at once by cm_replay_boot */
 }
 
-static void rp_end_boot(struct cm_capture *s)
-{
-	(void)s;
-}
-
 static void rp_free(struct cm_capture *s)
 {
 	struct replay *r = (struct replay *)s;
@@ -97,8 +74,9 @@ static void rp_free(struct cm_capture *s)
 }
 
 static const struct cm_capture_ops replay_ops = {
-	.name = "replay", .caps = CM_CAP_FIRST_ENTRY, .args = rp_args, .open_boot = rp_open_boot,
-	.poll_fds = rp_poll_fds, .drain = rp_drain, .end_boot = rp_end_boot, .free = rp_free,
+	.name = "replay", .caps = CM_CAP_FIRST_ENTRY, .args = cm_capture_no_args,
+	.open_boot = cm_capture_no_sockets, .poll_fds = cm_capture_no_fds, .drain = rp_drain,
+	.end_boot = cm_capture_nothing, .free = rp_free,
 };
 
 struct cm_capture *cm_replay_source(const char *events_csv, const struct cm_matrix *m)

@@ -55,3 +55,26 @@ ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns)
 		}
 	return got;
 }
+
+size_t cm_capture_no_args(const struct cm_capture *s, int fd0, struct cm_argv *a)
+{
+	(void)s, (void)fd0, (void)a;
+	return 0;
+}
+
+int cm_capture_no_sockets(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds)
+{
+	(void)s, (void)io, (void)child_fds;
+	return 0;
+}
+
+size_t cm_capture_no_fds(const struct cm_capture *s, int *fds, size_t max)
+{
+	(void)s, (void)fds, (void)max;
+	return 0;
+}
+
+void cm_capture_nothing(struct cm_capture *s)
+{
+	(void)s;
+}

@@ -1150,10 +1150,12 @@ static void test_console_markers(void **state)
 
 /* ---- a real Linux guest ------------------------------------------------------------------------ */
 
-static void test_linux_guest(void **state)
+/* Runs a Linux config for one boot; every row ok and positive; returns how many rows are of
+ * the named phases (names: a NULL-terminated list). */
+static size_t linux_run(const char *config, const char *name, const char *const *phases)
 {
-	char *dir = cm_xasprintf("%s/linux", tmp), *out;
-	int rc = coldmark(SOURCE_DIR "/configs/linux.yaml", dir, "-n 1", 0, &out);
+	char *dir = cm_xasprintf("%s/%s", tmp, name), *out;
+	int rc = coldmark(config, dir, "-n 1", 0, &out);
 	expect_ok(rc, out, dir);
 	free(out);
 	struct cm_dataset ds;
@@ -1162,39 +1164,34 @@ static void test_linux_guest(void **state)
 	for (size_t i = 0; i < ds.n; i++) {
 		assert_string_equal(ds.rows[i].status, "ok");
 		assert_true(ds.rows[i].duration_ns > 0);
-		seen |= !strcmp(ds.rows[i].phase, "to_user") << 0;
-		seen |= (size_t)!strcmp(ds.rows[i].phase, "shutdown") << 1;
+		for (const char *const *p = phases; *p; p++)
+			seen += !strcmp(ds.rows[i].phase, *p);
 	}
-	assert_int_equal(seen, 3); /* exec -> linux_start_user -> exit */
-	char *mp = cm_xasprintf("%s/meta.csv", dir), *meta = slurp(mp);
-	assert_non_null(strstr(meta, "firmware sha256 (linuxboot_dma.bin),")); /* -kernel's ROM */
-	free(meta), free(mp);
 	cm_dataset_free(&ds);
 	free(dir);
+	return seen;
+}
+
+static void test_linux_guest(void **state)
+{
+	static const char *const phases[] = { "to_user", "shutdown", NULL };
+	/* exec -> linux_start_user -> exit */
+	assert_int_equal(linux_run(SOURCE_DIR "/configs/linux.yaml", "linux", phases), 2);
+	char *mp = cm_xasprintf("%s/linux/meta.csv", tmp), *meta = slurp(mp);
+	assert_non_null(strstr(meta, "firmware sha256 (linuxboot_dma.bin),")); /* -kernel's ROM */
+	free(meta), free(mp);
+}
+
+/* configs/linux-console.yaml: the Debian kernel measured from its console, no change to it */
+static void test_linux_console_markers(void **state)
+{
+	static const char *const phases[] = { "kernel", "to_kernel", NULL };
+	assert_int_equal(linux_run(SOURCE_DIR "/configs/linux-console.yaml", "linux-console", phases),
+			 2);
 }
 
 /* A failed boot keeps what the guest said on its serial console, though the matrix connects
  * no serial (the usual case); a matrix's own -serial is left alone. */
-/* configs/linux-console.yaml: the Debian kernel measured from its console, no change to it */
-static void test_linux_console_markers(void **state)
-{
-	char *dir = cm_xasprintf("%s/linux-console", tmp), *out;
-	int rc = coldmark(SOURCE_DIR "/configs/linux-console.yaml", dir, "-n 1", 0, &out);
-	expect_ok(rc, out, dir);
-	free(out);
-	struct cm_dataset ds;
-	load_samples(dir, &ds);
-	size_t seen = 0;
-	for (size_t i = 0; i < ds.n; i++) {
-		assert_string_equal(ds.rows[i].status, "ok");
-		assert_true(ds.rows[i].duration_ns > 0);
-		seen += !strcmp(ds.rows[i].phase, "kernel") || !strcmp(ds.rows[i].phase, "to_kernel");
-	}
-	assert_int_equal(seen, 2);
-	cm_dataset_free(&ds);
-	free(dir);
-}
-
 static void test_linux_console_log(void **state)
 {
 	char body[2048], *out;

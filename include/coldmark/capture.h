@@ -139,6 +139,12 @@ struct cm_capture {
 	const char *suffix; /* "@debugcon": a second opinion on the same boot, makes no phase */
 };
 
+/* For sources that add nothing to qemu, make no sockets, poll nothing or end nothing. */
+size_t cm_capture_no_args(const struct cm_capture *s, int fd0, struct cm_argv *a);
+int cm_capture_no_sockets(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds);
+size_t cm_capture_no_fds(const struct cm_capture *s, int *fds, size_t max);
+void cm_capture_nothing(struct cm_capture *s);
+
 /* debugcon: one isa-debugcon per marker port on a SOCK_SEQPACKET socket the kernel stamps. */
 struct cm_capture *cm_debugcon_source(const struct cm_matrix *m, const char *suffix);
 /* console: the guest's serial console on a kernel-stamped socket; each markers.console entry
