@@ -178,12 +178,15 @@ out_nods:
 	return rc;
 }
 
+/* --format's help names the writers of the table that validates it (filled before main) */
+static char format_help[160];
+
 /* run's own options; the flags of run.* keys (--boots/-n, --order, ...) are added from the
  * matrix's key table before main runs, so a new key with a flag is one table entry. */
 static const struct cm_opt run_own_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default coldmark-out/<run-id>)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
-	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
+	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
@@ -198,6 +201,11 @@ static char run_flag_help[CM_MAX_OPTS][320];
 
 __attribute__((constructor)) static void run_options_from_keys(void)
 {
+	size_t len = (size_t)snprintf(format_help, sizeof(format_help),
+				      "report formats, comma separated:");
+	for (size_t i = 0; i < cm_nwriters && len < sizeof(format_help); i++)
+		len += (size_t)snprintf(format_help + len, sizeof(format_help) - len, "%s%s",
+					i ? "," : " ", cm_writers[i].name);
 	struct cm_key_flag kf[CM_MAX_OPTS];
 	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -218,7 +226,7 @@ static const struct cm_opt list_opts[] = {
 };
 static const struct cm_opt report_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default: beside SAMPLES.csv)" },
-	{ "format", 0, "LIST", "report formats, comma separated: csv,md,json,html" },
+	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
 	{ 0 }
