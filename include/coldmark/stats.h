@@ -93,4 +93,18 @@ double cm_stats_geomean_ratio(const struct cm_comparison *rows, size_t n);
 /* Kruskal-Wallis H test across groups (sweep effect of one axis); returns p. */
 double cm_stats_kruskal_wallis(const double *const *groups, const size_t *sizes, size_t k);
 
+/* Theil-Sen: the median of the pairwise slopes (pairs with equal x left out), Sen's
+ * distribution-free CI at 1 - alpha from Kendall's S (ties in x corrected), the intercept as
+ * the median of y - slope x. lo/hi NaN when too few pairs for the CI. */
+struct cm_slope {
+	double slope, lo, hi, intercept;
+	size_t npairs;
+};
+int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
+		       struct cm_slope *out);
+/* Jonckheere-Terpstra across k groups in their order: the two-sided p of a monotone trend
+ * (exact without ties and up to 50 values, else normal with the continuity correction);
+ * J into *jstat when not NULL. */
+double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, double *jstat);
+
 #endif

@@ -1,0 +1,186 @@
+/* How a phase moves along an ordered axis: the Theil-Sen slope with Sen's distribution-free
+ * CI (from Kendall's S), and the Jonckheere-Terpstra test for ordered alternatives (exact
+ * without ties, as a convolution of Mann-Whitney distributions; normal with the tie
+ * correction otherwise). */
+#include <gsl/gsl_cdf.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/stats.h"
+#include "coldmark/util.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Var(S) of Kendall's S between x and a continuous y, corrected for the ties in x. */
+static double kendall_var(const double *x, size_t n)
+{
+	double *s = cm_xmalloc((n + 1) * sizeof(double));
+	memcpy(s, x, n * sizeof(double));
+	qsort(s, n, sizeof(double), cmp_double);
+	double v = (double)n * (n - 1) * (2.0 * n + 5);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && s[j] == s[i])
+			j++;
+		double t = (double)(j - i);
+		v -= t * (t - 1) * (2 * t + 5);
+		i = j;
+	}
+	free(s);
+	return v / 18;
+}
+
+int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
+		       struct cm_slope *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->slope = out->lo = out->hi = out->intercept = NAN;
+	size_t cap = n * (n - 1) / 2 + 1, m = 0;
+	double *sl = cm_xmalloc(cap * sizeof(double));
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (x[j] != x[i])
+				sl[m++] = (y[j] - y[i]) / (x[j] - x[i]);
+	out->npairs = m;
+	if (m < 2) {
+		free(sl);
+		return CM_ERR(CM_EPARSE);
+	}
+	qsort(sl, m, sizeof(double), cmp_double);
+	out->slope = m % 2 ? sl[m / 2] : (sl[m / 2 - 1] + sl[m / 2]) / 2;
+	/* Sen: the order statistics of the pairwise slopes at (m -+ C) / 2 */
+	double c = gsl_cdf_ugaussian_Pinv(1 - alpha / 2) * sqrt(kendall_var(x, n));
+	double m1 = floor(((double)m - c) / 2), m2 = ceil(((double)m + c) / 2);
+	if (m1 >= 1 && m2 <= (double)m) {
+		out->lo = sl[(size_t)m1 - 1];
+		out->hi = sl[(size_t)m2 - 1];
+	}
+	double *r = cm_xmalloc((n + 1) * sizeof(double));
+	for (size_t i = 0; i < n; i++)
+		r[i] = y[i] - out->slope * x[i];
+	qsort(r, n, sizeof(double), cmp_double);
+	out->intercept = cm_stats_quantile_sorted(r, n, 0.5);
+	free(r);
+	free(sl);
+	return 0;
+}
+
+/* The null distribution of Mann-Whitney's U for sizes a and b, as probabilities (a*b + 1). */
+static double *mw_dist(size_t a, size_t b)
+{
+	/* c[i][j][u]: rolling over i; counts of U = u for i and j items, normalised as we go */
+	size_t umax = a * b;
+	double *prev = cm_xcalloc((b + 1) * (umax + 1), sizeof(double));
+	double *cur = cm_xcalloc((b + 1) * (umax + 1), sizeof(double));
+#define AT(t, j, u) (t)[(j) * (umax + 1) + (u)]
+	for (size_t j = 0; j <= b; j++)
+		AT(prev, j, 0) = 1; /* i = 0 */
+	for (size_t i = 1; i <= a; i++) {
+		memset(cur, 0, (b + 1) * (umax + 1) * sizeof(double));
+		AT(cur, 0, 0) = 1;
+		for (size_t j = 1; j <= b; j++)
+			for (size_t u = 0; u <= i * j; u++) {
+				/* the largest of the i + j is an x (adds j to U) or a y */
+				double px = (double)i / (i + j), py = (double)j / (i + j);
+				double v = py * AT(cur, j - 1, u);
+				if (u >= j)
+					v += px * AT(prev, j, u - j);
+				AT(cur, j, u) = v;
+			}
+		double *t = prev;
+		prev = cur;
+		cur = t;
+	}
+	double *d = cm_xmalloc((umax + 1) * sizeof(double));
+	for (size_t u = 0; u <= umax; u++)
+		d[u] = AT(prev, b, u);
+#undef AT
+	free(prev);
+	free(cur);
+	return d;
+}
+
+static bool any_ties(const double *const *g, const size_t *n, size_t k)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < k; i++)
+		total += n[i];
+	double *all = cm_xmalloc((total + 1) * sizeof(double));
+	size_t m = 0;
+	for (size_t i = 0; i < k; i++)
+		for (size_t j = 0; j < n[i]; j++)
+			all[m++] = g[i][j];
+	qsort(all, m, sizeof(double), cmp_double);
+	bool ties = false;
+	for (size_t i = 1; i < m && !ties; i++)
+		ties = all[i] == all[i - 1];
+	free(all);
+	return ties;
+}
+
+/* J's exact null distribution: the U of group j against groups 1..j-1, independent under H0,
+ * convolved. */
+static double *jt_dist(const size_t *n, size_t k, size_t *jmax)
+{
+	double *d = cm_xcalloc(1, sizeof(double));
+	d[0] = 1;
+	size_t len = 1, before = n[0];
+	for (size_t g = 1; g < k; g++) {
+		double *u = mw_dist(n[g], before);
+		size_t ulen = n[g] * before + 1, nlen = len + ulen - 1;
+		double *c = cm_xcalloc(nlen, sizeof(double));
+		for (size_t i = 0; i < len; i++)
+			for (size_t j = 0; j < ulen; j++)
+				c[i + j] += d[i] * u[j];
+		free(d);
+		free(u);
+		d = c, len = nlen;
+		before += n[g];
+	}
+	*jmax = len - 1;
+	return d;
+}
+
+#define JT_EXACT_MAX 50 /* values in all: past this the normal approximation is close, and cheaper */
+
+double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, double *jstat)
+{
+	double j = 0, total = 0, sq = 0;
+	for (size_t a = 0; a < k; a++) {
+		total += (double)n[a];
+		sq += (double)n[a] * n[a];
+		for (size_t b = a + 1; b < k; b++)
+			for (size_t x = 0; x < n[a]; x++)
+				for (size_t y = 0; y < n[b]; y++)
+					j += g[a][x] < g[b][y] ? 1 : g[a][x] == g[b][y] ? 0.5 : 0;
+	}
+	if (jstat)
+		*jstat = j;
+	if (k < 2 || total < 3)
+		return NAN;
+	double mean = (total * total - sq) / 4;
+	if (total <= JT_EXACT_MAX && !any_ties(g, n, k)) {
+		size_t jmax;
+		double *d = jt_dist(n, k, &jmax), lower = 0, upper = 0;
+		for (size_t v = 0; v <= jmax; v++) {
+			if ((double)v <= j + 1e-9)
+				lower += d[v];
+			if ((double)v >= j - 1e-9)
+				upper += d[v];
+		}
+		free(d);
+		double p = 2 * fmin(lower, upper);
+		return p > 1 ? 1 : p;
+	}
+	double var = total * total * (2 * total + 3);
+	for (size_t a = 0; a < k; a++)
+		var -= (double)n[a] * n[a] * (2.0 * n[a] + 3);
+	var /= 72;
+	double z = (fabs(j - mean) - 0.5) / sqrt(var);
+	return z <= 0 ? 1 : 2 * gsl_cdf_ugaussian_Q(z);
+}
