@@ -193,28 +193,13 @@ static void breakdown(const struct cm_report *r, FILE *f)
 	fputs("</svg>\n", f);
 }
 
-/* The numeric value of an axis label: sizes in bytes ("512M"), plain numbers as they are. */
-static bool label_value(const char *s, double *v)
-{
-	uint64_t b;
-	char *end;
-	*v = strtod(s, &end);
-	if (*s && !*end)
-		return true;
-	if (!cm_parse_size(s, &b)) {
-		*v = (double)b;
-		return true;
-	}
-	return false;
-}
-
 /* Each value of axis a once, under its place on the x axis. */
 static void sweep_x_labels(const struct cm_dataset *ds, size_t a, double lo, double hi, bool logx,
 			   int h, FILE *f)
 {
 	for (size_t c = 0; c < ds->ncases; c++) {
 		double v;
-		label_value(ds->cases[c].labels[a], &v);
+		cm_label_value(ds->cases[c].labels[a], &v);
 		bool again = false;
 		for (size_t k = 0; k < c && !again; k++)
 			again = !strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
@@ -238,7 +223,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		double lo = INFINITY, hi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
 		for (size_t c = 0; c < ds->ncases && numeric; c++) {
 			double v;
-			if (!label_value(ds->cases[c].labels[a], &v))
+			if (!cm_label_value(ds->cases[c].labels[a], &v))
 				numeric = false;
 			if (v < lo || v > hi)
 				distinct++;
@@ -296,7 +281,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 				double bv = INFINITY, v;
 				for (size_t c = 0; c < ds->ncases; c++)
 					if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
-					    label_value(ds->cases[c].labels[a], &v) && v > last && v < bv)
+					    cm_label_value(ds->cases[c].labels[a], &v) && v > last && v < bv)
 						best = c, bv = v;
 				if (best == ds->ncases)
 					break;

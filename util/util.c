@@ -346,8 +346,7 @@ int64_t cm_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* A label's numeric value: a size ("512M", "2G") or a plain number; false for words. */
-static bool label_value(const char *s, double *v)
+bool cm_label_value(const char *s, double *v)
 {
 	uint64_t b;
 	char *end;
@@ -364,7 +363,7 @@ static bool label_value(const char *s, double *v)
 int cm_label_cmp(const char *a, const char *b)
 {
 	double x, y;
-	if (label_value(a, &x) && label_value(b, &y) && x != y)
+	if (cm_label_value(a, &x) && cm_label_value(b, &y) && x != y)
 		return x < y ? -1 : 1;
 	return strcmp(a ? a : "", b ? b : "");
 }

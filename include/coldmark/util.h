@@ -104,6 +104,8 @@ bool cm_list_has(const char *list, const char *name);
 /* The order cases are listed in everywhere (list, run, reports, report from samples.csv):
  * axis by axis, sizes and numbers by value ("512M" < "2G" < "16G"), words as strings. */
 int cm_label_cmp(const char *a, const char *b);
+/* A label's numeric value: a size in bytes ("512M", "2G") or a plain number; false for words. */
+bool cm_label_value(const char *s, double *v);
 int cm_labels_cmp(char *const *a, char *const *b, size_t n);
 /* Does s hold a control character (an ANSI escape, BEL, CR, ...)? Such text is refused where
  * it enters (matrix values, samples.csv cells), so no terminal ever receives one. */
