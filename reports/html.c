@@ -193,6 +193,60 @@ static void breakdown(const struct cm_report *r, FILE *f)
 	fputs("</svg>\n", f);
 }
 
+/* The sweep plot's scales: x over [lo, hi] (logarithmic for geometric ranges), y in ns. */
+struct scale {
+	double lo, hi, ylo, yhi;
+	int h;
+	bool logx;
+};
+
+static double sx(const struct scale *s, double v)
+{
+	return 60 + (s->logx ? log(v / s->lo) / log(s->hi / s->lo) : (v - s->lo) / (s->hi - s->lo)) *
+			    (W - 90);
+}
+
+static double sy(const struct scale *s, double v)
+{
+	double y = s->h - 30 - (v - s->ylo) / (s->yhi - s->ylo) * (s->h - 50);
+	return fmin(s->h - 30, fmax(10, y)); /* a band may leave the plot: clip it to the axes */
+}
+
+/* The slice's Theil-Sen line, and its band (the CI's slopes through the line's middle). */
+static void fitted_line(const struct cm_report *r, size_t a, size_t p, const char *held,
+			const struct scale *s, const char *colour, FILE *f)
+{
+	const struct cm_trend *t = NULL;
+	for (size_t i = 0; i < r->ntrends && !t; i++)
+		if (r->trends[i].axis == a && r->trends[i].phase == p && !strcmp(r->trends[i].held, held))
+			t = &r->trends[i];
+	if (!t)
+		return;
+	enum { STEPS = 24 };
+	double xmid = s->logx ? sqrt(s->lo * s->hi) : (s->lo + s->hi) / 2;
+	double ymid = t->slope.intercept + t->slope.slope * xmid / t->unit;
+	struct cm_buf line = { 0 }, band = { 0 };
+	for (int k = 0; k <= 2 * STEPS + 1; k++) {
+		int i = k <= STEPS ? k : 2 * STEPS + 1 - k; /* out along one edge, back along the other */
+		double x = s->logx ? s->lo * pow(s->hi / s->lo, (double)i / STEPS)
+				   : s->lo + (s->hi - s->lo) * i / STEPS;
+		double du = (x - xmid) / t->unit, edge = k <= STEPS ? t->slope.lo : t->slope.hi;
+		if (k <= STEPS)
+			cm_buf_printf(&line, "%.1f,%.1f ", sx(s, x), sy(s, ymid + t->slope.slope * du));
+		if (isfinite(edge))
+			cm_buf_printf(&band, "%.1f,%.1f ", sx(s, x), sy(s, ymid + edge * du));
+	}
+	if (band.s && isfinite(t->slope.lo))
+		fprintf(f, "<polygon class=\"band\" points=\"%s\" fill=\"%s\" fill-opacity=\"0.12\"/>\n",
+			band.s, colour);
+	char lab[64];
+	fprintf(f, "<polyline class=\"fit\" points=\"%s\" fill=\"none\" stroke=\"%s\" "
+		   "stroke-dasharray=\"4 3\"><title>Theil–Sen: %s</title></polyline>\n",
+		line.s, colour, cm_format_slope(t->slope.slope, t->unit_name, lab, sizeof(lab)));
+	cm_buf_free(&line);
+	cm_buf_free(&band);
+}
+
 /* Each value of axis a once, under its place on the x axis. */
 static void sweep_x_labels(const struct cm_dataset *ds, size_t a, double lo, double hi, bool logx,
 			   int h, FILE *f)
@@ -243,7 +297,8 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		int h = 220;
 		fputs("<h3>Median against ", f);
 		esc(f, ds->axes[a]);
-		fputs("</h3>\n<p class=\"kw\">Kruskal–Wallis per slice, Holm-adjusted:", f);
+		fputs("</h3>\n<p class=\"kw\">Trend test per slice (Jonckheere–Terpstra; "
+		      "Mann–Whitney for two values), Holm-adjusted:", f);
 		for (size_t i = 0; i < nsw; i++)
 			if (sw[i].axis == a && sw[i].phase == p && !isnan(sw[i].p)) {
 				fputs(" ", f);
@@ -260,20 +315,13 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 #define SY(v) (h - 30 - ((v) - ylo) / (yhi - ylo) * (h - 50))
 		y_ticks(f, 55, ylo, yhi, h - 30, h - 50);
 		/* one line per slice (the other axes held fixed), through its medians in axis order */
-		char **held = cm_xcalloc(ds->ncases, sizeof(char *));
-		size_t *slice = cm_xcalloc(ds->ncases, sizeof(size_t)), nslices = 0;
-		for (size_t c = 0; c < ds->ncases; c++) {
-			held[c] = cm_case_held_fixed(ds, c, a);
-			slice[c] = nslices;
-			for (size_t k = 0; k < c; k++)
-				if (!strcmp(held[k], held[c])) {
-					slice[c] = slice[k];
-					break;
-				}
-			nslices += slice[c] == nslices;
-		}
+		char **held;
+		size_t *slice = cm_xcalloc(ds->ncases + 1, sizeof(size_t));
+		size_t nslices = cm_slices(ds, a, slice, &held);
+		struct scale sc = { lo, hi, ylo, yhi, h, logx };
 		for (size_t sl = 0; sl < nslices; sl++) {
 			const char *colour = palette[sl % 10];
+			fitted_line(r, a, p, held[sl], &sc, colour, f);
 			struct cm_buf pts = { 0 };
 			double last = -INFINITY;
 			for (;;) { /* the slice's cases by increasing axis value */
@@ -303,18 +351,15 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 					pts.s, colour);
 			cm_buf_free(&pts);
 			if (nslices > 1 || *held[0]) { /* the legend: which slice is which line */
-				size_t c = 0;
-				while (slice[c] != sl)
-					c++;
 				fprintf(f, "<text x=\"%d\" y=\"%zu\" font-size=\"10\" fill=\"%s\" "
 					   "text-anchor=\"end\">",
 					W - 10, 14 + 12 * sl, colour);
-				esc(f, held[c]);
+				esc(f, held[sl]);
 				fputs("</text>\n", f);
 			}
 		}
-		for (size_t c = 0; c < ds->ncases; c++)
-			free(held[c]);
+		for (size_t sl = 0; sl < nslices; sl++)
+			free(held[sl]);
 		free(held);
 		free(slice);
 		sweep_x_labels(ds, a, lo, hi, logx, h, f);

@@ -64,6 +64,42 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	return o;
 }
 
+static json_t *slope_json(const struct cm_slope *s)
+{
+	return json_pack("{s:o, s:o, s:o}", "estimate", real(s->slope), "ci_lo", real(s->lo),
+			 "ci_hi", real(s->hi));
+}
+
+/* The slopes (ns per unit) with their elasticities, linearity and interactions. */
+static json_t *slopes_json(const struct cm_report *r)
+{
+	const struct cm_dataset *ds = r->ds;
+	json_t *a = json_array();
+	for (size_t i = 0; i < r->ntrends; i++) {
+		const struct cm_trend *t = &r->trends[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:f, s:o, s:o, s:b}", "axis",
+				      ds->axes[t->axis], "phase", ds->phases[t->phase], "held_fixed",
+				      t->held, "levels", (int)t->nlevels, "per", t->unit_name,
+				      "unit_of_axis", t->unit, "slope_ns", slope_json(&t->slope),
+				      "elasticity", slope_json(&t->elasticity), "linear", t->linear);
+		if (!t->linear) {
+			json_object_set_new(o, "lower_half_ns", slope_json(&t->lower));
+			json_object_set_new(o, "upper_half_ns", slope_json(&t->upper));
+		}
+		json_t *inter = json_array();
+		for (size_t k = 0; k < r->ninteractions; k++)
+			if (r->interactions[k].a == i) {
+				const struct cm_interaction *x = &r->interactions[k];
+				json_array_append_new(inter, json_pack("{s:s, s:o, s:o, s:o}", "versus",
+					r->trends[x->b].held, "difference_ns", real(x->diff),
+					"ci_lo", real(x->lo), "ci_hi", real(x->hi)));
+			}
+		json_object_set_new(o, "interactions", inter);
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 int cm_report_json(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -93,7 +129,7 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	json_object_set_new(root, "axes", axes);
 	json_object_set_new(root, "phases", phases);
 	json_object_set_new(root, "cases", cases);
-	/* sweep effects: Kruskal-Wallis per axis within each slice of the other axes */
+	/* sweep effects: a trend test (numeric axes) or Kruskal-Wallis per slice of the other axes */
 	struct cm_sweep *sw;
 	size_t nsw;
 	sw = r->sweeps, nsw = r->nsweeps; /* computed once, in cm_report_build */
@@ -103,9 +139,12 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 		bool tested = !isnan(x->p);
 		json_array_append_new(
 			sweeps,
-			json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:o, s:b}", "axis",
+			json_pack("{s:s, s:s, s:s, s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:b}", "axis",
 				  ds->axes[x->axis], "phase", ds->phases[x->phase], "held_fixed", x->held,
-				  "groups", (int)x->ngroups, "kruskal_wallis_p", real(x->p), "p_holm",
+				  "groups", (int)x->ngroups, "test",
+				  x->ngroups == 2 ? "mann_whitney" : x->ordered ? "jonckheere_terpstra"
+									 : "kruskal_wallis",
+				  "p", real(x->p), "p_holm",
 				  real(x->p_adj), "median_ratio", real(x->ratio), "fastest",
 				  tested ? json_string(ds->cases[x->fastest].id) : json_null(), "slowest",
 				  tested ? json_string(ds->cases[x->slowest].id) : json_null(),
@@ -113,6 +152,7 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	}
 	
 	json_object_set_new(root, "sweeps", sweeps);
+	json_object_set_new(root, "slopes", slopes_json(r));
 	/* the samples last, streamed one object at a time: millions of rows as one jansson tree
 	 * took gigabytes */
 	char *head = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));

@@ -66,6 +66,7 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 	free(nfailed);
 	/* the sweep effects, once: every writer renders the same ones */
 	cm_report_sweeps(r, &r->sweeps, &r->nsweeps);
+	cm_report_trends(r);
 	return 0;
 }
 
@@ -78,6 +79,7 @@ void cm_report_free(struct cm_report *r)
 	}
 	free(r->cells);
 	cm_sweeps_free(r->sweeps, r->nsweeps);
+	cm_report_trends_free(r);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -230,7 +232,8 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 		tested += !isnan(sw[i].p);
 	if (n)
 		fprintf(f, "## Sweep effects\n\nDoes a phase move with one axis, the others held fixed? "
-			   "Kruskal–Wallis (Mann–Whitney for two values) across the axis's values within "
+			   "Jonckheere–Terpstra across the ordered values of a numeric axis, "
+			   "Kruskal–Wallis across an unordered one (Mann–Whitney for two values), within "
 			   "each slice, Holm-adjusted "
 			   "over all %zu tests. Each cell: slowest / fastest median, and the adjusted p; "
 			   "**bold** below %g.\n\n",
@@ -296,6 +299,95 @@ static void md_modes(const struct cm_report *r, size_t p, FILE *f)
 		fprintf(f, ": %s\n", cm_modes_text(s, text, sizeof(text)));
 	}
 	if (any)
+		fputs("\n", f);
+}
+
+const char *cm_format_slope(double ns, const char *unit, char *out, size_t n)
+{
+	char t[32];
+	cm_format_ns(fabs(ns), t, sizeof(t));
+	snprintf(out, n, "%s%s per %s", isnan(ns) ? "" : ns < 0 ? "−" : "+", t, unit);
+	return out;
+}
+
+/* "+3.10 ms [+2.80 ms, +3.40 ms]" */
+static void slope_ci(const struct cm_slope *s, const char *unit, FILE *f)
+{
+	char a[64], b[64], c[64];
+	cm_format_slope(s->slope, unit, a, sizeof(a));
+	if (isnan(s->lo)) {
+		fputs(a, f);
+		return;
+	}
+	cm_format_slope(s->lo, unit, b, sizeof(b));
+	cm_format_slope(s->hi, unit, c, sizeof(c));
+	*strstr(b, " per ") = 0, *strstr(c, " per ") = 0;
+	fprintf(f, "%s [%s, %s]", a, b, c);
+}
+
+/* How each phase scales along each numeric axis: slope, elasticity, linearity, and how the
+ * slices differ. */
+static void md_slopes(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	if (!r->ntrends)
+		return;
+	fprintf(f, "## How the phases scale\n\nPer numeric axis, per slice of the other axes: the "
+		   "Theil–Sen slope with its %.0f%% distribution-free CI (Sen's), the elasticity "
+		   "(time ∝ x^e, the slope on the log–log scale), and whether one slope describes "
+		   "it (the slopes of the lower and upper halves of the values have overlapping "
+		   "CIs). Failed boots are left out.\n\n",
+		(1 - r->alpha) * 100);
+	for (size_t i = 0; i < r->ntrends; i++) {
+		const struct cm_trend *t = &r->trends[i];
+		if (!i || t->axis != r->trends[i - 1].axis) {
+			fputs("### ", f);
+			md_escape(f, ds->axes[t->axis]);
+			fputs("\n\n| held fixed | phase | slope | elasticity | linear |\n|---|---|---|---|---|\n", f);
+		}
+		fputs("| ", f);
+		md_escape(f, *t->held ? t->held : "—");
+		fputs(" | ", f);
+		md_escape(f, ds->phases[t->phase]);
+		fputs(" | ", f);
+		slope_ci(&t->slope, t->unit_name, f);
+		if (isnan(t->elasticity.slope))
+			fputs(" | — | ", f);
+		else
+			fprintf(f, " | %.3g [%.3g, %.3g] | ", t->elasticity.slope, t->elasticity.lo,
+				t->elasticity.hi);
+		if (t->linear) {
+			fputs(t->nlevels >= 4 ? "yes" : "— (fewer than 4 values)", f);
+		} else {
+			fputs("**no**: lower half ", f);
+			slope_ci(&t->lower, t->unit_name, f);
+			fputs(", upper half ", f);
+			slope_ci(&t->upper, t->unit_name, f);
+		}
+		fputs(" |\n", f);
+	}
+	fputs("\n", f);
+	for (size_t i = 0; i < r->ninteractions; i++) {
+		const struct cm_interaction *x = &r->interactions[i];
+		const struct cm_trend *a = &r->trends[x->a], *b = &r->trends[x->b];
+		if (!i)
+			fputs("Interactions: how much more one slice pays per unit than another "
+			      "(difference of slopes, with a CI from the two slopes' CIs).\n\n", f);
+		char d[64], lo[64], hi[64];
+		cm_format_slope(x->diff, a->unit_name, d, sizeof(d));
+		cm_format_slope(x->lo, a->unit_name, lo, sizeof(lo));
+		cm_format_slope(x->hi, a->unit_name, hi, sizeof(hi));
+		*strstr(lo, " per ") = 0, *strstr(hi, " per ") = 0;
+		fputs("- ", f);
+		md_escape(f, ds->phases[a->phase]);
+		fputs(": ", f);
+		md_escape(f, b->held);
+		fprintf(f, " pays %s more than at ", d);
+		md_escape(f, a->held);
+		fprintf(f, " [%s, %s]%s\n", lo, hi,
+			x->lo > 0 || x->hi < 0 ? " (the CI excludes 0)" : "");
+	}
+	if (r->ninteractions)
 		fputs("\n", f);
 }
 
@@ -371,6 +463,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		md_modes(r, p, f);
 	}
 	md_sweeps(r, f);
+	md_slopes(r, f);
 	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
 		if (used & b)
 			fprintf(f, "[^w%d]: %s\n", __builtin_ctz(b) + 1, cm_warning_text(b));
@@ -379,6 +472,8 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 }
 
 /* ---- terminal -------------------------------------------------------------------------------- */
+
+static void terminal_slopes(const struct cm_report *r, size_t p, FILE *f);
 
 void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 {
@@ -431,7 +526,8 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 		if (x->phase != p || !(x->p_adj < r->alpha))
 			continue;
 		if (!said)
-			fprintf(f, "\nSweep effects on %s (Kruskal–Wallis, Holm):\n", phase);
+			fprintf(f, "\nSweep effects on %s (Jonckheere–Terpstra or Kruskal–Wallis, Holm):\n",
+				phase);
 		said = true;
 		char ratio[32];
 		fprintf(f, "  %s moves it %s (%s → %s)%s%s, p %.2g\n", ds->axes[x->axis],
@@ -439,7 +535,39 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 			ds->cases[x->fastest].labels[x->axis], ds->cases[x->slowest].labels[x->axis],
 			*x->held ? " at " : "", x->held, x->p_adj);
 	}
-	
+	terminal_slopes(r, p, f);
+}
+
+/* The steepest slopes of a phase whose CI excludes 0, for the terminal. */
+static void terminal_slopes(const struct cm_report *r, size_t p, FILE *f)
+{
+	bool said = false;
+	const struct cm_trend *shown[3] = { 0 };
+	for (int k = 0; k < 3; k++) {
+		const struct cm_trend *best = NULL;
+		for (size_t i = 0; i < r->ntrends; i++) {
+			const struct cm_trend *t = &r->trends[i];
+			bool taken = false;
+			for (int j = 0; j < k; j++)
+				taken |= shown[j] == t;
+			if (t->phase != p || taken || !(t->slope.lo > 0 || t->slope.hi < 0))
+				continue;
+			if (!best || fabs(t->elasticity.slope) > fabs(best->elasticity.slope))
+				best = t;
+		}
+		if (!(shown[k] = best))
+			break;
+		if (!said)
+			fprintf(f, "\nSteepest slopes on %s (Theil–Sen, %.0f%% CI):\n",
+				r->ds->phases[p], (1 - r->alpha) * 100);
+		said = true;
+		fprintf(f, "  %s: ", r->ds->axes[best->axis]);
+		slope_ci(&best->slope, best->unit_name, f);
+		if (!isnan(best->elasticity.slope))
+			fprintf(f, ", time ∝ %s^%.2f", r->ds->axes[best->axis], best->elasticity.slope);
+		fprintf(f, "%s%s%s\n", *best->held ? " at " : "", best->held,
+			best->linear ? "" : " (not linear: see report.md)");
+	}
 }
 
 /* ---- all formats ----------------------------------------------------------------------------- */

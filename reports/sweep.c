@@ -1,5 +1,6 @@
-/* Sweep effects: does boot time move with one axis of the matrix? Kruskal-Wallis across the
- * values of that axis (Mann-Whitney, exact when it can be, for two values), the other axes held fixed (one test per slice, so that an accelerator
+/* Sweep effects: does boot time move with one axis of the matrix? Jonckheere-Terpstra across
+ * the ordered values of a numeric axis, Kruskal-Wallis across an unordered one (Mann-Whitney,
+ * exact when it can be, for two values), the other axes held fixed (one test per slice, so that an accelerator
  * axis does not masquerade as a memory effect), Holm-adjusted over every test of the report. */
 #include <math.h>
 #include <stdio.h>
@@ -27,6 +28,14 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 	const double **groups = cm_xmalloc((ds->ncases ? ds->ncases : 1) * sizeof(double *));
 	size_t *sizes = cm_xmalloc((ds->ncases ? ds->ncases : 1) * sizeof(size_t));
 	char **held = cm_xcalloc(ds->ncases ? ds->ncases : 1, sizeof(char *));
+	bool *numeric = cm_xcalloc(ds->naxes + 1, sizeof(bool));
+	for (size_t a = 0; a < ds->naxes; a++) {
+		numeric[a] = true; /* every label a number or a size: a numeric axis, ordered */
+		for (size_t c = 0; c < ds->ncases; c++) {
+			double v;
+			numeric[a] &= !*ds->cases[c].labels[a] || cm_label_value(ds->cases[c].labels[a], &v);
+		}
+	}
 	for (size_t a = 0; a < ds->naxes; a++) {
 		for (size_t c = 0; c < ds->ncases; c++)
 			held[c] = cm_case_held_fixed(ds, c, a);
@@ -58,7 +67,9 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 				}
 				v = cm_xrealloc(v, (n + 1) * sizeof(*v));
 				struct cm_sweep *s = &v[n++];
-				*s = (struct cm_sweep){ a, p, cm_xstrdup(held[c0]), g, NAN, NAN, NAN, lo, hi };
+				*s = (struct cm_sweep){ .axis = a, .phase = p, .held = cm_xstrdup(held[c0]),
+							.ngroups = g, .p = NAN, .p_adj = NAN,
+							.ratio = NAN, .fastest = lo, .slowest = hi };
 				if (g < 2)
 					continue; /* too few boots to say: shown as such */
 				/* two values: Kruskal-Wallis is the Mann-Whitney test, whose exact
@@ -68,6 +79,8 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 				if (g == 2 && !cm_stats_mann_whitney(groups[0], sizes[0], groups[1],
 								      sizes[1], &u))
 					s->p = u.p;
+				else if ((s->ordered = numeric[a])) /* the order of the levels counts */
+					s->p = cm_stats_jonckheere(groups, sizes, g, NULL);
 				else
 					s->p = cm_stats_kruskal_wallis(groups, sizes, g);
 				double fast = cm_report_cell(r, lo, p)->s.median;
@@ -83,7 +96,7 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 	cm_stats_holm(p, n, adj);
 	for (size_t i = 0; i < n; i++)
 		v[i].p_adj = adj[i];
-	free(p), free(adj), free(held), free(sizes), free(groups), free(members);
+	free(p), free(adj), free(held), free(sizes), free(groups), free(members), free(numeric);
 	*out = v;
 	*nout = n;
 	return 0;

@@ -66,6 +66,14 @@ static void golden(const char *name, const char *got)
 	free(want);
 }
 
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
 static void load(struct cm_dataset *ds, struct cm_report *r)
 {
 	struct cm_diags d = { 0 };
@@ -149,11 +157,13 @@ static void test_sweeps(void **state)
 	assert_int_equal(kvm->ngroups, 2);
 	assert_true(kvm->p_adj > 0.05);
 	assert_true(fabs(kvm->ratio - 1) < 0.001);
-	/* tcg: three disjoint groups of 8, no ties. By hand: rank sums 36, 100, 164, so
-	 * H = 12 / (24 * 25) * (36^2 + 100^2 + 164^2) / 8 - 3 * 25 = 20.48, and with 2 degrees of
-	 * freedom p = exp(-H / 2) = 3.5713e-05. Holm: the smallest of 4 tests, times 4. */
+	/* tcg: three disjoint groups of 8, in the axis's order, no ties: memory is numeric, so
+	 * the trend test. By hand: every one of the 3 * 64 cross pairs increases, J = 192, the
+	 * maximum, which exactly 1 of the 24! / (8!)^3 = 9,465,511,770 orderings reaches:
+	 * two-sided p = 2 / 9465511770 (Kruskal-Wallis said 3.6e-05 here). Holm: x4. */
 	assert_int_equal(tcg->ngroups, 3);
-	assert_true(fabs(tcg->p - exp(-20.48 / 2)) < 1e-12);
+	assert_true(tcg->ordered);
+	assert_true(fabs(tcg->p - 2 / 9465511770.0) < 1e-18);
 	assert_true(fabs(tcg->p_adj - 4 * tcg->p) < 1e-12);
 	assert_true(fabs(tcg->ratio - 300.45e6 / 100.45e6) < 1e-9);
 	assert_string_equal(ds.cases[tcg->fastest].id, "memory=128M,accel=tcg");
@@ -164,7 +174,7 @@ static void test_sweeps(void **state)
 	assert_true(isnan(sw[4].p_adj));
 	/* the Markdown table says the same, with the significant cell in bold */
 	char *md = render(&r, 1);
-	assert_non_null(strstr(md, "| accel=tcg | **×2.99 (p 0.00014)** |"));
+	assert_non_null(strstr(md, "| accel=tcg | **×2.99 (p 8.5e-10)** |"));
 	assert_non_null(strstr(md, "| memory=4G | — |"));
 	free(md);
 	/* the terminal summary names the significant ones */
@@ -173,8 +183,8 @@ static void test_sweeps(void **state)
 	FILE *tf = open_memstream(&term, &tlen);
 	cm_report_terminal(&r, "total", tf);
 	fclose(tf);
-	assert_non_null(strstr(term, "Sweep effects on total (Kruskal–Wallis, Holm):\n"
-				     "  memory moves it ×2.99 (128M → 4G) at accel=tcg, p 0.00014\n"));
+	assert_non_null(strstr(term, "Sweep effects on total (Jonckheere–Terpstra or Kruskal–Wallis, Holm):\n"
+				     "  memory moves it ×2.99 (128M → 4G) at accel=tcg, p 8.5e-10\n"));
 	assert_null(strstr(term, "at accel=kvm"));
 	free(term);
 	/* HTML: memory is numeric, so one line per accel slice; accel is not, so no plot */
@@ -183,10 +193,88 @@ static void test_sweeps(void **state)
 	while ((q = strstr(q, "<polyline class=\"slice\"")))
 		lines++, q++;
 	assert_int_equal(lines, 2);
-	assert_non_null(strstr(html, "accel=tcg ×2.99, p 0.00014 (significant);"));
+	assert_non_null(strstr(html, "accel=tcg ×2.99, p 8.5e-10 (significant);"));
 	assert_null(strstr(html, "Median against accel"));
+	/* the slopes: memory raises tcg's time (the CI excludes 0), not kvm's (it includes 0) */
+	assert_int_equal(r.ntrends, 2);
+	assert_string_equal(r.trends[0].held, "accel=kvm");
+	assert_true(r.trends[0].slope.lo <= 0 && r.trends[0].slope.hi >= 0);
+	assert_true(r.trends[1].slope.lo > 0);
+	assert_int_equal(count(html, "class=\"fit\""), 2);
 	free(html);
 	cm_sweeps_free(sw, n);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* A memory sweep 1G..8G, 10 boots a value, two machines: pc pays 3 ms per GiB, q35 4.8 ms;
+ * a third slice bends (1 ms per GiB, then 10). */
+static void test_slopes(void **state)
+{
+	char *axes[] = { "memory", "machine" };
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, axes, 2);
+	static const char *const machines[] = { "pc", "q35", "microvm" };
+	uint64_t rng = 7;
+	for (int mc = 0; mc < 3; mc++)
+		for (int g = 1; g <= 8; g++) {
+			char id[64], mem[16];
+			snprintf(mem, sizeof(mem), "%dG", g);
+			snprintf(id, sizeof(id), "memory=%s,machine=%s", mem, machines[mc]);
+			char *labels[] = { mem, (char *)machines[mc] };
+			cm_dataset_case(&ds, id, labels);
+			double per = mc == 0 ? 3e6 : mc == 1 ? 4.8e6 : 0;
+			double y0 = mc == 2 ? (g <= 4 ? 1e6 * g : 4e6 + 10e6 * (g - 4)) : per * g;
+			for (int b = 1; b <= 10; b++) {
+				rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+				double noise = ((double)(rng >> 11) / 9007199254740992.0 - 0.5) * 0.4e6;
+				cm_dataset_add(&ds, id, b, false, "ok", "total", 100e6 + y0 + noise, "", "");
+			}
+		}
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	assert_int_equal(r.ntrends, 3);
+	const struct cm_trend *pc = NULL, *q35 = NULL, *bent = NULL;
+	for (size_t i = 0; i < r.ntrends; i++) {
+		const struct cm_trend *t = &r.trends[i];
+		if (!strcmp(t->held, "machine=pc"))
+			pc = t;
+		else if (!strcmp(t->held, "machine=q35"))
+			q35 = t;
+		else
+			bent = t;
+	}
+	assert_string_equal(pc->unit_name, "GiB");
+	assert_true(fabs(pc->slope.slope - 3e6) < 0.1e6);
+	assert_true(pc->slope.lo < 3e6 && 3e6 < pc->slope.hi);
+	assert_true(pc->linear && q35->linear);
+	assert_false(bent->linear);
+	assert_true(bent->lower.hi < bent->upper.lo);
+	/* q35 against pc: +1.8 ms per GiB, its CI excluding 0 */
+	bool found = false;
+	for (size_t i = 0; i < r.ninteractions; i++) {
+		const struct cm_interaction *x = &r.interactions[i];
+		if (&r.trends[x->a] == pc && &r.trends[x->b] == q35) {
+			found = true;
+			assert_true(fabs(x->diff - 1.8e6) < 0.15e6);
+			assert_true(x->lo > 0);
+		}
+	}
+	assert_true(found);
+	char *md = render(&r, 1), *js = render(&r, 2), *term = NULL;
+	assert_non_null(strstr(md, "## How the phases scale"));
+	assert_non_null(strstr(md, "| machine=pc | total | +2.99 ms per GiB [+2.98 ms, +3.00 ms] |"));
+	assert_non_null(strstr(md, "per GiB ["));
+	assert_non_null(strstr(md, "**no**: lower half"));
+	assert_non_null(strstr(md, "machine=q35 pays +1."));
+	assert_non_null(strstr(js, "\"slopes\""));
+	assert_non_null(strstr(js, "\"per\": \"GiB\""));
+	size_t len = 0;
+	FILE *f = open_memstream(&term, &len);
+	cm_report_terminal(&r, "total", f);
+	fclose(f);
+	assert_non_null(strstr(term, "Steepest slopes on total"));
+	free(md), free(js), free(term);
 	cm_report_free(&r);
 	cm_dataset_free(&ds);
 }
@@ -356,13 +444,6 @@ static void test_defined_order(void **state)
 
 
 
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
-}
 
 static void test_html(void **state)
 {
@@ -508,6 +589,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_read),
 		cmocka_unit_test(test_goldens),
 		cmocka_unit_test(test_sweeps),
+		cmocka_unit_test(test_slopes),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_html),

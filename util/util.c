@@ -459,3 +459,9 @@ void cm_argv_free(struct cm_argv *a)
 	memset(a, 0, sizeof(*a));
 }
 
+
+int cm_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}

@@ -127,6 +127,23 @@ struct cm_cell {
 };
 
 struct cm_sweep;
+/* How a phase scales along a numeric axis within one slice of the other axes. */
+struct cm_trend {
+	size_t axis, phase;
+	char *held;            /* the slice: "accel=kvm,machine=pc"; "" for a 1-axis matrix */
+	size_t nlevels;        /* values of the axis with 2+ ok boots */
+	double unit;           /* x's unit in the axis's own terms: 2^30 bytes for sizes, else 1 */
+	const char *unit_name; /* "GiB", or the axis name */
+	struct cm_slope slope; /* ns per unit, Sen's CI */
+	struct cm_slope elasticity; /* d log(time) / d log(x) */
+	bool linear;           /* one slope describes it (the halves' CIs overlap, or < 4 levels) */
+	struct cm_slope lower, upper; /* the halves' slopes (4+ levels) */
+};
+/* Two slices' slopes of one axis and phase: b's minus a's, with a CI. */
+struct cm_interaction {
+	size_t a, b; /* indices into trends */
+	double diff, lo, hi;
+};
 struct cm_report {
 	const struct cm_dataset *ds;
 	struct cm_cell *cells; /* case-major: cells[c * nphases + p] */
@@ -134,7 +151,17 @@ struct cm_report {
 	double alpha;
 	struct cm_sweep *sweeps; /* computed once by cm_report_build, rendered by every writer */
 	size_t nsweeps;
+	struct cm_trend *trends; /* likewise: the slopes of every numeric axis */
+	size_t ntrends;
+	struct cm_interaction *interactions;
+	size_t ninteractions;
 };
+/* The slopes (cm_report_build calls it) and their release. */
+void cm_report_trends(struct cm_report *r);
+void cm_report_trends_free(struct cm_report *r);
+/* The slices along axis a: slice[c] for every case (SIZE_MAX for a case without a value of a),
+ * held[s] each slice's other axes; returns the number of slices. Linear in the cases. */
+size_t cm_slices(const struct cm_dataset *ds, size_t a, size_t *slice, char ***held);
 
 int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r);
 void cm_report_free(struct cm_report *r);
@@ -145,7 +172,8 @@ struct cm_sweep {
 	size_t axis, phase;
 	char *held;       /* the other axes' values, "accel=kvm,machine=pc"; "" for a 1-axis matrix */
 	size_t ngroups;   /* values of the axis in the slice with at least 2 ok boots */
-	double p, p_adj;  /* Kruskal-Wallis; Holm over every row of the report. NAN: not tested */
+	double p, p_adj;  /* Holm over every row of the report. NAN: not tested */
+	bool ordered;     /* p from Jonckheere-Terpstra (numeric axis, 3+ values), else Kruskal-Wallis */
 	double ratio;     /* slowest median / fastest median in the slice */
 	size_t fastest, slowest; /* their cases */
 };
@@ -202,6 +230,8 @@ void cm_html_end(FILE *f);
 const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n);
 /* "60% of the boots around 172 ms, 40% around 405 ms", for a summary with CM_WARN_BIMODAL. */
 const char *cm_modes_text(const struct cm_summary *s, char *out, size_t n);
+/* "+3.10 ms per GiB": a slope in ns per unit, as people read it. */
+const char *cm_format_slope(double ns, const char *unit, char *out, size_t n);
 /* Footnote text for one warning bit. */
 const char *cm_warning_text(unsigned bit);
 

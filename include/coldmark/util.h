@@ -123,6 +123,8 @@ long cm_strset_add(struct cm_strset *set, const char *s, long value);
 /* The value s was added with, or -1. */
 long cm_strset_find(const struct cm_strset *set, const char *s);
 void cm_strset_free(struct cm_strset *set);
+/* qsort's comparison of doubles, ascending. */
+int cm_cmp_double(const void *a, const void *b);
 /* Levenshtein distance, for "did you mean". */
 size_t cm_edit_distance(const char *a, const char *b);
 /* mkdir -p: creates path and its missing parents; 0 or -1 with errno. */
