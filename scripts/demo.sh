@@ -8,6 +8,7 @@ cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 bin=build/default/cli/coldmark
 "$bin" doctor
-"$bin" run configs/demo.yaml -o coldmark-out/demo "$@"
+# the demo's folder is its own: a second demo replaces the first (--force)
+"$bin" run configs/demo.yaml -o coldmark-out/demo --force "$@"
 echo
 echo "Markdown report: coldmark-out/demo/report.md"
