@@ -570,6 +570,34 @@ static void test_resume(void **state)
 	free(out), free(extra), free(argv_dir), free(db), free(dir), free(m);
 }
 
+/* run.end_grace: a guest that keeps running after its end marker is ended that long after it
+ * (the boot counts); a grace past the boot's timeout lets the timeout end it instead. */
+static void test_end_grace(void **state)
+{
+	static const char *const graces[] = { "100ms", "60s" };
+	static const char *const want[] = { "ok", "timeout" };
+	for (int i = 0; i < 2; i++) {
+		char body[1024], *out;
+		snprintf(body, sizeof(body),
+			 "guest: {bundled: guest-hang}\n"
+			 "base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
+			 "axes: {accel: [tcg]}\n"
+			 "markers: {end: long_mode}\n"
+			 "phases: [{name: mode_switch, from: real_mode, to: long_mode}]\n"
+			 "run: {boots: 1, warmup: 0, timeout: 5s, end_grace: %s}\n",
+			 graces[i]);
+		char *m = write_matrix("grace", body), *dir = cm_xasprintf("%s/grace%d", tmp, i);
+		coldmark(m, dir, NULL, 0, &out);
+		free(out);
+		struct cm_dataset ds;
+		load_samples(dir, &ds);
+		for (size_t r = 0; r < ds.n; r++)
+			assert_string_equal(ds.rows[r].status, want[i]);
+		cm_dataset_free(&ds);
+		free(dir), free(m);
+	}
+}
+
 static void test_fault_sigint(void **state)
 {
 	char body[2048];
@@ -1269,6 +1297,7 @@ int main(int argc, char **argv)
 			cmocka_unit_test(test_fault_crash),
 			cmocka_unit_test(test_fault_out_of_order),
 			cmocka_unit_test(test_fault_timeout),
+			cmocka_unit_test(test_end_grace),
 			cmocka_unit_test(test_fault_sigint),
 			cmocka_unit_test(test_resume),
 		};
