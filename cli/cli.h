@@ -77,8 +77,6 @@ int cm_export(const struct cm_cli *cli, const char *who, const struct cm_report 
 int cm_cmd_run(const struct cm_cli *cli);
 /* cm_cmd_run with the function that boots qemu given: cm_launch_boot, or a test's fake. */
 int cm_run(const struct cm_cli *cli, cm_launch_fn launch);
-int cm_cmd_list(const struct cm_cli *cli);
-int cm_cmd_report(const struct cm_cli *cli);
 int cm_cmd_doctor(const struct cm_cli *cli);
 int cm_cmd_compare(const struct cm_cli *cli);
 int cm_cmd_history(const struct cm_cli *cli);
