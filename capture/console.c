@@ -32,11 +32,12 @@ static size_t co_args(const struct cm_capture *s, int fd0, struct cm_argv *a)
 	return 1;
 }
 
-static int co_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds)
+static int co_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds,
+			size_t max)
 {
 	struct console *c = (struct console *)s;
 	int sv[2];
-	if (cm_stamped_socketpair(sv))
+	if (!max || cm_stamped_socketpair(sv))
 		return CM_ERR(CM_EIO);
 	c->fd = sv[0];
 	child_fds[0] = sv[1];
@@ -45,7 +46,7 @@ static int co_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *
 			      : -1;
 	c->len = 0;
 	memset(c->seen, 0, s->m->nconsole * sizeof(bool));
-	return 0;
+	return 1;
 }
 
 static size_t co_poll_fds(const struct cm_capture *s, int *fds, size_t max)

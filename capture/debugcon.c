@@ -29,19 +29,28 @@ static size_t dc_args(const struct cm_capture *s, int fd0, struct cm_argv *a)
 	return nports(s);
 }
 
-static int dc_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds)
+static void dc_end_boot(struct cm_capture *s);
+
+static int dc_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds,
+			size_t max)
 {
 	struct debugcon *d = (struct debugcon *)s;
 	(void)io;
 	d->nfd = 0;
+	if (nports(s) > max)
+		return CM_ERR(CM_EUSAGE);
 	for (size_t i = 0; i < nports(s); i++) {
 		int sv[2];
-		if (cm_stamped_socketpair(sv))
+		if (cm_stamped_socketpair(sv)) {
+			for (size_t j = 0; j < i; j++)
+				close(child_fds[j]);
+			dc_end_boot(s);
 			return CM_ERR(CM_EIO);
+		}
 		d->fd[d->nfd++] = sv[0];
 		child_fds[i] = sv[1];
 	}
-	return 0;
+	return (int)d->nfd;
 }
 
 static size_t dc_poll_fds(const struct cm_capture *s, int *fds, size_t max)

@@ -62,9 +62,10 @@ size_t cm_capture_no_args(const struct cm_capture *s, int fd0, struct cm_argv *a
 	return 0;
 }
 
-int cm_capture_no_sockets(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds)
+int cm_capture_no_sockets(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds,
+			  size_t max)
 {
-	(void)s, (void)io, (void)child_fds;
+	(void)s, (void)io, (void)child_fds, (void)max;
 	return 0;
 }
 

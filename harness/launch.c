@@ -168,18 +168,21 @@ char **cm_launch_argv(char *const *case_argv, struct cm_capture *const *sources,
 	return a.v;
 }
 
-/* Each source's sockets for this boot; the child's ends in fds. Returns how many, or -1. */
+/* Each source's sockets for this boot; the child's ends in fds. Returns how many, or -1
+ * with every child end closed (the sources close their own ends in end_boot). */
 static ssize_t open_sources(const struct cm_launch *l, int *fds)
 {
 	struct cm_boot_io io = { l->log_path };
 	size_t n = 0;
 	for (size_t i = 0; i < l->nsources; i++) {
-		struct cm_argv none = { 0 };
-		size_t k = l->sources[i]->ops->args(l->sources[i], 0, &none);
-		cm_argv_free(&none);
-		if (n + k > CM_CAPTURE_MAXFDS || l->sources[i]->ops->open_boot(l->sources[i], &io, fds + n))
+		int k = l->sources[i]->ops->open_boot(l->sources[i], &io, fds + n,
+						      CM_CAPTURE_MAXFDS - n);
+		if (k < 0) {
+			for (size_t j = 0; j < n; j++)
+				close(fds[j]);
 			return -1;
-		n += k;
+		}
+		n += (size_t)k;
 	}
 	return (ssize_t)n;
 }

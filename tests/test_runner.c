@@ -357,7 +357,7 @@ static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct
 	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
 	int fds[CM_CAPTURE_MAXFDS];
 	struct cm_boot_io io = { l->log_path };
-	assert_int_equal(replay->ops->open_boot(replay, &io, fds), 0);
+	assert_int_equal(replay->ops->open_boot(replay, &io, fds, CM_CAPTURE_MAXFDS), 0);
 	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
 	replay->ops->drain(replay, 0, ev);
 	replay->ops->end_boot(replay);

@@ -124,8 +124,10 @@ struct cm_capture_ops {
 	/* Appends qemu's arguments for this source, its sockets at fd0, fd0 + 1, ...; returns
 	 * how many fds qemu inherits from it. Pure: list shows the same argv without a boot. */
 	size_t (*args)(const struct cm_capture *s, int fd0, struct cm_argv *a);
-	/* Per boot, before the fork: makes its sockets, the child's ends into child_fds. */
-	int (*open_boot)(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds);
+	/* Per boot, before the fork: makes its sockets, the child's ends into child_fds (room for
+	 * max); returns how many, or <0 (then nothing of this boot stays open). */
+	int (*open_boot)(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds,
+			 size_t max);
 	void (*begin)(struct cm_capture *s); /* just before the fork (perf re-arms) */
 	size_t (*poll_fds)(const struct cm_capture *s, int *fds, size_t max);
 	/* Moves what arrived into ev (nonblocking); pid is qemu's. */
@@ -141,7 +143,8 @@ struct cm_capture {
 
 /* For sources that add nothing to qemu, make no sockets, poll nothing or end nothing. */
 size_t cm_capture_no_args(const struct cm_capture *s, int fd0, struct cm_argv *a);
-int cm_capture_no_sockets(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds);
+int cm_capture_no_sockets(struct cm_capture *s, const struct cm_boot_io *io, int *child_fds,
+			  size_t max);
 size_t cm_capture_no_fds(const struct cm_capture *s, int *fds, size_t max);
 void cm_capture_nothing(struct cm_capture *s);
 
