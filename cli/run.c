@@ -53,14 +53,11 @@ static bool kvm_usable(void)
 	return true;
 }
 
-/* Every report format asked for, rebuilt from the samples so far. 0 or CM_EXIT_OUTPUT. */
-static int write_reports(const struct cm_dataset *ds, const char *outdir, const char *formats)
+/* Every report format asked for, from the report of the samples so far. 0 or CM_EXIT_OUTPUT. */
+static int write_reports(const struct cm_report *r, const char *outdir, const char *formats)
 {
-	struct cm_report r;
 	struct cm_diags d = { 0 };
-	cm_report_build(ds, CM_DEFAULT_ALPHA, &r);
-	int err = cm_report_write(&r, outdir, formats, false, &d);
-	cm_report_free(&r);
+	int err = cm_report_write(r, outdir, formats, false, &d);
 	if (err) {
 		cm_diags_print(&d, stderr);
 		fprintf(stderr, "coldmark run: the reports could not be written; the run stops here "
@@ -419,18 +416,23 @@ struct loop_ctx {
 	struct cm_runner *runner;
 };
 
-/* Header items and reports, rewritten when a case completes and at the end. */
-static int save_all(struct run *r, const char *drop_used)
+/* Header items and reports, rewritten when a case completes and at the end; the report model
+ * built for them is left in *rep for the caller's terminal summary and exports (freed by it). */
+static int save_all(struct run *r, const char *drop_used, struct cm_report *rep)
 {
 	late_meta(&r->ds, r->store, r->run_id, r->perf, drop_used);
 	int rc = cm_runner_save_meta(&r->rd, &r->ds);
-	return rc ? rc : write_reports(&r->ds, r->outdir, r->formats);
+	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, rep);
+	return rc ? rc : write_reports(rep, r->outdir, r->formats);
 }
 
 static int case_done(void *ctx)
 {
 	struct loop_ctx *lc = ctx;
-	return save_all(lc->r, lc->runner->drop_used);
+	struct cm_report rep;
+	int rc = save_all(lc->r, lc->runner->drop_used, &rep);
+	cm_report_free(&rep);
+	return rc;
 }
 
 /* Signals for the length of the boots: SIGINT, SIGTERM and SIGHUP (a dropped ssh session)
@@ -503,10 +505,9 @@ static int exit_status(const struct run *r, const struct cm_runner *rn, int rc)
 static int finish(struct run *r, const struct cm_runner *rn, int rc)
 {
 	struct cm_matrix *m = r->m;
-	int out_rc = save_all(r, rn->drop_used);
+	struct cm_report rep; /* built once: the files, the exports and the terminal */
+	int out_rc = save_all(r, rn->drop_used, &rep);
 	rc = rc ? rc : out_rc;
-	struct cm_report rep;
-	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, &rep);
 	if (cm_export(r->cli, "coldmark run", &rep))
 		rc = rc ? rc : CM_EXIT_OUTPUT;
 	printf("\n");
