@@ -609,15 +609,6 @@ void cm_dataset_sort_cases(struct cm_dataset *ds)
 	free(where);
 }
 
-int cm_meta_write(const char *path, const struct cm_dataset *ds)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return CM_ERR(CM_EIO);
-	meta_to(f, ds);
-	bool bad = ferror(f);
-	return fclose(f) || bad ? CM_ERR(CM_EIO) : 0;
-}
 
 int cm_meta_read(const char *path, struct cm_dataset *ds)
 {

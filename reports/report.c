@@ -1,9 +1,11 @@
 /* Summaries per case x phase, and the text writers (summary.csv, Markdown, terminal). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "coldmark/report.h"
 
@@ -575,7 +577,13 @@ static void terminal_slopes(const struct cm_report *r, size_t p, FILE *f)
 static FILE *open_out(const char *dir, const char *name, struct cm_diags *d, char **path)
 {
 	*path = cm_xasprintf("%s/%s.tmp", dir, name);
-	FILE *f = fopen(*path, "w");
+	/* a stale or planted temporary goes by its name (never its target), and the new one is
+	 * created afresh, never through a link */
+	unlink(*path);
+	int fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	if (!f)
 		cm_diags_add(d, CM_SEV_ERROR, *path, 0, 0, "cannot write: %s", strerror(errno));
 	return f;
@@ -585,8 +593,11 @@ static FILE *open_out(const char *dir, const char *name, struct cm_diags *d, cha
 static int close_out(FILE *f, char *tmp, struct cm_diags *d)
 {
 	int rc = 0;
-	if (ferror(f) | fclose(f)) {
+	/* synced before the rename: a crash leaves the old report or the new, never half */
+	bool bad = fflush(f) || fdatasync(fileno(f)) || ferror(f);
+	if (bad | fclose(f)) {
 		cm_diags_add(d, CM_SEV_ERROR, tmp, 0, 0, "write failed: %s", strerror(errno));
+		unlink(tmp);
 		rc = CM_ERR(CM_EIO);
 	} else {
 		char *final = cm_xstrdup(tmp);
@@ -659,12 +670,16 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		for (size_t i = 0; i < r->ds->n; i++)
 			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
 		rc |= close_out(f, path, d);
-		char *meta = cm_xasprintf("%s/meta.csv", outdir);
-		if (r->ds->nmeta && cm_meta_write(meta, r->ds)) {
-			cm_diags_add(d, CM_SEV_ERROR, meta, 0, 0, "cannot write: %s", strerror(errno));
+		/* the header beside them, the same way: a temporary name, then renamed */
+		if (r->ds->nmeta && (f = open_out(outdir, "meta.csv", d, &path))) {
+			char *text = cm_meta_format(r->ds);
+			fputs(text, f);
+			free(text);
+			rc |= close_out(f, path, d);
+		} else if (r->ds->nmeta) {
+			free(path);
 			rc = CM_ERR(CM_EIO);
 		}
-		free(meta);
 	} else if (with_samples) {
 		free(path);
 		rc = CM_ERR(CM_EIO);

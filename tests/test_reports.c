@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "coldmark/report.h"
@@ -492,6 +493,22 @@ static void test_formats(void **state)
 	assert_int_not_equal(access(p, F_OK), 0); /* nothing written */
 	free(p);
 	cm_diags_clear(&d);
+	/* a planted temporary is replaced by name, never written through */
+	char *victim = cm_xasprintf("%s/victim", dir), *link = cm_xasprintf("%s/summary.csv.tmp", dir);
+	FILE *vf = fopen(victim, "w");
+	fputs("precious\n", vf);
+	fclose(vf);
+	assert_int_equal(symlink(victim, link), 0);
+	assert_int_equal(cm_report_write(&r, dir, "csv", false, &d), 0);
+	char *v = slurp(victim);
+	assert_string_equal(v, "precious\n");
+	free(v);
+	char *sum = cm_xasprintf("%s/summary.csv", dir);
+	struct stat st;
+	assert_int_equal(lstat(sum, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(sum), unlink(victim);
+	free(sum), free(victim), free(link);
 	char *files = cm_report_files("md,csv");
 	assert_string_equal(files, "summary.csv,report.md");
 	free(files);

@@ -106,8 +106,7 @@ int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d)
 /* The same for a run's own journal, where a header alone is fine (killed before a boot). */
 int cm_samples_read_journal(const char *path, struct cm_dataset *ds, struct cm_diags *d);
 /* meta.csv beside samples.csv: key,value lines of the run header. */
-int cm_meta_write(const char *path, const struct cm_dataset *ds);
-/* The same text, to be written by the caller (atomically, in a run folder). */
+/* Its text, for the caller to write whole (a temporary name, then renamed). */
 char *cm_meta_format(const struct cm_dataset *ds);
 int cm_meta_read(const char *path, struct cm_dataset *ds);
 
