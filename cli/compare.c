@@ -201,7 +201,7 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	if (load_sides(cli, &b, &c))
 		return CM_EXIT_USAGE;
 	struct cm_cmp_result r;
-	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), &r);
+	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), NULL, &r);
 	for (size_t i = 0; i < r.n_not_comparable; i++)
 		fprintf(stderr, "warning: not comparable: %s\n", r.not_comparable[i]);
 	for (size_t i = 0; i < r.n_only_cand; i++)

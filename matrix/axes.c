@@ -263,6 +263,11 @@ void mx_parse_axes(struct ctx *c, yaml_node_t *n)
 			ERR(c, kn, "axis names are [A-Za-z0-9_-]+");
 			continue;
 		}
+		if (cm_samples_reserved_column(name)) {
+			ERR(c, kn, "'%s' is a column of samples.csv: an axis cannot have that name",
+			    name);
+			continue;
+		}
 		bool dup = false;
 		for (size_t i = 0; i < c->m->naxes; i++)
 			if (!strcmp(c->m->axes[i].name, name))

@@ -65,9 +65,108 @@ static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 	firmware_diffs(b, c, r);
 }
 
+const char *const cm_cmp_model_names[] = { "sessions", "calibrated", "within run", "boots only" };
+
+static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const char *case_id,
+					     const char *phase)
+{
+	for (size_t i = 0; o && i < o->ncal; i++)
+		if (!strcmp(o->cal[i].case_id, case_id) && !strcmp(o->cal[i].phase, phase))
+			return &o->cal[i];
+	return NULL;
+}
+
+/* Two arms of one run, interleaved in its sessions: each session's level (the median of
+ * ln(duration) over both arms) is taken out of its boots, so that what sessions share does
+ * not widen the comparison; with one session this is a common shift and changes nothing. */
+/* Divides each value by its session's level (the median over both arms), in place; returns
+ * the number of sessions. */
+static size_t align_sessions(double *v, const int *ses, size_t n)
+{
+	double *mine = cm_xmalloc((n + 1) * sizeof(double)), level;
+	int *one = cm_xcalloc(n + 1, sizeof(int));
+	bool *done = cm_xcalloc(n + 1, sizeof(bool));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (done[i])
+			continue;
+		size_t m = 0;
+		for (size_t j = i; j < n; j++)
+			if (ses[j] == ses[i])
+				mine[m++] = v[j];
+		cm_stats_session_medians(mine, one, m, 1, &level, NULL);
+		for (size_t j = i; j < n; j++)
+			if (ses[j] == ses[i] && !done[j])
+				v[j] /= exp(level), done[j] = true;
+		k++;
+	}
+	free(mine), free(one), free(done);
+	return k;
+}
+
+/* Two arms of one run, interleaved in its sessions: each session's level is taken out of its
+ * boots, so that what a session shares does not widen the comparison (the aligned-rank idea);
+ * with one session this is a common factor and changes nothing. */
+static void within_run(const struct cm_cell *x, const struct cm_cell *y, double alpha,
+		       struct cm_cmp_row *row)
+{
+	size_t n = x->s.n + y->s.n;
+	double *all = cm_xmalloc((n + 1) * sizeof(double));
+	int *ses = cm_xmalloc((n + 1) * sizeof(int));
+	memcpy(all, x->values, x->s.n * sizeof(double));
+	memcpy(all + x->s.n, y->values, y->s.n * sizeof(double));
+	memcpy(ses, x->sessions, x->s.n * sizeof(int));
+	memcpy(ses + x->s.n, y->sessions, y->s.n * sizeof(int));
+	size_t k = align_sessions(all, ses, n);
+	cm_stats_compare(all, x->s.n, all + x->s.n, y->s.n, alpha, &row->cmp);
+	row->cmp.base_median = x->s.median;
+	row->cmp.cand_median = y->s.median;
+	row->model = CM_MODEL_WITHIN_RUN;
+	struct cm_varcomp a, b;
+	cm_stats_varcomp(x->values, x->sessions, x->s.n, &a);
+	cm_stats_varcomp(y->values, y->sessions, y->s.n, &b);
+	cm_varcomp_pool(&a, &b, &row->vc);
+	row->base_sessions = row->cand_sessions = k;
+	free(all), free(ses);
+}
+
+/* Two runs: sessions as the unit where both sides have 2+, else with the host's calibration,
+ * else the boots' own comparison, said to be that. */
+static void between_runs(const struct cm_cell *x, const struct cm_cell *y, double alpha,
+			 const struct cm_calibration *cal, struct cm_cmp_row *row)
+{
+	double *mb = cm_xmalloc((x->s.n + 1) * sizeof(double)),
+	       *mc = cm_xmalloc((y->s.n + 1) * sizeof(double));
+	size_t *pb = cm_xmalloc((x->s.n + 1) * sizeof(size_t)), *pc = cm_xmalloc((y->s.n + 1) * sizeof(size_t));
+	size_t kb = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, mb, pb),
+	       kc = cm_stats_session_medians(y->values, y->sessions, y->s.n, 2, mc, pc);
+	struct cm_varcomp a, b;
+	cm_stats_varcomp(x->values, x->sessions, x->s.n, &a);
+	cm_stats_varcomp(y->values, y->sessions, y->s.n, &b);
+	cm_varcomp_pool(&a, &b, &row->vc);
+	row->base_sessions = kb, row->cand_sessions = kc;
+	struct cm_session_prior prior;
+	size_t boots = kb + kc ? (x->s.n + y->s.n) / (kb + kc) : 0;
+	if (cal)
+		cm_session_prior_from(&cal->vc, boots, &prior);
+	bool sessions = kb >= 2 && kc >= 2;
+	if (kb && kc && (sessions || cal) &&
+	    !cm_stats_compare_sessions(mb, kb, mc, kc, cal ? &prior : NULL, alpha, &row->cmp)) {
+		row->model = sessions ? CM_MODEL_SESSIONS : CM_MODEL_CALIBRATED;
+		if (row->model == CM_MODEL_CALIBRATED)
+			row->vc = cal->vc;
+		row->cmp.base_median = x->s.median;
+		row->cmp.cand_median = y->s.median;
+	} else {
+		cm_stats_compare(x->values, x->s.n, y->values, y->s.n, alpha, &row->cmp);
+		row->model = CM_MODEL_BOOTS;
+	}
+	free(mb), free(mc), free(pb), free(pc);
+}
+
 /* Rows for every case and phase both sides have; the cases on one side only. */
 static void match_rows(const struct cm_report *rb, const struct cm_report *rc, double alpha,
-		       const char *fail_on, struct cm_cmp_result *r)
+		       const char *fail_on, const struct cm_cmp_opts *o, struct cm_cmp_result *r)
 {
 	const struct cm_dataset *b = rb->ds, *c = rc->ds;
 	r->rows = cm_xcalloc(c->ncases * c->nphases + 1, sizeof(*r->rows));
@@ -85,7 +184,11 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			struct cm_cmp_row *row = &r->rows[r->nrows++];
 			*row = (struct cm_cmp_row){ c->cases[ci].id, c->phases[pc], x->s.n, y->s.n };
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
-			cm_stats_compare(x->values, x->s.n, y->values, y->s.n, alpha, &row->cmp);
+			if (o && o->within_run)
+				within_run(x, y, alpha, row);
+			else
+				between_runs(x, y, alpha, find_cal(o, c->cases[ci].id, c->phases[pc]), row);
+			r->models |= 1u << row->model;
 		}
 	}
 	for (size_t bi = 0; bi < b->ncases; bi++)
@@ -94,7 +197,8 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 }
 
 int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *cand,
-		     const struct cm_judge *j, const char *fail_on, struct cm_cmp_result *out)
+		     const struct cm_judge *j, const char *fail_on, const struct cm_cmp_opts *opts,
+		     struct cm_cmp_result *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->judge = *j;
@@ -103,7 +207,7 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 	cm_report_build(base, j->alpha, &rb);
 	cm_report_build(cand, j->alpha, &rc);
 	header_diffs(base, cand, out);
-	match_rows(&rb, &rc, j->alpha, fail_on, out);
+	match_rows(&rb, &rc, j->alpha, fail_on, opts, out);
 	/* Holm over every row at once: the verdicts see the whole family */
 	struct cm_comparison *cmps = cm_xcalloc(out->nrows + 1, sizeof(*cmps));
 	for (size_t i = 0; i < out->nrows; i++)
@@ -111,7 +215,11 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 	cm_stats_holm_verdicts(cmps, out->nrows, j->alpha, j->thr, j->min_ns);
 	for (size_t i = 0; i < out->nrows; i++) {
 		out->rows[i].cmp = cmps[i];
-		out->regressions += cmps[i].verdict == CM_REGRESSED && out->rows[i].gating;
+		bool reg = cmps[i].verdict == CM_REGRESSED && out->rows[i].gating;
+		if (out->rows[i].model == CM_MODEL_BOOTS)
+			out->regressions_boots_only += reg;
+		else
+			out->regressions += reg;
 	}
 	out->geomean = cm_stats_geomean_ratio(cmps, out->nrows);
 	free(cmps);
@@ -157,47 +265,98 @@ static void row_text(const struct cm_comparison *x, struct row_text *t)
 	pct_str(t->hi, sizeof(t->hi), x->rel_hi);
 }
 
+/* "sessions 3+3", "calibrated 1+1", "boots only": the model and how many sessions a side */
+static const char *model_text(const struct cm_cmp_row *row, char *out, size_t n)
+{
+	if (row->model == CM_MODEL_BOOTS || (row->model == CM_MODEL_WITHIN_RUN && row->base_sessions < 2))
+		snprintf(out, n, "%s", cm_cmp_model_names[row->model]);
+	else if (row->model == CM_MODEL_WITHIN_RUN)
+		snprintf(out, n, "within run ×%zu", row->base_sessions);
+	else
+		snprintf(out, n, "%s %zu+%zu", cm_cmp_model_names[row->model], row->base_sessions,
+			 row->cand_sessions);
+	return out;
+}
+
+/* A variance component of ln(duration) as the relative sd people read: "3.1%", "—". */
+static const char *sd_text(double var, char *out, size_t n)
+{
+	if (isfinite(var))
+		snprintf(out, n, "%.1f%%", sqrt(var) * 100);
+	else
+		snprintf(out, n, "—");
+	return out;
+}
+
+/* What each model in the table means, once, under it. */
+static void models_legend(const struct cm_cmp_result *r, FILE *f)
+{
+	static const char *const says[] = {
+		"sessions: the change and its CI from the session medians (t across sessions; "
+		"one-sided tests, so the CI is the 90% interval whose bounds decide at alpha 0.05)",
+		"calibrated: a side has one session; the between-session variance is this host's "
+		"calibration (coldmark calibrate)",
+		"within run: both values interleaved in the same sessions; boots compared, each "
+		"session's level taken out when there are several",
+		"boots only: one session a side and no calibration of this host: the CI is the boots' "
+		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
+		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)",
+	};
+	for (unsigned m = 0; m < 4; m++)
+		if (r->models & (1u << m))
+			fprintf(f, "  %s\n", says[m]);
+}
+
 static void footer(const struct cm_cmp_result *r, FILE *f)
 {
 	char rule[160];
 	cm_judge_say(&r->judge, rule, sizeof(rule));
-	fprintf(f, "\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s\n"
-		   "(%s)\n",
+	fprintf(f, "\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s",
 		r->nrows, r->geomean, r->regressions, r->regressions == 1 ? "" : "s",
-		r->fail_on_some ? " in the gating phases" : "", rule);
+		r->fail_on_some ? " in the gating phases" : "");
+	if (r->regressions_boots_only)
+		fprintf(f, ", %zu more beyond the boots' noise alone (boots only)",
+			r->regressions_boots_only);
+	fprintf(f, "\n(%s; within/between: the sd of ln(time) within a session and between "
+		   "sessions)\n", rule);
+	models_legend(r, f);
 }
 
 static void write_text(const struct cm_cmp_result *r, FILE *f)
 {
-	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8s  %s\n", "case", "phase", "base", "candidate",
-		"change", "CI", "p(Holm)", "verdict");
+	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8s  %-10s %-16s %6s %7s\n", "case", "phase",
+		"base", "candidate", "change", "CI", "p(Holm)", "verdict", "model", "within", "between");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		struct row_text t;
 		row_text(&row->cmp, &t);
-		char ci[80];
+		char ci[80], model[48], w[16], b[16];
 		snprintf(ci, sizeof(ci), "[%s, %s]", t.lo, t.hi);
-		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %s\n", row->case_id, row->phase, t.bm,
-			t.cm, t.ch, ci, row->cmp.p_adj,
-			row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict]);
+		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s\n", row->case_id,
+			row->phase, t.bm, t.cm, t.ch, ci, row->cmp.p_adj,
+			row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict],
+			model_text(row, model, sizeof(model)), sd_text(row->vc.within, w, sizeof(w)),
+			sd_text(row->vc.between, b, sizeof(b)));
 	}
 	footer(r, f);
 }
 
 static void write_md(const struct cm_cmp_result *r, FILE *f)
 {
-	fprintf(f, "| case | phase | base median | candidate median | change | %.0f%% CI | p (Holm) | "
-		   "verdict |\n|---|---|--:|--:|--:|---|--:|---|\n",
-		(1 - r->judge.alpha) * 100);
+	fprintf(f, "| case | phase | base median | candidate median | change | CI | p (Holm) | "
+		   "verdict | model | sd within | sd between |\n"
+		   "|---|---|--:|--:|--:|---|--:|---|---|--:|--:|\n");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		const struct cm_comparison *x = &row->cmp;
 		struct row_text t;
 		row_text(x, &t);
-		fprintf(f, "| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s |\n", row->case_id,
-			row->phase, t.bm, t.cm, t.ch, t.lo, t.hi, x->p_adj,
+		char model[48], w[16], b[16];
+		fprintf(f, "| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s | %s | %s | %s |\n",
+			row->case_id, row->phase, t.bm, t.cm, t.ch, t.lo, t.hi, x->p_adj,
 			x->verdict == CM_REGRESSED ? "**regressed**" : cm_verdict_names[x->verdict],
-			x->verdict == CM_IMPROVED ? " ✓" : "");
+			x->verdict == CM_IMPROVED ? " ✓" : "", model_text(row, model, sizeof(model)),
+			sd_text(row->vc.within, w, sizeof(w)), sd_text(row->vc.between, b, sizeof(b)));
 	}
 	footer(r, f);
 }
@@ -205,16 +364,19 @@ static void write_md(const struct cm_cmp_result *r, FILE *f)
 static void write_csv(const struct cm_cmp_result *r, FILE *f)
 {
 	fprintf(f, "case,phase,base_n,cand_n,base_median_ns,cand_median_ns,change,change_ci_lo,"
-		   "change_ci_hi,p,p_adj,verdict\n");
+		   "change_ci_hi,p,p_adj,verdict,model,base_sessions,cand_sessions,var_within,"
+		   "var_between\n");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		const struct cm_comparison *x = &row->cmp;
 		cm_csv_field(f, row->case_id);
 		fputc(',', f);
 		cm_csv_field(f, row->phase);
-		fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s\n", row->base_n, row->cand_n,
-			x->base_median, x->cand_median, x->rel, x->rel_lo, x->rel_hi, x->p, x->p_adj,
-			cm_verdict_names[x->verdict]);
+		fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g\n",
+			row->base_n, row->cand_n, x->base_median, x->cand_median, x->rel, x->rel_lo,
+			x->rel_hi, x->p, x->p_adj, cm_verdict_names[x->verdict],
+			cm_cmp_model_names[row->model], row->base_sessions, row->cand_sessions,
+			row->vc.within, row->vc.between);
 	}
 }
 
@@ -237,9 +399,18 @@ static void write_json(const struct cm_cmp_result *r, FILE *f)
 			"change_ci_lo", real_or_null(x->rel_lo), "change_ci_hi", real_or_null(x->rel_hi),
 			"p", real_or_null(x->p), "p_adj", real_or_null(x->p_adj), "verdict",
 			cm_verdict_names[x->verdict]));
+		json_t *o = json_array_get(rows, json_array_size(rows) - 1);
+		json_object_set_new(o, "model", json_string(cm_cmp_model_names[row->model]));
+		json_object_set_new(o, "base_sessions", json_integer((json_int_t)row->base_sessions));
+		json_object_set_new(o, "cand_sessions", json_integer((json_int_t)row->cand_sessions));
+		json_object_set_new(o, "var_within", real_or_null(row->vc.within));
+		json_object_set_new(o, "var_between", real_or_null(row->vc.between));
+		json_object_set_new(o, "icc", real_or_null(row->vc.icc));
 	}
-	json_t *root = json_pack("{s:o, s:o, s:i, s:{s:f, s:f, s:f}}", "rows", rows, "geomean_ratio",
-				 real_or_null(r->geomean), "regressions", (int)r->regressions,
+	json_t *root = json_pack("{s:o, s:o, s:i, s:i, s:{s:f, s:f, s:f}}", "rows", rows,
+				 "geomean_ratio", real_or_null(r->geomean), "regressions",
+				 (int)r->regressions, "regressions_boots_only",
+				 (int)r->regressions_boots_only,
 				 "criteria", "alpha", r->judge.alpha, "threshold", r->judge.thr,
 				 "min_change_ns", r->judge.min_ns);
 	json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

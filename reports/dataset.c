@@ -8,9 +8,8 @@
 
 #include "coldmark/report.h"
 
-static const char *const fixed_cols[] = { "case", "boot", "status", "phase", "duration_ns",
-					  "warmup", "source", "cache_drop" };
-#define NFIXED 8
+static const char *const fixed_cols[] = { CM_SAMPLES_COLUMNS };
+#define NFIXED ((int)(sizeof(fixed_cols) / sizeof(fixed_cols[0])))
 
 #define CM_HDR_INFO_(e, name, cmp) { name, cmp },
 const struct cm_header_key_info cm_header_keys[] = { CM_HEADER_KEYS(CM_HDR_INFO_) };
@@ -133,16 +132,63 @@ static char *intern(struct cm_dataset *ds, const char *s)
 	return copy;
 }
 
+int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
+{
+	size_t i = 0;
+	while (i < ds->nsessions && strcmp(ds->sessions[i].id, id))
+		i++;
+	if (i == ds->nsessions) {
+		ds->sessions = cm_xrealloc(ds->sessions, (i + 1) * sizeof(*ds->sessions));
+		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : "") };
+		ds->nsessions++;
+	}
+	return ds->session_now = (int)i + 1;
+}
+
+void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label)
+{
+	const char *host = cm_dataset_get_meta(src, "host");
+	int *map = cm_xcalloc(src->nsessions + 1, sizeof(int));
+	for (size_t s = 0; s < src->nsessions; s++) {
+		char *id = cm_xasprintf("%s#%s", label, src->sessions[s].id);
+		map[s] = cm_dataset_session(dst, id, *src->sessions[s].host ? src->sessions[s].host : host);
+		free(id);
+	}
+	char **labels = cm_xcalloc(dst->naxes + 1, sizeof(char *));
+	for (size_t c = 0; c < src->ncases; c++) {
+		for (size_t a = 0; a < dst->naxes; a++) {
+			size_t k = 0;
+			while (k < src->naxes && strcmp(src->axes[k], dst->axes[a]))
+				k++;
+			labels[a] = k < src->naxes ? src->cases[c].labels[k] : "";
+		}
+		cm_dataset_case(dst, src->cases[c].id, labels);
+	}
+	free(labels);
+	for (size_t p = 0; p < src->nphases; p++)
+		cm_dataset_phase(dst, src->phases[p]);
+	for (size_t i = 0; i < src->n; i++) {
+		const struct cm_sample_row *r = &src->rows[i];
+		dst->session_now = r->session ? map[r->session - 1] : map[0];
+		cm_dataset_add(dst, r->case_id, r->boot, r->warmup, r->status, r->phase,
+			       r->duration_ns, r->source, r->cache);
+	}
+	free(map);
+}
+
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache)
 {
+	if (!ds->session_now)
+		cm_dataset_session(ds, "1", NULL);
 	size_t ci = cm_dataset_case(ds, case_id, NULL), pi = cm_dataset_phase(ds, phase);
 	CM_PUSH(ds->rows, ds->n, ds->cap);
 	ds->rows[ds->n++] = (struct cm_sample_row){
 		.case_id = ds->cases[ci].id, .status = intern(ds, status),
 		.phase = ds->phases[pi], .source = intern(ds, source ? source : ""),
 		.cache = intern(ds, cache ? cache : ""), .boot = boot, .warmup = warmup,
+		.session = ds->session_now,
 		.duration_ns = duration_ns, .case_idx = ci, .phase_idx = pi,
 	};
 }
@@ -201,6 +247,11 @@ void cm_dataset_free(struct cm_dataset *ds)
 	}
 	free(ds->meta_keys);
 	free(ds->meta_vals);
+	for (size_t i = 0; i < ds->nsessions; i++) {
+		free(ds->sessions[i].id);
+		free(ds->sessions[i].host);
+	}
+	free(ds->sessions);
 	free(ds->hash);
 	memset(ds, 0, sizeof(*ds));
 }
@@ -229,7 +280,7 @@ void cm_csv_field(FILE *f, const char *s)
 
 void cm_samples_write_header(FILE *f, const struct cm_dataset *ds)
 {
-	for (size_t i = 0; i < NFIXED; i++)
+	for (int i = 0; i < NFIXED; i++)
 		fprintf(f, "%s%s", i ? "," : "", fixed_cols[i]);
 	for (size_t i = 0; i < ds->naxes; i++) {
 		fputc(',', f);
@@ -253,6 +304,9 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 	cm_csv_field(f, r->source);
 	fputc(',', f);
 	cm_csv_field(f, r->cache);
+	/* a session's number within its run: the part of its id after the last '#' */
+	const char *sid = r->session ? ds->sessions[r->session - 1].id : "1", *hash = strrchr(sid, '#');
+	fprintf(f, ",%s", hash ? hash + 1 : sid);
 	const struct cm_ds_case *c = &ds->cases[r->case_idx];
 	for (size_t i = 0; i < ds->naxes; i++) {
 		fputc(',', f);
@@ -492,6 +546,13 @@ static int read_row(struct reader *r, int n, struct cm_dataset *ds)
 		labels[a] = r->fl[r->axcol[a]].s ? r->fl[r->axcol[a]].s : "";
 	cm_dataset_case(ds, F(0), labels);
 	bool warm = r->col[5] >= 0 && (!strcmp(F(5), "1") || !strcmp(F(5), "true"));
+	if (r->col[8] >= 0) {
+		long long sn = strtoll(F(8), &end, 10);
+		if (!*F(8) || *end || sn < 1 || sn > INT_MAX)
+			return fail(r, r->line, r->col[8] + 1, "session '%s' is not a session number "
+				    "(1, 2, ...)", F(8));
+		cm_dataset_session(ds, F(8), NULL);
+	}
 	cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, r->col[6] >= 0 ? F(6) : "",
 		       r->col[7] >= 0 ? F(7) : "");
 	size_t first = seen_row(&r->seen, ds, ds->n - 1);

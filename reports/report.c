@@ -48,8 +48,10 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 			cap[k] = cap[k] ? 2 * cap[k] : 16;
 			cell->values = cm_xrealloc(cell->values, cap[k] * sizeof(double));
 			cell->boots = cm_xrealloc(cell->boots, cap[k] * sizeof(int));
+			cell->sessions = cm_xrealloc(cell->sessions, cap[k] * sizeof(int));
 		}
 		cell->values[cell->s.n] = row->duration_ns;
+		cell->sessions[cell->s.n] = row->session;
 		cell->boots[cell->s.n++] = row->boot;
 	}
 	for (size_t c = 0; c < ds->ncases; c++)
@@ -78,6 +80,7 @@ void cm_report_free(struct cm_report *r)
 		cm_summary_free(&r->cells[i].s);
 		free(r->cells[i].values);
 		free(r->cells[i].boots);
+		free(r->cells[i].sessions);
 	}
 	free(r->cells);
 	cm_sweeps_free(r->sweeps, r->nsweeps);

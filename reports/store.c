@@ -56,22 +56,27 @@ static int transaction(struct cm_store *s, int (*body)(struct cm_store *s, void 
 	}
 }
 
-/* A file at the current schema version must have the tables too. */
-static int check_tables(struct cm_store *s, char *err, size_t errsz, const char *path)
+/* A file at schema version v must have that version's tables (checked before migrating it,
+ * so that a stranger's database is refused whole, never half altered). */
+static int check_tables(struct cm_store *s, int v, char *err, size_t errsz, const char *path)
 {
-	static const char *const tables[] = { "runs", "run_meta", "cases", "samples" };
+	static const struct { const char *name; int since; } tables[] = {
+		{ "runs", 1 }, { "run_meta", 1 }, { "cases", 1 }, { "samples", 1 }, { "calibration", 3 },
+	};
 	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if (v < tables[i].since)
+			continue;
 		sqlite3_stmt *st;
 		bool found = false;
 		if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
 				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, tables[i], -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 1, tables[i].name, -1, SQLITE_STATIC);
 			found = sqlite3_step(st) == SQLITE_ROW;
 		}
 		sqlite3_finalize(st);
 		if (!found) {
 			snprintf(err, errsz, "%s: not a coldmark results store (no table '%s')", path,
-				 tables[i]);
+				 tables[i].name);
 			return -1;
 		}
 	}
@@ -92,6 +97,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX runs_tag ON runs(tag, started);",
 	/* v2: the exact command line of each case */
 	"ALTER TABLE cases ADD COLUMN argv TEXT;",
+	/* v3: the session of each boot (a run of --sessions K holds K), and per host the
+	 * between-session variance `coldmark calibrate` measured, for later compares */
+	"ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
+	"CREATE TABLE calibration (host TEXT NOT NULL, case_id TEXT NOT NULL, phase TEXT NOT NULL,"
+	" var_within REAL NOT NULL, var_between REAL NOT NULL, sessions INTEGER NOT NULL,"
+	" boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
+	" PRIMARY KEY (host, case_id, phase));",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -131,6 +143,8 @@ struct cm_store *cm_store_open(const char *path, char *err, size_t errsz)
 			 v, CM_STORE_VERSION);
 		goto fail;
 	}
+	if (v >= 1 && check_tables(s, v, err, errsz, path))
+		goto fail;
 	for (; v >= 0 && v < NMIGRATIONS; v++) {
 		char *sql = cm_xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;", migrations[v],
 					 v + 1);
@@ -143,7 +157,7 @@ struct cm_store *cm_store_open(const char *path, char *err, size_t errsz)
 			goto fail;
 		}
 	}
-	if (check_tables(s, err, errsz, path))
+	if (check_tables(s, CM_STORE_VERSION, err, errsz, path))
 		goto fail;
 	return s;
 fail:
@@ -271,7 +285,9 @@ static int rows_body(struct cm_store *s, void *ctx)
 	const struct rows_ctx *x = ctx;
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO samples VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1,
+			       "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, "
+			       "duration_ns, source, cache_drop, session) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1,
 			       &st, NULL) != SQLITE_OK)
 		return CM_ERR(CM_EIO);
 	int rc = 0;
@@ -290,6 +306,9 @@ static int rows_body(struct cm_store *s, void *ctx)
 			sqlite3_bind_double(st, 7, r->duration_ns);
 		sqlite3_bind_text(st, 8, r->source, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_text(st, 9, r->cache, -1, SQLITE_TRANSIENT);
+		/* the session's number within the run: its id, or what follows a merged id's '#' */
+		const char *sid = x->ds->sessions[r->session - 1].id, *hash = strrchr(sid, '#');
+		sqlite3_bind_int(st, 10, atoi(hash ? hash + 1 : sid));
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = CM_ERR(CM_EIO);
 	}
@@ -385,18 +404,117 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	}
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT case_id, boot, warmup, status, phase, duration_ns, source, "
-			       "cache_drop FROM samples WHERE run_id = ?1 ORDER BY rowid",
+			       "cache_drop, session FROM samples WHERE run_id = ?1 ORDER BY rowid",
 			       -1, &st, NULL) != SQLITE_OK)
 		return CM_ERR(CM_EIO);
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW)
+	const char *host = cm_dataset_get_meta(ds, "host");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (!ds->session_now || strcmp(ds->sessions[ds->session_now - 1].id, col(st, 8)))
+			cm_dataset_session(ds, col(st, 8), host);
 		cm_dataset_add(ds, col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
 			       col(st, 3), col(st, 4),
 			       sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN
 									 : sqlite3_column_double(st, 5),
 			       col(st, 6), col(st, 7));
+	}
 	sqlite3_finalize(st);
 	return 0;
+}
+
+int cm_store_resolve_all(struct cm_store *s, const char *ref, char ***ids, size_t *n)
+{
+	sqlite3_stmt *st;
+	*ids = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT id FROM runs WHERE id = ?1 UNION ALL "
+			       "SELECT * FROM (SELECT id FROM runs WHERE tag = ?1 AND id <> ?1 "
+			       "ORDER BY started, rowid)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	sqlite3_bind_text(st, 1, ref, -1, SQLITE_TRANSIENT);
+	bool by_id = false;
+	while (sqlite3_step(st) == SQLITE_ROW && !by_id) {
+		*ids = cm_xrealloc(*ids, (*n + 1) * sizeof(char *));
+		(*ids)[(*n)++] = cm_xstrdup(col(st, 0));
+		by_id = *n == 1 && !strcmp(col(st, 0), ref); /* a run id names that run alone */
+	}
+	sqlite3_finalize(st);
+	return *n ? 0 : CM_ERR(CM_ENOENT);
+}
+
+struct cal_ctx {
+	const char *host, *run_id;
+	const struct cm_calibration *c;
+	size_t n;
+};
+
+static int put_calibration_body(struct cm_store *s, void *ctx)
+{
+	const struct cal_ctx *x = ctx;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO calibration VALUES (?1, ?2, ?3, ?4, "
+				      "?5, ?6, ?7, ?8, datetime('now'))",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < x->n; i++) {
+		const struct cm_calibration *c = &x->c[i];
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, x->host, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, c->case_id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, c->phase, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(st, 4, c->vc.within);
+		sqlite3_bind_double(st, 5, c->vc.between);
+		sqlite3_bind_int(st, 6, (int)c->vc.sessions);
+		sqlite3_bind_int(st, 7, (int)c->vc.boots);
+		sqlite3_bind_text(st, 8, x->run_id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = CM_ERR(CM_EIO);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int cm_store_put_calibration(struct cm_store *s, const char *host, const char *run_id,
+			     const struct cm_calibration *c, size_t n)
+{
+	struct cal_ctx x = { host, run_id, c, n };
+	return transaction(s, put_calibration_body, &x);
+}
+
+int cm_store_get_calibration(struct cm_store *s, const char *host, struct cm_calibration **out,
+			     size_t *n)
+{
+	sqlite3_stmt *st;
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT case_id, phase, var_within, var_between, sessions, "
+				      "boots FROM calibration WHERE host = ?1 ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return CM_ERR(CM_EIO);
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		*out = cm_xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = (struct cm_calibration){
+			cm_xstrdup(col(st, 0)), cm_xstrdup(col(st, 1)),
+			{ .within = sqlite3_column_double(st, 2), .between = sqlite3_column_double(st, 3),
+			  .sessions = (size_t)sqlite3_column_int(st, 4),
+			  .boots = (size_t)sqlite3_column_int(st, 5) },
+		};
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+void cm_calibration_free(struct cm_calibration *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].case_id);
+		free(c[i].phase);
+	}
+	free(c);
 }
 
 int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,

@@ -50,7 +50,7 @@ static void test_model(void **state)
 	load("cand", &c);
 	struct cm_judge j = { 0.05, 0.02, 0 };
 	struct cm_cmp_result r;
-	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, &r), 0);
+	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
 	assert_int_equal(r.nrows, 4); /* 2 shared cases x 2 phases */
 	size_t regressed = 0;
 	for (size_t i = 0; i < r.nrows; i++) {
@@ -61,8 +61,11 @@ static void test_model(void **state)
 		if (slower)
 			assert_true(row->cmp.rel > 0.25 && row->cmp.rel < 0.35);
 		assert_int_equal(row->base_n, 12);
+		/* one session a side, no calibration: the boots' CI only, said so */
+		assert_int_equal(row->model, CM_MODEL_BOOTS);
 	}
-	assert_int_equal(r.regressions, 1);
+	assert_int_equal(r.regressions, 0);
+	assert_int_equal(r.regressions_boots_only, 1);
 	assert_int_equal(r.n_only_base, 1);
 	assert_string_equal(r.only_base[0], "memory=1G");
 	assert_int_equal(r.n_only_cand, 1);
@@ -75,26 +78,29 @@ static void test_model(void **state)
 	char *text = render(&r, "text"), *md = render(&r, "md"), *csv = render(&r, "csv"),
 	     *js = render(&r, "json");
 	assert_non_null(strstr(text, "REGRESSED"));
-	assert_non_null(strstr(text, "1 regression\n"));
+	assert_non_null(strstr(text, "0 regressions, 1 more beyond the boots' noise alone"));
+	assert_non_null(strstr(text, "boots only: one session a side"));
 	assert_non_null(strstr(md, "**regressed**"));
 	assert_non_null(strstr(csv, "case,phase,base_n,cand_n"));
 	assert_non_null(strstr(csv, "memory=256M,total,12,12,"));
 	json_error_t err;
 	json_t *root = json_loads(js, 0, &err);
 	assert_non_null(root);
-	assert_int_equal(json_integer_value(json_object_get(root, "regressions")), 1);
+	assert_int_equal(json_integer_value(json_object_get(root, "regressions_boots_only")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(root, "rows"), 0), "model")),
+			    "boots only");
 	assert_int_equal(json_array_size(json_object_get(root, "rows")), 4);
 	json_decref(root);
 	free(text), free(md), free(csv), free(js);
 	cm_compare_free(&r);
 	/* --fail-on firmware: the total regression does not gate */
-	assert_int_equal(cm_compare_build(&b, &c, &j, "firmware", &r), 0);
-	assert_int_equal(r.regressions, 0);
+	assert_int_equal(cm_compare_build(&b, &c, &j, "firmware", NULL, &r), 0);
+	assert_int_equal(r.regressions + r.regressions_boots_only, 0);
 	cm_compare_free(&r);
 	/* a practical floor: --threshold 40 keeps the 30% change from a verdict */
 	j.thr = 0.40;
-	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, &r), 0);
-	assert_int_equal(r.regressions, 0);
+	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
+	assert_int_equal(r.regressions + r.regressions_boots_only, 0);
 	assert_null(cm_cmp_writer("pdf"));
 	cm_compare_free(&r);
 	cm_dataset_free(&b);

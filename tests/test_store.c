@@ -98,7 +98,7 @@ static void test_migration_from_v1(void **state)
 	char err[256];
 	struct cm_store *s = cm_store_open("t2.db", err, sizeof(err));
 	assert_non_null(s);
-	assert_int_equal(cm_store_version(s), 2);
+	assert_int_equal(cm_store_version(s), CM_STORE_VERSION);
 	char *ids[] = { "default" }, *cls[] = { "qemu" };
 	assert_int_equal(cm_store_cases_argv(s, "old", ids, cls, 1), 0); /* v2's column */
 	struct cm_dataset ds;

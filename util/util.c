@@ -465,3 +465,12 @@ int cm_cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
 }
+
+bool cm_samples_reserved_column(const char *name)
+{
+	static const char *const cols[] = { CM_SAMPLES_COLUMNS };
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (!strcmp(name, cols[i]))
+			return true;
+	return false;
+}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "coldmark/report.h"
+#include "coldmark/store.h"
 
 /* What makes a verdict, shared by compare and history: --alpha, --threshold, --min-change. */
 struct cm_judge {
@@ -15,11 +16,34 @@ struct cm_judge {
 /* "a verdict needs Holm p < 0.05 and the whole CI beyond ±2%" */
 void cm_judge_say(const struct cm_judge *j, char *out, size_t n);
 
+/* Which model of the noise a row's change and CI come from. Between runs the session is the
+ * unit: boots of one session share the host's state, and a boot-level CI of a change between
+ * runs is far too narrow (two unchanged runs "regress" +44%). */
+enum cm_cmp_model {
+	CM_MODEL_SESSIONS,   /* 2+ sessions a side: a t on the session medians (and a calibration) */
+	CM_MODEL_CALIBRATED, /* a side with one session: the host's calibration gives the between part */
+	CM_MODEL_WITHIN_RUN, /* two values of an axis interleaved in the same sessions: boots, aligned
+			      * by session when there are several */
+	CM_MODEL_BOOTS,      /* between runs without sessions or a calibration: the boots' CI only,
+			      * the between-session part missing (its regressions exit 5, not 1) */
+};
+extern const char *const cm_cmp_model_names[];
+
 struct cm_cmp_row {
 	const char *case_id, *phase; /* the candidate's */
 	size_t base_n, cand_n;
+	size_t base_sessions, cand_sessions;
 	struct cm_comparison cmp;
+	enum cm_cmp_model model;
+	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
+};
+
+/* What the comparison may use beyond the two datasets. */
+struct cm_cmp_opts {
+	bool within_run; /* both sides are values of one axis in the same run (and sessions) */
+	const struct cm_calibration *cal; /* this host's calibration, if any */
+	size_t ncal;
 };
 
 struct cm_cmp_result {
@@ -29,7 +53,9 @@ struct cm_cmp_result {
 	size_t n_only_base, n_only_cand;
 	char **not_comparable; /* "host differs: 'a' vs 'b'", "only the base loads efi-e1000.rom" */
 	size_t n_not_comparable;
-	size_t regressions; /* among the gating rows */
+	size_t regressions; /* among the gating rows, under a model with the session level */
+	size_t regressions_boots_only; /* gating rows "regressed" under CM_MODEL_BOOTS */
+	unsigned models; /* bit per cm_cmp_model used */
 	double geomean;     /* candidate/base over the rows */
 	struct cm_judge judge;
 	bool fail_on_some;  /* --fail-on named the gating phases */
@@ -38,7 +64,8 @@ struct cm_cmp_result {
 /* Compares cand against base case by case and phase by phase; fail_on: comma list of the
  * phases whose regressions count (NULL: all). The result keeps pointers into cand. */
 int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *cand,
-		     const struct cm_judge *j, const char *fail_on, struct cm_cmp_result *out);
+		     const struct cm_judge *j, const char *fail_on, const struct cm_cmp_opts *opts,
+		     struct cm_cmp_result *out);
 void cm_compare_free(struct cm_cmp_result *r);
 
 /* The writers of a comparison: text, md, csv, json. */

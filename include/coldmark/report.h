@@ -11,6 +11,7 @@
 struct cm_sample_row {
 	char *case_id, *status, *phase, *source, *cache;
 	int boot;
+	int session; /* 1-based index into the dataset's sessions */
 	bool warmup;
 	double duration_ns; /* NAN: not computable for this boot */
 	size_t case_idx, phase_idx;
@@ -61,6 +62,14 @@ struct cm_ds_case {
 	char **labels; /* per dataset axis, "" when the case has none */
 };
 
+/* A session: one run invocation's unbroken series of boots (a run of --sessions K holds K).
+ * Boots of one session share the host's state of the moment (load, frequency, layout), so
+ * the session, not the boot, is the unit of replication between runs. */
+struct cm_ds_session {
+	char *id;   /* "3" within one run; "RUN#3" where runs are merged (a tag's sessions) */
+	char *host; /* the host it ran on, "" when unknown */
+};
+
 struct cm_dataset {
 	struct cm_sample_row *rows;
 	size_t n, cap;
@@ -70,6 +79,9 @@ struct cm_dataset {
 	size_t ncases, ccap;
 	char **phases;
 	size_t nphases;
+	struct cm_ds_session *sessions;
+	size_t nsessions;
+	int session_now; /* rows added now belong to it (1-based; 0: session 1, made on demand) */
 	char **meta_keys, **meta_vals; /* run header, in order */
 	size_t nmeta;
 	size_t *hash; /* case id -> index + 1, open addressing */
@@ -86,6 +98,11 @@ size_t cm_dataset_phase(struct cm_dataset *ds, const char *phase);
 size_t cm_dataset_case_index(const struct cm_dataset *ds, const char *id);
 /* The index of a phase, or ds->nphases when the dataset has none by that name. */
 size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase);
+/* The session by that id (1-based), added when new; rows added from now on belong to it. */
+int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host);
+/* Appends src's rows, cases and sessions to dst; src's sessions are renamed "label#id" and
+ * take its header's host. dst's axes are kept: a case of src gets its values by axis name. */
+void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label);
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache);
@@ -98,8 +115,8 @@ void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val);
 const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key);
 void cm_dataset_free(struct cm_dataset *ds);
 
-/* samples.csv: case,boot,status,phase,duration_ns, then warmup,source,cache_drop and one column
- * per axis. Reading accepts any file with at least the five contract columns. */
+/* samples.csv: case,boot,status,phase,duration_ns, then warmup,source,cache_drop,session and
+ * one column per axis (session: the boot's session within its run, 1 when absent). Reading accepts any file with at least the five contract columns. */
 void cm_samples_write_header(FILE *f, const struct cm_dataset *ds);
 void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_sample_row *r);
 int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d);
@@ -123,6 +140,7 @@ struct cm_cell {
 	const char *unmeasurable_source;
 	double *values; /* ok, counted boots in boot order */
 	int *boots;     /* their boot numbers */
+	int *sessions;  /* and sessions */
 };
 
 struct cm_sweep;

@@ -107,4 +107,67 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
  * J into *jstat when not NULL. */
 double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, double *jstat);
 
+/* ---- the level above the boot: sessions (stats/sessions.c) ---------------------------------
+ * Boots of one session share the host's state of the moment, so between runs the session is
+ * the unit of replication. Everything here works on ln(duration): components are relative. */
+
+/* One-way random-effects variance components of ln(duration), by the method of moments
+ * (unbalanced ANOVA): within-session and between-session variance, the intraclass
+ * correlation, over the sessions with 2+ values. */
+struct cm_varcomp {
+	size_t sessions; /* sessions with 2+ values */
+	size_t boots;    /* their boots per session (the mean, rounded) */
+	double within, between, icc; /* NAN below 2 sessions (between, icc) */
+};
+/* v[i] of session[i] (any ints), n values. */
+void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_varcomp *out);
+/* Combines two sides' components, each weighted by its degrees of freedom. */
+void cm_varcomp_pool(const struct cm_varcomp *a, const struct cm_varcomp *b, struct cm_varcomp *out);
+
+/* Per session (in order of first appearance) the median of ln(v) over its values; sessions
+ * with fewer than min_n values are left out. Returns how many went into out (room for n). */
+size_t cm_stats_session_medians(const double *v, const int *session, size_t n, size_t min_n,
+				double *out, size_t *per_session);
+
+/* A prior on the variance of a session's summary from a calibration of the host: that
+ * variance (between + the within part a median of boots boots keeps) and its df. */
+struct cm_session_prior {
+	double var;
+	double df;
+};
+/* The prior a calibration's components give for sessions of `boots` boots. */
+void cm_session_prior_from(const struct cm_varcomp *cal, size_t boots, struct cm_session_prior *out);
+
+/* Between runs, with sessions as the unit: the session medians of ln(duration) of each side,
+ * a pooled-variance t (the prior's df added to the pooled variance when one is given; needed
+ * when a side has one session). rel = exp(mean_c - mean_b) - 1; its CI is the 1 - 2 alpha
+ * interval, whose bounds are the one-sided 1 - alpha bounds a verdict needs; p is the
+ * one-sided p in the direction of the change (a gate asks "slower?", and "faster?"). */
+int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, size_t kc,
+			      const struct cm_session_prior *prior, double alpha,
+			      struct cm_comparison *out);
+
+/* Change points in a series of session summaries (ln of the medians, in time order): binary
+ * segmentation on the two-sample t statistic, each split's significance from a permutation
+ * test of the maximal statistic over the segment (E-divisive's way of making "the best split"
+ * honest), kept when p < alpha and the step is at least min_rel. Steps: the first session
+ * after each change, its relative size with the Welch CI between the neighbouring segments,
+ * and p. seed makes the permutations repeatable. */
+struct cm_change {
+	size_t at; /* index of the first session after the change */
+	double rel, lo, hi, p;
+};
+size_t cm_stats_change_points(const double *x, size_t n, double alpha, double min_rel,
+			      unsigned long seed, struct cm_change *out, size_t max);
+
+/* How many sessions x boots reach a CI half-width of target (relative) at least cost, as
+ * Kalibera & Jones derive it: boots per session n = sqrt(session_cost sigma_w^2 / (boot_cost
+ * sigma_b^2)), then the fewest sessions whose t-interval is narrow enough. */
+struct cm_dimension {
+	int sessions, boots;
+	double cost_s; /* sessions x (session_cost + boots x boot_cost) */
+};
+int cm_stats_dimension(const struct cm_varcomp *vc, double boot_s, double session_s,
+		       double target, struct cm_dimension *out);
+
 #endif

@@ -5,7 +5,7 @@
 
 #include "coldmark/report.h"
 
-#define CM_STORE_VERSION 2
+#define CM_STORE_VERSION 3
 
 struct cm_store;
 /* Opens (creating or migrating) the database at path. NULL with err set on failure. */
@@ -33,12 +33,30 @@ int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_da
 
 /* Finds a run by id, or the newest run with that tag. Returns 0 and fills run_id. */
 int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n);
-/* Loads a run into ds (samples, axes, header). */
+/* Every run ref names: the run by that id, or all runs of that tag in time order (each
+ * holds one or more sessions). 0 with *ids (to free) and *n, or an error when none. */
+int cm_store_resolve_all(struct cm_store *s, const char *ref, char ***ids, size_t *n);
+/* Loads a run into ds (samples, axes, header; each boot with its session). */
 int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds);
 
 /* Runs in time order: id, tag, started. cb returns nonzero to stop. */
 int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,
 						const char *started),
 		  void *ctx);
+
+/* What `coldmark calibrate` measured of this host: per case x phase the variance components
+ * of log durations (within a session, between sessions) and how many sessions and boots
+ * per session they come from. Later compares on the host use them when a side has one
+ * session only. */
+struct cm_calibration {
+	char *case_id, *phase;
+	struct cm_varcomp vc;
+};
+int cm_store_put_calibration(struct cm_store *s, const char *host, const char *run_id,
+			     const struct cm_calibration *c, size_t n);
+/* Every calibration of host (*out to free with cm_calibration_free). */
+int cm_store_get_calibration(struct cm_store *s, const char *host, struct cm_calibration **out,
+			     size_t *n);
+void cm_calibration_free(struct cm_calibration *c, size_t n);
 
 #endif

@@ -141,6 +141,11 @@ void cm_sha256_update(struct cm_sha256 *s, const void *data, size_t n);
 void cm_sha256_hex(struct cm_sha256 *s, char out[65]);
 int cm_sha256_file(const char *path, char out[65]);
 
+/* samples.csv's own columns, in order: no axis may take one of these names. */
+#define CM_SAMPLES_COLUMNS \
+	"case", "boot", "status", "phase", "duration_ns", "warmup", "source", "cache_drop", "session"
+bool cm_samples_reserved_column(const char *name);
+
 /* CLOCK_MONOTONIC in ns: the clock perf samples are taken on (use_clockid). */
 int64_t cm_now_ns(void);
 

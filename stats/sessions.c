@@ -1,0 +1,284 @@
+/* The level above the boot: variance components, session-level comparison, change points in
+ * a history of sessions, and how many sessions x boots a precision needs. See coldmark/stats.h
+ * for the model; README ("Sessions") for why. */
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/stats.h"
+#include "coldmark/util.h"
+
+/* The values' indices grouped by session, groups in order of first appearance: idx holds the
+ * indices, start[g]..start[g+1] group g. Returns the number of groups. */
+static size_t group(const int *session, size_t n, size_t *idx, size_t *start)
+{
+	int *ids = cm_xmalloc((n + 1) * sizeof(int));
+	size_t *cnt = cm_xcalloc(n + 1, sizeof(size_t)), *g_of = cm_xmalloc((n + 1) * sizeof(size_t));
+	size_t ng = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t g = 0;
+		while (g < ng && ids[g] != session[i]) /* sessions are few: a scan is enough */
+			g++;
+		if (g == ng)
+			ids[ng++] = session[i];
+		g_of[i] = g;
+		cnt[g]++;
+	}
+	start[0] = 0;
+	for (size_t g = 0; g < ng; g++)
+		start[g + 1] = start[g] + cnt[g], cnt[g] = start[g];
+	for (size_t i = 0; i < n; i++)
+		idx[cnt[g_of[i]]++] = i;
+	free(ids), free(cnt), free(g_of);
+	return ng;
+}
+
+void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_varcomp *out)
+{
+	*out = (struct cm_varcomp){ 0, 0, NAN, NAN, NAN };
+	size_t *idx = cm_xmalloc((n + 1) * sizeof(size_t)), *start = cm_xmalloc((n + 2) * sizeof(size_t));
+	size_t ng = group(session, n, idx, start), k = 0, N = 0;
+	double ssw = 0, sum = 0, sumsq_n = 0, *mean = cm_xcalloc(ng + 1, sizeof(double));
+	size_t *ns = cm_xcalloc(ng + 1, sizeof(size_t));
+	for (size_t g = 0; g < ng; g++) {
+		size_t m = start[g + 1] - start[g];
+		if (m < 2)
+			continue;
+		double mu = 0;
+		for (size_t j = start[g]; j < start[g + 1]; j++)
+			mu += log(v[idx[j]]);
+		mu /= (double)m;
+		for (size_t j = start[g]; j < start[g + 1]; j++)
+			ssw += (log(v[idx[j]]) - mu) * (log(v[idx[j]]) - mu);
+		mean[k] = mu, ns[k++] = m;
+		N += m, sum += mu * (double)m, sumsq_n += (double)(m * m);
+	}
+	out->sessions = k;
+	if (k) {
+		out->boots = (N + k / 2) / k;
+		out->within = ssw / (double)(N - k);
+	}
+	if (k >= 2) {
+		/* between = (MSB - MSW) / n0, n0 the unbalanced design's effective session size */
+		double grand = sum / (double)N, ssb = 0;
+		for (size_t g = 0; g < k; g++)
+			ssb += (double)ns[g] * (mean[g] - grand) * (mean[g] - grand);
+		double msb = ssb / (double)(k - 1), n0 = ((double)N - sumsq_n / (double)N) / (double)(k - 1);
+		out->between = fmax(0, (msb - out->within) / n0);
+		out->icc = out->between + out->within > 0 ? out->between / (out->between + out->within) : 0;
+	}
+	free(idx), free(start), free(mean), free(ns);
+}
+
+void cm_varcomp_pool(const struct cm_varcomp *a, const struct cm_varcomp *b, struct cm_varcomp *out)
+{
+	const struct cm_varcomp *s[2] = { a, b };
+	double w[2], bw[2], wsum = 0, bsum = 0, within = 0, between = 0;
+	for (int i = 0; i < 2; i++) {
+		w[i] = s[i]->sessions && isfinite(s[i]->within)
+			       ? (double)(s[i]->sessions * (s[i]->boots - 1)) : 0;
+		bw[i] = s[i]->sessions >= 2 && isfinite(s[i]->between) ? (double)(s[i]->sessions - 1) : 0;
+		wsum += w[i], bsum += bw[i];
+		within += w[i] ? w[i] * s[i]->within : 0;
+		between += bw[i] ? bw[i] * s[i]->between : 0;
+	}
+	*out = (struct cm_varcomp){ a->sessions + b->sessions,
+				    (a->boots + b->boots + 1) / 2,
+				    wsum ? within / wsum : NAN, bsum ? between / bsum : NAN, NAN };
+	if (isfinite(out->within) && isfinite(out->between) && out->within + out->between > 0)
+		out->icc = out->between / (out->between + out->within);
+}
+
+size_t cm_stats_session_medians(const double *v, const int *session, size_t n, size_t min_n,
+				double *out, size_t *per_session)
+{
+	size_t *idx = cm_xmalloc((n + 1) * sizeof(size_t)), *start = cm_xmalloc((n + 2) * sizeof(size_t));
+	size_t ng = group(session, n, idx, start), k = 0;
+	double *tmp = cm_xmalloc((n + 1) * sizeof(double));
+	for (size_t g = 0; g < ng; g++) {
+		size_t m = start[g + 1] - start[g];
+		if (m < min_n || !m)
+			continue;
+		for (size_t j = 0; j < m; j++)
+			tmp[j] = log(v[idx[start[g] + j]]);
+		gsl_sort(tmp, 1, m);
+		if (per_session)
+			per_session[k] = m;
+		out[k++] = gsl_stats_median_from_sorted_data(tmp, 1, m);
+	}
+	free(idx), free(start), free(tmp);
+	return k;
+}
+
+void cm_session_prior_from(const struct cm_varcomp *cal, size_t boots, struct cm_session_prior *out)
+{
+	/* a median of m normal values has variance ~ (pi/2) sigma^2 / m */
+	double m = boots ? (double)boots : 1;
+	out->var = cal->between + M_PI / 2 * cal->within / m;
+	out->df = cal->sessions >= 2 ? (double)(cal->sessions - 1) : 0;
+}
+
+static void mean_ss(const double *x, size_t n, double *mean, double *ss)
+{
+	double m = 0, s = 0;
+	for (size_t i = 0; i < n; i++)
+		m += x[i];
+	m /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		s += (x[i] - m) * (x[i] - m);
+	*mean = m, *ss = s;
+}
+
+int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, size_t kc,
+			      const struct cm_session_prior *prior, double alpha,
+			      struct cm_comparison *out)
+{
+	out->rel = out->rel_lo = out->rel_hi = out->p = out->p_adj = NAN;
+	out->exact = false;
+	out->verdict = CM_INCOMPARABLE;
+	if (!kb || !kc)
+		return -1;
+	double xb, sb, xc, sc;
+	mean_ss(mb, kb, &xb, &sb);
+	mean_ss(mc, kc, &xc, &sc);
+	double df = (double)(kb + kc) - 2, ss = sb + sc;
+	if (prior && prior->df > 0) { /* the calibration's sessions join the pooled variance */
+		ss += prior->var * prior->df;
+		df += prior->df;
+	}
+	if (!(df >= 1))
+		return -1; /* one session a side and no calibration: no between-session variance */
+	double se = sqrt(ss / df * (1.0 / (double)kb + 1.0 / (double)kc)), d = xc - xb;
+	double tq = gsl_cdf_tdist_Qinv(alpha, df);
+	out->rel = expm1(d);
+	out->rel_lo = expm1(d - tq * se);
+	out->rel_hi = expm1(d + tq * se);
+	out->p = se > 0 ? gsl_cdf_tdist_Q(fabs(d) / se, df) : (d != 0 ? 0 : 1);
+	out->verdict = CM_NO_CHANGE;
+	return 0;
+}
+
+/* ---- change points ------------------------------------------------------------------------- */
+
+/* The split of x[0..n) with the largest |t| (pooled variance), segments of minseg at least:
+ * its index (first of the right part) and |t|. Prefix sums make it linear. */
+static double best_split(const double *x, size_t n, size_t minseg, size_t *at)
+{
+	double tot = 0, tot2 = 0, best = -1;
+	for (size_t i = 0; i < n; i++)
+		tot += x[i], tot2 += x[i] * x[i];
+	double s = 0, s2 = 0;
+	*at = 0;
+	for (size_t k = 1; k < n; k++) {
+		s += x[k - 1], s2 += x[k - 1] * x[k - 1];
+		if (k < minseg || n - k < minseg)
+			continue;
+		double nl = (double)k, nr = (double)(n - k), ml = s / nl, mr = (tot - s) / nr;
+		double ss = (s2 - nl * ml * ml) + (tot2 - s2 - nr * mr * mr);
+		double var = fmax(ss, 0) / (double)(n - 2) * (1 / nl + 1 / nr);
+		double t = var > 0 ? fabs(ml - mr) / sqrt(var) : (ml != mr ? INFINITY : 0);
+		if (t > best)
+			best = t, *at = k;
+	}
+	return best;
+}
+
+#define CP_MINSEG 3
+#define CP_PERMUTATIONS 199
+
+/* p of the best split: how often a shuffle of the segment splits at least as well. */
+static double split_p(const double *x, size_t n, double obs, gsl_rng *rng)
+{
+	double *y = cm_xmalloc(n * sizeof(double));
+	memcpy(y, x, n * sizeof(double));
+	size_t ge = 0, at;
+	for (int r = 0; r < CP_PERMUTATIONS; r++) {
+		gsl_ran_shuffle(rng, y, n, sizeof(double));
+		ge += best_split(y, n, CP_MINSEG, &at) >= obs;
+	}
+	free(y);
+	return (double)(ge + 1) / (CP_PERMUTATIONS + 1);
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+	size_t x = ((const struct cm_change *)a)->at, y = ((const struct cm_change *)b)->at;
+	return (x > y) - (x < y);
+}
+
+/* Splits [a, b) while significant; the changes found go to out. */
+static void segment(const double *x, size_t a, size_t b, double alpha, gsl_rng *rng,
+		    struct cm_change *out, size_t *k, size_t max)
+{
+	if (b - a < 2 * CP_MINSEG || *k >= max)
+		return;
+	size_t at;
+	double t = best_split(x + a, b - a, CP_MINSEG, &at);
+	double p = split_p(x + a, b - a, t, rng);
+	if (!(p < alpha))
+		return;
+	out[(*k)++] = (struct cm_change){ a + at, NAN, NAN, NAN, p };
+	segment(x, a, a + at, alpha, rng, out, k, max);
+	segment(x, a + at, b, alpha, rng, out, k, max);
+}
+
+/* The step at change i: Welch's interval between its neighbouring segments. */
+static void step_size(const double *x, size_t from, size_t at, size_t to, double alpha,
+		      struct cm_change *c)
+{
+	double ml, sl, mr, sr;
+	size_t nl = at - from, nr = to - at;
+	mean_ss(x + from, nl, &ml, &sl);
+	mean_ss(x + at, nr, &mr, &sr);
+	double vl = sl / (double)(nl - 1) / (double)nl, vr = sr / (double)(nr - 1) / (double)nr;
+	double se = sqrt(vl + vr), d = mr - ml;
+	double df = se > 0 ? pow(vl + vr, 2) / (vl * vl / (double)(nl - 1) + vr * vr / (double)(nr - 1))
+			   : 1;
+	double tq = gsl_cdf_tdist_Qinv(alpha / 2, df);
+	c->rel = expm1(d), c->lo = expm1(d - tq * se), c->hi = expm1(d + tq * se);
+}
+
+size_t cm_stats_change_points(const double *x, size_t n, double alpha, double min_rel,
+			      unsigned long seed, struct cm_change *out, size_t max)
+{
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, seed);
+	size_t k = 0;
+	segment(x, 0, n, alpha, rng, out, &k, max);
+	gsl_rng_free(rng);
+	qsort(out, k, sizeof(*out), cmp_change);
+	size_t kept = 0;
+	for (size_t i = 0; i < k; i++) {
+		size_t from = i ? out[i - 1].at : 0, to = i + 1 < k ? out[i + 1].at : n;
+		step_size(x, from, out[i].at, to, alpha, &out[i]);
+		if (fabs(out[i].rel) >= min_rel)
+			out[kept++] = out[i];
+	}
+	return kept;
+}
+
+/* ---- dimensioning -------------------------------------------------------------------------- */
+
+int cm_stats_dimension(const struct cm_varcomp *vc, double boot_s, double session_s,
+		       double target, struct cm_dimension *out)
+{
+	*out = (struct cm_dimension){ 0, 0, NAN };
+	if (!isfinite(vc->within) || !isfinite(vc->between) || !(target > 0) || !(boot_s > 0))
+		return -1;
+	double ratio = vc->between > 0 ? session_s * vc->within / (boot_s * vc->between) : INFINITY;
+	int n = (int)fmin(1000, fmax(2, round(sqrt(ratio))));
+	double h = log1p(target);
+	for (int k = 2; k <= 10000; k++) {
+		double t = gsl_cdf_tdist_Qinv(0.025, k - 1);
+		if (t * sqrt((vc->between + vc->within / n) / k) <= h) {
+			*out = (struct cm_dimension){ k, n, k * (session_s + n * boot_s) };
+			return 0;
+		}
+	}
+	return -1;
+}

@@ -1,0 +1,179 @@
+/* The session level of the statistics, proven by simulation (printed by scripts/bench-sessions.sh;
+ * asserts nothing). Boot times are lognormal: each session draws its own level (between-session
+ * CV 10%), each boot its own noise around it (within-session CV 3%). Every comparison goes
+ * through cm_compare_build, the code `coldmark compare` runs; the histories through
+ * cm_stats_change_points, the code `coldmark history` runs. Seeded: the figures repeat. */
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/compare.h"
+#include "coldmark/report.h"
+
+#define SD_BETWEEN 0.1
+#define SD_WITHIN 0.03
+#define BASE_NS 100e6
+
+static gsl_rng *rng;
+
+/* K sessions x B boots of case "c" into ds, the candidate's change applied. */
+static void side(struct cm_dataset *ds, int K, int B, double change, const double *levels)
+{
+	cm_dataset_init(ds, NULL, 0);
+	cm_dataset_meta(ds, "host", "sim");
+	int boot = 0;
+	for (int k = 0; k < K; k++) {
+		char id[16];
+		snprintf(id, sizeof(id), "%d", k + 1);
+		cm_dataset_session(ds, id, "sim");
+		double u = levels ? levels[k] : gsl_ran_gaussian(rng, SD_BETWEEN);
+		for (int b = 0; b < B; b++)
+			cm_dataset_add(ds, "c", ++boot, false, "ok", "total",
+				       BASE_NS * (1 + change) * exp(u + gsl_ran_gaussian(rng, SD_WITHIN)),
+				       "sim", "none");
+	}
+}
+
+/* A calibration of the simulated host: K unchanged sessions of B boots. */
+static void calibrate(int K, int B, struct cm_calibration *cal)
+{
+	struct cm_dataset ds;
+	side(&ds, K, B, 0, NULL);
+	struct cm_report r;
+	cm_report_build(&ds, 0.05, &r);
+	const struct cm_cell *cell = cm_report_cell(&r, 0, 0);
+	cm_stats_varcomp(cell->values, cell->sessions, cell->s.n, &cal->vc);
+	cal->case_id = "c", cal->phase = "total";
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* Share of trials whose comparison says "regressed" (what exits non-zero). */
+static double rate(int trials, int K, int B, double change, bool within, int cal_k,
+		   double thr, enum cm_cmp_model *model)
+{
+	int hits = 0;
+	double levels[64];
+	for (int t = 0; t < trials; t++) {
+		struct cm_dataset b, c;
+		for (int k = 0; k < K; k++)
+			levels[k] = gsl_ran_gaussian(rng, SD_BETWEEN);
+		side(&b, K, B, 0, within ? levels : NULL);
+		side(&c, K, B, change, within ? levels : NULL);
+		struct cm_judge j = { 0.05, thr, 0 };
+		struct cm_calibration cal; /* a fresh calibration per trial: it is noisy too */
+		if (cal_k > 0)
+			calibrate(cal_k, B, &cal);
+		struct cm_cmp_opts o = { within, cal_k > 0 ? &cal : NULL, cal_k > 0 };
+		struct cm_cmp_result r;
+		cm_compare_build(&b, &c, &j, NULL, &o, &r);
+		hits += r.rows[0].cmp.verdict == CM_REGRESSED;
+		*model = r.rows[0].model;
+		cm_compare_free(&r);
+		cm_dataset_free(&b);
+		cm_dataset_free(&c);
+	}
+	return (double)hits / trials;
+}
+
+static void comparisons(int trials)
+{
+	enum cm_cmp_model m;
+	printf("between-session CV %.0f%%, within-session CV %.0f%%; %d comparisons per figure; "
+	       "alpha 0.05, threshold 0\n\n", SD_BETWEEN * 100, SD_WITHIN * 100, trials);
+	printf("%-58s %10s %10s\n", "design (a side)", "false pos.", "power");
+	struct { const char *what; int K, B; double change; bool within; int cal_k; } d[] = {
+		{ "3 sessions x 10 boots, boots pooled (the old compare)", 3, 10, 0.25, false, -1 },
+		{ "3 sessions x 10 boots, sessions as the unit", 3, 10, 0.25, false, 0 },
+		{ "3 sessions x 10 boots, sessions + 10-session calibration", 3, 10, 0.25, false, 10 },
+		{ "5 sessions x 10 boots, sessions as the unit", 5, 10, 0.25, false, 0 },
+		{ "1 session x 10 boots, 10-session calibration", 1, 10, 0.25, false, 10 },
+		{ "1 session x 30 boots, boots only (exit 5)", 1, 30, 0.25, false, 0 },
+		{ "within run (--axis), 3 sessions x 10 boots, change 3%", 3, 10, 0.03, true, 0 },
+		{ "within run (--axis), 1 session x 10 boots, change 3%", 1, 10, 0.03, true, 0 },
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		double fp, pw;
+		if (d[i].cal_k < 0) { /* the old model: every boot a replicate, sessions ignored */
+			/* the old compare saw the three sessions' boots as one sample */
+			int hits = 0;
+			for (int t = 0; t < trials; t++) {
+				struct cm_dataset b, c;
+				side(&b, d[i].K, d[i].B, 0, NULL);
+				side(&c, d[i].K, d[i].B, 0, NULL);
+				for (size_t r = 0; r < b.n; r++)
+					b.rows[r].session = 1;
+				for (size_t r = 0; r < c.n; r++)
+					c.rows[r].session = 1;
+				struct cm_judge j = { 0.05, 0, 0 };
+				struct cm_cmp_result res;
+				cm_compare_build(&b, &c, &j, NULL, NULL, &res);
+				hits += res.rows[0].cmp.verdict != CM_NO_CHANGE;
+				cm_compare_free(&res);
+				cm_dataset_free(&b);
+				cm_dataset_free(&c);
+			}
+			fp = (double)hits / trials;
+			printf("%-58s %9.1f%% %10s   (either direction)\n", d[i].what, fp * 100, "—");
+			continue;
+		}
+		fp = rate(trials, d[i].K, d[i].B, 0, d[i].within, d[i].cal_k, 0, &m);
+		pw = rate(trials, d[i].K, d[i].B, d[i].change, d[i].within, d[i].cal_k, 0, &m);
+		printf("%-58s %9.1f%% %9.1f%%   (model: %s, change %+.0f%%)\n", d[i].what, fp * 100,
+		       pw * 100, cm_cmp_model_names[m], d[i].change * 100);
+	}
+}
+
+/* One history: n session summaries (ln of the median of 10 boots), a step at `at` (n: none). */
+static void series(double *x, int n, int at, double step)
+{
+	double v[10];
+	int ses[10] = { 0 };
+	for (int i = 0; i < n; i++) {
+		double u = gsl_ran_gaussian(rng, SD_BETWEEN) + (i >= at ? log1p(step) : 0);
+		for (int b = 0; b < 10; b++)
+			v[b] = BASE_NS * exp(u + gsl_ran_gaussian(rng, SD_WITHIN));
+		cm_stats_session_medians(v, ses, 10, 1, &x[i], NULL);
+	}
+}
+
+static void change_points(int trials)
+{
+	double x[60];
+	struct cm_change ch[16];
+	int found = 0, located = 0, flat_quiet = 0, lo = 3, hi = 57;
+	for (int t = 0; t < trials; t++) {
+		int at = lo + (int)gsl_rng_uniform_int(rng, (unsigned long)(hi - lo + 1));
+		series(x, 60, at, 0.10);
+		size_t k = cm_stats_change_points(x, 60, 0.05, 0, (unsigned long)t, ch, 16);
+		bool hit = false, near = false;
+		for (size_t i = 0; i < k; i++) {
+			hit |= ch[i].rel > 0;
+			near |= ch[i].rel > 0 && abs((int)ch[i].at - at) <= 2;
+		}
+		found += hit, located += near;
+		series(x, 60, 60, 0);
+		flat_quiet += cm_stats_change_points(x, 60, 0.05, 0, (unsigned long)t + 7777, ch, 16) == 0;
+	}
+	printf("\nchange points: 60 sessions x 10 boots, one +10%% step at a uniform position in "
+	       "[%d, %d], %d series\n", lo, hi, trials);
+	printf("  step detected                    %5.1f%%\n", 100.0 * found / trials);
+	printf("  detected within ±2 sessions      %5.1f%%\n", 100.0 * located / trials);
+	printf("  flat series with no change found %5.1f%%\n", 100.0 * flat_quiet / trials);
+}
+
+int main(int argc, char **argv)
+{
+	gsl_set_error_handler_off();
+	int trials = argc > 1 ? atoi(argv[1]) : 2000;
+	rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, 20261126);
+	comparisons(trials);
+	change_points(trials / 2);
+	gsl_rng_free(rng);
+	return 0;
+}
