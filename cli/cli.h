@@ -13,6 +13,8 @@
 #define CM_EXIT_USAGE 2     /* usage, matrix or data error */
 #define CM_EXIT_HOST 3      /* this host cannot measure what was asked */
 #define CM_EXIT_OUTPUT 4    /* results could not be written (full disk, I/O error, the store) */
+#define CM_EXIT_BOOTS_ONLY 5 /* compare: changes beyond the boots' noise between one-session runs
+			      * with no calibration: the between-session noise is unknown */
 #define CM_EXIT_INTERRUPTED 130
 
 /* Named defaults: one place says what an option is when it is not given. */
@@ -75,6 +77,9 @@ struct cm_report;
 int cm_export(const struct cm_cli *cli, const char *who, const struct cm_report *r);
 
 int cm_cmd_run(const struct cm_cli *cli);
+/* run with K sessions (default 10) whose variance components become this host's calibration */
+int cm_cmd_calibrate(const struct cm_cli *cli);
+#define CM_CALIBRATE_SESSIONS 10
 /* cm_cmd_run with the function that boots qemu given: cm_launch_boot, or a test's fake. */
 int cm_run(const struct cm_cli *cli, cm_launch_fn launch);
 int cm_cmd_doctor(const struct cm_cli *cli);

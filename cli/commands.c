@@ -75,7 +75,7 @@ static int cmd_list(const struct cm_cli *cli)
 	struct cm_matrix *m = cm_cli_load_matrix(cli->pos[0]);
 	if (!m)
 		return CM_EXIT_USAGE;
-	long long boots = (long long)m->ncases * (m->boots + m->warmup);
+	long long boots = (long long)m->ncases * (m->boots + m->warmup) * m->sessions;
 	if (fmt && !strcmp(fmt, "json")) {
 		printf("{\"cases\": [");
 		for (size_t c = 0; c < m->ncases; c++) {
@@ -94,8 +94,9 @@ static int cmd_list(const struct cm_cli *cli)
 			}
 			printf("]}");
 		}
-		printf("\n], \"boots_per_case\": %lld, \"warmup_per_case\": %lld, \"total_boots\": %lld}\n",
-		       (long long)m->boots, (long long)m->warmup, boots);
+		printf("\n], \"boots_per_case\": %lld, \"warmup_per_case\": %lld, \"sessions\": %lld, "
+		       "\"total_boots\": %lld}\n",
+		       (long long)m->boots, (long long)m->warmup, (long long)m->sessions, boots);
 	} else {
 		struct cm_sources src;
 		cm_sources_init(&src, m, NULL, true);
@@ -115,8 +116,13 @@ static int cmd_list(const struct cm_cli *cli)
 			cm_buf_free(&b);
 		}
 		cm_sources_free(&src);
-		printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
-		       (long long)m->boots, (long long)m->warmup, boots);
+		if (m->sessions > 1)
+			printf("%lld sessions × %zu cases × (%lld boots + %lld warm-up) = %lld boots\n",
+			       (long long)m->sessions, m->ncases, (long long)m->boots,
+			       (long long)m->warmup, boots);
+		else
+			printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
+			       (long long)m->boots, (long long)m->warmup, boots);
 		cm_note_unmeasurable(m, m->source != CM_SOURCE_DEBUGCON, stdout, "note");
 	}
 	cm_matrix_free(m);
@@ -251,13 +257,17 @@ static const struct cm_opt compare_opts[] = {
 	{ "axis", 0, "NAME", "with one RUN: compare two values of this axis within the run" },
 	{ "base", 0, "VALUE", "with --axis: the base value (default: the axis's first)" },
 	{ "cand", 0, "VALUE", "with --axis: the candidate value (default: the other one of two)" },
+	{ "relative-to", 0, "reference", "judge each case relative to its reference case in the "
+					"same session (what the host did to both cancels)" },
 	{ 0 }
 };
 static const struct cm_opt history_opts[] = {
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
 	{ "case", 0, "ID", "only this case" },
 	{ "phase", 0, "NAME", "the phase to follow (default total)" },
-	{ "html", 0, "FILE", "also write the trend plot (median and CI per run) as an HTML page" },
+	{ "html", 0, "FILE", "also write the trend plot (median per session, change points marked) as an HTML page" },
+	{ "relative-to", 0, "reference", "follow each case relative to its reference case in the "
+					"same session" },
 	JUDGE_OPTS,
 	{ 0 }
 };
@@ -277,13 +287,18 @@ const struct cm_cmd cm_commands[] = {
 	{ "report", "SAMPLES.csv|RUNDIR [options]",
 	  "Rebuild summary.csv, report.md, report.json and report.html from raw samples.",
 	  report_opts, 1, 1, cmd_report },
+	{ "calibrate", "MATRIX.yaml [options]",
+	  "Run K unchanged sessions (--sessions, default 10) and store this host's within- and "
+	  "between-session variance per case and phase, for compares of one-session runs.",
+	  run_opts, 1, 1, cm_cmd_calibrate },
 	{ "compare", "BASE CAND [options] | RUN --axis NAME [--base V] [--cand V]",
-	  "Compare two runs (each a tag, a run id, a samples.csv or a run folder) case by case and "
-	  "phase by phase, or two values of one axis within a run; exit 1 on a regression.",
+	  "Compare two sides (each a tag with all its sessions, a run id, a samples.csv or a run "
+	  "folder) case by case and phase by phase, with the session as the unit, or two values "
+	  "of one axis within a run; exit 1 on a regression, 5 on a change only the boots see.",
 	  compare_opts, 1, 2, cm_cmd_compare },
 	{ "history", "[--case ID] [--phase NAME] [--db PATH] [--html FILE]",
-	  "Every run in the store in time order with its median and CI, and the steps between "
-	  "consecutive runs.",
+	  "Every session in the store in time order with its median, and the change points of "
+	  "the series: persistent steps, each with its size, CI, p and what changed in the header.",
 	  history_opts, 0, 0, cm_cmd_history },
 	{ "import", "SAMPLES.csv --tag NAME [--db PATH]",
 	  "Load samples measured elsewhere into the store under a tag.", import_opts, 1, 1,

@@ -18,6 +18,35 @@ static const char *db_path(const struct cm_cli *cli)
 	return cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : CM_DEFAULT_DB;
 }
 
+/* The runs of a tag, each with its sessions, as one side: every session recorded under the
+ * tag counts (sessions renamed RUN#k), the header is the newest run's. */
+static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n,
+		     struct cm_dataset *ds)
+{
+	if (n == 1)
+		return cm_store_load(s, ids[0], ds);
+	struct cm_dataset one;
+	int rc = cm_store_load(s, ids[n - 1], &one);
+	if (rc)
+		return rc;
+	cm_dataset_init(ds, one.axes, one.naxes);
+	for (size_t i = 0; i < one.nmeta; i++)
+		cm_dataset_meta(ds, one.meta_keys[i], one.meta_vals[i]);
+	cm_dataset_free(&one);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (!(rc = cm_store_load(s, ids[i], &one)))
+			cm_dataset_merge(ds, &one, ids[i]);
+		cm_dataset_free(&one);
+	}
+	char what[256];
+	snprintf(what, sizeof(what), "%zu runs of tag %s", n, ref);
+	cm_dataset_meta(ds, "run", what);
+	fprintf(stderr, "note: %s: %zu runs, %zu sessions\n", ref, n, ds->nsessions);
+	if (rc)
+		cm_dataset_free(ds);
+	return rc;
+}
+
 /* A side of a comparison: a run folder, a samples.csv, or a run id / tag in the store. */
 static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 {
@@ -46,11 +75,17 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 				"or run id: %s\n", ref, err);
 		return CM_ERR(CM_EIO);
 	}
-	int rc = cm_store_resolve(s, ref, id, sizeof(id));
+	char **ids;
+	size_t n;
+	int rc = cm_store_resolve_all(s, ref, &ids, &n);
+	(void)id;
 	if (rc)
 		fprintf(stderr, "coldmark: '%s' is neither a file nor a tag or run id in %s\n", ref, db);
 	else
-		rc = cm_store_load(s, id, ds);
+		rc = load_runs(s, ref, ids, n, ds);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 	cm_store_close(s);
 	return rc;
 }
@@ -186,6 +221,23 @@ static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_
 	return rc ? -1 : 0;
 }
 
+/* The calibration of the host both sides ran on, from the store, when there is one. */
+static void host_calibration(const struct cm_cli *cli, const struct cm_dataset *b,
+			     const struct cm_dataset *c, struct cm_cmp_opts *o)
+{
+	const char *hb = cm_dataset_get_meta(b, CM_HDR(HOST)), *hc = cm_dataset_get_meta(c, CM_HDR(HOST));
+	struct stat sb;
+	if (!hb || !hc || strcmp(hb, hc) || stat(db_path(cli), &sb))
+		return; /* across hosts a host's calibration says nothing */
+	char err[512];
+	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));
+	struct cm_calibration *cal = NULL;
+	if (s && !cm_store_get_calibration(s, hc, &cal, &o->ncal) && o->ncal)
+		fprintf(stderr, "note: calibration of host %s: %zu case × phase components\n", hc, o->ncal);
+	o->cal = cal;
+	cm_store_close(s);
+}
+
 int cm_cmd_compare(const struct cm_cli *cli)
 {
 	struct cm_judge j;
@@ -200,17 +252,37 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	struct cm_dataset b, c;
 	if (load_sides(cli, &b, &c))
 		return CM_EXIT_USAGE;
+	const char *rel = cm_cli_get(cli, "relative-to");
+	if (rel && strcmp(rel, "reference")) {
+		fprintf(stderr, "coldmark compare: --relative-to: 'reference' is the one choice\n");
+		cm_dataset_free(&b), cm_dataset_free(&c);
+		return CM_EXIT_USAGE;
+	}
+	/* the candidate first: it is put in the base's terms, which must still be raw */
+	if (rel && (cm_dataset_relative(&c, &b) || cm_dataset_relative(&b, &b))) {
+		fprintf(stderr, "coldmark compare: --relative-to reference: a side has no reference "
+				"case (run.reference)\n");
+		cm_dataset_free(&b), cm_dataset_free(&c);
+		return CM_EXIT_USAGE;
+	}
 	struct cm_cmp_result r;
-	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), NULL, &r);
+	struct cm_cmp_opts o = { .within_run = cm_cli_get(cli, "axis") != NULL, .relative = rel != NULL };
+	if (!o.within_run)
+		host_calibration(cli, &b, &c, &o);
+	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), &o, &r);
 	for (size_t i = 0; i < r.n_not_comparable; i++)
 		fprintf(stderr, "warning: not comparable: %s\n", r.not_comparable[i]);
+	for (size_t i = 0; i < r.n_reference_moved; i++)
+		fprintf(stderr, "warning: %s\n", r.reference_moved[i]);
 	for (size_t i = 0; i < r.n_only_cand; i++)
 		fprintf(stderr, "note: case only in the candidate: %s\n", r.only_cand[i]);
 	for (size_t i = 0; i < r.n_only_base; i++)
 		fprintf(stderr, "note: case only in the base: %s\n", r.only_base[i]);
 	w->write(&r, stdout);
-	int rc = r.regressions ? CM_EXIT_FAILED : CM_EXIT_OK;
+	int rc = r.regressions ? CM_EXIT_FAILED
+		 : r.regressions_boots_only ? CM_EXIT_BOOTS_ONLY : CM_EXIT_OK;
 	cm_compare_free(&r);
+	cm_calibration_free((struct cm_calibration *)o.cal, o.ncal);
 	cm_dataset_free(&b);
 	cm_dataset_free(&c);
 	return rc;
@@ -256,6 +328,22 @@ int cm_cmd_history(const struct cm_cli *cli)
 		cm_store_load(s, h.ids[i], &ds[i]);
 	struct cm_history hi;
 	int rc = CM_EXIT_OK;
+	const char *rel = cm_cli_get(cli, "relative-to");
+	if (rel && strcmp(rel, "reference")) {
+		fprintf(stderr, "coldmark history: --relative-to: 'reference' is the one choice\n");
+		rc = CM_EXIT_USAGE;
+	}
+	/* the last run first: every run is put in the first's terms, which must still be raw */
+	for (size_t i = h.n; rel && !rc && i-- > 0;)
+		if (cm_dataset_relative(&ds[i], &ds[0])) {
+			fprintf(stderr, "coldmark history: --relative-to reference: run %s has no "
+					"reference case (run.reference)\n", h.ids[i]);
+			rc = CM_EXIT_USAGE;
+		}
+	if (rc) {
+		memset(&hi, 0, sizeof(hi));
+		goto out;
+	}
 	if (cm_history_build(ds, h.tags, h.ids, h.n, h.case_filter, h.phase, &j, &hi)) {
 		fprintf(stderr, "coldmark history: no %s in %s\n",
 			h.case_filter ? "such case" : "runs", db_path(cli));
@@ -274,6 +362,7 @@ int cm_cmd_history(const struct cm_cli *cli)
 			rc = CM_EXIT_OUTPUT;
 		}
 	}
+out:
 	cm_history_free(&hi);
 	for (size_t i = 0; i < h.n; i++) {
 		cm_dataset_free(&ds[i]);

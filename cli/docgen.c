@@ -7,11 +7,15 @@
 
 const struct cm_exit_code cm_exit_codes[] = {
 	{ CM_EXIT_OK, "success" },
-	{ CM_EXIT_FAILED, "failed boots beyond run.max_failed, or a regression found by compare" },
+	{ CM_EXIT_FAILED, "failed boots beyond run.max_failed, or a regression found by compare "
+			  "(between runs: with sessions or a calibration as the unit)" },
 	{ CM_EXIT_USAGE, "usage, matrix or data error (with file:line:col where there is one)" },
 	{ CM_EXIT_HOST, "this host cannot measure what was asked (no qemu, KVM or perf)" },
 	{ CM_EXIT_OUTPUT, "results could not be written (full disk, I/O error, the store refused); "
 			  "every boot before is kept, --resume continues" },
+	{ CM_EXIT_BOOTS_ONLY, "compare found changes beyond the boots' noise alone between runs of "
+			      "one session each, with no calibration of the host: not a verdict "
+			      "(run --sessions K, or coldmark calibrate)" },
 	{ CM_EXIT_INTERRUPTED, "interrupted by SIGINT, SIGTERM or SIGHUP; what was measured is "
 			       "kept and reported" },
 };

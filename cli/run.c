@@ -73,6 +73,11 @@ int cm_cmd_run(const struct cm_cli *cli)
 	return cm_run(cli, cm_launch_boot);
 }
 
+int cm_cmd_calibrate(const struct cm_cli *cli)
+{
+	return cm_run(cli, cm_launch_boot);
+}
+
 /* Everything one run holds, so that each stage below is a short function. */
 struct run {
 	const struct cm_cli *cli;
@@ -88,6 +93,7 @@ struct run {
 	struct cm_dataset ds;
 	int *warm_done, *meas_done;
 	struct tm started;
+	bool calibrate; /* coldmark calibrate: the sessions' components become the host's */
 };
 
 /* Flags that override run.* keys: generated from the matrix's key table, applied through it. */
@@ -120,6 +126,12 @@ static int apply_flags(struct run *r)
 	if (!cm_matrix_has_phase(m, m->until_ci_phase)) {
 		fprintf(stderr, "coldmark run: --until-ci-phase: '%s' is not a phase of %s\n",
 			m->until_ci_phase, m->path);
+		return CM_EXIT_USAGE;
+	}
+	if (m->until_ci_pct > 0 && m->sessions > 1) {
+		fprintf(stderr, "coldmark run: --until-ci stops one session on the precision of its "
+				"boots; with --sessions %lld the precision that counts between runs is the "
+				"sessions': choose one of the two\n", (long long)m->sessions);
 		return CM_EXIT_USAGE;
 	}
 	if (m->until_ci_pct > 0) {
@@ -251,8 +263,12 @@ static void write_header(struct run *r)
 		cm_dataset_meta(ds, CM_HDR(CONSOLE), "from the serial console (kernel-stamped socket)");
 	if (r->perf)
 		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_EVENT), cm_perf_first_entry_name(r->perf));
-	snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up", (long long)m->boots,
-		 (long long)m->warmup);
+	if (m->sessions > 1)
+		snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up in each of %lld sessions",
+			 (long long)m->boots, (long long)m->warmup, (long long)m->sessions);
+	else
+		snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up", (long long)m->boots,
+			 (long long)m->warmup);
 	cm_dataset_meta(ds, CM_HDR(BOOTS), buf);
 	static const char *const orders[] = { "sequential", "interleaved", "shuffled" };
 	snprintf(buf, sizeof(buf), "%s (seed %lld)", orders[m->order], (long long)m->seed);
@@ -345,6 +361,7 @@ static int load_previous(struct run *r)
 			rc = CM_EXIT_USAGE;
 			break;
 		}
+		cm_dataset_session(&r->ds, prev.sessions[row->session - 1].id, NULL);
 		cm_dataset_add(&r->ds, row->case_id, row->boot, row->warmup, row->status, row->phase,
 			       row->duration_ns, row->source, row->cache);
 		if (strcmp(row->phase, "total") || !cm_row_boot_done(row))
@@ -395,17 +412,19 @@ static void progress(void *ctx, const struct cm_progress *p)
 	if (p->status != CM_STATUS_OK && p->status != CM_STATUS_INTERRUPTED)
 		fprintf(stderr, "%s%s boot %d%s: %s — %s (log: %s)\n", tty ? "\r\033[K" : "",
 			p->c->id, p->b->boot, warm, st, p->detail, p->log);
-	char tot[32], med[32];
+	char tot[32], med[32], ses[32] = "";
+	if (p->sessions > 1)
+		snprintf(ses, sizeof(ses), " session %d/%d:", p->b->session, p->sessions);
 	cm_format_ns(p->total_ns, tot, sizeof(tot));
 	cm_format_ns(p->median_ns, med, sizeof(med));
 	if (tty)
-		printf("\r\033[K[%zu/%zu] %s boot %d/%d%s: %s %s, median %s  elapsed %.0fs, ETA %.0fs",
-		       p->i + 1, p->n, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
+		printf("\r\033[K[%zu/%zu]%s %s boot %d/%d%s: %s %s, median %s  elapsed %.0fs, ETA %.0fs",
+		       p->i + 1, p->n, ses, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
 		       p->eta_s);
 	else
-		printf("[%zu/%zu] %s boot %d/%d%s: %s total %s, running median %s (elapsed %.1fs, "
+		printf("[%zu/%zu]%s %s boot %d/%d%s: %s total %s, running median %s (elapsed %.1fs, "
 		       "ETA %.0fs)\n",
-		       p->i + 1, p->n, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
+		       p->i + 1, p->n, ses, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
 		       p->eta_s);
 	fflush(stdout);
 }
@@ -453,8 +472,9 @@ static int boots(struct run *r, struct cm_runner *rn)
 	struct cm_matrix *m = r->m;
 	size_t nplan;
 	struct cm_planned *pl = cm_plan_new(m, &nplan);
+	int per_case = (int)(m->boots * m->sessions);
 	for (size_t c = 0; c < m->ncases; c++) {
-		rn->planned[c] = r->meas_done[c] > (int)m->boots ? r->meas_done[c] : (int)m->boots;
+		rn->planned[c] = r->meas_done[c] > per_case ? r->meas_done[c] : per_case;
 		rn->done[c] = (size_t)r->meas_done[c];
 		rn->nmeasured += rn->done[c];
 	}
@@ -464,8 +484,13 @@ static int boots(struct run *r, struct cm_runner *rn)
 		printf("coldmark: resuming run %s: %zu boots left of %zu planned\n", r->run_id, kept,
 		       nplan);
 	nplan = kept;
-	printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
-	       (long long)m->boots, (long long)m->warmup, r->outdir);
+	if (m->sessions > 1)
+		printf("coldmark: %lld sessions × %zu cases × (%lld + %lld warm-up) boots → %s\n",
+		       (long long)m->sessions, m->ncases, (long long)m->boots, (long long)m->warmup,
+		       r->outdir);
+	else
+		printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
+		       (long long)m->boots, (long long)m->warmup, r->outdir);
 	int rc = cm_runner_loop(rn, &pl, &nplan);
 	if (isatty(1))
 		printf("\n");
@@ -501,6 +526,43 @@ static int exit_status(const struct run *r, const struct cm_runner *rn, int rc)
 	return bad && share > r->m->max_failed_pct ? CM_EXIT_FAILED : rc;
 }
 
+/* coldmark calibrate: per case x phase the components of the sessions just run, stored as this
+ * host's calibration (replacing an earlier one of the same case and phase). */
+static int store_calibration(struct run *r, const struct cm_report *rep)
+{
+	const char *host = cm_dataset_get_meta(&r->ds, CM_HDR(HOST));
+	struct cm_calibration *cal = cm_xcalloc(rep->ncells + 1, sizeof(*cal));
+	size_t n = 0;
+	printf("\ncalibration of host %s (sd of ln(time): within a session, between sessions)\n",
+	       host ? host : "?");
+	for (size_t i = 0; i < rep->ncells; i++) {
+		const struct cm_cell *cell = &rep->cells[i];
+		if (cell->vc.sessions < 2)
+			continue;
+		cal[n++] = (struct cm_calibration){ r->ds.cases[cell->case_idx].id,
+						    r->ds.phases[cell->phase_idx], cell->vc };
+		printf("  %-36s %-12s within %5.2f%%  between %5.2f%%  ICC %.2f  (%zu sessions × %zu)\n",
+		       r->ds.cases[cell->case_idx].id, r->ds.phases[cell->phase_idx],
+		       sqrt(cell->vc.within) * 100, sqrt(cell->vc.between) * 100, cell->vc.icc,
+		       cell->vc.sessions, cell->vc.boots);
+	}
+	int rc = 0;
+	if (!n) {
+		fprintf(stderr, "coldmark calibrate: fewer than 2 sessions with 2+ ok boots: nothing "
+				"to calibrate (--sessions K, K >= 2)\n");
+		rc = CM_EXIT_FAILED;
+	} else if (cm_store_put_calibration(r->store, host ? host : "", r->run_id, cal, n)) {
+		fprintf(stderr, "coldmark calibrate: the store %s did not take the calibration: %s\n",
+			r->db_path, cm_store_error(r->store));
+		rc = CM_EXIT_OUTPUT;
+	} else {
+		printf("stored for host %s in %s: compares of one-session runs on this host use it\n",
+		       host ? host : "?", r->db_path);
+	}
+	free(cal); /* its strings belong to the dataset */
+	return rc;
+}
+
 /* Reports, exports, the terminal summary and the exit status. */
 static int finish(struct run *r, const struct cm_runner *rn, int rc)
 {
@@ -512,6 +574,8 @@ static int finish(struct run *r, const struct cm_runner *rn, int rc)
 		rc = rc ? rc : CM_EXIT_OUTPUT;
 	printf("\n");
 	cm_report_terminal(&rep, "total", stdout);
+	if (r->calibrate && !rc && !stop_flag)
+		rc = store_calibration(r, &rep);
 	cm_report_free(&rep);
 	if (m->until_ci_pct > 0) {
 		printf("\nadaptive stopping at %g%% on the %s phase: boots each case needed\n",
@@ -541,6 +605,12 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	r.resume = cm_cli_get(cli, "resume");
 	r.db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : CM_DEFAULT_DB;
 	r.tag = cm_cli_get(cli, "tag");
+	if ((r.calibrate = !strcmp(cli->cmd->name, "calibrate"))) {
+		if (r.m->sessions < 2)
+			r.m->sessions = CM_CALIBRATE_SESSIONS; /* --sessions, applied next, may say otherwise */
+		if (!r.tag)
+			r.tag = "calibration";
+	}
 	int rc = prepare(&r);
 	if (!rc) {
 		struct cm_sources sources;

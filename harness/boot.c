@@ -112,9 +112,12 @@ size_t cm_note_unmeasurable(const struct cm_matrix *m, bool perf_for_kvm, FILE *
 		if (strcmp(ph->from, CM_EVENT_FIRST_ENTRY) && strcmp(ph->to, CM_EVENT_FIRST_ENTRY))
 			continue;
 		struct cm_buf names = { 0 };
-		size_t n = 0;
+		size_t n = 0, own = 0;
 		bool any_tcg = false;
 		for (size_t c = 0; c < m->ncases; c++) {
+			if (m->cases[c].reference)
+				continue; /* measured by its own profile: total only */
+			own++;
 			bool tcg = cm_case_is_tcg(&m->cases[c]);
 			if (!tcg && perf_for_kvm)
 				continue;
@@ -125,7 +128,7 @@ size_t cm_note_unmeasurable(const struct cm_matrix *m, bool perf_for_kvm, FILE *
 		if (n) {
 			fprintf(f, "%s: phase %s (%s -> %s) is not measurable for %zu of %zu cases (%s%s): "
 				   "first_entry needs the perf source under KVM, and %s\n",
-				who, ph->name, ph->from, ph->to, n, m->ncases, names.s,
+				who, ph->name, ph->from, ph->to, n, own, names.s,
 				n > 3 ? ", ..." : "",
 				any_tcg ? "these cases run under TCG (debugcon)"
 					: "these cases use debugcon");

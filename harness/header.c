@@ -160,3 +160,15 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 	capture_firmware(ds, m);
 }
 
+
+void cm_header_load(char *buf, size_t n)
+{
+	char *avg = read_line("/proc/loadavg");
+	double one = 0;
+	int running = 0, total = 0;
+	if (avg && sscanf(avg, "%lf %*f %*f %d/%d", &one, &running, &total) >= 1)
+		snprintf(buf, n, "load %.2f, %d running", one, running > 0 ? running - 1 : 0);
+	else
+		snprintf(buf, n, "load unknown");
+	free(avg);
+}

@@ -3,42 +3,64 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
 
-/* Warm-ups of every case first, then the measured boots in the chosen order. Shuffled order
- * goes in blocks (one boot of every case per block, permuted) so every case advances together
- * and slow drift of the host does not masquerade as a difference between cases. */
-struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
+unsigned long cm_plan_session_seed(int64_t seed, int session)
 {
-	size_t nc = m->ncases, nb = (size_t)m->boots, nw = (size_t)m->warmup, k = 0;
-	struct cm_planned *p = cm_xcalloc(nc * (nb + nw) + 1, sizeof(*p));
+	if (session <= 1)
+		return (unsigned long)seed; /* a one-session run keeps the order it always had */
+	/* splitmix64 of (seed, session): sessions' orders independent of each other */
+	uint64_t z = (uint64_t)seed + 0x9e3779b97f4a7c15ULL * (uint64_t)session;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (unsigned long)(z ^ (z >> 31));
+}
+
+/* One session's boots into p from k on: warm-ups of every case first, then the measured boots
+ * in the chosen order. Shuffled order goes in blocks (one boot of every case per block,
+ * permuted) so every case advances together and slow drift of the host does not masquerade
+ * as a difference between cases. Boot numbers go on from the sessions before. */
+static size_t plan_session(const struct cm_matrix *m, int s, struct cm_planned *p, size_t k)
+{
+	size_t nc = m->ncases, nb = (size_t)m->boots, nw = (size_t)m->warmup;
+	int wb = (s - 1) * (int)nw, mb = (s - 1) * (int)nb;
 	for (size_t c = 0; c < nc; c++)
 		for (size_t w = 0; w < nw; w++)
-			p[k++] = (struct cm_planned){ c, (int)w + 1, true };
+			p[k++] = (struct cm_planned){ c, wb + (int)w + 1, true, s };
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-	gsl_rng_set(rng, (unsigned long)m->seed);
-	enum cm_order order = m->order;
+	gsl_rng_set(rng, cm_plan_session_seed(m->seed, s));
 	size_t *perm = cm_xcalloc(nc + 1, sizeof(size_t));
-	if (order == CM_ORDER_SEQUENTIAL) {
+	if (m->order == CM_ORDER_SEQUENTIAL) {
 		for (size_t c = 0; c < nc; c++)
 			for (size_t b = 0; b < nb; b++)
-				p[k++] = (struct cm_planned){ c, (int)b + 1, false };
+				p[k++] = (struct cm_planned){ c, mb + (int)b + 1, false, s };
 	} else {
 		for (size_t b = 0; b < nb; b++) {
 			for (size_t c = 0; c < nc; c++)
 				perm[c] = c;
-			if (order == CM_ORDER_SHUFFLED)
+			if (m->order == CM_ORDER_SHUFFLED)
 				gsl_ran_shuffle(rng, perm, nc, sizeof(size_t));
 			for (size_t c = 0; c < nc; c++)
-				p[k++] = (struct cm_planned){ perm[c], (int)b + 1, false };
+				p[k++] = (struct cm_planned){ perm[c], mb + (int)b + 1, false, s };
 		}
 	}
 	free(perm);
 	gsl_rng_free(rng);
+	return k;
+}
+
+struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
+{
+	size_t per = m->ncases * (size_t)(m->boots + m->warmup), k = 0;
+	int ns = m->sessions > 0 ? (int)m->sessions : 1;
+	struct cm_planned *p = cm_xcalloc(per * (size_t)ns + 1, sizeof(*p));
+	for (int s = 1; s <= ns; s++)
+		k = plan_session(m, s, p, k);
 	*n = k;
 	return p;
 }
@@ -90,7 +112,7 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
 		gsl_rng_free(rng);
 		*pl = cm_xrealloc(*pl, (*nplan + k) * sizeof(**pl));
 		for (size_t i = 0; i < k; i++)
-			(*pl)[(*nplan)++] = (struct cm_planned){ want[i], ++planned[want[i]], false };
+			(*pl)[(*nplan)++] = (struct cm_planned){ want[i], ++planned[want[i]], false, 1 };
 	}
 	free(want);
 	return k;

@@ -269,22 +269,23 @@ void cm_rundir_close(struct cm_rundir *rd)
 
 void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n)
 {
-	snprintf(buf, n, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s",
+	snprintf(buf, n, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s sessions=%lld",
 		 (long long)m->boots, (long long)m->warmup, (int)m->order, (long long)m->seed,
-		 m->until_ci_pct, m->until_ci_phase);
+		 m->until_ci_pct, m->until_ci_phase, (long long)m->sessions);
 }
 
 int cm_rundir_plan_parse(const char *text, struct cm_matrix *m)
 {
-	long long boots, warmup, seed;
+	long long boots, warmup, seed, sessions = 1; /* runs before sessions had one */
 	int order;
 	double until;
 	char phase[64] = "total"; /* runs before run.until_ci_phase existed */
-	if (sscanf(text, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf phase=%63s", &boots,
-		   &warmup, &order, &seed, &until, phase) < 5 ||
-	    order < 0 || order > 2 || !cm_matrix_has_phase(m, phase))
+	if (sscanf(text, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf phase=%63s "
+			 "sessions=%lld", &boots, &warmup, &order, &seed, &until, phase, &sessions) < 5 ||
+	    order < 0 || order > 2 || sessions < 1 || !cm_matrix_has_phase(m, phase))
 		return -1;
 	m->boots = boots, m->warmup = warmup, m->order = order, m->seed = seed;
+	m->sessions = sessions;
 	m->until_ci_pct = until;
 	free(m->until_ci_phase);
 	m->until_ci_phase = cm_xstrdup(phase);

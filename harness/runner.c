@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "coldmark/harness.h"
@@ -106,6 +107,37 @@ static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t firs
 	return rc;
 }
 
+/* A session's place in the header: when it began and the host's load then, and the load when
+ * it ended ("session 2": "2026-11-26 02:30:01, load 0.52, 1 running → load 0.61, 2 running").
+ * The host busier in one session than another is the first suspect of a change between them. */
+static int session_mark(struct cm_runner *r, int session, bool begin)
+{
+	if (session < 1)
+		return 0;
+	char key[32], load[64], when[32];
+	snprintf(key, sizeof(key), "session %d", session);
+	cm_header_load(load, sizeof(load));
+	const char *was = cm_dataset_get_meta(r->ds, key);
+	char *val;
+	if (begin && !was) {
+		time_t now = time(NULL);
+		struct tm tm;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+		val = cm_xasprintf("%s, %s", when, load);
+	} else if (!begin && was) {
+		const char *arrow = strstr(was, " → "); /* a resumed session's end is said again */
+		val = cm_xasprintf("%.*s → %s", (int)(arrow ? (size_t)(arrow - was) : strlen(was)), was,
+				   load);
+	} else {
+		return 0; /* a resumed session keeps when it began */
+	}
+	cm_dataset_meta(r->ds, key, val);
+	if (r->store)
+		cm_store_set_meta(r->store, r->run_id, key, val);
+	free(val);
+	return cm_runner_save_meta(r->rd, r->ds);
+}
+
 /* One boot: caches dropped, launched through the case's sources, evaluated into rows. */
 static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		    struct cm_boot_result *br, struct cm_events *ev, char **log, const char **src)
@@ -118,11 +150,13 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 					      : CM_DROPPED_NONE;
 	r->drop_used = cm_drop_names[dd];
 	*log = cm_xasprintf("%s/%zu-%s%d.log", r->logs, b->c, b->warmup ? "w" : "b", b->boot);
+	/* a reference case is the bundled guest: its own markers and exit status judge it */
+	const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
 	struct cm_launch l = {
 		.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = *log,
-		.timeout_ms = m->timeout_ms, .end_marker = m->end_marker,
+		.timeout_ms = m->timeout_ms, .end_marker = em->end_marker,
 		.end_grace_ms = m->end_grace_ms, .sources = picked, .nsources = npicked,
-		.m = m, .stop = r->stop,
+		.m = em, .stop = r->stop,
 	};
 	struct cm_exit ex;
 	int lrc = r->launch(&l, ev, &ex);
@@ -132,12 +166,15 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	}
 	if (!ex.launched && i == 0 && errno == ENOENT)
 		fprintf(stderr, "coldmark run: %s: not found\n", cs->argv[0]);
-	cm_boot_evaluate(m, ev, &ex, cm_sources_first_entry(picked, npicked), br);
+	cm_boot_evaluate(em, ev, &ex, cm_sources_first_entry(picked, npicked), br);
 	*src = picked[0]->ops->name;
 	size_t first_row = r->ds->n;
-	for (size_t p = 0; p < br->nphase; p++)
+	char sid[16];
+	snprintf(sid, sizeof(sid), "%d", b->session > 0 ? b->session : 1);
+	cm_dataset_session(r->ds, sid, NULL);
+	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++) /* reference: total */
 		cm_dataset_add(r->ds, cs->id, b->boot, b->warmup, cm_status_names[br->status],
-			       p < m->nphases ? m->phases[p].name : "total", br->phase_ns[p], *src,
+			       p < em->nphases ? em->phases[p].name : "total", br->phase_ns[p], *src,
 			       r->drop_used);
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
@@ -154,7 +191,8 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
 	double el = (r->clock() - t0) / 1e9;
 	struct cm_progress p = {
 		.i = i, .n = nplan, .c = &r->m->cases[b->c], .b = b,
-		.of = b->warmup ? (int)r->m->warmup : r->planned[b->c],
+		.of = b->warmup ? (int)(r->m->warmup * r->m->sessions) : r->planned[b->c],
+		.sessions = (int)r->m->sessions,
 		.status = br->status, .detail = br->detail, .log = log,
 		.total_ns = br->phase_ns[r->m->nphases], .median_ns = s.median,
 		.elapsed_s = el, .eta_s = el / (i + 1) * (nplan - i - 1),
@@ -170,7 +208,7 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
 static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b)
 {
 	int64_t since = r->clock() - r->last_report_ns;
-	if (b->warmup || r->done[b->c] != (size_t)r->m->boots || !r->case_done ||
+	if (b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
 	    since < 20 * r->report_cost_ns || since < 1000000000LL)
 		return 0;
 	int64_t t = r->clock();
@@ -189,6 +227,11 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 				     cm_plan_next_block(r->m, r->ds, r->planned, pl, nplan)))
 			break;
 		const struct cm_planned b = (*pl)[i];
+		if (b.session != r->session) { /* a session ends, the next begins */
+			if ((rc = session_mark(r, r->session, false)) ||
+			    (rc = session_mark(r, r->session = b.session, true)))
+				break;
+		}
 		struct cm_boot_result br;
 		struct cm_events ev = { 0 };
 		char *log;
@@ -208,5 +251,6 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_boot_result_free(&br);
 		cm_events_free(&ev);
 	}
-	return rc;
+	int end = session_mark(r, r->session, false);
+	return rc ? rc : end;
 }

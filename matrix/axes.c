@@ -263,9 +263,9 @@ void mx_parse_axes(struct ctx *c, yaml_node_t *n)
 			ERR(c, kn, "axis names are [A-Za-z0-9_-]+");
 			continue;
 		}
-		if (cm_samples_reserved_column(name)) {
-			ERR(c, kn, "'%s' is a column of samples.csv: an axis cannot have that name",
-			    name);
+		if (cm_samples_reserved_column(name) || !strcmp(name, CM_REFERENCE_ID)) {
+			ERR(c, kn, "'%s' is a column of samples.csv or the reference cases' name: an "
+				   "axis cannot have that name", name);
 			continue;
 		}
 		bool dup = false;

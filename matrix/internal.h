@@ -38,6 +38,9 @@ struct ctx {
 		     (int)(node)->start_mark.column + 1, __VA_ARGS__)
 
 
+/* reference cases after expansion (reference.c) */
+void mx_add_references(struct ctx *c, yaml_node_t *root);
+
 /* node helpers (matrix.c) */
 const char *mx_scalar(yaml_node_t *n);
 yaml_node_t *mx_node(struct ctx *c, int id);

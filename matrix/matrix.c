@@ -96,6 +96,13 @@ static const struct key keys[] = {
 	  "drop_caches (root) or per-file eviction of qemu, its libraries and guest files" },
 	{ "run.order", K_ENUM, OFF(order), "shuffled", 0, 0, "sequential|interleaved|shuffled",
 	  "order of boots across cases", .flag = "order", .metavar = "ORDER", .short_flag = 0 },
+	{ "run.sessions", K_INT, OFF(sessions), "1", 1, 10000, NULL,
+	  "sessions one run holds: each boots every case (warm-ups too) in its own shuffled order, "
+	  "with its own seed derived from run.seed; between runs the session is the unit compare "
+	  "counts", .flag = "sessions", .metavar = "K", .short_flag = 0 },
+	{ "run.reference", K_ENUM, OFF(reference), "bundled", 0, 0, "bundled|none",
+	  "reference cases every session boots: the bundled guest under each of the matrix's "
+	  "accelerators (told apart from the cases by compare and history), or none" },
 	{ "run.seed", K_INT, OFF(seed), "1", 0, INT64_MAX, NULL, "seed of the shuffled order", .flag = "seed", .metavar = "N", .short_flag = 0 },
 	{ "run.pin", K_STRING, OFF(pin), NULL, 0, 0, NULL, "CPU list qemu is pinned to (\"1\", \"0-1\")" },
 	{ "run.env", K_CUSTOM, 0, NULL, 0, 0, NULL, "map of environment variables set for qemu",
@@ -489,6 +496,8 @@ struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char
 		    (long long)m->min_boots, (long long)m->max_boots);
 	if (d->n_errors == errors_before)
 		mx_expand(&c, root);
+	if (d->n_errors == errors_before)
+		mx_add_references(&c, root);
 fail:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
@@ -576,6 +585,7 @@ void cm_matrix_free(struct cm_matrix *m)
 		free_strv(m->cases[i].labels, m->naxes);
 	}
 	free(m->cases);
+	cm_matrix_free(m->reference_profile);
 	for (size_t i = 0; i < m->naxes; i++) {
 		struct cm_axis *a = &m->axes[i];
 		for (size_t j = 0; j < a->nvalues; j++) {

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,18 @@ void cm_judge_say(const struct cm_judge *j, char *out, size_t n)
 		cm_format_ns(j->min_ns, floor, sizeof(floor));
 	snprintf(out, n, "a verdict needs Holm p < %g and the whole CI beyond ±%g%%%s%s", j->alpha,
 		 j->thr * 100, j->min_ns > 0 ? " and beyond ±" : "", floor);
+}
+
+static void push(char ***v, size_t *n, char *s);
+static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
+			 struct cm_cmp_result *r);
+
+size_t cm_header_diffs(const struct cm_dataset *a, const struct cm_dataset *b, char ***out)
+{
+	struct cm_cmp_result r = { 0 };
+	header_diffs(a, b, &r);
+	*out = r.not_comparable;
+	return r.n_not_comparable;
 }
 
 static void push(char ***v, size_t *n, char *s)
@@ -181,6 +194,8 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			if (pb == b->nphases)
 				continue;
 			const struct cm_cell *x = cm_report_cell(rb, bi, pb), *y = cm_report_cell(rc, ci, pc);
+			if (!x->nrows || !y->nrows)
+				continue; /* a phase the case does not report (a reference's, but total) */
 			struct cm_cmp_row *row = &r->rows[r->nrows++];
 			*row = (struct cm_cmp_row){ c->cases[ci].id, c->phases[pc], x->s.n, y->s.n };
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
@@ -194,6 +209,31 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 	for (size_t bi = 0; bi < b->ncases; bi++)
 		if (cm_dataset_case_index(c, b->cases[bi].id) == c->ncases)
 			push(&r->only_base, &r->n_only_base, cm_xstrdup(b->cases[bi].id));
+}
+
+/* Each row beside its reference's change (the reference's total, in the same sessions), and
+ * a warning for every reference that moved: then the host changed, not only the guest. */
+static void link_references(const struct cm_dataset *cand, struct cm_cmp_result *r)
+{
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct cm_cmp_row *row = &r->rows[i];
+		row->ref_row = SIZE_MAX;
+		size_t ci = cm_dataset_case_index(cand, row->case_id),
+		       ref = ci < cand->ncases ? cm_reference_for(cand, ci) : cand->ncases;
+		for (size_t k = 0; ref < cand->ncases && k < r->nrows; k++)
+			if (!strcmp(r->rows[k].case_id, cand->cases[ref].id) &&
+			    !strcmp(r->rows[k].phase, "total"))
+				row->ref_row = k;
+		const struct cm_comparison *x = &row->cmp;
+		if (!cm_is_reference_case(row->case_id) || strcmp(row->phase, "total") ||
+		    x->verdict == CM_NO_CHANGE || x->verdict == CM_INCOMPARABLE)
+			continue;
+		push(&r->reference_moved, &r->n_reference_moved,
+		     cm_xasprintf("%s moved %+.1f%% [%+.1f%%, %+.1f%%] between the sides: the host "
+				  "changed, not (only) the guests; --relative-to reference judges "
+				  "each case against it in the same session", row->case_id,
+				  x->rel * 100, x->rel_lo * 100, x->rel_hi * 100));
+	}
 }
 
 int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *cand,
@@ -222,6 +262,8 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 			out->regressions += reg;
 	}
 	out->geomean = cm_stats_geomean_ratio(cmps, out->nrows);
+	out->relative = opts && opts->relative;
+	link_references(cand, out);
 	free(cmps);
 	cm_report_free(&rb);
 	cm_report_free(&rc);
@@ -230,9 +272,9 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 
 void cm_compare_free(struct cm_cmp_result *r)
 {
-	char **lists[] = { r->only_base, r->only_cand, r->not_comparable };
-	size_t ns[] = { r->n_only_base, r->n_only_cand, r->n_not_comparable };
-	for (int l = 0; l < 3; l++) {
+	char **lists[] = { r->only_base, r->only_cand, r->not_comparable, r->reference_moved };
+	size_t ns[] = { r->n_only_base, r->n_only_cand, r->n_not_comparable, r->n_reference_moved };
+	for (int l = 0; l < 4; l++) {
 		for (size_t i = 0; i < ns[l]; i++)
 			free(lists[l][i]);
 		free(lists[l]);
@@ -288,6 +330,17 @@ static const char *sd_text(double var, char *out, size_t n)
 	return out;
 }
 
+/* The reference's change beside a row: "+3.1%", "—" without one (or for itself). */
+static const char *ref_text(const struct cm_cmp_result *r, const struct cm_cmp_row *row,
+			    char *out, size_t n)
+{
+	if (row->ref_row == SIZE_MAX || &r->rows[row->ref_row] == row)
+		snprintf(out, n, "—");
+	else
+		pct_str(out, n, r->rows[row->ref_row].cmp.rel);
+	return out;
+}
+
 /* What each model in the table means, once, under it. */
 static void models_legend(const struct cm_cmp_result *r, FILE *f)
 {
@@ -318,25 +371,27 @@ static void footer(const struct cm_cmp_result *r, FILE *f)
 		fprintf(f, ", %zu more beyond the boots' noise alone (boots only)",
 			r->regressions_boots_only);
 	fprintf(f, "\n(%s; within/between: the sd of ln(time) within a session and between "
-		   "sessions)\n", rule);
+		   "sessions; reference: its total's change between the same sides%s)\n", rule,
+		r->relative ? "; every case relative to its reference in the same session" : "");
 	models_legend(r, f);
 }
 
 static void write_text(const struct cm_cmp_result *r, FILE *f)
 {
-	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8s  %-10s %-16s %6s %7s\n", "case", "phase",
-		"base", "candidate", "change", "CI", "p(Holm)", "verdict", "model", "within", "between");
+	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8s  %-10s %-16s %6s %7s %9s\n", "case", "phase",
+		"base", "candidate", "change", "CI", "p(Holm)", "verdict", "model", "within", "between",
+		"reference");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		struct row_text t;
 		row_text(&row->cmp, &t);
-		char ci[80], model[48], w[16], b[16];
+		char ci[80], model[48], w[16], b[16], ref[32];
 		snprintf(ci, sizeof(ci), "[%s, %s]", t.lo, t.hi);
-		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s\n", row->case_id,
+		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s %9s\n", row->case_id,
 			row->phase, t.bm, t.cm, t.ch, ci, row->cmp.p_adj,
 			row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict],
 			model_text(row, model, sizeof(model)), sd_text(row->vc.within, w, sizeof(w)),
-			sd_text(row->vc.between, b, sizeof(b)));
+			sd_text(row->vc.between, b, sizeof(b)), ref_text(r, row, ref, sizeof(ref)));
 	}
 	footer(r, f);
 }
@@ -365,18 +420,19 @@ static void write_csv(const struct cm_cmp_result *r, FILE *f)
 {
 	fprintf(f, "case,phase,base_n,cand_n,base_median_ns,cand_median_ns,change,change_ci_lo,"
 		   "change_ci_hi,p,p_adj,verdict,model,base_sessions,cand_sessions,var_within,"
-		   "var_between\n");
+		   "var_between,reference_change\n");
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		const struct cm_comparison *x = &row->cmp;
 		cm_csv_field(f, row->case_id);
 		fputc(',', f);
 		cm_csv_field(f, row->phase);
-		fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g\n",
+		fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g,%.6f\n",
 			row->base_n, row->cand_n, x->base_median, x->cand_median, x->rel, x->rel_lo,
 			x->rel_hi, x->p, x->p_adj, cm_verdict_names[x->verdict],
 			cm_cmp_model_names[row->model], row->base_sessions, row->cand_sessions,
-			row->vc.within, row->vc.between);
+			row->vc.within, row->vc.between,
+			row->ref_row == SIZE_MAX ? NAN : r->rows[row->ref_row].cmp.rel);
 	}
 }
 
@@ -406,6 +462,9 @@ static void write_json(const struct cm_cmp_result *r, FILE *f)
 		json_object_set_new(o, "var_within", real_or_null(row->vc.within));
 		json_object_set_new(o, "var_between", real_or_null(row->vc.between));
 		json_object_set_new(o, "icc", real_or_null(row->vc.icc));
+		json_object_set_new(o, "reference_change",
+				    row->ref_row == SIZE_MAX ? json_null()
+							     : real_or_null(r->rows[row->ref_row].cmp.rel));
 	}
 	json_t *root = json_pack("{s:o, s:o, s:i, s:i, s:{s:f, s:f, s:f}}", "rows", rows,
 				 "geomean_ratio", real_or_null(r->geomean), "regressions",

@@ -1,45 +1,124 @@
-/* The history model (see coldmark/compare.h): per case the runs' medians of one phase and
- * the significant steps between consecutive runs; rendered as text and as a trend page. */
+/* The history model (see coldmark/compare.h): per case the sessions' medians of one phase in
+ * time order, and the change points of that series; rendered as text and as a trend page. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coldmark/compare.h"
 
-/* The step from the previous run with a value: significant by the comparison's rules? */
-static void step(const struct cm_cell *prev, const struct cm_cell *cell,
-		 const struct cm_judge *j, struct cm_hist_point *p)
+/* The points of one run's sessions: each session's boots of the cell summarised alone. */
+static void run_points(const struct cm_dataset *ds, const struct cm_cell *cell, size_t run,
+		       const char *label, const char *id, struct cm_hist_series *se)
 {
-	struct cm_comparison x;
-	cm_stats_compare(prev->values, prev->s.n, cell->values, cell->s.n, j->alpha, &x);
-	cm_stats_holm_verdicts(&x, 1, j->alpha, j->thr, j->min_ns);
-	p->pt.step = x.verdict == CM_REGRESSED ? 1 : x.verdict == CM_IMPROVED ? -1 : 0;
-	p->step_rel = x.rel;
+	double *v = cm_xmalloc((cell->s.n + 1) * sizeof(double));
+	for (size_t s = 0; s < ds->nsessions; s++) {
+		size_t m = 0;
+		for (size_t i = 0; i < cell->s.n; i++)
+			if (cell->sessions[i] == (int)s + 1)
+				v[m++] = cell->values[i];
+		if (!m && ds->nsessions > 1)
+			continue;
+		struct cm_summary sum;
+		cm_stats_summarize(v, m, 0.05, &sum);
+		struct cm_hist_point *p = &se->pts[se->n++];
+		*p = (struct cm_hist_point){
+			ds->nsessions > 1 ? cm_xasprintf("%s#%s", label, ds->sessions[s].id)
+					  : cm_xstrdup(label),
+			id, run, { NULL, sum.median, sum.median_ci_lo, sum.median_ci_hi, m, 0, NULL }, NAN,
+		};
+		p->pt.label = p->label;
+		cm_summary_free(&sum);
+	}
+	free(v);
 }
 
-static void one_series(const struct cm_report *rp, char *const *labels, char *const *ids,
-		       size_t nruns, const char *phase, const struct cm_judge *j,
-		       struct cm_hist_series *se)
+/* The mean ln median over the reference's points that share a label with se's points
+ * [from, to): the same sessions. NAN when the reference has none of them. */
+static double ref_level(const struct cm_hist_series *ref, const struct cm_hist_series *se,
+			size_t from, size_t to)
 {
-	se->pts = cm_xcalloc(nruns + 1, sizeof(*se->pts));
-	const struct cm_cell *prev = NULL;
-	for (size_t i = 0; i < nruns; i++) {
-		const struct cm_dataset *ds = rp[i].ds;
-		size_t ci = cm_dataset_case_index(ds, se->case_id),
-		       pi = cm_dataset_find_phase(ds, phase);
-		if (ci == ds->ncases || pi == ds->nphases)
-			continue;
-		const struct cm_cell *cell = cm_report_cell(&rp[i], ci, pi);
-		struct cm_hist_point *p = &se->pts[se->n++];
-		*p = (struct cm_hist_point){ labels[i], ids[i],
-					     { labels[i], cell->s.median, cell->s.median_ci_lo,
-					       cell->s.median_ci_hi, cell->s.n, 0 },
-					     NAN };
-		if (prev && prev->s.n && cell->s.n)
-			step(prev, cell, j, p);
-		if (cell->s.n)
-			prev = cell;
+	double sum = 0;
+	size_t n = 0;
+	for (size_t i = from; i < to; i++)
+		for (size_t k = 0; k < ref->n; k++)
+			if (ref->pts[k].pt.n && !strcmp(ref->pts[k].label, se->pts[i].label)) {
+				sum += log(ref->pts[k].pt.median);
+				n++;
+			}
+	return n ? sum / (double)n : NAN;
+}
+
+/* The reference's change across the same sessions as change c of se (between the segments
+ * on either side of it). */
+static double reference_change(const struct cm_hist_series *ref, const struct cm_hist_series *se,
+			       size_t from, size_t at, size_t to)
+{
+	if (!ref)
+		return NAN;
+	return expm1(ref_level(ref, se, at, to) - ref_level(ref, se, from, at));
+}
+
+/* Change points of the series (ln of the session medians), with what changed at each. */
+static void changes(const struct cm_dataset *runs, const struct cm_hist_series *ref,
+		    const struct cm_judge *j, struct cm_hist_series *se)
+{
+	double *x = cm_xmalloc((se->n + 1) * sizeof(double));
+	size_t *map = cm_xmalloc((se->n + 1) * sizeof(size_t)), k = 0;
+	for (size_t i = 0; i < se->n; i++)
+		if (se->pts[i].pt.n && se->pts[i].pt.median > 0)
+			map[k] = i, x[k++] = log(se->pts[i].pt.median);
+	struct cm_change ch[32];
+	size_t nc = cm_stats_change_points(x, k, j->alpha, j->thr, 1, ch, 32);
+	se->changes = cm_xcalloc(nc + 1, sizeof(*se->changes));
+	for (size_t c = 0; c < nc; c++) {
+		const struct cm_hist_point *before = &se->pts[map[ch[c].at - 1]];
+		struct cm_hist_point *after = &se->pts[map[ch[c].at]];
+		if (j->min_ns > 0 && fabs(ch[c].rel) * before->pt.median < j->min_ns)
+			continue; /* a step the marker source cannot resolve is not a change */
+		char **d = NULL;
+		size_t nd = before->run == after->run ? 0
+			    : cm_header_diffs(&runs[before->run], &runs[after->run], &d);
+		struct cm_buf b = { 0 };
+		for (size_t i = 0; i < nd; i++) {
+			cm_buf_printf(&b, "%s%s", i ? "; " : "", d[i]);
+			free(d[i]);
+		}
+		free(d);
+		se->changes[se->nchanges++] = (struct cm_hist_change){
+			map[ch[c].at], ch[c].rel, ch[c].lo, ch[c].hi, ch[c].p,
+			b.s ? b.s : cm_xstrdup(""),
+			reference_change(ref, se, c ? map[ch[c - 1].at] : 0, map[ch[c].at],
+					 c + 1 < nc ? map[ch[c + 1].at] : se->n),
+		};
+		after->pt.step = ch[c].rel > 0 ? 1 : -1;
+		after->step_rel = ch[c].rel;
 	}
+	free(x), free(map);
+}
+
+/* Every session's point of se's case in one phase, run after run. */
+static void points(const struct cm_dataset *runs, const struct cm_report *rp, size_t nruns,
+		   char *const *labels, char *const *ids, const char *phase, size_t npoints,
+		   struct cm_hist_series *se)
+{
+	se->pts = cm_xcalloc(npoints + 1, sizeof(*se->pts));
+	for (size_t i = 0; i < nruns; i++) {
+		size_t ci = cm_dataset_case_index(&runs[i], se->case_id),
+		       pi = cm_dataset_find_phase(&runs[i], phase);
+		if (ci < runs[i].ncases && pi < runs[i].nphases)
+			run_points(&runs[i], cm_report_cell(&rp[i], ci, pi), i, labels[i], ids[i], se);
+	}
+}
+
+static void series_free(struct cm_hist_series *se)
+{
+	for (size_t i = 0; i < se->n; i++)
+		free(se->pts[i].label);
+	for (size_t c = 0; c < se->nchanges; c++)
+		free(se->changes[c].changed);
+	free(se->case_id);
+	free(se->pts);
+	free(se->changes);
 }
 
 int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *const *ids,
@@ -48,9 +127,13 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 {
 	memset(out, 0, sizeof(*out));
 	out->phase = phase;
+	out->judge = *j;
 	struct cm_report *rp = cm_xcalloc(nruns + 1, sizeof(*rp));
-	for (size_t i = 0; i < nruns; i++)
+	size_t npoints = 0;
+	for (size_t i = 0; i < nruns; i++) {
 		cm_report_build(&runs[i], j->alpha, &rp[i]);
+		npoints += runs[i].nsessions + 1;
+	}
 	/* cases in the order they first appear */
 	struct cm_dataset all;
 	cm_dataset_init(&all, NULL, 0);
@@ -62,7 +145,18 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 	for (size_t c = 0; c < all.ncases; c++) {
 		struct cm_hist_series *se = &out->series[out->n++];
 		se->case_id = cm_xstrdup(all.cases[c].id);
-		one_series(rp, labels, ids, nruns, phase, j, se);
+		points(runs, rp, nruns, labels, ids, phase, npoints, se);
+		/* the reference beside it: its total, in the same sessions */
+		struct cm_hist_series ref = { 0 };
+		for (size_t i = 0; i < nruns && !ref.case_id; i++) {
+			size_t ci = cm_dataset_case_index(&runs[i], se->case_id), r;
+			if (ci < runs[i].ncases && (r = cm_reference_for(&runs[i], ci)) < runs[i].ncases)
+				ref.case_id = cm_xstrdup(runs[i].cases[r].id);
+		}
+		if (ref.case_id)
+			points(runs, rp, nruns, labels, ids, "total", npoints, &ref);
+		changes(runs, ref.case_id ? &ref : NULL, j, se);
+		series_free(&ref);
 	}
 	for (size_t i = 0; i < nruns; i++)
 		cm_report_free(&rp[i]);
@@ -71,11 +165,18 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 	return out->n ? 0 : -1;
 }
 
+/* "+10.2% [+6.1%, +14.5%], p 0.005" */
+static void change_text(const struct cm_hist_change *c, char *out, size_t n)
+{
+	snprintf(out, n, "%+.1f%% [%+.1f%%, %+.1f%%], p %.3g", c->rel * 100, c->lo * 100,
+		 c->hi * 100, c->p);
+}
+
 void cm_history_text(const struct cm_history *h, FILE *f)
 {
 	for (size_t s = 0; s < h->n; s++) {
 		const struct cm_hist_series *se = &h->series[s];
-		fprintf(f, "%s — phase %s\n", se->case_id, h->phase);
+		fprintf(f, "%s — phase %s (one line per session)\n", se->case_id, h->phase);
 		for (size_t i = 0; i < se->n; i++) {
 			const struct cm_hist_point *p = &se->pts[i];
 			char med[32], lo[32], hi[32], st[64] = "";
@@ -83,10 +184,25 @@ void cm_history_text(const struct cm_history *h, FILE *f)
 			cm_format_ns(p->pt.lo, lo, sizeof(lo));
 			cm_format_ns(p->pt.hi, hi, sizeof(hi));
 			if (p->pt.step)
-				snprintf(st, sizeof(st), "  %s %+.1f%% (%s)", p->pt.step > 0 ? "▲" : "▼",
-					 p->step_rel * 100, p->pt.step > 0 ? "regressed" : "improved");
-			fprintf(f, "  %-16s %-30s %10s  CI [%s, %s]  n=%zu%s\n", p->label, p->run_id, med,
+				snprintf(st, sizeof(st), "  %s change point: %+.1f%%",
+					 p->pt.step > 0 ? "▲" : "▼", p->step_rel * 100);
+			fprintf(f, "  %-20s %-30s %10s  CI [%s, %s]  n=%zu%s\n", p->label, p->run_id, med,
 				lo, hi, p->pt.n, st);
+		}
+		if (!se->nchanges)
+			fprintf(f, "  no change point (permutation p < %g, steps of %g%% at least)\n",
+				h->judge.alpha, h->judge.thr * 100);
+		for (size_t c = 0; c < se->nchanges; c++) {
+			const struct cm_hist_change *x = &se->changes[c];
+			char t[96];
+			change_text(x, t, sizeof(t));
+			fprintf(f, "  change point before %s: %s\n", se->pts[x->at].label, t);
+			if (isfinite(x->ref_rel))
+				fprintf(f, "    the reference case moved %+.1f%% across the same sessions%s\n",
+					x->ref_rel * 100, fabs(x->ref_rel) >= fabs(x->rel) / 2
+						? ": the host changed too, suspect it first" : "");
+			fprintf(f, "    what changed: %s\n", *x->changed ? x->changed
+					: "nothing in the header (the same run, or runs alike)");
 		}
 	}
 }
@@ -97,20 +213,24 @@ void cm_history_html(const struct cm_history *h, FILE *f)
 	for (size_t s = 0; s < h->n; s++) {
 		const struct cm_hist_series *se = &h->series[s];
 		struct cm_trend_point *pts = cm_xcalloc(se->n + 1, sizeof(*pts));
+		char (*notes)[96] = cm_xcalloc(se->nchanges + 1, sizeof(*notes));
 		for (size_t i = 0; i < se->n; i++)
 			pts[i] = se->pts[i].pt;
+		for (size_t c = 0; c < se->nchanges; c++) {
+			change_text(&se->changes[c], notes[c], sizeof(notes[c]));
+			pts[se->changes[c].at].note = notes[c];
+		}
 		cm_html_trend(f, se->case_id, h->phase, pts, se->n);
 		free(pts);
+		free(notes);
 	}
 	cm_html_end(f);
 }
 
 void cm_history_free(struct cm_history *h)
 {
-	for (size_t s = 0; s < h->n; s++) {
-		free(h->series[s].case_id);
-		free(h->series[s].pts);
-	}
+	for (size_t s = 0; s < h->n; s++)
+		series_free(&h->series[s]);
 	free(h->series);
 	memset(h, 0, sizeof(*h));
 }

@@ -419,6 +419,15 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 				TX(i), TX(i + 1), TY(pts[i].median), TY(pts[i + 1].median));
 	for (size_t i = 0; i < n; i++) {
 		const struct cm_trend_point *p = &pts[i];
+		if (p->note && i) { /* a change point: a dashed line between the sessions it splits */
+			double x = (TX(i - 1) + TX(i)) / 2;
+			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"20\" y2=\"%d\" stroke=\"%s\" "
+				   "stroke-dasharray=\"4 3\"/><text x=\"%.1f\" y=\"14\" font-size=\"11\" "
+				   "text-anchor=\"middle\" class=\"change-point\">",
+				x, x, h - 40, p->step > 0 ? "#e15759" : "#59a14f", x);
+			esc(f, p->note);
+			fputs("</text>\n", f);
+		}
 		if (p->n && !isnan(p->lo))
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#4e79a7\" "
 				   "stroke-width=\"3\" opacity=\"0.4\"/>\n",

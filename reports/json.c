@@ -122,7 +122,9 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 			json_object_set_new(ax, ds->axes[a], json_string(ds->cases[c].labels[a]));
 		json_object_set_new(co, "axes", ax);
 		for (size_t p = 0; p < ds->nphases; p++)
-			json_object_set_new(ph, ds->phases[p], summary_json(cm_report_cell(r, c, p), r));
+			if (cm_report_cell(r, c, p)->nrows)
+				json_object_set_new(ph, ds->phases[p],
+						    summary_json(cm_report_cell(r, c, p), r));
 		json_object_set_new(co, "phases", ph);
 		json_array_append_new(cases, co);
 	}

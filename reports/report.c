@@ -25,6 +25,7 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *row = &ds->rows[i];
 		struct cm_cell *cell = &r->cells[row->case_idx * ds->nphases + row->phase_idx];
+		cell->nrows++;
 		switch (cm_row_kind(row)) {
 		case CM_ROW_WARMUP:
 			cell->n_warmup++;
@@ -62,6 +63,7 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 			cell->n_failed = nfailed[c];
 			size_t n = cell->s.n;
 			cm_stats_summarize(cell->values, n, alpha, &cell->s);
+			cm_stats_varcomp(cell->values, cell->sessions, n, &cell->vc);
 			if (!n && cell->n_unmeasurable)
 				cell->s.warnings = 0; /* not a matter of boots: no footnote */
 		}
@@ -143,6 +145,8 @@ void cm_report_summary_csv(const struct cm_report *r, FILE *f)
 		for (size_t p = 0; p < ds->nphases; p++) {
 			const struct cm_cell *cell = cm_report_cell(r, c, p);
 			const struct cm_summary *s = &cell->s;
+			if (!cell->nrows)
+				continue;
 			cm_csv_field(f, ds->cases[c].id);
 			fputc(',', f);
 			cm_csv_field(f, ds->phases[p]);
@@ -429,6 +433,8 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		for (size_t c = 0; c < ds->ncases; c++) {
 			const struct cm_cell *cell = cm_report_cell(r, c, p);
 			const struct cm_summary *s = &cell->s;
+			if (!cell->nrows)
+				continue;
 			char med[32], lo[32], hi[32], p5[32], p95[32], mean[32], sd[32];
 			sig3(med, sizeof(med), s->median / div);
 			sig3(lo, sizeof(lo), s->median_ci_lo / div);

@@ -36,19 +36,23 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 			numeric[a] &= !*ds->cases[c].labels[a] || cm_label_value(ds->cases[c].labels[a], &v);
 		}
 	}
+	/* reference cases stand apart from the sweeps: a case without a value on any axis */
+	bool *swept = cm_xcalloc(ds->ncases + 1, sizeof(bool));
+	for (size_t c = 0; c < ds->ncases; c++)
+		swept[c] = !cm_is_reference_case(ds->cases[c].id);
 	for (size_t a = 0; a < ds->naxes; a++) {
 		for (size_t c = 0; c < ds->ncases; c++)
 			held[c] = cm_case_held_fixed(ds, c, a);
 		for (size_t c0 = 0; c0 < ds->ncases; c0++) {
 			/* a slice: the cases sharing c0's other values, c0 being its first */
-			bool first = *ds->cases[c0].labels[a] != 0;
+			bool first = *ds->cases[c0].labels[a] != 0 && swept[c0];
 			for (size_t c = 0; c < c0 && first; c++)
-				first = strcmp(held[c], held[c0]) || !*ds->cases[c].labels[a];
+				first = strcmp(held[c], held[c0]) || !*ds->cases[c].labels[a] || !swept[c];
 			if (!first)
 				continue;
 			size_t k = 0;
 			for (size_t c = c0; c < ds->ncases; c++)
-				if (!strcmp(held[c], held[c0]) && *ds->cases[c].labels[a])
+				if (!strcmp(held[c], held[c0]) && *ds->cases[c].labels[a] && swept[c])
 					members[k++] = c;
 			if (k < 2)
 				continue; /* the axis does not vary here */
@@ -96,7 +100,7 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 	cm_stats_holm(p, n, adj);
 	for (size_t i = 0; i < n; i++)
 		v[i].p_adj = adj[i];
-	free(p), free(adj), free(held), free(sizes), free(groups), free(members), free(numeric);
+	free(p), free(adj), free(held), free(sizes), free(groups), free(members), free(numeric), free(swept);
 	*out = v;
 	*nout = n;
 	return 0;

@@ -144,8 +144,8 @@ size_t cm_slices(const struct cm_dataset *ds, size_t a, size_t *slice, char ***h
 	*held = cm_xcalloc(ds->ncases + 1, sizeof(char *));
 	for (size_t c = 0; c < ds->ncases; c++) {
 		slice[c] = SIZE_MAX;
-		if (!*ds->cases[c].labels[a])
-			continue;
+		if (!*ds->cases[c].labels[a] || cm_is_reference_case(ds->cases[c].id))
+			continue; /* reference cases stand apart from the sweeps */
 		char *h = cm_case_held_fixed(ds, c, a);
 		long s = cm_strset_find(&set, h);
 		if (s >= 0) {

@@ -68,7 +68,8 @@ static double rate(int trials, int K, int B, double change, bool within, int cal
 		struct cm_calibration cal; /* a fresh calibration per trial: it is noisy too */
 		if (cal_k > 0)
 			calibrate(cal_k, B, &cal);
-		struct cm_cmp_opts o = { within, cal_k > 0 ? &cal : NULL, cal_k > 0 };
+		struct cm_cmp_opts o = { .within_run = within, .cal = cal_k > 0 ? &cal : NULL,
+					 .ncal = cal_k > 0 };
 		struct cm_cmp_result r;
 		cm_compare_build(&b, &c, &j, NULL, &o, &r);
 		hits += r.rows[0].cmp.verdict == CM_REGRESSED;

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <gsl/gsl_errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,38 +108,163 @@ static void test_model(void **state)
 	cm_dataset_free(&c);
 }
 
-/* History over the two fixture runs: a step where the comparison says so, and nowhere else. */
+/* A run of k sessions x n boots of case "c" (level[s]: the session's ln scale, +-1% noise that
+ * repeats) and of a reference case (ref[s]), with a header naming qemu's hash. */
+static void synthetic(struct cm_dataset *ds, int k, int n, const double *level, const double *ref,
+		      const char *qemu_sha)
+{
+	cm_dataset_init(ds, NULL, 0);
+	cm_dataset_meta(ds, "host", "h1");
+	cm_dataset_meta(ds, "qemu sha256", qemu_sha);
+	int boot = 0;
+	for (int s = 0; s < k; s++) {
+		char id[8];
+		snprintf(id, sizeof(id), "%d", s + 1);
+		cm_dataset_session(ds, id, "h1");
+		for (int b = 0; b < n; b++, boot++) {
+			double e = 0.01 * sin(boot * 1.7 + s);
+			cm_dataset_add(ds, "c", boot + 1, false, "ok", "total", 1e8 * exp(level[s] + e), "", "");
+			if (ref)
+				cm_dataset_add(ds, "reference", boot + 1, false, "ok", "total",
+					       5e7 * exp(ref[s] + e), "", "");
+		}
+	}
+}
+
+/* Which model a row gets, and what it says: sessions as the unit, a calibration for one
+ * session a side, sessions aligned within a run; a moved reference is named. */
+static void test_models(void **state)
+{
+	(void)state;
+	const double lb[] = { 0, 0.1, -0.1 }, lc[] = { 0.05, 0.15, -0.05 }, up[] = { 0.3, 0.4, 0.2 };
+	struct cm_dataset b, c;
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_cmp_result r;
+	/* sessions that differ by 10% (between) hide a 5% change: no verdict, the session model */
+	synthetic(&b, 3, 10, lb, lb, "q1");
+	synthetic(&c, 3, 10, lc, lb, "q1");
+	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
+	const struct cm_cmp_row *row = &r.rows[0];
+	assert_string_equal(row->case_id, "c");
+	assert_int_equal(row->model, CM_MODEL_SESSIONS);
+	assert_int_equal(row->base_sessions, 3);
+	assert_int_equal(row->cmp.verdict, CM_NO_CHANGE);
+	assert_true(fabs(row->cmp.rel - expm1(0.05)) < 0.005);
+	assert_true(row->vc.between > 0.005 && row->vc.within < 0.001);
+	assert_int_equal(r.rows[0].ref_row, 1); /* beside its reference */
+	cm_compare_free(&r);
+	cm_dataset_free(&c);
+	/* +30% in every session: regressed, exit-1 kind */
+	synthetic(&c, 3, 10, up, lb, "q1");
+	cm_compare_build(&b, &c, &j, NULL, NULL, &r);
+	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED);
+	assert_int_equal(r.regressions, 1);
+	assert_int_equal(r.n_reference_moved, 0);
+	cm_compare_free(&r);
+	/* the reference moved too (the host got slower): said */
+	cm_dataset_free(&c);
+	synthetic(&c, 3, 10, up, up, "q1");
+	cm_compare_build(&b, &c, &j, NULL, NULL, &r);
+	assert_int_equal(r.n_reference_moved, 1);
+	assert_non_null(strstr(r.reference_moved[0], "reference moved +"));
+	cm_compare_free(&r);
+	/* ... and relative to it, the case did not change */
+	cm_dataset_relative(&c, &b);
+	cm_dataset_relative(&b, &b);
+	struct cm_cmp_opts rel = { .relative = true };
+	cm_compare_build(&b, &c, &j, NULL, &rel, &r);
+	assert_true(fabs(r.rows[0].cmp.rel) < 0.001);
+	assert_int_equal(r.rows[0].cmp.verdict, CM_NO_CHANGE);
+	cm_compare_free(&r);
+	cm_dataset_free(&b);
+	cm_dataset_free(&c);
+	/* one session a side: boots only, unless this host is calibrated */
+	synthetic(&b, 1, 10, lb, NULL, "q1");
+	synthetic(&c, 1, 10, up, NULL, "q1");
+	cm_compare_build(&b, &c, &j, NULL, NULL, &r);
+	assert_int_equal(r.rows[0].model, CM_MODEL_BOOTS);
+	assert_int_equal(r.regressions_boots_only, 1);
+	assert_int_equal(r.regressions, 0);
+	cm_compare_free(&r);
+	struct cm_calibration cal = { "c", "total", { 11, 10, 0.0001, 0.01, 0.99 } };
+	struct cm_cmp_opts o = { .cal = &cal, .ncal = 1 };
+	cm_compare_build(&b, &c, &j, NULL, &o, &r);
+	assert_int_equal(r.rows[0].model, CM_MODEL_CALIBRATED);
+	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED); /* +35% against a 10% sd, 10 df */
+	assert_true(r.rows[0].vc.between == 0.01);
+	cm_compare_free(&r);
+	cm_dataset_free(&b);
+	cm_dataset_free(&c);
+	/* within a run, sessions that move both arms alike are taken out: a 3% change shows */
+	const double l3[] = { 0.03, 0.13, -0.07 };
+	synthetic(&b, 3, 10, lb, NULL, "q1");
+	synthetic(&c, 3, 10, l3, NULL, "q1");
+	struct cm_cmp_opts w = { .within_run = true };
+	cm_compare_build(&b, &c, &j, NULL, &w, &r);
+	assert_int_equal(r.rows[0].model, CM_MODEL_WITHIN_RUN);
+	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED);
+	assert_true(fabs(r.rows[0].cmp.rel - expm1(0.03)) < 0.005);
+	char *text = render(&r, "text");
+	assert_non_null(strstr(text, "within run ×3"));
+	free(text);
+	cm_compare_free(&r);
+	cm_dataset_free(&b);
+	cm_dataset_free(&c);
+}
+
+/* History over ten runs of two sessions: a step after the fifth run (where qemu's hash changed)
+ * is one change point, found there, with the header item named; the reference beside it. */
 static void test_history(void **state)
 {
-	struct cm_dataset runs[2];
-	load("base", &runs[0]);
-	load("cand", &runs[1]);
-	char *labels[] = { "v1", "v2" }, *ids[] = { "run-1", "run-2" };
-	struct cm_judge j = { 0.05, 0.02, 0 };
-	struct cm_history h;
-	assert_int_equal(cm_history_build(runs, labels, ids, 2, NULL, "total", &j, &h), 0);
-	assert_int_equal(h.n, 4); /* every case either run has */
-	for (size_t s = 0; s < h.n; s++) {
-		const struct cm_hist_series *se = &h.series[s];
-		bool both = !strcmp(se->case_id, "memory=128M") || !strcmp(se->case_id, "memory=256M");
-		assert_int_equal(se->n, both ? 2 : 1);
-		int want = !strcmp(se->case_id, "memory=256M") ? 1 : 0;
-		assert_int_equal(se->pts[se->n - 1].pt.step, want);
+	(void)state;
+	struct cm_dataset runs[10];
+	char *labels[10], *ids[10];
+	for (int i = 0; i < 10; i++) {
+		/* session levels that scatter by ~2% in no order (exchangeable, as noise is) */
+		double lv[2] = { 0.02 * sin(i * 7.1 + 0.5), 0.02 * sin(i * 13.3 + 2) },
+		       step[2] = { lv[0] + 0.3, lv[1] + 0.3 };
+		synthetic(&runs[i], 2, 6, i < 5 ? lv : step, lv, i < 5 ? "q1" : "q2");
+		labels[i] = cm_xasprintf("v%d", i);
+		ids[i] = cm_xasprintf("run-%d", i);
 	}
+	/* steps of 5% at least: the ~2.5% steps the made-up session levels hold are not kept */
+	struct cm_judge j = { 0.05, 0.05, 0 };
+	struct cm_history h;
+	assert_int_equal(cm_history_build(runs, labels, ids, 10, "c", "total", &j, &h), 0);
+	assert_int_equal(h.n, 1);
+	const struct cm_hist_series *se = &h.series[0];
+	assert_int_equal(se->n, 20); /* a point per session */
+	assert_string_equal(se->pts[10].label, "v5#1");
+	assert_int_equal(se->nchanges, 1);
+	assert_int_equal(se->changes[0].at, 10);
+	assert_true(se->changes[0].lo > 0.25 && se->changes[0].hi < 0.45);
+	assert_non_null(strstr(se->changes[0].changed, "qemu sha256 differs: 'q1' vs 'q2'"));
+	assert_true(fabs(se->changes[0].ref_rel) < 0.03); /* the reference stayed */
+	assert_int_equal(se->pts[10].pt.step, 1);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	cm_history_text(&h, f);
 	fclose(f);
-	assert_non_null(strstr(buf, "memory=256M — phase total"));
-	assert_non_null(strstr(buf, "▲ +"));
+	assert_non_null(strstr(buf, "change point before v5#1: +"));
+	free(buf);
+	f = open_memstream(&buf, &len);
+	cm_history_html(&h, f);
+	fclose(f);
+	assert_non_null(strstr(buf, "class=\"change-point\""));
 	free(buf);
 	cm_history_free(&h);
-	/* a case no run has */
-	assert_int_equal(cm_history_build(runs, labels, ids, 2, "memory=9G", "total", &j, &h), -1);
+	/* the reference case's own series: flat, no change point */
+	assert_int_equal(cm_history_build(runs, labels, ids, 10, "reference", "total", &j, &h), 0);
+	assert_int_equal(h.series[0].nchanges, 0);
 	cm_history_free(&h);
-	cm_dataset_free(&runs[0]);
-	cm_dataset_free(&runs[1]);
+	/* a case no run has */
+	assert_int_equal(cm_history_build(runs, labels, ids, 10, "memory=9G", "total", &j, &h), -1);
+	cm_history_free(&h);
+	for (int i = 0; i < 10; i++) {
+		cm_dataset_free(&runs[i]);
+		free(labels[i]), free(ids[i]);
+	}
 }
 
 int main(void)
@@ -146,6 +272,7 @@ int main(void)
 	gsl_set_error_handler_off();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
+		cmocka_unit_test(test_models),
 		cmocka_unit_test(test_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

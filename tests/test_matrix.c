@@ -19,6 +19,15 @@ static struct cm_matrix *load(const char *text, struct cm_diags *d)
 	return cm_matrix_load_string(text, strlen(text), SOURCE_DIR "/tests/inline.yaml", d);
 }
 
+/* The matrix's own cases: the reference cases (run.reference) come after them. */
+static size_t own(const struct cm_matrix *m)
+{
+	size_t n = 0;
+	while (n < m->ncases && !m->cases[n].reference)
+		n++;
+	return n;
+}
+
 /* Asserts that loading fails with exactly this diagnostic among the errors. */
 static void expect_error(const char *text, int line, int col, const char *needle)
 {
@@ -44,7 +53,7 @@ static void test_product_and_ids(void **state)
 				       "  smp: [1, 2, 4]\n",
 				   &d);
 	assert_non_null(m);
-	assert_int_equal(m->ncases, 12);
+	assert_int_equal(own(m), 12);
 	assert_string_equal(m->cases[0].id, "memory=128M,machine=pc,smp=1");
 	assert_string_equal(m->cases[11].id, "memory=1G,machine=q35,smp=4");
 	/* argv: qemu, guest drive, exit device, then the axes in order; never a shell string */
@@ -74,7 +83,7 @@ static void test_exclude_include(void **state)
 			   "include:\n  - {accel: kvm, cpu: max}\n  - {memory: 4G, accel: tcg}\n",
 		     &d);
 	assert_non_null(m);
-	assert_int_equal(m->ncases, 4);
+	assert_int_equal(own(m), 4);
 	assert_string_equal(m->cases[0].id, "memory=128M,accel=kvm,cpu=max");
 	assert_string_equal(m->cases[1].id, "memory=128M,accel=tcg");
 	assert_string_equal(m->cases[2].id, "memory=1G,accel=kvm,cpu=max");
@@ -91,7 +100,7 @@ static void test_exclude_matches_nothing_warns(void **state)
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = load(GUEST "axes:\n  memory: [128M, 1G]\nexclude:\n  - {memory: 2G}\n", &d);
 	assert_non_null(m);
-	assert_int_equal(m->ncases, 2);
+	assert_int_equal(own(m), 2);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.v[0].sev, CM_SEV_WARNING);
 	assert_int_equal(d.v[0].line, 5);
@@ -111,7 +120,7 @@ static void test_ranges(void **state)
 	assert_string_equal(m->axes[0].values[3].label, "1G");
 	assert_string_equal(m->axes[0].values[5].label, "4G");
 	assert_int_equal(m->axes[1].nvalues, 3);
-	assert_int_equal(m->ncases, 18);
+	assert_int_equal(own(m), 18);
 	cm_matrix_free(m);
 	cm_diags_clear(&d);
 }
@@ -126,7 +135,7 @@ static void test_groups_and_custom_axis(void **state)
 			   "    values: [a, b]\n",
 		     &d);
 	assert_non_null(m);
-	assert_int_equal(m->ncases, 4);
+	assert_int_equal(own(m), 4);
 	assert_string_equal(m->cases[2].id, "devices=rng,hugepages=a");
 	const struct cm_case *c = &m->cases[2];
 	assert_string_equal(c->argv[c->argc - 1], "/dev/hugepages/a");
@@ -266,7 +275,7 @@ static void test_large_sweep(void **state)
 				       "[b0,b1,b2,b3,b4,b5,b6,b7,b8,b9]}\n",
 				   &d);
 	assert_non_null(m);
-	assert_int_equal(m->ncases, 10000);
+	assert_int_equal(own(m), 10000);
 	cm_matrix_free(m);
 	cm_diags_clear(&d);
 }
@@ -299,7 +308,7 @@ static void test_fixture_files(void **state)
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = cm_matrix_load(SOURCE_DIR "/configs/demo.yaml", &d);
 	assert_non_null(m);
-	assert_int_equal(m->ncases, 4);
+	assert_int_equal(own(m), 4);
 	cm_matrix_free(m);
 	cm_diags_clear(&d);
 }
@@ -427,9 +436,62 @@ static void test_hostile_and_runaway(void **state)
 	cm_buf_free(&y);
 }
 
+/* Reference cases: the bundled guest under each accelerator the matrix boots, after its own
+ * cases, judged by the bundled guest's own profile; none when asked, or when the matrix's
+ * ports leave out the bundled guest's. */
+static void test_reference_cases(void **state)
+{
+	(void)state;
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "axes:\n  memory: [128M, 1G]\n  accel: [kvm, tcg]\n"
+				       "exclude: [{memory: 1G, accel: kvm}]\n", &d);
+	assert_non_null(m);
+	assert_int_equal(own(m), 3);
+	assert_int_equal(m->ncases, 5);
+	assert_string_equal(m->cases[3].id, "reference,accel=kvm");
+	assert_string_equal(m->cases[4].id, "reference,accel=tcg");
+	assert_true(cm_is_reference_case(m->cases[4].id) && !cm_is_reference_case(m->cases[0].id));
+	assert_string_equal(m->cases[4].labels[1], "tcg");
+	assert_null(m->cases[4].labels[0]);
+	bool tcg = false, guest = false;
+	for (size_t i = 0; i < m->cases[4].argc; i++) {
+		tcg |= !strcmp(m->cases[4].argv[i], "tcg");
+		guest |= strstr(m->cases[4].argv[i], "/guest.img,") != NULL;
+	}
+	assert_true(tcg && guest);
+	assert_non_null(m->reference_profile);
+	assert_int_equal(m->reference_profile->exit_status, 33);
+	cm_matrix_free(m);
+	/* no accel axis: one reference, with base_args' accelerator */
+	m = load(GUEST "base_args: [-machine, \"pc,accel=tcg\"]\naxes: {memory: [128M, 1G]}\n", &d);
+	assert_non_null(m);
+	assert_string_equal(m->cases[m->ncases - 1].id, "reference");
+	bool accel = false;
+	for (size_t i = 0; i + 1 < m->cases[m->ncases - 1].argc; i++)
+		accel |= !strcmp(m->cases[m->ncases - 1].argv[i], "-accel") &&
+			 !strcmp(m->cases[m->ncases - 1].argv[i + 1], "tcg");
+	assert_true(accel);
+	cm_matrix_free(m);
+	m = load(GUEST "axes: {memory: [128M, 1G]}\nrun: {reference: none}\n", &d);
+	assert_int_equal(m->ncases, 2);
+	assert_null(m->reference_profile);
+	cm_matrix_free(m);
+	m = load(GUEST "markers: {ports: [0x80]}\n", &d);
+	assert_int_equal(m->ncases, 1);
+	bool said = false;
+	for (size_t i = 0; i < d.n; i++)
+		said |= strstr(d.v[i].msg, "leave out 0xf4") != NULL;
+	assert_true(said);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+	expect_error(GUEST "axes: {reference: [a, b]}\n", 2, 8, "the reference cases' name");
+	expect_error(GUEST "axes: {session: [a, b]}\n", 2, 8, "a column of samples.csv");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_reference_cases),
 		cmocka_unit_test(test_product_and_ids),
 		cmocka_unit_test(test_exclude_include),
 		cmocka_unit_test(test_exclude_matches_nothing_warns),

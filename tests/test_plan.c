@@ -16,7 +16,7 @@ static struct cm_matrix *matrix(const char *order, int seed, int boots, int warm
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	char *y = cm_xasprintf("guest: {bundled: guest}\naxes: {smp: [1, 2, 3, 4, 5]}\n"
 			       "run: {boots: %d, warmup: %d, order: %s, seed: %d, min_boots: 6, "
-			       "max_boots: 20, until_ci: 1}\n",
+			       "max_boots: 20, until_ci: 1, reference: none}\n",
 			       boots, warmup, order, seed);
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = cm_matrix_load_string(y, strlen(y), SOURCE_DIR "/p.yaml", &d);

@@ -89,7 +89,7 @@ static const char *matrix_text = "qemu: /bin/true\n"
 				 "phases:\n"
 				 "  - {name: firmware, from: exec, to: real_mode}\n"
 				 "  - {name: work, from: long_mode, to: work_done}\n"
-				 "run: {boots: 4, warmup: 1, drop_caches: false, exit_status: 33%s}\n";
+				 "run: {boots: 4, warmup: 1, drop_caches: false, exit_status: 33, reference: none%s}\n";
 
 static char *write_matrix(const char *name, const char *run_extra)
 {
@@ -376,7 +376,7 @@ static void test_replayed_capture(void **state)
 	      "phases:\n  - {name: qemu_init, from: exec, to: first_entry}\n"
 	      "  - {name: firmware, from: exec, to: real_mode}\n"
 	      "  - {name: work, from: long_mode, to: work_done}\n"
-	      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false}\n", f);
+	      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, reference: none}\n", f);
 	fclose(f);
 	struct cm_diags d = { 0 };
 	struct cm_matrix *mx = cm_matrix_load(m, &d);

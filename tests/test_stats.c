@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <gsl/gsl_cdf.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -441,6 +442,74 @@ static void test_trend_simulation(void **state)
 	gsl_rng_free(r);
 }
 
+/* The level above the boot: components, the session-level comparison and change points
+ * against hand computations (and R: pt(3.674, 4, lower.tail = FALSE) = 0.01066). */
+static void test_sessions(void **state)
+{
+	(void)state;
+	double v[6];
+	int ses[6] = { 7, 7, 7, 9, 9, 9 };
+	for (int i = 0; i < 6; i++)
+		v[i] = exp(i < 3 ? 1 + i : 1 + i);
+	struct cm_varcomp vc;
+	cm_stats_varcomp(v, ses, 6, &vc);
+	assert_int_equal(vc.sessions, 2);
+	assert_int_equal(vc.boots, 3);
+	assert_true(fabs(vc.within - 1.0) < 1e-12);     /* SSW 4 over N - k = 4 */
+	assert_true(fabs(vc.between - 12.5 / 3) < 1e-12); /* (MSB 13.5 - MSW 1) / n0 3 */
+	assert_true(fabs(vc.icc - (12.5 / 3) / (12.5 / 3 + 1)) < 1e-12);
+	double med[6];
+	size_t per[6];
+	assert_int_equal(cm_stats_session_medians(v, ses, 6, 2, med, per), 2);
+	assert_true(fabs(med[0] - 2) < 1e-12 && fabs(med[1] - 5) < 1e-12 && per[1] == 3);
+	/* one session: no between part */
+	cm_stats_varcomp(v, (int[]){ 1, 1, 1, 1, 1, 1 }, 6, &vc);
+	assert_true(isnan(vc.between));
+
+	const double mb[] = { 0, 0.1, 0.2 }, mc[] = { 0.3, 0.4, 0.5 };
+	struct cm_comparison x;
+	assert_int_equal(cm_stats_compare_sessions(mb, 3, mc, 3, NULL, 0.05, &x), 0);
+	assert_true(fabs(x.rel - expm1(0.3)) < 1e-12);
+	assert_true(fabs(x.p - 0.01066) < 1e-4);
+	assert_true(fabs(x.rel_lo - expm1(0.3 - 2.131847 * 0.1 * sqrt(2.0 / 3))) < 1e-5);
+	assert_true(fabs(x.rel_hi - expm1(0.3 + 2.131847 * 0.1 * sqrt(2.0 / 3))) < 1e-5);
+	/* one session a side: nothing to estimate the between part from, unless calibrated */
+	assert_int_equal(cm_stats_compare_sessions(mb, 1, mc, 1, NULL, 0.05, &x), -1);
+	struct cm_session_prior prior = { 0.01, 9 };
+	assert_int_equal(cm_stats_compare_sessions(mb, 1, mc, 1, &prior, 0.05, &x), 0);
+	assert_true(fabs(x.p - gsl_cdf_tdist_Q(0.3 / sqrt(0.02), 9)) < 1e-12);
+
+	/* a step of 1.0 after 15 of 30 points with +-0.1 noise is found there; the same noise
+	 * without the step gives nothing */
+	double y[30];
+	for (int i = 0; i < 30; i++)
+		y[i] = 0.1 * sin(i * 2.3) + (i >= 15 ? 1.0 : 0);
+	struct cm_change ch[4];
+	size_t k = cm_stats_change_points(y, 30, 0.05, 0, 1, ch, 4);
+	assert_int_equal(k, 1);
+	assert_int_equal(ch[0].at, 15);
+	assert_true(ch[0].p < 0.01 && ch[0].lo > expm1(0.8) && ch[0].hi < expm1(1.2));
+	for (int i = 0; i < 30; i++)
+		y[i] = 0.1 * sin(i * 2.3);
+	assert_int_equal(cm_stats_change_points(y, 30, 0.05, 0, 1, ch, 4), 0);
+	/* a minimum magnitude keeps a real but small step out */
+	for (int i = 0; i < 30; i++)
+		y[i] = 0.001 * sin(i * 2.3) + (i >= 15 ? 0.01 : 0);
+	assert_int_equal(cm_stats_change_points(y, 30, 0.05, 0, 1, ch, 4), 1);
+	assert_int_equal(cm_stats_change_points(y, 30, 0.05, 0.02, 1, ch, 4), 0);
+
+	/* dimensioning: a between-session sd of 10% needs more sessions than a within-session
+	 * sd of 3% needs boots; cheap sessions buy more of them */
+	struct cm_varcomp c2 = { 10, 10, 0.03 * 0.03, 0.1 * 0.1, NAN };
+	struct cm_dimension dim, cheap;
+	assert_int_equal(cm_stats_dimension(&c2, 1.0, 10.0, 0.05, &dim), 0);
+	assert_int_equal(dim.boots, 2); /* sqrt(10 * 0.0009 / 0.01) ~ 0.95, at least 2 */
+	assert_true(dim.sessions >= 16 && dim.sessions <= 20);
+	assert_true(fabs(dim.cost_s - dim.sessions * (10.0 + dim.boots)) < 1e-9);
+	assert_int_equal(cm_stats_dimension(&c2, 1.0, 0.1, 0.05, &cheap), 0);
+	assert_true(cheap.cost_s < dim.cost_s);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -457,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_kruskal),
 		cmocka_unit_test(test_large_sample_sort),
 		cmocka_unit_test(test_simulation),
+		cmocka_unit_test(test_sessions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -474,3 +474,9 @@ bool cm_samples_reserved_column(const char *name)
 			return true;
 	return false;
 }
+
+bool cm_is_reference_case(const char *id)
+{
+	return !strncmp(id, CM_REFERENCE_ID, sizeof(CM_REFERENCE_ID) - 1) &&
+	       (!id[sizeof(CM_REFERENCE_ID) - 1] || id[sizeof(CM_REFERENCE_ID) - 1] == ',');
+}

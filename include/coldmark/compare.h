@@ -35,6 +35,7 @@ struct cm_cmp_row {
 	size_t base_sessions, cand_sessions;
 	struct cm_comparison cmp;
 	enum cm_cmp_model model;
+	size_t ref_row; /* the row of its reference case in the same phase, or SIZE_MAX */
 	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
 };
@@ -42,6 +43,7 @@ struct cm_cmp_row {
 /* What the comparison may use beyond the two datasets. */
 struct cm_cmp_opts {
 	bool within_run; /* both sides are values of one axis in the same run (and sessions) */
+	bool relative;   /* --relative-to reference: the sides were made relative to it */
 	const struct cm_calibration *cal; /* this host's calibration, if any */
 	size_t ncal;
 };
@@ -53,6 +55,9 @@ struct cm_cmp_result {
 	size_t n_only_base, n_only_cand;
 	char **not_comparable; /* "host differs: 'a' vs 'b'", "only the base loads efi-e1000.rom" */
 	size_t n_not_comparable;
+	char **reference_moved; /* "reference,accel=tcg total moved +12.0% [..] too: ..." */
+	size_t n_reference_moved;
+	bool relative;
 	size_t regressions; /* among the gating rows, under a model with the session level */
 	size_t regressions_boots_only; /* gating rows "regressed" under CM_MODEL_BOOTS */
 	unsigned models; /* bit per cm_cmp_model used */
@@ -76,22 +81,46 @@ struct cm_cmp_writer {
 extern const struct cm_cmp_writer cm_cmp_writers[];
 const struct cm_cmp_writer *cm_cmp_writer(const char *name);
 
-/* History: per case, one point per run (in time order) of one phase, and the steps between
- * consecutive runs that the same verdict rules call significant. */
+/* The reference case that stands beside case c (the one under the same accelerator, else any),
+ * or ds->ncases when the dataset has none (or c is one). */
+size_t cm_reference_for(const struct cm_dataset *ds, size_t c);
+/* Every case's durations divided by its reference's median in the same session and put in
+ * the scale of scale's reference (its median in ns): "what the case would take with the
+ * reference where it was in scale". The reference cases themselves stay as they are.
+ * -1 when ds has no reference case. */
+int cm_dataset_relative(struct cm_dataset *ds, const struct cm_dataset *scale);
+
+/* The header items that make two runs not comparable and differ between a and b ("qemu
+ * sha256 differs: 'x' vs 'y'", "only the candidate loads efi-e1000.rom"); *out to free. */
+size_t cm_header_diffs(const struct cm_dataset *a, const struct cm_dataset *b, char ***out);
+
+/* History: per case, one point per session (in time order) of one phase, and the change
+ * points of that series (cm_stats_change_points): persistent steps, not adjacent pairs. */
 struct cm_hist_point {
-	const char *label, *run_id; /* borrowed from the caller */
-	struct cm_trend_point pt;   /* median, CI, n, step (+1 regressed, -1 improved) */
-	double step_rel;            /* the step's relative change */
+	char *label;          /* "v1.2" or "v1.2#3" (a run of several sessions) */
+	const char *run_id;   /* borrowed from the caller */
+	size_t run;           /* index of its run */
+	struct cm_trend_point pt; /* median, CI, n, step (+1 a change up starts here, -1 down) */
+	double step_rel;      /* that change's relative size */
+};
+struct cm_hist_change {
+	size_t at;              /* index of the first point after the change */
+	double rel, lo, hi, p;  /* its size with the CI, and the permutation p */
+	char *changed;          /* header items that differ across it ("" when none: same run) */
+	double ref_rel;         /* the reference case's change across the same sessions (NAN: none) */
 };
 struct cm_hist_series {
 	char *case_id;
 	struct cm_hist_point *pts;
 	size_t n;
+	struct cm_hist_change *changes;
+	size_t nchanges;
 };
 struct cm_history {
 	struct cm_hist_series *series;
 	size_t n;
 	const char *phase;
+	struct cm_judge judge;
 };
 /* runs[i] labelled labels[i] (a tag) with id ids[i], in time order; only case_filter when not
  * NULL. Returns 0, or -1 when no run has such a case. */

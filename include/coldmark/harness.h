@@ -121,6 +121,9 @@ struct cm_dataset;
  * and its version, the guest files and every firmware/option ROM the cases load (asked of a
  * paused qemu, at most 32 device sets), each hashed with SHA-256 in process. */
 void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char *qemu);
+/* The host's load at this moment, for the header around each session: "load 0.52, 3 running"
+ * (the 1-minute load average and the runnable tasks other than ours, from /proc). */
+void cm_header_load(char *buf, size_t n);
 
 /* ---- firmware ----------------------------------------------------------------------------- */
 
@@ -147,10 +150,13 @@ struct cm_dataset;
 struct cm_summary;
 struct cm_planned {
 	size_t c;    /* case index */
-	int boot;    /* 1-based, per case and kind */
+	int boot;    /* 1-based, per case and kind, counted on across sessions */
 	bool warmup;
+	int session; /* 1-based */
 };
-/* Warm-ups of every case first, then the measured boots in m->order with m->seed. */
+/* Session after session: warm-ups of every case first, then the measured boots in m->order,
+ * session 1 with m->seed and each later one with its own seed derived from it. */
+unsigned long cm_plan_session_seed(int64_t seed, int session);
 struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n);
 /* Drops the boots a resumed run already finished; returns the new count. */
 size_t cm_plan_skip_done(struct cm_planned *pl, size_t n, const int *warm_done,

@@ -52,7 +52,10 @@ struct cm_case {
 	char **extra_keys;   /* include-added keys that are not axes, with extra_vals */
 	char **extra_vals;
 	size_t nextra;
+	bool reference;      /* a reference case (run.reference): evaluated by its own profile */
 };
+
+enum cm_reference { CM_REFERENCE_BUNDLED, CM_REFERENCE_NONE };
 
 enum cm_order { CM_ORDER_SEQUENTIAL, CM_ORDER_INTERLEAVED, CM_ORDER_SHUFFLED };
 enum cm_source { CM_SOURCE_AUTO, CM_SOURCE_PERF, CM_SOURCE_DEBUGCON, CM_SOURCE_BOTH };
@@ -79,6 +82,11 @@ struct cm_matrix {
 	/* run settings */
 	int64_t boots, warmup, timeout_ms, seed, exit_status;
 	int64_t end_grace_ms; /* after the end marker, how long qemu may take to exit by itself */
+	int64_t sessions;     /* run.sessions: boots x sessions per case, each session its own order */
+	enum cm_reference reference;
+	/* the bundled guest's own matrix (markers, exit status), that reference boots are
+	 * evaluated by; NULL without reference cases */
+	struct cm_matrix *reference_profile;
 	int64_t min_boots, max_boots;
 	double until_ci_pct; /* 0: fixed count */
 	double max_failed_pct; /* share of measured boots that may fail before exit 1 */

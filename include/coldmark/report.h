@@ -134,6 +134,8 @@ struct cm_cell {
 	size_t case_idx, phase_idx;
 	struct cm_summary s;
 	size_t n_failed, n_warmup;
+	size_t nrows; /* rows of any kind: 0 for a phase the case does not report (a reference
+		       * case reports total only), which the writers leave out */
 	/* ok boots whose source cannot see this phase's events (first_entry under debugcon):
 	 * the cell is "not measurable with <source>", never "too few boots" */
 	size_t n_unmeasurable;
@@ -141,6 +143,7 @@ struct cm_cell {
 	double *values; /* ok, counted boots in boot order */
 	int *boots;     /* their boot numbers */
 	int *sessions;  /* and sessions */
+	struct cm_varcomp vc; /* within/between-session components (with 2+ sessions) */
 };
 
 struct cm_sweep;
@@ -235,7 +238,8 @@ struct cm_trend_point {
 	const char *label; /* tag or run id */
 	double median, lo, hi;
 	size_t n;
-	int step;
+	int step;         /* a change point just before this point: +1 up, -1 down */
+	const char *note; /* what the plot says at it ("+10.2% [+6.1%, +14.5%], p 0.005"), or NULL */
 };
 void cm_html_begin(FILE *f, const char *title);
 void cm_html_trend(FILE *f, const char *case_id, const char *phase,

@@ -14,6 +14,7 @@ struct cm_progress {
 	const struct cm_case *c;
 	const struct cm_planned *b;
 	int of;      /* boots of this kind the case has planned */
+	int sessions; /* in the run (b->session is this boot's) */
 	enum cm_status status;
 	const char *detail, *log;
 	double total_ns, median_ns, elapsed_s, eta_s;
@@ -42,6 +43,7 @@ struct cm_runner {
 	int *planned;
 	size_t *done, nmeasured;
 	const char *drop_used;
+	int session; /* the session the last boot belonged to (0: none yet) */
 	int64_t last_report_ns, report_cost_ns;
 };
 

@@ -146,6 +146,11 @@ int cm_sha256_file(const char *path, char out[65]);
 	"case", "boot", "status", "phase", "duration_ns", "warmup", "source", "cache_drop", "session"
 bool cm_samples_reserved_column(const char *name);
 
+/* Reference cases' ids (run.reference): "reference", or "reference,accel=kvm" per accelerator;
+ * no axis may be named "reference", so no other case id starts so. */
+#define CM_REFERENCE_ID "reference"
+bool cm_is_reference_case(const char *id);
+
 /* CLOCK_MONOTONIC in ns: the clock perf samples are taken on (use_clockid). */
 int64_t cm_now_ns(void);
 
