@@ -163,6 +163,8 @@ static int split_by_axis(const struct cm_dataset *all, const char *axis, const c
 				if (x != a)
 					labels[k++] = cs->labels[x];
 			cm_dataset_case(side[s], *id ? id : axis, labels);
+			cm_dataset_session(side[s], all->sessions[r->session - 1].id,
+					   all->sessions[r->session - 1].host);
 			cm_dataset_add(side[s], *id ? id : axis, r->boot, r->warmup, r->status, r->phase,
 				       r->duration_ns, r->source, r->cache);
 			free(labels);

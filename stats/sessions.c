@@ -165,44 +165,89 @@ int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, siz
 
 /* ---- change points ------------------------------------------------------------------------- */
 
-/* The split of x[0..n) with the largest |t| (pooled variance), segments of minseg at least:
- * its index (first of the right part) and |t|. Prefix sums make it linear. */
+/* The interval [i, j) of x[0..n) that differs most from the rest, by |t| (pooled variance),
+ * each part minseg long at least: circular binary segmentation (Olshen et al. 2004), so that a
+ * step that comes back later (an epidemic change) is as visible as a single step, which is
+ * the interval that reaches either end. Prefix sums: quadratic in n. */
+static double best_interval(const double *x, size_t n, size_t minseg, size_t *from, size_t *to)
+{
+	double *c = cm_xmalloc((n + 1) * sizeof(double)), tot2 = 0, best = -1;
+	c[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		c[i + 1] = c[i] + x[i], tot2 += x[i] * x[i];
+	*from = *to = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + minseg; j <= n; j++) {
+			size_t in = j - i, out = n - in;
+			/* every part the cuts leave is minseg long at least */
+			if (out < minseg || (i > 0 && i < minseg) || (j < n && n - j < minseg))
+				continue;
+			double si = c[j] - c[i], mi = si / (double)in, mo = (c[n] - si) / (double)out;
+			double ss = tot2 - (double)in * mi * mi - (double)out * mo * mo;
+			double var = fmax(ss, 0) / (double)(n - 2) * (1 / (double)in + 1 / (double)out);
+			double t = var > 0 ? fabs(mi - mo) / sqrt(var) : (mi != mo ? INFINITY : 0);
+			if (t > best)
+				best = t, *from = i, *to = j;
+		}
+	free(c);
+	return best;
+}
+
+/* The single split with the largest |t|: the interval that reaches an end. */
 static double best_split(const double *x, size_t n, size_t minseg, size_t *at)
 {
-	double tot = 0, tot2 = 0, best = -1;
+	double *c = cm_xmalloc((n + 1) * sizeof(double)), tot2 = 0, best = -1;
+	c[0] = 0;
 	for (size_t i = 0; i < n; i++)
-		tot += x[i], tot2 += x[i] * x[i];
-	double s = 0, s2 = 0;
+		c[i + 1] = c[i] + x[i], tot2 += x[i] * x[i];
 	*at = 0;
-	for (size_t k = 1; k < n; k++) {
-		s += x[k - 1], s2 += x[k - 1] * x[k - 1];
-		if (k < minseg || n - k < minseg)
-			continue;
-		double nl = (double)k, nr = (double)(n - k), ml = s / nl, mr = (tot - s) / nr;
-		double ss = (s2 - nl * ml * ml) + (tot2 - s2 - nr * mr * mr);
+	for (size_t k = minseg; k + minseg <= n; k++) {
+		double nl = (double)k, nr = (double)(n - k), ml = c[k] / nl, mr = (c[n] - c[k]) / nr;
+		double ss = tot2 - nl * ml * ml - nr * mr * mr;
 		double var = fmax(ss, 0) / (double)(n - 2) * (1 / nl + 1 / nr);
 		double t = var > 0 ? fabs(ml - mr) / sqrt(var) : (ml != mr ? INFINITY : 0);
 		if (t > best)
 			best = t, *at = k;
 	}
+	free(c);
 	return best;
 }
 
 #define CP_MINSEG 3
 #define CP_PERMUTATIONS 199
 
-/* p of the best split: how often a shuffle of the segment splits at least as well. */
-static double split_p(const double *x, size_t n, double obs, gsl_rng *rng)
+/* How often the permutations reach v or more, as a p (the observed counts as one of them). */
+static double perm_p(const double *perm, double v)
 {
-	double *y = cm_xmalloc(n * sizeof(double));
+	size_t ge = 0;
+	for (int r = 0; r < CP_PERMUTATIONS; r++)
+		ge += perm[r] >= v;
+	return (double)(ge + 1) / (CP_PERMUTATIONS + 1);
+}
+
+/* Which of the two searches to trust, and how sure: the best single split (most power for one
+ * step) and the best interval (a step that is undone later) are both tried, and the smaller
+ * of their permutation p's is itself judged against the permutations' smaller p's (the min-p
+ * method: the family-wise error stays at alpha, nothing is lost to Bonferroni). Returns p;
+ * *interval says which search won. */
+static double split_p(const double *x, size_t n, double t1, double t2, gsl_rng *rng,
+		      bool *interval)
+{
+	double *y = cm_xmalloc(n * sizeof(double)), s1[CP_PERMUTATIONS], s2[CP_PERMUTATIONS];
 	memcpy(y, x, n * sizeof(double));
-	size_t ge = 0, at;
+	size_t at, i, j;
 	for (int r = 0; r < CP_PERMUTATIONS; r++) {
 		gsl_ran_shuffle(rng, y, n, sizeof(double));
-		ge += best_split(y, n, CP_MINSEG, &at) >= obs;
+		s1[r] = best_split(y, n, CP_MINSEG, &at);
+		s2[r] = best_interval(y, n, CP_MINSEG, &i, &j);
 	}
 	free(y);
-	return (double)(ge + 1) / (CP_PERMUTATIONS + 1);
+	double p1 = perm_p(s1, t1), p2 = perm_p(s2, t2), pmin = fmin(p1, p2);
+	size_t le = 0;
+	for (int r = 0; r < CP_PERMUTATIONS; r++)
+		le += fmin(perm_p(s1, s1[r]), perm_p(s2, s2[r])) <= pmin;
+	*interval = p2 < p1;
+	return (double)(le + 1) / (CP_PERMUTATIONS + 1);
 }
 
 static int cmp_change(const void *a, const void *b)
@@ -217,14 +262,29 @@ static void segment(const double *x, size_t a, size_t b, double alpha, gsl_rng *
 {
 	if (b - a < 2 * CP_MINSEG || *k >= max)
 		return;
-	size_t at;
-	double t = best_split(x + a, b - a, CP_MINSEG, &at);
-	double p = split_p(x + a, b - a, t, rng);
+	size_t i, j, at;
+	double t1 = best_split(x + a, b - a, CP_MINSEG, &at),
+	       t2 = best_interval(x + a, b - a, CP_MINSEG, &i, &j);
+	bool interval;
+	double p = split_p(x + a, b - a, t1, t2, rng, &interval);
 	if (!(p < alpha))
 		return;
-	out[(*k)++] = (struct cm_change){ a + at, NAN, NAN, NAN, p };
-	segment(x, a, a + at, alpha, rng, out, k, max);
-	segment(x, a + at, b, alpha, rng, out, k, max);
+	if (!interval)
+		i = 0, j = at; /* the single step */
+	/* one change point where the interval reaches an end, two where it lies inside */
+	size_t cuts[2], nc = 0;
+	if (i > 0)
+		cuts[nc++] = a + i;
+	if (a + j < b && *k + nc < max)
+		cuts[nc++] = a + j;
+	for (size_t c = 0; c < nc; c++)
+		out[(*k)++] = (struct cm_change){ cuts[c], NAN, NAN, NAN, p };
+	size_t lo = a;
+	for (size_t c = 0; c < nc; c++) {
+		segment(x, lo, cuts[c], alpha, rng, out, k, max);
+		lo = cuts[c];
+	}
+	segment(x, lo, b, alpha, rng, out, k, max);
 }
 
 /* The step at change i: Welch's interval between its neighbouring segments. */
