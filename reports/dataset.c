@@ -647,6 +647,24 @@ static int case_order(const void *a, const void *b)
 	return r ? r : strcmp(x->id, y->id);
 }
 
+/* Phases in the order first seen, total last: a reference case reports total alone, and when
+ * its boot came first, total would otherwise lead (a run lists the matrix's phases, then total). */
+static void total_last(struct cm_dataset *ds)
+{
+	if (!ds->nphases)
+		return;
+	size_t t = cm_dataset_find_phase(ds, "total"), last = ds->nphases - 1;
+	if (t >= last)
+		return;
+	char *name = ds->phases[t];
+	memmove(&ds->phases[t], &ds->phases[t + 1], (last - t) * sizeof(char *));
+	ds->phases[last] = name;
+	for (size_t i = 0; i < ds->n; i++) {
+		size_t *pi = &ds->rows[i].phase_idx;
+		*pi = *pi == t ? last : *pi > t ? *pi - 1 : *pi;
+	}
+}
+
 void cm_dataset_sort_cases(struct cm_dataset *ds)
 {
 	size_t n = ds->ncases, *order = cm_xmalloc((n + 1) * sizeof(size_t)),
@@ -668,6 +686,7 @@ void cm_dataset_sort_cases(struct cm_dataset *ds)
 	rehash(ds);
 	free(order);
 	free(where);
+	total_last(ds);
 }
 
 
