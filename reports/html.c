@@ -452,6 +452,40 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 	fputs("</svg></section>\n", f);
 }
 
+/* With 2+ sessions: the noise within and between them, and the cheapest design for the target. */
+static void sessions_table(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	if (ds->nsessions < 2)
+		return;
+	fprintf(f, "<section class=\"sessions\"><h2>Sessions: where the noise is</h2>\n<p>%zu "
+		   "sessions; sd of ln(time) within and between them, the intraclass correlation, "
+		   "and the cheapest sessions × boots for a ±%g%% CI of a change between runs.</p>\n"
+		   "<table><tr><th>case</th><th>phase</th><th>sessions</th><th>sd within</th>"
+		   "<th>sd between</th><th>ICC</th><th>for ±%g%%</th></tr>\n",
+		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
+	for (size_t c = 0; c < ds->ncases; c++)
+		for (size_t p = 0; p < ds->nphases; p++) {
+			const struct cm_cell *cell = cm_report_cell(r, c, p);
+			if (cell->vc.sessions < 2)
+				continue;
+			struct cm_dimension dim;
+			fputs("<tr><td>", f);
+			esc(f, ds->cases[c].id);
+			fputs("</td><td>", f);
+			esc(f, ds->phases[p]);
+			fprintf(f, "</td><td>%zu</td><td>%.2f%%</td><td>%.2f%%</td><td>%.2f</td><td>",
+				cell->vc.sessions, sqrt(cell->vc.within) * 100,
+				sqrt(cell->vc.between) * 100, cell->vc.icc);
+			if (cm_cell_advice(r, cell, &dim))
+				fprintf(f, "%d × %d", dim.sessions, dim.boots);
+			else
+				fputs("—", f);
+			fputs("</td></tr>\n", f);
+		}
+	fputs("</table></section>\n", f);
+}
+
 void cm_report_html(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -481,7 +515,7 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 		sweep(r, p, sw, nsw, f);
 		fputs("</section>\n", f);
 	}
-	
+	sessions_table(r, f);
 	breakdown(r, f);
 	cm_html_end(f);
 }

@@ -28,6 +28,17 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	json_object_set_new(o, "median_ci_ns",
 			    json_pack("[oo]", real(s->median_ci_lo), real(s->median_ci_hi)));
 	json_object_set_new(o, "median_ci_level", real(s->median_ci_level));
+	if (cell->vc.sessions >= 2) { /* the level above the boot */
+		struct cm_dimension dim;
+		json_t *ses = json_pack("{s:i, s:o, s:o, s:o}", "n", (json_int_t)cell->vc.sessions,
+					"var_within", real(cell->vc.within), "var_between",
+					real(cell->vc.between), "icc", real(cell->vc.icc));
+		if (cm_cell_advice(r, cell, &dim))
+			json_object_set_new(ses, "advice", json_pack("{s:f, s:i, s:i, s:f}", "ci_halfwidth",
+								     CM_ADVICE_TARGET, "sessions", dim.sessions,
+								     "boots", dim.boots, "cost_s", dim.cost_s));
+		json_object_set_new(o, "sessions", ses);
+	}
 	json_t *pct = json_object();
 	for (int i = 0; i < CM_STATS_NPCT; i++) {
 		char k[32];

@@ -95,6 +95,18 @@ const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t
 	return &r->cells[c * r->ds->nphases + p];
 }
 
+bool cm_cell_advice(const struct cm_report *r, const struct cm_cell *cell, struct cm_dimension *out)
+{
+	const struct cm_dataset *ds = r->ds;
+	size_t t = cm_dataset_find_phase(ds, "total");
+	if (cell->vc.sessions < 2 || t == ds->nphases || !isfinite(cell->vc.between))
+		return false;
+	double boot_s = cm_report_cell(r, cell->case_idx, t)->s.median / 1e9;
+	double warm = (double)cell->n_warmup / (double)(ds->nsessions ? ds->nsessions : 1);
+	return isfinite(boot_s) &&
+	       !cm_stats_dimension(&cell->vc, boot_s, fmax(1, warm) * boot_s, CM_ADVICE_TARGET, out);
+}
+
 const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n)
 {
 	if (cell->s.n || !cell->n_unmeasurable)
@@ -400,6 +412,43 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 		fputs("\n", f);
 }
 
+/* With 2+ sessions: per case x phase the noise within and between sessions, and what it takes
+ * to measure a change between runs to the target. */
+static void md_sessions(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	if (ds->nsessions < 2)
+		return;
+	fprintf(f, "## Sessions: where the noise is\n\n%zu sessions. sd of ln(time) within a session "
+		   "and between sessions, the intraclass correlation (the share of the variance "
+		   "between sessions), and the cheapest sessions × boots for a ±%g%% CI of a change "
+		   "between runs (a boot costs the case's median total, a session its warm-ups; from "
+		   "fewer than 5 sessions the between-session part is a rough guide).\n\n"
+		   "| case | phase | sessions | sd within | sd between | ICC | for ±%g%% | boots' time |\n"
+		   "|---|---|--:|--:|--:|--:|---|--:|\n",
+		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
+	for (size_t c = 0; c < ds->ncases; c++)
+		for (size_t p = 0; p < ds->nphases; p++) {
+			const struct cm_cell *cell = cm_report_cell(r, c, p);
+			if (cell->vc.sessions < 2)
+				continue;
+			struct cm_dimension dim;
+			char adv[64] = "—", cost[32] = "—";
+			if (cm_cell_advice(r, cell, &dim)) {
+				snprintf(adv, sizeof(adv), "%d sessions × %d boots", dim.sessions, dim.boots);
+				cm_format_ns(dim.cost_s * 1e9, cost, sizeof(cost));
+			}
+			fputs("| ", f);
+			md_escape(f, ds->cases[c].id);
+			fputs(" | ", f);
+			md_escape(f, ds->phases[p]);
+			fprintf(f, " | %zu | %.2f%% | %.2f%% | %.2f | %s | %s |\n", cell->vc.sessions,
+				sqrt(cell->vc.within) * 100, sqrt(cell->vc.between) * 100, cell->vc.icc,
+				adv, cost);
+		}
+	fputs("\n", f);
+}
+
 void cm_report_markdown(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -473,6 +522,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		fputs("\n", f);
 		md_modes(r, p, f);
 	}
+	md_sessions(r, f);
 	md_sweeps(r, f);
 	md_slopes(r, f);
 	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)

@@ -330,15 +330,22 @@ int cm_stats_dimension(const struct cm_varcomp *vc, double boot_s, double sessio
 	*out = (struct cm_dimension){ 0, 0, NAN };
 	if (!isfinite(vc->within) || !isfinite(vc->between) || !(target > 0) || !(boot_s > 0))
 		return -1;
-	double ratio = vc->between > 0 ? session_s * vc->within / (boot_s * vc->between) : INFINITY;
-	int n = (int)fmin(1000, fmax(2, round(sqrt(ratio))));
+	/* for each number of sessions k, the fewest boots n that make the t-interval of the mean
+	 * of k session medians narrow enough: t^2 (sb^2 + sw^2 / n) / k <= h^2; then the cheapest k.
+	 * At the optimum n is Kalibera & Jones' sqrt(session_s sw^2 / (boot_s sb^2)). */
 	double h = log1p(target);
 	for (int k = 2; k <= 10000; k++) {
-		double t = gsl_cdf_tdist_Qinv(0.025, k - 1);
-		if (t * sqrt((vc->between + vc->within / n) / k) <= h) {
-			*out = (struct cm_dimension){ k, n, k * (session_s + n * boot_s) };
-			return 0;
-		}
+		double t = gsl_cdf_tdist_Qinv(0.025, k - 1), room = k * h * h / (t * t) - vc->between;
+		if (!(room > 0))
+			continue;
+		double n = fmax(2, ceil(vc->within / room));
+		if (n > CM_DIMENSION_MAX_BOOTS)
+			continue;
+		double cost = k * (session_s + n * boot_s);
+		if (isnan(out->cost_s) || cost < out->cost_s)
+			*out = (struct cm_dimension){ k, (int)n, cost };
+		else if (n <= 2)
+			break; /* more sessions only cost more from here */
 	}
-	return -1;
+	return isnan(out->cost_s) ? -1 : 0;
 }

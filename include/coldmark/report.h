@@ -246,6 +246,13 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 		   const struct cm_trend_point *pts, size_t n);
 void cm_html_end(FILE *f);
 
+/* With 2+ sessions: how many sessions x boots a cell needs for a CI half-width of
+ * CM_ADVICE_TARGET between runs at least cost (Kalibera & Jones), a boot costing the case's
+ * median total and a session its warm-ups (one boot at least). false when the cell has
+ * fewer than 2 sessions or no total. */
+#define CM_ADVICE_TARGET 0.02
+bool cm_cell_advice(const struct cm_report *r, const struct cm_cell *cell, struct cm_dimension *out);
+
 /* "not measurable with debugcon" when the cell has no value because its source cannot see
  * the phase; NULL otherwise. */
 const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n);

@@ -163,6 +163,7 @@ size_t cm_stats_change_points(const double *x, size_t n, double alpha, double mi
 /* How many sessions x boots reach a CI half-width of target (relative) at least cost, as
  * Kalibera & Jones derive it: boots per session n = sqrt(session_cost sigma_w^2 / (boot_cost
  * sigma_b^2)), then the fewest sessions whose t-interval is narrow enough. */
+#define CM_DIMENSION_MAX_BOOTS 200 /* boots per session considered at most */
 struct cm_dimension {
 	int sessions, boots;
 	double cost_s; /* sessions x (session_cost + boots x boot_cost) */
