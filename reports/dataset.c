@@ -132,50 +132,6 @@ static char *intern(struct cm_dataset *ds, const char *s)
 	return copy;
 }
 
-int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
-{
-	size_t i = 0;
-	while (i < ds->nsessions && strcmp(ds->sessions[i].id, id))
-		i++;
-	if (i == ds->nsessions) {
-		ds->sessions = cm_xrealloc(ds->sessions, (i + 1) * sizeof(*ds->sessions));
-		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : "") };
-		ds->nsessions++;
-	}
-	return ds->session_now = (int)i + 1;
-}
-
-void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label)
-{
-	const char *host = cm_dataset_get_meta(src, "host");
-	int *map = cm_xcalloc(src->nsessions + 1, sizeof(int));
-	for (size_t s = 0; s < src->nsessions; s++) {
-		char *id = cm_xasprintf("%s#%s", label, src->sessions[s].id);
-		map[s] = cm_dataset_session(dst, id, *src->sessions[s].host ? src->sessions[s].host : host);
-		free(id);
-	}
-	char **labels = cm_xcalloc(dst->naxes + 1, sizeof(char *));
-	for (size_t c = 0; c < src->ncases; c++) {
-		for (size_t a = 0; a < dst->naxes; a++) {
-			size_t k = 0;
-			while (k < src->naxes && strcmp(src->axes[k], dst->axes[a]))
-				k++;
-			labels[a] = k < src->naxes ? src->cases[c].labels[k] : "";
-		}
-		cm_dataset_case(dst, src->cases[c].id, labels);
-	}
-	free(labels);
-	for (size_t p = 0; p < src->nphases; p++)
-		cm_dataset_phase(dst, src->phases[p]);
-	for (size_t i = 0; i < src->n; i++) {
-		const struct cm_sample_row *r = &src->rows[i];
-		dst->session_now = r->session ? map[r->session - 1] : map[0];
-		cm_dataset_add(dst, r->case_id, r->boot, r->warmup, r->status, r->phase,
-			       r->duration_ns, r->source, r->cache);
-	}
-	free(map);
-}
-
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache)

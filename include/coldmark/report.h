@@ -260,6 +260,8 @@ const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n
 const char *cm_modes_text(const struct cm_summary *s, char *out, size_t n);
 /* "+3.10 ms per GiB": a slope in ns per unit, as people read it. */
 const char *cm_format_slope(double ns, const char *unit, char *out, size_t n);
+/* "+3.10 ms per GiB [+2.98, +3.21]": a slope with its CI, into f. */
+void cm_print_slope_ci(const struct cm_slope *s, const char *unit, FILE *f);
 /* Footnote text for one warning bit. */
 const char *cm_warning_text(unsigned bit);
 
