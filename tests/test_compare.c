@@ -118,7 +118,7 @@ static void synthetic(struct cm_dataset *ds, int k, int n, const double *level, 
 	cm_dataset_meta(ds, "qemu sha256", qemu_sha);
 	int boot = 0;
 	for (int s = 0; s < k; s++) {
-		char id[8];
+		char id[16];
 		snprintf(id, sizeof(id), "%d", s + 1);
 		cm_dataset_session(ds, id, "h1");
 		for (int b = 0; b < n; b++, boot++) {
