@@ -83,6 +83,7 @@ int cm_cmd_calibrate(const struct cm_cli *cli);
 /* cm_cmd_run with the function that boots qemu given: cm_launch_boot, or a test's fake. */
 int cm_run(const struct cm_cli *cli, cm_launch_fn launch);
 int cm_cmd_doctor(const struct cm_cli *cli);
+int cm_cmd_host(const struct cm_cli *cli);
 int cm_cmd_compare(const struct cm_cli *cli);
 int cm_cmd_history(const struct cm_cli *cli);
 int cm_cmd_import(const struct cm_cli *cli);

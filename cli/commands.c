@@ -271,6 +271,11 @@ static const struct cm_opt history_opts[] = {
 	JUDGE_OPTS,
 	{ 0 }
 };
+static const struct cm_opt host_opts[] = {
+	{ "cpus", 0, "LIST", "the CPUs runs measure on (run.cpus): interrupts kept off them, "
+			     "their clock checked" },
+	{ 0 }
+};
 static const struct cm_opt import_opts[] = {
 	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
 	{ "tag", 0, "NAME", "label of the imported run (required)" },
@@ -303,6 +308,10 @@ const struct cm_cmd cm_commands[] = {
 	{ "import", "SAMPLES.csv --tag NAME [--db PATH]",
 	  "Load samples measured elsewhere into the store under a tag.", import_opts, 1, 1,
 	  cm_cmd_import },
+	{ "host", "check|tune|reset [--cpus LIST]",
+	  "check: what on this host would move boot times, each with its fix (exit 0 quiet, 1 "
+	  "with advice); tune: apply the fixes, saving the prior state (root); reset: restore it.",
+	  host_opts, 1, 1, cm_cmd_host },
 	{ "doctor", "[--qemu BINARY]",
 	  "Tell what this host can measure and what is missing; exit 0 if a marker source works, "
 	  "3 if none does.",

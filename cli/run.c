@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "coldmark/harness.h"
+#include "coldmark/host.h"
 #include "coldmark/report.h"
 #include "coldmark/rundir.h"
 #include "coldmark/runner.h"
@@ -94,7 +95,42 @@ struct run {
 	int *warm_done, *meas_done;
 	struct tm started;
 	bool calibrate; /* coldmark calibrate: the sessions' components become the host's */
+	cpu_set_t own_cpus; /* coldmark's own CPUs before run.cpus moved it off qemu's */
+	bool moved;
 };
+
+/* run.cpus: qemu (and every thread it starts) goes to those CPUs before exec; coldmark's own
+ * threads to the others, so that draining rings and writing journals never preempt qemu.
+ * 0, or a usage error naming the list. */
+static int pin_self(struct run *r)
+{
+	const char *cpus = r->m->pin;
+	cpu_set_t want, online, rest;
+	if (!cpus)
+		return 0;
+	if (cm_cpulist_parse(cpus, &want)) {
+		fprintf(stderr, "%s: run.cpus '%s' is not a CPU list (\"2-3\", \"1,3\")\n", r->m->path,
+			cpus);
+		return CM_EXIT_USAGE;
+	}
+	CPU_ZERO(&online);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &online);
+	CPU_AND(&rest, &want, &online);
+	if (!CPU_EQUAL(&rest, &want)) {
+		fprintf(stderr, "%s: run.cpus '%s' names CPUs this host does not have online (%ld)\n",
+			r->m->path, cpus, sysconf(_SC_NPROCESSORS_ONLN));
+		return CM_EXIT_USAGE;
+	}
+	CPU_XOR(&rest, &online, &want);
+	if (CPU_COUNT(&rest) && !sched_getaffinity(0, sizeof(r->own_cpus), &r->own_cpus) &&
+	    !sched_setaffinity(0, sizeof(rest), &rest))
+		r->moved = true;
+	else if (!CPU_COUNT(&rest))
+		fprintf(stderr, "coldmark run: note: run.cpus %s is every CPU: coldmark shares them "
+				"with qemu\n", cpus);
+	return 0;
+}
 
 /* Flags that override run.* keys: generated from the matrix's key table, applied through it. */
 static int apply_flags(struct run *r)
@@ -304,6 +340,8 @@ static void new_dataset(struct run *r)
 	for (size_t p = 0; p < m->nphases; p++)
 		cm_dataset_phase(&r->ds, m->phases[p].name);
 	cm_dataset_phase(&r->ds, "total");
+	for (size_t k = 0; k < CM_NMETRICS; k++)
+		cm_dataset_phase(&r->ds, cm_metric_names[k]);
 }
 
 /* The run and its cases' command lines into the store (a resumed run is there already). */
@@ -378,7 +416,8 @@ static int load_previous(struct run *r)
 static int prepare(struct run *r)
 {
 	int rc;
-	if ((rc = apply_flags(r)) || (r->resume && (rc = resume_plan(r))) || (rc = check_host(r)))
+	if ((rc = apply_flags(r)) || (r->resume && (rc = resume_plan(r))) || (rc = pin_self(r)) ||
+	    (rc = check_host(r)))
 		return rc;
 	cm_note_unmeasurable(r->m, r->perf != NULL, stderr, "coldmark run: note");
 	if ((rc = open_outputs(r)))
@@ -401,6 +440,8 @@ static void release(struct run *r)
 	cm_perf_close(r->perf);
 	cm_matrix_free(r->m);
 	free(r->warm_done), free(r->meas_done);
+	if (r->moved)
+		sched_setaffinity(0, sizeof(r->own_cpus), &r->own_cpus);
 	free(r->samples_path), free(r->logs), free(r->outdir), free(r->qemu);
 }
 

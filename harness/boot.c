@@ -22,7 +22,7 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 		      struct cm_boot_result *r)
 {
 	cm_events_resolve(ev, m); /* the one place port writes get their marker names */
-	r->nphase = m->nphases + 1;
+	r->nphase = m->nphases + 1 + CM_NMETRICS;
 	r->phase_ns = cm_xmalloc(r->nphase * sizeof(double));
 	r->status = CM_STATUS_OK;
 	r->detail[0] = 0;
@@ -60,6 +60,9 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 	}
 	if (exec && end)
 		r->phase_ns[m->nphases] = (double)(end->ts_ns - exec->ts_ns);
+	/* what it cost the host: qemu's CPU time and peak RSS (a launcher that cannot tell: none) */
+	r->phase_ns[m->nphases + 1] = ex->cpu_ns > 0 ? ex->cpu_ns : NAN;
+	r->phase_ns[m->nphases + 2] = ex->maxrss_bytes > 0 ? ex->maxrss_bytes : NAN;
 	if (!missing && m->end_marker && !end)
 		missing = m->end_marker;
 

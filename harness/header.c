@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "coldmark/harness.h"
+#include "coldmark/host.h"
 #include "coldmark/report.h"
 
 /* One line of a sysfs/procfs file, or NULL when the host does not expose it. */
@@ -153,6 +154,10 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 	meta_file(ds, CM_HDR(NO_TURBO), "/sys/devices/system/cpu/intel_pstate/no_turbo");
 	meta_file(ds, CM_HDR(SMT), "/sys/devices/system/cpu/smt/control");
 	meta_file(ds, CM_HDR(THP), "/sys/kernel/mm/transparent_hugepage/enabled");
+	char when[64];
+	bool tuned = cm_host_tuned(when, sizeof(when));
+	cm_dataset_meta(ds, CM_HDR(HOST_TUNED), tuned ? "yes (coldmark host tune)" : "no");
+	cm_dataset_meta(ds, CM_HDR(QEMU_CPUS), m->pin ? m->pin : "not pinned");
 	meta_hash(ds, CM_HDR(QEMU_SHA), qemu);
 	meta_hash(ds, CM_HDR(KERNEL_SHA), m->kernel);
 	meta_hash(ds, CM_HDR(INITRD_SHA), m->initrd);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -9,41 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "coldmark/harness.h"
+#include "coldmark/host.h"
 
 #define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
 
 static int pidfd_open_(pid_t pid)
 {
 	return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int parse_cpulist(const char *s, cpu_set_t *set)
-{
-	CPU_ZERO(set);
-	while (*s) {
-		char *end;
-		long a = strtol(s, &end, 10), b = a;
-		if (end == s || a < 0 || a >= CPU_SETSIZE)
-			return -1;
-		if (*end == '-') {
-			s = end + 1;
-			b = strtol(s, &end, 10);
-			if (end == s || b < a || b >= CPU_SETSIZE)
-				return -1;
-		}
-		for (long c = a; c <= b; c++)
-			CPU_SET(c, set);
-		s = *end == ',' ? end + 1 : end;
-		if (*end && *end != ',')
-			return -1;
-	}
-	return 0;
 }
 
 struct stamp {
@@ -106,7 +86,7 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *src
 	cm_child_keep_fds(CM_CAPTURE_FD0, top - 1);
 	if (l->pin && !st.err) {
 		cpu_set_t set;
-		if (parse_cpulist(l->pin, &set) || sched_setaffinity(0, sizeof(set), &set))
+		if (cm_cpulist_parse(l->pin, &set) || sched_setaffinity(0, sizeof(set), &set))
 			st.err = EINVAL;
 	}
 	for (char *const *e = l->env; e && *e; e++)
@@ -256,6 +236,7 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
 {
 	memset(ex, 0, sizeof(*ex));
+	ex->cpu_ns = ex->maxrss_bytes = NAN;
 	int stamp[2], src_fds[CM_CAPTURE_MAXFDS];
 	if (pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
@@ -306,7 +287,12 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	}
 	ex->launched = true;
 	watch(l, pid, pidfd, st.ts_ns, ev, ex);
-	waitpid(pid, &status, 0);
+	struct rusage ru;
+	if (wait4(pid, &status, 0, &ru) == pid) { /* what the boot cost the host */
+		ex->cpu_ns = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+			     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+		ex->maxrss_bytes = (double)ru.ru_maxrss * 1024;
+	}
 	close(pidfd);
 	/* what the sockets and rings still hold was written before qemu ended */
 	drain_sources(l, pid, ev);

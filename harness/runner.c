@@ -172,10 +172,12 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	char sid[16];
 	snprintf(sid, sizeof(sid), "%d", b->session > 0 ? b->session : 1);
 	cm_dataset_session(r->ds, sid, NULL);
-	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++) /* reference: total */
+	/* phases (a reference case: total alone), total, then what the boot cost the host */
+	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++)
 		cm_dataset_add(r->ds, cs->id, b->boot, b->warmup, cm_status_names[br->status],
-			       p < em->nphases ? em->phases[p].name : "total", br->phase_ns[p], *src,
-			       r->drop_used);
+			       p < em->nphases ? em->phases[p].name
+			       : p == em->nphases ? "total" : cm_metric_names[p - em->nphases - 1],
+			       br->phase_ns[p], *src, r->drop_used);
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r->rd, r->ds, first_row, b, cs->id, ev, *src, r->store, r->run_id,
@@ -194,7 +196,7 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
 		.of = b->warmup ? (int)(r->m->warmup * r->m->sessions) : r->planned[b->c],
 		.sessions = (int)r->m->sessions,
 		.status = br->status, .detail = br->detail, .log = log,
-		.total_ns = br->phase_ns[r->m->nphases], .median_ns = s.median,
+		.total_ns = br->phase_ns[br->nphase - 1 - CM_NMETRICS], .median_ns = s.median,
 		.elapsed_s = el, .eta_s = el / (i + 1) * (nplan - i - 1),
 	};
 	cm_summary_free(&s);

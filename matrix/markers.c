@@ -254,8 +254,10 @@ void mx_parse_phases(struct ctx *c, yaml_node_t *n)
 			ERR(c, e, "a phase needs name, from and to");
 			continue;
 		}
-		if (!mx_valid_name(f[0]) || !strcmp(f[0], "total")) {
-			ERR(c, e, "phase name '%s' must be [A-Za-z0-9_-]+ and not 'total'", f[0]);
+		if (!mx_valid_name(f[0]) || !strcmp(f[0], "total") || cm_is_metric(f[0])) {
+			ERR(c, e, "phase name '%s' must be [A-Za-z0-9_-]+ and not 'total', '%s' or '%s' "
+				  "(what a boot costs the host is recorded under those)", f[0],
+			    CM_METRIC_CPU, CM_METRIC_MAXRSS);
 			continue;
 		}
 		mx_add_phase(c->m, f[0], f[1], f[2]);
@@ -378,7 +380,7 @@ bool cm_matrix_has_phase(const struct cm_matrix *m, const char *name)
 	for (size_t i = 0; i < m->nphases; i++)
 		if (!strcmp(m->phases[i].name, name))
 			return true;
-	return !strcmp(name, "total");
+	return !strcmp(name, "total") || cm_is_metric(name);
 }
 
 void mx_check_events(struct ctx *c, yaml_node_t *root)

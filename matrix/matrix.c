@@ -104,7 +104,10 @@ static const struct key keys[] = {
 	  "reference cases every session boots: the bundled guest under each of the matrix's "
 	  "accelerators (told apart from the cases by compare and history), or none" },
 	{ "run.seed", K_INT, OFF(seed), "1", 0, INT64_MAX, NULL, "seed of the shuffled order", .flag = "seed", .metavar = "N", .short_flag = 0 },
-	{ "run.pin", K_STRING, OFF(pin), NULL, 0, 0, NULL, "CPU list qemu is pinned to (\"1\", \"0-1\")" },
+	{ "run.cpus", K_STRING, OFF(pin), NULL, 0, 0, NULL,
+	  "CPU list qemu and all its threads are pinned to before exec (\"2-3\"); coldmark itself "
+	  "runs on the other CPUs", .flag = "cpus", .metavar = "LIST", .short_flag = 0 },
+	{ "run.pin", K_STRING, OFF(pin), NULL, 0, 0, NULL, "the former name of run.cpus" },
 	{ "run.env", K_CUSTOM, 0, NULL, 0, 0, NULL, "map of environment variables set for qemu",
 	  mx_parse_env },
 	{ "run.exit_status", K_INT, OFF(exit_status), "-1", -1, 255, NULL,

@@ -203,6 +203,7 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 				within_run(x, y, alpha, row);
 			else
 				between_runs(x, y, alpha, find_cal(o, c->cases[ci].id, c->phases[pc]), row);
+			row->cmp.no_floor = cm_value_is_bytes(c->phases[pc]);
 			r->models |= 1u << row->model;
 		}
 	}
@@ -298,10 +299,10 @@ struct row_text {
 	char bm[32], cm[32], ch[32], lo[32], hi[32];
 };
 
-static void row_text(const struct cm_comparison *x, struct row_text *t)
+static void row_text(const char *phase, const struct cm_comparison *x, struct row_text *t)
 {
-	cm_format_ns(x->base_median, t->bm, sizeof(t->bm));
-	cm_format_ns(x->cand_median, t->cm, sizeof(t->cm));
+	cm_format_value(phase, x->base_median, t->bm, sizeof(t->bm));
+	cm_format_value(phase, x->cand_median, t->cm, sizeof(t->cm));
 	pct_str(t->ch, sizeof(t->ch), x->rel);
 	pct_str(t->lo, sizeof(t->lo), x->rel_lo);
 	pct_str(t->hi, sizeof(t->hi), x->rel_hi);
@@ -384,7 +385,7 @@ static void write_text(const struct cm_cmp_result *r, FILE *f)
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		struct row_text t;
-		row_text(&row->cmp, &t);
+		row_text(row->phase, &row->cmp, &t);
 		char ci[80], model[48], w[16], b[16], ref[32];
 		snprintf(ci, sizeof(ci), "[%s, %s]", t.lo, t.hi);
 		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s %9s\n", row->case_id,
@@ -405,7 +406,7 @@ static void write_md(const struct cm_cmp_result *r, FILE *f)
 		const struct cm_cmp_row *row = &r->rows[i];
 		const struct cm_comparison *x = &row->cmp;
 		struct row_text t;
-		row_text(x, &t);
+		row_text(row->phase, x, &t);
 		char model[48], w[16], b[16];
 		fprintf(f, "| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s | %s | %s | %s |\n",
 			row->case_id, row->phase, t.bm, t.cm, t.ch, t.lo, t.hi, x->p_adj,

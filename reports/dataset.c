@@ -603,22 +603,30 @@ static int case_order(const void *a, const void *b)
 	return r ? r : strcmp(x->id, y->id);
 }
 
-/* Phases in the order first seen, total last: a reference case reports total alone, and when
- * its boot came first, total would otherwise lead (a run lists the matrix's phases, then total). */
-static void total_last(struct cm_dataset *ds)
+/* Moves phase name to the end, the rows' indices following. */
+static void phase_to_end(struct cm_dataset *ds, const char *name)
 {
-	if (!ds->nphases)
-		return;
-	size_t t = cm_dataset_find_phase(ds, "total"), last = ds->nphases - 1;
+	size_t t = cm_dataset_find_phase(ds, name), last = ds->nphases - 1;
 	if (t >= last)
 		return;
-	char *name = ds->phases[t];
+	char *keep = ds->phases[t];
 	memmove(&ds->phases[t], &ds->phases[t + 1], (last - t) * sizeof(char *));
-	ds->phases[last] = name;
+	ds->phases[last] = keep;
 	for (size_t i = 0; i < ds->n; i++) {
 		size_t *pi = &ds->rows[i].phase_idx;
 		*pi = *pi == t ? last : *pi > t ? *pi - 1 : *pi;
 	}
+}
+
+/* Phases in the order first seen, then total, then the metrics, as a run lists them: a
+ * reference case reports total alone, and when its boot came first total would lead. */
+static void total_last(struct cm_dataset *ds)
+{
+	if (!ds->nphases)
+		return;
+	phase_to_end(ds, "total");
+	for (size_t k = 0; k < CM_NMETRICS; k++)
+		phase_to_end(ds, cm_metric_names[k]);
 }
 
 void cm_dataset_sort_cases(struct cm_dataset *ds)

@@ -180,9 +180,9 @@ void cm_history_text(const struct cm_history *h, FILE *f)
 		for (size_t i = 0; i < se->n; i++) {
 			const struct cm_hist_point *p = &se->pts[i];
 			char med[32], lo[32], hi[32], st[64] = "";
-			cm_format_ns(p->pt.median, med, sizeof(med));
-			cm_format_ns(p->pt.lo, lo, sizeof(lo));
-			cm_format_ns(p->pt.hi, hi, sizeof(hi));
+			cm_format_value(h->phase, p->pt.median, med, sizeof(med));
+			cm_format_value(h->phase, p->pt.lo, lo, sizeof(lo));
+			cm_format_value(h->phase, p->pt.hi, hi, sizeof(hi));
 			if (p->pt.step)
 				snprintf(st, sizeof(st), "  %s change point: %+.1f%%",
 					 p->pt.step > 0 ? "▲" : "▼", p->step_rel * 100);

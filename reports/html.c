@@ -29,12 +29,13 @@ static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2
 #define MAX_DOTS 1000 /* dots per case in a strip plot */
 
 /* Four labelled ticks on a vertical axis that maps [lo, hi] to y0 (bottom) .. y0 - span. */
-static void y_ticks(FILE *f, double x, double lo, double hi, double y0, double span)
+static void y_ticks(FILE *f, const char *phase, double x, double lo, double hi, double y0,
+		    double span)
 {
 	for (int t = 0; t <= 3; t++) {
 		double v = lo + (hi - lo) * t / 3;
 		char lab[32];
-		cm_format_ns(v, lab, sizeof(lab));
+		cm_format_value(phase, v, lab, sizeof(lab));
 		fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"end\">%s</text>\n",
 			x, y0 - (v - lo) / (hi - lo) * span + 3, lab);
 	}
@@ -45,6 +46,7 @@ static void y_ticks(FILE *f, double x, double lo, double hi, double y0, double s
 struct x_axis {
 	double lo, hi;
 	bool log;
+	const char *phase; /* its values' unit: ns, or bytes */
 };
 
 #define LOG_SPAN 10.0
@@ -62,7 +64,7 @@ static void x_ticks(FILE *f, const struct x_axis *a, int h)
 		double v = a->log ? exp(log(a->lo) + (log(a->hi) - log(a->lo)) * t / 4)
 				  : a->lo + (a->hi - a->lo) * t / 4;
 		char lab[32];
-		cm_format_ns(v, lab, sizeof(lab));
+		cm_format_value(a->phase, v, lab, sizeof(lab));
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%d\" stroke=\"#ddd\"/>"
 			   "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
 			x_of(a, v), x_of(a, v), h - 25, x_of(a, v), h - 10, lab);
@@ -111,7 +113,7 @@ static void strip_row(const struct cm_report *r, size_t c, size_t p, const struc
 static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
-	struct x_axis a = { INFINITY, -INFINITY, false };
+	struct x_axis a = { INFINITY, -INFINITY, false, ds->phases[p] };
 	for (size_t c = 0; c < ds->ncases; c++) {
 		const struct cm_cell *cell = cm_report_cell(r, c, p);
 		for (size_t i = 0; i < cell->s.n; i++) {
@@ -149,7 +151,8 @@ static void breakdown(const struct cm_report *r, FILE *f)
 	for (size_t c = 0; c < ds->ncases; c++) {
 		double sum = 0;
 		for (size_t p = 0; p < ds->nphases; p++)
-			if (strcmp(ds->phases[p], "total") && isfinite(cm_report_cell(r, c, p)->s.median))
+			if (strcmp(ds->phases[p], "total") && !cm_is_metric(ds->phases[p]) &&
+			    isfinite(cm_report_cell(r, c, p)->s.median))
 				sum += cm_report_cell(r, c, p)->s.median;
 		maxsum = fmax(maxsum, sum);
 	}
@@ -166,7 +169,7 @@ static void breakdown(const struct cm_report *r, FILE *f)
 		fputs("</text>\n", f);
 		for (size_t p = 0; p < ds->nphases; p++) {
 			double m = cm_report_cell(r, c, p)->s.median;
-			if (!strcmp(ds->phases[p], "total") || !isfinite(m))
+			if (!strcmp(ds->phases[p], "total") || cm_is_metric(ds->phases[p]) || !isfinite(m))
 				continue;
 			double w = m / maxsum * (W - LEFT - 20);
 			char lab[32];
@@ -242,7 +245,8 @@ static void fitted_line(const struct cm_report *r, size_t a, size_t p, const cha
 	char lab[64];
 	fprintf(f, "<polyline class=\"fit\" points=\"%s\" fill=\"none\" stroke=\"%s\" "
 		   "stroke-dasharray=\"4 3\"><title>Theil–Sen: %s</title></polyline>\n",
-		line.s, colour, cm_format_slope(t->slope.slope, t->unit_name, lab, sizeof(lab)));
+		line.s, colour,
+		cm_format_slope(r->ds->phases[t->phase], t->slope.slope, t->unit_name, lab, sizeof(lab)));
 	cm_buf_free(&line);
 	cm_buf_free(&band);
 }
@@ -313,7 +317,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		bool logx = lo > 0 && hi / lo >= 8;
 #define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
 #define SY(v) (h - 30 - ((v) - ylo) / (yhi - ylo) * (h - 50))
-		y_ticks(f, 55, ylo, yhi, h - 30, h - 50);
+		y_ticks(f, ds->phases[p], 55, ylo, yhi, h - 30, h - 50);
 		/* one line per slice (the other axes held fixed), through its medians in axis order */
 		char **held;
 		size_t *slice = cm_xcalloc(ds->ncases + 1, sizeof(size_t));
@@ -412,7 +416,7 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 	fprintf(f, "<svg class=\"plot trend\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
 #define TX(i) (70 + (n > 1 ? (double)(i) / (n - 1) : 0.5) * (W - 110))
 #define TY(v) (h - 40 - ((v) - lo) / (hi - lo) * (h - 60))
-	y_ticks(f, 62, lo, hi, h - 40, h - 60);
+	y_ticks(f, phase, 62, lo, hi, h - 40, h - 60);
 	for (size_t i = 0; i + 1 < n; i++)
 		if (pts[i].n && pts[i + 1].n)
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n",
@@ -434,7 +438,7 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 				TX(i), TX(i), TY(p->lo), TY(p->hi));
 		if (p->n) {
 			char med[32];
-			cm_format_ns(p->median, med, sizeof(med));
+			cm_format_value(phase, p->median, med, sizeof(med));
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"><title>", TX(i),
 				TY(p->median),
 				p->step > 0 ? "#e15759" : p->step < 0 ? "#59a14f" : "#4e79a7");

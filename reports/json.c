@@ -16,6 +16,9 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	const struct cm_summary *s = &cell->s;
 	json_t *o = json_object();
 	json_object_set_new(o, "n", json_integer((json_int_t)s->n));
+	/* a metric's values are in its unit, under the same *_ns names */
+	json_object_set_new(o, "unit", json_string(cm_value_is_bytes(r->ds->phases[cell->phase_idx])
+						   ? "bytes" : "ns"));
 	json_object_set_new(o, "n_failed", json_integer((json_int_t)cell->n_failed));
 	char why[64];
 	if (cm_cell_unmeasurable(cell, why, sizeof(why)))

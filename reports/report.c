@@ -170,6 +170,10 @@ void cm_report_summary_csv(const struct cm_report *r, FILE *f)
 /* One unit per phase, chosen from its smallest median: ms when >= 1 ms, else µs. */
 static double phase_unit(const struct cm_report *r, size_t p, const char **name)
 {
+	if (cm_value_is_bytes(r->ds->phases[p])) {
+		*name = "MiB";
+		return 1048576;
+	}
 	double lo = INFINITY;
 	for (size_t c = 0; c < r->ds->ncases; c++) {
 		double m = cm_report_cell(r, c, p)->s.median;
@@ -284,7 +288,7 @@ static void md_sweeps(const struct cm_report *r, FILE *f)
 const char *cm_modes_text(const struct cm_summary *s, char *out, size_t n)
 {
 	char lo[32], hi[32];
-	cm_format_ns(s->mode_median[0], lo, sizeof(lo));
+	cm_format_ns(s->mode_median[0], lo, sizeof(lo)); /* bimodality is a property of times */
 	cm_format_ns(s->mode_median[1], hi, sizeof(hi));
 	snprintf(out, n, "%.0f%% of the boots around %s, %.0f%% around %s",
 		 100 * s->mode_share[0], lo, 100 * s->mode_share[1], hi);
@@ -311,25 +315,25 @@ static void md_modes(const struct cm_report *r, size_t p, FILE *f)
 		fputs("\n", f);
 }
 
-const char *cm_format_slope(double ns, const char *unit, char *out, size_t n)
+const char *cm_format_slope(const char *phase, double ns, const char *unit, char *out, size_t n)
 {
 	char t[32];
-	cm_format_ns(fabs(ns), t, sizeof(t));
+	cm_format_value(phase, fabs(ns), t, sizeof(t));
 	snprintf(out, n, "%s%s per %s", isnan(ns) ? "" : ns < 0 ? "−" : "+", t, unit);
 	return out;
 }
 
 /* "+3.10 ms [+2.80 ms, +3.40 ms]" */
-void cm_print_slope_ci(const struct cm_slope *s, const char *unit, FILE *f)
+void cm_print_slope_ci(const char *phase, const struct cm_slope *s, const char *unit, FILE *f)
 {
 	char a[64], b[64], c[64];
-	cm_format_slope(s->slope, unit, a, sizeof(a));
+	cm_format_slope(phase, s->slope, unit, a, sizeof(a));
 	if (isnan(s->lo)) {
 		fputs(a, f);
 		return;
 	}
-	cm_format_slope(s->lo, unit, b, sizeof(b));
-	cm_format_slope(s->hi, unit, c, sizeof(c));
+	cm_format_slope(phase, s->lo, unit, b, sizeof(b));
+	cm_format_slope(phase, s->hi, unit, c, sizeof(c));
 	*strstr(b, " per ") = 0, *strstr(c, " per ") = 0;
 	fprintf(f, "%s [%s, %s]", a, b, c);
 }
@@ -359,7 +363,7 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 		fputs(" | ", f);
 		md_escape(f, ds->phases[t->phase]);
 		fputs(" | ", f);
-		cm_print_slope_ci(&t->slope, t->unit_name, f);
+		cm_print_slope_ci(ds->phases[t->phase], &t->slope, t->unit_name, f);
 		if (isnan(t->elasticity.slope))
 			fputs(" | — | ", f);
 		else
@@ -369,9 +373,9 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 			fputs(t->nlevels >= 4 ? "yes" : "— (fewer than 4 values)", f);
 		} else {
 			fputs("**no**: lower half ", f);
-			cm_print_slope_ci(&t->lower, t->unit_name, f);
+			cm_print_slope_ci(ds->phases[t->phase], &t->lower, t->unit_name, f);
 			fputs(", upper half ", f);
-			cm_print_slope_ci(&t->upper, t->unit_name, f);
+			cm_print_slope_ci(ds->phases[t->phase], &t->upper, t->unit_name, f);
 		}
 		fputs(" |\n", f);
 	}
@@ -383,9 +387,10 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 			fputs("Interactions: how much more one slice pays per unit than another "
 			      "(difference of slopes, with a CI from the two slopes' CIs).\n\n", f);
 		char d[64], lo[64], hi[64];
-		cm_format_slope(x->diff, a->unit_name, d, sizeof(d));
-		cm_format_slope(x->lo, a->unit_name, lo, sizeof(lo));
-		cm_format_slope(x->hi, a->unit_name, hi, sizeof(hi));
+		const char *ph = ds->phases[a->phase];
+		cm_format_slope(ph, x->diff, a->unit_name, d, sizeof(d));
+		cm_format_slope(ph, x->lo, a->unit_name, lo, sizeof(lo));
+		cm_format_slope(ph, x->hi, a->unit_name, hi, sizeof(hi));
 		*strstr(lo, " per ") = 0, *strstr(hi, " per ") = 0;
 		fputs("- ", f);
 		md_escape(f, ds->phases[a->phase]);
@@ -459,9 +464,14 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 	for (size_t p = 0; p < ds->nphases; p++) {
 		const char *unit;
 		double div = phase_unit(r, p, &unit);
-		fputs("## Phase ", f);
+		fputs(cm_is_metric(ds->phases[p]) ? "## Host cost " : "## Phase ", f);
 		md_escape(f, ds->phases[p]);
-		fprintf(f, " (%s)\n\n| case |", unit);
+		fprintf(f, " (%s)\n\n%s| case |", unit,
+			!strcmp(ds->phases[p], CM_METRIC_CPU) ? "qemu's user + system CPU time per boot "
+								"(wait4).\n\n"
+			: !strcmp(ds->phases[p], CM_METRIC_MAXRSS) ? "qemu's peak resident memory per "
+								     "boot (wait4).\n\n"
+								   : "");
 		md_cells(f, ds->axes, ds->naxes);
 		fputs(" median | median CI | p5 | p95 | mean ± sd | n | failed |\n|---|", f);
 		for (size_t a = 0; a < ds->naxes; a++)

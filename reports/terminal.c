@@ -9,6 +9,19 @@
 
 static void terminal_slopes(const struct cm_report *r, size_t p, FILE *f);
 
+/* "  Host cost (median):  75.4 ms CPU, 50.7 MiB peak RSS" */
+static void host_cost(const struct cm_report *r, size_t c, FILE *f)
+{
+	size_t cpu = cm_dataset_find_phase(r->ds, CM_METRIC_CPU),
+	       rss = cm_dataset_find_phase(r->ds, CM_METRIC_MAXRSS);
+	if (cpu == r->ds->nphases || rss == r->ds->nphases || !cm_report_cell(r, c, cpu)->s.n)
+		return;
+	char a[32], b[32];
+	cm_format_value(CM_METRIC_CPU, cm_report_cell(r, c, cpu)->s.median, a, sizeof(a));
+	cm_format_value(CM_METRIC_MAXRSS, cm_report_cell(r, c, rss)->s.median, b, sizeof(b));
+	fprintf(f, "  Host cost (median):  %s CPU, %s peak RSS\n", a, b);
+}
+
 void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -35,6 +48,7 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 					b == CM_WARN_BIMODAL ? ": " : "",
 					b == CM_WARN_BIMODAL ? cm_modes_text(s, modes, sizeof(modes)) : "");
 			}
+		host_cost(r, c, f);
 		size_t need = s->n >= 2 ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
 		if (need)
 			fprintf(f, "  Boots for a ±1%% median CI at this spread: ~%zu\n", need);
@@ -96,7 +110,7 @@ static void terminal_slopes(const struct cm_report *r, size_t p, FILE *f)
 				r->ds->phases[p], (1 - r->alpha) * 100);
 		said = true;
 		fprintf(f, "  %s: ", r->ds->axes[best->axis]);
-		cm_print_slope_ci(&best->slope, best->unit_name, f);
+		cm_print_slope_ci(r->ds->phases[best->phase], &best->slope, best->unit_name, f);
 		if (!isnan(best->elasticity.slope))
 			fprintf(f, ", time ∝ %s^%.2f", r->ds->axes[best->axis], best->elasticity.slope);
 		fprintf(f, "%s%s%s\n", *best->held ? " at " : "", best->held,

@@ -547,11 +547,11 @@ void cm_stats_holm_verdicts(struct cm_comparison *rows, size_t n, double alpha, 
 		r->verdict = CM_NO_CHANGE;
 		/* the whole CI past the relative threshold, and past the absolute floor in ns
 		 * (a shift the marker source cannot resolve is not a change) */
-		if (r->p_adj < alpha && r->rel_lo > threshold &&
-		    !(r->rel_lo * r->base_median < min_ns))
+		double floor = r->no_floor ? 0 : min_ns;
+		if (r->p_adj < alpha && r->rel_lo > threshold && !(r->rel_lo * r->base_median < floor))
 			r->verdict = CM_REGRESSED;
 		else if (r->p_adj < alpha && r->rel_hi < -threshold &&
-			 !(-r->rel_hi * r->base_median < min_ns))
+			 !(-r->rel_hi * r->base_median < floor))
 			r->verdict = CM_IMPROVED;
 	}
 }

@@ -264,6 +264,31 @@ void cm_format_ns(double ns, char *out, size_t outsz)
 	}
 }
 
+const char *const cm_metric_names[CM_NMETRICS] = { CM_METRIC_CPU, CM_METRIC_MAXRSS };
+
+bool cm_is_metric(const char *phase)
+{
+	return !strcmp(phase, CM_METRIC_CPU) || !strcmp(phase, CM_METRIC_MAXRSS);
+}
+
+bool cm_value_is_bytes(const char *phase)
+{
+	return !strcmp(phase, CM_METRIC_MAXRSS);
+}
+
+void cm_format_value(const char *phase, double v, char *out, size_t outsz)
+{
+	if (!cm_value_is_bytes(phase) || isnan(v)) {
+		cm_format_ns(v, out, outsz);
+		return;
+	}
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+	while (fabs(v) >= 1024 && u < 4)
+		v /= 1024, u++;
+	snprintf(out, outsz, "%.*f %s", fabs(v) >= 100 ? 0 : fabs(v) >= 10 ? 1 : 2, v, units[u]);
+}
+
 void cm_shell_quote(struct cm_buf *b, const char *arg)
 {
 	int plain = *arg != 0;

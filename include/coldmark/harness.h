@@ -37,13 +37,16 @@ struct cm_exit {
 	int signal;       /* terminating signal, 0 if exited */
 	int status;       /* exit status when exited */
 	int launch_errno; /* why execve (or the set-up before it) failed, when !launched */
+	/* what the boot cost the host (wait4): qemu's user + system CPU time and its peak RSS;
+	 * NAN when qemu never ran */
+	double cpu_ns, maxrss_bytes;
 };
 
 struct cm_boot_result {
 	enum cm_status status;
 	char detail[160]; /* why, for people: "no 'work_done' marker", "exit status 1, want 33" */
-	double *phase_ns; /* per matrix phase, then total; NAN when not computable */
-	size_t nphase;    /* m->nphases + 1 */
+	double *phase_ns; /* per matrix phase, then total, then the metrics; NAN when not computable */
+	size_t nphase;    /* m->nphases + 1 + CM_NMETRICS */
 };
 
 /* Events to phases and a status; host events that a source cannot see (first_entry under

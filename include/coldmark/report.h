@@ -46,7 +46,8 @@ bool cm_row_boot_done(const struct cm_sample_row *r);
 	X(KERNEL_SHA, "kernel sha256", true) X(INITRD_SHA, "initrd sha256", true)                  \
 	X(DISK_SHA, "disk sha256", true) X(GOVERNOR, "cpufreq governor", true)                     \
 	X(TURBO, "turbo/boost", true) X(NO_TURBO, "intel no_turbo", true) X(SMT, "smt", true)      \
-	X(THP, "transparent hugepages", true) X(TAG, "tag", false)
+	X(THP, "transparent hugepages", true) X(HOST_TUNED, "host tuned", true)                    \
+	X(QEMU_CPUS, "qemu cpus", true) X(AUDIT, "per-boot audit", false) X(TAG, "tag", false)
 #define CM_HDR_ENUM_(e, name, cmp) CM_HDR_##e,
 enum cm_header_key { CM_HEADER_KEYS(CM_HDR_ENUM_) CM_HDR_COUNT };
 #undef CM_HDR_ENUM_
@@ -259,9 +260,9 @@ const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n
 /* "60% of the boots around 172 ms, 40% around 405 ms", for a summary with CM_WARN_BIMODAL. */
 const char *cm_modes_text(const struct cm_summary *s, char *out, size_t n);
 /* "+3.10 ms per GiB": a slope in ns per unit, as people read it. */
-const char *cm_format_slope(double ns, const char *unit, char *out, size_t n);
+const char *cm_format_slope(const char *phase, double ns, const char *unit, char *out, size_t n);
 /* "+3.10 ms per GiB [+2.98, +3.21]": a slope with its CI, into f. */
-void cm_print_slope_ci(const struct cm_slope *s, const char *unit, FILE *f);
+void cm_print_slope_ci(const char *phase, const struct cm_slope *s, const char *unit, FILE *f);
 /* Footnote text for one warning bit. */
 const char *cm_warning_text(unsigned bit);
 

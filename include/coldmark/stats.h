@@ -75,6 +75,7 @@ struct cm_comparison {
 	double rel, rel_lo, rel_hi; /* exp(HL of ln cand - ln base) - 1, and its CI */
 	double p, p_adj;
 	bool exact;
+	bool no_floor; /* the absolute floor (min_ns) is a time: not for a size in bytes */
 	enum cm_verdict verdict;
 };
 

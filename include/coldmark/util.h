@@ -97,6 +97,18 @@ int cm_parse_duration_ns(const char *s, double *ns);
 int cm_parse_duration_ms(const char *s, int64_t *ms);
 /* Format nanoseconds for people: "1.23 ms", "456 µs", "7.89 s" (3 significant digits). */
 void cm_format_ns(double ns, char *out, size_t outsz);
+/* What each boot costs the host, recorded beside the phases as metrics (rows of their own in
+ * samples.csv, summarised and compared like phases): qemu's CPU time in ns, its peak RSS in
+ * bytes. No phase may take these names. */
+#define CM_METRIC_CPU "qemu_cpu"
+#define CM_METRIC_MAXRSS "qemu_maxrss"
+#define CM_NMETRICS 2
+extern const char *const cm_metric_names[CM_NMETRICS];
+bool cm_is_metric(const char *phase);
+/* Is a phase's value a size in bytes (qemu_maxrss) rather than a time in ns? */
+bool cm_value_is_bytes(const char *phase);
+/* A phase's or metric's value as people read it: "1.52 s", "142 MiB". */
+void cm_format_value(const char *phase, double v, char *out, size_t outsz);
 /* Quote one argument for a POSIX shell, only when needed. */
 void cm_shell_quote(struct cm_buf *b, const char *arg);
 /* Is name one of the items of a comma-separated list ("csv,md")? */
