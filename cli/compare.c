@@ -165,8 +165,10 @@ static int split_by_axis(const struct cm_dataset *all, const char *axis, const c
 			cm_dataset_case(side[s], *id ? id : axis, labels);
 			cm_dataset_session(side[s], all->sessions[r->session - 1].id,
 					   all->sessions[r->session - 1].host);
+			side[s]->audit_now = r->audit;
 			cm_dataset_add(side[s], *id ? id : axis, r->boot, r->warmup, r->status, r->phase,
 				       r->duration_ns, r->source, r->cache);
+			side[s]->audit_now = NULL;
 			free(labels);
 			free(id);
 		}

@@ -322,6 +322,11 @@ static void write_header(struct run *r)
 					     : m->drop_method == CM_DROP_SYSCTL ? "drop_caches"
 										: "auto");
 	cm_header_host(ds, m, r->qemu);
+	struct cm_clock clk;
+	cm_host_clock(m->pin, &clk);
+	cm_dataset_meta(ds, CM_HDR(AUDIT), clk.khz > 0 || clk.throttled >= 0
+		? "the clock (scaling_cur_freq) and thermal throttle counters read around each boot"
+		: "not possible here (no scaling_cur_freq, no thermal_throttle counters)");
 	if (r->tag)
 		cm_dataset_meta(ds, CM_HDR(TAG), r->tag);
 }
@@ -400,8 +405,10 @@ static int load_previous(struct run *r)
 			break;
 		}
 		cm_dataset_session(&r->ds, prev.sessions[row->session - 1].id, NULL);
+		r->ds.audit_now = row->audit;
 		cm_dataset_add(&r->ds, row->case_id, row->boot, row->warmup, row->status, row->phase,
 			       row->duration_ns, row->source, row->cache);
+		r->ds.audit_now = NULL;
 		if (strcmp(row->phase, "total") || !cm_row_boot_done(row))
 			continue;
 		int *d = row->warmup ? &r->warm_done[c] : &r->meas_done[c];
@@ -675,7 +682,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		cm_sources_free(&sources);
 		for (size_t i = 0; i < nfiles; i++)
 			free(files[i]);
-		free(files), free(rn.planned), free(rn.done);
+		free(files), free(rn.planned), free(rn.done), free(rn.clocks);
 	}
 	release(&r);
 	return rc;

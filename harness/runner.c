@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "coldmark/harness.h"
+#include "coldmark/host.h"
 #include "coldmark/report.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
@@ -138,6 +139,32 @@ static int session_mark(struct cm_runner *r, int session, bool begin)
 	return cm_runner_save_meta(r->rd, r->ds);
 }
 
+/* The per-boot audit: the clock and the thermal throttle counters read around the boot. A boot
+ * that ran throttled, or at a clock under 80% of the run's typical one so far, is flagged. */
+static void audit(struct cm_runner *r, const struct cm_clock *before, const struct cm_clock *after,
+		  char *out, size_t n)
+{
+	out[0] = 0;
+	if (before->throttled >= 0 && after->throttled > before->throttled) {
+		snprintf(out, n, "throttled (%lld thermal events)", after->throttled - before->throttled);
+		return;
+	}
+	if (!(before->khz > 0 && after->khz > 0))
+		return;
+	double khz = (before->khz + after->khz) / 2;
+	r->clocks = cm_xrealloc(r->clocks, (r->nclocks + 1) * sizeof(double));
+	r->clocks[r->nclocks++] = khz;
+	if (r->nclocks < 3)
+		return;
+	double *sorted = cm_xmalloc(r->nclocks * sizeof(double));
+	memcpy(sorted, r->clocks, r->nclocks * sizeof(double));
+	qsort(sorted, r->nclocks, sizeof(double), cm_cmp_double);
+	double typical = sorted[r->nclocks / 2];
+	free(sorted);
+	if (khz < 0.8 * typical)
+		snprintf(out, n, "clock %.2f GHz, typical %.2f GHz", khz / 1e6, typical / 1e6);
+}
+
 /* One boot: caches dropped, launched through the case's sources, evaluated into rows. */
 static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		    struct cm_boot_result *br, struct cm_events *ev, char **log, const char **src)
@@ -159,7 +186,12 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		.m = em, .stop = r->stop,
 	};
 	struct cm_exit ex;
+	struct cm_clock c0, c1;
+	cm_host_clock(m->pin, &c0);
 	int lrc = r->launch(&l, ev, &ex);
+	cm_host_clock(m->pin, &c1);
+	char flag[96];
+	audit(r, &c0, &c1, flag, sizeof(flag));
 	if (lrc) {
 		fprintf(stderr, "coldmark run: cannot launch qemu: %s\n", cm_strerror(lrc));
 		ex.launched = false;
@@ -172,12 +204,14 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	char sid[16];
 	snprintf(sid, sizeof(sid), "%d", b->session > 0 ? b->session : 1);
 	cm_dataset_session(r->ds, sid, NULL);
+	r->ds->audit_now = flag;
 	/* phases (a reference case: total alone), total, then what the boot cost the host */
 	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++)
 		cm_dataset_add(r->ds, cs->id, b->boot, b->warmup, cm_status_names[br->status],
 			       p < em->nphases ? em->phases[p].name
 			       : p == em->nphases ? "total" : cm_metric_names[p - em->nphases - 1],
 			       br->phase_ns[p], *src, r->drop_used);
+	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r->rd, r->ds, first_row, b, cs->id, ev, *src, r->store, r->run_id,

@@ -144,7 +144,7 @@ void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool w
 		.case_id = ds->cases[ci].id, .status = intern(ds, status),
 		.phase = ds->phases[pi], .source = intern(ds, source ? source : ""),
 		.cache = intern(ds, cache ? cache : ""), .boot = boot, .warmup = warmup,
-		.session = ds->session_now,
+		.session = ds->session_now, .audit = intern(ds, ds->audit_now ? ds->audit_now : ""),
 		.duration_ns = duration_ns, .case_idx = ci, .phase_idx = pi,
 	};
 }
@@ -262,7 +262,8 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 	cm_csv_field(f, r->cache);
 	/* a session's number within its run: the part of its id after the last '#' */
 	const char *sid = r->session ? ds->sessions[r->session - 1].id : "1", *hash = strrchr(sid, '#');
-	fprintf(f, ",%s", hash ? hash + 1 : sid);
+	fprintf(f, ",%s,", hash ? hash + 1 : sid);
+	cm_csv_field(f, r->audit ? r->audit : "");
 	const struct cm_ds_case *c = &ds->cases[r->case_idx];
 	for (size_t i = 0; i < ds->naxes; i++) {
 		fputc(',', f);
@@ -509,8 +510,10 @@ static int read_row(struct reader *r, int n, struct cm_dataset *ds)
 				    "(1, 2, ...)", F(8));
 		cm_dataset_session(ds, F(8), NULL);
 	}
+	ds->audit_now = r->col[9] >= 0 ? F(9) : NULL;
 	cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, r->col[6] >= 0 ? F(6) : "",
 		       r->col[7] >= 0 ? F(7) : "");
+	ds->audit_now = NULL;
 	size_t first = seen_row(&r->seen, ds, ds->n - 1);
 	if (first != (size_t)-1)
 		return fail(r, r->line, 1, "duplicate row: case '%s', boot %lld%s, phase '%s' again "

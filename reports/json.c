@@ -20,6 +20,7 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	json_object_set_new(o, "unit", json_string(cm_value_is_bytes(r->ds->phases[cell->phase_idx])
 						   ? "bytes" : "ns"));
 	json_object_set_new(o, "n_failed", json_integer((json_int_t)cell->n_failed));
+	json_object_set_new(o, "n_audit_flagged", json_integer((json_int_t)cell->n_audit));
 	char why[64];
 	if (cm_cell_unmeasurable(cell, why, sizeof(why)))
 		json_object_set_new(o, "not_measurable", json_string(why));

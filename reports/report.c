@@ -44,6 +44,7 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 		case CM_ROW_MEASURED:
 			break;
 		}
+		cell->n_audit += row->audit && *row->audit;
 		size_t k = row->case_idx * ds->nphases + row->phase_idx;
 		if (cell->s.n >= cap[k]) {
 			cap[k] = cap[k] ? 2 * cap[k] : 16;
@@ -296,6 +297,21 @@ const char *cm_modes_text(const struct cm_summary *s, char *out, size_t n)
 }
 
 /* Where a phase has two modes, its median describes neither: say both. */
+/* Boots the per-boot audit flagged, per case: their times are in the table, said here. */
+static void md_audit(const struct cm_report *r, size_t p, FILE *f)
+{
+	for (size_t c = 0; c < r->ds->ncases; c++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		if (!cell->n_audit)
+			continue;
+		fputs("- ", f);
+		md_escape(f, r->ds->cases[c].id);
+		fprintf(f, ": %zu of %zu boots ran throttled or at a clock under 80%% of the run's "
+			   "typical one (column host_audit of samples.csv)\n", cell->n_audit,
+			cell->s.n);
+	}
+}
+
 static void md_modes(const struct cm_report *r, size_t p, FILE *f)
 {
 	bool any = false;
@@ -519,6 +535,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		}
 		fputs("\n", f);
 		md_modes(r, p, f);
+		md_audit(r, p, f);
 	}
 	md_sessions(r, f);
 	md_sweeps(r, f);

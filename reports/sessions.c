@@ -44,9 +44,11 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 	for (size_t i = 0; i < src->n; i++) {
 		const struct cm_sample_row *r = &src->rows[i];
 		dst->session_now = r->session ? map[r->session - 1] : map[0];
+		dst->audit_now = r->audit;
 		cm_dataset_add(dst, r->case_id, r->boot, r->warmup, r->status, r->phase,
 			       r->duration_ns, r->source, r->cache);
 	}
+	dst->audit_now = NULL;
 	free(map);
 }
 

@@ -100,6 +100,7 @@ static const char *const migrations[] = {
 	/* v3: the session of each boot (a run of --sessions K holds K), and per host the
 	 * between-session variance `coldmark calibrate` measured, for later compares */
 	"ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
+	"ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE calibration (host TEXT NOT NULL, case_id TEXT NOT NULL, phase TEXT NOT NULL,"
 	" var_within REAL NOT NULL, var_between REAL NOT NULL, sessions INTEGER NOT NULL,"
 	" boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
@@ -286,8 +287,8 @@ static int rows_body(struct cm_store *s, void *ctx)
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, "
-			       "duration_ns, source, cache_drop, session) "
-			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1,
+			       "duration_ns, source, cache_drop, session, host_audit) "
+			       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", -1,
 			       &st, NULL) != SQLITE_OK)
 		return CM_ERR(CM_EIO);
 	int rc = 0;
@@ -309,6 +310,7 @@ static int rows_body(struct cm_store *s, void *ctx)
 		/* the session's number within the run: its id, or what follows a merged id's '#' */
 		const char *sid = x->ds->sessions[r->session - 1].id, *hash = strrchr(sid, '#');
 		sqlite3_bind_int(st, 10, atoi(hash ? hash + 1 : sid));
+		sqlite3_bind_text(st, 11, r->audit ? r->audit : "", -1, SQLITE_TRANSIENT);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			rc = CM_ERR(CM_EIO);
 	}
@@ -404,7 +406,7 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	}
 	if (sqlite3_prepare_v2(s->db,
 			       "SELECT case_id, boot, warmup, status, phase, duration_ns, source, "
-			       "cache_drop, session FROM samples WHERE run_id = ?1 ORDER BY rowid",
+			       "cache_drop, session, host_audit FROM samples WHERE run_id = ?1 ORDER BY rowid",
 			       -1, &st, NULL) != SQLITE_OK)
 		return CM_ERR(CM_EIO);
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
@@ -412,12 +414,14 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if (!ds->session_now || strcmp(ds->sessions[ds->session_now - 1].id, col(st, 8)))
 			cm_dataset_session(ds, col(st, 8), host);
+		ds->audit_now = col(st, 9);
 		cm_dataset_add(ds, col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
 			       col(st, 3), col(st, 4),
 			       sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN
 									 : sqlite3_column_double(st, 5),
 			       col(st, 6), col(st, 7));
 	}
+	ds->audit_now = NULL;
 	sqlite3_finalize(st);
 	return 0;
 }

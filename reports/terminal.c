@@ -48,6 +48,9 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 					b == CM_WARN_BIMODAL ? ": " : "",
 					b == CM_WARN_BIMODAL ? cm_modes_text(s, modes, sizeof(modes)) : "");
 			}
+		if (cell->n_audit)
+			fprintf(f, "  Warning: %zu boots ran throttled or at a low clock (host_audit)\n",
+				cell->n_audit);
 		host_cost(r, c, f);
 		size_t need = s->n >= 2 ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
 		if (need)

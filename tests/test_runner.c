@@ -36,8 +36,38 @@ static struct {
 	size_t interrupt_at; /* 1-based call that gets a Ctrl-C; 0: none */
 	double spread[8];    /* relative spread of each case's firmware phase */
 	int crash_case;      /* 1-based case whose boots all crash; 0: none */
+	int throttle_case;   /* 1-based case whose boots bump the fake host's throttle counter */
+	int slow_call;       /* 1-based call during which the fake host's clock drops to 1 GHz */
 	uint64_t rng;
 } fake;
+
+/* The fake host of the per-boot audit (COLDMARK_SYSROOT): two CPUs' clocks and counters. */
+static char sysroot[300];
+static void fake_host_file(const char *rel, const char *text)
+{
+	char *p = cm_xasprintf("%s%s", sysroot, rel), *dir = cm_xstrdup(p);
+	*strrchr(dir, '/') = 0;
+	cm_mkdirs(dir);
+	FILE *f = fopen(p, "w");
+	fputs(text, f);
+	fclose(f);
+	free(dir), free(p);
+}
+
+static void fake_host_during_boot(int c)
+{
+	if (!*sysroot)
+		return;
+	static int throttles;
+	if (c + 1 == fake.throttle_case) {
+		char n[32];
+		snprintf(n, sizeof(n), "%d\n", ++throttles);
+		fake_host_file("/sys/devices/system/cpu/cpu0/thermal_throttle/core_throttle_count", n);
+	}
+	const char *khz = (int)fake.n == fake.slow_call ? "1000000\n" : "3000000\n";
+	fake_host_file("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", khz);
+	fake_host_file("/sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq", khz);
+}
 
 static double uniform(void)
 {
@@ -67,6 +97,7 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 		ex->signal = SIGSEGV;
 		return 0;
 	}
+	fake_host_during_boot(k->c);
 	/* firmware ~100 ms (+10 ms per case index) with the case's spread; work 1 ms */
 	int64_t t = (int64_t)fake.n * 1000000000LL;
 	double fw = (100 + 10 * k->c) * 1e6 * (1 + fake.spread[k->c] * (2 * uniform() - 1));
@@ -77,6 +108,8 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	cm_events_add_marker(ev, l->m, t + (int64_t)fw + 1001000, port, 0x30);
 	cm_events_add(ev, CM_EVENT_EXIT, t + (int64_t)fw + 1100000, 0, 0);
 	ex->status = 33;
+	ex->cpu_ns = fw * 0.9; /* what the boot cost the host, as wait4 would say */
+	ex->maxrss_bytes = 50 * 1048576.0 + k->c * 1048576.0;
 	return 0;
 }
 
@@ -343,6 +376,57 @@ static void test_failed_share(void **state)
 	free(m);
 }
 
+/* The per-boot audit: a boot during which the host throttled, or ran at a third of its clock,
+ * is flagged in the samples and named in the report; the rest are not. What each boot cost the
+ * host comes out as the metrics beside the phases. */
+static void test_audit_and_cost(void **state)
+{
+	(void)state;
+	snprintf(sysroot, sizeof(sysroot), "%s/fakehost", tmp);
+	setenv("COLDMARK_SYSROOT", sysroot, 1);
+	fake_host_file("/sys/devices/system/cpu/cpu0/thermal_throttle/core_throttle_count", "0\n");
+	fake_host_file("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq", "3000000\n");
+	fake_host_file("/sys/devices/system/cpu/cpu1/cpufreq/scaling_cur_freq", "3000000\n");
+	char *m = write_matrix("audit", ", order: sequential");
+	fake.throttle_case = 3;
+	fake.slow_call = 8; /* case 1's first measured boot: 3 warm-ups, 4 of case 0, then it */
+	assert_int_equal(run(m, "audit", ""), 0);
+	fake.throttle_case = fake.slow_call = 0;
+	unsetenv("COLDMARK_SYSROOT");
+	*sysroot = 0;
+	struct cm_dataset ds;
+	load("audit", &ds);
+	size_t throttled = 0, slow = 0, cpu = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		if (strcmp(r->phase, "total"))
+			continue;
+		bool third = !strcmp(r->case_id, "smp=3");
+		assert_int_equal(third, !strncmp(r->audit, "throttled", 9));
+		throttled += third && !r->warmup;
+		if (!strncmp(r->audit, "clock 2.00 GHz, typical 3.00 GHz", 32)) {
+			/* read just before and after each boot: the boot that left the clock low
+			 * and the next, which began at it */
+			slow++;
+			assert_string_equal(r->case_id, "smp=2");
+			assert_true(r->boot == 1 || r->boot == 2);
+		}
+	}
+	for (size_t i = 0; i < ds.n; i++)
+		cpu += !strcmp(ds.rows[i].phase, "qemu_cpu") && ds.rows[i].duration_ns > 0;
+	assert_int_equal(throttled, 4);
+	assert_int_equal(slow, 2);
+	assert_int_equal(cpu, 3 * 5); /* every boot, warm-ups too */
+	cm_dataset_free(&ds);
+	char *md = cm_xasprintf("%s/audit/report.md", tmp), *text = cm_read_file(md, &(size_t){ 0 });
+	assert_non_null(strstr(text, "- smp=3: 4 of 4 boots ran throttled"));
+	assert_non_null(strstr(text, "## Host cost qemu\\_maxrss (MiB)"));
+	assert_non_null(strstr(text, "| smp=3 | 3 | 52.0[^w1] |")); /* 4 boots: no CI yet */
+	char *meta = cm_xasprintf("%s/audit/meta.csv", tmp), *mt = cm_read_file(meta, &(size_t){ 0 });
+	assert_non_null(strstr(mt, "per-boot audit,the clock (scaling_cur_freq) and thermal"));
+	free(mt), free(meta), free(text), free(md), free(m);
+}
+
 /* ---- the runner through the capture interface, on recorded boots ------------------------------ */
 
 static struct cm_capture *replay;
@@ -422,6 +506,7 @@ int main(void)
 		cmocka_unit_test(test_until_ci),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_failed_share),
+		cmocka_unit_test(test_audit_and_cost),
 		cmocka_unit_test(test_replayed_capture),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);

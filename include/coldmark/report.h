@@ -10,6 +10,7 @@
 
 struct cm_sample_row {
 	char *case_id, *status, *phase, *source, *cache;
+	char *audit; /* the per-boot audit of the host: "" fine or unknown, "throttled", "clock ..." */
 	int boot;
 	int session; /* 1-based index into the dataset's sessions */
 	bool warmup;
@@ -83,6 +84,7 @@ struct cm_dataset {
 	struct cm_ds_session *sessions;
 	size_t nsessions;
 	int session_now; /* rows added now belong to it (1-based; 0: session 1, made on demand) */
+	const char *audit_now; /* and carry this audit (NULL: "") */
 	char **meta_keys, **meta_vals; /* run header, in order */
 	size_t nmeta;
 	size_t *hash; /* case id -> index + 1, open addressing */
@@ -135,6 +137,7 @@ struct cm_cell {
 	size_t case_idx, phase_idx;
 	struct cm_summary s;
 	size_t n_failed, n_warmup;
+	size_t n_audit; /* measured boots the per-boot audit flagged (throttled, a slow clock) */
 	size_t nrows; /* rows of any kind: 0 for a phase the case does not report (a reference
 		       * case reports total only), which the writers leave out */
 	/* ok boots whose source cannot see this phase's events (first_entry under debugcon):

@@ -44,6 +44,8 @@ struct cm_runner {
 	size_t *done, nmeasured;
 	const char *drop_used;
 	int session; /* the session the last boot belonged to (0: none yet) */
+	double *clocks; /* the per-boot audit: each boot's clock so far (kHz), for "typical" */
+	size_t nclocks;
 	int64_t last_report_ns, report_cost_ns;
 };
 
