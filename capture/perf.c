@@ -8,6 +8,9 @@
 #include <perf/cpumap.h>
 #include <perf/event.h>
 #include <perf/evlist.h>
+#include <dirent.h>
+#include <sys/ioctl.h>
+#include <linux/perf_event.h>
 #include <perf/evsel.h>
 #include <perf/mmap.h>
 #include <perf/threadmap.h>
@@ -37,11 +40,19 @@ struct cm_perf {
 	struct perf_evsel *first[2];
 	size_t nfirst;
 	char first_name[96];
-	bool first_seen;
+	bool first_seen, first_off;
 	int first_id[2];        /* tracepoint ids of first[] */
 	int fired;              /* index in first[] of this boot's first entry; -1: none yet */
+	int *ring_fd;           /* the fd that owns each CPU's ring (pio's), to poll on */
+	int ncpu;
 	unsigned fired_ever;    /* bit per first[]: gave some boot its first entry */
 };
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
 
 static int quiet(enum libperf_print_level level, const char *fmt, va_list ap)
 {
@@ -75,7 +86,9 @@ static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const c
 		.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU |
 			       PERF_SAMPLE_RAW,
 		.disabled = 1,
-		/* wakeup_events stays 0: a wakeup per sample of a frequent event means an IPI each */
+		/* a wakeup per sample of a frequent event means an IPI each: only the first-entry
+		 * event wakes its ring's reader, once per boot, so that it is disabled at once */
+		.wakeup_events = kind == CM_TP_FIRST_ENTRY,
 		.use_clockid = 1,
 		.clockid = CLOCK_MONOTONIC,
 	};
@@ -86,6 +99,45 @@ static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const c
 	}
 	perf_evlist__add(p->evlist, e);
 	return e;
+}
+
+/* The perf fds open now (sorted): what perf_evlist__open adds are the others. libperf keeps
+ * its fds to itself, and the first-entry event needs its own. */
+static size_t perf_fds(int *out, size_t max)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t k = 0;
+	for (struct dirent *e; d && (e = readdir(d)) && k < max;) {
+		char path[64], link[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%.20s", e->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n > 0 && (link[n] = 0, !strcmp(link, "anon_inode:[perf_event]")))
+			out[k++] = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	qsort(out, k, sizeof(int), cmp_int);
+	return k;
+}
+
+/* libperf opens every evsel over every CPU in list order (pio first) and closes nothing in
+ * between, each open taking the lowest free fd: so the new perf fds, sorted, are in the order
+ * they were opened, and the first ncpu are pio's, which own the rings the others write to.
+ * When the count does not add up, nothing is polled (ring_fd NULL) and the first-entry event
+ * waits for the periodic drain to be disabled. */
+static void find_ring_fds(struct cm_perf *p, const int *before, size_t nbefore)
+{
+	int ncpu = perf_cpu_map__nr(p->cpus), nev = 2 + (int)p->nfirst, k = 0;
+	int all[1024], fresh[1024];
+	size_t nall = perf_fds(all, 1024);
+	for (size_t i = 0; i < nall && k < 1024; i++)
+		if (!bsearch(&all[i], before, nbefore, sizeof(int), cmp_int))
+			fresh[k++] = all[i];
+	if (k != nev * ncpu)
+		return;
+	p->ncpu = ncpu;
+	p->ring_fd = cm_xcalloc((size_t)ncpu, sizeof(int));
+	memcpy(p->ring_fd, fresh, (size_t)ncpu * sizeof(int));
 }
 
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz)
@@ -164,6 +216,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	p->cpus = perf_cpu_map__new(NULL);
 	p->threads = perf_thread_map__new_dummy();
 	perf_evlist__set_maps(p->evlist, p->cpus, p->threads);
+	int before[1024];
+	size_t nbefore = perf_fds(before, 1024);
 	int rc = perf_evlist__open(p->evlist);
 	if (rc) {
 		int e = -rc;
@@ -186,6 +240,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 		goto fail;
 	}
 	perf_evlist__enable(p->evlist);
+	find_ring_fds(p, before, nbefore);
 	for (size_t i = 0; i < nf; i++)
 		free(filters[i]);
 	return p;
@@ -251,10 +306,29 @@ static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 	}
 }
 
+bool cm_perf_first_entry_one_shot(const struct cm_perf *p)
+{
+	return p->nfirst && p->ring_fd;
+}
+
+size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
+{
+	size_t n = 0;
+	/* COLDMARK_FIRST_ENTRY_WAKEUP=0: the periodic drain alone (scripts/observer.sh measures
+	 * what the wakeup saves against it) */
+	const char *w = getenv("COLDMARK_FIRST_ENTRY_WAKEUP");
+	if (w && !strcmp(w, "0"))
+		return 0;
+	/* until the first entry is in: its sample wakes the reader, which disables it */
+	for (int c = 0; p->ring_fd && !p->first_seen && c < p->ncpu && n < max; c++)
+		fds[n++] = p->ring_fd[c];
+	return n;
+}
+
 void cm_perf_begin(struct cm_perf *p)
 {
 	drain(p, -1, NULL); /* what came before this boot is not its own */
-	p->first_seen = false;
+	p->first_seen = p->first_off = false;
 	p->fired = -1;
 	for (size_t i = 0; i < p->nfirst; i++)
 		perf_evsel__enable(p->first[i]);
@@ -263,11 +337,18 @@ void cm_perf_begin(struct cm_perf *p)
 void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {
 	drain(p, pid, ev);
-	/* Only the first entry matters: stop the event once it is in, so a host that fires it
-	 * 10^5 times a boot does not flood the ring (re-armed by cm_perf_begin). */
-	if (p->first_seen)
+	/* Only the first entry matters: stop the event once it is in, so that its filter stops
+	 * running on every emulated instruction or VM entry (5.5 million a boot of the bundled
+	 * guest on a nested host). Its sample wakes the launcher's poll (wakeup_events 1 on the
+	 * ring fds cm_perf_poll_fds gives), so this runs microseconds after the hit, not at the
+	 * next periodic drain. Re-armed by cm_perf_begin. */
+	if (p->first_seen && !p->first_off) {
 		for (size_t i = 0; i < p->nfirst; i++)
 			perf_evsel__disable(p->first[i]);
+		p->first_off = true;
+		if (ev) /* when it stopped costing anything, for the observer benchmark */
+			cm_events_add(ev, CM_EVENT_FIRST_ENTRY_OFF, cm_now_ns(), 0, 0);
+	}
 	if (p->fired >= 0)
 		p->fired_ever |= 1u << p->fired;
 }
@@ -298,6 +379,8 @@ void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, si
 
 void cm_perf_close(struct cm_perf *p)
 {
+	if (p)
+		free(p->ring_fd);
 	if (!p)
 		return;
 	if (p->evlist) {

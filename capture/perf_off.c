@@ -38,3 +38,15 @@ bool cm_perf_built_in(void)
 {
 	return false;
 }
+
+bool cm_perf_first_entry_one_shot(const struct cm_perf *p)
+{
+	(void)p;
+	return false;
+}
+
+size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
+{
+	(void)p, (void)fds, (void)max;
+	return 0;
+}

@@ -14,6 +14,11 @@ static void ps_begin(struct cm_capture *s)
 	cm_perf_begin(((struct perfsrc *)s)->perf);
 }
 
+static size_t ps_poll_fds(const struct cm_capture *s, int *fds, size_t max)
+{
+	return cm_perf_poll_fds(((const struct perfsrc *)s)->perf, fds, max);
+}
+
 static void ps_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 {
 	cm_perf_drain(((struct perfsrc *)s)->perf, pid, ev);
@@ -27,7 +32,7 @@ static void ps_free(struct cm_capture *s)
 static const struct cm_capture_ops perf_ops = {
 	.name = "perf", .caps = CM_CAP_FIRST_ENTRY | CM_CAP_PERIODIC,
 	.args = cm_capture_no_args, .open_boot = cm_capture_no_sockets, .begin = ps_begin,
-	.poll_fds = cm_capture_no_fds, .drain = ps_drain, .end_boot = cm_capture_nothing,
+	.poll_fds = ps_poll_fds, .drain = ps_drain, .end_boot = cm_capture_nothing,
 	.free = ps_free,
 };
 

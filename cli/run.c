@@ -297,8 +297,13 @@ static void write_header(struct run *r)
 				     : "perf (kvm:kvm_pio)");
 	if (m->nconsole)
 		cm_dataset_meta(ds, CM_HDR(CONSOLE), "from the serial console (kernel-stamped socket)");
-	if (r->perf)
+	if (r->perf) {
 		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_EVENT), cm_perf_first_entry_name(r->perf));
+		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_ARMING),
+				cm_perf_first_entry_one_shot(r->perf)
+					? "until its first hit (its sample wakes coldmark, which disables it)"
+					: "until the next periodic drain (10 ms at most)");
+	}
 	if (m->sessions > 1)
 		snprintf(buf, sizeof(buf), "%lld measured + %lld warm-up in each of %lld sessions",
 			 (long long)m->boots, (long long)m->warmup, (long long)m->sessions);

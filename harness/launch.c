@@ -212,12 +212,12 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 			end_qemu(pid, pidfd);
 			return;
 		}
-		struct pollfd pf[1 + CM_CAPTURE_MAXFDS] = { { pidfd, POLLIN, 0 } };
+		struct pollfd pf[1 + CM_CAPTURE_MAXPOLL] = { { pidfd, POLLIN, 0 } };
 		size_t npf = 1;
 		for (size_t i = 0; i < l->nsources; i++) {
-			int fds[CM_CAPTURE_MAXFDS];
+			int fds[CM_CAPTURE_MAXPOLL];
 			size_t k = l->sources[i]->ops->poll_fds(l->sources[i], fds,
-								 CM_CAPTURE_MAXFDS + 1 - npf);
+								 CM_CAPTURE_MAXPOLL + 1 - npf);
 			for (size_t j = 0; j < k; j++)
 				pf[npf++] = (struct pollfd){ fds[j], POLLIN, 0 };
 		}

@@ -77,6 +77,11 @@ const char *cm_perf_first_entry_name(const struct cm_perf *p);
 /* Which opened event gave the first entry: of the last boot, or (ever) of any boot so far,
  * as "system:name" joined by ", "; "" when none fired. */
 void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, size_t n);
+/* Does the first-entry event's sample wake the launcher (so it is disabled microseconds after
+ * its hit), rather than wait for the next periodic drain? */
+bool cm_perf_first_entry_one_shot(const struct cm_perf *p);
+/* The fds to poll for that wakeup, until this boot's first entry is in. */
+size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max);
 void cm_perf_close(struct cm_perf *p);
 
 /* Decoding of raw tracepoint payloads with libtraceevent, by field name (unit-tested on
@@ -107,6 +112,7 @@ const char *cm_tracefs_path(bool try_mount, bool *mounted_now);
 
 #define CM_CAPTURE_FD0 10   /* qemu finds the sources' sockets at fds 10, 11, ... in order */
 #define CM_CAPTURE_MAXFDS 16
+#define CM_CAPTURE_MAXPOLL 1024 /* fds a boot's sources may ask to be polled on (a ring per CPU) */
 
 enum cm_source_caps {
 	CM_CAP_FIRST_ENTRY = 1u << 0, /* sees the guest's first instruction (first_entry) */

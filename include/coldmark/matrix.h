@@ -12,6 +12,8 @@
 #define CM_EVENT_EXEC "exec"
 #define CM_EVENT_FIRST_ENTRY "first_entry"
 #define CM_EVENT_EXIT "exit"
+/* when coldmark disabled the first-entry event (events.csv only: how long its filter ran) */
+#define CM_EVENT_FIRST_ENTRY_OFF "first_entry_off"
 
 struct cm_marker {
 	unsigned port, value;

@@ -40,6 +40,7 @@ bool cm_row_boot_done(const struct cm_sample_row *r);
 	X(MARKER_SOURCE, "marker source", true) X(CONSOLE, "console markers", false)               \
 	X(FIRST_ENTRY_EVENT, "first_entry event", true)                                            \
 	X(FIRST_ENTRY_FIRED, "first_entry fired", true) X(BOOTS, "boots per case", false)          \
+	X(FIRST_ENTRY_ARMING, "first_entry armed", false)                                          \
 	X(ORDER, "order", false) X(ADAPTIVE, "adaptive stopping", false)                           \
 	X(COLDMARK, "coldmark", false) X(CACHE_POLICY, "cache policy", true)                       \
 	X(CACHE_DROP, "cache drop", true) X(HOST, "host", true) X(CPU, "cpu", true)                \
