@@ -39,7 +39,7 @@ static void meta_file(struct cm_dataset *ds, const char *key, const char *path)
 static void meta_hash(struct cm_dataset *ds, const char *key, const char *path)
 {
 	char hex[65];
-	if (!path || cm_sha256_file(path, hex))
+	if (!path || cm_sha256_cached(path, hex))
 		return;
 	char *v = cm_xasprintf("%s  %s", hex, path);
 	cm_dataset_meta(ds, key, v);
@@ -65,6 +65,35 @@ static char *rom_key(const struct cm_case *c)
 #define MAX_ROM_QUERIES 32
 #define CM_STR_(x) #x
 #define CM_STR(x) CM_STR_(x)
+
+/* cm_case_roms, from the cache while qemu is unchanged: the ROMs of a device set are
+ * "name\x1epath" records joined by \x1f (an empty path: not found). */
+static int case_roms(const struct cm_case *c, const char *key, struct cm_rom **roms, size_t *n,
+		     char *err, size_t errsz)
+{
+	char *qemu = cm_which(c->argv[0]), *id = cm_file_identity(qemu);
+	char *k = id ? cm_xasprintf("%s\x1e%s", id, key) : NULL, *v = k ? cm_fact_get("roms", k) : NULL;
+	int rc = 0;
+	*roms = NULL, *n = 0;
+	if (v) {
+		for (char *save = NULL, *r = strtok_r(v, "\x1f", &save); r; r = strtok_r(NULL, "\x1f", &save)) {
+			char *sep = strchr(r, '\x1e');
+			if (!sep)
+				continue;
+			*sep = 0;
+			*roms = cm_xrealloc(*roms, (*n + 1) * sizeof(**roms));
+			(*roms)[(*n)++] = (struct cm_rom){ cm_xstrdup(r), sep[1] ? cm_xstrdup(sep + 1) : NULL };
+		}
+	} else if (!(rc = cm_case_roms(c->argv, roms, n, err, errsz)) && k) {
+		struct cm_buf b = { 0 };
+		for (size_t i = 0; i < *n; i++)
+			cm_buf_printf(&b, "%s\x1e%s\x1f", (*roms)[i].name, (*roms)[i].path ? (*roms)[i].path : "");
+		cm_fact_put("roms", k, b.s ? b.s : "");
+		cm_buf_free(&b);
+	}
+	free(v), free(k), free(id), free(qemu);
+	return rc;
+}
 
 /* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them */
 static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
@@ -94,7 +123,7 @@ static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 		struct cm_rom *roms;
 		size_t n;
 		char err[256];
-		if (cm_case_roms(m->cases[c].argv, &roms, &n, err, sizeof(err))) {
+		if (case_roms(&m->cases[c], key, &roms, &n, err, sizeof(err))) {
 			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
 			char *v = cm_xasprintf("not known: %s", err);
 			cm_dataset_meta(ds, k, v);
@@ -143,10 +172,14 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 	uname(&un);
 	snprintf(buf, sizeof(buf), "%s (%s %s)", un.nodename, un.sysname, un.release);
 	cm_dataset_meta(ds, CM_HDR(HOST), buf);
-	char *version_argv[] = { (char *)qemu, "--version", NULL };
-	char *ver = cm_proc_first_line(version_argv, CM_HELPER_TIMEOUT_MS);
+	char *id = cm_file_identity(qemu), *ver = id ? cm_fact_get("qemu --version", id) : NULL;
+	if (!ver) {
+		char *version_argv[] = { (char *)qemu, "--version", NULL };
+		if ((ver = cm_proc_first_line(version_argv, CM_HELPER_TIMEOUT_MS)) && id && *ver)
+			cm_fact_put("qemu --version", id, ver);
+	}
 	cm_dataset_meta(ds, CM_HDR(QEMU), ver);
-	free(ver);
+	free(ver), free(id);
 	snprintf(buf, sizeof(buf), "%ld online", sysconf(_SC_NPROCESSORS_ONLN));
 	cm_dataset_meta(ds, CM_HDR(CPUS), buf);
 	meta_file(ds, CM_HDR(GOVERNOR), "/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor");

@@ -201,6 +201,10 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 		  struct cm_events *ev, struct cm_exit *ex)
 {
 	int64_t deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
+	/* source fds whose writer hung up (qemu closed its end on the way out): polled again,
+	 * they would wake the loop at once, again and again, while qemu shuts down */
+	int hung[CM_CAPTURE_MAXPOLL];
+	size_t nhung = 0;
 	for (;;) {
 		int64_t now = cm_now_ns();
 		bool *why = *l->stop ? &ex->interrupted : now >= deadline ? &ex->timed_out
@@ -218,12 +222,20 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 			int fds[CM_CAPTURE_MAXPOLL];
 			size_t k = l->sources[i]->ops->poll_fds(l->sources[i], fds,
 								 CM_CAPTURE_MAXPOLL + 1 - npf);
-			for (size_t j = 0; j < k; j++)
-				pf[npf++] = (struct pollfd){ fds[j], POLLIN, 0 };
+			for (size_t j = 0; j < k; j++) {
+				bool gone = false;
+				for (size_t h = 0; h < nhung && !gone; h++)
+					gone = hung[h] == fds[j];
+				if (!gone)
+					pf[npf++] = (struct pollfd){ fds[j], POLLIN, 0 };
+			}
 		}
 		int n = poll(pf, npf, poll_ms(l, now, deadline, end_seen));
 		now = cm_now_ns();
 		drain_sources(l, pid, ev);
+		for (size_t i = 1; n > 0 && i < npf; i++) /* drained to the end: nothing more comes */
+			if ((pf[i].revents & (POLLHUP | POLLERR | POLLNVAL)) && nhung < CM_CAPTURE_MAXPOLL)
+				hung[nhung++] = pf[i].fd;
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
 			return;

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +149,93 @@ static int make_folder(const char *path, char *err, size_t errsz)
 	return 0;
 }
 
+/* The journals' fdatasync in a thread of its own: a boot's rows are written before the next
+ * boot starts, and synced while it runs (three syncs took ~2.7 ms of every ~70 ms boot on the
+ * development host's disk: 4% of the run's wall time, between boots). */
+struct cm_syncer {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd[CM_NJOURNALS];
+	bool pending, stop;
+	int err;
+};
+
+static void *sync_loop(void *arg)
+{
+	struct cm_syncer *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!s->pending && !s->stop)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!s->pending)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		int err = 0;
+		for (int j = 0; j < CM_NJOURNALS; j++)
+			if (s->fd[j] >= 0 && fdatasync(s->fd[j]) && !err)
+				err = -errno;
+		pthread_mutex_lock(&s->mu);
+		s->err = s->err ? s->err : err;
+		s->pending = false;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+static struct cm_syncer *syncer_new(const int *fds)
+{
+	struct cm_syncer *s = cm_xcalloc(1, sizeof(*s));
+	memcpy(s->fd, fds, sizeof(s->fd));
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (pthread_create(&s->th, NULL, sync_loop, s)) {
+		free(s);
+		return NULL; /* then every append syncs at once */
+	}
+	return s;
+}
+
+void cm_rundir_sync(struct cm_rundir *rd)
+{
+	struct cm_syncer *s = rd->syncer;
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->pending = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int cm_rundir_synced(struct cm_rundir *rd)
+{
+	struct cm_syncer *s = rd->syncer;
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	while (s->pending)
+		pthread_cond_wait(&s->cv, &s->mu);
+	int err = s->err;
+	s->err = 0;
+	pthread_mutex_unlock(&s->mu);
+	return err;
+}
+
+static void syncer_free(struct cm_syncer *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->th, NULL);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
 int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, char *err,
 		   size_t errsz)
 {
@@ -185,6 +273,7 @@ int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode m
 	}
 	if (open_journals(rd, mode == CM_RUNDIR_RESUME, err, errsz))
 		goto fail;
+	rd->syncer = syncer_new(rd->fd);
 	return 0;
 fail:
 	cm_rundir_close(rd);
@@ -207,8 +296,11 @@ static int write_all(int fd, const char *buf, size_t len)
 int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, size_t len)
 {
 	int fd = rd->fd[j];
-	int rc = write_all(fd, buf, len);
-	if (!rc && fdatasync(fd))
+	/* the boot before is on the disk before this one is written after it */
+	int rc = cm_rundir_synced(rd);
+	if (!rc)
+		rc = write_all(fd, buf, len);
+	if (!rc && !rd->syncer && fdatasync(fd))
 		rc = -errno;
 	if (rc) {
 		/* the last row is never partial: back to the last complete boot */
@@ -255,6 +347,9 @@ bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j)
 
 void cm_rundir_close(struct cm_rundir *rd)
 {
+	cm_rundir_synced(rd); /* the last boot reaches the disk before the files close */
+	syncer_free(rd->syncer);
+	rd->syncer = NULL;
 	for (int j = 0; j < CM_NJOURNALS; j++)
 		if (rd->fd[j] >= 0)
 			close(rd->fd[j]);

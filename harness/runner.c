@@ -93,11 +93,16 @@ static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t firs
 	else if ((err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows))) {
 		print_full_journal(rd, CM_RUN_SAMPLES, err);
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
-	} else if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
-		fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d (%s); "
-				"the run stops here: the boot is in %s/%s, and every earlier one in both\n",
-			db_path, case_id, b->boot, cm_store_error(store), rd->path, CM_RUN_SAMPLES);
-		rc = CM_RUNNER_OUTPUT;
+	} else {
+		cm_rundir_sync(rd); /* to the disk while the next boot runs */
+		if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
+			fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d "
+					"(%s); the run stops here: the boot is in %s/%s, and every "
+					"earlier one in both\n",
+				db_path, case_id, b->boot, cm_store_error(store), rd->path,
+				CM_RUN_SAMPLES);
+			rc = CM_RUNNER_OUTPUT;
+		}
 	}
 	if (err) {
 		cm_dataset_truncate(ds, first_row);

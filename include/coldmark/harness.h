@@ -174,6 +174,14 @@ double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const cha
 size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
 			  struct cm_planned **pl, size_t *nplan);
 
+/* Facts cached under a file's identity (harness/facts.c): "path|dev|ino|size|mtime|ctime", or
+ * NULL when the file is not there; a fact by kind and key (NULL: not known), and a new one. */
+char *cm_file_identity(const char *path);
+char *cm_fact_get(const char *kind, const char *key);
+void cm_fact_put(const char *kind, const char *key, const char *value);
+/* cm_sha256_file, from the cache while the file's identity is unchanged. */
+int cm_sha256_cached(const char *path, char hex[65]);
+
 /* qemu binary resolved through PATH; NULL when absent. */
 char *cm_which(const char *name);
 /* Is this case run by TCG (no kvm_pio)? */

@@ -18,20 +18,29 @@ enum cm_rundir_mode {
 /* The append-only journals of a run. */
 enum cm_journal { CM_JOURNAL_SAMPLES, CM_JOURNAL_EVENTS, CM_NJOURNALS };
 
+struct cm_syncer; /* the journals' fdatasync, off the boots' path (rundir.c) */
 struct cm_rundir {
 	char *path;
 	int dfd;
 	int fd[CM_NJOURNALS];
-	off_t good[CM_NJOURNALS]; /* bytes known complete and synced */
+	off_t good[CM_NJOURNALS]; /* bytes known complete (written whole) */
 	off_t cut[CM_NJOURNALS];  /* resume: bytes of a partial last row removed */
+	struct cm_syncer *syncer;
 };
 
 /* Opens path as mode asks; 0, or -1 with a sentence in err (the caller adds the command). */
 int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, char *err,
 		   size_t errsz);
-/* Appends len bytes to a journal and syncs them; on failure cuts the journal back to its last
- * good size and returns -errno (ENOSPC for a full disk). */
+/* Appends len bytes to a journal (written whole before it returns: a kill -9 after that loses
+ * nothing); on failure cuts the journal back to its last good size and returns -errno (ENOSPC
+ * for a full disk), or the error of the previous boot's sync. The sync to the disk itself runs
+ * in the background from cm_rundir_sync, while the next boot runs. */
 int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, size_t len);
+/* Starts the fdatasync of every journal written since the last one, in the background (the
+ * next append, and close, wait for it and report its error). */
+void cm_rundir_sync(struct cm_rundir *rd);
+/* Waits for the background sync; 0 or its -errno. */
+int cm_rundir_synced(struct cm_rundir *rd);
 /* Takes a journal back to an earlier good size (a boot whose other half failed). */
 void cm_rundir_cut(struct cm_rundir *rd, enum cm_journal j, off_t size);
 /* Writes a whole file under a temporary name, syncs it and renames it into place. -errno. */
