@@ -44,6 +44,8 @@ struct cm_perf {
 	int first_id[2];        /* tracepoint ids of first[] */
 	int fired;              /* index in first[] of this boot's first entry; -1: none yet */
 	int *ring_fd;           /* the fd that owns each CPU's ring (pio's), to poll on */
+	char *first_filter;     /* the first-entry events' filter, for reopening them */
+	bool first_closed;      /* closed after this boot's first entry: reopened by begin */
 	int ncpu;
 	unsigned fired_ever;    /* bit per first[]: gave some boot its first entry */
 };
@@ -205,6 +207,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 		p->first_id[p->nfirst] = (int)perf_evsel__attr(e)->config;
 		p->first[p->nfirst++] = e;
 		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
+			free(p->first_filter);
+			p->first_filter = cm_xstrdup(cfg->first_entry_filter);
 			filtered[nf] = e;
 			filters[nf++] = cm_xstrdup(cfg->first_entry_filter);
 		}
@@ -311,13 +315,18 @@ bool cm_perf_first_entry_one_shot(const struct cm_perf *p)
 	return p->nfirst && p->ring_fd;
 }
 
+/* COLDMARK_FIRST_ENTRY_WAKEUP=0: the periodic drain alone disables the first-entry event, as
+ * before (scripts/observer.sh measures what the wakeup and the close save against it) */
+static bool wakeup_on(void)
+{
+	const char *w = getenv("COLDMARK_FIRST_ENTRY_WAKEUP");
+	return !w || strcmp(w, "0");
+}
+
 size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
 {
 	size_t n = 0;
-	/* COLDMARK_FIRST_ENTRY_WAKEUP=0: the periodic drain alone (scripts/observer.sh measures
-	 * what the wakeup saves against it) */
-	const char *w = getenv("COLDMARK_FIRST_ENTRY_WAKEUP");
-	if (w && !strcmp(w, "0"))
+	if (!wakeup_on())
 		return 0;
 	/* until the first entry is in: its sample wakes the reader, which disables it */
 	for (int c = 0; p->ring_fd && !p->first_seen && c < p->ncpu && n < max; c++)
@@ -325,11 +334,45 @@ size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
 	return n;
 }
 
+/* After a boot's first entry the first-entry events are closed, not just disabled: a disabled
+ * event keeps its tracepoint's probe registered, and kvm:kvm_emulate_insn's probe alone cost
+ * the bundled guest's long-mode work loop 3-4% on the development host (every instruction is
+ * emulated there). Reopened here, between boots, into the same rings. 0 or -errno. */
+static int reopen_first(struct cm_perf *p)
+{
+	for (size_t i = 0; i < p->nfirst; i++) {
+		int before[1024], after[1024], fresh[1024];
+		size_t nb = perf_fds(before, 1024), k = 0;
+		int rc = perf_evsel__open(p->first[i], p->cpus, p->threads);
+		if (rc)
+			return rc;
+		size_t na = perf_fds(after, 1024);
+		for (size_t j = 0; j < na && k < 1024; j++)
+			if (!bsearch(&after[j], before, nb, sizeof(int), cmp_int))
+				fresh[k++] = after[j];
+		if ((int)k != p->ncpu)
+			return -EBADF;
+		for (int c = 0; c < p->ncpu; c++)
+			if (ioctl(fresh[c], PERF_EVENT_IOC_SET_OUTPUT, p->ring_fd[c]))
+				return -errno;
+		if (p->first_filter && perf_evsel__apply_filter(p->first[i], p->first_filter))
+			return -EINVAL;
+	}
+	p->first_closed = false;
+	return 0;
+}
+
 void cm_perf_begin(struct cm_perf *p)
 {
 	drain(p, -1, NULL); /* what came before this boot is not its own */
 	p->first_seen = p->first_off = false;
 	p->fired = -1;
+	if (p->first_closed && reopen_first(p)) {
+		/* the rings cannot take them again: this boot, and the next, go without */
+		fprintf(stderr, "coldmark: cannot reopen the first-entry event: first_entry is "
+				"not measured from here on\n");
+		p->nfirst = 0;
+	}
 	for (size_t i = 0; i < p->nfirst; i++)
 		perf_evsel__enable(p->first[i]);
 }
@@ -344,7 +387,11 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 	 * next periodic drain. Re-armed by cm_perf_begin. */
 	if (p->first_seen && !p->first_off) {
 		for (size_t i = 0; i < p->nfirst; i++)
-			perf_evsel__disable(p->first[i]);
+			if (p->ring_fd && wakeup_on())
+				perf_evsel__close(p->first[i]); /* its probe unregistered too */
+			else
+				perf_evsel__disable(p->first[i]);
+		p->first_closed = p->ring_fd && wakeup_on();
 		p->first_off = true;
 		if (ev) /* when it stopped costing anything, for the observer benchmark */
 			cm_events_add(ev, CM_EVENT_FIRST_ENTRY_OFF, cm_now_ns(), 0, 0);
@@ -379,8 +426,10 @@ void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, si
 
 void cm_perf_close(struct cm_perf *p)
 {
-	if (p)
+	if (p) {
 		free(p->ring_fd);
+		free(p->first_filter);
+	}
 	if (!p)
 		return;
 	if (p->evlist) {
