@@ -46,6 +46,7 @@ struct cm_perf {
 	int *ring_fd;           /* the fd that owns each CPU's ring (pio's), to poll on */
 	char *first_filter;     /* the first-entry events' filter, for reopening them */
 	bool first_closed;      /* closed after this boot's first entry: reopened by begin */
+	bool first_open[2];     /* first[i] has its fds (libperf's disable would crash on none) */
 	int ncpu;
 	unsigned fired_ever;    /* bit per first[]: gave some boot its first entry */
 };
@@ -245,6 +246,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	}
 	perf_evlist__enable(p->evlist);
 	find_ring_fds(p, before, nbefore);
+	for (size_t i = 0; i < p->nfirst; i++)
+		p->first_open[i] = true;
 	for (size_t i = 0; i < nf; i++)
 		free(filters[i]);
 	return p;
@@ -343,9 +346,12 @@ static int reopen_first(struct cm_perf *p)
 	for (size_t i = 0; i < p->nfirst; i++) {
 		int before[1024], after[1024], fresh[1024];
 		size_t nb = perf_fds(before, 1024), k = 0;
+		if (p->first_open[i])
+			continue;
 		int rc = perf_evsel__open(p->first[i], p->cpus, p->threads);
 		if (rc)
 			return rc;
+		p->first_open[i] = true;
 		size_t na = perf_fds(after, 1024);
 		for (size_t j = 0; j < na && k < 1024; j++)
 			if (!bsearch(&after[j], before, nb, sizeof(int), cmp_int))
@@ -367,14 +373,12 @@ void cm_perf_begin(struct cm_perf *p)
 	drain(p, -1, NULL); /* what came before this boot is not its own */
 	p->first_seen = p->first_off = false;
 	p->fired = -1;
-	if (p->first_closed && reopen_first(p)) {
-		/* the rings cannot take them again: this boot, and the next, go without */
-		fprintf(stderr, "coldmark: cannot reopen the first-entry event: first_entry is "
-				"not measured from here on\n");
-		p->nfirst = 0;
-	}
+	if (p->first_closed && reopen_first(p))
+		/* the rings cannot take them again: this boot goes without (missing_marker) */
+		fprintf(stderr, "coldmark: cannot reopen the first-entry event\n");
 	for (size_t i = 0; i < p->nfirst; i++)
-		perf_evsel__enable(p->first[i]);
+		if (p->first_open[i])
+			perf_evsel__enable(p->first[i]);
 }
 
 void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
@@ -387,10 +391,12 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 	 * next periodic drain. Re-armed by cm_perf_begin. */
 	if (p->first_seen && !p->first_off) {
 		for (size_t i = 0; i < p->nfirst; i++)
-			if (p->ring_fd && wakeup_on())
+			if (p->ring_fd && wakeup_on() && p->first_open[i]) {
 				perf_evsel__close(p->first[i]); /* its probe unregistered too */
-			else
+				p->first_open[i] = false;
+			} else if (p->first_open[i]) {
 				perf_evsel__disable(p->first[i]);
+			}
 		p->first_closed = p->ring_fd && wakeup_on();
 		p->first_off = true;
 		if (ev) /* when it stopped costing anything, for the observer benchmark */
@@ -426,13 +432,20 @@ void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, si
 
 void cm_perf_close(struct cm_perf *p)
 {
-	if (p) {
-		free(p->ring_fd);
-		free(p->first_filter);
-	}
 	if (!p)
 		return;
+	free(p->ring_fd);
+	free(p->first_filter);
 	if (p->evlist) {
+		/* a first-entry event closed after its hit has no fds for libperf to disable */
+		for (size_t i = 0; i < p->nfirst; i++)
+			if (!p->first_open[i]) {
+				perf_evlist__remove(p->evlist, p->first[i]);
+				/* the references the evlist gave it, which its purge would drop */
+				perf_cpu_map__put(perf_evsel__cpus(p->first[i]));
+				perf_thread_map__put(perf_evsel__threads(p->first[i]));
+				perf_evsel__delete(p->first[i]);
+			}
 		perf_evlist__disable(p->evlist);
 		perf_evlist__munmap(p->evlist);
 		perf_evlist__close(p->evlist);
