@@ -100,11 +100,12 @@ static const char *const migrations[] = {
 	/* v3: the session of each boot (a run of --sessions K holds K), and per host the
 	 * between-session variance `coldmark calibrate` measured, for later compares */
 	"ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
-	"ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';"
 	"CREATE TABLE calibration (host TEXT NOT NULL, case_id TEXT NOT NULL, phase TEXT NOT NULL,"
 	" var_within REAL NOT NULL, var_between REAL NOT NULL, sessions INTEGER NOT NULL,"
 	" boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
 	" PRIMARY KEY (host, case_id, phase));",
+	/* v4: what the per-boot audit of the host said of each boot */
+	"ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

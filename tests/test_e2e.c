@@ -278,13 +278,13 @@ static void check_ok_run(const char *outdir, int boots, const char *source, bool
 {
 	struct cm_dataset ds;
 	load_samples(outdir, &ds);
-	size_t ok = 0, ref = 0;
+	size_t ok = 0, ref = 0, cost = 0;
 	for (size_t i = 0; i < ds.n; i++) {
 		const struct cm_sample_row *r = &ds.rows[i];
 		assert_string_equal(r->status, "ok");
 		if (cm_is_reference_case(r->case_id)) { /* the bundled guest, beside the cases */
-			assert_string_equal(r->phase, "total");
-			ref += !r->warmup;
+			assert_true(!strcmp(r->phase, "total") || cm_is_metric(r->phase));
+			ref += !r->warmup && !strcmp(r->phase, "total");
 			continue;
 		}
 		assert_string_equal(r->source, source);
@@ -298,8 +298,11 @@ static void check_ok_run(const char *outdir, int boots, const char *source, bool
 		else
 			assert_true(r->duration_ns > 0);
 		ok += !r->warmup && !strcmp(r->phase, "total");
+		/* what the boot cost the host, from wait4 */
+		cost += !r->warmup && !strcmp(r->phase, CM_METRIC_MAXRSS) && r->duration_ns > 1e6;
 	}
 	assert_int_equal(ok, boots);
+	assert_int_equal(cost, boots);
 	assert_int_equal(ref, boots); /* one accelerator: one reference case, booted as often */
 	cm_dataset_free(&ds);
 	/* every report is there, and the summary is reproducible from samples.csv alone */
@@ -1008,8 +1011,9 @@ static void test_run_folder(void **state)
 	free(out);
 	struct cm_dataset ds;
 	load_samples(d2, &ds);
-	assert_int_equal(ds.n, 5); /* one boot: 3 phases and total, and the reference's total; not
-				     * two runs' rows */
+	/* one boot: 3 phases, total and the 2 host-cost metrics, and the reference's total and
+	 * metrics; not two runs' rows */
+	assert_int_equal(ds.n, 4 + CM_NMETRICS + 1 + CM_NMETRICS);
 	cm_dataset_free(&ds);
 	/* a folder with files of its own is never written to, --force or not */
 	f = fopen(victim, "w");

@@ -5,7 +5,7 @@
 
 #include "coldmark/report.h"
 
-#define CM_STORE_VERSION 3
+#define CM_STORE_VERSION 4
 
 struct cm_store;
 /* Opens (creating or migrating) the database at path. NULL with err set on failure. */
