@@ -188,12 +188,15 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	fputs(",\n  \"samples\": [", f);
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *s = &ds->rows[i];
-		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s}", "case", s->case_id,
-				      "boot", s->boot, "status", s->status, "phase", s->phase,
-				      "duration_ns",
+		/* the session by its id: "2" in one run, "RUN#2" in a tag's merged runs */
+		const char *ses = s->session ? ds->sessions[s->session - 1].id : "1";
+		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s, s:s, s:s}", "case",
+				      s->case_id, "boot", s->boot, "status", s->status, "phase",
+				      s->phase, "duration_ns",
 				      isnan(s->duration_ns) ? json_null()
 							    : json_integer((json_int_t)s->duration_ns),
-				      "warmup", s->warmup, "source", s->source, "cache_drop", s->cache);
+				      "warmup", s->warmup, "source", s->source, "cache_drop", s->cache,
+				      "session", ses, "host_audit", s->audit ? s->audit : "");
 		fputs(i ? ",\n    " : "\n    ", f);
 		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(o);
