@@ -14,6 +14,7 @@
 #include <perf/evsel.h>
 #include <perf/mmap.h>
 #include <perf/threadmap.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ struct cm_perf {
 	char *first_filter;     /* the first-entry events' filter, for reopening them */
 	bool first_closed;      /* closed after this boot's first entry: reopened by begin */
 	bool first_open[2];     /* first[i] has its fds (libperf's disable would crash on none) */
+	pthread_t closer;       /* closing the first-entry events after their hit */
+	bool closing;
 	int ncpu;
 	unsigned fired_ever;    /* bit per first[]: gave some boot its first entry */
 };
@@ -318,6 +321,24 @@ bool cm_perf_first_entry_one_shot(const struct cm_perf *p)
 	return p->nfirst && p->ring_fd;
 }
 
+static void *close_first(void *arg)
+{
+	struct cm_perf *p = arg;
+	for (size_t i = 0; i < p->nfirst; i++)
+		if (p->first_open[i]) {
+			perf_evsel__close(p->first[i]);
+			p->first_open[i] = false; /* read by the main thread only after the join */
+		}
+	return NULL;
+}
+
+static void join_closer(struct cm_perf *p)
+{
+	if (p->closing)
+		pthread_join(p->closer, NULL);
+	p->closing = false;
+}
+
 /* COLDMARK_FIRST_ENTRY_WAKEUP=0: the periodic drain alone disables the first-entry event, as
  * before (scripts/observer.sh measures what the wakeup and the close save against it) */
 static bool wakeup_on(void)
@@ -373,6 +394,7 @@ void cm_perf_begin(struct cm_perf *p)
 	drain(p, -1, NULL); /* what came before this boot is not its own */
 	p->first_seen = p->first_off = false;
 	p->fired = -1;
+	join_closer(p);
 	if (p->first_closed && reopen_first(p))
 		/* the rings cannot take them again: this boot goes without (missing_marker) */
 		fprintf(stderr, "coldmark: cannot reopen the first-entry event\n");
@@ -390,17 +412,18 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 	 * ring fds cm_perf_poll_fds gives), so this runs microseconds after the hit, not at the
 	 * next periodic drain. Re-armed by cm_perf_begin. */
 	if (p->first_seen && !p->first_off) {
+		/* disabled at once: off the tracepoint's list, its filter runs no more */
 		for (size_t i = 0; i < p->nfirst; i++)
-			if (p->ring_fd && wakeup_on() && p->first_open[i]) {
-				perf_evsel__close(p->first[i]); /* its probe unregistered too */
-				p->first_open[i] = false;
-			} else if (p->first_open[i]) {
+			if (p->first_open[i])
 				perf_evsel__disable(p->first[i]);
-			}
-		p->first_closed = p->ring_fd && wakeup_on();
 		p->first_off = true;
 		if (ev) /* when it stopped costing anything, for the observer benchmark */
 			cm_events_add(ev, CM_EVENT_FIRST_ENTRY_OFF, cm_now_ns(), 0, 0);
+		/* and closed, so that the tracepoint's probe is unregistered too; a close waits
+		 * for an RCU grace period (~80 ms here), so a thread does it, and the launcher goes
+		 * on reading the boot's markers meanwhile */
+		if (p->ring_fd && wakeup_on() && !pthread_create(&p->closer, NULL, close_first, p))
+			p->closing = p->first_closed = true;
 	}
 	if (p->fired >= 0)
 		p->fired_ever |= 1u << p->fired;
@@ -434,6 +457,7 @@ void cm_perf_close(struct cm_perf *p)
 {
 	if (!p)
 		return;
+	join_closer(p);
 	free(p->ring_fd);
 	free(p->first_filter);
 	if (p->evlist) {

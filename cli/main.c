@@ -13,7 +13,7 @@ static void usage(FILE *f)
 		   "commands:\n",
 		COLDMARK_VERSION);
 	for (size_t i = 0; i < cm_ncommands; i++)
-		fprintf(f, "  %-8s %s\n", cm_commands[i].name, cm_commands[i].summary);
+		fprintf(f, "  %-10s %s\n", cm_commands[i].name, cm_commands[i].summary);
 	fputs("\nexit status:\n", f);
 	for (size_t i = 0; i < cm_nexit_codes; i++)
 		fprintf(f, "  %-4d %s\n", cm_exit_codes[i].code, cm_exit_codes[i].meaning);
