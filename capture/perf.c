@@ -131,15 +131,21 @@ static size_t perf_fds(int *out, size_t max)
  * they were opened, and the first ncpu are pio's, which own the rings the others write to.
  * When the count does not add up, nothing is polled (ring_fd NULL) and the first-entry event
  * waits for the periodic drain to be disabled. */
+/* The perf fds open now that were not in before (sorted): those opened since, in order. */
+static size_t new_perf_fds(const int *before, size_t nbefore, int *out, size_t max)
+{
+	int all[1024];
+	size_t nall = perf_fds(all, 1024), k = 0;
+	for (size_t i = 0; i < nall && k < max; i++)
+		if (!bsearch(&all[i], before, nbefore, sizeof(int), cmp_int))
+			out[k++] = all[i];
+	return k;
+}
+
 static void find_ring_fds(struct cm_perf *p, const int *before, size_t nbefore)
 {
-	int ncpu = perf_cpu_map__nr(p->cpus), nev = 2 + (int)p->nfirst, k = 0;
-	int all[1024], fresh[1024];
-	size_t nall = perf_fds(all, 1024);
-	for (size_t i = 0; i < nall && k < 1024; i++)
-		if (!bsearch(&all[i], before, nbefore, sizeof(int), cmp_int))
-			fresh[k++] = all[i];
-	if (k != nev * ncpu)
+	int ncpu = perf_cpu_map__nr(p->cpus), nev = 2 + (int)p->nfirst, fresh[1024];
+	if ((int)new_perf_fds(before, nbefore, fresh, 1024) != nev * ncpu)
 		return;
 	p->ncpu = ncpu;
 	p->ring_fd = cm_xcalloc((size_t)ncpu, sizeof(int));
@@ -316,7 +322,7 @@ static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 	}
 }
 
-bool cm_perf_first_entry_one_shot(const struct cm_perf *p)
+bool cm_perf_first_entry_woken(const struct cm_perf *p)
 {
 	return p->nfirst && p->ring_fd;
 }
@@ -365,19 +371,15 @@ size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
 static int reopen_first(struct cm_perf *p)
 {
 	for (size_t i = 0; i < p->nfirst; i++) {
-		int before[1024], after[1024], fresh[1024];
-		size_t nb = perf_fds(before, 1024), k = 0;
+		int before[1024], fresh[1024];
+		size_t nb = perf_fds(before, 1024);
 		if (p->first_open[i])
 			continue;
 		int rc = perf_evsel__open(p->first[i], p->cpus, p->threads);
 		if (rc)
 			return rc;
 		p->first_open[i] = true;
-		size_t na = perf_fds(after, 1024);
-		for (size_t j = 0; j < na && k < 1024; j++)
-			if (!bsearch(&after[j], before, nb, sizeof(int), cmp_int))
-				fresh[k++] = after[j];
-		if ((int)k != p->ncpu)
+		if ((int)new_perf_fds(before, nb, fresh, 1024) != p->ncpu)
 			return -EBADF;
 		for (int c = 0; c < p->ncpu; c++)
 			if (ioctl(fresh[c], PERF_EVENT_IOC_SET_OUTPUT, p->ring_fd[c]))

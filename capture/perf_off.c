@@ -39,7 +39,7 @@ bool cm_perf_built_in(void)
 	return false;
 }
 
-bool cm_perf_first_entry_one_shot(const struct cm_perf *p)
+bool cm_perf_first_entry_woken(const struct cm_perf *p)
 {
 	(void)p;
 	return false;

@@ -68,7 +68,7 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 		free(samples);
 		return rc;
 	}
-	char err[512], id[256];
+	char err[512];
 	struct cm_store *s = cm_store_open_existing(db, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "coldmark: '%s' is not a file, and it cannot be looked up as a tag "
@@ -78,7 +78,6 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 	char **ids;
 	size_t n;
 	int rc = cm_store_resolve_all(s, ref, &ids, &n);
-	(void)id;
 	if (rc)
 		fprintf(stderr, "coldmark: '%s' is neither a file nor a tag or run id in %s\n", ref, db);
 	else

@@ -300,7 +300,7 @@ static void write_header(struct run *r)
 	if (r->perf) {
 		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_EVENT), cm_perf_first_entry_name(r->perf));
 		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_ARMING),
-				cm_perf_first_entry_one_shot(r->perf)
+				cm_perf_first_entry_woken(r->perf)
 					? "until its first hit (its sample wakes coldmark, which disables it)"
 					: "until the next periodic drain (10 ms at most)");
 	}

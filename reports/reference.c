@@ -22,43 +22,32 @@ size_t cm_reference_for(const struct cm_dataset *ds, size_t c)
 	return cm_is_reference_case(ds->cases[c].id) ? ds->ncases : any;
 }
 
-/* The median total of reference case ref in each session (NAN where it has no ok boot). */
-static double *session_levels(const struct cm_dataset *ds, size_t ref)
-{
-	size_t total = cm_dataset_find_phase(ds, "total");
-	double *level = cm_xcalloc(ds->nsessions + 1, sizeof(double));
-	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
-	int *none = cm_xcalloc(ds->n + 1, sizeof(int));
-	for (size_t s = 0; s < ds->nsessions; s++) {
-		size_t m = 0;
-		for (size_t i = 0; i < ds->n; i++) {
-			const struct cm_sample_row *r = &ds->rows[i];
-			if (r->case_idx == ref && r->phase_idx == total && r->session == (int)s + 1 &&
-			    cm_row_kind(r) == CM_ROW_MEASURED)
-				v[m++] = r->duration_ns;
-		}
-		level[s] = NAN;
-		if (m)
-			cm_stats_session_medians(v, none, m, 1, &level[s], NULL); /* ln of the median */
-	}
-	free(v), free(none);
-	return level;
-}
-
-/* The overall median of a reference's total (its scale in ns), or NAN. */
-static double overall(const struct cm_dataset *ds, size_t ref)
+/* ln of the median of reference case ref's measured totals, in session (1-based) or, with 0,
+ * in every session; NAN without an ok boot. */
+static double ref_log_median(const struct cm_dataset *ds, size_t ref, int session)
 {
 	size_t total = cm_dataset_find_phase(ds, "total"), m = 0;
 	double *v = cm_xmalloc((ds->n + 1) * sizeof(double)), lv = NAN;
 	int *none = cm_xcalloc(ds->n + 1, sizeof(int));
-	for (size_t i = 0; i < ds->n; i++)
-		if (ds->rows[i].case_idx == ref && ds->rows[i].phase_idx == total &&
-		    cm_row_kind(&ds->rows[i]) == CM_ROW_MEASURED)
-			v[m++] = ds->rows[i].duration_ns;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		if (r->case_idx == ref && r->phase_idx == total && (!session || r->session == session) &&
+		    cm_row_kind(r) == CM_ROW_MEASURED)
+			v[m++] = r->duration_ns;
+	}
 	if (m)
 		cm_stats_session_medians(v, none, m, 1, &lv, NULL);
 	free(v), free(none);
-	return exp(lv);
+	return lv;
+}
+
+/* The reference's level in each session (ln of its median total). */
+static double *session_levels(const struct cm_dataset *ds, size_t ref)
+{
+	double *level = cm_xcalloc(ds->nsessions + 1, sizeof(double));
+	for (size_t s = 0; s < ds->nsessions; s++)
+		level[s] = ref_log_median(ds, ref, (int)s + 1);
+	return level;
 }
 
 int cm_dataset_relative(struct cm_dataset *ds, const struct cm_dataset *scale)
@@ -74,7 +63,8 @@ int cm_dataset_relative(struct cm_dataset *ds, const struct cm_dataset *scale)
 		level[ref[c]] = session_levels(ds, ref[c]);
 		/* in the base's terms: the reference's typical time there */
 		size_t sr = cm_dataset_case_index(scale, ds->cases[ref[c]].id);
-		ns[ref[c]] = sr < scale->ncases ? overall(scale, sr) : overall(ds, ref[c]);
+		ns[ref[c]] = exp(sr < scale->ncases ? ref_log_median(scale, sr, 0)
+						     : ref_log_median(ds, ref[c], 0));
 	}
 	for (size_t i = 0; any && i < ds->n; i++) {
 		struct cm_sample_row *r = &ds->rows[i];

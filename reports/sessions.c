@@ -8,6 +8,9 @@
 
 int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
 {
+	/* rows come session by session: the one at hand first, then a scan */
+	if (ds->session_now && !strcmp(ds->sessions[ds->session_now - 1].id, id))
+		return ds->session_now;
 	size_t i = 0;
 	while (i < ds->nsessions && strcmp(ds->sessions[i].id, id))
 		i++;

@@ -417,8 +417,7 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_TRANSIENT);
 	const char *host = cm_dataset_get_meta(ds, "host");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (!ds->session_now || strcmp(ds->sessions[ds->session_now - 1].id, col(st, 8)))
-			cm_dataset_session(ds, col(st, 8), host);
+		cm_dataset_session(ds, col(st, 8), host);
 		ds->audit_now = col(st, 9);
 		cm_dataset_add(ds, col(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
 			       col(st, 3), col(st, 4),

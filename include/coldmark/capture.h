@@ -79,7 +79,7 @@ const char *cm_perf_first_entry_name(const struct cm_perf *p);
 void cm_perf_first_entry_fired(const struct cm_perf *p, bool ever, char *out, size_t n);
 /* Does the first-entry event's sample wake the launcher (so it is disabled microseconds after
  * its hit), rather than wait for the next periodic drain? */
-bool cm_perf_first_entry_one_shot(const struct cm_perf *p);
+bool cm_perf_first_entry_woken(const struct cm_perf *p);
 /* The fds to poll for that wakeup, until this boot's first entry is in. */
 size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max);
 void cm_perf_close(struct cm_perf *p);
