@@ -1,5 +1,7 @@
-/* The results store: an SQLite database of runs, their cases and every boot's samples, so
- * runs can be compared across releases. Writes are one transaction per boot. */
+/* The results store: runs, their cases and every boot's samples, so runs can be compared
+ * across releases and hosts. A SQLite file (a path) or a PostgreSQL database (a
+ * postgresql:// URL) behind one interface, with the same schema and migrations. Writes are
+ * one transaction per boot. */
 #ifndef COLDMARK_STORE_H
 #define COLDMARK_STORE_H
 
@@ -8,8 +10,12 @@
 #define CM_STORE_VERSION 4
 
 struct cm_store;
-/* Opens (creating or migrating) the database at path. NULL with err set on failure. */
-struct cm_store *cm_store_open(const char *path, char *err, size_t errsz);
+/* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */
+bool cm_store_is_url(const char *target);
+/* target for messages and headers: a URL's password replaced by *** */
+void cm_store_redact(const char *target, char *out, size_t n);
+/* Opens (creating or migrating) the store at target. NULL with err set on failure. */
+struct cm_store *cm_store_open(const char *target, char *err, size_t errsz);
 /* The same for readers (compare, history): a missing file or a folder is an error, never a
  * new empty store. */
 struct cm_store *cm_store_open_existing(const char *path, char *err, size_t errsz);
@@ -17,6 +23,9 @@ void cm_store_close(struct cm_store *s);
 /* Why the last write failed ("database or disk is full", ...). */
 const char *cm_store_error(const struct cm_store *s);
 int cm_store_version(struct cm_store *s);
+const char *cm_store_backend(const struct cm_store *s); /* "SQLite", "PostgreSQL" */
+/* What the store's tables take on disk, in bytes (-1 when it cannot say). */
+int64_t cm_store_bytes(struct cm_store *s);
 
 /* A run: its id, tag (may be NULL) and header (ds->meta). Cases come from ds->cases. */
 int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
@@ -58,5 +67,16 @@ int cm_store_put_calibration(struct cm_store *s, const char *host, const char *r
 int cm_store_get_calibration(struct cm_store *s, const char *host, struct cm_calibration **out,
 			     size_t *n);
 void cm_calibration_free(struct cm_calibration *c, size_t n);
+
+/* Copying runs from one store to another (sync, merge): idempotent by the boot, a boot the
+ * target holds already is skipped, so copying twice adds nothing. */
+struct cm_store_copied {
+	size_t runs_new, boots_added, boots_present, calibrations;
+};
+/* One run (its header, cases and the boots dst lacks) in one transaction of dst. */
+int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *run_id,
+		      struct cm_store_copied *out);
+/* Every run of src, then its calibrations (the newer of a host's case and phase wins). */
+int cm_store_copy_all(struct cm_store *src, struct cm_store *dst, struct cm_store_copied *out);
 
 #endif

@@ -1,0 +1,54 @@
+/* What the store asks of a database: the two backends (SQLite, PostgreSQL) each give these
+ * few operations, and store.c writes every query once over them. Values travel as text in
+ * both directions (NULL for SQL NULL): doubles are written with 17 digits, so a value comes
+ * back exactly as it went in. Queries use $1, $2, ... in both dialects. */
+#ifndef COLDMARK_STORE_DRIVER_H
+#define COLDMARK_STORE_DRIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cm_store;
+
+/* one result row: ncol values, NULL where the column is NULL; nonzero stops the query */
+typedef int (*cm_db_row_fn)(void *ctx, int ncol, const char *const *vals);
+
+struct cm_db_ops {
+	const char *name; /* "SQLite", "PostgreSQL" */
+	/* a write transaction; for a migration also the lock that keeps a second process from
+	 * migrating at the same time */
+	int (*begin)(struct cm_store *s, bool migrate);
+	int (*commit)(struct cm_store *s);
+	void (*rollback)(struct cm_store *s);
+	/* did the last failure come from another writer (busy, lock, serialization), so that the
+	 * whole transaction may be tried again? */
+	bool (*retryable)(struct cm_store *s);
+	/* sql with n parameters; n == 0 may hold several statements (migrations) */
+	int (*exec)(struct cm_store *s, const char *sql, int n, const char *const *params);
+	int (*query)(struct cm_store *s, const char *sql, int n, const char *const *params,
+		     cm_db_row_fn row, void *ctx);
+	int (*version)(struct cm_store *s); /* -1 when it cannot be read */
+	int (*set_version)(struct cm_store *s, int v);
+	bool (*has_table)(struct cm_store *s, const char *name);
+	int64_t (*bytes)(struct cm_store *s); /* the size on disk of what the store holds */
+	void (*close)(struct cm_store *s);
+};
+
+/* Each backend's part of struct cm_store follows this head. */
+struct cm_store {
+	const struct cm_db_ops *ops;
+	char err[512];	  /* why the last operation failed, for people */
+	void *db;	  /* the backend's handle */
+	void *stmts;	  /* the backend's statement cache */
+	bool pg;	  /* migrations differ in their column types */
+};
+
+/* body in one write transaction, retried while another writer holds the store */
+int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
+
+/* Opens a backend into s (ops, db). 0, or -1 with err set. */
+int cm_db_sqlite_open(struct cm_store *s, const char *path, char *err, size_t errsz);
+int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,575 @@
+/* The results store: runs, their cases and every boot's samples, so runs can be compared
+ * across releases and hosts. One logic over two backends (driver.h): a SQLite file on one
+ * host, or a PostgreSQL server a fleet writes to at once. The schema is versioned and
+ * migrated forward step by step, the same versions in both. */
+#include "coldmark/store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "driver.h"
+
+#define BUSY_RETRY_MS 120000 /* how long a boot waits for a store another process holds */
+
+const char *cm_store_error(const struct cm_store *s)
+{
+	return s->err[0] ? s->err : "unknown error";
+}
+
+const char *cm_store_backend(const struct cm_store *s)
+{
+	return s->ops->name;
+}
+
+bool cm_store_is_url(const char *target)
+{
+	return !strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11);
+}
+
+/* postgresql://user:secret@host/db -> postgresql://user:***@host/db; password=... likewise */
+void cm_store_redact(const char *target, char *out, size_t n)
+{
+	snprintf(out, n, "%s", target);
+	char *scheme = strstr(out, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;
+	char *colon = scheme ? memchr(scheme + 3, ':', at ? (size_t)(at - scheme - 3) : 0) : NULL;
+	if (colon && at) {
+		char tail[512];
+		snprintf(tail, sizeof(tail), "%s", at);
+		snprintf(colon, n - (size_t)(colon - out), ":***%s", tail);
+	}
+	char *pw = strstr(out, "password=");
+	if (pw) {
+		char tail[512];
+		snprintf(tail, sizeof(tail), "%s", pw + 9 + strcspn(pw + 9, "&"));
+		snprintf(pw + 9, n - (size_t)(pw + 9 - out), "***%s", tail);
+	}
+}
+
+static int exec(struct cm_store *s, const char *sql, int n, const char *const *p)
+{
+	return s->ops->exec(s, sql, n, p) ? CM_ERR(CM_EIO) : 0;
+}
+
+static int query(struct cm_store *s, const char *sql, int n, const char *const *p,
+		 cm_db_row_fn row, void *ctx)
+{
+	return s->ops->query(s, sql, n, p, row, ctx) ? CM_ERR(CM_EIO) : 0;
+}
+
+/* One write transaction, retried while another writer holds what it needs (a long import at
+ * the same time, a serialization failure): all of body is committed, or none of it. */
+int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx)
+{
+	int64_t give_up = cm_now_ns() + BUSY_RETRY_MS * 1000000LL;
+	for (;;) {
+		if (!s->ops->begin(s, false)) {
+			if (!body(s, ctx) && !s->ops->commit(s))
+				return 0;
+			bool again = s->ops->retryable(s);
+			s->ops->rollback(s);
+			if (!again)
+				return CM_ERR(CM_EIO);
+		} else if (!s->ops->retryable(s)) {
+			return CM_ERR(CM_EIO);
+		}
+		if (cm_now_ns() > give_up)
+			return CM_ERR(CM_EIO);
+		struct timespec nap = { 0, 50 * 1000000L };
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* migrations[i] takes the schema from version i to i + 1: SQLite's text, and PostgreSQL's
+ * where its types differ (DOUBLE PRECISION for REAL, an explicit rowid for insertion order). */
+static const struct {
+	const char *sqlite, *pg;
+} migrations[] = {
+	{ "CREATE TABLE runs (id TEXT PRIMARY KEY, tag TEXT, started TEXT NOT NULL);"
+	  "CREATE TABLE run_meta (run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL,"
+	  " value TEXT, PRIMARY KEY (run_id, key));"
+	  "CREATE TABLE cases (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
+	  " axes TEXT NOT NULL, PRIMARY KEY (run_id, case_id));"
+	  "CREATE TABLE samples (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
+	  " boot INTEGER NOT NULL, warmup INTEGER NOT NULL, status TEXT NOT NULL,"
+	  " phase TEXT NOT NULL, duration_ns REAL, source TEXT, cache_drop TEXT);"
+	  "CREATE INDEX samples_run ON samples(run_id, case_id, phase);"
+	  "CREATE INDEX runs_tag ON runs(tag, started);",
+	  "CREATE TABLE runs (rowid BIGSERIAL, id TEXT PRIMARY KEY, tag TEXT, started TEXT NOT NULL);"
+	  "CREATE TABLE run_meta (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
+	  " key TEXT NOT NULL, value TEXT, PRIMARY KEY (run_id, key));"
+	  "CREATE TABLE cases (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
+	  " case_id TEXT NOT NULL, axes TEXT NOT NULL, PRIMARY KEY (run_id, case_id));"
+	  "CREATE TABLE samples (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
+	  " case_id TEXT NOT NULL, boot INTEGER NOT NULL, warmup INTEGER NOT NULL,"
+	  " status TEXT NOT NULL, phase TEXT NOT NULL, duration_ns DOUBLE PRECISION, source TEXT,"
+	  " cache_drop TEXT);"
+	  "CREATE INDEX samples_run ON samples(run_id, case_id, phase);"
+	  "CREATE INDEX runs_tag ON runs(tag, started);" },
+	/* v2: the exact command line of each case */
+	{ "ALTER TABLE cases ADD COLUMN argv TEXT;" },
+	/* v3: the session of each boot (a run of --sessions K holds K), and per host the
+	 * between-session variance `coldmark calibrate` measured, for later compares */
+	{ "ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
+	  "CREATE TABLE calibration (host TEXT NOT NULL, case_id TEXT NOT NULL, phase TEXT NOT NULL,"
+	  " var_within REAL NOT NULL, var_between REAL NOT NULL, sessions INTEGER NOT NULL,"
+	  " boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
+	  " PRIMARY KEY (host, case_id, phase));",
+	  "ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
+	  "CREATE TABLE calibration (rowid BIGSERIAL, host TEXT NOT NULL, case_id TEXT NOT NULL,"
+	  " phase TEXT NOT NULL, var_within DOUBLE PRECISION NOT NULL,"
+	  " var_between DOUBLE PRECISION NOT NULL, sessions INTEGER NOT NULL,"
+	  " boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
+	  " PRIMARY KEY (host, case_id, phase));" },
+	/* v4: what the per-boot audit of the host said of each boot */
+	{ "ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';" },
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int cm_store_version(struct cm_store *s)
+{
+	return s->ops->version(s);
+}
+
+/* A store at schema version v must have that version's tables (checked before migrating it,
+ * so that a stranger's database is refused whole, never half altered). */
+static int check_tables(struct cm_store *s, int v, char *err, size_t errsz, const char *name)
+{
+	static const struct { const char *name; int since; } tables[] = {
+		{ "runs", 1 }, { "run_meta", 1 }, { "cases", 1 }, { "samples", 1 }, { "calibration", 3 },
+	};
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if (v >= tables[i].since && !s->ops->has_table(s, tables[i].name)) {
+			snprintf(err, errsz, "%s: not a coldmark results store (no table '%s')", name,
+				 tables[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Every step to the current version in one transaction, under the backend's migration lock
+ * (two hosts opening a new PostgreSQL store at once: the second finds it migrated). */
+static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz)
+{
+	int v = cm_store_version(s);
+	if (v == CM_STORE_VERSION)
+		return check_tables(s, v, err, errsz, name);
+	if (s->ops->begin(s, true)) {
+		snprintf(err, errsz, "%s: %s", name, s->err);
+		return -1;
+	}
+	v = cm_store_version(s);
+	if (v > CM_STORE_VERSION) {
+		snprintf(err, errsz, "%s: schema version %d is newer than this coldmark's (%d)", name,
+			 v, CM_STORE_VERSION);
+		goto fail;
+	}
+	if (v < 0) {
+		snprintf(err, errsz, "%s: cannot read the schema version: %s", name, s->err);
+		goto fail;
+	}
+	if (v >= 1 && check_tables(s, v, err, errsz, name))
+		goto fail;
+	for (; v < NMIGRATIONS; v++) {
+		const char *sql = s->pg && migrations[v].pg ? migrations[v].pg : migrations[v].sqlite;
+		if (s->ops->exec(s, sql, 0, NULL) || s->ops->set_version(s, v + 1)) {
+			snprintf(err, errsz, "%s: migrating to schema %d: %s", name, v + 1, s->err);
+			goto fail;
+		}
+	}
+	if (s->ops->commit(s)) {
+		snprintf(err, errsz, "%s: migrating: %s", name, s->err);
+		goto fail;
+	}
+	return check_tables(s, CM_STORE_VERSION, err, errsz, name);
+fail:
+	s->ops->rollback(s);
+	return -1;
+}
+
+struct cm_store *cm_store_open(const char *target, char *err, size_t errsz)
+{
+	struct cm_store *s = cm_xcalloc(1, sizeof(*s));
+	char name[512];
+	cm_store_redact(target, name, sizeof(name));
+	int rc = cm_store_is_url(target) ? cm_db_pg_open(s, target, err, errsz)
+					 : cm_db_sqlite_open(s, target, err, errsz);
+	if (rc || migrate(s, name, err, errsz)) {
+		cm_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct cm_store *cm_store_open_existing(const char *target, char *err, size_t errsz)
+{
+	struct stat st;
+	if (!cm_store_is_url(target) && (stat(target, &st) || !S_ISREG(st.st_mode))) {
+		snprintf(err, errsz, "%s: no results store there (%s)", target,
+			 errno == ENOENT ? "no such file" : S_ISDIR(st.st_mode) ? "a folder" : strerror(errno));
+		return NULL;
+	}
+	return cm_store_open(target, err, errsz);
+}
+
+void cm_store_close(struct cm_store *s)
+{
+	if (!s)
+		return;
+	if (s->ops)
+		s->ops->close(s);
+	free(s);
+}
+
+int64_t cm_store_bytes(struct cm_store *s)
+{
+	return s->ops->bytes(s);
+}
+
+static const char SET_META[] =
+	"INSERT INTO run_meta (run_id, key, value) VALUES ($1, $2, $3) "
+	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value";
+
+int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value)
+{
+	const char *p[] = { run_id, key, value };
+	return exec(s, SET_META, 3, p);
+}
+
+struct begin_ctx {
+	const char *run_id, *tag;
+	const struct cm_dataset *ds;
+};
+
+static const char ADD_RUN[] = "INSERT INTO runs (id, tag, started) VALUES ($1, $2, $3)";
+static const char ADD_CASE[] = "INSERT INTO cases (run_id, case_id, axes) VALUES ($1, $2, $3)";
+
+static int begin_body(struct cm_store *s, void *ctx)
+{
+	const struct begin_ctx *b = ctx;
+	const struct cm_dataset *ds = b->ds;
+	const char *started = cm_dataset_get_meta(ds, "date");
+	const char *run[] = { b->run_id, b->tag, started ? started : "" };
+	int rc = exec(s, ADD_RUN, 3, run);
+	for (size_t i = 0; !rc && i < ds->nmeta; i++)
+		rc = cm_store_set_meta(s, b->run_id, ds->meta_keys[i], ds->meta_vals[i]);
+	for (size_t c = 0; !rc && c < ds->ncases; c++) {
+		struct cm_buf axes = { 0 };
+		for (size_t a = 0; a < ds->naxes; a++)
+			cm_buf_printf(&axes, "%s%s=%s", a ? "\t" : "", ds->axes[a],
+				      ds->cases[c].labels[a]);
+		const char *p[] = { b->run_id, ds->cases[c].id, axes.s ? axes.s : "" };
+		rc = exec(s, ADD_CASE, 3, p);
+		cm_buf_free(&axes);
+	}
+	return rc;
+}
+
+int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
+		       const struct cm_dataset *ds)
+{
+	struct begin_ctx b = { run_id, tag, ds };
+	return cm_store_transaction(s, begin_body, &b);
+}
+
+struct argv_ctx {
+	const char *run_id;
+	char *const *case_ids, *const *cmdlines;
+	size_t n;
+};
+
+static const char SET_ARGV[] = "UPDATE cases SET argv = $3 WHERE run_id = $1 AND case_id = $2";
+
+static int argv_body(struct cm_store *s, void *ctx)
+{
+	const struct argv_ctx *x = ctx;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < x->n; i++) {
+		const char *p[] = { x->run_id, x->case_ids[i], x->cmdlines[i] };
+		rc = exec(s, SET_ARGV, 3, p);
+	}
+	return rc;
+}
+
+int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *case_ids,
+			char *const *cmdlines, size_t n)
+{
+	/* one transaction, one sync: a sync per case made 10^5 cases take minutes to start */
+	struct argv_ctx x = { run_id, case_ids, cmdlines, n };
+	return cm_store_transaction(s, argv_body, &x);
+}
+
+struct rows_ctx {
+	const char *run_id;
+	const struct cm_dataset *ds;
+	size_t from, to;
+};
+
+static const char ADD_SAMPLE[] =
+	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
+	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+static int rows_body(struct cm_store *s, void *ctx)
+{
+	const struct rows_ctx *x = ctx;
+	int rc = 0;
+	for (size_t i = x->from; !rc && i < x->to; i++) {
+		const struct cm_sample_row *r = &x->ds->rows[i];
+		char boot[16], dur[32], session[16];
+		snprintf(boot, sizeof(boot), "%d", r->boot);
+		snprintf(dur, sizeof(dur), "%.17g", r->duration_ns);
+		/* the session's number within the run: its id, or what follows a merged id's '#' */
+		const char *sid = x->ds->sessions[r->session - 1].id, *hash = strrchr(sid, '#');
+		snprintf(session, sizeof(session), "%d", atoi(hash ? hash + 1 : sid));
+		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
+				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
+				    session, r->audit ? r->audit : "" };
+		rc = exec(s, ADD_SAMPLE, 11, p);
+	}
+	return rc;
+}
+
+int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
+		      size_t from, size_t to)
+{
+	struct rows_ctx x = { run_id, ds, from, to };
+	return cm_store_transaction(s, rows_body, &x);
+}
+
+static int first_text(void *ctx, int ncol, const char *const *vals)
+{
+	struct cm_buf *b = ctx;
+	cm_buf_printf(b, "%s", vals[0] ? vals[0] : "");
+	return 1;
+}
+
+static const char RESOLVE[] =
+	"SELECT id FROM runs WHERE id = $1 UNION ALL SELECT * FROM (SELECT id FROM runs "
+	"WHERE tag = $1 ORDER BY started DESC, rowid DESC LIMIT 1) AS newest";
+
+int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n)
+{
+	struct cm_buf b = { 0 };
+	const char *p[] = { ref };
+	int rc = query(s, RESOLVE, 1, p, first_text, &b);
+	if (!rc && !b.s)
+		rc = CM_ERR(CM_ENOENT);
+	if (!rc)
+		snprintf(run_id, n, "%s", b.s);
+	cm_buf_free(&b);
+	return rc;
+}
+
+struct strings {
+	char **v;
+	size_t n;
+};
+
+static void strings_add(struct strings *l, const char *v)
+{
+	l->v = cm_xrealloc(l->v, (l->n + 1) * sizeof(char *));
+	l->v[l->n++] = cm_xstrdup(v ? v : "");
+}
+
+static void strings_free(struct strings *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	*l = (struct strings){ 0 };
+}
+
+/* every column of every row, flattened (ncol per row) */
+static int all_cols(void *ctx, int ncol, const char *const *vals)
+{
+	for (int i = 0; i < ncol; i++)
+		strings_add(ctx, vals[i]);
+	return 0;
+}
+
+/* The axes from the first case's "name=value\t..." list, then each case's labels. */
+static void load_cases(struct cm_dataset *ds, struct strings *cases)
+{
+	char *axes[64] = { 0 };
+	size_t nax = 0;
+	if (cases->n) {
+		char *copy = cm_xstrdup(cases->v[1]), *save = NULL;
+		for (char *t = strtok_r(copy, "\t", &save); t && nax < 64; t = strtok_r(NULL, "\t", &save)) {
+			t[strcspn(t, "=")] = 0;
+			axes[nax++] = cm_xstrdup(t);
+		}
+		free(copy);
+	}
+	cm_dataset_init(ds, axes, nax);
+	for (size_t i = 0; i < nax; i++)
+		free(axes[i]);
+	for (size_t c = 0; c + 1 < cases->n; c += 2) {
+		char *labels[64] = { 0 }, *save = NULL;
+		size_t a = 0;
+		for (char *t = strtok_r(cases->v[c + 1], "\t", &save); t && a < nax;
+		     t = strtok_r(NULL, "\t", &save)) {
+			char *eq = strchr(t, '=');
+			labels[a++] = eq ? eq + 1 : t;
+		}
+		cm_dataset_case(ds, cases->v[c], labels);
+	}
+}
+
+struct load_ctx {
+	struct cm_dataset *ds;
+	const char *host;
+};
+
+static int load_sample(void *ctx, int ncol, const char *const *v)
+{
+	struct load_ctx *x = ctx;
+	cm_dataset_session(x->ds, v[8] ? v[8] : "1", x->host);
+	x->ds->audit_now = v[9] ? v[9] : "";
+	cm_dataset_add(x->ds, v[0], atoi(v[1]), atoi(v[2]), v[3], v[4], v[5] ? strtod(v[5], NULL) : NAN,
+		       v[6] ? v[6] : "", v[7] ? v[7] : "");
+	return 0;
+}
+
+static const char LOAD_CASES[] = "SELECT case_id, axes FROM cases WHERE run_id = $1 ORDER BY rowid";
+static const char LOAD_META[] = "SELECT key, value FROM run_meta WHERE run_id = $1 ORDER BY rowid";
+static const char LOAD_SAMPLES[] =
+	"SELECT case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, session, "
+	"host_audit FROM samples WHERE run_id = $1 ORDER BY rowid";
+
+int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
+{
+	const char *p[] = { run_id };
+	struct strings cases = { 0 }, meta = { 0 };
+	int rc = query(s, LOAD_CASES, 1, p, all_cols, &cases);
+	load_cases(ds, &cases);
+	strings_free(&cases);
+	if (!rc)
+		rc = query(s, LOAD_META, 1, p, all_cols, &meta);
+	for (size_t i = 0; i + 1 < meta.n; i += 2)
+		cm_dataset_meta(ds, meta.v[i], meta.v[i + 1]);
+	strings_free(&meta);
+	struct load_ctx x = { ds, cm_dataset_get_meta(ds, "host") };
+	if (!rc)
+		rc = query(s, LOAD_SAMPLES, 1, p, load_sample, &x);
+	ds->audit_now = NULL;
+	return rc;
+}
+
+static const char RESOLVE_ALL[] =
+	"SELECT id FROM runs WHERE id = $1 UNION ALL SELECT * FROM (SELECT id FROM runs "
+	"WHERE tag = $1 AND id <> $1 ORDER BY started, rowid) AS tagged";
+
+int cm_store_resolve_all(struct cm_store *s, const char *ref, char ***ids, size_t *n)
+{
+	struct strings l = { 0 };
+	const char *p[] = { ref };
+	int rc = query(s, RESOLVE_ALL, 1, p, all_cols, &l);
+	if (!rc && l.n && !strcmp(l.v[0], ref)) /* a run id names that run alone */
+		while (l.n > 1)
+			free(l.v[--l.n]);
+	*ids = l.v;
+	*n = l.n;
+	return rc ? rc : l.n ? 0 : CM_ERR(CM_ENOENT);
+}
+
+struct cal_ctx {
+	const char *host, *run_id;
+	const struct cm_calibration *c;
+	size_t n;
+};
+
+static const char PUT_CALIBRATION[] =
+	"INSERT INTO calibration (host, case_id, phase, var_within, var_between, sessions, boots, "
+	"run_id, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (host, case_id, "
+	"phase) DO UPDATE SET var_within = excluded.var_within, var_between = excluded.var_between,"
+	" sessions = excluded.sessions, boots = excluded.boots, run_id = excluded.run_id, "
+	"created = excluded.created";
+
+static void utc_now(char *buf, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	strftime(buf, n, "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+}
+
+static int put_calibration_body(struct cm_store *s, void *ctx)
+{
+	const struct cal_ctx *x = ctx;
+	char now[32];
+	utc_now(now, sizeof(now));
+	int rc = 0;
+	for (size_t i = 0; !rc && i < x->n; i++) {
+		const struct cm_calibration *c = &x->c[i];
+		char w[32], b[32], ns[16], nb[16];
+		snprintf(w, sizeof(w), "%.17g", c->vc.within);
+		snprintf(b, sizeof(b), "%.17g", c->vc.between);
+		snprintf(ns, sizeof(ns), "%zu", c->vc.sessions);
+		snprintf(nb, sizeof(nb), "%zu", c->vc.boots);
+		const char *p[] = { x->host, c->case_id, c->phase, w, b, ns, nb, x->run_id, now };
+		rc = exec(s, PUT_CALIBRATION, 9, p);
+	}
+	return rc;
+}
+
+int cm_store_put_calibration(struct cm_store *s, const char *host, const char *run_id,
+			     const struct cm_calibration *c, size_t n)
+{
+	struct cal_ctx x = { host, run_id, c, n };
+	return cm_store_transaction(s, put_calibration_body, &x);
+}
+
+static int calibration_row(void *ctx, int ncol, const char *const *v)
+{
+	struct { struct cm_calibration *c; size_t n; } *l = ctx;
+	l->c = cm_xrealloc(l->c, (l->n + 1) * sizeof(*l->c));
+	l->c[l->n++] = (struct cm_calibration){
+		cm_xstrdup(v[0]), cm_xstrdup(v[1]),
+		{ .within = strtod(v[2], NULL), .between = strtod(v[3], NULL),
+		  .sessions = (size_t)atoi(v[4]), .boots = (size_t)atoi(v[5]) },
+	};
+	return 0;
+}
+
+static const char GET_CALIBRATION[] =
+	"SELECT case_id, phase, var_within, var_between, sessions, boots FROM calibration "
+	"WHERE host = $1 ORDER BY rowid";
+
+int cm_store_get_calibration(struct cm_store *s, const char *host, struct cm_calibration **out,
+			     size_t *n)
+{
+	struct { struct cm_calibration *c; size_t n; } l = { 0 };
+	const char *p[] = { host };
+	int rc = query(s, GET_CALIBRATION, 1, p, calibration_row, &l);
+	*out = l.c;
+	*n = l.n;
+	return rc;
+}
+
+void cm_calibration_free(struct cm_calibration *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].case_id);
+		free(c[i].phase);
+	}
+	free(c);
+}
+
+static const char RUNS[] = "SELECT id, tag, started FROM runs ORDER BY started, rowid";
+
+int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,
+						const char *started),
+		  void *ctx)
+{
+	struct strings l = { 0 };
+	int rc = query(s, RUNS, 0, NULL, all_cols, &l);
+	for (size_t i = 0; !rc && i + 2 < l.n; i += 3)
+		if (cb(ctx, l.v[i], l.v[i + 1], l.v[i + 2]))
+			break;
+	strings_free(&l);
+	return rc;
+}
