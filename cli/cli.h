@@ -30,7 +30,7 @@ struct cm_opt {
 };
 
 #define CM_MAX_OPTS 24
-#define CM_MAX_POS 4
+#define CM_MAX_POS 64 /* merge takes many shard stores */
 
 struct cm_cli {
 	const struct cm_cmd *cmd;
@@ -87,5 +87,19 @@ int cm_cmd_host(const struct cm_cli *cli);
 int cm_cmd_compare(const struct cm_cli *cli);
 int cm_cmd_history(const struct cm_cli *cli);
 int cm_cmd_import(const struct cm_cli *cli);
+int cm_cmd_sync(const struct cm_cli *cli);
+int cm_cmd_merge(const struct cm_cli *cli);
+
+/* The store a command uses: --db, else $COLDMARK_DB, else ./coldmark.db. */
+const char *cm_cli_db(const struct cm_cli *cli);
+
+/* A replicate of a fleet run: array task `index` of `count` (0 when unknown), found by
+ * --replicate I/N or, with auto, in the scheduler's environment. */
+struct cm_replicate {
+	int index, count;
+	char job[96];	   /* the scheduler's job ("slurm 1234_2"), "" when none */
+};
+/* 0, or CM_EXIT_USAGE with err saying what is wrong with spec or the environment. */
+int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, size_t n);
 
 #endif

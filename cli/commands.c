@@ -184,6 +184,11 @@ out_nods:
 	return rc;
 }
 
+/* --db: a file, or a server a fleet shares */
+#define DB_OPT                                                                                     \
+	{ "db", 0, "PATH|URL", "results store: a SQLite file or postgresql://... (default "       \
+			       "$COLDMARK_DB, else ./coldmark.db)" }
+
 /* --format's help names the writers of the table that validates it (filled before main) */
 static char format_help[160];
 
@@ -195,8 +200,11 @@ static const struct cm_opt run_own_opts[] = {
 	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
-	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	DB_OPT,
 	{ "tag", 0, "NAME", "label the run in the store (a release, a commit)" },
+	{ "replicate", 0, "auto|I/N", "run as replicate I (0-based) of N on a fleet: session I+1 "
+				      "alone, its order from the seed and I; auto reads Slurm's "
+				      "SLURM_ARRAY_TASK_ID/COUNT or JOB_COMPLETION_INDEX" },
 	{ "resume", 0, "RUNDIR", "continue an interrupted run to its planned counts (same plan, "
 				 "seed and files)" },
 	{ "force", 0, NULL, "with -o: replace the earlier run in OUTDIR (otherwise refused)" },
@@ -250,7 +258,7 @@ static const struct cm_opt doctor_opts[] = {
 	{ "min-change", 0, "TIME", "smallest change that counts, absolute (e.g. 200us; default 0)" }
 
 static const struct cm_opt compare_opts[] = {
-	{ "db", 0, "PATH", "results store for tags and run ids (default ./coldmark.db)" },
+	DB_OPT,
 	JUDGE_OPTS,
 	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
 	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
@@ -262,7 +270,7 @@ static const struct cm_opt compare_opts[] = {
 	{ 0 }
 };
 static const struct cm_opt history_opts[] = {
-	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	DB_OPT,
 	{ "case", 0, "ID", "only this case" },
 	{ "phase", 0, "NAME", "the phase to follow (default total)" },
 	{ "html", 0, "FILE", "also write the trend plot (median per session, change points marked) as an HTML page" },
@@ -277,8 +285,18 @@ static const struct cm_opt host_opts[] = {
 	{ 0 }
 };
 static const struct cm_opt import_opts[] = {
-	{ "db", 0, "PATH", "results store (default ./coldmark.db)" },
+	DB_OPT,
 	{ "tag", 0, "NAME", "label of the imported run (required)" },
+	{ 0 }
+};
+
+static const struct cm_opt sync_opts[] = {
+	DB_OPT,
+	{ 0 }
+};
+static const struct cm_opt merge_opts[] = {
+	{ "db", 0, "TARGET", "the store the shards go into: a SQLite file or postgresql://... "
+			     "(required)" },
 	{ 0 }
 };
 
@@ -301,13 +319,21 @@ const struct cm_cmd cm_commands[] = {
 	  "folder) case by case and phase by phase, with the session as the unit, or two values "
 	  "of one axis within a run; exit 1 on a regression, 5 on a change only the boots see.",
 	  compare_opts, 1, 2, cm_cmd_compare },
-	{ "history", "[--case ID] [--phase NAME] [--db PATH] [--html FILE]",
+	{ "history", "[--case ID] [--phase NAME] [--db PATH|URL] [--html FILE]",
 	  "Every session in the store in time order with its median, and the change points of "
 	  "the series: persistent steps, each with its size, CI, p and what changed in the header.",
 	  history_opts, 0, 0, cm_cmd_history },
-	{ "import", "SAMPLES.csv --tag NAME [--db PATH]",
+	{ "import", "SAMPLES.csv --tag NAME [--db PATH|URL]",
 	  "Load samples measured elsewhere into the store under a tag.", import_opts, 1, 1,
 	  cm_cmd_import },
+	{ "sync", "RUNDIR [--db URL]",
+	  "Upload the boots a run kept in RUNDIR/journal.db while its shared store was out of "
+	  "reach; idempotent (boots the store has are skipped).",
+	  sync_opts, 1, 1, cm_cmd_sync },
+	{ "merge", "SHARD... --db TARGET",
+	  "Fold shard stores (hosts that measured off the network) into one; idempotent "
+	  "(merging twice adds nothing).",
+	  merge_opts, 1, CM_MAX_POS, cm_cmd_merge },
 	{ "host", "check|tune|reset [--cpus LIST]",
 	  "check: what on this host would move boot times, each with its fix (exit 0 quiet, 1 "
 	  "with advice); tune: apply the fixes, saving the prior state (root); reset: restore it.",

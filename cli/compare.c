@@ -15,7 +15,7 @@
 
 static const char *db_path(const struct cm_cli *cli)
 {
-	return cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : CM_DEFAULT_DB;
+	return cm_cli_db(cli);
 }
 
 /* The runs of a tag, each with its sessions, as one side: every session recorded under the

@@ -27,9 +27,8 @@ static void on_signal(int sig)
 	stop_flag = sig;
 }
 
-/* Header items known only once boots ran, into the run's header and its stored copy. */
-static void late_meta(struct cm_dataset *ds, struct cm_store *store, const char *run_id,
-		      const struct cm_perf *perf, const char *drop_used)
+/* Header items known only once boots ran, into the run's header and its stored copies. */
+static void late_meta(struct cm_runner *rn, const struct cm_perf *perf, const char *drop_used)
 {
 	char fired[128] = "";
 	if (perf)
@@ -39,9 +38,7 @@ static void late_meta(struct cm_dataset *ds, struct cm_store *store, const char 
 	for (size_t i = 0; i < 2; i++) {
 		if (!items[i][1])
 			continue;
-		cm_dataset_meta(ds, items[i][0], items[i][1]);
-		if (store)
-			cm_store_set_meta(store, run_id, items[i][0], items[i][1]);
+		cm_runner_meta(rn, items[i][0], items[i][1]);
 	}
 }
 
@@ -97,6 +94,13 @@ struct run {
 	bool calibrate; /* coldmark calibrate: the sessions' components become the host's */
 	cpu_set_t own_cpus; /* coldmark's own CPUs before run.cpus moved it off qemu's */
 	bool moved;
+	/* a postgresql:// store: the server (NULL when out of reach), while r->store is the run
+	 * folder's journal.db, which holds every boot whatever the server does */
+	struct cm_store *shared;
+	char shared_name[512];
+	bool shared_lost;
+	bool replicate; /* --replicate: one session of a fleet's array */
+	struct cm_replicate rep;
 };
 
 /* run.cpus: qemu (and every thread it starts) goes to those CPUs before exec; coldmark's own
@@ -239,6 +243,32 @@ static int check_host(struct run *r)
 	return want_perf ? CM_EXIT_HOST : 0;
 }
 
+/* A server-backed run: its boots go to journal.db in the run folder first (a local SQLite
+ * store, so a run never waits on or loses anything to the network), then to the server. A
+ * server out of reach is said once; the run goes on, and coldmark sync uploads it later. */
+static int open_shared(struct run *r)
+{
+	char err[1024];
+	cm_store_redact(r->db_path, r->shared_name, sizeof(r->shared_name));
+	char *journal = cm_xasprintf("%s/%s", r->outdir, CM_RUN_JOURNAL_DB);
+	if (!cm_rundir_may_open(&r->rd, CM_RUN_JOURNAL_DB))
+		snprintf(err, sizeof(err), "%s: not a regular file (a link?): refused", journal);
+	else
+		r->store = cm_store_open(journal, err, sizeof(err));
+	free(journal);
+	if (!r->store) {
+		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err);
+		return CM_EXIT_OUTPUT;
+	}
+	if (!(r->shared = cm_store_open(r->db_path, err, sizeof(err)))) {
+		fprintf(stderr, "coldmark run: the shared store is out of reach (%s): the boots are "
+				"kept in %s/%s; upload them later with: coldmark sync %s --db URL\n",
+			err, r->outdir, CM_RUN_JOURNAL_DB, r->outdir);
+		r->shared_lost = true;
+	}
+	return 0;
+}
+
 /* The store first: a database that is a folder, junk or of a future schema stops the run
  * before anything is created or booted; then the run folder. */
 static int open_outputs(struct run *r)
@@ -249,12 +279,21 @@ static int open_outputs(struct run *r)
 		snprintf(r->run_id, sizeof(r->run_id), "%s", r->old_run);
 	else
 		cm_rundir_new_id(r->run_id, sizeof(r->run_id), &r->started);
+	if (r->replicate && !r->resume) { /* array tasks start in the same second, pids alike */
+		size_t len = strlen(r->run_id);
+		snprintf(r->run_id + len, sizeof(r->run_id) - len, "-r%d", r->rep.index);
+	}
 	const char *out = cm_cli_get(r->cli, "output");
 	r->outdir = r->resume ? cm_xstrdup(r->resume)
 		    : out     ? cm_xstrdup(out)
 			      : cm_xasprintf("coldmark-out/%s", r->run_id);
 	char err[1024];
-	if (!(r->store = cm_store_open(r->db_path, err, sizeof(err)))) {
+	bool remote = cm_store_is_url(r->db_path);
+	if (remote && !cm_store_url_valid(r->db_path, err, sizeof(err))) {
+		fprintf(stderr, "coldmark run: --db: %s\n", err);
+		return CM_EXIT_USAGE;
+	}
+	if (!remote && !(r->store = cm_store_open(r->db_path, err, sizeof(err)))) {
 		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
 		return CM_EXIT_OUTPUT;
 	}
@@ -270,7 +309,7 @@ static int open_outputs(struct run *r)
 			r->outdir, CM_RUN_SAMPLES, (long long)r->rd.cut[CM_JOURNAL_SAMPLES]);
 	r->logs = cm_xasprintf("%s/%s", r->outdir, CM_RUN_LOGS);
 	r->samples_path = cm_xasprintf("%s/%s", r->outdir, CM_RUN_SAMPLES);
-	return 0;
+	return remote ? open_shared(r) : 0;
 }
 
 /* The run header: what a later reader needs to judge these numbers. */
@@ -287,6 +326,16 @@ static void write_header(struct run *r)
 	cm_rundir_plan_format(m, buf, sizeof(buf));
 	cm_dataset_meta(ds, CM_HDR(PLAN), buf);
 	cm_dataset_meta(ds, CM_HDR(MATRIX), m->path);
+	if (r->replicate) {
+		char rep[32];
+		if (r->rep.count)
+			snprintf(rep, sizeof(rep), "%d/%d", r->rep.index, r->rep.count);
+		else
+			snprintf(rep, sizeof(rep), "%d", r->rep.index);
+		cm_dataset_meta(ds, CM_HDR(REPLICATE), rep);
+		if (r->rep.job[0])
+			cm_dataset_meta(ds, CM_HDR(JOB), r->rep.job);
+	}
 	/* perf is open only when some case runs under KVM */
 	cm_dataset_meta(ds, CM_HDR(MARKER_SOURCE),
 			!r->perf ? "debugcon (isa-debugcon timestamped by coldmark)"
@@ -381,6 +430,45 @@ static int store_run(struct run *r)
 	return err ? CM_EXIT_OUTPUT : 0;
 }
 
+/* The run, its header and cases (and a resumed run's boots the server lacks) onto the
+ * shared store; a failure there loses nothing (journal.db has it all). */
+static void share_run(struct run *r)
+{
+	struct cm_store_copied c = { 0 };
+	if (!r->shared || !cm_store_copy_run(r->store, r->shared, r->run_id, &c))
+		return;
+	fprintf(stderr, "coldmark run: the shared store %s did not take the run (%s): the boots are "
+			"kept in %s/%s; upload them later with: coldmark sync %s --db URL\n",
+		r->shared_name, cm_store_error(r->shared), r->outdir, CM_RUN_JOURNAL_DB, r->outdir);
+	cm_store_close(r->shared);
+	r->shared = NULL;
+	r->shared_lost = true;
+}
+
+/* --replicate: this run is one session of an array of N (a Slurm array task, an Indexed Job,
+ * a CI matrix entry), numbered I + 1 so its order and boot numbers are those of session I + 1
+ * of a --sessions N run; a resumed run keeps the replicate its plan says. */
+static int apply_replicate(struct run *r)
+{
+	const char *spec = cm_cli_get(r->cli, "replicate");
+	char err[256];
+	if (!spec || r->resume)
+		return 0;
+	if (cm_replicate_parse(spec, &r->rep, err, sizeof(err))) {
+		fprintf(stderr, "coldmark run: %s\n", err);
+		return CM_EXIT_USAGE;
+	}
+	if (r->m->sessions > 1) {
+		fprintf(stderr, "coldmark run: --replicate runs one session (the array gives the "
+				"sessions); drop --sessions/run.sessions %lld\n",
+			(long long)r->m->sessions);
+		return CM_EXIT_USAGE;
+	}
+	r->replicate = true;
+	r->m->first_session = r->rep.index + 1;
+	return 0;
+}
+
 /* What a resumed run already measured comes back in, boot by boot. */
 static int load_previous(struct run *r)
 {
@@ -428,7 +516,8 @@ static int load_previous(struct run *r)
 static int prepare(struct run *r)
 {
 	int rc;
-	if ((rc = apply_flags(r)) || (r->resume && (rc = resume_plan(r))) || (rc = pin_self(r)) ||
+	if ((rc = apply_flags(r)) || (rc = apply_replicate(r)) ||
+	    (r->resume && (rc = resume_plan(r))) || (rc = pin_self(r)) ||
 	    (rc = check_host(r)))
 		return rc;
 	cm_note_unmeasurable(r->m, r->perf != NULL, stderr, "coldmark run: note");
@@ -438,6 +527,7 @@ static int prepare(struct run *r)
 	write_header(r);
 	if ((rc = store_run(r)) || (rc = load_previous(r)))
 		return rc;
+	share_run(r);
 	/* the plan and the header are on disk before the first boot */
 	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
 	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
@@ -447,6 +537,7 @@ static void release(struct run *r)
 {
 	cm_rundir_close(&r->rd);
 	cm_store_close(r->store);
+	cm_store_close(r->shared);
 	cm_dataset_free(&r->ds);
 	cm_dataset_free(&r->old);
 	cm_perf_close(r->perf);
@@ -490,9 +581,9 @@ struct loop_ctx {
 
 /* Header items and reports, rewritten when a case completes and at the end; the report model
  * built for them is left in *rep for the caller's terminal summary and exports (freed by it). */
-static int save_all(struct run *r, const char *drop_used, struct cm_report *rep)
+static int save_all(struct run *r, struct cm_runner *rn, struct cm_report *rep)
 {
-	late_meta(&r->ds, r->store, r->run_id, r->perf, drop_used);
+	late_meta(rn, r->perf, rn->drop_used);
 	int rc = cm_runner_save_meta(&r->rd, &r->ds);
 	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, rep);
 	return rc ? rc : write_reports(rep, r->outdir, r->formats);
@@ -502,7 +593,7 @@ static int case_done(void *ctx)
 {
 	struct loop_ctx *lc = ctx;
 	struct cm_report rep;
-	int rc = save_all(lc->r, lc->runner->drop_used, &rep);
+	int rc = save_all(lc->r, lc->runner, &rep);
 	cm_report_free(&rep);
 	return rc;
 }
@@ -617,11 +708,11 @@ static int store_calibration(struct run *r, const struct cm_report *rep)
 }
 
 /* Reports, exports, the terminal summary and the exit status. */
-static int finish(struct run *r, const struct cm_runner *rn, int rc)
+static int finish(struct run *r, struct cm_runner *rn, int rc)
 {
 	struct cm_matrix *m = r->m;
 	struct cm_report rep; /* built once: the files, the exports and the terminal */
-	int out_rc = save_all(r, rn->drop_used, &rep);
+	int out_rc = save_all(r, rn, &rep);
 	rc = rc ? rc : out_rc;
 	if (cm_export(r->cli, "coldmark run", &rep))
 		rc = rc ? rc : CM_EXIT_OUTPUT;
@@ -643,8 +734,14 @@ static int finish(struct run *r, const struct cm_runner *rn, int rc)
 	char *written = cm_report_files(r->formats);
 	printf("\nsamples: %s\nreports: %s/{%s}\n", r->samples_path, r->outdir, written);
 	free(written);
+	const char *where = rn->shared ? r->shared_name : r->db_path;
+	if (rn->shared_lost)
+		where = "the run folder's journal.db only";
 	printf("stored as run %s%s%s in %s\n", r->run_id, r->tag ? ", tag " : "",
-	       r->tag ? r->tag : "", r->db_path);
+	       r->tag ? r->tag : "", where);
+	if (rn->shared_lost)
+		fprintf(stderr, "coldmark run: the shared store %s missed boots of this run: upload "
+				"them with: coldmark sync %s --db URL\n", r->shared_name, r->outdir);
 	return exit_status(r, rn, rc);
 }
 
@@ -656,7 +753,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		return CM_EXIT_USAGE;
 	r.formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : CM_DEFAULT_FORMATS;
 	r.resume = cm_cli_get(cli, "resume");
-	r.db_path = cm_cli_get(cli, "db") ? cm_cli_get(cli, "db") : CM_DEFAULT_DB;
+	r.db_path = cm_cli_db(cli);
 	r.tag = cm_cli_get(cli, "tag");
 	if ((r.calibrate = !strcmp(cli->cmd->name, "calibrate"))) {
 		if (r.m->sessions < 2)
@@ -678,11 +775,14 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			.ndrop = nfiles, .progress = progress, .case_done = case_done, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
+			.shared = r.shared, .shared_name = r.shared_name, .shared_lost = r.shared_lost,
 		};
+		r.shared = NULL; /* the runner's now: it lets go of a server that fails */
 		lc.runner = &rn;
 		struct sigaction old_pipe;
 		catch_signals(&old_pipe);
 		rc = finish(&r, &rn, boots(&r, &rn));
+		cm_store_close(rn.shared);
 		sigaction(SIGPIPE, &old_pipe, NULL);
 		cm_sources_free(&sources);
 		for (size_t i = 0; i < nfiles; i++)

@@ -58,8 +58,9 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 {
 	size_t per = m->ncases * (size_t)(m->boots + m->warmup), k = 0;
 	int ns = m->sessions > 0 ? (int)m->sessions : 1;
+	int first = m->first_session > 1 ? (int)m->first_session : 1;
 	struct cm_planned *p = cm_xcalloc(per * (size_t)ns + 1, sizeof(*p));
-	for (int s = 1; s <= ns; s++)
+	for (int s = first; s < first + ns; s++)
 		k = plan_session(m, s, p, k);
 	*n = k;
 	return p;

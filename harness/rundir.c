@@ -23,7 +23,8 @@ static bool ours(const char *name)
 {
 	static const char *const files[] = { CM_RUN_SAMPLES, CM_RUN_EVENTS, CM_RUN_META,
 					     "summary.csv", "report.md", "report.json",
-					     "report.html" };
+					     "report.html", CM_RUN_JOURNAL_DB, CM_RUN_JOURNAL_DB "-wal",
+					     CM_RUN_JOURNAL_DB "-shm" };
 	size_t n = strlen(name);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		size_t k = strlen(files[i]);
@@ -340,6 +341,14 @@ int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, s
 	return rc;
 }
 
+bool cm_rundir_may_open(const struct cm_rundir *rd, const char *name)
+{
+	struct stat st;
+	if (fstatat(rd->dfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return errno == ENOENT;
+	return S_ISREG(st.st_mode);
+}
+
 bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j)
 {
 	return rd->good[j] > 0;
@@ -364,23 +373,28 @@ void cm_rundir_close(struct cm_rundir *rd)
 
 void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n)
 {
-	snprintf(buf, n, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s sessions=%lld",
-		 (long long)m->boots, (long long)m->warmup, (int)m->order, (long long)m->seed,
-		 m->until_ci_pct, m->until_ci_phase, (long long)m->sessions);
+	int len = snprintf(buf, n, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s "
+			   "sessions=%lld", (long long)m->boots, (long long)m->warmup, (int)m->order,
+			   (long long)m->seed, m->until_ci_pct, m->until_ci_phase,
+			   (long long)m->sessions);
+	if (m->first_session > 1 && len > 0 && (size_t)len < n) /* a replicate's session */
+		snprintf(buf + len, n - (size_t)len, " first_session=%lld", (long long)m->first_session);
 }
 
 int cm_rundir_plan_parse(const char *text, struct cm_matrix *m)
 {
-	long long boots, warmup, seed, sessions = 1; /* runs before sessions had one */
+	long long boots, warmup, seed, sessions = 1, first = 1; /* runs before sessions had one */
 	int order;
 	double until;
 	char phase[64] = "total"; /* runs before run.until_ci_phase existed */
 	if (sscanf(text, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf phase=%63s "
-			 "sessions=%lld", &boots, &warmup, &order, &seed, &until, phase, &sessions) < 5 ||
-	    order < 0 || order > 2 || sessions < 1 || !cm_matrix_has_phase(m, phase))
+			 "sessions=%lld first_session=%lld", &boots, &warmup, &order, &seed, &until, phase,
+		   &sessions, &first) < 5 ||
+	    order < 0 || order > 2 || sessions < 1 || first < 1 || !cm_matrix_has_phase(m, phase))
 		return -1;
 	m->boots = boots, m->warmup = warmup, m->order = order, m->seed = seed;
 	m->sessions = sessions;
+	m->first_session = first;
 	m->until_ci_pct = until;
 	free(m->until_ci_phase);
 	m->until_ci_phase = cm_xstrdup(phase);

@@ -65,11 +65,43 @@ int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
 
 /* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
  * rows leave the dataset again and the journals are cut back. 0 or CM_RUNNER_OUTPUT. */
-static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t first_row,
-			const struct cm_planned *b, const char *case_id, const struct cm_events *ev,
-			const char *src, struct cm_store *store, const char *run_id,
-			const char *db_path)
+/* The shared store that fails a write is given up for the rest of the run: nothing is lost,
+ * the local journal.db has every boot, and coldmark sync uploads them later. */
+static void shared_lost(struct cm_runner *r, const char *what)
 {
+	fprintf(stderr, "coldmark run: the shared store %s did not take %s (%s): from here on the "
+			"boots are kept in %s/%s only; upload them with: coldmark sync %s --db URL\n",
+		r->shared_name, what, cm_store_error(r->shared), r->rd->path, CM_RUN_JOURNAL_DB,
+		r->rd->path);
+	cm_store_close(r->shared);
+	r->shared = NULL;
+	r->shared_lost = true;
+}
+
+void cm_runner_meta(struct cm_runner *r, const char *key, const char *val)
+{
+	cm_dataset_meta(r->ds, key, val);
+	if (r->store)
+		cm_store_set_meta(r->store, r->run_id, key, val);
+	if (r->shared && cm_store_set_meta(r->shared, r->run_id, key, val))
+		shared_lost(r, key);
+}
+
+static void shared_rows(struct cm_runner *r, size_t first_row, const char *case_id, int boot)
+{
+	if (r->shared && cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n)) {
+		char what[256];
+		snprintf(what, sizeof(what), "%s boot %d", case_id, boot);
+		shared_lost(r, what);
+	}
+}
+
+static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_planned *b,
+			const char *case_id, const struct cm_events *ev, const char *src)
+{
+	struct cm_rundir *rd = r->rd;
+	struct cm_dataset *ds = r->ds;
+	struct cm_store *store = r->store;
 	char *rows = NULL, *evs = NULL;
 	size_t nrows = 0, nevs = 0;
 	FILE *f = open_memstream(&rows, &nrows);
@@ -95,13 +127,15 @@ static int journal_boot(struct cm_rundir *rd, struct cm_dataset *ds, size_t firs
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
 	} else {
 		cm_rundir_sync(rd); /* to the disk while the next boot runs */
-		if (store && cm_store_add_rows(store, run_id, ds, first_row, ds->n)) {
+		if (store && cm_store_add_rows(store, r->run_id, ds, first_row, ds->n)) {
 			fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d "
 					"(%s); the run stops here: the boot is in %s/%s, and every "
 					"earlier one in both\n",
-				db_path, case_id, b->boot, cm_store_error(store), rd->path,
+				r->db_path, case_id, b->boot, cm_store_error(store), rd->path,
 				CM_RUN_SAMPLES);
 			rc = CM_RUNNER_OUTPUT;
+		} else {
+			shared_rows(r, first_row, case_id, b->boot);
 		}
 	}
 	if (err) {
@@ -137,9 +171,7 @@ static int session_mark(struct cm_runner *r, int session, bool begin)
 	} else {
 		return 0; /* a resumed session keeps when it began */
 	}
-	cm_dataset_meta(r->ds, key, val);
-	if (r->store)
-		cm_store_set_meta(r->store, r->run_id, key, val);
+	cm_runner_meta(r, key, val);
 	free(val);
 	return cm_runner_save_meta(r->rd, r->ds);
 }
@@ -219,8 +251,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
-	return journal_boot(r->rd, r->ds, first_row, b, cs->id, ev, *src, r->store, r->run_id,
-			    r->db_path);
+	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }
 
 /* What the sink is told after each boot. */

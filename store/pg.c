@@ -215,3 +215,18 @@ int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz)
 	PQsetNoticeProcessor(c, quiet, NULL);
 	return 0;
 }
+
+bool cm_store_url_valid(const char *url, char *err, size_t errsz)
+{
+	char *msg = NULL;
+	PQconninfoOption *o = PQconninfoParse(url, &msg);
+	if (!o) {
+		char shown[512];
+		cm_store_redact(url, shown, sizeof(shown));
+		snprintf(err, errsz, "%s: %s", shown, msg ? msg : "not a connection URL");
+		err[strcspn(err, "\n")] = 0;
+	}
+	PQfreemem(msg);
+	PQconninfoFree(o);
+	return o != NULL;
+}

@@ -85,6 +85,9 @@ struct cm_matrix {
 	int64_t boots, warmup, timeout_ms, seed, exit_status;
 	int64_t end_grace_ms; /* after the end marker, how long qemu may take to exit by itself */
 	int64_t sessions;     /* run.sessions: boots x sessions per case, each session its own order */
+	/* the number of the run's first session (--replicate I/N runs session I + 1 alone, its
+	 * order and boot numbers those of session I + 1 of a --sessions N run); 0 means 1 */
+	int64_t first_session;
 	enum cm_reference reference;
 	/* the bundled guest's own matrix (markers, exit status), that reference boots are
 	 * evaluated by; NULL without reference cases */

@@ -46,6 +46,9 @@ void cm_rundir_cut(struct cm_rundir *rd, enum cm_journal j, off_t size);
 /* Writes a whole file under a temporary name, syncs it and renames it into place. -errno. */
 int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, size_t len);
 /* True when the folder holds a journal written before (resume: append, no header). */
+/* May a file by that name in the folder be opened by path (by a library such as SQLite)? Yes
+ * when there is none, or a regular file; never a link planted to elsewhere. */
+bool cm_rundir_may_open(const struct cm_rundir *rd, const char *name);
 bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j);
 void cm_rundir_close(struct cm_rundir *rd);
 
@@ -63,5 +66,7 @@ void cm_rundir_new_id(char *buf, size_t n, const struct tm *started);
 #define CM_RUN_EVENTS "events.csv"
 #define CM_RUN_META "meta.csv"
 #define CM_RUN_LOGS "logs"
+/* a run whose store is a server keeps every boot here too (coldmark sync uploads it) */
+#define CM_RUN_JOURNAL_DB "journal.db"
 
 #endif

@@ -31,8 +31,12 @@ struct cm_runner {
 	/* where the boots go */
 	struct cm_rundir *rd;
 	struct cm_dataset *ds;
-	struct cm_store *store;
+	struct cm_store *store; /* the store, or a server-backed run's local journal.db */
 	const char *run_id, *db_path, *logs;
+	/* a server-backed run's shared store (NULL: none, or lost: the journal has every boot) */
+	struct cm_store *shared;
+	const char *shared_name; /* its URL, password redacted */
+	bool shared_lost;
 	char **drop_files;
 	size_t ndrop;
 	/* told as it goes */
@@ -52,6 +56,9 @@ struct cm_runner {
 /* Runs the plan (growing it by adaptive blocks); 0, CM_RUNNER_OUTPUT after saying why, or a
  * case_done hook's status. */
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
+/* A header item into the dataset, the store and the shared store (one known only as the run
+ * goes: a session's start, the cache drop that happened). */
+void cm_runner_meta(struct cm_runner *r, const char *key, const char *val);
 /* The journals' column headers (a new run), and meta.csv written whole. 0 or CM_RUNNER_OUTPUT. */
 int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds);
 int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds);

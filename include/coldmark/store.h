@@ -12,6 +12,8 @@
 struct cm_store;
 /* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */
 bool cm_store_is_url(const char *target);
+/* Is url a well-formed PostgreSQL connection URL? false with err saying why. */
+bool cm_store_url_valid(const char *url, char *err, size_t errsz);
 /* target for messages and headers: a URL's password replaced by *** */
 void cm_store_redact(const char *target, char *out, size_t n);
 /* Opens (creating or migrating) the store at target. NULL with err set on failure. */

@@ -1,0 +1,171 @@
+/* Beyond one host: replicates of a run on a cluster (--replicate), and moving runs between
+ * stores: `coldmark sync` uploads a run folder's local journal to the shared store the run
+ * could not reach, `coldmark merge` folds shard stores into one. Both are idempotent. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coldmark/rundir.h"
+#include "coldmark/store.h"
+
+const char *cm_cli_db(const struct cm_cli *cli)
+{
+	const char *db = cm_cli_get(cli, "db"), *env = getenv("COLDMARK_DB");
+	return db ? db : env && *env ? env : CM_DEFAULT_DB;
+}
+
+static bool parse_index(const char *s, int *out)
+{
+	char *end;
+	long v = s ? strtol(s, &end, 10) : -1;
+	if (!s || !*s || *end || v < 0 || v > INT_MAX)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+/* Slurm's array task (its id less the array's first id, so --array=1-3 is 0..2), or a
+ * Kubernetes Indexed Job's completion index (whose count the pod is not told). */
+static int from_environment(struct cm_replicate *rep, char *err, size_t n)
+{
+	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *k8s = getenv("JOB_COMPLETION_INDEX");
+	int min = 0;
+	if (id) {
+		if (!parse_index(id, &rep->index) ||
+		    (getenv("SLURM_ARRAY_TASK_MIN") && !parse_index(getenv("SLURM_ARRAY_TASK_MIN"), &min)) ||
+		    min > rep->index || !parse_index(getenv("SLURM_ARRAY_TASK_COUNT"), &rep->count)) {
+			snprintf(err, n, "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _COUNT) "
+				 "is not an array task index", id);
+			return CM_EXIT_USAGE;
+		}
+		rep->index -= min;
+		snprintf(rep->job, sizeof(rep->job), "slurm %s_%s",
+			 getenv("SLURM_ARRAY_JOB_ID") ? getenv("SLURM_ARRAY_JOB_ID") : "?", id);
+		return 0;
+	}
+	if (k8s) {
+		if (!parse_index(k8s, &rep->index)) {
+			snprintf(err, n, "--replicate auto: JOB_COMPLETION_INDEX '%s' is not an index", k8s);
+			return CM_EXIT_USAGE;
+		}
+		snprintf(rep->job, sizeof(rep->job), "kubernetes %s",
+			 getenv("HOSTNAME") ? getenv("HOSTNAME") : "?");
+		return 0;
+	}
+	snprintf(err, n, "--replicate auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX "
+		 "is set (not an array task): give --replicate I/N");
+	return CM_EXIT_USAGE;
+}
+
+int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, size_t n)
+{
+	*rep = (struct cm_replicate){ 0 };
+	if (!strcmp(spec, "auto"))
+		return from_environment(rep, err, n);
+	char idx[32] = "", cnt[32] = "";
+	const char *slash = strchr(spec, '/');
+	if (slash && (size_t)(slash - spec) < sizeof(idx) && strlen(slash + 1) < sizeof(cnt)) {
+		memcpy(idx, spec, (size_t)(slash - spec));
+		snprintf(cnt, sizeof(cnt), "%s", slash + 1);
+	}
+	if (!slash || !parse_index(idx, &rep->index) || !parse_index(cnt, &rep->count) ||
+	    rep->index >= rep->count) {
+		snprintf(err, n, "--replicate '%s': expected auto or I/N with 0 <= I < N "
+			 "(\"0/3\" is the first of three)", spec);
+		return CM_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static struct cm_store *open_or_say(const char *who, const char *target, bool existing)
+{
+	char err[1024];
+	struct cm_store *s = existing ? cm_store_open_existing(target, err, sizeof(err))
+				      : cm_store_open(target, err, sizeof(err));
+	if (!s)
+		fprintf(stderr, "coldmark %s: %s\n", who, err);
+	return s;
+}
+
+static void print_copied(const char *what, const char *to, const struct cm_store_copied *c)
+{
+	printf("%s -> %s: %zu boots added, %zu already there (%zu new runs", what, to,
+	       c->boots_added, c->boots_present, c->runs_new);
+	if (c->calibrations)
+		printf(", %zu calibrations", c->calibrations);
+	printf(")\n");
+}
+
+int cm_cmd_sync(const struct cm_cli *cli)
+{
+	const char *rundir = cli->pos[0], *db = cm_cli_db(cli);
+	char shown[512];
+	cm_store_redact(db, shown, sizeof(shown));
+	if (!cm_store_is_url(db))
+		fprintf(stderr, "coldmark sync: note: %s is a local file; sync is for a shared "
+				"(postgresql://) store, but copies there all the same\n", shown);
+	char *journal = cm_xasprintf("%s/%s", rundir, CM_RUN_JOURNAL_DB);
+	int rc = CM_EXIT_OUTPUT;
+	struct cm_store *src = NULL, *dst = NULL;
+	if (access(journal, F_OK)) {
+		fprintf(stderr, "coldmark sync: %s: no journal there (only a run whose store is a "
+				"postgresql:// URL keeps one; a samples.csv goes in with coldmark import)\n",
+			journal);
+		rc = CM_EXIT_USAGE;
+	} else if ((src = open_or_say("sync", journal, true)) && (dst = open_or_say("sync", db, false))) {
+		struct cm_store_copied c = { 0 };
+		if (cm_store_copy_all(src, dst, &c)) {
+			fprintf(stderr, "coldmark sync: %s -> %s: %s (nothing of the failed run was "
+					"written; sync again)\n", journal, shown, cm_store_error(dst));
+		} else {
+			print_copied(journal, shown, &c);
+			rc = 0;
+		}
+	}
+	cm_store_close(src);
+	cm_store_close(dst);
+	free(journal);
+	return rc;
+}
+
+int cm_cmd_merge(const struct cm_cli *cli)
+{
+	const char *db = cm_cli_get(cli, "db");
+	if (!db) {
+		fprintf(stderr, "coldmark merge: --db TARGET is required (the store the shards go "
+				"into)\n");
+		return CM_EXIT_USAGE;
+	}
+	char shown[512];
+	cm_store_redact(db, shown, sizeof(shown));
+	for (int i = 0; i < cli->npos; i++)
+		if (!strcmp(cli->pos[i], db)) {
+			fprintf(stderr, "coldmark merge: %s is both a shard and the target\n", shown);
+			return CM_EXIT_USAGE;
+		}
+	struct cm_store *dst = open_or_say("merge", db, false);
+	if (!dst)
+		return CM_EXIT_OUTPUT;
+	int rc = 0;
+	for (int i = 0; i < cli->npos && !rc; i++) {
+		struct cm_store *src = open_or_say("merge", cli->pos[i], true);
+		struct cm_store_copied c = { 0 };
+		char from[512];
+		cm_store_redact(cli->pos[i], from, sizeof(from));
+		if (!src) {
+			rc = CM_EXIT_USAGE;
+		} else if (cm_store_copy_all(src, dst, &c)) {
+			fprintf(stderr, "coldmark merge: %s -> %s: %s (runs copied before it are in; "
+					"merge again to finish)\n", from, shown, cm_store_error(dst));
+			rc = CM_EXIT_OUTPUT;
+		} else {
+			print_copied(from, shown, &c);
+		}
+		cm_store_close(src);
+	}
+	cm_store_close(dst);
+	return rc;
+}
