@@ -78,7 +78,8 @@ static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 	firmware_diffs(b, c, r);
 }
 
-const char *const cm_cmp_model_names[] = { "sessions", "calibrated", "within run", "boots only" };
+const char *const cm_cmp_model_names[] = { "sessions", "calibrated", "within run", "boots only",
+					   "hosts" };
 
 static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const char *case_id,
 					     const char *phase)
@@ -201,7 +202,7 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
 			if (o && o->within_run)
 				within_run(x, y, alpha, row);
-			else
+			else if (!cm_cmp_hosts_row(b, c, x, y, alpha, log1p(r->judge.thr), row, r))
 				between_runs(x, y, alpha, find_cal(o, c->cases[ci].id, c->phases[pc]), row);
 			row->cmp.no_floor = cm_value_is_bytes(c->phases[pc]);
 			r->models |= 1u << row->model;
@@ -280,6 +281,11 @@ void cm_compare_free(struct cm_cmp_result *r)
 			free(lists[l][i]);
 		free(lists[l]);
 	}
+	for (size_t i = 0; i < r->nrows; i++)
+		cm_hosts_free(&r->rows[i].hosts);
+	for (size_t i = 0; i < r->nhosts; i++)
+		free(r->hosts[i]);
+	free(r->hosts);
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
 }
@@ -315,6 +321,9 @@ static const char *model_text(const struct cm_cmp_row *row, char *out, size_t n)
 		snprintf(out, n, "%s", cm_cmp_model_names[row->model]);
 	else if (row->model == CM_MODEL_WITHIN_RUN)
 		snprintf(out, n, "within run ×%zu", row->base_sessions);
+	else if (row->model == CM_MODEL_HOSTS)
+		snprintf(out, n, "hosts %zu: %zu+%zu", row->hosts.shared, row->base_sessions,
+			 row->cand_sessions);
 	else
 		snprintf(out, n, "%s %zu+%zu", cm_cmp_model_names[row->model], row->base_sessions,
 			 row->cand_sessions);
@@ -355,8 +364,11 @@ static void models_legend(const struct cm_cmp_result *r, FILE *f)
 		"boots only: one session a side and no calibration of this host: the CI is the boots' "
 		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
 		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)",
+		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
+		"the mean and its t interval across hosts (90%, one-sided tests); p from van "
+		"Elteren's rank sum stratified by host",
 	};
-	for (unsigned m = 0; m < 4; m++)
+	for (unsigned m = 0; m < CM_NMODELS; m++)
 		if (r->models & (1u << m))
 			fprintf(f, "  %s\n", says[m]);
 }
@@ -395,6 +407,7 @@ static void write_text(const struct cm_cmp_result *r, FILE *f)
 			sd_text(row->vc.between, b, sizeof(b)), ref_text(r, row, ref, sizeof(ref)));
 	}
 	footer(r, f);
+	cm_cmp_hosts_write(r, f);
 }
 
 static void write_md(const struct cm_cmp_result *r, FILE *f)
@@ -415,6 +428,7 @@ static void write_md(const struct cm_cmp_result *r, FILE *f)
 			sd_text(row->vc.within, w, sizeof(w)), sd_text(row->vc.between, b, sizeof(b)));
 	}
 	footer(r, f);
+	cm_cmp_hosts_write(r, f);
 }
 
 static void write_csv(const struct cm_cmp_result *r, FILE *f)
@@ -463,6 +477,9 @@ static void write_json(const struct cm_cmp_result *r, FILE *f)
 		json_object_set_new(o, "var_within", real_or_null(row->vc.within));
 		json_object_set_new(o, "var_between", real_or_null(row->vc.between));
 		json_object_set_new(o, "icc", real_or_null(row->vc.icc));
+		json_t *hosts = cm_cmp_hosts_json(r, row);
+		if (hosts)
+			json_object_set_new(o, "hosts", hosts);
 		json_object_set_new(o, "reference_change",
 				    row->ref_row == SIZE_MAX ? json_null()
 							     : real_or_null(r->rows[row->ref_row].cmp.rel));

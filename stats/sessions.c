@@ -115,6 +115,17 @@ size_t cm_stats_session_medians(const double *v, const int *session, size_t n, s
 	return k;
 }
 
+size_t cm_stats_session_ids(const int *session, size_t n, size_t min_n, int *ids)
+{
+	size_t *idx = cm_xmalloc((n + 1) * sizeof(size_t)), *start = cm_xmalloc((n + 2) * sizeof(size_t));
+	size_t ng = group(session, n, idx, start), k = 0;
+	for (size_t g = 0; g < ng; g++)
+		if (start[g + 1] - start[g] >= min_n && start[g + 1] > start[g])
+			ids[k++] = session[idx[start[g]]];
+	free(idx), free(start);
+	return k;
+}
+
 void cm_session_prior_from(const struct cm_varcomp *cal, size_t boots, struct cm_session_prior *out)
 {
 	/* a median of m normal values has variance ~ (pi/2) sigma^2 / m */

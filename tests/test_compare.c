@@ -212,6 +212,69 @@ static void test_models(void **state)
 	cm_dataset_free(&c);
 }
 
+/* A fleet side: 4 hosts x 2 sessions x 6 boots; host h's level lvl[h], its change chg[h]. */
+static void fleet(struct cm_dataset *ds, const double *lvl, const double *chg)
+{
+	cm_dataset_init(ds, NULL, 0);
+	cm_dataset_meta(ds, "host", "node-0");
+	int boot = 0;
+	for (int h = 0; h < 4; h++)
+		for (int s = 0; s < 2; s++) {
+			char id[32], host[16];
+			snprintf(id, sizeof(id), "run%d#%d", h, s + 1);
+			snprintf(host, sizeof(host), "node-%d", h);
+			cm_dataset_session(ds, id, host);
+			for (int b = 0; b < 6; b++, boot++)
+				cm_dataset_add(ds, "c", boot + 1, false, "ok", "total",
+					       1e8 * exp(lvl[h] + (chg ? log1p(chg[h]) : 0) +
+							 0.01 * sin(boot * 1.7 + s) + 0.004 * (s ? 1 : -1)),
+					       "", "");
+		}
+}
+
+/* Sessions on several hosts: the change is blocked on the host (model hosts), per-host changes
+ * are listed, and a node that moved alone (+40% while the others +5%) is flagged, with the
+ * change without it beside. */
+static void test_hosts_level(void **state)
+{
+	const double lvl[] = { 0, 0.1, -0.1, 0.05 }, chg[] = { 0.05, 0.05, 0.05, 0.40 };
+	struct cm_dataset b, c;
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_cmp_result r;
+	fleet(&b, lvl, NULL);
+	fleet(&c, lvl, chg);
+	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
+	const struct cm_cmp_row *row = &r.rows[0];
+	assert_int_equal(row->model, CM_MODEL_HOSTS);
+	assert_int_equal(row->hosts.shared, 4);
+	assert_int_equal(r.nhosts, 4);
+	assert_true(row->hosts.h[3].sick && !row->hosts.h[0].sick);
+	assert_true(fabs(row->hosts.rel_healthy - 0.05) < 0.01);
+	char *text = render(&r, "text");
+	assert_non_null(strstr(text, "hosts 4: 8+8"));
+	assert_non_null(strstr(text, "node-3 +40.0% (2+2) DISAGREES"));
+	assert_non_null(strstr(text, "without the hosts that disagree: +5.0%"));
+	assert_non_null(strstr(text, "van Elteren"));
+	free(text);
+	text = render(&r, "json");
+	assert_non_null(strstr(text, "\"disagrees\": true"));
+	assert_non_null(strstr(text, "\"model\": \"hosts\""));
+	free(text);
+	cm_compare_free(&r);
+	cm_dataset_free(&c);
+	/* every host +5%: a regression across hosts, nobody flagged */
+	const double even[] = { 0.05, 0.05, 0.05, 0.05 };
+	fleet(&c, lvl, even);
+	cm_compare_build(&b, &c, &j, NULL, NULL, &r);
+	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED);
+	assert_int_equal(r.regressions, 1);
+	for (size_t i = 0; i < 4; i++)
+		assert_false(r.rows[0].hosts.h[i].sick);
+	cm_compare_free(&r);
+	cm_dataset_free(&b);
+	cm_dataset_free(&c);
+}
+
 /* History over ten runs of two sessions: a step after the fifth run (where qemu's hash changed)
  * is one change point, found there, with the header item named; the reference beside it. */
 static void test_history(void **state)
@@ -273,6 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_models),
+		cmocka_unit_test(test_hosts_level),
 		cmocka_unit_test(test_history),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

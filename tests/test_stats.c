@@ -510,6 +510,74 @@ static void test_sessions(void **state)
 	assert_true(cheap.cost_s < dim.cost_s);
 }
 
+/* van Elteren: one stratum is Wilcoxon's rank sum (3 + 3, all of one side above: 1/20);
+ * two strata of 2 + 2 each all above: (1/6)^2. */
+static void test_van_elteren(void **state)
+{
+	double b1[] = { 1, 2, 3 }, c1[] = { 4, 5, 6 }, b2[] = { 1, 2 }, c2[] = { 3, 4 };
+	const double *B[] = { b1 }, *C[] = { c1 };
+	size_t nb[] = { 3 }, nc[] = { 3 };
+	bool exact;
+	assert_true(fabs(cm_stats_van_elteren(B, nb, C, nc, 1, true, &exact) - 0.05) < 1e-12);
+	assert_true(exact);
+	assert_true(fabs(cm_stats_van_elteren(B, nb, C, nc, 1, false, &exact) - 1) < 1e-12);
+	const double *B2[] = { b2, b2 }, *C2[] = { c2, c2 };
+	size_t nb2[] = { 2, 2 }, nc2[] = { 2, 2 };
+	assert_true(fabs(cm_stats_van_elteren(B2, nb2, C2, nc2, 2, true, &exact) - 1.0 / 36) < 1e-12);
+	/* many strata: the normal approximation, which agrees in direction */
+	double big_b[12][4], big_c[12][4];
+	const double *BB[12], *CC[12];
+	size_t n4[12];
+	for (int h = 0; h < 12; h++) {
+		for (int i = 0; i < 4; i++)
+			big_b[h][i] = h * 10 + i, big_c[h][i] = h * 10 + i + 2.5;
+		BB[h] = big_b[h], CC[h] = big_c[h], n4[h] = 4;
+	}
+	double p = cm_stats_van_elteren(BB, n4, CC, n4, 12, true, &exact);
+	assert_false(exact);
+	assert_true(p < 0.001);
+}
+
+/* Four hosts, each with its own level (±10%), two sessions a side: three move +5%, one (a
+ * sick node) +40%. It is flagged, the change without it is the healthy +5%, and the
+ * between-host spread is seen; with two hosts nobody can be told sick. */
+static void test_hosts(void **state)
+{
+	double mb[8], mc[8];
+	int hb[8], hc[8];
+	const double level[] = { 0, 0.1, -0.1, 0.05 }, change[] = { 0.05, 0.05, 0.05, 0.40 };
+	const double jitter[] = { -0.004, 0.004 };
+	for (int h = 0; h < 4; h++)
+		for (int s = 0; s < 2; s++) {
+			mb[h * 2 + s] = log(0.1) + level[h] + jitter[s];
+			mc[h * 2 + s] = log(0.1) + level[h] + log1p(change[h]) - jitter[s] * (h % 2 ? 1 : -0.5);
+			hb[h * 2 + s] = hc[h * 2 + s] = h;
+		}
+	struct cm_hosts out;
+	struct cm_comparison cmp;
+	assert_int_equal(cm_stats_compare_hosts(mb, hb, 8, mc, hc, 8, 0.05, log1p(0.02), &out, &cmp), 0);
+	assert_int_equal(out.n, 4);
+	assert_int_equal(out.shared, 4);
+	assert_false(out.h[0].sick || out.h[1].sick || out.h[2].sick);
+	assert_true(out.h[3].sick);
+	assert_true(fabs(out.rel_healthy - 0.05) < 0.01);
+	assert_true(cmp.rel > 0.1); /* the mean over all four hosts is pulled by the sick one */
+	assert_true(sqrt(out.var_between) > 0.05 && sqrt(out.var_between) < 0.12);
+	assert_true(cmp.p < 0.01 && out.exact); /* every host's sessions moved up */
+	assert_true(fabs(out.h[1].rel - 0.05) < 0.01);
+	cm_hosts_free(&out);
+	/* two hosts: a change and a CI, no host flagged */
+	assert_int_equal(cm_stats_compare_hosts(mb, hb, 4, mc, hc, 4, 0.05, log1p(0.02), &out, &cmp), 0);
+	assert_false(out.h[0].sick || out.h[1].sick);
+	assert_true(fabs(cmp.rel - 0.05) < 1e-6 && cmp.rel_lo <= cmp.rel && cmp.rel_hi >= cmp.rel);
+	cm_hosts_free(&out);
+	/* hosts on one side only: no host level */
+	int other[8] = { 9, 9, 9, 9, 8, 8, 8, 8 };
+	assert_int_equal(cm_stats_compare_hosts(mb, hb, 8, mc, other, 8, 0.05, 0.02, &out, &cmp), -1);
+	assert_int_equal(out.shared, 0);
+	cm_hosts_free(&out);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -527,6 +595,8 @@ int main(void)
 		cmocka_unit_test(test_large_sample_sort),
 		cmocka_unit_test(test_simulation),
 		cmocka_unit_test(test_sessions),
+		cmocka_unit_test(test_van_elteren),
+		cmocka_unit_test(test_hosts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

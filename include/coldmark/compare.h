@@ -26,7 +26,10 @@ enum cm_cmp_model {
 			      * by session when there are several */
 	CM_MODEL_BOOTS,      /* between runs without sessions or a calibration: the boots' CI only,
 			      * the between-session part missing (its regressions exit 5, not 1) */
+	CM_MODEL_HOSTS,      /* a fleet: 2+ hosts on both sides; per-host changes, a t across hosts,
+			      * van Elteren's stratified rank sum for p */
 };
+#define CM_NMODELS 5
 extern const char *const cm_cmp_model_names[];
 
 struct cm_cmp_row {
@@ -38,6 +41,7 @@ struct cm_cmp_row {
 	size_t ref_row; /* the row of its reference case in the same phase, or SIZE_MAX */
 	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
+	struct cm_hosts hosts; /* the host level (model hosts); its indexes name r->hosts */
 };
 
 /* What the comparison may use beyond the two datasets. */
@@ -62,6 +66,8 @@ struct cm_cmp_result {
 	size_t regressions_boots_only; /* gating rows "regressed" under CM_MODEL_BOOTS */
 	unsigned models; /* bit per cm_cmp_model used */
 	double geomean;     /* candidate/base over the rows */
+	char **hosts;       /* every host either side ran on, by the index rows' hosts use */
+	size_t nhosts;
 	struct cm_judge judge;
 	bool fail_on_some;  /* --fail-on named the gating phases */
 };
@@ -72,6 +78,16 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 		     const struct cm_judge *j, const char *fail_on, const struct cm_cmp_opts *opts,
 		     struct cm_cmp_result *out);
 void cm_compare_free(struct cm_cmp_result *r);
+
+/* The host level (reports/hosts.c): the row's change blocked on the host when 2+ hosts are
+ * on both sides (true), the sessions' hosts named in r->hosts; floor (ln) flags a host. */
+bool cm_cmp_hosts_row(const struct cm_dataset *b, const struct cm_dataset *c,
+		      const struct cm_cell *x, const struct cm_cell *y, double alpha, double floor,
+		      struct cm_cmp_row *row, struct cm_cmp_result *r);
+/* The per-host lines under a comparison's table (the total rows, and any with a flagged host). */
+void cm_cmp_hosts_write(const struct cm_cmp_result *r, FILE *f);
+/* A row's host level as JSON (NULL when it has none); a json_t *, untyped here. */
+void *cm_cmp_hosts_json(const struct cm_cmp_result *r, const struct cm_cmp_row *row);
 
 /* The writers of a comparison: text, md, csv, json. */
 struct cm_cmp_writer {

@@ -130,6 +130,43 @@ void cm_varcomp_pool(const struct cm_varcomp *a, const struct cm_varcomp *b, str
 size_t cm_stats_session_medians(const double *v, const int *session, size_t n, size_t min_n,
 				double *out, size_t *per_session);
 
+/* The session ids of cm_stats_session_medians's medians, in the same order. */
+size_t cm_stats_session_ids(const int *session, size_t n, size_t min_n, int *ids);
+
+/* ---- the level above sessions: hosts (stats/hosts.c) --------------------------------------
+ * On a fleet each host has its own level (its silicon, firmware, neighbours), so a change
+ * between two sides is measured within each host and then across hosts: the host is a block.
+ * Inputs are the session medians of ln(duration) of each side and the host of each. */
+struct cm_host_stat {
+	int host;		     /* the caller's index */
+	size_t kb, kc;		     /* sessions on each side */
+	double level_b, level_c;     /* mean session median (ln) per side; NAN where it has none */
+	double rel;		     /* its own change, exp(level_c - level_b) - 1; NAN unless both */
+	bool sick;		     /* its change or its level disagrees with the other hosts' */
+};
+struct cm_hosts {
+	struct cm_host_stat *h;	     /* every host of either side */
+	size_t n, shared;	     /* hosts, hosts on both sides */
+	double var_between;	     /* between-host variance of the level (ln); NAN below 2 shared */
+	bool exact;		     /* p by full enumeration of van Elteren's statistic */
+	/* the change across the hosts that are not flagged, when some are (NAN otherwise) */
+	double rel_healthy, lo_healthy, hi_healthy;
+};
+/* 0 with cmp filled (rel = exp(mean of the per-host changes) - 1, the 1 - 2 alpha t interval
+ * across hosts, p one-sided from van Elteren's stratified rank sum) when 2+ hosts are on both
+ * sides; -1 otherwise (out still describes the hosts). floor: the smallest disagreement (ln)
+ * that flags a host, beside a 99% prediction interval from the other hosts. */
+int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const double *mc,
+			   const int *hc, size_t kc, double alpha, double floor, struct cm_hosts *out,
+			   struct cm_comparison *cmp);
+void cm_hosts_free(struct cm_hosts *h);
+/* van Elteren's test: per stratum the candidate's rank sum weighted by 1 / (N + 1), summed;
+ * exact by enumeration up to CM_VAN_ELTEREN_EXACT assignments, else normal. One-sided p:
+ * upper (the candidate larger) when upper, else lower. */
+#define CM_VAN_ELTEREN_EXACT 200000
+double cm_stats_van_elteren(const double *const *b, const size_t *nb, const double *const *c,
+			    const size_t *nc, size_t strata, bool upper, bool *exact);
+
 /* A prior on the variance of a session's summary from a calibration of the host: that
  * variance (between + the within part a median of boots boots keeps) and its df. */
 struct cm_session_prior {
