@@ -12,16 +12,19 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 prefix=${1:-$repo/build/deps}
 
 # Runtime tools and -dev packages. chromium is for the HTML report's browser test; cpio and gzip
-# build the Linux guest's initramfs (scripts/linux-guest.sh); python3 runs the figure scripts.
+# build the Linux guest's initramfs (scripts/linux-guest.sh); python3 runs the figure scripts;
+# libpq-dev is the PostgreSQL store's client; slurm-wlm, munge, postgresql and procps run the
+# throw-away cluster of scripts/slurm-local.sh (the fleet tests).
 # Every tool a script calls is here: CI and users start from Debian's base image.
 packages=(
     build-essential cmake pkg-config nasm
     qemu-system-x86 linux-perf util-linux
     libyaml-dev libgsl-dev libtraceevent-dev libtracefs-dev
-    libsqlite3-dev libcmocka-dev libjansson-dev
+    libsqlite3-dev libcmocka-dev libjansson-dev libpq-dev
     linux-source-6.1 flex bison xz-utils
     chromium
     cpio gzip python3
+    slurm-wlm munge postgresql procps
 )
 
 # One dpkg-query for all keeps the no-op path fast; it names installed ones only.

@@ -16,6 +16,20 @@ SKIP=77
 
 say() { echo "slurm-local: $*" >&2; }
 
+# Is pid a live process (a zombie, left for a parent that does not reap, is not)?
+alive() {
+    local state
+    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# Does a live process of that name run?
+running() {
+    local pid
+    for pid in $(pgrep -x "$1"); do alive "$pid" && return 0; done
+    return 1
+}
+
 # As the postgres user when we are root (PostgreSQL refuses to run as root).
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -38,7 +52,7 @@ start_pg() {
 }
 
 start_munge() {
-    if pgrep -x munged >/dev/null; then return 0; fi
+    if running munged; then return 0; fi
     [ -r /etc/munge/munge.key ] || { say "no /etc/munge/munge.key (package munge)"; return $SKIP; }
     mkdir -p /run/munge && chown munge: /run/munge && chmod 755 /run/munge
     runuser -u munge -- /usr/sbin/munged || { say "munged did not start"; return $SKIP; }
@@ -78,7 +92,7 @@ start_slurm() {
     command -v slurmctld >/dev/null && command -v slurmd >/dev/null ||
         { say "no slurmctld/slurmd (package slurm-wlm)"; return $SKIP; }
     [ "$(id -u)" -eq 0 ] || { say "slurmd needs root here"; return $SKIP; }
-    if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+    if running slurmctld || running slurmd; then
         say "a Slurm daemon runs already on this host: not starting a second cluster"
         return $SKIP
     fi
@@ -106,7 +120,7 @@ stop_all() {
         for f in slurmctld slurmd; do
             local pid
             pid=$(cat "$dir/slurm/$f.pid" 2>/dev/null) || continue
-            for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+            for _ in $(seq 1 40); do alive "$pid" || break; sleep 0.25; done
             kill -9 "$pid" 2>/dev/null
         done
     fi
