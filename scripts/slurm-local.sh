@@ -39,7 +39,11 @@ start_pg() {
     local dir=$1/pg
     [ -x "$PGBIN/initdb" ] || { say "no $PGBIN/initdb (package postgresql)"; return $SKIP; }
     mkdir -p "$dir" && chmod 755 "$1"
-    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$dir"
+        runuser -u postgres -- test -x "$dir" ||
+            { say "$1: the postgres user cannot reach it (a parent folder is private)"; return $SKIP; }
+    fi
     as_pg "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres >"$1/initdb.log" 2>&1 ||
         { say "initdb failed: $(tail -n 3 "$1/initdb.log")"; return $SKIP; }
     as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

@@ -10,6 +10,7 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
+#include "coldmark/rundir.h"
 
 static struct cm_matrix *matrix(const char *order, int seed, int boots, int warmup)
 {
@@ -121,6 +122,35 @@ static void test_next_block(void **state)
 	cm_matrix_free(m);
 }
 
+/* --replicate I/N runs session I + 1 alone: the same boots, in the same order with the same
+ * numbers, as session I + 1 of a run of N sessions; and the plan's text keeps it for resume. */
+static void test_replicate_is_a_session(void **state)
+{
+	struct cm_matrix *all = matrix("shuffled", 5, 4, 1), *one = matrix("shuffled", 5, 4, 1);
+	all->sessions = 3;
+	one->first_session = 3;
+	size_t na, n1;
+	struct cm_planned *pa = cm_plan_new(all, &na), *p1 = cm_plan_new(one, &n1);
+	assert_int_equal(na, 3 * n1);
+	for (size_t i = 0; i < n1; i++) {
+		const struct cm_planned *x = &pa[2 * n1 + i], *y = &p1[i];
+		assert_int_equal(x->c, y->c);
+		assert_int_equal(x->boot, y->boot);
+		assert_int_equal(x->warmup, y->warmup);
+		assert_int_equal(y->session, 3);
+	}
+	char text[256];
+	cm_rundir_plan_format(one, text, sizeof(text));
+	assert_non_null(strstr(text, " first_session=3"));
+	one->first_session = 0;
+	assert_int_equal(cm_rundir_plan_parse(text, one), 0);
+	assert_int_equal(one->first_session, 3);
+	cm_rundir_plan_format(all, text, sizeof(text)); /* a plain run says nothing of it */
+	assert_null(strstr(text, "first_session"));
+	free(pa), free(p1);
+	cm_matrix_free(all), cm_matrix_free(one);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -128,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_orders),
 		cmocka_unit_test(test_skip_done),
 		cmocka_unit_test(test_next_block),
+		cmocka_unit_test(test_replicate_is_a_session),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
