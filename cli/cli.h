@@ -80,6 +80,12 @@ int cm_cmd_run(const struct cm_cli *cli);
 /* run with K sessions (default 10) whose variance components become this host's calibration */
 int cm_cmd_calibrate(const struct cm_cli *cli);
 #define CM_CALIBRATE_SESSIONS 10
+/* calibrate: per case x phase the components of the sessions in rep, stored for the host of
+ * ds's header in the runner's store (and shared store); where names it. 0, CM_EXIT_FAILED
+ * (too few sessions) or CM_EXIT_OUTPUT. */
+struct cm_runner;
+int cm_calibration_save(const struct cm_dataset *ds, const struct cm_report *rep, const char *run_id,
+			struct cm_runner *rn, const char *where);
 /* cm_cmd_run with the function that boots qemu given: cm_launch_boot, or a test's fake. */
 int cm_run(const struct cm_cli *cli, cm_launch_fn launch);
 int cm_cmd_doctor(const struct cm_cli *cli);
@@ -96,10 +102,28 @@ const char *cm_cli_db(const struct cm_cli *cli);
 /* A replicate of a fleet run: array task `index` of `count` (0 when unknown), found by
  * --replicate I/N or, with auto, in the scheduler's environment. */
 struct cm_replicate {
+	bool active;	   /* --replicate was given */
 	int index, count;
 	char job[96];	   /* the scheduler's job ("slurm 1234_2"), "" when none */
 };
 /* 0, or CM_EXIT_USAGE with err saying what is wrong with spec or the environment. */
 int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, size_t n);
+/* run's --replicate onto the matrix: session I + 1 alone (first_session); 0, or
+ * CM_EXIT_USAGE after saying why (a bad spec, --sessions beside it). */
+struct cm_matrix;
+int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_replicate *rep);
+
+/* A run whose store is a URL: journal.db in its folder (opened into *journal; a link or an
+ * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL and *lost
+ * when out of reach, said once); shown gets the URL with its password redacted. */
+struct cm_rundir;
+struct cm_store;
+int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
+		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n,
+		  bool *lost);
+/* The run's header, cases and any boots the server lacks, from the journal onto the server;
+ * a failure there closes it (*shared NULL, *lost) and loses nothing. */
+void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
+			const char *shown, const char *outdir, bool *lost);
 
 #endif

@@ -18,6 +18,14 @@ static const char *db_path(const struct cm_cli *cli)
 	return cm_cli_db(cli);
 }
 
+/* The store as messages name it: a URL's password never printed. */
+static const char *db_shown(const struct cm_cli *cli)
+{
+	static char shown[512];
+	cm_store_redact(db_path(cli), shown, sizeof(shown));
+	return shown;
+}
+
 /* The runs of a tag, each with its sessions, as one side: every session recorded under the
  * tag counts (sessions renamed RUN#k), the header is the newest run's. */
 static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n,
@@ -78,8 +86,12 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 	char **ids;
 	size_t n;
 	int rc = cm_store_resolve_all(s, ref, &ids, &n);
-	if (rc)
-		fprintf(stderr, "coldmark: '%s' is neither a file nor a tag or run id in %s\n", ref, db);
+	if (rc) {
+		char shown[512];
+		cm_store_redact(db, shown, sizeof(shown));
+		fprintf(stderr, "coldmark: '%s' is neither a file nor a tag or run id in %s\n", ref,
+			shown);
+	}
 	else
 		rc = load_runs(s, ref, ids, n, ds);
 	for (size_t i = 0; i < n; i++)
@@ -230,7 +242,7 @@ static void host_calibration(const struct cm_cli *cli, const struct cm_dataset *
 {
 	const char *hb = cm_dataset_get_meta(b, CM_HDR(HOST)), *hc = cm_dataset_get_meta(c, CM_HDR(HOST));
 	struct stat sb;
-	if (!hb || !hc || strcmp(hb, hc) || stat(db_path(cli), &sb))
+	if (!hb || !hc || strcmp(hb, hc) || (!cm_store_is_url(db_path(cli)) && stat(db_path(cli), &sb)))
 		return; /* across hosts a host's calibration says nothing */
 	char err[512];
 	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));
@@ -349,7 +361,7 @@ int cm_cmd_history(const struct cm_cli *cli)
 	}
 	if (cm_history_build(ds, h.tags, h.ids, h.n, h.case_filter, h.phase, &j, &hi)) {
 		fprintf(stderr, "coldmark history: no %s in %s\n",
-			h.case_filter ? "such case" : "runs", db_path(cli));
+			h.case_filter ? "such case" : "runs", db_shown(cli));
 		rc = CM_EXIT_USAGE;
 	}
 	cm_history_text(&hi, stdout);
@@ -406,11 +418,11 @@ int cm_cmd_import(const struct cm_cli *cli)
 		fprintf(stderr, "coldmark import: %s\n", err);
 		rc = CM_EXIT_USAGE;
 	} else if (cm_store_begin_run(s, id, tag, &ds) || cm_store_add_rows(s, id, &ds, 0, ds.n)) {
-		fprintf(stderr, "coldmark import: %s refused the samples\n", db_path(cli));
+		fprintf(stderr, "coldmark import: %s refused the samples\n", db_shown(cli));
 		rc = CM_EXIT_USAGE;
 	} else {
 		printf("imported %zu samples of %zu cases as run %s, tag %s, into %s\n", ds.n, ds.ncases,
-		       id, tag, db_path(cli));
+		       id, tag, db_shown(cli));
 	}
 	cm_store_close(s);
 	cm_dataset_free(&ds);

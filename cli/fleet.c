@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "coldmark/matrix.h"
 #include "coldmark/rundir.h"
 #include "coldmark/store.h"
 
@@ -78,6 +79,75 @@ int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, si
 		return CM_EXIT_USAGE;
 	}
 	return 0;
+}
+
+int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_replicate *rep)
+{
+	const char *spec = cm_cli_get(cli, "replicate");
+	char err[256];
+	if (!spec)
+		return 0;
+	if (cm_replicate_parse(spec, rep, err, sizeof(err))) {
+		fprintf(stderr, "coldmark run: %s\n", err);
+		return CM_EXIT_USAGE;
+	}
+	if (m->sessions > 1) {
+		fprintf(stderr, "coldmark run: --replicate runs one session (the array gives the "
+				"sessions); drop --sessions/run.sessions %lld\n", (long long)m->sessions);
+		return CM_EXIT_USAGE;
+	}
+	rep->active = true;
+	m->first_session = rep->index + 1;
+	return 0;
+}
+
+/* Said once when the server is out of reach or lets go: where the boots are and the way on. */
+static void say_kept(const char *shown, const char *why, const char *outdir)
+{
+	fprintf(stderr, "coldmark run: the shared store %s %s: the boots are kept in %s/%s; upload "
+			"them later with: coldmark sync %s --db URL\n",
+		shown, why, outdir, CM_RUN_JOURNAL_DB, outdir);
+}
+
+/* The journal first (a local SQLite store in the run folder, so a run never waits on or loses
+ * anything to the network), then the server; a server out of reach does not stop the run. */
+int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
+		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n,
+		  bool *lost)
+{
+	char err[1024];
+	cm_store_redact(url, shown, n);
+	char *path = cm_xasprintf("%s/%s", outdir, CM_RUN_JOURNAL_DB);
+	if (!cm_rundir_may_open(rd, CM_RUN_JOURNAL_DB))
+		snprintf(err, sizeof(err), "%s: not a regular file (a link?): refused", path);
+	else
+		*journal = cm_store_open(path, err, sizeof(err));
+	free(path);
+	if (!*journal) {
+		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err);
+		return CM_EXIT_OUTPUT;
+	}
+	if (!(*shared = cm_store_open(url, err, sizeof(err)))) {
+		char why[1100];
+		snprintf(why, sizeof(why), "is out of reach (%s)", err);
+		say_kept(shown, why, outdir);
+		*lost = true;
+	}
+	return 0;
+}
+
+void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
+			const char *shown, const char *outdir, bool *lost)
+{
+	struct cm_store_copied c = { 0 };
+	if (!*shared || !cm_store_copy_run(journal, *shared, run_id, &c))
+		return;
+	char why[600];
+	snprintf(why, sizeof(why), "did not take the run (%s)", cm_store_error(*shared));
+	say_kept(shown, why, outdir);
+	cm_store_close(*shared);
+	*shared = NULL;
+	*lost = true;
 }
 
 static struct cm_store *open_or_say(const char *who, const char *target, bool existing)

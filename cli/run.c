@@ -99,8 +99,7 @@ struct run {
 	struct cm_store *shared;
 	char shared_name[512];
 	bool shared_lost;
-	bool replicate; /* --replicate: one session of a fleet's array */
-	struct cm_replicate rep;
+	struct cm_replicate rep; /* --replicate: one session of a fleet's array (rep.active) */
 };
 
 /* run.cpus: qemu (and every thread it starts) goes to those CPUs before exec; coldmark's own
@@ -243,32 +242,6 @@ static int check_host(struct run *r)
 	return want_perf ? CM_EXIT_HOST : 0;
 }
 
-/* A server-backed run: its boots go to journal.db in the run folder first (a local SQLite
- * store, so a run never waits on or loses anything to the network), then to the server. A
- * server out of reach is said once; the run goes on, and coldmark sync uploads it later. */
-static int open_shared(struct run *r)
-{
-	char err[1024];
-	cm_store_redact(r->db_path, r->shared_name, sizeof(r->shared_name));
-	char *journal = cm_xasprintf("%s/%s", r->outdir, CM_RUN_JOURNAL_DB);
-	if (!cm_rundir_may_open(&r->rd, CM_RUN_JOURNAL_DB))
-		snprintf(err, sizeof(err), "%s: not a regular file (a link?): refused", journal);
-	else
-		r->store = cm_store_open(journal, err, sizeof(err));
-	free(journal);
-	if (!r->store) {
-		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err);
-		return CM_EXIT_OUTPUT;
-	}
-	if (!(r->shared = cm_store_open(r->db_path, err, sizeof(err)))) {
-		fprintf(stderr, "coldmark run: the shared store is out of reach (%s): the boots are "
-				"kept in %s/%s; upload them later with: coldmark sync %s --db URL\n",
-			err, r->outdir, CM_RUN_JOURNAL_DB, r->outdir);
-		r->shared_lost = true;
-	}
-	return 0;
-}
-
 /* The store first: a database that is a folder, junk or of a future schema stops the run
  * before anything is created or booted; then the run folder. */
 static int open_outputs(struct run *r)
@@ -279,7 +252,7 @@ static int open_outputs(struct run *r)
 		snprintf(r->run_id, sizeof(r->run_id), "%s", r->old_run);
 	else
 		cm_rundir_new_id(r->run_id, sizeof(r->run_id), &r->started);
-	if (r->replicate && !r->resume) { /* array tasks start in the same second, pids alike */
+	if (r->rep.active && !r->resume) { /* array tasks start in the same second, pids alike */
 		size_t len = strlen(r->run_id);
 		snprintf(r->run_id + len, sizeof(r->run_id) - len, "-r%d", r->rep.index);
 	}
@@ -309,7 +282,9 @@ static int open_outputs(struct run *r)
 			r->outdir, CM_RUN_SAMPLES, (long long)r->rd.cut[CM_JOURNAL_SAMPLES]);
 	r->logs = cm_xasprintf("%s/%s", r->outdir, CM_RUN_LOGS);
 	r->samples_path = cm_xasprintf("%s/%s", r->outdir, CM_RUN_SAMPLES);
-	return remote ? open_shared(r) : 0;
+	return remote ? cm_fleet_open(r->db_path, r->outdir, &r->rd, &r->store, &r->shared,
+				      r->shared_name, sizeof(r->shared_name), &r->shared_lost)
+		      : 0;
 }
 
 /* The run header: what a later reader needs to judge these numbers. */
@@ -326,7 +301,7 @@ static void write_header(struct run *r)
 	cm_rundir_plan_format(m, buf, sizeof(buf));
 	cm_dataset_meta(ds, CM_HDR(PLAN), buf);
 	cm_dataset_meta(ds, CM_HDR(MATRIX), m->path);
-	if (r->replicate) {
+	if (r->rep.active) {
 		char rep[32];
 		if (r->rep.count)
 			snprintf(rep, sizeof(rep), "%d/%d", r->rep.index, r->rep.count);
@@ -425,48 +400,10 @@ static int store_run(struct run *r)
 		free(ids);
 	}
 	if (err)
-		fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n", r->db_path,
+		fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n",
+			r->shared_name[0] ? "(the run folder's journal.db)" : r->db_path,
 			cm_store_error(r->store));
 	return err ? CM_EXIT_OUTPUT : 0;
-}
-
-/* The run, its header and cases (and a resumed run's boots the server lacks) onto the
- * shared store; a failure there loses nothing (journal.db has it all). */
-static void share_run(struct run *r)
-{
-	struct cm_store_copied c = { 0 };
-	if (!r->shared || !cm_store_copy_run(r->store, r->shared, r->run_id, &c))
-		return;
-	fprintf(stderr, "coldmark run: the shared store %s did not take the run (%s): the boots are "
-			"kept in %s/%s; upload them later with: coldmark sync %s --db URL\n",
-		r->shared_name, cm_store_error(r->shared), r->outdir, CM_RUN_JOURNAL_DB, r->outdir);
-	cm_store_close(r->shared);
-	r->shared = NULL;
-	r->shared_lost = true;
-}
-
-/* --replicate: this run is one session of an array of N (a Slurm array task, an Indexed Job,
- * a CI matrix entry), numbered I + 1 so its order and boot numbers are those of session I + 1
- * of a --sessions N run; a resumed run keeps the replicate its plan says. */
-static int apply_replicate(struct run *r)
-{
-	const char *spec = cm_cli_get(r->cli, "replicate");
-	char err[256];
-	if (!spec || r->resume)
-		return 0;
-	if (cm_replicate_parse(spec, &r->rep, err, sizeof(err))) {
-		fprintf(stderr, "coldmark run: %s\n", err);
-		return CM_EXIT_USAGE;
-	}
-	if (r->m->sessions > 1) {
-		fprintf(stderr, "coldmark run: --replicate runs one session (the array gives the "
-				"sessions); drop --sessions/run.sessions %lld\n",
-			(long long)r->m->sessions);
-		return CM_EXIT_USAGE;
-	}
-	r->replicate = true;
-	r->m->first_session = r->rep.index + 1;
-	return 0;
 }
 
 /* What a resumed run already measured comes back in, boot by boot. */
@@ -516,7 +453,7 @@ static int load_previous(struct run *r)
 static int prepare(struct run *r)
 {
 	int rc;
-	if ((rc = apply_flags(r)) || (rc = apply_replicate(r)) ||
+	if ((rc = apply_flags(r)) || (!r->resume && (rc = cm_replicate_apply(r->cli, r->m, &r->rep))) ||
 	    (r->resume && (rc = resume_plan(r))) || (rc = pin_self(r)) ||
 	    (rc = check_host(r)))
 		return rc;
@@ -527,7 +464,8 @@ static int prepare(struct run *r)
 	write_header(r);
 	if ((rc = store_run(r)) || (rc = load_previous(r)))
 		return rc;
-	share_run(r);
+	cm_fleet_share_run(r->store, &r->shared, r->run_id, r->shared_name, r->outdir,
+			   &r->shared_lost);
 	/* the plan and the header are on disk before the first boot */
 	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
 	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
@@ -670,43 +608,6 @@ static int exit_status(const struct run *r, const struct cm_runner *rn, int rc)
 	return bad && share > r->m->max_failed_pct ? CM_EXIT_FAILED : rc;
 }
 
-/* coldmark calibrate: per case x phase the components of the sessions just run, stored as this
- * host's calibration (replacing an earlier one of the same case and phase). */
-static int store_calibration(struct run *r, const struct cm_report *rep)
-{
-	const char *host = cm_dataset_get_meta(&r->ds, CM_HDR(HOST));
-	struct cm_calibration *cal = cm_xcalloc(rep->ncells + 1, sizeof(*cal));
-	size_t n = 0;
-	printf("\ncalibration of host %s (sd of ln(time): within a session, between sessions)\n",
-	       host ? host : "?");
-	for (size_t i = 0; i < rep->ncells; i++) {
-		const struct cm_cell *cell = &rep->cells[i];
-		if (cell->vc.sessions < 2)
-			continue;
-		cal[n++] = (struct cm_calibration){ r->ds.cases[cell->case_idx].id,
-						    r->ds.phases[cell->phase_idx], cell->vc };
-		printf("  %-36s %-12s within %5.2f%%  between %5.2f%%  ICC %.2f  (%zu sessions × %zu)\n",
-		       r->ds.cases[cell->case_idx].id, r->ds.phases[cell->phase_idx],
-		       sqrt(cell->vc.within) * 100, sqrt(cell->vc.between) * 100, cell->vc.icc,
-		       cell->vc.sessions, cell->vc.boots);
-	}
-	int rc = 0;
-	if (!n) {
-		fprintf(stderr, "coldmark calibrate: fewer than 2 sessions with 2+ ok boots: nothing "
-				"to calibrate (--sessions K, K >= 2)\n");
-		rc = CM_EXIT_FAILED;
-	} else if (cm_store_put_calibration(r->store, host ? host : "", r->run_id, cal, n)) {
-		fprintf(stderr, "coldmark calibrate: the store %s did not take the calibration: %s\n",
-			r->db_path, cm_store_error(r->store));
-		rc = CM_EXIT_OUTPUT;
-	} else {
-		printf("stored for host %s in %s: compares of one-session runs on this host use it\n",
-		       host ? host : "?", r->db_path);
-	}
-	free(cal); /* its strings belong to the dataset */
-	return rc;
-}
-
 /* Reports, exports, the terminal summary and the exit status. */
 static int finish(struct run *r, struct cm_runner *rn, int rc)
 {
@@ -719,7 +620,7 @@ static int finish(struct run *r, struct cm_runner *rn, int rc)
 	printf("\n");
 	cm_report_terminal(&rep, "total", stdout);
 	if (r->calibrate && !rc && !stop_flag)
-		rc = store_calibration(r, &rep);
+		rc = cm_calibration_save(&r->ds, &rep, r->run_id, rn, rn->shared ? r->shared_name : rn->db_path);
 	cm_report_free(&rep);
 	if (m->until_ci_pct > 0) {
 		printf("\nadaptive stopping at %g%% on the %s phase: boots each case needed\n",
@@ -734,7 +635,7 @@ static int finish(struct run *r, struct cm_runner *rn, int rc)
 	char *written = cm_report_files(r->formats);
 	printf("\nsamples: %s\nreports: %s/{%s}\n", r->samples_path, r->outdir, written);
 	free(written);
-	const char *where = rn->shared ? r->shared_name : r->db_path;
+	const char *where = rn->shared ? r->shared_name : rn->db_path;
 	if (rn->shared_lost)
 		where = "the run folder's journal.db only";
 	printf("stored as run %s%s%s in %s\n", r->run_id, r->tag ? ", tag " : "",
@@ -771,7 +672,8 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 		struct cm_runner rn = {
 			.m = r.m, .launch = launch, .sources = &sources, .clock = cm_now_ns,
 			.stop = &stop_flag, .rd = &r.rd, .ds = &r.ds, .store = r.store,
-			.run_id = r.run_id, .db_path = r.db_path, .logs = r.logs, .drop_files = files,
+			.run_id = r.run_id, .logs = r.logs, .drop_files = files,
+			.db_path = r.shared_name[0] ? "journal.db (in the run folder)" : r.db_path,
 			.ndrop = nfiles, .progress = progress, .case_done = case_done, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
