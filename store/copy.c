@@ -86,8 +86,8 @@ static int put_all(struct cm_store *dst, const char *sql, const struct rows *r)
 {
 	int rc = 0;
 	for (size_t i = 0; !rc && i < r->n; i++)
-		rc = dst->ops->exec(dst, sql, (int)r->ncol, (const char *const *)&r->v[i * r->ncol])
-			     ? CM_ERR(CM_EIO) : 0;
+		rc = dst->ops->query(dst, sql, (int)r->ncol, (const char *const *)&r->v[i * r->ncol],
+				     NULL, NULL) ? CM_ERR(CM_EIO) : 0;
 	return rc;
 }
 
@@ -112,8 +112,8 @@ static int copy_body(struct cm_store *dst, void *ctx)
 			free(key);
 		}
 		if (!there)
-			rc = dst->ops->exec(dst, PUT_SAMPLE, 11, (const char *const *)v) ? CM_ERR(CM_EIO)
-											   : 0;
+			rc = dst->ops->query(dst, PUT_SAMPLE, 11, (const char *const *)v, NULL, NULL)
+				     ? CM_ERR(CM_EIO) : 0;
 	}
 	cm_strset_free(&seen);
 	return rc;

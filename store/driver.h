@@ -24,8 +24,8 @@ struct cm_db_ops {
 	/* did the last failure come from another writer (busy, lock, serialization), so that the
 	 * whole transaction may be tried again? */
 	bool (*retryable)(struct cm_store *s);
-	/* sql with n parameters; n == 0 may hold several statements (migrations) */
-	int (*exec)(struct cm_store *s, const char *sql, int n, const char *const *params);
+	/* sql with n parameters, each result row to row (NULL: none wanted); without parameters
+	 * and rows it may hold several statements (migrations) */
 	int (*query)(struct cm_store *s, const char *sql, int n, const char *const *params,
 		     cm_db_row_fn row, void *ctx);
 	int (*version)(struct cm_store *s); /* -1 when it cannot be read */

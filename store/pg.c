@@ -97,17 +97,6 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 	return rc;
 }
 
-static int exec(struct cm_store *s, const char *sql, int n, const char *const *params)
-{
-	return run(s, sql, n, params, NULL, NULL);
-}
-
-static int query(struct cm_store *s, const char *sql, int n, const char *const *params,
-		 cm_db_row_fn row, void *ctx)
-{
-	return run(s, sql, n, params, row, ctx);
-}
-
 static int begin(struct cm_store *s, bool migrate)
 {
 	return run(s, migrate ? "BEGIN; SELECT pg_advisory_xact_lock(" MIGRATION_LOCK ")" : "BEGIN",
@@ -186,7 +175,7 @@ static void close_db(struct cm_store *s)
 }
 
 static const struct cm_db_ops ops = {
-	"PostgreSQL", begin, commit, rollback, retryable, exec, query, version, set_version,
+	"PostgreSQL", begin, commit, rollback, retryable, run, version, set_version,
 	has_table, bytes, close_db,
 };
 

@@ -114,17 +114,6 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 	return err;
 }
 
-static int exec(struct cm_store *s, const char *sql, int n, const char *const *params)
-{
-	return run(s, sql, n, params, NULL, NULL);
-}
-
-static int query(struct cm_store *s, const char *sql, int n, const char *const *params,
-		 cm_db_row_fn row, void *ctx)
-{
-	return run(s, sql, n, params, row, ctx);
-}
-
 /* BEGIN IMMEDIATE takes the write lock first, so a body never meets BUSY halfway. */
 static int begin(struct cm_store *s, bool migrate)
 {
@@ -194,7 +183,7 @@ static void close_db(struct cm_store *s)
 }
 
 static const struct cm_db_ops ops = {
-	"SQLite", begin, commit, rollback, retryable, exec, query, version, set_version,
+	"SQLite", begin, commit, rollback, retryable, run, version, set_version,
 	has_table, bytes, close_db,
 };
 

@@ -52,7 +52,7 @@ void cm_store_redact(const char *target, char *out, size_t n)
 
 static int exec(struct cm_store *s, const char *sql, int n, const char *const *p)
 {
-	return s->ops->exec(s, sql, n, p) ? CM_ERR(CM_EIO) : 0;
+	return s->ops->query(s, sql, n, p, NULL, NULL) ? CM_ERR(CM_EIO) : 0;
 }
 
 static int query(struct cm_store *s, const char *sql, int n, const char *const *p,
@@ -177,7 +177,7 @@ static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz
 		goto fail;
 	for (; v < NMIGRATIONS; v++) {
 		const char *sql = s->pg && migrations[v].pg ? migrations[v].pg : migrations[v].sqlite;
-		if (s->ops->exec(s, sql, 0, NULL) || s->ops->set_version(s, v + 1)) {
+		if (s->ops->query(s, sql, 0, NULL, NULL, NULL) || s->ops->set_version(s, v + 1)) {
 			snprintf(err, errsz, "%s: migrating to schema %d: %s", name, v + 1, s->err);
 			goto fail;
 		}
