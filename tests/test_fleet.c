@@ -117,10 +117,11 @@ static void test_array_of_replicates(void **state)
 	char *script = SOURCE_DIR "/scripts/coldmark.sbatch";
 	setenv("COLDMARK", COLDMARK_BIN, 1);
 	setenv("COLDMARK_OUT", tmp, 1);
+	char *logs = cm_xasprintf("%s/slurm-%%A_%%a.out", tmp);
 	char *sbatch[] = { "sbatch", "--wait", "--array=0-2", "--exclusive", "--chdir", tmp,
-			   "--output", cm_xasprintf("%s/slurm-%%A_%%a.out", tmp), script, m,
-			   "fleet-v1", NULL };
+			   "--output", logs, script, m, "fleet-v1", NULL };
 	int rc = run(sbatch, &out);
+	free(logs);
 	if (rc)
 		fail_msg("sbatch: %d: %s", rc, out);
 	free(out);
