@@ -114,16 +114,15 @@ struct cm_matrix;
 int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_replicate *rep);
 
 /* A run whose store is a URL: journal.db in its folder (opened into *journal; a link or an
- * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL and *lost
- * when out of reach, said once); shown gets the URL with its password redacted. */
+ * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL when out of
+ * reach, said once); shown gets the URL with its password redacted. */
 struct cm_rundir;
 struct cm_store;
 int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
-		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n,
-		  bool *lost);
+		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n);
 /* The run's header, cases and any boots the server lacks, from the journal onto the server;
- * a failure there closes it (*shared NULL, *lost) and loses nothing. */
+ * a failure there closes it (*shared NULL) and loses nothing. */
 void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir, bool *lost);
+			const char *shown, const char *outdir);
 
 #endif

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "coldmark/matrix.h"
 #include "coldmark/rundir.h"
+#include "coldmark/runner.h"
 #include "coldmark/store.h"
 
 const char *cm_cli_db(const struct cm_cli *cli)
@@ -101,19 +102,10 @@ int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_
 	return 0;
 }
 
-/* Said once when the server is out of reach or lets go: where the boots are and the way on. */
-static void say_kept(const char *shown, const char *why, const char *outdir)
-{
-	fprintf(stderr, "coldmark run: the shared store %s %s: the boots are kept in %s/%s; upload "
-			"them later with: coldmark sync %s --db URL\n",
-		shown, why, outdir, CM_RUN_JOURNAL_DB, outdir);
-}
-
 /* The journal first (a local SQLite store in the run folder, so a run never waits on or loses
  * anything to the network), then the server; a server out of reach does not stop the run. */
 int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
-		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n,
-		  bool *lost)
+		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n)
 {
 	char err[1024];
 	cm_store_redact(url, shown, n);
@@ -130,24 +122,22 @@ int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *r
 	if (!(*shared = cm_store_open(url, err, sizeof(err)))) {
 		char why[1100];
 		snprintf(why, sizeof(why), "is out of reach (%s)", err);
-		say_kept(shown, why, outdir);
-		*lost = true;
+		cm_runner_say_journal_only(shown, why, outdir);
 	}
 	return 0;
 }
 
 void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir, bool *lost)
+			const char *shown, const char *outdir)
 {
 	struct cm_store_copied c = { 0 };
 	if (!*shared || !cm_store_copy_run(journal, *shared, run_id, &c))
 		return;
 	char why[600];
 	snprintf(why, sizeof(why), "did not take the run (%s)", cm_store_error(*shared));
-	say_kept(shown, why, outdir);
+	cm_runner_say_journal_only(shown, why, outdir);
 	cm_store_close(*shared);
 	*shared = NULL;
-	*lost = true;
 }
 
 static struct cm_store *open_or_say(const char *who, const char *target, bool existing)

@@ -97,8 +97,7 @@ struct run {
 	/* a postgresql:// store: the server (NULL when out of reach), while r->store is the run
 	 * folder's journal.db, which holds every boot whatever the server does */
 	struct cm_store *shared;
-	char shared_name[512];
-	bool shared_lost;
+	char shared_name[512]; /* "" unless the store is a server */
 	struct cm_replicate rep; /* --replicate: one session of a fleet's array (rep.active) */
 };
 
@@ -283,7 +282,7 @@ static int open_outputs(struct run *r)
 	r->logs = cm_xasprintf("%s/%s", r->outdir, CM_RUN_LOGS);
 	r->samples_path = cm_xasprintf("%s/%s", r->outdir, CM_RUN_SAMPLES);
 	return remote ? cm_fleet_open(r->db_path, r->outdir, &r->rd, &r->store, &r->shared,
-				      r->shared_name, sizeof(r->shared_name), &r->shared_lost)
+				      r->shared_name, sizeof(r->shared_name))
 		      : 0;
 }
 
@@ -464,8 +463,7 @@ static int prepare(struct run *r)
 	write_header(r);
 	if ((rc = store_run(r)) || (rc = load_previous(r)))
 		return rc;
-	cm_fleet_share_run(r->store, &r->shared, r->run_id, r->shared_name, r->outdir,
-			   &r->shared_lost);
+	cm_fleet_share_run(r->store, &r->shared, r->run_id, r->shared_name, r->outdir);
 	/* the plan and the header are on disk before the first boot */
 	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
 	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
@@ -635,12 +633,11 @@ static int finish(struct run *r, struct cm_runner *rn, int rc)
 	char *written = cm_report_files(r->formats);
 	printf("\nsamples: %s\nreports: %s/{%s}\n", r->samples_path, r->outdir, written);
 	free(written);
-	const char *where = rn->shared ? r->shared_name : rn->db_path;
-	if (rn->shared_lost)
-		where = "the run folder's journal.db only";
+	bool lost = r->shared_name[0] && !rn->shared; /* a server out of reach, or let go */
 	printf("stored as run %s%s%s in %s\n", r->run_id, r->tag ? ", tag " : "",
-	       r->tag ? r->tag : "", where);
-	if (rn->shared_lost)
+	       r->tag ? r->tag : "", lost ? "the run folder's journal.db only"
+			       : rn->shared ? r->shared_name : rn->db_path);
+	if (lost)
 		fprintf(stderr, "coldmark run: the shared store %s missed boots of this run: upload "
 				"them with: coldmark sync %s --db URL\n", r->shared_name, r->outdir);
 	return exit_status(r, rn, rc);
@@ -677,7 +674,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			.ndrop = nfiles, .progress = progress, .case_done = case_done, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
-			.shared = r.shared, .shared_name = r.shared_name, .shared_lost = r.shared_lost,
+			.shared = r.shared, .shared_name = r.shared_name,
 		};
 		r.shared = NULL; /* the runner's now: it lets go of a server that fails */
 		lc.runner = &rn;

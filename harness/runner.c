@@ -63,19 +63,22 @@ int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
 	return 0;
 }
 
-/* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
- * rows leave the dataset again and the journals are cut back. 0 or CM_RUNNER_OUTPUT. */
+void cm_runner_say_journal_only(const char *shown, const char *why, const char *rundir)
+{
+	fprintf(stderr, "coldmark run: the shared store %s %s: from here on the boots are kept in "
+			"%s/%s only; upload them later with: coldmark sync %s --db URL\n",
+		shown, why, rundir, CM_RUN_JOURNAL_DB, rundir);
+}
+
 /* The shared store that fails a write is given up for the rest of the run: nothing is lost,
  * the local journal.db has every boot, and coldmark sync uploads them later. */
 static void shared_lost(struct cm_runner *r, const char *what)
 {
-	fprintf(stderr, "coldmark run: the shared store %s did not take %s (%s): from here on the "
-			"boots are kept in %s/%s only; upload them with: coldmark sync %s --db URL\n",
-		r->shared_name, what, cm_store_error(r->shared), r->rd->path, CM_RUN_JOURNAL_DB,
-		r->rd->path);
+	char why[600];
+	snprintf(why, sizeof(why), "did not take %s (%s)", what, cm_store_error(r->shared));
+	cm_runner_say_journal_only(r->shared_name, why, r->rd->path);
 	cm_store_close(r->shared);
 	r->shared = NULL;
-	r->shared_lost = true;
 }
 
 void cm_runner_meta(struct cm_runner *r, const char *key, const char *val)
@@ -96,6 +99,9 @@ static void shared_rows(struct cm_runner *r, size_t first_row, const char *case_
 	}
 }
 
+/* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
+ * rows leave the dataset again and the journals are cut back; then into the shared store,
+ * which may fail without stopping the run. 0 or CM_RUNNER_OUTPUT. */
 static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_planned *b,
 			const char *case_id, const struct cm_events *ev, const char *src)
 {

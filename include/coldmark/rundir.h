@@ -45,10 +45,10 @@ int cm_rundir_synced(struct cm_rundir *rd);
 void cm_rundir_cut(struct cm_rundir *rd, enum cm_journal j, off_t size);
 /* Writes a whole file under a temporary name, syncs it and renames it into place. -errno. */
 int cm_rundir_replace(struct cm_rundir *rd, const char *name, const char *buf, size_t len);
-/* True when the folder holds a journal written before (resume: append, no header). */
 /* May a file by that name in the folder be opened by path (by a library such as SQLite)? Yes
  * when there is none, or a regular file; never a link planted to elsewhere. */
 bool cm_rundir_may_open(const struct cm_rundir *rd, const char *name);
+/* True when the folder holds a journal written before (resume: append, no header). */
 bool cm_rundir_has_data(const struct cm_rundir *rd, enum cm_journal j);
 void cm_rundir_close(struct cm_rundir *rd);
 

@@ -33,10 +33,10 @@ struct cm_runner {
 	struct cm_dataset *ds;
 	struct cm_store *store; /* the store, or a server-backed run's local journal.db */
 	const char *run_id, *db_path, *logs;
-	/* a server-backed run's shared store (NULL: none, or lost: the journal has every boot) */
+	/* a server-backed run's shared store: NULL when shared_name is set means it was lost
+	 * (or never reached), and the journal alone has every boot */
 	struct cm_store *shared;
-	const char *shared_name; /* its URL, password redacted */
-	bool shared_lost;
+	const char *shared_name; /* its URL, password redacted; NULL or "": no server */
 	char **drop_files;
 	size_t ndrop;
 	/* told as it goes */
@@ -56,6 +56,9 @@ struct cm_runner {
 /* Runs the plan (growing it by adaptive blocks); 0, CM_RUNNER_OUTPUT after saying why, or a
  * case_done hook's status. */
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
+/* "the shared store URL <why>: from here on the boots are kept in RUNDIR/journal.db only;
+ * upload them later with: coldmark sync RUNDIR --db URL", once, when the server goes. */
+void cm_runner_say_journal_only(const char *shown, const char *why, const char *rundir);
 /* A header item into the dataset, the store and the shared store (one known only as the run
  * goes: a session's start, the cache drop that happened). */
 void cm_runner_meta(struct cm_runner *r, const char *key, const char *val);
