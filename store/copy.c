@@ -9,35 +9,10 @@
 #include "coldmark/store.h"
 #include "driver.h"
 
-struct rows {
-	char **v; /* ncol values per row, NULL kept as NULL */
-	size_t n, ncol;
-};
-
-static int collect(void *ctx, int ncol, const char *const *vals)
-{
-	struct rows *r = ctx;
-	r->ncol = (size_t)ncol;
-	r->v = cm_xrealloc(r->v, (r->n + 1) * (size_t)ncol * sizeof(char *));
-	for (int i = 0; i < ncol; i++)
-		r->v[r->n * (size_t)ncol + (size_t)i] = vals[i] ? cm_xstrdup(vals[i]) : NULL;
-	r->n++;
-	return 0;
-}
-
-static void rows_free(struct rows *r)
-{
-	for (size_t i = 0; i < r->n * r->ncol; i++)
-		free(r->v[i]);
-	free(r->v);
-	*r = (struct rows){ 0 };
-}
-
-static int get(struct cm_store *s, const char *sql, const char *arg, struct rows *out)
+static int get(struct cm_store *s, const char *sql, const char *arg, struct cm_rows *out)
 {
 	const char *p[] = { arg };
-	*out = (struct rows){ 0 };
-	return s->ops->query(s, sql, arg ? 1 : 0, p, collect, out) ? CM_ERR(CM_EIO) : 0;
+	return cm_store_rows(s, sql, arg ? 1 : 0, p, out);
 }
 
 static const char RUN_ROW[] = "SELECT id, tag, started FROM runs WHERE id = $1";
@@ -52,16 +27,9 @@ static const char BOOT_KEYS[] =
 
 static const char PUT_RUN[] =
 	"INSERT INTO runs (id, tag, started) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
-/* a header item said again later (a session's end load) is the newer word */
-static const char PUT_META[] =
-	"INSERT INTO run_meta (run_id, key, value) VALUES ($1, $2, $3) "
-	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value";
 static const char PUT_CASE[] =
 	"INSERT INTO cases (run_id, case_id, axes, argv) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (run_id, case_id) DO UPDATE SET argv = COALESCE(cases.argv, excluded.argv)";
-static const char PUT_SAMPLE[] =
-	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
-	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
 static char *boot_key(char *const *v)
 {
@@ -69,7 +37,7 @@ static char *boot_key(char *const *v)
 }
 
 struct copy {
-	struct rows run, meta, cases, samples;
+	struct cm_rows run, meta, cases, samples;
 	struct cm_strset present; /* boots the target holds already */
 	char **keys;		  /* the strings the sets borrow */
 	size_t nkeys;
@@ -82,12 +50,11 @@ static void keep(struct copy *c, char *key)
 	c->keys[c->nkeys++] = key;
 }
 
-static int put_all(struct cm_store *dst, const char *sql, const struct rows *r)
+static int put_all(struct cm_store *dst, const char *sql, const struct cm_rows *r)
 {
 	int rc = 0;
 	for (size_t i = 0; !rc && i < r->n; i++)
-		rc = dst->ops->query(dst, sql, (int)r->ncol, (const char *const *)&r->v[i * r->ncol],
-				     NULL, NULL) ? CM_ERR(CM_EIO) : 0;
+		rc = cm_store_exec(dst, sql, (int)r->ncol, (const char *const *)&r->v[i * r->ncol]);
 	return rc;
 }
 
@@ -96,7 +63,8 @@ static int copy_body(struct cm_store *dst, void *ctx)
 {
 	struct copy *c = ctx;
 	int rc = put_all(dst, PUT_RUN, &c->run);
-	rc = rc ? rc : put_all(dst, PUT_META, &c->meta);
+	/* a header item said again later (a session's end load) is the newer word */
+	rc = rc ? rc : put_all(dst, cm_sql_set_meta, &c->meta);
 	rc = rc ? rc : put_all(dst, PUT_CASE, &c->cases);
 	struct cm_strset seen = { 0 };
 	c->boots = c->skipped = 0;
@@ -112,8 +80,7 @@ static int copy_body(struct cm_store *dst, void *ctx)
 			free(key);
 		}
 		if (!there)
-			rc = dst->ops->query(dst, PUT_SAMPLE, 11, (const char *const *)v, NULL, NULL)
-				     ? CM_ERR(CM_EIO) : 0;
+			rc = cm_store_exec(dst, cm_sql_add_sample, 11, (const char *const *)v);
 	}
 	cm_strset_free(&seen);
 	return rc;
@@ -123,7 +90,7 @@ int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *ru
 		      struct cm_store_copied *out)
 {
 	struct copy c = { 0 };
-	struct rows keys = { 0 };
+	struct cm_rows keys = { 0 };
 	int rc = get(src, RUN_ROW, run_id, &c.run);
 	if (!rc && !c.run.n)
 		rc = CM_ERR(CM_ENOENT);
@@ -144,8 +111,8 @@ int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *ru
 		out->boots_added += c.boots;
 		out->boots_present += c.skipped;
 	}
-	rows_free(&c.run), rows_free(&c.meta), rows_free(&c.cases), rows_free(&c.samples);
-	rows_free(&keys);
+	cm_rows_free(&c.run), cm_rows_free(&c.meta), cm_rows_free(&c.cases), cm_rows_free(&c.samples);
+	cm_rows_free(&keys);
 	cm_strset_free(&c.present);
 	for (size_t i = 0; i < c.nkeys; i++)
 		free(c.keys[i]);
@@ -169,16 +136,26 @@ static int calibration_body(struct cm_store *dst, void *ctx)
 	return put_all(dst, PUT_CALIBRATION, ctx);
 }
 
+struct copy_all {
+	struct cm_store *src, *dst;
+	struct cm_store_copied *out;
+	int rc;
+};
+
+static int copy_one(void *ctx, const char *id, const char *tag, const char *started)
+{
+	struct copy_all *x = ctx;
+	return x->rc = cm_store_copy_run(x->src, x->dst, id, x->out);
+}
+
 int cm_store_copy_all(struct cm_store *src, struct cm_store *dst, struct cm_store_copied *out)
 {
-	struct rows runs = { 0 }, cal = { 0 };
-	int rc = get(src, "SELECT id FROM runs ORDER BY started, rowid", NULL, &runs);
-	for (size_t i = 0; !rc && i < runs.n; i++)
-		rc = cm_store_copy_run(src, dst, runs.v[i], out);
-	rc = rc ? rc : get(src, CALIBRATIONS, NULL, &cal);
+	struct copy_all x = { src, dst, out, 0 };
+	struct cm_rows cal = { 0 };
+	int rc = cm_store_runs(src, copy_one, &x);
+	rc = rc ? rc : x.rc ? x.rc : get(src, CALIBRATIONS, NULL, &cal);
 	if (!rc && cal.n && !(rc = cm_store_transaction(dst, calibration_body, &cal)))
 		out->calibrations += cal.n;
-	rows_free(&runs);
-	rows_free(&cal);
+	cm_rows_free(&cal);
 	return rc;
 }

@@ -44,6 +44,19 @@ struct cm_store {
 	bool pg;	  /* migrations differ in their column types */
 };
 
+/* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
+int cm_store_exec(struct cm_store *s, const char *sql, int n, const char *const *p);
+/* Every column of every result row, copied and flattened (ncol a row); NULL stays NULL. */
+struct cm_rows {
+	char **v;
+	size_t n, ncol;
+};
+int cm_store_rows(struct cm_store *s, const char *sql, int n, const char *const *p,
+		  struct cm_rows *out);
+void cm_rows_free(struct cm_rows *r);
+/* Statements both the writers and the copies run (one text: one prepared statement). */
+extern const char cm_sql_set_meta[], cm_sql_add_sample[];
+
 /* body in one write transaction, retried while another writer holds the store */
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
 

@@ -50,15 +50,41 @@ void cm_store_redact(const char *target, char *out, size_t n)
 	}
 }
 
-static int exec(struct cm_store *s, const char *sql, int n, const char *const *p)
-{
-	return s->ops->query(s, sql, n, p, NULL, NULL) ? CM_ERR(CM_EIO) : 0;
-}
-
 static int query(struct cm_store *s, const char *sql, int n, const char *const *p,
 		 cm_db_row_fn row, void *ctx)
 {
 	return s->ops->query(s, sql, n, p, row, ctx) ? CM_ERR(CM_EIO) : 0;
+}
+
+int cm_store_exec(struct cm_store *s, const char *sql, int n, const char *const *p)
+{
+	return query(s, sql, n, p, NULL, NULL);
+}
+
+static int collect(void *ctx, int ncol, const char *const *vals)
+{
+	struct cm_rows *r = ctx;
+	r->ncol = (size_t)ncol;
+	r->v = cm_xrealloc(r->v, (r->n + 1) * (size_t)ncol * sizeof(char *));
+	for (int i = 0; i < ncol; i++)
+		r->v[r->n * (size_t)ncol + (size_t)i] = vals[i] ? cm_xstrdup(vals[i]) : NULL;
+	r->n++;
+	return 0;
+}
+
+int cm_store_rows(struct cm_store *s, const char *sql, int n, const char *const *p,
+		  struct cm_rows *out)
+{
+	*out = (struct cm_rows){ 0 };
+	return query(s, sql, n, p, collect, out);
+}
+
+void cm_rows_free(struct cm_rows *r)
+{
+	for (size_t i = 0; i < r->n * r->ncol; i++)
+		free(r->v[i]);
+	free(r->v);
+	*r = (struct cm_rows){ 0 };
 }
 
 /* One write transaction, retried while another writer holds what it needs (a long import at
@@ -231,14 +257,14 @@ int64_t cm_store_bytes(struct cm_store *s)
 	return s->ops->bytes(s);
 }
 
-static const char SET_META[] =
+const char cm_sql_set_meta[] =
 	"INSERT INTO run_meta (run_id, key, value) VALUES ($1, $2, $3) "
 	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value";
 
 int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value)
 {
 	const char *p[] = { run_id, key, value };
-	return exec(s, SET_META, 3, p);
+	return cm_store_exec(s, cm_sql_set_meta, 3, p);
 }
 
 struct begin_ctx {
@@ -255,7 +281,7 @@ static int begin_body(struct cm_store *s, void *ctx)
 	const struct cm_dataset *ds = b->ds;
 	const char *started = cm_dataset_get_meta(ds, "date");
 	const char *run[] = { b->run_id, b->tag, started ? started : "" };
-	int rc = exec(s, ADD_RUN, 3, run);
+	int rc = cm_store_exec(s, ADD_RUN, 3, run);
 	for (size_t i = 0; !rc && i < ds->nmeta; i++)
 		rc = cm_store_set_meta(s, b->run_id, ds->meta_keys[i], ds->meta_vals[i]);
 	for (size_t c = 0; !rc && c < ds->ncases; c++) {
@@ -264,7 +290,7 @@ static int begin_body(struct cm_store *s, void *ctx)
 			cm_buf_printf(&axes, "%s%s=%s", a ? "\t" : "", ds->axes[a],
 				      ds->cases[c].labels[a]);
 		const char *p[] = { b->run_id, ds->cases[c].id, axes.s ? axes.s : "" };
-		rc = exec(s, ADD_CASE, 3, p);
+		rc = cm_store_exec(s, ADD_CASE, 3, p);
 		cm_buf_free(&axes);
 	}
 	return rc;
@@ -291,7 +317,7 @@ static int argv_body(struct cm_store *s, void *ctx)
 	int rc = 0;
 	for (size_t i = 0; !rc && i < x->n; i++) {
 		const char *p[] = { x->run_id, x->case_ids[i], x->cmdlines[i] };
-		rc = exec(s, SET_ARGV, 3, p);
+		rc = cm_store_exec(s, SET_ARGV, 3, p);
 	}
 	return rc;
 }
@@ -310,7 +336,7 @@ struct rows_ctx {
 	size_t from, to;
 };
 
-static const char ADD_SAMPLE[] =
+const char cm_sql_add_sample[] =
 	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
 	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 
@@ -329,7 +355,7 @@ static int rows_body(struct cm_store *s, void *ctx)
 		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
 				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
 				    session, r->audit ? r->audit : "" };
-		rc = exec(s, ADD_SAMPLE, 11, p);
+		rc = cm_store_exec(s, cm_sql_add_sample, 11, p);
 	}
 	return rc;
 }
@@ -365,35 +391,8 @@ int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n
 	return rc;
 }
 
-struct strings {
-	char **v;
-	size_t n;
-};
-
-static void strings_add(struct strings *l, const char *v)
-{
-	l->v = cm_xrealloc(l->v, (l->n + 1) * sizeof(char *));
-	l->v[l->n++] = cm_xstrdup(v ? v : "");
-}
-
-static void strings_free(struct strings *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	*l = (struct strings){ 0 };
-}
-
-/* every column of every row, flattened (ncol per row) */
-static int all_cols(void *ctx, int ncol, const char *const *vals)
-{
-	for (int i = 0; i < ncol; i++)
-		strings_add(ctx, vals[i]);
-	return 0;
-}
-
 /* The axes from the first case's "name=value\t..." list, then each case's labels. */
-static void load_cases(struct cm_dataset *ds, struct strings *cases)
+static void load_cases(struct cm_dataset *ds, struct cm_rows *cases)
 {
 	char *axes[64] = { 0 };
 	size_t nax = 0;
@@ -408,15 +407,15 @@ static void load_cases(struct cm_dataset *ds, struct strings *cases)
 	cm_dataset_init(ds, axes, nax);
 	for (size_t i = 0; i < nax; i++)
 		free(axes[i]);
-	for (size_t c = 0; c + 1 < cases->n; c += 2) {
+	for (size_t c = 0; c < cases->n; c++) { /* case_id, axes: both NOT NULL */
 		char *labels[64] = { 0 }, *save = NULL;
 		size_t a = 0;
-		for (char *t = strtok_r(cases->v[c + 1], "\t", &save); t && a < nax;
+		for (char *t = strtok_r(cases->v[2 * c + 1], "\t", &save); t && a < nax;
 		     t = strtok_r(NULL, "\t", &save)) {
 			char *eq = strchr(t, '=');
 			labels[a++] = eq ? eq + 1 : t;
 		}
-		cm_dataset_case(ds, cases->v[c], labels);
+		cm_dataset_case(ds, cases->v[2 * c], labels);
 	}
 }
 
@@ -444,15 +443,15 @@ static const char LOAD_SAMPLES[] =
 int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 {
 	const char *p[] = { run_id };
-	struct strings cases = { 0 }, meta = { 0 };
-	int rc = query(s, LOAD_CASES, 1, p, all_cols, &cases);
+	struct cm_rows cases, meta = { 0 };
+	int rc = cm_store_rows(s, LOAD_CASES, 1, p, &cases);
 	load_cases(ds, &cases);
-	strings_free(&cases);
+	cm_rows_free(&cases);
 	if (!rc)
-		rc = query(s, LOAD_META, 1, p, all_cols, &meta);
-	for (size_t i = 0; i + 1 < meta.n; i += 2)
-		cm_dataset_meta(ds, meta.v[i], meta.v[i + 1]);
-	strings_free(&meta);
+		rc = cm_store_rows(s, LOAD_META, 1, p, &meta);
+	for (size_t i = 0; i < meta.n; i++)
+		cm_dataset_meta(ds, meta.v[2 * i], meta.v[2 * i + 1] ? meta.v[2 * i + 1] : "");
+	cm_rows_free(&meta);
 	struct load_ctx x = { ds, cm_dataset_get_meta(ds, "host") };
 	if (!rc)
 		rc = query(s, LOAD_SAMPLES, 1, p, load_sample, &x);
@@ -466,9 +465,9 @@ static const char RESOLVE_ALL[] =
 
 int cm_store_resolve_all(struct cm_store *s, const char *ref, char ***ids, size_t *n)
 {
-	struct strings l = { 0 };
+	struct cm_rows l; /* one column: ids, NOT NULL */
 	const char *p[] = { ref };
-	int rc = query(s, RESOLVE_ALL, 1, p, all_cols, &l);
+	int rc = cm_store_rows(s, RESOLVE_ALL, 1, p, &l);
 	if (!rc && l.n && !strcmp(l.v[0], ref)) /* a run id names that run alone */
 		while (l.n > 1)
 			free(l.v[--l.n]);
@@ -511,7 +510,7 @@ static int put_calibration_body(struct cm_store *s, void *ctx)
 		snprintf(ns, sizeof(ns), "%zu", c->vc.sessions);
 		snprintf(nb, sizeof(nb), "%zu", c->vc.boots);
 		const char *p[] = { x->host, c->case_id, c->phase, w, b, ns, nb, x->run_id, now };
-		rc = exec(s, PUT_CALIBRATION, 9, p);
+		rc = cm_store_exec(s, PUT_CALIBRATION, 9, p);
 	}
 	return rc;
 }
@@ -565,11 +564,11 @@ int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const
 						const char *started),
 		  void *ctx)
 {
-	struct strings l = { 0 };
-	int rc = query(s, RUNS, 0, NULL, all_cols, &l);
-	for (size_t i = 0; !rc && i + 2 < l.n; i += 3)
-		if (cb(ctx, l.v[i], l.v[i + 1], l.v[i + 2]))
+	struct cm_rows l;
+	int rc = cm_store_rows(s, RUNS, 0, NULL, &l);
+	for (size_t i = 0; !rc && i < l.n; i++)
+		if (cb(ctx, l.v[3 * i], l.v[3 * i + 1] ? l.v[3 * i + 1] : "", l.v[3 * i + 2]))
 			break;
-	strings_free(&l);
+	cm_rows_free(&l);
 	return rc;
 }
