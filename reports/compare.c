@@ -90,6 +90,16 @@ static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const 
 	return NULL;
 }
 
+/* Within- and between-session components of both sides, pooled: every model shows them. */
+static void pooled_components(const struct cm_cell *x, const struct cm_cell *y,
+			      struct cm_varcomp *out)
+{
+	struct cm_varcomp a, b;
+	cm_stats_varcomp(x->values, x->sessions, x->s.n, &a);
+	cm_stats_varcomp(y->values, y->sessions, y->s.n, &b);
+	cm_varcomp_pool(&a, &b, out);
+}
+
 /* Two arms of one run, interleaved in its sessions: each session's level (the median of
  * ln(duration) over both arms) is taken out of its boots, so that what sessions share does
  * not widen the comparison; with one session this is a common shift and changes nothing. */
@@ -136,10 +146,6 @@ static void within_run(const struct cm_cell *x, const struct cm_cell *y, double 
 	row->cmp.base_median = x->s.median;
 	row->cmp.cand_median = y->s.median;
 	row->model = CM_MODEL_WITHIN_RUN;
-	struct cm_varcomp a, b;
-	cm_stats_varcomp(x->values, x->sessions, x->s.n, &a);
-	cm_stats_varcomp(y->values, y->sessions, y->s.n, &b);
-	cm_varcomp_pool(&a, &b, &row->vc);
 	row->base_sessions = row->cand_sessions = k;
 	free(all), free(ses);
 }
@@ -151,13 +157,8 @@ static void between_runs(const struct cm_cell *x, const struct cm_cell *y, doubl
 {
 	double *mb = cm_xmalloc((x->s.n + 1) * sizeof(double)),
 	       *mc = cm_xmalloc((y->s.n + 1) * sizeof(double));
-	size_t *pb = cm_xmalloc((x->s.n + 1) * sizeof(size_t)), *pc = cm_xmalloc((y->s.n + 1) * sizeof(size_t));
-	size_t kb = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, mb, pb),
-	       kc = cm_stats_session_medians(y->values, y->sessions, y->s.n, 2, mc, pc);
-	struct cm_varcomp a, b;
-	cm_stats_varcomp(x->values, x->sessions, x->s.n, &a);
-	cm_stats_varcomp(y->values, y->sessions, y->s.n, &b);
-	cm_varcomp_pool(&a, &b, &row->vc);
+	size_t kb = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, mb, NULL),
+	       kc = cm_stats_session_medians(y->values, y->sessions, y->s.n, 2, mc, NULL);
 	row->base_sessions = kb, row->cand_sessions = kc;
 	struct cm_session_prior prior;
 	size_t boots = kb + kc ? (x->s.n + y->s.n) / (kb + kc) : 0;
@@ -175,7 +176,7 @@ static void between_runs(const struct cm_cell *x, const struct cm_cell *y, doubl
 		cm_stats_compare(x->values, x->s.n, y->values, y->s.n, alpha, &row->cmp);
 		row->model = CM_MODEL_BOOTS;
 	}
-	free(mb), free(mc), free(pb), free(pc);
+	free(mb), free(mc);
 }
 
 /* Rows for every case and phase both sides have; the cases on one side only. */
@@ -200,6 +201,7 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			struct cm_cmp_row *row = &r->rows[r->nrows++];
 			*row = (struct cm_cmp_row){ c->cases[ci].id, c->phases[pc], x->s.n, y->s.n };
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
+			pooled_components(x, y, &row->vc); /* a calibrated row says the host's instead */
 			if (o && o->within_run)
 				within_run(x, y, alpha, row);
 			else if (!cm_cmp_hosts_row(b, c, x, y, alpha, log1p(r->judge.thr), row, r))

@@ -52,10 +52,6 @@ bool cm_cmp_hosts_row(const struct cm_dataset *b, const struct cm_dataset *c,
 		row->base_sessions = kb, row->cand_sessions = kc;
 		row->cmp.base_median = x->s.median;
 		row->cmp.cand_median = y->s.median;
-		struct cm_varcomp va, vb;
-		cm_stats_varcomp(x->values, x->sessions, x->s.n, &va);
-		cm_stats_varcomp(y->values, y->sessions, y->s.n, &vb);
-		cm_varcomp_pool(&va, &vb, &row->vc);
 	}
 	free(mb), free(mc), free(hb), free(hc);
 	return used;

@@ -1,6 +1,7 @@
 /* The host level: per-host changes, a CI across hosts, van Elteren's stratified test, the
  * between-host variance and hosts that disagree with the rest. */
 #include <gsl/gsl_cdf.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,22 +96,6 @@ double cm_stats_van_elteren(const double *const *b, const size_t *nb, const doub
 	return p;
 }
 
-static double mean_of(const double *x, size_t n)
-{
-	double m = 0;
-	for (size_t i = 0; i < n; i++)
-		m += x[i] / (double)n;
-	return m;
-}
-
-static double var_of(const double *x, size_t n)
-{
-	double m = mean_of(x, n), ss = 0;
-	for (size_t i = 0; i < n; i++)
-		ss += (x[i] - m) * (x[i] - m);
-	return n > 1 ? ss / (double)(n - 1) : NAN;
-}
-
 /* Does x[i] lie outside the 99% prediction interval of the others (and beyond floor)? */
 static bool disagrees(const double *x, size_t n, size_t i, double floor)
 {
@@ -121,7 +106,7 @@ static bool disagrees(const double *x, size_t n, size_t i, double floor)
 	for (size_t j = 0; j < n; j++)
 		if (j != i)
 			o[k++] = x[j];
-	double m = mean_of(o, k), sd = sqrt(var_of(o, k));
+	double m = gsl_stats_mean(o, 1, k), sd = sqrt(gsl_stats_variance(o, 1, k));
 	double half = gsl_cdf_tdist_Qinv(0.005, (double)(k - 1)) * sd * sqrt(1 + 1.0 / (double)k);
 	free(o);
 	return fabs(x[i] - m) > fmax(half, floor);
@@ -179,7 +164,7 @@ static void flag_sick(struct cm_hosts *out, double floor)
 /* mean and the 1 - 2 alpha t interval of the per-host changes d[0..n) (ln) */
 static void across(const double *d, size_t n, double alpha, double *rel, double *lo, double *hi)
 {
-	double m = mean_of(d, n), se = sqrt(var_of(d, n) / (double)n);
+	double m = gsl_stats_mean(d, 1, n), se = sqrt(gsl_stats_variance(d, 1, n) / (double)n);
 	double tq = gsl_cdf_tdist_Qinv(alpha, (double)(n - 1));
 	*rel = expm1(m), *lo = expm1(m - tq * se), *hi = expm1(m + tq * se);
 }
@@ -234,7 +219,7 @@ int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const dou
 	}
 	/* Var(a) = host + noise / 2 per side's share; Var(d) = 2 x that noise: the rest is the
 	 * hosts' own spread */
-	out->var_between = fmax(0, var_of(a, k) - var_of(d, k) / 4);
+	out->var_between = fmax(0, gsl_stats_variance(a, 1, k) - gsl_stats_variance(d, 1, k) / 4);
 	across(d, k, alpha, &cmp->rel, &cmp->rel_lo, &cmp->rel_hi);
 	if (nh >= 2 && nh < k)
 		across(healthy, nh, alpha, &out->rel_healthy, &out->lo_healthy, &out->hi_healthy);
