@@ -11,6 +11,8 @@
 
 struct cm_store;
 
+#define CM_DB_MAX_COLS 32 /* the widest row a query returns (samples: 11) */
+
 /* one result row: ncol values, NULL where the column is NULL; nonzero stops the query */
 typedef int (*cm_db_row_fn)(void *ctx, int ncol, const char *const *vals);
 

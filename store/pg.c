@@ -84,10 +84,11 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 	}
 	int rc = check(s, res, row != NULL);
 	if (!rc && row && PQresultStatus(res) == PGRES_TUPLES_OK) {
-		int ncol = PQnfields(res), nrow = PQntuples(res);
-		const char *vals[32];
+		int ncol = PQnfields(res) < CM_DB_MAX_COLS ? PQnfields(res) : CM_DB_MAX_COLS;
+		int nrow = PQntuples(res);
+		const char *vals[CM_DB_MAX_COLS];
 		for (int r = 0; r < nrow; r++) {
-			for (int i = 0; i < ncol && i < 32; i++)
+			for (int i = 0; i < ncol; i++)
 				vals[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
 			if (row(ctx, ncol, vals))
 				break;

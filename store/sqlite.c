@@ -93,10 +93,11 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 	if (!st || bind(st, n, params))
 		return st ? (done(s, st), fail(s)) : fail(s);
 	int rc, ncol = sqlite3_column_count(st);
-	const char *vals[32];
-	char num[32][32];
+	ncol = ncol < CM_DB_MAX_COLS ? ncol : CM_DB_MAX_COLS;
+	const char *vals[CM_DB_MAX_COLS];
+	char num[CM_DB_MAX_COLS][32];
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (int i = 0; i < ncol && i < 32; i++) {
+		for (int i = 0; i < ncol; i++) {
 			if (sqlite3_column_type(st, i) == SQLITE_FLOAT) { /* all 17 digits */
 				snprintf(num[i], sizeof(num[i]), "%.17g", sqlite3_column_double(st, i));
 				vals[i] = num[i];
