@@ -45,9 +45,10 @@ static int tune(const char *cpus)
 	struct cm_host_item it[CM_HOST_MAX_ITEMS];
 	size_t n = 0, changed = 0;
 	char err[512];
-	if (cm_host_tune(cpus, it, CM_HOST_MAX_ITEMS, &n, &changed, err, sizeof(err))) {
+	int rc = cm_host_tune(cpus, it, CM_HOST_MAX_ITEMS, &n, &changed, err, sizeof(err));
+	if (rc) {
 		fprintf(stderr, "coldmark host tune: %s\n", err);
-		return CM_EXIT_HOST;
+		return rc == CM_HOST_REFUSED ? CM_EXIT_USAGE : CM_EXIT_HOST;
 	}
 	printf("before:\n");
 	print_items(it, n, stdout);
@@ -63,7 +64,7 @@ static int reset(void)
 	int rc = cm_host_reset(&restored, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "coldmark host reset: %s\n", err);
-		return CM_EXIT_HOST;
+		return rc == CM_HOST_REFUSED ? CM_EXIT_USAGE : CM_EXIT_HOST;
 	}
 	printf("restored %zu setting%s as they were before coldmark host tune\n", restored,
 	       restored == 1 ? "" : "s");
@@ -73,9 +74,10 @@ static int reset(void)
 int cm_cmd_host(const struct cm_cli *cli)
 {
 	const char *what = cli->pos[0], *cpus = cm_cli_get(cli, "cpus");
-	cpu_set_t set;
-	if (cpus && cm_cpulist_parse(cpus, &set)) {
-		fprintf(stderr, "coldmark host: --cpus '%s' is not a CPU list (\"2-3\", \"1,3\")\n", cpus);
+	cpu_set_t set, online;
+	char err[512];
+	if (cpus && cm_cpulist_check(cpus, &set, &online, err, sizeof(err))) {
+		fprintf(stderr, "coldmark host: --cpus %s\n", err);
 		return CM_EXIT_USAGE;
 	}
 	if (!strcmp(what, "check"))

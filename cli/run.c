@@ -110,18 +110,9 @@ static int pin_self(struct run *r)
 	cpu_set_t want, online, rest;
 	if (!cpus)
 		return 0;
-	if (cm_cpulist_parse(cpus, &want)) {
-		fprintf(stderr, "%s: run.cpus '%s' is not a CPU list (\"2-3\", \"1,3\")\n", r->m->path,
-			cpus);
-		return CM_EXIT_USAGE;
-	}
-	CPU_ZERO(&online);
-	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
-		CPU_SET(c, &online);
-	CPU_AND(&rest, &want, &online);
-	if (!CPU_EQUAL(&rest, &want)) {
-		fprintf(stderr, "%s: run.cpus '%s' names CPUs this host does not have online (%ld)\n",
-			r->m->path, cpus, sysconf(_SC_NPROCESSORS_ONLN));
+	char err[512];
+	if (cm_cpulist_check(cpus, &want, &online, err, sizeof(err))) { /* ids as the kernel has them */
+		fprintf(stderr, "%s: run.cpus %s\n", r->m->path, err);
 		return CM_EXIT_USAGE;
 	}
 	CPU_XOR(&rest, &online, &want);

@@ -1,12 +1,14 @@
 /* The host made quiet on purpose: what `coldmark host check` looks at (pyperf's `system`
- * command is the model), what `host tune` changes, and the saved prior state `host reset`
- * restores exactly. Every path goes through the sysroot (COLDMARK_SYSROOT, for tests: a tree
- * of fake /sys and /proc files) and the state file through COLDMARK_STATE_DIR. */
+ * command is the model) and what `host tune` changes, each prior value handed to the state
+ * file (hosttune.c) before its setting changes. Every path goes through the sysroot
+ * (COLDMARK_SYSROOT, for tests: a tree of fake /sys and /proc files; see hosttune.c for when
+ * the hooks are honoured). */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +18,13 @@
 #include <unistd.h>
 
 #include "coldmark/host.h"
+#include "host_int.h"
 
 int cm_cpulist_parse(const char *s, cpu_set_t *set)
 {
 	CPU_ZERO(set);
+	if (!*s) /* no CPU at all: sched_setaffinity would refuse it at every boot */
+		return -1;
 	while (*s) {
 		char *end;
 		long a = strtol(s, &end, 10), b = a;
@@ -59,7 +64,7 @@ void cm_cpulist_format(const cpu_set_t *set, char *out, size_t n)
 
 char *cm_host_path(const char *path)
 {
-	const char *root = getenv("COLDMARK_SYSROOT");
+	const char *root = cm_host_hook("COLDMARK_SYSROOT");
 	return cm_xasprintf("%s%s", root ? root : "", path);
 }
 
@@ -77,19 +82,45 @@ static char *get(const char *path)
 	return line;
 }
 
-static int put(const char *path, const char *value)
+/* Writes value to a host file: the file itself, never a symbolic link's target (O_NOFOLLOW; the
+ * real /sys has symbolic links among the folders above, which are the kernel's own), and only a
+ * regular file (a FIFO planted in a fake tree would hang the write). 0 or -errno. */
+int cm_host_write(const char *path, const void *value, size_t len)
 {
 	char *p = cm_host_path(path);
-	int fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC), rc = 0;
+	int fd = open(p, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), rc = 0;
 	free(p);
 	if (fd < 0)
 		return -errno;
-	size_t len = strlen(value);
-	if (write(fd, value, len) != (ssize_t)len)
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		rc = -EINVAL;
+	else if (write(fd, value, len) != (ssize_t)len)
 		rc = -errno;
 	if (close(fd) && !rc)
 		rc = -errno;
 	return rc;
+}
+
+/* A host file's bytes as they are (at most CM_HOST_VALUE_MAX: a sysfs value is a page); NULL
+ * when it cannot be read or is longer. */
+static char *raw(const char *path, size_t *len)
+{
+	char *p = cm_host_path(path), *buf = cm_xcalloc(1, CM_HOST_VALUE_MAX + 2);
+	int fd = open(p, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	free(p);
+	ssize_t got = 0, r = 0;
+	while (fd >= 0 && got <= CM_HOST_VALUE_MAX &&
+	       (r = read(fd, buf + got, (size_t)(CM_HOST_VALUE_MAX + 1 - got))) > 0)
+		got += r;
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 || r < 0 || got > CM_HOST_VALUE_MAX) {
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)got;
+	return buf;
 }
 
 /* "always [madvise] never" -> "madvise" */
@@ -116,25 +147,43 @@ static size_t cpus_of(const char *cpus, int *out, size_t max)
 	return n;
 }
 
-/* ---- the state file: every value tune changed, as it was ---------------------------------- */
-
-static char *state_path(void)
+/* The ids of the online CPUs, which need not be 0..n-1 (a CPU taken offline in the middle). */
+int cm_cpus_online(cpu_set_t *set)
 {
-	const char *dir = getenv("COLDMARK_STATE_DIR");
-	return cm_xasprintf("%s/host-tune.state", dir ? dir : "/var/lib/coldmark");
+	char *online = get("/sys/devices/system/cpu/online");
+	int rc = online ? cm_cpulist_parse(online, set) : -1;
+	free(online);
+	return rc;
 }
 
-bool cm_host_tuned(char *when, size_t n)
+int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, char *err, size_t n)
 {
-	char *p = state_path();
-	struct stat st;
-	bool tuned = !stat(p, &st);
-	if (tuned && when) {
-		struct tm tm;
-		strftime(when, n, "%Y-%m-%d %H:%M:%S", localtime_r(&st.st_mtime, &tm));
+	if (!*s) {
+		snprintf(err, n, "is empty: name the CPUs to measure on (\"2-3\", \"1,3\"), or leave "
+				 "it out to measure on any");
+		return -1;
 	}
-	free(p);
-	return tuned;
+	if (cm_cpulist_parse(s, want)) {
+		snprintf(err, n, "'%s' is not a CPU list (\"2-3\", \"1,3\")", s);
+		return -1;
+	}
+	/* without the kernel's list (no sysfs), the CPUs this process may run on stand in */
+	if (cm_cpus_online(online) && sched_getaffinity(0, sizeof(*online), online)) {
+		snprintf(err, n, "'%s': the online CPUs cannot be read: %s", s, strerror(errno));
+		return -1;
+	}
+	cpu_set_t off;
+	CPU_AND(&off, want, online);
+	CPU_XOR(&off, &off, want);
+	if (CPU_COUNT(&off)) {
+		char a[256], b[256];
+		cm_cpulist_format(&off, a, sizeof(a));
+		cm_cpulist_format(online, b, sizeof(b));
+		snprintf(err, n, "'%s' names CPU%s %s, not online on this host (online: %s)", s,
+			 CPU_COUNT(&off) > 1 ? "s" : "", a, b);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- checks ------------------------------------------------------------------------------------ */
@@ -143,9 +192,26 @@ struct ctx {
 	const char *cpus; /* run.cpus, or NULL */
 	int cpu[CPU_SETSIZE > 1024 ? 1024 : CPU_SETSIZE];
 	size_t ncpu;
-	FILE *state;      /* tune: where the prior values go */
+	struct cm_tune_log *log; /* tune: where each prior value goes before it changes */
 	size_t changed;
+	bool stopped; /* a prior value could not be recorded: nothing more may change */
 };
+
+/* tune: path to want, once its prior bytes (restore; NULL: the file's own) are recorded for
+ * good; a value that cannot be recorded whole is left as it is. */
+static void change(struct ctx *c, const char *path, const char *want, const char *restore)
+{
+	if (!c->log || c->stopped)
+		return;
+	size_t len = restore ? strlen(restore) : 0;
+	char *prior = restore ? cm_xstrdup(restore) : raw(path, &len);
+	int rc = prior ? cm_tune_record(c->log, path, prior, len) : 1;
+	if (rc < 0)
+		c->stopped = true;
+	else if (!rc && !cm_host_write(path, want, strlen(want)))
+		c->changed++;
+	free(prior);
+}
 
 #define ITEM(it, v, ...) (snprintf((it)->value, sizeof((it)->value), __VA_ARGS__), (it)->verdict = (v))
 
@@ -162,8 +228,8 @@ static void per_cpu(struct ctx *c, const char *file, const char *want, struct cm
 			ok += !strcmp(v, want);
 			if (!seen && strcmp(v, want))
 				seen = cm_xstrdup(v);
-			if (c->state && strcmp(v, want) && !put(path, want))
-				fprintf(c->state, "%s\t%s\n", path, v), c->changed++;
+			if (strcmp(v, want))
+				change(c, path, want, NULL);
 		}
 		free(v), free(path);
 	}
@@ -214,8 +280,10 @@ static void one_file(struct ctx *c, const char *path, const char *want, struct c
 		ITEM(it, CM_HOST_OK, "%s", now);
 	} else {
 		ITEM(it, CM_HOST_WARN, "%s", now);
-		if (c->state && !put(path, want))
-			fprintf(c->state, "%s\t%s\n", path, now), c->changed++;
+		/* a choice among brackets is written back as the chosen word, as the kernel takes it */
+		char *chosen = strcmp(now, v) ? cm_xasprintf("%s\n", now) : NULL;
+		change(c, path, want, chosen);
+		free(chosen);
 	}
 	free(v);
 }
@@ -301,8 +369,7 @@ static void check_perf_rate(struct ctx *c, struct cm_host_item *it)
 		ITEM(it, CM_HOST_OK, "%ld per second", rate);
 	else {
 		ITEM(it, CM_HOST_WARN, "%ld per second: marker samples may be throttled", rate);
-		if (c->state && !put("/proc/sys/kernel/perf_event_max_sample_rate", "100000"))
-			fprintf(c->state, "/proc/sys/kernel/perf_event_max_sample_rate\t%s\n", v), c->changed++;
+		change(c, "/proc/sys/kernel/perf_event_max_sample_rate", "100000", NULL);
 	}
 	snprintf(it->fix, sizeof(it->fix), "perf_event_max_sample_rate 100000");
 	free(v);
@@ -325,8 +392,8 @@ static void check_swap(struct ctx *c, struct cm_host_item *it)
 		ITEM(it, CM_HOST_OK, "%zu swap areas, swappiness %s", n, sw);
 	} else {
 		ITEM(it, CM_HOST_WARN, "%zu swap areas, swappiness %s", n, sw ? sw : "?");
-		if (c->state && sw && !put("/proc/sys/vm/swappiness", "1"))
-			fprintf(c->state, "/proc/sys/vm/swappiness\t%s\n", sw), c->changed++;
+		if (sw)
+			change(c, "/proc/sys/vm/swappiness", "1", NULL);
 	}
 	snprintf(it->fix, sizeof(it->fix), "swappiness 1: qemu's pages stay in memory between boots");
 	free(sw);
@@ -367,8 +434,8 @@ static void check_irqs(struct ctx *c, struct cm_host_item *it)
 			CPU_AND(&s, &s, &mine);
 			bool hits = CPU_COUNT(&s) > 0;
 			on += hits;
-			if (hits && c->state && !put(path, want))
-				fprintf(c->state, "%s\t%s\n", path, v), c->changed++;
+			if (hits)
+				change(c, path, want, NULL);
 		}
 		free(v), free(path);
 	}
@@ -408,8 +475,44 @@ static const struct {
 };
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 
-static size_t run_checks(struct ctx *c, struct cm_host_item *out, size_t max)
+/* The files tune writes, and the only ones reset will write: a state file is no licence to
+ * write anywhere else under /sys or /proc. Keep it beside the checks that write them. */
+static const char *const tunable_paths[] = {
+	"/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_governor",
+	"/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_min_freq",
+	"/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_max_freq",
+	"/sys/devices/system/cpu/intel_pstate/no_turbo",
+	"/sys/devices/system/cpu/cpufreq/boost",
+	"/sys/kernel/mm/transparent_hugepage/enabled",
+	"/proc/sys/kernel/perf_event_max_sample_rate",
+	"/proc/sys/vm/swappiness",
+	"/proc/irq/[0-9]*/smp_affinity_list",
+};
+
+bool cm_host_tunable_path(const char *path)
 {
+	/* canonical: absolute, no empty, "." or ".." component, no control byte or space */
+	if (path[0] != '/' || strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../"))
+		return false;
+	size_t len = strlen(path);
+	if (path[len - 1] == '/' || (len >= 2 && !strcmp(path + len - 2, "/.")) ||
+	    (len >= 3 && !strcmp(path + len - 3, "/..")))
+		return false;
+	for (const char *s = path; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	for (size_t i = 0; i < sizeof(tunable_paths) / sizeof(tunable_paths[0]); i++)
+		if (!fnmatch(tunable_paths[i], path, FNM_PATHNAME | FNM_PERIOD))
+			return true;
+	return false;
+}
+
+size_t cm_host_run_checks(const char *cpus, struct cm_tune_log *log, struct cm_host_item *out,
+			  size_t max, size_t *changed)
+{
+	struct ctx *c = cm_xcalloc(1, sizeof(*c));
+	c->cpus = cpus;
+	c->log = log;
 	c->ncpu = cpus_of(c->cpus, c->cpu, sizeof(c->cpu) / sizeof(c->cpu[0]));
 	size_t n = 0;
 	for (size_t i = 0; i < NCHECKS && n < max; i++) {
@@ -419,89 +522,13 @@ static size_t run_checks(struct ctx *c, struct cm_host_item *out, size_t max)
 		it->tunable = checks[i].tunable;
 		checks[i].check(c, it);
 	}
+	if (changed)
+		*changed = c->changed;
+	free(c);
 	return n;
 }
 
 size_t cm_host_check(const char *cpus, struct cm_host_item *out, size_t max)
 {
-	struct ctx c = { .cpus = cpus };
-	return run_checks(&c, out, max);
-}
-
-/* ---- tune and reset -------------------------------------------------------------------------- */
-
-static int need_root(const char *what, char *err, size_t n)
-{
-	if (geteuid() == 0)
-		return 0;
-	snprintf(err, n, "%s needs root: it writes /sys and /proc/sys (run it with sudo)", what);
-	return -1;
-}
-
-int cm_host_tune(const char *cpus, struct cm_host_item *out, size_t max, size_t *nitems,
-		 size_t *changed, char *err, size_t n)
-{
-	if (need_root("coldmark host tune", err, n))
-		return -1;
-	char *p = state_path(), *dir = cm_xstrdup(p);
-	*strrchr(dir, '/') = 0;
-	cm_mkdirs(dir);
-	free(dir);
-	struct stat st;
-	if (!stat(p, &st)) { /* a second tune would save the tuned values as the prior ones */
-		snprintf(err, n, "the host is tuned already (%s): coldmark host reset first", p);
-		free(p);
-		return -1;
-	}
-	char *tmp = cm_xasprintf("%s.tmp", p);
-	struct ctx c = { .cpus = cpus, .state = fopen(tmp, "w") };
-	if (!c.state) {
-		snprintf(err, n, "cannot write %s: %s", tmp, strerror(errno));
-		free(tmp), free(p);
-		return -1;
-	}
-	*nitems = run_checks(&c, out, max);
-	*changed = c.changed;
-	int rc = fflush(c.state) || fsync(fileno(c.state)) ? -1 : 0;
-	rc |= fclose(c.state) ? -1 : 0;
-	if (!rc && rename(tmp, p))
-		rc = -1;
-	if (rc)
-		snprintf(err, n, "cannot save the prior state in %s: %s (nothing to reset from)", p,
-			 strerror(errno));
-	free(tmp), free(p);
-	return rc;
-}
-
-int cm_host_reset(size_t *restored, char *err, size_t n)
-{
-	if (need_root("coldmark host reset", err, n))
-		return -1;
-	char *p = state_path(), line[4352];
-	FILE *f = fopen(p, "r");
-	*restored = 0;
-	if (!f) {
-		snprintf(err, n, "the host is not tuned (no %s)", p);
-		free(p);
-		return -1;
-	}
-	int rc = 0;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		char *tab = strchr(line, '\t');
-		if (!tab)
-			continue;
-		*tab = 0;
-		if (put(line, tab + 1)) {
-			snprintf(err, n, "cannot restore %s to '%s': %s", line, tab + 1, strerror(errno));
-			rc = -1;
-		} else {
-			(*restored)++;
-		}
-	}
-	fclose(f);
-	if (!rc)
-		unlink(p); /* kept when a value could not be restored: reset again */
-	free(p);
-	return rc;
+	return cm_host_run_checks(cpus, NULL, out, max, NULL);
 }

@@ -13,9 +13,14 @@
 
 /* A host path under the sysroot (COLDMARK_SYSROOT: a tree of fake /sys and /proc for tests). */
 char *cm_host_path(const char *path);
-/* "2-3,6" <-> a cpu_set_t. */
+/* "2-3,6" <-> a cpu_set_t ("" is no list: -1). */
 int cm_cpulist_parse(const char *s, cpu_set_t *set);
 void cm_cpulist_format(const cpu_set_t *set, char *out, size_t n);
+/* The online CPUs' ids (/sys/devices/system/cpu/online: not always 0..n-1). 0, or -1. */
+int cm_cpus_online(cpu_set_t *set);
+/* A CPU list to measure on (run.cpus, --cpus): not empty, well formed, every CPU online. 0 with
+ * the list and the online CPUs, or -1 with err (what is wrong, to follow "run.cpus "). */
+int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, char *err, size_t n);
 
 enum cm_host_verdict { CM_HOST_OK, CM_HOST_WARN, CM_HOST_NA };
 struct cm_host_item {
@@ -29,12 +34,18 @@ struct cm_host_item {
 
 /* Every check, for the measuring CPUs cpus (run.cpus; NULL: all). */
 size_t cm_host_check(const char *cpus, struct cm_host_item *out, size_t max);
-/* Applies every tunable fix, the prior values saved first (COLDMARK_STATE_DIR or
- * /var/lib/coldmark/host-tune.state); the items as they were before. Refuses without root, or
- * when tuned already. 0, or -1 with err. */
+/* What tune and reset return besides 0: the host refused or failed (exit 3), or what they were
+ * given is refused (exit 2: a state file not to be trusted, test hooks under root). */
+#define CM_HOST_FAILED (-1)
+#define CM_HOST_REFUSED (-2)
+/* Applies every tunable fix, each prior value written and synced to the state file
+ * (/var/lib/coldmark/host-tune.state) before its setting changes, so that reset restores all
+ * of it whenever tune is stopped; the items as they were before. Refuses without root, or when
+ * tuned already. 0, or CM_HOST_FAILED / CM_HOST_REFUSED with err. */
 int cm_host_tune(const char *cpus, struct cm_host_item *out, size_t max, size_t *nitems,
 		 size_t *changed, char *err, size_t n);
-/* Writes every saved value back and removes the state. 0, or -1 with err. */
+/* Writes every saved value back (the files tune writes, nothing else) and removes the state.
+ * 0, or CM_HOST_FAILED / CM_HOST_REFUSED with err. */
 int cm_host_reset(size_t *restored, char *err, size_t n);
 /* Is the host tuned (a saved state exists)? when: since when. */
 bool cm_host_tuned(char *when, size_t n);
