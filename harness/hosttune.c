@@ -302,7 +302,7 @@ static int parse_state(char *text, size_t size, const char *p, struct record **o
 		char *nl = memchr(s, '\n', (size_t)(end - s)), *rec = s;
 		size_t len = (size_t)((nl ? nl + 1 : end) - s);
 		if (len > CM_HOST_LINE_MAX) {
-			snprintf(what, sizeof(what), "%zu bytes long, over the %d of the longest line tune "
+			snprintf(what, sizeof(what), "is %zu bytes long, over the %d of the longest line tune "
 				 "writes", len, CM_HOST_LINE_MAX);
 			break;
 		}
@@ -317,7 +317,7 @@ static int parse_state(char *text, size_t size, const char *p, struct record **o
 		char *tab = memchr(rec, 0, len - 1) ? NULL : strchr(rec, '\t');
 		size_t vlen = 0;
 		if (!tab) {
-			snprintf(what, sizeof(what), "not a path, a tab and a value");
+			snprintf(what, sizeof(what), "is not a path, a tab and a value");
 			break;
 		}
 		*tab = 0;
@@ -325,7 +325,7 @@ static int parse_state(char *text, size_t size, const char *p, struct record **o
 			snprintf(what, sizeof(what), "names %s, not a file tune writes (the canonical path "
 				 "of a setting under /sys or /proc)", shown(rec));
 		else if (unescape(tab + 1, &vlen))
-			snprintf(what, sizeof(what), "a value with an escape tune does not write");
+			snprintf(what, sizeof(what), "has a value with an escape tune does not write");
 		if (*what)
 			break;
 		if (*nout == cap)
@@ -334,7 +334,7 @@ static int parse_state(char *text, size_t size, const char *p, struct record **o
 	}
 	if (!*what)
 		return 0;
-	snprintf(err, n, "refusing %s: line %zu is %s; nothing restored", p, line, what);
+	snprintf(err, n, "refusing %s: line %zu %s; nothing restored", p, line, what);
 	return CM_HOST_REFUSED;
 }
 
