@@ -246,10 +246,12 @@ static const char *shown(char *s)
 }
 
 /* The state file opened as itself (not through a symbolic link) and as tune leaves it: a
- * regular file of the caller's own, mode 0600, one link. The caller is root outside tests
- * (reset needs root), so that is "owned by root"; a non-root caller gets here only with the
- * test hooks, over a fake host and state of its own, and owns the file itself (it cannot
- * make one root's). Anything else may have been written by someone else. fd, or -1. */
+ * regular file of the caller's own, mode 0600 (nothing for group or others), one link. The
+ * caller is root outside tests (reset needs root), so that is "owned by root"; a non-root
+ * caller gets here only with the test hooks, over a fake host and state of its own, and owns
+ * the file itself (it could not make one root's, and a root-owned file it is handed is
+ * exactly what it must not trust). Anything else may have been written by someone else.
+ * fd, or -1. */
 static int open_state(const char *p, int *rc, char *err, size_t n)
 {
 	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -273,7 +275,7 @@ static int open_state(const char *p, int *rc, char *err, size_t n)
 	else if (st.st_uid != geteuid())
 		snprintf(why, sizeof(why), "owned by uid %u, not by %s", (unsigned)st.st_uid,
 			 geteuid() ? "the user running reset" : "root");
-	else if ((st.st_mode & 07777) != 0600)
+	else if (st.st_mode & 07077) /* 0600 as tune leaves it (0400 would be as safe) */
 		snprintf(why, sizeof(why), "mode %04o, not 0600 (another user could have written it)",
 			 (unsigned)(st.st_mode & 07777));
 	else if (st.st_nlink != 1)
