@@ -29,21 +29,25 @@ static bool parse_index(const char *s, int *out)
 	return true;
 }
 
-/* Slurm's array task (its id less the array's first id, so --array=1-3 is 0..2), or a
- * Kubernetes Indexed Job's completion index (whose count the pod is not told). */
+/* Slurm's array task (its id less the array's first id, over its step, so --array=1-3 is
+ * 0..2 and --array=0-20:10 is 0..2 too), or a Kubernetes Indexed Job's completion index (whose
+ * count the pod is not told). */
 static int from_environment(struct cm_replicate *rep, char *err, size_t n)
 {
 	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *k8s = getenv("JOB_COMPLETION_INDEX");
-	int min = 0;
+	const char *step_s = getenv("SLURM_ARRAY_TASK_STEP");
+	int min = 0, step = 1;
 	if (id) {
 		if (!parse_index(id, &rep->index) ||
 		    (getenv("SLURM_ARRAY_TASK_MIN") && !parse_index(getenv("SLURM_ARRAY_TASK_MIN"), &min)) ||
-		    min > rep->index || !parse_index(getenv("SLURM_ARRAY_TASK_COUNT"), &rep->count)) {
-			snprintf(err, n, "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _COUNT) "
-				 "is not an array task index", id);
+		    (step_s && (!parse_index(step_s, &step) || step < 1)) || min > rep->index ||
+		    (rep->index - min) % step || !parse_index(getenv("SLURM_ARRAY_TASK_COUNT"), &rep->count) ||
+		    (rep->index - min) / step >= rep->count) {
+			snprintf(err, n, "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _STEP, "
+				 "_COUNT) is not the index of one of the array's tasks (0 <= I < N)", id);
 			return CM_EXIT_USAGE;
 		}
-		rep->index -= min;
+		rep->index = (rep->index - min) / step;
 		snprintf(rep->job, sizeof(rep->job), "slurm %s_%s",
 			 getenv("SLURM_ARRAY_JOB_ID") ? getenv("SLURM_ARRAY_JOB_ID") : "?", id);
 		return 0;
