@@ -301,7 +301,8 @@ static void test_replicate_overflow(void **state)
 }
 
 /* --replicate auto in a stepped array (--array=0-20:10): task 10 is replicate 1 of 3 (it ran
- * session 11, "replicate 10/3"); a task id past the array, or off its step, is refused. */
+ * session 11, "replicate 10/3"); a task id past the array, off its step, or of a sparse list
+ * (whose ids are no range) is refused. */
 static void test_replicate_auto_stepped(void **state)
 {
 	setenv("SLURM_ARRAY_JOB_ID", "77", 1);
@@ -316,7 +317,13 @@ static void test_replicate_auto_stepped(void **state)
 	unsetenv("SLURM_ARRAY_TASK_STEP"); /* no step known: 10 of 3 is no task of this array */
 	setenv("SLURM_ARRAY_TASK_ID", "10", 1);
 	expect_no_plan("unstepped", words, "--replicate", "auto", NULL);
-	setenv("SLURM_ARRAY_TASK_STEP", "10", 1);
+	setenv("SLURM_ARRAY_TASK_STEP", "1", 1); /* --array=0,1,7: sparse, no range */
+	setenv("SLURM_ARRAY_TASK_MAX", "7", 1);
+	setenv("SLURM_ARRAY_TASK_ID", "1", 1);
+	expect_no_plan("sparse", words, "--replicate", "auto", NULL);
+	setenv("SLURM_ARRAY_TASK_STEP", "10", 1); /* --array=0-20:10, task 10 */
+	setenv("SLURM_ARRAY_TASK_MAX", "20", 1);
+	setenv("SLURM_ARRAY_TASK_ID", "10", 1);
 	char *dir = cm_xasprintf("%s/stepped", tmp), *db = cm_xasprintf("%s/stepped.db", tmp), *out;
 	char *m = write_file("stepped.yaml", "guest: {bundled: guest}\n"
 					     "base_args: [-machine, pc, -accel, tcg, -display, none, "
@@ -330,6 +337,8 @@ static void test_replicate_auto_stepped(void **state)
 	assert_non_null(strstr(text, "\nreplicate,1/3\n"));
 	assert_non_null(strstr(text, " first_session=2"));
 	unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("SLURM_ARRAY_TASK_STEP");
+	unsetenv("SLURM_ARRAY_TASK_MAX"), unsetenv("SLURM_ARRAY_TASK_MIN");
+	unsetenv("SLURM_ARRAY_TASK_COUNT"), unsetenv("SLURM_ARRAY_JOB_ID");
 	free(text), free(meta), free(out), free(m), free(db), free(dir);
 }
 
