@@ -57,8 +57,8 @@ static size_t plan_session(const struct cm_matrix *m, int s, struct cm_planned *
 	return k;
 }
 
-/* a*b (and a*b*c) into *out, false when it passes CM_PLAN_MAX_BOOTS or a negative factor
- * comes in: the product is checked before anything is allocated or numbered by it */
+/* a*b into *out; false for a negative factor, an overflow or a product past limit: the plan's
+ * size is checked before anything is allocated or numbered by it */
 static bool product(int64_t a, int64_t b, int64_t limit, int64_t *out)
 {
 	int64_t p;
