@@ -113,6 +113,17 @@ int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, si
 struct cm_matrix;
 int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_replicate *rep);
 
+/* --resume (cli/resume.c): the run's plan from DIR/meta.csv into m, its header into old and
+ * its id into run_id (CM_EXIT_USAGE after saying why); then whether this resume would boot
+ * anything else than the run began with into another store (CM_EXIT_USAGE naming each
+ * difference). A store's name: a URL redacted, a file by its real path. */
+struct cm_dataset;
+int cm_resume_plan(const char *dir, struct cm_matrix *m, struct cm_dataset *old, char *run_id,
+		   size_t n);
+int cm_resume_check(const char *dir, const struct cm_dataset *old, const struct cm_matrix *m,
+		    const char *qemu, const char *db);
+void cm_run_store_name(const char *db, char *out, size_t n);
+
 /* A run whose store is a URL: journal.db in its folder (opened into *journal; a link or an
  * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL when out of
  * reach, said once); shown gets the URL with its password redacted. */

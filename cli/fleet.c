@@ -29,21 +29,37 @@ static bool parse_index(const char *s, int *out)
 	return true;
 }
 
-/* Slurm's array task (its id less the array's first id, so --array=1-3 is 0..2), or a
- * Kubernetes Indexed Job's completion index (whose count the pod is not told). */
+/* Slurm's array task: its id less the array's first id, over its step (--array=1-3 is 0..2,
+ * --array=0-20:10 too), which must be one of the array's 0..N-1; a sparse list such as
+ * --array=0,2,7 is no range over a step (refused: --replicate I/N says it). */
+static bool slurm_task(const char *id, struct cm_replicate *rep)
+{
+	const char *min_s = getenv("SLURM_ARRAY_TASK_MIN"), *max_s = getenv("SLURM_ARRAY_TASK_MAX"),
+		   *step_s = getenv("SLURM_ARRAY_TASK_STEP");
+	int task, min = 0, max = 0, step = 1;
+	if (!parse_index(id, &task) || (min_s && !parse_index(min_s, &min)) ||
+	    (step_s && (!parse_index(step_s, &step) || step < 1)) || (max_s && !parse_index(max_s, &max)) ||
+	    !parse_index(getenv("SLURM_ARRAY_TASK_COUNT"), &rep->count))
+		return false;
+	if (task < min || (task - min) % step || (task - min) / step >= rep->count ||
+	    (max_s && (long long)max != min + (long long)step * (rep->count - 1)))
+		return false;
+	rep->index = (task - min) / step;
+	return true;
+}
+
+/* Slurm's array task, or a Kubernetes Indexed Job's completion index (whose count the pod is
+ * not told). */
 static int from_environment(struct cm_replicate *rep, char *err, size_t n)
 {
 	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *k8s = getenv("JOB_COMPLETION_INDEX");
-	int min = 0;
 	if (id) {
-		if (!parse_index(id, &rep->index) ||
-		    (getenv("SLURM_ARRAY_TASK_MIN") && !parse_index(getenv("SLURM_ARRAY_TASK_MIN"), &min)) ||
-		    min > rep->index || !parse_index(getenv("SLURM_ARRAY_TASK_COUNT"), &rep->count)) {
-			snprintf(err, n, "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _COUNT) "
-				 "is not an array task index", id);
+		if (!slurm_task(id, rep)) {
+			snprintf(err, n, "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _MAX, "
+				 "_STEP, _COUNT) is not the index of one of the array's tasks (0 <= I < N "
+				 "over a range with a step; a sparse array needs --replicate I/N)", id);
 			return CM_EXIT_USAGE;
 		}
-		rep->index -= min;
 		snprintf(rep->job, sizeof(rep->job), "slurm %s_%s",
 			 getenv("SLURM_ARRAY_JOB_ID") ? getenv("SLURM_ARRAY_JOB_ID") : "?", id);
 		return 0;

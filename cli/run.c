@@ -173,22 +173,14 @@ static int apply_flags(struct run *r)
 	return 0;
 }
 
-/* --resume: the run's own plan (counts, order, seed) wins over the matrix and flags. */
-static int resume_plan(struct run *r)
+/* A plan that cannot be allocated or numbered stops the run before anything is created. */
+static int check_plan(struct run *r)
 {
-	char *mp = cm_xasprintf("%s/%s", r->resume, CM_RUN_META);
-	cm_dataset_init(&r->old, NULL, 0);
-	const char *planv = !cm_meta_read(mp, &r->old) ? cm_dataset_get_meta(&r->old, CM_HDR(PLAN)) : NULL;
-	const char *runv = cm_dataset_get_meta(&r->old, CM_HDR(RUN));
-	free(mp);
-	if (!planv || !runv || cm_rundir_plan_parse(planv, r->m)) {
-		fprintf(stderr, "coldmark run: %s is not a coldmark run folder to resume "
-				"(no meta.csv with its plan)\n",
-			r->resume);
-		return CM_EXIT_USAGE;
-	}
-	snprintf(r->old_run, sizeof(r->old_run), "%s", runv);
-	return 0;
+	char err[512];
+	if (!cm_plan_check(r->m, err, sizeof(err)))
+		return 0;
+	fprintf(stderr, "coldmark run: %s: %s\n", r->m->path, err);
+	return CM_EXIT_USAGE;
 }
 
 /* qemu, KVM for the KVM cases, perf where it is asked for or works. */
@@ -341,6 +333,9 @@ static void write_header(struct run *r)
 					     : m->drop_method == CM_DROP_SYSCTL ? "drop_caches"
 										: "auto");
 	cm_header_host(ds, m, r->qemu);
+	char store[1024]; /* as cm_resume_check names it, to be compared on a resume */
+	cm_run_store_name(r->db_path, store, sizeof(store));
+	cm_header_plan(ds, m, store);
 	struct cm_clock clk;
 	cm_host_clock(m->pin, &clk);
 	cm_dataset_meta(ds, CM_HDR(AUDIT), clk.khz > 0 || clk.throttled >= 0
@@ -444,8 +439,10 @@ static int prepare(struct run *r)
 {
 	int rc;
 	if ((rc = apply_flags(r)) || (!r->resume && (rc = cm_replicate_apply(r->cli, r->m, &r->rep))) ||
-	    (r->resume && (rc = resume_plan(r))) || (rc = pin_self(r)) ||
-	    (rc = check_host(r)))
+	    /* --resume: the run's own plan (counts, order, seed) wins over the matrix and flags */
+	    (r->resume && (rc = cm_resume_plan(r->resume, r->m, &r->old, r->old_run, sizeof(r->old_run)))) ||
+	    (rc = check_plan(r)) || (rc = pin_self(r)) || (rc = check_host(r)) ||
+	    (r->resume && (rc = cm_resume_check(r->resume, &r->old, r->m, r->qemu, r->db_path))))
 		return rc;
 	cm_note_unmeasurable(r->m, r->perf != NULL, stderr, "coldmark run: note");
 	if ((rc = open_outputs(r)))

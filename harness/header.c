@@ -210,3 +210,131 @@ void cm_header_load(char *buf, size_t n)
 		snprintf(buf, n, "load unknown");
 	free(avg);
 }
+
+/* ---- the plan beyond its counts, and what a resume may not change ---------------------------- */
+
+#define CASE_KEY "command line sha256 ("
+
+/* What the run boots and measures besides its counts (those are the plan item): the qemu
+ * options every case shares, the phases and the markers they are made of, each case's exact
+ * command line (by its hash: a matrix may hold hundreds) and the store the boots go to. A
+ * resumed run is refused when any of these differs (cm_header_resume_diffs). */
+void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char *store)
+{
+	struct cm_buf b = { 0 };
+	for (size_t i = 0; i < m->nbase_args; i++) {
+		if (i)
+			cm_buf_puts(&b, " ");
+		cm_shell_quote(&b, m->base_args[i]);
+	}
+	cm_dataset_meta(ds, CM_HDR(BASE_ARGS), b.s ? b.s : "");
+	cm_buf_free(&b);
+	for (size_t p = 0; p < m->nphases; p++)
+		cm_buf_printf(&b, "%s%s: %s -> %s", p ? ", " : "", m->phases[p].name, m->phases[p].from,
+			      m->phases[p].to);
+	cm_dataset_meta(ds, CM_HDR(PHASES), b.s ? b.s : "");
+	cm_buf_free(&b);
+	for (size_t k = 0; k < m->nmarkers; k++)
+		cm_buf_printf(&b, "%s%s 0x%x=0x%x", k ? ", " : "", m->markers[k].name,
+			      m->markers[k].port, m->markers[k].value);
+	for (size_t k = 0; k < m->nconsole; k++)
+		cm_buf_printf(&b, "%s%s on the console '%s'", b.len ? ", " : "", m->console[k].name,
+			      m->console[k].match);
+	if (m->end_marker)
+		cm_buf_printf(&b, "%send %s", b.len ? "; " : "", m->end_marker);
+	cm_dataset_meta(ds, CM_HDR(MARKERS), b.s ? b.s : "");
+	cm_buf_free(&b);
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *cl = cm_case_cmdline(&m->cases[c]), *k = cm_xasprintf(CASE_KEY "%s)", m->cases[c].id);
+		char hex[65];
+		struct cm_sha256 h;
+		cm_sha256_init(&h);
+		cm_sha256_update(&h, cl, strlen(cl));
+		cm_sha256_hex(&h, hex);
+		cm_dataset_meta(ds, k, hex);
+		free(k), free(cl);
+	}
+	if (store)
+		cm_dataset_meta(ds, CM_HDR(STORE), store);
+}
+
+static void diff(char ***out, size_t *n, char *line)
+{
+	*out = cm_xrealloc(*out, (*n + 1) * sizeof(char *));
+	(*out)[(*n)++] = line;
+}
+
+/* "HEX  path" items by their hash: a guest moved elsewhere is the same guest */
+static bool same_hash(const char *x, const char *y)
+{
+	return x && y && strcspn(x, " ") == strcspn(y, " ") && !strncmp(x, y, strcspn(x, " "));
+}
+
+static bool has_prefix(const struct cm_dataset *ds, const char *prefix)
+{
+	for (size_t i = 0; i < ds->nmeta; i++)
+		if (!strncmp(ds->meta_keys[i], prefix, strlen(prefix)))
+			return true;
+	return false;
+}
+
+/* Items keyed "PREFIX NAME)" on either side: added, removed or changed (by their hash). */
+static void keyed_diffs(const struct cm_dataset *old, const struct cm_dataset *now,
+			const char *prefix, const char *what, char ***out, size_t *n)
+{
+	size_t pl = strlen(prefix);
+	if (!has_prefix(old, prefix) || !has_prefix(now, prefix))
+		return; /* a run of a coldmark that did not record them: nothing to go by */
+	for (int side = 0; side < 2; side++) {
+		const struct cm_dataset *one = side ? now : old, *other = side ? old : now;
+		for (size_t i = 0; i < one->nmeta; i++) {
+			const char *k = one->meta_keys[i], *y = cm_dataset_get_meta(other, k);
+			int len = (int)(strlen(k) - pl - 1);
+			if (strncmp(k, prefix, pl))
+				continue;
+			if (!y)
+				diff(out, n, cm_xasprintf("%s '%.*s' %s", what, len, k + pl,
+							  side ? "is not in the run's plan (added)"
+							       : "is in the run's plan, not in the matrix (removed)"));
+			else if (!side && !same_hash(one->meta_vals[i], y))
+				diff(out, n, cm_xasprintf("%s '%.*s' differs: %s", what, len, k + pl,
+							  !strcmp(prefix, CASE_KEY)
+								  ? "its qemu command line is another (base_args, "
+								    "its axis values or a guest path)"
+								  : "another file"));
+		}
+	}
+}
+
+size_t cm_header_resume_diffs(const struct cm_dataset *old, const struct cm_dataset *now,
+			      char ***out)
+{
+	static const enum cm_header_key texts[] = { CM_HDR_BASE_ARGS, CM_HDR_PHASES, CM_HDR_MARKERS },
+					hashes[] = { CM_HDR_QEMU_SHA, CM_HDR_KERNEL_SHA, CM_HDR_INITRD_SHA,
+						     CM_HDR_DISK_SHA };
+	size_t n = 0;
+	*out = NULL;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *name = cm_header_keys[texts[i]].name, *x = cm_dataset_get_meta(old, name),
+			   *y = cm_dataset_get_meta(now, name);
+		if (x && strcmp(x, y ? y : ""))
+			diff(out, &n, cm_xasprintf("%s: '%s' in the run, '%s' in the matrix", name, x,
+						   y ? y : ""));
+	}
+	for (size_t i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++) {
+		const char *name = cm_header_keys[hashes[i]].name, *x = cm_dataset_get_meta(old, name),
+			   *y = cm_dataset_get_meta(now, name);
+		if ((x || y) && !same_hash(x, y))
+			diff(out, &n, cm_xasprintf("%s: '%s' in the run, '%s' now", name, x ? x : "none",
+						   y ? y : "none"));
+	}
+	keyed_diffs(old, now, "firmware sha256 (", "firmware", out, &n);
+	keyed_diffs(old, now, CASE_KEY, "case", out, &n);
+	const char *x = cm_dataset_get_meta(old, CM_HDR(STORE)), *y = cm_dataset_get_meta(now, CM_HDR(STORE));
+	if (x && y && strcmp(x, y))
+		diff(out, &n, cm_xasprintf("store: the run's boots are in %s, this resume names %s: "
+					   "refused (one run's boots in two stores would split it); resume "
+					   "with --db naming the run's store",
+					   x, y));
+	return n;
+}

@@ -2,7 +2,9 @@
  * resume are unit-tested without booting anything (tests/test_plan.c). */
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,8 @@ unsigned long cm_plan_session_seed(int64_t seed, int session)
 static size_t plan_session(const struct cm_matrix *m, int s, struct cm_planned *p, size_t k)
 {
 	size_t nc = m->ncases, nb = (size_t)m->boots, nw = (size_t)m->warmup;
-	int wb = (s - 1) * (int)nw, mb = (s - 1) * (int)nb;
+	/* in range: cm_plan_check bounds (sessions so far) x boots by INT_MAX */
+	int wb = (int)((int64_t)(s - 1) * (int64_t)nw), mb = (int)((int64_t)(s - 1) * (int64_t)nb);
 	for (size_t c = 0; c < nc; c++)
 		for (size_t w = 0; w < nw; w++)
 			p[k++] = (struct cm_planned){ c, wb + (int)w + 1, true, s };
@@ -54,8 +57,52 @@ static size_t plan_session(const struct cm_matrix *m, int s, struct cm_planned *
 	return k;
 }
 
+/* a*b into *out; false for a negative factor, an overflow or a product past limit: the plan's
+ * size is checked before anything is allocated or numbered by it */
+static bool product(int64_t a, int64_t b, int64_t limit, int64_t *out)
+{
+	int64_t p;
+	if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &p) || p > limit)
+		return false;
+	*out = p;
+	return true;
+}
+
+int cm_plan_check(const struct cm_matrix *m, char *err, size_t n)
+{
+	int64_t ns = m->sessions > 0 ? m->sessions : 1, first = m->first_session > 1 ? m->first_session : 1;
+	int64_t per_case = m->until_ci_pct > 0 ? (m->max_boots > m->boots ? m->max_boots : m->boots)
+					       : m->boots;
+	int64_t boots_case, per_session, total, last;
+	/* every boot the run may make: cases x (boots + warm-ups) x sessions (adaptive: max_boots) */
+	if (!product((int64_t)m->ncases, per_case + m->warmup, CM_PLAN_MAX_BOOTS, &per_session) ||
+	    !product(per_session, ns, CM_PLAN_MAX_BOOTS, &total)) {
+		snprintf(err, n, "the plan is %zu cases x (%lld%s + %lld warm-up) boots x %lld "
+			 "sessions: more than the %d boots one run may hold; split it (fewer cases or "
+			 "sessions, or --replicate I/N over an array of runs)",
+			 m->ncases, (long long)per_case, m->until_ci_pct > 0 ? " max_boots" : "",
+			 (long long)m->warmup, (long long)ns, CM_PLAN_MAX_BOOTS);
+		return -1;
+	}
+	/* boot numbers go on from the sessions before (a replicate's too): the last one is an int */
+	int64_t most = per_case > m->warmup ? per_case : m->warmup > 0 ? m->warmup : 1;
+	if (__builtin_add_overflow(first - 1, ns, &last) ||
+	    !product(last, most, INT_MAX, &boots_case)) {
+		snprintf(err, n, "session %lld numbers a case's boots past %d (%lld boots a "
+			 "session): one run, its replicates included, holds at most %lld sessions of "
+			 "%lld boots", (long long)(first + ns - 1), INT_MAX, (long long)most,
+			 (long long)(INT_MAX / most), (long long)most);
+		return -1;
+	}
+	return 0;
+}
+
 struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 {
+	char err[256];
+	*n = 0;
+	if (cm_plan_check(m, err, sizeof(err)))
+		return NULL; /* the caller checked: never allocate or number past the limits */
 	size_t per = m->ncases * (size_t)(m->boots + m->warmup), k = 0;
 	int ns = m->sessions > 0 ? (int)m->sessions : 1;
 	int first = m->first_session > 1 ? (int)m->first_session : 1;

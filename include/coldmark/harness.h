@@ -127,6 +127,14 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 /* The host's load at this moment, for the header around each session: "load 0.52, 3 running"
  * (the 1-minute load average and the runnable tasks other than ours, from /proc). */
 void cm_header_load(char *buf, size_t n);
+/* The plan beyond its counts into the header: base args, phases, markers, each case's command
+ * line (by its SHA-256) and the store (redacted; NULL: none). */
+void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char *store);
+/* Everything a resume may not change that differs between the run's header (old) and the one
+ * the matrix gives now (guest hashes included): one line each into *out (freed by the caller,
+ * each line and the array). Returns how many. */
+size_t cm_header_resume_diffs(const struct cm_dataset *old, const struct cm_dataset *now,
+			      char ***out);
 
 /* ---- firmware ----------------------------------------------------------------------------- */
 
@@ -160,7 +168,14 @@ struct cm_planned {
 /* Session after session: warm-ups of every case first, then the measured boots in m->order,
  * session 1 with m->seed and each later one with its own seed derived from it. */
 unsigned long cm_plan_session_seed(int64_t seed, int session);
+/* NULL (n = 0) for a plan cm_plan_check refuses. */
 struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n);
+/* The most boots one run may plan (cases x (boots + warm-ups) x sessions; adaptive runs count
+ * max_boots): ~240 MB of plan, weeks of booting. */
+#define CM_PLAN_MAX_BOOTS 10000000
+/* Can the plan be allocated and its boots numbered (ints, across sessions and replicates)?
+ * 0, or -1 with err naming the limit. Checked before the run creates anything. */
+int cm_plan_check(const struct cm_matrix *m, char *err, size_t n);
 /* Drops the boots a resumed run already finished; returns the new count. */
 size_t cm_plan_skip_done(struct cm_planned *pl, size_t n, const int *warm_done,
 			 const int *meas_done);
