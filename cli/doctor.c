@@ -323,17 +323,19 @@ static void nonroot_advice(const struct found *f)
 	       f->kvm + tracefs + events);
 	printf("    [%s] /dev/kvm read-write, as above\n", f->kvm ? " ok " : "FAIL");
 	printf("    [%s] tracefs readable through a group: groupadd -r tracing; usermod -aG tracing %s;\n"
-	       "           %s gid=tracing,mode=0750 %s%s\n"
-	       "           at every boot, a line in /etc/fstab: tracefs %s tracefs "
+	       "           %s\n"
+	       "           at every boot, a line in /etc/fstab: tracefs /sys/kernel/tracing tracefs "
 	       "gid=tracing,mode=0750 0 0\n",
 	       tracefs ? " ok " : "FAIL", u,
-	       f->tf.state == CM_TRACEFS_UNREADABLE ? "mount -o remount," : "mount -t tracefs -o",
-	       f->tf.state == CM_TRACEFS_UNREADABLE ? "" : "nodev ", "/sys/kernel/tracing",
-	       "/sys/kernel/tracing");
-	printf("    [%s] system-wide tracepoint events: setcap cap_perfmon+ep %s (this binary only;\n"
-	       "           CAP_PERFMON %s), or sysctl kernel.perf_event_paranoid=-1 (now %d; -1 lets\n"
-	       "           every user record every process on the host)\n",
-	       events ? " ok " : "FAIL", exe, perfmon ? "held now" : "not held now", paranoid);
+	       f->tf.state == CM_TRACEFS_UNREADABLE
+		       ? "mount -o remount,gid=tracing,mode=0750 /sys/kernel/tracing"
+		       : "mount -t tracefs -o gid=tracing,mode=0750 nodev /sys/kernel/tracing");
+	printf("    [%s] system-wide tracepoint events (CAP_PERFMON %s, kernel.perf_event_paranoid "
+	       "%d), either:\n"
+	       "           setcap cap_perfmon+ep %s   (this binary only)\n"
+	       "           or sysctl kernel.perf_event_paranoid=-1   (every user may then record "
+	       "every process on the host)\n",
+	       events ? " ok " : "FAIL", perfmon ? "held now" : "not held now", paranoid, exe);
 	printf("  setcap and perf_event_paranoid change nothing by themselves: coldmark reads each\n"
 	       "  tracepoint's id and format in tracefs, and neither makes tracefs readable or\n"
 	       "  opens /dev/kvm.\n"

@@ -31,11 +31,13 @@ char *cm_guest_dir(enum cm_guest_dir_from *from)
 	if (n > 0) {
 		exe[n] = 0;
 		char *dir = cm_xasprintf("%s/%s", dirname(exe), COLDMARK_GUEST_RELDIR);
+		char real[PATH_MAX];
 		struct stat st;
 		/* the folder itself, not its images: an unreadable install says so, later */
-		if (!stat(dir, &st) && S_ISDIR(st.st_mode)) {
+		if (realpath(dir, real) && !stat(real, &st) && S_ISDIR(st.st_mode)) {
 			*from = CM_GUEST_DIR_INSTALLED;
-			return dir;
+			free(dir);
+			return cm_xstrdup(real);
 		}
 		free(dir);
 	}
