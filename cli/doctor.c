@@ -75,7 +75,10 @@ static void kvm_denied(int e, char *why, size_t n)
 	}
 	struct group *gr = getgrgid(st.st_gid);
 	char gname[64];
-	snprintf(gname, sizeof(gname), "%s", gr ? gr->gr_name : "kvm");
+	if (gr)
+		snprintf(gname, sizeof(gname), "%s", gr->gr_name);
+	else
+		snprintf(gname, sizeof(gname), "%u", (unsigned)st.st_gid);
 	if (e != EACCES && e != EPERM)
 		snprintf(why, n, "/dev/kvm: %s", strerror(e));
 	else if (!st.st_gid || (st.st_mode & 060) != 060)

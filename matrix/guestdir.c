@@ -59,15 +59,15 @@ char *cm_guest_image(const char *name, char *why, size_t n)
 	char *path = cm_xasprintf("%s/%s.img", dir, name);
 	free(dir);
 	struct stat st;
-	int fd_ok = !access(path, R_OK), e = errno;
-	if (fd_ok && !stat(path, &st) && !S_ISDIR(st.st_mode)) {
+	int readable = !access(path, R_OK), e = errno;
+	if (readable && !stat(path, &st) && !S_ISDIR(st.st_mode)) {
 		if (why && n)
 			*why = 0;
 		return path;
 	}
 	if (!why || !n)
 		goto fail;
-	if (fd_ok) /* a folder passes access(R_OK) but boots nothing */
+	if (readable) /* a folder passes access(R_OK) but boots nothing */
 		snprintf(why, n, "bundled guest '%s': %s is a folder, not an image (folder from %s)",
 			 name, path, cm_guest_dir_from_name(from));
 	else if (e == ENOENT || e == ENOTDIR)

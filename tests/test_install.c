@@ -91,6 +91,7 @@ struct as {
 	const char *const *env; /* NULL-terminated */
 	const char *kvm_node;   /* bind-mounted over /dev/kvm */
 	const char *tracefs;    /* mount options for tracefs at /sys/kernel/tracing */
+	const char *etc_group;  /* bind-mounted over /etc/group */
 };
 
 static void child_fail(const char *step)
@@ -109,11 +110,13 @@ static int run_as(const struct as *a, char *const argv[], char **out)
 		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		dup2(fd, 1);
 		dup2(fd, 2);
-		if (a->kvm_node || a->tracefs) {
+		if (a->kvm_node || a->tracefs || a->etc_group) {
 			if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
 				child_fail("a private mount namespace");
 			if (a->kvm_node && mount(a->kvm_node, "/dev/kvm", NULL, MS_BIND, NULL))
 				child_fail("bind the KVM node over /dev/kvm");
+			if (a->etc_group && mount(a->etc_group, "/etc/group", NULL, MS_BIND, NULL))
+				child_fail("bind a group file over /etc/group");
 			umount2("/sys/kernel/tracing", MNT_DETACH); /* whatever the host has there */
 			if (a->tracefs && mount("nodev", "/sys/kernel/tracing", "tracefs", 0,
 						*a->tracefs ? a->tracefs : NULL))
@@ -392,7 +395,8 @@ static int installed(const struct as *extra, const char *args, char **out)
 	struct as a = { .uid = NOBODY, .gid = NOBODY, .cwd = home, .env = env };
 	if (extra)
 		a.groups = extra->groups, a.ngroups = extra->ngroups, a.kvm_node = extra->kvm_node,
-		a.tracefs = extra->tracefs, a.env = extra->env ? extra->env : env;
+		a.tracefs = extra->tracefs, a.etc_group = extra->etc_group,
+		a.env = extra->env ? extra->env : env;
 	char *argv[16] = { ibin };
 	char *words = cm_xstrdup(args), *save = NULL;
 	int n = 1;
@@ -519,6 +523,25 @@ static void test_installed_kvm_as_nobody(void **state)
 	assert_int_equal(mknod(node, S_IFCHR | 0660, makedev(10, 232)), 0);
 	assert_int_equal(chown(node, 0, KVM_GID), 0);
 	assert_int_equal(chmod(node, 0660), 0); /* past the umask */
+	/* /dev/kvm of a group nobody is not in: add the user, log in again */
+	struct as no_group = { .kvm_node = node };
+	assert_int_equal(installed(&no_group, "doctor --no-probe", &out), 0);
+	assert_non_null(strstr(out, "\n[FAIL] KVM                          /dev/kvm: Permission "
+				    "denied (group 64990): usermod -aG 64990 nobody, then log in again "
+				    "(a session keeps the groups it began with)\n"));
+	free(out);
+	/* in the group by /etc/group, but not in this session: log in again */
+	char *groups = cm_xasprintf("%s/group", tmp), *text = slurp("/etc/group");
+	char *more = cm_xasprintf("%skvmtest:x:64990:nobody\n", text);
+	put(groups, more, 0644);
+	free(more), free(text);
+	struct as not_yet = { .kvm_node = node, .etc_group = groups };
+	assert_int_equal(installed(&not_yet, "doctor --no-probe", &out), 0);
+	assert_non_null(strstr(out, "\n[FAIL] KVM                          /dev/kvm: Permission "
+				    "denied: nobody is in group kvmtest, but this session began "
+				    "before: log in again (or newgrp kvmtest)\n"));
+	free(out), free(groups);
+
 	matrix("kvm", "kvm, tcg");
 	const gid_t kvm_only[] = { KVM_GID }, both[] = { KVM_GID, TRACING_GID };
 	give_perfmon(ibin);
@@ -534,7 +557,8 @@ static void test_installed_kvm_as_nobody(void **state)
 	assert_null(strstr(out, "not mounted"));
 	assert_non_null(strstr(out, "1 KVM case (accel=kvm) runs under KVM, measured through "
 				    "debugcon; 1 TCG case (accel=tcg) runs under TCG"));
-	char *sum = cm_xasprintf("%s/out-kvm/summary.csv", home), *text = slurp(sum);
+	char *sum = cm_xasprintf("%s/out-kvm/summary.csv", home);
+	text = slurp(sum);
 	assert_non_null(strstr(text, "accel=kvm"));
 	free(text), free(out);
 
