@@ -2,7 +2,6 @@
  * kernels (kvm_pio gained `val` late), offsets are never hard-coded. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <traceevent/event-parse.h>
 #include <unistd.h>
 
