@@ -2,7 +2,6 @@
  * kernels (kvm_pio gained `val` late), offsets are never hard-coded. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <traceevent/event-parse.h>
 #include <unistd.h>
 
@@ -78,26 +77,6 @@ int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, 
 		return -1;
 	}
 	return ok ? 0 : -1;
-}
-
-/* tracefs: where the tracepoints' format files are, mounted if allowed and not yet there. */
-const char *cm_tracefs_path(bool try_mount, bool *mounted_now)
-{
-	static const char *const paths[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
-	if (mounted_now)
-		*mounted_now = false;
-	for (int i = 0; i < 2; i++) {
-		char probe[128];
-		snprintf(probe, sizeof(probe), "%s/events", paths[i]);
-		if (!access(probe, R_OK))
-			return paths[i];
-	}
-	if (try_mount && !mount("nodev", paths[0], "tracefs", 0, NULL)) {
-		if (mounted_now)
-			*mounted_now = true;
-		return paths[0];
-	}
-	return NULL;
 }
 
 /* Adds system:name with a kernel filter; returns the evsel or NULL (err set). */

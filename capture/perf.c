@@ -69,7 +69,7 @@ static int quiet(enum libperf_print_level level, const char *fmt, va_list ap)
 static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const char *system,
 				 const char *name, enum cm_tp_kind kind, char *err, size_t errsz)
 {
-	char path[256];
+	char path[768];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, system, name);
 	char *text = cm_read_file(path, &len);
@@ -159,11 +159,14 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	struct perf_evsel *filtered[4];
 	char *filters[4] = { 0 };
 	size_t nf = 0;
-	const char *tracefs = cfg->tracefs ? cfg->tracefs : cm_tracefs_path(true, NULL);
+	struct cm_tracefs tf = { .state = CM_TRACEFS_READABLE };
+	if (!cfg->tracefs)
+		cm_tracefs_find(true, &tf);
+	const char *tracefs = cfg->tracefs ? cfg->tracefs : tf.path;
 
 	libperf_init(quiet);
-	if (!tracefs) {
-		snprintf(err, errsz, "tracefs is not mounted (mount -t tracefs nodev /sys/kernel/tracing)");
+	if (tf.state != CM_TRACEFS_READABLE) { /* not "not mounted" when it is, but shut */
+		cm_tracefs_why(&tf, err, errsz);
 		goto fail;
 	}
 	p->fired = -1;

@@ -21,6 +21,27 @@ const struct cm_exit_code cm_exit_codes[] = {
 };
 const size_t cm_nexit_codes = sizeof(cm_exit_codes) / sizeof(cm_exit_codes[0]);
 
+/* The environment coldmark reads, for coldmark(1)'s ENVIRONMENT section. */
+static const struct {
+	const char *name, *meaning;
+} environment[] = {
+	{ "COLDMARK_GUEST_DIR",
+	  "the folder of the bundled guest images (guest: {bundled: NAME} boots NAME.img there). "
+	  "Unset, an installed coldmark looks in share/coldmark/guest beside its own bin folder "
+	  "(found from /proc/self/exe: <prefix>/bin/coldmark reads <prefix>/share/coldmark/guest, "
+	  "whatever the prefix), and the build tree's binary in the build tree's guest folder. An "
+	  "image that is missing or cannot be read is named with the reason (errno)." },
+	{ "COLDMARK_DB", "the results store when --db is not given (a SQLite file or a "
+			 "postgresql:// URL)." },
+	{ "COLDMARK_CACHE_DIR", "where the identities of files already hashed are kept "
+				"(default $XDG_CACHE_HOME/coldmark or ~/.cache/coldmark; empty: none)." },
+	{ "COLDMARK_STATE_DIR", "where host tune saves the values it changed (default "
+				"/var/lib/coldmark)." },
+	{ "COLDMARK_TRACE_ROOT", "for tests: a folder that stands for / where tracefs and "
+				 "/proc/sys/kernel/perf_event_paranoid are looked up. Ignored when "
+				 "running as root, so it cannot redirect a privileged coldmark." },
+};
+
 /* roff text: a leading dot or quote would be a request, a backslash an escape */
 static void roff(FILE *f, const char *s)
 {
@@ -73,6 +94,12 @@ void cm_write_man(FILE *f)
 	for (size_t i = 0; i < cm_nexit_codes; i++) {
 		fprintf(f, ".TP\n.B %d\n", cm_exit_codes[i].code);
 		roff(f, cm_exit_codes[i].meaning);
+		fputc('\n', f);
+	}
+	fputs(".SH ENVIRONMENT\n", f);
+	for (size_t i = 0; i < sizeof(environment) / sizeof(environment[0]); i++) {
+		fprintf(f, ".TP\n.B %s\n", environment[i].name);
+		roff(f, environment[i].meaning);
 		fputc('\n', f);
 	}
 	fputs(".SH SEE ALSO\nREADME.md of coldmark: the matrix keys (coldmark list \\-\\-keys), the "

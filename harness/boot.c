@@ -105,39 +105,53 @@ void cm_boot_result_free(struct cm_boot_result *r)
 }
 
 /* Which phases a case cannot measure: those that need first_entry, where the case's source
- * is debugcon (TCG, or KVM without perf). One line per phase, naming the cases and why. */
+ * is debugcon (TCG, or KVM without perf). One line per phase counting every case the run
+ * boots, saying for each kind how it is measured: a KVM case without perf still runs under
+ * KVM, through debugcon, not under TCG. */
 size_t cm_note_unmeasurable(const struct cm_matrix *m, bool perf_for_kvm, FILE *f,
 			    const char *who)
 {
-	size_t lines = 0;
+	size_t lines = 0, refs = 0;
+	for (size_t c = 0; c < m->ncases; c++)
+		refs += m->cases[c].reference;
 	for (size_t p = 0; p < m->nphases; p++) {
 		const struct cm_phase *ph = &m->phases[p];
 		if (strcmp(ph->from, CM_EVENT_FIRST_ENTRY) && strcmp(ph->to, CM_EVENT_FIRST_ENTRY))
 			continue;
-		struct cm_buf names = { 0 };
-		size_t n = 0, own = 0;
-		bool any_tcg = false;
+		struct cm_buf names[2] = { 0 }; /* [0] KVM, [1] TCG */
+		size_t n[2] = { 0 };
 		for (size_t c = 0; c < m->ncases; c++) {
 			if (m->cases[c].reference)
 				continue; /* measured by its own profile: total only */
-			own++;
 			bool tcg = cm_case_is_tcg(&m->cases[c]);
 			if (!tcg && perf_for_kvm)
 				continue;
-			any_tcg |= tcg;
-			if (n++ < 3)
-				cm_buf_printf(&names, "%s%s", n > 1 ? ", " : "", m->cases[c].id);
+			if (n[tcg]++ < 3)
+				cm_buf_printf(&names[tcg], "%s%s", n[tcg] > 1 ? ", " : "", m->cases[c].id);
+			else if (n[tcg] == 4)
+				cm_buf_puts(&names[tcg], ", ...");
 		}
-		if (n) {
-			fprintf(f, "%s: phase %s (%s -> %s) is not measurable for %zu of %zu cases (%s%s): "
-				   "first_entry needs the perf source under KVM, and %s\n",
-				who, ph->name, ph->from, ph->to, n, own, names.s,
-				n > 3 ? ", ..." : "",
-				any_tcg ? "these cases run under TCG (debugcon)"
-					: "these cases use debugcon");
+		if (n[0] + n[1]) {
+			fprintf(f, "%s: phase %s (%s -> %s) is not measurable for %zu of %zu case%s: "
+				   "first_entry is seen only by the perf source, which %s",
+				who, ph->name, ph->from, ph->to, n[0] + n[1], m->ncases,
+				m->ncases > 1 ? "s" : "",
+				perf_for_kvm ? "measures KVM cases only" : "this run does not use");
+			static const char *const kind[2] = { "KVM", "TCG" };
+			for (int k = 0; k < 2; k++)
+				if (n[k])
+					fprintf(f, "; %zu %s case%s (%s) run%s under %s, measured through "
+						   "debugcon",
+						n[k], kind[k], n[k] > 1 ? "s" : "", names[k].s,
+						n[k] > 1 ? "" : "s", kind[k]);
+			if (refs)
+				fprintf(f, "; the %zu reference case%s measure%s %s total only", refs,
+					refs > 1 ? "s" : "", refs > 1 ? "" : "s", refs > 1 ? "their" : "its");
+			fputc('\n', f);
 			lines++;
 		}
-		cm_buf_free(&names);
+		cm_buf_free(&names[0]);
+		cm_buf_free(&names[1]);
 	}
 	return lines;
 }

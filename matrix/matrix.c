@@ -336,12 +336,14 @@ static void parse_key(struct ctx *c, const struct key *k, yaml_node_t *v, const 
 					ERR(c, v, "guest.bundled: '%s' is not a bundled guest name", name);
 					return;
 				}
-			const char *dir = getenv("COLDMARK_GUEST_DIR");
+			char why[1024];
 			free(c->m->disk);
-			c->m->disk = cm_xasprintf("%s/%s.img", dir ? dir : COLDMARK_GUEST_DIR, name);
-			if (access(c->m->disk, R_OK))
-				ERR(c, v, "bundled guest '%s' not found at %s (is the build done?)", name,
-				    c->m->disk);
+			if (!(c->m->disk = cm_guest_image(name, why, sizeof(why)))) {
+				ERR(c, v, "%s", why);
+				char *dir = cm_guest_dir(NULL); /* the path the case would boot */
+				c->m->disk = cm_xasprintf("%s/%s.img", dir, name);
+				free(dir);
+			}
 			if (!c->set_exit_status)
 				c->m->exit_status = 33; /* isa-debug-exit with value 0x10 */
 			break;

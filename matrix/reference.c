@@ -59,17 +59,16 @@ void mx_add_references(struct ctx *c, yaml_node_t *root)
 	struct cm_matrix *m = c->m;
 	if (m->reference == CM_REFERENCE_NONE || !m->ncases)
 		return;
-	const char *dir = getenv("COLDMARK_GUEST_DIR");
-	char *image = cm_xasprintf("%s/guest.img", dir ? dir : COLDMARK_GUEST_DIR);
+	char why[1024];
+	char *image = cm_guest_image("guest", why, sizeof(why));
 	bool port = false;
 	for (size_t i = 0; i < m->nports; i++)
 		port |= m->ports[i] == REF_PORT;
 	char *profile = cm_xasprintf("qemu: \"%s\"\nguest: {bundled: guest}\nrun: {reference: none}\n",
 				     m->qemu);
 	struct cm_diags d = { 0 };
-	if (access(image, R_OK))
-		WARN(c, root, "run.reference: the bundled guest is not built (%s): no reference case",
-		     image);
+	if (!image)
+		WARN(c, root, "run.reference: no reference case: %s", why);
 	else if (!port)
 		WARN(c, root, "run.reference: the matrix's marker ports leave out 0x%x, the bundled "
 			      "guest's: no reference case (run.reference: none to say so)", REF_PORT);

@@ -101,8 +101,29 @@ int cm_tp_add_format(struct tep_handle *tep, const char *system, const char *tex
 int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, void *raw,
 		 int size, struct cm_tp_record *out);
 
-/* tracefs location ("/sys/kernel/tracing" or the debugfs one), mounting it when allowed. */
+/* tracefs location ("/sys/kernel/tracing" or the debugfs one), mounting it when allowed;
+ * NULL when this process cannot read it (cm_tracefs_find says why). */
 const char *cm_tracefs_path(bool try_mount, bool *mounted_now);
+/* tracefs as this process sees it: readable, mounted but not readable (the mount's mode and
+ * owner shut this user out), not mounted, or a kernel without it. */
+enum cm_tracefs_state { CM_TRACEFS_READABLE, CM_TRACEFS_UNREADABLE, CM_TRACEFS_NOT_MOUNTED,
+			CM_TRACEFS_NO_KERNEL };
+struct cm_tracefs {
+	enum cm_tracefs_state state;
+	char path[512];   /* the readable one, else the mount point looked at */
+	int err;          /* errno of the look-up that failed */
+	int mount_err;    /* errno of the mount tried (root), 0 if none was tried */
+	bool mounted_now;
+	unsigned mode;    /* the mount point's permission bits and owner, when stat could tell */
+	unsigned uid, gid;
+};
+void cm_tracefs_find(bool try_mount, struct cm_tracefs *t);
+/* One line on why tracefs cannot be used, for an error message ("" when it is readable). */
+void cm_tracefs_why(const struct cm_tracefs *t, char *out, size_t n);
+/* A host path under the tracing test root: COLDMARK_TRACE_ROOT, honoured only for a process
+ * that is not root and not privileged by setuid or file capabilities, so that it cannot
+ * redirect a privileged coldmark; "" otherwise. malloc'd. */
+char *cm_trace_host_path(const char *path);
 
 /* ---- capture sources behind one interface --------------------------------------------------
  * A source is one table of operations: what it adds to qemu's argv (with the numbers of the

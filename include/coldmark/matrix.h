@@ -136,6 +136,14 @@ struct cm_key_flag {
 	char short_flag;
 };
 size_t cm_matrix_key_flags(struct cm_key_flag *out, size_t max);
+/* The bundled guest images' folder: COLDMARK_GUEST_DIR, else <exe>/../share/coldmark/guest
+ * for an installed coldmark, else the build tree's (malloc'd; from says which). */
+enum cm_guest_dir_from { CM_GUEST_DIR_ENV, CM_GUEST_DIR_INSTALLED, CM_GUEST_DIR_BUILD };
+char *cm_guest_dir(enum cm_guest_dir_from *from);
+const char *cm_guest_dir_from_name(enum cm_guest_dir_from from);
+/* The path of bundled image NAME when this user can read it; else NULL and why says whether
+ * it is not there or cannot be read, with the errno and where the folder came from. */
+char *cm_guest_image(const char *name, char *why, size_t n);
 /* Shell-quoted command line of a case, for people to copy. */
 char *cm_case_cmdline(const struct cm_case *c);
 
