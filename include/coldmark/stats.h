@@ -104,7 +104,8 @@ struct cm_slope {
 int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 		       struct cm_slope *out);
 /* Jonckheere-Terpstra across k groups in their order: the two-sided p of a monotone trend
- * (exact without ties and up to 50 values, else normal with the continuity correction);
+ * (exact without ties and up to 50 values, else normal with the continuity correction and,
+ * with ties, Hollander & Wolfe's tie-corrected variance);
  * J into *jstat when not NULL. */
 double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, double *jstat);
 
