@@ -11,6 +11,8 @@
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,11 +106,96 @@ static void test_jonckheere_ties(void **state)
 	gsl_rng_free(r);
 }
 
+/* van Elteren against the enumeration of every assignment: each stratum's candidate labels
+ * over all C(N, nc) subsets of its values, all strata's combinations, T = sum of the midrank
+ * sums / (N + 1); p = the share of combinations with T at or past the observed one. */
+#define VE_MAX 6
+static double ve_enumerate(double v[][2 * VE_MAX], const size_t *nb, const size_t *nc, size_t H,
+			   bool upper, double *tobs)
+{
+	static double sums[VE_MAX][1 << (2 * VE_MAX)];
+	size_t cnt[VE_MAX];
+	*tobs = 0;
+	for (size_t h = 0; h < H; h++) {
+		size_t N = nb[h] + nc[h];
+		double rank[2 * VE_MAX];
+		for (size_t i = 0; i < N; i++) { /* midrank: 1 + those below + (ties - 1) / 2 */
+			double below = 0, same = 0;
+			for (size_t j = 0; j < N; j++)
+				below += v[h][j] < v[h][i], same += v[h][j] == v[h][i];
+			rank[i] = below + (same + 1) / 2;
+		}
+		cnt[h] = 0;
+		for (unsigned m = 0; m < 1u << N; m++) {
+			if ((size_t)__builtin_popcount(m) != nc[h])
+				continue;
+			double s = 0;
+			for (size_t i = 0; i < N; i++)
+				s += (m >> i & 1) ? rank[i] : 0;
+			sums[h][cnt[h]++] = s / (double)(N + 1);
+		}
+		double s = 0; /* the candidate's values are the last nc */
+		for (size_t i = nb[h]; i < N; i++)
+			s += rank[i];
+		*tobs += s / (double)(N + 1);
+	}
+	double hit = 0, all = 0;
+	size_t at[VE_MAX] = { 0 };
+	for (;;) {
+		double t = 0;
+		for (size_t h = 0; h < H; h++)
+			t += sums[h][at[h]];
+		hit += upper ? t >= *tobs - 1e-9 : t <= *tobs + 1e-9;
+		all++;
+		size_t h = 0;
+		while (h < H && ++at[h] == cnt[h])
+			at[h++] = 0;
+		if (h == H)
+			break;
+	}
+	return hit / all;
+}
+
+static void test_van_elteren_exact(void **state)
+{
+	(void)state;
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(r, 5);
+	/* 5 hosts x (3 + 3) sessions (3.2 million assignments), then unequal strata with ties */
+	static const size_t nb1[] = { 3, 3, 3, 3, 3 }, nc1[] = { 3, 3, 3, 3, 3 };
+	static const size_t nb2[] = { 2, 3, 3, 4, 2 }, nc2[] = { 2, 2, 3, 2, 1 };
+	for (int set = 0; set < 6; set++) {
+		const size_t *nb = set < 3 ? nb1 : nb2, *nc = set < 3 ? nc1 : nc2, H = 5;
+		double v[VE_MAX][2 * VE_MAX];
+		const double *B[VE_MAX], *C[VE_MAX];
+		for (size_t h = 0; h < H; h++) {
+			double host = gsl_ran_gaussian(r, 1);
+			for (size_t i = 0; i < nb[h] + nc[h]; i++) {
+				v[h][i] = host + gsl_ran_gaussian(r, 0.3) + (i >= nb[h] ? 0.15 : 0);
+				if (set >= 3)
+					v[h][i] = round(v[h][i] * 4) / 4; /* coarse: ties */
+			}
+			B[h] = v[h], C[h] = v[h] + nb[h];
+		}
+		for (int upper = 0; upper < 2; upper++) {
+			double tobs, want = ve_enumerate(v, nb, nc, H, upper, &tobs);
+			bool exact;
+			double got = cm_stats_van_elteren(B, nb, C, nc, H, upper, &exact);
+			printf("van Elteren set %d %s: enumeration %.10f, coldmark %.10f\n", set,
+			       upper ? "upper" : "lower", want, got);
+			assert_true(exact);
+			assert_true(fabs(got - want) < 1e-12);
+		}
+	}
+	gsl_rng_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sen_interval),
 		cmocka_unit_test(test_jonckheere_ties),
+		cmocka_unit_test(test_van_elteren_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,9 +162,12 @@ int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const dou
 			   struct cm_comparison *cmp);
 void cm_hosts_free(struct cm_hosts *h);
 /* van Elteren's test: per stratum the candidate's rank sum weighted by 1 / (N + 1), summed;
- * exact by enumeration up to CM_VAN_ELTEREN_EXACT assignments, else normal. One-sided p:
- * upper (the candidate larger) when upper, else lower. */
-#define CM_VAN_ELTEREN_EXACT 200000
+ * exact (midranks for ties): each stratum's rank-sum distribution counted, the strata
+ * convolved (no assignment is listed). Only when strata of many different sizes would give T
+ * more than CM_VAN_ELTEREN_EXACT distinct values, normal with the tie-corrected variance and
+ * half the smallest step as continuity correction (*exact false). One-sided p: upper (the
+ * candidate larger) when upper, else lower. */
+#define CM_VAN_ELTEREN_EXACT 1000000
 double cm_stats_van_elteren(const double *const *b, const size_t *nb, const double *const *c,
 			    const size_t *nc, size_t strata, bool upper, bool *exact);
 
