@@ -190,12 +190,57 @@ static void test_van_elteren_exact(void **state)
 	gsl_rng_free(r);
 }
 
+/* The variance of the median of m normals, integrated here from the order statistics'
+ * densities (trapezoid on [-9, 9]): odd m, the middle one's second moment; even m, the mean of
+ * the two middle ones, E[X(r) X(r+1)] from their joint density, the inner integral over y > x
+ * accumulated from the right. A calibration's prior for sessions of m boots uses it. */
+static double median_var_integrated(int m)
+{
+	enum { G = 36001 };
+	static double x[G], phi[G], P[G], Q[G], inner[G];
+	double hstep = 18.0 / (G - 1);
+	for (int i = 0; i < G; i++)
+		x[i] = -9 + i * hstep, phi[i] = gsl_ran_ugaussian_pdf(x[i]),
+		P[i] = gsl_cdf_ugaussian_P(x[i]), Q[i] = gsl_cdf_ugaussian_Q(x[i]);
+	int k = m % 2 ? (m + 1) / 2 : m / 2; /* the (lower) middle one */
+	double c = exp(lgamma(m + 1) - lgamma(k) - lgamma(m - k + 1)), ex2 = 0;
+	for (int i = 0; i < G; i++)
+		ex2 += (i == 0 || i == G - 1 ? 0.5 : 1) * hstep * x[i] * x[i] * c *
+		       pow(P[i], k - 1) * pow(Q[i], m - k) * phi[i];
+	if (m % 2)
+		return ex2;
+	double c2 = exp(lgamma(m + 1) - lgamma(k) - lgamma(m - k)), exy = 0;
+	inner[G - 1] = 0;
+	for (int i = G - 2; i >= 0; i--)
+		inner[i] = inner[i + 1] + hstep / 2 * (x[i] * pow(Q[i], m - k - 1) * phi[i] +
+						       x[i + 1] * pow(Q[i + 1], m - k - 1) * phi[i + 1]);
+	for (int i = 0; i < G; i++)
+		exy += (i == 0 || i == G - 1 ? 0.5 : 1) * hstep * x[i] * c2 * pow(P[i], k - 1) * phi[i] * inner[i];
+	return (2 * ex2 + 2 * exy) / 4; /* E X(r)^2 = E X(r+1)^2 by symmetry */
+}
+
+static void test_median_variance(void **state)
+{
+	(void)state;
+	for (int m = 1; m <= 40; m++) {
+		double want = m == 1 ? 1 : median_var_integrated(m);
+		assert_true(fabs(cm_stats_median_var((size_t)m) / want - 1) < (m < 30 ? 1e-5 : 2e-3));
+	}
+	assert_true(fabs(median_var_integrated(6) - 0.214) < 0.001); /* not (pi/2)/6 = 0.262 */
+	struct cm_varcomp cal = { 8, 6, 0.0004, 0.0001, NAN };
+	struct cm_session_prior pr;
+	cm_session_prior_from(&cal, 6, &pr);
+	assert_true(fabs(pr.var - (0.0001 + 0.0004 * median_var_integrated(6))) < 1e-9);
+	assert_true(pr.df == 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sen_interval),
 		cmocka_unit_test(test_jonckheere_ties),
 		cmocka_unit_test(test_van_elteren_exact),
+		cmocka_unit_test(test_median_variance),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

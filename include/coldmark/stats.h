@@ -177,6 +177,9 @@ struct cm_session_prior {
 	double var;
 	double df;
 };
+/* The variance of the median of m independent N(0, 1) values: exact for m < 30 (tabulated
+ * from the order statistics' densities), pi/2 / m with its 1/m correction past that. */
+double cm_stats_median_var(size_t m);
 /* The prior a calibration's components give for sessions of `boots` boots. */
 void cm_session_prior_from(const struct cm_varcomp *cal, size_t boots, struct cm_session_prior *out);
 
