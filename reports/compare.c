@@ -94,10 +94,7 @@ static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const 
 static void pooled_components(const struct cm_cell *x, const struct cm_cell *y,
 			      struct cm_varcomp *out)
 {
-	struct cm_varcomp a, b;
-	cm_stats_varcomp(x->values, x->sessions, x->s.n, &a);
-	cm_stats_varcomp(y->values, y->sessions, y->s.n, &b);
-	cm_varcomp_pool(&a, &b, out);
+	cm_stats_varcomp_sides(x->values, x->sessions, x->s.n, y->values, y->sessions, y->s.n, out);
 }
 
 /* Two arms of one run, interleaved in its sessions: each session's level (the median of

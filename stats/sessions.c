@@ -38,12 +38,18 @@ static size_t group(const int *session, size_t n, size_t *idx, size_t *start)
 	return ng;
 }
 
-void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_varcomp *out)
+/* The sums one-way ANOVA needs, accumulated side by side (a side is a fixed effect: its
+ * sessions' spread is taken about its own mean). */
+struct anova {
+	double ssw, ssb, sumsq_n; /* within SS; between SS; sum over sides of sum n_g^2 / N_side */
+	size_t N, k, sides;       /* values and sessions with 2+ values; sides with any */
+};
+
+static void anova_add(const double *v, const int *session, size_t n, struct anova *a)
 {
-	*out = (struct cm_varcomp){ 0, 0, NAN, NAN, NAN };
 	size_t *idx = cm_xmalloc((n + 1) * sizeof(size_t)), *start = cm_xmalloc((n + 2) * sizeof(size_t));
 	size_t ng = group(session, n, idx, start), k = 0, N = 0;
-	double ssw = 0, sum = 0, sumsq_n = 0, *mean = cm_xcalloc(ng + 1, sizeof(double));
+	double sum = 0, sumsq = 0, *mean = cm_xcalloc(ng + 1, sizeof(double));
 	size_t *ns = cm_xcalloc(ng + 1, sizeof(size_t));
 	for (size_t g = 0; g < ng; g++) {
 		size_t m = start[g + 1] - start[g];
@@ -54,44 +60,48 @@ void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_v
 			mu += log(v[idx[j]]);
 		mu /= (double)m;
 		for (size_t j = start[g]; j < start[g + 1]; j++)
-			ssw += (log(v[idx[j]]) - mu) * (log(v[idx[j]]) - mu);
+			a->ssw += (log(v[idx[j]]) - mu) * (log(v[idx[j]]) - mu);
 		mean[k] = mu, ns[k++] = m;
-		N += m, sum += mu * (double)m, sumsq_n += (double)(m * m);
+		N += m, sum += mu * (double)m, sumsq += (double)(m * m);
 	}
-	out->sessions = k;
-	if (k) {
-		out->boots = (N + k / 2) / k;
-		out->within = ssw / (double)(N - k);
-	}
-	if (k >= 2) {
-		/* between = (MSB - MSW) / n0, n0 the unbalanced design's effective session size */
-		double grand = sum / (double)N, ssb = 0;
-		for (size_t g = 0; g < k; g++)
-			ssb += (double)ns[g] * (mean[g] - grand) * (mean[g] - grand);
-		double msb = ssb / (double)(k - 1), n0 = ((double)N - sumsq_n / (double)N) / (double)(k - 1);
-		out->between = fmax(0, (msb - out->within) / n0);
-		out->icc = out->between + out->within > 0 ? out->between / (out->between + out->within) : 0;
-	}
+	for (size_t g = 0; g < k; g++)
+		a->ssb += (double)ns[g] * (mean[g] - sum / (double)N) * (mean[g] - sum / (double)N);
+	if (k)
+		a->N += N, a->k += k, a->sides++, a->sumsq_n += sumsq / (double)N;
 	free(idx), free(start), free(mean), free(ns);
 }
 
-void cm_varcomp_pool(const struct cm_varcomp *a, const struct cm_varcomp *b, struct cm_varcomp *out)
+/* between = (MSB - MSW) / n0, cut at 0 once; n0 the unbalanced design's effective session
+ * size. Balanced, this is REML's estimate wherever that is positive. */
+static void anova_finish(const struct anova *a, struct cm_varcomp *out)
 {
-	const struct cm_varcomp *s[2] = { a, b };
-	double w[2], bw[2], wsum = 0, bsum = 0, within = 0, between = 0;
-	for (int i = 0; i < 2; i++) {
-		w[i] = s[i]->sessions && isfinite(s[i]->within)
-			       ? (double)(s[i]->sessions * (s[i]->boots - 1)) : 0;
-		bw[i] = s[i]->sessions >= 2 && isfinite(s[i]->between) ? (double)(s[i]->sessions - 1) : 0;
-		wsum += w[i], bsum += bw[i];
-		within += w[i] ? w[i] * s[i]->within : 0;
-		between += bw[i] ? bw[i] * s[i]->between : 0;
-	}
-	*out = (struct cm_varcomp){ a->sessions + b->sessions,
-				    (a->boots + b->boots + 1) / 2,
-				    wsum ? within / wsum : NAN, bsum ? between / bsum : NAN, NAN };
-	if (isfinite(out->within) && isfinite(out->between) && out->within + out->between > 0)
-		out->icc = out->between / (out->between + out->within);
+	*out = (struct cm_varcomp){ a->k, 0, NAN, NAN, NAN };
+	if (!a->k)
+		return;
+	out->boots = (a->N + a->k / 2) / a->k;
+	out->within = a->ssw / (double)(a->N - a->k);
+	if (a->k < a->sides + 1)
+		return; /* a session per side: no between part */
+	double df = (double)(a->k - a->sides), msb = a->ssb / df;
+	double n0 = ((double)a->N - a->sumsq_n) / df;
+	out->between = fmax(0, (msb - out->within) / n0);
+	out->icc = out->between + out->within > 0 ? out->between / (out->between + out->within) : 0;
+}
+
+void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_varcomp *out)
+{
+	struct anova a = { 0 };
+	anova_add(v, session, n, &a);
+	anova_finish(&a, out);
+}
+
+void cm_stats_varcomp_sides(const double *va, const int *sa, size_t na, const double *vb,
+			    const int *sb, size_t nb, struct cm_varcomp *out)
+{
+	struct anova a = { 0 };
+	anova_add(va, sa, na, &a);
+	anova_add(vb, sb, nb, &a);
+	anova_finish(&a, out);
 }
 
 size_t cm_stats_session_medians(const double *v, const int *session, size_t n, size_t min_n,

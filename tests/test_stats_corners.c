@@ -234,6 +234,69 @@ static void test_median_variance(void **state)
 	assert_true(pr.df == 7);
 }
 
+/* Between-session variance over two sides, side a fixed effect (a balanced 2 x 4 sessions x 5
+ * boots, ln values; R: set.seed(1), y = ln 1000 + 0.05 side + N(0, 0.01) session + N(0, 0.02)).
+ * Side a alone estimates a negative component, side b a positive one: cutting each at 0 and
+ * averaging gave 8.35e-5; the one-way ANOVA with the sums of squares pooled over the sides,
+ * written out here, is lme4::lmer(y ~ side + (1 | session), REML = TRUE)'s 4.844303558e-05
+ * (within 2.6835281006e-04) in R 4.2. */
+static const double vc_y[40] = {
+	6.913006, 6.895383, 6.931726, 6.909288, 6.889066, 6.865298, 6.932090, 6.908693, 6.909268,
+	6.928468, 6.915823, 6.911277, 6.917779, 6.915042, 6.900890, 6.883921, 6.936105, 6.922586,
+	6.920592, 6.894293, 6.951487, 6.969409, 6.988224, 6.958995, 6.968804, 6.948474, 6.922009,
+	6.941251, 6.941665, 6.948364, 6.984630, 6.977893, 6.959339, 6.957562, 6.976569, 6.976272,
+	6.951363, 6.950989, 6.972430, 6.980509,
+};
+
+static void test_pooled_between(void **state)
+{
+	(void)state;
+	double v[40], mean[8] = { 0 }, side[2] = { 0 }, ssw = 0, ssb = 0;
+	int ses[40];
+	for (int i = 0; i < 40; i++)
+		v[i] = exp(vc_y[i]), ses[i] = i / 5, mean[i / 5] += vc_y[i] / 5, side[i / 20] += vc_y[i] / 20;
+	for (int i = 0; i < 40; i++)
+		ssw += (vc_y[i] - mean[i / 5]) * (vc_y[i] - mean[i / 5]);
+	for (int g = 0; g < 8; g++)
+		ssb += 5 * (mean[g] - side[g / 4]) * (mean[g] - side[g / 4]);
+	double msw = ssw / (40 - 8), msb = ssb / (8 - 2), between = (msb - msw) / 5;
+	struct cm_varcomp a, b, both;
+	cm_stats_varcomp(v, ses, 20, &a);
+	cm_stats_varcomp(v + 20, ses + 20, 20, &b);
+	assert_true(a.between == 0 && b.between > 0); /* side a alone: negative, cut */
+	cm_stats_varcomp_sides(v, ses, 20, v + 20, ses + 20, 20, &both);
+	assert_int_equal(both.sessions, 8);
+	assert_int_equal(both.boots, 5);
+	assert_true(fabs(both.within / msw - 1) < 1e-9);
+	assert_true(fabs(both.between / between - 1) < 1e-9);
+	assert_true(fabs(both.between / 4.844303558e-05 - 1) < 1e-4); /* lme4 REML */
+	assert_true(fabs(both.within / 2.6835281006e-04 - 1) < 1e-4);
+	/* unbalanced: n0 = (N - sum over sides of sum n_g^2 / N_side) / (k - 2); sessions of
+	 * 2..6 boots */
+	int ses2[40], k = 0;
+	size_t na = 0;
+	double m2[12] = { 0 }, s2[2] = { 0 }, w2 = 0, b2 = 0, cnt[12] = { 0 }, sq[2] = { 0 };
+	for (int i = 0; i < 40; k++)
+		for (int j = 0; j < 2 + k % 5 && i < 40; j++, i++)
+			ses2[i] = k, na += i < 20 ? 1 : 0;
+	for (int i = 0; i < 40; i++)
+		cnt[ses2[i]]++, m2[ses2[i]] += vc_y[i], s2[i >= 20] += vc_y[i] / 20;
+	/* the split at 20 falls inside no session: check, then side = i >= 20 */
+	assert_true(ses2[19] != ses2[20]);
+	for (int g = 0; g < k; g++)
+		m2[g] /= cnt[g];
+	for (int i = 0; i < 40; i++)
+		w2 += (vc_y[i] - m2[ses2[i]]) * (vc_y[i] - m2[ses2[i]]);
+	int ka = ses2[19] + 1;
+	for (int g = 0; g < k; g++)
+		b2 += cnt[g] * (m2[g] - s2[g >= ka]) * (m2[g] - s2[g >= ka]), sq[g >= ka] += cnt[g] * cnt[g];
+	double n0 = (40 - sq[0] / 20 - sq[1] / 20) / (k - 2);
+	double want = fmax(0, (b2 / (k - 2) - w2 / (40 - k)) / n0);
+	cm_stats_varcomp_sides(v, ses2, na, v + na, ses2 + na, 40 - na, &both);
+	assert_true(fabs(both.within / (w2 / (40 - k)) - 1) < 1e-9);
+	assert_true(fabs(both.between - want) <= 1e-9 * want + 1e-15);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -241,6 +304,7 @@ int main(void)
 		cmocka_unit_test(test_jonckheere_ties),
 		cmocka_unit_test(test_van_elteren_exact),
 		cmocka_unit_test(test_median_variance),
+		cmocka_unit_test(test_pooled_between),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,8 +123,10 @@ struct cm_varcomp {
 };
 /* v[i] of session[i] (any ints), n values. */
 void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_varcomp *out);
-/* Combines two sides' components, each weighted by its degrees of freedom. */
-void cm_varcomp_pool(const struct cm_varcomp *a, const struct cm_varcomp *b, struct cm_varcomp *out);
+/* Both sides' components at once, side a fixed effect: the sums of squares pooled across the
+ * sides first (each side's sessions about its own mean), the between part cut at 0 once. */
+void cm_stats_varcomp_sides(const double *va, const int *sa, size_t na, const double *vb,
+			    const int *sb, size_t nb, struct cm_varcomp *out);
 
 /* Per session (in order of first appearance) the median of ln(v) over its values; sessions
  * with fewer than min_n values are left out. Returns how many went into out (room for n). */
