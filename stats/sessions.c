@@ -299,8 +299,12 @@ static int cmp_change(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Splits [a, b) while significant; the changes found go to out. */
-static void segment(const double *x, size_t a, size_t b, double alpha, gsl_rng *rng,
+/* Splits [a, b) while significant; the changes found go to out. alpha is spent over the
+ * recursion in proportion to length: a segment of b - a values is tested at alpha_per * (b - a),
+ * so the segments a split leaves share their parent's alpha, and however deep the recursion,
+ * the null segments between real changes together get no more than alpha (testing each afresh
+ * at alpha gave an extra change point after one real step in 7-9% of histories). */
+static void segment(const double *x, size_t a, size_t b, double alpha_per, gsl_rng *rng,
 		    struct cm_change *out, size_t *k, size_t max)
 {
 	if (b - a < 2 * CP_MINSEG || *k >= max)
@@ -310,7 +314,7 @@ static void segment(const double *x, size_t a, size_t b, double alpha, gsl_rng *
 	       t2 = best_interval(x + a, b - a, CP_MINSEG, &i, &j);
 	bool interval;
 	double p = split_p(x + a, b - a, t1, t2, rng, &interval);
-	if (!(p < alpha))
+	if (!(p < alpha_per * (double)(b - a)))
 		return;
 	if (!interval)
 		i = 0, j = at; /* the single step */
@@ -324,10 +328,10 @@ static void segment(const double *x, size_t a, size_t b, double alpha, gsl_rng *
 		out[(*k)++] = (struct cm_change){ cuts[c], NAN, NAN, NAN, p };
 	size_t lo = a;
 	for (size_t c = 0; c < nc; c++) {
-		segment(x, lo, cuts[c], alpha, rng, out, k, max);
+		segment(x, lo, cuts[c], alpha_per, rng, out, k, max);
 		lo = cuts[c];
 	}
-	segment(x, lo, b, alpha, rng, out, k, max);
+	segment(x, lo, b, alpha_per, rng, out, k, max);
 }
 
 /* The step at change i: Welch's interval between its neighbouring segments. */
@@ -352,7 +356,8 @@ size_t cm_stats_change_points(const double *x, size_t n, double alpha, double mi
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
 	gsl_rng_set(rng, seed);
 	size_t k = 0;
-	segment(x, 0, n, alpha, rng, out, &k, max);
+	if (n)
+		segment(x, 0, n, alpha / (double)n, rng, out, &k, max);
 	gsl_rng_free(rng);
 	qsort(out, k, sizeof(*out), cmp_change);
 	size_t kept = 0;

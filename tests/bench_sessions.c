@@ -173,6 +173,45 @@ static void change_points(int trials, double step, bool relative)
 	       100.0 * located / trials, 100.0 * flat_quiet / trials);
 }
 
+/* Wilson's 95% interval of k hits in n, in percent. */
+static void wilson(int k, int n, double *lo, double *hi)
+{
+	double p = (double)k / n, z = 1.959964, d = 1 + z * z / n;
+	double c = (p + z * z / (2.0 * n)) / d, h = z * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
+	*lo = 100 * (c - h), *hi = 100 * (c + h);
+}
+
+/* Issue 24's history case: 20 session summaries with 2% noise, one +8% step at a uniform
+ * place in [3, 17]: found within 2 sessions, an extra change point besides, and on series
+ * without a step, any change point. */
+static void extra_points(int trials)
+{
+	double x[20], lo, hi;
+	struct cm_change ch[8];
+	int located = 0, extra = 0, null_any = 0;
+	for (int t = 0; t < trials; t++) {
+		int at = 3 + (int)gsl_rng_uniform_int(rng, 15);
+		for (int i = 0; i < 20; i++)
+			x[i] = gsl_ran_gaussian(rng, 0.02) + (i >= at ? log(1.08) : 0);
+		size_t k = cm_stats_change_points(x, 20, 0.05, 0, (unsigned long)t, ch, 8);
+		bool near = false;
+		for (size_t i = 0; i < k; i++)
+			near |= ch[i].rel > 0 && abs((int)ch[i].at - at) <= 2;
+		located += near, extra += k > 1;
+		for (int i = 0; i < 20; i++)
+			x[i] = gsl_ran_gaussian(rng, 0.02);
+		null_any += cm_stats_change_points(x, 20, 0.05, 0, (unsigned long)t + 99999, ch, 8) > 0;
+	}
+	printf("\nchange points: 20 sessions, 2%% noise, one +8%% step at a uniform position in "
+	       "[3, 17], %d series\n", trials);
+	wilson(located, trials, &lo, &hi);
+	printf("  step found within ±2 sessions     %5.1f%% [%.1f, %.1f]\n", 100.0 * located / trials, lo, hi);
+	wilson(extra, trials, &lo, &hi);
+	printf("  an extra change point besides it  %5.1f%% [%.1f, %.1f]\n", 100.0 * extra / trials, lo, hi);
+	wilson(null_any, trials, &lo, &hi);
+	printf("  no step: any change point         %5.1f%% [%.1f, %.1f]\n", 100.0 * null_any / trials, lo, hi);
+}
+
 int main(int argc, char **argv)
 {
 	gsl_set_error_handler_off();
@@ -186,6 +225,7 @@ int main(int argc, char **argv)
 	change_points(trials / 2, 0.10, false);
 	change_points(trials / 2, 0.20, false);
 	change_points(trials / 2, 0.10, true);
+	extra_points(trials / 2);
 	gsl_rng_free(rng);
 	return 0;
 }

@@ -297,6 +297,40 @@ static void test_pooled_between(void **state)
 	assert_true(fabs(both.between - want) <= 1e-9 * want + 1e-15);
 }
 
+/* history after a real step (issue 24's case): 20 sessions of 2% noise, one +8% step at a
+ * uniform place in [3, 17], 1,000 seeded series: the step found within 2 sessions in >= 99%,
+ * an extra change point in <= 5%; without a step, any change point in <= 5%. */
+static void test_change_points_extra(void **state)
+{
+	(void)state;
+	enum { T = 1000, n = 20 };
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(r, 2408);
+	double x[n];
+	struct cm_change ch[8];
+	int located = 0, extra = 0, null_any = 0;
+	for (int t = 0; t < T; t++) {
+		int at = 3 + (int)gsl_rng_uniform_int(r, n - 5);
+		for (int i = 0; i < n; i++)
+			x[i] = gsl_ran_gaussian(r, 0.02) + (i >= at ? log(1.08) : 0);
+		size_t k = cm_stats_change_points(x, n, 0.05, 0, (unsigned long)t, ch, 8);
+		bool near = false;
+		for (size_t i = 0; i < k; i++)
+			near |= ch[i].rel > 0 && abs((int)ch[i].at - at) <= 2;
+		located += near, extra += k > 1;
+		for (int i = 0; i < n; i++)
+			x[i] = gsl_ran_gaussian(r, 0.02);
+		null_any += cm_stats_change_points(x, n, 0.05, 0, (unsigned long)t + 50000, ch, 8) > 0;
+	}
+	printf("+8%% step in 20 sessions of 2%% noise, %d series: located %.1f%%, extra change point "
+	       "%.1f%%; no step: any change point %.1f%%\n", T, 100.0 * located / T,
+	       100.0 * extra / T, 100.0 * null_any / T);
+	assert_true(located >= 0.99 * T);
+	assert_true(extra <= 0.05 * T);
+	assert_true(null_any <= 0.05 * T);
+	gsl_rng_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_van_elteren_exact),
 		cmocka_unit_test(test_median_variance),
 		cmocka_unit_test(test_pooled_between),
+		cmocka_unit_test(test_change_points_extra),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,7 +197,9 @@ int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, siz
 /* Change points in a series of session summaries (ln of the medians, in time order): binary
  * segmentation on the two-sample t statistic, each split's significance from a permutation
  * test of the maximal statistic over the segment (E-divisive's way of making "the best split"
- * honest), kept when p < alpha and the step is at least min_rel. Steps: the first session
+ * honest), kept when p < alpha (a segment of m of the n sessions is tested at alpha m / n, so
+ * the segments left between real changes share alpha instead of each spending it afresh) and
+ * the step is at least min_rel. Steps: the first session
  * after each change, its relative size with the Welch CI between the neighbouring segments,
  * and p. seed makes the permutations repeatable. */
 struct cm_change {
