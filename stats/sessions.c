@@ -206,6 +206,24 @@ int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, siz
 	return 0;
 }
 
+int cm_stats_compare_paired(const double *d, size_t k, double alpha, struct cm_comparison *out)
+{
+	out->rel = out->rel_lo = out->rel_hi = out->p = out->p_adj = NAN;
+	out->exact = false;
+	out->verdict = CM_INCOMPARABLE;
+	if (k < 2)
+		return -1;
+	double m, ss;
+	mean_ss(d, k, &m, &ss);
+	double df = (double)k - 1, se = sqrt(ss / df / (double)k), tq = gsl_cdf_tdist_Qinv(alpha, df);
+	out->rel = expm1(m);
+	out->rel_lo = expm1(m - tq * se);
+	out->rel_hi = expm1(m + tq * se);
+	out->p = se > 0 ? gsl_cdf_tdist_Q(fabs(m) / se, df) : (m != 0 ? 0 : 1);
+	out->verdict = CM_NO_CHANGE;
+	return 0;
+}
+
 /* ---- change points ------------------------------------------------------------------------- */
 
 /* The interval [i, j) of x[0..n) that differs most from the rest, by |t| (pooled variance),

@@ -194,6 +194,11 @@ int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, siz
 			      const struct cm_session_prior *prior, double alpha,
 			      struct cm_comparison *out);
 
+/* Within a run, with sessions as the unit: d[i] the candidate's minus the base's session median
+ * of ln(duration) in session i, k >= 2 of them; a one-sample t with k - 1 df. rel, CI and p as
+ * cm_stats_compare_sessions gives them. -1 below 2 sessions. */
+int cm_stats_compare_paired(const double *d, size_t k, double alpha, struct cm_comparison *out);
+
 /* Change points in a series of session summaries (ln of the medians, in time order): binary
  * segmentation on the two-sample t statistic, each split's significance from a permutation
  * test of the maximal statistic over the segment (E-divisive's way of making "the best split"
