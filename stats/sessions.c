@@ -277,24 +277,28 @@ static double best_split(const double *x, size_t n, size_t minseg, size_t *at)
 #define CP_MINSEG 3
 #define CP_PERMUTATIONS 199
 
-/* How often the permutations reach v or more, as a p (the observed counts as one of them). */
-static double perm_p(const double *perm, double v)
+/* How often the CP_PERMUTATIONS + 1 statistics (the permutations' and the observed one, last)
+ * reach v or more, as a p. */
+static double perm_p(const double *stat, double v)
 {
 	size_t ge = 0;
-	for (int r = 0; r < CP_PERMUTATIONS; r++)
-		ge += perm[r] >= v;
-	return (double)(ge + 1) / (CP_PERMUTATIONS + 1);
+	for (int r = 0; r <= CP_PERMUTATIONS; r++)
+		ge += stat[r] >= v;
+	return (double)ge / (CP_PERMUTATIONS + 1);
 }
 
 /* Which of the two searches to trust, and how sure: the best single split (most power for one
  * step) and the best interval (a step that is undone later) are both tried, and the smaller
  * of their permutation p's is itself judged against the permutations' smaller p's (the min-p
- * method: the family-wise error stays at alpha, nothing is lost to Bonferroni). Returns p;
- * *interval says which search won. */
+ * method: the family-wise error stays at alpha, nothing is lost to Bonferroni). The observed
+ * statistics join the permutations' in every p, theirs included, so that all 200 are
+ * exchangeable under no change (leaving it out of theirs made the observed min-p look smaller
+ * than its peers': 5.6% false alarms at alpha 0.05). Returns p; *interval says which search
+ * won. */
 static double split_p(const double *x, size_t n, double t1, double t2, gsl_rng *rng,
 		      bool *interval)
 {
-	double *y = cm_xmalloc(n * sizeof(double)), s1[CP_PERMUTATIONS], s2[CP_PERMUTATIONS];
+	double *y = cm_xmalloc(n * sizeof(double)), s1[CP_PERMUTATIONS + 1], s2[CP_PERMUTATIONS + 1];
 	memcpy(y, x, n * sizeof(double));
 	size_t at, i, j;
 	for (int r = 0; r < CP_PERMUTATIONS; r++) {
@@ -302,13 +306,14 @@ static double split_p(const double *x, size_t n, double t1, double t2, gsl_rng *
 		s1[r] = best_split(y, n, CP_MINSEG, &at);
 		s2[r] = best_interval(y, n, CP_MINSEG, &i, &j);
 	}
+	s1[CP_PERMUTATIONS] = t1, s2[CP_PERMUTATIONS] = t2;
 	free(y);
 	double p1 = perm_p(s1, t1), p2 = perm_p(s2, t2), pmin = fmin(p1, p2);
 	size_t le = 0;
-	for (int r = 0; r < CP_PERMUTATIONS; r++)
+	for (int r = 0; r <= CP_PERMUTATIONS; r++)
 		le += fmin(perm_p(s1, s1[r]), perm_p(s2, s2[r])) <= pmin;
 	*interval = p2 < p1;
-	return (double)(le + 1) / (CP_PERMUTATIONS + 1);
+	return (double)le / (CP_PERMUTATIONS + 1);
 }
 
 static int cmp_change(const void *a, const void *b)
