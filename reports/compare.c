@@ -104,7 +104,8 @@ static void pooled_components(const struct cm_cell *x, const struct cm_cell *y,
  * sessions). So with 2+ sessions that hold both arms the unit is the session: the difference
  * of the arms' medians of ln(duration) in each, a t with k - 1 df. With one session nothing
  * can see the interaction: the boots' own test, labelled "within ×1 boots". */
-static void within_run(const struct cm_cell *x, const struct cm_cell *y, double alpha,
+static void within_run(const struct cm_dataset *b, const struct cm_dataset *c,
+		       const struct cm_cell *x, const struct cm_cell *y, double alpha,
 		       struct cm_cmp_row *row)
 {
 	size_t nx = x->s.n, ny = y->s.n;
@@ -115,9 +116,11 @@ static void within_run(const struct cm_cell *x, const struct cm_cell *y, double 
 	       ky = cm_stats_session_medians(y->values, y->sessions, ny, 1, my, NULL), k = 0;
 	cm_stats_session_ids(x->sessions, nx, 1, ix);
 	cm_stats_session_ids(y->sessions, ny, 1, iy);
-	for (size_t i = 0; i < kx; i++) /* the sessions that hold both arms */
+	for (size_t i = 0; i < kx; i++) /* the sessions that hold both arms, by their ids */
 		for (size_t j = 0; j < ky; j++)
-			if (ix[i] == iy[j])
+			if (ix[i] >= 1 && (size_t)ix[i] <= b->nsessions && iy[j] >= 1 &&
+			    (size_t)iy[j] <= c->nsessions &&
+			    !strcmp(b->sessions[ix[i] - 1].id, c->sessions[iy[j] - 1].id))
 				d[k++] = my[j] - mx[i];
 	if (k < 2 || cm_stats_compare_paired(d, k, alpha, &row->cmp))
 		cm_stats_compare(x->values, nx, y->values, ny, alpha, &row->cmp);
@@ -181,7 +184,7 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
 			pooled_components(x, y, &row->vc); /* a calibrated row says the host's instead */
 			if (o && o->within_run)
-				within_run(x, y, alpha, row);
+				within_run(b, c, x, y, alpha, row);
 			else if (!cm_cmp_hosts_row(b, c, x, y, alpha, log1p(r->judge.thr), row, r))
 				between_runs(x, y, alpha, find_cal(o, c->cases[ci].id, c->phases[pc]), row);
 			row->cmp.no_floor = cm_value_is_bytes(c->phases[pc]);
