@@ -171,22 +171,6 @@ double cm_stats_van_elteren(const double *const *b, const size_t *nb, const doub
 	return p;
 }
 
-/* Does x[i] lie outside the 99% prediction interval of the others (and beyond floor)? */
-static bool disagrees(const double *x, size_t n, size_t i, double floor)
-{
-	if (n < 3)
-		return false; /* two hosts: which one is off cannot be told */
-	double *o = cm_xmalloc(n * sizeof(double));
-	size_t k = 0;
-	for (size_t j = 0; j < n; j++)
-		if (j != i)
-			o[k++] = x[j];
-	double m = gsl_stats_mean(o, 1, k), sd = sqrt(gsl_stats_variance(o, 1, k));
-	double half = gsl_cdf_tdist_Qinv(0.005, (double)(k - 1)) * sd * sqrt(1 + 1.0 / (double)k);
-	free(o);
-	return fabs(x[i] - m) > fmax(half, floor);
-}
-
 /* The hosts of either side, each with its sessions' mean level per side. */
 static void per_host(const double *mb, const int *hb, size_t kb, const double *mc, const int *hc,
 		     size_t kc, struct cm_hosts *out)
@@ -216,24 +200,65 @@ static void per_host(const double *mb, const int *hb, size_t kb, const double *m
 	}
 }
 
-/* Hosts whose change, or whose level on a side, is off the others'. */
-static void flag_sick(struct cm_hosts *out, double floor)
+/* The variance of a session's level about its host's mean on its side, pooled over hosts and
+ * sides (the noise a host's own change is measured with), and its df. */
+static double session_var(const double *mb, const int *hb, size_t kb, const double *mc,
+			  const int *hc, size_t kc, const struct cm_hosts *out, double *df)
 {
-	double *x = cm_xmalloc((out->n + 1) * sizeof(double));
-	size_t *at = cm_xmalloc((out->n + 1) * sizeof(size_t));
-	for (int what = 0; what < 3; what++) { /* the change, the base level, the cand level */
-		size_t k = 0;
+	double ss = 0;
+	*df = 0;
+	for (size_t j = 0; j < out->n; j++) {
+		const struct cm_host_stat *h = &out->h[j];
+		for (int side = 0; side < 2; side++) {
+			const double *m = side ? mc : mb;
+			const int *hs = side ? hc : hb;
+			for (size_t i = 0; i < (side ? kc : kb); i++)
+				if (hs[i] == h->host)
+					ss += (m[i] - (side ? h->level_c : h->level_b)) *
+					      (m[i] - (side ? h->level_c : h->level_b));
+			size_t k = side ? h->kc : h->kb;
+			*df += k ? (double)(k - 1) : 0;
+		}
+	}
+	return *df > 0 ? ss / *df : NAN;
+}
+
+/* Hosts whose change is off the others': each host's change against the mean of the others',
+ * with the standard error both get from their own sessions (the pooled session variance, on
+ * its df), a t; the most extreme host is flagged when its two-sided p < CM_SICK_ALPHA and it is
+ * beyond floor, then the rest are judged again without it (so a sick host does not drag the
+ * healthy ones off their mean), while 3 or more remain. Levels are not judged: hosts differ in
+ * level by nature, and the change is measured within each. */
+static void flag_sick(const double *mb, const int *hb, size_t kb, const double *mc,
+		      const int *hc, size_t kc, struct cm_hosts *out, double floor)
+{
+	double df, s2 = session_var(mb, hb, kb, mc, hc, kc, out, &df);
+	if (!(df >= 1) || !(s2 > 0))
+		return;
+	for (;;) {
+		size_t r = 0, best = out->n;
+		double bt = 0, sum = 0, vsum = 0;
 		for (size_t j = 0; j < out->n; j++) {
 			const struct cm_host_stat *h = &out->h[j];
-			double v = what == 0 ? log1p(h->rel) : what == 1 ? h->level_b : h->level_c;
-			if (!isnan(v))
-				at[k] = j, x[k++] = v;
+			if (!isnan(h->rel) && !h->sick)
+				r++, sum += log1p(h->rel), vsum += 1.0 / (double)h->kb + 1.0 / (double)h->kc;
 		}
-		for (size_t i = 0; i < k; i++)
-			if (disagrees(x, k, i, floor))
-				out->h[at[i]].sick = true;
+		if (r < 3)
+			return; /* two hosts: which one is off cannot be told */
+		for (size_t j = 0; j < out->n; j++) {
+			const struct cm_host_stat *h = &out->h[j];
+			if (isnan(h->rel) || h->sick)
+				continue;
+			double own = 1.0 / (double)h->kb + 1.0 / (double)h->kc, d = log1p(h->rel);
+			double diff = d - (sum - d) / (double)(r - 1);
+			double se = sqrt(s2 * (own + (vsum - own) / ((double)(r - 1) * (double)(r - 1))));
+			if (fabs(diff) / se > bt && fabs(diff) > floor)
+				bt = fabs(diff) / se, best = j;
+		}
+		if (best == out->n || !(2 * gsl_cdf_tdist_Q(bt, df) < CM_SICK_ALPHA))
+			return;
+		out->h[best].sick = true;
 	}
-	free(x), free(at);
 }
 
 /* mean and the 1 - 2 alpha t interval of the per-host changes d[0..n) (ln) */
@@ -276,7 +301,7 @@ int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const dou
 	memset(out, 0, sizeof(*out));
 	out->var_between = out->rel_healthy = out->lo_healthy = out->hi_healthy = NAN;
 	per_host(mb, hb, kb, mc, hc, kc, out);
-	flag_sick(out, floor);
+	flag_sick(mb, hb, kb, mc, hc, kc, out, floor);
 	if (out->shared < 2)
 		return -1;
 	double *d = cm_xmalloc((out->shared + 1) * sizeof(double)),

@@ -145,7 +145,7 @@ struct cm_host_stat {
 	size_t kb, kc;		     /* sessions on each side */
 	double level_b, level_c;     /* mean session median (ln) per side; NAN where it has none */
 	double rel;		     /* its own change, exp(level_c - level_b) - 1; NAN unless both */
-	bool sick;		     /* its change or its level disagrees with the other hosts' */
+	bool sick;		     /* its change disagrees with the other hosts' */
 };
 struct cm_hosts {
 	struct cm_host_stat *h;	     /* every host of either side */
@@ -157,8 +157,13 @@ struct cm_hosts {
 };
 /* 0 with cmp filled (rel = exp(mean of the per-host changes) - 1, the 1 - 2 alpha t interval
  * across hosts, p one-sided from van Elteren's stratified rank sum) when 2+ hosts are on both
- * sides; -1 otherwise (out still describes the hosts). floor: the smallest disagreement (ln)
- * that flags a host, beside a 99% prediction interval from the other hosts. */
+ * sides; -1 otherwise (out still describes the hosts). A host is flagged sick when its change
+ * differs from the others' mean by a t (the standard errors from the sessions, the pooled
+ * session variance) with two-sided p < CM_SICK_ALPHA and by floor (ln) at least; the most
+ * extreme first, the rest judged again without it. */
+#ifndef CM_SICK_ALPHA
+#define CM_SICK_ALPHA 0.05
+#endif
 int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const double *mc,
 			   const int *hc, size_t kc, double alpha, double floor, struct cm_hosts *out,
 			   struct cm_comparison *cmp);
