@@ -93,8 +93,8 @@ void cm_cmp_hosts_write(const struct cm_cmp_result *r, FILE *f)
 			continue;
 		if (!header)
 			fprintf(f, "\nhosts (the level above sessions: each host's own change, "
-				   "sessions on each side; DISAGREES: off the other hosts' 99%% "
-				   "prediction interval)\n");
+				   "sessions on each side; DISAGREES: its change off the other hosts' "
+				   "mean, t on the sessions' noise, p < %g)\n", CM_SICK_ALPHA);
 		header = true;
 		char sd[32];
 		snprintf(sd, sizeof(sd), isnan(h->var_between) ? "—" : "%.1f%%", sqrt(h->var_between) * 100);

@@ -20,34 +20,6 @@ static void midranks(const double *v, size_t n, double *rank)
 	}
 }
 
-struct stratum {
-	double *w; /* the weighted rank sum of every assignment of the candidate's labels */
-	size_t n;
-};
-
-/* Every subset of size k of the N ranks: its sum, weighted. */
-static void subsets(const double *rank, size_t N, size_t k, size_t from, double sum, double wgt,
-		    struct stratum *s)
-{
-	if (!k) {
-		s->w[s->n++] = sum * wgt;
-		return;
-	}
-	for (size_t i = from; i + k <= N; i++)
-		subsets(rank, N, k - 1, i + 1, sum + rank[i], wgt, s);
-}
-
-/* How many combinations over strata [h, H) bring the running total to or past t. */
-static double tail(const struct stratum *s, size_t h, size_t H, double acc, double t, bool upper)
-{
-	if (h == H)
-		return upper ? acc >= t - 1e-9 : acc <= t + 1e-9;
-	double c = 0;
-	for (size_t i = 0; i < s[h].n; i++)
-		c += tail(s, h + 1, H, acc + s[h].w[i], t, upper);
-	return c;
-}
-
 static double choose(size_t n, size_t k)
 {
 	double c = 1;
@@ -56,11 +28,107 @@ static double choose(size_t n, size_t k)
 	return c;
 }
 
+/* The null distribution of one stratum's candidate rank sum: P(2 W = s) for s in 0..*len-1,
+ * W the sum of nc of the N midranks drawn at random (2 W is an integer even with ties). The
+ * subsets are counted by size and sum, item by item (a 0/1 knapsack), never listed. */
+static double *rank_sum_dist(const double *rank, size_t N, size_t nc, size_t *len)
+{
+	size_t w = N * (N + 1) + 1;
+	double *c = cm_xcalloc((nc + 1) * w, sizeof(double)), all = choose(N, nc);
+	c[0] = 1;
+	for (size_t i = 0; i < N; i++) {
+		size_t r2 = (size_t)lround(2 * rank[i]);
+		for (size_t j = nc; j >= 1; j--) /* downwards: each item joins a subset once */
+			for (size_t s = r2; s < w; s++)
+				c[j * w + s] += c[(j - 1) * w + s - r2];
+	}
+	double *d = cm_xmalloc(w * sizeof(double));
+	for (size_t s = 0; s < w; s++)
+		d[s] = c[nc * w + s] / all;
+	free(c);
+	*len = w;
+	return d;
+}
+
+/* A distribution of values: v[i] with probability p[i], v ascending. */
+struct dist {
+	double *v, *p;
+	size_t n;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	double x = ((const double *)a)[0], y = ((const double *)b)[0];
+	return x < y ? -1 : x > y;
+}
+
+/* d + (the integer distribution q[0..len) scaled by scale), equal values merged. False (d
+ * untouched) when the result would pass CM_VAN_ELTEREN_EXACT values. */
+static bool convolve(struct dist *d, const double *q, size_t len, double scale)
+{
+	size_t nq = 0;
+	for (size_t s = 0; s < len; s++)
+		nq += q[s] > 0;
+	if ((double)d->n * (double)nq > CM_VAN_ELTEREN_EXACT)
+		return false;
+	double *pair = cm_xmalloc((d->n * nq + 1) * 2 * sizeof(double));
+	size_t m = 0;
+	for (size_t i = 0; i < d->n; i++)
+		for (size_t s = 0; s < len; s++)
+			if (q[s] > 0)
+				pair[2 * m] = d->v[i] + (double)s * scale, pair[2 * m + 1] = d->p[i] * q[s], m++;
+	qsort(pair, m, 2 * sizeof(double), cmp_pair);
+	d->v = cm_xrealloc(d->v, (m + 1) * sizeof(double));
+	d->p = cm_xrealloc(d->p, (m + 1) * sizeof(double));
+	d->n = 0;
+	for (size_t i = 0; i < m; i++) {
+		/* the same rational reached along two paths differs by rounding only */
+		if (d->n && pair[2 * i] - d->v[d->n - 1] < 1e-9)
+			d->p[d->n - 1] += pair[2 * i + 1];
+		else
+			d->v[d->n] = pair[2 * i], d->p[d->n++] = pair[2 * i + 1];
+	}
+	free(pair);
+	return true;
+}
+
+/* The exact null distribution of T = sum_h W_h / (N_h + 1): the strata of one size are summed
+ * on their common integer lattice (2 W), then the sizes convolved with their own weights. */
+static bool exact_dist(double **ranks, const size_t *nb, const size_t *nc, size_t strata,
+		       struct dist *d)
+{
+	d->v = cm_xcalloc(1, sizeof(double)), d->p = cm_xmalloc(sizeof(double)), d->n = 1;
+	d->p[0] = 1;
+	bool *done = cm_xcalloc(strata + 1, sizeof(bool)), ok = true;
+	for (size_t h = 0; h < strata && ok; h++) {
+		if (done[h])
+			continue;
+		size_t N = nb[h] + nc[h], len = 1;
+		double *sum = cm_xcalloc(1, sizeof(double));
+		sum[0] = 1;
+		for (size_t g = h; g < strata; g++) {
+			if (done[g] || nb[g] + nc[g] != N)
+				continue;
+			size_t ql;
+			double *q = rank_sum_dist(ranks[g], N, nc[g], &ql);
+			double *t = cm_xcalloc(len + ql, sizeof(double));
+			for (size_t i = 0; i < len; i++)
+				for (size_t s = 0; s < ql && sum[i] > 0; s++)
+					t[i + s] += sum[i] * q[s];
+			free(sum), free(q);
+			sum = t, len += ql - 1, done[g] = true;
+		}
+		ok = convolve(d, sum, len, 1.0 / (2.0 * (double)(N + 1)));
+		free(sum);
+	}
+	free(done);
+	return ok;
+}
+
 double cm_stats_van_elteren(const double *const *b, const size_t *nb, const double *const *c,
 			    const size_t *nc, size_t strata, bool upper, bool *exact)
 {
-	double t = 0, mean = 0, var = 0, combos = 1;
-	struct stratum *s = cm_xcalloc(strata + 1, sizeof(*s));
+	double t = 0, mean = 0, var = 0, step = INFINITY;
 	double **ranks = cm_xcalloc(strata + 1, sizeof(double *));
 	for (size_t h = 0; h < strata; h++) {
 		size_t N = nb[h] + nc[h];
@@ -69,47 +137,38 @@ double cm_stats_van_elteren(const double *const *b, const size_t *nb, const doub
 		memcpy(v, b[h], nb[h] * sizeof(double));
 		memcpy(v + nb[h], c[h], nc[h] * sizeof(double));
 		midranks(v, N, ranks[h]);
-		double w = 1.0 / (double)(N + 1), sum = 0;
+		double w = 1.0 / (double)(N + 1), sum = 0, ss = 0;
 		for (size_t i = nb[h]; i < N; i++)
 			sum += ranks[h][i];
+		for (size_t i = 0; i < N; i++) /* the midranks' mean is (N + 1) / 2, ties or not */
+			ss += (ranks[h][i] - (N + 1) / 2.0) * (ranks[h][i] - (N + 1) / 2.0);
 		t += sum * w;
 		mean += (double)nc[h] / 2; /* E[W] = nc (N + 1) / 2, times w */
-		var += (double)nb[h] * (double)nc[h] / (12.0 * (double)(N + 1));
-		combos *= choose(N, nc[h]);
+		/* nc drawn without replacement from the N midranks */
+		if (N > 1)
+			var += w * w * (double)nc[h] * (double)nb[h] / ((double)N * (double)(N - 1)) * ss;
+		if (nb[h] && nc[h])
+			step = fmin(step, w);
 		free(v);
 	}
-	double p;
-	if ((*exact = combos <= CM_VAN_ELTEREN_EXACT)) {
-		for (size_t h = 0; h < strata; h++) {
-			size_t N = nb[h] + nc[h];
-			s[h].w = cm_xmalloc(((size_t)choose(N, nc[h]) + 1) * sizeof(double));
-			subsets(ranks[h], N, nc[h], 0, 0, 1.0 / (double)(N + 1), &s[h]);
-		}
-		p = tail(s, 0, strata, 0, t, upper) / combos;
+	struct dist d;
+	double p = 0;
+	if ((*exact = exact_dist(ranks, nb, nc, strata, &d))) {
+		for (size_t i = 0; i < d.n; i++)
+			if (upper ? d.v[i] >= t - 1e-9 : d.v[i] <= t + 1e-9)
+				p += d.p[i];
+		p = fmin(p, 1);
 	} else {
-		double z = var > 0 ? (t - mean) / sqrt(var) : 0;
+		/* normal, with half the smallest stratum's step as continuity correction */
+		double cc = isfinite(step) ? step / 2 : 0;
+		double z = var > 0 ? (upper ? t - mean - cc : t - mean + cc) / sqrt(var) : 0;
 		p = upper ? gsl_cdf_ugaussian_Q(z) : gsl_cdf_ugaussian_P(z);
 	}
+	free(d.v), free(d.p);
 	for (size_t h = 0; h < strata; h++)
-		free(s[h].w), free(ranks[h]);
-	free(s), free(ranks);
+		free(ranks[h]);
+	free(ranks);
 	return p;
-}
-
-/* Does x[i] lie outside the 99% prediction interval of the others (and beyond floor)? */
-static bool disagrees(const double *x, size_t n, size_t i, double floor)
-{
-	if (n < 3)
-		return false; /* two hosts: which one is off cannot be told */
-	double *o = cm_xmalloc(n * sizeof(double));
-	size_t k = 0;
-	for (size_t j = 0; j < n; j++)
-		if (j != i)
-			o[k++] = x[j];
-	double m = gsl_stats_mean(o, 1, k), sd = sqrt(gsl_stats_variance(o, 1, k));
-	double half = gsl_cdf_tdist_Qinv(0.005, (double)(k - 1)) * sd * sqrt(1 + 1.0 / (double)k);
-	free(o);
-	return fabs(x[i] - m) > fmax(half, floor);
 }
 
 /* The hosts of either side, each with its sessions' mean level per side. */
@@ -141,24 +200,65 @@ static void per_host(const double *mb, const int *hb, size_t kb, const double *m
 	}
 }
 
-/* Hosts whose change, or whose level on a side, is off the others'. */
-static void flag_sick(struct cm_hosts *out, double floor)
+/* The variance of a session's level about its host's mean on its side, pooled over hosts and
+ * sides (the noise a host's own change is measured with), and its df. */
+static double session_var(const double *mb, const int *hb, size_t kb, const double *mc,
+			  const int *hc, size_t kc, const struct cm_hosts *out, double *df)
 {
-	double *x = cm_xmalloc((out->n + 1) * sizeof(double));
-	size_t *at = cm_xmalloc((out->n + 1) * sizeof(size_t));
-	for (int what = 0; what < 3; what++) { /* the change, the base level, the cand level */
-		size_t k = 0;
+	double ss = 0;
+	*df = 0;
+	for (size_t j = 0; j < out->n; j++) {
+		const struct cm_host_stat *h = &out->h[j];
+		for (int side = 0; side < 2; side++) {
+			const double *m = side ? mc : mb;
+			const int *hs = side ? hc : hb;
+			for (size_t i = 0; i < (side ? kc : kb); i++)
+				if (hs[i] == h->host)
+					ss += (m[i] - (side ? h->level_c : h->level_b)) *
+					      (m[i] - (side ? h->level_c : h->level_b));
+			size_t k = side ? h->kc : h->kb;
+			*df += k ? (double)(k - 1) : 0;
+		}
+	}
+	return *df > 0 ? ss / *df : NAN;
+}
+
+/* Hosts whose change is off the others': each host's change against the mean of the others',
+ * with the standard error both get from their own sessions (the pooled session variance, on
+ * its df), a t; the most extreme host is flagged when its two-sided p < CM_SICK_ALPHA and it is
+ * beyond floor, then the rest are judged again without it (so a sick host does not drag the
+ * healthy ones off their mean), while 3 or more remain. Levels are not judged: hosts differ in
+ * level by nature, and the change is measured within each. */
+static void flag_sick(const double *mb, const int *hb, size_t kb, const double *mc,
+		      const int *hc, size_t kc, struct cm_hosts *out, double floor)
+{
+	double df, s2 = session_var(mb, hb, kb, mc, hc, kc, out, &df);
+	if (!(df >= 1) || !(s2 > 0))
+		return;
+	for (;;) {
+		size_t r = 0, best = out->n;
+		double bt = 0, sum = 0, vsum = 0;
 		for (size_t j = 0; j < out->n; j++) {
 			const struct cm_host_stat *h = &out->h[j];
-			double v = what == 0 ? log1p(h->rel) : what == 1 ? h->level_b : h->level_c;
-			if (!isnan(v))
-				at[k] = j, x[k++] = v;
+			if (!isnan(h->rel) && !h->sick)
+				r++, sum += log1p(h->rel), vsum += 1.0 / (double)h->kb + 1.0 / (double)h->kc;
 		}
-		for (size_t i = 0; i < k; i++)
-			if (disagrees(x, k, i, floor))
-				out->h[at[i]].sick = true;
+		if (r < 3)
+			return; /* two hosts: which one is off cannot be told */
+		for (size_t j = 0; j < out->n; j++) {
+			const struct cm_host_stat *h = &out->h[j];
+			if (isnan(h->rel) || h->sick)
+				continue;
+			double own = 1.0 / (double)h->kb + 1.0 / (double)h->kc, d = log1p(h->rel);
+			double diff = d - (sum - d) / (double)(r - 1);
+			double se = sqrt(s2 * (own + (vsum - own) / ((double)(r - 1) * (double)(r - 1))));
+			if (fabs(diff) / se > bt && fabs(diff) > floor)
+				bt = fabs(diff) / se, best = j;
+		}
+		if (best == out->n || !(2 * gsl_cdf_tdist_Q(bt, df) < CM_SICK_ALPHA))
+			return;
+		out->h[best].sick = true;
 	}
-	free(x), free(at);
 }
 
 /* mean and the 1 - 2 alpha t interval of the per-host changes d[0..n) (ln) */
@@ -201,7 +301,7 @@ int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const dou
 	memset(out, 0, sizeof(*out));
 	out->var_between = out->rel_healthy = out->lo_healthy = out->hi_healthy = NAN;
 	per_host(mb, hb, kb, mc, hc, kc, out);
-	flag_sick(out, floor);
+	flag_sick(mb, hb, kb, mc, hc, kc, out, floor);
 	if (out->shared < 2)
 		return -1;
 	double *d = cm_xmalloc((out->shared + 1) * sizeof(double)),

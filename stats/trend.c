@@ -1,7 +1,7 @@
 /* How a phase moves along an ordered axis: the Theil-Sen slope with Sen's distribution-free
  * CI (from Kendall's S), and the Jonckheere-Terpstra test for ordered alternatives (exact
- * without ties, as a convolution of Mann-Whitney distributions; normal with the tie
- * correction otherwise). */
+ * without ties, as a convolution of Mann-Whitney distributions; with ties, normal with
+ * Hollander & Wolfe's tie-corrected variance and a continuity correction). */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
@@ -53,9 +53,10 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 	}
 	qsort(sl, m, sizeof(double), cmp_double);
 	out->slope = m % 2 ? sl[m / 2] : (sl[m / 2 - 1] + sl[m / 2]) / 2;
-	/* Sen: the order statistics of the pairwise slopes at (m -+ C) / 2 */
+	/* Sen (Hollander & Wolfe 8.3): with M1 = (m - C) / 2, the floor(M1)-th ordered slope
+	 * below and the symmetric (m + 1 - floor(M1))-th above (M2 + 1, M2 = m - M1) */
 	double c = gsl_cdf_ugaussian_Pinv(1 - alpha / 2) * sqrt(kendall_var(x, n));
-	double m1 = floor(((double)m - c) / 2), m2 = ceil(((double)m + c) / 2);
+	double m1 = floor(((double)m - c) / 2), m2 = (double)m + 1 - m1;
 	if (m1 >= 1 && m2 <= (double)m) {
 		out->lo = sl[(size_t)m1 - 1];
 		out->hi = sl[(size_t)m2 - 1];
@@ -105,7 +106,9 @@ static double *mw_dist(size_t a, size_t b)
 	return d;
 }
 
-static bool any_ties(const double *const *g, const size_t *n, size_t k)
+/* The tie groups of all the values: sums over them of t(t-1)(2t+5), t(t-1)(t-2) and t(t-1)
+ * (all 0 without ties), the terms of Hollander & Wolfe's tie-corrected Var(J). */
+static void tie_sums(const double *const *g, const size_t *n, size_t k, double ts[3])
 {
 	size_t total = 0;
 	for (size_t i = 0; i < k; i++)
@@ -116,11 +119,16 @@ static bool any_ties(const double *const *g, const size_t *n, size_t k)
 		for (size_t j = 0; j < n[i]; j++)
 			all[m++] = g[i][j];
 	qsort(all, m, sizeof(double), cmp_double);
-	bool ties = false;
-	for (size_t i = 1; i < m && !ties; i++)
-		ties = all[i] == all[i - 1];
+	ts[0] = ts[1] = ts[2] = 0;
+	for (size_t i = 0; i < m;) {
+		size_t j = i;
+		while (j < m && all[j] == all[i])
+			j++;
+		double t = (double)(j - i);
+		ts[0] += t * (t - 1) * (2 * t + 5), ts[1] += t * (t - 1) * (t - 2), ts[2] += t * (t - 1);
+		i = j;
+	}
 	free(all);
-	return ties;
 }
 
 /* J's exact null distribution: the U of group j against groups 1..j-1, independent under H0,
@@ -164,7 +172,9 @@ double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, do
 	if (k < 2 || total < 3)
 		return NAN;
 	double mean = (total * total - sq) / 4;
-	if (total <= JT_EXACT_MAX && !any_ties(g, n, k)) {
+	double ts[3];
+	tie_sums(g, n, k, ts);
+	if (total <= JT_EXACT_MAX && !ts[2]) {
 		size_t jmax;
 		double *d = jt_dist(n, k, &jmax), lower = 0, upper = 0;
 		for (size_t v = 0; v <= jmax; v++) {
@@ -177,10 +187,16 @@ double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, do
 		double p = 2 * fmin(lower, upper);
 		return p > 1 ? 1 : p;
 	}
-	double var = total * total * (2 * total + 3);
-	for (size_t a = 0; a < k; a++)
-		var -= (double)n[a] * n[a] * (2.0 * n[a] + 3);
-	var /= 72;
-	double z = (fabs(j - mean) - 0.5) / sqrt(var);
+	/* Hollander & Wolfe (2nd ed., 6.19): the null variance given the ties; without ties it
+	 * is the usual [N^2 (2N + 3) - sum n^2 (2n + 3)] / 72 */
+	double N = total, g1 = 0, g2 = 0, g3 = 0;
+	for (size_t a = 0; a < k; a++) {
+		double m = (double)n[a];
+		g1 += m * (m - 1) * (2 * m + 5), g2 += m * (m - 1) * (m - 2), g3 += m * (m - 1);
+	}
+	double var = (N * (N - 1) * (2 * N + 5) - g1 - ts[0]) / 72 +
+		     g2 * ts[1] / (36 * N * (N - 1) * (N - 2)) + g3 * ts[2] / (8 * N * (N - 1));
+	/* the continuity correction is half J's step: 1 without ties, 1/2 with them */
+	double z = (fabs(j - mean) - (ts[2] ? 0.25 : 0.5)) / sqrt(var);
 	return z <= 0 ? 1 : 2 * gsl_cdf_ugaussian_Q(z);
 }

@@ -19,6 +19,7 @@
 #define BASE_NS 100e6
 
 static gsl_rng *rng;
+static double sd_inter; /* within run: each arm's own move in each session (arm x session) */
 
 /* K sessions x B boots of case "c" into ds, the candidate's change applied. */
 static void side(struct cm_dataset *ds, int K, int B, double change, const double *levels)
@@ -30,7 +31,8 @@ static void side(struct cm_dataset *ds, int K, int B, double change, const doubl
 		char id[16];
 		snprintf(id, sizeof(id), "%d", k + 1);
 		cm_dataset_session(ds, id, "sim");
-		double u = levels ? levels[k] : gsl_ran_gaussian(rng, SD_BETWEEN);
+		double u = levels ? levels[k] + gsl_ran_gaussian(rng, sd_inter)
+				  : gsl_ran_gaussian(rng, SD_BETWEEN);
 		for (int b = 0; b < B; b++)
 			cm_dataset_add(ds, "c", ++boot, false, "ok", "total",
 				       BASE_NS * (1 + change) * exp(u + gsl_ran_gaussian(rng, SD_WITHIN)),
@@ -129,6 +131,29 @@ static void comparisons(int trials)
 	}
 }
 
+/* The within-run A/B with an arm x session interaction: each arm moves by its own N(0, sd) in
+ * each session; false positives at threshold 0 and the power at +3%. */
+static void interaction(int trials)
+{
+	enum cm_cmp_model m;
+	printf("\nwithin run (--axis), 10 boots an arm a session, arm x session interaction "
+	       "(each arm's own sd in each session)\n%-58s %10s %10s\n", "design", "false pos.",
+	       "power +3%");
+	const double sds[] = { 0, 0.01, 0.02 };
+	const int ks[] = { 1, 3, 5, 8 };
+	for (size_t i = 0; i < 3; i++)
+		for (size_t k = 0; k < 4; k++) {
+			sd_inter = sds[i];
+			double fp = rate(trials, ks[k], 10, 0, true, 0, 0, &m);
+			double pw = rate(trials, ks[k], 10, 0.03, true, 0, 0, &m);
+			char what[80];
+			snprintf(what, sizeof(what), "%d session%s, interaction sd %.0f%%", ks[k],
+				 ks[k] > 1 ? "s" : "", sds[i] * 100);
+			printf("%-58s %9.1f%% %9.1f%%\n", what, fp * 100, pw * 100);
+		}
+	sd_inter = 0;
+}
+
 /* The ln median of 10 boots around level u. */
 static double session_median(double u)
 {
@@ -173,6 +198,45 @@ static void change_points(int trials, double step, bool relative)
 	       100.0 * located / trials, 100.0 * flat_quiet / trials);
 }
 
+/* Wilson's 95% interval of k hits in n, in percent. */
+static void wilson(int k, int n, double *lo, double *hi)
+{
+	double p = (double)k / n, z = 1.959964, d = 1 + z * z / n;
+	double c = (p + z * z / (2.0 * n)) / d, h = z * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n)) / d;
+	*lo = 100 * (c - h), *hi = 100 * (c + h);
+}
+
+/* Issue 24's history case: 20 session summaries with 2% noise, one +8% step at a uniform
+ * place in [3, 17]: found within 2 sessions, an extra change point besides, and on series
+ * without a step, any change point. */
+static void extra_points(int trials)
+{
+	double x[20], lo, hi;
+	struct cm_change ch[8];
+	int located = 0, extra = 0, null_any = 0;
+	for (int t = 0; t < trials; t++) {
+		int at = 3 + (int)gsl_rng_uniform_int(rng, 15);
+		for (int i = 0; i < 20; i++)
+			x[i] = gsl_ran_gaussian(rng, 0.02) + (i >= at ? log(1.08) : 0);
+		size_t k = cm_stats_change_points(x, 20, 0.05, 0, (unsigned long)t, ch, 8);
+		bool near = false;
+		for (size_t i = 0; i < k; i++)
+			near |= ch[i].rel > 0 && abs((int)ch[i].at - at) <= 2;
+		located += near, extra += k > 1;
+		for (int i = 0; i < 20; i++)
+			x[i] = gsl_ran_gaussian(rng, 0.02);
+		null_any += cm_stats_change_points(x, 20, 0.05, 0, (unsigned long)t + 99999, ch, 8) > 0;
+	}
+	printf("\nchange points: 20 sessions, 2%% noise, one +8%% step at a uniform position in "
+	       "[3, 17], %d series\n", trials);
+	wilson(located, trials, &lo, &hi);
+	printf("  step found within ±2 sessions     %5.1f%% [%.1f, %.1f]\n", 100.0 * located / trials, lo, hi);
+	wilson(extra, trials, &lo, &hi);
+	printf("  an extra change point besides it  %5.1f%% [%.1f, %.1f]\n", 100.0 * extra / trials, lo, hi);
+	wilson(null_any, trials, &lo, &hi);
+	printf("  no step: any change point         %5.1f%% [%.1f, %.1f]\n", 100.0 * null_any / trials, lo, hi);
+}
+
 int main(int argc, char **argv)
 {
 	gsl_set_error_handler_off();
@@ -180,12 +244,14 @@ int main(int argc, char **argv)
 	rng = gsl_rng_alloc(gsl_rng_mt19937);
 	gsl_rng_set(rng, 20261126);
 	comparisons(trials);
+	interaction(trials);
 	printf("\nchange points: 60 sessions x 10 boots, one step at a uniform position in [3, 57], "
 	       "%d series each\n  %-36s %10s %10s %10s\n", trials / 2, "series", "detected",
 	       "within ±2", "flat: none");
 	change_points(trials / 2, 0.10, false);
 	change_points(trials / 2, 0.20, false);
 	change_points(trials / 2, 0.10, true);
+	extra_points(trials / 2);
 	gsl_rng_free(rng);
 	return 0;
 }

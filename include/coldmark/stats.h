@@ -104,7 +104,8 @@ struct cm_slope {
 int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 		       struct cm_slope *out);
 /* Jonckheere-Terpstra across k groups in their order: the two-sided p of a monotone trend
- * (exact without ties and up to 50 values, else normal with the continuity correction);
+ * (exact without ties and up to 50 values, else normal with the continuity correction and,
+ * with ties, Hollander & Wolfe's tie-corrected variance);
  * J into *jstat when not NULL. */
 double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, double *jstat);
 
@@ -122,8 +123,10 @@ struct cm_varcomp {
 };
 /* v[i] of session[i] (any ints), n values. */
 void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_varcomp *out);
-/* Combines two sides' components, each weighted by its degrees of freedom. */
-void cm_varcomp_pool(const struct cm_varcomp *a, const struct cm_varcomp *b, struct cm_varcomp *out);
+/* Both sides' components at once, side a fixed effect: the sums of squares pooled across the
+ * sides first (each side's sessions about its own mean), the between part cut at 0 once. */
+void cm_stats_varcomp_sides(const double *va, const int *sa, size_t na, const double *vb,
+			    const int *sb, size_t nb, struct cm_varcomp *out);
 
 /* Per session (in order of first appearance) the median of ln(v) over its values; sessions
  * with fewer than min_n values are left out. Returns how many went into out (room for n). */
@@ -142,7 +145,7 @@ struct cm_host_stat {
 	size_t kb, kc;		     /* sessions on each side */
 	double level_b, level_c;     /* mean session median (ln) per side; NAN where it has none */
 	double rel;		     /* its own change, exp(level_c - level_b) - 1; NAN unless both */
-	bool sick;		     /* its change or its level disagrees with the other hosts' */
+	bool sick;		     /* its change disagrees with the other hosts' */
 };
 struct cm_hosts {
 	struct cm_host_stat *h;	     /* every host of either side */
@@ -154,16 +157,24 @@ struct cm_hosts {
 };
 /* 0 with cmp filled (rel = exp(mean of the per-host changes) - 1, the 1 - 2 alpha t interval
  * across hosts, p one-sided from van Elteren's stratified rank sum) when 2+ hosts are on both
- * sides; -1 otherwise (out still describes the hosts). floor: the smallest disagreement (ln)
- * that flags a host, beside a 99% prediction interval from the other hosts. */
+ * sides; -1 otherwise (out still describes the hosts). A host is flagged sick when its change
+ * differs from the others' mean by a t (the standard errors from the sessions, the pooled
+ * session variance) with two-sided p < CM_SICK_ALPHA and by floor (ln) at least; the most
+ * extreme first, the rest judged again without it. */
+#ifndef CM_SICK_ALPHA
+#define CM_SICK_ALPHA 0.05
+#endif
 int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const double *mc,
 			   const int *hc, size_t kc, double alpha, double floor, struct cm_hosts *out,
 			   struct cm_comparison *cmp);
 void cm_hosts_free(struct cm_hosts *h);
 /* van Elteren's test: per stratum the candidate's rank sum weighted by 1 / (N + 1), summed;
- * exact by enumeration up to CM_VAN_ELTEREN_EXACT assignments, else normal. One-sided p:
- * upper (the candidate larger) when upper, else lower. */
-#define CM_VAN_ELTEREN_EXACT 200000
+ * exact (midranks for ties): each stratum's rank-sum distribution counted, the strata
+ * convolved (no assignment is listed). Only when strata of many different sizes would give T
+ * more than CM_VAN_ELTEREN_EXACT distinct values, normal with the tie-corrected variance and
+ * half the smallest step as continuity correction (*exact false). One-sided p: upper (the
+ * candidate larger) when upper, else lower. */
+#define CM_VAN_ELTEREN_EXACT 1000000
 double cm_stats_van_elteren(const double *const *b, const size_t *nb, const double *const *c,
 			    const size_t *nc, size_t strata, bool upper, bool *exact);
 
@@ -173,6 +184,9 @@ struct cm_session_prior {
 	double var;
 	double df;
 };
+/* The variance of the median of m independent N(0, 1) values: exact for m < 30 (tabulated
+ * from the order statistics' densities), pi/2 / m with its 1/m correction past that. */
+double cm_stats_median_var(size_t m);
 /* The prior a calibration's components give for sessions of `boots` boots. */
 void cm_session_prior_from(const struct cm_varcomp *cal, size_t boots, struct cm_session_prior *out);
 
@@ -185,10 +199,17 @@ int cm_stats_compare_sessions(const double *mb, size_t kb, const double *mc, siz
 			      const struct cm_session_prior *prior, double alpha,
 			      struct cm_comparison *out);
 
+/* Within a run, with sessions as the unit: d[i] the candidate's minus the base's session median
+ * of ln(duration) in session i, k >= 2 of them; a one-sample t with k - 1 df. rel, CI and p as
+ * cm_stats_compare_sessions gives them. -1 below 2 sessions. */
+int cm_stats_compare_paired(const double *d, size_t k, double alpha, struct cm_comparison *out);
+
 /* Change points in a series of session summaries (ln of the medians, in time order): binary
  * segmentation on the two-sample t statistic, each split's significance from a permutation
  * test of the maximal statistic over the segment (E-divisive's way of making "the best split"
- * honest), kept when p < alpha and the step is at least min_rel. Steps: the first session
+ * honest), kept when p < alpha (a segment of m of the n sessions is tested at alpha m / n, so
+ * the segments left between real changes share alpha instead of each spending it afresh) and
+ * the step is at least min_rel. Steps: the first session
  * after each change, its relative size with the Welch CI between the neighbouring segments,
  * and p. seed makes the permutations repeatable. */
 struct cm_change {
