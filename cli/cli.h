@@ -44,6 +44,7 @@ struct cm_cmd {
 	const struct cm_opt *opts;
 	int min_pos, max_pos;
 	int (*fn)(const struct cm_cli *cli);
+	bool pos_stores; /* its arguments are stores (merge): they may be URLs with a password */
 };
 
 const char *cm_cli_get(const struct cm_cli *cli, const char *name);
@@ -115,14 +116,12 @@ int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_
 
 /* A run whose store is a URL: journal.db in its folder (opened into *journal; a link or an
  * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL when out of
- * reach, said once); shown gets the URL with its password redacted. */
+ * reach, said once; a server that refuses the run: CM_EXIT_OUTPUT after saying why); shown
+ * gets the URL with its password redacted. The run goes to the server with its first boot
+ * (harness/runner.c). */
 struct cm_rundir;
 struct cm_store;
 int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
 		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n);
-/* The run's header, cases and any boots the server lacks, from the journal onto the server;
- * a failure there closes it (*shared NULL) and loses nothing. */
-void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir);
 
 #endif
