@@ -60,8 +60,10 @@ static int check(struct cm_store *s, PGresult *res, bool rows)
 	struct stmt_cache *c = s->stmts;
 	snprintf(c->state, sizeof(c->state), "%s", state ? state : "");
 	s->lost = lost_state(conn(s), c->state);
-	return fail_msg(s, res && PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
-							       : PQerrorMessage(conn(s)));
+	/* the server's own words ("permission denied for table runs"), without "ERROR:  " */
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	return fail_msg(s, primary ? primary : PQresultErrorMessage(res)[0] ? PQresultErrorMessage(res)
+									  : PQerrorMessage(conn(s)));
 }
 
 /* The connection given up: closed at once (a stopped backend is never waited for again). */
