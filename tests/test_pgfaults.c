@@ -148,6 +148,8 @@ static int run_into(const char *m, const char *url, const char *tag, char **out)
 	*out = slurp(log);
 	if (strstr(*out, "S3cret"))
 		fail_msg("%s: the password printed: %s", tag, *out);
+	if (strstr(*out, "Sanitizer") || strstr(*out, "runtime error:")) /* the asan build */
+		fail_msg("%s: %s", tag, *out);
 	free(dir), free(log);
 	return rc;
 }
@@ -286,8 +288,8 @@ static void test_stopped_backend_is_lost(void **state)
 		fail_msg("stopped: the run waited on the stopped backend for 60 s");
 	}
 	char *out = slurp(log);
-	if (strstr(out, "S3cret"))
-		fail_msg("stopped: the password printed: %s", out);
+	if (strstr(out, "S3cret") || strstr(out, "Sanitizer") || strstr(out, "runtime error:"))
+		fail_msg("stopped: the password printed, or a sanitizer's report: %s", out);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		fail_msg("stopped: exit %d: %s", WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
 	gaps_ok("stopped", out);

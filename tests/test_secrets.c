@@ -260,6 +260,8 @@ static int run_one(size_t vi, size_t ci, const char *dir)
 			leak("LEAK %s, command %zu (%s %s): '%s' printed: %.300s", v->name, ci,
 			     commands[ci].argv[0], commands[ci].argv[1] ? commands[ci].argv[1] : "",
 			     v->marks[k], text);
+	if (strstr(text, "Sanitizer") || strstr(text, "runtime error:")) /* the asan build */
+		leak("SANITIZER %s, command %zu: %.2000s", v->name, ci, text);
 	free(text);
 	free(out);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
