@@ -44,7 +44,9 @@ int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, c
 int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *case_ids,
 			char *const *cmdlines, size_t n);
 /* rows [from, to) of ds, in one transaction: a boot is all in or not at all. Writes wait for
- * (and retry past) another process's lock for up to two minutes before they fail. */
+ * (and retry past) another process's lock for up to two minutes before they fail; on
+ * PostgreSQL a lock wait, a statement and its answer each end after COLDMARK_DB_TIMEOUT
+ * (default 5 s), and the failure is then a lost one (cm_store_lost). */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 		      size_t from, size_t to);
 
