@@ -114,14 +114,16 @@ int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, si
 struct cm_matrix;
 int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_replicate *rep);
 
-/* A run whose store is a URL: journal.db in its folder (opened into *journal; a link or an
- * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL when out of
- * reach, said once; a server that refuses the run: CM_EXIT_OUTPUT after saying why); shown
- * gets the URL with its password redacted. The run goes to the server with its first boot
- * (harness/runner.c). */
+/* A run whose store is a URL. First, before the run folder is made, the server: *shared, NULL
+ * when out of reach (said once: the boots go to the journal); a server that refuses the run
+ * (a schema of the future, no right to create the tables): CM_EXIT_OUTPUT after saying why.
+ * shown gets the URL with its password redacted. Then journal.db in the run folder (a link or
+ * an unusable file: CM_EXIT_OUTPUT after saying why). The run goes to the server with its
+ * first boot (harness/runner.c). */
 struct cm_rundir;
 struct cm_store;
-int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
-		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n);
+int cm_fleet_server(const char *url, const char *outdir, struct cm_store **shared, char *shown,
+		    size_t n);
+int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_store **journal);
 
 #endif

@@ -102,15 +102,32 @@ int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_
 	return 0;
 }
 
-/* The journal first (a local SQLite store in the run folder, so a run never waits on or loses
- * anything to the network), then the server: one out of reach does not stop the run (said
- * once), one that answers and refuses (a schema of the future, no right to create the
- * tables) does, exit 4 with its reason. */
-int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
-		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n)
+/* The server before anything is created: one out of reach does not stop the run (said once:
+ * its boots go to the run folder's journal.db), one that answers and refuses (a schema of the
+ * future, no right to create the tables) does, exit 4 with its reason. */
+int cm_fleet_server(const char *url, const char *outdir, struct cm_store **shared, char *shown,
+		    size_t n)
 {
 	char err[1024];
+	bool lost;
 	cm_redact_to(url, shown, n);
+	if ((*shared = cm_store_open_lost(url, err, sizeof(err), &lost)))
+		return 0;
+	if (!lost) {
+		fprintf(stderr, "coldmark run: the shared store refused the run: %s\n", err);
+		return CM_EXIT_OUTPUT;
+	}
+	char why[1100];
+	snprintf(why, sizeof(why), "is out of reach (%s)", err);
+	cm_runner_say_journal_only(shown, why, outdir);
+	return 0;
+}
+
+/* The journal: a local SQLite store in the run folder, so a run never waits on or loses
+ * anything to the network. */
+int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_store **journal)
+{
+	char err[1024];
 	char *path = cm_xasprintf("%s/%s", outdir, CM_RUN_JOURNAL_DB);
 	if (!cm_rundir_may_open(rd, CM_RUN_JOURNAL_DB))
 		snprintf(err, sizeof(err), "%s: not a regular file (a link?): refused", path);
@@ -121,16 +138,6 @@ int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *r
 		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err);
 		return CM_EXIT_OUTPUT;
 	}
-	bool lost;
-	if ((*shared = cm_store_open_lost(url, err, sizeof(err), &lost)))
-		return 0;
-	if (!lost) {
-		fprintf(stderr, "coldmark run: the shared store refused the run: %s\n", err);
-		return CM_EXIT_OUTPUT;
-	}
-	char why[1100];
-	snprintf(why, sizeof(why), "is out of reach (%s)", err);
-	cm_runner_say_journal_only(shown, why, outdir);
 	return 0;
 }
 

@@ -265,6 +265,10 @@ static int open_outputs(struct run *r)
 		fprintf(stderr, "coldmark run: --db: %s\n", err);
 		return CM_EXIT_USAGE;
 	}
+	int rc = remote ? cm_fleet_server(r->db_path, r->outdir, &r->shared, r->shared_name,
+					  sizeof(r->shared_name)) : 0;
+	if (rc)
+		return rc;
 	if (!remote && !(r->store = cm_store_open(r->db_path, err, sizeof(err)))) {
 		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
 		return CM_EXIT_OUTPUT;
@@ -281,9 +285,7 @@ static int open_outputs(struct run *r)
 			r->outdir, CM_RUN_SAMPLES, (long long)r->rd.cut[CM_JOURNAL_SAMPLES]);
 	r->logs = cm_xasprintf("%s/%s", r->outdir, CM_RUN_LOGS);
 	r->samples_path = cm_xasprintf("%s/%s", r->outdir, CM_RUN_SAMPLES);
-	return remote ? cm_fleet_open(r->db_path, r->outdir, &r->rd, &r->store, &r->shared,
-				      r->shared_name, sizeof(r->shared_name))
-		      : 0;
+	return remote ? cm_fleet_journal(r->outdir, &r->rd, &r->store) : 0;
 }
 
 /* The run header: what a later reader needs to judge these numbers. */
