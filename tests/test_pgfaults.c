@@ -211,9 +211,23 @@ static void test_refusal_fails_the_run(void **state)
 		}
 		free(out), free(as), free(url);
 	}
-	free(m);
 	if (bad)
 		fail_msg("%d of 4 refusals not a failed run", bad);
+	/* the trigger gone, --resume brings the server the refused boot and the rest */
+	PGconn *c = admin("f_trigger");
+	sql(c, "DROP TRIGGER frozen ON samples");
+	PQfinish(c);
+	char *url = url_of("f_trigger", "postgres"), *dir = cm_xasprintf("%s/run-f_trigger", tmp);
+	char *log = cm_xasprintf("%s/resume.txt", tmp), *out;
+	char *argv[] = { (char *)bin, "run", m, "--resume", dir, "--db", url, NULL };
+	int rc = finish(start(argv, log));
+	out = slurp(log);
+	long long boots = scalar("f_trigger", "SELECT count(DISTINCT boot) FROM samples s JOIN runs r "
+				 "ON r.id = s.run_id WHERE r.tag = $1", "f_trigger");
+	if (rc || boots != 3)
+		fail_msg("resume after the refusal: exit %d, %lld of 3 boots in the server: %s", rc,
+			 boots, out);
+	free(out), free(log), free(dir), free(url), free(m);
 }
 
 /* ---- a stalled server (item 6) ----------------------------------------------------------- */
