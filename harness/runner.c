@@ -77,20 +77,19 @@ void cm_runner_say_journal_only(const char *shown, const char *why, const char *
  * the server's reason, as a local store that refuses a boot does. CM_RUNNER_OUTPUT then. */
 static int shared_failed(struct cm_runner *r, const char *what)
 {
-	char why[700];
+	char why[700], *reason = cm_redact(cm_store_error(r->shared));
 	if (cm_store_lost(r->shared)) {
-		snprintf(why, sizeof(why), "did not take %s (%s)", what, cm_store_error(r->shared));
+		snprintf(why, sizeof(why), "did not take %s (%s)", what, reason);
 		cm_runner_say_journal_only(r->shared_name, why, r->rd->path);
 	} else {
-		char *reason = cm_redact(cm_store_error(r->shared));
 		fprintf(stderr, "coldmark run: the shared store %s refused %s: %s. The run stops here: "
 				"every boot so far is in %s/%s and %s/%s (continue with --resume %s once "
 				"the store takes them)\n",
 			r->shared_name, what, reason, r->rd->path, CM_RUN_JOURNAL_DB, r->rd->path,
 			CM_RUN_SAMPLES, r->rd->path);
-		free(reason);
 		r->shared_refused = true;
 	}
+	free(reason);
 	cm_store_close(r->shared);
 	r->shared = NULL;
 	return r->shared_refused ? CM_RUNNER_OUTPUT : 0;
