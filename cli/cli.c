@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "coldmark/matrix.h"
@@ -50,6 +51,36 @@ void cm_cli_help(const struct cm_cmd *cmd, FILE *f)
 		fprintf(f, "  %-30s %s\n", o->short_name ? lhs : lhs + 2, o->help);
 	}
 	fprintf(f, "  %-30s %s\n", "-h, --help", "show this help");
+}
+
+/* A password goes only where a store is expected (--db, merge's shards): a connection URL
+ * given as a folder, matrix, samples file or tag would be printed, written to meta.csv or made
+ * into folders named after it. -o names a folder, never a URL. True after saying which. */
+static bool secret_misplaced(const struct cm_cli *cli)
+{
+	const struct cm_cmd *cmd = cli->cmd;
+	const char *what = NULL, *v = NULL;
+	char label[64];
+	for (int i = 0; !what && !cmd->pos_stores && i < cli->npos; i++)
+		if (cm_holds_secret(cli->pos[i]))
+			what = "an argument", v = cli->pos[i];
+	for (int k = 0; !what && k < opt_count(cmd); k++) {
+		const char *name = cmd->opts[k].name, *val = cli->vals[k];
+		if (!val || !strcmp(name, "db"))
+			continue;
+		if (cm_holds_secret(val) || (!strcmp(name, "output") && strstr(val, "://"))) {
+			snprintf(label, sizeof(label), "--%s", name);
+			what = label, v = val;
+		}
+	}
+	if (!what)
+		return false;
+	char *shown = cm_redact(v);
+	fprintf(stderr, "coldmark %s: '%s', given as %s, looks like a connection URL: a store is "
+			"named by --db (or $COLDMARK_DB) only, and never printed or written with its "
+			"password\n", cmd->name, shown, what);
+	free(shown);
+	return true;
 }
 
 int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli *cli)
@@ -121,6 +152,8 @@ int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli 
 			goto usage;
 		}
 	}
+	if (secret_misplaced(cli))
+		goto usage;
 	if (cli->npos < cmd->min_pos) {
 		fprintf(stderr, "coldmark %s: missing %s\n", cmd->name, cmd->args);
 		goto usage;

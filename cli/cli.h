@@ -44,6 +44,7 @@ struct cm_cmd {
 	const struct cm_opt *opts;
 	int min_pos, max_pos;
 	int (*fn)(const struct cm_cli *cli);
+	bool pos_stores; /* its arguments are stores (merge): they may be URLs with a password */
 };
 
 const char *cm_cli_get(const struct cm_cli *cli, const char *name);
@@ -124,16 +125,16 @@ int cm_resume_check(const char *dir, const struct cm_dataset *old, const struct 
 		    const char *qemu, const char *db);
 void cm_run_store_name(const char *db, char *out, size_t n);
 
-/* A run whose store is a URL: journal.db in its folder (opened into *journal; a link or an
- * unusable file: CM_EXIT_OUTPUT after saying why) and the server (*shared, NULL when out of
- * reach, said once); shown gets the URL with its password redacted. */
+/* A run whose store is a URL. First, before the run folder is made, the server: *shared, NULL
+ * when out of reach (said once: the boots go to the journal); a server that refuses the run
+ * (a schema of the future, no right to create the tables): CM_EXIT_OUTPUT after saying why.
+ * shown gets the URL with its password redacted. Then journal.db in the run folder (a link or
+ * an unusable file: CM_EXIT_OUTPUT after saying why). The run goes to the server with its
+ * first boot (harness/runner.c). */
 struct cm_rundir;
 struct cm_store;
-int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
-		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n);
-/* The run's header, cases and any boots the server lacks, from the journal onto the server;
- * a failure there closes it (*shared NULL) and loses nothing. */
-void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir);
+int cm_fleet_server(const char *url, const char *outdir, struct cm_store **shared, char *shown,
+		    size_t n);
+int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_store **journal);
 
 #endif

@@ -333,7 +333,7 @@ const struct cm_cmd cm_commands[] = {
 	{ "merge", "SHARD... --db TARGET",
 	  "Fold shard stores (hosts that measured off the network) into one; idempotent "
 	  "(merging twice adds nothing).",
-	  merge_opts, 1, CM_MAX_POS, cm_cmd_merge },
+	  merge_opts, 1, CM_MAX_POS, cm_cmd_merge, true },
 	{ "host", "check|tune|reset [--cpus LIST]",
 	  "check: what on this host would move boot times, each with its fix (exit 0 quiet, 1 "
 	  "with advice); tune: apply the fixes, saving the prior state (root); reset: restore it.",

@@ -118,13 +118,32 @@ int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_
 	return 0;
 }
 
-/* The journal first (a local SQLite store in the run folder, so a run never waits on or loses
- * anything to the network), then the server; a server out of reach does not stop the run. */
-int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
-		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n)
+/* The server before anything is created: one out of reach does not stop the run (said once:
+ * its boots go to the run folder's journal.db), one that answers and refuses (a schema of the
+ * future, no right to create the tables) does, exit 4 with its reason. */
+int cm_fleet_server(const char *url, const char *outdir, struct cm_store **shared, char *shown,
+		    size_t n)
 {
 	char err[1024];
-	cm_store_redact(url, shown, n);
+	bool lost;
+	cm_redact_to(url, shown, n);
+	if ((*shared = cm_store_open_lost(url, err, sizeof(err), &lost)))
+		return 0;
+	if (!lost) {
+		fprintf(stderr, "coldmark run: the shared store refused the run: %s\n", err);
+		return CM_EXIT_OUTPUT;
+	}
+	char why[1100];
+	snprintf(why, sizeof(why), "is out of reach (%s)", err);
+	cm_runner_say_journal_only(shown, why, outdir);
+	return 0;
+}
+
+/* The journal: a local SQLite store in the run folder, so a run never waits on or loses
+ * anything to the network. */
+int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_store **journal)
+{
+	char err[1024];
 	char *path = cm_xasprintf("%s/%s", outdir, CM_RUN_JOURNAL_DB);
 	if (!cm_rundir_may_open(rd, CM_RUN_JOURNAL_DB))
 		snprintf(err, sizeof(err), "%s: not a regular file (a link?): refused", path);
@@ -135,25 +154,7 @@ int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *r
 		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err);
 		return CM_EXIT_OUTPUT;
 	}
-	if (!(*shared = cm_store_open(url, err, sizeof(err)))) {
-		char why[1100];
-		snprintf(why, sizeof(why), "is out of reach (%s)", err);
-		cm_runner_say_journal_only(shown, why, outdir);
-	}
 	return 0;
-}
-
-void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir)
-{
-	struct cm_store_copied c = { 0 };
-	if (!*shared || !cm_store_copy_run(journal, *shared, run_id, &c))
-		return;
-	char why[600];
-	snprintf(why, sizeof(why), "did not take the run (%s)", cm_store_error(*shared));
-	cm_runner_say_journal_only(shown, why, outdir);
-	cm_store_close(*shared);
-	*shared = NULL;
 }
 
 static struct cm_store *open_or_say(const char *who, const char *target, bool existing)
@@ -179,31 +180,31 @@ int cm_cmd_sync(const struct cm_cli *cli)
 {
 	const char *rundir = cli->pos[0], *db = cm_cli_db(cli);
 	char shown[512];
-	cm_store_redact(db, shown, sizeof(shown));
+	cm_redact_to(db, shown, sizeof(shown));
 	if (!cm_store_is_url(db))
 		fprintf(stderr, "coldmark sync: note: %s is a local file; sync is for a shared "
 				"(postgresql://) store, but copies there all the same\n", shown);
-	char *journal = cm_xasprintf("%s/%s", rundir, CM_RUN_JOURNAL_DB);
+	char *journal = cm_xasprintf("%s/%s", rundir, CM_RUN_JOURNAL_DB), *named = cm_redact(journal);
 	int rc = CM_EXIT_OUTPUT;
 	struct cm_store *src = NULL, *dst = NULL;
 	if (access(journal, F_OK)) {
 		fprintf(stderr, "coldmark sync: %s: no journal there (only a run whose store is a "
 				"postgresql:// URL keeps one; a samples.csv goes in with coldmark import)\n",
-			journal);
+			named);
 		rc = CM_EXIT_USAGE;
 	} else if ((src = open_or_say("sync", journal, true)) && (dst = open_or_say("sync", db, false))) {
 		struct cm_store_copied c = { 0 };
 		if (cm_store_copy_all(src, dst, &c)) {
 			fprintf(stderr, "coldmark sync: %s -> %s: %s (nothing of the failed run was "
-					"written; sync again)\n", journal, shown, cm_store_error(dst));
+					"written; sync again)\n", named, shown, cm_store_error(dst));
 		} else {
-			print_copied(journal, shown, &c);
+			print_copied(named, shown, &c);
 			rc = 0;
 		}
 	}
 	cm_store_close(src);
 	cm_store_close(dst);
-	free(journal);
+	free(journal), free(named);
 	return rc;
 }
 
@@ -216,7 +217,7 @@ int cm_cmd_merge(const struct cm_cli *cli)
 		return CM_EXIT_USAGE;
 	}
 	char shown[512];
-	cm_store_redact(db, shown, sizeof(shown));
+	cm_redact_to(db, shown, sizeof(shown));
 	for (int i = 0; i < cli->npos; i++)
 		if (!strcmp(cli->pos[i], db)) {
 			fprintf(stderr, "coldmark merge: %s is both a shard and the target\n", shown);
@@ -230,7 +231,7 @@ int cm_cmd_merge(const struct cm_cli *cli)
 		struct cm_store *src = open_or_say("merge", cli->pos[i], true);
 		struct cm_store_copied c = { 0 };
 		char from[512];
-		cm_store_redact(cli->pos[i], from, sizeof(from));
+		cm_redact_to(cli->pos[i], from, sizeof(from));
 		if (!src) {
 			rc = CM_EXIT_USAGE;
 		} else if (cm_store_copy_all(src, dst, &c)) {

@@ -248,6 +248,10 @@ static int open_outputs(struct run *r)
 		fprintf(stderr, "coldmark run: --db: %s\n", err);
 		return CM_EXIT_USAGE;
 	}
+	int rc = remote ? cm_fleet_server(r->db_path, r->outdir, &r->shared, r->shared_name,
+					  sizeof(r->shared_name)) : 0;
+	if (rc)
+		return rc;
 	if (!remote && !(r->store = cm_store_open(r->db_path, err, sizeof(err)))) {
 		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
 		return CM_EXIT_OUTPUT;
@@ -264,9 +268,7 @@ static int open_outputs(struct run *r)
 			r->outdir, CM_RUN_SAMPLES, (long long)r->rd.cut[CM_JOURNAL_SAMPLES]);
 	r->logs = cm_xasprintf("%s/%s", r->outdir, CM_RUN_LOGS);
 	r->samples_path = cm_xasprintf("%s/%s", r->outdir, CM_RUN_SAMPLES);
-	return remote ? cm_fleet_open(r->db_path, r->outdir, &r->rd, &r->store, &r->shared,
-				      r->shared_name, sizeof(r->shared_name))
-		      : 0;
+	return remote ? cm_fleet_journal(r->outdir, &r->rd, &r->store) : 0;
 }
 
 /* The run header: what a later reader needs to judge these numbers. */
@@ -451,7 +453,6 @@ static int prepare(struct run *r)
 	write_header(r);
 	if ((rc = store_run(r)) || (rc = load_previous(r)))
 		return rc;
-	cm_fleet_share_run(r->store, &r->shared, r->run_id, r->shared_name, r->outdir);
 	/* the plan and the header are on disk before the first boot */
 	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
 	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
@@ -600,7 +601,7 @@ static int finish(struct run *r, struct cm_runner *rn, int rc)
 	struct cm_matrix *m = r->m;
 	struct cm_report rep; /* built once: the files, the exports and the terminal */
 	int out_rc = save_all(r, rn, &rep);
-	rc = rc ? rc : out_rc;
+	rc = rc ? rc : out_rc ? out_rc : rn->shared_refused ? CM_EXIT_OUTPUT : 0;
 	if (cm_export(r->cli, "coldmark run", &rep))
 		rc = rc ? rc : CM_EXIT_OUTPUT;
 	printf("\n");
@@ -621,7 +622,8 @@ static int finish(struct run *r, struct cm_runner *rn, int rc)
 	char *written = cm_report_files(r->formats);
 	printf("\nsamples: %s\nreports: %s/{%s}\n", r->samples_path, r->outdir, written);
 	free(written);
-	bool lost = r->shared_name[0] && !rn->shared; /* a server out of reach, or let go */
+	/* a server out of reach, or let go (one that refused the run said so and why) */
+	bool lost = r->shared_name[0] && !rn->shared && !rn->shared_refused;
 	printf("stored as run %s%s%s in %s\n", r->run_id, r->tag ? ", tag " : "",
 	       r->tag ? r->tag : "", lost ? "the run folder's journal.db only"
 			       : rn->shared ? r->shared_name : rn->db_path);

@@ -70,33 +70,67 @@ void cm_runner_say_journal_only(const char *shown, const char *why, const char *
 		shown, why, rundir, CM_RUN_JOURNAL_DB, rundir);
 }
 
-/* The shared store that fails a write is given up for the rest of the run: nothing is lost,
- * the local journal.db has every boot, and coldmark sync uploads them later. */
-static void shared_lost(struct cm_runner *r, const char *what)
+/* The shared store that fails a write is given up for the rest of the run. Out of reach (the
+ * connection gone, or no answer in time): nothing is lost, the local journal.db has every
+ * boot, coldmark sync uploads them later, said once. Refused (the server answered no: no
+ * right to write, a column or table gone, a trigger that raises): the run stops (exit 4) with
+ * the server's reason, as a local store that refuses a boot does. CM_RUNNER_OUTPUT then. */
+static int shared_failed(struct cm_runner *r, const char *what)
 {
-	char why[600];
-	snprintf(why, sizeof(why), "did not take %s (%s)", what, cm_store_error(r->shared));
-	cm_runner_say_journal_only(r->shared_name, why, r->rd->path);
+	char why[700], *reason = cm_redact(cm_store_error(r->shared));
+	if (cm_store_lost(r->shared)) {
+		snprintf(why, sizeof(why), "did not take %s (%s)", what, reason);
+		cm_runner_say_journal_only(r->shared_name, why, r->rd->path);
+	} else {
+		fprintf(stderr, "coldmark run: the shared store %s refused %s: %s. The run stops here: "
+				"every boot so far is in %s/%s and %s/%s (continue with --resume %s once "
+				"the store takes them)\n",
+			r->shared_name, what, reason, r->rd->path, CM_RUN_JOURNAL_DB, r->rd->path,
+			CM_RUN_SAMPLES, r->rd->path);
+		r->shared_refused = true;
+	}
+	free(reason);
 	cm_store_close(r->shared);
 	r->shared = NULL;
+	return r->shared_refused ? CM_RUNNER_OUTPUT : 0;
 }
 
-void cm_runner_meta(struct cm_runner *r, const char *key, const char *val)
+/* The run goes to the shared store with its first boot: its header, cases and every boot
+ * the store lacks in one transaction (a store that refuses the run is never left with an
+ * empty run row); after that boot by boot. */
+static int share(struct cm_runner *r, size_t first_row, const char *what)
+{
+	if (!r->shared)
+		return 0;
+	if (r->shared_begun) {
+		if (!cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n))
+			return 0;
+	} else {
+		struct cm_store_copied c = { 0 };
+		if (!cm_store_copy_run(r->store, r->shared, r->run_id, &c)) {
+			r->shared_begun = true;
+			return 0;
+		}
+	}
+	return shared_failed(r, what);
+}
+
+int cm_runner_meta(struct cm_runner *r, const char *key, const char *val)
 {
 	cm_dataset_meta(r->ds, key, val);
 	if (r->store)
 		cm_store_set_meta(r->store, r->run_id, key, val);
-	if (r->shared && cm_store_set_meta(r->shared, r->run_id, key, val))
-		shared_lost(r, key);
+	/* before the run is there, its first boot's copy brings the header along */
+	if (r->shared && r->shared_begun && cm_store_set_meta(r->shared, r->run_id, key, val))
+		return shared_failed(r, key);
+	return 0;
 }
 
-static void shared_rows(struct cm_runner *r, size_t first_row, const char *case_id, int boot)
+static int shared_rows(struct cm_runner *r, size_t first_row, const char *case_id, int boot)
 {
-	if (r->shared && cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n)) {
-		char what[256];
-		snprintf(what, sizeof(what), "%s boot %d", case_id, boot);
-		shared_lost(r, what);
-	}
+	char what[256];
+	snprintf(what, sizeof(what), "%s boot %d", case_id, boot);
+	return share(r, first_row, what);
 }
 
 /* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
@@ -141,7 +175,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 				CM_RUN_SAMPLES);
 			rc = CM_RUNNER_OUTPUT;
 		} else {
-			shared_rows(r, first_row, case_id, b->boot);
+			rc = shared_rows(r, first_row, case_id, b->boot);
 		}
 	}
 	if (err) {
@@ -177,9 +211,9 @@ static int session_mark(struct cm_runner *r, int session, bool begin)
 	} else {
 		return 0; /* a resumed session keeps when it began */
 	}
-	cm_runner_meta(r, key, val);
+	int rc = cm_runner_meta(r, key, val);
 	free(val);
-	return cm_runner_save_meta(r->rd, r->ds);
+	return cm_runner_save_meta(r->rd, r->ds) ? CM_RUNNER_OUTPUT : rc;
 }
 
 /* The per-boot audit: the clock and the thermal throttle counters read around the boot. A boot
@@ -325,10 +359,15 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 			tell(r, &b, i, *nplan, &br, log, t0);
 			rc = maybe_case_done(r, &b);
 		}
+		if (!rc && r->shared_refused) /* a header item refused between boots */
+			rc = CM_RUNNER_OUTPUT;
 		free(log);
 		cm_boot_result_free(&br);
 		cm_events_free(&ev);
 	}
 	int end = session_mark(r, r->session, false);
+	/* a resumed run with no boot left still brings the server what it lacks */
+	if (!rc && !end && r->shared && !r->shared_begun && r->ds->n)
+		end = share(r, r->ds->n, "the run");
 	return rc ? rc : end;
 }

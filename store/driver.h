@@ -44,6 +44,8 @@ struct cm_store {
 	void *db;	  /* the backend's handle */
 	void *stmts;	  /* the backend's statement cache */
 	bool pg;	  /* migrations differ in their column types */
+	bool lost;	  /* the last failure was the connection's (gone, no answer in time),
+			   * not the database's refusal */
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */

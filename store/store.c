@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -26,28 +27,16 @@ const char *cm_store_backend(const struct cm_store *s)
 	return s->ops->name;
 }
 
+/* The scheme in any case: libpq wants it in lower case, and pg.c gives it so. */
 bool cm_store_is_url(const char *target)
 {
-	return !strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11);
+	return !strncasecmp(target, "postgresql://", 13) || !strncasecmp(target, "postgres://", 11);
 }
 
-/* postgresql://user:secret@host/db -> postgresql://user:***@host/db; password=... likewise */
+/* util's redaction, the one for every message (kept here for the store's callers) */
 void cm_store_redact(const char *target, char *out, size_t n)
 {
-	snprintf(out, n, "%s", target);
-	char *scheme = strstr(out, "://"), *at = scheme ? strchr(scheme + 3, '@') : NULL;
-	char *colon = scheme ? memchr(scheme + 3, ':', at ? (size_t)(at - scheme - 3) : 0) : NULL;
-	if (colon && at) {
-		char tail[512];
-		snprintf(tail, sizeof(tail), "%s", at);
-		snprintf(colon, n - (size_t)(colon - out), ":***%s", tail);
-	}
-	char *pw = strstr(out, "password=");
-	if (pw) {
-		char tail[512];
-		snprintf(tail, sizeof(tail), "%s", pw + 9 + strcspn(pw + 9, "&"));
-		snprintf(pw + 9, n - (size_t)(pw + 9 - out), "***%s", tail);
-	}
+	cm_redact_to(target, out, n);
 }
 
 static int query(struct cm_store *s, const char *sql, int n, const char *const *p,
@@ -218,26 +207,48 @@ fail:
 	return -1;
 }
 
-struct cm_store *cm_store_open(const char *target, char *err, size_t errsz)
+struct cm_store *cm_store_open_lost(const char *target, char *err, size_t errsz, bool *lost)
 {
 	struct cm_store *s = cm_xcalloc(1, sizeof(*s));
 	char name[512];
 	cm_store_redact(target, name, sizeof(name));
+	*lost = false;
+	if (!cm_store_is_url(target) && cm_holds_secret(target)) { /* never a file named so */
+		snprintf(err, errsz, "%s: a connection string with a password is not a SQLite file; "
+			 "a PostgreSQL store is a postgresql:// URL", name);
+		free(s);
+		return NULL;
+	}
 	int rc = cm_store_is_url(target) ? cm_db_pg_open(s, target, err, errsz)
 					 : cm_db_sqlite_open(s, target, err, errsz);
 	if (rc || migrate(s, name, err, errsz)) {
+		*lost = s->lost;
 		cm_store_close(s);
 		return NULL;
 	}
 	return s;
 }
 
+struct cm_store *cm_store_open(const char *target, char *err, size_t errsz)
+{
+	bool lost;
+	return cm_store_open_lost(target, err, errsz, &lost);
+}
+
+bool cm_store_lost(const struct cm_store *s)
+{
+	return s->lost;
+}
+
 struct cm_store *cm_store_open_existing(const char *target, char *err, size_t errsz)
 {
 	struct stat st;
 	if (!cm_store_is_url(target) && (stat(target, &st) || !S_ISREG(st.st_mode))) {
-		snprintf(err, errsz, "%s: no results store there (%s)", target,
-			 errno == ENOENT ? "no such file" : S_ISDIR(st.st_mode) ? "a folder" : strerror(errno));
+		char name[512];
+		int e = errno;
+		cm_store_redact(target, name, sizeof(name));
+		snprintf(err, errsz, "%s: no results store there (%s)", name,
+			 e == ENOENT ? "no such file" : S_ISDIR(st.st_mode) ? "a folder" : strerror(e));
 		return NULL;
 	}
 	return cm_store_open(target, err, errsz);

@@ -166,13 +166,16 @@ void cm_diags_print(const struct cm_diags *d, FILE *f)
 	static const char *const names[] = { "error", "warning", "note" };
 	for (size_t i = 0; i < d->n; i++) {
 		const struct cm_diag *g = &d->v[i];
+		/* a file named by a connection URL, a value quoted from it: no password shown */
+		char *file = cm_redact(g->file), *msg = cm_redact(g->msg);
 		if (g->line)
-			fprintf(f, "%s:%d:%d: %s: %s\n", g->file, g->line, g->col, names[g->sev],
-				g->msg);
-		else if (*g->file)
-			fprintf(f, "%s: %s: %s\n", g->file, names[g->sev], g->msg);
+			fprintf(f, "%s:%d:%d: %s: %s\n", file, g->line, g->col, names[g->sev], msg);
+		else if (*file)
+			fprintf(f, "%s: %s: %s\n", file, names[g->sev], msg);
 		else
-			fprintf(f, "%s: %s\n", names[g->sev], g->msg);
+			fprintf(f, "%s: %s\n", names[g->sev], msg);
+		free(file);
+		free(msg);
 	}
 	if (d->n_dropped)
 		fprintf(f, "... and %zu more diagnostics like these (%zu errors in all)\n",

@@ -37,6 +37,8 @@ struct cm_runner {
 	 * (or never reached), and the journal alone has every boot */
 	struct cm_store *shared;
 	const char *shared_name; /* its URL, password redacted; NULL or "": no server */
+	bool shared_begun;	 /* the run is in the shared store (it goes with its first boot) */
+	bool shared_refused;	 /* the shared store refused a write: the run stops, exit 4 */
 	char **drop_files;
 	size_t ndrop;
 	/* told as it goes */
@@ -60,8 +62,9 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
  * upload them later with: coldmark sync RUNDIR --db URL", once, when the server goes. */
 void cm_runner_say_journal_only(const char *shown, const char *why, const char *rundir);
 /* A header item into the dataset, the store and the shared store (one known only as the run
- * goes: a session's start, the cache drop that happened). */
-void cm_runner_meta(struct cm_runner *r, const char *key, const char *val);
+ * goes: a session's start, the cache drop that happened). 0, or CM_RUNNER_OUTPUT when the
+ * shared store refused it (said; shared_refused set). */
+int cm_runner_meta(struct cm_runner *r, const char *key, const char *val);
 /* The journals' column headers (a new run), and meta.csv written whole. 0 or CM_RUNNER_OUTPUT. */
 int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds);
 int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds);

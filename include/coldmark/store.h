@@ -18,6 +18,12 @@ bool cm_store_url_valid(const char *url, char *err, size_t errsz);
 void cm_store_redact(const char *target, char *out, size_t n);
 /* Opens (creating or migrating) the store at target. NULL with err set on failure. */
 struct cm_store *cm_store_open(const char *target, char *err, size_t errsz);
+/* The same, telling a server out of reach (*lost: no connection, or no answer in time) from
+ * one that answered and refused (a schema of the future, no right to create the tables). */
+struct cm_store *cm_store_open_lost(const char *target, char *err, size_t errsz, bool *lost);
+/* Did the last failed operation fail for the connection's sake (gone, stalled past
+ * COLDMARK_DB_TIMEOUT) rather than the store refusing it? Never for SQLite. */
+bool cm_store_lost(const struct cm_store *s);
 /* The same for readers (compare, history): a missing file or a folder is an error, never a
  * new empty store. */
 struct cm_store *cm_store_open_existing(const char *path, char *err, size_t errsz);
@@ -38,7 +44,9 @@ int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, c
 int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *case_ids,
 			char *const *cmdlines, size_t n);
 /* rows [from, to) of ds, in one transaction: a boot is all in or not at all. Writes wait for
- * (and retry past) another process's lock for up to two minutes before they fail. */
+ * (and retry past) another process's lock for up to two minutes before they fail; on
+ * PostgreSQL a lock wait, a statement and its answer each end after COLDMARK_DB_TIMEOUT
+ * (default 5 s), and the failure is then a lost one (cm_store_lost). */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 		      size_t from, size_t to);
 

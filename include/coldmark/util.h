@@ -89,6 +89,21 @@ char *cm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		}                                                                   \
 	} while (0)
 
+/* Secrets out of sight: text with every password it may hold replaced by "***" (a URL's
+ * user:password@, any scheme and case, any length, unencoded '/', '@' or spaces inside;
+ * password=/sslpassword=/Password= in a URL's query or a key=value connection string, quoted
+ * or not). Everything that can hold a secret goes through these before any message, log or
+ * file; over-redacting is preferred to a leak. */
+char *cm_redact(const char *text); /* to free */
+/* The same into out, cut to n only after redacting (a long password never survives a cut). */
+void cm_redact_to(const char *text, char *out, size_t n);
+/* Would cm_redact change text (does it hold a password)? */
+bool cm_holds_secret(const char *text);
+/* A message about conninfo (libpq's own text) with conninfo's secrets hidden, as written and
+ * %-decoded, and any "quoted" piece of them (libpq quotes a password's pieces when it splits
+ * one at an unencoded '/'); then cm_redact. To free. */
+char *cm_redact_msg(const char *msg, const char *conninfo);
+
 /* "512M", "2G", "1024" (MiB, as qemu's -m reads a bare number) -> bytes. */
 int cm_parse_size(const char *s, uint64_t *bytes);
 /* "30s", "500ms", "250us", "2m", "1.5s", bare number = seconds -> nanoseconds. */
