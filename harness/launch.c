@@ -103,12 +103,13 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *src
 	_exit(127);
 }
 
+/* The whole group: under a wrapper script that does not exec, qemu is the script's child. */
 static void end_qemu(pid_t pid, int pidfd)
 {
-	kill(pid, SIGTERM);
+	kill(-pid, SIGTERM);
 	struct pollfd pf = { pidfd, POLLIN, 0 };
 	if (poll(&pf, 1, 1000) <= 0)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL); /* not reaped yet: -pid is still its group */
 }
 
 /* Does the case leave the guest's serial console unconnected? Then coldmark connects it to
@@ -263,6 +264,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	for (size_t i = 0; i < l->nsources; i++)
 		if (l->sources[i]->ops->begin)
 			l->sources[i]->ops->begin(l->sources[i]);
+	cm_proc_subreaper(); /* what a wrapper forks comes back to coldmark to be reaped */
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0)
 		child(l, argv, stamp[1], src_fds, (size_t)nfds, parent);
@@ -288,7 +290,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	int pidfd = pidfd_open_(pid);
 	int status = 0;
 	if (r1 != sizeof(st) || st.err || r2 > 0 || pidfd < 0) {
-		waitpid(pid, &status, 0);
+		cm_proc_end_group(pid, &status, NULL);
 		if (pidfd >= 0)
 			close(pidfd);
 		end_sources(l);
@@ -300,7 +302,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	ex->launched = true;
 	watch(l, pid, pidfd, st.ts_ns, ev, ex);
 	struct rusage ru;
-	if (wait4(pid, &status, 0, &ru) == pid) { /* what the boot cost the host */
+	/* whatever qemu (or a wrapper script) forked ends with the boot */
+	if (cm_proc_end_group(pid, &status, &ru) == pid) { /* what the boot cost the host */
 		ex->cpu_ns = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
 			     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
 		ex->maxrss_bytes = (double)ru.ru_maxrss * 1024;
