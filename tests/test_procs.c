@@ -117,8 +117,9 @@ static char *wrapper(const char *name, const char *groups, bool exec_qemu)
 		 "#!/bin/sh\n"
 		 "echo $$ >> %s\n"
 		 "sleep 1000 </dev/null >/dev/null 2>&1 &\n"
+		 "echo $! >> %s.daemons\n"
 		 "%s%s \"$@\"\n",
-		 groups, exec_qemu ? "exec " : "", qemu);
+		 groups, groups, exec_qemu ? "exec " : "", qemu);
 	return write_file(name, body, 0755);
 }
 
@@ -135,8 +136,34 @@ static char *wrapper_matrix(const char *name, const char *wrap, const char *gues
 	return write_file(name, body, 0644);
 }
 
+/* The daemons the wrappers forked (pids listed in path) still alive: whatever their group. */
+static int daemons_alive(const char *path)
+{
+	char *text = slurp(path);
+	int alive = 0;
+	for (char *s = text; *s;) {
+		long pid = strtol(s, &s, 10);
+		while (*s == '\n')
+			s++;
+		char *p = cm_xasprintf("/proc/%ld/cmdline", pid), *stat = cm_xasprintf("/proc/%ld/stat", pid);
+		size_t len = 0;
+		char *c = cm_read_file(p, &len), *st = slurp(stat);
+		bool zombie = strstr(st, ") Z ") != NULL;
+		if (c && len >= 11 && !memcmp(c, "sleep\0" "1000", 10) && !zombie)
+			alive++;
+		free(c), free(st), free(p), free(stat);
+	}
+	free(text);
+	return alive;
+}
+
 static void expect_groups_empty(const char *groups, int min_groups)
 {
+	char *daemons = cm_xasprintf("%s.daemons", groups);
+	for (int i = 0; i < 20 && daemons_alive(daemons); i++)
+		usleep(100000);
+	assert_int_equal(daemons_alive(daemons), 0);
+	free(daemons);
 	int n, left = 0;
 	/* coldmark reaps the group itself; a moment for anything handed to init after it ended */
 	for (int i = 0; i < 20 && (left = left_in_groups(groups, &n)); i++)
@@ -186,13 +213,40 @@ static void test_wrapper_daemon_ends_on_sigterm(void **state)
 	free(out), free(dir), free(m), free(wrap), free(groups);
 }
 
+/* SIGTERM while the ROM query (a paused qemu, before any boot and before the run's own signal
+ * handling) is still starting: the query's group is ended, then coldmark dies of the signal
+ * as it would have. */
+static void test_wrapper_daemon_ends_on_sigterm_in_rom_query(void **state)
+{
+	char *groups = cm_xasprintf("%s/groups-roms", tmp), *out;
+	char body[1024];
+	snprintf(body, sizeof(body),
+		 "#!/bin/sh\n"
+		 "echo $$ >> %s\n"
+		 "sleep 1000 </dev/null >/dev/null 2>&1 &\n"
+		 "echo $! >> %s.daemons\n"
+		 "case \" $* \" in *\" -S \"*) sleep 4;; esac\n"
+		 "exec %s \"$@\"\n",
+		 groups, groups, qemu);
+	char *wrap = write_file("qemu-wrap-slow-roms", body, 0755);
+	char *m = wrapper_matrix("wrap-roms.yaml", wrap, "guest", 1, "30s");
+	char *dir = cm_xasprintf("%s/wrap-roms", tmp);
+	int64_t t0 = cm_now_ns();
+	assert_int_equal(coldmark(m, dir, NULL, SIGTERM, 1500, &out), 128 + SIGTERM);
+	assert_true(cm_now_ns() - t0 < 3500000000LL); /* not after the query's 4 s */
+	expect_groups_empty(groups, 2); /* --version, info roms */
+	free(out), free(dir), free(m), free(wrap), free(groups);
+}
+
 /* A helper through cm_proc_run whose daemon keeps the pipe open: the helper's end is the end
  * of its output (not 10 s later), and the daemon is gone with it. */
 static void test_helper_daemon_ends(void **state)
 {
 	char *groups = cm_xasprintf("%s/groups-helper", tmp);
 	char body[512];
-	snprintf(body, sizeof(body), "#!/bin/sh\necho $$ >> %s\nsleep 1000 &\necho QEMU 9\n", groups);
+	snprintf(body, sizeof(body),
+		 "#!/bin/sh\necho $$ >> %s\nsleep 1000 &\necho $! >> %s.daemons\necho QEMU 9\n",
+		 groups, groups);
 	char *helper = write_file("helper-daemon", body, 0755), *out;
 	char *argv[] = { helper, "--version", NULL };
 	int64_t t0 = cm_now_ns();
@@ -251,6 +305,7 @@ int main(int argc, char **argv)
 			cmocka_unit_test(test_wrapper_daemon_ends_with_boot),
 			cmocka_unit_test(test_wrapper_daemon_ends_on_timeout),
 			cmocka_unit_test(test_wrapper_daemon_ends_on_sigterm),
+			cmocka_unit_test(test_wrapper_daemon_ends_on_sigterm_in_rom_query),
 		};
 		rc = cmocka_run_group_tests_name("wrapper", t, NULL, NULL);
 	} else if (!strcmp(group, "qemu-path")) {
