@@ -22,7 +22,8 @@
 	X(OUT_OF_ORDER, "out_of_order")                                                  \
 	X(LOST_RECORDS, "lost_records")                                                  \
 	X(LAUNCH_FAILED, "launch_failed")                                                \
-	X(INTERRUPTED, "interrupted")
+	X(INTERRUPTED, "interrupted")                                                    \
+	X(LATE_EXIT, "late_exit")
 #define CM_ST_(e, s) CM_STATUS_##e,
 enum cm_status { CM_STATUSES(CM_ST_) CM_STATUS_COUNT };
 #undef CM_ST_
@@ -40,7 +41,12 @@ struct cm_exit {
 	/* what the boot cost the host (wait4): qemu's user + system CPU time and its peak RSS;
 	 * NAN when qemu never ran */
 	double cpu_ns, maxrss_bytes;
+	/* When qemu's end was seen (the exit event) with no kernel stamp of it, and coldmark had
+	 * been stopped or waiting for a CPU since it last saw qemu alive: how late that stamp
+	 * may be (ns). 0: it is right within CM_EXIT_SLACK_NS. */
+	int64_t exit_late_ns;
 };
+#define CM_EXIT_SLACK_NS 50000000LL
 
 struct cm_boot_result {
 	enum cm_status status;
