@@ -420,6 +420,17 @@ static void test_exit_stamp_stopped_perf(void **state)
 		skip();
 	}
 	close(kvm);
+	/* the exit event's fds do not hide the rings the first-entry event wakes the reader by
+	 * (the launcher tells libperf's fds apart by counting them) */
+	unsigned port = 0xf4;
+	char err[512];
+	struct cm_perf_config pc = { &port, 1, "qemu-system-x86_64", "auto", "rip == 0xfff0", NULL };
+	struct cm_perf *p = cm_perf_open(&pc, err, sizeof(err));
+	if (!p)
+		fprintf(stderr, "%s\n", err);
+	assert_non_null(p);
+	assert_true(cm_perf_first_entry_woken(p));
+	cm_perf_close(p);
 	char *status;
 	int64_t off = stopped_boot("stop-kvm", "kvm", "perf", &status);
 	/* The kernel stamps qemu's exit as it begins (do_exit); the pidfd the test waits on
