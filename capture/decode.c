@@ -73,6 +73,10 @@ int cm_tp_decode(struct tep_handle *tep, const int *kinds_by_id, size_t nkinds, 
 			out->rip = field(ev, &rec, "rip", &ok);
 		break;
 	}
+	case CM_TP_EXIT:
+		out->group_dead = tep_find_field(ev, "group_dead") ? (int)field(ev, &rec, "group_dead", &ok)
+								  : -1;
+		break;
 	default:
 		return -1;
 	}

@@ -48,6 +48,7 @@ struct cm_perf {
 	char *first_filter;     /* the first-entry events' filter, for reopening them */
 	bool first_closed;      /* closed after this boot's first entry: reopened by begin */
 	bool first_open[2];     /* first[i] has its fds (libperf's disable would crash on none) */
+	bool has_exit;          /* sched:sched_process_exit is open: qemu's end, kernel-stamped */
 	pthread_t closer;       /* closing the first-entry events after their hit */
 	bool closing;
 	int ncpu;
@@ -144,7 +145,7 @@ static size_t new_perf_fds(const int *before, size_t nbefore, int *out, size_t m
 
 static void find_ring_fds(struct cm_perf *p, const int *before, size_t nbefore)
 {
-	int ncpu = perf_cpu_map__nr(p->cpus), nev = 2 + (int)p->nfirst, fresh[1024];
+	int ncpu = perf_cpu_map__nr(p->cpus), nev = 2 + p->has_exit + (int)p->nfirst, fresh[1024];
 	if ((int)new_perf_fds(before, nbefore, fresh, 1024) != nev * ncpu)
 		return;
 	p->ncpu = ncpu;
@@ -156,8 +157,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 {
 	struct cm_perf *p = cm_xcalloc(1, sizeof(*p));
 	struct perf_evsel *pio, *exec;
-	struct perf_evsel *filtered[4];
-	char *filters[4] = { 0 };
+	struct perf_evsel *filtered[5];
+	char *filters[5] = { 0 };
 	size_t nf = 0;
 	struct cm_tracefs tf = { .state = CM_TRACEFS_READABLE };
 	if (!cfg->tracefs)
@@ -190,6 +191,24 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	const char *base = strrchr(cfg->qemu_path, '/');
 	filtered[nf] = exec;
 	filters[nf++] = cm_xasprintf("filename ~ \"*%s\"", base ? base + 1 : cfg->qemu_path);
+
+	/* qemu's end, stamped by the kernel: the launcher's own stamp is when coldmark woke up,
+	 * late by however long coldmark was stopped or waiting for a CPU. Optional (the
+	 * launcher's stamp stays); only the process's last thread where the kernel says which.
+	 * No wakeups: read with the boot's other samples. */
+	char exit_err[256], *exit_fmt = cm_xasprintf("%s/events/sched/sched_process_exit/format",
+						     tracefs);
+	size_t exit_len;
+	char *exit_text = cm_read_file(exit_fmt, &exit_len);
+	struct perf_evsel *ex = add_tp(p, tracefs, "sched", "sched_process_exit", CM_TP_EXIT,
+				       exit_err, sizeof(exit_err));
+	p->has_exit = ex != NULL;
+	if (ex && exit_text && strstr(exit_text, "group_dead")) {
+		filtered[nf] = ex;
+		filters[nf++] = cm_xstrdup("group_dead == 1");
+	}
+	free(exit_text);
+	free(exit_fmt);
 
 	/* first_entry: kvm:kvm_entry where it fires; kvm:kvm_emulate_insn at the reset vector on
 	 * hosts that emulate the first instruction (nested, as ours). auto takes the earlier. */
@@ -316,6 +335,16 @@ static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 							if (p->first_id[i] == r.type)
 								p->fired = (int)i;
 						p->first_seen = true;
+					} else if (r.kind == CM_TP_EXIT && (pid_t)spid == pid &&
+						   r.group_dead != 0) {
+						/* the last thread's (or, unknown which, the latest) */
+						const struct cm_event *x =
+							cm_events_find(ev, CM_EVENT_EXIT_KERNEL);
+						if (!x)
+							cm_events_add(ev, CM_EVENT_EXIT_KERNEL,
+								      (int64_t)time, 0, 0);
+						else if ((int64_t)time > x->ts_ns)
+							((struct cm_event *)x)->ts_ns = (int64_t)time;
 					}
 				}
 			}

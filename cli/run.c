@@ -187,6 +187,12 @@ static int check_plan(struct run *r)
 static int check_host(struct run *r)
 {
 	struct cm_matrix *m = r->m;
+	char why[128];
+	if (strchr(m->qemu, '/') && cm_qemu_runnable(m->qemu, why, sizeof(why))) {
+		fprintf(stderr, "coldmark run: cannot run the host's qemu '%s': %s (set qemu: in "
+				"%s)\n", m->qemu, why, m->path);
+		return CM_EXIT_HOST;
+	}
 	if (!(r->qemu = cm_which(m->qemu))) {
 		fprintf(stderr, "coldmark run: qemu binary '%s' not found in PATH "
 				"(apt-get install qemu-system-x86, or set qemu: in %s)\n",

@@ -58,6 +58,14 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 				 !strcmp(gone, CM_EVENT_EXEC)))
 			missing = gone;
 	}
+	/* an exit stamp that may be late by more than the slack is no exit time: the phases that
+	 * end or start at it are not measured, and the boot says why (status late_exit) */
+	bool exit_unsure = false;
+	for (size_t i = 0; ex->exit_late_ns > 0 && i < m->nphases; i++)
+		if (!strcmp(m->phases[i].from, CM_EVENT_EXIT) || !strcmp(m->phases[i].to, CM_EVENT_EXIT)) {
+			r->phase_ns[i] = NAN;
+			exit_unsure = true;
+		}
 	if (exec && end)
 		r->phase_ns[m->nphases] = (double)(end->ts_ns - exec->ts_ns);
 	/* what it cost the host: qemu's CPU time and peak RSS (a launcher that cannot tell: none) */
@@ -90,6 +98,12 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 		r->status = CM_STATUS_LOST_RECORDS;
 		snprintf(r->detail, sizeof(r->detail), "the kernel dropped %llu trace records",
 			 (unsigned long long)ev->lost);
+	} else if (exit_unsure) {
+		r->status = CM_STATUS_LATE_EXIT;
+		snprintf(r->detail, sizeof(r->detail),
+			 "qemu's end was seen up to %.0f ms late (coldmark was stopped or waited for "
+			 "a CPU) and no source stamped it: no exit time",
+			 (double)ex->exit_late_ns / 1e6);
 	} else if (missing) {
 		r->status = CM_STATUS_MISSING_MARKER;
 		snprintf(r->detail, sizeof(r->detail), "no '%s' event", missing);

@@ -133,3 +133,22 @@ int cm_sha256_cached(const char *path, char hex[65])
 	free(id);
 	return rc;
 }
+
+/* access(X_OK) alone passes a directory (search permission): then every boot failed to launch
+ * and the run went on to the end before saying so. */
+int cm_qemu_runnable(const char *path, char *why, size_t whysz)
+{
+	struct stat st;
+	const char *no = NULL;
+	if (stat(path, &st))
+		no = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		no = "it is a directory";
+	else if (!S_ISREG(st.st_mode))
+		no = "it is not a regular file";
+	else if (!(st.st_mode & 0111) || access(path, X_OK))
+		no = "it is not executable";
+	if (no)
+		snprintf(why, whysz, "%s", no);
+	return no ? -1 : 0;
+}

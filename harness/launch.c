@@ -103,12 +103,13 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *src
 	_exit(127);
 }
 
+/* The whole group: under a wrapper script that does not exec, qemu is the script's child. */
 static void end_qemu(pid_t pid, int pidfd)
 {
-	kill(pid, SIGTERM);
+	kill(-pid, SIGTERM);
 	struct pollfd pf = { pidfd, POLLIN, 0 };
 	if (poll(&pf, 1, 1000) <= 0)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL); /* not reaped yet: -pid is still its group */
 }
 
 /* Does the case leave the guest's serial console unconnected? Then coldmark connects it to
@@ -196,6 +197,67 @@ static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int
 	return (int)(wait_ms > 100 ? 100 : wait_ms);
 }
 
+/* What can be known of how late coldmark saw qemu's end, when no source stamps it in the
+ * kernel. qemu ended after the last moment the launcher saw it alive (a poll that found the
+ * pidfd not ready) and before the wake-up that found it ready. Had coldmark been able to run
+ * all along, that wake-up came within microseconds of the end; it could not when it was
+ * stopped meanwhile (SIGSTOP, Ctrl-Z: a SIGCONT came since) or waited for a CPU (the run
+ * queue delay in /proc/thread-self/schedstat grew), and then the end is anywhere in between. */
+static volatile sig_atomic_t continued; /* SIGCONTs so far */
+
+static void on_sigcont(int sig)
+{
+	(void)sig;
+	continued++;
+}
+
+static void watch_stops(void)
+{
+	static bool done;
+	struct sigaction old, sa = { .sa_handler = on_sigcont };
+	/* SA_RESTART: the journal's writes are not cut short by a SIGCONT */
+	sa.sa_flags = SA_RESTART;
+	if (!done && !sigaction(SIGCONT, NULL, &old) && old.sa_handler == SIG_DFL)
+		sigaction(SIGCONT, &sa, NULL);
+	done = true;
+}
+
+static int64_t run_delay_ns(void)
+{
+	static int fd = -2;
+	if (fd == -2)
+		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	char buf[96];
+	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	unsigned long long on_cpu, waited;
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return sscanf(buf, "%llu %llu", &on_cpu, &waited) == 2 ? (int64_t)waited : 0;
+}
+
+struct alive {
+	int64_t at, delay;
+	sig_atomic_t conts;
+};
+
+static void seen_alive(struct alive *a, int64_t now)
+{
+	a->at = now;
+	a->delay = run_delay_ns();
+	a->conts = continued;
+}
+
+/* How late the exit stamped at now may be: 0 when within CM_EXIT_SLACK_NS. */
+static int64_t exit_lateness(const struct alive *a, int64_t now)
+{
+	int64_t window = now - a->at, kept = continued != a->conts ? window
+					     : run_delay_ns() - a->delay;
+	if (kept > window)
+		kept = window;
+	return kept > CM_EXIT_SLACK_NS ? kept : 0;
+}
+
 /* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. */
 static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
 		  struct cm_events *ev, struct cm_exit *ex)
@@ -205,12 +267,17 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 	 * they would wake the loop at once, again and again, while qemu shuts down */
 	int hung[CM_CAPTURE_MAXPOLL];
 	size_t nhung = 0;
+	struct alive alive;
+	seen_alive(&alive, exec_ts);
 	for (;;) {
 		int64_t now = cm_now_ns();
 		bool *why = *l->stop ? &ex->interrupted : now >= deadline ? &ex->timed_out
 			    : end_seen && now >= end_seen + l->end_grace_ms * 1000000LL
 				    ? &ex->ended_by_us
 				    : NULL;
+		/* a coldmark stopped past the deadline: qemu may have ended in time meanwhile */
+		if (why == &ex->timed_out && poll(&(struct pollfd){ pidfd, POLLIN, 0 }, 1, 0) == 1)
+			why = NULL;
 		if (why) {
 			*why = true;
 			end_qemu(pid, pidfd);
@@ -238,8 +305,11 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 				hung[nhung++] = pf[i].fd;
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
+			ex->exit_late_ns = exit_lateness(&alive, now);
 			return;
 		}
+		if (n >= 0) /* the poll looked at the pidfd (after EINTR, revents say nothing) */
+			seen_alive(&alive, now);
 		if (!end_seen && l->end_marker && cm_events_find_marker(ev, l->m, l->end_marker))
 			end_seen = now;
 	}
@@ -263,6 +333,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	for (size_t i = 0; i < l->nsources; i++)
 		if (l->sources[i]->ops->begin)
 			l->sources[i]->ops->begin(l->sources[i]);
+	cm_proc_subreaper(); /* what a wrapper forks comes back to coldmark to be reaped */
+	watch_stops();
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0)
 		child(l, argv, stamp[1], src_fds, (size_t)nfds, parent);
@@ -288,7 +360,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	int pidfd = pidfd_open_(pid);
 	int status = 0;
 	if (r1 != sizeof(st) || st.err || r2 > 0 || pidfd < 0) {
-		waitpid(pid, &status, 0);
+		cm_proc_end_group(pid, &status, NULL);
 		if (pidfd >= 0)
 			close(pidfd);
 		end_sources(l);
@@ -300,7 +372,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	ex->launched = true;
 	watch(l, pid, pidfd, st.ts_ns, ev, ex);
 	struct rusage ru;
-	if (wait4(pid, &status, 0, &ru) == pid) { /* what the boot cost the host */
+	/* whatever qemu (or a wrapper script) forked ends with the boot */
+	if (cm_proc_end_group(pid, &status, &ru) == pid) { /* what the boot cost the host */
 		ex->cpu_ns = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
 			     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
 		ex->maxrss_bytes = (double)ru.ru_maxrss * 1024;
@@ -309,6 +382,13 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* what the sockets and rings still hold was written before qemu ended */
 	drain_sources(l, pid, ev);
 	end_sources(l);
+	/* the kernel's stamp of qemu's end, where a source has one, rather than the wake-up's */
+	const struct cm_event *kx = cm_events_find(ev, CM_EVENT_EXIT_KERNEL);
+	struct cm_event *x = (struct cm_event *)cm_events_find(ev, CM_EVENT_EXIT);
+	if (kx && x) {
+		x->ts_ns = kx->ts_ns;
+		ex->exit_late_ns = 0;
+	}
 	if (!cm_events_find(ev, CM_EVENT_EXEC))
 		cm_events_add(ev, CM_EVENT_EXEC, st.ts_ns, 0, 0);
 	if (WIFSIGNALED(status))

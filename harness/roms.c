@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,8 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 	av[argc + 2] = chardev;
 	av[argc + 3] = "-mon";
 	av[argc + 4] = "chardev=cmroms,mode=readline";
+	cm_proc_subreaper();
+	int guard = cm_sig_guard_begin();
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0) {
 		cm_child_die_with_parent(parent);
@@ -57,35 +60,26 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
+		cm_sig_guard_end(guard);
 		snprintf(err, errsz, "fork: %s", strerror(errno));
 		return NULL;
 	}
+	setpgid(pid, pid); /* as the child does: whichever runs first */
 	struct cm_buf out = { 0 };
 	/* MSG_NOSIGNAL: a qemu that refused the arguments and exited at once must not take
 	 * coldmark down with SIGPIPE (seen once in the ASan suite) */
 	if (send(sv[0], commands, strlen(commands), MSG_NOSIGNAL) < 0) {
 		/* qemu already gone: its exit status says why below */
 	}
-	int64_t deadline = cm_now_ns() + QUERY_TIMEOUT_MS * 1000000LL;
-	bool timed_out = false;
-	for (;;) {
-		int64_t left = (deadline - cm_now_ns()) / 1000000;
-		struct pollfd pf = { sv[0], POLLIN, 0 };
-		if (left <= 0 || poll(&pf, 1, (int)left) <= 0) {
-			timed_out = true;
-			break;
-		}
-		char buf[4096];
-		ssize_t n = read(sv[0], buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		cm_buf_printf(&out, "%.*s", (int)n, buf);
-	}
+	bool timed_out = cm_proc_collect(sv[0], pid, cm_now_ns() + QUERY_TIMEOUT_MS * 1000000LL,
+					 &out, SIZE_MAX);
 	close(sv[0]);
 	if (timed_out)
-		kill(pid, SIGKILL);
+		kill(-pid, SIGKILL); /* not reaped yet: -pid is still its group */
 	int st = 0;
-	waitpid(pid, &st, 0);
+	/* the group too: a wrapper script's daemon must not outlive the query */
+	cm_proc_end_group(pid, &st, NULL);
+	cm_sig_guard_end(guard);
 	if (timed_out || !WIFEXITED(st) || WEXITSTATUS(st)) {
 		snprintf(err, errsz, timed_out ? "qemu did not answer 'info roms' in %d s"
 				     : "qemu with the case's arguments exited with status %d",

@@ -101,6 +101,13 @@ bool mx_valid_name(const char *s)
 	return true;
 }
 
+/* the events coldmark stamps itself, and the phase it always reports */
+static bool is_reserved(const char *name)
+{
+	return !strcmp(name, CM_EVENT_EXEC) || !strcmp(name, CM_EVENT_EXIT) ||
+	       !strcmp(name, CM_EVENT_FIRST_ENTRY) || !strcmp(name, "total");
+}
+
 void mx_add_marker(struct cm_matrix *m, unsigned port, unsigned value, const char *name)
 {
 	m->markers = cm_xrealloc(m->markers, (m->nmarkers + 1) * sizeof(*m->markers));
@@ -141,8 +148,7 @@ void mx_parse_table(struct ctx *c, yaml_node_t *n)
 					ERR(c, vn, "marker port '%s' is not an I/O port", v), port = -2;
 			} else if (!strcmp(k, "name")) {
 				name = v;
-				if (!mx_valid_name(v) || !strcmp(v, CM_EVENT_EXEC) || !strcmp(v, CM_EVENT_EXIT) ||
-				    !strcmp(v, CM_EVENT_FIRST_ENTRY) || !strcmp(v, "total"))
+				if (!mx_valid_name(v) || is_reserved(v))
 					ERR(c, vn, "marker name '%s' must be [A-Za-z0-9_-]+ and not a host event", v),
 						name = NULL;
 			} else {
@@ -183,11 +189,12 @@ void mx_parse_console(struct ctx *c, yaml_node_t *n)
 		if (!mx_want(c, e, YAML_MAPPING_NODE, "a markers.console entry"))
 			continue;
 		const char *name = NULL, *match = NULL;
+		yaml_node_t *name_node = e;
 		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
 		     p++) {
 			const char *k = mx_scalar(mx_node(c, p->key)), *v = mx_scalar(mx_node(c, p->value));
 			if (k && v && !strcmp(k, "name"))
-				name = v;
+				name = v, name_node = mx_node(c, p->value);
 			else if (k && v && !strcmp(k, "match"))
 				match = v;
 			else
@@ -196,6 +203,13 @@ void mx_parse_console(struct ctx *c, yaml_node_t *n)
 		if (!name || !mx_valid_name(name) || !match || !*match) {
 			ERR(c, e, "a markers.console entry needs a name of [A-Za-z0-9_-]+ and a "
 				  "non-empty match");
+			continue;
+		}
+		/* a console line named exec would stand in for qemu's own exec event: every
+		 * phase from it would start at a console line, every boot out of order */
+		if (is_reserved(name)) {
+			ERR(c, name_node, "marker name '%s' is a host event's (exec, first_entry, exit, "
+				"total): choose another", name);
 			continue;
 		}
 		bool dup = false; /* against the port markers: in check_events, once the preset is in */

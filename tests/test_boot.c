@@ -59,6 +59,39 @@ static void test_ok(void **state)
 	cm_matrix_free(m);
 }
 
+/* An exit stamp that may be late (coldmark was stopped or waited for a CPU) measures no
+ * phase: those at exit are NAN and the boot is late_exit; a matrix with no phase at exit is
+ * not concerned. */
+static void test_late_exit(void **state)
+{
+	struct cm_matrix *m = demo();
+	struct cm_events e = { 0 };
+	boot(&e, m, true);
+	struct cm_exit late = clean;
+	late.exit_late_ns = 2 * CM_EXIT_SLACK_NS;
+	struct cm_boot_result r;
+	cm_boot_evaluate(m, &e, &late, true, &r);
+	assert_int_equal(r.status, CM_STATUS_LATE_EXIT);
+	assert_string_equal(cm_status_names[r.status], "late_exit");
+	assert_non_null(strstr(r.detail, "100 ms late"));
+	assert_true(isnan(r.phase_ns[3]));  /* shutdown: work_done -> exit */
+	assert_true(r.phase_ns[1] == 2000); /* the markers' phases stand */
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_matrix_free(m);
+	static const char y[] = "guest: {bundled: guest}\n";
+	struct cm_diags d = { 0 };
+	m = cm_matrix_load_string(y, sizeof(y) - 1, SOURCE_DIR "/y.yaml", &d);
+	assert_non_null(m);
+	boot(&e, m, true);
+	cm_boot_evaluate(m, &e, &late, true, &r);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	cm_boot_result_free(&r);
+	cm_events_free(&e);
+	cm_diags_clear(&d);
+	cm_matrix_free(m);
+}
+
 static void test_by_value_not_position(void **state)
 {
 	/* markers arrive in another order and with a repeat; names come from values, the first
@@ -331,6 +364,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok),
+		cmocka_unit_test(test_late_exit),
 		cmocka_unit_test(test_by_value_not_position),
 		cmocka_unit_test(test_missing_and_out_of_order),
 		cmocka_unit_test(test_exits),

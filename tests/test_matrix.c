@@ -405,6 +405,14 @@ static void test_hostile_and_runaway(void **state)
 		     3, 12, "marker 'real_mode' is named twice");
 	expect_error("guest: {bundled: guest}\nmarkers:\n  console: [{name: a}]\n", 3, 13,
 		     "needs a name of [A-Za-z0-9_-]+ and a non-empty match");
+	/* a console marker named after a host event would replace it: every boot out of order */
+	static const char *const reserved[] = { "exec", "first_entry", "exit", "total" };
+	for (size_t i = 0; i < 4; i++) {
+		char y[256];
+		snprintf(y, sizeof(y), "guest: {bundled: guest}\nmarkers:\n  console:\n"
+				       "    - {match: Linux, name: %s}\n", reserved[i]);
+		expect_error(y, 4, 28, "is a host event's");
+	}
 	m = load("guest: {bundled: guest}\nmarkers:\n  console: [{name: up, match: \"Run /init\"}]\n"
 		 "  end: up\nphases: [{name: boot, from: exec, to: up}]\n", &d);
 	cm_diags_print(&d, stderr);

@@ -87,12 +87,14 @@ void cm_perf_close(struct cm_perf *p);
 /* Decoding of raw tracepoint payloads with libtraceevent, by field name (unit-tested on
  * embedded format files). */
 struct tep_handle;
-enum cm_tp_kind { CM_TP_UNKNOWN, CM_TP_PIO, CM_TP_EXEC, CM_TP_FIRST_ENTRY };
+enum cm_tp_kind { CM_TP_UNKNOWN, CM_TP_PIO, CM_TP_EXEC, CM_TP_FIRST_ENTRY, CM_TP_EXIT };
 struct cm_tp_record {
 	enum cm_tp_kind kind;
 	int type; /* the tracepoint's id */
 	unsigned long long rw, port, val, count, size, rip;
 	int pid;
+	int group_dead; /* sched_process_exit: the process's last thread (1), another (0), -1:
+			 * unknown (kernels before 6.16 have no such field) */
 	char filename[256];
 };
 /* Parses a tracefs format text into tep, marking it as kind. Returns the event id or <0. */

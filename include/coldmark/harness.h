@@ -22,7 +22,8 @@
 	X(OUT_OF_ORDER, "out_of_order")                                                  \
 	X(LOST_RECORDS, "lost_records")                                                  \
 	X(LAUNCH_FAILED, "launch_failed")                                                \
-	X(INTERRUPTED, "interrupted")
+	X(INTERRUPTED, "interrupted")                                                    \
+	X(LATE_EXIT, "late_exit")
 #define CM_ST_(e, s) CM_STATUS_##e,
 enum cm_status { CM_STATUSES(CM_ST_) CM_STATUS_COUNT };
 #undef CM_ST_
@@ -40,7 +41,12 @@ struct cm_exit {
 	/* what the boot cost the host (wait4): qemu's user + system CPU time and its peak RSS;
 	 * NAN when qemu never ran */
 	double cpu_ns, maxrss_bytes;
+	/* When qemu's end was seen (the exit event) with no kernel stamp of it, and coldmark had
+	 * been stopped or waiting for a CPU since it last saw qemu alive: how late that stamp
+	 * may be (ns). 0: it is right within CM_EXIT_SLACK_NS. */
+	int64_t exit_late_ns;
 };
+#define CM_EXIT_SLACK_NS 50000000LL
 
 struct cm_boot_result {
 	enum cm_status status;
@@ -112,6 +118,27 @@ void cm_child_die_with_parent(pid_t parent);
 int cm_proc_run(char *const *argv, int64_t timeout_ms, bool merge_stderr, char **out, size_t max);
 /* The first line of its stdout ("" when none; a note when it timed out). */
 char *cm_proc_first_line(char *const *argv, int64_t timeout_ms);
+/* Every child coldmark starts (qemu, the ROM query, helpers) leads a process group of its own,
+ * so that what it forks (a wrapper script's daemon) can be ended with it. After the child
+ * ended or was ended: SIGKILL to the group, reap the child (status, rusage: may be NULL), then
+ * every member that was ours (coldmark is a child subreaper, so orphans come back to it),
+ * waiting at most a second for members still dying. Returns wait4's result. */
+struct rusage;
+pid_t cm_proc_end_group(pid_t pid, int *status, struct rusage *ru);
+/* Reads fd (non-blocking or not) into b (up to max bytes kept) until EOF, the end of child pid
+ * and what it wrote by then, the deadline or a guarded signal; true when the deadline or a
+ * signal stopped it. */
+struct cm_buf;
+bool cm_proc_collect(int fd, pid_t pid, int64_t deadline_ns, struct cm_buf *b, size_t max);
+/* Makes coldmark the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), once. */
+void cm_proc_subreaper(void);
+/* SIGINT, SIGTERM and SIGHUP while a helper runs outside the boots (no handler of the run's
+ * yet): caught, so that the helper's group is ended before coldmark dies of the signal, which
+ * cm_sig_guard_end raises again. Signals with a handler, or ignored, are left alone.
+ * begin returns which it caught (for end); caught says whether one came. */
+int cm_sig_guard_begin(void);
+bool cm_sig_guard_caught(void);
+void cm_sig_guard_end(int mine);
 #define CM_HELPER_TIMEOUT_MS 10000 /* --version, -device help, ldd: seconds at most anywhere */
 
 /* What the runner calls to boot: cm_launch_boot, or a stand-in that fakes qemu in tests. */
@@ -197,6 +224,9 @@ void cm_fact_put(const char *kind, const char *key, const char *value);
 /* cm_sha256_file, from the cache while the file's identity is unchanged. */
 int cm_sha256_cached(const char *path, char hex[65]);
 
+/* Can the host run the qemu at this path (a regular file, executable by us)? 0, or -1 with
+ * why it cannot ("is a directory", ...) in why (harness/facts.c). */
+int cm_qemu_runnable(const char *path, char *why, size_t whysz);
 /* qemu binary resolved through PATH; NULL when absent. */
 char *cm_which(const char *name);
 /* Is this case run by TCG (no kvm_pio)? */

@@ -14,6 +14,9 @@
 #define CM_EVENT_EXIT "exit"
 /* when coldmark disabled the first-entry event (events.csv only: how long its filter ran) */
 #define CM_EVENT_FIRST_ENTRY_OFF "first_entry_off"
+/* qemu's end as the kernel stamped it (sched:sched_process_exit, perf source): the launcher
+ * puts it in place of its own wake-up stamp of exit (events.csv keeps both) */
+#define CM_EVENT_EXIT_KERNEL "exit_kernel"
 
 struct cm_marker {
 	unsigned port, value;
