@@ -121,8 +121,9 @@ struct cm_store;
 int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *rd,
 		  struct cm_store **journal, struct cm_store **shared, char *shown, size_t n);
 /* The run's header, cases and any boots the server lacks, from the journal onto the server;
- * a failure there closes it (*shared NULL) and loses nothing. */
-void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir);
+ * a failure there closes it (*shared NULL) and loses nothing. A new run (fresh) whose id the
+ * server holds already is another run's: CM_EXIT_OUTPUT after saying so, never a merge. */
+int cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
+		       const char *shown, const char *outdir, bool fresh);
 
 #endif

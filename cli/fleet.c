@@ -127,26 +127,44 @@ int cm_fleet_open(const char *url, const char *outdir, const struct cm_rundir *r
 	return 0;
 }
 
-void cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
-			const char *shown, const char *outdir)
+int cm_fleet_share_run(struct cm_store *journal, struct cm_store **shared, const char *run_id,
+		       const char *shown, const char *outdir, bool fresh)
 {
 	struct cm_store_copied c = { 0 };
-	if (!*shared || !cm_store_copy_run(journal, *shared, run_id, &c))
-		return;
+	int rc = !*shared ? 0 : fresh ? cm_store_copy_new_run(journal, *shared, run_id, &c)
+				      : cm_store_copy_run(journal, *shared, run_id, &c);
+	if (!rc)
+		return 0;
+	if (rc == CM_ERR(CM_EEXIST)) {
+		fprintf(stderr, "coldmark run: the shared store %s: %s\n", shown,
+			cm_store_error(*shared));
+		return CM_EXIT_OUTPUT;
+	}
 	char why[600];
 	snprintf(why, sizeof(why), "did not take the run (%s)", cm_store_error(*shared));
 	cm_runner_say_journal_only(shown, why, outdir);
 	cm_store_close(*shared);
 	*shared = NULL;
+	return 0;
 }
 
-static struct cm_store *open_or_say(const char *who, const char *target, bool existing)
+/* A source (existing) is opened read-only and never migrated; *rc gets the exit status of a
+ * failure: 2 for what is not a coldmark store (a stranger's database, an empty or folder
+ * journal.db), 4 for a store that cannot be used now. */
+static struct cm_store *open_or_say(const char *who, const char *target, bool existing, int *rc)
 {
 	char err[1024];
-	struct cm_store *s = existing ? cm_store_open_existing(target, err, sizeof(err))
-				      : cm_store_open(target, err, sizeof(err));
-	if (!s)
+	bool bad_input = false;
+	struct cm_store *s = cm_store_open_how(target, existing ? CM_STORE_READ : CM_STORE_WRITE,
+					       &bad_input, err, sizeof(err));
+	if (!s) {
 		fprintf(stderr, "coldmark %s: %s\n", who, err);
+		*rc = bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
+	} else if (cm_store_note(s)) {
+		char shown[512];
+		cm_store_redact(target, shown, sizeof(shown));
+		fprintf(stderr, "coldmark %s: %s: %s\n", who, shown, cm_store_note(s));
+	}
 	return s;
 }
 
@@ -175,7 +193,8 @@ int cm_cmd_sync(const struct cm_cli *cli)
 				"postgresql:// URL keeps one; a samples.csv goes in with coldmark import)\n",
 			journal);
 		rc = CM_EXIT_USAGE;
-	} else if ((src = open_or_say("sync", journal, true)) && (dst = open_or_say("sync", db, false))) {
+	} else if ((src = open_or_say("sync", journal, true, &rc)) &&
+		   (dst = open_or_say("sync", db, false, &rc))) {
 		struct cm_store_copied c = { 0 };
 		if (cm_store_copy_all(src, dst, &c)) {
 			fprintf(stderr, "coldmark sync: %s -> %s: %s (nothing of the failed run was "
@@ -206,12 +225,12 @@ int cm_cmd_merge(const struct cm_cli *cli)
 			fprintf(stderr, "coldmark merge: %s is both a shard and the target\n", shown);
 			return CM_EXIT_USAGE;
 		}
-	struct cm_store *dst = open_or_say("merge", db, false);
-	if (!dst)
-		return CM_EXIT_OUTPUT;
 	int rc = 0;
+	struct cm_store *dst = open_or_say("merge", db, false, &rc);
+	if (!dst)
+		return rc;
 	for (int i = 0; i < cli->npos && !rc; i++) {
-		struct cm_store *src = open_or_say("merge", cli->pos[i], true);
+		struct cm_store *src = open_or_say("merge", cli->pos[i], true, &rc);
 		struct cm_store_copied c = { 0 };
 		char from[512];
 		cm_store_redact(cli->pos[i], from, sizeof(from));

@@ -265,10 +265,14 @@ static int open_outputs(struct run *r)
 		fprintf(stderr, "coldmark run: --db: %s\n", err);
 		return CM_EXIT_USAGE;
 	}
-	if (!remote && !(r->store = cm_store_open(r->db_path, err, sizeof(err)))) {
+	bool bad_input = false; /* a stranger's database: exit 2, nothing in it changed */
+	if (!remote && !(r->store = cm_store_open_how(r->db_path, CM_STORE_WRITE, &bad_input, err,
+						      sizeof(err)))) {
 		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
-		return CM_EXIT_OUTPUT;
+		return bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
 	}
+	if (r->store && cm_store_note(r->store))
+		fprintf(stderr, "coldmark run: %s: %s\n", r->db_path, cm_store_note(r->store));
 	enum cm_rundir_mode mode = r->resume ? CM_RUNDIR_RESUME
 				   : cm_cli_flag(r->cli, "force") ? CM_RUNDIR_FORCE : CM_RUNDIR_NEW;
 	if (cm_rundir_open(&r->rd, r->outdir, mode, err, sizeof(err))) {
@@ -461,9 +465,10 @@ static int prepare(struct run *r)
 		return rc;
 	new_dataset(r);
 	write_header(r);
-	if ((rc = store_run(r)) || (rc = load_previous(r)))
+	if ((rc = store_run(r)) || (rc = load_previous(r)) ||
+	    (rc = cm_fleet_share_run(r->store, &r->shared, r->run_id, r->shared_name, r->outdir,
+				     !r->resume)))
 		return rc;
-	cm_fleet_share_run(r->store, &r->shared, r->run_id, r->shared_name, r->outdir);
 	/* the plan and the header are on disk before the first boot */
 	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
 	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
