@@ -1,8 +1,9 @@
 /* Copying runs between stores: `coldmark sync` (a run folder's local journal into the shared
  * store) and `coldmark merge` (shard stores into one). Idempotent by the boot: a boot is
- * committed whole or not at all, so one that the target holds (same run, case, session,
- * boot number and warm-up flag) is complete there and is skipped; copying twice adds nothing,
- * and copies at the same time add each boot once (the samples' unique key decides). */
+ * committed whole or not at all, so one that the target holds (same run, case, session, boot
+ * number, warm-up flag and attempt: interrupted or not) is complete there and is skipped;
+ * copying twice adds nothing, and copies at the same time add each boot once (the samples'
+ * unique key decides). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +28,10 @@ static const char CASE_ROWS[] =
 static const char SAMPLE_ROWS[] =
 	"SELECT run_id, case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, "
 	"session, host_audit FROM samples WHERE run_id = $1 ORDER BY rowid";
+/* a boot's attempt: an interrupted one and the boot again on --resume are two */
 static const char BOOT_KEYS[] =
-	"SELECT DISTINCT case_id, session, boot, warmup FROM samples WHERE run_id = $1";
+	"SELECT DISTINCT case_id, session, boot, warmup, CASE WHEN status = 'interrupted' THEN 1 "
+	"ELSE 0 END FROM samples WHERE run_id = $1";
 
 static const char PUT_RUN[] =
 	"INSERT INTO runs (id, tag, started) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
@@ -46,7 +49,7 @@ static const char PUT_CASE[] =
 
 static char *boot_key(char *const *v)
 {
-	return cm_xasprintf("%s\t%s\t%s\t%s", v[0], v[1], v[2], v[3]);
+	return cm_xasprintf("%s\t%s\t%s\t%s\t%s", v[0], v[1], v[2], v[3], v[4]);
 }
 
 struct copy {
@@ -83,7 +86,8 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 	int rc = 0;
 	for (size_t i = 0; !rc && i < c->samples.n; i++) {
 		char *const *v = &c->samples.v[i * c->samples.ncol];
-		char *const key_cols[] = { v[1], v[9], v[2], v[3] };
+		char *const key_cols[] = { v[1], v[9], v[2], v[3],
+					   !strcmp(v[4], CM_STATUS_INTERRUPTED_NAME) ? "1" : "0" };
 		char *key = boot_key(key_cols);
 		long b = cm_strset_find(&seen, key);
 		if (b < 0) { /* the boot's first row */

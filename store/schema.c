@@ -57,20 +57,25 @@ static const struct {
 	{ "ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';" },
 	/* v5: every boot exactly once. Concurrent copies (4 syncs of one run folder, a sync while
 	 * the run still wrote) stored boots several times: the first copy of each sample stays,
-	 * and a unique key keeps it so (inserts skip what is there). run_meta's revision counts
-	 * how often an item was said, so that a copy never puts an older word over a newer one. */
+	 * and a unique key keeps it so (inserts skip what is there). The key is (run, case,
+	 * session, boot, warm-up, phase) and whether the attempt was interrupted: a resumed run
+	 * boots an interrupted boot again under its number, and samples.csv keeps both attempts
+	 * (cm_row_boot_done), so the store does too. run_meta's revision counts how often an item
+	 * was said, so that a copy never puts an older word over a newer one. */
 	{ "ALTER TABLE run_meta ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
 	  "DELETE FROM samples WHERE rowid NOT IN (SELECT MIN(rowid) FROM samples"
-	  " GROUP BY run_id, case_id, session, boot, warmup, phase);"
-	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase);",
+	  " GROUP BY run_id, case_id, session, boot, warmup, phase, status = 'interrupted');"
+	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
+	  " (status = 'interrupted'));",
 	  /* a writer of an older coldmark must not add a duplicate between the DELETE and the
 	   * index; NOT IN over millions of rows is quadratic in PostgreSQL: a window instead */
 	  "LOCK TABLE samples IN EXCLUSIVE MODE;"
 	  "ALTER TABLE run_meta ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
 	  "DELETE FROM samples s USING (SELECT rowid, row_number() OVER (PARTITION BY run_id,"
-	  " case_id, session, boot, warmup, phase ORDER BY rowid) AS k FROM samples) d"
-	  " WHERE s.rowid = d.rowid AND d.k > 1;"
-	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase);" },
+	  " case_id, session, boot, warmup, phase, status = 'interrupted' ORDER BY rowid) AS k"
+	  " FROM samples) d WHERE s.rowid = d.rowid AND d.k > 1;"
+	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
+	  " (status = 'interrupted'));" },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define DEDUP_VERSION 5 /* the step that removed duplicate samples */

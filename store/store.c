@@ -231,7 +231,7 @@ struct rows_ctx {
 const char cm_sql_add_sample[] =
 	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
 	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-	"ON CONFLICT (run_id, case_id, session, boot, warmup, phase) DO NOTHING RETURNING 1";
+	"ON CONFLICT DO NOTHING RETURNING 1"; /* samples' one unique key: samples_once */
 
 static int rows_body(struct cm_store *s, void *ctx)
 {

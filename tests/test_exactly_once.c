@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -126,7 +127,8 @@ static long long version(const char *target)
 static long long repeats(const char *target)
 {
 	return scalar(target, "SELECT COALESCE(SUM(n - 1), 0) FROM (SELECT COUNT(*) AS n FROM "
-			      "samples GROUP BY run_id, case_id, session, boot, warmup, phase) AS g");
+			      "samples GROUP BY run_id, case_id, session, boot, warmup, phase, "
+			      "status = 'interrupted') AS g");
 }
 
 static pid_t start(char *const argv[], const char *out_path)
@@ -176,7 +178,8 @@ static int coldmark(char **out, ...)
 	return rc;
 }
 
-/* A run of `boots` boots (case memory=1G; phases total and, with two, kernel) into target. */
+/* A run of `boots` boots (case memory=1G; phases total and, with two, kernel) into target;
+ * with phases 2 its last boot was interrupted once before (a resumed run booted it again). */
 static void put_run(const char *target, const char *run_id, const char *tag, int boots, int phases)
 {
 	char err[512];
@@ -189,6 +192,10 @@ static void put_run(const char *target, const char *run_id, const char *tag, int
 	cm_dataset_case(&ds, "memory=1G", l);
 	cm_dataset_meta(&ds, "date", "2026-12-06 01:00:00 +0000");
 	for (int b = 1; b <= boots; b++) {
+		if (phases > 1 && b == boots) {
+			cm_dataset_add(&ds, "memory=1G", b, false, "interrupted", "total", NAN, "perf", "none");
+			cm_dataset_add(&ds, "memory=1G", b, false, "interrupted", "kernel", NAN, "perf", "none");
+		}
 		cm_dataset_add(&ds, "memory=1G", b, false, "ok", "total", 1e6 + b, "perf", "none");
 		if (phases > 1)
 			cm_dataset_add(&ds, "memory=1G", b, false, "ok", "kernel", 5e5 + b, "perf", "none");
@@ -263,7 +270,7 @@ static void test_run_ids_unique_across_pid_namespaces(void **state)
 	struct cm_store_copied c = { 0 };
 	assert_int_equal(cm_store_copy_new_run(src, dst, "20261206-010000-1", &c), CM_ERR(CM_EEXIST));
 	assert_non_null(strstr(cm_store_error(dst), "in the store already"));
-	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM samples"), 6); /* the first run's only */
+	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM samples"), 8); /* the first run's only */
 	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'second'"), 0);
 	struct cm_dataset ds;
 	cm_dataset_init(&ds, NULL, 0);
@@ -351,7 +358,7 @@ static void copies_at_once(const char *cmd, const char *source, const char *t, l
 static void test_concurrent_sync_once(void **state)
 {
 	char *t = fresh("t_sync4"), *dir = run_folder("sync4", "run-sync4", 50);
-	copies_at_once("sync", dir, t, 100, 50);
+	copies_at_once("sync", dir, t, 102, 51); /* 50 boots, one of them interrupted once */
 	free(dir);
 	free(t);
 }
