@@ -43,6 +43,11 @@ static const char PUT_META[] =
 	"INSERT INTO run_meta (run_id, key, value, revision) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
 	"revision = excluded.revision WHERE excluded.revision > run_meta.revision";
+/* a row for each sample inserted, none for one the target holds (another copy's) */
+static const char PUT_SAMPLE[] =
+	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
+	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+	"ON CONFLICT DO NOTHING RETURNING 1";
 static const char PUT_CASE[] =
 	"INSERT INTO cases (run_id, case_id, axes, argv) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (run_id, case_id) DO UPDATE SET argv = COALESCE(cases.argv, excluded.argv)";
@@ -101,7 +106,7 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 		if (boot[b] == THERE)
 			continue;
 		int added = 0;
-		if (dst->ops->query(dst, cm_sql_add_sample, 11, (const char *const *)v,
+		if (dst->ops->query(dst, PUT_SAMPLE, 11, (const char *const *)v,
 				    cm_store_count_row, &added))
 			rc = CM_ERR(CM_EIO);
 		if (added)

@@ -57,9 +57,6 @@ struct cm_rows {
 int cm_store_rows(struct cm_store *s, const char *sql, int n, const char *const *p,
 		  struct cm_rows *out);
 void cm_rows_free(struct cm_rows *r);
-/* Statements both the writers and the copies run (one text: one prepared statement).
- * cm_sql_add_sample returns a row for each sample it inserted (none for one already there). */
-extern const char cm_sql_add_sample[];
 /* The run's row, (id, tag, started), which must be new: CM_ERR(CM_EEXIST) with err saying so
  * when a run of that id is there already (a new run never joins another's). */
 int cm_store_new_run_row(struct cm_store *s, const char *const *p);

@@ -61,12 +61,15 @@ static const struct {
 	 * session, boot, warm-up, phase) and whether the attempt was interrupted: a resumed run
 	 * boots an interrupted boot again under its number, and samples.csv keeps both attempts
 	 * (cm_row_boot_done), so the store does too. run_meta's revision counts how often an item
-	 * was said, so that a copy never puts an older word over a newer one. */
+	 * was said, so that a copy never puts an older word over a newer one. The key's prefix
+	 * (run_id) serves every query samples_run served: that index goes, so a boot's write
+	 * maintains one index as before (the per-boot path must not slow). */
 	{ "ALTER TABLE run_meta ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;"
 	  "DELETE FROM samples WHERE rowid NOT IN (SELECT MIN(rowid) FROM samples"
 	  " GROUP BY run_id, case_id, session, boot, warmup, phase, status = 'interrupted');"
 	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
-	  " (status = 'interrupted'));",
+	  " (status = 'interrupted'));"
+	  "DROP INDEX samples_run;",
 	  /* a writer of an older coldmark must not add a duplicate between the DELETE and the
 	   * index; NOT IN over millions of rows is quadratic in PostgreSQL: a window instead */
 	  "LOCK TABLE samples IN EXCLUSIVE MODE;"
@@ -75,7 +78,8 @@ static const struct {
 	  " case_id, session, boot, warmup, phase, status = 'interrupted' ORDER BY rowid) AS k"
 	  " FROM samples) d WHERE s.rowid = d.rowid AND d.k > 1;"
 	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
-	  " (status = 'interrupted'));" },
+	  " (status = 'interrupted'));"
+	  "DROP INDEX samples_run;" },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define DEDUP_VERSION 5 /* the step that removed duplicate samples */
