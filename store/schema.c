@@ -69,7 +69,7 @@ static const struct {
 	  " GROUP BY run_id, case_id, session, boot, warmup, phase, status = 'interrupted');"
 	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
 	  " (status = 'interrupted'));"
-	  "DROP INDEX samples_run;",
+	  "DROP INDEX IF EXISTS samples_run;",
 	  /* a writer of an older coldmark must not add a duplicate between the DELETE and the
 	   * index; NOT IN over millions of rows is quadratic in PostgreSQL: a window instead */
 	  "LOCK TABLE samples IN EXCLUSIVE MODE;"
@@ -79,7 +79,7 @@ static const struct {
 	  " FROM samples) d WHERE s.rowid = d.rowid AND d.k > 1;"
 	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
 	  " (status = 'interrupted'));"
-	  "DROP INDEX samples_run;" },
+	  "DROP INDEX IF EXISTS samples_run;" },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define DEDUP_VERSION 5 /* the step that removed duplicate samples */
