@@ -531,7 +531,8 @@ static void test_stranger_untouched(void **state)
 	for (int pass = 0; pass < 2; pass++) {
 		char *before = tables(t);
 		const char *const cmds[][6] = {
-			{ "history", "--db", t }, { "merge", t, "--db", good },
+			{ "history", "--db", t }, { "compare", "v1", "v2", "--db", t },
+			{ "merge", t, "--db", good },
 			{ "sync", dir, "--db", t }, { "merge", dir, "--db", t },
 			{ "import", FIXTURES "/samples.csv", "--tag", "x", "--db", t },
 		};
