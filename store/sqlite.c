@@ -209,7 +209,8 @@ int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, char 
 		return -1;
 	}
 	/* WAL is the file's own setting, made by its writer: a reader leaves it */
-	if (!readonly && run(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, NULL, NULL, NULL)) {
+	if (!readonly &&
+	    run(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, NULL, NULL, NULL)) {
 		snprintf(err, errsz, "%s: %s", path, s->err);
 		return -1;
 	}

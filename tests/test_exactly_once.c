@@ -410,7 +410,8 @@ static void old_store(const char *t, int v, int dup)
 				   " created TEXT NOT NULL, PRIMARY KEY (host, case_id, phase));");
 	if (v >= 4)
 		cm_buf_printf(&b, "ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';");
-	cm_buf_printf(&b, pg ? "INSERT INTO coldmark_schema VALUES (%d);" : "PRAGMA user_version = %d;", v);
+	cm_buf_printf(&b, pg ? "INSERT INTO coldmark_schema VALUES (%d);" : "PRAGMA user_version = %d;",
+		      v);
 	cm_buf_printf(&b, "INSERT INTO runs (id, tag, started) VALUES ('old', 'v0', '2025-01-01');"
 			  "INSERT INTO run_meta (run_id, key, value) VALUES ('old', 'host', 'h1');"
 			  "INSERT INTO cases (run_id, case_id, axes) VALUES ('old', 'default', '');");
@@ -574,7 +575,8 @@ static void test_stranger_untouched(void **state)
 static void test_sync_bad_journal(void **state)
 {
 	char *t = fresh("t_badjournal"), *out;
-	char *empty = cm_xasprintf("%s/empty-run", tmp), *ej = cm_xasprintf("%s/%s", empty, CM_RUN_JOURNAL_DB);
+	char *empty = cm_xasprintf("%s/empty-run", tmp),
+	     *ej = cm_xasprintf("%s/%s", empty, CM_RUN_JOURNAL_DB);
 	mkdir(empty, 0755);
 	close(open(ej, O_WRONLY | O_CREAT | O_TRUNC, 0644));
 	int rc = coldmark(&out, "sync", empty, "--db", t, NULL);
@@ -584,7 +586,8 @@ static void test_sync_bad_journal(void **state)
 	struct stat st;
 	assert_int_equal(stat(ej, &st), 0);
 	assert_int_equal(st.st_size, 0);
-	char *folder = cm_xasprintf("%s/folder-run", tmp), *fj = cm_xasprintf("%s/%s", folder, CM_RUN_JOURNAL_DB);
+	char *folder = cm_xasprintf("%s/folder-run", tmp),
+	     *fj = cm_xasprintf("%s/%s", folder, CM_RUN_JOURNAL_DB);
 	mkdir(folder, 0755);
 	mkdir(fj, 0755);
 	rc = coldmark(&out, "sync", folder, "--db", t, NULL);
