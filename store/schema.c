@@ -174,8 +174,6 @@ static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz
 	v = cm_store_version(s);
 	if (v < 0) {
 		snprintf(err, errsz, "%s: cannot read the schema version: %s", name, s->err);
-		if (!s->pg) /* a file that is not a database at all */
-			not_ours(flag);
 		goto fail;
 	}
 	if (check_ours(s, v, name, err, errsz, flag))
@@ -215,7 +213,7 @@ static int check_readable(struct cm_store *s, const char *name, char *err, size_
 	int v = cm_store_version(s);
 	if (v < 0) {
 		snprintf(err, errsz, "%s: cannot read the schema version: %s", name, s->err);
-		return s->pg ? -1 : not_ours(flag);
+		return -1;
 	}
 	if (check_ours(s, v, name, err, errsz, flag))
 		return -1;
@@ -248,11 +246,12 @@ static int check_file(const char *target, char *err, size_t errsz, bool *flag)
 		return errno == ENOENT ? not_ours(flag) : -1;
 	}
 	if (S_ISDIR(st.st_mode))
-		snprintf(err, errsz, "%s: a folder, not a coldmark store", target);
+		snprintf(err, errsz, "%s: no results store there (a folder)", target);
 	else if (!S_ISREG(st.st_mode))
-		snprintf(err, errsz, "%s: not a regular file, not a coldmark store", target);
+		snprintf(err, errsz, "%s: no results store there (not a regular file)", target);
 	else if (st.st_size == 0)
-		snprintf(err, errsz, "%s: an empty file (0 bytes), not a coldmark store", target);
+		snprintf(err, errsz, "%s: no results store there (an empty file, 0 bytes: not a "
+			 "coldmark store)", target);
 	else
 		return 0;
 	return not_ours(flag);

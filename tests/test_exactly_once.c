@@ -580,7 +580,7 @@ static void test_sync_bad_journal(void **state)
 	mkdir(empty, 0755);
 	close(open(ej, O_WRONLY | O_CREAT | O_TRUNC, 0644));
 	int rc = coldmark(&out, "sync", empty, "--db", t, NULL);
-	if (rc != 2 || !strstr(out, "empty file (0 bytes)"))
+	if (rc != 2 || !strstr(out, "empty file, 0 bytes"))
 		fail_msg("sync of an empty journal.db: exit %d: %s", rc, out);
 	free(out);
 	struct stat st;
