@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "coldmark/compare.h"
 #include "coldmark/report.h"
+#include "coldmark/rundir.h"
 #include "coldmark/store.h"
 
 static const char *db_path(const struct cm_cli *cli)
@@ -401,25 +402,29 @@ int cm_cmd_import(const struct cm_cli *cli)
 	struct cm_dataset ds;
 	if (load_side(cli->pos[0], "/nonexistent", &ds))
 		return CM_EXIT_USAGE;
-	char err[512], id[96], date[64];
+	char err[512], id[96] = "import-", date[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
-	strftime(id, sizeof(id), "import-%Y%m%d-%H%M%S", &tm);
-	snprintf(id + strlen(id), sizeof(id) - strlen(id), "-%d", (int)getpid());
+	cm_rundir_new_id(id + strlen(id), sizeof(id) - strlen(id), &tm); /* unique, as a run's */
 	if (!cm_dataset_get_meta(&ds, "date")) {
 		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %z", &tm);
 		cm_dataset_meta(&ds, "date", date);
 	}
 	cm_dataset_meta(&ds, "tag", tag);
-	struct cm_store *s = cm_store_open(db_path(cli), err, sizeof(err));
+	bool bad_input = false;
+	struct cm_store *s = cm_store_open_how(db_path(cli), CM_STORE_WRITE, &bad_input, err,
+					       sizeof(err));
 	int rc = CM_EXIT_OK;
+	if (s && cm_store_note(s))
+		fprintf(stderr, "coldmark import: %s: %s\n", db_shown(cli), cm_store_note(s));
 	if (!s) {
 		fprintf(stderr, "coldmark import: %s\n", err);
-		rc = CM_EXIT_USAGE;
-	} else if (cm_store_begin_run(s, id, tag, &ds) || cm_store_add_rows(s, id, &ds, 0, ds.n)) {
-		fprintf(stderr, "coldmark import: %s refused the samples\n", db_shown(cli));
-		rc = CM_EXIT_USAGE;
+		rc = bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
+	} else if (cm_store_import(s, id, tag, &ds)) { /* one transaction: all, or nothing */
+		fprintf(stderr, "coldmark import: %s refused the samples: %s (nothing was stored)\n",
+			db_shown(cli), cm_store_error(s));
+		rc = CM_EXIT_OUTPUT;
 	} else {
 		printf("imported %zu samples of %zu cases as run %s, tag %s, into %s\n", ds.n, ds.ncases,
 		       id, tag, db_shown(cli));

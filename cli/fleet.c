@@ -127,8 +127,11 @@ int cm_fleet_server(const char *url, const char *outdir, struct cm_store **share
 	char err[1024];
 	bool lost;
 	cm_redact_to(url, shown, n);
-	if ((*shared = cm_store_open_lost(url, err, sizeof(err), &lost)))
+	if ((*shared = cm_store_open_lost(url, err, sizeof(err), &lost))) {
+		if (cm_store_note(*shared)) /* a migration's count of the duplicates it removed */
+			fprintf(stderr, "coldmark run: %s: %s\n", shown, cm_store_note(*shared));
 		return 0;
+	}
 	if (!lost) {
 		fprintf(stderr, "coldmark run: the shared store refused the run: %s\n", err);
 		return CM_EXIT_OUTPUT;
@@ -157,13 +160,23 @@ int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_s
 	return 0;
 }
 
-static struct cm_store *open_or_say(const char *who, const char *target, bool existing)
+/* A source (existing) is opened read-only and never migrated; *rc gets the exit status of a
+ * failure: 2 for what is not a coldmark store (a stranger's database, an empty or folder
+ * journal.db), 4 for a store that cannot be used now. */
+static struct cm_store *open_or_say(const char *who, const char *target, bool existing, int *rc)
 {
 	char err[1024];
-	struct cm_store *s = existing ? cm_store_open_existing(target, err, sizeof(err))
-				      : cm_store_open(target, err, sizeof(err));
-	if (!s)
+	bool bad_input = false;
+	struct cm_store *s = cm_store_open_how(target, existing ? CM_STORE_READ : CM_STORE_WRITE,
+					       &bad_input, err, sizeof(err));
+	if (!s) {
 		fprintf(stderr, "coldmark %s: %s\n", who, err);
+		*rc = bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
+	} else if (cm_store_note(s)) {
+		char shown[512];
+		cm_store_redact(target, shown, sizeof(shown));
+		fprintf(stderr, "coldmark %s: %s: %s\n", who, shown, cm_store_note(s));
+	}
 	return s;
 }
 
@@ -192,7 +205,8 @@ int cm_cmd_sync(const struct cm_cli *cli)
 				"postgresql:// URL keeps one; a samples.csv goes in with coldmark import)\n",
 			named);
 		rc = CM_EXIT_USAGE;
-	} else if ((src = open_or_say("sync", journal, true)) && (dst = open_or_say("sync", db, false))) {
+	} else if ((src = open_or_say("sync", journal, true, &rc)) &&
+		   (dst = open_or_say("sync", db, false, &rc))) {
 		struct cm_store_copied c = { 0 };
 		if (cm_store_copy_all(src, dst, &c)) {
 			fprintf(stderr, "coldmark sync: %s -> %s: %s (nothing of the failed run was "
@@ -223,12 +237,12 @@ int cm_cmd_merge(const struct cm_cli *cli)
 			fprintf(stderr, "coldmark merge: %s is both a shard and the target\n", shown);
 			return CM_EXIT_USAGE;
 		}
-	struct cm_store *dst = open_or_say("merge", db, false);
-	if (!dst)
-		return CM_EXIT_OUTPUT;
 	int rc = 0;
+	struct cm_store *dst = open_or_say("merge", db, false, &rc);
+	if (!dst)
+		return rc;
 	for (int i = 0; i < cli->npos && !rc; i++) {
-		struct cm_store *src = open_or_say("merge", cli->pos[i], true);
+		struct cm_store *src = open_or_say("merge", cli->pos[i], true, &rc);
 		struct cm_store_copied c = { 0 };
 		char from[512];
 		cm_redact_to(cli->pos[i], from, sizeof(from));

@@ -258,10 +258,14 @@ static int open_outputs(struct run *r)
 					  sizeof(r->shared_name)) : 0;
 	if (rc)
 		return rc;
-	if (!remote && !(r->store = cm_store_open(r->db_path, err, sizeof(err)))) {
+	bool bad_input = false; /* a stranger's database: exit 2, nothing in it changed */
+	if (!remote && !(r->store = cm_store_open_how(r->db_path, CM_STORE_WRITE, &bad_input, err,
+						      sizeof(err)))) {
 		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
-		return CM_EXIT_OUTPUT;
+		return bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
 	}
+	if (r->store && cm_store_note(r->store))
+		fprintf(stderr, "coldmark run: %s: %s\n", r->db_path, cm_store_note(r->store));
 	enum cm_rundir_mode mode = r->resume ? CM_RUNDIR_RESUME
 				   : cm_cli_flag(r->cli, "force") ? CM_RUNDIR_FORCE : CM_RUNDIR_NEW;
 	if (cm_rundir_open(&r->rd, r->outdir, mode, err, sizeof(err))) {
@@ -670,7 +674,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			.ndrop = nfiles, .progress = progress, .case_done = case_done, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
-			.shared = r.shared, .shared_name = r.shared_name,
+			.shared = r.shared, .shared_name = r.shared_name, .shared_fresh = !r.resume,
 		};
 		r.shared = NULL; /* the runner's now: it lets go of a server that fails */
 		lc.runner = &rn;

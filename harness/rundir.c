@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "coldmark/rundir.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -403,14 +405,23 @@ int cm_rundir_plan_parse(const char *text, struct cm_matrix *m)
 
 void cm_rundir_new_id(char *buf, size_t n, const struct tm *started)
 {
-	/* time and pid tell runs of different processes apart; the count, runs of one process
-	 * within a second (the runner's unit tests) */
-	static int runs_in_process;
+	/* Unique without coordination: the time orders runs, the host and 32 random bits tell
+	 * apart the runs begun in one second. A pid does not: it repeats across PID namespaces
+	 * (containers, Slurm steps with --container, two nodes), and two runs of one id were
+	 * merged into one run with every boot twice. */
+	char host[65] = "", safe[25];
+	size_t k = 0;
+	gethostname(host, sizeof(host) - 1);
+	for (const char *h = host; *h && *h != '.' && k < sizeof(safe) - 1; h++) /* a folder name */
+		safe[k++] = (isalnum((unsigned char)*h) || *h == '-') ? *h : '_';
+	safe[k] = 0;
+	uint32_t rnd;
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) { /* no entropy yet: the clock */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		rnd = (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 12);
+	}
 	strftime(buf, n, "%Y%m%d-%H%M%S", started);
 	size_t len = strlen(buf);
-	snprintf(buf + len, n - len, "-%d", (int)getpid());
-	if (runs_in_process++) {
-		len = strlen(buf);
-		snprintf(buf + len, n - len, "-%d", runs_in_process);
-	}
+	snprintf(buf + len, n - len, "-%s-%08x", k ? safe : "host", (unsigned)rnd);
 }

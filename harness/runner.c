@@ -107,7 +107,9 @@ static int share(struct cm_runner *r, size_t first_row, const char *what)
 			return 0;
 	} else {
 		struct cm_store_copied c = { 0 };
-		if (!cm_store_copy_run(r->store, r->shared, r->run_id, &c)) {
+		/* a new run's id already there is another run's: refused, never joined */
+		if (!(r->shared_fresh ? cm_store_copy_new_run : cm_store_copy_run)(r->store, r->shared,
+										   r->run_id, &c)) {
 			r->shared_begun = true;
 			return 0;
 		}

@@ -1,7 +1,9 @@
 /* Copying runs between stores: `coldmark sync` (a run folder's local journal into the shared
  * store) and `coldmark merge` (shard stores into one). Idempotent by the boot: a boot is
- * committed whole or not at all, so one that the target holds (same run, case, session,
- * boot number and warm-up flag) is complete there and is skipped; copying twice adds nothing. */
+ * committed whole or not at all, so one that the target holds (same run, case, session, boot
+ * number, warm-up flag and attempt: interrupted or not) is complete there and is skipped;
+ * copying twice adds nothing, and copies at the same time add each boot once (the samples'
+ * unique key decides). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,24 +18,43 @@ static int get(struct cm_store *s, const char *sql, const char *arg, struct cm_r
 }
 
 static const char RUN_ROW[] = "SELECT id, tag, started FROM runs WHERE id = $1";
-static const char META_ROWS[] = "SELECT run_id, key, value FROM run_meta WHERE run_id = $1 ORDER BY rowid";
+static const char META_ROWS[] =
+	"SELECT run_id, key, value, revision FROM run_meta WHERE run_id = $1 ORDER BY rowid";
+/* a source of schema 4 (an older coldmark's shard, read as it is): no revision yet */
+static const char META_ROWS_V4[] =
+	"SELECT run_id, key, value, 0 FROM run_meta WHERE run_id = $1 ORDER BY rowid";
 static const char CASE_ROWS[] =
 	"SELECT run_id, case_id, axes, argv FROM cases WHERE run_id = $1 ORDER BY rowid";
 static const char SAMPLE_ROWS[] =
 	"SELECT run_id, case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, "
 	"session, host_audit FROM samples WHERE run_id = $1 ORDER BY rowid";
+/* a boot's attempt: an interrupted one and the boot again on --resume are two */
 static const char BOOT_KEYS[] =
-	"SELECT DISTINCT case_id, session, boot, warmup FROM samples WHERE run_id = $1";
+	"SELECT DISTINCT case_id, session, boot, warmup, CASE WHEN status = 'interrupted' THEN 1 "
+	"ELSE 0 END FROM samples WHERE run_id = $1";
 
 static const char PUT_RUN[] =
 	"INSERT INTO runs (id, tag, started) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING";
+/* Newer wins, not "never overwritten": a shared store lost mid-run holds the header the
+ * run began with, and the journal the end-of-session words said later; sync must bring
+ * those in. Last-copy-wins put an older copy's "session began" over the newer end load.
+ * The revision (how often the item was said) orders them; a tie keeps what is there. */
+static const char PUT_META[] =
+	"INSERT INTO run_meta (run_id, key, value, revision) VALUES ($1, $2, $3, $4) "
+	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+	"revision = excluded.revision WHERE excluded.revision > run_meta.revision";
+/* a row for each sample inserted, none for one the target holds (another copy's) */
+static const char PUT_SAMPLE[] =
+	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
+	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+	"ON CONFLICT DO NOTHING RETURNING 1";
 static const char PUT_CASE[] =
 	"INSERT INTO cases (run_id, case_id, axes, argv) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (run_id, case_id) DO UPDATE SET argv = COALESCE(cases.argv, excluded.argv)";
 
 static char *boot_key(char *const *v)
 {
-	return cm_xasprintf("%s\t%s\t%s\t%s", v[0], v[1], v[2], v[3]);
+	return cm_xasprintf("%s\t%s\t%s\t%s\t%s", v[0], v[1], v[2], v[3], v[4]);
 }
 
 struct copy {
@@ -42,6 +63,7 @@ struct copy {
 	char **keys;		  /* the strings the sets borrow */
 	size_t nkeys;
 	size_t boots, skipped;	  /* of the last try of the body */
+	bool fresh;		  /* a run that begins now: its id must be new in the target */
 };
 
 static void keep(struct copy *c, char *key)
@@ -58,43 +80,70 @@ static int put_all(struct cm_store *dst, const char *sql, const struct cm_rows *
 	return rc;
 }
 
-/* The run, its header and cases, then the samples of each boot the target lacks. */
-static int copy_body(struct cm_store *dst, void *ctx)
+/* The samples of each boot the target lacks. A boot is "added" when a row of it went in:
+ * another copy at the same time may have put it there since the target was read, and the
+ * unique key then skips its rows (it counts as there already). */
+static int copy_samples(struct cm_store *dst, struct copy *c)
 {
-	struct copy *c = ctx;
-	int rc = put_all(dst, PUT_RUN, &c->run);
-	/* a header item said again later (a session's end load) is the newer word */
-	rc = rc ? rc : put_all(dst, cm_sql_set_meta, &c->meta);
-	rc = rc ? rc : put_all(dst, PUT_CASE, &c->cases);
 	struct cm_strset seen = { 0 };
-	c->boots = c->skipped = 0;
+	enum { THERE, SKIPPED_NOW, ADDED } *boot = cm_xcalloc(c->samples.n + 1, sizeof(*boot));
+	size_t nboots = 0;
+	int rc = 0;
 	for (size_t i = 0; !rc && i < c->samples.n; i++) {
 		char *const *v = &c->samples.v[i * c->samples.ncol];
-		char *const key_cols[] = { v[1], v[9], v[2], v[3] };
+		char *const key_cols[] = { v[1], v[9], v[2], v[3],
+					   !strcmp(v[4], CM_STATUS_INTERRUPTED_NAME) ? "1" : "0" };
 		char *key = boot_key(key_cols);
-		bool there = cm_strset_find(&c->present, key) >= 0;
-		if (cm_strset_add(&seen, key, 1) == -1) { /* the boot's first row */
+		long b = cm_strset_find(&seen, key);
+		if (b < 0) { /* the boot's first row */
+			b = (long)nboots++;
+			cm_strset_add(&seen, key, b);
 			keep(c, key);
-			there ? c->skipped++ : c->boots++;
+			boot[b] = cm_strset_find(&c->present, key) >= 0 ? THERE : SKIPPED_NOW;
 		} else {
 			free(key);
 		}
-		if (!there)
-			rc = cm_store_exec(dst, cm_sql_add_sample, 11, (const char *const *)v);
+		if (boot[b] == THERE)
+			continue;
+		int added = 0;
+		if (dst->ops->query(dst, PUT_SAMPLE, 11, (const char *const *)v,
+				    cm_store_count_row, &added))
+			rc = CM_ERR(CM_EIO);
+		if (added)
+			boot[b] = ADDED;
 	}
+	c->boots = c->skipped = 0;
+	for (size_t b = 0; b < nboots; b++) {
+		if (boot[b] == ADDED)
+			c->boots++;
+		else
+			c->skipped++;
+	}
+	free(boot);
 	cm_strset_free(&seen);
 	return rc;
 }
 
-int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *run_id,
-		      struct cm_store_copied *out)
+/* The run, its header and cases, then the samples of each boot the target lacks. */
+static int copy_body(struct cm_store *dst, void *ctx)
 {
-	struct copy c = { 0 };
+	struct copy *c = ctx;
+	int rc = c->fresh && c->run.n ? cm_store_new_run_row(dst, (const char *const *)c->run.v)
+				      : put_all(dst, PUT_RUN, &c->run);
+	rc = rc ? rc : put_all(dst, PUT_META, &c->meta);
+	rc = rc ? rc : put_all(dst, PUT_CASE, &c->cases);
+	return rc ? rc : copy_samples(dst, c);
+}
+
+static int copy_run(struct cm_store *src, struct cm_store *dst, const char *run_id, bool fresh,
+		    struct cm_store_copied *out)
+{
+	struct copy c = { .fresh = fresh };
 	struct cm_rows keys = { 0 };
 	int rc = get(src, RUN_ROW, run_id, &c.run);
 	if (!rc && !c.run.n)
 		rc = CM_ERR(CM_ENOENT);
-	rc = rc ? rc : get(src, META_ROWS, run_id, &c.meta);
+	rc = rc ? rc : get(src, cm_store_version(src) >= 5 ? META_ROWS : META_ROWS_V4, run_id, &c.meta);
 	rc = rc ? rc : get(src, CASE_ROWS, run_id, &c.cases);
 	rc = rc ? rc : get(src, SAMPLE_ROWS, run_id, &c.samples);
 	if (rc)
@@ -118,6 +167,18 @@ int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *ru
 		free(c.keys[i]);
 	free(c.keys);
 	return rc;
+}
+
+int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *run_id,
+		      struct cm_store_copied *out)
+{
+	return copy_run(src, dst, run_id, false, out);
+}
+
+int cm_store_copy_new_run(struct cm_store *src, struct cm_store *dst, const char *run_id,
+			  struct cm_store_copied *out)
+{
+	return copy_run(src, dst, run_id, true, out);
 }
 
 static const char CALIBRATIONS[] =

@@ -46,6 +46,7 @@ struct cm_store {
 	bool pg;	  /* migrations differ in their column types */
 	bool lost;	  /* the last failure was the connection's (gone, no answer in time),
 			   * not the database's refusal */
+	char note[160];	  /* what opening did that people should know (cm_store_note) */
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
@@ -58,14 +59,19 @@ struct cm_rows {
 int cm_store_rows(struct cm_store *s, const char *sql, int n, const char *const *p,
 		  struct cm_rows *out);
 void cm_rows_free(struct cm_rows *r);
-/* Statements both the writers and the copies run (one text: one prepared statement). */
-extern const char cm_sql_set_meta[], cm_sql_add_sample[];
+/* The run's row, (id, tag, started), which must be new: CM_ERR(CM_EEXIST) with err saying so
+ * when a run of that id is there already (a new run never joins another's). */
+int cm_store_new_run_row(struct cm_store *s, const char *const *p);
+/* a query's row callback that counts the rows (ctx: an int) */
+int cm_store_count_row(void *ctx, int ncol, const char *const *vals);
 
-/* body in one write transaction, retried while another writer holds the store */
+/* body in one write transaction, retried while another writer holds the store; body's own
+ * error (or CM_ERR(CM_EIO)) when it fails */
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
 
 /* Opens a backend into s (ops, db). 0, or -1 with err set. */
-int cm_db_sqlite_open(struct cm_store *s, const char *path, char *err, size_t errsz);
+int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, char *err,
+		      size_t errsz);
 int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz);
 
 #endif

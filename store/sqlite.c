@@ -188,12 +188,15 @@ static const struct cm_db_ops ops = {
 	has_table, bytes, close_db,
 };
 
-int cm_db_sqlite_open(struct cm_store *s, const char *path, char *err, size_t errsz)
+int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, char *err,
+		      size_t errsz)
 {
 	sqlite3 *h = NULL;
 	s->ops = &ops;
 	s->stmts = cm_xcalloc(1, sizeof(struct stmt_cache));
-	int rc = sqlite3_open(path, &h);
+	/* a reader's file is opened read-only: nothing it runs can change it */
+	int rc = sqlite3_open_v2(path, &h, readonly ? SQLITE_OPEN_READONLY
+						    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	s->db = h;
 	if (rc != SQLITE_OK) {
 		snprintf(err, errsz, "%s: %s", path, sqlite3_errmsg(h));
@@ -205,7 +208,9 @@ int cm_db_sqlite_open(struct cm_store *s, const char *path, char *err, size_t er
 		snprintf(err, errsz, "%s: is a folder, not a database file", path);
 		return -1;
 	}
-	if (run(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, NULL, NULL, NULL)) {
+	/* WAL is the file's own setting, made by its writer: a reader leaves it */
+	if (!readonly &&
+	    run(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, NULL, NULL, NULL)) {
 		snprintf(err, errsz, "%s: %s", path, s->err);
 		return -1;
 	}

@@ -4,7 +4,6 @@
  * migrated forward step by step, the same versions in both. */
 #include "coldmark/store.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,12 +82,13 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 	int64_t give_up = cm_now_ns() + BUSY_RETRY_MS * 1000000LL;
 	for (;;) {
 		if (!s->ops->begin(s, false)) {
-			if (!body(s, ctx) && !s->ops->commit(s))
+			int rc = body(s, ctx);
+			if (!rc && !s->ops->commit(s))
 				return 0;
 			bool again = s->ops->retryable(s);
 			s->ops->rollback(s);
 			if (!again)
-				return CM_ERR(CM_EIO);
+				return rc ? rc : CM_ERR(CM_EIO);
 		} else if (!s->ops->retryable(s)) {
 			return CM_ERR(CM_EIO);
 		}
@@ -97,161 +97,6 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 		struct timespec nap = { 0, 50 * 1000000L };
 		nanosleep(&nap, NULL);
 	}
-}
-
-/* migrations[i] takes the schema from version i to i + 1: SQLite's text, and PostgreSQL's
- * where its types differ (DOUBLE PRECISION for REAL, an explicit rowid for insertion order). */
-static const struct {
-	const char *sqlite, *pg;
-} migrations[] = {
-	{ "CREATE TABLE runs (id TEXT PRIMARY KEY, tag TEXT, started TEXT NOT NULL);"
-	  "CREATE TABLE run_meta (run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL,"
-	  " value TEXT, PRIMARY KEY (run_id, key));"
-	  "CREATE TABLE cases (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
-	  " axes TEXT NOT NULL, PRIMARY KEY (run_id, case_id));"
-	  "CREATE TABLE samples (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
-	  " boot INTEGER NOT NULL, warmup INTEGER NOT NULL, status TEXT NOT NULL,"
-	  " phase TEXT NOT NULL, duration_ns REAL, source TEXT, cache_drop TEXT);"
-	  "CREATE INDEX samples_run ON samples(run_id, case_id, phase);"
-	  "CREATE INDEX runs_tag ON runs(tag, started);",
-	  "CREATE TABLE runs (rowid BIGSERIAL, id TEXT PRIMARY KEY, tag TEXT, started TEXT NOT NULL);"
-	  "CREATE TABLE run_meta (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
-	  " key TEXT NOT NULL, value TEXT, PRIMARY KEY (run_id, key));"
-	  "CREATE TABLE cases (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
-	  " case_id TEXT NOT NULL, axes TEXT NOT NULL, PRIMARY KEY (run_id, case_id));"
-	  "CREATE TABLE samples (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
-	  " case_id TEXT NOT NULL, boot INTEGER NOT NULL, warmup INTEGER NOT NULL,"
-	  " status TEXT NOT NULL, phase TEXT NOT NULL, duration_ns DOUBLE PRECISION, source TEXT,"
-	  " cache_drop TEXT);"
-	  "CREATE INDEX samples_run ON samples(run_id, case_id, phase);"
-	  "CREATE INDEX runs_tag ON runs(tag, started);" },
-	/* v2: the exact command line of each case */
-	{ "ALTER TABLE cases ADD COLUMN argv TEXT;" },
-	/* v3: the session of each boot (a run of --sessions K holds K), and per host the
-	 * between-session variance `coldmark calibrate` measured, for later compares */
-	{ "ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
-	  "CREATE TABLE calibration (host TEXT NOT NULL, case_id TEXT NOT NULL, phase TEXT NOT NULL,"
-	  " var_within REAL NOT NULL, var_between REAL NOT NULL, sessions INTEGER NOT NULL,"
-	  " boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
-	  " PRIMARY KEY (host, case_id, phase));",
-	  "ALTER TABLE samples ADD COLUMN session INTEGER NOT NULL DEFAULT 1;"
-	  "CREATE TABLE calibration (rowid BIGSERIAL, host TEXT NOT NULL, case_id TEXT NOT NULL,"
-	  " phase TEXT NOT NULL, var_within DOUBLE PRECISION NOT NULL,"
-	  " var_between DOUBLE PRECISION NOT NULL, sessions INTEGER NOT NULL,"
-	  " boots INTEGER NOT NULL, run_id TEXT NOT NULL, created TEXT NOT NULL,"
-	  " PRIMARY KEY (host, case_id, phase));" },
-	/* v4: what the per-boot audit of the host said of each boot */
-	{ "ALTER TABLE samples ADD COLUMN host_audit TEXT NOT NULL DEFAULT '';" },
-};
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
-int cm_store_version(struct cm_store *s)
-{
-	return s->ops->version(s);
-}
-
-/* A store at schema version v must have that version's tables (checked before migrating it,
- * so that a stranger's database is refused whole, never half altered). */
-static int check_tables(struct cm_store *s, int v, char *err, size_t errsz, const char *name)
-{
-	static const struct { const char *name; int since; } tables[] = {
-		{ "runs", 1 }, { "run_meta", 1 }, { "cases", 1 }, { "samples", 1 }, { "calibration", 3 },
-	};
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		if (v >= tables[i].since && !s->ops->has_table(s, tables[i].name)) {
-			snprintf(err, errsz, "%s: not a coldmark results store (no table '%s')", name,
-				 tables[i].name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Every step to the current version in one transaction, under the backend's migration lock
- * (two hosts opening a new PostgreSQL store at once: the second finds it migrated). */
-static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz)
-{
-	int v = cm_store_version(s);
-	if (v == CM_STORE_VERSION)
-		return check_tables(s, v, err, errsz, name);
-	if (s->ops->begin(s, true)) {
-		snprintf(err, errsz, "%s: %s", name, s->err);
-		return -1;
-	}
-	v = cm_store_version(s);
-	if (v > CM_STORE_VERSION) {
-		snprintf(err, errsz, "%s: schema version %d is newer than this coldmark's (%d)", name,
-			 v, CM_STORE_VERSION);
-		goto fail;
-	}
-	if (v < 0) {
-		snprintf(err, errsz, "%s: cannot read the schema version: %s", name, s->err);
-		goto fail;
-	}
-	if (v >= 1 && check_tables(s, v, err, errsz, name))
-		goto fail;
-	for (; v < NMIGRATIONS; v++) {
-		const char *sql = s->pg && migrations[v].pg ? migrations[v].pg : migrations[v].sqlite;
-		if (s->ops->query(s, sql, 0, NULL, NULL, NULL) || s->ops->set_version(s, v + 1)) {
-			snprintf(err, errsz, "%s: migrating to schema %d: %s", name, v + 1, s->err);
-			goto fail;
-		}
-	}
-	if (s->ops->commit(s)) {
-		snprintf(err, errsz, "%s: migrating: %s", name, s->err);
-		goto fail;
-	}
-	return check_tables(s, CM_STORE_VERSION, err, errsz, name);
-fail:
-	s->ops->rollback(s);
-	return -1;
-}
-
-struct cm_store *cm_store_open_lost(const char *target, char *err, size_t errsz, bool *lost)
-{
-	struct cm_store *s = cm_xcalloc(1, sizeof(*s));
-	char name[512];
-	cm_store_redact(target, name, sizeof(name));
-	*lost = false;
-	if (!cm_store_is_url(target) && cm_holds_secret(target)) { /* never a file named so */
-		snprintf(err, errsz, "%s: a connection string with a password is not a SQLite file; "
-			 "a PostgreSQL store is a postgresql:// URL", name);
-		free(s);
-		return NULL;
-	}
-	int rc = cm_store_is_url(target) ? cm_db_pg_open(s, target, err, errsz)
-					 : cm_db_sqlite_open(s, target, err, errsz);
-	if (rc || migrate(s, name, err, errsz)) {
-		*lost = s->lost;
-		cm_store_close(s);
-		return NULL;
-	}
-	return s;
-}
-
-struct cm_store *cm_store_open(const char *target, char *err, size_t errsz)
-{
-	bool lost;
-	return cm_store_open_lost(target, err, errsz, &lost);
-}
-
-bool cm_store_lost(const struct cm_store *s)
-{
-	return s->lost;
-}
-
-struct cm_store *cm_store_open_existing(const char *target, char *err, size_t errsz)
-{
-	struct stat st;
-	if (!cm_store_is_url(target) && (stat(target, &st) || !S_ISREG(st.st_mode))) {
-		char name[512];
-		int e = errno;
-		cm_store_redact(target, name, sizeof(name));
-		snprintf(err, errsz, "%s: no results store there (%s)", name,
-			 e == ENOENT ? "no such file" : S_ISDIR(st.st_mode) ? "a folder" : strerror(e));
-		return NULL;
-	}
-	return cm_store_open(target, err, errsz);
 }
 
 void cm_store_close(struct cm_store *s)
@@ -268,14 +113,41 @@ int64_t cm_store_bytes(struct cm_store *s)
 	return s->ops->bytes(s);
 }
 
-const char cm_sql_set_meta[] =
-	"INSERT INTO run_meta (run_id, key, value) VALUES ($1, $2, $3) "
-	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value";
+/* Each time an item is said its revision grows by one: the runner says it to the journal and
+ * the shared store alike, so the copy with the higher revision holds the newer word (copy.c
+ * keeps it; a clock would not do: a resumed run may be on another host or after a reboot). */
+static const char SET_META[] =
+	"INSERT INTO run_meta (run_id, key, value, revision) VALUES ($1, $2, $3, 1) "
+	"ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, "
+	"revision = run_meta.revision + 1";
 
 int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value)
 {
 	const char *p[] = { run_id, key, value };
-	return cm_store_exec(s, cm_sql_set_meta, 3, p);
+	return cm_store_exec(s, SET_META, 3, p);
+}
+
+int cm_store_count_row(void *ctx, int ncol, const char *const *vals)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* ON CONFLICT DO NOTHING decides in the database, so two runs of one id that begin at the
+ * same moment cannot both pass (a look first, then an insert, could) */
+static const char ADD_RUN[] = "INSERT INTO runs (id, tag, started) VALUES ($1, $2, $3) "
+			      "ON CONFLICT (id) DO NOTHING RETURNING id";
+
+int cm_store_new_run_row(struct cm_store *s, const char *const *p)
+{
+	int added = 0;
+	if (query(s, ADD_RUN, 3, p, cm_store_count_row, &added))
+		return CM_ERR(CM_EIO);
+	if (added)
+		return 0;
+	snprintf(s->err, sizeof(s->err), "run id %s is in the store already, another run's: a new "
+		 "run never joins one (nothing of this run was stored)", p[0]);
+	return CM_ERR(CM_EEXIST);
 }
 
 struct begin_ctx {
@@ -283,7 +155,6 @@ struct begin_ctx {
 	const struct cm_dataset *ds;
 };
 
-static const char ADD_RUN[] = "INSERT INTO runs (id, tag, started) VALUES ($1, $2, $3)";
 static const char ADD_CASE[] = "INSERT INTO cases (run_id, case_id, axes) VALUES ($1, $2, $3)";
 
 static int begin_body(struct cm_store *s, void *ctx)
@@ -292,7 +163,7 @@ static int begin_body(struct cm_store *s, void *ctx)
 	const struct cm_dataset *ds = b->ds;
 	const char *started = cm_dataset_get_meta(ds, "date");
 	const char *run[] = { b->run_id, b->tag, started ? started : "" };
-	int rc = cm_store_exec(s, ADD_RUN, 3, run);
+	int rc = cm_store_new_run_row(s, run);
 	for (size_t i = 0; !rc && i < ds->nmeta; i++)
 		rc = cm_store_set_meta(s, b->run_id, ds->meta_keys[i], ds->meta_vals[i]);
 	for (size_t c = 0; !rc && c < ds->ncases; c++) {
@@ -347,9 +218,12 @@ struct rows_ctx {
 	size_t from, to;
 };
 
-const char cm_sql_add_sample[] =
+/* a sample the store holds (samples' one unique key, samples_once) is skipped; no RETURNING
+ * here: the writer needs no count, and SQLite's RETURNING cost ~40 us a boot */
+static const char ADD_SAMPLE[] =
 	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
-	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+	"ON CONFLICT DO NOTHING";
 
 static int rows_body(struct cm_store *s, void *ctx)
 {
@@ -366,7 +240,7 @@ static int rows_body(struct cm_store *s, void *ctx)
 		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
 				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
 				    session, r->audit ? r->audit : "" };
-		rc = cm_store_exec(s, cm_sql_add_sample, 11, p);
+		rc = cm_store_exec(s, ADD_SAMPLE, 11, p);
 	}
 	return rc;
 }
@@ -376,6 +250,27 @@ int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_da
 {
 	struct rows_ctx x = { run_id, ds, from, to };
 	return cm_store_transaction(s, rows_body, &x);
+}
+
+/* import: the run and its rows in one transaction, so that a refusal or a kill leaves
+ * nothing under the tag (a run row of 0 samples was left before) */
+struct import_ctx {
+	struct begin_ctx run;
+	struct rows_ctx rows;
+};
+
+static int import_body(struct cm_store *s, void *ctx)
+{
+	struct import_ctx *x = ctx;
+	int rc = begin_body(s, &x->run);
+	return rc ? rc : rows_body(s, &x->rows);
+}
+
+int cm_store_import(struct cm_store *s, const char *run_id, const char *tag,
+		    const struct cm_dataset *ds)
+{
+	struct import_ctx x = { { run_id, tag, ds }, { run_id, ds, 0, ds->n } };
+	return cm_store_transaction(s, import_body, &x);
 }
 
 static int first_text(void *ctx, int ncol, const char *const *vals)

@@ -58,7 +58,8 @@ struct cm_matrix;
 struct tm;
 void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n);
 int cm_rundir_plan_parse(const char *text, struct cm_matrix *m);
-/* "20261126-010405-31987": the start time and the pid (and a count within one process). */
+/* "20261126-010405-node7-9f3a61c2": the start time, the host's short name and 32 random bits
+ * (getrandom): unique across processes, PID namespaces and hosts without coordination. */
 void cm_rundir_new_id(char *buf, size_t n, const struct tm *started);
 
 /* The file names of a run folder. */

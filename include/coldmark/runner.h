@@ -38,6 +38,7 @@ struct cm_runner {
 	struct cm_store *shared;
 	const char *shared_name; /* its URL, password redacted; NULL or "": no server */
 	bool shared_begun;	 /* the run is in the shared store (it goes with its first boot) */
+	bool shared_fresh;	 /* a new run: an id the shared store holds is another run's (exit 4) */
 	bool shared_refused;	 /* the shared store refused a write: the run stops, exit 4 */
 	char **drop_files;
 	size_t ndrop;

@@ -7,7 +7,7 @@
 
 #include "coldmark/report.h"
 
-#define CM_STORE_VERSION 4
+#define CM_STORE_VERSION 5
 
 struct cm_store;
 /* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */
@@ -16,7 +16,17 @@ bool cm_store_is_url(const char *target);
 bool cm_store_url_valid(const char *url, char *err, size_t errsz);
 /* target for messages and headers: a URL's password replaced by *** */
 void cm_store_redact(const char *target, char *out, size_t n);
-/* Opens (creating or migrating) the store at target. NULL with err set on failure. */
+/* A writer's store is created or migrated forward; a reader's (history, compare, report, and
+ * the source of a sync or merge) is opened read-only and never migrated: a missing, empty or
+ * folder path is an error, never a new store. Either way a database with a table that is not
+ * coldmark's is refused whole, at any schema version, nothing in it changed. */
+enum cm_store_access { CM_STORE_WRITE, CM_STORE_READ };
+/* NULL with err set on failure; *bad_input (may be NULL) is then true when target is not a
+ * coldmark store at all (a stranger's database, an empty file, a folder, no such file: the
+ * user's input, exit 2) rather than a store that cannot be used now. */
+struct cm_store *cm_store_open_how(const char *target, enum cm_store_access how, bool *bad_input,
+				   char *err, size_t errsz);
+/* cm_store_open_how(target, CM_STORE_WRITE, NULL, ...) */
 struct cm_store *cm_store_open(const char *target, char *err, size_t errsz);
 /* The same, telling a server out of reach (*lost: no connection, or no answer in time) from
  * one that answered and refused (a schema of the future, no right to create the tables). */
@@ -24,9 +34,11 @@ struct cm_store *cm_store_open_lost(const char *target, char *err, size_t errsz,
 /* Did the last failed operation fail for the connection's sake (gone, stalled past
  * COLDMARK_DB_TIMEOUT) rather than the store refusing it? Never for SQLite. */
 bool cm_store_lost(const struct cm_store *s);
-/* The same for readers (compare, history): a missing file or a folder is an error, never a
- * new empty store. */
+/* cm_store_open_how(path, CM_STORE_READ, NULL, ...) */
 struct cm_store *cm_store_open_existing(const char *path, char *err, size_t errsz);
+/* What opening did that people should know (a migration's count of the duplicate samples it
+ * removed), or NULL: for the CLI to print. */
+const char *cm_store_note(const struct cm_store *s);
 void cm_store_close(struct cm_store *s);
 /* Why the last write failed ("database or disk is full", ...). */
 const char *cm_store_error(const struct cm_store *s);
@@ -35,18 +47,23 @@ const char *cm_store_backend(const struct cm_store *s); /* "SQLite", "PostgreSQL
 /* What the store's tables take on disk, in bytes (-1 when it cannot say). */
 int64_t cm_store_bytes(struct cm_store *s);
 
-/* A run: its id, tag (may be NULL) and header (ds->meta). Cases come from ds->cases. */
+/* A run: its id, tag (may be NULL) and header (ds->meta). Cases come from ds->cases. An id
+ * the store holds already is CM_ERR(CM_EEXIST) (another run's: never joined). */
 int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
 		       const struct cm_dataset *ds);
+/* begin_run and every row of ds in one transaction: all of it, or nothing under the tag. */
+int cm_store_import(struct cm_store *s, const char *run_id, const char *tag,
+		    const struct cm_dataset *ds);
 /* A header item known only once boots ran (the cache drop that happened, ...). */
 int cm_store_set_meta(struct cm_store *s, const char *run_id, const char *key, const char *value);
 /* The cases' command lines, for the record, in one transaction. */
 int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *case_ids,
 			char *const *cmdlines, size_t n);
-/* rows [from, to) of ds, in one transaction: a boot is all in or not at all. Writes wait for
- * (and retry past) another process's lock for up to two minutes before they fail; on
- * PostgreSQL a lock wait, a statement and its answer each end after COLDMARK_DB_TIMEOUT
- * (default 5 s), and the failure is then a lost one (cm_store_lost). */
+/* rows [from, to) of ds, in one transaction: a boot is all in or not at all, and once: a
+ * sample the store holds (run, case, session, boot, warm-up, phase) is not added again.
+ * Writes wait for (and retry past) another process's lock for up to two minutes before they
+ * fail; on PostgreSQL a lock wait, a statement and its answer each end after
+ * COLDMARK_DB_TIMEOUT (default 5 s), and the failure is then a lost one (cm_store_lost). */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 		      size_t from, size_t to);
 
@@ -79,13 +96,18 @@ int cm_store_get_calibration(struct cm_store *s, const char *host, struct cm_cal
 void cm_calibration_free(struct cm_calibration *c, size_t n);
 
 /* Copying runs from one store to another (sync, merge): idempotent by the boot, a boot the
- * target holds already is skipped, so copying twice adds nothing. */
+ * target holds already is skipped, so copying twice (or four copies at once) adds nothing.
+ * Header items: the one said more often (the newer word) wins, whichever copy came last. */
 struct cm_store_copied {
 	size_t runs_new, boots_added, boots_present, calibrations;
 };
 /* One run (its header, cases and the boots dst lacks) in one transaction of dst. */
 int cm_store_copy_run(struct cm_store *src, struct cm_store *dst, const char *run_id,
 		      struct cm_store_copied *out);
+/* The same for a run that begins now (its journal's first copy to the shared store): a run
+ * of that id in dst is another run's, CM_ERR(CM_EEXIST), and nothing is copied. */
+int cm_store_copy_new_run(struct cm_store *src, struct cm_store *dst, const char *run_id,
+			  struct cm_store_copied *out);
 /* Every run of src, then its calibrations (the newer of a host's case and phase wins). */
 int cm_store_copy_all(struct cm_store *src, struct cm_store *dst, struct cm_store_copied *out);
 

@@ -17,7 +17,8 @@
 	X(CM_EUSAGE, "bad usage")                                       \
 	X(CM_EHOST, "this host cannot measure")                         \
 	X(CM_EINTR, "interrupted")                                      \
-	X(CM_ENOENT, "not found")
+	X(CM_ENOENT, "not found")                                       \
+	X(CM_EEXIST, "already exists")
 
 #define CM_ENUM_(e, m) e##_,
 enum cm_err_index { CM_ERRORS(CM_ENUM_) CM_ERR_COUNT };
