@@ -55,14 +55,16 @@ stop_pid() {
 
 # The lines of a daemon's log that say why it stopped, for the skip message (the log itself
 # goes with DIR): its errors, each once (a retry loop repeats one with a new count), less
-# the state files every first start misses; else its last lines.
+# what every start of Debian's Slurm here logs (the state files a first start lacks, the
+# PMIx library and MailProg it is not given); else its last lines.
 log_of() {
     local log=$1 lines
     [ -s "$log" ] || { echo "  (nothing in $log)"; return; }
-    lines=$(grep -iE 'error|fatal' "$log" | grep -vE 'state file|Trying backup state' |
+    lines=$(grep -iE 'error|fatal' "$log" |
+        grep -vE 'state file|Trying backup state|pmix|MPI: Cannot create context|MailProg' |
         awk '{ k = $0; sub(/^\[[^]]*\] /, "", k); gsub(/-?[0-9]+/, "#", k) } !seen[k]++' |
-        tail -n 6)
-    [ -n "$lines" ] || lines=$(tail -n 6 "$log")
+        tail -n 8)
+    [ -n "$lines" ] || lines=$(tail -n 8 "$log")
     echo "$lines" | sed 's/^/  /'
 }
 
@@ -195,7 +197,9 @@ start_daemon() {
 wait_node() {
     local dir=$1 end=$((SECONDS + NODE_UP_S)) d
     while [ $SECONDS -lt $end ]; do
-        if SLURM_CONF=$dir/slurm.conf timeout 5 sinfo -h -o %T 2>/dev/null |
+        # sinfo blocks ~10 s when the controller's name does not resolve: not past the end
+        if SLURM_CONF=$dir/slurm.conf timeout $((end - SECONDS < 5 ? end - SECONDS + 1 : 5)) \
+            sinfo -h -o %T 2>/dev/null |
             grep -qE '^(idle|mixed|allocated)'; then
             return 0
         fi

@@ -4,7 +4,7 @@
 # of a test that must run on the CI host (MUST_RUN) fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MUST_RUN=${MUST_RUN:-"e2e-linux e2e-fleet store-postgresql"}
+MUST_RUN=${MUST_RUN:-"e2e-linux e2e-fleet store-postgresql scripts-slurm-local"}
 bash scripts/setup-deps.sh
 status=0
 junits=()
