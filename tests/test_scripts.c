@@ -241,7 +241,7 @@ static void test_host_unresolvable(void **state)
 static void test_cgroup_hidden(void **state)
 {
 	char *out, *dir = cm_xasprintf("%s/fleet-cgtmpfs", tmp);
-	struct ns ns = { NULL, CG_TMPFS };
+	struct ns ns = { "localhost", CG_TMPFS }; /* a name that resolves: the check after it */
 	double secs;
 	int rc = script_start(&ns, NULL, dir, &out, &secs);
 	expect_skip(rc, secs, out, dir);
@@ -252,7 +252,7 @@ static void test_cgroup_hidden(void **state)
 static void test_cgroup_unmounted(void **state)
 {
 	char *out, *dir = cm_xasprintf("%s/fleet-nocg", tmp);
-	struct ns ns = { NULL, CG_UNMOUNTED };
+	struct ns ns = { "localhost", CG_UNMOUNTED };
 	double secs;
 	int rc = script_start(&ns, NULL, dir, &out, &secs);
 	expect_skip(rc, secs, out, dir);
@@ -267,7 +267,7 @@ static void test_slurmd_log_shown(void **state)
 {
 	fleet_lock();
 	char *out, *dir = cm_xasprintf("%s/fleet-slurmd", tmp);
-	struct ns ns = { NULL, CG_UNMOUNTED };
+	struct ns ns = { "localhost", CG_UNMOUNTED };
 	char *env[] = { "SLURM_LOCAL_PREFLIGHT=0", NULL };
 	double secs;
 	int rc = script_start(&ns, env, dir, &out, &secs);
@@ -357,6 +357,14 @@ static void test_own_processes_only(void **state)
 	int rc = run_in(NULL, start, NULL, priv, &out, &secs);
 	if (rc)
 		printf("%s", out);
+	if (rc == 77) { /* this host cannot run the cluster (the script said why): nor this test */
+		for (int i = 0; i < 4; i++)
+			kill(decoys[i], SIGKILL), waitpid(decoys[i], NULL, 0);
+		if (port >= 0)
+			close(port);
+		printf("slurm-local.sh cannot start a cluster on this host (above): not run\n");
+		skip();
+	}
 	assert_int_equal(rc, 0);
 	assert_null(strstr(out, "could not change directory"));
 	free(out);
