@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <math.h>
@@ -17,7 +18,10 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -646,10 +650,49 @@ static int sh(const char *cmd, char **output)
 	return rc;
 }
 
-static void test_doctor_root(void **state)
+/* Runs cmd and returns what it said; when it exits otherwise than want, prints the command,
+ * its status and its output (an exit status alone, "0x1 != 0", names no cause), and fails. */
+static char *sh_expect(const char *cmd, int want)
 {
 	char *out;
-	assert_int_equal(sh(COLDMARK_BIN " doctor", &out), 0);
+	int rc = sh(cmd, &out);
+	if (rc != want) {
+		printf("command: %s\nexited %d (expected %d), saying:\n%s\n", cmd, rc, want, out);
+		fail_msg("the command exited %d", rc);
+	}
+	return out;
+}
+
+/* Why this process cannot make a private mount namespace (a chroot, a container without
+ * CAP_SYS_ADMIN), with the errno; NULL when it can. Tried in a child, which stays outside. */
+static char *mntns_error(void)
+{
+	int p[2];
+	if (pipe(p))
+		return cm_xasprintf("pipe: %s (errno %d)", strerror(errno), errno);
+	pid_t pid = fork();
+	if (pid == 0) {
+		const char *step = "unshare(CLONE_NEWNS)";
+		int err = 0;
+		if (unshare(CLONE_NEWNS))
+			err = errno;
+		else if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+			err = errno, step = "mount(/, MS_REC | MS_PRIVATE)";
+		if (err)
+			dprintf(p[1], "%s: %s (errno %d)", step, strerror(err), err);
+		_exit(0);
+	}
+	close(p[1]);
+	char why[256] = "";
+	ssize_t n = read(p[0], why, sizeof(why) - 1);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return n > 0 ? (why[n] = 0, cm_xstrdup(why)) : NULL;
+}
+
+static void test_doctor_root(void **state)
+{
+	char *out = sh_expect(COLDMARK_BIN " doctor", 0);
 	assert_non_null(strstr(out, "[ ok ] qemu binary"));
 	assert_non_null(strstr(out, "[ ok ] KVM"));
 	assert_non_null(strstr(out, "perf-kvm  (KVM guests, kvm:kvm_pio through perf): available"));
@@ -657,7 +700,7 @@ static void test_doctor_root(void **state)
 	/* the probe boot names the first-entry event a run will get on this host */
 	assert_non_null(strstr(out, "first guest instruction (exec -> first_entry): kvm:kvm_"));
 	free(out);
-	assert_int_equal(sh(COLDMARK_BIN " doctor --no-probe", &out), 0);
+	out = sh_expect(COLDMARK_BIN " doctor --no-probe", 0);
 	assert_null(strstr(out, "first guest instruction"));
 	free(out);
 }
@@ -665,11 +708,17 @@ static void test_doctor_root(void **state)
 static void test_doctor_no_kvm_no_tracefs(void **state)
 {
 	/* a private mount namespace: /dev/kvm masked by /dev/null, tracefs unmounted */
-	char *out;
-	int rc = sh("unshare -m sh -c 'mount --bind /dev/null /dev/kvm && "
-		    "(umount /sys/kernel/tracing 2>/dev/null; true) && " COLDMARK_BIN " doctor'",
-		    &out);
-	assert_int_equal(rc, 0); /* TCG through debugcon still works */
+	char *why = mntns_error();
+	if (why) {
+		printf("doctor without KVM and tracefs: not run: no private mount namespace here: %s\n",
+		       why);
+		free(why);
+		skip();
+	}
+	/* TCG through debugcon still works */
+	char *out = sh_expect("unshare -m sh -c 'mount --bind /dev/null /dev/kvm && "
+			      "(umount /sys/kernel/tracing 2>/dev/null; true) && " COLDMARK_BIN " doctor'",
+			      0);
 	assert_non_null(strstr(out, "[FAIL] KVM"));
 	assert_non_null(strstr(out, "KVM_CREATE_VM fails"));
 	assert_non_null(strstr(out, "perf-kvm  (KVM guests, kvm:kvm_pio through perf): unavailable"));
@@ -678,9 +727,7 @@ static void test_doctor_no_kvm_no_tracefs(void **state)
 
 static void test_doctor_unprivileged(void **state)
 {
-	char *out;
-	int rc = sh("setpriv --reuid=65534 --regid=65534 --clear-groups " COLDMARK_BIN " doctor", &out);
-	assert_int_equal(rc, 0);
+	char *out = sh_expect("setpriv --reuid=65534 --regid=65534 --clear-groups " COLDMARK_BIN " doctor", 0);
 	assert_non_null(strstr(out, "[FAIL] KVM"));
 	assert_non_null(strstr(out, "per-file eviction"));
 	/* either the perf check explains the permission, or tracefs is unreadable to nobody */
@@ -688,10 +735,8 @@ static void test_doctor_unprivileged(void **state)
 		    strstr(out, "[FAIL] tracefs"));
 	free(out);
 	/* nothing works without qemu: exit 3 */
-	rc = sh("setpriv --reuid=65534 --regid=65534 --clear-groups " COLDMARK_BIN
-		" doctor --qemu qemu-system-nope",
-		&out);
-	assert_int_equal(rc, 3);
+	out = sh_expect("setpriv --reuid=65534 --regid=65534 --clear-groups " COLDMARK_BIN
+			" doctor --qemu qemu-system-nope", 3);
 	assert_non_null(strstr(out, "[FAIL] qemu binary"));
 	free(out);
 }
@@ -702,7 +747,7 @@ static void test_html_in_chromium(void **state)
 {
 	char *dir = cm_xasprintf("%s/html", tmp), *out;
 	char *cmd = cm_xasprintf(COLDMARK_BIN " report " FIXTURES "/samples.csv -o %s", dir);
-	assert_int_equal(sh(cmd, &out), 0);
+	out = sh_expect(cmd, 0);
 	free(out);
 	free(cmd);
 	/* the DOM after rendering, and Chromium's log, where console messages show as CONSOLE */
@@ -711,7 +756,7 @@ static void test_html_in_chromium(void **state)
 			   "--disable-sync --user-data-dir=%s/profile --enable-logging=stderr --v=0 "
 			   "--dump-dom file://%s/report.html 2>%s/chromium.log",
 			   tmp, dir, dir);
-	assert_int_equal(sh(cmd, &out), 0);
+	out = sh_expect(cmd, 0);
 	free(cmd);
 	size_t strips = 0, phases = 2;
 	for (const char *p = out; (p = strstr(p, "class=\"plot strip\"")); p++)
@@ -727,7 +772,7 @@ static void test_html_in_chromium(void **state)
 	free(logp);
 	/* and the screenshot a person looks at */
 	cmd = cm_xasprintf("bash " SOURCE_DIR "/scripts/screenshot.sh %s/report.html %s/report.png", dir, dir);
-	assert_int_equal(sh(cmd, &out), 0);
+	out = sh_expect(cmd, 0);
 	free(out);
 	free(cmd);
 	char *png = cm_xasprintf("%s/report.png", dir);
@@ -761,8 +806,7 @@ static void one_session(const char *src, const char *dst)
 	char *cmd = cm_xasprintf("cd %s && mkdir -p %s && cp %s/meta.csv %s/ && "
 				 "awk -F, -v OFS=, 'NR > 1 { $9 = 1 } { print }' %s/samples.csv "
 				 "> %s/samples.csv",
-				 tmp, dst, src, dst, src, dst), *out;
-	assert_int_equal(sh(cmd, &out), 0);
+				 tmp, dst, src, dst, src, dst), *out = sh_expect(cmd, 0);
 	free(cmd), free(out);
 }
 
@@ -871,7 +915,7 @@ static void test_regression(void **state)
 	/* a different firmware image is named, by content */
 	char *edit = cm_xasprintf("cd %s && cp -r r1 r1x && "
 				  "sed -i 's/^firmware sha256 (bios-256k.bin),./&0/' r1x/meta.csv", tmp);
-	assert_int_equal(sh(edit, &out), 0);
+	out = sh_expect(edit, 0);
 	free(out), free(edit);
 	assert_int_equal(cm("compare r1 r1x", &out), 0);
 	assert_non_null(strstr(out, "not comparable: firmware sha256 (bios-256k.bin) differs"));
@@ -1098,9 +1142,16 @@ static void test_kill_and_hangup(void **state)
 /* A full disk: the run stops with exit 4, no partial row, and resumes when there is room. */
 static void test_full_disk(void **state)
 {
-	if (geteuid() != 0 || unshare(CLONE_NEWNS) ||
-	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL)) {
-		printf("full-disk test needs root and a mount namespace: not run\n");
+	/* a small tmpfs, mounted in a mount namespace of this process's own (the last test) */
+	char *why = geteuid() ? cm_xasprintf("needs root to mount a tmpfs (euid %d)", (int)geteuid())
+			      : mntns_error();
+	if (!why && unshare(CLONE_NEWNS)) /* as mntns_error found it can, this time for us */
+		why = cm_xasprintf("unshare(CLONE_NEWNS): %s (errno %d)", strerror(errno), errno);
+	if (!why && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		why = cm_xasprintf("mount(/, MS_REC | MS_PRIVATE): %s (errno %d)", strerror(errno), errno);
+	if (why) {
+		printf("full-disk test: not run: %s\n", why);
+		free(why);
 		skip();
 	}
 	char *small = cm_xasprintf("%s/small", tmp);
@@ -1304,12 +1355,55 @@ static void test_linux_console_log(void **state)
 	free(text), free(log), free(dir), free(m);
 }
 
+/* The group's temp folder goes when it ends, passed, failed or skipped (~20 of them, 11 MB,
+ * stayed after each run of the suite); COLDMARK_KEEP_TMP=1 keeps it to look into. Not in the
+ * children forked to run commands (they _exit), only in the process that made it. */
+static pid_t tmp_owner;
+
+static void remove_tmp(void)
+{
+	if (getpid() != tmp_owner)
+		return;
+	if (getenv("COLDMARK_KEEP_TMP")) {
+		printf("kept %s (COLDMARK_KEEP_TMP)\n", tmp);
+		return;
+	}
+	char *small = cm_xasprintf("%s/small", tmp); /* the full-disk tmpfs, if a test failed */
+	umount2(small, MNT_DETACH);
+	free(small);
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("rm", "rm", "-rf", tmp, (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		printf("could not remove %s\n", tmp);
+}
+
+/* CAP_SYS_ADMIN dropped (as in a chroot or a container without it): no mount namespace. */
+static int drop_sys_admin(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0) || syscall(SYS_capget, &h, d))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		unsigned bit = i == CAP_SYS_ADMIN / 32 ? 1u << (CAP_SYS_ADMIN % 32) : 0;
+		d[i].effective &= ~bit, d[i].permitted &= ~bit, d[i].inheritable &= ~bit;
+	}
+	return syscall(SYS_capset, &h, d);
+}
+
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
 	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-e2e-%s-XXXXXX", group);
 	if (!mkdtemp(tmp))
 		return 1;
+	tmp_owner = getpid();
+	atexit(remove_tmp);
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	char *qemu = cm_which("qemu-system-x86_64");
 	if (!qemu)
@@ -1417,6 +1511,24 @@ int main(int argc, char **argv)
 		};
 		return cmocka_run_group_tests_name("doctor", t, NULL, NULL);
 	}
-	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|robustness|doctor|html|regression|linux\n");
+	if (!strcmp(group, "no-mntns")) {
+		/* where no private mount namespace can be made, the tests that need one skip
+		 * saying why, with the errno (CTest checks their words) */
+		if (geteuid() != 0)
+			skip_group("dropping CAP_SYS_ADMIN to check the skips: needs root");
+		if (drop_sys_admin())
+			skip_group("cannot drop CAP_SYS_ADMIN here");
+		char *why = mntns_error();
+		if (!why) {
+			printf("a mount namespace could still be made without CAP_SYS_ADMIN\n");
+			return 1;
+		}
+		free(why);
+		chmod(tmp, 0755);
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_doctor_no_kvm_no_tracefs),
+						cmocka_unit_test(test_full_disk) };
+		return cmocka_run_group_tests_name("no-mntns", t, NULL, NULL);
+	}
+	fprintf(stderr, "usage: test_e2e guest-tcg|guest-kvm|run-debugcon|run-perf|faults|robustness|doctor|html|regression|linux|no-mntns\n");
 	return 2;
 }

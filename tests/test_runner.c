@@ -147,16 +147,19 @@ static int run_with(const char *matrix, const char *out, const char *extra, cm_l
 	assert_int_equal(cm_cli_parse(cm_command("run"), argc, argv, &cli), 0);
 	fake.n = 0;
 	fake.rng = 42;
-	/* the runner's progress and summary would bury cmocka's report: stdout goes to a log */
+	/* the runner's progress and summary would bury cmocka's report, and the errors the tests
+	 * provoke read like failures of their own: both go to a log (kept when a test fails) */
 	char *log = cm_xasprintf("%s/%s.out", tmp, out);
-	fflush(stdout);
-	int saved = dup(1), fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	fflush(stdout), fflush(stderr);
+	int saved = dup(1), saved2 = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	dup2(fd, 1);
+	dup2(fd, 2);
 	close(fd);
 	int rc = cm_run(&cli, launch);
-	fflush(stdout);
+	fflush(stdout), fflush(stderr);
 	dup2(saved, 1);
-	close(saved);
+	dup2(saved2, 2);
+	close(saved), close(saved2);
 	free(log);
 	free(copy), free(db), free(dir);
 	return rc;
@@ -165,6 +168,19 @@ static int run_with(const char *matrix, const char *out, const char *extra, cm_l
 static int run(const char *matrix, const char *out, const char *extra)
 {
 	return run_with(matrix, out, extra, fake_launch);
+}
+
+/* The run into tmp/OUT said text (on stdout or stderr); if not, what it said is shown. */
+static bool logged(const char *out, const char *text)
+{
+	char *p = cm_xasprintf("%s/%s.out", tmp, out);
+	size_t len = 0;
+	char *log = cm_read_file(p, &len);
+	bool yes = log && strstr(log, text);
+	if (!yes)
+		printf("expected \"%s\" in %s:\n%s\n", text, p, log ? log : "(no log)");
+	free(log), free(p);
+	return yes;
 }
 
 static void load(const char *out, struct cm_dataset *ds)
@@ -284,6 +300,7 @@ static void test_until_ci(void **state)
 	assert_non_null(strstr(cm_dataset_get_meta(&ds, "adaptive stopping"), "the work median"));
 	cm_dataset_free(&ds);
 	assert_int_equal(run(m, "bad-phase", "--until-ci-phase nope"), CM_EXIT_USAGE);
+	assert_true(logged("bad-phase", "--until-ci-phase: 'nope' is not a phase of"));
 	/* stopping is on precision: a target the steady cases meet at once changes nothing for
 	 * them, and a case is never stopped below min_boots */
 	m = (free(m), write_matrix("adaptive2", ", until_ci: 50, min_boots: 6, max_boots: 20"));
@@ -361,9 +378,11 @@ static void test_failed_share(void **state)
 	char *m = write_matrix("crash", "");
 	fake.crash_case = 2; /* 4 of 12 measured boots: 33% */
 	assert_int_equal(run(m, "crash0", ""), CM_EXIT_FAILED);
+	assert_true(logged("crash0", "4 of 12 measured boots failed (33.3%; run.max_failed allows 0%)"));
 	assert_int_equal(run(m, "crash30", "--max-failed 30"), CM_EXIT_FAILED);
 	assert_int_equal(run(m, "crash40", "--max-failed 40"), 0);
 	assert_int_equal(run(m, "crashbad", "--max-failed 140"), CM_EXIT_USAGE);
+	assert_true(logged("crashbad", "--max-failed: error: 'run.max_failed' is out of range [0, 100]: 140"));
 	fake.crash_case = 0;
 	struct cm_dataset ds;
 	load("crash40", &ds);
@@ -510,6 +529,8 @@ int main(void)
 		cmocka_unit_test(test_replayed_capture),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (rc)
+		printf("kept %s: what each run said is in its NAME.out there\n", tmp);
 	char *cmd = cm_xasprintf("rm -rf '%s'", tmp);
 	if (!rc && system(cmd))
 		rc = 1;
