@@ -33,6 +33,11 @@ static const struct {
 	  "image that is missing or cannot be read is named with the reason (errno)." },
 	{ "COLDMARK_DB", "the results store when --db is not given (a SQLite file or a "
 			 "postgresql:// URL)." },
+	{ "COLDMARK_DB_TIMEOUT", "how long a PostgreSQL store may take: a statement, a lock wait "
+				 "and the server's answer each end after it (a duration: 5s, "
+				 "2500ms; default 5s; migrations get 60 times it). A server that "
+				 "does not answer in time is lost: the run goes on, every boot kept "
+				 "in the run folder's journal.db for coldmark sync." },
 	{ "COLDMARK_CACHE_DIR", "where the identities of files already hashed are kept "
 				"(default $XDG_CACHE_HOME/coldmark or ~/.cache/coldmark; empty: none)." },
 	{ "COLDMARK_STATE_DIR", "where host tune saves the values it changed (default "
