@@ -10,7 +10,7 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 /* One line of a sysfs/procfs file, or NULL when the host does not expose it. */
 static char *read_line(const char *path)

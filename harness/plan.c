@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "coldmark/harness.h"
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 unsigned long cm_plan_session_seed(int64_t seed, int session)
 {

@@ -12,7 +12,7 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
 

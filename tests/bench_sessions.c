@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/compare.h"
+#include "coldmark/report.h"
 #include "coldmark/report.h"
 
 #define SD_BETWEEN 0.1

@@ -5,7 +5,7 @@
 #ifndef COLDMARK_STORE_H
 #define COLDMARK_STORE_H
 
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 #define CM_STORE_VERSION 5
 
@@ -80,14 +80,6 @@ int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const
 						const char *started),
 		  void *ctx);
 
-/* What `coldmark calibrate` measured of this host: per case x phase the variance components
- * of log durations (within a session, between sessions) and how many sessions and boots
- * per session they come from. Later compares on the host use them when a side has one
- * session only. */
-struct cm_calibration {
-	char *case_id, *phase;
-	struct cm_varcomp vc;
-};
 int cm_store_put_calibration(struct cm_store *s, const char *host, const char *run_id,
 			     const struct cm_calibration *c, size_t n);
 /* Every calibration of host (*out to free with cm_calibration_free). */

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "coldmark/compare.h"
 #include "coldmark/report.h"
 #include "coldmark/rundir.h"
 #include "coldmark/store.h"

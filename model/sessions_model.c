@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
 {
@@ -54,16 +54,3 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 	dst->audit_now = NULL;
 	free(map);
 }
-
-bool cm_cell_advice(const struct cm_report *r, const struct cm_cell *cell, struct cm_dimension *out)
-{
-	const struct cm_dataset *ds = r->ds;
-	size_t t = cm_dataset_find_phase(ds, "total");
-	if (cell->vc.sessions < 2 || t == ds->nphases || !isfinite(cell->vc.between))
-		return false;
-	double boot_s = cm_report_cell(r, cell->case_idx, t)->s.median / 1e9;
-	double warm = (double)cell->n_warmup / (double)(ds->nsessions ? ds->nsessions : 1);
-	return isfinite(boot_s) &&
-	       !cm_stats_dimension(&cell->vc, boot_s, fmax(1, warm) * boot_s, CM_ADVICE_TARGET, out);
-}
-

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 static const char *const fixed_cols[] = { CM_SAMPLES_COLUMNS };
 #define NFIXED ((int)(sizeof(fixed_cols) / sizeof(fixed_cols[0])))
