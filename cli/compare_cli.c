@@ -261,7 +261,9 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
 	const struct cm_cmp_writer *w = cm_cmp_writer(fmt);
 	if (!w) {
-		fprintf(stderr, "coldmark compare: --format is text, md, csv or json\n");
+		char *names = cm_cmp_writer_names();
+		fprintf(stderr, "coldmark compare: --format is %s\n", names);
+		free(names);
 		return CM_EXIT_USAGE;
 	}
 	struct cm_dataset b, c;

@@ -109,67 +109,92 @@ static void footer(const struct cm_cmp_result *r, FILE *f)
 	models_legend(r, f);
 }
 
-static void write_text(const struct cm_cmp_result *r, FILE *f)
+/* The tables of a comparison (text, md, csv): a head, a line per row, and for the ones people
+ * read the footer and the host level under it. walk() is the one loop over the rows. */
+struct cmp_table {
+	void (*head)(FILE *f);
+	void (*row)(const struct cm_cmp_result *r, const struct cm_cmp_row *row, FILE *f);
+	bool footer;
+};
+
+static void walk(const struct cm_cmp_result *r, const struct cmp_table *t, FILE *f)
+{
+	t->head(f);
+	for (size_t i = 0; i < r->nrows; i++)
+		t->row(r, &r->rows[i], f);
+	if (t->footer) {
+		footer(r, f);
+		cm_cmp_hosts_write(r, f);
+	}
+}
+
+static void text_head(FILE *f)
 {
 	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8s  %-10s %-16s %6s %7s %9s\n", "case", "phase",
 		"base", "candidate", "change", "CI", "p(Holm)", "verdict", "model", "within", "between",
 		"reference");
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		struct row_text t;
-		row_text(row->phase, &row->cmp, &t);
-		char ci[80], model[48], w[16], b[16], ref[32];
-		snprintf(ci, sizeof(ci), "[%s, %s]", t.lo, t.hi);
-		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s %9s\n", row->case_id,
-			row->phase, t.bm, t.cm, t.ch, ci, row->cmp.p_adj,
-			row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict],
-			model_text(row, model, sizeof(model)), sd_text(row->vc.within, w, sizeof(w)),
-			sd_text(row->vc.between, b, sizeof(b)), ref_text(r, row, ref, sizeof(ref)));
-	}
-	footer(r, f);
-	cm_cmp_hosts_write(r, f);
 }
 
-static void write_md(const struct cm_cmp_result *r, FILE *f)
+static void text_row(const struct cm_cmp_result *r, const struct cm_cmp_row *row, FILE *f)
+{
+	struct row_text t;
+	row_text(row->phase, &row->cmp, &t);
+	char ci[80], model[48], w[16], b[16], ref[32];
+	snprintf(ci, sizeof(ci), "[%s, %s]", t.lo, t.hi);
+	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s %9s\n", row->case_id,
+		row->phase, t.bm, t.cm, t.ch, ci, row->cmp.p_adj,
+		row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict],
+		model_text(row, model, sizeof(model)), sd_text(row->vc.within, w, sizeof(w)),
+		sd_text(row->vc.between, b, sizeof(b)), ref_text(r, row, ref, sizeof(ref)));
+}
+
+static void md_head(FILE *f)
 {
 	fprintf(f, "| case | phase | base median | candidate median | change | CI | p (Holm) | "
 		   "verdict | model | sd within | sd between |\n"
 		   "|---|---|--:|--:|--:|---|--:|---|---|--:|--:|\n");
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		const struct cm_comparison *x = &row->cmp;
-		struct row_text t;
-		row_text(row->phase, x, &t);
-		char model[48], w[16], b[16];
-		fprintf(f, "| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s | %s | %s | %s |\n",
-			row->case_id, row->phase, t.bm, t.cm, t.ch, t.lo, t.hi, x->p_adj,
-			x->verdict == CM_REGRESSED ? "**regressed**" : cm_verdict_names[x->verdict],
-			x->verdict == CM_IMPROVED ? " ✓" : "", model_text(row, model, sizeof(model)),
-			sd_text(row->vc.within, w, sizeof(w)), sd_text(row->vc.between, b, sizeof(b)));
-	}
-	footer(r, f);
-	cm_cmp_hosts_write(r, f);
 }
 
-static void write_csv(const struct cm_cmp_result *r, FILE *f)
+static void md_row(const struct cm_cmp_result *r, const struct cm_cmp_row *row, FILE *f)
+{
+	const struct cm_comparison *x = &row->cmp;
+	struct row_text t;
+	row_text(row->phase, x, &t);
+	char model[48], w[16], b[16];
+	fprintf(f, "| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s | %s | %s | %s |\n",
+		row->case_id, row->phase, t.bm, t.cm, t.ch, t.lo, t.hi, x->p_adj,
+		x->verdict == CM_REGRESSED ? "**regressed**" : cm_verdict_names[x->verdict],
+		x->verdict == CM_IMPROVED ? " ✓" : "", model_text(row, model, sizeof(model)),
+		sd_text(row->vc.within, w, sizeof(w)), sd_text(row->vc.between, b, sizeof(b)));
+}
+
+static void csv_head(FILE *f)
 {
 	fprintf(f, "case,phase,base_n,cand_n,base_median_ns,cand_median_ns,change,change_ci_lo,"
 		   "change_ci_hi,p,p_adj,verdict,model,base_sessions,cand_sessions,var_within,"
 		   "var_between,reference_change\n");
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		const struct cm_comparison *x = &row->cmp;
-		cm_csv_field(f, row->case_id);
-		fputc(',', f);
-		cm_csv_field(f, row->phase);
-		fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g,%.6f\n",
-			row->base_n, row->cand_n, x->base_median, x->cand_median, x->rel, x->rel_lo,
-			x->rel_hi, x->p, x->p_adj, cm_verdict_names[x->verdict],
-			cm_cmp_model_names[row->model], row->base_sessions, row->cand_sessions,
-			row->vc.within, row->vc.between,
-			row->ref_row == SIZE_MAX ? NAN : r->rows[row->ref_row].cmp.rel);
-	}
 }
+
+static void csv_row(const struct cm_cmp_result *r, const struct cm_cmp_row *row, FILE *f)
+{
+	const struct cm_comparison *x = &row->cmp;
+	cm_csv_field(f, row->case_id);
+	fputc(',', f);
+	cm_csv_field(f, row->phase);
+	fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g,%.6f\n",
+		row->base_n, row->cand_n, x->base_median, x->cand_median, x->rel, x->rel_lo,
+		x->rel_hi, x->p, x->p_adj, cm_verdict_names[x->verdict],
+		cm_cmp_model_names[row->model], row->base_sessions, row->cand_sessions,
+		row->vc.within, row->vc.between,
+		row->ref_row == SIZE_MAX ? NAN : r->rows[row->ref_row].cmp.rel);
+}
+
+static const struct cmp_table text_table = { text_head, text_row, true };
+static const struct cmp_table md_table = { md_head, md_row, true };
+static const struct cmp_table csv_table = { csv_head, csv_row, false };
+static void write_text(const struct cm_cmp_result *r, FILE *f) { walk(r, &text_table, f); }
+static void write_md(const struct cm_cmp_result *r, FILE *f) { walk(r, &md_table, f); }
+static void write_csv(const struct cm_cmp_result *r, FILE *f) { walk(r, &csv_table, f); }
 
 static json_t *real_or_null(double v)
 {
@@ -226,4 +251,19 @@ const struct cm_cmp_writer *cm_cmp_writer(const char *name)
 		if (!strcmp(w->name, name))
 			return w;
 	return NULL;
+}
+
+char *cm_cmp_writer_names(void)
+{
+	size_t n = 0;
+	while (cm_cmp_writers[n].name)
+		n++;
+	char *out = cm_xstrdup("");
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+		char *next = cm_xasprintf("%s%s%s", out, sep, cm_cmp_writers[i].name);
+		free(out);
+		out = next;
+	}
+	return out;
 }

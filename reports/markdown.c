@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "coldmark/report.h"
+#include "tables.h"
 
 static double phase_unit(const struct cm_report *r, size_t p, const char **name)
 {
@@ -263,6 +264,23 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 
 /* With 2+ sessions: per case x phase the noise within and between sessions, and what it takes
  * to measure a change between runs to the target. */
+static void md_session_row(const struct cm_sessions_row *sr, void *ctx)
+{
+	FILE *f = ctx;
+	char adv[64] = "—", cost[32] = "—";
+	if (sr->advice) {
+		snprintf(adv, sizeof(adv), "%d sessions × %d boots", sr->dim.sessions, sr->dim.boots);
+		cm_format_ns(sr->dim.cost_s * 1e9, cost, sizeof(cost));
+	}
+	fputs("| ", f);
+	md_escape(f, sr->case_id);
+	fputs(" | ", f);
+	md_escape(f, sr->phase);
+	fprintf(f, " | %zu | %.2f%% | %.2f%% | %.2f | %s | %s |\n", sr->cell->vc.sessions,
+		sqrt(sr->cell->vc.within) * 100, sqrt(sr->cell->vc.between) * 100, sr->cell->vc.icc,
+		adv, cost);
+}
+
 static void md_sessions(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -276,25 +294,7 @@ static void md_sessions(const struct cm_report *r, FILE *f)
 		   "| case | phase | sessions | sd within | sd between | ICC | for ±%g%% | boots' time |\n"
 		   "|---|---|--:|--:|--:|--:|---|--:|\n",
 		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
-	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			if (cell->vc.sessions < 2)
-				continue;
-			struct cm_dimension dim;
-			char adv[64] = "—", cost[32] = "—";
-			if (cm_cell_advice(r, cell, &dim)) {
-				snprintf(adv, sizeof(adv), "%d sessions × %d boots", dim.sessions, dim.boots);
-				cm_format_ns(dim.cost_s * 1e9, cost, sizeof(cost));
-			}
-			fputs("| ", f);
-			md_escape(f, ds->cases[c].id);
-			fputs(" | ", f);
-			md_escape(f, ds->phases[p]);
-			fprintf(f, " | %zu | %.2f%% | %.2f%% | %.2f | %s | %s |\n", cell->vc.sessions,
-				sqrt(cell->vc.within) * 100, sqrt(cell->vc.between) * 100, cell->vc.icc,
-				adv, cost);
-		}
+	cm_sessions_walk(r, md_session_row, f);
 	fputs("\n", f);
 }
 

@@ -61,6 +61,8 @@ struct cm_cmp_writer {
 };
 extern const struct cm_cmp_writer cm_cmp_writers[];
 const struct cm_cmp_writer *cm_cmp_writer(const char *name);
+/* "text, md, csv or json": the names of that table, for messages (to free). */
+char *cm_cmp_writer_names(void);
 
 void cm_history_text(const struct cm_history *h, FILE *f);
 void cm_history_html(const struct cm_history *h, FILE *f);
