@@ -108,7 +108,7 @@ struct cm_replicate {
 	char job[96];	   /* the scheduler's job ("slurm 1234_2"), "" when none */
 };
 /* 0, or CM_EXIT_USAGE with err saying what is wrong with spec or the environment. */
-int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, size_t n);
+int cm_replicate_parse(const char *spec, struct cm_replicate *rep, struct cm_error *err);
 /* run's --replicate onto the matrix: session I + 1 alone (first_session); 0, or
  * CM_EXIT_USAGE after saying why (a bad spec, --sessions beside it). */
 struct cm_matrix;

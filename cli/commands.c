@@ -146,9 +146,9 @@ static int cmd_report(const struct cm_cli *cli)
 	struct cm_dataset ds;
 	struct cm_diags d = { 0 };
 	int rc = CM_EXIT_OK;
-	char ferr[256];
-	if (cm_report_check_formats(formats, ferr, sizeof(ferr))) {
-		fprintf(stderr, "coldmark report: --format: %s\n", ferr);
+	struct cm_error ferr = { 0 };
+	if (cm_report_check_formats(formats, &ferr)) {
+		fprintf(stderr, "coldmark report: --format: %s\n", ferr.msg);
 		rc = CM_EXIT_USAGE;
 		goto out_nods;
 	}

@@ -110,9 +110,9 @@ static int pin_self(struct run *r)
 	cpu_set_t want, online, rest;
 	if (!cpus)
 		return 0;
-	char err[512];
-	if (cm_cpulist_check(cpus, &want, &online, err, sizeof(err))) { /* ids as the kernel has them */
-		fprintf(stderr, "%s: run.cpus %s\n", r->m->path, err);
+	struct cm_error err = { 0 };
+	if (cm_cpulist_check(cpus, &want, &online, &err)) { /* ids as the kernel has them */
+		fprintf(stderr, "%s: run.cpus %s\n", r->m->path, err.msg);
 		return CM_EXIT_USAGE;
 	}
 	CPU_XOR(&rest, &online, &want);
@@ -145,9 +145,9 @@ static int apply_flags(struct run *r)
 			return CM_EXIT_USAGE;
 		}
 	}
-	char ferr[256];
-	if (cm_report_check_formats(r->formats, ferr, sizeof(ferr))) {
-		fprintf(stderr, "coldmark run: --format: %s\n", ferr);
+	struct cm_error ferr = { 0 };
+	if (cm_report_check_formats(r->formats, &ferr)) {
+		fprintf(stderr, "coldmark run: --format: %s\n", ferr.msg);
 		return CM_EXIT_USAGE;
 	}
 	if (cm_cli_flag(r->cli, "no-drop-caches"))
@@ -176,10 +176,10 @@ static int apply_flags(struct run *r)
 /* A plan that cannot be allocated or numbered stops the run before anything is created. */
 static int check_plan(struct run *r)
 {
-	char err[512];
-	if (!cm_plan_check(r->m, err, sizeof(err)))
+	struct cm_error err = { 0 };
+	if (!cm_plan_check(r->m, &err))
 		return 0;
-	fprintf(stderr, "coldmark run: %s: %s\n", r->m->path, err);
+	fprintf(stderr, "coldmark run: %s: %s\n", r->m->path, err.msg);
 	return CM_EXIT_USAGE;
 }
 
@@ -219,14 +219,14 @@ static int check_host(struct run *r)
 	}
 	if (!any_kvm || m->source == CM_SOURCE_DEBUGCON)
 		return 0;
-	char err[512] = "";
+	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { m->ports, m->nports, r->qemu, m->first_entry_event,
 				     m->first_entry_filter, NULL };
-	if ((r->perf = cm_perf_open(&pc, err, sizeof(err))))
+	if ((r->perf = cm_perf_open(&pc, &err)))
 		return 0;
 	fprintf(stderr, want_perf ? "coldmark run: the perf source is not usable: %s\n"
 				  : "coldmark run: perf not usable (%s); KVM cases fall back to debugcon\n",
-		err);
+		err.msg);
 	return want_perf ? CM_EXIT_HOST : 0;
 }
 
@@ -248,10 +248,10 @@ static int open_outputs(struct run *r)
 	r->outdir = r->resume ? cm_xstrdup(r->resume)
 		    : out     ? cm_xstrdup(out)
 			      : cm_xasprintf("coldmark-out/%s", r->run_id);
-	char err[1024];
+	struct cm_error err = { 0 };
 	bool remote = cm_store_is_url(r->db_path);
-	if (remote && !cm_store_url_valid(r->db_path, err, sizeof(err))) {
-		fprintf(stderr, "coldmark run: --db: %s\n", err);
+	if (remote && !cm_store_url_valid(r->db_path, &err)) {
+		fprintf(stderr, "coldmark run: --db: %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	int rc = remote ? cm_fleet_server(r->db_path, r->outdir, &r->shared, r->shared_name,
@@ -259,17 +259,16 @@ static int open_outputs(struct run *r)
 	if (rc)
 		return rc;
 	bool bad_input = false; /* a stranger's database: exit 2, nothing in it changed */
-	if (!remote && !(r->store = cm_store_open_how(r->db_path, CM_STORE_WRITE, &bad_input, err,
-						      sizeof(err)))) {
-		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
+	if (!remote && !(r->store = cm_store_open_how(r->db_path, CM_STORE_WRITE, &bad_input, &err))) {
+		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err.msg);
 		return bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
 	}
 	if (r->store && cm_store_note(r->store))
 		fprintf(stderr, "coldmark run: %s: %s\n", r->db_path, cm_store_note(r->store));
 	enum cm_rundir_mode mode = r->resume ? CM_RUNDIR_RESUME
 				   : cm_cli_flag(r->cli, "force") ? CM_RUNDIR_FORCE : CM_RUNDIR_NEW;
-	if (cm_rundir_open(&r->rd, r->outdir, mode, err, sizeof(err))) {
-		fprintf(stderr, "coldmark run: %s\n", err);
+	if (cm_rundir_open(&r->rd, r->outdir, mode, &err)) {
+		fprintf(stderr, "coldmark run: %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	if (r->rd.cut[CM_JOURNAL_SAMPLES])
@@ -464,8 +463,12 @@ static int prepare(struct run *r)
 	if ((rc = store_run(r)) || (rc = load_previous(r)))
 		return rc;
 	/* the plan and the header are on disk before the first boot */
-	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
-	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
+	struct cm_error e;
+	if (cm_runner_headers(&r->rd, &r->ds, &e) || cm_runner_save_meta(&r->rd, &r->ds, &e)) {
+		fprintf(stderr, "coldmark run: %s\n", e.msg);
+		return CM_EXIT_OUTPUT;
+	}
+	return 0;
 }
 
 static void release(struct run *r)
@@ -484,6 +487,12 @@ static void release(struct run *r)
 }
 
 /* The progress line after each boot, and a failed boot's cause with its log. */
+/* The runner's messages: printed here, as only the CLI prints. */
+static void say(void *ctx, const struct cm_error *e)
+{
+	fprintf(stderr, "coldmark run: %s\n", e->msg);
+}
+
 static void progress(void *ctx, const struct cm_progress *p)
 {
 	bool tty = *(const bool *)ctx;
@@ -519,7 +528,10 @@ struct loop_ctx {
 static int save_all(struct run *r, struct cm_runner *rn, struct cm_report *rep)
 {
 	late_meta(rn, r->perf, rn->drop_used);
-	int rc = cm_runner_save_meta(&r->rd, &r->ds);
+	struct cm_error e;
+	int rc = cm_runner_save_meta(&r->rd, &r->ds, &e);
+	if (rc)
+		fprintf(stderr, "coldmark run: %s\n", e.msg);
 	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, rep);
 	return rc ? rc : write_reports(rep, r->outdir, r->formats);
 }
@@ -671,7 +683,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			.stop = &stop_flag, .rd = &r.rd, .ds = &r.ds, .store = r.store,
 			.run_id = r.run_id, .logs = r.logs, .drop_files = files,
 			.db_path = r.shared_name[0] ? "journal.db (in the run folder)" : r.db_path,
-			.ndrop = nfiles, .progress = progress, .case_done = case_done, .ctx = &lc,
+			.ndrop = nfiles, .progress = progress, .case_done = case_done, .say = say, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
 			.shared = r.shared, .shared_name = r.shared_name, .shared_fresh = !r.resume,

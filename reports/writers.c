@@ -59,7 +59,7 @@ const struct cm_writer cm_writers[] = {
 };
 const size_t cm_nwriters = sizeof(cm_writers) / sizeof(cm_writers[0]);
 
-int cm_report_check_formats(const char *formats, char *err, size_t errsz)
+int cm_report_check_formats(const char *formats, struct cm_error *err)
 {
 	const char *s = formats;
 	do {
@@ -71,7 +71,7 @@ int cm_report_check_formats(const char *formats, char *err, size_t errsz)
 			struct cm_buf b = { 0 };
 			for (size_t i = 0; i < cm_nwriters; i++)
 				cm_buf_printf(&b, "%s%s", i ? ", " : "", cm_writers[i].name);
-			snprintf(err, errsz, "unknown report format '%.*s' (known: %s)", (int)len, s,
+			cm_error_set(err, CM_ERR(CM_EUSAGE), "unknown report format '%.*s' (known: %s)", (int)len, s,
 				 b.s);
 			cm_buf_free(&b);
 			return CM_ERR(CM_EUSAGE);
@@ -93,9 +93,9 @@ char *cm_report_files(const char *formats)
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
 		    bool with_samples, struct cm_diags *d)
 {
-	char err[256];
-	if (cm_report_check_formats(formats, err, sizeof(err))) {
-		cm_diags_add(d, CM_SEV_ERROR, NULL, 0, 0, "%s", err);
+	struct cm_error err = { 0 };
+	if (cm_report_check_formats(formats, &err)) {
+		cm_diags_add(d, CM_SEV_ERROR, NULL, 0, 0, "%s", err.msg);
 		return CM_ERR(CM_EUSAGE);
 	}
 	int rc = 0;

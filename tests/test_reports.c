@@ -475,12 +475,13 @@ static void test_html(void **state)
 /* Unknown format names are a usage error naming the known ones, and nothing is written. */
 static void test_formats(void **state)
 {
-	char err[256];
-	assert_int_equal(cm_report_check_formats("csv,md,json,html", err, sizeof(err)), 0);
-	assert_int_equal(cm_report_check_formats("csv,pdf", err, sizeof(err)), CM_ERR(CM_EUSAGE));
-	assert_string_equal(err, "unknown report format 'pdf' (known: csv, md, json, html)");
-	assert_int_not_equal(cm_report_check_formats("csv,", err, sizeof(err)), 0);
-	assert_int_not_equal(cm_report_check_formats("", err, sizeof(err)), 0);
+	struct cm_error err = { 0 };
+	assert_int_equal(cm_report_check_formats("csv,md,json,html", &err), 0);
+	assert_int_equal(cm_report_check_formats("csv,pdf", &err), CM_ERR(CM_EUSAGE));
+	assert_string_equal(err.msg, "unknown report format 'pdf' (known: csv, md, json, html)");
+	assert_int_equal(err.code, CM_ERR(CM_EUSAGE)); /* the one error value: code and message */
+	assert_int_not_equal(cm_report_check_formats("csv,", &err), 0);
+	assert_int_not_equal(cm_report_check_formats("", &err), 0);
 	struct cm_dataset ds;
 	struct cm_report r;
 	load(&ds, &r);

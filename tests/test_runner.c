@@ -354,8 +354,9 @@ static void test_resume(void **state)
 			       !strcmp(ds.rows[i].status, "interrupted");
 	assert_int_equal(interrupted, 1);
 	/* the store holds the same run, appended to under the same id */
-	char err[256], *db = cm_xasprintf("%s/h.db", tmp);
-	struct cm_store *st = cm_store_open(db, err, sizeof(err));
+	struct cm_error err = { 0 };
+	char *db = cm_xasprintf("%s/h.db", tmp);
+	struct cm_store *st = cm_store_open(db, &err);
 	assert_non_null(st);
 	struct cm_dataset sd;
 	assert_int_equal(cm_store_load(st, cm_dataset_get_meta(&ds, "run"), &sd), 0);

@@ -20,6 +20,16 @@ const char *cm_strerror(int err)
 	return i < CM_ERR_COUNT ? cm_messages[i] : "unknown error";
 }
 
+int cm_error_set(struct cm_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	return code;
+}
+
 void *cm_xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);

@@ -17,7 +17,7 @@ extern const struct cm_writer cm_writers[];
 extern const size_t cm_nwriters;
 /* 0 when every name of the comma list is a writer's; else a usage error naming the unknown
  * one and the known ones in err. */
-int cm_report_check_formats(const char *formats, char *err, size_t errsz);
+int cm_report_check_formats(const char *formats, struct cm_error *err);
 /* "summary.csv,report.md": the files the formats write (for "reports:" lines). */
 char *cm_report_files(const char *formats);
 

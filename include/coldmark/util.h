@@ -27,6 +27,16 @@ enum cm_err_index { CM_ERRORS(CM_ENUM_) CM_ERR_COUNT };
 #define CM_ERR(e) (-(int)(e##_))
 const char *cm_strerror(int err);
 
+/* The one error value: a code (a CM_ERR value) and the message that says what and why.
+ * Library functions fill it and return; the CLI alone prints it. */
+struct cm_error {
+	int code;
+	char msg[1024];
+};
+/* Sets e's message and code; returns code (as functions that return it pass it on). */
+int cm_error_set(struct cm_error *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 enum cm_severity { CM_SEV_ERROR, CM_SEV_WARNING, CM_SEV_NOTE };
 
 struct cm_diag {
