@@ -19,7 +19,7 @@ static void run_points(const struct cm_dataset *ds, const struct cm_cell *cell, 
 		if (!m && ds->nsessions > 1)
 			continue;
 		struct cm_summary sum;
-		cm_stats_summarize(v, m, 0.05, &sum);
+		cm_stats_summarize(v, m, CM_DEFAULT_ALPHA, &sum);
 		struct cm_hist_point *p = &se->pts[se->n++];
 		*p = (struct cm_hist_point){
 			ds->nsessions > 1 ? cm_xasprintf("%s#%s", label, ds->sessions[s].id)

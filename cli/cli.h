@@ -20,7 +20,6 @@
 /* Named defaults: one place says what an option is when it is not given. */
 #define CM_DEFAULT_FORMATS "csv,md,json,html"
 #define CM_DEFAULT_DB "coldmark.db"
-#define CM_DEFAULT_ALPHA 0.05 /* 95% intervals in reports; compare's --alpha */
 
 struct cm_opt {
 	const char *name;    /* long name, without "--" */

@@ -132,6 +132,7 @@ static int apply_flags(struct run *r)
 	struct cm_diags d = { 0 };
 	struct cm_key_flag kf[CM_MAX_OPTS];
 	size_t nkf = cm_matrix_key_flags(kf, CM_MAX_OPTS);
+	nkf = nkf < CM_MAX_OPTS ? nkf : CM_MAX_OPTS; /* more: commands.c refused to start */
 	for (size_t i = 0; i < nkf; i++) {
 		const char *v = cm_cli_get(r->cli, kf[i].flag);
 		char label[64];

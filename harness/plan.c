@@ -125,7 +125,7 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 		if (r->case_idx == c && r->phase_idx == total && cm_row_kind(r) == CM_ROW_MEASURED)
 			v[n++] = r->duration_ns;
 	}
-	cm_stats_summarize(v, n, 0.05, s);
+	cm_stats_summarize(v, n, CM_DEFAULT_ALPHA, s);
 	free(v);
 }
 

@@ -74,7 +74,7 @@ static void models_legend(const struct cm_cmp_result *r, FILE *f)
 {
 	static const char *const says[] = {
 		"sessions: the change and its CI from the session medians (t across sessions; "
-		"one-sided tests, so the CI is the 90% interval whose bounds decide at alpha 0.05)",
+		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)",
 		"calibrated: a side has one session; the between-session variance is this host's "
 		"calibration (coldmark calibrate)",
 		"within run ×k: both values interleaved in the same k sessions; the change and its "
@@ -85,12 +85,17 @@ static void models_legend(const struct cm_cmp_result *r, FILE *f)
 		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
 		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)",
 		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
-		"the mean and its t interval across hosts (90%, one-sided tests); p from van "
+		"the mean and its t interval across hosts (%1$g%%, one-sided tests); p from van "
 		"Elteren's rank sum stratified by host",
 	};
+	/* the interval and alpha as --alpha set them (one-sided tests at alpha: a 1 - 2 alpha CI) */
+	double a = r->judge.alpha;
 	for (unsigned m = 0; m < CM_NMODELS; m++)
-		if (r->models & (1u << m))
-			fprintf(f, "  %s\n", says[m]);
+		if (r->models & (1u << m)) {
+			fputs("  ", f);
+			fprintf(f, says[m], (1 - 2 * a) * 100, a);
+			fputc('\n', f);
+		}
 }
 
 static void footer(const struct cm_cmp_result *r, FILE *f)
