@@ -372,7 +372,7 @@ static void new_dataset(struct run *r)
 		cm_dataset_phase(&r->ds, m->phases[p].name);
 	cm_dataset_phase(&r->ds, "total");
 	for (size_t k = 0; k < CM_NMETRICS; k++)
-		cm_dataset_phase(&r->ds, cm_metric_names[k]);
+		cm_dataset_phase(&r->ds, cm_metrics[k].name);
 }
 
 /* The run and its cases' command lines into the store (a resumed run is there already). */

@@ -316,7 +316,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++)
 		cm_dataset_add(r->ds, cs->id, b->boot, b->warmup, cm_status_names[br->status],
 			       p < em->nphases ? em->phases[p].name
-			       : p == em->nphases ? "total" : cm_metric_names[p - em->nphases - 1],
+			       : p == em->nphases ? "total" : cm_metrics[p - em->nphases - 1].name,
 			       br->phase_ns[p], *src, r->drop_used);
 	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */

@@ -322,12 +322,8 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		double div = phase_unit(r, p, &unit);
 		fputs(cm_is_metric(ds->phases[p]) ? "## Host cost " : "## Phase ", f);
 		md_escape(f, ds->phases[p]);
-		fprintf(f, " (%s)\n\n%s| case |", unit,
-			!strcmp(ds->phases[p], CM_METRIC_CPU) ? "qemu's user + system CPU time per boot "
-								"(wait4).\n\n"
-			: !strcmp(ds->phases[p], CM_METRIC_MAXRSS) ? "qemu's peak resident memory per "
-								     "boot (wait4).\n\n"
-								   : "");
+		const struct cm_metric *met = cm_metric(ds->phases[p]);
+		fprintf(f, " (%s)\n\n%s%s| case |", unit, met ? met->about : "", met ? "\n\n" : "");
 		md_cells(f, ds->axes, ds->naxes);
 		fputs(" median | median CI | p5 | p95 | mean ± sd | n | failed |\n|---|", f);
 		for (size_t a = 0; a < ds->naxes; a++)

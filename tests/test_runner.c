@@ -108,8 +108,8 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	cm_events_add_marker(ev, l->m, t + (int64_t)fw + 1001000, port, 0x30);
 	cm_events_add(ev, CM_EVENT_EXIT, t + (int64_t)fw + 1100000, 0, 0);
 	ex->status = 33;
-	ex->cpu_ns = fw * 0.9; /* what the boot cost the host, as wait4 would say */
-	ex->maxrss_bytes = 50 * 1048576.0 + k->c * 1048576.0;
+	ex->metrics[CM_MET_CPU] = fw * 0.9; /* what the boot cost the host, as wait4 would say */
+	ex->metrics[CM_MET_MAXRSS] = 50 * 1048576.0 + k->c * 1048576.0;
 	return 0;
 }
 

@@ -40,7 +40,7 @@ struct cm_exit {
 	int launch_errno; /* why execve (or the set-up before it) failed, when !launched */
 	/* what the boot cost the host (wait4): qemu's user + system CPU time and its peak RSS;
 	 * NAN when qemu never ran */
-	double cpu_ns, maxrss_bytes;
+	double metrics[CM_NMETRICS]; /* per cm_metrics: what the boot cost the host (NAN: unknown) */
 	/* When qemu's end was seen (the exit event) with no kernel stamp of it, and coldmark had
 	 * been stopped or waiting for a CPU since it last saw qemu alive: how late that stamp
 	 * may be (ns). 0: it is right within CM_EXIT_SLACK_NS. */
