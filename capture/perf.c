@@ -153,6 +153,53 @@ static void find_ring_fds(struct cm_perf *p, const int *before, size_t nbefore)
 	memcpy(p->ring_fd, fresh, (size_t)ncpu * sizeof(int));
 }
 
+/* The first_entry tracepoints into p (with their filter into filtered/filters); 0, or -1 with
+ * err set. */
+static int add_first_entry(struct cm_perf *p, const struct cm_perf_config *cfg,
+			   const char *tracefs, struct perf_evsel **filtered, char **filters,
+			   size_t *nf, struct cm_error *err)
+{
+	/* first_entry: kvm:kvm_entry where it fires; kvm:kvm_emulate_insn at the reset vector on
+	 * hosts that emulate the first instruction (nested, as ours). auto takes the earlier. */
+	const char *want = cfg->first_entry ? cfg->first_entry : "auto";
+	const char *cands[2][2] = { { "kvm", "kvm_entry" }, { "kvm", "kvm_emulate_insn" } };
+	char sys[64] = "", name[64] = "";
+	size_t ncand = 2;
+	if (strcmp(want, "auto")) {
+		if (sscanf(want, "%63[^:]:%63s", sys, name) != 2) {
+			cm_error_set(err, CM_ERR(CM_EHOST), "first_entry event '%s' is not system:name", want);
+			return -1;
+		}
+		cands[0][0] = sys;
+		cands[0][1] = name;
+		ncand = 1;
+	}
+	for (size_t i = 0; i < ncand; i++) {
+		struct cm_error e2 = { 0 };
+		struct perf_evsel *e = add_tp(p, tracefs, cands[i][0], cands[i][1],
+					      CM_TP_FIRST_ENTRY, &e2);
+		if (!e) {
+			if (ncand == 1) {
+				cm_error_set(err, CM_ERR(CM_EHOST), "%s", e2.msg);
+				return -1;
+			}
+			continue;
+		}
+		p->first_id[p->nfirst] = (int)perf_evsel__attr(e)->config;
+		p->first[p->nfirst++] = e;
+		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
+			free(p->first_filter);
+			p->first_filter = cm_xstrdup(cfg->first_entry_filter);
+			filtered[*nf] = e;
+			filters[(*nf)++] = cm_xstrdup(cfg->first_entry_filter);
+		}
+		snprintf(p->first_name + strlen(p->first_name),
+			 sizeof(p->first_name) - strlen(p->first_name), "%s%s:%s",
+			 p->nfirst > 1 ? "|" : "", cands[i][0], cands[i][1]);
+	}
+	return 0;
+}
+
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err)
 {
 	struct cm_perf *p = cm_xcalloc(1, sizeof(*p));
@@ -212,44 +259,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *
 	free(exit_text);
 	free(exit_fmt);
 
-	/* first_entry: kvm:kvm_entry where it fires; kvm:kvm_emulate_insn at the reset vector on
-	 * hosts that emulate the first instruction (nested, as ours). auto takes the earlier. */
-	const char *want = cfg->first_entry ? cfg->first_entry : "auto";
-	const char *cands[2][2] = { { "kvm", "kvm_entry" }, { "kvm", "kvm_emulate_insn" } };
-	char sys[64] = "", name[64] = "";
-	size_t ncand = 2;
-	if (strcmp(want, "auto")) {
-		if (sscanf(want, "%63[^:]:%63s", sys, name) != 2) {
-			cm_error_set(err, CM_ERR(CM_EHOST), "first_entry event '%s' is not system:name", want);
-			goto fail;
-		}
-		cands[0][0] = sys;
-		cands[0][1] = name;
-		ncand = 1;
-	}
-	for (size_t i = 0; i < ncand; i++) {
-		struct cm_error e2 = { 0 };
-		struct perf_evsel *e = add_tp(p, tracefs, cands[i][0], cands[i][1],
-					      CM_TP_FIRST_ENTRY, &e2);
-		if (!e) {
-			if (ncand == 1) {
-				cm_error_set(err, CM_ERR(CM_EHOST), "%s", e2.msg);
-				goto fail;
-			}
-			continue;
-		}
-		p->first_id[p->nfirst] = (int)perf_evsel__attr(e)->config;
-		p->first[p->nfirst++] = e;
-		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
-			free(p->first_filter);
-			p->first_filter = cm_xstrdup(cfg->first_entry_filter);
-			filtered[nf] = e;
-			filters[nf++] = cm_xstrdup(cfg->first_entry_filter);
-		}
-		snprintf(p->first_name + strlen(p->first_name),
-			 sizeof(p->first_name) - strlen(p->first_name), "%s%s:%s",
-			 p->nfirst > 1 ? "|" : "", cands[i][0], cands[i][1]);
-	}
+	if (add_first_entry(p, cfg, tracefs, filtered, filters, &nf, err))
+		goto fail;
 
 	p->cpus = perf_cpu_map__new(NULL);
 	p->threads = perf_thread_map__new_dummy();

@@ -56,6 +56,12 @@ void cm_cli_help(const struct cm_cmd *cmd, FILE *f);
 /* Loads a matrix and prints its diagnostics (warnings too); NULL on error. */
 struct cm_matrix *cm_cli_load_matrix(const char *path);
 
+/* The runner's callbacks (cli/run_say.c): say prints a message, progress the line after a
+ * boot (ctx points to a bool: stdout is a terminal). */
+struct cm_progress;
+void cm_run_say(void *ctx, const struct cm_error *e);
+void cm_run_progress(void *ctx, const struct cm_progress *p);
+
 /* Every command, in the order --help lists them. */
 extern const struct cm_cmd cm_commands[];
 extern const size_t cm_ncommands;

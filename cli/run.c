@@ -487,37 +487,6 @@ static void release(struct run *r)
 	free(r->samples_path), free(r->logs), free(r->outdir), free(r->qemu);
 }
 
-/* The progress line after each boot, and a failed boot's cause with its log. */
-/* The runner's messages: printed here, as only the CLI prints. */
-static void say(void *ctx, const struct cm_error *e)
-{
-	fprintf(stderr, "coldmark run: %s\n", e->msg);
-}
-
-static void progress(void *ctx, const struct cm_progress *p)
-{
-	bool tty = *(const bool *)ctx;
-	const char *st = cm_status_names[p->status], *warm = p->b->warmup ? " (warm-up)" : "";
-	if (p->status != CM_STATUS_OK && p->status != CM_STATUS_INTERRUPTED)
-		fprintf(stderr, "%s%s boot %d%s: %s — %s (log: %s)\n", tty ? "\r\033[K" : "",
-			p->c->id, p->b->boot, warm, st, p->detail, p->log);
-	char tot[32], med[32], ses[32] = "";
-	if (p->sessions > 1)
-		snprintf(ses, sizeof(ses), " session %d/%d:", p->b->session, p->sessions);
-	cm_format_ns(p->total_ns, tot, sizeof(tot));
-	cm_format_ns(p->median_ns, med, sizeof(med));
-	if (tty)
-		printf("\r\033[K[%zu/%zu]%s %s boot %d/%d%s: %s %s, median %s  elapsed %.0fs, ETA %.0fs",
-		       p->i + 1, p->n, ses, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
-		       p->eta_s);
-	else
-		printf("[%zu/%zu]%s %s boot %d/%d%s: %s total %s, running median %s (elapsed %.1fs, "
-		       "ETA %.0fs)\n",
-		       p->i + 1, p->n, ses, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
-		       p->eta_s);
-	fflush(stdout);
-}
-
 struct loop_ctx {
 	bool tty;
 	struct run *r;
@@ -684,7 +653,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			.stop = &stop_flag, .rd = &r.rd, .ds = &r.ds, .store = r.store,
 			.run_id = r.run_id, .logs = r.logs, .drop_files = files,
 			.db_path = r.shared_name[0] ? "journal.db (in the run folder)" : r.db_path,
-			.ndrop = nfiles, .progress = progress, .case_done = case_done, .say = say, .ctx = &lc,
+			.ndrop = nfiles, .progress = cm_run_progress, .case_done = case_done, .say = cm_run_say, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
 			.shared = r.shared, .shared_name = r.shared_name, .shared_fresh = !r.resume,
