@@ -308,9 +308,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	cm_boot_evaluate(em, ev, &ex, cm_sources_first_entry(picked, npicked), br);
 	*src = picked[0]->ops->name;
 	size_t first_row = r->ds->n;
-	char sid[16];
-	snprintf(sid, sizeof(sid), "%d", b->session > 0 ? b->session : 1);
-	cm_dataset_session(r->ds, sid, NULL);
+	cm_dataset_session_number(r->ds, b->session > 0 ? b->session : 1, NULL);
 	r->ds->audit_now = flag;
 	/* phases (a reference case: total alone), total, then what the boot cost the host */
 	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++)

@@ -16,10 +16,20 @@ int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
 		i++;
 	if (i == ds->nsessions) {
 		ds->sessions = cm_xrealloc(ds->sessions, (i + 1) * sizeof(*ds->sessions));
-		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : "") };
+		/* the number within its run: the id, or what follows a merged id's '#' */
+		const char *hash = strrchr(id, '#');
+		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : ""),
+							  atoi(hash ? hash + 1 : id) };
 		ds->nsessions++;
 	}
 	return ds->session_now = (int)i + 1;
+}
+
+int cm_dataset_session_number(struct cm_dataset *ds, int n, const char *host)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "%d", n);
+	return cm_dataset_session(ds, id, host);
 }
 
 void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label)

@@ -473,6 +473,18 @@ static void test_html(void **state)
 }
 
 /* Unknown format names are a usage error naming the known ones, and nothing is written. */
+/* The session's number stays an int from the runner to the store: kept beside its id. */
+static void test_session_number(void **state)
+{
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, NULL, 0);
+	int a = cm_dataset_session_number(&ds, 4, NULL), b = cm_dataset_session(&ds, "v1.2#3", "h");
+	assert_string_equal(ds.sessions[a - 1].id, "4");
+	assert_int_equal(ds.sessions[a - 1].number, 4);
+	assert_int_equal(ds.sessions[b - 1].number, 3);
+	cm_dataset_free(&ds);
+}
+
 static void test_formats(void **state)
 {
 	struct cm_error err = { 0 };
@@ -612,6 +624,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_session_number),
 		cmocka_unit_test(test_csv_guard),
 		cmocka_unit_test(test_defined_order),
 		cmocka_unit_test(test_unmeasurable_and_log_axis),

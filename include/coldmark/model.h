@@ -75,6 +75,7 @@ struct cm_ds_case {
 struct cm_ds_session {
 	char *id;   /* "3" within one run; "RUN#3" where runs are merged (a tag's sessions) */
 	char *host; /* the host it ran on, "" when unknown */
+	int number; /* its number within its run (3 for "3" and "RUN#3"), for the store */
 };
 
 struct cm_dataset {
@@ -108,6 +109,8 @@ size_t cm_dataset_case_index(const struct cm_dataset *ds, const char *id);
 size_t cm_dataset_find_phase(const struct cm_dataset *ds, const char *phase);
 /* The session by that id (1-based), added when new; rows added from now on belong to it. */
 int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host);
+/* The same for session number n of this run (its id "n"): the runner's, an int end to end. */
+int cm_dataset_session_number(struct cm_dataset *ds, int n, const char *host);
 /* Appends src's rows, cases and sessions to dst; src's sessions are renamed "label#id" and
  * take its header's host. dst's axes are kept: a case of src gets its values by axis name. */
 void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label);
