@@ -78,8 +78,27 @@ static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 	firmware_diffs(b, c, r);
 }
 
-const char *const cm_cmp_model_names[] = { "sessions", "calibrated", "within run", "boots only",
-					   "hosts" };
+const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS] = {
+	[CM_MODEL_SESSIONS] = { "sessions",
+		"sessions: the change and its CI from the session medians (t across sessions; "
+		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)" },
+	[CM_MODEL_CALIBRATED] = { "calibrated",
+		"calibrated: a side has one session; the between-session variance is this host's "
+		"calibration (coldmark calibrate)" },
+	[CM_MODEL_WITHIN_RUN] = { "within run",
+		"within run ×k: both values interleaved in the same k sessions; the change and its "
+		"CI from the per-session differences of their medians (t, k - 1 df: arms that move "
+		"differently from session to session widen it); within ×1 boots: one session, the "
+		"boots' own test, blind to that (run --sessions 3 or more)" },
+	[CM_MODEL_BOOTS] = { "boots only",
+		"boots only: one session a side and no calibration of this host: the CI is the boots' "
+		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
+		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)" },
+	[CM_MODEL_HOSTS] = { "hosts",
+		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
+		"the mean and its t interval across hosts (%1$g%%, one-sided tests); p from van "
+		"Elteren's rank sum stratified by host" },
+};
 
 static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const char *case_id,
 					     const char *phase)

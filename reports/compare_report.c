@@ -36,14 +36,14 @@ static const char *model_text(const struct cm_cmp_row *row, char *out, size_t n)
 	if (row->model == CM_MODEL_WITHIN_RUN && row->base_sessions < 2)
 		snprintf(out, n, "within ×1 boots");
 	else if (row->model == CM_MODEL_BOOTS)
-		snprintf(out, n, "%s", cm_cmp_model_names[row->model]);
+		snprintf(out, n, "%s", cm_cmp_models[row->model].name);
 	else if (row->model == CM_MODEL_WITHIN_RUN)
 		snprintf(out, n, "within run ×%zu", row->base_sessions);
 	else if (row->model == CM_MODEL_HOSTS)
 		snprintf(out, n, "hosts %zu: %zu+%zu", row->hosts.shared, row->base_sessions,
 			 row->cand_sessions);
 	else
-		snprintf(out, n, "%s %zu+%zu", cm_cmp_model_names[row->model], row->base_sessions,
+		snprintf(out, n, "%s %zu+%zu", cm_cmp_models[row->model].name, row->base_sessions,
 			 row->cand_sessions);
 	return out;
 }
@@ -72,28 +72,12 @@ static const char *ref_text(const struct cm_cmp_result *r, const struct cm_cmp_r
 /* What each model in the table means, once, under it. */
 static void models_legend(const struct cm_cmp_result *r, FILE *f)
 {
-	static const char *const says[] = {
-		"sessions: the change and its CI from the session medians (t across sessions; "
-		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)",
-		"calibrated: a side has one session; the between-session variance is this host's "
-		"calibration (coldmark calibrate)",
-		"within run ×k: both values interleaved in the same k sessions; the change and its "
-		"CI from the per-session differences of their medians (t, k - 1 df: arms that move "
-		"differently from session to session widen it); within ×1 boots: one session, the "
-		"boots' own test, blind to that (run --sessions 3 or more)",
-		"boots only: one session a side and no calibration of this host: the CI is the boots' "
-		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
-		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)",
-		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
-		"the mean and its t interval across hosts (%1$g%%, one-sided tests); p from van "
-		"Elteren's rank sum stratified by host",
-	};
 	/* the interval and alpha as --alpha set them (one-sided tests at alpha: a 1 - 2 alpha CI) */
 	double a = r->judge.alpha;
 	for (unsigned m = 0; m < CM_NMODELS; m++)
 		if (r->models & (1u << m)) {
 			fputs("  ", f);
-			fprintf(f, says[m], (1 - 2 * a) * 100, a);
+			fprintf(f, cm_cmp_models[m].legend, (1 - 2 * a) * 100, a);
 			fputc('\n', f);
 		}
 }
@@ -189,7 +173,7 @@ static void csv_row(const struct cm_cmp_result *r, const struct cm_cmp_row *row,
 	fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g,%.6f\n",
 		row->base_n, row->cand_n, x->base_median, x->cand_median, x->rel, x->rel_lo,
 		x->rel_hi, x->p, x->p_adj, cm_verdict_names[x->verdict],
-		cm_cmp_model_names[row->model], row->base_sessions, row->cand_sessions,
+		cm_cmp_models[row->model].name, row->base_sessions, row->cand_sessions,
 		row->vc.within, row->vc.between,
 		row->ref_row == SIZE_MAX ? NAN : r->rows[row->ref_row].cmp.rel);
 }
@@ -221,7 +205,7 @@ static void write_json(const struct cm_cmp_result *r, FILE *f)
 			"p", real_or_null(x->p), "p_adj", real_or_null(x->p_adj), "verdict",
 			cm_verdict_names[x->verdict]));
 		json_t *o = json_array_get(rows, json_array_size(rows) - 1);
-		json_object_set_new(o, "model", json_string(cm_cmp_model_names[row->model]));
+		json_object_set_new(o, "model", json_string(cm_cmp_models[row->model].name));
 		json_object_set_new(o, "base_sessions", json_integer((json_int_t)row->base_sessions));
 		json_object_set_new(o, "cand_sessions", json_integer((json_int_t)row->cand_sessions));
 		json_object_set_new(o, "var_within", real_or_null(row->vc.within));

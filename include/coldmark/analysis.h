@@ -125,7 +125,12 @@ enum cm_cmp_model {
 			      * van Elteren's stratified rank sum for p */
 };
 #define CM_NMODELS 5
-extern const char *const cm_cmp_model_names[];
+/* Each model's name (tables, csv, json) and what the legend under a table says of it (a
+ * printf format: %1$g the CI's percent, %2$g alpha, as --alpha set them), by enum value. */
+struct cm_cmp_model_info {
+	const char *name, *legend;
+};
+extern const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS];
 
 struct cm_cmp_row {
 	const char *case_id, *phase; /* the candidate's */
