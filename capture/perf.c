@@ -68,21 +68,21 @@ static int quiet(enum libperf_print_level level, const char *fmt, va_list ap)
 }
 
 static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const char *system,
-				 const char *name, enum cm_tp_kind kind, char *err, size_t errsz)
+				 const char *name, enum cm_tp_kind kind, struct cm_error *err)
 {
 	char path[768];
 	size_t len;
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, system, name);
 	char *text = cm_read_file(path, &len);
 	if (!text) {
-		snprintf(err, errsz, "tracepoint %s:%s not available (%s: %s)", system, name, path,
+		cm_error_set(err, CM_ERR(CM_EHOST), "tracepoint %s:%s not available (%s: %s)", system, name, path,
 			 strerror(errno));
 		return NULL;
 	}
 	int id = cm_tp_add_format(p->tep, system, text, len, kind, p->kinds, MAX_TP_ID);
 	free(text);
 	if (id < 0) {
-		snprintf(err, errsz, "cannot parse the format of %s:%s", system, name);
+		cm_error_set(err, CM_ERR(CM_EHOST), "cannot parse the format of %s:%s", system, name);
 		return NULL;
 	}
 	struct perf_event_attr attr = {
@@ -101,7 +101,7 @@ static struct perf_evsel *add_tp(struct cm_perf *p, const char *tracefs, const c
 	};
 	struct perf_evsel *e = perf_evsel__new(&attr);
 	if (!e) {
-		snprintf(err, errsz, "out of memory");
+		cm_error_set(err, CM_ERR(CM_EHOST), "out of memory");
 		return NULL;
 	}
 	perf_evlist__add(p->evlist, e);
@@ -153,7 +153,54 @@ static void find_ring_fds(struct cm_perf *p, const int *before, size_t nbefore)
 	memcpy(p->ring_fd, fresh, (size_t)ncpu * sizeof(int));
 }
 
-struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz)
+/* The first_entry tracepoints into p (with their filter into filtered/filters); 0, or -1 with
+ * err set. */
+static int add_first_entry(struct cm_perf *p, const struct cm_perf_config *cfg,
+			   const char *tracefs, struct perf_evsel **filtered, char **filters,
+			   size_t *nf, struct cm_error *err)
+{
+	/* first_entry: kvm:kvm_entry where it fires; kvm:kvm_emulate_insn at the reset vector on
+	 * hosts that emulate the first instruction (nested, as ours). auto takes the earlier. */
+	const char *want = cfg->first_entry ? cfg->first_entry : "auto";
+	const char *cands[2][2] = { { "kvm", "kvm_entry" }, { "kvm", "kvm_emulate_insn" } };
+	char sys[64] = "", name[64] = "";
+	size_t ncand = 2;
+	if (strcmp(want, "auto")) {
+		if (sscanf(want, "%63[^:]:%63s", sys, name) != 2) {
+			cm_error_set(err, CM_ERR(CM_EHOST), "first_entry event '%s' is not system:name", want);
+			return -1;
+		}
+		cands[0][0] = sys;
+		cands[0][1] = name;
+		ncand = 1;
+	}
+	for (size_t i = 0; i < ncand; i++) {
+		struct cm_error e2 = { 0 };
+		struct perf_evsel *e = add_tp(p, tracefs, cands[i][0], cands[i][1],
+					      CM_TP_FIRST_ENTRY, &e2);
+		if (!e) {
+			if (ncand == 1) {
+				cm_error_set(err, CM_ERR(CM_EHOST), "%s", e2.msg);
+				return -1;
+			}
+			continue;
+		}
+		p->first_id[p->nfirst] = (int)perf_evsel__attr(e)->config;
+		p->first[p->nfirst++] = e;
+		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
+			free(p->first_filter);
+			p->first_filter = cm_xstrdup(cfg->first_entry_filter);
+			filtered[*nf] = e;
+			filters[(*nf)++] = cm_xstrdup(cfg->first_entry_filter);
+		}
+		snprintf(p->first_name + strlen(p->first_name),
+			 sizeof(p->first_name) - strlen(p->first_name), "%s%s:%s",
+			 p->nfirst > 1 ? "|" : "", cands[i][0], cands[i][1]);
+	}
+	return 0;
+}
+
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err)
 {
 	struct cm_perf *p = cm_xcalloc(1, sizeof(*p));
 	struct perf_evsel *pio, *exec;
@@ -167,7 +214,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 
 	libperf_init(quiet);
 	if (tf.state != CM_TRACEFS_READABLE) { /* not "not mounted" when it is, but shut */
-		cm_tracefs_why(&tf, err, errsz);
+		cm_tracefs_why(&tf, err->msg, sizeof(err->msg));
+		err->code = CM_ERR(CM_EHOST);
 		goto fail;
 	}
 	p->fired = -1;
@@ -175,7 +223,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	p->kinds = cm_xcalloc(MAX_TP_ID, sizeof(int));
 	p->evlist = perf_evlist__new();
 
-	if (!(pio = add_tp(p, tracefs, "kvm", "kvm_pio", CM_TP_PIO, err, errsz)))
+	if (!(pio = add_tp(p, tracefs, "kvm", "kvm_pio", CM_TP_PIO, err)))
 		goto fail;
 	struct cm_buf f = { 0 };
 	cm_buf_puts(&f, "rw == 1 && (");
@@ -185,7 +233,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	filtered[nf] = pio;
 	filters[nf++] = cm_buf_steal(&f);
 
-	if (!(exec = add_tp(p, tracefs, "sched", "sched_process_exec", CM_TP_EXEC, err, errsz)))
+	if (!(exec = add_tp(p, tracefs, "sched", "sched_process_exec", CM_TP_EXEC, err)))
 		goto fail;
 	/* Another program execs ~20 times a second: keep only qemu's binary. */
 	const char *base = strrchr(cfg->qemu_path, '/');
@@ -196,12 +244,13 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	 * late by however long coldmark was stopped or waiting for a CPU. Optional (the
 	 * launcher's stamp stays); only the process's last thread where the kernel says which.
 	 * No wakeups: read with the boot's other samples. */
-	char exit_err[256], *exit_fmt = cm_xasprintf("%s/events/sched/sched_process_exit/format",
+	struct cm_error exit_err = { 0 };
+	char *exit_fmt = cm_xasprintf("%s/events/sched/sched_process_exit/format",
 						     tracefs);
 	size_t exit_len;
 	char *exit_text = cm_read_file(exit_fmt, &exit_len);
 	struct perf_evsel *ex = add_tp(p, tracefs, "sched", "sched_process_exit", CM_TP_EXIT,
-				       exit_err, sizeof(exit_err));
+				       &exit_err);
 	p->has_exit = ex != NULL;
 	if (ex && exit_text && strstr(exit_text, "group_dead")) {
 		filtered[nf] = ex;
@@ -210,44 +259,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	free(exit_text);
 	free(exit_fmt);
 
-	/* first_entry: kvm:kvm_entry where it fires; kvm:kvm_emulate_insn at the reset vector on
-	 * hosts that emulate the first instruction (nested, as ours). auto takes the earlier. */
-	const char *want = cfg->first_entry ? cfg->first_entry : "auto";
-	const char *cands[2][2] = { { "kvm", "kvm_entry" }, { "kvm", "kvm_emulate_insn" } };
-	char sys[64] = "", name[64] = "";
-	size_t ncand = 2;
-	if (strcmp(want, "auto")) {
-		if (sscanf(want, "%63[^:]:%63s", sys, name) != 2) {
-			snprintf(err, errsz, "first_entry event '%s' is not system:name", want);
-			goto fail;
-		}
-		cands[0][0] = sys;
-		cands[0][1] = name;
-		ncand = 1;
-	}
-	for (size_t i = 0; i < ncand; i++) {
-		char e2[256];
-		struct perf_evsel *e = add_tp(p, tracefs, cands[i][0], cands[i][1],
-					      CM_TP_FIRST_ENTRY, e2, sizeof(e2));
-		if (!e) {
-			if (ncand == 1) {
-				snprintf(err, errsz, "%s", e2);
-				goto fail;
-			}
-			continue;
-		}
-		p->first_id[p->nfirst] = (int)perf_evsel__attr(e)->config;
-		p->first[p->nfirst++] = e;
-		if (cfg->first_entry_filter && *cfg->first_entry_filter) {
-			free(p->first_filter);
-			p->first_filter = cm_xstrdup(cfg->first_entry_filter);
-			filtered[nf] = e;
-			filters[nf++] = cm_xstrdup(cfg->first_entry_filter);
-		}
-		snprintf(p->first_name + strlen(p->first_name),
-			 sizeof(p->first_name) - strlen(p->first_name), "%s%s:%s",
-			 p->nfirst > 1 ? "|" : "", cands[i][0], cands[i][1]);
-	}
+	if (add_first_entry(p, cfg, tracefs, filtered, filters, &nf, err))
+		goto fail;
 
 	p->cpus = perf_cpu_map__new(NULL);
 	p->threads = perf_thread_map__new_dummy();
@@ -257,7 +270,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	int rc = perf_evlist__open(p->evlist);
 	if (rc) {
 		int e = -rc;
-		snprintf(err, errsz, "perf_event_open of system-wide tracepoints failed: %s%s",
+		cm_error_set(err, CM_ERR(CM_EHOST), "perf_event_open of system-wide tracepoints failed: %s%s",
 			 strerror(e),
 			 e == EACCES || e == EPERM
 				 ? " (needs root, CAP_PERFMON, or kernel.perf_event_paranoid <= -1)"
@@ -266,13 +279,13 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t
 	}
 	for (size_t i = 0; i < nf; i++) {
 		if (perf_evsel__apply_filter(filtered[i], filters[i])) {
-			snprintf(err, errsz, "the kernel refused the filter '%s'", filters[i]);
+			cm_error_set(err, CM_ERR(CM_EHOST), "the kernel refused the filter '%s'", filters[i]);
 			goto fail;
 		}
 	}
 	/* 64 pages per CPU is plenty for filtered markers */
 	if (perf_evlist__mmap(p->evlist, 64)) {
-		snprintf(err, errsz, "cannot mmap the perf ring buffers: %s", strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EHOST), "cannot mmap the perf ring buffers: %s", strerror(errno));
 		goto fail;
 	}
 	perf_evlist__enable(p->evlist);

@@ -4,10 +4,10 @@
 
 #include "coldmark/capture.h"
 
-struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz)
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err)
 {
 	(void)cfg;
-	snprintf(err, errsz, "this coldmark was built without the perf source (COLDMARK_PERF=OFF): "
+	cm_error_set(err, CM_ERR(CM_EHOST), "this coldmark was built without the perf source (COLDMARK_PERF=OFF): "
 			     "rebuild with libperf (scripts/setup-deps.sh) to use it");
 	return NULL;
 }

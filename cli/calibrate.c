@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "coldmark/analysis.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
 

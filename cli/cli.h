@@ -20,7 +20,6 @@
 /* Named defaults: one place says what an option is when it is not given. */
 #define CM_DEFAULT_FORMATS "csv,md,json,html"
 #define CM_DEFAULT_DB "coldmark.db"
-#define CM_DEFAULT_ALPHA 0.05 /* 95% intervals in reports; compare's --alpha */
 
 struct cm_opt {
 	const char *name;    /* long name, without "--" */
@@ -56,6 +55,12 @@ void cm_cli_help(const struct cm_cmd *cmd, FILE *f);
 
 /* Loads a matrix and prints its diagnostics (warnings too); NULL on error. */
 struct cm_matrix *cm_cli_load_matrix(const char *path);
+
+/* The runner's callbacks (cli/run_say.c): say prints a message, progress the line after a
+ * boot (ctx points to a bool: stdout is a terminal). */
+struct cm_progress;
+void cm_run_say(void *ctx, const struct cm_error *e);
+void cm_run_progress(void *ctx, const struct cm_progress *p);
 
 /* Every command, in the order --help lists them. */
 extern const struct cm_cmd cm_commands[];
@@ -108,7 +113,7 @@ struct cm_replicate {
 	char job[96];	   /* the scheduler's job ("slurm 1234_2"), "" when none */
 };
 /* 0, or CM_EXIT_USAGE with err saying what is wrong with spec or the environment. */
-int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, size_t n);
+int cm_replicate_parse(const char *spec, struct cm_replicate *rep, struct cm_error *err);
 /* run's --replicate onto the matrix: session I + 1 alone (first_session); 0, or
  * CM_EXIT_USAGE after saying why (a bad spec, --sessions beside it). */
 struct cm_matrix;

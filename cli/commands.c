@@ -146,9 +146,9 @@ static int cmd_report(const struct cm_cli *cli)
 	struct cm_dataset ds;
 	struct cm_diags d = { 0 };
 	int rc = CM_EXIT_OK;
-	char ferr[256];
-	if (cm_report_check_formats(formats, ferr, sizeof(ferr))) {
-		fprintf(stderr, "coldmark report: --format: %s\n", ferr);
+	struct cm_error ferr = { 0 };
+	if (cm_report_check_formats(formats, &ferr)) {
+		fprintf(stderr, "coldmark report: --format: %s\n", ferr.msg);
 		rc = CM_EXIT_USAGE;
 		goto out_nods;
 	}
@@ -221,7 +221,14 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 		len += (size_t)snprintf(format_help + len, sizeof(format_help) - len, "%s%s",
 					i ? "," : " ", cm_writers[i].name);
 	struct cm_key_flag kf[CM_MAX_OPTS];
-	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0;
+	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0, nown = 0;
+	while (run_own_opts[nown].name)
+		nown++;
+	if (n + nown + 1 > CM_MAX_OPTS) { /* never silently without an option: raise CM_MAX_OPTS */
+		fprintf(stderr, "coldmark: %zu run options, room for %d (CM_MAX_OPTS)\n", n + nown,
+			CM_MAX_OPTS - 1);
+		abort();
+	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(run_flag_help[k], sizeof(run_flag_help[k]), "%s (overrides %s)", kf[i].help,
 			 kf[i].key);
@@ -229,7 +236,7 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 					       run_flag_help[k] };
 		k++;
 	}
-	for (size_t i = 0; run_own_opts[i].name && k + 1 < CM_MAX_OPTS; i++)
+	for (size_t i = 0; run_own_opts[i].name; i++)
 		run_opts[k++] = run_own_opts[i];
 }
 

@@ -187,12 +187,12 @@ static int probe_first_entry(const char *qemu, char *why, size_t n)
 		return -1;
 	}
 	cm_diags_clear(&d);
-	char err[512];
+	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { m->ports, m->nports, m->cases[0].argv[0], m->first_entry_event,
 				     m->first_entry_filter, NULL };
-	struct cm_perf *perf = cm_perf_open(&pc, err, sizeof(err));
+	struct cm_perf *perf = cm_perf_open(&pc, &err);
 	if (!perf) {
-		snprintf(why, n, "not probed: %.400s", err);
+		snprintf(why, n, "not probed: %.400s", err.msg);
 		cm_matrix_free(m);
 		return -1;
 	}

@@ -50,12 +50,12 @@ static bool slurm_task(const char *id, struct cm_replicate *rep)
 
 /* Slurm's array task, or a Kubernetes Indexed Job's completion index (whose count the pod is
  * not told). */
-static int from_environment(struct cm_replicate *rep, char *err, size_t n)
+static int from_environment(struct cm_replicate *rep, struct cm_error *err)
 {
 	const char *id = getenv("SLURM_ARRAY_TASK_ID"), *k8s = getenv("JOB_COMPLETION_INDEX");
 	if (id) {
 		if (!slurm_task(id, rep)) {
-			snprintf(err, n, "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _MAX, "
+			cm_error_set(err, CM_ERR(CM_EUSAGE), "--replicate auto: SLURM_ARRAY_TASK_ID '%s' (with _MIN, _MAX, "
 				 "_STEP, _COUNT) is not the index of one of the array's tasks (0 <= I < N "
 				 "over a range with a step; a sparse array needs --replicate I/N)", id);
 			return CM_EXIT_USAGE;
@@ -66,23 +66,23 @@ static int from_environment(struct cm_replicate *rep, char *err, size_t n)
 	}
 	if (k8s) {
 		if (!parse_index(k8s, &rep->index)) {
-			snprintf(err, n, "--replicate auto: JOB_COMPLETION_INDEX '%s' is not an index", k8s);
+			cm_error_set(err, CM_ERR(CM_EUSAGE), "--replicate auto: JOB_COMPLETION_INDEX '%s' is not an index", k8s);
 			return CM_EXIT_USAGE;
 		}
 		snprintf(rep->job, sizeof(rep->job), "kubernetes %s",
 			 getenv("HOSTNAME") ? getenv("HOSTNAME") : "?");
 		return 0;
 	}
-	snprintf(err, n, "--replicate auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX "
+	cm_error_set(err, CM_ERR(CM_EUSAGE), "--replicate auto: neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX "
 		 "is set (not an array task): give --replicate I/N");
 	return CM_EXIT_USAGE;
 }
 
-int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, size_t n)
+int cm_replicate_parse(const char *spec, struct cm_replicate *rep, struct cm_error *err)
 {
 	*rep = (struct cm_replicate){ 0 };
 	if (!strcmp(spec, "auto"))
-		return from_environment(rep, err, n);
+		return from_environment(rep, err);
 	char idx[32] = "", cnt[32] = "";
 	const char *slash = strchr(spec, '/');
 	if (slash && (size_t)(slash - spec) < sizeof(idx) && strlen(slash + 1) < sizeof(cnt)) {
@@ -91,7 +91,7 @@ int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, si
 	}
 	if (!slash || !parse_index(idx, &rep->index) || !parse_index(cnt, &rep->count) ||
 	    rep->index >= rep->count) {
-		snprintf(err, n, "--replicate '%s': expected auto or I/N with 0 <= I < N "
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "--replicate '%s': expected auto or I/N with 0 <= I < N "
 			 "(\"0/3\" is the first of three)", spec);
 		return CM_EXIT_USAGE;
 	}
@@ -101,11 +101,11 @@ int cm_replicate_parse(const char *spec, struct cm_replicate *rep, char *err, si
 int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_replicate *rep)
 {
 	const char *spec = cm_cli_get(cli, "replicate");
-	char err[256];
+	struct cm_error err = { 0 };
 	if (!spec)
 		return 0;
-	if (cm_replicate_parse(spec, rep, err, sizeof(err))) {
-		fprintf(stderr, "coldmark run: %s\n", err);
+	if (cm_replicate_parse(spec, rep, &err)) {
+		fprintf(stderr, "coldmark run: %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	if (m->sessions > 1) {
@@ -124,21 +124,23 @@ int cm_replicate_apply(const struct cm_cli *cli, struct cm_matrix *m, struct cm_
 int cm_fleet_server(const char *url, const char *outdir, struct cm_store **shared, char *shown,
 		    size_t n)
 {
-	char err[1024];
+	struct cm_error err = { 0 };
 	bool lost;
 	cm_redact_to(url, shown, n);
-	if ((*shared = cm_store_open_lost(url, err, sizeof(err), &lost))) {
+	if ((*shared = cm_store_open_lost(url, &err, &lost))) {
 		if (cm_store_note(*shared)) /* a migration's count of the duplicates it removed */
 			fprintf(stderr, "coldmark run: %s: %s\n", shown, cm_store_note(*shared));
 		return 0;
 	}
 	if (!lost) {
-		fprintf(stderr, "coldmark run: the shared store refused the run: %s\n", err);
+		fprintf(stderr, "coldmark run: the shared store refused the run: %s\n", err.msg);
 		return CM_EXIT_OUTPUT;
 	}
 	char why[1100];
-	snprintf(why, sizeof(why), "is out of reach (%s)", err);
-	cm_runner_say_journal_only(shown, why, outdir);
+	snprintf(why, sizeof(why), "is out of reach (%s)", err.msg);
+	struct cm_error e;
+	cm_runner_journal_only(&e, shown, why, outdir);
+	fprintf(stderr, "coldmark run: %s\n", e.msg);
 	return 0;
 }
 
@@ -146,15 +148,15 @@ int cm_fleet_server(const char *url, const char *outdir, struct cm_store **share
  * anything to the network. */
 int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_store **journal)
 {
-	char err[1024];
+	struct cm_error err = { 0 };
 	char *path = cm_xasprintf("%s/%s", outdir, CM_RUN_JOURNAL_DB);
 	if (!cm_rundir_may_open(rd, CM_RUN_JOURNAL_DB))
-		snprintf(err, sizeof(err), "%s: not a regular file (a link?): refused", path);
+		cm_error_set(&err, CM_ERR(CM_EIO), "%s: not a regular file (a link?): refused", path);
 	else
-		*journal = cm_store_open(path, err, sizeof(err));
+		*journal = cm_store_open(path, &err);
 	free(path);
 	if (!*journal) {
-		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err);
+		fprintf(stderr, "coldmark run: the run's journal cannot be used: %s\n", err.msg);
 		return CM_EXIT_OUTPUT;
 	}
 	return 0;
@@ -165,12 +167,12 @@ int cm_fleet_journal(const char *outdir, const struct cm_rundir *rd, struct cm_s
  * journal.db), 4 for a store that cannot be used now. */
 static struct cm_store *open_or_say(const char *who, const char *target, bool existing, int *rc)
 {
-	char err[1024];
+	struct cm_error err = { 0 };
 	bool bad_input = false;
 	struct cm_store *s = cm_store_open_how(target, existing ? CM_STORE_READ : CM_STORE_WRITE,
-					       &bad_input, err, sizeof(err));
+					       &bad_input, &err);
 	if (!s) {
-		fprintf(stderr, "coldmark %s: %s\n", who, err);
+		fprintf(stderr, "coldmark %s: %s\n", who, err.msg);
 		*rc = bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
 	} else if (cm_store_note(s)) {
 		char shown[512];

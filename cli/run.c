@@ -110,9 +110,9 @@ static int pin_self(struct run *r)
 	cpu_set_t want, online, rest;
 	if (!cpus)
 		return 0;
-	char err[512];
-	if (cm_cpulist_check(cpus, &want, &online, err, sizeof(err))) { /* ids as the kernel has them */
-		fprintf(stderr, "%s: run.cpus %s\n", r->m->path, err);
+	struct cm_error err = { 0 };
+	if (cm_cpulist_check(cpus, &want, &online, &err)) { /* ids as the kernel has them */
+		fprintf(stderr, "%s: run.cpus %s\n", r->m->path, err.msg);
 		return CM_EXIT_USAGE;
 	}
 	CPU_XOR(&rest, &online, &want);
@@ -132,6 +132,7 @@ static int apply_flags(struct run *r)
 	struct cm_diags d = { 0 };
 	struct cm_key_flag kf[CM_MAX_OPTS];
 	size_t nkf = cm_matrix_key_flags(kf, CM_MAX_OPTS);
+	nkf = nkf < CM_MAX_OPTS ? nkf : CM_MAX_OPTS; /* more: commands.c refused to start */
 	for (size_t i = 0; i < nkf; i++) {
 		const char *v = cm_cli_get(r->cli, kf[i].flag);
 		char label[64];
@@ -145,9 +146,9 @@ static int apply_flags(struct run *r)
 			return CM_EXIT_USAGE;
 		}
 	}
-	char ferr[256];
-	if (cm_report_check_formats(r->formats, ferr, sizeof(ferr))) {
-		fprintf(stderr, "coldmark run: --format: %s\n", ferr);
+	struct cm_error ferr = { 0 };
+	if (cm_report_check_formats(r->formats, &ferr)) {
+		fprintf(stderr, "coldmark run: --format: %s\n", ferr.msg);
 		return CM_EXIT_USAGE;
 	}
 	if (cm_cli_flag(r->cli, "no-drop-caches"))
@@ -176,10 +177,10 @@ static int apply_flags(struct run *r)
 /* A plan that cannot be allocated or numbered stops the run before anything is created. */
 static int check_plan(struct run *r)
 {
-	char err[512];
-	if (!cm_plan_check(r->m, err, sizeof(err)))
+	struct cm_error err = { 0 };
+	if (!cm_plan_check(r->m, &err))
 		return 0;
-	fprintf(stderr, "coldmark run: %s: %s\n", r->m->path, err);
+	fprintf(stderr, "coldmark run: %s: %s\n", r->m->path, err.msg);
 	return CM_EXIT_USAGE;
 }
 
@@ -219,14 +220,14 @@ static int check_host(struct run *r)
 	}
 	if (!any_kvm || m->source == CM_SOURCE_DEBUGCON)
 		return 0;
-	char err[512] = "";
+	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { m->ports, m->nports, r->qemu, m->first_entry_event,
 				     m->first_entry_filter, NULL };
-	if ((r->perf = cm_perf_open(&pc, err, sizeof(err))))
+	if ((r->perf = cm_perf_open(&pc, &err)))
 		return 0;
 	fprintf(stderr, want_perf ? "coldmark run: the perf source is not usable: %s\n"
 				  : "coldmark run: perf not usable (%s); KVM cases fall back to debugcon\n",
-		err);
+		err.msg);
 	return want_perf ? CM_EXIT_HOST : 0;
 }
 
@@ -248,10 +249,10 @@ static int open_outputs(struct run *r)
 	r->outdir = r->resume ? cm_xstrdup(r->resume)
 		    : out     ? cm_xstrdup(out)
 			      : cm_xasprintf("coldmark-out/%s", r->run_id);
-	char err[1024];
+	struct cm_error err = { 0 };
 	bool remote = cm_store_is_url(r->db_path);
-	if (remote && !cm_store_url_valid(r->db_path, err, sizeof(err))) {
-		fprintf(stderr, "coldmark run: --db: %s\n", err);
+	if (remote && !cm_store_url_valid(r->db_path, &err)) {
+		fprintf(stderr, "coldmark run: --db: %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	int rc = remote ? cm_fleet_server(r->db_path, r->outdir, &r->shared, r->shared_name,
@@ -259,17 +260,16 @@ static int open_outputs(struct run *r)
 	if (rc)
 		return rc;
 	bool bad_input = false; /* a stranger's database: exit 2, nothing in it changed */
-	if (!remote && !(r->store = cm_store_open_how(r->db_path, CM_STORE_WRITE, &bad_input, err,
-						      sizeof(err)))) {
-		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err);
+	if (!remote && !(r->store = cm_store_open_how(r->db_path, CM_STORE_WRITE, &bad_input, &err))) {
+		fprintf(stderr, "coldmark run: the results store cannot be used: %s\n", err.msg);
 		return bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
 	}
 	if (r->store && cm_store_note(r->store))
 		fprintf(stderr, "coldmark run: %s: %s\n", r->db_path, cm_store_note(r->store));
 	enum cm_rundir_mode mode = r->resume ? CM_RUNDIR_RESUME
 				   : cm_cli_flag(r->cli, "force") ? CM_RUNDIR_FORCE : CM_RUNDIR_NEW;
-	if (cm_rundir_open(&r->rd, r->outdir, mode, err, sizeof(err))) {
-		fprintf(stderr, "coldmark run: %s\n", err);
+	if (cm_rundir_open(&r->rd, r->outdir, mode, &err)) {
+		fprintf(stderr, "coldmark run: %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	if (r->rd.cut[CM_JOURNAL_SAMPLES])
@@ -372,7 +372,7 @@ static void new_dataset(struct run *r)
 		cm_dataset_phase(&r->ds, m->phases[p].name);
 	cm_dataset_phase(&r->ds, "total");
 	for (size_t k = 0; k < CM_NMETRICS; k++)
-		cm_dataset_phase(&r->ds, cm_metric_names[k]);
+		cm_dataset_phase(&r->ds, cm_metrics[k].name);
 }
 
 /* The run and its cases' command lines into the store (a resumed run is there already). */
@@ -464,8 +464,12 @@ static int prepare(struct run *r)
 	if ((rc = store_run(r)) || (rc = load_previous(r)))
 		return rc;
 	/* the plan and the header are on disk before the first boot */
-	return cm_runner_headers(&r->rd, &r->ds) ? CM_EXIT_OUTPUT
-	       : cm_runner_save_meta(&r->rd, &r->ds) ? CM_EXIT_OUTPUT : 0;
+	struct cm_error e;
+	if (cm_runner_headers(&r->rd, &r->ds, &e) || cm_runner_save_meta(&r->rd, &r->ds, &e)) {
+		fprintf(stderr, "coldmark run: %s\n", e.msg);
+		return CM_EXIT_OUTPUT;
+	}
+	return 0;
 }
 
 static void release(struct run *r)
@@ -483,31 +487,6 @@ static void release(struct run *r)
 	free(r->samples_path), free(r->logs), free(r->outdir), free(r->qemu);
 }
 
-/* The progress line after each boot, and a failed boot's cause with its log. */
-static void progress(void *ctx, const struct cm_progress *p)
-{
-	bool tty = *(const bool *)ctx;
-	const char *st = cm_status_names[p->status], *warm = p->b->warmup ? " (warm-up)" : "";
-	if (p->status != CM_STATUS_OK && p->status != CM_STATUS_INTERRUPTED)
-		fprintf(stderr, "%s%s boot %d%s: %s — %s (log: %s)\n", tty ? "\r\033[K" : "",
-			p->c->id, p->b->boot, warm, st, p->detail, p->log);
-	char tot[32], med[32], ses[32] = "";
-	if (p->sessions > 1)
-		snprintf(ses, sizeof(ses), " session %d/%d:", p->b->session, p->sessions);
-	cm_format_ns(p->total_ns, tot, sizeof(tot));
-	cm_format_ns(p->median_ns, med, sizeof(med));
-	if (tty)
-		printf("\r\033[K[%zu/%zu]%s %s boot %d/%d%s: %s %s, median %s  elapsed %.0fs, ETA %.0fs",
-		       p->i + 1, p->n, ses, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
-		       p->eta_s);
-	else
-		printf("[%zu/%zu]%s %s boot %d/%d%s: %s total %s, running median %s (elapsed %.1fs, "
-		       "ETA %.0fs)\n",
-		       p->i + 1, p->n, ses, p->c->id, p->b->boot, p->of, warm, st, tot, med, p->elapsed_s,
-		       p->eta_s);
-	fflush(stdout);
-}
-
 struct loop_ctx {
 	bool tty;
 	struct run *r;
@@ -519,7 +498,10 @@ struct loop_ctx {
 static int save_all(struct run *r, struct cm_runner *rn, struct cm_report *rep)
 {
 	late_meta(rn, r->perf, rn->drop_used);
-	int rc = cm_runner_save_meta(&r->rd, &r->ds);
+	struct cm_error e;
+	int rc = cm_runner_save_meta(&r->rd, &r->ds, &e);
+	if (rc)
+		fprintf(stderr, "coldmark run: %s\n", e.msg);
 	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, rep);
 	return rc ? rc : write_reports(rep, r->outdir, r->formats);
 }
@@ -671,7 +653,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			.stop = &stop_flag, .rd = &r.rd, .ds = &r.ds, .store = r.store,
 			.run_id = r.run_id, .logs = r.logs, .drop_files = files,
 			.db_path = r.shared_name[0] ? "journal.db (in the run folder)" : r.db_path,
-			.ndrop = nfiles, .progress = progress, .case_done = case_done, .ctx = &lc,
+			.ndrop = nfiles, .progress = cm_run_progress, .case_done = case_done, .say = cm_run_say, .ctx = &lc,
 			.planned = cm_xcalloc(r.m->ncases + 1, sizeof(int)),
 			.done = cm_xcalloc(r.m->ncases + 1, sizeof(size_t)), .drop_used = "none",
 			.shared = r.shared, .shared_name = r.shared_name, .shared_fresh = !r.resume,

@@ -69,8 +69,8 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 	if (exec && end)
 		r->phase_ns[m->nphases] = (double)(end->ts_ns - exec->ts_ns);
 	/* what it cost the host: qemu's CPU time and peak RSS (a launcher that cannot tell: none) */
-	r->phase_ns[m->nphases + 1] = ex->cpu_ns > 0 ? ex->cpu_ns : NAN;
-	r->phase_ns[m->nphases + 2] = ex->maxrss_bytes > 0 ? ex->maxrss_bytes : NAN;
+	for (size_t k = 0; k < CM_NMETRICS; k++)
+		r->phase_ns[m->nphases + 1 + k] = ex->metrics[k] > 0 ? ex->metrics[k] : NAN;
 	if (!missing && m->end_marker && !end)
 		missing = m->end_marker;
 

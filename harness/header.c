@@ -10,7 +10,7 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 /* One line of a sysfs/procfs file, or NULL when the host does not expose it. */
 static char *read_line(const char *path)
@@ -69,7 +69,7 @@ static char *rom_key(const struct cm_case *c)
 /* cm_case_roms, from the cache while qemu is unchanged: the ROMs of a device set are
  * "name\x1epath" records joined by \x1f (an empty path: not found). */
 static int case_roms(const struct cm_case *c, const char *key, struct cm_rom **roms, size_t *n,
-		     char *err, size_t errsz)
+		     struct cm_error *err)
 {
 	char *qemu = cm_which(c->argv[0]), *id = cm_file_identity(qemu);
 	char *k = id ? cm_xasprintf("%s\x1e%s", id, key) : NULL, *v = k ? cm_fact_get("roms", k) : NULL;
@@ -84,7 +84,7 @@ static int case_roms(const struct cm_case *c, const char *key, struct cm_rom **r
 			*roms = cm_xrealloc(*roms, (*n + 1) * sizeof(**roms));
 			(*roms)[(*n)++] = (struct cm_rom){ cm_xstrdup(r), sep[1] ? cm_xstrdup(sep + 1) : NULL };
 		}
-	} else if (!(rc = cm_case_roms(c->argv, roms, n, err, errsz)) && k) {
+	} else if (!(rc = cm_case_roms(c->argv, roms, n, err)) && k) {
 		struct cm_buf b = { 0 };
 		for (size_t i = 0; i < *n; i++)
 			cm_buf_printf(&b, "%s\x1e%s\x1f", (*roms)[i].name, (*roms)[i].path ? (*roms)[i].path : "");
@@ -122,10 +122,10 @@ static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 		asked[nasked++] = key;
 		struct cm_rom *roms;
 		size_t n;
-		char err[256];
-		if (case_roms(&m->cases[c], key, &roms, &n, err, sizeof(err))) {
+		struct cm_error err = { 0 };
+		if (case_roms(&m->cases[c], key, &roms, &n, &err)) {
 			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
-			char *v = cm_xasprintf("not known: %s", err);
+			char *v = cm_xasprintf("not known: %s", err.msg);
 			cm_dataset_meta(ds, k, v);
 			free(k), free(v);
 			continue;

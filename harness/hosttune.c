@@ -30,19 +30,19 @@ const char *cm_host_hook(const char *name)
 	return secure_getenv(name);
 }
 
-static int may_write(const char *verb, char *err, size_t n)
+static int may_write(const char *verb, struct cm_error *err)
 {
 	if (geteuid() == 0) {
 		if (!getenv("COLDMARK_SYSROOT") && !getenv("COLDMARK_STATE_DIR"))
 			return 0;
-		snprintf(err, n, "COLDMARK_SYSROOT and COLDMARK_STATE_DIR are test hooks, never "
+		cm_error_set(err, CM_ERR(CM_EHOST), "COLDMARK_SYSROOT and COLDMARK_STATE_DIR are test hooks, never "
 				 "honoured for root (sudo -E passes them on): unset them to %s this host",
 			 verb);
 		return CM_HOST_REFUSED;
 	}
 	if (cm_host_hook("COLDMARK_SYSROOT") && cm_host_hook("COLDMARK_STATE_DIR"))
 		return 0; /* a fake host of the caller's own */
-	snprintf(err, n, "coldmark host %s needs root: it writes /sys and /proc/sys (run it with sudo)",
+	cm_error_set(err, CM_ERR(CM_EHOST), "coldmark host %s needs root: it writes /sys and /proc/sys (run it with sudo)",
 		 verb);
 	return CM_HOST_FAILED;
 }
@@ -162,7 +162,7 @@ int cm_tune_record(struct cm_tune_log *log, const char *path, const char *prior,
 
 /* Creates the state file (never over one: a second tune would take tuned values for prior
  * ones), on disk with its folder entry before anything changes. */
-static int open_log(struct cm_tune_log *log, char *err, size_t n)
+static int open_log(struct cm_tune_log *log, struct cm_error *err)
 {
 	static const char head[] = "# coldmark host tune: each setting's prior value, recorded "
 				   "before it changed; coldmark host reset writes them back\n";
@@ -171,7 +171,7 @@ static int open_log(struct cm_tune_log *log, char *err, size_t n)
 	bool fresh = lstat(dir, &st) != 0;
 	int rc = CM_HOST_FAILED;
 	if (cm_mkdirs(dir)) {
-		snprintf(err, n, "cannot create %s: %s", dir, strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EHOST), "cannot create %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	if (fresh) { /* the folder's own entry in its parent */
@@ -182,16 +182,16 @@ static int open_log(struct cm_tune_log *log, char *err, size_t n)
 	log->fd = open(log->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (log->fd < 0) {
 		if (errno == EEXIST)
-			snprintf(err, n, "the host is tuned already (%s): coldmark host reset first",
+			cm_error_set(err, CM_ERR(CM_EHOST), "the host is tuned already (%s): coldmark host reset first",
 				 log->path);
 		else
-			snprintf(err, n, "cannot create %s: %s", log->path, strerror(errno));
+			cm_error_set(err, CM_ERR(CM_EHOST), "cannot create %s: %s", log->path, strerror(errno));
 		goto out;
 	}
 	/* fchmod: a umask must not leave it a mode reset refuses */
 	if (fchmod(log->fd, 0600) || write(log->fd, head, sizeof(head) - 1) != (ssize_t)sizeof(head) - 1 ||
 	    fsync(log->fd) || sync_dir(dir)) {
-		snprintf(err, n, "cannot write %s: %s (nothing was changed)", log->path, strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EHOST), "cannot write %s: %s (nothing was changed)", log->path, strerror(errno));
 		close(log->fd);
 		unlink(log->path);
 		log->fd = -1;
@@ -204,18 +204,18 @@ out:
 }
 
 int cm_host_tune(const char *cpus, struct cm_host_item *out, size_t max, size_t *nitems,
-		 size_t *changed, char *err, size_t n)
+		 size_t *changed, struct cm_error *err)
 {
 	*nitems = *changed = 0;
-	int rc = may_write("tune", err, n);
+	int rc = may_write("tune", err);
 	if (rc)
 		return rc;
 	char *p = state_path();
 	struct cm_tune_log log = { .fd = -1, .path = p };
-	if (!(rc = open_log(&log, err, n))) {
+	if (!(rc = open_log(&log, err))) {
 		*nitems = cm_host_run_checks(cpus, &log, out, max, changed);
 		if (log.err[0]) {
-			snprintf(err, n, "%s; coldmark host reset restores the %zu changed before it",
+			cm_error_set(err, CM_ERR(CM_EHOST), "%s; coldmark host reset restores the %zu changed before it",
 				 log.err, *changed);
 			rc = CM_HOST_FAILED;
 		}
@@ -252,18 +252,18 @@ static const char *shown(char *s)
  * the file itself (it could not make one root's, and a root-owned file it is handed is
  * exactly what it must not trust). Anything else may have been written by someone else.
  * fd, or -1. */
-static int open_state(const char *p, int *rc, char *err, size_t n)
+static int open_state(const char *p, int *rc, struct cm_error *err)
 {
 	int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	*rc = CM_HOST_FAILED;
 	if (fd < 0) {
 		if (errno == ENOENT)
-			snprintf(err, n, "the host is not tuned (no %s)", p);
+			cm_error_set(err, CM_ERR(CM_EHOST), "the host is not tuned (no %s)", p);
 		else if (errno == ELOOP && (*rc = CM_HOST_REFUSED))
-			snprintf(err, n, "refusing %s: a symbolic link (tune writes the file itself); "
+			cm_error_set(err, CM_ERR(CM_EHOST), "refusing %s: a symbolic link (tune writes the file itself); "
 					 "nothing restored", p);
 		else
-			snprintf(err, n, "cannot read %s: %s", p, strerror(errno));
+			cm_error_set(err, CM_ERR(CM_EHOST), "cannot read %s: %s", p, strerror(errno));
 		return -1;
 	}
 	struct stat st;
@@ -284,7 +284,7 @@ static int open_state(const char *p, int *rc, char *err, size_t n)
 		snprintf(why, sizeof(why), "%lld bytes, more than any tune writes",
 			 (long long)st.st_size);
 	if (*why) {
-		snprintf(err, n, "refusing %s: %s; nothing restored", p, why);
+		cm_error_set(err, CM_ERR(CM_EHOST), "refusing %s: %s; nothing restored", p, why);
 		*rc = CM_HOST_REFUSED;
 		close(fd);
 		return -1;
@@ -295,7 +295,7 @@ static int open_state(const char *p, int *rc, char *err, size_t n)
 /* The records, the whole file refused at the first line tune would never write, so that a bad
  * file restores nothing at all. 0, or CM_HOST_REFUSED with err. */
 static int parse_state(char *text, size_t size, const char *p, struct record **out, size_t *nout,
-		       char *err, size_t n)
+		       struct cm_error *err)
 {
 	char *s = text, *end = text + size, what[256] = "";
 	size_t line = 0, cap = 0;
@@ -336,7 +336,7 @@ static int parse_state(char *text, size_t size, const char *p, struct record **o
 	}
 	if (!*what)
 		return 0;
-	snprintf(err, n, "refusing %s: line %zu %s; nothing restored", p, line, what);
+	cm_error_set(err, CM_ERR(CM_EHOST), "refusing %s: line %zu %s; nothing restored", p, line, what);
 	return CM_HOST_REFUSED;
 }
 
@@ -374,28 +374,28 @@ static int read_all(int fd, struct cm_buf *text)
 	return r < 0 ? -1 : 0;
 }
 
-int cm_host_reset(size_t *restored, char *err, size_t n)
+int cm_host_reset(size_t *restored, struct cm_error *err)
 {
 	*restored = 0;
-	int rc = may_write("reset", err, n);
+	int rc = may_write("reset", err);
 	if (rc)
 		return rc;
 	char *p = state_path();
-	int fd = open_state(p, &rc, err, n);
+	int fd = open_state(p, &rc, err);
 	struct cm_buf text = { 0 };
 	struct record *r = NULL;
 	size_t nr = 0;
 	if (fd >= 0 && read_all(fd, &text)) {
-		snprintf(err, n, "cannot read %s: %s", p, strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EHOST), "cannot read %s: %s", p, strerror(errno));
 		rc = CM_HOST_FAILED;
 	} else if (fd >= 0) {
 		cm_buf_append(&text, "", 1); /* a NUL after the last line */
-		rc = parse_state(text.s, text.len - 1, p, &r, &nr, err, n);
+		rc = parse_state(text.s, text.len - 1, p, &r, &nr, err);
 	}
 	for (size_t i = 0; fd >= 0 && !rc && i < nr; i++) {
 		const char *why = target_problem(r[i].path);
 		if (why) {
-			snprintf(err, n, "refusing %s: line %zu names %s, %s; nothing restored", p,
+			cm_error_set(err, CM_ERR(CM_EHOST), "refusing %s: line %zu names %s, %s; nothing restored", p,
 				 r[i].line, r[i].path, why);
 			rc = CM_HOST_REFUSED;
 		}
@@ -404,7 +404,7 @@ int cm_host_reset(size_t *restored, char *err, size_t n)
 	for (size_t i = nr; fd >= 0 && !rc && i-- > 0;) {
 		int e = cm_host_write(r[i].path, r[i].value, r[i].len);
 		if (e)
-			snprintf(err, n, "cannot restore %s: %s (the state is kept: coldmark host reset "
+			cm_error_set(err, CM_ERR(CM_EHOST), "cannot restore %s: %s (the state is kept: coldmark host reset "
 					 "again once it can be written)", r[i].path, strerror(-e));
 		else
 			(*restored)++;

@@ -318,7 +318,8 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
 {
 	memset(ex, 0, sizeof(*ex));
-	ex->cpu_ns = ex->maxrss_bytes = NAN;
+	for (size_t k = 0; k < CM_NMETRICS; k++)
+		ex->metrics[k] = NAN;
 	int stamp[2], src_fds[CM_CAPTURE_MAXFDS];
 	if (pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
@@ -374,9 +375,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	struct rusage ru;
 	/* whatever qemu (or a wrapper script) forked ends with the boot */
 	if (cm_proc_end_group(pid, &status, &ru) == pid) { /* what the boot cost the host */
-		ex->cpu_ns = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
-			     (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
-		ex->maxrss_bytes = (double)ru.ru_maxrss * 1024;
+		for (size_t k = 0; k < CM_NMETRICS; k++)
+			ex->metrics[k] = cm_metrics[k].value(&ru);
 	}
 	close(pidfd);
 	/* what the sockets and rings still hold was written before qemu ended */

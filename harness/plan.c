@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "coldmark/harness.h"
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 unsigned long cm_plan_session_seed(int64_t seed, int session)
 {
@@ -68,7 +68,7 @@ static bool product(int64_t a, int64_t b, int64_t limit, int64_t *out)
 	return true;
 }
 
-int cm_plan_check(const struct cm_matrix *m, char *err, size_t n)
+int cm_plan_check(const struct cm_matrix *m, struct cm_error *err)
 {
 	int64_t ns = m->sessions > 0 ? m->sessions : 1, first = m->first_session > 1 ? m->first_session : 1;
 	int64_t per_case = m->until_ci_pct > 0 ? (m->max_boots > m->boots ? m->max_boots : m->boots)
@@ -77,7 +77,7 @@ int cm_plan_check(const struct cm_matrix *m, char *err, size_t n)
 	/* every boot the run may make: cases x (boots + warm-ups) x sessions (adaptive: max_boots) */
 	if (!product((int64_t)m->ncases, per_case + m->warmup, CM_PLAN_MAX_BOOTS, &per_session) ||
 	    !product(per_session, ns, CM_PLAN_MAX_BOOTS, &total)) {
-		snprintf(err, n, "the plan is %zu cases x (%lld%s + %lld warm-up) boots x %lld "
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "the plan is %zu cases x (%lld%s + %lld warm-up) boots x %lld "
 			 "sessions: more than the %d boots one run may hold; split it (fewer cases or "
 			 "sessions, or --replicate I/N over an array of runs)",
 			 m->ncases, (long long)per_case, m->until_ci_pct > 0 ? " max_boots" : "",
@@ -88,7 +88,7 @@ int cm_plan_check(const struct cm_matrix *m, char *err, size_t n)
 	int64_t most = per_case > m->warmup ? per_case : m->warmup > 0 ? m->warmup : 1;
 	if (__builtin_add_overflow(first - 1, ns, &last) ||
 	    !product(last, most, INT_MAX, &boots_case)) {
-		snprintf(err, n, "session %lld numbers a case's boots past %d (%lld boots a "
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "session %lld numbers a case's boots past %d (%lld boots a "
 			 "session): one run, its replicates included, holds at most %lld sessions of "
 			 "%lld boots", (long long)(first + ns - 1), INT_MAX, (long long)most,
 			 (long long)(INT_MAX / most), (long long)most);
@@ -99,9 +99,9 @@ int cm_plan_check(const struct cm_matrix *m, char *err, size_t n)
 
 struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 {
-	char err[256];
+	struct cm_error err = { 0 };
 	*n = 0;
-	if (cm_plan_check(m, err, sizeof(err)))
+	if (cm_plan_check(m, &err))
 		return NULL; /* the caller checked: never allocate or number past the limits */
 	size_t per = m->ncases * (size_t)(m->boots + m->warmup), k = 0;
 	int ns = m->sessions > 0 ? (int)m->sessions : 1;
@@ -125,7 +125,7 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 		if (r->case_idx == c && r->phase_idx == total && cm_row_kind(r) == CM_ROW_MEASURED)
 			v[n++] = r->duration_ns;
 	}
-	cm_stats_summarize(v, n, 0.05, s);
+	cm_stats_summarize(v, n, CM_DEFAULT_ALPHA, s);
 	free(v);
 }
 

@@ -21,11 +21,11 @@
 #define QUERY_TIMEOUT_MS 10000
 
 /* Everything qemu writes on the monitor until it quits (or the timeout). */
-static char *ask(char *const *argv, const char *commands, char *err, size_t errsz)
+static char *ask(char *const *argv, const char *commands, struct cm_error *err)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
-		snprintf(err, errsz, "socketpair: %s", strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EHOST), "socketpair: %s", strerror(errno));
 		return NULL;
 	}
 	size_t argc = 0;
@@ -61,7 +61,7 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 	if (pid < 0) {
 		close(sv[0]);
 		cm_sig_guard_end(guard);
-		snprintf(err, errsz, "fork: %s", strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EHOST), "fork: %s", strerror(errno));
 		return NULL;
 	}
 	setpgid(pid, pid); /* as the child does: whichever runs first */
@@ -81,7 +81,7 @@ static char *ask(char *const *argv, const char *commands, char *err, size_t errs
 	cm_proc_end_group(pid, &st, NULL);
 	cm_sig_guard_end(guard);
 	if (timed_out || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		snprintf(err, errsz, timed_out ? "qemu did not answer 'info roms' in %d s"
+		cm_error_set(err, CM_ERR(CM_EHOST), timed_out ? "qemu did not answer 'info roms' in %d s"
 				     : "qemu with the case's arguments exited with status %d",
 			 timed_out ? QUERY_TIMEOUT_MS / 1000 : WEXITSTATUS(st));
 		cm_buf_free(&out);
@@ -131,11 +131,11 @@ static char *resolve(const char *name, char *const *argv, char **dirs, size_t nd
 	return NULL;
 }
 
-int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, char *err, size_t errsz)
+int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, struct cm_error *err)
 {
 	*roms = NULL;
 	*n = 0;
-	char *text = ask(argv, "info roms\nquit\n", err, errsz);
+	char *text = ask(argv, "info roms\nquit\n", err);
 	if (!text)
 		return -1;
 	size_t ndirs;

@@ -48,14 +48,14 @@ static bool plain(int dfd, const char *name, bool dir)
 
 /* Looks at what the folder holds: 0 empty, 1 a coldmark run (only our own plain files),
  * -1 anything else (with its name in err). */
-static int survey(int dfd, const char *path, char *err, size_t errsz)
+static int survey(int dfd, const char *path, struct cm_error *err)
 {
 	int fd = dup(dfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	if (d)
 		rewinddir(d); /* a dup shares the offset of every earlier listing */
 	if (!d) {
-		snprintf(err, errsz, "%s: cannot list: %s", path, strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: cannot list: %s", path, strerror(errno));
 		return -1;
 	}
 	int kind = 0;
@@ -64,7 +64,7 @@ static int survey(int dfd, const char *path, char *err, size_t errsz)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (!ours(e->d_name) || !plain(dfd, e->d_name, !strcmp(e->d_name, CM_RUN_LOGS))) {
-			snprintf(err, errsz, "%s holds '%s', which no coldmark run wrote (or a link): "
+			cm_error_set(err, CM_ERR(CM_EIO), "%s holds '%s', which no coldmark run wrote (or a link): "
 					     "refusing to write there",
 				 path, e->d_name);
 			kind = -1;
@@ -117,13 +117,13 @@ static off_t cut_partial_row(int fd)
 	return size - end;
 }
 
-static int open_journals(struct cm_rundir *rd, bool resume, char *err, size_t errsz)
+static int open_journals(struct cm_rundir *rd, bool resume, struct cm_error *err)
 {
 	for (int j = 0; j < CM_NJOURNALS; j++) {
 		int flags = O_WRONLY | O_NOFOLLOW | O_CLOEXEC | (resume ? O_CREAT : O_CREAT | O_EXCL);
 		rd->fd[j] = openat(rd->dfd, journal_names[j], flags, 0644);
 		if (rd->fd[j] < 0 || (resume && !plain(rd->dfd, journal_names[j], false))) {
-			snprintf(err, errsz, "%s/%s: cannot open: %s", rd->path, journal_names[j],
+			cm_error_set(err, CM_ERR(CM_EIO), "%s/%s: cannot open: %s", rd->path, journal_names[j],
 				 rd->fd[j] < 0 ? strerror(errno) : "not a regular file");
 			return -1;
 		}
@@ -133,20 +133,20 @@ static int open_journals(struct cm_rundir *rd, bool resume, char *err, size_t er
 	return 0;
 }
 
-static int make_folder(const char *path, char *err, size_t errsz)
+static int make_folder(const char *path, struct cm_error *err)
 {
 	char *parent = cm_xstrdup(path), *slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = 0;
 		if (cm_mkdirs(parent)) {
-			snprintf(err, errsz, "cannot create %s: %s", parent, strerror(errno));
+			cm_error_set(err, CM_ERR(CM_EIO), "cannot create %s: %s", parent, strerror(errno));
 			free(parent);
 			return -1;
 		}
 	}
 	free(parent);
 	if (mkdir(path, 0755) && errno != EEXIST) {
-		snprintf(err, errsz, "cannot create %s: %s", path, strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EIO), "cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -239,42 +239,41 @@ static void syncer_free(struct cm_syncer *s)
 	free(s);
 }
 
-int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, char *err,
-		   size_t errsz)
+int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, struct cm_error *err)
 {
 	memset(rd, 0, sizeof(*rd));
 	rd->fd[0] = rd->fd[1] = rd->dfd = -1;
 	rd->path = cm_xstrdup(path);
-	if (mode != CM_RUNDIR_RESUME && make_folder(path, err, errsz))
+	if (mode != CM_RUNDIR_RESUME && make_folder(path, err))
 		goto fail;
 	rd->dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (rd->dfd < 0) {
-		snprintf(err, errsz, "%s: %s", path,
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: %s", path,
 			 errno == ELOOP || errno == ENOTDIR ? "not a folder (a link or a file)"
 							    : strerror(errno));
 		goto fail;
 	}
-	int kind = survey(rd->dfd, path, err, errsz);
+	int kind = survey(rd->dfd, path, err);
 	if (kind < 0)
 		goto fail;
 	if (mode == CM_RUNDIR_RESUME && !plain(rd->dfd, CM_RUN_META, false)) {
-		snprintf(err, errsz, "%s is not a coldmark run folder to resume (no meta.csv with "
+		cm_error_set(err, CM_ERR(CM_EIO), "%s is not a coldmark run folder to resume (no meta.csv with "
 				     "its plan)", path);
 		goto fail;
 	}
 	if (mode == CM_RUNDIR_NEW && kind == 1) {
-		snprintf(err, errsz, "%s holds a run already: continue it with --resume %s, or "
+		cm_error_set(err, CM_ERR(CM_EIO), "%s holds a run already: continue it with --resume %s, or "
 				     "replace it with --force", path, path);
 		goto fail;
 	}
 	if (mode == CM_RUNDIR_FORCE)
 		clear_run(rd->dfd);
 	if (mkdirat(rd->dfd, CM_RUN_LOGS, 0755) && !(errno == EEXIST && plain(rd->dfd, CM_RUN_LOGS, true))) {
-		snprintf(err, errsz, "%s/%s: cannot create the log folder: %s", path, CM_RUN_LOGS,
+		cm_error_set(err, CM_ERR(CM_EIO), "%s/%s: cannot create the log folder: %s", path, CM_RUN_LOGS,
 			 strerror(errno));
 		goto fail;
 	}
-	if (open_journals(rd, mode == CM_RUNDIR_RESUME, err, errsz))
+	if (open_journals(rd, mode == CM_RUNDIR_RESUME, err))
 		goto fail;
 	rd->syncer = syncer_new(rd->fd);
 	return 0;

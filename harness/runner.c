@@ -4,6 +4,7 @@
  * sinks are parameters: tests run it on a fake launcher, without qemu. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,32 +13,50 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
 
 /* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
  * killed at any moment can be resumed. 0, or CM_RUNNER_OUTPUT after saying why. */
-int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds)
+int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e)
 {
 	char *text = cm_meta_format(ds);
 	int err = cm_rundir_replace(rd, CM_RUN_META, text, strlen(text));
 	free(text);
 	if (err)
-		fprintf(stderr, "coldmark run: cannot write %s/%s: %s\n", rd->path, CM_RUN_META,
-			strerror(-err));
+		cm_error_set(e, CM_ERR(CM_EIO), "cannot write %s/%s: %s", rd->path, CM_RUN_META,
+			     strerror(-err));
 	return err ? CM_RUNNER_OUTPUT : 0;
 }
 
-static void print_full_journal(const struct cm_rundir *rd, const char *what, int err)
+static void full_journal(struct cm_error *e, const struct cm_rundir *rd, const char *what, int err)
 {
-	fprintf(stderr, "coldmark run: cannot write %s/%s: %s. The run stops here; every boot "
-			"before this one is kept (continue it with --resume %s when there is room)\n",
+	cm_error_set(e, CM_ERR(CM_EIO), "cannot write %s/%s: %s. The run stops here; every boot "
+			"before this one is kept (continue it with --resume %s when there is room)",
 		rd->path, what, strerror(-err), rd->path);
 }
 
+/* What the run has to tell its user goes to the CLI, which alone prints. */
+static void say(const struct cm_runner *r, const struct cm_error *e)
+{
+	if (r->say)
+		r->say(r->ctx, e);
+}
+
+static void sayf(const struct cm_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sayf(const struct cm_runner *r, const char *fmt, ...)
+{
+	struct cm_error e = { CM_ERR(CM_EIO) };
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	say(r, &e);
+}
+
 /* The column headers of a new run's journals. */
-int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
+int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e)
 {
 	struct cm_buf b = { 0 };
 	char *text = NULL;
@@ -49,7 +68,7 @@ int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
 			  ? 0 : cm_rundir_append(rd, CM_JOURNAL_SAMPLES, text, len);
 	free(text);
 	if (err) {
-		print_full_journal(rd, CM_RUN_SAMPLES, err);
+		full_journal(e, rd, CM_RUN_SAMPLES, err);
 		return CM_RUNNER_OUTPUT;
 	}
 	cm_buf_puts(&b, "case,boot,warmup,event,port,value,ts_ns,source\n");
@@ -57,16 +76,17 @@ int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds)
 		      ? 0 : cm_rundir_append(rd, CM_JOURNAL_EVENTS, b.s, b.len);
 	cm_buf_free(&b);
 	if (err) {
-		print_full_journal(rd, CM_RUN_EVENTS, err);
+		full_journal(e, rd, CM_RUN_EVENTS, err);
 		return CM_RUNNER_OUTPUT;
 	}
 	return 0;
 }
 
-void cm_runner_say_journal_only(const char *shown, const char *why, const char *rundir)
+void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *why,
+			    const char *rundir)
 {
-	fprintf(stderr, "coldmark run: the shared store %s %s: from here on the boots are kept in "
-			"%s/%s only; upload them later with: coldmark sync %s --db URL\n",
+	cm_error_set(e, CM_ERR(CM_EIO), "the shared store %s %s: from here on the boots are kept in "
+			"%s/%s only; upload them later with: coldmark sync %s --db URL",
 		shown, why, rundir, CM_RUN_JOURNAL_DB, rundir);
 }
 
@@ -80,11 +100,13 @@ static int shared_failed(struct cm_runner *r, const char *what)
 	char why[700], *reason = cm_redact(cm_store_error(r->shared));
 	if (cm_store_lost(r->shared)) {
 		snprintf(why, sizeof(why), "did not take %s (%s)", what, reason);
-		cm_runner_say_journal_only(r->shared_name, why, r->rd->path);
+		struct cm_error e;
+		cm_runner_journal_only(&e, r->shared_name, why, r->rd->path);
+		say(r, &e);
 	} else {
-		fprintf(stderr, "coldmark run: the shared store %s refused %s: %s. The run stops here: "
+		sayf(r, "the shared store %s refused %s: %s. The run stops here: "
 				"every boot so far is in %s/%s and %s/%s (continue with --resume %s once "
-				"the store takes them)\n",
+				"the store takes them)",
 			r->shared_name, what, reason, r->rd->path, CM_RUN_JOURNAL_DB, r->rd->path,
 			CM_RUN_SAMPLES, r->rd->path);
 		r->shared_refused = true;
@@ -162,17 +184,18 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	 * are on disk too (a failure in samples.csv takes the boot's events back out) */
 	off_t events_before = rd->good[CM_JOURNAL_EVENTS];
 	int rc = 0, err = cm_rundir_append(rd, CM_JOURNAL_EVENTS, evs, nevs);
+	struct cm_error e;
 	if (err)
-		print_full_journal(rd, CM_RUN_EVENTS, err);
+		full_journal(&e, rd, CM_RUN_EVENTS, err), say(r, &e);
 	else if ((err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows))) {
-		print_full_journal(rd, CM_RUN_SAMPLES, err);
+		full_journal(&e, rd, CM_RUN_SAMPLES, err), say(r, &e);
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
 	} else {
 		cm_rundir_sync(rd); /* to the disk while the next boot runs */
 		if (store && cm_store_add_rows(store, r->run_id, ds, first_row, ds->n)) {
-			fprintf(stderr, "coldmark run: the results store %s did not take %s boot %d "
+			sayf(r, "the results store %s did not take %s boot %d "
 					"(%s); the run stops here: the boot is in %s/%s, and every "
-					"earlier one in both\n",
+					"earlier one in both",
 				r->db_path, case_id, b->boot, cm_store_error(store), rd->path,
 				CM_RUN_SAMPLES);
 			rc = CM_RUNNER_OUTPUT;
@@ -215,7 +238,12 @@ static int session_mark(struct cm_runner *r, int session, bool begin)
 	}
 	int rc = cm_runner_meta(r, key, val);
 	free(val);
-	return cm_runner_save_meta(r->rd, r->ds) ? CM_RUNNER_OUTPUT : rc;
+	struct cm_error e;
+	if (cm_runner_save_meta(r->rd, r->ds, &e)) {
+		say(r, &e);
+		return CM_RUNNER_OUTPUT;
+	}
+	return rc;
 }
 
 /* The per-boot audit: the clock and the thermal throttle counters read around the boot. A boot
@@ -272,23 +300,21 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	char flag[96];
 	audit(r, &c0, &c1, flag, sizeof(flag));
 	if (lrc) {
-		fprintf(stderr, "coldmark run: cannot launch qemu: %s\n", cm_strerror(lrc));
+		sayf(r, "cannot launch qemu: %s", cm_strerror(lrc));
 		ex.launched = false;
 	}
 	if (!ex.launched && i == 0 && errno == ENOENT)
-		fprintf(stderr, "coldmark run: %s: not found\n", cs->argv[0]);
+		sayf(r, "%s: not found", cs->argv[0]);
 	cm_boot_evaluate(em, ev, &ex, cm_sources_first_entry(picked, npicked), br);
 	*src = picked[0]->ops->name;
 	size_t first_row = r->ds->n;
-	char sid[16];
-	snprintf(sid, sizeof(sid), "%d", b->session > 0 ? b->session : 1);
-	cm_dataset_session(r->ds, sid, NULL);
+	cm_dataset_session_number(r->ds, b->session > 0 ? b->session : 1, NULL);
 	r->ds->audit_now = flag;
 	/* phases (a reference case: total alone), total, then what the boot cost the host */
 	for (size_t p = cs->reference ? em->nphases : 0; p < br->nphase; p++)
 		cm_dataset_add(r->ds, cs->id, b->boot, b->warmup, cm_status_names[br->status],
 			       p < em->nphases ? em->phases[p].name
-			       : p == em->nphases ? "total" : cm_metric_names[p - em->nphases - 1],
+			       : p == em->nphases ? "total" : cm_metrics[p - em->nphases - 1].name,
 			       br->phase_ns[p], *src, r->drop_used);
 	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */

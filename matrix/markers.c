@@ -269,9 +269,10 @@ void mx_parse_phases(struct ctx *c, yaml_node_t *n)
 			continue;
 		}
 		if (!mx_valid_name(f[0]) || !strcmp(f[0], "total") || cm_is_metric(f[0])) {
-			ERR(c, e, "phase name '%s' must be [A-Za-z0-9_-]+ and not 'total', '%s' or '%s' "
-				  "(what a boot costs the host is recorded under those)", f[0],
-			    CM_METRIC_CPU, CM_METRIC_MAXRSS);
+			char *metrics = cm_metric_list();
+			ERR(c, e, "phase name '%s' must be [A-Za-z0-9_-]+ and not 'total', %s "
+				  "(what a boot costs the host is recorded under those)", f[0], metrics);
+			free(metrics);
 			continue;
 		}
 		mx_add_phase(c->m, f[0], f[1], f[2]);

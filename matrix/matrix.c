@@ -133,10 +133,10 @@ static const struct key keys[] = {
 size_t cm_matrix_key_flags(struct cm_key_flag *out, size_t max)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < NKEYS && n < max; i++)
-		if (keys[i].flag)
-			out[n++] = (struct cm_key_flag){ keys[i].name, keys[i].flag, keys[i].metavar,
-							 keys[i].help, keys[i].short_flag };
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].flag && n++ < max)
+			out[n - 1] = (struct cm_key_flag){ keys[i].name, keys[i].flag, keys[i].metavar,
+							   keys[i].help, keys[i].short_flag };
 	return n;
 }
 

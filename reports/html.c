@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coldmark/report.h"
+#include "tables.h"
 
 static void esc(FILE *f, const char *s)
 {
@@ -457,6 +458,23 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 }
 
 /* With 2+ sessions: the noise within and between them, and the cheapest design for the target. */
+static void html_session_row(const struct cm_sessions_row *sr, void *ctx)
+{
+	FILE *f = ctx;
+	fputs("<tr><td>", f);
+	esc(f, sr->case_id);
+	fputs("</td><td>", f);
+	esc(f, sr->phase);
+	fprintf(f, "</td><td>%zu</td><td>%.2f%%</td><td>%.2f%%</td><td>%.2f</td><td>",
+		sr->cell->vc.sessions, sqrt(sr->cell->vc.within) * 100,
+		sqrt(sr->cell->vc.between) * 100, sr->cell->vc.icc);
+	if (sr->advice)
+		fprintf(f, "%d × %d", sr->dim.sessions, sr->dim.boots);
+	else
+		fputs("—", f);
+	fputs("</td></tr>\n", f);
+}
+
 static void sessions_table(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -468,25 +486,7 @@ static void sessions_table(const struct cm_report *r, FILE *f)
 		   "<table><tr><th>case</th><th>phase</th><th>sessions</th><th>sd within</th>"
 		   "<th>sd between</th><th>ICC</th><th>for ±%g%%</th></tr>\n",
 		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
-	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			if (cell->vc.sessions < 2)
-				continue;
-			struct cm_dimension dim;
-			fputs("<tr><td>", f);
-			esc(f, ds->cases[c].id);
-			fputs("</td><td>", f);
-			esc(f, ds->phases[p]);
-			fprintf(f, "</td><td>%zu</td><td>%.2f%%</td><td>%.2f%%</td><td>%.2f</td><td>",
-				cell->vc.sessions, sqrt(cell->vc.within) * 100,
-				sqrt(cell->vc.between) * 100, cell->vc.icc);
-			if (cm_cell_advice(r, cell, &dim))
-				fprintf(f, "%d × %d", dim.sessions, dim.boots);
-			else
-				fputs("—", f);
-			fputs("</td></tr>\n", f);
-		}
+	cm_sessions_walk(r, html_session_row, f);
 	fputs("</table></section>\n", f);
 }
 

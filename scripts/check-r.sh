@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The outside references issue 24's statistics were checked against, recomputed in R (Debian's
 # r-base-core, r-cran-lme4; installed here when missing, as root): the variance of the median of
-# m normals (stats/sessions.c's table), lme4's REML between-session variance for
+# m normals (stats/sessions_stats.c's table), lme4's REML between-session variance for
 # tests/test_stats_corners.c's two-side data and the pooled ANOVA beside REML on unbalanced
 # designs, and Jonckheere-Terpstra's tie-corrected variance against a permutation variance.
 # Prints figures; asserts nothing.

@@ -12,18 +12,18 @@ if ! command -v clang >/dev/null || ! dpkg-query -W libclang-rt-14-dev >/dev/nul
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang libclang-rt-14-dev >/dev/null
 fi
 out=build/fuzz
-mkdir -p "$out" tests/fuzz/corpus tests/fuzz/crashes
-clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
-    -DCOLDMARK_GUEST_DIR='"/nonexistent"' \
-    tests/fuzz/fuzz_matrix.c matrix/matrix.c matrix/markers.c matrix/axes.c matrix/expand.c util/util.c util/sha256.c \
-    $(pkg-config --cflags --libs yaml-0.1) -lm -o "$out/fuzz_matrix"
+mkdir -p tests/fuzz/corpus tests/fuzz/crashes
+# the fuzzers come from the CMake targets (COLDMARK_FUZZ): they link what the binary links
+CC=clang cmake -S . -B "$out" -DCOLDMARK_FUZZ=ON -DCOLDMARK_PERF=OFF >/dev/null
+cmake --build "$out" --target fuzz_matrix -j"$(nproc)" >/dev/null
+fuzzer="$out/tests/fuzz/fuzz_matrix"
 seeds=$(mktemp -d)
 cp configs/*.yaml tests/fixtures/bad/*.yaml "$seeds/"
-"$out/fuzz_matrix" -max_total_time="$secs" -max_len=4096 -timeout=5 \
+"$fuzzer" -max_total_time="$secs" -max_len=4096 -timeout=5 \
     -artifact_prefix=tests/fuzz/crashes/ tests/fuzz/corpus "$seeds" 2>&1 | tail -n 5
 # keep the corpus small: only inputs that add coverage
 merged=$(mktemp -d)
-"$out/fuzz_matrix" -merge=1 "$merged" tests/fuzz/corpus "$seeds" >/dev/null 2>&1
+"$fuzzer" -merge=1 "$merged" tests/fuzz/corpus "$seeds" >/dev/null 2>&1
 rm -rf tests/fuzz/corpus && mv "$merged" tests/fuzz/corpus
 rm -rf "$seeds"
 echo "corpus: $(ls tests/fuzz/corpus | wc -l) files; crashes: $(ls tests/fuzz/crashes | wc -l)"

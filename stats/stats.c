@@ -1,5 +1,5 @@
-/* Summaries and comparisons. Definitions follow DESIGN.md: type-7 quantiles, order-statistic
- * CIs, Student-t mean CI, MAD scaled by 1.4826, Tukey fences; comparisons as R's wilcox.test. */
+/* Summaries and comparisons. Definitions (README, Outputs: "Statistics"): type-7 quantiles,
+ * order-statistic CIs, Student-t mean CI, MAD scaled by 1.4826, Tukey fences; comparisons as R's wilcox.test. */
 #define _GNU_SOURCE /* qsort_r */
 #include "coldmark/stats.h"
 

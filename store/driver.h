@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coldmark/util.h"
+
 struct cm_store;
 
 #define CM_DB_MAX_COLS 32 /* the widest row a query returns (samples: 11) */
@@ -70,8 +72,7 @@ int cm_store_count_row(void *ctx, int ncol, const char *const *vals);
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
 
 /* Opens a backend into s (ops, db). 0, or -1 with err set. */
-int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, char *err,
-		      size_t errsz);
-int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz);
+int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, struct cm_error *err);
+int cm_db_pg_open(struct cm_store *s, const char *url, struct cm_error *err);
 
 #endif

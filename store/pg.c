@@ -309,22 +309,22 @@ static char *lower_scheme(const char *url)
 }
 
 /* err: the URL and why, its secrets hidden (libpq quotes pieces of a malformed password). */
-static void say_url(const char *url, const char *why, char *err, size_t errsz)
+static void say_url(const char *url, const char *why, struct cm_error *err)
 {
 	char *shown = cm_redact(url), *reason = cm_redact_msg(why, url);
-	snprintf(err, errsz, "%s: %s", shown, reason);
-	err[strcspn(err, "\n")] = 0;
+	cm_error_set(err, CM_ERR(CM_EIO), "%s: %s", shown, reason);
+	err->msg[strcspn(err->msg, "\n")] = 0;
 	free(shown);
 	free(reason);
 }
 
-int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz)
+int cm_db_pg_open(struct cm_store *s, const char *url, struct cm_error *err)
 {
 	s->ops = &ops;
 	s->pg = true;
 	struct stmt_cache *sc = s->stmts = cm_xcalloc(1, sizeof(struct stmt_cache));
 	if ((sc->timeout_ms = timeout_ms()) < 0) {
-		snprintf(err, errsz, "COLDMARK_DB_TIMEOUT '%s' is not a duration (\"5s\", \"2500ms\")",
+		cm_error_set(err, CM_ERR(CM_EIO), "COLDMARK_DB_TIMEOUT '%s' is not a duration (\"5s\", \"2500ms\")",
 			 getenv("COLDMARK_DB_TIMEOUT"));
 		return -1;
 	}
@@ -339,7 +339,7 @@ int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz)
 	s->db = c;
 	if (!c || PQstatus(c) != CONNECTION_OK) {
 		s->lost = true;
-		say_url(url, c ? PQerrorMessage(c) : "out of memory", err, errsz);
+		say_url(url, c ? PQerrorMessage(c) : "out of memory", err);
 		return -1;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
@@ -348,19 +348,19 @@ int cm_db_pg_open(struct cm_store *s, const char *url, char *err, size_t errsz)
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %lld; SET lock_timeout = %lld",
 		 (long long)sc->timeout_ms, (long long)sc->timeout_ms);
 	if (run(s, sql, 0, NULL, NULL, NULL)) {
-		say_url(url, s->err, err, errsz);
+		say_url(url, s->err, err);
 		return -1;
 	}
 	return 0;
 }
 
-bool cm_store_url_valid(const char *url, char *err, size_t errsz)
+bool cm_store_url_valid(const char *url, struct cm_error *err)
 {
 	char *msg = NULL, *u = lower_scheme(url);
 	PQconninfoOption *o = PQconninfoParse(u, &msg);
 	free(u);
 	if (!o)
-		say_url(url, msg ? msg : "not a connection URL", err, errsz);
+		say_url(url, msg ? msg : "not a connection URL", err);
 	PQfreemem(msg);
 	PQconninfoFree(o);
 	return o != NULL;

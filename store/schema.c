@@ -113,7 +113,7 @@ static const char TABLES_PG[] = "SELECT table_name FROM information_schema.table
 /* A store at schema version v holds coldmark's tables of that version and nothing else: a
  * database with a table of its own (someone's `accounts`) is a stranger's, whatever version
  * it claims, and is refused before anything is written (or read) there. */
-static int check_ours(struct cm_store *s, int v, const char *name, char *err, size_t errsz,
+static int check_ours(struct cm_store *s, int v, const char *name, struct cm_error *err,
 		      bool *flag)
 {
 	static const char *const known[] = { "runs", "run_meta", "cases", "samples",
@@ -123,7 +123,7 @@ static int check_ours(struct cm_store *s, int v, const char *name, char *err, si
 	};
 	struct cm_rows t;
 	if (cm_store_rows(s, s->pg ? TABLES_PG : TABLES_SQLITE, 0, NULL, &t)) {
-		snprintf(err, errsz, "%s: cannot list its tables: %s", name, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: cannot list its tables: %s", name, s->err);
 		return -1;
 	}
 	const char *stranger = NULL;
@@ -135,14 +135,14 @@ static int check_ours(struct cm_store *s, int v, const char *name, char *err, si
 			stranger = t.v[i];
 	}
 	if (stranger)
-		snprintf(err, errsz, "%s: not a coldmark store (it has a table '%s', which is not "
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: not a coldmark store (it has a table '%s', which is not "
 			 "coldmark's): refused, nothing in it changed", name, stranger);
 	cm_rows_free(&t);
 	if (stranger)
 		return not_ours(flag);
 	for (size_t i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
 		if (v >= needed[i].since && !s->ops->has_table(s, needed[i].name)) {
-			snprintf(err, errsz, "%s: not a coldmark store (no table '%s')", name,
+			cm_error_set(err, CM_ERR(CM_EIO), "%s: not a coldmark store (no table '%s')", name,
 				 needed[i].name);
 			return not_ours(flag);
 		}
@@ -162,24 +162,24 @@ static long long count_samples(struct cm_store *s)
 
 /* Every step to the current version in one transaction, under the backend's migration lock
  * (two hosts opening a new PostgreSQL store at once: the second finds it migrated). */
-static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz, bool *flag)
+static int migrate(struct cm_store *s, const char *name, struct cm_error *err, bool *flag)
 {
 	int v = cm_store_version(s);
 	if (v == CM_STORE_VERSION)
-		return check_ours(s, v, name, err, errsz, flag);
+		return check_ours(s, v, name, err, flag);
 	if (s->ops->begin(s, true)) {
-		snprintf(err, errsz, "%s: %s", name, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: %s", name, s->err);
 		return -1;
 	}
 	v = cm_store_version(s);
 	if (v < 0) {
-		snprintf(err, errsz, "%s: cannot read the schema version: %s", name, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: cannot read the schema version: %s", name, s->err);
 		goto fail;
 	}
-	if (check_ours(s, v, name, err, errsz, flag))
+	if (check_ours(s, v, name, err, flag))
 		goto fail;
 	if (v > CM_STORE_VERSION) {
-		snprintf(err, errsz, "%s: schema version %d is newer than this coldmark's (%d)", name,
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: schema version %d is newer than this coldmark's (%d)", name,
 			 v, CM_STORE_VERSION);
 		goto fail;
 	}
@@ -187,7 +187,7 @@ static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz
 	for (; v < NMIGRATIONS; v++) {
 		const char *sql = s->pg && migrations[v].pg ? migrations[v].pg : migrations[v].sqlite;
 		if (s->ops->query(s, sql, 0, NULL, NULL, NULL) || s->ops->set_version(s, v + 1)) {
-			snprintf(err, errsz, "%s: migrating to schema %d: %s", name, v + 1, s->err);
+			cm_error_set(err, CM_ERR(CM_EIO), "%s: migrating to schema %d: %s", name, v + 1, s->err);
 			goto fail;
 		}
 	}
@@ -196,38 +196,38 @@ static int migrate(struct cm_store *s, const char *name, char *err, size_t errsz
 			 "removed (boots stored more than once by concurrent copies)", DEDUP_VERSION,
 			 before - count_samples(s));
 	if (s->ops->commit(s)) {
-		snprintf(err, errsz, "%s: migrating: %s", name, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: migrating: %s", name, s->err);
 		s->note[0] = 0;
 		goto fail;
 	}
-	return check_ours(s, CM_STORE_VERSION, name, err, errsz, flag);
+	return check_ours(s, CM_STORE_VERSION, name, err, flag);
 fail:
 	s->ops->rollback(s);
 	return -1;
 }
 
 /* A reader's checks, nothing written: coldmark's tables only, a version it can read. */
-static int check_readable(struct cm_store *s, const char *name, char *err, size_t errsz,
+static int check_readable(struct cm_store *s, const char *name, struct cm_error *err,
 			  bool *flag)
 {
 	int v = cm_store_version(s);
 	if (v < 0) {
-		snprintf(err, errsz, "%s: cannot read the schema version: %s", name, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: cannot read the schema version: %s", name, s->err);
 		return -1;
 	}
-	if (check_ours(s, v, name, err, errsz, flag))
+	if (check_ours(s, v, name, err, flag))
 		return -1;
 	if (v == 0) {
-		snprintf(err, errsz, "%s: not a coldmark store (an empty database)", name);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: not a coldmark store (an empty database)", name);
 		return not_ours(flag);
 	}
 	if (v > CM_STORE_VERSION) {
-		snprintf(err, errsz, "%s: schema version %d is newer than this coldmark's (%d)", name,
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: schema version %d is newer than this coldmark's (%d)", name,
 			 v, CM_STORE_VERSION);
 		return -1;
 	}
 	if (v < READ_MIN_VERSION) {
-		snprintf(err, errsz, "%s: schema version %d is older than this coldmark reads (%d to "
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: schema version %d is older than this coldmark reads (%d to "
 			 "%d); a reader never migrates a store: a command that writes to it (run, "
 			 "import, sync or merge --db) does", name, v, READ_MIN_VERSION, CM_STORE_VERSION);
 		return -1;
@@ -237,20 +237,20 @@ static int check_readable(struct cm_store *s, const char *name, char *err, size_
 
 /* A file or folder that cannot be a store, said as it is (a stat that succeeded leaves errno
  * as an earlier call set it: the reason comes from what stat found). */
-static int check_file(const char *target, char *err, size_t errsz, bool *flag)
+static int check_file(const char *target, struct cm_error *err, bool *flag)
 {
 	struct stat st;
 	if (stat(target, &st)) {
-		snprintf(err, errsz, "%s: no results store there (%s)", target,
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: no results store there (%s)", target,
 			 errno == ENOENT ? "no such file" : strerror(errno));
 		return errno == ENOENT ? not_ours(flag) : -1;
 	}
 	if (S_ISDIR(st.st_mode))
-		snprintf(err, errsz, "%s: no results store there (a folder)", target);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: no results store there (a folder)", target);
 	else if (!S_ISREG(st.st_mode))
-		snprintf(err, errsz, "%s: no results store there (not a regular file)", target);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: no results store there (not a regular file)", target);
 	else if (st.st_size == 0)
-		snprintf(err, errsz, "%s: no results store there (an empty file, 0 bytes: not a "
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: no results store there (an empty file, 0 bytes: not a "
 			 "coldmark store)", target);
 	else
 		return 0;
@@ -260,7 +260,7 @@ static int check_file(const char *target, char *err, size_t errsz, bool *flag)
 /* cm_store_open_how, and whether a failure was the connection's (*lost: no server, or no
  * answer in time) rather than a store that answered and refused. */
 static struct cm_store *open_store(const char *target, enum cm_store_access how, bool *foreign,
-				   bool *lost, char *err, size_t errsz)
+				   bool *lost, struct cm_error *err)
 {
 	bool reader = how == CM_STORE_READ, url = cm_store_is_url(target);
 	if (foreign)
@@ -270,26 +270,26 @@ static struct cm_store *open_store(const char *target, enum cm_store_access how,
 	char name[512];
 	cm_store_redact(target, name, sizeof(name));
 	if (!url && cm_holds_secret(target)) { /* never a file named after a password */
-		snprintf(err, errsz, "%s: a connection string with a password is not a SQLite file; "
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: a connection string with a password is not a SQLite file; "
 			 "a PostgreSQL store is a postgresql:// URL", name);
 		if (foreign)
 			*foreign = true;
 		return NULL;
 	}
-	if (reader && !url && check_file(target, err, errsz, foreign))
+	if (reader && !url && check_file(target, err, foreign))
 		return NULL;
 	struct cm_store *s = cm_xcalloc(1, sizeof(*s));
-	int rc = url ? cm_db_pg_open(s, target, err, errsz)
-		     : cm_db_sqlite_open(s, target, reader, err, errsz);
+	int rc = url ? cm_db_pg_open(s, target, err)
+		     : cm_db_sqlite_open(s, target, reader, err);
 	/* PostgreSQL: every transaction of this session read-only, so no query can write */
 	if (!rc && url && reader &&
 	    s->ops->query(s, "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY", 0, NULL, NULL,
 			  NULL)) {
-		snprintf(err, errsz, "%s: %s", name, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: %s", name, s->err);
 		rc = -1;
 	}
-	if (rc || (reader ? check_readable(s, name, err, errsz, foreign)
-			  : migrate(s, name, err, errsz, foreign))) {
+	if (rc || (reader ? check_readable(s, name, err, foreign)
+			  : migrate(s, name, err, foreign))) {
 		if (lost)
 			*lost = s->lost;
 		cm_store_close(s);
@@ -299,14 +299,14 @@ static struct cm_store *open_store(const char *target, enum cm_store_access how,
 }
 
 struct cm_store *cm_store_open_how(const char *target, enum cm_store_access how, bool *foreign,
-				   char *err, size_t errsz)
+				   struct cm_error *err)
 {
-	return open_store(target, how, foreign, NULL, err, errsz);
+	return open_store(target, how, foreign, NULL, err);
 }
 
-struct cm_store *cm_store_open_lost(const char *target, char *err, size_t errsz, bool *lost)
+struct cm_store *cm_store_open_lost(const char *target, struct cm_error *err, bool *lost)
 {
-	return open_store(target, CM_STORE_WRITE, NULL, lost, err, errsz);
+	return open_store(target, CM_STORE_WRITE, NULL, lost, err);
 }
 
 bool cm_store_lost(const struct cm_store *s)
@@ -314,12 +314,12 @@ bool cm_store_lost(const struct cm_store *s)
 	return s->lost;
 }
 
-struct cm_store *cm_store_open(const char *target, char *err, size_t errsz)
+struct cm_store *cm_store_open(const char *target, struct cm_error *err)
 {
-	return cm_store_open_how(target, CM_STORE_WRITE, NULL, err, errsz);
+	return cm_store_open_how(target, CM_STORE_WRITE, NULL, err);
 }
 
-struct cm_store *cm_store_open_existing(const char *target, char *err, size_t errsz)
+struct cm_store *cm_store_open_existing(const char *target, struct cm_error *err)
 {
-	return cm_store_open_how(target, CM_STORE_READ, NULL, err, errsz);
+	return cm_store_open_how(target, CM_STORE_READ, NULL, err);
 }

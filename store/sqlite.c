@@ -188,8 +188,7 @@ static const struct cm_db_ops ops = {
 	has_table, bytes, close_db,
 };
 
-int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, char *err,
-		      size_t errsz)
+int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, struct cm_error *err)
 {
 	sqlite3 *h = NULL;
 	s->ops = &ops;
@@ -199,19 +198,19 @@ int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, char 
 						    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	s->db = h;
 	if (rc != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", path, sqlite3_errmsg(h));
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: %s", path, sqlite3_errmsg(h));
 		return -1;
 	}
 	sqlite3_busy_timeout(h, 5000);
 	struct stat sb;
 	if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) {
-		snprintf(err, errsz, "%s: is a folder, not a database file", path);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: is a folder, not a database file", path);
 		return -1;
 	}
 	/* WAL is the file's own setting, made by its writer: a reader leaves it */
 	if (!readonly &&
 	    run(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", 0, NULL, NULL, NULL)) {
-		snprintf(err, errsz, "%s: %s", path, s->err);
+		cm_error_set(err, CM_ERR(CM_EIO), "%s: %s", path, s->err);
 		return -1;
 	}
 	return 0;

@@ -234,9 +234,8 @@ static int rows_body(struct cm_store *s, void *ctx)
 		char boot[16], dur[32], session[16];
 		snprintf(boot, sizeof(boot), "%d", r->boot);
 		snprintf(dur, sizeof(dur), "%.17g", r->duration_ns);
-		/* the session's number within the run: its id, or what follows a merged id's '#' */
-		const char *sid = x->ds->sessions[r->session - 1].id, *hash = strrchr(sid, '#');
-		snprintf(session, sizeof(session), "%d", atoi(hash ? hash + 1 : sid));
+		/* the session's number within the run, as the dataset keeps it */
+		snprintf(session, sizeof(session), "%d", x->ds->sessions[r->session - 1].number);
 		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
 				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
 				    session, r->audit ? r->audit : "" };

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/compare.h"
+#include "coldmark/report.h"
 #include "coldmark/report.h"
 
 #define SD_BETWEEN 0.1
@@ -127,7 +127,7 @@ static void comparisons(int trials)
 		fp = rate(trials, d[i].K, d[i].B, 0, d[i].within, d[i].cal_k, 0, &m);
 		pw = rate(trials, d[i].K, d[i].B, d[i].change, d[i].within, d[i].cal_k, 0, &m);
 		printf("%-58s %9.1f%% %9.1f%%   (model: %s, change %+.0f%%)\n", d[i].what, fp * 100,
-		       pw * 100, cm_cmp_model_names[m], d[i].change * 100);
+		       pw * 100, cm_cmp_models[m].name, d[i].change * 100);
 	}
 }
 

@@ -64,10 +64,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int cases = atoi(argv[2]), sessions = atoi(argv[3]), boots = atoi(argv[4]);
-	char err[512];
-	struct cm_store *st = cm_store_open(argv[1], err, sizeof(err));
+	struct cm_error err = { 0 };
+	struct cm_store *st = cm_store_open(argv[1], &err);
 	if (!st) {
-		fprintf(stderr, "bench_store: %s\n", err);
+		fprintf(stderr, "bench_store: %s\n", err.msg);
 		return 1;
 	}
 	size_t rows = 0;

@@ -110,30 +110,30 @@ static void test_man_and_completion(void **state)
 static void test_replicate(void **state)
 {
 	struct cm_replicate r;
-	char err[256];
+	struct cm_error err = { 0 };
 	unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("JOB_COMPLETION_INDEX");
-	assert_int_equal(cm_replicate_parse("auto", &r, err, sizeof(err)), CM_EXIT_USAGE);
-	assert_non_null(strstr(err, "SLURM_ARRAY_TASK_ID"));
+	assert_int_equal(cm_replicate_parse("auto", &r, &err), CM_EXIT_USAGE);
+	assert_non_null(strstr(err.msg, "SLURM_ARRAY_TASK_ID"));
 	setenv("SLURM_ARRAY_TASK_ID", "5", 1), setenv("SLURM_ARRAY_TASK_MIN", "4", 1);
 	setenv("SLURM_ARRAY_TASK_COUNT", "3", 1), setenv("SLURM_ARRAY_JOB_ID", "4711", 1);
-	assert_int_equal(cm_replicate_parse("auto", &r, err, sizeof(err)), 0);
+	assert_int_equal(cm_replicate_parse("auto", &r, &err), 0);
 	assert_int_equal(r.index, 1);
 	assert_int_equal(r.count, 3);
 	assert_string_equal(r.job, "slurm 4711_5");
 	setenv("SLURM_ARRAY_TASK_ID", "x", 1);
-	assert_int_equal(cm_replicate_parse("auto", &r, err, sizeof(err)), CM_EXIT_USAGE);
+	assert_int_equal(cm_replicate_parse("auto", &r, &err), CM_EXIT_USAGE);
 	unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("SLURM_ARRAY_TASK_MIN");
 	setenv("JOB_COMPLETION_INDEX", "7", 1);
-	assert_int_equal(cm_replicate_parse("auto", &r, err, sizeof(err)), 0);
+	assert_int_equal(cm_replicate_parse("auto", &r, &err), 0);
 	assert_int_equal(r.index, 7);
 	assert_int_equal(r.count, 0); /* an Indexed Job's pod is not told the count */
 	unsetenv("JOB_COMPLETION_INDEX");
-	assert_int_equal(cm_replicate_parse("2/3", &r, err, sizeof(err)), 0);
+	assert_int_equal(cm_replicate_parse("2/3", &r, &err), 0);
 	assert_int_equal(r.index, 2);
 	const char *bad[] = { "3/3", "-1/3", "1", "a/b", "1/0", "" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(cm_replicate_parse(bad[i], &r, err, sizeof(err)), CM_EXIT_USAGE);
-		assert_non_null(strstr(err, "0 <= I < N"));
+		assert_int_equal(cm_replicate_parse(bad[i], &r, &err), CM_EXIT_USAGE);
+		assert_non_null(strstr(err.msg, "0 <= I < N"));
 	}
 }
 

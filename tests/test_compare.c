@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/compare.h"
+#include "coldmark/report.h"
 
 static void load(const char *side, struct cm_dataset *ds)
 {

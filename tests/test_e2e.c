@@ -1433,14 +1433,14 @@ int main(int argc, char **argv)
 			skip_group("this build has no perf source (COLDMARK_PERF=OFF)");
 		if (!kvm_ok())
 			skip_group("/dev/kvm cannot create a VM here");
-		char err[512];
+		struct cm_error err = { 0 };
 		const char *tracefs = cm_tracefs_path(geteuid() == 0, NULL);
 		unsigned port = 0xf4;
 		struct cm_perf_config pc = { &port, 1, "qemu-system-x86_64", "auto", "rip == 0xfff0",
 					     tracefs };
-		struct cm_perf *p = tracefs ? cm_perf_open(&pc, err, sizeof(err)) : NULL;
+		struct cm_perf *p = tracefs ? cm_perf_open(&pc, &err) : NULL;
 		if (!p)
-			skip_group(tracefs ? err : "tracefs is not mounted");
+			skip_group(tracefs ? err.msg : "tracefs is not mounted");
 		cm_perf_close(p);
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_run_perf) };
 		return cmocka_run_group_tests_name("run-perf", t, NULL, NULL);

@@ -182,10 +182,10 @@ static int coldmark(char **out, ...)
  * with phases 2 its last boot was interrupted once before (a resumed run booted it again). */
 static void put_run(const char *target, const char *run_id, const char *tag, int boots, int phases)
 {
-	char err[512];
-	struct cm_store *s = cm_store_open(target, err, sizeof(err));
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(target, &err);
 	if (!s)
-		fail_msg("%s", err);
+		fail_msg("%s", err.msg);
 	char *axes[] = { "memory" }, *l[] = { "1G" };
 	struct cm_dataset ds;
 	cm_dataset_init(&ds, axes, 1);
@@ -260,11 +260,12 @@ static void test_run_ids_unique_across_pid_namespaces(void **state)
 	assert_memory_equal(ids[0], "20261206-010000-", 16);
 
 	/* a second run of an id the target holds, from its own journal: refused whole */
-	char *t = fresh("t_collide"), *j = cm_xasprintf("%s/collide-journal.db", tmp), err[512];
+	char *t = fresh("t_collide"), *j = cm_xasprintf("%s/collide-journal.db", tmp);
+	struct cm_error err = { 0 };
 	put_run(t, "20261206-010000-1", "first", 3, 2);
 	put_run(j, "20261206-010000-1", "second", 5, 2);
-	struct cm_store *src = cm_store_open_existing(j, err, sizeof(err)),
-			*dst = cm_store_open(t, err, sizeof(err));
+	struct cm_store *src = cm_store_open_existing(j, &err),
+			*dst = cm_store_open(t, &err);
 	assert_non_null(src);
 	assert_non_null(dst);
 	struct cm_store_copied c = { 0 };
@@ -324,8 +325,8 @@ static void release(struct hold *h)
 static void copies_at_once(const char *cmd, const char *source, const char *t, long long rows,
 			   size_t boots)
 {
-	char err[512];
-	struct cm_store *s = cm_store_open(t, err, sizeof(err)); /* created before the lock */
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(t, &err); /* created before the lock */
 	assert_non_null(s);
 	cm_store_close(s);
 	struct hold h = hold_target(t);
@@ -446,8 +447,9 @@ static void test_migration_dedups(void **state)
  * under the tag; killed halfway (PostgreSQL: a trigger that waits) likewise. */
 static void test_import_atomic(void **state)
 {
-	char *t = fresh("t_import"), *out, err[512];
-	struct cm_store *s = cm_store_open(t, err, sizeof(err));
+	char *t = fresh("t_import"), *out;
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(t, &err);
 	assert_non_null(s);
 	cm_store_close(s);
 	raw(t, is_pg(t) ? "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -487,9 +489,10 @@ static void test_import_atomic(void **state)
  * newer copy (the journal after the server was lost) still brings its newer word in. */
 static void test_older_copy_keeps_newer_header(void **state)
 {
-	char *t = fresh("t_header"), *old = cm_xasprintf("%s/old-shard.db", tmp), *out, err[512];
+	char *t = fresh("t_header"), *old = cm_xasprintf("%s/old-shard.db", tmp), *out;
+	struct cm_error err = { 0 };
 	put_run(old, "run-h", "h", 2, 1);
-	struct cm_store *o = cm_store_open(old, err, sizeof(err)), *d = cm_store_open(t, err, sizeof(err));
+	struct cm_store *o = cm_store_open(old, &err), *d = cm_store_open(t, &err);
 	assert_non_null(o);
 	assert_non_null(d);
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "began 0.10"), 0);
@@ -506,7 +509,7 @@ static void test_older_copy_keeps_newer_header(void **state)
 	assert_string_equal(v, "end 0.90");
 	free(v);
 	/* the other way: the source said it more often (newer), the target is behind */
-	o = cm_store_open(old, err, sizeof(err));
+	o = cm_store_open(old, &err);
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "a"), 0);
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "end 0.95"), 0);
 	cm_store_close(o);
@@ -549,9 +552,9 @@ static void test_stranger_untouched(void **state)
 		}
 		free(before);
 		if (!pass) { /* the second pass: a coldmark store with the stranger's table beside */
-			char err[512];
+			struct cm_error err = { 0 };
 			raw(t, "DROP TABLE accounts");
-			struct cm_store *s = cm_store_open(t, err, sizeof(err));
+			struct cm_store *s = cm_store_open(t, &err);
 			assert_non_null(s);
 			cm_store_close(s);
 			raw(t, "CREATE TABLE accounts (id INTEGER)");

@@ -350,11 +350,11 @@ static void test_needs_root(void **st)
 			_exit(3);
 		struct cm_host_item it[CM_HOST_MAX_ITEMS];
 		size_t n, changed, restored;
-		char err[512];
-		int a = cm_host_tune(NULL, it, CM_HOST_MAX_ITEMS, &n, &changed, err, sizeof(err));
-		bool said = strstr(err, "needs root") != NULL;
-		int b = cm_host_reset(&restored, err, sizeof(err));
-		_exit(a == -1 && b == -1 && said && strstr(err, "needs root") ? 0 : 1);
+		struct cm_error err = { 0 };
+		int a = cm_host_tune(NULL, it, CM_HOST_MAX_ITEMS, &n, &changed, &err);
+		bool said = strstr(err.msg, "needs root") != NULL;
+		int b = cm_host_reset(&restored, &err);
+		_exit(a == -1 && b == -1 && said && strstr(err.msg, "needs root") ? 0 : 1);
 	}
 	int status;
 	waitpid(pid, &status, 0);
@@ -612,15 +612,15 @@ static void test_cpus_empty_and_offline(void **st)
 {
 	(void)st;
 	cpu_set_t want, online;
-	char err[256];
+	struct cm_error err = { 0 };
 	assert_int_equal(CM(true, "host", "check", "--cpus", ""), 2);
 	assert_said("--cpus is empty");
-	assert_int_equal(cm_cpulist_check("", &want, &online, err, sizeof(err)), -1);
+	assert_int_equal(cm_cpulist_check("", &want, &online, &err), -1);
 	/* a host whose CPU 1 went offline */
 	put("/sys/devices/system/cpu/online", "0,2-3\n");
-	assert_int_equal(cm_cpulist_check("1", &want, &online, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "names CPU 1, not online on this host (online: 0,2-3)"));
-	assert_int_equal(cm_cpulist_check("2-3", &want, &online, err, sizeof(err)), 0);
+	assert_int_equal(cm_cpulist_check("1", &want, &online, &err), -1);
+	assert_non_null(strstr(err.msg, "names CPU 1, not online on this host (online: 0,2-3)"));
+	assert_int_equal(cm_cpulist_check("2-3", &want, &online, &err), 0);
 	assert_int_equal(CPU_COUNT(&online), 3);
 	assert_int_equal(CM(true, "host", "check", "--cpus", "1"), 2);
 	assert_said("names CPU 1, not online");

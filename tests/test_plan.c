@@ -157,22 +157,22 @@ static void test_replicate_is_a_session(void **state)
 static void test_plan_limits(void **state)
 {
 	struct cm_matrix *m = matrix("shuffled", 1, 6, 1);
-	char err[512];
+	struct cm_error err = { 0 };
 	size_t n = 99;
 	m->until_ci_pct = 0;
 	m->sessions = 10000, m->boots = 1000000;
-	assert_int_equal(cm_plan_check(m, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "10000000 boots"));
+	assert_int_equal(cm_plan_check(m, &err), -1);
+	assert_non_null(strstr(err.msg, "10000000 boots"));
 	assert_null(cm_plan_new(m, &n));
 	assert_int_equal(n, 0);
 	m->sessions = 1, m->boots = CM_PLAN_MAX_BOOTS / 5 - 1; /* 5 cases x (boots + 1) = the limit */
-	assert_int_equal(cm_plan_check(m, err, sizeof(err)), 0);
+	assert_int_equal(cm_plan_check(m, &err), 0);
 	m->boots = 6, m->first_session = 1073741825; /* --replicate 1073741824/1073741825 */
-	assert_int_equal(cm_plan_check(m, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "2147483647"));
+	assert_int_equal(cm_plan_check(m, &err), -1);
+	assert_non_null(strstr(err.msg, "2147483647"));
 	assert_null(cm_plan_new(m, &n));
 	m->first_session = INT32_MAX / 6; /* its last boot is number INT_MAX - 1 */
-	assert_int_equal(cm_plan_check(m, err, sizeof(err)), 0);
+	assert_int_equal(cm_plan_check(m, &err), 0);
 	struct cm_planned *p = cm_plan_new(m, &n);
 	assert_int_equal(n, 5 * 7);
 	for (size_t i = 0; i < n; i++)
@@ -180,8 +180,8 @@ static void test_plan_limits(void **state)
 	free(p);
 	m->until_ci_pct = 1, m->max_boots = 1000000, m->sessions = 1, m->first_session = 1;
 	m->ncases = 20; /* adaptive: 20 x (10^6 max_boots + 1) may be planned */
-	assert_int_equal(cm_plan_check(m, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "max_boots"));
+	assert_int_equal(cm_plan_check(m, &err), -1);
+	assert_non_null(strstr(err.msg, "max_boots"));
 	m->ncases = 5;
 	cm_matrix_free(m);
 }

@@ -423,11 +423,11 @@ static void test_exit_stamp_stopped_perf(void **state)
 	/* the exit event's fds do not hide the rings the first-entry event wakes the reader by
 	 * (the launcher tells libperf's fds apart by counting them) */
 	unsigned port = 0xf4;
-	char err[512];
+	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { &port, 1, "qemu-system-x86_64", "auto", "rip == 0xfff0", NULL };
-	struct cm_perf *p = cm_perf_open(&pc, err, sizeof(err));
+	struct cm_perf *p = cm_perf_open(&pc, &err);
 	if (!p)
-		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "%s\n", err.msg);
 	assert_non_null(p);
 	assert_true(cm_perf_first_entry_woken(p));
 	cm_perf_close(p);

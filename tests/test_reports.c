@@ -473,14 +473,27 @@ static void test_html(void **state)
 }
 
 /* Unknown format names are a usage error naming the known ones, and nothing is written. */
+/* The session's number stays an int from the runner to the store: kept beside its id. */
+static void test_session_number(void **state)
+{
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, NULL, 0);
+	int a = cm_dataset_session_number(&ds, 4, NULL), b = cm_dataset_session(&ds, "v1.2#3", "h");
+	assert_string_equal(ds.sessions[a - 1].id, "4");
+	assert_int_equal(ds.sessions[a - 1].number, 4);
+	assert_int_equal(ds.sessions[b - 1].number, 3);
+	cm_dataset_free(&ds);
+}
+
 static void test_formats(void **state)
 {
-	char err[256];
-	assert_int_equal(cm_report_check_formats("csv,md,json,html", err, sizeof(err)), 0);
-	assert_int_equal(cm_report_check_formats("csv,pdf", err, sizeof(err)), CM_ERR(CM_EUSAGE));
-	assert_string_equal(err, "unknown report format 'pdf' (known: csv, md, json, html)");
-	assert_int_not_equal(cm_report_check_formats("csv,", err, sizeof(err)), 0);
-	assert_int_not_equal(cm_report_check_formats("", err, sizeof(err)), 0);
+	struct cm_error err = { 0 };
+	assert_int_equal(cm_report_check_formats("csv,md,json,html", &err), 0);
+	assert_int_equal(cm_report_check_formats("csv,pdf", &err), CM_ERR(CM_EUSAGE));
+	assert_string_equal(err.msg, "unknown report format 'pdf' (known: csv, md, json, html)");
+	assert_int_equal(err.code, CM_ERR(CM_EUSAGE)); /* the one error value: code and message */
+	assert_int_not_equal(cm_report_check_formats("csv,", &err), 0);
+	assert_int_not_equal(cm_report_check_formats("", &err), 0);
 	struct cm_dataset ds;
 	struct cm_report r;
 	load(&ds, &r);
@@ -611,6 +624,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_samples),
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_formats),
+		cmocka_unit_test(test_session_number),
 		cmocka_unit_test(test_csv_guard),
 		cmocka_unit_test(test_defined_order),
 		cmocka_unit_test(test_unmeasurable_and_log_axis),

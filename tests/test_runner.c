@@ -108,8 +108,8 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	cm_events_add_marker(ev, l->m, t + (int64_t)fw + 1001000, port, 0x30);
 	cm_events_add(ev, CM_EVENT_EXIT, t + (int64_t)fw + 1100000, 0, 0);
 	ex->status = 33;
-	ex->cpu_ns = fw * 0.9; /* what the boot cost the host, as wait4 would say */
-	ex->maxrss_bytes = 50 * 1048576.0 + k->c * 1048576.0;
+	ex->metrics[CM_MET_CPU] = fw * 0.9; /* what the boot cost the host, as wait4 would say */
+	ex->metrics[CM_MET_MAXRSS] = 50 * 1048576.0 + k->c * 1048576.0;
 	return 0;
 }
 
@@ -354,8 +354,9 @@ static void test_resume(void **state)
 			       !strcmp(ds.rows[i].status, "interrupted");
 	assert_int_equal(interrupted, 1);
 	/* the store holds the same run, appended to under the same id */
-	char err[256], *db = cm_xasprintf("%s/h.db", tmp);
-	struct cm_store *st = cm_store_open(db, err, sizeof(err));
+	struct cm_error err = { 0 };
+	char *db = cm_xasprintf("%s/h.db", tmp);
+	struct cm_store *st = cm_store_open(db, &err);
 	assert_non_null(st);
 	struct cm_dataset sd;
 	assert_int_equal(cm_store_load(st, cm_dataset_get_meta(&ds, "run"), &sd), 0);

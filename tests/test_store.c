@@ -89,8 +89,9 @@ static void done_with(char *target)
 static void test_round_trip(void **state)
 {
 	char *t = fresh("t_round_trip");
-	char err[512], id[64];
-	struct cm_store *s = cm_store_open(t, err, sizeof(err));
+	struct cm_error err = { 0 };
+	char id[64];
+	struct cm_store *s = cm_store_open(t, &err);
 	assert_non_null(s);
 	assert_int_equal(cm_store_version(s), CM_STORE_VERSION);
 	assert_string_equal(cm_store_backend(s), pg_base ? "PostgreSQL" : "SQLite");
@@ -185,10 +186,10 @@ static void test_migration_from_v1(void **state)
 {
 	char *t = fresh("t_migration");
 	raw(t, pg_base ? v1_pg : v1_sqlite);
-	char err[512];
-	struct cm_store *s = cm_store_open(t, err, sizeof(err));
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(t, &err);
 	if (!s)
-		fail_msg("%s", err);
+		fail_msg("%s", err.msg);
 	assert_int_equal(cm_store_version(s), CM_STORE_VERSION);
 	char *ids[] = { "default" }, *cls[] = { "qemu" };
 	assert_int_equal(cm_store_cases_argv(s, "old", ids, cls, 1), 0); /* v2's column */
@@ -200,8 +201,8 @@ static void test_migration_from_v1(void **state)
 	cm_dataset_free(&ds);
 	cm_store_close(s);
 	raw(t, pg_base ? "UPDATE coldmark_schema SET version = 99" : "PRAGMA user_version = 99");
-	assert_null(cm_store_open(t, err, sizeof(err)));
-	assert_non_null(strstr(err, "newer"));
+	assert_null(cm_store_open(t, &err));
+	assert_non_null(strstr(err.msg, "newer"));
 	done_with(t);
 }
 
@@ -212,9 +213,9 @@ static void test_stranger_refused(void **state)
 	raw(t, pg_base ? "CREATE TABLE x (a INTEGER); CREATE TABLE coldmark_schema (version INTEGER);"
 			 "INSERT INTO coldmark_schema VALUES (2);"
 		       : "CREATE TABLE x (a); PRAGMA user_version = 2;");
-	char err[512];
-	assert_null(cm_store_open(t, err, sizeof(err)));
-	assert_non_null(strstr(err, "not a coldmark store (it has a table 'x'"));
+	struct cm_error err = { 0 };
+	assert_null(cm_store_open(t, &err));
+	assert_non_null(strstr(err.msg, "not a coldmark store (it has a table 'x'"));
 	done_with(t);
 }
 
@@ -226,14 +227,14 @@ static void test_stranger_refused(void **state)
 static void test_many_writers(void **state)
 {
 	char *t = fresh("t_writers");
-	char err[512];
-	struct cm_store *s = cm_store_open(t, err, sizeof(err)); /* migrated once, up front */
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(t, &err); /* migrated once, up front */
 	assert_non_null(s);
 	cm_store_close(s);
 	pid_t pids[WRITERS];
 	for (int w = 0; w < WRITERS; w++) {
 		if ((pids[w] = fork()) == 0) {
-			struct cm_store *ws = cm_store_open(t, err, sizeof(err));
+			struct cm_store *ws = cm_store_open(t, &err);
 			struct cm_dataset ds;
 			char id[32];
 			snprintf(id, sizeof(id), "writer-%d", w);
@@ -256,7 +257,7 @@ static void test_many_writers(void **state)
 		assert_int_equal(waitpid(pids[w], &st, 0), pids[w]);
 		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
-	s = cm_store_open_existing(t, err, sizeof(err));
+	s = cm_store_open_existing(t, &err);
 	assert_non_null(s);
 	char **ids;
 	size_t n;
@@ -278,11 +279,11 @@ static void test_many_writers(void **state)
  * the calibrations; a second copy adds nothing. */
 static void test_copy_is_idempotent(void **state)
 {
-	char err[512];
+	struct cm_error err = { 0 };
 	unlink("t_copy_src.db");
-	struct cm_store *src = cm_store_open("t_copy_src.db", err, sizeof(err));
+	struct cm_store *src = cm_store_open("t_copy_src.db", &err);
 	char *t = fresh("t_copy");
-	struct cm_store *dst = cm_store_open(t, err, sizeof(err));
+	struct cm_store *dst = cm_store_open(t, &err);
 	assert_non_null(src);
 	assert_non_null(dst);
 	struct cm_dataset a;
@@ -330,11 +331,11 @@ static void test_copy_is_idempotent(void **state)
 /* A server that is not there is an error naming it, its password never printed. */
 static void test_unreachable_server(void **state)
 {
-	char err[512], shown[256];
-	assert_null(cm_store_open("postgresql://u:s3cret@/coldmark?host=/nonexistent-dir", err,
-				  sizeof(err)));
-	assert_null(strstr(err, "s3cret"));
-	assert_non_null(strstr(err, "postgresql://u:***@/coldmark"));
+	struct cm_error err = { 0 };
+	char shown[256];
+	assert_null(cm_store_open("postgresql://u:s3cret@/coldmark?host=/nonexistent-dir", &err));
+	assert_null(strstr(err.msg, "s3cret"));
+	assert_non_null(strstr(err.msg, "postgresql://u:***@/coldmark"));
 	cm_store_redact("postgres://h/db?user=u&password=pw&sslmode=require", shown, sizeof(shown));
 	assert_string_equal(shown, "postgres://h/db?user=u&password=***&sslmode=require");
 	assert_true(cm_store_is_url("postgresql://x") && !cm_store_is_url("postgresql.db"));
@@ -345,8 +346,8 @@ static void test_unreachable_server(void **state)
 static void test_busy_is_retried(void **state)
 {
 	unlink("t3.db");
-	char err[512];
-	struct cm_store *s = cm_store_open("t3.db", err, sizeof(err));
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open("t3.db", &err);
 	assert_non_null(s);
 	struct cm_dataset a;
 	dataset(&a, "2026-01-03 10:00:00 +0000");
@@ -383,13 +384,13 @@ static void test_busy_is_retried(void **state)
 /* Readers get a clear error, never a new empty store; a folder is not a store. */
 static void test_not_a_store(void **state)
 {
-	char err[512];
+	struct cm_error err = { 0 };
 	unlink("none.db");
-	assert_null(cm_store_open_existing("none.db", err, sizeof(err)));
-	assert_non_null(strstr(err, "no results store there"));
+	assert_null(cm_store_open_existing("none.db", &err));
+	assert_non_null(strstr(err.msg, "no results store there"));
 	assert_int_not_equal(access("none.db", F_OK), 0);
 	mkdir("dir.db", 0755);
-	assert_null(cm_store_open("dir.db", err, sizeof(err)));
+	assert_null(cm_store_open("dir.db", &err));
 	rmdir("dir.db");
 }
 

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -18,6 +19,16 @@ const char *cm_strerror(int err)
 {
 	int i = err < 0 ? -err : err;
 	return i < CM_ERR_COUNT ? cm_messages[i] : "unknown error";
+}
+
+int cm_error_set(struct cm_error *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	return code;
 }
 
 void *cm_xmalloc(size_t n)
@@ -267,16 +278,40 @@ void cm_format_ns(double ns, char *out, size_t outsz)
 	}
 }
 
-const char *const cm_metric_names[CM_NMETRICS] = { CM_METRIC_CPU, CM_METRIC_MAXRSS };
+#define CM_MET_FN_(e, name, bytes, about, value)                                                \
+	static double metric_##e(const struct rusage *ru) { return value; }
+CM_METRICS(CM_MET_FN_)
+#undef CM_MET_FN_
+#define CM_MET_ROW_(e, name, bytes, about, value) { name, bytes, about, metric_##e },
+const struct cm_metric cm_metrics[CM_NMETRICS] = { CM_METRICS(CM_MET_ROW_) };
+#undef CM_MET_ROW_
+
+const struct cm_metric *cm_metric(const char *phase)
+{
+	for (size_t k = 0; k < CM_NMETRICS; k++)
+		if (!strcmp(phase, cm_metrics[k].name))
+			return &cm_metrics[k];
+	return NULL;
+}
 
 bool cm_is_metric(const char *phase)
 {
-	return !strcmp(phase, CM_METRIC_CPU) || !strcmp(phase, CM_METRIC_MAXRSS);
+	return cm_metric(phase) != NULL;
 }
 
 bool cm_value_is_bytes(const char *phase)
 {
-	return !strcmp(phase, CM_METRIC_MAXRSS);
+	const struct cm_metric *m = cm_metric(phase);
+	return m && m->bytes;
+}
+
+char *cm_metric_list(void)
+{
+	struct cm_buf b = { 0 };
+	for (size_t k = 0; k < CM_NMETRICS; k++)
+		cm_buf_printf(&b, "%s'%s'", k == 0 ? "" : k + 1 == CM_NMETRICS ? " or " : ", ",
+			      cm_metrics[k].name);
+	return cm_buf_steal(&b);
 }
 
 void cm_format_value(const char *phase, double v, char *out, size_t outsz)

@@ -67,7 +67,7 @@ struct cm_perf_config {
 	const char *first_entry_filter;
 	const char *tracefs;          /* NULL: find it */
 };
-struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, char *err, size_t errsz);
+struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err);
 /* Before launching qemu: re-arms the first-entry events and forgets stale records. */
 void cm_perf_begin(struct cm_perf *p);
 /* Moves the records of process pid into ev (markers named through m). */

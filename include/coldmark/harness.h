@@ -40,7 +40,7 @@ struct cm_exit {
 	int launch_errno; /* why execve (or the set-up before it) failed, when !launched */
 	/* what the boot cost the host (wait4): qemu's user + system CPU time and its peak RSS;
 	 * NAN when qemu never ran */
-	double cpu_ns, maxrss_bytes;
+	double metrics[CM_NMETRICS]; /* per cm_metrics: what the boot cost the host (NAN: unknown) */
 	/* When qemu's end was seen (the exit event) with no kernel stamp of it, and coldmark had
 	 * been stopped or waiting for a CPU since it last saw qemu alive: how late that stamp
 	 * may be (ns). 0: it is right within CM_EXIT_SLACK_NS. */
@@ -171,7 +171,7 @@ struct cm_rom {
 };
 /* The firmware and option ROMs qemu loads for argv (argv[0] is qemu), asked of a paused qemu.
  * Returns 0, or -1 with err set (qemu refused the arguments, did not answer). */
-int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, char *err, size_t errsz);
+int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, struct cm_error *err);
 void cm_roms_free(struct cm_rom *roms, size_t n);
 
 /* ---- page cache --------------------------------------------------------------------------- */
@@ -202,7 +202,7 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n);
 #define CM_PLAN_MAX_BOOTS 10000000
 /* Can the plan be allocated and its boots numbered (ints, across sessions and replicates)?
  * 0, or -1 with err naming the limit. Checked before the run creates anything. */
-int cm_plan_check(const struct cm_matrix *m, char *err, size_t n);
+int cm_plan_check(const struct cm_matrix *m, struct cm_error *err);
 /* Drops the boots a resumed run already finished; returns the new count. */
 size_t cm_plan_skip_done(struct cm_planned *pl, size_t n, const int *warm_done,
 			 const int *meas_done);

@@ -20,7 +20,7 @@ void cm_cpulist_format(const cpu_set_t *set, char *out, size_t n);
 int cm_cpus_online(cpu_set_t *set);
 /* A CPU list to measure on (run.cpus, --cpus): not empty, well formed, every CPU online. 0 with
  * the list and the online CPUs, or -1 with err (what is wrong, to follow "run.cpus "). */
-int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, char *err, size_t n);
+int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, struct cm_error *err);
 
 enum cm_host_verdict { CM_HOST_OK, CM_HOST_WARN, CM_HOST_NA };
 struct cm_host_item {
@@ -43,10 +43,10 @@ size_t cm_host_check(const char *cpus, struct cm_host_item *out, size_t max);
  * of it whenever tune is stopped; the items as they were before. Refuses without root, or when
  * tuned already. 0, or CM_HOST_FAILED / CM_HOST_REFUSED with err. */
 int cm_host_tune(const char *cpus, struct cm_host_item *out, size_t max, size_t *nitems,
-		 size_t *changed, char *err, size_t n);
+		 size_t *changed, struct cm_error *err);
 /* Writes every saved value back (the files tune writes, nothing else) and removes the state.
  * 0, or CM_HOST_FAILED / CM_HOST_REFUSED with err. */
-int cm_host_reset(size_t *restored, char *err, size_t n);
+int cm_host_reset(size_t *restored, struct cm_error *err);
 /* Is the host tuned (a saved state exists)? when: since when. */
 bool cm_host_tuned(char *when, size_t n);
 /* Processes other than coldmark that used a CPU over ms milliseconds: "none", or

@@ -138,6 +138,7 @@ struct cm_key_flag {
 	const char *key, *flag, *metavar, *help;
 	char short_flag;
 };
+/* Fills at most max; returns how many there are (more than max: the caller's table is short). */
 size_t cm_matrix_key_flags(struct cm_key_flag *out, size_t max);
 /* The bundled guest images' folder: COLDMARK_GUEST_DIR, else <exe>/../share/coldmark/guest
  * for an installed coldmark, else the build tree's (malloc'd; from says which). */

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "coldmark/util.h"
+
 enum cm_rundir_mode {
 	CM_RUNDIR_NEW,    /* a missing or empty folder */
 	CM_RUNDIR_FORCE,  /* a new run replacing an earlier run's files (never other files) */
@@ -29,8 +31,7 @@ struct cm_rundir {
 };
 
 /* Opens path as mode asks; 0, or -1 with a sentence in err (the caller adds the command). */
-int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, char *err,
-		   size_t errsz);
+int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, struct cm_error *err);
 /* Appends len bytes to a journal (written whole before it returns: a kill -9 after that loses
  * nothing); on failure cuts the journal back to its last good size and returns -errno (ENOSPC
  * for a full disk), or the error of the previous boot's sync. The sync to the disk itself runs

@@ -45,6 +45,8 @@ struct cm_runner {
 	/* told as it goes */
 	void (*progress)(void *ctx, const struct cm_progress *p);
 	int (*case_done)(void *ctx); /* reports of a finished case; nonzero stops the run */
+	/* what the user must be told (a write that failed, qemu not found); the CLI prints it */
+	void (*say)(void *ctx, const struct cm_error *e);
 	void *ctx;
 	/* kept up to date: per case the measured boots planned and done */
 	int *planned;
@@ -61,13 +63,14 @@ struct cm_runner {
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
 /* "the shared store URL <why>: from here on the boots are kept in RUNDIR/journal.db only;
  * upload them later with: coldmark sync RUNDIR --db URL", once, when the server goes. */
-void cm_runner_say_journal_only(const char *shown, const char *why, const char *rundir);
+void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *why,
+			    const char *rundir);
 /* A header item into the dataset, the store and the shared store (one known only as the run
  * goes: a session's start, the cache drop that happened). 0, or CM_RUNNER_OUTPUT when the
  * shared store refused it (said; shared_refused set). */
 int cm_runner_meta(struct cm_runner *r, const char *key, const char *val);
 /* The journals' column headers (a new run), and meta.csv written whole. 0 or CM_RUNNER_OUTPUT. */
-int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds);
-int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds);
+int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e);
+int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e);
 
 #endif

@@ -7,6 +7,9 @@
 #include <stddef.h>
 
 #define CM_STATS_NPCT 5
+/* The one default significance level: 95% intervals in reports, compare's and history's
+ * --alpha, the adaptive plan's summaries. */
+#define CM_DEFAULT_ALPHA 0.05
 extern const double cm_stats_pct[CM_STATS_NPCT]; /* 0.05 0.25 0.75 0.95 0.99 */
 
 /* Warning flags of a summary. */

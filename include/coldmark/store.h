@@ -5,7 +5,7 @@
 #ifndef COLDMARK_STORE_H
 #define COLDMARK_STORE_H
 
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 #define CM_STORE_VERSION 5
 
@@ -13,7 +13,7 @@ struct cm_store;
 /* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */
 bool cm_store_is_url(const char *target);
 /* Is url a well-formed PostgreSQL connection URL? false with err saying why. */
-bool cm_store_url_valid(const char *url, char *err, size_t errsz);
+bool cm_store_url_valid(const char *url, struct cm_error *err);
 /* target for messages and headers: a URL's password replaced by *** */
 void cm_store_redact(const char *target, char *out, size_t n);
 /* A writer's store is created or migrated forward; a reader's (history, compare, report, and
@@ -25,17 +25,17 @@ enum cm_store_access { CM_STORE_WRITE, CM_STORE_READ };
  * coldmark store at all (a stranger's database, an empty file, a folder, no such file: the
  * user's input, exit 2) rather than a store that cannot be used now. */
 struct cm_store *cm_store_open_how(const char *target, enum cm_store_access how, bool *bad_input,
-				   char *err, size_t errsz);
+				   struct cm_error *err);
 /* cm_store_open_how(target, CM_STORE_WRITE, NULL, ...) */
-struct cm_store *cm_store_open(const char *target, char *err, size_t errsz);
+struct cm_store *cm_store_open(const char *target, struct cm_error *err);
 /* The same, telling a server out of reach (*lost: no connection, or no answer in time) from
  * one that answered and refused (a schema of the future, no right to create the tables). */
-struct cm_store *cm_store_open_lost(const char *target, char *err, size_t errsz, bool *lost);
+struct cm_store *cm_store_open_lost(const char *target, struct cm_error *err, bool *lost);
 /* Did the last failed operation fail for the connection's sake (gone, stalled past
  * COLDMARK_DB_TIMEOUT) rather than the store refusing it? Never for SQLite. */
 bool cm_store_lost(const struct cm_store *s);
 /* cm_store_open_how(path, CM_STORE_READ, NULL, ...) */
-struct cm_store *cm_store_open_existing(const char *path, char *err, size_t errsz);
+struct cm_store *cm_store_open_existing(const char *path, struct cm_error *err);
 /* What opening did that people should know (a migration's count of the duplicate samples it
  * removed), or NULL: for the CLI to print. */
 const char *cm_store_note(const struct cm_store *s);
@@ -80,14 +80,6 @@ int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const
 						const char *started),
 		  void *ctx);
 
-/* What `coldmark calibrate` measured of this host: per case x phase the variance components
- * of log durations (within a session, between sessions) and how many sessions and boots
- * per session they come from. Later compares on the host use them when a side has one
- * session only. */
-struct cm_calibration {
-	char *case_id, *phase;
-	struct cm_varcomp vc;
-};
 int cm_store_put_calibration(struct cm_store *s, const char *host, const char *run_id,
 			     const struct cm_calibration *c, size_t n);
 /* Every calibration of host (*out to free with cm_calibration_free). */

@@ -27,6 +27,16 @@ enum cm_err_index { CM_ERRORS(CM_ENUM_) CM_ERR_COUNT };
 #define CM_ERR(e) (-(int)(e##_))
 const char *cm_strerror(int err);
 
+/* The one error value: a code (a CM_ERR value) and the message that says what and why.
+ * Library functions fill it and return; the CLI alone prints it. */
+struct cm_error {
+	int code;
+	char msg[1024];
+};
+/* Sets e's message and code; returns code (as functions that return it pass it on). */
+int cm_error_set(struct cm_error *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 enum cm_severity { CM_SEV_ERROR, CM_SEV_WARNING, CM_SEV_NOTE };
 
 struct cm_diag {
@@ -115,14 +125,35 @@ int cm_parse_duration_ms(const char *s, int64_t *ms);
 void cm_format_ns(double ns, char *out, size_t outsz);
 /* What each boot costs the host, recorded beside the phases as metrics (rows of their own in
  * samples.csv, summarised and compared like phases): qemu's CPU time in ns, its peak RSS in
- * bytes. No phase may take these names. */
-#define CM_METRIC_CPU "qemu_cpu"
-#define CM_METRIC_MAXRSS "qemu_maxrss"
-#define CM_NMETRICS 2
-extern const char *const cm_metric_names[CM_NMETRICS];
+ * bytes. No phase may take these names. A metric is one entry here: its id, its name, a size
+ * in bytes (1) or a time in ns (0), what the Markdown report says of it, and its value from
+ * the boot's rusage (wait4; ru points to it). */
+#define CM_METRICS(X)                                                                          \
+	X(CPU, "qemu_cpu", 0, "qemu's user + system CPU time per boot (wait4).",                   \
+	  (double)(ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e9 +                          \
+		  (double)(ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1e3)                      \
+	X(MAXRSS, "qemu_maxrss", 1, "qemu's peak resident memory per boot (wait4).",              \
+	  (double)ru->ru_maxrss * 1024)
+#define CM_MET_ENUM_(e, name, bytes, about, value) CM_MET_##e,
+enum cm_metric_id { CM_METRICS(CM_MET_ENUM_) CM_NMETRICS };
+#undef CM_MET_ENUM_
+struct rusage;
+struct cm_metric {
+	const char *name;
+	bool bytes;        /* a size in bytes rather than a time in ns */
+	const char *about; /* the report's line under its heading */
+	double (*value)(const struct rusage *ru);
+};
+extern const struct cm_metric cm_metrics[CM_NMETRICS];
+#define CM_METRIC_CPU (cm_metrics[CM_MET_CPU].name)
+#define CM_METRIC_MAXRSS (cm_metrics[CM_MET_MAXRSS].name)
+/* The metric by that name, or NULL for a phase. */
+const struct cm_metric *cm_metric(const char *phase);
 bool cm_is_metric(const char *phase);
 /* Is a phase's value a size in bytes (qemu_maxrss) rather than a time in ns? */
 bool cm_value_is_bytes(const char *phase);
+/* "'qemu_cpu' or 'qemu_maxrss'": every metric's name, for messages (to free). */
+char *cm_metric_list(void);
 /* A phase's or metric's value as people read it: "1.52 s", "142 MiB". */
 void cm_format_value(const char *phase, double v, char *out, size_t outsz);
 /* Quote one argument for a POSIX shell, only when needed. */

@@ -1,14 +1,109 @@
-/* Comparisons across runs, as a model built once and rendered by writers: rows (case x phase,
- * both sides' medians, the change with its CI, Holm-adjusted p, verdict), cases on one side
- * only, and the items of the two run headers that make the runs not comparable. */
-#ifndef COLDMARK_COMPARE_H
-#define COLDMARK_COMPARE_H
+/* The analysis: a report's cells (per case x phase summaries), sweeps, trends and slopes, the
+ * comparison and history models. Pure computation over the data model; nothing is written. */
+#ifndef COLDMARK_ANALYSIS_H
+#define COLDMARK_ANALYSIS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
-#include "coldmark/report.h"
-#include "coldmark/store.h"
+#include "coldmark/model.h"
+#include "coldmark/stats.h"
 
+struct cm_cell {
+	size_t case_idx, phase_idx;
+	struct cm_summary s;
+	size_t n_failed, n_warmup;
+	size_t n_audit; /* measured boots the per-boot audit flagged (throttled, a slow clock) */
+	size_t nrows; /* rows of any kind: 0 for a phase the case does not report (a reference
+		       * case reports total only), which the writers leave out */
+	/* ok boots whose source cannot see this phase's events (first_entry under debugcon):
+	 * the cell is "not measurable with <source>", never "too few boots" */
+	size_t n_unmeasurable;
+	const char *unmeasurable_source;
+	double *values; /* ok, counted boots in boot order */
+	int *boots;     /* their boot numbers */
+	int *sessions;  /* and sessions */
+	struct cm_varcomp vc; /* within/between-session components (with 2+ sessions) */
+};
+
+struct cm_sweep;
+/* How a phase scales along a numeric axis within one slice of the other axes. */
+struct cm_trend {
+	size_t axis, phase;
+	char *held;            /* the slice: "accel=kvm,machine=pc"; "" for a 1-axis matrix */
+	size_t nlevels;        /* values of the axis with 2+ ok boots */
+	double unit;           /* x's unit in the axis's own terms: 2^30 bytes for sizes, else 1 */
+	const char *unit_name; /* "GiB", or the axis name */
+	struct cm_slope slope; /* ns per unit, Sen's CI */
+	struct cm_slope elasticity; /* d log(time) / d log(x) */
+	bool linear;           /* one slope describes it (the halves' CIs overlap, or < 4 levels) */
+	struct cm_slope lower, upper; /* the halves' slopes (4+ levels) */
+};
+/* Two slices' slopes of one axis and phase: b's minus a's, with a CI. */
+struct cm_interaction {
+	size_t a, b; /* indices into trends */
+	double diff, lo, hi;
+};
+struct cm_report {
+	const struct cm_dataset *ds;
+	struct cm_cell *cells; /* case-major: cells[c * nphases + p] */
+	size_t ncells;
+	double alpha;
+	struct cm_sweep *sweeps; /* computed once by cm_report_build, rendered by every writer */
+	size_t nsweeps;
+	struct cm_trend *trends; /* likewise: the slopes of every numeric axis */
+	size_t ntrends;
+	struct cm_interaction *interactions;
+	size_t ninteractions;
+};
+/* The slopes (cm_report_build calls it) and their release. */
+void cm_report_trends(struct cm_report *r);
+void cm_report_trends_free(struct cm_report *r);
+/* The slices along axis a: slice[c] for every case (SIZE_MAX for a case without a value of a),
+ * held[s] each slice's other axes; returns the number of slices. Linear in the cases. */
+size_t cm_slices(const struct cm_dataset *ds, size_t a, size_t *slice, char ***held);
+
+int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r);
+void cm_report_free(struct cm_report *r);
+const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p);
+
+/* Sweep effect of one axis on one phase within one slice of the other axes. */
+struct cm_sweep {
+	size_t axis, phase;
+	char *held;       /* the other axes' values, "accel=kvm,machine=pc"; "" for a 1-axis matrix */
+	size_t ngroups;   /* values of the axis in the slice with at least 2 ok boots */
+	double p, p_adj;  /* Holm over every row of the report. NAN: not tested */
+	bool ordered;     /* p from Jonckheere-Terpstra (numeric axis, 3+ values), else Kruskal-Wallis */
+	double ratio;     /* slowest median / fastest median in the slice */
+	size_t fastest, slowest; /* their cases */
+};
+/* "accel=kvm,machine=pc": case c's values of every axis but a (its slice along a). */
+char *cm_case_held_fixed(const struct cm_dataset *ds, size_t c, size_t a);
+/* One row per axis x slice x phase, for every axis that takes 2+ values within a slice. */
+int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n);
+void cm_sweeps_free(struct cm_sweep *s, size_t n);
+/* "×1.52", "×1862": the ratio as the reports print it; returns out. */
+const char *cm_sweep_ratio(const struct cm_sweep *s, char *out, size_t n);
+
+/* With 2+ sessions: how many sessions x boots a cell needs for a CI half-width of
+ * CM_ADVICE_TARGET between runs at least cost (Kalibera & Jones), a boot costing the case's
+ * median total and a session its warm-ups (one boot at least). false when the cell has
+ * fewer than 2 sessions or no total. */
+#define CM_ADVICE_TARGET 0.02
+bool cm_cell_advice(const struct cm_report *r, const struct cm_cell *cell, struct cm_dimension *out);
+
+/* "not measurable with debugcon" when the cell has no value because its source cannot see
+ * the phase; NULL otherwise. */
+const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n);
+/* History: one point per run of a case, in time order. step: +1 a significant regression
+ * from the previous run, -1 an improvement, 0 neither. */
+struct cm_trend_point {
+	const char *label; /* tag or run id */
+	double median, lo, hi;
+	size_t n;
+	int step;         /* a change point just before this point: +1 up, -1 down */
+	const char *note; /* what the plot says at it ("+10.2% [+6.1%, +14.5%], p 0.005"), or NULL */
+};
 /* What makes a verdict, shared by compare and history: --alpha, --threshold, --min-change. */
 struct cm_judge {
 	double alpha, thr, min_ns;
@@ -30,7 +125,12 @@ enum cm_cmp_model {
 			      * van Elteren's stratified rank sum for p */
 };
 #define CM_NMODELS 5
-extern const char *const cm_cmp_model_names[];
+/* Each model's name (tables, csv, json) and what the legend under a table says of it (a
+ * printf format: %1$g the CI's percent, %2$g alpha, as --alpha set them), by enum value. */
+struct cm_cmp_model_info {
+	const char *name, *legend;
+};
+extern const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS];
 
 struct cm_cmp_row {
 	const char *case_id, *phase; /* the candidate's */
@@ -84,28 +184,6 @@ void cm_compare_free(struct cm_cmp_result *r);
 bool cm_cmp_hosts_row(const struct cm_dataset *b, const struct cm_dataset *c,
 		      const struct cm_cell *x, const struct cm_cell *y, double alpha, double floor,
 		      struct cm_cmp_row *row, struct cm_cmp_result *r);
-/* The per-host lines under a comparison's table (the total rows, and any with a flagged host). */
-void cm_cmp_hosts_write(const struct cm_cmp_result *r, FILE *f);
-/* A row's host level as JSON (NULL when it has none); a json_t *, untyped here. */
-void *cm_cmp_hosts_json(const struct cm_cmp_result *r, const struct cm_cmp_row *row);
-
-/* The writers of a comparison: text, md, csv, json. */
-struct cm_cmp_writer {
-	const char *name;
-	void (*write)(const struct cm_cmp_result *r, FILE *f);
-};
-extern const struct cm_cmp_writer cm_cmp_writers[];
-const struct cm_cmp_writer *cm_cmp_writer(const char *name);
-
-/* The reference case that stands beside case c (the one under the same accelerator, else any),
- * or ds->ncases when the dataset has none (or c is one). */
-size_t cm_reference_for(const struct cm_dataset *ds, size_t c);
-/* Every case's durations divided by its reference's median in the same session and put in
- * the scale of scale's reference (its median in ns): "what the case would take with the
- * reference where it was in scale". The reference cases themselves stay as they are.
- * -1 when ds has no reference case. */
-int cm_dataset_relative(struct cm_dataset *ds, const struct cm_dataset *scale);
-
 /* The header items that make two runs not comparable and differ between a and b ("qemu
  * sha256 differs: 'x' vs 'y'", "only the candidate loads efi-e1000.rom"); *out to free. */
 size_t cm_header_diffs(const struct cm_dataset *a, const struct cm_dataset *b, char ***out);
@@ -143,8 +221,6 @@ struct cm_history {
 int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *const *ids,
 		     size_t nruns, const char *case_filter, const char *phase,
 		     const struct cm_judge *j, struct cm_history *out);
-void cm_history_text(const struct cm_history *h, FILE *f);
-void cm_history_html(const struct cm_history *h, FILE *f);
 void cm_history_free(struct cm_history *h);
 
 #endif

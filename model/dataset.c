@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 static const char *const fixed_cols[] = { CM_SAMPLES_COLUMNS };
 #define NFIXED ((int)(sizeof(fixed_cols) / sizeof(fixed_cols[0])))
@@ -629,7 +629,7 @@ static void total_last(struct cm_dataset *ds)
 		return;
 	phase_to_end(ds, "total");
 	for (size_t k = 0; k < CM_NMETRICS; k++)
-		phase_to_end(ds, cm_metric_names[k]);
+		phase_to_end(ds, cm_metrics[k].name);
 }
 
 void cm_dataset_sort_cases(struct cm_dataset *ds)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "coldmark/report.h"
+#include "coldmark/analysis.h"
 
 #define GIB 1073741824.0
 #define Z95 1.959963984540054

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/report.h"
+#include "coldmark/model.h"
 
 int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
 {
@@ -16,10 +16,20 @@ int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
 		i++;
 	if (i == ds->nsessions) {
 		ds->sessions = cm_xrealloc(ds->sessions, (i + 1) * sizeof(*ds->sessions));
-		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : "") };
+		/* the number within its run: the id, or what follows a merged id's '#' */
+		const char *hash = strrchr(id, '#');
+		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : ""),
+							  atoi(hash ? hash + 1 : id) };
 		ds->nsessions++;
 	}
 	return ds->session_now = (int)i + 1;
+}
+
+int cm_dataset_session_number(struct cm_dataset *ds, int n, const char *host)
+{
+	char id[16];
+	snprintf(id, sizeof(id), "%d", n);
+	return cm_dataset_session(ds, id, host);
 }
 
 void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label)
@@ -54,16 +64,3 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 	dst->audit_now = NULL;
 	free(map);
 }
-
-bool cm_cell_advice(const struct cm_report *r, const struct cm_cell *cell, struct cm_dimension *out)
-{
-	const struct cm_dataset *ds = r->ds;
-	size_t t = cm_dataset_find_phase(ds, "total");
-	if (cell->vc.sessions < 2 || t == ds->nphases || !isfinite(cell->vc.between))
-		return false;
-	double boot_s = cm_report_cell(r, cell->case_idx, t)->s.median / 1e9;
-	double warm = (double)cell->n_warmup / (double)(ds->nsessions ? ds->nsessions : 1);
-	return isfinite(boot_s) &&
-	       !cm_stats_dimension(&cell->vc, boot_s, fmax(1, warm) * boot_s, CM_ADVICE_TARGET, out);
-}
-

@@ -44,10 +44,10 @@ static int tune(const char *cpus)
 {
 	struct cm_host_item it[CM_HOST_MAX_ITEMS];
 	size_t n = 0, changed = 0;
-	char err[512];
-	int rc = cm_host_tune(cpus, it, CM_HOST_MAX_ITEMS, &n, &changed, err, sizeof(err));
+	struct cm_error err = { 0 };
+	int rc = cm_host_tune(cpus, it, CM_HOST_MAX_ITEMS, &n, &changed, &err);
 	if (rc) {
-		fprintf(stderr, "coldmark host tune: %s\n", err);
+		fprintf(stderr, "coldmark host tune: %s\n", err.msg);
 		return rc == CM_HOST_REFUSED ? CM_EXIT_USAGE : CM_EXIT_HOST;
 	}
 	printf("before:\n");
@@ -60,10 +60,10 @@ static int tune(const char *cpus)
 static int reset(void)
 {
 	size_t restored = 0;
-	char err[512];
-	int rc = cm_host_reset(&restored, err, sizeof(err));
+	struct cm_error err = { 0 };
+	int rc = cm_host_reset(&restored, &err);
 	if (rc) {
-		fprintf(stderr, "coldmark host reset: %s\n", err);
+		fprintf(stderr, "coldmark host reset: %s\n", err.msg);
 		return rc == CM_HOST_REFUSED ? CM_EXIT_USAGE : CM_EXIT_HOST;
 	}
 	printf("restored %zu setting%s as they were before coldmark host tune\n", restored,
@@ -75,9 +75,9 @@ int cm_cmd_host(const struct cm_cli *cli)
 {
 	const char *what = cli->pos[0], *cpus = cm_cli_get(cli, "cpus");
 	cpu_set_t set, online;
-	char err[512];
-	if (cpus && cm_cpulist_check(cpus, &set, &online, err, sizeof(err))) {
-		fprintf(stderr, "coldmark host: --cpus %s\n", err);
+	struct cm_error err = { 0 };
+	if (cpus && cm_cpulist_check(cpus, &set, &online, &err)) {
+		fprintf(stderr, "coldmark host: --cpus %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	if (!strcmp(what, "check"))

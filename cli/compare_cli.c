@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "coldmark/compare.h"
 #include "coldmark/report.h"
 #include "coldmark/rundir.h"
 #include "coldmark/store.h"
@@ -77,11 +76,11 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 		free(samples);
 		return rc;
 	}
-	char err[512];
-	struct cm_store *s = cm_store_open_existing(db, err, sizeof(err));
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open_existing(db, &err);
 	if (!s) {
 		fprintf(stderr, "coldmark: '%s' is not a file, and it cannot be looked up as a tag "
-				"or run id: %s\n", ref, err);
+				"or run id: %s\n", ref, err.msg);
 		return CM_ERR(CM_EIO);
 	}
 	char **ids;
@@ -245,8 +244,8 @@ static void host_calibration(const struct cm_cli *cli, const struct cm_dataset *
 	struct stat sb;
 	if (!hb || !hc || strcmp(hb, hc) || (!cm_store_is_url(db_path(cli)) && stat(db_path(cli), &sb)))
 		return; /* across hosts a host's calibration says nothing */
-	char err[512];
-	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open_existing(db_path(cli), &err);
 	struct cm_calibration *cal = NULL;
 	if (s && !cm_store_get_calibration(s, hc, &cal, &o->ncal) && o->ncal)
 		fprintf(stderr, "note: calibration of host %s: %zu case × phase components\n", hc, o->ncal);
@@ -262,7 +261,9 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
 	const struct cm_cmp_writer *w = cm_cmp_writer(fmt);
 	if (!w) {
-		fprintf(stderr, "coldmark compare: --format is text, md, csv or json\n");
+		char *names = cm_cmp_writer_names();
+		fprintf(stderr, "coldmark compare: --format is %s\n", names);
+		free(names);
 		return CM_EXIT_USAGE;
 	}
 	struct cm_dataset b, c;
@@ -326,13 +327,13 @@ static int collect(void *ctx, const char *id, const char *tag, const char *start
 
 int cm_cmd_history(const struct cm_cli *cli)
 {
-	char err[512];
+	struct cm_error err = { 0 };
 	struct cm_judge j;
 	if (judge_opts(cli, "history", &j))
 		return CM_EXIT_USAGE;
-	struct cm_store *s = cm_store_open_existing(db_path(cli), err, sizeof(err));
+	struct cm_store *s = cm_store_open_existing(db_path(cli), &err);
 	if (!s) {
-		fprintf(stderr, "coldmark history: %s\n", err);
+		fprintf(stderr, "coldmark history: %s\n", err.msg);
 		return CM_EXIT_USAGE;
 	}
 	struct hist h = { s, cm_cli_get(cli, "case"), cm_cli_get(cli, "phase") };
@@ -402,7 +403,8 @@ int cm_cmd_import(const struct cm_cli *cli)
 	struct cm_dataset ds;
 	if (load_side(cli->pos[0], "/nonexistent", &ds))
 		return CM_EXIT_USAGE;
-	char err[512], id[96] = "import-", date[64];
+	struct cm_error err = { 0 };
+	char id[96] = "import-", date[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	localtime_r(&now, &tm);
@@ -413,13 +415,12 @@ int cm_cmd_import(const struct cm_cli *cli)
 	}
 	cm_dataset_meta(&ds, "tag", tag);
 	bool bad_input = false;
-	struct cm_store *s = cm_store_open_how(db_path(cli), CM_STORE_WRITE, &bad_input, err,
-					       sizeof(err));
+	struct cm_store *s = cm_store_open_how(db_path(cli), CM_STORE_WRITE, &bad_input, &err);
 	int rc = CM_EXIT_OK;
 	if (s && cm_store_note(s))
 		fprintf(stderr, "coldmark import: %s: %s\n", db_shown(cli), cm_store_note(s));
 	if (!s) {
-		fprintf(stderr, "coldmark import: %s\n", err);
+		fprintf(stderr, "coldmark import: %s\n", err.msg);
 		rc = bad_input ? CM_EXIT_USAGE : CM_EXIT_OUTPUT;
 	} else if (cm_store_import(s, id, tag, &ds)) { /* one transaction: all, or nothing */
 		fprintf(stderr, "coldmark import: %s refused the samples: %s (nothing was stored)\n",

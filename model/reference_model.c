@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/compare.h"
+#include "coldmark/model.h"
 
 size_t cm_reference_for(const struct cm_dataset *ds, size_t c)
 {

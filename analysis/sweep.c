@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "coldmark/report.h"
+#include "coldmark/analysis.h"
 
 char *cm_case_held_fixed(const struct cm_dataset *ds, size_t c, size_t a)
 {

@@ -1,4 +1,4 @@
-/* Summaries per case x phase, and the text writers (summary.csv, Markdown, terminal). */
+/* report.md: the Markdown report, and the text helpers (slopes, modes) other writers share. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -8,167 +8,8 @@
 #include <unistd.h>
 
 #include "coldmark/report.h"
+#include "tables.h"
 
-int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r)
-{
-	memset(r, 0, sizeof(*r));
-	r->ds = ds;
-	r->alpha = alpha;
-	r->ncells = ds->ncases * ds->nphases;
-	r->cells = cm_xcalloc(r->ncells ? r->ncells : 1, sizeof(*r->cells));
-	size_t *cap = cm_xcalloc(r->ncells ? r->ncells : 1, sizeof(size_t));
-	/* failed boots per case: rows of one boot are adjacent, count boot numbers once */
-	int *last_failed = cm_xmalloc((ds->ncases ? ds->ncases : 1) * sizeof(int));
-	size_t *nfailed = cm_xcalloc(ds->ncases ? ds->ncases : 1, sizeof(size_t));
-	for (size_t c = 0; c < ds->ncases; c++)
-		last_failed[c] = -1;
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct cm_sample_row *row = &ds->rows[i];
-		struct cm_cell *cell = &r->cells[row->case_idx * ds->nphases + row->phase_idx];
-		cell->nrows++;
-		switch (cm_row_kind(row)) {
-		case CM_ROW_WARMUP:
-			cell->n_warmup++;
-			continue;
-		case CM_ROW_INTERRUPTED:
-			continue;
-		case CM_ROW_FAILED: /* rows of one boot are adjacent: count boot numbers once */
-			if (last_failed[row->case_idx] != row->boot)
-				nfailed[row->case_idx]++;
-			last_failed[row->case_idx] = row->boot;
-			continue;
-		case CM_ROW_UNMEASURABLE: /* ok, yet no time: the source cannot see it */
-			cell->n_unmeasurable++;
-			cell->unmeasurable_source = row->source;
-			continue;
-		case CM_ROW_MEASURED:
-			break;
-		}
-		cell->n_audit += row->audit && *row->audit;
-		size_t k = row->case_idx * ds->nphases + row->phase_idx;
-		if (cell->s.n >= cap[k]) {
-			cap[k] = cap[k] ? 2 * cap[k] : 16;
-			cell->values = cm_xrealloc(cell->values, cap[k] * sizeof(double));
-			cell->boots = cm_xrealloc(cell->boots, cap[k] * sizeof(int));
-			cell->sessions = cm_xrealloc(cell->sessions, cap[k] * sizeof(int));
-		}
-		cell->values[cell->s.n] = row->duration_ns;
-		cell->sessions[cell->s.n] = row->session;
-		cell->boots[cell->s.n++] = row->boot;
-	}
-	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			struct cm_cell *cell = &r->cells[c * ds->nphases + p];
-			cell->case_idx = c;
-			cell->phase_idx = p;
-			cell->n_failed = nfailed[c];
-			size_t n = cell->s.n;
-			cm_stats_summarize(cell->values, n, alpha, &cell->s);
-			cm_stats_varcomp(cell->values, cell->sessions, n, &cell->vc);
-			if (!n && cell->n_unmeasurable)
-				cell->s.warnings = 0; /* not a matter of boots: no footnote */
-		}
-	free(cap);
-	free(last_failed);
-	free(nfailed);
-	/* the sweep effects, once: every writer renders the same ones */
-	cm_report_sweeps(r, &r->sweeps, &r->nsweeps);
-	cm_report_trends(r);
-	return 0;
-}
-
-void cm_report_free(struct cm_report *r)
-{
-	for (size_t i = 0; i < r->ncells; i++) {
-		cm_summary_free(&r->cells[i].s);
-		free(r->cells[i].values);
-		free(r->cells[i].boots);
-		free(r->cells[i].sessions);
-	}
-	free(r->cells);
-	cm_sweeps_free(r->sweeps, r->nsweeps);
-	cm_report_trends_free(r);
-	memset(r, 0, sizeof(*r));
-}
-
-const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p)
-{
-	return &r->cells[c * r->ds->nphases + p];
-}
-
-const char *cm_cell_unmeasurable(const struct cm_cell *cell, char *buf, size_t n)
-{
-	if (cell->s.n || !cell->n_unmeasurable)
-		return NULL;
-	const char *src = cell->unmeasurable_source;
-	snprintf(buf, n, "not measurable with %s", src && *src ? src : "this marker source");
-	return buf;
-}
-
-const char *cm_warning_text(unsigned bit)
-{
-	switch (bit) {
-	case CM_WARN_FEW_BOOTS: return "too few boots for a median CI (6 or more at 95%)";
-	case CM_WARN_HIGH_CV: return "coefficient of variation above 10%: a noisy host or guest";
-	case CM_WARN_BIMODAL: return "two separated clusters of boot times (bimodal)";
-	case CM_WARN_DRIFT: return "a trend over the run order (Mann-Kendall p < 0.01): the host drifted";
-	case CM_WARN_FIRST_SLOW: return "the first counted boot is far slower than the rest: a missing warm-up or a cache not dropped";
-	case CM_WARN_OUTLIERS: return "severe outliers (beyond 3 IQR): counted, not dropped";
-	}
-	return "";
-}
-
-/* ---- summary.csv ----------------------------------------------------------------------------- */
-
-static void num(FILE *f, double v)
-{
-	if (isnan(v))
-		fputc(',', f);
-	else if (v == floor(v) && fabs(v) < 1e15)
-		fprintf(f, ",%.0f", v);
-	else
-		fprintf(f, ",%.1f", v);
-}
-
-void cm_report_summary_csv(const struct cm_report *r, FILE *f)
-{
-	const struct cm_dataset *ds = r->ds;
-	fputs("case,phase,n,n_failed,mean_ns,sd_ns,mean_ci_lo_ns,mean_ci_hi_ns,median_ns,"
-	      "median_ci_lo_ns,median_ci_hi_ns,p5_ns,p25_ns,p75_ns,p95_ns,p99_ns,min_ns,max_ns,"
-	      "mad_ns,outliers",
-	      f);
-	for (size_t a = 0; a < ds->naxes; a++) {
-		fputc(',', f);
-		cm_csv_field(f, ds->axes[a]);
-	}
-	fputc('\n', f);
-	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			const struct cm_summary *s = &cell->s;
-			if (!cell->nrows)
-				continue;
-			cm_csv_field(f, ds->cases[c].id);
-			fputc(',', f);
-			cm_csv_field(f, ds->phases[p]);
-			fprintf(f, ",%zu,%zu", s->n, cell->n_failed);
-			double v[] = { s->mean, s->sd, s->mean_ci_lo, s->mean_ci_hi, s->median,
-				       s->median_ci_lo, s->median_ci_hi, s->pct[0], s->pct[1],
-				       s->pct[2], s->pct[3], s->pct[4], s->min, s->max, s->mad };
-			for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-				num(f, v[i]);
-			fprintf(f, ",%zu", s->n_outliers);
-			for (size_t a = 0; a < ds->naxes; a++) {
-				fputc(',', f);
-				cm_csv_field(f, ds->cases[c].labels[a]);
-			}
-			fputc('\n', f);
-		}
-}
-
-/* ---- Markdown -------------------------------------------------------------------------------- */
-
-/* One unit per phase, chosen from its smallest median: ms when >= 1 ms, else µs. */
 static double phase_unit(const struct cm_report *r, size_t p, const char **name)
 {
 	if (cm_value_is_bytes(r->ds->phases[p])) {
@@ -423,6 +264,23 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 
 /* With 2+ sessions: per case x phase the noise within and between sessions, and what it takes
  * to measure a change between runs to the target. */
+static void md_session_row(const struct cm_sessions_row *sr, void *ctx)
+{
+	FILE *f = ctx;
+	char adv[64] = "—", cost[32] = "—";
+	if (sr->advice) {
+		snprintf(adv, sizeof(adv), "%d sessions × %d boots", sr->dim.sessions, sr->dim.boots);
+		cm_format_ns(sr->dim.cost_s * 1e9, cost, sizeof(cost));
+	}
+	fputs("| ", f);
+	md_escape(f, sr->case_id);
+	fputs(" | ", f);
+	md_escape(f, sr->phase);
+	fprintf(f, " | %zu | %.2f%% | %.2f%% | %.2f | %s | %s |\n", sr->cell->vc.sessions,
+		sqrt(sr->cell->vc.within) * 100, sqrt(sr->cell->vc.between) * 100, sr->cell->vc.icc,
+		adv, cost);
+}
+
 static void md_sessions(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -436,25 +294,7 @@ static void md_sessions(const struct cm_report *r, FILE *f)
 		   "| case | phase | sessions | sd within | sd between | ICC | for ±%g%% | boots' time |\n"
 		   "|---|---|--:|--:|--:|--:|---|--:|\n",
 		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
-	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			if (cell->vc.sessions < 2)
-				continue;
-			struct cm_dimension dim;
-			char adv[64] = "—", cost[32] = "—";
-			if (cm_cell_advice(r, cell, &dim)) {
-				snprintf(adv, sizeof(adv), "%d sessions × %d boots", dim.sessions, dim.boots);
-				cm_format_ns(dim.cost_s * 1e9, cost, sizeof(cost));
-			}
-			fputs("| ", f);
-			md_escape(f, ds->cases[c].id);
-			fputs(" | ", f);
-			md_escape(f, ds->phases[p]);
-			fprintf(f, " | %zu | %.2f%% | %.2f%% | %.2f | %s | %s |\n", cell->vc.sessions,
-				sqrt(cell->vc.within) * 100, sqrt(cell->vc.between) * 100, cell->vc.icc,
-				adv, cost);
-		}
+	cm_sessions_walk(r, md_session_row, f);
 	fputs("\n", f);
 }
 
@@ -482,12 +322,8 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		double div = phase_unit(r, p, &unit);
 		fputs(cm_is_metric(ds->phases[p]) ? "## Host cost " : "## Phase ", f);
 		md_escape(f, ds->phases[p]);
-		fprintf(f, " (%s)\n\n%s| case |", unit,
-			!strcmp(ds->phases[p], CM_METRIC_CPU) ? "qemu's user + system CPU time per boot "
-								"(wait4).\n\n"
-			: !strcmp(ds->phases[p], CM_METRIC_MAXRSS) ? "qemu's peak resident memory per "
-								     "boot (wait4).\n\n"
-								   : "");
+		const struct cm_metric *met = cm_metric(ds->phases[p]);
+		fprintf(f, " (%s)\n\n%s%s| case |", unit, met ? met->about : "", met ? "\n\n" : "");
 		md_cells(f, ds->axes, ds->naxes);
 		fputs(" median | median CI | p5 | p95 | mean ± sd | n | failed |\n|---|", f);
 		for (size_t a = 0; a < ds->naxes; a++)
@@ -545,130 +381,4 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 			fprintf(f, "[^w%d]: %s\n", __builtin_ctz(b) + 1, cm_warning_text(b));
 	if (used)
 		fputs("\n", f);
-}
-
-/* ---- all formats ----------------------------------------------------------------------------- */
-
-static FILE *open_out(const char *dir, const char *name, struct cm_diags *d, char **path)
-{
-	*path = cm_xasprintf("%s/%s.tmp", dir, name);
-	/* a stale or planted temporary goes by its name (never its target), and the new one is
-	 * created afresh, never through a link */
-	unlink(*path);
-	int fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (fd >= 0 && !f)
-		close(fd);
-	if (!f)
-		cm_diags_add(d, CM_SEV_ERROR, *path, 0, 0, "cannot write: %s", strerror(errno));
-	return f;
-}
-
-/* Written to a temporary name and renamed: a reader never sees half a report. */
-static int close_out(FILE *f, char *tmp, struct cm_diags *d)
-{
-	int rc = 0;
-	/* synced before the rename: a crash leaves the old report or the new, never half */
-	bool bad = fflush(f) || fdatasync(fileno(f)) || ferror(f);
-	if (bad | fclose(f)) {
-		cm_diags_add(d, CM_SEV_ERROR, tmp, 0, 0, "write failed: %s", strerror(errno));
-		unlink(tmp);
-		rc = CM_ERR(CM_EIO);
-	} else {
-		char *final = cm_xstrdup(tmp);
-		final[strlen(final) - 4] = 0;
-		if (rename(tmp, final))
-			rc = CM_ERR(CM_EIO);
-		free(final);
-	}
-	free(tmp);
-	return rc;
-}
-
-/* The report writers: --format names, their files and functions. Validation, the help text
- * and the "reports:" line all come from this table. */
-static void write_csv(const struct cm_report *r, FILE *f) { cm_report_summary_csv(r, f); }
-static void write_json(const struct cm_report *r, FILE *f) { cm_report_json(r, f); }
-const struct cm_writer cm_writers[] = {
-	{ "csv", "summary.csv", write_csv },
-	{ "md", "report.md", cm_report_markdown },
-	{ "json", "report.json", write_json },
-	{ "html", "report.html", cm_report_html },
-};
-const size_t cm_nwriters = sizeof(cm_writers) / sizeof(cm_writers[0]);
-
-int cm_report_check_formats(const char *formats, char *err, size_t errsz)
-{
-	const char *s = formats;
-	do {
-		size_t len = strcspn(s, ",");
-		bool known = false;
-		for (size_t i = 0; i < cm_nwriters && !known; i++)
-			known = strlen(cm_writers[i].name) == len && !strncmp(cm_writers[i].name, s, len);
-		if (!known) {
-			struct cm_buf b = { 0 };
-			for (size_t i = 0; i < cm_nwriters; i++)
-				cm_buf_printf(&b, "%s%s", i ? ", " : "", cm_writers[i].name);
-			snprintf(err, errsz, "unknown report format '%.*s' (known: %s)", (int)len, s,
-				 b.s);
-			cm_buf_free(&b);
-			return CM_ERR(CM_EUSAGE);
-		}
-		s += len;
-	} while (*s++);
-	return 0;
-}
-
-char *cm_report_files(const char *formats)
-{
-	struct cm_buf b = { 0 };
-	for (size_t i = 0; i < cm_nwriters; i++)
-		if (cm_list_has(formats, cm_writers[i].name))
-			cm_buf_printf(&b, "%s%s", b.len ? "," : "", cm_writers[i].file);
-	return b.s ? cm_buf_steal(&b) : cm_xstrdup("");
-}
-
-int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
-		    bool with_samples, struct cm_diags *d)
-{
-	char err[256];
-	if (cm_report_check_formats(formats, err, sizeof(err))) {
-		cm_diags_add(d, CM_SEV_ERROR, NULL, 0, 0, "%s", err);
-		return CM_ERR(CM_EUSAGE);
-	}
-	int rc = 0;
-	char *path;
-	FILE *f;
-	cm_mkdirs(outdir);
-	if (with_samples && (f = open_out(outdir, "samples.csv", d, &path))) {
-		cm_samples_write_header(f, r->ds);
-		for (size_t i = 0; i < r->ds->n; i++)
-			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
-		rc |= close_out(f, path, d);
-		/* the header beside them, the same way: a temporary name, then renamed */
-		if (r->ds->nmeta && (f = open_out(outdir, "meta.csv", d, &path))) {
-			char *text = cm_meta_format(r->ds);
-			fputs(text, f);
-			free(text);
-			rc |= close_out(f, path, d);
-		} else if (r->ds->nmeta) {
-			free(path);
-			rc = CM_ERR(CM_EIO);
-		}
-	} else if (with_samples) {
-		free(path);
-		rc = CM_ERR(CM_EIO);
-	}
-	for (size_t i = 0; i < cm_nwriters; i++) {
-		if (!cm_list_has(formats, cm_writers[i].name))
-			continue;
-		if ((f = open_out(outdir, cm_writers[i].file, d, &path))) {
-			cm_writers[i].write(r, f);
-			rc |= close_out(f, path, d);
-		} else {
-			free(path);
-			rc = CM_ERR(CM_EIO);
-		}
-	}
-	return rc ? CM_ERR(CM_EIO) : 0;
 }

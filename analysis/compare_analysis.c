@@ -1,6 +1,6 @@
 /* The comparison model (see coldmark/compare.h) and its writers. Pure: no store, no qemu;
  * tested from fixture datasets. */
-#include "coldmark/compare.h"
+#include "coldmark/analysis.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -78,8 +78,27 @@ static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 	firmware_diffs(b, c, r);
 }
 
-const char *const cm_cmp_model_names[] = { "sessions", "calibrated", "within run", "boots only",
-					   "hosts" };
+const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS] = {
+	[CM_MODEL_SESSIONS] = { "sessions",
+		"sessions: the change and its CI from the session medians (t across sessions; "
+		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)" },
+	[CM_MODEL_CALIBRATED] = { "calibrated",
+		"calibrated: a side has one session; the between-session variance is this host's "
+		"calibration (coldmark calibrate)" },
+	[CM_MODEL_WITHIN_RUN] = { "within run",
+		"within run ×k: both values interleaved in the same k sessions; the change and its "
+		"CI from the per-session differences of their medians (t, k - 1 df: arms that move "
+		"differently from session to session widen it); within ×1 boots: one session, the "
+		"boots' own test, blind to that (run --sessions 3 or more)" },
+	[CM_MODEL_BOOTS] = { "boots only",
+		"boots only: one session a side and no calibration of this host: the CI is the boots' "
+		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
+		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)" },
+	[CM_MODEL_HOSTS] = { "hosts",
+		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
+		"the mean and its t interval across hosts (%1$g%%, one-sided tests); p from van "
+		"Elteren's rank sum stratified by host" },
+};
 
 static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const char *case_id,
 					     const char *phase)
@@ -271,226 +290,4 @@ void cm_compare_free(struct cm_cmp_result *r)
 	free(r->hosts);
 	free(r->rows);
 	memset(r, 0, sizeof(*r));
-}
-
-/* ---- writers ------------------------------------------------------------------------------ */
-
-static void pct_str(char *out, size_t n, double v)
-{
-	if (isnan(v))
-		snprintf(out, n, "—");
-	else
-		snprintf(out, n, "%+.1f%%", v * 100);
-}
-
-/* A row's figures as people read them. */
-struct row_text {
-	char bm[32], cm[32], ch[32], lo[32], hi[32];
-};
-
-static void row_text(const char *phase, const struct cm_comparison *x, struct row_text *t)
-{
-	cm_format_value(phase, x->base_median, t->bm, sizeof(t->bm));
-	cm_format_value(phase, x->cand_median, t->cm, sizeof(t->cm));
-	pct_str(t->ch, sizeof(t->ch), x->rel);
-	pct_str(t->lo, sizeof(t->lo), x->rel_lo);
-	pct_str(t->hi, sizeof(t->hi), x->rel_hi);
-}
-
-/* "sessions 3+3", "calibrated 1+1", "boots only": the model and how many sessions a side */
-static const char *model_text(const struct cm_cmp_row *row, char *out, size_t n)
-{
-	if (row->model == CM_MODEL_WITHIN_RUN && row->base_sessions < 2)
-		snprintf(out, n, "within ×1 boots");
-	else if (row->model == CM_MODEL_BOOTS)
-		snprintf(out, n, "%s", cm_cmp_model_names[row->model]);
-	else if (row->model == CM_MODEL_WITHIN_RUN)
-		snprintf(out, n, "within run ×%zu", row->base_sessions);
-	else if (row->model == CM_MODEL_HOSTS)
-		snprintf(out, n, "hosts %zu: %zu+%zu", row->hosts.shared, row->base_sessions,
-			 row->cand_sessions);
-	else
-		snprintf(out, n, "%s %zu+%zu", cm_cmp_model_names[row->model], row->base_sessions,
-			 row->cand_sessions);
-	return out;
-}
-
-/* A variance component of ln(duration) as the relative sd people read: "3.1%", "—". */
-static const char *sd_text(double var, char *out, size_t n)
-{
-	if (isfinite(var))
-		snprintf(out, n, "%.1f%%", sqrt(var) * 100);
-	else
-		snprintf(out, n, "—");
-	return out;
-}
-
-/* The reference's change beside a row: "+3.1%", "—" without one (or for itself). */
-static const char *ref_text(const struct cm_cmp_result *r, const struct cm_cmp_row *row,
-			    char *out, size_t n)
-{
-	if (row->ref_row == SIZE_MAX || &r->rows[row->ref_row] == row)
-		snprintf(out, n, "—");
-	else
-		pct_str(out, n, r->rows[row->ref_row].cmp.rel);
-	return out;
-}
-
-/* What each model in the table means, once, under it. */
-static void models_legend(const struct cm_cmp_result *r, FILE *f)
-{
-	static const char *const says[] = {
-		"sessions: the change and its CI from the session medians (t across sessions; "
-		"one-sided tests, so the CI is the 90% interval whose bounds decide at alpha 0.05)",
-		"calibrated: a side has one session; the between-session variance is this host's "
-		"calibration (coldmark calibrate)",
-		"within run ×k: both values interleaved in the same k sessions; the change and its "
-		"CI from the per-session differences of their medians (t, k - 1 df: arms that move "
-		"differently from session to session widen it); within ×1 boots: one session, the "
-		"boots' own test, blind to that (run --sessions 3 or more)",
-		"boots only: one session a side and no calibration of this host: the CI is the boots' "
-		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
-		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)",
-		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
-		"the mean and its t interval across hosts (90%, one-sided tests); p from van "
-		"Elteren's rank sum stratified by host",
-	};
-	for (unsigned m = 0; m < CM_NMODELS; m++)
-		if (r->models & (1u << m))
-			fprintf(f, "  %s\n", says[m]);
-}
-
-static void footer(const struct cm_cmp_result *r, FILE *f)
-{
-	char rule[160];
-	cm_judge_say(&r->judge, rule, sizeof(rule));
-	fprintf(f, "\ngeometric mean of candidate/base over %zu rows: %.4f×; %zu regression%s%s",
-		r->nrows, r->geomean, r->regressions, r->regressions == 1 ? "" : "s",
-		r->fail_on_some ? " in the gating phases" : "");
-	if (r->regressions_boots_only)
-		fprintf(f, ", %zu more beyond the boots' noise alone (boots only)",
-			r->regressions_boots_only);
-	fprintf(f, "\n(%s; within/between: the sd of ln(time) within a session and between "
-		   "sessions; reference: its total's change between the same sides%s)\n", rule,
-		r->relative ? "; every case relative to its reference in the same session" : "");
-	models_legend(r, f);
-}
-
-static void write_text(const struct cm_cmp_result *r, FILE *f)
-{
-	fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8s  %-10s %-16s %6s %7s %9s\n", "case", "phase",
-		"base", "candidate", "change", "CI", "p(Holm)", "verdict", "model", "within", "between",
-		"reference");
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		struct row_text t;
-		row_text(row->phase, &row->cmp, &t);
-		char ci[80], model[48], w[16], b[16], ref[32];
-		snprintf(ci, sizeof(ci), "[%s, %s]", t.lo, t.hi);
-		fprintf(f, "%-36s %-12s %11s %11s %8s %19s %8.3g  %-10s %-16s %6s %7s %9s\n", row->case_id,
-			row->phase, t.bm, t.cm, t.ch, ci, row->cmp.p_adj,
-			row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict],
-			model_text(row, model, sizeof(model)), sd_text(row->vc.within, w, sizeof(w)),
-			sd_text(row->vc.between, b, sizeof(b)), ref_text(r, row, ref, sizeof(ref)));
-	}
-	footer(r, f);
-	cm_cmp_hosts_write(r, f);
-}
-
-static void write_md(const struct cm_cmp_result *r, FILE *f)
-{
-	fprintf(f, "| case | phase | base median | candidate median | change | CI | p (Holm) | "
-		   "verdict | model | sd within | sd between |\n"
-		   "|---|---|--:|--:|--:|---|--:|---|---|--:|--:|\n");
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		const struct cm_comparison *x = &row->cmp;
-		struct row_text t;
-		row_text(row->phase, x, &t);
-		char model[48], w[16], b[16];
-		fprintf(f, "| %s | %s | %s | %s | %s | %s … %s | %.3g | %s%s | %s | %s | %s |\n",
-			row->case_id, row->phase, t.bm, t.cm, t.ch, t.lo, t.hi, x->p_adj,
-			x->verdict == CM_REGRESSED ? "**regressed**" : cm_verdict_names[x->verdict],
-			x->verdict == CM_IMPROVED ? " ✓" : "", model_text(row, model, sizeof(model)),
-			sd_text(row->vc.within, w, sizeof(w)), sd_text(row->vc.between, b, sizeof(b)));
-	}
-	footer(r, f);
-	cm_cmp_hosts_write(r, f);
-}
-
-static void write_csv(const struct cm_cmp_result *r, FILE *f)
-{
-	fprintf(f, "case,phase,base_n,cand_n,base_median_ns,cand_median_ns,change,change_ci_lo,"
-		   "change_ci_hi,p,p_adj,verdict,model,base_sessions,cand_sessions,var_within,"
-		   "var_between,reference_change\n");
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		const struct cm_comparison *x = &row->cmp;
-		cm_csv_field(f, row->case_id);
-		fputc(',', f);
-		cm_csv_field(f, row->phase);
-		fprintf(f, ",%zu,%zu,%.1f,%.1f,%.6f,%.6f,%.6f,%.6g,%.6g,%s,%s,%zu,%zu,%.6g,%.6g,%.6f\n",
-			row->base_n, row->cand_n, x->base_median, x->cand_median, x->rel, x->rel_lo,
-			x->rel_hi, x->p, x->p_adj, cm_verdict_names[x->verdict],
-			cm_cmp_model_names[row->model], row->base_sessions, row->cand_sessions,
-			row->vc.within, row->vc.between,
-			row->ref_row == SIZE_MAX ? NAN : r->rows[row->ref_row].cmp.rel);
-	}
-}
-
-static json_t *real_or_null(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
-
-static void write_json(const struct cm_cmp_result *r, FILE *f)
-{
-	json_t *rows = json_array();
-	for (size_t i = 0; i < r->nrows; i++) {
-		const struct cm_cmp_row *row = &r->rows[i];
-		const struct cm_comparison *x = &row->cmp;
-		json_array_append_new(rows, json_pack("{s:s, s:s, s:i, s:i, s:f, s:f, s:o, s:o, s:o, s:o, "
-						      "s:o, s:s}",
-			"case", row->case_id, "phase", row->phase, "base_n", (int)row->base_n,
-			"cand_n", (int)row->cand_n, "base_median_ns", x->base_median,
-			"cand_median_ns", x->cand_median, "change", real_or_null(x->rel),
-			"change_ci_lo", real_or_null(x->rel_lo), "change_ci_hi", real_or_null(x->rel_hi),
-			"p", real_or_null(x->p), "p_adj", real_or_null(x->p_adj), "verdict",
-			cm_verdict_names[x->verdict]));
-		json_t *o = json_array_get(rows, json_array_size(rows) - 1);
-		json_object_set_new(o, "model", json_string(cm_cmp_model_names[row->model]));
-		json_object_set_new(o, "base_sessions", json_integer((json_int_t)row->base_sessions));
-		json_object_set_new(o, "cand_sessions", json_integer((json_int_t)row->cand_sessions));
-		json_object_set_new(o, "var_within", real_or_null(row->vc.within));
-		json_object_set_new(o, "var_between", real_or_null(row->vc.between));
-		json_object_set_new(o, "icc", real_or_null(row->vc.icc));
-		json_t *hosts = cm_cmp_hosts_json(r, row);
-		if (hosts)
-			json_object_set_new(o, "hosts", hosts);
-		json_object_set_new(o, "reference_change",
-				    row->ref_row == SIZE_MAX ? json_null()
-							     : real_or_null(r->rows[row->ref_row].cmp.rel));
-	}
-	json_t *root = json_pack("{s:o, s:o, s:i, s:i, s:{s:f, s:f, s:f}}", "rows", rows,
-				 "geomean_ratio", real_or_null(r->geomean), "regressions",
-				 (int)r->regressions, "regressions_boots_only",
-				 (int)r->regressions_boots_only,
-				 "criteria", "alpha", r->judge.alpha, "threshold", r->judge.thr,
-				 "min_change_ns", r->judge.min_ns);
-	json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	fputc('\n', f);
-	json_decref(root);
-}
-
-const struct cm_cmp_writer cm_cmp_writers[] = {
-	{ "text", write_text }, { "md", write_md }, { "csv", write_csv }, { "json", write_json },
-	{ NULL, NULL },
-};
-
-const struct cm_cmp_writer *cm_cmp_writer(const char *name)
-{
-	for (const struct cm_cmp_writer *w = cm_cmp_writers; w->name; w++)
-		if (!strcmp(w->name, name))
-			return w;
-	return NULL;
 }

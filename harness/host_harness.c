@@ -156,20 +156,20 @@ int cm_cpus_online(cpu_set_t *set)
 	return rc;
 }
 
-int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, char *err, size_t n)
+int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, struct cm_error *err)
 {
 	if (!*s) {
-		snprintf(err, n, "is empty: name the CPUs to measure on (\"2-3\", \"1,3\"), or leave "
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "is empty: name the CPUs to measure on (\"2-3\", \"1,3\"), or leave "
 				 "it out to measure on any");
 		return -1;
 	}
 	if (cm_cpulist_parse(s, want)) {
-		snprintf(err, n, "'%s' is not a CPU list (\"2-3\", \"1,3\")", s);
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "'%s' is not a CPU list (\"2-3\", \"1,3\")", s);
 		return -1;
 	}
 	/* without the kernel's list (no sysfs), the CPUs this process may run on stand in */
 	if (cm_cpus_online(online) && sched_getaffinity(0, sizeof(*online), online)) {
-		snprintf(err, n, "'%s': the online CPUs cannot be read: %s", s, strerror(errno));
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "'%s': the online CPUs cannot be read: %s", s, strerror(errno));
 		return -1;
 	}
 	cpu_set_t off;
@@ -179,7 +179,7 @@ int cm_cpulist_check(const char *s, cpu_set_t *want, cpu_set_t *online, char *er
 		char a[256], b[256];
 		cm_cpulist_format(&off, a, sizeof(a));
 		cm_cpulist_format(online, b, sizeof(b));
-		snprintf(err, n, "'%s' names CPU%s %s, not online on this host (online: %s)", s,
+		cm_error_set(err, CM_ERR(CM_EUSAGE), "'%s' names CPU%s %s, not online on this host (online: %s)", s,
 			 CPU_COUNT(&off) > 1 ? "s" : "", a, b);
 		return -1;
 	}

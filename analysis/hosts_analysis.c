@@ -1,0 +1,58 @@
+/* The host level of a comparison: which host each session ran on, the change blocked on the
+ * host (stats/hosts.c), and the lines that show it: per-host changes, the between-host spread,
+ * and a host that disagrees with the rest (a sick node is a common cause of a false
+ * regression: the change without it is shown beside). */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/analysis.h"
+
+/* The index of host name in r->hosts, added when new. */
+static int host_index(struct cm_cmp_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->nhosts; i++)
+		if (!strcmp(r->hosts[i], name))
+			return (int)i;
+	r->hosts = cm_xrealloc(r->hosts, (r->nhosts + 1) * sizeof(char *));
+	r->hosts[r->nhosts] = cm_xstrdup(name);
+	return (int)r->nhosts++;
+}
+
+/* The session medians (ln) of a cell and the host of each. */
+static size_t medians_hosts(const struct cm_dataset *ds, const struct cm_cell *x,
+			    struct cm_cmp_result *r, double *m, int *h)
+{
+	int *ids = cm_xmalloc((x->s.n + 1) * sizeof(int));
+	size_t k = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, m, NULL);
+	cm_stats_session_ids(x->sessions, x->s.n, 2, ids);
+	for (size_t i = 0; i < k; i++) {
+		const char *host = ids[i] >= 1 && (size_t)ids[i] <= ds->nsessions
+					   ? ds->sessions[ids[i] - 1].host : NULL;
+		h[i] = host_index(r, host ? host : "");
+	}
+	free(ids);
+	return k;
+}
+
+bool cm_cmp_hosts_row(const struct cm_dataset *b, const struct cm_dataset *c,
+		      const struct cm_cell *x, const struct cm_cell *y, double alpha, double floor,
+		      struct cm_cmp_row *row, struct cm_cmp_result *r)
+{
+	double *mb = cm_xmalloc((x->s.n + 1) * sizeof(double)), *mc = cm_xmalloc((y->s.n + 1) * sizeof(double));
+	int *hb = cm_xmalloc((x->s.n + 1) * sizeof(int)), *hc = cm_xmalloc((y->s.n + 1) * sizeof(int));
+	size_t kb = medians_hosts(b, x, r, mb, hb), kc = medians_hosts(c, y, r, mc, hc);
+	bool used = false;
+	if (cm_stats_compare_hosts(mb, hb, kb, mc, hc, kc, alpha, floor, &row->hosts, &row->cmp)) {
+		cm_hosts_free(&row->hosts);
+	} else {
+		used = true;
+		row->model = CM_MODEL_HOSTS;
+		row->base_sessions = kb, row->cand_sessions = kc;
+		row->cmp.base_median = x->s.median;
+		row->cmp.cand_median = y->s.median;
+	}
+	free(mb), free(mc), free(hb), free(hc);
+	return used;
+}

@@ -1,0 +1,22 @@
+/* Table walkers the writers share: the loop over a table's rows lives once, each format only
+ * says how a row looks. Internal to reports/. */
+#ifndef COLDMARK_REPORTS_TABLES_H
+#define COLDMARK_REPORTS_TABLES_H
+
+#include <stdbool.h>
+
+#include "coldmark/report.h"
+
+/* One row of "Sessions: where the noise is": a cell with 2+ sessions, and the cheapest design
+ * for CM_ADVICE_TARGET when there is one (advice false: none). */
+struct cm_sessions_row {
+	const char *case_id, *phase;
+	const struct cm_cell *cell;
+	bool advice;
+	struct cm_dimension dim;
+};
+/* Calls row() for every such cell, in case x phase order. */
+void cm_sessions_walk(const struct cm_report *r,
+		      void (*row)(const struct cm_sessions_row *sr, void *ctx), void *ctx);
+
+#endif
