@@ -6,9 +6,13 @@
 #include <string.h>
 
 #include "coldmark/report.h"
+#include "html.h"
 #include "tables.h"
 
-static void esc(FILE *f, const char *s)
+#define esc cm_html_esc
+#define palette cm_html_palette
+
+void cm_html_esc(FILE *f, const char *s)
 {
 	for (; *s; s++) {
 		switch (*s) {
@@ -21,12 +25,9 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-static const char *const palette[] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+const char *const cm_html_palette[10] = { "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
 				       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac" };
 
-#define W 760
-#define LEFT 230
-#define ROW 22
 #define MAX_DOTS 1000 /* dots per case in a strip plot */
 
 /* Four labelled ticks on a vertical axis that maps [lo, hi] to y0 (bottom) .. y0 - span. */
@@ -59,7 +60,7 @@ static double x_of(const struct x_axis *a, double v)
 	return LEFT + t * (W - LEFT - 20);
 }
 
-static void x_ticks(FILE *f, const struct x_axis *a, int h)
+static void x_ticks(FILE *f, const struct x_axis *a, int base)
 {
 	for (int t = 0; t <= 4; t++) {
 		double v = a->log ? exp(log(a->lo) + (log(a->hi) - log(a->lo)) * t / 4)
@@ -67,27 +68,44 @@ static void x_ticks(FILE *f, const struct x_axis *a, int h)
 		char lab[32];
 		cm_format_value(a->phase, v, lab, sizeof(lab));
 		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"10\" y2=\"%d\" stroke=\"#ddd\"/>"
-			   "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">%s</text>\n",
-			x_of(a, v), x_of(a, v), h - 25, x_of(a, v), h - 10, lab);
+			   "<text class=\"tick\" x=\"%.1f\" y=\"%d\" font-size=\"10\" "
+			   "text-anchor=\"middle\">%s</text>\n",
+			x_of(a, v), x_of(a, v), base, x_of(a, v), base + 14, lab);
 	}
+	/* on a line of its own under the ticks: beside them it overprinted the last one */
 	if (a->log)
-		fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">log scale</text>\n",
-			W - 20, h - 10);
+		fprintf(f, "<text class=\"caption\" x=\"%d\" y=\"%d\" font-size=\"10\" "
+			   "text-anchor=\"end\">log scale</text>\n",
+			W - 20, base + 28);
+}
+
+/* A reference case off the real cases' axis: its median in words, at the row. */
+static bool strip_off_axis(const struct cm_cell *cell, const struct x_axis *a, double y, FILE *f)
+{
+	if (!cell->s.n || (cell->s.min >= a->lo && cell->s.max <= a->hi))
+		return false;
+	char med[32];
+	cm_format_value(a->phase, cell->s.median, med, sizeof(med));
+	fprintf(f, "<text class=\"off-axis\" x=\"%d\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">"
+		   "median %s (n=%zu), off this axis: reference cases stand apart</text>\n",
+		LEFT, y + 4, med, cell->s.n);
+	return true;
 }
 
 static void strip_row(const struct cm_report *r, size_t c, size_t p, const struct x_axis *a,
-		      FILE *f)
+		      double y, FILE *f)
 {
 	const struct cm_cell *cell = cm_report_cell(r, c, p);
-	double y = 20 + c * ROW;
-	fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", LEFT - 8,
-		y + 4);
+	fprintf(f, "<text class=\"case\" x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">",
+		LEFT - 8, y + 4);
 	esc(f, r->ds->cases[c].id);
 	fputs("</text>\n", f);
 	char why[64];
 	if (cm_cell_unmeasurable(cell, why, sizeof(why)))
 		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" fill=\"#888\">%s</text>\n",
 			LEFT, y + 4, why);
+	if (strip_off_axis(cell, a, y, f))
+		return;
 	if (!isnan(cell->s.median_ci_lo))
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"14\" "
 			   "fill=\"#4e79a7\" opacity=\"0.2\"><title>median CI</title></rect>\n",
@@ -111,17 +129,29 @@ static void strip_row(const struct cm_report *r, size_t c, size_t p, const struc
 			x_of(a, cell->s.median), x_of(a, cell->s.median), y - 8, y + 8);
 }
 
+/* The x range of the strip plot: the real cases' boots; the reference cases' only when there
+ * is nothing else (a 50 ms reference beside 1 s cases forced a log axis that squashed them). */
+static void strip_range(const struct cm_report *r, size_t p, bool refs, struct x_axis *a)
+{
+	const struct cm_dataset *ds = r->ds;
+	for (size_t c = 0; c < ds->ncases; c++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		if (cm_is_reference_case(ds->cases[c].id) != refs)
+			continue;
+		for (size_t i = 0; i < cell->s.n; i++) {
+			a->lo = fmin(a->lo, cell->values[i]);
+			a->hi = fmax(a->hi, cell->values[i]);
+		}
+	}
+}
+
 static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
 	struct x_axis a = { INFINITY, -INFINITY, false, ds->phases[p] };
-	for (size_t c = 0; c < ds->ncases; c++) {
-		const struct cm_cell *cell = cm_report_cell(r, c, p);
-		for (size_t i = 0; i < cell->s.n; i++) {
-			a.lo = fmin(a.lo, cell->values[i]);
-			a.hi = fmax(a.hi, cell->values[i]);
-		}
-	}
+	strip_range(r, p, false, &a);
+	if (!isfinite(a.lo))
+		strip_range(r, p, true, &a);
 	if (!isfinite(a.lo)) {
 		fputs("<p>No successful boot for this phase.</p>\n", f);
 		return;
@@ -135,65 +165,17 @@ static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 		a.lo = fmax(0, a.lo - pad);
 		a.hi += pad;
 	}
-	int h = (int)ds->ncases * ROW + 40;
-	fprintf(f, "<svg class=\"plot strip%s\" width=\"%d\" height=\"%d\" role=\"img\">\n",
-		a.log ? " log" : "", W, h);
-	x_ticks(f, &a, h);
+	size_t rows = 0; /* a row per case that reports the phase: none for a reference's firmware */
 	for (size_t c = 0; c < ds->ncases; c++)
-		strip_row(r, c, p, &a, f);
-	fputs("</svg>\n", f);
-}
-
-static void breakdown(const struct cm_report *r, FILE *f)
-{
-	const struct cm_dataset *ds = r->ds;
-	/* the phases other than total, stacked by median */
-	double maxsum = 0;
-	for (size_t c = 0; c < ds->ncases; c++) {
-		double sum = 0;
-		for (size_t p = 0; p < ds->nphases; p++)
-			if (strcmp(ds->phases[p], "total") && !cm_is_metric(ds->phases[p]) &&
-			    isfinite(cm_report_cell(r, c, p)->s.median))
-				sum += cm_report_cell(r, c, p)->s.median;
-		maxsum = fmax(maxsum, sum);
-	}
-	if (!(maxsum > 0))
-		return;
-	int h = (int)ds->ncases * ROW + 30 + 20;
-	fputs("<h2>Phase breakdown (medians)</h2>\n", f);
-	fprintf(f, "<svg class=\"plot breakdown\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
-	for (size_t c = 0; c < ds->ncases; c++) {
-		double y = 10 + c * ROW, x = LEFT;
-		fprintf(f, "<text x=\"%d\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">", LEFT - 8,
-			y + 12);
-		esc(f, ds->cases[c].id);
-		fputs("</text>\n", f);
-		for (size_t p = 0; p < ds->nphases; p++) {
-			double m = cm_report_cell(r, c, p)->s.median;
-			if (!strcmp(ds->phases[p], "total") || cm_is_metric(ds->phases[p]) || !isfinite(m))
-				continue;
-			double w = m / maxsum * (W - LEFT - 20);
-			char lab[32];
-			cm_format_ns(m, lab, sizeof(lab));
-			fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"16\" fill=\"%s\">"
-				   "<title>",
-				x, y, w, palette[p % 10]);
-			esc(f, ds->phases[p]);
-			fprintf(f, ": %s</title></rect>\n", lab);
-			x += w;
-		}
-	}
-	double lx = LEFT;
-	for (size_t p = 0; p < ds->nphases; p++) {
-		if (!strcmp(ds->phases[p], "total"))
-			continue;
-		fprintf(f, "<rect x=\"%.1f\" y=\"%d\" width=\"10\" height=\"10\" fill=\"%s\"/>"
-			   "<text x=\"%.1f\" y=\"%d\" font-size=\"11\">",
-			lx, h - 18, palette[p % 10], lx + 14, h - 9);
-		esc(f, ds->phases[p]);
-		fputs("</text>\n", f);
-		lx += 20 + 7 * strlen(ds->phases[p]);
-	}
+		rows += cm_report_cell(r, c, p)->nrows > 0;
+	int base = (int)rows * ROW + 12, h = base + (a.log ? 34 : 20);
+	fprintf(f, "<svg class=\"plot strip%s\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" "
+		   "role=\"img\">\n",
+		a.log ? " log" : "", W, h, W, h);
+	x_ticks(f, &a, base);
+	for (size_t c = 0, row = 0; c < ds->ncases; c++)
+		if (cm_report_cell(r, c, p)->nrows)
+			strip_row(r, c, p, &a, 20 + (double)row++ * ROW, f);
 	fputs("</svg>\n", f);
 }
 
@@ -212,8 +194,8 @@ static double sx(const struct scale *s, double v)
 
 static double sy(const struct scale *s, double v)
 {
-	double y = s->h - 30 - (v - s->ylo) / (s->yhi - s->ylo) * (s->h - 50);
-	return fmin(s->h - 30, fmax(10, y)); /* a band may leave the plot: clip it to the axes */
+	double y = s->h - 40 - (v - s->ylo) / (s->yhi - s->ylo) * (s->h - 60);
+	return fmin(s->h - 40, fmax(10, y)); /* a band may leave the plot: clip it to the axes */
 }
 
 /* The slice's Theil-Sen line, and its band (the CI's slopes through the line's middle). */
@@ -252,21 +234,72 @@ static void fitted_line(const struct cm_report *r, size_t a, size_t p, const cha
 	cm_buf_free(&band);
 }
 
+/* "+63.0 ms per GiB [+22.0 ms, +110 ms]; linear: no (512M off the line)" */
+static void slope_text(const struct cm_report *r, const struct cm_trend *t, FILE *f)
+{
+	char a[64], b[64], c[64];
+	const char *ph = r->ds->phases[t->phase];
+	cm_format_slope(ph, t->slope.slope, t->unit_name, a, sizeof(a));
+	fputs(a, f);
+	if (isfinite(t->slope.lo)) {
+		cm_format_slope(ph, t->slope.lo, t->unit_name, b, sizeof(b));
+		cm_format_slope(ph, t->slope.hi, t->unit_name, c, sizeof(c));
+		*strstr(b, " per ") = 0, *strstr(c, " per ") = 0;
+		fprintf(f, " [%s, %s]", b, c);
+	}
+	if (!t->linear_known)
+		fputs("; linear? too few levels to tell", f);
+	else if (t->linear)
+		fputs("; linear: yes", f);
+	else {
+		fputs("; linear: no (", f);
+		esc(f, r->ds->cases[t->off_level].labels[t->axis]);
+		fputs(" off the line)", f);
+	}
+}
+
+static const struct cm_trend *find_trend(const struct cm_report *r, size_t a, size_t p,
+					 const char *held)
+{
+	for (size_t i = 0; i < r->ntrends; i++)
+		if (r->trends[i].axis == a && r->trends[i].phase == p && !strcmp(r->trends[i].held, held))
+			return &r->trends[i];
+	return NULL;
+}
+
+/* Under the sweep plot: what each mark is. */
+static void sweep_legend(const struct cm_report *r, int h, FILE *f)
+{
+	int y = h - 8;
+	fprintf(f, "<g class=\"legend\"><line x1=\"60\" x2=\"80\" y1=\"%d\" y2=\"%d\" "
+		   "stroke=\"#555\"/><circle cx=\"70\" cy=\"%d\" r=\"3\" fill=\"#555\"/>"
+		   "<text x=\"86\" y=\"%d\" font-size=\"10\">median, bar: its %.0f%% CI</text>\n"
+		   "<line x1=\"270\" x2=\"290\" y1=\"%d\" y2=\"%d\" stroke=\"#555\" "
+		   "stroke-dasharray=\"4 3\"/><text x=\"296\" y=\"%d\" font-size=\"10\">"
+		   "Theil–Sen line</text>\n<rect x=\"420\" y=\"%d\" width=\"20\" height=\"8\" "
+		   "fill=\"#555\" fill-opacity=\"0.15\"/><text x=\"446\" y=\"%d\" "
+		   "font-size=\"10\">band: the slope's %.0f%% CI</text></g>\n",
+		y - 3, y - 3, y - 3, y, (1 - r->alpha) * 100, y - 3, y - 3, y, y - 8, y,
+		(1 - r->alpha) * 100);
+}
+
 /* Each value of axis a once, under its place on the x axis. */
 static void sweep_x_labels(const struct cm_dataset *ds, size_t a, double lo, double hi, bool logx,
 			   int h, FILE *f)
 {
 	for (size_t c = 0; c < ds->ncases; c++) {
 		double v;
-		cm_label_value(ds->cases[c].labels[a], &v);
+		if (cm_is_reference_case(ds->cases[c].id) || !cm_label_value(ds->cases[c].labels[a], &v))
+			continue;
 		bool again = false;
 		for (size_t k = 0; k < c && !again; k++)
-			again = !strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
+			again = !cm_is_reference_case(ds->cases[k].id) &&
+				!strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
 		if (again)
 			continue;
 		double x = 60 + (logx ? log(v / lo) / log(hi / lo) : (v - lo) / (hi - lo)) * (W - 90);
-		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"10\" text-anchor=\"middle\">", x,
-			h - 10);
+		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" font-size=\"10\" "
+			   "text-anchor=\"middle\">", x, h - 26);
 		esc(f, ds->cases[c].labels[a]);
 		fputs("</text>\n", f);
 	}
@@ -282,6 +315,8 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		double lo = INFINITY, hi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
 		for (size_t c = 0; c < ds->ncases && numeric; c++) {
 			double v;
+			if (cm_is_reference_case(ds->cases[c].id))
+				continue; /* reference cases stand apart from every sweep */
 			if (!cm_label_value(ds->cases[c].labels[a], &v))
 				numeric = false;
 			if (v < lo || v > hi)
@@ -299,7 +334,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		double ypad = (yhi - ylo) * 0.1 + 1;
 		ylo = fmax(0, ylo - ypad);
 		yhi += ypad;
-		int h = 220;
+		int h = 250;
 		fputs("<h3>Median against ", f);
 		esc(f, ds->axes[a]);
 		fputs("</h3>\n<p class=\"kw\">Trend test per slice (Jonckheere–Terpstra; "
@@ -314,11 +349,12 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 					sw[i].p_adj < r->alpha ? " (significant)" : "");
 			}
 		fputs("</p>\n", f);
-		fprintf(f, "<svg class=\"plot sweep\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
+		fprintf(f, "<svg class=\"plot sweep\" viewBox=\"0 0 %d %d\" width=\"%d\" "
+			   "height=\"%d\" role=\"img\">\n", W, h, W, h);
 		bool logx = lo > 0 && hi / lo >= 8;
 #define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
-#define SY(v) (h - 30 - ((v) - ylo) / (yhi - ylo) * (h - 50))
-		y_ticks(f, ds->phases[p], 55, ylo, yhi, h - 30, h - 50);
+#define SY(v) (h - 40 - ((v) - ylo) / (yhi - ylo) * (h - 60))
+		y_ticks(f, ds->phases[p], 55, ylo, yhi, h - 40, h - 60);
 		/* one line per slice (the other axes held fixed), through its medians in axis order */
 		char **held;
 		size_t *slice = cm_xcalloc(ds->ncases + 1, sizeof(size_t));
@@ -355,11 +391,16 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 					   "stroke=\"%s\"/>\n",
 					pts.s, colour);
 			cm_buf_free(&pts);
-			if (nslices > 1 || *held[0]) { /* the legend: which slice is which line */
-				fprintf(f, "<text x=\"%d\" y=\"%zu\" font-size=\"10\" fill=\"%s\" "
-					   "text-anchor=\"end\">",
+			/* which slice is which line, and its slope */
+			const struct cm_trend *t = find_trend(r, a, p, held[sl]);
+			if (nslices > 1 || *held[0] || t) {
+				fprintf(f, "<text class=\"slope\" x=\"%d\" y=\"%zu\" font-size=\"10\" "
+					   "fill=\"%s\" text-anchor=\"end\">",
 					W - 10, 14 + 12 * sl, colour);
 				esc(f, held[sl]);
+				fputs(*held[sl] && t ? ": " : "", f);
+				if (t)
+					slope_text(r, t, f);
 				fputs("</text>\n", f);
 			}
 		}
@@ -368,6 +409,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		free(held);
 		free(slice);
 		sweep_x_labels(ds, a, lo, hi, logx, h, f);
+		sweep_legend(r, h, f);
 #undef SX
 #undef SY
 		fputs("</svg>\n", f);
@@ -379,8 +421,8 @@ void cm_html_begin(FILE *f, const char *title)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
 	esc(f, title);
 	fputs("</title>\n<style>body{font-family:sans-serif;margin:2em;"
-	      "max-width:60em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-	      "padding:2px 8px;text-align:left}svg{display:block;margin:1em 0}</style>\n"
+	      "max-width:80em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+	      "padding:2px 8px;text-align:left}svg{display:block;margin:1em 0;width:100%;height:auto}</style>\n"
 	      "</head><body>\n<h1>",
 	      f);
 	esc(f, title);
@@ -490,36 +532,121 @@ static void sessions_table(const struct cm_report *r, FILE *f)
 	fputs("</table></section>\n", f);
 }
 
+/* The results first: every case x phase it measures, with median, CI and n. */
+static void summary_table(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	fprintf(f, "<table class=\"summary\"><tr><th>case</th><th>phase</th><th>median</th>"
+		   "<th>%.0f%% CI</th><th>n</th></tr>\n", (1 - r->alpha) * 100);
+	for (size_t c = 0; c < ds->ncases; c++)
+		for (size_t p = 0; p < ds->nphases; p++) {
+			const struct cm_cell *cell = cm_report_cell(r, c, p);
+			if (!cell->nrows)
+				continue; /* a phase the case does not report (a reference's firmware) */
+			char m[32], lo[32], hi[32];
+			cm_format_value(ds->phases[p], cell->s.median, m, sizeof(m));
+			cm_format_value(ds->phases[p], cell->s.median_ci_lo, lo, sizeof(lo));
+			cm_format_value(ds->phases[p], cell->s.median_ci_hi, hi, sizeof(hi));
+			fprintf(f, "<tr%s><td>", cm_is_reference_case(ds->cases[c].id) ?
+						   " class=\"reference\"" : "");
+			esc(f, ds->cases[c].id);
+			fputs("</td><td>", f);
+			esc(f, ds->phases[p]);
+			if (cell->s.n)
+				fprintf(f, "</td><td>%s</td><td>[%s, %s]</td><td>%zu</td></tr>\n", m,
+					isnan(cell->s.median_ci_lo) ? "—" : lo,
+					isnan(cell->s.median_ci_hi) ? "—" : hi, cell->s.n);
+			else
+				fprintf(f, "</td><td>—</td><td>—</td><td>0</td></tr>\n");
+		}
+	fputs("</table>\n", f);
+}
+
+/* The significant sweep effects and every slope, one line each. */
+static void effects_list(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	bool any = false;
+	for (size_t i = 0; i < r->nsweeps; i++) {
+		const struct cm_sweep *x = &r->sweeps[i];
+		if (!(x->p_adj < r->alpha))
+			continue;
+		fputs(any ? "" : "<ul class=\"effects\">\n", f);
+		any = true;
+		char ratio[32];
+		fputs("<li class=\"sweep-effect\"><code>", f);
+		esc(f, ds->phases[x->phase]);
+		fputs("</code> moves with ", f);
+		esc(f, ds->axes[x->axis]);
+		fprintf(f, " %s, p %.2g (Holm)", cm_sweep_ratio(x, ratio, sizeof(ratio)), x->p_adj);
+		if (*x->held) {
+			fputs(" at ", f);
+			esc(f, x->held);
+		}
+		fputs("</li>\n", f);
+	}
+	for (size_t i = 0; i < r->ntrends; i++) {
+		const struct cm_trend *t = &r->trends[i];
+		fputs(any ? "" : "<ul class=\"effects\">\n", f);
+		any = true;
+		fputs("<li class=\"slope\"><code>", f);
+		esc(f, ds->phases[t->phase]);
+		fputs("</code> against ", f);
+		esc(f, ds->axes[t->axis]);
+		fputs(": ", f);
+		slope_text(r, t, f);
+		if (*t->held) {
+			fputs(" at ", f);
+			esc(f, t->held);
+		}
+		fputs("</li>\n", f);
+	}
+	fputs(any ? "</ul>\n" : "", f);
+}
+
+/* The run header, folded: it filled the first screen before any number. */
+static void run_header(const struct cm_dataset *ds, FILE *f)
+{
+	if (!ds->nmeta)
+		return;
+	fprintf(f, "<details class=\"run\"><summary>The run (%zu items: host, qemu, plan, "
+		   "markers)</summary>\n<table class=\"run\">\n", ds->nmeta);
+	for (size_t i = 0; i < ds->nmeta; i++) {
+		fputs("<tr><th>", f);
+		esc(f, ds->meta_keys[i]);
+		fputs("</th><td>", f);
+		esc(f, ds->meta_vals[i]);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table></details>\n", f);
+}
+
 void cm_report_html(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
 	cm_html_begin(f, "coldmark report");
-	if (ds->nmeta) {
-		fputs("<table class=\"run\">\n", f);
-		for (size_t i = 0; i < ds->nmeta; i++) {
-			fputs("<tr><th>", f);
-			esc(f, ds->meta_keys[i]);
-			fputs("</th><td>", f);
-			esc(f, ds->meta_vals[i]);
-			fputs("</td></tr>\n", f);
+	summary_table(r, f);
+	effects_list(r, f);
+	for (size_t c = 0; c < ds->ncases; c++)
+		if (cm_is_reference_case(ds->cases[c].id)) {
+			fputs("<p class=\"reference-note\">Reference cases (the bundled guest, added by "
+			      "<code>run.reference</code>) stand apart from every sweep and ranking.</p>\n",
+			      f);
+			break;
 		}
-		fputs("</table>\n", f);
-	}
+	run_header(ds, f);
 	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
 		   "%.0f%% confidence interval.</p>\n",
 		(1 - r->alpha) * 100);
-	struct cm_sweep *sw;
-	size_t nsw;
-	sw = r->sweeps, nsw = r->nsweeps; /* computed once, in cm_report_build */
 	for (size_t p = 0; p < ds->nphases; p++) {
 		fputs("<section class=\"phase\"><h2>Phase <code>", f);
 		esc(f, ds->phases[p]);
 		fputs("</code></h2>\n", f);
 		strip_plot(r, p, f);
-		sweep(r, p, sw, nsw, f);
+		sweep(r, p, r->sweeps, r->nsweeps, f);
 		fputs("</section>\n", f);
 	}
 	sessions_table(r, f);
-	breakdown(r, f);
+	cm_html_breakdown(r, f);
 	cm_html_end(f);
 }

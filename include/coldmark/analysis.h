@@ -36,7 +36,10 @@ struct cm_trend {
 	const char *unit_name; /* "GiB", or the axis name */
 	struct cm_slope slope; /* ns per unit, Sen's CI */
 	struct cm_slope elasticity; /* d log(time) / d log(x) */
-	bool linear;           /* one slope describes it (the halves' CIs overlap, or < 4 levels) */
+	bool linear;           /* one slope describes it: no level's median off the line, and
+				* with 4+ levels the halves' CIs overlap */
+	bool linear_known;     /* 3+ levels: with 2 any two points make a line ("too few levels") */
+	size_t off_level;      /* the level furthest off the line (its case), when !linear */
 	struct cm_slope lower, upper; /* the halves' slopes (4+ levels) */
 };
 /* Two slices' slopes of one axis and phase: b's minus a's, with a CI. */

@@ -1,0 +1,184 @@
+/* Issue 30: what a user reads. A run with the reference case and a three-level memory sweep,
+ * written as samples.csv, read back and rendered: the HTML sweep plot, the strip plot's axis,
+ * the phase breakdown, the summary first, the slopes' linearity. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "coldmark/report.h"
+
+static char path[256];
+
+/* memory 128M/512M/2G (total ~1 s, +60 ms per GiB) and the reference case (total 50 ms,
+ * nothing else). step: a 128M->512M step off the line instead of a straight one. */
+static void write_samples(bool step)
+{
+	snprintf(path, sizeof(path), "/tmp/test_readable.%d.csv", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("case,boot,status,phase,duration_ns,warmup,source,cache_drop,memory\n", f);
+	const char *mem[] = { "128M", "512M", "2G" };
+	double gib[] = { 0.125, 0.5, 2 };
+	for (int m = 0; m < 3; m++)
+		for (int b = 1; b <= 10; b++) {
+			double noise = ((b * 7919) % 13 - 6) * 1e6; /* +-6 ms */
+			double work = 5e8 + (step ? (m ? 2e8 : 0) : 6e7 * gib[m]) + noise;
+			fprintf(f, "\"memory=%s\",%d,ok,firmware,%.0f,0,debugcon,none,%s\n", mem[m], b,
+				3e8 + noise / 3, mem[m]);
+			fprintf(f, "\"memory=%s\",%d,ok,work,%.0f,0,debugcon,none,%s\n", mem[m], b, work,
+				mem[m]);
+			fprintf(f, "\"memory=%s\",%d,ok,total,%.0f,0,debugcon,none,%s\n", mem[m], b,
+				3e8 + work + 1e8, mem[m]);
+		}
+	for (int b = 1; b <= 10; b++)
+		fprintf(f, "\"reference,accel=tcg\",%d,ok,total,%.0f,0,debugcon,none,\n", b,
+			5e7 + b * 1e5);
+	fclose(f);
+}
+
+static char *html_of(bool step, struct cm_dataset *ds, struct cm_report *r)
+{
+	write_samples(step);
+	struct cm_diags d = { 0 };
+	int rc = cm_samples_read(path, ds, &d);
+	cm_diags_print(&d, stderr);
+	cm_diags_clear(&d);
+	assert_int_equal(rc, 0);
+	cm_dataset_meta(ds, CM_HDR(PHASES), "firmware: exec -> real_mode, work: real_mode -> "
+					    "work_done, to_user: exec -> user");
+	cm_report_build(ds, 0.05, r);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_report_html(r, f);
+	fclose(f);
+	unlink(path);
+	return buf;
+}
+
+/* item 1: the sweep plot is drawn though the reference case has no memory value */
+static void test_sweep_plot_with_reference(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	char *h = html_of(false, &ds, &r);
+	assert_non_null(strstr(h, "class=\"plot sweep\""));
+	assert_non_null(strstr(h, "Median against memory"));
+	free(h);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* item 6: a 50 ms reference beside ~1 s cases does not force a log axis */
+static void test_strip_axis_without_reference(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	char *h = html_of(false, &ds, &r);
+	assert_null(strstr(h, "class=\"plot strip log\""));
+	assert_non_null(strstr(h, "off this axis"));
+	free(h);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* item 11: results first, the run header folded, reference rows only where measured */
+static void test_results_first(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	char *h = html_of(false, &ds, &r);
+	char *summary = strstr(h, "class=\"summary\""), *run = strstr(h, "<details class=\"run\"");
+	assert_non_null(summary);
+	assert_non_null(run);
+	assert_true(summary < run);
+	/* the firmware section lists the three memory cases, not the reference */
+	char *fw = strstr(h, "Phase <code>firmware</code>"), *next = strstr(fw + 1, "<section");
+	assert_non_null(fw);
+	*next = 0;
+	assert_null(strstr(fw, "reference,accel=tcg"));
+	free(h);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* item 7: the slope with its CI on the plot, the legend, linearity said */
+static void test_slope_on_plot(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	char *h = html_of(false, &ds, &r);
+	char *sw = strstr(h, "class=\"plot sweep\"");
+	assert_non_null(sw);
+	assert_non_null(strstr(sw, "class=\"slope\""));
+	assert_non_null(strstr(sw, "per GiB ["));
+	assert_non_null(strstr(sw, "Theil–Sen line"));
+	assert_non_null(strstr(sw, "band: the slope's 95% CI"));
+	assert_non_null(strstr(sw, "linear: yes"));
+	free(h);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* item 7: a step between the lower two of three levels is not linear */
+static void test_step_not_linear(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	char *h = html_of(true, &ds, &r);
+	size_t work = cm_dataset_find_phase(&ds, "work");
+	bool seen = false;
+	for (size_t i = 0; i < r.ntrends; i++)
+		if (r.trends[i].phase == work) {
+			seen = true;
+			assert_true(r.trends[i].linear_known);
+			assert_false(r.trends[i].linear);
+		}
+	assert_true(seen);
+	assert_non_null(strstr(h, "linear: no"));
+	free(h);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* item 5: only the chain firmware -> work is stacked; the legend names only bars */
+static void test_breakdown_chain(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	char *h = html_of(false, &ds, &r);
+	char *bd = strstr(h, "class=\"plot breakdown\"");
+	assert_non_null(bd);
+	assert_non_null(strstr(bd, "class=\"stacked\""));
+	assert_null(strstr(bd, "qemu_cpu"));
+	assert_null(strstr(bd, "peak RSS"));
+	free(h);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+int main(void)
+{
+	const struct CMUnitTest t[] = {
+		cmocka_unit_test(test_sweep_plot_with_reference),
+		cmocka_unit_test(test_strip_axis_without_reference),
+		cmocka_unit_test(test_results_first),
+		cmocka_unit_test(test_slope_on_plot),
+		cmocka_unit_test(test_step_not_linear),
+		cmocka_unit_test(test_breakdown_chain),
+	};
+	return cmocka_run_group_tests_name("readable", t, NULL, NULL);
+}
