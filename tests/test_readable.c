@@ -170,6 +170,30 @@ static void test_breakdown_chain(void **state)
 	cm_dataset_free(&ds);
 }
 
+/* item 2: the terminal shows the named phases per case, their slopes, and ranks the real
+ * cases only */
+static void test_terminal_phases(void **state)
+{
+	(void)state;
+	struct cm_dataset ds;
+	struct cm_report r;
+	free(html_of(false, &ds, &r));
+	char *t = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&t, &len);
+	cm_report_terminal(&r, "total", f);
+	fclose(f);
+	assert_non_null(strstr(t, "Phases (median):"));
+	assert_non_null(strstr(t, "firmware"));
+	assert_non_null(strstr(t, "Steepest slopes on work"));
+	char *fast = strstr(t, "Fastest by median total: ");
+	assert_non_null(fast);
+	assert_null(strstr(fast, "reference"));
+	free(t);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -179,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_slope_on_plot),
 		cmocka_unit_test(test_step_not_linear),
 		cmocka_unit_test(test_breakdown_chain),
+		cmocka_unit_test(test_terminal_phases),
 	};
 	return cmocka_run_group_tests_name("readable", t, NULL, NULL);
 }
