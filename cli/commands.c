@@ -92,7 +92,7 @@ static int cmd_list(const struct cm_cli *cli)
 				printf("%s\"%s\"", i ? ", " : "", b.s ? b.s : "");
 				cm_buf_free(&b);
 			}
-			printf("]}");
+			printf("], \"reference\": %s}", m->cases[c].reference ? "true" : "false");
 		}
 		printf("\n], \"boots_per_case\": %lld, \"warmup_per_case\": %lld, \"sessions\": %lld, "
 		       "\"total_boots\": %lld}\n",

@@ -552,6 +552,12 @@ static int boots(struct run *r, struct cm_runner *rn)
 	else
 		printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
 		       (long long)m->boots, (long long)m->warmup, r->outdir);
+	size_t nref = 0; /* scripts counting cases broke on the silent addition (issue 30) */
+	for (size_t c = 0; c < m->ncases; c++)
+		nref += m->cases[c].reference;
+	if (nref)
+		printf("coldmark: %zu of them added: the reference case (marked \"reference\" in "
+		       "samples.csv, summary.csv and JSON); run.reference: none leaves it out\n", nref);
 	int rc = cm_runner_loop(rn, &pl, &nplan);
 	if (isatty(1))
 		printf("\n");

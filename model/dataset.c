@@ -264,6 +264,7 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 	const char *sid = r->session ? ds->sessions[r->session - 1].id : "1", *hash = strrchr(sid, '#');
 	fprintf(f, ",%s,", hash ? hash + 1 : sid);
 	cm_csv_field(f, r->audit ? r->audit : "");
+	fputs(cm_is_reference_case(r->case_id) ? ",true" : ",false", f); /* read back: ignored */
 	const struct cm_ds_case *c = &ds->cases[r->case_idx];
 	for (size_t i = 0; i < ds->naxes; i++) {
 		fputc(',', f);

@@ -34,7 +34,7 @@ void cm_report_summary_csv(const struct cm_report *r, FILE *f)
 	const struct cm_dataset *ds = r->ds;
 	fputs("case,phase,n,n_failed,mean_ns,sd_ns,mean_ci_lo_ns,mean_ci_hi_ns,median_ns,"
 	      "median_ci_lo_ns,median_ci_hi_ns,p5_ns,p25_ns,p75_ns,p95_ns,p99_ns,min_ns,max_ns,"
-	      "mad_ns,outliers",
+	      "mad_ns,outliers,reference",
 	      f);
 	for (size_t a = 0; a < ds->naxes; a++) {
 		fputc(',', f);
@@ -56,7 +56,8 @@ void cm_report_summary_csv(const struct cm_report *r, FILE *f)
 				       s->pct[2], s->pct[3], s->pct[4], s->min, s->max, s->mad };
 			for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 				num(f, v[i]);
-			fprintf(f, ",%zu", s->n_outliers);
+			fprintf(f, ",%zu,%s", s->n_outliers,
+				cm_is_reference_case(ds->cases[c].id) ? "true" : "false");
 			for (size_t a = 0; a < ds->naxes; a++) {
 				fputc(',', f);
 				cm_csv_field(f, ds->cases[c].labels[a]);

@@ -133,6 +133,8 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	for (size_t c = 0; c < ds->ncases; c++) {
 		json_t *co = json_object(), *ax = json_object(), *ph = json_object();
 		json_object_set_new(co, "id", json_string(ds->cases[c].id));
+		/* a script counting cases must tell the added reference case from the matrix's */
+		json_object_set_new(co, "reference", json_boolean(cm_is_reference_case(ds->cases[c].id)));
 		for (size_t a = 0; a < ds->naxes; a++)
 			json_object_set_new(ax, ds->axes[a], json_string(ds->cases[c].labels[a]));
 		json_object_set_new(co, "axes", ax);
@@ -197,6 +199,8 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 							    : json_integer((json_int_t)s->duration_ns),
 				      "warmup", s->warmup, "source", s->source, "cache_drop", s->cache,
 				      "session", ses, "host_audit", s->audit ? s->audit : "");
+		if (cm_is_reference_case(s->case_id)) /* only where true: 10^5 rows stay small */
+			json_object_set_new(o, "reference", json_true());
 		fputs(i ? ",\n    " : "\n    ", f);
 		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(o);

@@ -194,6 +194,85 @@ static void test_terminal_phases(void **state)
 	cm_dataset_free(&ds);
 }
 
+static char *rbuf;
+static size_t rlen;
+
+static char *render_with(const struct cm_report *r, int which)
+{
+	FILE *f = open_memstream(&rbuf, &rlen);
+	if (which == 0)
+		cm_report_summary_csv(r, f);
+	else if (which == 1)
+		cm_report_json(r, f);
+	else {
+		cm_samples_write_header(f, r->ds);
+		for (size_t i = 0; i < r->ds->n; i++)
+			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
+	}
+	fclose(f);
+	return rbuf;
+}
+
+/* item 12: the reference case marked in summary.csv, samples.csv and JSON; the new
+ * samples.csv reads back as the old did (the column is no axis) */
+static void test_reference_marked(void **state)
+{
+	(void)state;
+	struct cm_dataset ds, ds2;
+	struct cm_report r;
+	free(html_of(false, &ds, &r));
+	char *csv = render_with(&r, 0), *js = render_with(&r, 1), *sam = render_with(&r, 2);
+	assert_non_null(strstr(csv, ",outliers,reference,memory\n"));
+	assert_non_null(strstr(csv, "\"reference,accel=tcg\",total,10,0,"));
+	assert_non_null(strstr(strstr(csv, "\"reference,accel=tcg\""), ",true,"));
+	assert_non_null(strstr(csv, ",false,128M\n"));
+	assert_non_null(strstr(js, "\"reference\": true"));
+	assert_non_null(strstr(js, "\"reference\": false"));
+	assert_non_null(strstr(sam, ",host_audit,reference,memory\n"));
+	FILE *f = fopen(path, "w");
+	fputs(sam, f);
+	fclose(f);
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read(path, &ds2, &d), 0);
+	cm_diags_clear(&d);
+	unlink(path);
+	assert_int_equal(ds2.naxes, 1);
+	assert_string_equal(ds2.axes[0], "memory");
+	assert_int_equal(ds2.n, ds.n);
+	assert_int_equal(ds2.ncases, ds.ncases);
+	cm_dataset_free(&ds2);
+	free(csv), free(js), free(sam);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+}
+
+/* item 12: list --format json marks the added reference case (a real coldmark process) */
+static void test_list_json_reference(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_readable.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char m[300], cmd[700];
+	snprintf(m, sizeof(m), "%s/m.yaml", dir);
+	FILE *f = fopen(m, "w");
+	fputs("guest: {bundled: guest}\nbase_args: [-machine, pc, -display, none, -nodefaults, "
+	      "-no-reboot, -accel, tcg]\naxes:\n  memory: [128M, 512M]\nphases:\n"
+	      "  - {name: work, from: long_mode, to: work_done}\n", f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && " COLDMARK_BIN " list --format json m.yaml", dir);
+	FILE *p = popen(cmd, "r");
+	char out[8192] = { 0 };
+	size_t n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = 0;
+	assert_int_equal(pclose(p), 0);
+	unlink(m);
+	rmdir(dir);
+	char *ref = strstr(out, "{\"id\": \"reference");
+	assert_non_null(ref);
+	assert_non_null(strstr(ref, "\"reference\": true"));
+	assert_non_null(strstr(out, "\"reference\": false"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -204,6 +283,8 @@ int main(void)
 		cmocka_unit_test(test_step_not_linear),
 		cmocka_unit_test(test_breakdown_chain),
 		cmocka_unit_test(test_terminal_phases),
+		cmocka_unit_test(test_reference_marked),
+		cmocka_unit_test(test_list_json_reference),
 	};
 	return cmocka_run_group_tests_name("readable", t, NULL, NULL);
 }

@@ -203,7 +203,7 @@ int cm_sha256_file(const char *path, char out[65]);
 /* samples.csv's own columns, in order: no axis may take one of these names. */
 #define CM_SAMPLES_COLUMNS \
 	"case", "boot", "status", "phase", "duration_ns", "warmup", "source", "cache_drop", "session", \
-		"host_audit"
+		"host_audit", "reference"
 bool cm_samples_reserved_column(const char *name);
 
 /* Reference cases' ids (run.reference): "reference", or "reference,accel=kvm" per accelerator;
