@@ -84,15 +84,16 @@ const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS] = {
 		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)" },
 	[CM_MODEL_CALIBRATED] = { "calibrated",
 		"calibrated: a side has one session; the between-session variance is this host's "
-		"calibration (coldmark calibrate)" },
+		"calibration (coldmark calibrate); a %1$g%% t interval" },
 	[CM_MODEL_WITHIN_RUN] = { "within run",
 		"within run ×k: both values interleaved in the same k sessions; the change and its "
-		"CI from the per-session differences of their medians (t, k - 1 df: arms that move "
-		"differently from session to session widen it); within ×1 boots: one session, the "
-		"boots' own test, blind to that (run --sessions 3 or more)" },
+		"%1$g%% CI from the per-session differences of their medians (t, k - 1 df: arms that "
+		"move differently from session to session widen it); within ×1 boots: one session, "
+		"the boots' own test and %3$g%% Hodges–Lehmann CI, blind to that (run --sessions 3 "
+		"or more)" },
 	[CM_MODEL_BOOTS] = { "boots only",
-		"boots only: one session a side and no calibration of this host: the CI is the boots' "
-		"alone, NOT the CI of a change between runs (between-session noise unknown); its "
+		"boots only: one session a side and no calibration of this host: the CI (%3$g%%, "
+		"Hodges–Lehmann) is the boots' alone, NOT the CI of a change between runs (between-session noise unknown); its "
 		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)" },
 	[CM_MODEL_HOSTS] = { "hosts",
 		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "

@@ -77,9 +77,15 @@ static void models_legend(const struct cm_cmp_result *r, FILE *f)
 	for (unsigned m = 0; m < CM_NMODELS; m++)
 		if (r->models & (1u << m)) {
 			fputs("  ", f);
-			fprintf(f, cm_cmp_models[m].legend, (1 - 2 * a) * 100, a);
+			fprintf(f, cm_cmp_models[m].legend, (1 - 2 * a) * 100, a, (1 - a) * 100);
 			fputc('\n', f);
 		}
+	/* the columns beside a session-level change: they disagreed in sign (3.91 s -> 3.63 s,
+	 * +2.7%) with nothing saying why */
+	if (r->models & ~(1u << CM_MODEL_BOOTS))
+		fputs("  base, candidate: the medians of all boots pooled; the change is computed from "
+		      "the session medians (aligned by session within a run), so where sessions differ "
+		      "in size or level the two can disagree, even in sign\n", f);
 }
 
 static void footer(const struct cm_cmp_result *r, FILE *f)

@@ -273,6 +273,46 @@ static void test_list_json_reference(void **state)
 	assert_non_null(strstr(out, "\"reference\": false"));
 }
 
+/* Three sessions of one case: a session's level times the per-boot values. */
+static void sessions_ds(struct cm_dataset *ds, const double *level, double scale)
+{
+	cm_dataset_init(ds, NULL, 0);
+	for (int k = 0; k < 3; k++) {
+		char id[8];
+		snprintf(id, sizeof(id), "%d", k + 1);
+		cm_dataset_session(ds, id, NULL);
+		for (int b = 1; b <= 6; b++)
+			cm_dataset_add(ds, "a", k * 6 + b, false, "ok", "total",
+				       level[k] * scale * (1 + 0.001 * b), "", "");
+	}
+}
+
+/* item 4: the legend says why pooled medians and a session-level change can disagree, and
+ * states each model's CI level (session level 90%, boots 95% at alpha 0.05) */
+static void test_compare_legend(void **state)
+{
+	(void)state;
+	struct cm_dataset b, c;
+	double lb[] = { 1e9, 1.1e9, 1.2e9 }, lc[] = { 1e9, 1.1e9, 1.2e9 };
+	sessions_ds(&b, lb, 1.0);
+	sessions_ds(&c, lc, 1.03);
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_cmp_result res;
+	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &res), 0);
+	char *t = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&t, &len);
+	cm_cmp_writer("text")->write(&res, f);
+	fclose(f);
+	assert_non_null(strstr(t, "the CI is the 90% interval"));
+	assert_non_null(strstr(t, "base, candidate: the medians of all boots pooled; the change is "
+				  "computed from the session medians"));
+	free(t);
+	cm_compare_free(&res);
+	cm_dataset_free(&b);
+	cm_dataset_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest t[] = {
@@ -285,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_terminal_phases),
 		cmocka_unit_test(test_reference_marked),
 		cmocka_unit_test(test_list_json_reference),
+		cmocka_unit_test(test_compare_legend),
 	};
 	return cmocka_run_group_tests_name("readable", t, NULL, NULL);
 }

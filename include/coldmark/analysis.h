@@ -129,7 +129,8 @@ enum cm_cmp_model {
 };
 #define CM_NMODELS 5
 /* Each model's name (tables, csv, json) and what the legend under a table says of it (a
- * printf format: %1$g the CI's percent, %2$g alpha, as --alpha set them), by enum value. */
+ * printf format: %1$g the session-level CI's percent, 1 - 2 alpha (one-sided tests), %2$g
+ * alpha, %3$g the boots' CI percent, 1 - alpha, as --alpha set them), by enum value. */
 struct cm_cmp_model_info {
 	const char *name, *legend;
 };
