@@ -89,7 +89,7 @@ const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS] = {
 		"within run ×k: both values interleaved in the same k sessions; the change and its "
 		"%1$g%% CI from the per-session differences of their medians (t, k - 1 df: arms that "
 		"move differently from session to session widen it); within ×1 boots: one session, "
-		"the boots' own test and %3$g%% Hodges–Lehmann CI, blind to that (run --sessions 3 "
+		"the boots' own test, blind to that (a %3$g%% Hodges–Lehmann CI; run --sessions 3 "
 		"or more)" },
 	[CM_MODEL_BOOTS] = { "boots only",
 		"boots only: one session a side and no calibration of this host: the CI (%3$g%%, "
