@@ -313,8 +313,94 @@ static void test_compare_legend(void **state)
 	cm_dataset_free(&c);
 }
 
-int main(void)
+/* ---- a real run in a real browser (CTest readable-chromium; boots qemu) ---------------------- */
+
+static char *run_out(const char *cmd, int *rc)
 {
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t cap = 1 << 22, n = 0, got;
+	char *out = calloc(1, cap);
+	while ((got = fread(out + n, 1, cap - 1 - n, p)) > 0)
+		n += got;
+	*rc = pclose(p);
+	return out;
+}
+
+static const char chromium_flags[] =
+	"chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+	"--disable-background-networking --disable-component-update --disable-sync "
+	"--window-size=1000,1600 ";
+
+/* The bundled guest under TCG over three memory sizes, the reference case left in (the
+ * default): the sweep plot, its slope text and legend are on the page, and no label
+ * overlaps another (the browser's bounding boxes, tests/html_check.js). */
+static void test_real_run_in_chromium(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/test_readable_html.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *cmd = NULL, *out;
+	int rc;
+	size_t len = 0;
+	FILE *f = open_memstream(&cmd, &len);
+	fprintf(f, "cat > %s/m.yaml <<'EOF'\n"
+		   "guest: {bundled: guest}\n"
+		   "base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -accel, tcg]\n"
+		   "axes:\n  memory: [128M, 512M, 2G]\n"
+		   "phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
+		   "  - {name: mode_switch, from: real_mode, to: long_mode}\n"
+		   "  - {name: work, from: long_mode, to: work_done}\n"
+		   "run: {boots: 6, warmup: 1}\nEOF\n"
+		   "cd %s && " COLDMARK_BIN " run m.yaml -o out 2>&1",
+		dir, dir);
+	fclose(f);
+	out = run_out(cmd, &rc);
+	fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "added: the reference case"));
+	free(out), free(cmd);
+	/* the page with the check appended: it writes its findings into the DOM */
+	cmd = NULL;
+	f = open_memstream(&cmd, &len);
+	fprintf(f, "sed 's#</body>#<script src=\"file://" SOURCE_DIR "/tests/html_check.js\">"
+		   "</script></body>#' %s/out/report.html > %s/check.html && %s "
+		   "--user-data-dir=%s/profile --virtual-time-budget=3000 --dump-dom "
+		   "file://%s/check.html 2>/dev/null",
+		dir, dir, chromium_flags, dir, dir);
+	fclose(f);
+	out = run_out(cmd, &rc);
+	assert_int_equal(rc, 0);
+	char *check = strstr(out, "<pre id=\"domcheck\">");
+	assert_non_null(check);
+	fprintf(stderr, "%s\n", check);
+	assert_null(strstr(check, "sweep plots: 0"));
+	assert_null(strstr(check, "slope texts: 0"));
+	assert_null(strstr(check, "sweep legends: 0"));
+	assert_non_null(strstr(check, "overlaps: 0"));
+	free(out), free(cmd);
+	/* and the screenshot a person looks at (kept: its path is printed) */
+	cmd = NULL;
+	f = open_memstream(&cmd, &len);
+	fprintf(f, "bash " SOURCE_DIR "/scripts/screenshot.sh %s/out/report.html %s/report.png", dir,
+		dir);
+	fclose(f);
+	out = run_out(cmd, &rc);
+	assert_int_equal(rc, 0);
+	fprintf(stderr, "screenshot: %s", out);
+	free(out), free(cmd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "chromium")) {
+		if (system("command -v chromium >/dev/null 2>&1")) {
+			fprintf(stderr, "chromium is not installed (scripts/setup-deps.sh)\n");
+			return 77;
+		}
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_real_run_in_chromium) };
+		return cmocka_run_group_tests_name("readable-chromium", t, NULL, NULL);
+	}
 	const struct CMUnitTest t[] = {
 		cmocka_unit_test(test_sweep_plot_with_reference),
 		cmocka_unit_test(test_strip_axis_without_reference),
