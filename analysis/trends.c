@@ -134,6 +134,7 @@ static void one_trend(const struct cm_report *r, const size_t *members, size_t k
 	t->slope.slope = t->slope.lo = t->slope.hi = t->elasticity.slope = NAN;
 	t->elasticity.lo = t->elasticity.hi = NAN;
 	t->linear = true;
+	t->off_level = SIZE_MAX;
 	if (t->nlevels >= 2 && !cm_stats_theil_sen(x, y, n, r->alpha, &t->slope)) {
 		linearity(x, y, n, t->nlevels, r->alpha, t);
 		t->linear_known = t->nlevels >= 3;

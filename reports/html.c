@@ -251,6 +251,8 @@ static void slope_text(const struct cm_report *r, const struct cm_trend *t, FILE
 		fputs("; linear? too few levels to tell", f);
 	else if (t->linear)
 		fputs("; linear: yes", f);
+	else if (t->off_level == SIZE_MAX)
+		fputs("; linear: no (the halves' slopes differ)", f);
 	else {
 		fputs("; linear: no (", f);
 		esc(f, r->ds->cases[t->off_level].labels[t->axis]);

@@ -97,7 +97,12 @@ static json_t *slopes_json(const struct cm_report *r)
 				      t->held, "levels", (int)t->nlevels, "per", t->unit_name,
 				      "unit_of_axis", t->unit, "slope_ns", slope_json(&t->slope),
 				      "elasticity", slope_json(&t->elasticity), "linear", t->linear);
-		if (!t->linear) {
+		json_object_set_new(o, "linearity", json_string(!t->linear_known ? "too few levels"
+								: t->linear ? "yes" : "no"));
+		if (t->off_level != SIZE_MAX)
+			json_object_set_new(o, "off_line",
+					    json_string(ds->cases[t->off_level].labels[t->axis]));
+		if (!t->linear && t->off_level == SIZE_MAX) {
 			json_object_set_new(o, "lower_half_ns", slope_json(&t->lower));
 			json_object_set_new(o, "upper_half_ns", slope_json(&t->upper));
 		}

@@ -226,8 +226,14 @@ static void md_slopes(const struct cm_report *r, FILE *f)
 		else
 			fprintf(f, " | %.3g [%.3g, %.3g] | ", t->elasticity.slope, t->elasticity.lo,
 				t->elasticity.hi);
-		if (t->linear) {
-			fputs(t->nlevels >= 4 ? "yes" : "— (fewer than 4 values)", f);
+		if (!t->linear_known) {
+			fputs("— (too few levels to tell)", f);
+		} else if (t->linear) {
+			fputs("yes", f);
+		} else if (t->off_level != SIZE_MAX) {
+			fputs("**no**: ", f);
+			md_escape(f, ds->cases[t->off_level].labels[t->axis]);
+			fputs(" off the line", f);
 		} else {
 			fputs("**no**: lower half ", f);
 			cm_print_slope_ci(ds->phases[t->phase], &t->lower, t->unit_name, f);

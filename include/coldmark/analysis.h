@@ -39,7 +39,7 @@ struct cm_trend {
 	bool linear;           /* one slope describes it: no level's median off the line, and
 				* with 4+ levels the halves' CIs overlap */
 	bool linear_known;     /* 3+ levels: with 2 any two points make a line ("too few levels") */
-	size_t off_level;      /* the level furthest off the line (its case), when !linear */
+	size_t off_level;      /* the level furthest off the line (its case); SIZE_MAX: none */
 	struct cm_slope lower, upper; /* the halves' slopes (4+ levels) */
 };
 /* Two slices' slopes of one axis and phase: b's minus a's, with a CI. */
