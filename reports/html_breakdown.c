@@ -116,15 +116,24 @@ void cm_html_breakdown(const struct cm_report *r, FILE *f)
 		}
 	}
 	if (maxx > 0) {
-		int rowh = 20 + 8 * (int)napart, h = (int)ds->ncases * rowh + 40;
+		bool *drawn = cm_xcalloc(ds->ncases + 1, sizeof(bool));
+		size_t nrows = 0; /* the cases with a bar: a reference case reports total alone */
+		for (size_t c = 0; c < ds->ncases; c++) {
+			for (size_t p = 0; p < ds->nphases; p++)
+				drawn[c] |= shown[p] && isfinite(cm_report_cell(r, c, p)->s.median);
+			nrows += drawn[c];
+		}
+		int rowh = 20 + 8 * (int)napart, h = (int)nrows * rowh + 40;
 		double scale = (W - LEFT - 20) / maxx;
 		fputs("<h2>Phase breakdown (medians)</h2>\n<p>Stacked: the chain of consecutive "
 		      "phases, each starting where the one before ends; thin bars under it: the "
 		      "other phases, apart, from where their first marker lies.</p>\n", f);
 		fprintf(f, "<svg class=\"plot breakdown\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 			   "height=\"%d\" role=\"img\">\n", W, h, W, h);
-		for (size_t c = 0; c < ds->ncases; c++) {
-			double y = 10 + (double)c * rowh, x = LEFT;
+		for (size_t c = 0, row = 0; c < ds->ncases; c++) {
+			if (!drawn[c])
+				continue;
+			double y = 10 + (double)row++ * rowh, x = LEFT;
 			fprintf(f, "<text class=\"case\" x=\"%d\" y=\"%.1f\" font-size=\"11\" "
 				   "text-anchor=\"end\">", LEFT - 8, y + 12);
 			esc(f, ds->cases[c].id);
@@ -160,6 +169,7 @@ void cm_html_breakdown(const struct cm_report *r, FILE *f)
 			lx += 30 + 7 * (strlen(ds->phases[p]) + (in_chain[p] ? 0 : 8));
 		}
 		fputs("</svg>\n", f);
+		free(drawn);
 	}
 	for (size_t p = 0; p < ds->nphases; p++)
 		free(from[p]), free(to[p]);
