@@ -229,6 +229,13 @@ static void test_reference_marked(void **state)
 	assert_non_null(strstr(js, "\"reference\": true"));
 	assert_non_null(strstr(js, "\"reference\": false"));
 	assert_non_null(strstr(sam, ",host_audit,reference,memory\n"));
+	char *hf = NULL;
+	size_t hlen = 0;
+	FILE *hff = open_memstream(&hf, &hlen);
+	assert_int_equal(cm_report_hyperfine(&r, "total", hff), 0);
+	fclose(hff);
+	assert_non_null(strstr(hf, "\"reference\": true"));
+	free(hf);
 	FILE *f = fopen(path, "w");
 	fputs(sam, f);
 	fclose(f);
