@@ -100,6 +100,10 @@ static const struct key keys[] = {
 	  "sessions one run holds: each boots every case (warm-ups too) in its own shuffled order, "
 	  "with its own seed derived from run.seed; between runs the session is the unit compare "
 	  "counts", .flag = "sessions", .metavar = "K", .short_flag = 0 },
+	{ "run.concurrency", K_INT, OFF(concurrency), "1", 1, 1024, NULL,
+	  "boots at once: the plan runs in waves of the next K boots, each boot measured as its "
+	  "own (K beyond the CPUs is allowed: a density test)", .flag = "concurrency",
+	  .metavar = "K", .short_flag = 0 },
 	{ "run.reference", K_ENUM, OFF(reference), "bundled", 0, 0, "bundled|none",
 	  "reference cases every session boots: the bundled guest under each of the matrix's "
 	  "accelerators (told apart from the cases by compare and history), or none" },
@@ -596,6 +600,7 @@ void cm_matrix_free(struct cm_matrix *m)
 		for (size_t j = 0; j < a->nvalues; j++) {
 			free(a->values[j].label);
 			free_strv(a->values[j].args, a->values[j].nargs);
+			free(a->values[j].disk);
 		}
 		free(a->values);
 		free(a->name);
