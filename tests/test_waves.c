@@ -1,0 +1,317 @@
+/* Boots at once (issue 29). Group "units": the waves a plan is cut into, the concurrency axis
+ * and an axis value's own guest (no qemu). Groups "tcg", "kvm", "sweep": real boots through
+ * coldmark run (run them under flock /tmp/coldmark-e2e.lock). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+
+static char tmp[256];
+
+static struct cm_matrix *load(const char *text)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(text, strlen(text), "waves.yaml", &d);
+	for (size_t i = 0; !m && i < d.n; i++)
+		fprintf(stderr, "%s\n", d.v[i].msg);
+	cm_diags_clear(&d);
+	return m;
+}
+
+static bool has_error(const char *text, const char *needle)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(text, strlen(text), "waves.yaml", &d);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		found |= strstr(d.v[i].msg, needle) != NULL;
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+	return !m && found;
+}
+
+/* Every wave of a concurrency case holds K copies of it; the plan keeps every boot. */
+static void test_axis_waves(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = load("guest: {bundled: guest}\n"
+				   "axes: {concurrency: [1, 2, 4]}\n"
+				   "run: {boots: 8, warmup: 0, reference: none}\n");
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 3);
+	size_t n, waves = 0;
+	struct cm_planned *pl = cm_plan_new(m, &n);
+	assert_int_equal(n, 24);
+	size_t count[3] = { 0 };
+	for (size_t i = 0; i < n; waves++) {
+		size_t k = cm_wave_take(m, pl, n, i);
+		int want = m->cases[pl[i].c].concurrency;
+		assert_int_equal(k, (size_t)want);
+		for (size_t j = i; j < i + k; j++) {
+			assert_int_equal(pl[j].c, pl[i].c);
+			count[pl[j].c]++;
+		}
+		i += k;
+	}
+	assert_int_equal(waves, 8 + 4 + 2);
+	for (size_t c = 0; c < 3; c++)
+		assert_int_equal(count[c], 8);
+	free(pl);
+	cm_matrix_free(m);
+}
+
+/* run.concurrency: waves take the next K boots of the shuffled plan, cases mixed. */
+static void test_run_waves(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = load("guest: {bundled: guest}\n"
+				   "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n"
+				   "run: {boots: 12, warmup: 1, concurrency: 4, reference: none}\n");
+	assert_non_null(m);
+	assert_int_equal(m->concurrency, 4);
+	size_t n, mixed = 0;
+	struct cm_planned *pl = cm_plan_new(m, &n);
+	struct cm_planned *orig = cm_xmalloc(n * sizeof(*pl));
+	memcpy(orig, pl, n * sizeof(*pl));
+	for (size_t i = 0; i < n;) {
+		size_t k = cm_wave_take(m, pl, n, i);
+		assert_true(k >= 1 && k <= 4);
+		for (size_t j = i; j < i + k; j++) {
+			assert_int_equal(pl[j].warmup, pl[i].warmup); /* warm-ups wave apart */
+			mixed += pl[j].c != pl[i].c;
+		}
+		if (!pl[i].warmup)
+			assert_int_equal(k, 4); /* 24 measured boots: 6 full waves */
+		i += k;
+	}
+	assert_true(mixed > 0); /* different cases share a wave */
+	/* the next K of the shuffled plan: the order is the plan's */
+	assert_memory_equal(pl, orig, n * sizeof(*pl));
+	free(orig);
+	free(pl);
+	cm_matrix_free(m);
+}
+
+/* An axis value's own guest: its cases boot that image; the others the matrix's. */
+static void test_value_guest(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = load("guest: {bundled: guest}\n"
+				   "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n");
+	assert_non_null(m);
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *line = cm_case_cmdline(&m->cases[c]);
+		bool slow = strstr(m->cases[c].id, "slow") != NULL;
+		assert_int_equal(strstr(line, "/guest-slow.img") != NULL, slow);
+		assert_non_null(strstr(line, slow ? "guest-slow.img" : "/guest.img"));
+		free(line);
+	}
+	cm_matrix_free(m);
+	assert_true(has_error("guest: {bundled: guest}\n"
+			      "axes: {g: [{name: x, guest: {bundled: no-such-guest}}]}\n",
+			      "no-such-guest"));
+	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [1, two]}\n",
+			      "concurrency 'two'"));
+	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [0]}\n",
+			      "concurrency '0'"));
+}
+
+/* ---- real boots ----------------------------------------------------------------------------- */
+
+static int run(char *const argv[], const char *out_path)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *write_matrix(const char *name, const char *body)
+{
+	char *path = cm_xasprintf("%s/%s.yaml", tmp, name);
+	FILE *f = fopen(path, "w");
+	fputs(body, f);
+	fclose(f);
+	return path;
+}
+
+static bool kvm_ok(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int vm = ioctl(fd, KVM_CREATE_VM, 0);
+	close(fd);
+	if (vm < 0)
+		return false;
+	close(vm);
+	return true;
+}
+
+/* A run of the fast and slow guests mixed in waves of k: every boot ok, and every slow boot's
+ * work phase over 10x every fast boot's (a marker that went to another boot of its wave would
+ * break that: the waves mix the two). */
+static void mixed_run(const char *name, const char *accel, int k, const char *extra)
+{
+	char *body = cm_xasprintf("guest: {bundled: guest}\n"
+				  "base_args: [-machine, pc, -accel, %s, -display, none, -nodefaults]\n"
+				  "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n"
+				  "run: {boots: 12, warmup: 0, concurrency: %d, reference: none%s}\n",
+				  accel, k, extra);
+	char *mx = write_matrix(name, body);
+	char *dir = cm_xasprintf("%s/%s", tmp, name), *out = cm_xasprintf("%s.out", dir);
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	int rc = run(argv, out);
+	char *said = cm_xasprintf("cat %s", out);
+	if (rc)
+		assert_int_equal(system(said), 0);
+	assert_int_equal(rc, 0);
+	char *samples = cm_xasprintf("%s/samples.csv", dir);
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read(samples, &ds, &d), 0);
+	double fast_max = 0, slow_min = INFINITY;
+	size_t ok = 0, nwork = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		if (!strcmp(r->phase, "total"))
+			ok += !strcmp(r->status, "ok");
+		if (strcmp(r->phase, "work"))
+			continue;
+		nwork++;
+		if (strstr(r->case_id, "slow"))
+			slow_min = fmin(slow_min, r->duration_ns);
+		else
+			fast_max = fmax(fast_max, r->duration_ns);
+	}
+	printf("%s: %zu/24 ok; slow work >= %.3f ms, fast work <= %.3f ms (%.0fx)\n", name, ok,
+	       slow_min / 1e6, fast_max / 1e6, slow_min / fast_max);
+	assert_int_equal(ok, 24);
+	assert_int_equal(nwork, 24);
+	assert_true(slow_min > 10 * fast_max);
+	/* every boot carries its wave and slot; some wave filled all k slots */
+	char *events = cm_xasprintf("%s/events.csv", dir), *ev = NULL;
+	FILE *f = fopen(events, "r");
+	assert_non_null(f);
+	size_t cap = 0, nwave = 0;
+	unsigned top = 0;
+	while (getline(&ev, &cap, f) > 0) {
+		unsigned slot, wave;
+		char *at = strstr(ev, ",wave,");
+		if (at && sscanf(at, ",wave,%u,%u,", &slot, &wave) == 2) {
+			nwave++;
+			top = slot > top ? slot : top;
+		}
+	}
+	fclose(f);
+	free(ev);
+	assert_int_equal(nwave, 24);
+	assert_int_equal(top, (unsigned)k);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+	free(events), free(samples), free(said), free(out), free(dir), free(mx), free(body);
+}
+
+static void test_tcg_mixed(void **state)
+{
+	(void)state;
+	mixed_run("tcg-mixed", "tcg", 4, "");
+}
+
+static void test_kvm_mixed(void **state)
+{
+	(void)state;
+	mixed_run("kvm-mixed", "kvm", 2, ", source: perf");
+}
+
+/* concurrency: [1, 2, 4] on the bundled guest: a slope of total over concurrency. */
+static void test_sweep(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("sweep", "guest: {bundled: guest}\n"
+					 "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+					 "axes: {concurrency: [1, 2, 4]}\n"
+					 "run: {boots: 8, warmup: 0, reference: none}\n");
+	char *dir = cm_xasprintf("%s/sweep", tmp), *out = cm_xasprintf("%s.out", dir);
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	assert_int_equal(run(argv, out), 0);
+	char *json = cm_xasprintf("%s/report.json", dir);
+	FILE *f = fopen(json, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 22);
+	fread(text, 1, (1 << 22) - 1, f);
+	fclose(f);
+	char *slopes = strstr(text, "\"slopes\"");
+	assert_non_null(slopes);
+	assert_non_null(strstr(slopes, "\"concurrency\""));
+	assert_non_null(strstr(slopes, "\"slope_ns\""));
+	char *html = cm_xasprintf("%s/report.html", dir);
+	f = fopen(html, "r");
+	assert_non_null(f);
+	fread(text, 1, (1 << 22) - 1, f);
+	fclose(f);
+	assert_non_null(strstr(text, "concurrency"));
+	assert_non_null(strstr(text, "<svg"));
+	free(text), free(html), free(json), free(out), free(dir), free(mx);
+}
+
+int main(int argc, char **argv)
+{
+	const char *group = argc > 1 ? argv[1] : "units";
+	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-waves-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	if (!strcmp(group, "units")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_axis_waves),
+						cmocka_unit_test(test_run_waves),
+						cmocka_unit_test(test_value_guest) };
+		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+		return cmocka_run_group_tests_name("waves-units", t, NULL, NULL);
+	}
+	char *qemu = cm_which("qemu-system-x86_64");
+	if (!qemu) {
+		printf("SKIP: no qemu-system-x86_64\n");
+		return 77;
+	}
+	free(qemu);
+	if (!strcmp(group, "tcg")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_tcg_mixed) };
+		return cmocka_run_group_tests_name("waves-tcg", t, NULL, NULL);
+	}
+	if (!strcmp(group, "kvm")) {
+		if (!kvm_ok()) {
+			printf("SKIP: no usable /dev/kvm\n");
+			return 77;
+		}
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_kvm_mixed) };
+		return cmocka_run_group_tests_name("waves-kvm", t, NULL, NULL);
+	}
+	if (!strcmp(group, "sweep")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_sweep) };
+		return cmocka_run_group_tests_name("waves-sweep", t, NULL, NULL);
+	}
+	fprintf(stderr, "unknown group %s\n", group);
+	return 2;
+}
