@@ -505,6 +505,14 @@ struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char
 		    (long long)m->min_boots, (long long)m->max_boots);
 	if (d->n_errors == errors_before)
 		mx_expand(&c, root);
+	for (size_t i = 0; d->n_errors == errors_before && i < m->ncases; i++)
+		if (m->cases[i].concurrency > 1 && m->boots % m->cases[i].concurrency) {
+			/* a last wave of fewer boots would be measured as if K were at once */
+			ERR(&c, root, "case %s: run.boots (%lld) is not a multiple of its concurrency "
+				      "(%d): each wave boots exactly that many at once",
+			    m->cases[i].id, (long long)m->boots, m->cases[i].concurrency);
+			break;
+		}
 	if (d->n_errors == errors_before)
 		mx_add_references(&c, root);
 fail:

@@ -128,6 +128,8 @@ static void test_value_guest(void **state)
 			      "concurrency 'two'"));
 	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [0]}\n",
 			      "concurrency '0'"));
+	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [1, 4]}\n"
+			      "run: {boots: 6}\n", "not a multiple of its concurrency (4)"));
 }
 
 /* ---- real boots ----------------------------------------------------------------------------- */
@@ -178,6 +180,9 @@ static void mixed_run(const char *name, const char *accel, int k, const char *ex
 	char *body = cm_xasprintf("guest: {bundled: guest}\n"
 				  "base_args: [-machine, pc, -accel, %s, -display, none, -nodefaults]\n"
 				  "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n"
+				  "phases:\n"
+				  "  - {name: firmware, from: exec, to: real_mode}\n"
+				  "  - {name: work, from: long_mode, to: work_done}\n"
 				  "run: {boots: 12, warmup: 0, concurrency: %d, reference: none%s}\n",
 				  accel, k, extra);
 	char *mx = write_matrix(name, body);
