@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -282,6 +283,74 @@ static void test_sweep(void **state)
 	free(text), free(html), free(json), free(out), free(dir), free(mx);
 }
 
+/* Counts the total rows of a run by status for cases whose id has sub. */
+static size_t count_status(const char *dir, const char *sub, const char *status)
+{
+	char *samples = cm_xasprintf("%s/samples.csv", dir);
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read(samples, &ds, &d), 0);
+	size_t n = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		n += !strcmp(ds.rows[i].phase, "total") && strstr(ds.rows[i].case_id, sub) &&
+		     !strcmp(ds.rows[i].status, status);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+	free(samples);
+	return n;
+}
+
+static const char *faults_matrix =
+	"guest: {bundled: guest}\n"
+	"base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+	"axes: {g: [{name: fast}, {name: hang, guest: {bundled: guest-hang}}]}\n"
+	"run: {boots: 2, warmup: 0, concurrency: 2, reference: none, timeout: 3s, order: "
+	"interleaved}\n";
+
+/* A boot that times out in a wave stops nothing: its wave's other boot is ok. */
+static void test_timeout_in_wave(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("faults", faults_matrix);
+	char *dir = cm_xasprintf("%s/faults", tmp), *out = cm_xasprintf("%s.out", dir);
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	int64_t t0 = cm_now_ns();
+	assert_int_equal(run(argv, out), 1); /* failed boots */
+	double s = (double)(cm_now_ns() - t0) / 1e9;
+	assert_int_equal(count_status(dir, "fast", "ok"), 2);
+	assert_int_equal(count_status(dir, "hang", "timeout"), 2);
+	assert_true(s < 12); /* two waves of one timeout each, not four boots one by one */
+	free(out), free(dir), free(mx);
+}
+
+/* SIGINT ends the whole wave: both boots end at once, recorded as interrupted, exit 130. */
+static void test_sigint_wave(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("sigint", "guest: {bundled: guest-hang}\n"
+					  "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+					  "run: {boots: 4, warmup: 0, concurrency: 2, reference: none, timeout: 60s}\n");
+	char *dir = cm_xasprintf("%s/sigint", tmp), *out = cm_xasprintf("%s.out", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1), dup2(fd, 2);
+		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+		execl(COLDMARK_BIN, COLDMARK_BIN, "run", mx, "-o", dir, (char *)NULL);
+		_exit(127);
+	}
+	sleep(3);
+	int64_t t0 = cm_now_ns();
+	kill(pid, SIGINT);
+	int st;
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 130);
+	assert_true(cm_now_ns() - t0 < 5000000000LL);
+	assert_int_equal(count_status(dir, "", "interrupted"), 2); /* the wave's two, no more */
+	free(out), free(dir), free(mx);
+}
+
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "units";
@@ -312,6 +381,11 @@ int main(int argc, char **argv)
 		}
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_kvm_mixed) };
 		return cmocka_run_group_tests_name("waves-kvm", t, NULL, NULL);
+	}
+	if (!strcmp(group, "faults")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_timeout_in_wave),
+						cmocka_unit_test(test_sigint_wave) };
+		return cmocka_run_group_tests_name("waves-faults", t, NULL, NULL);
 	}
 	if (!strcmp(group, "sweep")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_sweep) };
