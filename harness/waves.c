@@ -184,7 +184,10 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	int64_t t0 = r->clock();
 	int rc = 0, wave = 0;
 	char said[64];
-	snprintf(said, sizeof(said), "%zu at a time", nslots);
+	if (m->concurrency > 1 && nslots == (size_t)m->concurrency)
+		snprintf(said, sizeof(said), "%zu at a time", nslots);
+	else /* the axis: each case's value */
+		snprintf(said, sizeof(said), "the concurrency axis, up to %zu at a time", nslots);
 	rc = cm_runner_meta(r, "concurrency", said);
 	for (size_t i = 0; !*r->stop && !rc;) {
 		if (i == *nplan && !(m->until_ci_pct > 0 &&
