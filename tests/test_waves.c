@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
 
@@ -133,6 +135,95 @@ static void test_value_guest(void **state)
 			      "run: {boots: 6}\n", "not a multiple of its concurrency (4)"));
 }
 
+/* ---- the runner on a fake launcher (threads at once, no qemu) --------------------------------- */
+
+static int at_once, most_at_once, launches, interrupt_at;
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Sleeps 50 ms "booting"; counts how many boots are in at once. Thread-safe. */
+static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	ex->launched = true;
+	pthread_mutex_lock(&fake_lock);
+	int me = ++launches;
+	if (++at_once > most_at_once)
+		most_at_once = at_once;
+	pthread_mutex_unlock(&fake_lock);
+	if (me == interrupt_at)
+		raise(SIGINT); /* the runner's handler sets the flag every slot watches */
+	int64_t t = cm_now_ns();
+	for (int i = 0; i < 50 && !*l->stop; i++)
+		usleep(1000);
+	pthread_mutex_lock(&fake_lock);
+	at_once--;
+	pthread_mutex_unlock(&fake_lock);
+	if (*l->stop) {
+		ex->interrupted = true;
+		ex->signal = SIGTERM;
+		return 0;
+	}
+	unsigned port = l->m->ports[0];
+	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
+	cm_events_add_marker(ev, l->m, t + 1000000, port, 0x10);
+	cm_events_add_marker(ev, l->m, t + 2000000, port, 0x20);
+	cm_events_add_marker(ev, l->m, t + 3000000, port, 0x30);
+	cm_events_add(ev, CM_EVENT_EXIT, t + 4000000, 0, 0);
+	ex->status = 33;
+	ex->cpu_ns = 1e6;
+	ex->maxrss_bytes = 1e6;
+	return 0;
+}
+
+static char *write_matrix_fake(void);
+
+static int fake_run(const char *out, const char *extra)
+{
+	char *mx = write_matrix_fake();
+	char *dir = cm_xasprintf("%s/%s", tmp, out), *db = cm_xasprintf("%s/h.db", tmp);
+	char *argv[8] = { mx, "-o", dir, "--db", db };
+	int argc = 5;
+	if (extra)
+		argv[argc++] = "--resume", argv[argc++] = dir;
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), argc, argv, &cli), 0);
+	launches = most_at_once = 0;
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, fake_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	free(db), free(dir), free(mx);
+	return rc;
+}
+
+static size_t count_status(const char *dir, const char *sub, const char *status);
+
+/* Three at a time: three boots are in at once; Ctrl-C in the second wave ends its three
+ * (interrupted), and --resume goes on to exactly the planned counts, in the journal and the
+ * store alike (one transaction per boot). */
+static void test_runner_waves(void **state)
+{
+	(void)state;
+	assert_int_equal(fake_run("fake", NULL), 0);
+	assert_int_equal(most_at_once, 3);
+	char *dir = cm_xasprintf("%s/fake", tmp);
+	assert_int_equal(count_status(dir, "", "ok"), 3 * 6 + 3);
+	interrupt_at = 8; /* the third wave (the first is the 3 warm-ups) */
+	char *cut = cm_xasprintf("%s/cut", tmp);
+	assert_int_equal(fake_run("cut", NULL), 130);
+	interrupt_at = 0;
+	assert_int_equal(count_status(cut, "", "interrupted"), 3);
+	assert_int_equal(count_status(cut, "", "ok"), 3 + 3); /* the warm-ups and one wave */
+	assert_int_equal(fake_run("cut", "resume"), 0);
+	assert_int_equal(launches, 3 * 6 - 3); /* resumed at the wave boundary */
+	assert_int_equal(count_status(cut, "", "ok"), 3 * 6 + 3);
+	free(cut), free(dir);
+}
+
 /* ---- real boots ----------------------------------------------------------------------------- */
 
 static int run(char *const argv[], const char *out_path)
@@ -158,6 +249,16 @@ static char *write_matrix(const char *name, const char *body)
 	fputs(body, f);
 	fclose(f);
 	return path;
+}
+
+static char *write_matrix_fake(void)
+{
+	return write_matrix("fake", "qemu: /bin/true\n"
+				    "guest: {bundled: guest}\n"
+				    "base_args: [-accel, tcg]\n"
+				    "axes: {smp: [1, 2, 3]}\n"
+				    "run: {boots: 6, warmup: 1, drop_caches: false, exit_status: 33, "
+				    "reference: none, concurrency: 3}\n");
 }
 
 static bool kvm_ok(void)
@@ -360,7 +461,8 @@ int main(int argc, char **argv)
 	if (!strcmp(group, "units")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_axis_waves),
 						cmocka_unit_test(test_run_waves),
-						cmocka_unit_test(test_value_guest) };
+						cmocka_unit_test(test_value_guest),
+						cmocka_unit_test(test_runner_waves) };
 		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 		return cmocka_run_group_tests_name("waves-units", t, NULL, NULL);
 	}
