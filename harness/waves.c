@@ -123,6 +123,47 @@ static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t np
 	return rc;
 }
 
+/* The wave as a whole into waves.csv (one line, appended; a side table, not the contract):
+ * its makespan (the first exec to the last end marker, "" when a boot has neither), what its
+ * boots cost the host together (qemu CPU time summed, peak RSS summed), how many were ok. */
+static void wave_line(struct cm_runner *r, const struct slot *sl, size_t k, int wave)
+{
+	const struct cm_matrix *m = r->m;
+	int64_t first = INT64_MAX, last = INT64_MIN;
+	double cpu = 0, rss = 0;
+	bool whole = true, one_case = true;
+	for (size_t j = 0; j < k; j++) {
+		const struct cm_case *cs = &m->cases[sl[j].b.c];
+		const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
+		const struct cm_event *x = cm_events_find(&sl[j].ev, CM_EVENT_EXEC);
+		const struct cm_event *e = em->end_marker ? cm_events_find(&sl[j].ev, em->end_marker)
+							  : cm_events_find(&sl[j].ev, CM_EVENT_EXIT);
+		whole &= x && e;
+		if (x && x->ts_ns < first)
+			first = x->ts_ns;
+		if (e && e->ts_ns > last)
+			last = e->ts_ns;
+		cpu += sl[j].ex.cpu_ns == sl[j].ex.cpu_ns ? sl[j].ex.cpu_ns : 0;
+		rss += sl[j].ex.maxrss_bytes == sl[j].ex.maxrss_bytes ? sl[j].ex.maxrss_bytes : 0;
+		one_case &= sl[j].b.c == sl[0].b.c;
+	}
+	char *path = cm_xasprintf("%s/%s", r->rd->path, CM_RUN_WAVES);
+	bool fresh = access(path, F_OK) != 0;
+	FILE *f = fopen(path, "a");
+	free(path);
+	if (!f)
+		return;
+	if (fresh)
+		fputs("wave,session,warmup,boots,case,makespan_ns,cpu_ns,maxrss_bytes\n", f);
+	fprintf(f, "%d,%d,%d,%zu,", wave, sl[0].b.session, sl[0].b.warmup, k);
+	cm_csv_field(f, one_case ? m->cases[sl[0].b.c].id : "(mixed)");
+	if (whole)
+		fprintf(f, ",%lld,%.0f,%.0f\n", (long long)(last - first), cpu, rss);
+	else
+		fprintf(f, ",,%.0f,%.0f\n", cpu, rss);
+	fclose(f);
+}
+
 /* One wave: k boots launched at once, waited for together, recorded. */
 static int run_wave(struct cm_runner *r, struct cm_sources *srcs, const struct cm_planned *pl,
 		    size_t i, size_t k, int wave, size_t nplan, int64_t t0)
@@ -152,6 +193,8 @@ static int run_wave(struct cm_runner *r, struct cm_sources *srcs, const struct c
 		if (sl[j].started)
 			pthread_join(sl[j].th, NULL);
 	int rc = record_wave(r, sl, k, nplan, t0);
+	if (!rc)
+		wave_line(r, sl, k, wave);
 	for (size_t j = 0; j < k; j++) {
 		free(sl[j].log);
 		cm_events_free(&sl[j].ev);

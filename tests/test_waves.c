@@ -212,6 +212,23 @@ static void test_runner_waves(void **state)
 	assert_int_equal(most_at_once, 3);
 	char *dir = cm_xasprintf("%s/fake", tmp);
 	assert_int_equal(count_status(dir, "", "ok"), 3 * 6 + 3);
+	/* waves.csv: a line per wave (the warm-ups' and six of three), each with its makespan */
+	char *wpath = cm_xasprintf("%s/waves.csv", dir), *line = NULL;
+	FILE *wf = fopen(wpath, "r");
+	assert_non_null(wf);
+	size_t cap = 0, nw = 0;
+	while (getline(&line, &cap, wf) > 0)
+		if (nw++) {
+			int wave, session, warm;
+			size_t k;
+			long long span;
+			assert_int_equal(sscanf(line, "%d,%d,%d,%zu,\"(mixed)\",%lld", &wave, &session,
+						&warm, &k, &span) + 0 >= 4, 1);
+			assert_int_equal(k, 3);
+		}
+	fclose(wf);
+	free(line), free(wpath);
+	assert_int_equal(nw, 1 + 7);
 	interrupt_at = 8; /* the third wave (the first is the 3 warm-ups) */
 	char *cut = cm_xasprintf("%s/cut", tmp);
 	assert_int_equal(fake_run("cut", NULL), 130);
