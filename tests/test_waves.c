@@ -176,6 +176,7 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 }
 
 static char *write_matrix_fake(void);
+static char *write_matrix(const char *name, const char *body);
 
 static int fake_run(const char *out, const char *extra)
 {
@@ -239,6 +240,46 @@ static void test_runner_waves(void **state)
 	assert_int_equal(launches, 3 * 6 - 3); /* resumed at the wave boundary */
 	assert_int_equal(count_status(cut, "", "ok"), 3 * 6 + 3);
 	free(cut), free(dir);
+}
+
+/* The concurrency axis on the fake launcher: each level's waves hold that many boots at once,
+ * and report.json has a slope of total over concurrency. */
+static void test_runner_axis(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("axis", "qemu: /bin/true\n"
+					"guest: {bundled: guest}\n"
+					"base_args: [-accel, tcg]\n"
+					"axes: {concurrency: [1, 2, 4]}\n"
+					"run: {boots: 8, warmup: 0, drop_caches: false, exit_status: 33, "
+					"reference: none}\n");
+	char *dir = cm_xasprintf("%s/axis", tmp);
+	char *argv[] = { mx, "-o", dir };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), 3, argv, &cli), 0);
+	launches = most_at_once = 0;
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, fake_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(rc, 0);
+	assert_int_equal(launches, 24);
+	assert_int_equal(most_at_once, 4);
+	char *json = cm_xasprintf("%s/report.json", dir);
+	FILE *f = fopen(json, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 22);
+	assert_true(fread(text, 1, (1 << 22) - 1, f) > 0);
+	fclose(f);
+	char *slopes = strstr(text, "\"slopes\"");
+	assert_non_null(slopes);
+	assert_non_null(strstr(slopes, "concurrency"));
+	assert_non_null(strstr(text, "the concurrency axis, up to 4 at a time"));
+	free(text), free(json), free(dir), free(mx);
 }
 
 /* ---- real boots ----------------------------------------------------------------------------- */
@@ -479,7 +520,8 @@ int main(int argc, char **argv)
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_axis_waves),
 						cmocka_unit_test(test_run_waves),
 						cmocka_unit_test(test_value_guest),
-						cmocka_unit_test(test_runner_waves) };
+						cmocka_unit_test(test_runner_waves),
+						cmocka_unit_test(test_runner_axis) };
 		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 		return cmocka_run_group_tests_name("waves-units", t, NULL, NULL);
 	}
