@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,28 +545,6 @@ static void catch_signals(struct sigaction *old_pipe)
 	sigaction(SIGPIPE, &ign, old_pipe);
 }
 
-/* Boots at once: how many CPUs the qemus share, so that K beyond them reads as the density
- * test it is (every boot then waits for a CPU part of the time). */
-static void say_concurrency(const struct cm_matrix *m)
-{
-	int k = m->concurrency > 1 ? (int)m->concurrency : 0;
-	for (size_t c = 0; c < m->ncases; c++)
-		if (m->cases[c].concurrency > k)
-			k = m->cases[c].concurrency;
-	if (!k)
-		return;
-	cpu_set_t set;
-	int cpus = 0;
-	if (m->pin ? !cm_cpulist_parse(m->pin, &set) : !sched_getaffinity(0, sizeof(set), &set))
-		cpus = CPU_COUNT(&set);
-	printf("coldmark: up to %d boots at a time; qemu gets %d CPU%s%s%s%s\n", k, cpus,
-	       cpus == 1 ? "" : "s", m->pin ? " (run.pin " : "", m->pin ? m->pin : "",
-	       m->pin ? ")" : "");
-	if (cpus && k > cpus)
-		printf("coldmark: %d at a time on %d CPUs: the boots wait for a CPU, and the run "
-		       "measures density, not one boot's time\n", k, cpus);
-}
-
 /* The boots: the same plan and seed, less what a resumed run did already. */
 static int boots(struct run *r, struct cm_runner *rn)
 {
@@ -593,7 +570,10 @@ static int boots(struct run *r, struct cm_runner *rn)
 	else
 		printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
 		       (long long)m->boots, (long long)m->warmup, r->outdir);
-	say_concurrency(m);
+	int cpus, k = cm_wave_widest(m, &cpus); /* boots at once: on how many CPUs */
+	if (k > 1)
+		printf("coldmark: up to %d boots at a time; qemu gets %d CPUs%s\n", k, cpus,
+		       cpus && k > cpus ? ": they wait for a CPU, and the run measures density" : "");
 	int rc = cm_runner_loop(rn, &pl, &nplan);
 	if (isatty(1))
 		printf("\n");

@@ -7,12 +7,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "coldmark/harness.h"
+#include "coldmark/host.h"
 #include "coldmark/report.h"
 #include "runner_int.h"
 
@@ -213,6 +215,15 @@ static size_t widest(const struct cm_matrix *m)
 		if ((size_t)m->cases[c].concurrency > k)
 			k = (size_t)m->cases[c].concurrency;
 	return k;
+}
+
+int cm_wave_widest(const struct cm_matrix *m, int *cpus)
+{
+	cpu_set_t set;
+	*cpus = 0;
+	if (m->pin ? !cm_cpulist_parse(m->pin, &set) : !sched_getaffinity(0, sizeof(set), &set))
+		*cpus = CPU_COUNT(&set);
+	return cm_runner_wants_waves(m) ? (int)widest(m) : 1;
 }
 
 int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)

@@ -223,6 +223,10 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
  * (fewer at the end of a session's boots of that kind). */
 size_t cm_wave_take(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i);
 
+/* The most boots the run has at once (1: one at a time), and into cpus how many CPUs qemu
+ * may use (run.pin's, else coldmark's affinity; 0: unknown). */
+int cm_wave_widest(const struct cm_matrix *m, int *cpus);
+
 /* Facts cached under a file's identity (harness/facts.c): "path|dev|ino|size|mtime|ctime", or
  * NULL when the file is not there; a fact by kind and key (NULL: not known), and a new one. */
 char *cm_file_identity(const char *path);
