@@ -3,7 +3,9 @@
  * shared, and each sample goes to the qemu whose pid it carries). The page caches are dropped
  * once per wave, before it. A wave ends when its last boot does: a boot that fails or times
  * out stops nothing, a signal ends every boot of it. Then each boot is recorded on its own
- * (journals and store, one transaction per boot), in the order the boots finished. */
+ * (journals and store, one transaction per boot) in the plan's order, whatever order they
+ * finished in: a run killed while it records a wave leaves each case's first boots, which is
+ * what --resume counts on (it skips a case's first N boots). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -67,7 +69,7 @@ struct slot {
 	struct cm_events ev;
 	struct cm_exit ex;
 	int lrc;
-	int64_t end_ns; /* when its launcher returned: the order the boots are recorded in */
+	int64_t end_ns; /* when its launcher returned (a boot without exec events: its wave stamp) */
 	pthread_t th;
 	bool started;
 };
@@ -91,23 +93,13 @@ static void *slot_run(void *arg)
 	return NULL;
 }
 
-static int by_end(const void *a, const void *b)
-{
-	const struct slot *x = *(struct slot *const *)a, *y = *(struct slot *const *)b;
-	return (x->end_ns > y->end_ns) - (x->end_ns < y->end_ns);
-}
-
-/* The wave's boots recorded one by one in the order they finished; each carries its wave
- * and slot (events.csv: event "wave", port = the slot, value = the wave). */
+/* The wave's boots recorded one by one in the plan's order; each carries its wave and slot
+ * (events.csv: event "wave", port = the slot, value = the wave). */
 static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t nplan, int64_t t0)
 {
-	struct slot **order = cm_xmalloc(k * sizeof(*order));
-	for (size_t j = 0; j < k; j++)
-		order[j] = &sl[j];
-	qsort(order, k, sizeof(*order), by_end);
 	int rc = 0;
 	for (size_t j = 0; j < k; j++) {
-		struct slot *s = order[j];
+		struct slot *s = &sl[j];
 		const struct cm_event *x = cm_events_find(&s->ev, CM_EVENT_EXEC);
 		cm_events_add(&s->ev, "wave", x ? x->ts_ns : s->end_ns, (unsigned)s->index,
 			      (unsigned)s->wave);
@@ -121,7 +113,6 @@ static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t np
 		}
 		cm_boot_result_free(&br);
 	}
-	free(order);
 	return rc;
 }
 
