@@ -39,19 +39,24 @@ for k in "${ks[@]}"; do
 		if ($4 == "wave") wave[key] = $6
 		if ($4 == "exec") exec[key] = $7
 		if ($4 == "work_done") end[key] = $7 }
-		END { for (b in wave) { w = wave[b]; n++
+		END { for (b in exec) { w = (b in wave) ? wave[b] : "one " b; n++ # K = 1: no waves
 			if (!(w in lo) || exec[b] < lo[w]) lo[w] = exec[b]
 			if (!(w in hi) || end[b] > hi[w]) hi[w] = end[b] }
 		      for (w in lo) span += hi[w] - lo[w]
 		      if (span > 0) printf "%.2f", n / (span / 1e9); else printf "-" }' "$out/events.csv")
+	# mawk has no asort: the ok totals sorted by sort(1), then the median and p99 of them
+	counts=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["phase"] == "total" && $col["warmup"] == 0 { n++; ok += $col["status"] == "ok" }
+		END { printf "%d/%d", ok, n }' "$out/samples.csv")
 	stats=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-		$col["phase"] == "total" && $col["warmup"] == 0 { n++
-			if ($col["status"] == "ok") { ok++; v[ok] = $col["duration_ns"] / 1e6 } }
-		END { m = asort(v)
+		$col["phase"] == "total" && $col["warmup"] == 0 && $col["status"] == "ok" {
+			print $col["duration_ns"] / 1e6 }' "$out/samples.csv" | sort -g |
+		awk '{ v[++m] = $1 }
+		END { if (!m) { print "- -"; exit }
 		      med = m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
 		      p = 0.99 * (m - 1) + 1; lo = int(p); hi = lo < m ? lo + 1 : lo
-		      printf "%.2f %.2f %d/%d", med, v[lo] + (p - lo) * (v[hi] - v[lo]), ok, n }' \
-		"$out/samples.csv")
+		      printf "%.2f %.2f", med, v[lo] + (p - lo) * (v[hi] - v[lo]) }')
+	stats="$stats $counts"
 	read -r med p99 ok <<<"$stats"
 	printf '%4s %12s %16s %14s %6s\n' "$k" "$rate" "$med" "$p99" "$ok"
 done
