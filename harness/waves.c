@@ -217,6 +217,23 @@ int cm_wave_widest(const struct cm_matrix *m, int *cpus)
 	return cm_runner_wants_waves(m) ? (int)widest(m) : 1;
 }
 
+/* A resumed run numbers its waves on from the last one waves.csv has. */
+static int last_wave(const struct cm_runner *r)
+{
+	char *path = cm_xasprintf("%s/%s", r->rd->path, CM_RUN_WAVES), *line = NULL;
+	FILE *f = fopen(path, "r");
+	free(path);
+	size_t cap = 0;
+	int last = 0, w;
+	while (f && getline(&line, &cap, f) > 0)
+		if (sscanf(line, "%d,", &w) == 1 && w > last)
+			last = w;
+	free(line);
+	if (f)
+		fclose(f);
+	return last;
+}
+
 int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
 	const struct cm_matrix *m = r->m;
@@ -227,7 +244,7 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 				r->sources->perf && !r->sources->handle);
 	cm_proc_subreaper(); /* once, before the threads */
 	int64_t t0 = r->clock();
-	int rc = 0, wave = 0;
+	int rc = 0, wave = last_wave(r);
 	char said[64];
 	if (m->concurrency > 1 && nslots == (size_t)m->concurrency)
 		snprintf(said, sizeof(said), "%zu at a time", nslots);

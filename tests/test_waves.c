@@ -239,6 +239,19 @@ static void test_runner_waves(void **state)
 	assert_int_equal(fake_run("cut", "resume"), 0);
 	assert_int_equal(launches, 3 * 6 - 3); /* resumed at the wave boundary */
 	assert_int_equal(count_status(cut, "", "ok"), 3 * 6 + 3);
+	/* the resumed run numbers its waves on: 2 before the cut (the warm-ups', one), the cut
+	 * one, then 5 more */
+	char *wpath2 = cm_xasprintf("%s/waves.csv", cut), *text = NULL;
+	FILE *f2 = fopen(wpath2, "r");
+	assert_non_null(f2);
+	size_t cap2 = 0;
+	int last = 0, w;
+	while (getline(&text, &cap2, f2) > 0)
+		if (sscanf(text, "%d,", &w) == 1)
+			last = w;
+	fclose(f2);
+	free(text), free(wpath2);
+	assert_int_equal(last, 2 + 1 + 5);
 	free(cut), free(dir);
 }
 
