@@ -53,6 +53,16 @@ struct cm_perf {
 	bool closing;
 	int ncpu;
 	unsigned fired_ever;    /* bit per first[]: gave some boot its first entry */
+	/* waves (run.concurrency): K qemus at once share the rings. A sample belongs to the qemu
+	 * whose pid (the tgid PERF_SAMPLE_TID gives, whichever vCPU thread wrote) it carries;
+	 * the records of a wave's other boots wait in the stash until their launcher drains. */
+	pthread_mutex_t lock;   /* the launchers of one wave drain from their own threads */
+	int wave;               /* boots in the current wave; 0: one boot at a time */
+	struct stash { pid_t pid; struct cm_events ev; } *stash;
+	size_t nstash;
+	pid_t *first_pids;      /* the wave's boots whose first entry is in */
+	size_t nfirst_pids;
+	uint64_t wave_lost;     /* lost records cannot be told apart: every boot of the wave has them */
 };
 
 static int cmp_int(const void *a, const void *b)
@@ -203,6 +213,7 @@ static int add_first_entry(struct cm_perf *p, const struct cm_perf_config *cfg,
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err)
 {
 	struct cm_perf *p = cm_xcalloc(1, sizeof(*p));
+	pthread_mutex_init(&p->lock, NULL);
 	struct perf_evsel *pio, *exec;
 	struct perf_evsel *filtered[5];
 	char *filters[5] = { 0 };
@@ -307,7 +318,39 @@ const char *cm_perf_first_entry_name(const struct cm_perf *p)
 	return p->first_name;
 }
 
-/* Reads every ring; samples of pid go to ev (when ev is non-NULL). */
+/* Where a sample of process spid goes: the draining boot's events, another boot's stash in
+ * a wave, or nowhere (NULL). */
+static struct cm_events *target(struct cm_perf *p, pid_t pid, struct cm_events *ev, pid_t spid)
+{
+	if (spid == pid)
+		return ev;
+	if (!p->wave || !ev)
+		return NULL;
+	for (size_t i = 0; i < p->nstash; i++)
+		if (p->stash[i].pid == spid)
+			return &p->stash[i].ev;
+	p->stash = cm_xrealloc(p->stash, (p->nstash + 1) * sizeof(*p->stash));
+	p->stash[p->nstash] = (struct stash){ .pid = spid };
+	return &p->stash[p->nstash++].ev;
+}
+
+/* A first entry of some boot in: in a wave, the events are on until every boot has its own. */
+static void first_in(struct cm_perf *p, pid_t spid)
+{
+	if (!p->wave) {
+		p->first_seen = true;
+		return;
+	}
+	for (size_t i = 0; i < p->nfirst_pids; i++)
+		if (p->first_pids[i] == spid)
+			return;
+	p->first_pids = cm_xrealloc(p->first_pids, (p->nfirst_pids + 1) * sizeof(pid_t));
+	p->first_pids[p->nfirst_pids++] = spid;
+	p->first_seen = p->nfirst_pids >= (size_t)p->wave;
+}
+
+/* Reads every ring; samples of pid go to ev (when ev is non-NULL), a wave's others to the
+ * stash. */
 static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {
 	struct perf_mmap *map;
@@ -319,6 +362,7 @@ static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 		while ((e = perf_mmap__read_event(map)) != NULL) {
 			if (e->header.type == PERF_RECORD_LOST && ev) {
 				ev->lost += e->lost.lost;
+				p->wave_lost += p->wave ? e->lost.lost : 0;
 			} else if (e->header.type == PERF_RECORD_SAMPLE && ev) {
 				/* layout for TID | TIME | CPU | RAW */
 				const unsigned char *d = (const unsigned char *)e + sizeof(e->header);
@@ -330,31 +374,35 @@ static void drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 				struct cm_tp_record r;
 				if (cm_tp_decode(p->tep, p->kinds, MAX_TP_ID, (void *)(d + 28), (int)size,
 						 &r) == 0) {
-					if (r.kind == CM_TP_EXEC && r.pid == pid)
-						cm_events_add(ev, CM_EVENT_EXEC, (int64_t)time, 0, 0);
-					else if (r.kind == CM_TP_PIO && (pid_t)spid == pid)
-						cm_events_add_port(ev, (int64_t)time, (unsigned)r.port,
+					struct cm_events *to = target(p, pid, ev,
+								      r.kind == CM_TP_EXEC ? r.pid
+											   : (pid_t)spid);
+					if (!to)
+						;
+					else if (r.kind == CM_TP_EXEC)
+						cm_events_add(to, CM_EVENT_EXEC, (int64_t)time, 0, 0);
+					else if (r.kind == CM_TP_PIO)
+						cm_events_add_port(to, (int64_t)time, (unsigned)r.port,
 								     (unsigned)r.val, "perf", false);
-					else if (r.kind == CM_TP_FIRST_ENTRY && (pid_t)spid == pid) {
+					else if (r.kind == CM_TP_FIRST_ENTRY) {
 						const struct cm_event *f =
-							cm_events_find(ev, CM_EVENT_FIRST_ENTRY);
+							cm_events_find(to, CM_EVENT_FIRST_ENTRY);
 						bool earlier = !f || (int64_t)time < f->ts_ns;
 						if (!f)
-							cm_events_add(ev, CM_EVENT_FIRST_ENTRY,
+							cm_events_add(to, CM_EVENT_FIRST_ENTRY,
 								      (int64_t)time, 0, 0);
 						else if (earlier)
 							((struct cm_event *)f)->ts_ns = (int64_t)time;
 						for (size_t i = 0; earlier && i < p->nfirst; i++)
 							if (p->first_id[i] == r.type)
 								p->fired = (int)i;
-						p->first_seen = true;
-					} else if (r.kind == CM_TP_EXIT && (pid_t)spid == pid &&
-						   r.group_dead != 0) {
+						first_in(p, (pid_t)spid);
+					} else if (r.kind == CM_TP_EXIT && r.group_dead != 0) {
 						/* the last thread's (or, unknown which, the latest) */
 						const struct cm_event *x =
-							cm_events_find(ev, CM_EVENT_EXIT_KERNEL);
+							cm_events_find(to, CM_EVENT_EXIT_KERNEL);
 						if (!x)
-							cm_events_add(ev, CM_EVENT_EXIT_KERNEL,
+							cm_events_add(to, CM_EVENT_EXIT_KERNEL,
 								      (int64_t)time, 0, 0);
 						else if ((int64_t)time > x->ts_ns)
 							((struct cm_event *)x)->ts_ns = (int64_t)time;
@@ -436,7 +484,7 @@ static int reopen_first(struct cm_perf *p)
 	return 0;
 }
 
-void cm_perf_begin(struct cm_perf *p)
+static void begin(struct cm_perf *p)
 {
 	drain(p, -1, NULL); /* what came before this boot is not its own */
 	p->first_seen = p->first_off = false;
@@ -450,9 +498,67 @@ void cm_perf_begin(struct cm_perf *p)
 			perf_evsel__enable(p->first[i]);
 }
 
+void cm_perf_begin(struct cm_perf *p)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->wave) /* in a wave, cm_perf_wave_begin armed it once for every boot */
+		begin(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void stash_clear(struct cm_perf *p)
+{
+	for (size_t i = 0; i < p->nstash; i++)
+		cm_events_free(&p->stash[i].ev);
+	p->nstash = p->nfirst_pids = 0;
+	p->wave_lost = 0;
+}
+
+void cm_perf_wave_begin(struct cm_perf *p, int k)
+{
+	pthread_mutex_lock(&p->lock);
+	p->wave = 0;
+	stash_clear(p);
+	begin(p);
+	p->wave = k > 1 ? k : 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* What the wave's other launchers drained of pid's samples, into ev: a port write keeps its
+ * earliest time, the first entry its earliest, the kernel's exit its latest. */
+static void unstash(struct cm_perf *p, pid_t pid, struct cm_events *ev)
+{
+	for (size_t i = 0; i < p->nstash; i++) {
+		if (p->stash[i].pid != pid)
+			continue;
+		struct cm_events *from = &p->stash[i].ev;
+		for (size_t e = 0; e < from->n; e++) {
+			const struct cm_event *x = &from->v[e];
+			if (x->kind == CM_EV_PORT) {
+				cm_events_add_port(ev, x->ts_ns, x->port, x->value, x->source, x->shadow);
+				continue;
+			}
+			struct cm_event *have = (struct cm_event *)cm_events_find(ev, x->name);
+			bool latest = !strcmp(x->name, CM_EVENT_EXIT_KERNEL);
+			if (!have)
+				cm_events_add(ev, x->name, x->ts_ns, 0, 0);
+			else if (latest ? x->ts_ns > have->ts_ns : x->ts_ns < have->ts_ns)
+				have->ts_ns = x->ts_ns;
+		}
+		cm_events_free(from);
+		*from = (struct cm_events){ 0 };
+	}
+}
+
 void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {
+	pthread_mutex_lock(&p->lock);
 	drain(p, pid, ev);
+	if (p->wave && ev) {
+		unstash(p, pid, ev);
+		if (ev->lost < p->wave_lost)
+			ev->lost = p->wave_lost;
+	}
 	/* Only the first entry matters: stop the event once it is in, so that its filter stops
 	 * running on every emulated instruction or VM entry (5.5 million a boot of the bundled
 	 * guest on a nested host). Its sample wakes the launcher's poll (wakeup_events 1 on the
@@ -474,6 +580,7 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 	}
 	if (p->fired >= 0)
 		p->fired_ever |= 1u << p->fired;
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* "system:name" of the candidate with index i, from first_name "a:b|c:d" */
@@ -505,6 +612,10 @@ void cm_perf_close(struct cm_perf *p)
 	if (!p)
 		return;
 	join_closer(p);
+	stash_clear(p);
+	free(p->stash);
+	free(p->first_pids);
+	pthread_mutex_destroy(&p->lock);
 	free(p->ring_fd);
 	free(p->first_filter);
 	if (p->evlist) {

@@ -13,6 +13,7 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *
 }
 
 void cm_perf_begin(struct cm_perf *p) { (void)p; }
+void cm_perf_wave_begin(struct cm_perf *p, int k) { (void)p, (void)k; }
 
 void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 {

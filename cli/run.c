@@ -558,6 +558,10 @@ static int boots(struct run *r, struct cm_runner *rn)
 	if (nref)
 		printf("coldmark: %zu of them added: the reference case (marked \"reference\" in "
 		       "samples.csv, summary.csv and JSON); run.reference: none leaves it out\n", nref);
+	int cpus, k = cm_wave_widest(m, &cpus); /* boots at once: on how many CPUs */
+	if (k > 1)
+		printf("coldmark: up to %d boots at a time; qemu gets %d CPUs%s\n", k, cpus,
+		       cpus && k > cpus ? ": they wait for a CPU, and the run measures density" : "");
 	int rc = cm_runner_loop(rn, &pl, &nplan);
 	if (isatty(1))
 		printf("\n");

@@ -104,6 +104,10 @@ char **cm_boot_files(const struct cm_matrix *m, size_t *n)
 		push(&v, n, cm_xstrdup(m->initrd));
 	if (m->disk)
 		push(&v, n, cm_xstrdup(m->disk));
+	for (size_t a = 0; a < m->naxes; a++) /* the guests axis values carry */
+		for (size_t i = 0; i < m->axes[a].nvalues; i++)
+			if (m->axes[a].values[i].disk)
+				push(&v, n, cm_xstrdup(m->axes[a].values[i].disk));
 	for (size_t c = 0; c < m->ncases; c++)
 		for (size_t i = 0; i + 1 < m->cases[c].argc; i++)
 			if (!strcmp(m->cases[c].argv[i], "-bios"))

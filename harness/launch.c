@@ -224,11 +224,17 @@ static void watch_stops(void)
 
 static int64_t run_delay_ns(void)
 {
+	/* the calling thread's own: a wave's boots are watched from threads of their own, whose
+	 * schedstat is opened afresh each time (a kept fd would be one thread's for all) */
 	static int fd = -2;
-	if (fd == -2)
+	bool main_thread = gettid() == getpid();
+	if (fd == -2 && main_thread)
 		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	int use = main_thread ? fd : open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	char buf[96];
-	ssize_t n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	ssize_t n = use >= 0 ? pread(use, buf, sizeof(buf) - 1, 0) : -1;
+	if (!main_thread && use >= 0)
+		close(use);
 	unsigned long long on_cpu, waited;
 	if (n <= 0)
 		return 0;

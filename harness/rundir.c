@@ -26,7 +26,7 @@ static bool ours(const char *name)
 	static const char *const files[] = { CM_RUN_SAMPLES, CM_RUN_EVENTS, CM_RUN_META,
 					     "summary.csv", "report.md", "report.json",
 					     "report.html", CM_RUN_JOURNAL_DB, CM_RUN_JOURNAL_DB "-wal",
-					     CM_RUN_JOURNAL_DB "-shm" };
+					     CM_RUN_JOURNAL_DB "-shm", CM_RUN_WAVES };
 	size_t n = strlen(name);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		size_t k = strlen(files[i]);

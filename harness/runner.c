@@ -16,6 +16,7 @@
 #include "coldmark/model.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
+#include "runner_int.h"
 
 /* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
  * killed at any moment can be resumed. 0, or CM_RUNNER_OUTPUT after saying why. */
@@ -215,7 +216,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 /* A session's place in the header: when it began and the host's load then, and the load when
  * it ended ("session 2": "2026-11-26 02:30:01, load 0.52, 1 running → load 0.61, 2 running").
  * The host busier in one session than another is the first suspect of a change between them. */
-static int session_mark(struct cm_runner *r, int session, bool begin)
+int cm_runner_session_mark(struct cm_runner *r, int session, bool begin)
 {
 	if (session < 1)
 		return 0;
@@ -299,13 +300,24 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	cm_host_clock(m->pin, &c1);
 	char flag[96];
 	audit(r, &c0, &c1, flag, sizeof(flag));
+	return cm_runner_record(r, b, i, picked, npicked, lrc, ev, &ex, flag, br, src);
+}
+
+int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
+		     struct cm_capture *const *picked, size_t npicked, int lrc,
+		     struct cm_events *ev, struct cm_exit *ex, const char *flag,
+		     struct cm_boot_result *br, const char **src)
+{
+	const struct cm_matrix *m = r->m;
+	const struct cm_case *cs = &m->cases[b->c];
+	const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
 	if (lrc) {
 		sayf(r, "cannot launch qemu: %s", cm_strerror(lrc));
-		ex.launched = false;
+		ex->launched = false;
 	}
-	if (!ex.launched && i == 0 && errno == ENOENT)
+	if (!ex->launched && i == 0 && (ex->launch_errno == ENOENT || errno == ENOENT))
 		sayf(r, "%s: not found", cs->argv[0]);
-	cm_boot_evaluate(em, ev, &ex, cm_sources_first_entry(picked, npicked), br);
+	cm_boot_evaluate(em, ev, ex, cm_sources_first_entry(picked, npicked), br);
 	*src = picked[0]->ops->name;
 	size_t first_row = r->ds->n;
 	cm_dataset_session_number(r->ds, b->session > 0 ? b->session : 1, NULL);
@@ -358,8 +370,34 @@ static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b)
 	return rc;
 }
 
+int cm_runner_share_rest(struct cm_runner *r)
+{
+	/* a resumed run with no boot left still brings the server what it lacks */
+	if (r->shared && !r->shared_begun && r->ds->n)
+		return share(r, r->ds->n, "the run");
+	return 0;
+}
+
+int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
+		    const struct cm_boot_result *br, const char *log, int64_t t0)
+{
+	if (br->status == CM_STATUS_OK)
+		unlink(log);
+	if (!b->warmup && br->status != CM_STATUS_INTERRUPTED) {
+		r->nmeasured++;
+		r->done[b->c]++;
+	}
+	tell(r, b, i, nplan, br, log, t0);
+	int rc = maybe_case_done(r, b);
+	if (!rc && r->shared_refused) /* a header item refused between boots */
+		rc = CM_RUNNER_OUTPUT;
+	return rc;
+}
+
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
+	if (cm_runner_wants_waves(r->m))
+		return cm_runner_waves(r, pl, nplan);
 	int64_t t0 = r->clock();
 	int rc = 0;
 	for (size_t i = 0; !*r->stop && !rc; i++) {
@@ -368,8 +406,8 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 			break;
 		const struct cm_planned b = (*pl)[i];
 		if (b.session != r->session) { /* a session ends, the next begins */
-			if ((rc = session_mark(r, r->session, false)) ||
-			    (rc = session_mark(r, r->session = b.session, true)))
+			if ((rc = cm_runner_session_mark(r, r->session, false)) ||
+			    (rc = cm_runner_session_mark(r, r->session = b.session, true)))
 				break;
 		}
 		struct cm_boot_result br;
@@ -377,25 +415,12 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		char *log;
 		const char *src;
 		rc = run_boot(r, &b, i, &br, &ev, &log, &src);
-		if (!rc) {
-			if (br.status == CM_STATUS_OK)
-				unlink(log);
-			if (!b.warmup && br.status != CM_STATUS_INTERRUPTED) {
-				r->nmeasured++;
-				r->done[b.c]++;
-			}
-			tell(r, &b, i, *nplan, &br, log, t0);
-			rc = maybe_case_done(r, &b);
-		}
-		if (!rc && r->shared_refused) /* a header item refused between boots */
-			rc = CM_RUNNER_OUTPUT;
+		if (!rc)
+			rc = cm_runner_after(r, &b, i, *nplan, &br, log, t0);
 		free(log);
 		cm_boot_result_free(&br);
 		cm_events_free(&ev);
 	}
-	int end = session_mark(r, r->session, false);
-	/* a resumed run with no boot left still brings the server what it lacks */
-	if (!rc && !end && r->shared && !r->shared_begun && r->ds->n)
-		end = share(r, r->ds->n, "the run");
-	return rc ? rc : end;
+	int end = cm_runner_session_mark(r, r->session, false);
+	return rc ? rc : end ? end : cm_runner_share_rest(r);
 }

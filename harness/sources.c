@@ -12,6 +12,7 @@ void cm_sources_init(struct cm_sources *s, const struct cm_matrix *m, struct cm_
 	s->shadow = cm_debugcon_source(m, "@debugcon");
 	s->perf = perf || perf_assumed ? cm_perf_source(perf, m) : NULL;
 	s->console = m->nconsole ? cm_console_source(m) : NULL;
+	s->handle = perf;
 }
 
 size_t cm_sources_pick(const struct cm_sources *s, const struct cm_matrix *m,

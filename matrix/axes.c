@@ -16,7 +16,7 @@
 /* ---- axes -------------------------------------------------------------------------------- */
 
 static const char *const builtin_axes[] = { "memory", "machine", "cpu", "smp", "accel",
-					    "firmware", "devices" };
+					    "firmware", "devices", "concurrency" };
 #define NBUILTIN (sizeof(builtin_axes) / sizeof(builtin_axes[0]))
 
 bool mx_is_builtin(const char *name)
@@ -51,6 +51,18 @@ int mx_scalar_args(struct ctx *c, const struct cm_axis *ax, const char *name, co
 				}
 			}
 			push_arg(out, cm_buf_steal(&b));
+		}
+		return 0;
+	}
+	if (!(ax && ax->ntmpl) && !strcmp(name, "concurrency")) {
+		/* boots at once, not a qemu argument: the runner reads the case's value */
+		char *end;
+		errno = 0;
+		long k = strtol(val, &end, 10);
+		if (errno || *end || end == val || k < 1 || k > 1024) {
+			ERR(c, where, "concurrency '%s' is not a whole number of boots at once (1..1024)",
+			    val);
+			return -1;
 		}
 		return 0;
 	}
@@ -117,6 +129,7 @@ void mx_add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_nod
 		for (size_t a = 0; a < v.nargs; a++)
 			free(v.args[a]);
 		free(v.args);
+		free(v.disk);
 		return;
 	}
 	for (size_t i = 0; i < ax->nvalues; i++)
@@ -207,6 +220,33 @@ static void axis_range(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 	free(prev);
 }
 
+/* A value's own guest ({bundled: NAME}): its cases boot that image in place of guest's. */
+static void value_guest(struct ctx *c, yaml_node_t *g, struct cm_axis_value *v)
+{
+	if (!mx_want(c, g, YAML_MAPPING_NODE, "a value's guest"))
+		return;
+	for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
+		const char *k = mx_scalar(mx_node(c, p->key));
+		yaml_node_t *val = mx_node(c, p->value);
+		const char *name = val->type == YAML_SCALAR_NODE ? mx_scalar(val) : NULL;
+		if (!k || strcmp(k, "bundled")) {
+			ERR(c, mx_node(c, p->key), "a value's guest is {bundled: NAME}");
+			continue;
+		}
+		bool ok = name && *name;
+		for (const char *q = name; ok && *q; q++)
+			ok = isalnum((unsigned char)*q) || *q == '-' || *q == '_';
+		if (!ok) {
+			ERR(c, val, "guest.bundled: '%s' is not a bundled guest name", name ? name : "");
+			continue;
+		}
+		char why[1024];
+		free(v->disk);
+		if (!(v->disk = cm_guest_image(name, why, sizeof(why))))
+			ERR(c, val, "%s", why);
+	}
+}
+
 static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 {
 	if (n->type == YAML_MAPPING_NODE) {
@@ -238,8 +278,10 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 				name = mx_scalar(mx_node(c, p->value));
 			else if (k && !strcmp(k, "args"))
 				args = mx_node(c, p->value);
+			else if (k && !strcmp(k, "guest"))
+				value_guest(c, mx_node(c, p->value), &v);
 			else
-				ERR(c, mx_node(c, p->key), "a named value is {name, args}");
+				ERR(c, mx_node(c, p->key), "a named value is {name, args, guest}");
 		}
 		if (!name || !mx_valid_name(name)) {
 			ERR(c, e, "axis '%s': a named value needs a name of [A-Za-z0-9_-]+", ax->name);

@@ -210,13 +210,13 @@ static void apply_include(struct ctx *c, struct combos *cs)
 
 /* The guest's arguments: base_args (the disk placed where "{disk}" says), -kernel and its
  * friends, or the disk as an IDE drive (and the bundled guest's isa-debug-exit). */
-static void guest_args(const struct cm_matrix *m, struct cm_argv *a)
+static void guest_args(const struct cm_matrix *m, const char *disk, struct cm_argv *a)
 {
 	bool disk_placed = false;
 	for (size_t i = 0; i < m->nbase_args; i++) {
-		const char *s = m->base_args[i], *at = m->disk ? strstr(s, "{disk}") : NULL;
+		const char *s = m->base_args[i], *at = disk ? strstr(s, "{disk}") : NULL;
 		if (at) {
-			cm_argv_add(a, "%.*s%s%s", (int)(at - s), s, m->disk, at + 6);
+			cm_argv_add(a, "%.*s%s%s", (int)(at - s), s, disk, at + 6);
 			disk_placed = true;
 		} else {
 			cm_argv_add(a, "%s", s);
@@ -229,11 +229,11 @@ static void guest_args(const struct cm_matrix *m, struct cm_argv *a)
 		if (m->append)
 			cm_argv_add(a, "-append"), cm_argv_add(a, "%s", m->append);
 	}
-	if (!m->disk || disk_placed)
+	if (!disk || disk_placed)
 		return;
 	cm_argv_add(a, "-drive");
-	cm_argv_add(a, "file=%s,format=raw,if=ide,snapshot=on", m->disk);
-	if (m->exit_status == 33 && strstr(m->disk, ".img")) {
+	cm_argv_add(a, "file=%s,format=raw,if=ide,snapshot=on", disk);
+	if (m->exit_status == 33 && strstr(disk, ".img")) {
 		/* the bundled guest leaves through isa-debug-exit */
 		bool have = false;
 		for (size_t i = 0; i < m->nbase_args; i++)
@@ -248,13 +248,19 @@ static void make_case(struct cm_matrix *m, const struct combo *x, struct cm_case
 {
 	struct cm_argv a = { 0 };
 	struct cm_buf id = { 0 };
+	const char *disk = m->disk; /* an axis value may carry its own guest */
+	for (size_t ax = 0; ax < m->naxes; ax++)
+		if (x->idx[ax] >= 0 && m->axes[ax].values[x->idx[ax]].disk)
+			disk = m->axes[ax].values[x->idx[ax]].disk;
 	cm_argv_add(&a, "%s", m->qemu);
-	guest_args(m, &a);
+	guest_args(m, disk, &a);
 	cc->labels = cm_xcalloc(m->naxes ? m->naxes : 1, sizeof(char *));
 	for (size_t ax = 0; ax < m->naxes; ax++) {
 		if (x->idx[ax] < 0)
 			continue;
 		const struct cm_axis_value *v = &m->axes[ax].values[x->idx[ax]];
+		if (!strcmp(m->axes[ax].name, "concurrency") && !m->axes[ax].ntmpl)
+			cc->concurrency = atoi(v->label);
 		cc->labels[ax] = cm_xstrdup(v->label);
 		cm_buf_printf(&id, "%s%s=%s", id.len ? "," : "", m->axes[ax].name, v->label);
 		for (size_t k = 0; k < v->nargs; k++)

@@ -100,6 +100,10 @@ static const struct key keys[] = {
 	  "sessions one run holds: each boots every case (warm-ups too) in its own shuffled order, "
 	  "with its own seed derived from run.seed; between runs the session is the unit compare "
 	  "counts", .flag = "sessions", .metavar = "K", .short_flag = 0 },
+	{ "run.concurrency", K_INT, OFF(concurrency), "1", 1, 1024, NULL,
+	  "boots at once: the plan runs in waves of the next K boots, each boot measured as its "
+	  "own (K beyond the CPUs is allowed: a density test)", .flag = "concurrency",
+	  .metavar = "K", .short_flag = 0 },
 	{ "run.reference", K_ENUM, OFF(reference), "bundled", 0, 0, "bundled|none",
 	  "reference cases every session boots: the bundled guest under each of the matrix's "
 	  "accelerators (told apart from the cases by compare and history), or none" },
@@ -501,6 +505,14 @@ struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char
 		    (long long)m->min_boots, (long long)m->max_boots);
 	if (d->n_errors == errors_before)
 		mx_expand(&c, root);
+	for (size_t i = 0; d->n_errors == errors_before && i < m->ncases; i++)
+		if (m->cases[i].concurrency > 1 && m->boots % m->cases[i].concurrency) {
+			/* a last wave of fewer boots would be measured as if K were at once */
+			ERR(&c, root, "case %s: run.boots (%lld) is not a multiple of its concurrency "
+				      "(%d): each wave boots exactly that many at once",
+			    m->cases[i].id, (long long)m->boots, m->cases[i].concurrency);
+			break;
+		}
 	if (d->n_errors == errors_before)
 		mx_add_references(&c, root);
 fail:
@@ -596,6 +608,7 @@ void cm_matrix_free(struct cm_matrix *m)
 		for (size_t j = 0; j < a->nvalues; j++) {
 			free(a->values[j].label);
 			free_strv(a->values[j].args, a->values[j].nargs);
+			free(a->values[j].disk);
 		}
 		free(a->values);
 		free(a->name);

@@ -70,7 +70,11 @@ struct cm_perf_config {
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err);
 /* Before launching qemu: re-arms the first-entry events and forgets stale records. */
 void cm_perf_begin(struct cm_perf *p);
-/* Moves the records of process pid into ev (markers named through m). */
+/* Before a wave of k boots at once (k > 1; 1: back to one at a time): forgets stale records
+ * and arms the first-entry events once for all of them; each boot's begin then does nothing,
+ * and each drain keeps the other boots' samples (by the qemu pid they carry) for them. */
+void cm_perf_wave_begin(struct cm_perf *p, int k);
+/* Moves the records of process pid into ev (markers named through m). Thread-safe. */
 void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev);
 /* Which tracepoint(s) give first_entry, for reports. */
 const char *cm_perf_first_entry_name(const struct cm_perf *p);

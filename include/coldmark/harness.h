@@ -85,6 +85,7 @@ struct cm_launch {
 /* The capture sources of a run, and which of them a case's boots use. */
 struct cm_sources {
 	struct cm_capture *debugcon, *shadow, *perf, *console;
+	struct cm_perf *handle; /* the run's perf handle (NULL: none), shared by every slot */
 };
 /* perf_assumed: no handle, but describe perf's cases as a run with perf would (list). */
 void cm_sources_init(struct cm_sources *s, const struct cm_matrix *m, struct cm_perf *perf,
@@ -215,6 +216,16 @@ double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const cha
  * run.max_boots); planned[c] counts each case's measured boots. Returns the block's size. */
 size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
 			  struct cm_planned **pl, size_t *nplan);
+
+/* The wave that begins at pl[i] (issue 29): a case of the concurrency axis boots K copies of
+ * itself at once, every other case the run's next run.concurrency boots (same session and
+ * kind); the members are pulled forward to pl[i..i+k), the others keep their order. Returns k
+ * (fewer at the end of a session's boots of that kind). */
+size_t cm_wave_take(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i);
+
+/* The most boots the run has at once (1: one at a time), and into cpus how many CPUs qemu
+ * may use (run.pin's, else coldmark's affinity; 0: unknown). */
+int cm_wave_widest(const struct cm_matrix *m, int *cpus);
 
 /* Facts cached under a file's identity (harness/facts.c): "path|dev|ino|size|mtime|ctime", or
  * NULL when the file is not there; a fact by kind and key (NULL: not known), and a new one. */

@@ -37,6 +37,7 @@ struct cm_axis_value {
 	char *label;
 	char **args;
 	size_t nargs;
+	char *disk; /* {name, guest: {bundled: NAME}}: the value boots this image instead */
 	int line, col;
 };
 
@@ -58,6 +59,7 @@ struct cm_case {
 	char **extra_vals;
 	size_t nextra;
 	bool reference;      /* a reference case (run.reference): evaluated by its own profile */
+	int concurrency;     /* the concurrency axis's value: boots of this case K at once; 0: none */
 };
 
 enum cm_reference { CM_REFERENCE_BUNDLED, CM_REFERENCE_NONE };
@@ -87,6 +89,7 @@ struct cm_matrix {
 	/* run settings */
 	int64_t boots, warmup, timeout_ms, seed, exit_status;
 	int64_t end_grace_ms; /* after the end marker, how long qemu may take to exit by itself */
+	int64_t concurrency;  /* run.concurrency: the plan runs in waves of this many boots */
 	int64_t sessions;     /* run.sessions: boots x sessions per case, each session its own order */
 	/* the number of the run's first session (--replicate I/N runs session I + 1 alone, its
 	 * order and boot numbers those of session I + 1 of a --sessions N run); 0 means 1 */

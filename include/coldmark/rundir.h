@@ -66,6 +66,7 @@ void cm_rundir_new_id(char *buf, size_t n, const struct tm *started);
 /* The file names of a run folder. */
 #define CM_RUN_SAMPLES "samples.csv"
 #define CM_RUN_EVENTS "events.csv"
+#define CM_RUN_WAVES "waves.csv" /* boots at once: a line per wave (makespan, host cost) */
 #define CM_RUN_META "meta.csv"
 #define CM_RUN_LOGS "logs"
 /* a run whose store is a server keeps every boot here too (coldmark sync uploads it) */

@@ -1,0 +1,25 @@
+/* Between the runner (runner.c: one boot at a time) and its waves (waves.c: K at once). */
+#ifndef COLDMARK_RUNNER_INT_H
+#define COLDMARK_RUNNER_INT_H
+
+#include "coldmark/runner.h"
+
+/* A session's begin or end into the header. 0 or CM_RUNNER_OUTPUT. */
+int cm_runner_session_mark(struct cm_runner *r, int session, bool begin);
+/* A launched boot (lrc: the launcher's result) evaluated into rows and journaled, as one
+ * transaction of its own. 0 or CM_RUNNER_OUTPUT. */
+int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
+		     struct cm_capture *const *picked, size_t npicked, int lrc,
+		     struct cm_events *ev, struct cm_exit *ex, const char *flag,
+		     struct cm_boot_result *br, const char **src);
+/* After a recorded boot: its log kept when it failed, the counts, the sink, the case's
+ * reports. 0 or what stops the run. */
+int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
+		    const struct cm_boot_result *br, const char *log, int64_t t0);
+/* At the end: a resumed run with no boot left still brings the shared store what it lacks. */
+int cm_runner_share_rest(struct cm_runner *r);
+/* Does the run boot in waves (run.concurrency > 1, or a case of the concurrency axis)? */
+bool cm_runner_wants_waves(const struct cm_matrix *m);
+int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
+
+#endif

@@ -1,0 +1,584 @@
+/* Boots at once (issue 29). Group "units": the waves a plan is cut into, the concurrency axis
+ * and an axis value's own guest (no qemu). Groups "tcg", "kvm", "sweep": real boots through
+ * coldmark run (run them under flock /tmp/coldmark-e2e.lock). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coldmark/harness.h"
+#include "coldmark/report.h"
+
+static char tmp[256];
+
+static struct cm_matrix *load(const char *text)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(text, strlen(text), "waves.yaml", &d);
+	for (size_t i = 0; !m && i < d.n; i++)
+		fprintf(stderr, "%s\n", d.v[i].msg);
+	cm_diags_clear(&d);
+	return m;
+}
+
+static bool has_error(const char *text, const char *needle)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(text, strlen(text), "waves.yaml", &d);
+	bool found = false;
+	for (size_t i = 0; i < d.n; i++)
+		found |= strstr(d.v[i].msg, needle) != NULL;
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+	return !m && found;
+}
+
+/* Every wave of a concurrency case holds K copies of it; the plan keeps every boot. */
+static void test_axis_waves(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = load("guest: {bundled: guest}\n"
+				   "axes: {concurrency: [1, 2, 4]}\n"
+				   "run: {boots: 8, warmup: 0, reference: none}\n");
+	assert_non_null(m);
+	assert_int_equal(m->ncases, 3);
+	size_t n, waves = 0;
+	struct cm_planned *pl = cm_plan_new(m, &n);
+	assert_int_equal(n, 24);
+	size_t count[3] = { 0 };
+	for (size_t i = 0; i < n; waves++) {
+		size_t k = cm_wave_take(m, pl, n, i);
+		int want = m->cases[pl[i].c].concurrency;
+		assert_int_equal(k, (size_t)want);
+		for (size_t j = i; j < i + k; j++) {
+			assert_int_equal(pl[j].c, pl[i].c);
+			count[pl[j].c]++;
+		}
+		i += k;
+	}
+	assert_int_equal(waves, 8 + 4 + 2);
+	for (size_t c = 0; c < 3; c++)
+		assert_int_equal(count[c], 8);
+	free(pl);
+	cm_matrix_free(m);
+}
+
+/* run.concurrency: waves take the next K boots of the shuffled plan, cases mixed. */
+static void test_run_waves(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = load("guest: {bundled: guest}\n"
+				   "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n"
+				   "run: {boots: 12, warmup: 1, concurrency: 4, reference: none}\n");
+	assert_non_null(m);
+	assert_int_equal(m->concurrency, 4);
+	size_t n, mixed = 0;
+	struct cm_planned *pl = cm_plan_new(m, &n);
+	struct cm_planned *orig = cm_xmalloc(n * sizeof(*pl));
+	memcpy(orig, pl, n * sizeof(*pl));
+	for (size_t i = 0; i < n;) {
+		size_t k = cm_wave_take(m, pl, n, i);
+		assert_true(k >= 1 && k <= 4);
+		for (size_t j = i; j < i + k; j++) {
+			assert_int_equal(pl[j].warmup, pl[i].warmup); /* warm-ups wave apart */
+			mixed += pl[j].c != pl[i].c;
+		}
+		if (!pl[i].warmup)
+			assert_int_equal(k, 4); /* 24 measured boots: 6 full waves */
+		i += k;
+	}
+	assert_true(mixed > 0); /* different cases share a wave */
+	/* the next K of the shuffled plan: the order is the plan's */
+	assert_memory_equal(pl, orig, n * sizeof(*pl));
+	free(orig);
+	free(pl);
+	cm_matrix_free(m);
+}
+
+/* An axis value's own guest: its cases boot that image; the others the matrix's. */
+static void test_value_guest(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = load("guest: {bundled: guest}\n"
+				   "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n");
+	assert_non_null(m);
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *line = cm_case_cmdline(&m->cases[c]);
+		bool slow = strstr(m->cases[c].id, "slow") != NULL;
+		assert_int_equal(strstr(line, "/guest-slow.img") != NULL, slow);
+		assert_non_null(strstr(line, slow ? "guest-slow.img" : "/guest.img"));
+		free(line);
+	}
+	cm_matrix_free(m);
+	assert_true(has_error("guest: {bundled: guest}\n"
+			      "axes: {g: [{name: x, guest: {bundled: no-such-guest}}]}\n",
+			      "no-such-guest"));
+	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [1, two]}\n",
+			      "concurrency 'two'"));
+	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [0]}\n",
+			      "concurrency '0'"));
+	assert_true(has_error("guest: {bundled: guest}\naxes: {concurrency: [1, 4]}\n"
+			      "run: {boots: 6}\n", "not a multiple of its concurrency (4)"));
+}
+
+/* ---- the runner on a fake launcher (threads at once, no qemu) --------------------------------- */
+
+static int at_once, most_at_once, launches, interrupt_at;
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Sleeps 50 ms "booting"; counts how many boots are in at once. Thread-safe. */
+static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	ex->launched = true;
+	pthread_mutex_lock(&fake_lock);
+	int me = ++launches;
+	if (++at_once > most_at_once)
+		most_at_once = at_once;
+	pthread_mutex_unlock(&fake_lock);
+	if (me == interrupt_at)
+		raise(SIGINT); /* the runner's handler sets the flag every slot watches */
+	int64_t t = cm_now_ns();
+	for (int i = 0; i < 50 && !*l->stop; i++)
+		usleep(1000);
+	pthread_mutex_lock(&fake_lock);
+	at_once--;
+	pthread_mutex_unlock(&fake_lock);
+	if (*l->stop) {
+		ex->interrupted = true;
+		ex->signal = SIGTERM;
+		return 0;
+	}
+	unsigned port = l->m->ports[0];
+	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
+	cm_events_add_marker(ev, l->m, t + 1000000, port, 0x10);
+	cm_events_add_marker(ev, l->m, t + 2000000, port, 0x20);
+	cm_events_add_marker(ev, l->m, t + 3000000, port, 0x30);
+	cm_events_add(ev, CM_EVENT_EXIT, t + 4000000, 0, 0);
+	ex->status = 33;
+	ex->metrics[CM_MET_CPU] = 1e6;
+	ex->metrics[CM_MET_MAXRSS] = 1e6;
+	return 0;
+}
+
+static char *write_matrix_fake(void);
+static char *write_matrix(const char *name, const char *body);
+
+static int fake_run(const char *out, const char *extra)
+{
+	char *mx = write_matrix_fake();
+	char *dir = cm_xasprintf("%s/%s", tmp, out), *db = cm_xasprintf("%s/h.db", tmp);
+	char *argv[8] = { mx, "-o", dir, "--db", db };
+	int argc = 5;
+	if (extra)
+		argv[argc++] = "--resume", argv[argc++] = dir;
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), argc, argv, &cli), 0);
+	launches = most_at_once = 0;
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, fake_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	free(db), free(dir), free(mx);
+	return rc;
+}
+
+static size_t count_status(const char *dir, const char *sub, const char *status);
+
+/* Three at a time: three boots are in at once; Ctrl-C in the second wave ends its three
+ * (interrupted), and --resume goes on to exactly the planned counts, in the journal and the
+ * store alike (one transaction per boot). */
+static void test_runner_waves(void **state)
+{
+	(void)state;
+	assert_int_equal(fake_run("fake", NULL), 0);
+	assert_int_equal(most_at_once, 3);
+	char *dir = cm_xasprintf("%s/fake", tmp);
+	assert_int_equal(count_status(dir, "", "ok"), 3 * 6 + 3);
+	/* waves.csv: a line per wave (the warm-ups' and six of three), each with its makespan */
+	char *wpath = cm_xasprintf("%s/waves.csv", dir), *line = NULL;
+	FILE *wf = fopen(wpath, "r");
+	assert_non_null(wf);
+	size_t cap = 0, nw = 0;
+	while (getline(&line, &cap, wf) > 0)
+		if (nw++) {
+			int wave, session, warm;
+			size_t k;
+			long long span;
+			assert_int_equal(sscanf(line, "%d,%d,%d,%zu,\"(mixed)\",%lld", &wave, &session,
+						&warm, &k, &span) + 0 >= 4, 1);
+			assert_int_equal(k, 3);
+		}
+	fclose(wf);
+	free(line), free(wpath);
+	assert_int_equal(nw, 1 + 7);
+	interrupt_at = 8; /* the third wave (the first is the 3 warm-ups) */
+	char *cut = cm_xasprintf("%s/cut", tmp);
+	assert_int_equal(fake_run("cut", NULL), 130);
+	interrupt_at = 0;
+	assert_int_equal(count_status(cut, "", "interrupted"), 3);
+	assert_int_equal(count_status(cut, "", "ok"), 3 + 3); /* the warm-ups and one wave */
+	assert_int_equal(fake_run("cut", "resume"), 0);
+	assert_int_equal(launches, 3 * 6 - 3); /* resumed at the wave boundary */
+	assert_int_equal(count_status(cut, "", "ok"), 3 * 6 + 3);
+	/* the resumed run numbers its waves on: 2 before the cut (the warm-ups', one), the cut
+	 * one, then 5 more */
+	char *wpath2 = cm_xasprintf("%s/waves.csv", cut), *text = NULL;
+	FILE *f2 = fopen(wpath2, "r");
+	assert_non_null(f2);
+	size_t cap2 = 0;
+	int last = 0, w;
+	while (getline(&text, &cap2, f2) > 0)
+		if (sscanf(text, "%d,", &w) == 1)
+			last = w;
+	fclose(f2);
+	free(text), free(wpath2);
+	assert_int_equal(last, 2 + 1 + 5);
+	free(cut), free(dir);
+}
+
+/* The concurrency axis on the fake launcher: each level's waves hold that many boots at once,
+ * and report.json has a slope of total over concurrency. */
+static void test_runner_axis(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("axis", "qemu: /bin/true\n"
+					"guest: {bundled: guest}\n"
+					"base_args: [-accel, tcg]\n"
+					"axes: {concurrency: [1, 2, 4]}\n"
+					"run: {boots: 8, warmup: 0, drop_caches: false, exit_status: 33, "
+					"reference: none}\n");
+	char *dir = cm_xasprintf("%s/axis", tmp);
+	char *argv[] = { mx, "-o", dir };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), 3, argv, &cli), 0);
+	launches = most_at_once = 0;
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, fake_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(rc, 0);
+	assert_int_equal(launches, 24);
+	assert_int_equal(most_at_once, 4);
+	char *json = cm_xasprintf("%s/report.json", dir);
+	FILE *f = fopen(json, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 22);
+	assert_true(fread(text, 1, (1 << 22) - 1, f) > 0);
+	fclose(f);
+	char *slopes = strstr(text, "\"slopes\"");
+	assert_non_null(slopes);
+	assert_non_null(strstr(slopes, "concurrency"));
+	assert_non_null(strstr(text, "the concurrency axis, up to 4 at a time"));
+	free(text), free(json), free(dir), free(mx);
+}
+
+/* ---- real boots ----------------------------------------------------------------------------- */
+
+static int run(char *const argv[], const char *out_path)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *write_matrix(const char *name, const char *body)
+{
+	char *path = cm_xasprintf("%s/%s.yaml", tmp, name);
+	FILE *f = fopen(path, "w");
+	fputs(body, f);
+	fclose(f);
+	return path;
+}
+
+static char *write_matrix_fake(void)
+{
+	return write_matrix("fake", "qemu: /bin/true\n"
+				    "guest: {bundled: guest}\n"
+				    "base_args: [-accel, tcg]\n"
+				    "axes: {smp: [1, 2, 3]}\n"
+				    "run: {boots: 6, warmup: 1, drop_caches: false, exit_status: 33, "
+				    "reference: none, concurrency: 3}\n");
+}
+
+static bool kvm_ok(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int vm = ioctl(fd, KVM_CREATE_VM, 0);
+	close(fd);
+	if (vm < 0)
+		return false;
+	close(vm);
+	return true;
+}
+
+/* A run of the fast and slow guests mixed in waves of k: every boot ok, and every slow boot's
+ * work phase over 10x every fast boot's (a marker that went to another boot of its wave would
+ * break that: the waves mix the two). */
+static void mixed_run(const char *name, const char *accel, int k, const char *extra)
+{
+	char *body = cm_xasprintf("guest: {bundled: guest}\n"
+				  "base_args: [-machine, pc, -accel, %s, -display, none, -nodefaults]\n"
+				  "axes: {g: [{name: fast}, {name: slow, guest: {bundled: guest-slow}}]}\n"
+				  "phases:\n"
+				  "  - {name: firmware, from: exec, to: real_mode}\n"
+				  "  - {name: work, from: long_mode, to: work_done}\n"
+				  "run: {boots: 12, warmup: 0, concurrency: %d, reference: none%s}\n",
+				  accel, k, extra);
+	char *mx = write_matrix(name, body);
+	char *dir = cm_xasprintf("%s/%s", tmp, name), *out = cm_xasprintf("%s.out", dir);
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	int rc = run(argv, out);
+	char *said = cm_xasprintf("cat %s", out);
+	if (rc)
+		assert_int_equal(system(said), 0);
+	assert_int_equal(rc, 0);
+	char *samples = cm_xasprintf("%s/samples.csv", dir);
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read(samples, &ds, &d), 0);
+	double fast_max = 0, slow_min = INFINITY, fast[24], slow[24];
+	size_t ok = 0, nf = 0, ns = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		if (!strcmp(r->phase, "total"))
+			ok += !strcmp(r->status, "ok");
+		if (strcmp(r->phase, "work") || nf == 24 || ns == 24)
+			continue;
+		if (strstr(r->case_id, "slow"))
+			slow_min = fmin(slow_min, slow[ns++] = r->duration_ns);
+		else
+			fast_max = fmax(fast_max, fast[nf++] = r->duration_ns);
+	}
+	qsort(fast, nf, sizeof(double), cm_cmp_double);
+	double fast_median = nf ? fast[nf / 2] : NAN;
+	printf("%s: %zu/24 ok; slow work >= %.3f ms; fast work median %.3f ms, max %.3f ms; "
+	       "slow min / fast max = %.1fx%s\n",
+	       name, ok, slow_min / 1e6, fast_median / 1e6, fast_max / 1e6, slow_min / fast_max,
+	       slow_min > 10 * fast_max ? "" : " (a fast boot's work was preempted: K > CPUs)");
+	assert_int_equal(ok, 24);
+	assert_int_equal(nf, 12);
+	assert_int_equal(ns, 12);
+	/* no marker went to another boot of its wave: the two guests never overlap, and every
+	 * slow boot's work is over 10x the fast boots' typical one. (Over 10x every fast boot's
+	 * holds unless a fast boot's 50 us of work is preempted, which with K above the CPUs
+	 * happens: then the printf above says so.) */
+	assert_true(slow_min > fast_max);
+	assert_true(slow_min > 10 * fast_median);
+	if (!strcmp(accel, "kvm")) { /* through perf, its pid attribution: 10x every fast one */
+		assert_true(slow_min > 10 * fast_max);
+		for (size_t i = 0; i < ds.n; i++)
+			assert_string_equal(ds.rows[i].source, "perf");
+	}
+	/* every boot carries its wave and slot; some wave filled all k slots */
+	char *events = cm_xasprintf("%s/events.csv", dir), *ev = NULL;
+	FILE *f = fopen(events, "r");
+	assert_non_null(f);
+	size_t cap = 0, nwave = 0;
+	unsigned top = 0;
+	while (getline(&ev, &cap, f) > 0) {
+		unsigned slot, wave;
+		char *at = strstr(ev, ",wave,");
+		if (at && sscanf(at, ",wave,%u,%u,", &slot, &wave) == 2) {
+			nwave++;
+			top = slot > top ? slot : top;
+		}
+	}
+	fclose(f);
+	free(ev);
+	assert_int_equal(nwave, 24);
+	assert_int_equal(top, (unsigned)k);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+	free(events), free(samples), free(said), free(out), free(dir), free(mx), free(body);
+}
+
+static void test_tcg_mixed(void **state)
+{
+	(void)state;
+	mixed_run("tcg-mixed", "tcg", 4, "");
+}
+
+static void test_kvm_mixed(void **state)
+{
+	(void)state;
+	mixed_run("kvm-mixed", "kvm", 2, ", source: perf");
+}
+
+/* concurrency: [1, 2, 4] on the bundled guest: a slope of total over concurrency. */
+static void test_sweep(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("sweep", "guest: {bundled: guest}\n"
+					 "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+					 "axes: {concurrency: [1, 2, 4]}\n"
+					 "run: {boots: 8, warmup: 0, reference: none}\n");
+	char *dir = cm_xasprintf("%s/sweep", tmp), *out = cm_xasprintf("%s.out", dir);
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	assert_int_equal(run(argv, out), 0);
+	char *json = cm_xasprintf("%s/report.json", dir);
+	FILE *f = fopen(json, "r");
+	assert_non_null(f);
+	char *text = calloc(1, 1 << 22);
+	fread(text, 1, (1 << 22) - 1, f);
+	fclose(f);
+	char *slopes = strstr(text, "\"slopes\"");
+	assert_non_null(slopes);
+	assert_non_null(strstr(slopes, "\"concurrency\""));
+	assert_non_null(strstr(slopes, "\"slope_ns\""));
+	char *html = cm_xasprintf("%s/report.html", dir);
+	f = fopen(html, "r");
+	assert_non_null(f);
+	fread(text, 1, (1 << 22) - 1, f);
+	fclose(f);
+	assert_non_null(strstr(text, "concurrency"));
+	assert_non_null(strstr(text, "<svg"));
+	free(text), free(html), free(json), free(out), free(dir), free(mx);
+}
+
+/* Counts the total rows of a run by status for cases whose id has sub. */
+static size_t count_status(const char *dir, const char *sub, const char *status)
+{
+	char *samples = cm_xasprintf("%s/samples.csv", dir);
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read(samples, &ds, &d), 0);
+	size_t n = 0;
+	for (size_t i = 0; i < ds.n; i++)
+		n += !strcmp(ds.rows[i].phase, "total") && strstr(ds.rows[i].case_id, sub) &&
+		     !strcmp(ds.rows[i].status, status);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+	free(samples);
+	return n;
+}
+
+static const char *faults_matrix =
+	"guest: {bundled: guest}\n"
+	"base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+	"axes: {g: [{name: fast}, {name: hang, guest: {bundled: guest-hang}}]}\n"
+	"run: {boots: 2, warmup: 0, concurrency: 2, reference: none, timeout: 3s, order: "
+	"interleaved}\n";
+
+/* A boot that times out in a wave stops nothing: its wave's other boot is ok. */
+static void test_timeout_in_wave(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("faults", faults_matrix);
+	char *dir = cm_xasprintf("%s/faults", tmp), *out = cm_xasprintf("%s.out", dir);
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	int64_t t0 = cm_now_ns();
+	assert_int_equal(run(argv, out), 1); /* failed boots */
+	double s = (double)(cm_now_ns() - t0) / 1e9;
+	assert_int_equal(count_status(dir, "fast", "ok"), 2);
+	assert_int_equal(count_status(dir, "hang", "timeout"), 2);
+	assert_true(s < 12); /* two waves of one timeout each, not four boots one by one */
+	free(out), free(dir), free(mx);
+}
+
+/* SIGINT ends the whole wave: both boots end at once, recorded as interrupted, exit 130. */
+static void test_sigint_wave(void **state)
+{
+	(void)state;
+	char *mx = write_matrix("sigint", "guest: {bundled: guest-hang}\n"
+					  "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
+					  "run: {boots: 4, warmup: 0, concurrency: 2, reference: none, timeout: 60s}\n");
+	char *dir = cm_xasprintf("%s/sigint", tmp), *out = cm_xasprintf("%s.out", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1), dup2(fd, 2);
+		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+		execl(COLDMARK_BIN, COLDMARK_BIN, "run", mx, "-o", dir, (char *)NULL);
+		_exit(127);
+	}
+	sleep(3);
+	int64_t t0 = cm_now_ns();
+	kill(pid, SIGINT);
+	int st;
+	waitpid(pid, &st, 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 130);
+	assert_true(cm_now_ns() - t0 < 5000000000LL);
+	assert_int_equal(count_status(dir, "", "interrupted"), 2); /* the wave's two, no more */
+	free(out), free(dir), free(mx);
+}
+
+int main(int argc, char **argv)
+{
+	const char *group = argc > 1 ? argv[1] : "units";
+	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-waves-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	if (!strcmp(group, "units")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_axis_waves),
+						cmocka_unit_test(test_run_waves),
+						cmocka_unit_test(test_value_guest),
+						cmocka_unit_test(test_runner_waves),
+						cmocka_unit_test(test_runner_axis) };
+		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+		return cmocka_run_group_tests_name("waves-units", t, NULL, NULL);
+	}
+	char *qemu = cm_which("qemu-system-x86_64");
+	if (!qemu) {
+		printf("SKIP: no qemu-system-x86_64\n");
+		return 77;
+	}
+	free(qemu);
+	if (!strcmp(group, "tcg")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_tcg_mixed) };
+		return cmocka_run_group_tests_name("waves-tcg", t, NULL, NULL);
+	}
+	if (!strcmp(group, "kvm")) {
+		if (!kvm_ok()) {
+			printf("SKIP: no usable /dev/kvm\n");
+			return 77;
+		}
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_kvm_mixed) };
+		return cmocka_run_group_tests_name("waves-kvm", t, NULL, NULL);
+	}
+	if (!strcmp(group, "faults")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_timeout_in_wave),
+						cmocka_unit_test(test_sigint_wave) };
+		return cmocka_run_group_tests_name("waves-faults", t, NULL, NULL);
+	}
+	if (!strcmp(group, "sweep")) {
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_sweep) };
+		return cmocka_run_group_tests_name("waves-sweep", t, NULL, NULL);
+	}
+	fprintf(stderr, "unknown group %s\n", group);
+	return 2;
+}
