@@ -1,4 +1,4 @@
-/* Between the host checks (host.c) and tune/reset (hosttune.c): not for other modules. */
+/* Between the host checks (host_harness.c) and tune/reset (hosttune.c): not for other modules. */
 #ifndef COLDMARK_HOST_INT_H
 #define COLDMARK_HOST_INT_H
 
