@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldmark/capture.h"
 #include "coldmark/matrix.h"
 #include "coldmark/util.h"
 
@@ -10,6 +11,10 @@ struct cm_matrix *cm_cli_load_matrix(const char *path)
 {
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = cm_matrix_load(path, &d);
+	if (m && cm_source_check(m, &d)) { /* run.source names a source of capture's table */
+		cm_matrix_free(m);
+		m = NULL;
+	}
 	cm_diags_print(&d, stderr);
 	cm_diags_clear(&d);
 	return m;

@@ -13,13 +13,20 @@
 #include "coldmark/matrix.h"
 #include "coldmark/report.h"
 
+/* Does run.source make its captures from perf (so KVM cases get first_entry)? */
+static bool src_uses_perf(const struct cm_matrix *m)
+{
+	const struct cm_source_reg *r = cm_source_find(m->source.name);
+	return r && (r->flags & CM_SRC_PERF);
+}
+
 /* The argv a run gives qemu for case c, through the same sources a run picks (assuming perf
  * works for KVM cases, as it does where doctor says so). */
-static char **launch_argv(const struct cm_matrix *m, const struct cm_sources *src,
+static char **launch_argv(const struct cm_sources *src,
 			  const struct cm_case *c, size_t *n)
 {
-	struct cm_capture *picked[4];
-	size_t k = cm_sources_pick(src, m, c, picked);
+	struct cm_capture *picked[CM_SOURCES_MAX];
+	size_t k = cm_sources_pick(src, c, picked);
 	return cm_launch_argv(c->argv, picked, k, n);
 }
 
@@ -103,7 +110,7 @@ static int cmd_list(const struct cm_cli *cli)
 		for (size_t c = 0; c < m->ncases; c++) {
 			/* what qemu really gets: coldmark's debugcon and console arguments too */
 			size_t n;
-			char **argv = launch_argv(m, &src, &m->cases[c], &n);
+			char **argv = launch_argv(&src, &m->cases[c], &n);
 			struct cm_buf b = { 0 };
 			for (size_t i = 0; i < n; i++) {
 				if (i)
@@ -123,7 +130,7 @@ static int cmd_list(const struct cm_cli *cli)
 		else
 			printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
 			       (long long)m->boots, (long long)m->warmup, boots);
-		cm_note_unmeasurable(m, m->source != CM_SOURCE_DEBUGCON, stdout, "note");
+		cm_note_unmeasurable(m, src_uses_perf(m), stdout, "note");
 	}
 	cm_matrix_free(m);
 	return CM_EXIT_OK;
@@ -213,6 +220,18 @@ static const struct cm_opt run_own_opts[] = {
 static struct cm_opt run_opts[CM_MAX_OPTS];
 static char run_flag_help[CM_MAX_OPTS][320];
 
+/* --source's help: the source table's names, each with what it is. */
+static char *source_help(void)
+{
+	struct cm_buf b = { 0 };
+	const struct cm_source_reg *r;
+	cm_buf_puts(&b, "marker source:");
+	for (size_t i = 0, k = 0; (r = cm_source_at(i)); i++)
+		if (!(r->flags & CM_SRC_ALWAYS))
+			cm_buf_printf(&b, "%s %s (%s)", k++ ? "," : "", r->name, r->help);
+	return cm_buf_steal(&b);
+}
+
 __attribute__((constructor)) static void run_options_from_keys(void)
 {
 	size_t len = (size_t)snprintf(format_help, sizeof(format_help),
@@ -230,8 +249,10 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 		abort();
 	}
 	for (size_t i = 0; i < n; i++) {
-		snprintf(run_flag_help[k], sizeof(run_flag_help[k]), "%s (overrides %s)", kf[i].help,
-			 kf[i].key);
+		char *help = !strcmp(kf[i].key, "run.source") ? source_help() : NULL;
+		snprintf(run_flag_help[k], sizeof(run_flag_help[k]), "%s (overrides %s)",
+			 help ? help : kf[i].help, kf[i].key);
+		free(help);
 		run_opts[k] = (struct cm_opt){ kf[i].flag, kf[i].short_flag, kf[i].metavar,
 					       run_flag_help[k] };
 		k++;
