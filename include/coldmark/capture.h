@@ -147,6 +147,8 @@ struct cm_capture;
 struct cm_boot_io {
 	const char *log_path; /* the boot's log: a source may append what it reads to it */
 };
+/* An operation a source has no use for is left NULL (the launcher skips it), as fio's engines
+ * do; free alone is required. */
 struct cm_capture_ops {
 	const char *name; /* "perf", "debugcon", "console": events.csv's source column */
 	unsigned caps;
