@@ -198,6 +198,7 @@ out_nods:
 
 /* --format's help names the writers of the table that validates it (filled before main) */
 static char format_help[160];
+static char compare_format_help[80]; /* compare's: its writers' table, the first the default */
 
 /* run's own options; the flags of run.* keys (--boots/-n, --order, ...) are added from the
  * matrix's key table before main runs, so a new key with a flag is one table entry. */
@@ -239,6 +240,10 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 	for (size_t i = 0; i < cm_nwriters && len < sizeof(format_help); i++)
 		len += (size_t)snprintf(format_help + len, sizeof(format_help) - len, "%s%s",
 					i ? "," : " ", cm_writers[i].name);
+	char *names = cm_cmp_writer_names();
+	snprintf(compare_format_help, sizeof(compare_format_help), "%s (default)%s",
+		 cm_cmp_writers[0].name, names + strlen(cm_cmp_writers[0].name));
+	free(names);
 	struct cm_key_flag kf[CM_MAX_OPTS];
 	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0, nown = 0;
 	while (run_own_opts[nown].name)
@@ -288,7 +293,7 @@ static const struct cm_opt doctor_opts[] = {
 static const struct cm_opt compare_opts[] = {
 	DB_OPT,
 	JUDGE_OPTS,
-	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
+	{ "format", 0, "FORMAT", compare_format_help },
 	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
 	{ "axis", 0, "NAME", "with one RUN: compare two values of this axis within the run" },
 	{ "base", 0, "VALUE", "with --axis: the base value (default: the axis's first)" },
