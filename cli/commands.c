@@ -218,8 +218,8 @@ static const struct cm_opt run_own_opts[] = {
 	{ "force", 0, NULL, "with -o: replace the earlier run in OUTDIR (otherwise refused)" },
 	{ 0 }
 };
-static struct cm_opt run_opts[CM_MAX_OPTS];
-static char run_flag_help[CM_MAX_OPTS][320];
+/* run's options (and calibrate's): made before main from the key table, as many as it has */
+static struct cm_opt *run_opts;
 
 /* --source's help: the source table's names, each with what it is. */
 static char *source_help(void)
@@ -244,26 +244,26 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 	snprintf(compare_format_help, sizeof(compare_format_help), "%s (default)%s",
 		 cm_cmp_writers[0].name, names + strlen(cm_cmp_writers[0].name));
 	free(names);
-	struct cm_key_flag kf[CM_MAX_OPTS];
-	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0, nown = 0;
+	size_t n = cm_matrix_key_flags(NULL, 0), k = 0, nown = 0;
+	struct cm_key_flag *kf = cm_xcalloc(n + 1, sizeof(*kf));
+	cm_matrix_key_flags(kf, n);
 	while (run_own_opts[nown].name)
 		nown++;
-	if (n + nown + 1 > CM_MAX_OPTS) { /* never silently without an option: raise CM_MAX_OPTS */
-		fprintf(stderr, "coldmark: %zu run options, room for %d (CM_MAX_OPTS)\n", n + nown,
-			CM_MAX_OPTS - 1);
-		abort();
-	}
+	run_opts = cm_xcalloc(n + nown + 1, sizeof(*run_opts)); /* ends in { NULL } */
 	for (size_t i = 0; i < n; i++) {
 		char *help = !strcmp(kf[i].key, "run.source") ? source_help() : NULL;
-		snprintf(run_flag_help[k], sizeof(run_flag_help[k]), "%s (overrides %s)",
-			 help ? help : kf[i].help, kf[i].key);
-		free(help);
 		run_opts[k] = (struct cm_opt){ kf[i].flag, kf[i].short_flag, kf[i].metavar,
-					       run_flag_help[k] };
+					       cm_xasprintf("%s (overrides %s)",
+							    help ? help : kf[i].help, kf[i].key) };
+		free(help);
 		k++;
 	}
 	for (size_t i = 0; run_own_opts[i].name; i++)
 		run_opts[k++] = run_own_opts[i];
+	free(kf);
+	for (size_t i = 0; i < cm_ncommands; i++)
+		if (cm_commands[i].fn == cm_cmd_run || cm_commands[i].fn == cm_cmd_calibrate)
+			cm_commands[i].opts = run_opts;
 }
 
 static const struct cm_opt list_opts[] = {
@@ -333,10 +333,10 @@ static const struct cm_opt merge_opts[] = {
 	{ 0 }
 };
 
-const struct cm_cmd cm_commands[] = {
+struct cm_cmd cm_commands[] = {
 	{ "run", "MATRIX.yaml [options]",
 	  "Boot every case of the matrix N times from a cold page cache and measure its phases.",
-	  run_opts, 1, 1, cm_cmd_run },
+	  NULL, 1, 1, cm_cmd_run },
 	{ "list", "MATRIX.yaml [--format text|json] | --keys",
 	  "Print each case with its exact qemu command line, and the number of boots; boots nothing.",
 	  list_opts, 0, 1, cmd_list },
@@ -346,7 +346,7 @@ const struct cm_cmd cm_commands[] = {
 	{ "calibrate", "MATRIX.yaml [options]",
 	  "Run K unchanged sessions (--sessions, default 10) and store this host's within- and "
 	  "between-session variance per case and phase, for compares of one-session runs.",
-	  run_opts, 1, 1, cm_cmd_calibrate },
+	  NULL, 1, 1, cm_cmd_calibrate },
 	{ "compare", "BASE CAND [options] | RUN --axis NAME [--base V] [--cand V]",
 	  "Compare two sides (each a tag with all its sessions, a run id, a samples.csv or a run "
 	  "folder) case by case and phase by phase, with the session as the unit, or two values "

@@ -130,9 +130,9 @@ static int apply_flags(struct run *r)
 {
 	struct cm_matrix *m = r->m;
 	struct cm_diags d = { 0 };
-	struct cm_key_flag kf[CM_MAX_OPTS];
-	size_t nkf = cm_matrix_key_flags(kf, CM_MAX_OPTS);
-	nkf = nkf < CM_MAX_OPTS ? nkf : CM_MAX_OPTS; /* more: commands.c refused to start */
+	size_t nkf = cm_matrix_key_flags(NULL, 0);
+	struct cm_key_flag *kf = cm_xcalloc(nkf + 1, sizeof(*kf));
+	cm_matrix_key_flags(kf, nkf);
 	for (size_t i = 0; i < nkf; i++) {
 		const char *v = cm_cli_get(r->cli, kf[i].flag);
 		char label[64];
@@ -143,9 +143,11 @@ static int apply_flags(struct run *r)
 		if (v && (cm_matrix_override(m, kf[i].key, v, label, &d) || cm_source_check(m, &d))) {
 			cm_diags_print(&d, stderr);
 			cm_diags_clear(&d);
+			free(kf);
 			return CM_EXIT_USAGE;
 		}
 	}
+	free(kf);
 	struct cm_error ferr = { 0 };
 	if (cm_report_check_formats(r->formats, &ferr)) {
 		fprintf(stderr, "coldmark run: --format: %s\n", ferr.msg);
