@@ -78,28 +78,6 @@ static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 	firmware_diffs(b, c, r);
 }
 
-const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS] = {
-	[CM_MODEL_SESSIONS] = { "sessions",
-		"sessions: the change and its CI from the session medians (t across sessions; "
-		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)" },
-	[CM_MODEL_CALIBRATED] = { "calibrated",
-		"calibrated: a side has one session; the between-session variance is this host's "
-		"calibration (coldmark calibrate); a %1$g%% t interval" },
-	[CM_MODEL_WITHIN_RUN] = { "within run",
-		"within run ×k: both values interleaved in the same k sessions; the change and its "
-		"%1$g%% CI from the per-session differences of their medians (t, k - 1 df: arms that "
-		"move differently from session to session widen it); within ×1 boots: one session, "
-		"the boots' own test, blind to that (a %3$g%% Hodges–Lehmann CI; run --sessions 3 "
-		"or more)" },
-	[CM_MODEL_BOOTS] = { "boots only",
-		"boots only: one session a side and no calibration of this host: the CI (%3$g%%, "
-		"Hodges–Lehmann) is the boots' alone, NOT the CI of a change between runs (between-session noise unknown); its "
-		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)" },
-	[CM_MODEL_HOSTS] = { "hosts",
-		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
-		"the mean and its t interval across hosts (%1$g%%, one-sided tests); p from van "
-		"Elteren's rank sum stratified by host" },
-};
 
 static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const char *case_id,
 					     const char *phase)
@@ -124,10 +102,13 @@ static void pooled_components(const struct cm_cell *x, const struct cm_cell *y,
  * sessions). So with 2+ sessions that hold both arms the unit is the session: the difference
  * of the arms' medians of ln(duration) in each, a t with k - 1 df. With one session nothing
  * can see the interaction: the boots' own test, labelled "within ×1 boots". */
-static void within_run(const struct cm_dataset *b, const struct cm_dataset *c,
-		       const struct cm_cell *x, const struct cm_cell *y, double alpha,
-		       struct cm_cmp_row *row)
+static bool fit_within_run(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 {
+	if (!a->o || !a->o->within_run)
+		return false;
+	const struct cm_dataset *b = a->b, *c = a->c;
+	const struct cm_cell *x = a->x, *y = a->y;
+	double alpha = a->alpha;
 	size_t nx = x->s.n, ny = y->s.n;
 	double *mx = cm_xmalloc((nx + 1) * sizeof(double)), *my = cm_xmalloc((ny + 1) * sizeof(double)),
 	       *d = cm_xmalloc((nx + 1) * sizeof(double));
@@ -146,16 +127,27 @@ static void within_run(const struct cm_dataset *b, const struct cm_dataset *c,
 		cm_stats_compare(x->values, nx, y->values, ny, alpha, &row->cmp);
 	row->cmp.base_median = x->s.median;
 	row->cmp.cand_median = y->s.median;
-	row->model = CM_MODEL_WITHIN_RUN;
 	row->base_sessions = row->cand_sessions = k;
 	free(mx), free(my), free(d), free(ix), free(iy);
+	return true;
 }
 
-/* Two runs: sessions as the unit where both sides have 2+, else with the host's calibration,
- * else the boots' own comparison, said to be that. */
-static void between_runs(const struct cm_cell *x, const struct cm_cell *y, double alpha,
-			 const struct cm_calibration *cal, struct cm_cmp_row *row)
+static void label_within_run(const struct cm_cmp_row *row, char *out, size_t n)
 {
+	if (row->base_sessions < 2)
+		snprintf(out, n, "within ×1 boots");
+	else
+		snprintf(out, n, "within run ×%zu", row->base_sessions);
+}
+
+/* Two runs: sessions as the unit where both sides have 2+ (fit_sessions), else with the host's
+ * calibration (fit_calibrated), else the boots' own comparison, said to be that (fit_boots).
+ * Each fit takes the session medians of both sides; with a calibration, its prior. */
+static bool between_runs(const struct cm_cmp_fit *a, bool need_sessions, bool need_cal,
+			 struct cm_cmp_row *row)
+{
+	const struct cm_cell *x = a->x, *y = a->y;
+	const struct cm_calibration *cal = a->cal;
 	double *mb = cm_xmalloc((x->s.n + 1) * sizeof(double)),
 	       *mc = cm_xmalloc((y->s.n + 1) * sizeof(double));
 	size_t kb = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, mb, NULL),
@@ -165,19 +157,92 @@ static void between_runs(const struct cm_cell *x, const struct cm_cell *y, doubl
 	size_t boots = kb + kc ? (x->s.n + y->s.n) / (kb + kc) : 0;
 	if (cal)
 		cm_session_prior_from(&cal->vc, boots, &prior);
-	bool sessions = kb >= 2 && kc >= 2;
-	if (kb && kc && (sessions || cal) &&
-	    !cm_stats_compare_sessions(mb, kb, mc, kc, cal ? &prior : NULL, alpha, &row->cmp)) {
-		row->model = sessions ? CM_MODEL_SESSIONS : CM_MODEL_CALIBRATED;
-		if (row->model == CM_MODEL_CALIBRATED)
-			row->vc = cal->vc;
+	bool fits = kb && kc && (!need_sessions || (kb >= 2 && kc >= 2)) && (!need_cal || cal) &&
+		    !cm_stats_compare_sessions(mb, kb, mc, kc, cal ? &prior : NULL, a->alpha,
+					       &row->cmp);
+	if (fits) {
 		row->cmp.base_median = x->s.median;
 		row->cmp.cand_median = y->s.median;
-	} else {
-		cm_stats_compare(x->values, x->s.n, y->values, y->s.n, alpha, &row->cmp);
-		row->model = CM_MODEL_BOOTS;
 	}
 	free(mb), free(mc);
+	return fits;
+}
+
+static bool fit_sessions(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
+{
+	return between_runs(a, true, false, row);
+}
+
+static bool fit_calibrated(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
+{
+	if (!between_runs(a, false, true, row))
+		return false;
+	row->vc = a->cal->vc; /* the host's components, not the two sides' */
+	return true;
+}
+
+static bool fit_boots(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
+{
+	const struct cm_cell *x = a->x, *y = a->y;
+	/* the sessions a side, for the csv and json, as the session models count them */
+	double *m = cm_xmalloc((x->s.n + y->s.n + 1) * sizeof(double));
+	row->base_sessions = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, m, NULL);
+	row->cand_sessions = cm_stats_session_medians(y->values, y->sessions, y->s.n, 2, m, NULL);
+	free(m);
+	cm_stats_compare(x->values, x->s.n, y->values, y->s.n, a->alpha, &row->cmp);
+	return true;
+}
+
+static void label_name(const struct cm_cmp_row *row, char *out, size_t n)
+{
+	snprintf(out, n, "%s", cm_cmp_models[row->model].name);
+}
+
+/* The models: one entry each. Legends in this order; fits tried by ascending order. */
+const struct cm_cmp_model_info cm_cmp_models[] = {
+	{ "sessions",
+		"sessions: the change and its CI from the session medians (t across sessions; "
+		"one-sided tests, so the CI is the %1$g%% interval whose bounds decide at alpha %2$g)",
+	  fit_sessions, 2, 0, NULL },
+	{ "calibrated",
+		"calibrated: a side has one session; the between-session variance is this host's "
+		"calibration (coldmark calibrate); a %1$g%% t interval", fit_calibrated, 3, 0, NULL },
+	{ "within run",
+		"within run ×k: both values interleaved in the same k sessions; the change and its "
+		"%1$g%% CI from the per-session differences of their medians (t, k - 1 df: arms that "
+		"move differently from session to session widen it); within ×1 boots: one session, "
+		"the boots' own test, blind to that (a %3$g%% Hodges–Lehmann CI; run --sessions 3 "
+		"or more)", fit_within_run, 0, 0,
+	  label_within_run },
+	{ "boots only",
+		"boots only: one session a side and no calibration of this host: the CI (%3$g%%, "
+		"Hodges–Lehmann) is the boots' alone, NOT the CI of a change between runs "
+		"(between-session noise unknown); its "
+		"regressions exit 5, not 1 (run --sessions K, or coldmark calibrate)", fit_boots, 4,
+	  CM_MODEL_NO_SESSION_LEVEL, label_name },
+	{ "hosts",
+		"hosts: sessions on 2+ hosts on both sides: the change measured on each host, then "
+		"the mean and its t interval across hosts (%1$g%%, one-sided tests); p from van "
+		"Elteren's rank sum stratified by host", cm_cmp_fit_hosts, 1, CM_MODEL_PER_HOST,
+	  cm_cmp_label_hosts },
+};
+const size_t cm_cmp_nmodels = sizeof(cm_cmp_models) / sizeof(cm_cmp_models[0]);
+
+/* The row under the first model, by order, whose fit takes it. */
+static size_t fit_row(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
+{
+	bool tried[32] = { false };
+	for (size_t round = 0; round < cm_cmp_nmodels; round++) {
+		size_t next = cm_cmp_nmodels;
+		for (size_t m = 0; m < cm_cmp_nmodels; m++)
+			if (!tried[m] && (next == cm_cmp_nmodels ||
+					  cm_cmp_models[m].order < cm_cmp_models[next].order))
+				next = m;
+		tried[next] = true;
+		if (cm_cmp_models[next].fit(a, row))
+			return next;
+	}
+	abort(); /* the last model (boots only) always fits */
 }
 
 /* Rows for every case and phase both sides have; the cases on one side only. */
@@ -203,10 +268,9 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			*row = (struct cm_cmp_row){ c->cases[ci].id, c->phases[pc], x->s.n, y->s.n };
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
 			pooled_components(x, y, &row->vc); /* a calibrated row says the host's instead */
-			if (o && o->within_run)
-				within_run(b, c, x, y, alpha, row);
-			else if (!cm_cmp_hosts_row(b, c, x, y, alpha, log1p(r->judge.thr), row, r))
-				between_runs(x, y, alpha, find_cal(o, c->cases[ci].id, c->phases[pc]), row);
+			struct cm_cmp_fit fit = { b, c, x, y, alpha, log1p(r->judge.thr), o,
+						  find_cal(o, c->cases[ci].id, c->phases[pc]), r };
+			row->model = fit_row(&fit, row);
 			row->cmp.no_floor = cm_value_is_bytes(c->phases[pc]);
 			r->models |= 1u << row->model;
 		}
@@ -261,7 +325,7 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 	for (size_t i = 0; i < out->nrows; i++) {
 		out->rows[i].cmp = cmps[i];
 		bool reg = cmps[i].verdict == CM_REGRESSED && out->rows[i].gating;
-		if (out->rows[i].model == CM_MODEL_BOOTS)
+		if (cm_cmp_models[out->rows[i].model].flags & CM_MODEL_NO_SESSION_LEVEL)
 			out->regressions_boots_only += reg;
 		else
 			out->regressions += reg;

@@ -4,6 +4,7 @@
  * regression: the change without it is shown beside). */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,23 +37,29 @@ static size_t medians_hosts(const struct cm_dataset *ds, const struct cm_cell *x
 	return k;
 }
 
-bool cm_cmp_hosts_row(const struct cm_dataset *b, const struct cm_dataset *c,
-		      const struct cm_cell *x, const struct cm_cell *y, double alpha, double floor,
-		      struct cm_cmp_row *row, struct cm_cmp_result *r)
+bool cm_cmp_fit_hosts(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 {
+	const struct cm_cell *x = a->x, *y = a->y;
+	struct cm_cmp_result *r = a->r;
 	double *mb = cm_xmalloc((x->s.n + 1) * sizeof(double)), *mc = cm_xmalloc((y->s.n + 1) * sizeof(double));
 	int *hb = cm_xmalloc((x->s.n + 1) * sizeof(int)), *hc = cm_xmalloc((y->s.n + 1) * sizeof(int));
-	size_t kb = medians_hosts(b, x, r, mb, hb), kc = medians_hosts(c, y, r, mc, hc);
+	size_t kb = medians_hosts(a->b, x, r, mb, hb), kc = medians_hosts(a->c, y, r, mc, hc);
 	bool used = false;
-	if (cm_stats_compare_hosts(mb, hb, kb, mc, hc, kc, alpha, floor, &row->hosts, &row->cmp)) {
+	if (cm_stats_compare_hosts(mb, hb, kb, mc, hc, kc, a->alpha, a->floor, &row->hosts,
+				   &row->cmp)) {
 		cm_hosts_free(&row->hosts);
 	} else {
 		used = true;
-		row->model = CM_MODEL_HOSTS;
 		row->base_sessions = kb, row->cand_sessions = kc;
 		row->cmp.base_median = x->s.median;
 		row->cmp.cand_median = y->s.median;
 	}
 	free(mb), free(mc), free(hb), free(hc);
 	return used;
+}
+
+void cm_cmp_label_hosts(const struct cm_cmp_row *row, char *out, size_t n)
+{
+	snprintf(out, n, "hosts %zu: %zu+%zu", row->hosts.shared, row->base_sessions,
+		 row->cand_sessions);
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldmark/capture.h"
 #include "coldmark/matrix.h"
 #include "coldmark/util.h"
 
@@ -10,6 +11,10 @@ struct cm_matrix *cm_cli_load_matrix(const char *path)
 {
 	struct cm_diags d = { 0 };
 	struct cm_matrix *m = cm_matrix_load(path, &d);
+	if (m && cm_source_check(m, &d)) { /* run.source names a source of capture's table */
+		cm_matrix_free(m);
+		m = NULL;
+	}
 	cm_diags_print(&d, stderr);
 	cm_diags_clear(&d);
 	return m;
@@ -23,12 +28,47 @@ static int opt_count(const struct cm_cmd *cmd)
 	return n;
 }
 
+/* The option word a names (--name, --name=VALUE, -x): its index in cmd's table, or -1;
+ * *inline_val the value after '=' (NULL without). */
+static int opt_of(const struct cm_cmd *cmd, const char *a, const char **inline_val)
+{
+	int k = -1, nopts = opt_count(cmd);
+	*inline_val = NULL;
+	if (a[1] == '-') {
+		size_t len = strcspn(a + 2, "=");
+		if (a[2 + len] == '=')
+			*inline_val = a + 3 + len;
+		for (int j = 0; j < nopts; j++)
+			if (strlen(cmd->opts[j].name) == len && !strncmp(cmd->opts[j].name, a + 2, len))
+				k = j;
+	} else if (!a[2]) {
+		for (int j = 0; j < nopts; j++)
+			if (cmd->opts[j].short_name == a[1])
+				k = j;
+	}
+	return k;
+}
+
 const char *cm_cli_get(const struct cm_cli *cli, const char *name)
 {
-	for (int i = 0; i < opt_count(cli->cmd); i++)
-		if (!strcmp(cli->cmd->opts[i].name, name))
-			return cli->vals[i];
-	return NULL;
+	const char *found = NULL;
+	for (int i = 0; i < cli->argc; i++) { /* the words cm_cli_parse accepted */
+		const char *a = cli->argv[i], *inline_val;
+		if (!strcmp(a, "--"))
+			break;
+		if (a[0] != '-' || !a[1])
+			continue;
+		int k = opt_of(cli->cmd, a, &inline_val);
+		if (k < 0)
+			continue;
+		const char *v = !cli->cmd->opts[k].metavar ? "1"
+				: inline_val		   ? inline_val
+				: i + 1 < cli->argc	   ? cli->argv[++i]
+							   : NULL;
+		if (!strcmp(cli->cmd->opts[k].name, name))
+			found = v;
+	}
+	return found;
 }
 
 bool cm_cli_flag(const struct cm_cli *cli, const char *name)
@@ -65,7 +105,7 @@ static bool secret_misplaced(const struct cm_cli *cli)
 		if (cm_holds_secret(cli->pos[i]))
 			what = "an argument", v = cli->pos[i];
 	for (int k = 0; !what && k < opt_count(cmd); k++) {
-		const char *name = cmd->opts[k].name, *val = cli->vals[k];
+		const char *name = cmd->opts[k].name, *val = cm_cli_get(cli, name);
 		if (!val || !strcmp(name, "db"))
 			continue;
 		if (cm_holds_secret(val) || (!strcmp(name, "output") && strstr(val, "://"))) {
@@ -87,6 +127,8 @@ int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli 
 {
 	memset(cli, 0, sizeof(*cli));
 	cli->cmd = cmd;
+	cli->argv = argv;
+	cli->argc = argc;
 	int nopts = opt_count(cmd);
 	bool only_pos = false;
 	for (int i = 0; i < argc; i++) {
@@ -107,20 +149,8 @@ int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli 
 			cm_cli_help(cmd, stdout);
 			return -1;
 		}
-		int k = -1;
-		const char *inline_val = NULL;
-		if (a[1] == '-') {
-			size_t len = strcspn(a + 2, "=");
-			if (a[2 + len] == '=')
-				inline_val = a + 3 + len;
-			for (int j = 0; j < nopts; j++)
-				if (strlen(cmd->opts[j].name) == len && !strncmp(cmd->opts[j].name, a + 2, len))
-					k = j;
-		} else if (!a[2]) {
-			for (int j = 0; j < nopts; j++)
-				if (cmd->opts[j].short_name == a[1])
-					k = j;
-		}
+		const char *inline_val;
+		int k = opt_of(cmd, a, &inline_val);
 		if (k < 0) {
 			const char *best = NULL;
 			size_t bd = 3;
@@ -141,15 +171,12 @@ int cm_cli_parse(const struct cm_cmd *cmd, int argc, char **argv, struct cm_cli 
 					cmd->opts[k].name);
 				goto usage;
 			}
-			cli->vals[k] = "1";
-		} else if (inline_val) {
-			cli->vals[k] = inline_val;
-		} else if (i + 1 < argc) {
-			cli->vals[k] = argv[++i];
-		} else {
+		} else if (!inline_val && i + 1 >= argc) {
 			fprintf(stderr, "coldmark %s: %s needs a value (%s)\n", cmd->name, a,
 				cmd->opts[k].metavar);
 			goto usage;
+		} else if (!inline_val) {
+			i++; /* the value: cm_cli_get finds it there */
 		}
 	}
 	if (secret_misplaced(cli))

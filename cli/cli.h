@@ -28,12 +28,14 @@ struct cm_opt {
 	const char *help;
 };
 
-#define CM_MAX_OPTS 24
 #define CM_MAX_POS 64 /* merge takes many shard stores */
 
+/* No slot per option: the parsed words are kept, checked once by cm_cli_parse, and an option's
+ * value is looked up in them (the last one given wins), so a command may have any number. */
 struct cm_cli {
 	const struct cm_cmd *cmd;
-	const char *vals[CM_MAX_OPTS];
+	char **argv;
+	int argc;
 	const char *pos[CM_MAX_POS];
 	int npos;
 };
@@ -63,7 +65,7 @@ void cm_run_say(void *ctx, const struct cm_error *e);
 void cm_run_progress(void *ctx, const struct cm_progress *p);
 
 /* Every command, in the order --help lists them. */
-extern const struct cm_cmd cm_commands[];
+extern struct cm_cmd cm_commands[]; /* run's and calibrate's options filled before main */
 extern const size_t cm_ncommands;
 const struct cm_cmd *cm_command(const char *name);
 

@@ -13,13 +13,20 @@
 #include "coldmark/matrix.h"
 #include "coldmark/report.h"
 
+/* Does run.source make its captures from perf (so KVM cases get first_entry)? */
+static bool src_uses_perf(const struct cm_matrix *m)
+{
+	const struct cm_source_reg *r = cm_source_find(m->source.name);
+	return r && (r->flags & CM_SRC_PERF);
+}
+
 /* The argv a run gives qemu for case c, through the same sources a run picks (assuming perf
  * works for KVM cases, as it does where doctor says so). */
-static char **launch_argv(const struct cm_matrix *m, const struct cm_sources *src,
+static char **launch_argv(const struct cm_sources *src,
 			  const struct cm_case *c, size_t *n)
 {
-	struct cm_capture *picked[4];
-	size_t k = cm_sources_pick(src, m, c, picked);
+	struct cm_capture *picked[CM_SOURCES_MAX];
+	size_t k = cm_sources_pick(src, c, picked);
 	return cm_launch_argv(c->argv, picked, k, n);
 }
 
@@ -103,7 +110,7 @@ static int cmd_list(const struct cm_cli *cli)
 		for (size_t c = 0; c < m->ncases; c++) {
 			/* what qemu really gets: coldmark's debugcon and console arguments too */
 			size_t n;
-			char **argv = launch_argv(m, &src, &m->cases[c], &n);
+			char **argv = launch_argv(&src, &m->cases[c], &n);
 			struct cm_buf b = { 0 };
 			for (size_t i = 0; i < n; i++) {
 				if (i)
@@ -123,7 +130,7 @@ static int cmd_list(const struct cm_cli *cli)
 		else
 			printf("%zu cases × (%lld boots + %lld warm-up) = %lld boots\n", m->ncases,
 			       (long long)m->boots, (long long)m->warmup, boots);
-		cm_note_unmeasurable(m, m->source != CM_SOURCE_DEBUGCON, stdout, "note");
+		cm_note_unmeasurable(m, src_uses_perf(m), stdout, "note");
 	}
 	cm_matrix_free(m);
 	return CM_EXIT_OK;
@@ -191,6 +198,7 @@ out_nods:
 
 /* --format's help names the writers of the table that validates it (filled before main) */
 static char format_help[160];
+static char compare_format_help[80]; /* compare's: its writers' table, the first the default */
 
 /* run's own options; the flags of run.* keys (--boots/-n, --order, ...) are added from the
  * matrix's key table before main runs, so a new key with a flag is one table entry. */
@@ -210,8 +218,20 @@ static const struct cm_opt run_own_opts[] = {
 	{ "force", 0, NULL, "with -o: replace the earlier run in OUTDIR (otherwise refused)" },
 	{ 0 }
 };
-static struct cm_opt run_opts[CM_MAX_OPTS];
-static char run_flag_help[CM_MAX_OPTS][320];
+/* run's options (and calibrate's): made before main from the key table, as many as it has */
+static struct cm_opt *run_opts;
+
+/* --source's help: the source table's names, each with what it is. */
+static char *source_help(void)
+{
+	struct cm_buf b = { 0 };
+	const struct cm_source_reg *r;
+	cm_buf_puts(&b, "marker source:");
+	for (size_t i = 0, k = 0; (r = cm_source_at(i)); i++)
+		if (!(r->flags & CM_SRC_ALWAYS))
+			cm_buf_printf(&b, "%s %s (%s)", k++ ? "," : "", r->name, r->help);
+	return cm_buf_steal(&b);
+}
 
 __attribute__((constructor)) static void run_options_from_keys(void)
 {
@@ -220,24 +240,30 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 	for (size_t i = 0; i < cm_nwriters && len < sizeof(format_help); i++)
 		len += (size_t)snprintf(format_help + len, sizeof(format_help) - len, "%s%s",
 					i ? "," : " ", cm_writers[i].name);
-	struct cm_key_flag kf[CM_MAX_OPTS];
-	size_t n = cm_matrix_key_flags(kf, CM_MAX_OPTS), k = 0, nown = 0;
+	char *names = cm_cmp_writer_names();
+	snprintf(compare_format_help, sizeof(compare_format_help), "%s (default)%s",
+		 cm_cmp_writers[0].name, names + strlen(cm_cmp_writers[0].name));
+	free(names);
+	size_t n = cm_matrix_key_flags(NULL, 0), k = 0, nown = 0;
+	struct cm_key_flag *kf = cm_xcalloc(n + 1, sizeof(*kf));
+	cm_matrix_key_flags(kf, n);
 	while (run_own_opts[nown].name)
 		nown++;
-	if (n + nown + 1 > CM_MAX_OPTS) { /* never silently without an option: raise CM_MAX_OPTS */
-		fprintf(stderr, "coldmark: %zu run options, room for %d (CM_MAX_OPTS)\n", n + nown,
-			CM_MAX_OPTS - 1);
-		abort();
-	}
+	run_opts = cm_xcalloc(n + nown + 1, sizeof(*run_opts)); /* ends in { NULL } */
 	for (size_t i = 0; i < n; i++) {
-		snprintf(run_flag_help[k], sizeof(run_flag_help[k]), "%s (overrides %s)", kf[i].help,
-			 kf[i].key);
+		char *help = !strcmp(kf[i].key, "run.source") ? source_help() : NULL;
 		run_opts[k] = (struct cm_opt){ kf[i].flag, kf[i].short_flag, kf[i].metavar,
-					       run_flag_help[k] };
+					       cm_xasprintf("%s (overrides %s)",
+							    help ? help : kf[i].help, kf[i].key) };
+		free(help);
 		k++;
 	}
 	for (size_t i = 0; run_own_opts[i].name; i++)
 		run_opts[k++] = run_own_opts[i];
+	free(kf);
+	for (size_t i = 0; i < cm_ncommands; i++)
+		if (cm_commands[i].fn == cm_cmd_run || cm_commands[i].fn == cm_cmd_calibrate)
+			cm_commands[i].opts = run_opts;
 }
 
 static const struct cm_opt list_opts[] = {
@@ -267,7 +293,7 @@ static const struct cm_opt doctor_opts[] = {
 static const struct cm_opt compare_opts[] = {
 	DB_OPT,
 	JUDGE_OPTS,
-	{ "format", 0, "FORMAT", "text (default), md, csv or json" },
+	{ "format", 0, "FORMAT", compare_format_help },
 	{ "fail-on", 0, "PHASES", "comma list of phases whose regressions fail (default: all)" },
 	{ "axis", 0, "NAME", "with one RUN: compare two values of this axis within the run" },
 	{ "base", 0, "VALUE", "with --axis: the base value (default: the axis's first)" },
@@ -307,10 +333,10 @@ static const struct cm_opt merge_opts[] = {
 	{ 0 }
 };
 
-const struct cm_cmd cm_commands[] = {
+struct cm_cmd cm_commands[] = {
 	{ "run", "MATRIX.yaml [options]",
 	  "Boot every case of the matrix N times from a cold page cache and measure its phases.",
-	  run_opts, 1, 1, cm_cmd_run },
+	  NULL, 1, 1, cm_cmd_run },
 	{ "list", "MATRIX.yaml [--format text|json] | --keys",
 	  "Print each case with its exact qemu command line, and the number of boots; boots nothing.",
 	  list_opts, 0, 1, cmd_list },
@@ -320,7 +346,7 @@ const struct cm_cmd cm_commands[] = {
 	{ "calibrate", "MATRIX.yaml [options]",
 	  "Run K unchanged sessions (--sessions, default 10) and store this host's within- and "
 	  "between-session variance per case and phase, for compares of one-session runs.",
-	  run_opts, 1, 1, cm_cmd_calibrate },
+	  NULL, 1, 1, cm_cmd_calibrate },
 	{ "compare", "BASE CAND [options] | RUN --axis NAME [--base V] [--cand V]",
 	  "Compare two sides (each a tag with all its sessions, a run id, a samples.csv or a run "
 	  "folder) case by case and phase by phase, with the session as the unit, or two values "

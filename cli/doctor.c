@@ -370,10 +370,18 @@ int cm_cmd_doctor(const struct cm_cli *cli)
 	bool perf_mode = f.qemu && f.kvm && tracefs_ok && f.pio && f.exec && f.perf;
 	bool tcg_mode = f.qemu && f.debugcon;
 	printf("\nmarker sources:\n");
-	printf("  perf-kvm  (KVM guests, kvm:kvm_pio through perf): %s\n",
-	       perf_mode ? "available" : "unavailable (see FAIL lines above)");
-	printf("  debugcon  (TCG or no perf, isa-debugcon timestamped by coldmark): %s\n",
-	       tcg_mode ? "available" : "unavailable");
+	const struct cm_source_reg *src;
+	for (size_t i = 0; (src = cm_source_at(i)); i++) { /* the table's own mechanisms */
+		if (!src->doctor)
+			continue;
+		bool ok = src->flags & CM_SRC_PERF       ? perf_mode
+			  : src->flags & CM_SRC_FALLBACK ? tcg_mode
+							 : f.qemu;
+		printf("  %s: %s\n", src->doctor,
+		       ok ? "available"
+		       : src->flags & CM_SRC_PERF ? "unavailable (see FAIL lines above)"
+						  : "unavailable");
+	}
 	if (perf_mode && !cm_cli_flag(cli, "no-probe")) {
 		/* not a verdict on the sources: without it runs measure every phase but qemu_init */
 		char *q = cm_which(qemu_name);

@@ -130,9 +130,9 @@ static int apply_flags(struct run *r)
 {
 	struct cm_matrix *m = r->m;
 	struct cm_diags d = { 0 };
-	struct cm_key_flag kf[CM_MAX_OPTS];
-	size_t nkf = cm_matrix_key_flags(kf, CM_MAX_OPTS);
-	nkf = nkf < CM_MAX_OPTS ? nkf : CM_MAX_OPTS; /* more: commands.c refused to start */
+	size_t nkf = cm_matrix_key_flags(NULL, 0);
+	struct cm_key_flag *kf = cm_xcalloc(nkf + 1, sizeof(*kf));
+	cm_matrix_key_flags(kf, nkf);
 	for (size_t i = 0; i < nkf; i++) {
 		const char *v = cm_cli_get(r->cli, kf[i].flag);
 		char label[64];
@@ -140,12 +140,14 @@ static int apply_flags(struct run *r)
 			snprintf(label, sizeof(label), "-%c", kf[i].short_flag);
 		else
 			snprintf(label, sizeof(label), "--%s", kf[i].flag);
-		if (v && cm_matrix_override(m, kf[i].key, v, label, &d)) {
+		if (v && (cm_matrix_override(m, kf[i].key, v, label, &d) || cm_source_check(m, &d))) {
 			cm_diags_print(&d, stderr);
 			cm_diags_clear(&d);
+			free(kf);
 			return CM_EXIT_USAGE;
 		}
 	}
+	free(kf);
 	struct cm_error ferr = { 0 };
 	if (cm_report_check_formats(r->formats, &ferr)) {
 		fprintf(stderr, "coldmark run: --format: %s\n", ferr.msg);
@@ -200,7 +202,9 @@ static int check_host(struct run *r)
 			m->qemu, m->path);
 		return CM_EXIT_HOST;
 	}
-	bool any_kvm = false, want_perf = m->source == CM_SOURCE_PERF || m->source == CM_SOURCE_BOTH;
+	const struct cm_source_reg *src = cm_source_find(m->source.name);
+	bool uses_perf = src->flags & CM_SRC_PERF, any_kvm = false;
+	bool want_perf = uses_perf && !(src->flags & CM_SRC_OPTIONAL);
 	for (size_t c = 0; c < m->ncases; c++) {
 		bool tcg = cm_case_is_tcg(&m->cases[c]);
 		any_kvm |= !tcg;
@@ -218,7 +222,7 @@ static int check_host(struct run *r)
 			return CM_EXIT_HOST;
 		}
 	}
-	if (!any_kvm || m->source == CM_SOURCE_DEBUGCON)
+	if (!any_kvm || !uses_perf)
 		return 0;
 	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { m->ports, m->nports, r->qemu, m->first_entry_event,
@@ -305,14 +309,15 @@ static void write_header(struct run *r)
 		if (r->rep.job[0])
 			cm_dataset_meta(ds, CM_HDR(JOB), r->rep.job);
 	}
-	/* perf is open only when some case runs under KVM */
-	cm_dataset_meta(ds, CM_HDR(MARKER_SOURCE),
-			!r->perf ? "debugcon (isa-debugcon timestamped by coldmark)"
-			: m->source == CM_SOURCE_BOTH
-				? "perf (kvm:kvm_pio); debugcon's events on the same boots in "
-				  "events.csv as <marker>@debugcon"
-			: r->any_tcg ? "perf (kvm:kvm_pio) for KVM cases; debugcon for TCG cases"
-				     : "perf (kvm:kvm_pio)");
+	/* perf is open only when some case runs under KVM; without it, the fallback's line */
+	const struct cm_source_reg *src = cm_source_find(m->source.name), *fb = cm_source_fallback();
+	if ((src->flags & CM_SRC_PERF) && !r->perf)
+		src = fb;
+	if ((src->flags & CM_SRC_KVM_ONLY) && !src->shadow && r->any_tcg)
+		snprintf(buf, sizeof(buf), "%s for KVM cases; %s for TCG cases", src->header, fb->name);
+	else
+		snprintf(buf, sizeof(buf), "%s", src->header ? src->header : src->name);
+	cm_dataset_meta(ds, CM_HDR(MARKER_SOURCE), buf);
 	if (m->nconsole)
 		cm_dataset_meta(ds, CM_HDR(CONSOLE), "from the serial console (kernel-stamped socket)");
 	if (r->perf) {

@@ -134,7 +134,8 @@ char **cm_launch_argv(char *const *case_argv, struct cm_capture *const *sources,
 		cm_argv_add(&a, "%s", case_argv[i]);
 	int fd = CM_CAPTURE_FD0;
 	for (size_t i = 0; i < nsources; i++) {
-		fd += (int)sources[i]->ops->args(sources[i], fd, &a);
+		if (sources[i]->ops->args) /* NULL: nothing on qemu's argv */
+			fd += (int)sources[i]->ops->args(sources[i], fd, &a);
 		serial_taken |= sources[i]->ops->caps & CM_CAP_SERIAL;
 	}
 	/* the serial console into qemu's stdout, which is the boot's log: a failed boot keeps
@@ -156,8 +157,8 @@ static ssize_t open_sources(const struct cm_launch *l, int *fds)
 	struct cm_boot_io io = { l->log_path };
 	size_t n = 0;
 	for (size_t i = 0; i < l->nsources; i++) {
-		int k = l->sources[i]->ops->open_boot(l->sources[i], &io, fds + n,
-						      CM_CAPTURE_MAXFDS - n);
+		int k = !l->sources[i]->ops->open_boot ? 0
+			: l->sources[i]->ops->open_boot(l->sources[i], &io, fds + n, CM_CAPTURE_MAXFDS - n);
 		if (k < 0) {
 			for (size_t j = 0; j < n; j++)
 				close(fds[j]);
@@ -171,13 +172,15 @@ static ssize_t open_sources(const struct cm_launch *l, int *fds)
 static void drain_sources(const struct cm_launch *l, pid_t pid, struct cm_events *ev)
 {
 	for (size_t i = 0; i < l->nsources; i++)
-		l->sources[i]->ops->drain(l->sources[i], pid, ev);
+		if (l->sources[i]->ops->drain)
+			l->sources[i]->ops->drain(l->sources[i], pid, ev);
 }
 
 static void end_sources(const struct cm_launch *l)
 {
 	for (size_t i = 0; i < l->nsources; i++)
-		l->sources[i]->ops->end_boot(l->sources[i]);
+		if (l->sources[i]->ops->end_boot)
+			l->sources[i]->ops->end_boot(l->sources[i]);
 }
 
 /* How long the next poll may sleep: to the deadline, the end of the grace, a periodic
@@ -293,8 +296,9 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 		size_t npf = 1;
 		for (size_t i = 0; i < l->nsources; i++) {
 			int fds[CM_CAPTURE_MAXPOLL];
-			size_t k = l->sources[i]->ops->poll_fds(l->sources[i], fds,
-								 CM_CAPTURE_MAXPOLL + 1 - npf);
+			size_t k = !l->sources[i]->ops->poll_fds ? 0
+				   : l->sources[i]->ops->poll_fds(l->sources[i], fds,
+								   CM_CAPTURE_MAXPOLL + 1 - npf);
 			for (size_t j = 0; j < k; j++) {
 				bool gone = false;
 				for (size_t h = 0; h < nhung && !gone; h++)

@@ -279,8 +279,8 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 {
 	const struct cm_matrix *m = r->m;
 	const struct cm_case *cs = &m->cases[b->c];
-	struct cm_capture *picked[4];
-	size_t npicked = cm_sources_pick(r->sources, m, cs, picked);
+	struct cm_capture *picked[CM_SOURCES_MAX];
+	size_t npicked = cm_sources_pick(r->sources, cs, picked);
 	enum cm_drop_done dd = m->drop_caches ? cm_drop_caches(m->drop_method, r->drop_files, r->ndrop)
 					      : CM_DROPPED_NONE;
 	r->drop_used = cm_drop_names[dd];

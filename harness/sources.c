@@ -1,34 +1,53 @@
-/* Which capture sources a case's boots use: perf for KVM cases where it works, debugcon for
- * TCG (and KVM without perf), debugcon as a second opinion with --source both, the console
- * wherever the matrix has console markers. Made once per run, reused by every boot. */
+/* Which capture sources a case's boots use, from the source table (capture/registry.c): the
+ * chosen one (run.source) where it can see the case, with its second opinion if it has one; the
+ * fallback (debugcon) where it cannot (TCG, or KVM without perf); and the ones every boot gets
+ * (the console, when the matrix has console markers). Made once per run, reused by every boot. */
 #include <stdlib.h>
 
 #include "coldmark/harness.h"
 
+static void add(struct cm_sources *s, struct cm_capture *c, enum cm_source_role role)
+{
+	if (c && s->n < CM_SOURCES_MAX) {
+		s->role[s->n] = role;
+		s->v[s->n++] = c;
+	} else {
+		cm_capture_free(c);
+	}
+}
+
 void cm_sources_init(struct cm_sources *s, const struct cm_matrix *m, struct cm_perf *perf,
 		     bool perf_assumed)
 {
-	s->debugcon = cm_debugcon_source(m, NULL);
-	s->shadow = cm_debugcon_source(m, "@debugcon");
-	s->perf = perf || perf_assumed ? cm_perf_source(perf, m) : NULL;
-	s->console = m->nconsole ? cm_console_source(m) : NULL;
+	*s = (struct cm_sources){ .chosen = cm_source_find(m->source.name) };
+	const struct cm_source_reg *r = s->chosen ? s->chosen : cm_source_fallback(), *fb;
+	/* a source made from perf exists only with the handle (or in list's description) */
+	if (r->make && (!(r->flags & CM_SRC_PERF) || perf || perf_assumed)) {
+		add(s, r->make(m, perf), CM_ROLE_CHOSEN);
+		if (r->shadow)
+			add(s, r->shadow(m, perf), CM_ROLE_SHADOW);
+	}
+	if ((fb = cm_source_fallback()) && fb != r)
+		add(s, fb->make(m, perf), CM_ROLE_FALLBACK);
+	for (size_t i = 0; (r = cm_source_at(i)); i++)
+		if ((r->flags & CM_SRC_ALWAYS) && r->make)
+			add(s, r->make(m, perf), CM_ROLE_ALWAYS);
 	s->handle = perf;
+	s->perf_assumed = perf_assumed;
 }
 
-size_t cm_sources_pick(const struct cm_sources *s, const struct cm_matrix *m,
-		       const struct cm_case *c, struct cm_capture **out)
+size_t cm_sources_pick(const struct cm_sources *s, const struct cm_case *c,
+		       struct cm_capture **out)
 {
+	bool chosen = s->n && s->role[0] == CM_ROLE_CHOSEN &&
+		      !(s->chosen && (s->chosen->flags & CM_SRC_KVM_ONLY) && cm_case_is_tcg(c));
 	size_t n = 0;
-	bool use_perf = s->perf && !cm_case_is_tcg(c) && m->source != CM_SOURCE_DEBUGCON;
-	if (use_perf) {
-		out[n++] = s->perf;
-		if (m->source == CM_SOURCE_BOTH)
-			out[n++] = s->shadow;
-	} else {
-		out[n++] = s->debugcon;
+	for (size_t i = 0; i < s->n; i++) {
+		enum cm_source_role role = s->role[i];
+		if (role == CM_ROLE_ALWAYS || (chosen && role != CM_ROLE_FALLBACK) ||
+		    (!chosen && role == CM_ROLE_FALLBACK))
+			out[n++] = s->v[i];
 	}
-	if (s->console)
-		out[n++] = s->console;
 	return n;
 }
 
@@ -42,8 +61,7 @@ bool cm_sources_first_entry(struct cm_capture *const *picked, size_t n)
 
 void cm_sources_free(struct cm_sources *s)
 {
-	cm_capture_free(s->debugcon);
-	cm_capture_free(s->shadow);
-	cm_capture_free(s->perf);
-	cm_capture_free(s->console);
+	for (size_t i = 0; i < s->n; i++)
+		cm_capture_free(s->v[i]);
+	s->n = 0;
 }

@@ -173,7 +173,7 @@ static int run_wave(struct cm_runner *r, struct cm_sources *srcs, const struct c
 		struct slot *s = &sl[j];
 		*s = (struct slot){ .r = r, .b = pl[i + j], .i = i + j, .wave = wave,
 				    .index = (int)j + 1, .src = &srcs[j] };
-		s->npicked = cm_sources_pick(s->src, m, &m->cases[s->b.c], s->picked);
+		s->npicked = cm_sources_pick(s->src, &m->cases[s->b.c], s->picked);
 		s->log = cm_xasprintf("%s/%zu-%s%d.log", r->logs, s->b.c, s->b.warmup ? "w" : "b",
 				      s->b.boot);
 	}
@@ -242,7 +242,7 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	struct cm_sources *srcs = cm_xcalloc(nslots, sizeof(*srcs));
 	for (size_t j = 0; j < nslots; j++)
 		cm_sources_init(&srcs[j], m, r->sources->handle,
-				r->sources->perf && !r->sources->handle);
+				r->sources->perf_assumed);
 	cm_proc_subreaper(); /* once, before the threads */
 	int64_t t0 = r->clock();
 	int rc = 0, wave = last_wave(r);

@@ -19,9 +19,10 @@
 
 /* ---- the key table ---------------------------------------------------------------------- */
 
-enum ktype { K_SECTION, K_STRING, K_PATH, K_INT, K_BOOL, K_DURATION, K_ENUM, K_PERCENT, K_CUSTOM };
+enum ktype { K_SECTION, K_STRING, K_PATH, K_INT, K_BOOL, K_DURATION, K_ENUM, K_PERCENT, K_CUSTOM,
+	     K_NAME };
 static const char *const ktype_names[] = { "section", "string", "path", "integer", "boolean",
-					   "duration", "enum", "percent", "list/map" };
+					   "duration", "enum", "percent", "list/map", "name" };
 
 struct key {
 	const char *name; /* dotted path */
@@ -116,9 +117,8 @@ static const struct key keys[] = {
 	  mx_parse_env },
 	{ "run.exit_status", K_INT, OFF(exit_status), "-1", -1, 255, NULL,
 	  "qemu's expected exit status (-1: 33 for the bundled guest, else 0)" },
-	{ "run.source", K_ENUM, OFF(source), "auto", 0, 0, "auto|perf|debugcon|both",
-	  "marker source: perf (kvm:kvm_pio), debugcon (TCG), auto (perf when usable for KVM), "
-	  "both (perf, plus debugcon's events in events.csv, to compare the two)", .flag = "source", .metavar = "SOURCE", .short_flag = 0 },
+	{ "run.source", K_NAME, OFF(source), "auto", 0, 0, NULL,
+	  "marker source: a name of capture's source table (coldmark doctor lists them)", .flag = "source", .metavar = "SOURCE", .short_flag = 0 },
 	{ "run.first_entry_event", K_STRING, OFF(first_entry_event), "auto", 0, 0, NULL,
 	  "tracepoint for first_entry (auto: kvm:kvm_entry and kvm:kvm_emulate_insn)" },
 	{ "run.first_entry_filter", K_STRING, OFF(first_entry_filter), "rip == 0xfff0", 0, 0, NULL,
@@ -237,6 +237,14 @@ static int store_scalar(struct ctx *c, const struct key *k, const char *text, ya
 		char **dst = (char **)(base + k->off);
 		free(*dst);
 		*dst = k->type == K_PATH && n ? mx_resolve_path(c, text) : cm_xstrdup(text);
+		return 0;
+	}
+	case K_NAME: { /* checked by the room that owns the names */
+		struct cm_name *dst = (struct cm_name *)(base + k->off);
+		free(dst->name), free(dst->file);
+		*dst = (struct cm_name){ cm_xstrdup(text), cm_xstrdup(c->file ? c->file : ""),
+					 n ? (int)n->start_mark.line + 1 : 0,
+					 n ? (int)n->start_mark.column + 1 : 0 };
 		return 0;
 	}
 	case K_INT: {
@@ -631,6 +639,7 @@ void cm_matrix_free(struct cm_matrix *m)
 	free(m->phases);
 	free(m->end_marker);
 	free(m->marker_preset);
+	free(m->source.name), free(m->source.file);
 	free(m->pin);
 	free_strv(m->env, m->nenv);
 	free(m->first_entry_event);

@@ -33,18 +33,11 @@ static void row_text(const char *phase, const struct cm_comparison *x, struct ro
 /* "sessions 3+3", "calibrated 1+1", "boots only": the model and how many sessions a side */
 static const char *model_text(const struct cm_cmp_row *row, char *out, size_t n)
 {
-	if (row->model == CM_MODEL_WITHIN_RUN && row->base_sessions < 2)
-		snprintf(out, n, "within ×1 boots");
-	else if (row->model == CM_MODEL_BOOTS)
-		snprintf(out, n, "%s", cm_cmp_models[row->model].name);
-	else if (row->model == CM_MODEL_WITHIN_RUN)
-		snprintf(out, n, "within run ×%zu", row->base_sessions);
-	else if (row->model == CM_MODEL_HOSTS)
-		snprintf(out, n, "hosts %zu: %zu+%zu", row->hosts.shared, row->base_sessions,
-			 row->cand_sessions);
+	const struct cm_cmp_model_info *m = &cm_cmp_models[row->model];
+	if (m->label)
+		m->label(row, out, n);
 	else
-		snprintf(out, n, "%s %zu+%zu", cm_cmp_models[row->model].name, row->base_sessions,
-			 row->cand_sessions);
+		snprintf(out, n, "%s %zu+%zu", m->name, row->base_sessions, row->cand_sessions);
 	return out;
 }
 
@@ -74,7 +67,7 @@ static void models_legend(const struct cm_cmp_result *r, FILE *f)
 {
 	/* the interval and alpha as --alpha set them (one-sided tests at alpha: a 1 - 2 alpha CI) */
 	double a = r->judge.alpha;
-	for (unsigned m = 0; m < CM_NMODELS; m++)
+	for (unsigned m = 0; m < cm_cmp_nmodels; m++)
 		if (r->models & (1u << m)) {
 			fputs("  ", f);
 			fprintf(f, cm_cmp_models[m].legend, (1 - 2 * a) * 100, a, (1 - a) * 100);
@@ -82,7 +75,11 @@ static void models_legend(const struct cm_cmp_result *r, FILE *f)
 		}
 	/* the columns beside a session-level change: they disagreed in sign (3.91 s -> 3.63 s,
 	 * +2.7%) with nothing saying why */
-	if (r->models & ~(1u << CM_MODEL_BOOTS))
+	unsigned session_level = 0; /* models whose change comes from session medians */
+	for (unsigned m = 0; m < cm_cmp_nmodels; m++)
+		if (!(cm_cmp_models[m].flags & CM_MODEL_NO_SESSION_LEVEL))
+			session_level |= 1u << m;
+	if (r->models & session_level)
 		fputs("  base, candidate: the medians of all boots pooled; the change is computed from "
 		      "the session medians (aligned by session within a run), so where sessions differ "
 		      "in size or level the two can disagree, even in sign\n", f);

@@ -39,7 +39,7 @@ void cm_cmp_hosts_write(const struct cm_cmp_result *r, FILE *f)
 	for (size_t i = 0; i < r->nrows; i++) {
 		const struct cm_cmp_row *row = &r->rows[i];
 		const struct cm_hosts *h = &row->hosts;
-		if (row->model != CM_MODEL_HOSTS || (strcmp(row->phase, "total") && !any_sick(h)))
+		if (!(cm_cmp_models[row->model].flags & CM_MODEL_PER_HOST) || (strcmp(row->phase, "total") && !any_sick(h)))
 			continue;
 		if (!header)
 			fprintf(f, "\nhosts (the level above sessions: each host's own change, "
@@ -66,7 +66,7 @@ void cm_cmp_hosts_write(const struct cm_cmp_result *r, FILE *f)
 
 void *cm_cmp_hosts_json(const struct cm_cmp_result *r, const struct cm_cmp_row *row)
 {
-	if (row->model != CM_MODEL_HOSTS)
+	if (!(cm_cmp_models[row->model].flags & CM_MODEL_PER_HOST))
 		return NULL;
 	const struct cm_hosts *h = &row->hosts;
 	json_t *per = json_array();

@@ -56,7 +56,7 @@ static void calibrate(int K, int B, struct cm_calibration *cal)
 
 /* Share of trials whose comparison says "regressed" (what exits non-zero). */
 static double rate(int trials, int K, int B, double change, bool within, int cal_k,
-		   double thr, enum cm_cmp_model *model)
+		   double thr, size_t *model)
 {
 	int hits = 0;
 	double levels[64];
@@ -85,7 +85,7 @@ static double rate(int trials, int K, int B, double change, bool within, int cal
 
 static void comparisons(int trials)
 {
-	enum cm_cmp_model m;
+	size_t m;
 	printf("between-session CV %.0f%%, within-session CV %.0f%%; %d comparisons per figure; "
 	       "alpha 0.05, threshold 0\n\n", SD_BETWEEN * 100, SD_WITHIN * 100, trials);
 	printf("%-58s %10s %10s\n", "design (a side)", "false pos.", "power");
@@ -135,7 +135,7 @@ static void comparisons(int trials)
  * each session; false positives at threshold 0 and the power at +3%. */
 static void interaction(int trials)
 {
-	enum cm_cmp_model m;
+	size_t m;
 	printf("\nwithin run (--axis), 10 boots an arm a session, arm x session interaction "
 	       "(each arm's own sd in each session)\n%-58s %10s %10s\n", "design", "false pos.",
 	       "power +3%");

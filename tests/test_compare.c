@@ -65,7 +65,7 @@ static void test_model(void **state)
 			assert_true(row->cmp.rel > 0.25 && row->cmp.rel < 0.35);
 		assert_int_equal(row->base_n, 12);
 		/* one session a side, no calibration: the boots' CI only, said so */
-		assert_int_equal(row->model, CM_MODEL_BOOTS);
+		assert_string_equal(cm_cmp_models[row->model].name, "boots only");
 	}
 	assert_int_equal(r.regressions, 0);
 	assert_int_equal(r.regressions_boots_only, 1);
@@ -148,7 +148,7 @@ static void test_models(void **state)
 	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
 	const struct cm_cmp_row *row = &r.rows[0];
 	assert_string_equal(row->case_id, "c");
-	assert_int_equal(row->model, CM_MODEL_SESSIONS);
+	assert_string_equal(cm_cmp_models[row->model].name, "sessions");
 	assert_int_equal(row->base_sessions, 3);
 	assert_int_equal(row->cmp.verdict, CM_NO_CHANGE);
 	assert_true(fabs(row->cmp.rel - expm1(0.05)) < 0.005);
@@ -184,14 +184,14 @@ static void test_models(void **state)
 	synthetic(&b, 1, 10, lb, NULL, "q1");
 	synthetic(&c, 1, 10, up, NULL, "q1");
 	cm_compare_build(&b, &c, &j, NULL, NULL, &r);
-	assert_int_equal(r.rows[0].model, CM_MODEL_BOOTS);
+	assert_string_equal(cm_cmp_models[r.rows[0].model].name, "boots only");
 	assert_int_equal(r.regressions_boots_only, 1);
 	assert_int_equal(r.regressions, 0);
 	cm_compare_free(&r);
 	struct cm_calibration cal = { "c", "total", { 11, 10, 0.0001, 0.01, 0.99 } };
 	struct cm_cmp_opts o = { .cal = &cal, .ncal = 1 };
 	cm_compare_build(&b, &c, &j, NULL, &o, &r);
-	assert_int_equal(r.rows[0].model, CM_MODEL_CALIBRATED);
+	assert_string_equal(cm_cmp_models[r.rows[0].model].name, "calibrated");
 	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED); /* +35% against a 10% sd, 10 df */
 	assert_true(r.rows[0].vc.between == 0.01);
 	cm_compare_free(&r);
@@ -203,7 +203,7 @@ static void test_models(void **state)
 	synthetic(&c, 3, 10, l3, NULL, "q1");
 	struct cm_cmp_opts w = { .within_run = true };
 	cm_compare_build(&b, &c, &j, NULL, &w, &r);
-	assert_int_equal(r.rows[0].model, CM_MODEL_WITHIN_RUN);
+	assert_string_equal(cm_cmp_models[r.rows[0].model].name, "within run");
 	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED);
 	assert_true(fabs(r.rows[0].cmp.rel - expm1(0.03)) < 0.005);
 	char *text = render(&r, "text");
@@ -247,7 +247,7 @@ static void test_hosts_level(void **state)
 	fleet(&c, lvl, chg);
 	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
 	const struct cm_cmp_row *row = &r.rows[0];
-	assert_int_equal(row->model, CM_MODEL_HOSTS);
+	assert_string_equal(cm_cmp_models[row->model].name, "hosts");
 	assert_int_equal(row->hosts.shared, 4);
 	assert_int_equal(r.nhosts, 4);
 	assert_true(row->hosts.h[3].sick && !row->hosts.h[0].sick);

@@ -114,34 +114,53 @@ struct cm_judge {
 /* "a verdict needs Holm p < 0.05 and the whole CI beyond ±2%" */
 void cm_judge_say(const struct cm_judge *j, char *out, size_t n);
 
-/* Which model of the noise a row's change and CI come from. Between runs the session is the
- * unit: boots of one session share the host's state, and a boot-level CI of a change between
- * runs is far too narrow (two unchanged runs "regress" +44%). */
-enum cm_cmp_model {
-	CM_MODEL_SESSIONS,   /* 2+ sessions a side: a t on the session medians (and a calibration) */
-	CM_MODEL_CALIBRATED, /* a side with one session: the host's calibration gives the between part */
-	CM_MODEL_WITHIN_RUN, /* two values of an axis interleaved in the same sessions: boots, aligned
-			      * by session when there are several */
-	CM_MODEL_BOOTS,      /* between runs without sessions or a calibration: the boots' CI only,
-			      * the between-session part missing (its regressions exit 5, not 1) */
-	CM_MODEL_HOSTS,      /* a fleet: 2+ hosts on both sides; per-host changes, a t across hosts,
-			      * van Elteren's stratified rank sum for p */
+/* Which model of the noise a row's change and CI come from: one entry of cm_cmp_models each
+ * (analysis/compare_analysis.c), a model being its fit function and that entry. Between runs
+ * the session is the unit: boots of one session share the host's state, and a boot-level CI of
+ * a change between runs is far too narrow (two unchanged runs "regress" +44%). The models, in
+ * the order their fits are tried: within run (two values of an axis interleaved in the same
+ * sessions), hosts (a fleet: 2+ hosts on both sides), sessions (2+ a side: a t on the session
+ * medians), calibrated (a side with one session: the host's calibration gives the between
+ * part), boots only (the boots' CI alone, the between-session part missing: its regressions
+ * exit 5, not 1). */
+struct cm_cmp_row;
+struct cm_cmp_result;
+struct cm_cmp_opts;
+/* What a model's fit is given: the two cells, their datasets, this host's calibration of
+ * the row (or NULL), the result (the hosts' names go there). */
+struct cm_cmp_fit {
+	const struct cm_dataset *b, *c;
+	const struct cm_cell *x, *y;
+	double alpha, floor; /* floor: ln(1 + --threshold), for the host level */
+	const struct cm_cmp_opts *o;
+	const struct cm_calibration *cal;
+	struct cm_cmp_result *r;
 };
-#define CM_NMODELS 5
-/* Each model's name (tables, csv, json) and what the legend under a table says of it (a
- * printf format: %1$g the session-level CI's percent, 1 - 2 alpha (one-sided tests), %2$g
- * alpha, %3$g the boots' CI percent, 1 - alpha, as --alpha set them), by enum value. */
+enum cm_cmp_model_flags {
+	CM_MODEL_NO_SESSION_LEVEL = 1u << 0, /* the between-session part unknown: regressions exit 5 */
+	CM_MODEL_PER_HOST = 1u << 1,         /* row->hosts holds the per-host changes */
+};
+/* A model: its name (tables, csv, json), what the legend under a table says of it (a printf
+ * format: %1$g the session-level CI's percent, 1 - 2 alpha (one-sided tests), %2$g
+ * alpha, %3$g the boots' CI percent, 1 - alpha, as --alpha set them), its fit (fills row->cmp
+ * and the sessions a side, or returns false and the next is tried, by ascending order), and
+ * the table's model cell (NULL: "name base+cand"). The legend follows the table's order. */
 struct cm_cmp_model_info {
 	const char *name, *legend;
+	bool (*fit)(const struct cm_cmp_fit *a, struct cm_cmp_row *row);
+	int order;
+	unsigned flags;
+	void (*label)(const struct cm_cmp_row *row, char *out, size_t n);
 };
-extern const struct cm_cmp_model_info cm_cmp_models[CM_NMODELS];
+extern const struct cm_cmp_model_info cm_cmp_models[];
+extern const size_t cm_cmp_nmodels;
 
 struct cm_cmp_row {
 	const char *case_id, *phase; /* the candidate's */
 	size_t base_n, cand_n;
 	size_t base_sessions, cand_sessions;
 	struct cm_comparison cmp;
-	enum cm_cmp_model model;
+	size_t model; /* its entry in cm_cmp_models */
 	size_t ref_row; /* the row of its reference case in the same phase, or SIZE_MAX */
 	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
@@ -167,7 +186,7 @@ struct cm_cmp_result {
 	size_t n_reference_moved;
 	bool relative;
 	size_t regressions; /* among the gating rows, under a model with the session level */
-	size_t regressions_boots_only; /* gating rows "regressed" under CM_MODEL_BOOTS */
+	size_t regressions_boots_only; /* gating rows "regressed" without the session level */
 	unsigned models; /* bit per cm_cmp_model used */
 	double geomean;     /* candidate/base over the rows */
 	char **hosts;       /* every host either side ran on, by the index rows' hosts use */
@@ -183,11 +202,11 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 		     struct cm_cmp_result *out);
 void cm_compare_free(struct cm_cmp_result *r);
 
-/* The host level (reports/hosts.c): the row's change blocked on the host when 2+ hosts are
- * on both sides (true), the sessions' hosts named in r->hosts; floor (ln) flags a host. */
-bool cm_cmp_hosts_row(const struct cm_dataset *b, const struct cm_dataset *c,
-		      const struct cm_cell *x, const struct cm_cell *y, double alpha, double floor,
-		      struct cm_cmp_row *row, struct cm_cmp_result *r);
+/* The host level (analysis/hosts_analysis.c), model "hosts": the row's change blocked on the
+ * host when 2+ hosts are on both sides (true), the sessions' hosts named in a->r->hosts;
+ * a->floor (ln) flags a host. */
+bool cm_cmp_fit_hosts(const struct cm_cmp_fit *a, struct cm_cmp_row *row);
+void cm_cmp_label_hosts(const struct cm_cmp_row *row, char *out, size_t n);
 /* The header items that make two runs not comparable and differ between a and b ("qemu
  * sha256 differs: 'x' vs 'y'", "only the candidate loads efi-e1000.rom"); *out to free. */
 size_t cm_header_diffs(const struct cm_dataset *a, const struct cm_dataset *b, char ***out);

@@ -151,6 +151,8 @@ struct cm_capture;
 struct cm_boot_io {
 	const char *log_path; /* the boot's log: a source may append what it reads to it */
 };
+/* An operation a source has no use for is left NULL (the launcher skips it), as fio's engines
+ * do; free alone is required. */
 struct cm_capture_ops {
 	const char *name; /* "perf", "debugcon", "console": events.csv's source column */
 	unsigned caps;
@@ -198,6 +200,44 @@ void cm_capture_free(struct cm_capture *s);
 ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns);
 /* A SOCK_SEQPACKET pair whose reading end (sv[0], nonblocking) gets kernel stamps. */
 int cm_stamped_socketpair(int sv[2]);
+
+/* ---- the source table: what run.source / --source can name --------------------------------
+ * A source is its file (a struct cm_capture_ops and a constructor) and one line of the table in
+ * capture/registry.c; a test adds one with cm_source_register. What a source cannot do is left
+ * NULL or 0, as fio's engines do: no make (auto, both: another entry's capture chosen per case),
+ * no shadow, no flags. The harness, list, doctor and run read this table only. */
+enum cm_source_flags {
+	CM_SRC_PERF = 1u << 0,     /* made from the run's perf handle: the CLI opens it */
+	CM_SRC_KVM_ONLY = 1u << 1, /* sees nothing under TCG: those cases use the fallback */
+	CM_SRC_OPTIONAL = 1u << 2, /* where it cannot be used, the fallback rather than a refusal */
+	CM_SRC_FALLBACK = 1u << 3, /* what cases the chosen source cannot see use (debugcon) */
+	CM_SRC_ALWAYS = 1u << 4,   /* not chosen by name: added to every boot when it has something
+				    * to see (console: the matrix's console markers) */
+};
+struct cm_source_reg {
+	const char *name; /* run.source / --source; events.csv's source is its capture's ops name */
+	const char *help; /* for --source's help */
+	/* The run's capture of this source (perf: NULL when assumed, for list); NULL: none */
+	struct cm_capture *(*make)(const struct cm_matrix *m, struct cm_perf *perf);
+	/* a second opinion on the same boots (events kept, no phase), beside make's */
+	struct cm_capture *(*shadow)(const struct cm_matrix *m, struct cm_perf *perf);
+	unsigned flags;
+	const char *header; /* the run header's "marker source" line */
+	const char *doctor; /* doctor's line for a mechanism of its own; NULL: none (auto, both) */
+};
+/* By name among the sources a user can choose (not CM_SRC_ALWAYS ones); NULL: none. */
+const struct cm_source_reg *cm_source_find(const char *name);
+/* The i-th registration, NULL past the last (the built-in ones, then registered ones). */
+const struct cm_source_reg *cm_source_at(size_t i);
+/* The first CM_SRC_FALLBACK entry (debugcon). */
+const struct cm_source_reg *cm_source_fallback(void);
+/* Adds a source to the table (a test's); 0, or -1 when the table is full or the name taken. */
+int cm_source_register(const struct cm_source_reg *r);
+/* The choosable names joined by sep ("auto|perf|debugcon|both"); malloc'd. */
+char *cm_source_names(const char *sep);
+/* 0 when the matrix's run.source names a source; else an error in d at the file, line and
+ * column (or flag) that set it, naming the sources there are. */
+int cm_source_check(const struct cm_matrix *m, struct cm_diags *d);
 
 /* Was this build made with the perf source (COLDMARK_PERF=ON)? */
 bool cm_perf_built_in(void);

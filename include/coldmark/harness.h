@@ -82,17 +82,25 @@ struct cm_launch {
 	volatile int *stop;   /* set by a signal handler: kill qemu and return */
 };
 
-/* The capture sources of a run, and which of them a case's boots use. */
+/* The capture sources of a run (made from the source table for run.source), and which of them
+ * a case's boots use. */
+#define CM_SOURCES_MAX 8
+enum cm_source_role { CM_ROLE_CHOSEN, CM_ROLE_SHADOW, CM_ROLE_FALLBACK, CM_ROLE_ALWAYS };
 struct cm_sources {
-	struct cm_capture *debugcon, *shadow, *perf, *console;
-	struct cm_perf *handle; /* the run's perf handle (NULL: none), shared by every slot */
+	const struct cm_source_reg *chosen; /* run.source's registration */
+	struct cm_capture *v[CM_SOURCES_MAX];
+	enum cm_source_role role[CM_SOURCES_MAX];
+	size_t n;
+	struct cm_perf *handle; /* the run's perf handle (NULL: none), shared by every wave slot */
+	bool perf_assumed;      /* made to describe perf's cases without a handle (list) */
 };
 /* perf_assumed: no handle, but describe perf's cases as a run with perf would (list). */
 void cm_sources_init(struct cm_sources *s, const struct cm_matrix *m, struct cm_perf *perf,
 		     bool perf_assumed);
-/* The sources for case c into out (at most 4); the first names the samples' source. */
-size_t cm_sources_pick(const struct cm_sources *s, const struct cm_matrix *m,
-		       const struct cm_case *c, struct cm_capture **out);
+/* The sources for case c into out (room for CM_SOURCES_MAX); the first names the samples'
+ * source. */
+size_t cm_sources_pick(const struct cm_sources *s, const struct cm_case *c,
+		       struct cm_capture **out);
 bool cm_sources_first_entry(struct cm_capture *const *picked, size_t n);
 void cm_sources_free(struct cm_sources *s);
 

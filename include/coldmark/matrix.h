@@ -65,7 +65,13 @@ struct cm_case {
 enum cm_reference { CM_REFERENCE_BUNDLED, CM_REFERENCE_NONE };
 
 enum cm_order { CM_ORDER_SEQUENTIAL, CM_ORDER_INTERLEAVED, CM_ORDER_SHUFFLED };
-enum cm_source { CM_SOURCE_AUTO, CM_SOURCE_PERF, CM_SOURCE_DEBUGCON, CM_SOURCE_BOTH };
+/* A value a room above checks by name (run.source: capture's source table, cm_source_find),
+ * with where it was set, for the error that names a name no table has. */
+struct cm_name {
+	char *name;
+	char *file; /* the matrix file, or the flag ("--source") */
+	int line, col; /* 0: a default or a flag */
+};
 enum cm_drop { CM_DROP_AUTO, CM_DROP_SYSCTL, CM_DROP_EVICT };
 
 struct cm_matrix {
@@ -105,7 +111,7 @@ struct cm_matrix {
 	bool drop_caches;
 	enum cm_drop drop_method;
 	enum cm_order order;
-	enum cm_source source;
+	struct cm_name source; /* run.source */
 	char *pin;
 	char **env; /* "KEY=VALUE" */
 	size_t nenv;
