@@ -215,6 +215,19 @@ void cm_header_load(char *buf, size_t n)
 
 #define CASE_KEY "command line sha256 ("
 
+/* "up on the console 'login:'" as before regexes and counts (a resumed run's header is
+ * unchanged), "up on the console /^lo+gin/ (match 2) for firmware=qboot" with them. */
+static void console_marker(struct cm_buf *b, const struct cm_console_marker *cm, const char *axis,
+			   const char *label)
+{
+	cm_buf_printf(b, cm->regex ? "%s%s on the console /%s/" : "%s%s on the console '%s'",
+		      b->len ? ", " : "", cm->name, cm->match);
+	if (cm->nth > 1)
+		cm_buf_printf(b, " (match %lld)", (long long)cm->nth);
+	if (axis)
+		cm_buf_printf(b, " for %s=%s", axis, label);
+}
+
 /* What the run boots and measures besides its counts (those are the plan item): the qemu
  * options every case shares, the phases and the markers they are made of, each case's exact
  * command line (by its hash: a matrix may hold hundreds) and the store the boots go to. A
@@ -238,8 +251,12 @@ void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char
 		cm_buf_printf(&b, "%s%s 0x%x=0x%x", k ? ", " : "", m->markers[k].name,
 			      m->markers[k].port, m->markers[k].value);
 	for (size_t k = 0; k < m->nconsole; k++)
-		cm_buf_printf(&b, "%s%s on the console '%s'", b.len ? ", " : "", m->console[k].name,
-			      m->console[k].match);
+		console_marker(&b, &m->console[k], NULL, NULL);
+	for (size_t a = 0; a < m->naxes; a++)
+		for (size_t v = 0; v < m->axes[a].nvalues; v++)
+			for (size_t k = 0; k < m->axes[a].values[v].nconsole; k++)
+				console_marker(&b, &m->axes[a].values[v].console[k], m->axes[a].name,
+					       m->axes[a].values[v].label);
 	if (m->end_marker)
 		cm_buf_printf(&b, "%send %s", b.len ? "; " : "", m->end_marker);
 	cm_dataset_meta(ds, CM_HDR(MARKERS), b.s ? b.s : "");

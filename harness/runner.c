@@ -263,6 +263,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		.timeout_ms = m->timeout_ms, .end_marker = em->end_marker,
 		.end_grace_ms = m->end_grace_ms, .sources = picked, .nsources = npicked,
 		.m = em, .stop = r->stop,
+		.kase = cs,
 	};
 	struct cm_exit ex;
 	struct cm_clock c0, c1;
@@ -352,7 +353,7 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		const char *src;
 		rc = run_boot(r, &b, i, &br, &ev, &log, &src);
 		if (!rc) {
-			if (br.status == CM_STATUS_OK)
+			if (br.status == CM_STATUS_OK && !r->m->keep_logs) /* run.keep_logs */
 				unlink(log);
 			if (!b.warmup && br.status != CM_STATUS_INTERRUPTED) {
 				r->nmeasured++;

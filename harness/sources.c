@@ -11,7 +11,7 @@ void cm_sources_init(struct cm_sources *s, const struct cm_matrix *m, struct cm_
 	s->debugcon = cm_debugcon_source(m, NULL);
 	s->shadow = cm_debugcon_source(m, "@debugcon");
 	s->perf = perf || perf_assumed ? cm_perf_source(perf, m) : NULL;
-	s->console = m->nconsole ? cm_console_source(m) : NULL;
+	s->console = cm_matrix_uses_console(m) ? cm_console_source(m) : NULL;
 }
 
 size_t cm_sources_pick(const struct cm_sources *s, const struct cm_matrix *m,

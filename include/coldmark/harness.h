@@ -80,6 +80,7 @@ struct cm_launch {
 	size_t nsources;
 	const struct cm_matrix *m;
 	volatile int *stop;   /* set by a signal handler: kill qemu and return */
+	const struct cm_case *kase; /* the case booted: its own console markers (NULL: none) */
 };
 
 /* The capture sources of a run, and which of them a case's boots use. */
