@@ -19,6 +19,8 @@
 #include "coldmark/capture.h"
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
+#include "coldmark/report.h"
+#include "coldmark/rundir.h"
 #include "coldmark/util.h"
 
 static char tmp[256];
@@ -137,6 +139,36 @@ static void test_value_markers_parse(void **state)
 			   "match: R}]}}\n",
 		     4, 7, "marker 'real_mode' is named twice (a port marker and a console marker "
 			   "of fw=a)");
+}
+
+/* The plan item (meta.csv, report.md's plan row) names the order in words; a run written
+ * before, with its number, still resumes (issue 30, item 10). */
+static void test_plan_order_words(void **state)
+{
+	(void)state;
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST, &d);
+	assert_non_null(m);
+	static const char *const words[] = { "order=sequential ", "order=interleaved ",
+					     "order=shuffled " };
+	char text[256];
+	for (int o = 0; o < 3; o++) {
+		m->order = (enum cm_order)o;
+		cm_rundir_plan_format(m, text, sizeof(text));
+		assert_non_null(strstr(text, words[o]));
+		m->order = CM_ORDER_SEQUENTIAL;
+		assert_int_equal(cm_rundir_plan_parse(text, m), 0);
+		assert_int_equal(m->order, o);
+	}
+	assert_int_equal(cm_rundir_plan_parse("boots=3 warmup=1 order=1 seed=7 until_ci=0 "
+					      "phase=total sessions=1", m), 0);
+	assert_int_equal(m->order, CM_ORDER_INTERLEAVED);
+	assert_int_equal(m->seed, 7);
+	assert_int_equal(cm_rundir_plan_parse("boots=3 warmup=1 order=3 seed=7 until_ci=0", m), -1);
+	assert_int_equal(cm_rundir_plan_parse("boots=3 warmup=1 order=random seed=7 until_ci=0", m),
+			 -1);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
 }
 
 /* ---- the console source on a real socket ----------------------------------------------------- */
@@ -408,6 +440,35 @@ static void test_keep_logs(void **state)
 	free(plain), free(kept), free(d1), free(d2), free(d3);
 }
 
+/* meta.csv says which ROMs each case loads, not only the run's union (issue 30, item 10) */
+static void test_firmware_per_case(void **state)
+{
+	(void)state;
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = load(GUEST "base_args: [-machine, pc, -display, none, -nodefaults]\n"
+				   "axes: {firmware: [default, qboot.rom], accel: [tcg]}\n"
+				   "run: {reference: none}\n", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, NULL, 0);
+	cm_header_host(&ds, m, m->qemu);
+	const char *sea = cm_dataset_get_meta(&ds, "firmware (accel=tcg,firmware=default)");
+	const char *qb = cm_dataset_get_meta(&ds, "firmware (accel=tcg,firmware=qboot.rom)");
+	assert_non_null(sea);
+	assert_non_null(qb);
+	assert_non_null(strstr(sea, "bios-256k.bin (/"));
+	assert_null(strstr(sea, "qboot.rom"));
+	assert_non_null(strstr(qb, "qboot.rom (/"));
+	assert_null(strstr(qb, "bios-256k.bin"));
+	/* the run-wide hashes stay */
+	assert_non_null(cm_dataset_get_meta(&ds, "firmware sha256 (qboot.rom)"));
+	assert_non_null(cm_dataset_get_meta(&ds, "firmware sha256 (bios-256k.bin)"));
+	cm_dataset_free(&ds);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
 static void remove_tmp(void)
 {
 	char *argv[] = { "rm", "-rf", tmp, NULL };
@@ -422,7 +483,8 @@ int main(int argc, char **argv)
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	if (!strcmp(group, "matrix")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_regex_and_nth_parse),
-						cmocka_unit_test(test_value_markers_parse) };
+						cmocka_unit_test(test_value_markers_parse),
+						cmocka_unit_test(test_plan_order_words) };
 		return cmocka_run_group_tests_name("console-matrix", t, NULL, NULL);
 	}
 	if (!strcmp(group, "source")) {
@@ -443,7 +505,8 @@ int main(int argc, char **argv)
 			return 1;
 		atexit(remove_tmp);
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_boot_markers),
-						cmocka_unit_test(test_keep_logs) };
+						cmocka_unit_test(test_keep_logs),
+						cmocka_unit_test(test_firmware_per_case) };
 		return cmocka_run_group_tests_name("console-boots", t, NULL, NULL);
 	}
 	fprintf(stderr, "usage: test_console matrix|source|boots\n");
