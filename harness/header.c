@@ -273,6 +273,16 @@ void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char
 		cm_buf_printf(&b, "%send %s", b.len ? "; " : "", m->end_marker);
 	cm_dataset_meta(ds, CM_HDR(MARKERS), b.s ? b.s : "");
 	cm_buf_free(&b);
+	/* each axis's values in the matrix's order (case ids sort them otherwise): compare
+	 * --axis takes its default base from here */
+	for (size_t a = 0; a < m->naxes; a++) {
+		for (size_t v = 0; v < m->axes[a].nvalues; v++)
+			cm_buf_printf(&b, "%s%s", v ? ", " : "", m->axes[a].values[v].label);
+		char *k = cm_xasprintf(CM_AXIS_VALUES_KEY "%s)", m->axes[a].name);
+		cm_dataset_meta(ds, k, b.s ? b.s : "");
+		free(k);
+		cm_buf_free(&b);
+	}
 	for (size_t c = 0; c < m->ncases; c++) {
 		char *cl = cm_case_cmdline(&m->cases[c]), *k = cm_xasprintf(CASE_KEY "%s)", m->cases[c].id);
 		char hex[65];

@@ -1,7 +1,10 @@
 /* Console markers (issue 30, items 8 and 9): regex beside match, the nth matching line, an axis
  * value's own markers, and run.keep_logs / --keep-logs.
+ * Also issue 30's items 10 (the plan's order in words, per-case firmware) and 3 (compare --axis
+ * with three or more values).
  * Usage: test_console GROUP: matrix (the loader), source (the console source on a real
- * kernel-stamped socket, no qemu), boots (coldmark run on the bundled guest-serial). */
+ * kernel-stamped socket, no qemu), boots (coldmark run on the bundled guest-serial), compare
+ * (the coldmark binary on a run folder with a three-valued axis). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <regex.h>
@@ -349,7 +352,7 @@ static char *event_order(const char *outdir, const char *case_id, int boot)
 	char *p = cm_xasprintf("%s/events.csv", outdir), *csv = slurp(p);
 	struct cm_buf b = { 0 };
 	char prefix[128];
-	int k = snprintf(prefix, sizeof(prefix), "%s,%d,0,", case_id, boot);
+	int k = snprintf(prefix, sizeof(prefix), "\"%s\",%d,0,", case_id, boot);
 	for (char *line = strtok(csv, "\n"); line; line = strtok(NULL, "\n"))
 		if (!strncmp(line, prefix, (size_t)k))
 			cm_buf_printf(&b, "%s%.*s", b.len ? "," : "", (int)strcspn(line + k, ","),
@@ -469,6 +472,68 @@ static void test_firmware_per_case(void **state)
 	cm_diags_clear(&d);
 }
 
+/* compare --axis on a run whose axis has three values, listed in the matrix's order (qboot,
+ * seabios, ovmf) unlike the cases' sort order (ovmf first): the base is the matrix's first,
+ * named in the note with the candidates, each candidate compared to it (issue 30, item 3). */
+static void test_compare_three_values(void **state)
+{
+	(void)state;
+	char dirbuf[300];
+	snprintf(dirbuf, sizeof(dirbuf), "%s/cmp3", tmp);
+	char *mk[] = { "mkdir", "-p", dirbuf, NULL }, *out;
+	cm_proc_run(mk, 10000, true, &out, 1024);
+	free(out);
+	struct cm_buf b = { 0 };
+	cm_buf_puts(&b, "case,boot,status,phase,duration_ns,warmup,source,cache_drop,fw\n");
+	static const char *const fw[] = { "ovmf", "qboot", "seabios" };
+	static const long long base_ns[] = { 900000000, 100000000, 200000000 };
+	for (int f = 0; f < 3; f++)
+		for (int boot = 1; boot <= 8; boot++)
+			cm_buf_printf(&b, "fw=%s,%d,ok,total,%lld,0,debugcon,none,%s\n", fw[f], boot,
+				      base_ns[f] + boot * 1000000LL, fw[f]);
+	char *p = cm_xasprintf("%s/samples.csv", dirbuf);
+	free(write_file("cmp3/samples.csv", b.s));
+	free(write_file("cmp3/meta.csv", "key,value\nplan,boots=8 warmup=0 order=shuffled seed=1 "
+					 "until_ci=0 phase=total sessions=1\n"
+					 "axis values (fw),\"qboot, seabios, ovmf\"\n"));
+	cm_buf_free(&b);
+	char *argv[] = { COLDMARK_BIN, "compare", dirbuf, "--axis", "fw", NULL };
+	int rc = cm_proc_run(argv, 60000, true, &out, 1 << 20);
+	fprintf(stderr, "%s", out);
+	assert_int_equal(rc, 1); /* seabios and ovmf are slower than qboot: regressions */
+	assert_null(strstr(out, "its values"));
+	assert_non_null(strstr(out, "note: fw=qboot (base, the matrix's first value) against "
+				    "fw=seabios, fw=ovmf (candidates, each against the base)"));
+	char *one = strstr(out, "fw=seabios against fw=qboot (1 of 2)"),
+	     *two = strstr(out, "fw=ovmf against fw=qboot (2 of 2)");
+	assert_non_null(one);
+	assert_non_null(two);
+	assert_true(one < two);
+	free(out);
+	/* JSON: one array of the two results */
+	char *argj[] = { COLDMARK_BIN, "compare", dirbuf, "--axis", "fw", "--format", "json", NULL };
+	char *js;
+	rc = cm_proc_run(argj, 60000, false, &js, 1 << 20);
+	assert_int_equal(rc, 1);
+	assert_int_equal(js[0], '[');
+	free(js);
+	/* --base and --cand still pick one pair; a value the axis lacks is named */
+	char *arg2[] = { COLDMARK_BIN, "compare", dirbuf, "--axis", "fw", "--base", "ovmf", "--cand",
+			 "qboot", NULL };
+	rc = cm_proc_run(arg2, 60000, true, &out, 1 << 20);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "note: fw=ovmf (base) against fw=qboot (candidate), boots"));
+	assert_null(strstr(out, "(1 of"));
+	free(out);
+	char *arg3[] = { COLDMARK_BIN, "compare", dirbuf, "--axis", "fw", "--cand", "uefi", NULL };
+	rc = cm_proc_run(arg3, 60000, true, &out, 1 << 20);
+	assert_int_equal(rc, 2);
+	assert_non_null(strstr(out, "--cand: axis fw has no value 'uefi' (its values: qboot, "
+				    "seabios, ovmf)"));
+	free(out);
+	free(p);
+}
+
 static void remove_tmp(void)
 {
 	char *argv[] = { "rm", "-rf", tmp, NULL };
@@ -509,6 +574,14 @@ int main(int argc, char **argv)
 						cmocka_unit_test(test_firmware_per_case) };
 		return cmocka_run_group_tests_name("console-boots", t, NULL, NULL);
 	}
-	fprintf(stderr, "usage: test_console matrix|source|boots\n");
+	if (!strcmp(group, "compare")) {
+		snprintf(tmp, sizeof(tmp), "/tmp/coldmark-console-XXXXXX");
+		if (!mkdtemp(tmp))
+			return 1;
+		atexit(remove_tmp);
+		const struct CMUnitTest t[] = { cmocka_unit_test(test_compare_three_values) };
+		return cmocka_run_group_tests_name("console-compare", t, NULL, NULL);
+	}
+	fprintf(stderr, "usage: test_console matrix|source|boots|compare\n");
 	return 2;
 }

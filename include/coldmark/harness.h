@@ -155,6 +155,8 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 /* The host's load at this moment, for the header around each session: "load 0.52, 3 running"
  * (the 1-minute load average and the runnable tasks other than ours, from /proc). */
 void cm_header_load(char *buf, size_t n);
+/* "axis values (NAME)": an axis's values, ", " joined, in the matrix's order */
+#define CM_AXIS_VALUES_KEY "axis values ("
 /* The plan beyond its counts into the header: base args, phases, markers, each case's command
  * line (by its SHA-256) and the store (redacted; NULL: none). */
 void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char *store);
