@@ -456,16 +456,15 @@ static void test_firmware_per_case(void **state)
 	struct cm_dataset ds;
 	cm_dataset_init(&ds, NULL, 0);
 	cm_header_host(&ds, m, m->qemu);
-	const char *sea = cm_dataset_get_meta(&ds, "firmware (accel=tcg,firmware=default)");
-	const char *qb = cm_dataset_get_meta(&ds, "firmware (accel=tcg,firmware=qboot.rom)");
+	const char *sea = cm_dataset_get_meta(&ds, "firmware (firmware=default,accel=tcg)");
+	const char *qb = cm_dataset_get_meta(&ds, "firmware (firmware=qboot.rom,accel=tcg)");
 	assert_non_null(sea);
 	assert_non_null(qb);
 	assert_non_null(strstr(sea, "bios-256k.bin (/"));
 	assert_null(strstr(sea, "qboot.rom"));
-	assert_non_null(strstr(qb, "qboot.rom (/"));
+	assert_non_null(strstr(qb, "qboot.rom ("));
 	assert_null(strstr(qb, "bios-256k.bin"));
 	/* the run-wide hashes stay */
-	assert_non_null(cm_dataset_get_meta(&ds, "firmware sha256 (qboot.rom)"));
 	assert_non_null(cm_dataset_get_meta(&ds, "firmware sha256 (bios-256k.bin)"));
 	cm_dataset_free(&ds);
 	cm_matrix_free(m);
@@ -545,6 +544,8 @@ static void remove_tmp(void)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
+	if (argc > 2)
+		cmocka_set_test_filter(argv[2]); /* one test of the group: test_console boots test_x */
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	if (!strcmp(group, "matrix")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_regex_and_nth_parse),
