@@ -1,10 +1,13 @@
 /* console: the guest's serial console on a socket coldmark made (-serial chardev:...), for
  * guests that cannot be patched to write port 0xf4 (a distribution kernel, a vendor image).
  * qemu sends each write of the UART as its own message, stamped by the kernel as it is sent;
- * a markers.console entry fires at the start of the first line that contains its match.
- * Every byte also goes to the boot's log, so a failed boot keeps what the guest said. */
+ * a console marker fires at the start of the nth line (the first by default) that contains its
+ * match or matches its regex, each line matched alone (^ and $ are its ends); the markers are
+ * the case's (an axis value may bring its own). Every byte also goes to the boot's log, so a
+ * failed boot keeps what the guest said. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,8 +22,43 @@ struct console {
 	char line[LINE_MAX_BYTES + 1];
 	size_t len;
 	int64_t line_ts; /* stamp of the line's first byte */
-	bool *seen;      /* per markers.console entry, this boot */
+	/* this boot's markers (the case's), and per marker: */
+	const struct cm_console_marker **mk;
+	size_t nmk;
+	regex_t *re;     /* compiled, for regex markers (re_ok) */
+	bool *re_ok;
+	int64_t *hits;   /* lines that matched so far */
+	bool *on_line;   /* the line being read matched already (a partial line is matched too) */
+	bool *fired;
 };
+
+static void forget_markers(struct console *c)
+{
+	for (size_t k = 0; k < c->nmk; k++)
+		if (c->re_ok[k])
+			regfree(&c->re[k]);
+	free(c->mk), free(c->re), free(c->re_ok), free(c->hits), free(c->on_line), free(c->fired);
+	c->mk = NULL;
+	c->re = NULL;
+	c->re_ok = c->on_line = c->fired = NULL;
+	c->hits = NULL;
+	c->nmk = 0;
+}
+
+/* The case's markers, their regexes compiled as the matrix loader checked them. */
+static void arm_markers(struct console *c, const struct cm_case *kase)
+{
+	forget_markers(c);
+	c->mk = cm_case_console_markers(c->base.m, kase, &c->nmk);
+	c->re = cm_xcalloc(c->nmk + 1, sizeof(regex_t));
+	c->re_ok = cm_xcalloc(c->nmk + 1, sizeof(bool));
+	c->hits = cm_xcalloc(c->nmk + 1, sizeof(int64_t));
+	c->on_line = cm_xcalloc(c->nmk + 1, sizeof(bool));
+	c->fired = cm_xcalloc(c->nmk + 1, sizeof(bool));
+	for (size_t k = 0; k < c->nmk; k++)
+		if (c->mk[k]->regex)
+			c->re_ok[k] = !regcomp(&c->re[k], c->mk[k]->match, REG_EXTENDED | REG_NOSUB);
+}
 
 static size_t co_args(const struct cm_capture *s, int fd0, struct cm_argv *a)
 {
@@ -45,7 +83,7 @@ static int co_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *
 							   O_CLOEXEC, 0644)
 			      : -1;
 	c->len = 0;
-	memset(c->seen, 0, s->m->nconsole * sizeof(bool));
+	arm_markers(c, io->kase);
 	return 1;
 }
 
@@ -58,18 +96,30 @@ static size_t co_poll_fds(const struct cm_capture *s, int *fds, size_t max)
 	return 1;
 }
 
-/* Matches the line so far: a marker fires once, at its line's first byte. */
-static void match_line(struct console *c, struct cm_events *ev)
+/* Matches the line so far (partial: more of it may come, so $ does not match at its end yet).
+ * A line counts once per marker however often it is matched; a marker fires once, at the
+ * first byte of its nth matching line. Empty lines are not matched (CR LF ends a line twice). */
+static void match_line(struct console *c, struct cm_events *ev, bool partial)
 {
 	c->line[c->len] = 0;
-	for (size_t k = 0; k < c->base.m->nconsole; k++) {
-		const struct cm_console_marker *cm = &c->base.m->console[k];
-		if (!c->seen[k] && strstr(c->line, cm->match)) {
-			c->seen[k] = true;
-			cm_events_add(ev, cm->name, c->line_ts, 0, 0);
-			ev->v[ev->n - 1].kind = CM_EV_CONSOLE;
-			ev->v[ev->n - 1].source = "console";
-		}
+	if (!c->len)
+		return;
+	for (size_t k = 0; k < c->nmk; k++) {
+		const struct cm_console_marker *cm = c->mk[k];
+		if (c->fired[k] || c->on_line[k])
+			continue;
+		bool hit = cm->regex ? c->re_ok[k] && !regexec(&c->re[k], c->line, 0, NULL,
+								 partial ? REG_NOTEOL : 0)
+				     : strstr(c->line, cm->match) != NULL;
+		if (!hit)
+			continue;
+		c->on_line[k] = true;
+		if (++c->hits[k] < cm->nth)
+			continue;
+		c->fired[k] = true;
+		cm_events_add(ev, cm->name, c->line_ts, 0, 0);
+		ev->v[ev->n - 1].kind = CM_EV_CONSOLE;
+		ev->v[ev->n - 1].source = "console";
 	}
 }
 
@@ -78,8 +128,9 @@ static void take_bytes(struct console *c, const char *buf, size_t n, int64_t ts,
 {
 	for (size_t i = 0; i < n; i++) {
 		if (buf[i] == '\n' || buf[i] == '\r') {
-			match_line(c, ev);
+			match_line(c, ev, false);
 			c->len = 0;
+			memset(c->on_line, 0, c->nmk * sizeof(bool));
 			continue;
 		}
 		if (!c->len)
@@ -88,7 +139,7 @@ static void take_bytes(struct console *c, const char *buf, size_t n, int64_t ts,
 			c->line[c->len++] = buf[i] ? buf[i] : ' ';
 	}
 	if (c->len)
-		match_line(c, ev); /* a line still being written may match already */
+		match_line(c, ev, true); /* a line still being written may match already */
 }
 
 static void co_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
@@ -120,7 +171,7 @@ static void co_end_boot(struct cm_capture *s)
 static void co_free(struct cm_capture *s)
 {
 	co_end_boot(s);
-	free(((struct console *)s)->seen);
+	forget_markers((struct console *)s);
 	free(s);
 }
 
@@ -134,6 +185,5 @@ struct cm_capture *cm_console_source(const struct cm_matrix *m)
 	struct console *c = cm_xcalloc(1, sizeof(*c));
 	c->base = (struct cm_capture){ &console_ops, m, NULL };
 	c->fd = c->log = -1;
-	c->seen = cm_xcalloc(m->nconsole + 1, sizeof(bool));
 	return &c->base;
 }

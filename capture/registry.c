@@ -25,7 +25,7 @@ static struct cm_capture *make_shadow(const struct cm_matrix *m, struct cm_perf 
 static struct cm_capture *make_console(const struct cm_matrix *m, struct cm_perf *perf)
 {
 	(void)perf;
-	return m->nconsole ? cm_console_source(m) : NULL;
+	return cm_matrix_uses_console(m) ? cm_console_source(m) : NULL;
 }
 
 #define PERF_KVM (CM_SRC_PERF | CM_SRC_KVM_ONLY)

@@ -205,6 +205,8 @@ static char compare_format_help[80]; /* compare's: its writers' table, the first
 static const struct cm_opt run_own_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default coldmark-out/<run-id>)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
+	{ "keep-logs", 0, NULL, "keep every boot's log (qemu's output, the serial console) in "
+				"OUTDIR/logs, ok boots' too (overrides run.keep_logs)" },
 	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },

@@ -101,20 +101,18 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 	return rc;
 }
 
-/* One run, two sides: the cases whose value of axis is bval against those with cval, matched
- * by their other axes. Boots of both sides were interleaved in one run, so host drift between
- * runs, the bane of comparing two runs, cannot pass for a difference. */
-static int split_by_axis(const struct cm_dataset *all, const char *axis, const char *bval,
-			 const char *cval, struct cm_dataset *b, struct cm_dataset *c)
+/* Where value v stands in an "axis values (NAME)" list (", v, " in ", list, "). */
+static size_t list_pos(const char *list, const char *v)
 {
-	size_t a = 0;
-	while (a < all->naxes && strcmp(all->axes[a], axis))
-		a++;
-	if (a == all->naxes) {
-		fprintf(stderr, "coldmark compare: the run has no axis '%s'\n", axis);
-		return -1;
-	}
-	/* the axis's values in case order: base defaults to the first, cand to the second */
+	char *needle = cm_xasprintf(", %s, ", v), *at = strstr(list, needle);
+	free(needle);
+	return at ? (size_t)(at - list) : (size_t)-1;
+}
+
+/* Axis a's values (reference cases' empty one left out) in the matrix's order, from the run's
+ * header; runs written before it was there: in case order. */
+static size_t axis_values(const struct cm_dataset *all, size_t a, const char ***out)
+{
 	const char **vals = cm_xcalloc(all->ncases + 1, sizeof(char *));
 	size_t nv = 0;
 	for (size_t i = 0; i < all->ncases; i++) {
@@ -125,69 +123,117 @@ static int split_by_axis(const struct cm_dataset *all, const char *axis, const c
 		if (!seen)
 			vals[nv++] = v;
 	}
-	const char *want[2] = { bval ? bval : nv > 0 ? vals[0] : "", cval };
-	if (!cval && nv == 2)
-		want[1] = !strcmp(vals[0], want[0]) ? vals[1] : vals[0];
-	for (int s = 0; s < 2; s++) {
-		bool found = false;
-		for (size_t k = 0; k < nv; k++)
-			found |= want[s] && !strcmp(vals[k], want[s]);
-		if (!found) {
-			struct cm_buf list = { 0 };
-			for (size_t k = 0; k < nv; k++)
-				cm_buf_printf(&list, "%s%s", k ? ", " : "", vals[k]);
-			fprintf(stderr, "coldmark compare: %s: %s '%s' (axis %s has: %s)\n",
-				s ? "--cand" : "--base", want[s] ? "no value" : "say which of",
-				want[s] ? want[s] : "its values", axis, list.s ? list.s : "no values");
-			cm_buf_free(&list);
-			free(vals);
-			return -1;
+	char *k = cm_xasprintf(CM_AXIS_VALUES_KEY "%s)", all->axes[a]);
+	const char *order = cm_dataset_get_meta(all, k);
+	char *list = order ? cm_xasprintf(", %s, ", order) : NULL;
+	for (size_t i = 1; list && i < nv; i++) /* stable: values the list lacks keep case order */
+		for (size_t j = i; j > 0 && list_pos(list, vals[j]) < list_pos(list, vals[j - 1]); j--) {
+			const char *t = vals[j];
+			vals[j] = vals[j - 1], vals[j - 1] = t;
 		}
-	}
-	free(vals);
-	if (!strcmp(want[0], want[1])) {
-		fprintf(stderr, "coldmark compare: --base and --cand are both '%s'\n", want[0]);
-		return -1;
-	}
+	free(list), free(k);
+	*out = vals;
+	return nv;
+}
+
+/* The boots of the cases whose value of axis a is val, the cases named by their other axes
+ * (so that every side's ids match). */
+static void axis_side(const struct cm_dataset *all, size_t a, const char *val, struct cm_dataset *ds)
+{
 	char **rest = cm_xcalloc(all->naxes, sizeof(char *));
 	for (size_t x = 0, k = 0; x < all->naxes; x++)
 		if (x != a)
 			rest[k++] = all->axes[x];
-	struct cm_dataset *side[2] = { b, c };
-	for (int s = 0; s < 2; s++) {
-		cm_dataset_init(side[s], rest, all->naxes - 1);
-		for (size_t i = 0; i < all->nmeta; i++)
-			cm_dataset_meta(side[s], all->meta_keys[i], all->meta_vals[i]);
-		for (size_t p = 0; p < all->nphases; p++)
-			cm_dataset_phase(side[s], all->phases[p]);
-	}
+	cm_dataset_init(ds, rest, all->naxes - 1);
+	for (size_t i = 0; i < all->nmeta; i++)
+		cm_dataset_meta(ds, all->meta_keys[i], all->meta_vals[i]);
+	for (size_t p = 0; p < all->nphases; p++)
+		cm_dataset_phase(ds, all->phases[p]);
 	for (size_t i = 0; i < all->n; i++) {
 		const struct cm_sample_row *r = &all->rows[i];
 		const struct cm_ds_case *cs = &all->cases[r->case_idx];
-		for (int s = 0; s < 2; s++) {
-			if (strcmp(cs->labels[a], want[s]))
-				continue;
-			/* the case is named by its other axes, so both sides' ids match */
-			char *id = cm_case_held_fixed(all, r->case_idx, a), **labels =
-				cm_xcalloc(all->naxes, sizeof(char *));
-			for (size_t x = 0, k = 0; x < all->naxes; x++)
-				if (x != a)
-					labels[k++] = cs->labels[x];
-			cm_dataset_case(side[s], *id ? id : axis, labels);
-			cm_dataset_session(side[s], all->sessions[r->session - 1].id,
-					   all->sessions[r->session - 1].host);
-			side[s]->audit_now = r->audit;
-			cm_dataset_add(side[s], *id ? id : axis, r->boot, r->warmup, r->status, r->phase,
-				       r->duration_ns, r->source, r->cache);
-			side[s]->audit_now = NULL;
-			free(labels);
-			free(id);
-		}
+		if (strcmp(cs->labels[a], val))
+			continue;
+		char *id = cm_case_held_fixed(all, r->case_idx, a), **labels =
+			cm_xcalloc(all->naxes, sizeof(char *));
+		for (size_t x = 0, k = 0; x < all->naxes; x++)
+			if (x != a)
+				labels[k++] = cs->labels[x];
+		cm_dataset_case(ds, *id ? id : all->axes[a], labels);
+		cm_dataset_session(ds, all->sessions[r->session - 1].id,
+				   all->sessions[r->session - 1].host);
+		ds->audit_now = r->audit;
+		cm_dataset_add(ds, *id ? id : all->axes[a], r->boot, r->warmup, r->status, r->phase,
+			       r->duration_ns, r->source, r->cache);
+		ds->audit_now = NULL;
+		free(labels);
+		free(id);
 	}
 	free(rest);
-	fprintf(stderr, "note: %s=%s (base) against %s=%s (candidate), boots interleaved in one run\n",
-		axis, want[0], axis, want[1]);
-	return 0;
+}
+
+/* One run, sides by one axis: the base value (--base, else the matrix's first) against the
+ * candidate (--cand, else every other value, each against the base), cases matched by their
+ * other axes. Boots of all sides were interleaved in one run, so host drift between runs, the
+ * bane of comparing two runs, cannot pass for a difference. *c: *nc candidates. */
+static int split_by_axis(const struct cm_dataset *all, const char *axis, const char *bval,
+			 const char *cval, struct cm_dataset *b, struct cm_dataset **c, size_t *nc,
+			 char ***cnames)
+{
+	size_t a = 0;
+	while (a < all->naxes && strcmp(all->axes[a], axis))
+		a++;
+	if (a == all->naxes) {
+		fprintf(stderr, "coldmark compare: the run has no axis '%s'\n", axis);
+		return -1;
+	}
+	const char **vals;
+	size_t nv = axis_values(all, a, &vals);
+	struct cm_buf list = { 0 };
+	for (size_t k = 0; k < nv; k++)
+		cm_buf_printf(&list, "%s%s", k ? ", " : "", vals[k]);
+	const char *want[2] = { bval ? bval : nv ? vals[0] : "", cval };
+	int rc = 0;
+	for (int s = 0; s < 2 && !rc; s++) {
+		bool found = !want[s]; /* no --cand: every other value */
+		for (size_t k = 0; k < nv; k++)
+			found |= want[s] && !strcmp(vals[k], want[s]);
+		if (!found) {
+			fprintf(stderr, "coldmark compare: %s: axis %s has no value '%s' (its values: "
+					"%s)\n", s ? "--cand" : "--base", axis, want[s],
+				list.s ? list.s : "none");
+			rc = -1;
+		}
+	}
+	if (!rc && want[1] && !strcmp(want[0], want[1])) {
+		fprintf(stderr, "coldmark compare: --base and --cand are both '%s'\n", want[0]);
+		rc = -1;
+	} else if (!rc && nv < 2) {
+		fprintf(stderr, "coldmark compare: axis %s has one value (%s): nothing to compare it "
+				"with\n", axis, list.s ? list.s : "none");
+		rc = -1;
+	}
+	*nc = 0;
+	*c = rc ? NULL : cm_xcalloc(nv, sizeof(**c));
+	*cnames = rc ? NULL : cm_xcalloc(nv + 1, sizeof(char *));
+	struct cm_buf cands = { 0 };
+	for (size_t k = 0; !rc && k < nv; k++) {
+		if (!strcmp(vals[k], want[0]) || (want[1] && strcmp(vals[k], want[1])))
+			continue;
+		(*cnames)[*nc] = cm_xasprintf("%s=%s against %s=%s", axis, vals[k], axis, want[0]);
+		axis_side(all, a, vals[k], &(*c)[(*nc)++]);
+		cm_buf_printf(&cands, "%s%s=%s", cands.len ? ", " : "", axis, vals[k]);
+	}
+	if (!rc) {
+		axis_side(all, a, want[0], b);
+		fprintf(stderr, "note: %s=%s (base%s) against %s (candidate%s), boots interleaved in "
+				"one run\n", axis, want[0], bval ? "" : ", the matrix's first value",
+			cands.s, *nc > 1 ? "s, each against the base" : "");
+	}
+	cm_buf_free(&cands);
+	cm_buf_free(&list);
+	free(vals);
+	return rc;
 }
 
 static int judge_opts(const struct cm_cli *cli, const char *cmd, struct cm_judge *j)
@@ -212,26 +258,33 @@ static int judge_opts(const struct cm_cli *cli, const char *cmd, struct cm_judge
 	return 0;
 }
 
-/* The two sides: two runs, or two values of one axis within one run. */
-static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_dataset *c)
+/* The sides: two runs, or values of one axis within one run (a base, one or more
+ * candidates). */
+static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_dataset **c,
+		      size_t *nc, char ***cnames)
 {
+	*cnames = NULL;
 	const char *axis = cm_cli_get(cli, "axis");
 	if ((cli->npos == 2) == (axis != NULL)) {
 		fprintf(stderr, "coldmark compare: give BASE and CAND, or one RUN and --axis\n");
 		return -1;
 	}
 	if (!axis) {
-		if (load_side(cli->pos[0], db_path(cli), b))
-			return -1;
-		if (!load_side(cli->pos[1], db_path(cli), c))
-			return 0;
-		cm_dataset_free(b);
+		*c = cm_xcalloc(1, sizeof(**c));
+		*nc = 1;
+		if (!load_side(cli->pos[0], db_path(cli), b)) {
+			if (!load_side(cli->pos[1], db_path(cli), *c))
+				return 0;
+			cm_dataset_free(b);
+		}
+		free(*c);
 		return -1;
 	}
 	struct cm_dataset all;
 	if (load_side(cli->pos[0], db_path(cli), &all))
 		return -1;
-	int rc = split_by_axis(&all, axis, cm_cli_get(cli, "base"), cm_cli_get(cli, "cand"), b, c);
+	int rc = split_by_axis(&all, axis, cm_cli_get(cli, "base"), cm_cli_get(cli, "cand"), b, c,
+			       nc, cnames);
 	cm_dataset_free(&all);
 	return rc ? -1 : 0;
 }
@@ -253,40 +306,16 @@ static void host_calibration(const struct cm_cli *cli, const struct cm_dataset *
 	cm_store_close(s);
 }
 
-int cm_cmd_compare(const struct cm_cli *cli)
+/* One candidate against the base: warnings on stderr, the result on stdout; its exit status. */
+static int compare_one(const struct cm_cli *cli, const struct cm_judge *j,
+		       const struct cm_cmp_writer *w, struct cm_dataset *b, struct cm_dataset *c)
 {
-	struct cm_judge j;
-	if (judge_opts(cli, "compare", &j))
-		return CM_EXIT_USAGE;
-	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
-	const struct cm_cmp_writer *w = cm_cmp_writer(fmt);
-	if (!w) {
-		char *names = cm_cmp_writer_names();
-		fprintf(stderr, "coldmark compare: --format is %s\n", names);
-		free(names);
-		return CM_EXIT_USAGE;
-	}
-	struct cm_dataset b, c;
-	if (load_sides(cli, &b, &c))
-		return CM_EXIT_USAGE;
-	const char *rel = cm_cli_get(cli, "relative-to");
-	if (rel && strcmp(rel, "reference")) {
-		fprintf(stderr, "coldmark compare: --relative-to: 'reference' is the one choice\n");
-		cm_dataset_free(&b), cm_dataset_free(&c);
-		return CM_EXIT_USAGE;
-	}
-	/* the candidate first: it is put in the base's terms, which must still be raw */
-	if (rel && (cm_dataset_relative(&c, &b) || cm_dataset_relative(&b, &b))) {
-		fprintf(stderr, "coldmark compare: --relative-to reference: a side has no reference "
-				"case (run.reference)\n");
-		cm_dataset_free(&b), cm_dataset_free(&c);
-		return CM_EXIT_USAGE;
-	}
 	struct cm_cmp_result r;
-	struct cm_cmp_opts o = { .within_run = cm_cli_get(cli, "axis") != NULL, .relative = rel != NULL };
+	struct cm_cmp_opts o = { .within_run = cm_cli_get(cli, "axis") != NULL,
+				 .relative = cm_cli_get(cli, "relative-to") != NULL };
 	if (!o.within_run)
-		host_calibration(cli, &b, &c, &o);
-	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), &o, &r);
+		host_calibration(cli, b, c, &o);
+	cm_compare_build(b, c, j, cm_cli_get(cli, "fail-on"), &o, &r);
 	for (size_t i = 0; i < r.n_not_comparable; i++)
 		fprintf(stderr, "warning: not comparable: %s\n", r.not_comparable[i]);
 	for (size_t i = 0; i < r.n_reference_moved; i++)
@@ -300,8 +329,74 @@ int cm_cmd_compare(const struct cm_cli *cli)
 		 : r.regressions_boots_only ? CM_EXIT_BOOTS_ONLY : CM_EXIT_OK;
 	cm_compare_free(&r);
 	cm_calibration_free((struct cm_calibration *)o.cal, o.ncal);
+	return rc;
+}
+
+/* Several candidates (--axis with three or more values): one result each, headed by what it
+ * compares; JSON as one array of them. */
+static void candidate_head(const char *fmt, size_t i, size_t nc, const char *what)
+{
+	if (nc < 2)
+		return;
+	if (!strcmp(fmt, "json"))
+		fputs(i ? ",\n" : "[\n", stdout);
+	else /* csv too: tables one after another, each under the line that says what it holds */
+		fprintf(stdout, "%s%s %s (%zu of %zu)\n", i ? "\n" : "",
+			!strcmp(fmt, "md") ? "###" : "#", what, i + 1, nc);
+}
+
+int cm_cmd_compare(const struct cm_cli *cli)
+{
+	struct cm_judge j;
+	if (judge_opts(cli, "compare", &j))
+		return CM_EXIT_USAGE;
+	const char *fmt = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : "text";
+	const struct cm_cmp_writer *w = cm_cmp_writer(fmt);
+	if (!w) {
+		char *names = cm_cmp_writer_names();
+		fprintf(stderr, "coldmark compare: --format is %s\n", names);
+		free(names);
+		return CM_EXIT_USAGE;
+	}
+	struct cm_dataset b, *c;
+	size_t nc;
+	char **what;
+	if (load_sides(cli, &b, &c, &nc, &what))
+		return CM_EXIT_USAGE;
+	const char *rel = cm_cli_get(cli, "relative-to");
+	int rc = CM_EXIT_OK;
+	if (rel && strcmp(rel, "reference")) {
+		fprintf(stderr, "coldmark compare: --relative-to: 'reference' is the one choice\n");
+		rc = CM_EXIT_USAGE;
+	}
+	/* the candidates first: each is put in the base's terms, which must still be raw */
+	bool no_ref = false;
+	for (size_t i = 0; rel && !rc && i < nc; i++)
+		no_ref |= cm_dataset_relative(&c[i], &b) != 0;
+	if (rel && !rc && (no_ref || cm_dataset_relative(&b, &b))) {
+		fprintf(stderr, "coldmark compare: --relative-to reference: a side has no reference "
+				"case (run.reference)\n");
+		rc = CM_EXIT_USAGE;
+	}
+	/* the worst of the candidates: a regression (1) before boots-only changes (5) */
+	int worst = CM_EXIT_OK;
+	for (size_t i = 0; !rc && i < nc; i++) {
+		candidate_head(fmt, i, nc, what ? what[i] : "");
+		int one = compare_one(cli, &j, w, &b, &c[i]);
+		worst = one == CM_EXIT_FAILED || worst == CM_EXIT_FAILED ? CM_EXIT_FAILED
+			: one ? one : worst;
+	}
+	if (!rc && nc > 1 && !strcmp(fmt, "json"))
+		fputs("]\n", stdout);
+	rc = rc ? rc : worst;
+	for (size_t i = 0; i < nc; i++) {
+		cm_dataset_free(&c[i]);
+		if (what)
+			free(what[i]);
+	}
+	free(what);
+	free(c);
 	cm_dataset_free(&b);
-	cm_dataset_free(&c);
 	return rc;
 }
 

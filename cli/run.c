@@ -155,6 +155,8 @@ static int apply_flags(struct run *r)
 	}
 	if (cm_cli_flag(r->cli, "no-drop-caches"))
 		m->drop_caches = false;
+	if (cm_cli_flag(r->cli, "keep-logs"))
+		m->keep_logs = true;
 	if (!cm_matrix_has_phase(m, m->until_ci_phase)) {
 		fprintf(stderr, "coldmark run: --until-ci-phase: '%s' is not a phase of %s\n",
 			m->until_ci_phase, m->path);
@@ -318,7 +320,7 @@ static void write_header(struct run *r)
 	else
 		snprintf(buf, sizeof(buf), "%s", src->header ? src->header : src->name);
 	cm_dataset_meta(ds, CM_HDR(MARKER_SOURCE), buf);
-	if (m->nconsole)
+	if (cm_matrix_uses_console(m))
 		cm_dataset_meta(ds, CM_HDR(CONSOLE), "from the serial console (kernel-stamped socket)");
 	if (r->perf) {
 		cm_dataset_meta(ds, CM_HDR(FIRST_ENTRY_EVENT), cm_perf_first_entry_name(r->perf));

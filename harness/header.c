@@ -95,60 +95,72 @@ static int case_roms(const struct cm_case *c, const char *key, struct cm_rom **r
 	return rc;
 }
 
-/* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them */
+/* The header items of one device set's ROMs: each file's sha256 under its ROM's name (keyed
+ * by name and path when another case loads that name from another file); returns what the
+ * set loads, "name (path), ..." for the cases' own items. */
+static char *hash_roms(struct cm_dataset *ds, const struct cm_rom *roms, size_t n)
+{
+	struct cm_buf list = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		char *k = cm_xasprintf("firmware sha256 (%s)", roms[i].name);
+		const char *had = cm_dataset_get_meta(ds, k);
+		if (had && roms[i].path && !strstr(had, roms[i].path)) {
+			/* the same name from another file (a -bios of another case) */
+			free(k);
+			k = cm_xasprintf("firmware sha256 (%s, %s)", roms[i].name, roms[i].path);
+		}
+		if (roms[i].path)
+			meta_hash(ds, k, roms[i].path);
+		else if (!had)
+			cm_dataset_meta(ds, k, "file not found in qemu's data directories");
+		free(k);
+		cm_buf_printf(&list, "%s%s (%s)", i ? ", " : "", roms[i].name,
+			      roms[i].path ? roms[i].path : "not found");
+	}
+	return list.s ? cm_buf_steal(&list) : cm_xstrdup("none");
+}
+
+/* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them,
+ * and per case which ROMs it loads ("firmware (CASE)"): the run-wide list alone does not say
+ * which case booted which firmware. */
 static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 {
-	char **asked = NULL;
+	char **asked = NULL, **loads = NULL; /* per device set asked: its key, what it loads */
 	size_t nasked = 0;
 	for (size_t c = 0; c < m->ncases; c++) {
-		char *key = rom_key(&m->cases[c]);
-		bool seen = false;
-		for (size_t i = 0; i < nasked && !seen; i++)
-			seen = !strcmp(asked[i], key);
-		if (seen) {
-			free(key);
+		char *key = rom_key(&m->cases[c]), *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
+		size_t seen = 0;
+		while (seen < nasked && strcmp(asked[seen], key))
+			seen++;
+		if (seen < nasked) {
+			cm_dataset_meta(ds, k, loads[seen]);
+			free(key), free(k);
 			continue;
 		}
 		if (nasked == MAX_ROM_QUERIES) {
 			/* each query starts a qemu: hundreds of device sets would delay the first
 			 * boot by minutes */
-			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
 			cm_dataset_meta(ds, k, "not asked: more than " CM_STR(MAX_ROM_QUERIES)
 					       " distinct device sets in the matrix");
 			free(k), free(key);
 			continue;
 		}
-		asked = cm_xrealloc(asked, (nasked + 1) * sizeof(char *));
-		asked[nasked++] = key;
 		struct cm_rom *roms;
 		size_t n;
 		struct cm_error err = { 0 };
-		if (case_roms(&m->cases[c], key, &roms, &n, &err)) {
-			char *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
-			char *v = cm_xasprintf("not known: %s", err.msg);
-			cm_dataset_meta(ds, k, v);
-			free(k), free(v);
-			continue;
-		}
-		for (size_t i = 0; i < n; i++) {
-			char *k = cm_xasprintf("firmware sha256 (%s)", roms[i].name);
-			const char *had = cm_dataset_get_meta(ds, k);
-			if (had && roms[i].path && !strstr(had, roms[i].path)) {
-				/* the same name from another file (a -bios of another case) */
-				free(k);
-				k = cm_xasprintf("firmware sha256 (%s, %s)", roms[i].name, roms[i].path);
-			}
-			if (roms[i].path)
-				meta_hash(ds, k, roms[i].path);
-			else if (!had)
-				cm_dataset_meta(ds, k, "file not found in qemu's data directories");
-			free(k);
-		}
-		cm_roms_free(roms, n);
+		asked = cm_xrealloc(asked, (nasked + 1) * sizeof(char *));
+		loads = cm_xrealloc(loads, (nasked + 1) * sizeof(char *));
+		asked[nasked] = key;
+		int rc = case_roms(&m->cases[c], key, &roms, &n, &err);
+		loads[nasked] = rc ? cm_xasprintf("not known: %s", err.msg) : hash_roms(ds, roms, n);
+		if (!rc)
+			cm_roms_free(roms, n);
+		cm_dataset_meta(ds, k, loads[nasked++]);
+		free(k);
 	}
 	for (size_t i = 0; i < nasked; i++)
-		free(asked[i]);
-	free(asked);
+		free(asked[i]), free(loads[i]);
+	free(asked), free(loads);
 }
 
 /* What a later comparison needs to say exactly what differs between two runs. */
@@ -223,6 +235,19 @@ void cm_header_load(char *buf, size_t n)
 
 #define CASE_KEY "command line sha256 ("
 
+/* "up on the console 'login:'" as before regexes and counts (a resumed run's header is
+ * unchanged), "up on the console /^lo+gin/ (match 2) for firmware=qboot" with them. */
+static void console_marker(struct cm_buf *b, const struct cm_console_marker *cm, const char *axis,
+			   const char *label)
+{
+	cm_buf_printf(b, cm->regex ? "%s%s on the console /%s/" : "%s%s on the console '%s'",
+		      b->len ? ", " : "", cm->name, cm->match);
+	if (cm->nth > 1)
+		cm_buf_printf(b, " (match %lld)", (long long)cm->nth);
+	if (axis)
+		cm_buf_printf(b, " for %s=%s", axis, label);
+}
+
 /* What the run boots and measures besides its counts (those are the plan item): the qemu
  * options every case shares, the phases and the markers they are made of, each case's exact
  * command line (by its hash: a matrix may hold hundreds) and the store the boots go to. A
@@ -246,12 +271,26 @@ void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char
 		cm_buf_printf(&b, "%s%s 0x%x=0x%x", k ? ", " : "", m->markers[k].name,
 			      m->markers[k].port, m->markers[k].value);
 	for (size_t k = 0; k < m->nconsole; k++)
-		cm_buf_printf(&b, "%s%s on the console '%s'", b.len ? ", " : "", m->console[k].name,
-			      m->console[k].match);
+		console_marker(&b, &m->console[k], NULL, NULL);
+	for (size_t a = 0; a < m->naxes; a++)
+		for (size_t v = 0; v < m->axes[a].nvalues; v++)
+			for (size_t k = 0; k < m->axes[a].values[v].nconsole; k++)
+				console_marker(&b, &m->axes[a].values[v].console[k], m->axes[a].name,
+					       m->axes[a].values[v].label);
 	if (m->end_marker)
 		cm_buf_printf(&b, "%send %s", b.len ? "; " : "", m->end_marker);
 	cm_dataset_meta(ds, CM_HDR(MARKERS), b.s ? b.s : "");
 	cm_buf_free(&b);
+	/* each axis's values in the matrix's order (case ids sort them otherwise): compare
+	 * --axis takes its default base from here */
+	for (size_t a = 0; a < m->naxes; a++) {
+		for (size_t v = 0; v < m->axes[a].nvalues; v++)
+			cm_buf_printf(&b, "%s%s", v ? ", " : "", m->axes[a].values[v].label);
+		char *k = cm_xasprintf(CM_AXIS_VALUES_KEY "%s)", m->axes[a].name);
+		cm_dataset_meta(ds, k, b.s ? b.s : "");
+		free(k);
+		cm_buf_free(&b);
+	}
 	for (size_t c = 0; c < m->ncases; c++) {
 		char *cl = cm_case_cmdline(&m->cases[c]), *k = cm_xasprintf(CASE_KEY "%s)", m->cases[c].id);
 		char hex[65];

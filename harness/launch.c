@@ -154,7 +154,7 @@ char **cm_launch_argv(char *const *case_argv, struct cm_capture *const *sources,
  * with every child end closed (the sources close their own ends in end_boot). */
 static ssize_t open_sources(const struct cm_launch *l, int *fds)
 {
-	struct cm_boot_io io = { l->log_path };
+	struct cm_boot_io io = { l->log_path, l->kase };
 	size_t n = 0;
 	for (size_t i = 0; i < l->nsources; i++) {
 		int k = !l->sources[i]->ops->open_boot ? 0

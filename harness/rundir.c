@@ -372,12 +372,16 @@ void cm_rundir_close(struct cm_rundir *rd)
 
 /* ---- the plan and the run id ------------------------------------------------------------- */
 
+/* run.order's values by name: the plan is read by people too (report.md's plan row said
+ * "order=2"); runs written before keep their number, which parse still reads */
+static const char *const order_names[] = { "sequential", "interleaved", "shuffled" };
+
 void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n)
 {
-	int len = snprintf(buf, n, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%g phase=%s "
-			   "sessions=%lld", (long long)m->boots, (long long)m->warmup, (int)m->order,
-			   (long long)m->seed, m->until_ci_pct, m->until_ci_phase,
-			   (long long)m->sessions);
+	int len = snprintf(buf, n, "boots=%lld warmup=%lld order=%s seed=%lld until_ci=%g phase=%s "
+			   "sessions=%lld", (long long)m->boots, (long long)m->warmup,
+			   order_names[m->order], (long long)m->seed, m->until_ci_pct,
+			   m->until_ci_phase, (long long)m->sessions);
 	if (m->first_session > 1 && len > 0 && (size_t)len < n) /* a replicate's session */
 		snprintf(buf + len, n - (size_t)len, " first_session=%lld", (long long)m->first_session);
 }
@@ -385,13 +389,18 @@ void cm_rundir_plan_format(const struct cm_matrix *m, char *buf, size_t n)
 int cm_rundir_plan_parse(const char *text, struct cm_matrix *m)
 {
 	long long boots, warmup, seed, sessions = 1, first = 1; /* runs before sessions had one */
-	int order;
+	int order = -1;
 	double until;
 	char phase[64] = "total"; /* runs before run.until_ci_phase existed */
-	if (sscanf(text, "boots=%lld warmup=%lld order=%d seed=%lld until_ci=%lf phase=%63s "
-			 "sessions=%lld first_session=%lld", &boots, &warmup, &order, &seed, &until, phase,
-		   &sessions, &first) < 5 ||
-	    order < 0 || order > 2 || sessions < 1 || first < 1 || !cm_matrix_has_phase(m, phase))
+	char ord[16];
+	if (sscanf(text, "boots=%lld warmup=%lld order=%15[a-z0-9] seed=%lld until_ci=%lf "
+			 "phase=%63s sessions=%lld first_session=%lld", &boots, &warmup, ord, &seed,
+		   &until, phase, &sessions, &first) < 5)
+		return -1;
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(ord, order_names[i]) || (ord[0] == '0' + i && !ord[1]))
+			order = i;
+	if (order < 0 || sessions < 1 || first < 1 || !cm_matrix_has_phase(m, phase))
 		return -1;
 	m->boots = boots, m->warmup = warmup, m->order = order, m->seed = seed;
 	m->sessions = sessions;

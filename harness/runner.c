@@ -292,6 +292,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		.timeout_ms = m->timeout_ms, .end_marker = em->end_marker,
 		.end_grace_ms = m->end_grace_ms, .sources = picked, .nsources = npicked,
 		.m = em, .stop = r->stop,
+		.kase = cs,
 	};
 	struct cm_exit ex;
 	struct cm_clock c0, c1;
@@ -381,7 +382,7 @@ int cm_runner_share_rest(struct cm_runner *r)
 int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		    const struct cm_boot_result *br, const char *log, int64_t t0)
 {
-	if (br->status == CM_STATUS_OK)
+	if (br->status == CM_STATUS_OK && !r->m->keep_logs) /* run.keep_logs keeps them all */
 		unlink(log);
 	if (!b->warmup && br->status != CM_STATUS_INTERRUPTED) {
 		r->nmeasured++;

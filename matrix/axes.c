@@ -115,6 +115,7 @@ void mx_add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_nod
 {
 	const char *bad = cm_has_control(label) ? label : cm_has_control(ax->name) ? ax->name : NULL;
 	if (bad || ax->nvalues >= MAX_AXIS_VALUES) {
+		mx_console_free(v.console, v.nconsole);
 		if (bad) {
 			struct cm_buf b = { 0 }; /* said with \xNN: the message reaches a terminal */
 			for (const char *p = bad; *p; p++)
@@ -134,6 +135,7 @@ void mx_add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_nod
 	}
 	for (size_t i = 0; i < ax->nvalues; i++)
 		if (!strcmp(ax->values[i].label, label)) {
+			mx_console_free(v.console, v.nconsole);
 			ERR(c, where, "axis '%s' lists '%s' twice", ax->name, label);
 			for (size_t a = 0; a < v.nargs; a++)
 				free(v.args[a]);
@@ -269,6 +271,7 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 		}
 		if (!mx_want(c, e, YAML_MAPPING_NODE, "an axis value"))
 			continue;
+		yaml_node_t *markers = NULL; /* its own console markers */
 		const char *name = NULL;
 		yaml_node_t *args = NULL;
 		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
@@ -276,6 +279,8 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 			const char *k = mx_scalar(mx_node(c, p->key));
 			if (k && !strcmp(k, "name"))
 				name = mx_scalar(mx_node(c, p->value));
+			else if (k && !strcmp(k, "markers"))
+				markers = mx_node(c, p->value);
 			else if (k && !strcmp(k, "args"))
 				args = mx_node(c, p->value);
 			else if (k && !strcmp(k, "guest"))
@@ -287,6 +292,8 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 			ERR(c, e, "axis '%s': a named value needs a name of [A-Za-z0-9_-]+", ax->name);
 			continue;
 		}
+		if (markers)
+			mx_parse_value_markers(c, markers, &v);
 		if (args)
 			mx_strlist(c, args, "args", &v.args, &v.nargs);
 		mx_check_debug_exit(c, e, v.args, v.nargs);

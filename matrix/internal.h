@@ -56,7 +56,6 @@ void mx_parse_base_args(struct ctx *c, yaml_node_t *n);
 void mx_parse_env(struct ctx *c, yaml_node_t *n);
 void mx_parse_ports(struct ctx *c, yaml_node_t *n);
 void mx_parse_table(struct ctx *c, yaml_node_t *n);
-void mx_parse_console(struct ctx *c, yaml_node_t *n);
 void mx_parse_phases(struct ctx *c, yaml_node_t *n);
 void mx_add_marker(struct cm_matrix *m, unsigned port, unsigned value, const char *name);
 void mx_clear_markers(struct cm_matrix *m);
@@ -65,6 +64,17 @@ void mx_apply_preset(struct ctx *c);
 bool mx_known_event(const struct cm_matrix *m, const char *e);
 yaml_node_t *mx_at_key(struct ctx *c, yaml_node_t *root, const char *section, const char *key);
 void mx_check_events(struct ctx *c, yaml_node_t *root);
+/* a host event's name, or total: no marker may take it */
+bool mx_is_reserved(const char *name);
+/* console markers (console.c): a list of {name, match|regex[, nth]} into *list */
+void mx_console_list(struct ctx *c, yaml_node_t *n, const char *what,
+		     struct cm_console_marker **list, size_t *nlist);
+void mx_parse_console(struct ctx *c, yaml_node_t *n);
+/* An axis value's markers: {console: [...]}. */
+void mx_parse_value_markers(struct ctx *c, yaml_node_t *n, struct cm_axis_value *v);
+void mx_console_free(struct cm_console_marker *list, size_t n);
+/* After expansion: every case has the console markers its phases and end marker need. */
+void mx_check_case_markers(struct ctx *c, yaml_node_t *root);
 /* axes (axes.c) */
 void mx_parse_axes(struct ctx *c, yaml_node_t *n);
 bool mx_is_builtin(const char *name);

@@ -1,5 +1,5 @@
 /* The marker protocol and the other custom keys: base_args, run.env, markers.ports, .table,
- * .console, phases; the presets, and the checks of every event a phase names. */
+ * phases (markers.console: console.c); the presets, and the checks of every event a phase names. */
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
@@ -102,7 +102,7 @@ bool mx_valid_name(const char *s)
 }
 
 /* the events coldmark stamps itself, and the phase it always reports */
-static bool is_reserved(const char *name)
+bool mx_is_reserved(const char *name)
 {
 	return !strcmp(name, CM_EVENT_EXEC) || !strcmp(name, CM_EVENT_EXIT) ||
 	       !strcmp(name, CM_EVENT_FIRST_ENTRY) || !strcmp(name, "total");
@@ -148,7 +148,7 @@ void mx_parse_table(struct ctx *c, yaml_node_t *n)
 					ERR(c, vn, "marker port '%s' is not an I/O port", v), port = -2;
 			} else if (!strcmp(k, "name")) {
 				name = v;
-				if (!mx_valid_name(v) || is_reserved(v))
+				if (!mx_valid_name(v) || mx_is_reserved(v))
 					ERR(c, vn, "marker name '%s' must be [A-Za-z0-9_-]+ and not a host event", v),
 						name = NULL;
 			} else {
@@ -178,59 +178,6 @@ void mx_parse_table(struct ctx *c, yaml_node_t *n)
 		if (!dup)
 			mx_add_marker(c->m, prt, (unsigned)value, name);
 	}
-}
-
-void mx_parse_console(struct ctx *c, yaml_node_t *n)
-{
-	if (!mx_want(c, n, YAML_SEQUENCE_NODE, "markers.console"))
-		return;
-	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-		yaml_node_t *e = mx_node(c, *i);
-		if (!mx_want(c, e, YAML_MAPPING_NODE, "a markers.console entry"))
-			continue;
-		const char *name = NULL, *match = NULL;
-		yaml_node_t *name_node = e;
-		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
-		     p++) {
-			const char *k = mx_scalar(mx_node(c, p->key)), *v = mx_scalar(mx_node(c, p->value));
-			if (k && v && !strcmp(k, "name"))
-				name = v, name_node = mx_node(c, p->value);
-			else if (k && v && !strcmp(k, "match"))
-				match = v;
-			else
-				ERR(c, mx_node(c, p->key), "a markers.console entry is {name, match}");
-		}
-		if (!name || !mx_valid_name(name) || !match || !*match) {
-			ERR(c, e, "a markers.console entry needs a name of [A-Za-z0-9_-]+ and a "
-				  "non-empty match");
-			continue;
-		}
-		/* a console line named exec would stand in for qemu's own exec event: every
-		 * phase from it would start at a console line, every boot out of order */
-		if (is_reserved(name)) {
-			ERR(c, name_node, "marker name '%s' is a host event's (exec, first_entry, exit, "
-				"total): choose another", name);
-			continue;
-		}
-		bool dup = false; /* against the port markers: in check_events, once the preset is in */
-		for (size_t k = 0; k < c->m->nconsole; k++)
-			dup |= !strcmp(c->m->console[k].name, name);
-		if (dup) {
-			ERR(c, e, "marker '%s' is named twice", name);
-			continue;
-		}
-		c->m->console = cm_xrealloc(c->m->console, (c->m->nconsole + 1) * sizeof(*c->m->console));
-		c->m->console[c->m->nconsole++] = (struct cm_console_marker){ cm_xstrdup(name),
-									   cm_xstrdup(match) };
-	}
-}
-
-bool cm_matrix_is_console_marker(const struct cm_matrix *m, const char *name)
-{
-	for (size_t i = 0; i < m->nconsole; i++)
-		if (!strcmp(m->console[i].name, name))
-			return true;
-	return false;
 }
 
 void mx_add_phase(struct cm_matrix *m, const char *name, const char *from, const char *to)

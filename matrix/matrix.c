@@ -58,7 +58,8 @@ static const struct key keys[] = {
 	  mx_parse_base_args },
 	{ "axes", K_CUSTOM, 0, NULL, 0, 0, NULL,
 	  "memory, machine, cpu, smp, accel, firmware, devices, or NAME: {template, values}; "
-	  "a value is a scalar, {name, args}, or a range {from, to, step|factor}",
+	  "a value is a scalar, {name, args[, markers: {console: [...]}]}, or a range "
+	  "{from, to, step|factor}",
 	  mx_parse_axes },
 	{ "include", K_CUSTOM, 0, NULL, 0, 0, NULL,
 	  "list of {axis: value} added to or extending cases (GitHub Actions semantics)",
@@ -73,8 +74,10 @@ static const struct key keys[] = {
 	{ "markers.table", K_CUSTOM, 0, NULL, 0, 0, NULL,
 	  "list of {value, name[, port]}; replaces the preset's table", mx_parse_table },
 	{ "markers.console", K_CUSTOM, 0, NULL, 0, 0, NULL,
-	  "list of {name, match}: a marker at the first serial-console line containing match, "
-	  "for guests that cannot write port 0xf4 (works with KVM and TCG, beside port markers)",
+	  "list of {name, match|regex[, nth]}: a marker at the first (nth) serial-console line "
+	  "containing match, or matching regex (POSIX extended, per line: ^ and $ anchor), for "
+	  "guests that cannot write port 0xf4 (works with KVM and TCG, beside port markers); an "
+	  "axis value may carry its own ({name, markers: {console: [...]}})",
 	  mx_parse_console },
 	{ "markers.end", K_STRING, OFF(end_marker), NULL, 0, 0, NULL,
 	  "the marker that ends a boot (the harness stops waiting there); default: the table's last" },
@@ -93,6 +96,9 @@ static const struct key keys[] = {
 	  "exit status is required, the boot still counts; 0: at once)" },
 	{ "run.drop_caches", K_BOOL, OFF(drop_caches), "true", 0, 0, NULL,
 	  "drop the page cache before every boot" },
+	{ "run.keep_logs", K_BOOL, OFF(keep_logs), "false", 0, 0, NULL,
+	  "keep every boot's log (qemu's output and the serial console) in logs/, not only those of "
+	  "failed boots (--keep-logs)" },
 	{ "run.drop_method", K_ENUM, OFF(drop_method), "auto", 0, 0, "auto|drop_caches|evict",
 	  "drop_caches (root) or per-file eviction of qemu, its libraries and guest files" },
 	{ "run.order", K_ENUM, OFF(order), "shuffled", 0, 0, "sequential|interleaved|shuffled",
@@ -522,6 +528,8 @@ struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char
 			break;
 		}
 	if (d->n_errors == errors_before)
+		mx_check_case_markers(&c, root);
+	if (d->n_errors == errors_before)
 		mx_add_references(&c, root);
 fail:
 	yaml_document_delete(&doc);
@@ -614,6 +622,7 @@ void cm_matrix_free(struct cm_matrix *m)
 	for (size_t i = 0; i < m->naxes; i++) {
 		struct cm_axis *a = &m->axes[i];
 		for (size_t j = 0; j < a->nvalues; j++) {
+			mx_console_free(a->values[j].console, a->values[j].nconsole);
 			free(a->values[j].label);
 			free_strv(a->values[j].args, a->values[j].nargs);
 			free(a->values[j].disk);
@@ -625,11 +634,7 @@ void cm_matrix_free(struct cm_matrix *m)
 	free(m->axes);
 	mx_clear_markers(m);
 	free(m->markers);
-	for (size_t i = 0; i < m->nconsole; i++) {
-		free(m->console[i].name);
-		free(m->console[i].match);
-	}
-	free(m->console);
+	mx_console_free(m->console, m->nconsole);
 	free(m->ports);
 	for (size_t i = 0; i < m->nphases; i++) {
 		free(m->phases[i].name);

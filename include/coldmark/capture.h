@@ -150,6 +150,7 @@ enum cm_source_caps {
 struct cm_capture;
 struct cm_boot_io {
 	const char *log_path; /* the boot's log: a source may append what it reads to it */
+	const struct cm_case *kase; /* the case booted (its own console markers); NULL: none */
 };
 /* An operation a source has no use for is left NULL (the launcher skips it), as fio's engines
  * do; free alone is required. */
@@ -185,8 +186,9 @@ void cm_capture_nothing(struct cm_capture *s);
 
 /* debugcon: one isa-debugcon per marker port on a SOCK_SEQPACKET socket the kernel stamps. */
 struct cm_capture *cm_debugcon_source(const struct cm_matrix *m, const char *suffix);
-/* console: the guest's serial console on a kernel-stamped socket; each markers.console entry
- * is a marker at the first line containing its match; every byte also goes to the boot's log. */
+/* console: the guest's serial console on a kernel-stamped socket; each console marker of the
+ * case is a marker at the nth line containing its match (matching its regex); every byte also
+ * goes to the boot's log. */
 struct cm_capture *cm_console_source(const struct cm_matrix *m);
 /* perf, through a handle opened once per run (cm_perf_open). */
 struct cm_capture *cm_perf_source(struct cm_perf *p, const struct cm_matrix *m);

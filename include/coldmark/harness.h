@@ -80,6 +80,7 @@ struct cm_launch {
 	size_t nsources;
 	const struct cm_matrix *m;
 	volatile int *stop;   /* set by a signal handler: kill qemu and return */
+	const struct cm_case *kase; /* the case booted: its own console markers (NULL: none) */
 };
 
 /* The capture sources of a run (made from the source table for run.source), and which of them
@@ -163,6 +164,8 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 /* The host's load at this moment, for the header around each session: "load 0.52, 3 running"
  * (the 1-minute load average and the runnable tasks other than ours, from /proc). */
 void cm_header_load(char *buf, size_t n);
+/* "axis values (NAME)": an axis's values, ", " joined, in the matrix's order */
+#define CM_AXIS_VALUES_KEY "axis values ("
 /* The plan beyond its counts into the header: base args, phases, markers, each case's command
  * line (by its SHA-256) and the store (redacted; NULL: none). */
 void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char *store);

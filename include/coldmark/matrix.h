@@ -23,9 +23,13 @@ struct cm_marker {
 	char *name;
 };
 
-/* A console marker: the first line of the guest's serial console that contains match. */
+/* A console marker: the nth line of the guest's serial console that contains match (with
+ * regex: that matches it, a POSIX extended regular expression applied to each line alone, so
+ * ^ and $ are the line's start and end). */
 struct cm_console_marker {
 	char *name, *match;
+	bool regex;
+	int64_t nth; /* 1: the first matching line */
 };
 
 struct cm_phase {
@@ -38,6 +42,10 @@ struct cm_axis_value {
 	char **args;
 	size_t nargs;
 	char *disk; /* {name, guest: {bundled: NAME}}: the value boots this image instead */
+	/* its own console markers ({name, markers: {console: [...]}}): for the cases with this
+	 * value they replace the matrix's of the same name, or add to them */
+	struct cm_console_marker *console;
+	size_t nconsole;
 	int line, col;
 };
 
@@ -109,6 +117,7 @@ struct cm_matrix {
 	double max_failed_pct; /* share of measured boots that may fail before exit 1 */
 	char *until_ci_phase; /* the phase whose median CI decides; default total */
 	bool drop_caches;
+	bool keep_logs; /* every boot's log stays in logs/ (by default only failed boots') */
 	enum cm_drop drop_method;
 	enum cm_order order;
 	struct cm_name source; /* run.source */
@@ -134,8 +143,15 @@ bool cm_matrix_has_phase(const struct cm_matrix *m, const char *name);
 int cm_matrix_override(struct cm_matrix *m, const char *key, const char *value,
 		       const char *origin, struct cm_diags *d);
 
-/* Is name one of markers.console? */
+/* Is name one of markers.console, or a console marker of some axis value? */
 bool cm_matrix_is_console_marker(const struct cm_matrix *m, const char *name);
+/* Has the matrix console markers (its own or an axis value's)? */
+bool cm_matrix_uses_console(const struct cm_matrix *m);
+/* The console markers of case c: the matrix's, those of the case's axis values in their
+ * place or added (the first axis that defines a name wins). A malloc'd array of pointers into
+ * m; *n of them. c NULL: the matrix's alone. */
+const struct cm_console_marker **cm_case_console_markers(const struct cm_matrix *m,
+							 const struct cm_case *c, size_t *n);
 const struct cm_marker *cm_matrix_marker_by_name(const struct cm_matrix *m, const char *name);
 const struct cm_marker *cm_matrix_marker_by_value(const struct cm_matrix *m, unsigned port,
 						  unsigned value);
