@@ -50,3 +50,10 @@ size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
 	(void)p, (void)fds, (void)max;
 	return 0;
 }
+
+struct cm_profile *cm_perf_profile(const struct cm_perf *p, const char **why)
+{
+	(void)p;
+	*why = "this coldmark was built without the perf source";
+	return NULL;
+}

@@ -197,6 +197,8 @@ static char format_help[160];
 static const struct cm_opt run_own_opts[] = {
 	{ "output", 'o', "OUTDIR", "output folder (default coldmark-out/<run-id>)" },
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
+	{ "profile", 0, NULL, "count per phase what the guest made KVM do into profile.csv "
+			      "(overrides run.profile)" },
 	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },

@@ -318,6 +318,8 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 			       br->phase_ns[p], *src, r->drop_used);
 	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
+	if (cm_profile_journal(r->rd->path, em, cs->id, b, ev))
+		sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }

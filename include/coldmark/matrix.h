@@ -100,6 +100,7 @@ struct cm_matrix {
 	double max_failed_pct; /* share of measured boots that may fail before exit 1 */
 	char *until_ci_phase; /* the phase whose median CI decides; default total */
 	bool drop_caches;
+	bool profile; /* run.profile (issue 28) */
 	enum cm_drop drop_method;
 	enum cm_order order;
 	enum cm_source source;
