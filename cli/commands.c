@@ -276,6 +276,8 @@ static const struct cm_opt compare_opts[] = {
 	{ "cand", 0, "VALUE", "with --axis: the candidate value (default: the other one of two)" },
 	{ "relative-to", 0, "reference", "judge each case relative to its reference case in the "
 					"same session (what the host did to both cancels)" },
+	{ "explain", 0, NULL, "name the profile counters (run --profile) that changed in every "
+			      "row, not only in those regressed or improved" },
 	{ 0 }
 };
 static const struct cm_opt history_opts[] = {

@@ -287,6 +287,10 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	if (!o.within_run)
 		host_calibration(cli, &b, &c, &o);
 	cm_compare_build(&b, &c, &j, cm_cli_get(cli, "fail-on"), &o, &r);
+	if (cm_compare_explain(cli, &r)) {
+		cm_compare_free(&r), cm_dataset_free(&b), cm_dataset_free(&c);
+		return CM_EXIT_USAGE;
+	}
 	for (size_t i = 0; i < r.n_not_comparable; i++)
 		fprintf(stderr, "warning: not comparable: %s\n", r.not_comparable[i]);
 	for (size_t i = 0; i < r.n_reference_moved; i++)
@@ -296,6 +300,7 @@ int cm_cmd_compare(const struct cm_cli *cli)
 	for (size_t i = 0; i < r.n_only_base; i++)
 		fprintf(stderr, "note: case only in the base: %s\n", r.only_base[i]);
 	w->write(&r, stdout);
+	cm_explain_free(&r);
 	int rc = r.regressions ? CM_EXIT_FAILED
 		 : r.regressions_boots_only ? CM_EXIT_BOOTS_ONLY : CM_EXIT_OK;
 	cm_compare_free(&r);
