@@ -22,7 +22,6 @@
 #include "coldmark/capture.h"
 #include "coldmark/profile.h"
 
-#define PROF_MAX_ID 65536
 
 struct cm_profile {
 	struct perf_evlist *evlist;
@@ -52,18 +51,16 @@ static bool add(struct cm_profile *p, const char *tracefs, size_t i)
 	size_t len;
 	snprintf(path, sizeof(path), "%s/events/%s/%s/format", tracefs, tps[i].system, tps[i].name);
 	char *text = cm_read_file(path, &len);
-	struct tep_event *ev = NULL;
-	bool ok = text && tep_parse_format(p->tep, &ev, text, len, tps[i].system) ==
-					  TEP_ERRNO__SUCCESS && ev && ev->id >= 0 && ev->id < PROF_MAX_ID;
+	int id = text ? cm_prof_add_format(p->tep, tps[i].system, text, len, tps[i].kind,
+					   p->kind_by_id) : -1;
 	free(text);
-	if (!ok)
+	if (id < 0)
 		return false;
-	p->kind_by_id[ev->id] = (signed char)(tps[i].kind + 1);
 	bool emul = tps[i].kind == CM_PROF_EMUL;
 	struct perf_event_attr attr = {
 		.type = PERF_TYPE_TRACEPOINT,
 		.size = sizeof(attr),
-		.config = (unsigned)ev->id,
+		.config = (unsigned)id,
 		.sample_period = emul ? CM_PROF_EMUL_PERIOD : 1,
 		.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_RAW,
 		.disabled = 1,
@@ -83,7 +80,7 @@ struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy)
 {
 	struct cm_profile *p = cm_xcalloc(1, sizeof(*p));
 	p->tep = tep_alloc();
-	p->kind_by_id = cm_xcalloc(PROF_MAX_ID, 1);
+	p->kind_by_id = cm_xcalloc(CM_PROF_MAX_ID, 1);
 	p->evlist = perf_evlist__new();
 	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
 		if (!add(p, tracefs, i) && tps[i].required) {
@@ -111,49 +108,6 @@ fail:
 	return NULL;
 }
 
-static unsigned long long num(struct tep_event *ev, struct tep_record *rec, const char *name)
-{
-	unsigned long long v = 0;
-	struct tep_format_field *f = tep_find_field(ev, name);
-	if (f)
-		tep_read_number_field(f, rec->data, &v);
-	return v;
-}
-
-/* One raw tracepoint payload into a record; false when it is none of ours. */
-static bool decode(struct cm_profile *p, void *raw, uint32_t size, struct cm_prof_rec *out)
-{
-	struct tep_record rec = { .data = raw, .size = (int)size };
-	if (size < 8)
-		return false;
-	int type = tep_data_type(p->tep, &rec);
-	struct tep_event *ev = type >= 0 && type < PROF_MAX_ID && p->kind_by_id[type]
-				       ? tep_find_event(p->tep, type) : NULL;
-	if (!ev)
-		return false;
-	out->kind = (uint8_t)(p->kind_by_id[type] - 1);
-	out->weight = 1;
-	switch (out->kind) {
-	case CM_PROF_PIO:
-		out->key = num(ev, &rec, "port");
-		out->dir = num(ev, &rec, "rw") == 1;
-		break;
-	case CM_PROF_MMIO: /* type 0 unsatisfied read, 1 read, 2 write */
-		out->key = num(ev, &rec, "gpa") & ~0xfffULL;
-		out->dir = num(ev, &rec, "type") == 2;
-		break;
-	case CM_PROF_EXIT:
-		out->key = (num(ev, &rec, "exit_reason") & 0xffffffffULL) |
-			   num(ev, &rec, "isa") << 32;
-		p->exit_fired = true;
-		break;
-	case CM_PROF_EMUL:
-		out->weight = CM_PROF_EMUL_PERIOD;
-		break;
-	}
-	return true;
-}
-
 void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 {
 	struct perf_mmap *map;
@@ -176,8 +130,11 @@ void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 				memcpy(&time, d + 8, 8);
 				memcpy(&size, d + 24, 4);
 				struct cm_prof_rec r = { .ts_ns = (int64_t)time };
-				if ((pid_t)spid == pid && decode(p, (void *)(d + 28), size, &r))
+				if ((pid_t)spid == pid &&
+				    !cm_prof_decode(p->tep, p->kind_by_id, (void *)(d + 28), size, &r)) {
+					p->exit_fired |= r.kind == CM_PROF_EXIT;
 					cm_prof_recs_add(ev->prof, &r);
+				}
 			}
 			perf_mmap__consume(map);
 		}

@@ -31,6 +31,16 @@ struct cm_prof_recs {
 void cm_prof_recs_add(struct cm_prof_recs *r, const struct cm_prof_rec *rec);
 void cm_prof_recs_free(struct cm_prof_recs *r);
 
+/* Tracepoint formats and payloads (libtraceevent, fields by name): a format text parsed into
+ * tep as kind (kind_by_id: CM_PROF_MAX_ID entries, kind + 1 by id; 0 not ours); the event id
+ * or -1. A raw payload into out: 0, or -1 when it is none of ours. */
+#define CM_PROF_MAX_ID 65536
+struct tep_handle;
+int cm_prof_add_format(struct tep_handle *tep, const char *system, const char *text, size_t len,
+		       enum cm_prof_kind kind, signed char *kind_by_id);
+int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *raw,
+		   uint32_t size, struct cm_prof_rec *out);
+
 /* A record's counter as profile.csv names it: "port 0x80 write", "mmio 0xfed00000 read",
  * "exit io", "emulated_insn", "page_fault". */
 void cm_prof_counter_name(const struct cm_prof_rec *r, char *out, size_t n);
