@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <traceevent/event-parse.h>
+#include <jansson.h>
 #include <unistd.h>
 
 #include "coldmark/analysis.h"
@@ -223,6 +224,128 @@ static void test_bad_profile(void **state)
 	free(p);
 }
 
+
+/* ---- real boots (group kvm) ------------------------------------------------------------- */
+
+static bool kvm_and_perf(void)
+{
+	return access("/dev/kvm", R_OK | W_OK) == 0 &&
+	       access("/sys/kernel/tracing/events/kvm/kvm_pio/format", R_OK) == 0;
+}
+
+/* Runs argv (no shell), its stdout into *out; the exit status. */
+static int run(char *const argv[], char **out)
+{
+	char *path = cm_xasprintf("%s/out.txt", tmp);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	size_t len;
+	*out = cm_read_file(path, &len);
+	free(path);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *profiled_run(const char *guest, const char *name)
+{
+	char *yaml = cm_xasprintf(
+		"guest: {bundled: %s}\n"
+		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
+		"axes: {accel: [kvm]}\n"
+		"phases:\n"
+		"  - {name: firmware, from: exec, to: real_mode}\n"
+		"  - {name: mode_switch, from: real_mode, to: long_mode}\n"
+		"  - {name: work, from: long_mode, to: work_done}\n"
+		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
+	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, name), *out = cm_xasprintf("%s/%s", tmp, name);
+	char *db = cm_xasprintf("%s/store.db", tmp);
+	write_file(mpath, yaml);
+	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", db, "--profile", NULL };
+	char *o = NULL;
+	assert_int_equal(run(argv, &o), 0);
+	free(o);
+	char *csv = cm_xasprintf("%s/profile.csv", out);
+	struct stat sb;
+	assert_int_equal(stat(csv, &sb), 0);
+	free(csv);
+	free(yaml), free(mpath), free(db);
+	return out;
+}
+
+static json_t *explained(json_t *root, const char *phase)
+{
+	json_t *rows = json_object_get(root, "rows"), *row;
+	size_t i;
+	json_array_foreach(rows, i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "phase")), phase))
+			return json_object_get(row, "explained_by");
+	return NULL;
+}
+
+static json_t *counter(json_t *why, const char *prefix)
+{
+	json_t *e;
+	size_t i;
+	json_array_foreach(why, i, e)
+		if (!strncmp(json_string_value(json_object_get(e, "counter")), prefix, strlen(prefix)))
+			return e;
+	return NULL;
+}
+
+static json_t *compare(const char *a, const char *b)
+{
+	char *argv[] = { COLDMARK_BIN, "compare", (char *)a, (char *)b, "--explain", "--format",
+			 "json", NULL };
+	char *o = NULL;
+	int rc = run(argv, &o);
+	assert_true(rc == 0 || rc == 1 || rc == 5);
+	json_t *root = json_loads(o, 0, NULL);
+	assert_non_null(root);
+	free(o);
+	return root;
+}
+
+/* 500 POST writes in long mode: compare names port 0x80 with exactly +500 per boot in work
+ * and total, and nothing on the marker port; a longer work loop: no port, more emulated
+ * instructions. */
+static void test_kvm_explain(void **state)
+{
+	(void)state;
+	char *plain = profiled_run("guest", "plain"), *post = profiled_run("guest-post", "post");
+	char *work2 = profiled_run("guest-work2", "work2");
+	json_t *root = compare(plain, post);
+	const char *phases[] = { "work", "total" };
+	for (size_t p = 0; p < 2; p++) {
+		json_t *why = explained(root, phases[p]);
+		assert_non_null(why);
+		json_t *e = counter(why, "port 0x80 write");
+		assert_non_null(e);
+		assert_true(json_real_value(json_object_get(e, "base_per_boot")) == 0);
+		assert_true(json_real_value(json_object_get(e, "cand_per_boot")) == 500);
+		assert_true(json_is_true(json_object_get(e, "exact")));
+		assert_null(counter(why, "port 0xf4"));
+	}
+	json_t *fw = explained(root, "firmware");
+	assert_true(!fw || !counter(fw, "port 0x80"));
+	json_decref(root);
+	root = compare(plain, work2);
+	json_t *why = explained(root, "work");
+	assert_non_null(why);
+	assert_null(counter(why, "port "));
+	json_t *em = counter(why, "emulated_insn");
+	assert_non_null(em);
+	assert_true(json_real_value(json_object_get(em, "cand_per_boot")) >
+		    json_real_value(json_object_get(em, "base_per_boot")));
+	json_decref(root);
+	free(plain), free(post), free(work2);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/cm-profile-XXXXXX");
@@ -234,8 +357,18 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_bad_profile),
 	};
 	int rc = 0;
-	if (argc < 2 || !strcmp(argv[1], "unit"))
+	const struct CMUnitTest kvm[] = { cmocka_unit_test(test_kvm_explain) };
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	if (argc < 2 || !strcmp(argv[1], "unit")) {
 		rc = cmocka_run_group_tests_name("profile", unit, NULL, NULL);
+	} else if (!strcmp(argv[1], "kvm")) {
+		if (!kvm_and_perf()) {
+			printf("kvm group: not run: no /dev/kvm or kvm tracepoints here\n");
+			rmdir(tmp);
+			return 77;
+		}
+		rc = cmocka_run_group_tests_name("profile-kvm", kvm, NULL, NULL);
+	}
 	rmdir(tmp);
 	return rc;
 }
