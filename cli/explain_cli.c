@@ -60,3 +60,16 @@ int cm_compare_explain(const struct cm_cli *cli, struct cm_cmp_result *r)
 	free(pc);
 	return rc;
 }
+
+char *cm_profile_header(const struct cm_perf *perf)
+{
+	const char *why;
+	const struct cm_profile *p = cm_perf_profile(perf, &why);
+	if (!p)
+		return cm_xasprintf("not measured: %s", perf ? why : "perf is not open (no KVM case "
+								    "or no perf): not measurable with debugcon");
+	return cm_xasprintf("%s per phase (KVM cases; TCG cases: not measurable with debugcon)%s",
+			    cm_profile_events(p),
+			    cm_profile_exit_fired(p) ? ""
+			    : "; kvm:kvm_exit never fired on this host (nested KVM): no exit reasons");
+}

@@ -40,6 +40,11 @@ static void late_meta(struct cm_runner *rn, const struct cm_perf *perf, const ch
 			continue;
 		cm_runner_meta(rn, items[i][0], items[i][1]);
 	}
+	if (rn->m->profile) { /* issue 28: what was counted, and what this host never shows */
+		char *text = cm_profile_header(perf);
+		cm_runner_meta(rn, CM_HDR(PROFILE), text);
+		free(text);
+	}
 }
 
 static bool kvm_usable(void)
