@@ -521,5 +521,6 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 	}
 	sessions_table(r, f);
 	breakdown(r, f);
+	cm_profile_html(r, f); /* issue 28: where the time went */
 	cm_html_end(f);
 }

@@ -44,6 +44,21 @@ struct cm_interaction {
 	size_t a, b; /* indices into trends */
 	double diff, lo, hi;
 };
+/* "Where the time went" (issue 28, analysis/profile_summary.c): per case and phase the median
+ * per-boot count of every non-zero profile counter, largest first. Borrows profile.csv's data. */
+struct cm_prof_line {
+	const char *case_id, *phase, *counter, *what;
+	double median;
+	size_t nboots, case_rank, phase_rank;
+};
+struct cm_prof_summary {
+	struct cm_prof_line *v;
+	size_t n;
+};
+struct cm_profile_data;
+void cm_prof_summary_build(const struct cm_profile_data *d, struct cm_prof_summary *s);
+void cm_prof_summary_free(struct cm_prof_summary *s);
+
 struct cm_report {
 	const struct cm_dataset *ds;
 	struct cm_cell *cells; /* case-major: cells[c * nphases + p] */
@@ -55,6 +70,7 @@ struct cm_report {
 	size_t ntrends;
 	struct cm_interaction *interactions;
 	size_t ninteractions;
+	const struct cm_prof_summary *profile; /* run --profile's, when the run folder has one */
 };
 /* The slopes (cm_report_build calls it) and their release. */
 void cm_report_trends(struct cm_report *r);
