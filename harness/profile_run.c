@@ -7,6 +7,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/model.h"
 #include "coldmark/profile.h"
+#include "coldmark/store.h"
 
 struct named {
 	char name[48];
@@ -45,29 +46,60 @@ static int64_t snapped(const struct cm_matrix *m, const struct cm_events *ev,
 	return r->ts_ns;
 }
 
-/* The counts of one interval, summed by counter name, as CSV rows. */
-static void write_phase(FILE *f, const char *case_id, const struct cm_planned *b,
+struct rows {
+	struct cm_profile_row *v;
+	size_t n, cap;
+};
+
+static void add_row(struct rows *rs, const char *case_id, const struct cm_planned *b,
+		    const char *phase, const char *counter, double count)
+{
+	if (rs->n == rs->cap)
+		rs->v = cm_xrealloc(rs->v, (rs->cap = rs->cap ? 2 * rs->cap : 64) * sizeof(*rs->v));
+	rs->v[rs->n++] = (struct cm_profile_row){ (char *)case_id, (char *)phase,
+						  cm_xstrdup(counter), b->boot, b->session, count };
+}
+
+/* The counts of one interval, summed by counter name; "lost" (records the kernel dropped in
+ * the boot) always, so that a profiled boot with nothing in a phase still counts as one. */
+static void count_phase(struct rows *rs, const char *case_id, const struct cm_planned *b,
 			const char *phase, const struct named *v, size_t n, int64_t from,
 			int64_t to, bool to_inclusive, uint64_t lost)
 {
-	cm_csv_field(f, case_id);
-	fprintf(f, ",%d,%d,%s,lost,%llu\n", b->boot, b->session, phase, (unsigned long long)lost);
+	add_row(rs, case_id, b, phase, "lost", (double)lost);
 	for (size_t i = 0; i < n;) {
 		unsigned long long sum = 0;
 		size_t j = i;
 		for (; j < n && !strcmp(v[j].name, v[i].name); j++)
 			if (v[j].ts_ns >= from && (v[j].ts_ns < to || (to_inclusive && v[j].ts_ns == to)))
 				sum += v[j].weight;
-		if (sum) {
-			cm_csv_field(f, case_id);
-			fprintf(f, ",%d,%d,%s,%s,%llu\n", b->boot, b->session, phase, v[i].name, sum);
-		}
+		if (sum)
+			add_row(rs, case_id, b, phase, v[i].name, (double)sum);
 		i = j;
 	}
 }
 
+static void count_boot(struct rows *rs, const struct cm_matrix *m, const char *case_id,
+		       const struct cm_planned *b, const struct cm_events *ev,
+		       const struct named *v, size_t n)
+{
+	for (size_t p = 0; p < m->nphases; p++) {
+		const struct cm_event *a = cm_events_find(ev, m->phases[p].from),
+				      *z = cm_events_find(ev, m->phases[p].to);
+		if (a && z)
+			count_phase(rs, case_id, b, m->phases[p].name, v, n, a->ts_ns, z->ts_ns,
+				    false, ev->prof->lost);
+	}
+	const struct cm_event *exec = cm_events_find(ev, CM_EVENT_EXEC);
+	const struct cm_event *end = m->end_marker ? cm_events_find(ev, m->end_marker) : NULL;
+	if (exec && end)
+		count_phase(rs, case_id, b, "total", v, n, exec->ts_ns, end->ts_ns, true,
+			    ev->prof->lost);
+}
+
 int cm_profile_journal(const char *rundir, const struct cm_matrix *m, const char *case_id,
-		       const struct cm_planned *b, const struct cm_events *ev)
+		       const struct cm_planned *b, const struct cm_events *ev,
+		       struct cm_store *store, const char *run_id)
 {
 	if (!ev->prof || b->warmup)
 		return 0;
@@ -79,27 +111,28 @@ int cm_profile_journal(const char *rundir, const struct cm_matrix *m, const char
 		v[i].weight = pr->v[i].weight;
 	}
 	qsort(v, pr->n, sizeof(*v), by_name);
+	struct rows rs = { 0 };
+	count_boot(&rs, m, case_id, b, ev, v, pr->n);
+	free(v);
 	char *path = cm_xasprintf("%s/profile.csv", rundir);
 	FILE *f = fopen(path, "a");
 	int rc = f ? 0 : -1;
 	if (f) {
 		if (ftell(f) == 0)
 			fputs("case,boot,session,phase,counter,count\n", f);
-		for (size_t p = 0; p < m->nphases; p++) {
-			const struct cm_event *a = cm_events_find(ev, m->phases[p].from),
-					      *z = cm_events_find(ev, m->phases[p].to);
-			if (a && z)
-				write_phase(f, case_id, b, m->phases[p].name, v, pr->n, a->ts_ns,
-					    z->ts_ns, false, pr->lost);
+		for (size_t i = 0; i < rs.n; i++) {
+			cm_csv_field(f, rs.v[i].case_id);
+			fprintf(f, ",%d,%d,", rs.v[i].boot, rs.v[i].session);
+			cm_csv_field(f, rs.v[i].phase);
+			fprintf(f, ",%s,%.0f\n", rs.v[i].counter, rs.v[i].count);
 		}
-		const struct cm_event *exec = cm_events_find(ev, CM_EVENT_EXEC);
-		const struct cm_event *end = m->end_marker ? cm_events_find(ev, m->end_marker) : NULL;
-		if (exec && end)
-			write_phase(f, case_id, b, "total", v, pr->n, exec->ts_ns, end->ts_ns, true,
-				    pr->lost);
 		rc = fclose(f) ? -1 : 0;
 	}
 	free(path);
-	free(v);
+	if (!rc && store && cm_store_add_profile(store, run_id, rs.v, rs.n))
+		rc = -2;
+	for (size_t i = 0; i < rs.n; i++)
+		free(rs.v[i].counter);
+	free(rs.v);
 	return rc;
 }

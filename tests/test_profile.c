@@ -138,7 +138,7 @@ static void test_journal(void **state)
 	struct cm_exit ex = { 0 };
 	cm_boot_evaluate(m, &ev, &ex, true, &br);
 	struct cm_planned b = { .c = 0, .boot = 3, .session = 2 };
-	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev), 0);
+	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev, NULL, NULL), 0);
 	char *path = cm_xasprintf("%s/profile.csv", tmp);
 	char *csv = slurp(path);
 	assert_non_null(strstr(csv, "case,boot,session,phase,counter,count\n"));
