@@ -319,6 +319,15 @@ static void test_kvm_explain(void **state)
 	(void)state;
 	char *plain = profiled_run("guest", "plain"), *post = profiled_run("guest-post", "post");
 	char *work2 = profiled_run("guest-work2", "work2");
+	/* where the time went: the report names the POST port in work, 500 per boot */
+	char *md = cm_xasprintf("%s/report.md", post), *text = slurp(md);
+	assert_non_null(strstr(text, "## Where the time went"));
+	assert_non_null(strstr(text, "| accel=kvm | work | port 0x80 write | POST | 500 | 5 |"));
+	free(text), free(md);
+	char *meta = cm_xasprintf("%s/meta.csv", post);
+	text = slurp(meta);
+	assert_non_null(strstr(text, "kvm:kvm_pio"));
+	free(text), free(meta);
 	json_t *root = compare(plain, post);
 	const char *phases[] = { "work", "total" };
 	for (size_t p = 0; p < 2; p++) {
