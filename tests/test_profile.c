@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "coldmark/analysis.h"
 #include "coldmark/capture.h"
 #include "coldmark/harness.h"
@@ -225,6 +226,72 @@ static void test_bad_profile(void **state)
 }
 
 
+
+/* ---- replayed capture: kvm_exit records through the runner (no KVM, no perf) --------------- */
+
+static struct cm_capture *replay;
+
+static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	int c;
+	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
+	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
+	ex->launched = true;
+	ex->status = (int)l->m->exit_status;
+	return 0;
+}
+
+/* Recorded boots with kvm_exit and kvm_pio payloads built from the real format files
+ * (fixtures/replay/profile-raw.csv): the runner counts them per phase into profile.csv. */
+static void test_replayed_profile(void **state)
+{
+	(void)state;
+	char *m = cm_xasprintf("%s/replay.yaml", tmp), *dir = cm_xasprintf("%s/replay", tmp);
+	char *db = cm_xasprintf("%s/r.db", tmp);
+	write_file(m, "guest: {bundled: guest}\n"
+		      "base_args: [-machine, pc, -display, none, -nodefaults, -accel, tcg]\n"
+		      "axes: {rec: {template: [-name, \"{}\"], values: [kvm, tcg]}}\n"
+		      "phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
+		      "  - {name: work, from: long_mode, to: work_done}\n"
+		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
+		      "reference: none, profile: true}\n");
+	struct cm_diags d = { 0 };
+	struct cm_matrix *mx = cm_matrix_load(m, &d);
+	assert_non_null(mx);
+	replay = cm_replay_source(FIXTURES "/replay/events.csv", mx);
+	assert_int_equal(cm_replay_profile(replay, FIXTURES "/replay/profile-raw.csv",
+					   FIXTURES "/tracefs"), 0);
+	char *argv[] = { m, "-o", dir, "--db", db };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), 5, argv, &cli), 0);
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, replay_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(rc, 0);
+	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = slurp(path);
+	for (int b = 1; b <= 3; b++) {
+		char want[3][96];
+		snprintf(want[0], 96, "rec=kvm,%d,1,firmware,exit io,3\n", b);
+		snprintf(want[1], 96, "rec=kvm,%d,1,firmware,port 0x70 write,3\n", b);
+		snprintf(want[2], 96, "rec=kvm,%d,1,work,exit ept_violation,5\n", b);
+		for (int k = 0; k < 3; k++)
+			assert_non_null(strstr(csv, want[k]));
+	}
+	assert_null(strstr(csv, "rec=tcg")); /* debugcon's boots: no profile */
+	assert_null(strstr(csv, "work,exit io"));
+	free(csv), free(path);
+	cm_capture_free(replay);
+	cm_matrix_free(mx);
+	cm_diags_clear(&d);
+	free(m), free(dir), free(db);
+}
+
 /* ---- real boots (group kvm) ------------------------------------------------------------- */
 
 static bool kvm_and_perf(void)
@@ -363,7 +430,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest unit[] = {
 		cmocka_unit_test(test_exit_decode), cmocka_unit_test(test_mmio_decode),
 		cmocka_unit_test(test_journal),     cmocka_unit_test(test_explain),
-		cmocka_unit_test(test_bad_profile),
+		cmocka_unit_test(test_bad_profile), cmocka_unit_test(test_replayed_profile),
 	};
 	int rc = 0;
 	const struct CMUnitTest kvm[] = { cmocka_unit_test(test_kvm_explain) };
