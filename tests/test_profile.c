@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,6 +423,12 @@ static void test_kvm_explain(void **state)
 	free(plain), free(post), free(work2);
 }
 
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(tmp, sizeof(tmp), "/tmp/cm-profile-XXXXXX");
@@ -445,6 +452,9 @@ int main(int argc, char **argv)
 		}
 		rc = cmocka_run_group_tests_name("profile-kvm", kvm, NULL, NULL);
 	}
-	rmdir(tmp);
+	if (rc) /* kept for a look: each run's folder */
+		printf("kept %s\n", tmp);
+	else
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
 }
