@@ -2,6 +2,7 @@
  * kvm_mmio payloads built from the tracepoints' real format files (as the decode fixtures are),
  * so exit reasons are tested here although this development host never fires kvm_exit; the
  * kvm group boots the bundled guest and its POST=500 and WORK=40000 variants through perf. */
+#define _GNU_SOURCE /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
