@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coldmark/capture.h"
+#include "coldmark/profile.h"
 
 static struct cm_event *push(struct cm_events *e, enum cm_event_kind kind, int64_t ts_ns)
 {
@@ -107,5 +108,6 @@ void cm_events_free(struct cm_events *e)
 	for (size_t i = 0; i < e->n; i++)
 		free(e->v[i].name);
 	free(e->v);
+	cm_prof_recs_free(e->prof);
 	memset(e, 0, sizeof(*e));
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "coldmark/capture.h"
+#include "coldmark/profile.h"
 
 /* Global in libperf.a, hidden in libperf.so: the reason coldmark links libperf statically. */
 int perf_evsel__apply_filter(struct perf_evsel *evsel, const char *filter);
@@ -63,6 +64,8 @@ struct cm_perf {
 	pid_t *first_pids;      /* the wave's boots whose first entry is in */
 	size_t nfirst_pids;
 	uint64_t wave_lost;     /* lost records cannot be told apart: every boot of the wave has them */
+	struct cm_profile *prof; /* run.profile (issue 28): its own events and rings */
+	char prof_why[160];
 };
 
 static int cmp_int(const void *a, const void *b)
@@ -301,6 +304,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *
 	}
 	perf_evlist__enable(p->evlist);
 	find_ring_fds(p, before, nbefore);
+	if (cfg->profile) /* after find_ring_fds, which counts the perf fds opened above */
+		p->prof = cm_profile_open(tracefs, p->prof_why, sizeof(p->prof_why));
 	for (size_t i = 0; i < p->nfirst; i++)
 		p->first_open[i] = true;
 	for (size_t i = 0; i < nf; i++)
@@ -487,6 +492,8 @@ static int reopen_first(struct cm_perf *p)
 static void begin(struct cm_perf *p)
 {
 	drain(p, -1, NULL); /* what came before this boot is not its own */
+	if (p->prof)
+		cm_profile_drain(p->prof, -1, NULL);
 	p->first_seen = p->first_off = false;
 	p->fired = -1;
 	join_closer(p);
@@ -559,6 +566,8 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 		if (ev->lost < p->wave_lost)
 			ev->lost = p->wave_lost;
 	}
+	if (p->prof)
+		cm_profile_drain(p->prof, pid, ev);
 	/* Only the first entry matters: stop the event once it is in, so that its filter stops
 	 * running on every emulated instruction or VM entry (5.5 million a boot of the bundled
 	 * guest on a nested host). Its sample wakes the launcher's poll (wakeup_events 1 on the
@@ -616,6 +625,7 @@ void cm_perf_close(struct cm_perf *p)
 	free(p->stash);
 	free(p->first_pids);
 	pthread_mutex_destroy(&p->lock);
+	cm_profile_close(p->prof);
 	free(p->ring_fd);
 	free(p->first_filter);
 	if (p->evlist) {
@@ -639,6 +649,12 @@ void cm_perf_close(struct cm_perf *p)
 		tep_free(p->tep);
 	free(p->kinds);
 	free(p);
+}
+
+struct cm_profile *cm_perf_profile(const struct cm_perf *p, const char **why)
+{
+	*why = p ? p->prof_why : "";
+	return p ? p->prof : NULL;
 }
 
 bool cm_perf_built_in(void)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "coldmark/capture.h"
+#include "coldmark/profile.h"
 
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err)
 {
@@ -50,4 +51,24 @@ size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max)
 {
 	(void)p, (void)fds, (void)max;
 	return 0;
+}
+
+struct cm_profile *cm_perf_profile(const struct cm_perf *p, const char **why)
+{
+	(void)p;
+	*why = "this coldmark was built without the perf source";
+	return NULL;
+}
+
+/* run.profile rides on the perf source: never open in this build */
+bool cm_profile_exit_fired(const struct cm_profile *p)
+{
+	(void)p;
+	return false;
+}
+
+const char *cm_profile_events(const struct cm_profile *p)
+{
+	(void)p;
+	return "";
 }

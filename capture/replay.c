@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <traceevent/event-parse.h>
+
 #include "coldmark/capture.h"
+#include "coldmark/profile.h"
 
 struct rec_event {
 	char *case_id, *name;
@@ -14,11 +17,23 @@ struct rec_event {
 	int64_t ts_ns;
 };
 
+struct raw_rec {
+	char *case_id;
+	int boot, warmup;
+	int64_t ts_ns;
+	unsigned char *data;
+	uint32_t size;
+};
+
 struct replay {
 	struct cm_capture base;
 	struct rec_event *v;
 	size_t n;
 	size_t *next; /* per case of the matrix: where to look for its next recorded boot */
+	struct raw_rec *raw; /* profile records (issue 28), cm_replay_profile */
+	size_t nraw;
+	struct tep_handle *tep;
+	signed char *kinds;
 };
 
 static int load(struct replay *r, const char *path)
@@ -56,6 +71,80 @@ static void play(struct replay *r, size_t b, struct cm_events *ev)
 		else
 			cm_events_add(ev, e->name, e->ts_ns + shift, 0, 0);
 	}
+	const struct rec_event *e = &r->v[b];
+	for (size_t i = 0; i < r->nraw; i++) { /* the boot's profile records, decoded as perf's */
+		const struct raw_rec *x = &r->raw[i];
+		struct cm_prof_rec pr = { .ts_ns = x->ts_ns + shift };
+		if (x->boot != e->boot || x->warmup != e->warmup || strcmp(x->case_id, e->case_id) ||
+		    cm_prof_decode(r->tep, r->kinds, x->data, x->size, &pr))
+			continue;
+		if (!ev->prof)
+			ev->prof = cm_xcalloc(1, sizeof(*ev->prof));
+		cm_prof_recs_add(ev->prof, &pr);
+	}
+}
+
+/* "kvm:kvm_exit" -> its kind, the format file dir/kvm_exit.format parsed into tep once */
+static int kind_of(struct replay *r, const char *event, const char *dir)
+{
+	static const struct { const char *name; enum cm_prof_kind kind; } k[] = {
+		{ "kvm:kvm_pio", CM_PROF_PIO }, { "kvm:kvm_mmio", CM_PROF_MMIO },
+		{ "kvm:kvm_exit", CM_PROF_EXIT }, { "kvm:kvm_emulate_insn", CM_PROF_EMUL },
+		{ "kvm:kvm_page_fault", CM_PROF_PF },
+	};
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (strcmp(k[i].name, event))
+			continue;
+		if (tep_find_event_by_name(r->tep, "kvm", event + 4))
+			return 0;
+		char *path = cm_xasprintf("%s/%s.format", dir, event + 4);
+		size_t len;
+		char *text = cm_read_file(path, &len);
+		free(path);
+		int id = text ? cm_prof_add_format(r->tep, "kvm", text, len, k[i].kind, r->kinds) : -1;
+		free(text);
+		return id < 0 ? -1 : 0;
+	}
+	return -1;
+}
+
+int cm_replay_profile(struct cm_capture *s, const char *raw_csv, const char *formats_dir)
+{
+	struct replay *r = (struct replay *)s;
+	FILE *f = fopen(raw_csv, "r");
+	if (!f)
+		return -1;
+	if (!r->tep) {
+		r->tep = tep_alloc();
+		r->kinds = cm_xcalloc(CM_PROF_MAX_ID, 1);
+	}
+	char line[1024], id[128], event[64], hex[600];
+	size_t cap = 0;
+	int rc = 0;
+	if (!fgets(line, sizeof(line), f)) /* the header */
+		line[0] = 0;
+	while (!rc && fgets(line, sizeof(line), f)) {
+		struct raw_rec x = { 0 };
+		long long ts;
+		if (sscanf(line, "%127[^,],%d,%d,%63[^,],%lld,%599[0-9a-f]", id, &x.boot, &x.warmup,
+			   event, &ts, hex) != 6 || strlen(hex) % 2 || kind_of(r, event, formats_dir)) {
+			rc = -1;
+			break;
+		}
+		x.size = (uint32_t)(strlen(hex) / 2);
+		x.data = cm_xmalloc(x.size);
+		for (uint32_t i = 0; i < x.size; i++) {
+			unsigned v;
+			sscanf(hex + 2 * i, "%2x", &v);
+			x.data[i] = (unsigned char)v;
+		}
+		x.case_id = cm_xstrdup(id);
+		x.ts_ns = ts;
+		CM_PUSH(r->raw, r->nraw, cap);
+		r->raw[r->nraw++] = x;
+	}
+	fclose(f);
+	return rc;
 }
 
 static void rp_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
@@ -69,6 +158,12 @@ static void rp_free(struct cm_capture *s)
 	for (size_t i = 0; i < r->n; i++)
 		free(r->v[i].case_id), free(r->v[i].name);
 	free(r->v);
+	for (size_t i = 0; i < r->nraw; i++)
+		free(r->raw[i].case_id), free(r->raw[i].data);
+	free(r->raw);
+	if (r->tep)
+		tep_free(r->tep);
+	free(r->kinds);
 	free(r->next);
 	free(r);
 }

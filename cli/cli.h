@@ -99,6 +99,11 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch);
 int cm_cmd_doctor(const struct cm_cli *cli);
 int cm_cmd_host(const struct cm_cli *cli);
 int cm_cmd_compare(const struct cm_cli *cli);
+/* compare explains (issue 28, cli/explain_cli.c): the sides' profile.csv into r's rows. */
+struct cm_cmp_result;
+int cm_compare_explain(const struct cm_cli *cli, struct cm_cmp_result *r);
+/* The run header's "profile" item (malloc'd): the events counted, kvm_exit never fired. */
+char *cm_profile_header(const struct cm_perf *perf);
 int cm_cmd_history(const struct cm_cli *cli);
 int cm_cmd_import(const struct cm_cli *cli);
 int cm_cmd_sync(const struct cm_cli *cli);

@@ -207,6 +207,8 @@ static const struct cm_opt run_own_opts[] = {
 	{ "no-drop-caches", 0, NULL, "do not drop the page cache before boots (warm boots)" },
 	{ "keep-logs", 0, NULL, "keep every boot's log (qemu's output, the serial console) in "
 				"OUTDIR/logs, ok boots' too (overrides run.keep_logs)" },
+	{ "profile", 0, NULL, "count per phase what the guest made KVM do into profile.csv "
+			      "(overrides run.profile)" },
 	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },
@@ -302,6 +304,8 @@ static const struct cm_opt compare_opts[] = {
 	{ "cand", 0, "VALUE", "with --axis: the candidate value (default: the other one of two)" },
 	{ "relative-to", 0, "reference", "judge each case relative to its reference case in the "
 					"same session (what the host did to both cancels)" },
+	{ "explain", 0, NULL, "name the profile counters (run --profile) that changed in every "
+			      "row, not only in those regressed or improved" },
 	{ 0 }
 };
 static const struct cm_opt history_opts[] = {

@@ -316,6 +316,11 @@ static int compare_one(const struct cm_cli *cli, const struct cm_judge *j,
 	if (!o.within_run)
 		host_calibration(cli, b, c, &o);
 	cm_compare_build(b, c, j, cm_cli_get(cli, "fail-on"), &o, &r);
+	if (cm_compare_explain(cli, &r)) {
+		cm_compare_free(&r);
+		cm_calibration_free((struct cm_calibration *)o.cal, o.ncal);
+		return CM_EXIT_USAGE;
+	}
 	for (size_t i = 0; i < r.n_not_comparable; i++)
 		fprintf(stderr, "warning: not comparable: %s\n", r.not_comparable[i]);
 	for (size_t i = 0; i < r.n_reference_moved; i++)
@@ -325,6 +330,7 @@ static int compare_one(const struct cm_cli *cli, const struct cm_judge *j,
 	for (size_t i = 0; i < r.n_only_base; i++)
 		fprintf(stderr, "note: case only in the base: %s\n", r.only_base[i]);
 	w->write(&r, stdout);
+	cm_explain_free(&r);
 	int rc = r.regressions ? CM_EXIT_FAILED
 		 : r.regressions_boots_only ? CM_EXIT_BOOTS_ONLY : CM_EXIT_OK;
 	cm_compare_free(&r);

@@ -40,6 +40,11 @@ static void late_meta(struct cm_runner *rn, const struct cm_perf *perf, const ch
 			continue;
 		cm_runner_meta(rn, items[i][0], items[i][1]);
 	}
+	if (rn->m->profile) { /* issue 28: what was counted, and what this host never shows */
+		char *text = cm_profile_header(perf);
+		cm_runner_meta(rn, CM_HDR(PROFILE), text);
+		free(text);
+	}
 }
 
 static bool kvm_usable(void)
@@ -157,6 +162,8 @@ static int apply_flags(struct run *r)
 		m->drop_caches = false;
 	if (cm_cli_flag(r->cli, "keep-logs"))
 		m->keep_logs = true;
+	if (cm_cli_flag(r->cli, "profile"))
+		m->profile = true;
 	if (!cm_matrix_has_phase(m, m->until_ci_phase)) {
 		fprintf(stderr, "coldmark run: --until-ci-phase: '%s' is not a phase of %s\n",
 			m->until_ci_phase, m->path);
@@ -228,7 +235,7 @@ static int check_host(struct run *r)
 		return 0;
 	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { m->ports, m->nports, r->qemu, m->first_entry_event,
-				     m->first_entry_filter, NULL };
+				     m->first_entry_filter, NULL, m->profile };
 	if ((r->perf = cm_perf_open(&pc, &err)))
 		return 0;
 	fprintf(stderr, want_perf ? "coldmark run: the perf source is not usable: %s\n"

@@ -331,6 +331,11 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 			       br->phase_ns[p], *src, r->drop_used);
 	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
+	int prc = cm_profile_journal(r->rd->path, em, cs->id, b, ev, r->store, r->run_id);
+	if (prc == -1) /* the boot's samples are kept: only its profile is lost */
+		sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
+	else if (prc)
+		sayf(r, "the store did not take the profile of %s boot %d", cs->id, b->boot);
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }

@@ -129,6 +129,9 @@ static const struct key keys[] = {
 	  "tracepoint for first_entry (auto: kvm:kvm_entry and kvm:kvm_emulate_insn)" },
 	{ "run.first_entry_filter", K_STRING, OFF(first_entry_filter), "rip == 0xfff0", 0, 0, NULL,
 	  "kernel filter on the first_entry event (the reset vector)" },
+	{ "run.profile", K_BOOL, OFF(profile), "false", 0, 0, NULL,
+	  "count per boot and phase what the guest made KVM do (port I/O, MMIO, exits, emulated "
+	  "instructions, page faults) into profile.csv; KVM cases through perf (run --profile)" },
 	{ "run.max_failed", K_PERCENT, OFF(max_failed_pct), "0", 0, 100, NULL,
 	  "share of measured boots (%) that may fail before the run exits 1 (all stay in the data)", .flag = "max-failed", .metavar = "PCT", .short_flag = 0 },
 	{ "run.until_ci", K_PERCENT, OFF(until_ci_pct), "0", 0, 100, NULL,

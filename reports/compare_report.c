@@ -138,6 +138,11 @@ static void text_row(const struct cm_cmp_result *r, const struct cm_cmp_row *row
 		row->cmp.verdict == CM_REGRESSED ? "REGRESSED" : cm_verdict_names[row->cmp.verdict],
 		model_text(row, model, sizeof(model)), sd_text(row->vc.within, w, sizeof(w)),
 		sd_text(row->vc.between, b, sizeof(b)), ref_text(r, row, ref, sizeof(ref)));
+	if (row->nwhy) { /* issue 28: what the guest made the host do differently */
+		char why[1024];
+		cm_explain_text(row, why, sizeof(why));
+		fprintf(f, "    why: %s\n", why);
+	}
 }
 
 static void md_head(FILE *f)
@@ -193,6 +198,21 @@ static json_t *real_or_null(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+static json_t *cm_explain_json(const struct cm_cmp_row *row)
+{
+	json_t *a = json_array();
+	for (size_t k = 0; k < row->nwhy; k++) {
+		const struct cm_explain *e = &row->why[k];
+		char label[128];
+		cm_explain_label(e, label, sizeof(label));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:f, s:f, s:f, s:b}", "counter",
+						   e->counter, "what", e->what, "label", label,
+						   "base_per_boot", e->base, "cand_per_boot", e->cand,
+						   "change", e->cand - e->base, "exact", e->exact));
+	}
+	return a;
+}
+
 static void write_json(const struct cm_cmp_result *r, FILE *f)
 {
 	json_t *rows = json_array();
@@ -214,6 +234,8 @@ static void write_json(const struct cm_cmp_result *r, FILE *f)
 		json_object_set_new(o, "var_within", real_or_null(row->vc.within));
 		json_object_set_new(o, "var_between", real_or_null(row->vc.between));
 		json_object_set_new(o, "icc", real_or_null(row->vc.icc));
+		if (row->why) /* issue 28: the profile counters that changed, ranked */
+			json_object_set_new(o, "explained_by", cm_explain_json(row));
 		json_t *hosts = cm_cmp_hosts_json(r, row);
 		if (hosts)
 			json_object_set_new(o, "hosts", hosts);

@@ -387,4 +387,5 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 			fprintf(f, "[^w%d]: %s\n", __builtin_ctz(b) + 1, cm_warning_text(b));
 	if (used)
 		fputs("\n", f);
+	cm_profile_md(r, f); /* issue 28: where the time went */
 }

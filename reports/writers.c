@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "coldmark/profile.h"
 #include "coldmark/report.h"
 
 /* ---- all formats ----------------------------------------------------------------------------- */
@@ -121,16 +122,31 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		free(path);
 		rc = CM_ERR(CM_EIO);
 	}
+	/* issue 28: the run folder's profile.csv (run --profile) gives "where the time went" */
+	struct cm_report rp = *r;
+	struct cm_profile_data pd = { 0 };
+	struct cm_prof_summary ps = { 0 };
+	char *prof = cm_xasprintf("%s/profile.csv", outdir);
+	if (!r->profile && !access(prof, R_OK)) {
+		if (cm_profile_load(prof, &pd, &err))
+			cm_diags_add(d, CM_SEV_WARNING, NULL, 0, 0, "%s (no profile in the reports)",
+				     err.msg);
+		cm_prof_summary_build(&pd, &ps);
+		rp.profile = &ps;
+	}
+	free(prof);
 	for (size_t i = 0; i < cm_nwriters; i++) {
 		if (!cm_list_has(formats, cm_writers[i].name))
 			continue;
 		if ((f = open_out(outdir, cm_writers[i].file, d, &path))) {
-			cm_writers[i].write(r, f);
+			cm_writers[i].write(&rp, f);
 			rc |= close_out(f, path, d);
 		} else {
 			free(path);
 			rc = CM_ERR(CM_EIO);
 		}
 	}
+	cm_prof_summary_free(&ps);
+	cm_profile_data_free(&pd);
 	return rc ? CM_ERR(CM_EIO) : 0;
 }

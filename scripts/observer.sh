@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The observer effect: does coldmark move what it measures, and what does a run cost beyond
 # its boots? Prints figures; asserts nothing (shared hosts are noisy: read medians and CIs).
-#   scripts/observer.sh [PAIRS]     (default 5 alternations of each comparison)
+#   scripts/observer.sh [PAIRS] [profile]  (default 5 alternations of each comparison;
+#                                           "profile": section 6 alone)
 # 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
@@ -10,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
+only=${2:-}
 bash scripts/setup-deps.sh >/dev/null
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
@@ -35,6 +37,7 @@ ${4:-}
 YAML
 }
 
+if [ "$only" != profile ]; then
 echo
 echo "== 1. wall time of a run over its bare boots (TCG, 20 boots, warm page cache)"
 matrix wall tcg 20
@@ -66,6 +69,7 @@ for p in range(1, pairs + 1):
 print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f});"
       f" between boots (qemu's exit to the next exec) median {statistics.median(gaps):.2f} ms")
 PY
+fi
 
 if [ ! -w /dev/kvm ] || ! "$bin" doctor --no-probe >/dev/null 2>&1; then
 	echo "(no KVM or perf here: the KVM figures are not measured)"
@@ -106,6 +110,7 @@ for k in PH:
 PY
 }
 
+if [ "$only" != profile ]; then
 echo
 echo "== 2. perf capture attached or not: the same boots' phases, as debugcon stamps them (KVM)"
 matrix kvm kvm 10
@@ -197,3 +202,16 @@ if ahead:
 else:
     print("  perf record saw none of the markers")
 PY
+fi
+
+echo
+echo "== 6. run --profile or not: the same boots' phases, as debugcon stamps them (KVM, issue 28)"
+matrix kvm kvm 10
+dirs_n=() dirs_p=()
+for p in $(seq "$pairs"); do
+	"$bin" run "$work/kvm.yaml" -o "$work/nop$p" --db "$work/k.db" --source both >/dev/null
+	"$bin" run "$work/kvm.yaml" -o "$work/pro$p" --db "$work/k.db" --source both --profile >/dev/null
+	dirs_n+=("$work/nop$p") dirs_p+=("$work/pro$p")
+done
+echo "  phase        perf markers alone -> with --profile (change [95% CI])"
+compare_phases "@debugcon" "${dirs_n[@]}" -- "@debugcon" "${dirs_p[@]}"

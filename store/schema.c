@@ -80,6 +80,15 @@ static const struct {
 	  "CREATE UNIQUE INDEX samples_once ON samples(run_id, case_id, session, boot, warmup, phase,"
 	  " (status = 'interrupted'));"
 	  "DROP INDEX IF EXISTS samples_run;" },
+	/* v6: run --profile's counts per boot and phase (issue 28), beside the samples */
+	{ "CREATE TABLE profile (run_id TEXT NOT NULL REFERENCES runs(id), case_id TEXT NOT NULL,"
+	  " boot INTEGER NOT NULL, session INTEGER NOT NULL, phase TEXT NOT NULL,"
+	  " counter TEXT NOT NULL, count REAL NOT NULL,"
+	  " UNIQUE (run_id, case_id, session, boot, phase, counter));",
+	  "CREATE TABLE profile (rowid BIGSERIAL, run_id TEXT NOT NULL REFERENCES runs(id),"
+	  " case_id TEXT NOT NULL, boot INTEGER NOT NULL, session INTEGER NOT NULL,"
+	  " phase TEXT NOT NULL, counter TEXT NOT NULL, count DOUBLE PRECISION NOT NULL,"
+	  " UNIQUE (run_id, case_id, session, boot, phase, counter));" },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define DEDUP_VERSION 5 /* the step that removed duplicate samples */
@@ -117,9 +126,10 @@ static int check_ours(struct cm_store *s, int v, const char *name, struct cm_err
 		      bool *flag)
 {
 	static const char *const known[] = { "runs", "run_meta", "cases", "samples",
-					     "calibration", "coldmark_schema" };
+					     "calibration", "coldmark_schema", "profile" };
 	static const struct { const char *name; int since; } needed[] = {
 		{ "runs", 1 }, { "run_meta", 1 }, { "cases", 1 }, { "samples", 1 }, { "calibration", 3 },
+		{ "profile", 6 },
 	};
 	struct cm_rows t;
 	if (cm_store_rows(s, s->pg ? TABLES_PG : TABLES_SQLITE, 0, NULL, &t)) {

@@ -11,6 +11,8 @@
 ;   HANG           never writes work_done nor exits: the harness must time out
 ;   OUT_OF_ORDER   writes work_done before long_mode
 ;   CRASH          triple-faults right after real_mode (QEMU resets; with -no-reboot it exits 0)
+;   POST=n         writes port 0x80 (POST) n times in long mode before work_done: what
+;                  run --profile and compare must name (issue 28)
 ;   SERIAL         right after each marker, also prints a line on COM1 ("R", "L", "W"): the
 ;                  console marker source's timing error is measured against the port markers
 
@@ -113,6 +115,13 @@ long_mode:
         dec ecx
         jnz .work
         mov [result], rax
+%ifdef POST
+        mov ecx, POST                   ; n writes to the POST port, each a VM exit
+        xor eax, eax
+.post:  out 0x80, al
+        dec ecx
+        jnz .post
+%endif
 %ifdef HANG
 .hang:  hlt
         jmp .hang

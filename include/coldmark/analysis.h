@@ -47,6 +47,21 @@ struct cm_interaction {
 	size_t a, b; /* indices into trends */
 	double diff, lo, hi;
 };
+/* "Where the time went" (issue 28, analysis/profile_summary.c): per case and phase the median
+ * per-boot count of every non-zero profile counter, largest first. Borrows profile.csv's data. */
+struct cm_prof_line {
+	const char *case_id, *phase, *counter, *what;
+	double median;
+	size_t nboots, case_rank, phase_rank;
+};
+struct cm_prof_summary {
+	struct cm_prof_line *v;
+	size_t n;
+};
+struct cm_profile_data;
+void cm_prof_summary_build(const struct cm_profile_data *d, struct cm_prof_summary *s);
+void cm_prof_summary_free(struct cm_prof_summary *s);
+
 struct cm_report {
 	const struct cm_dataset *ds;
 	struct cm_cell *cells; /* case-major: cells[c * nphases + p] */
@@ -58,6 +73,7 @@ struct cm_report {
 	size_t ntrends;
 	struct cm_interaction *interactions;
 	size_t ninteractions;
+	const struct cm_prof_summary *profile; /* run --profile's, when the run folder has one */
 };
 /* The slopes (cm_report_build calls it) and their release. */
 void cm_report_trends(struct cm_report *r);
@@ -155,6 +171,14 @@ struct cm_cmp_model_info {
 extern const struct cm_cmp_model_info cm_cmp_models[];
 extern const size_t cm_cmp_nmodels;
 
+/* A profile counter whose per-boot count changed between the sides (analysis/explain.c). */
+struct cm_explain {
+	char *counter;    /* profile.csv's name ("port 0x80 write") */
+	const char *what; /* "POST", "" */
+	double base, cand; /* median counts per boot */
+	bool exact;       /* the count was the same in every boot of each side */
+};
+
 struct cm_cmp_row {
 	const char *case_id, *phase; /* the candidate's */
 	size_t base_n, cand_n;
@@ -165,6 +189,8 @@ struct cm_cmp_row {
 	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
 	struct cm_hosts hosts; /* the host level (model hosts); its indexes name r->hosts */
+	struct cm_explain *why; /* compare explains (issue 28): ranked; NULL when not asked */
+	size_t nwhy;
 };
 
 /* What the comparison may use beyond the two datasets. */
@@ -245,5 +271,16 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 		     size_t nruns, const char *case_filter, const char *phase,
 		     const struct cm_judge *j, struct cm_history *out);
 void cm_history_free(struct cm_history *h);
+
+/* compare explains (issue 28): the profile counters that changed, into the rows regressed or
+ * improved (all: every row), ranked; cm_explain_free undoes it. */
+struct cm_profile_data;
+void cm_explain(struct cm_cmp_result *r, const struct cm_profile_data *base,
+		const struct cm_profile_data *cand, bool all);
+void cm_explain_free(struct cm_cmp_result *r);
+/* "port 0x80 (POST) writes", "VM exits (io)" */
+void cm_explain_label(const struct cm_explain *e, char *out, size_t n);
+/* The row's "why:" text: "port 0x80 (POST) writes 0 → 500 per boot; VM exits (io) +500 ..." */
+void cm_explain_text(const struct cm_cmp_row *row, char *out, size_t n);
 
 #endif

@@ -30,6 +30,7 @@ struct cm_events {
 	struct cm_event *v;
 	size_t n, cap;
 	uint64_t lost; /* records the kernel dropped during this boot (perf) */
+	struct cm_prof_recs *prof; /* run.profile's records of this boot (profile.h); NULL: none */
 };
 /* A host event (exec, first_entry, exit) or a console marker, by name. */
 void cm_events_add(struct cm_events *e, const char *name, int64_t ts_ns, unsigned port,
@@ -66,6 +67,7 @@ struct cm_perf_config {
 	const char *first_entry;      /* "auto" or "system:event" */
 	const char *first_entry_filter;
 	const char *tracefs;          /* NULL: find it */
+	bool profile;                 /* run.profile: also open the profile's events (profile.h) */
 };
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err);
 /* Before launching qemu: re-arms the first-entry events and forgets stale records. */
@@ -87,6 +89,8 @@ bool cm_perf_first_entry_woken(const struct cm_perf *p);
 /* The fds to poll for that wakeup, until this boot's first entry is in. */
 size_t cm_perf_poll_fds(const struct cm_perf *p, int *fds, size_t max);
 void cm_perf_close(struct cm_perf *p);
+/* run.profile's capture riding on p (NULL: not asked, or not available: *why says why). */
+struct cm_profile *cm_perf_profile(const struct cm_perf *p, const char **why);
 
 /* Decoding of raw tracepoint payloads with libtraceevent, by field name (unit-tested on
  * embedded format files). */
@@ -196,6 +200,10 @@ struct cm_capture *cm_perf_source(struct cm_perf *p, const struct cm_matrix *m);
  * cm_replay_boot puts the next recorded boot of case case_idx into ev (-1: none recorded). */
 struct cm_capture *cm_replay_source(const char *events_csv, const struct cm_matrix *m);
 int cm_replay_boot(struct cm_capture *s, size_t case_idx, struct cm_events *ev);
+/* Profile records of the recorded boots (issue 28): a CSV (case,boot,warmup,system:event,
+ * ts_ns,payload in hex) of raw tracepoint payloads, decoded through formats_dir/<event>.format
+ * as the perf capture decodes them. 0, or -1 for a file or line it cannot use. */
+int cm_replay_profile(struct cm_capture *s, const char *raw_csv, const char *formats_dir);
 void cm_capture_free(struct cm_capture *s);
 /* The kernel's stamp of a received message on CLOCK_MONOTONIC (the message's CLOCK_REALTIME
  * stamp moved by the offset between the clocks now); now when it gave none. -1: nothing. */

@@ -118,6 +118,7 @@ struct cm_matrix {
 	char *until_ci_phase; /* the phase whose median CI decides; default total */
 	bool drop_caches;
 	bool keep_logs; /* every boot's log stays in logs/ (by default only failed boots') */
+	bool profile; /* run.profile (issue 28) */
 	enum cm_drop drop_method;
 	enum cm_order order;
 	struct cm_name source; /* run.source */

@@ -53,7 +53,7 @@ bool cm_row_boot_done(const struct cm_sample_row *r);
 	X(QEMU_CPUS, "qemu cpus", true) X(AUDIT, "per-boot audit", false) X(TAG, "tag", false)  \
 	X(REPLICATE, "replicate", false) X(JOB, "job", false)                                      \
 	X(BASE_ARGS, "base args", false) X(PHASES, "phases", false) X(MARKERS, "markers", false)   \
-	X(STORE, "store", false)
+	X(STORE, "store", false) X(PROFILE, "profile", false)
 #define CM_HDR_ENUM_(e, name, cmp) CM_HDR_##e,
 enum cm_header_key { CM_HEADER_KEYS(CM_HDR_ENUM_) CM_HDR_COUNT };
 #undef CM_HDR_ENUM_

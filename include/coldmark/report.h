@@ -66,4 +66,10 @@ char *cm_cmp_writer_names(void);
 
 void cm_history_text(const struct cm_history *h, FILE *f);
 void cm_history_html(const struct cm_history *h, FILE *f);
+/* "Where the time went" (issue 28, reports/profile_report.c), when r->profile is set: a
+ * Markdown section, a JSON array (a json_t *, NULL when none), an HTML section. */
+void cm_profile_md(const struct cm_report *r, FILE *f);
+void *cm_profile_json(const struct cm_report *r);
+void cm_profile_html(const struct cm_report *r, FILE *f);
+
 #endif

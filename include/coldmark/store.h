@@ -7,7 +7,7 @@
 
 #include "coldmark/model.h"
 
-#define CM_STORE_VERSION 5
+#define CM_STORE_VERSION 6
 
 struct cm_store;
 /* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */
@@ -102,5 +102,10 @@ int cm_store_copy_new_run(struct cm_store *src, struct cm_store *dst, const char
 			  struct cm_store_copied *out);
 /* Every run of src, then its calibrations (the newer of a host's case and phase wins). */
 int cm_store_copy_all(struct cm_store *src, struct cm_store *dst, struct cm_store_copied *out);
+
+/* run --profile's rows of a boot (issue 28; table profile, schema v6). 0 or an error. */
+struct cm_profile_row;
+int cm_store_add_profile(struct cm_store *s, const char *run_id, const struct cm_profile_row *rows,
+			 size_t n);
 
 #endif

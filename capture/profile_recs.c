@@ -1,0 +1,76 @@
+/* A boot's profile records (issue 28): grown as the rings are drained. */
+#include <stdlib.h>
+#include <traceevent/event-parse.h>
+
+#include "coldmark/capture.h"
+#include "coldmark/profile.h"
+
+void cm_prof_recs_add(struct cm_prof_recs *r, const struct cm_prof_rec *rec)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 1024;
+		r->v = cm_xrealloc(r->v, r->cap * sizeof(*r->v));
+	}
+	r->v[r->n++] = *rec;
+}
+
+void cm_prof_recs_free(struct cm_prof_recs *r)
+{
+	if (!r)
+		return;
+	free(r->v);
+	free(r);
+}
+
+int cm_prof_add_format(struct tep_handle *tep, const char *system, const char *text, size_t len,
+		       enum cm_prof_kind kind, signed char *kind_by_id)
+{
+	struct tep_event *ev = NULL;
+	if (tep_parse_format(tep, &ev, text, len, system) != TEP_ERRNO__SUCCESS || !ev ||
+	    ev->id < 0 || ev->id >= CM_PROF_MAX_ID)
+		return -1;
+	kind_by_id[ev->id] = (signed char)(kind + 1);
+	return ev->id;
+}
+
+static unsigned long long num(struct tep_event *ev, struct tep_record *rec, const char *name)
+{
+	unsigned long long v = 0;
+	struct tep_format_field *f = tep_find_field(ev, name);
+	if (f)
+		tep_read_number_field(f, rec->data, &v);
+	return v;
+}
+
+int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *raw,
+		   uint32_t size, struct cm_prof_rec *out)
+{
+	struct tep_record rec = { .data = raw, .size = (int)size };
+	if (size < 8)
+		return -1;
+	int type = tep_data_type(tep, &rec);
+	struct tep_event *ev = type >= 0 && type < CM_PROF_MAX_ID && kind_by_id[type]
+				       ? tep_find_event(tep, type) : NULL;
+	if (!ev)
+		return -1;
+	out->kind = (uint8_t)(kind_by_id[type] - 1);
+	out->weight = 1;
+	switch (out->kind) {
+	case CM_PROF_PIO:
+		out->key = num(ev, &rec, "port");
+		out->dir = num(ev, &rec, "rw") == 1;
+		break;
+	case CM_PROF_MMIO: /* type 0 unsatisfied read, 1 read, 2 write: by page */
+		out->key = num(ev, &rec, "gpa") & ~0xfffULL;
+		out->dir = num(ev, &rec, "type") == 2;
+		break;
+	case CM_PROF_EXIT: /* VMX reasons keep flags in the high bits */
+		out->key = (num(ev, &rec, "exit_reason") & 0xffffffffULL) |
+			   num(ev, &rec, "isa") << 32;
+		break;
+	case CM_PROF_EMUL:
+		out->weight = CM_PROF_EMUL_PERIOD;
+		break;
+	}
+	return 0;
+}
