@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -332,11 +333,57 @@ static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b)
 	return rc;
 }
 
+/* COLDMARK_CPU_REPORT=FILE: coldmark's own CPU (every thread, exited ones too: RUSAGE_SELF)
+ * split into start-up (to the first boot), the boots (journals, store, progress, report
+ * rewrites: the per-boot cost) and the end (reports, exports), and qemu's (RUSAGE_CHILDREN)
+ * over the boots, for scripts/observer.sh. One line, "key=value ...", written at exit. */
+static struct {
+	const char *path;
+	int64_t self[2], kids[2]; /* at the first boot, after the last */
+	size_t boots;
+	bool armed;
+} cpu_mark;
+
+static int64_t cpu_ns(int who)
+{
+	struct rusage ru;
+	getrusage(who, &ru);
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+	       ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+static void cpu_report(void)
+{
+	FILE *f = fopen(cpu_mark.path, "a");
+	if (!f)
+		return;
+	fprintf(f, "startup_ns=%lld boots_ns=%lld end_ns=%lld boots=%zu qemu_ns=%lld\n",
+		(long long)cpu_mark.self[0], (long long)(cpu_mark.self[1] - cpu_mark.self[0]),
+		(long long)(cpu_ns(RUSAGE_SELF) - cpu_mark.self[1]), cpu_mark.boots,
+		(long long)(cpu_mark.kids[1] - cpu_mark.kids[0]));
+	fclose(f);
+}
+
+static void cpu_at(int end, size_t boots)
+{
+	const char *path = getenv("COLDMARK_CPU_REPORT");
+	if (!path || !*path)
+		return;
+	cpu_mark.self[end] = cpu_ns(RUSAGE_SELF);
+	cpu_mark.kids[end] = cpu_ns(RUSAGE_CHILDREN);
+	cpu_mark.boots = boots;
+	cpu_mark.path = path;
+	if (end && !cpu_mark.armed) /* once per process: tests run cm_run more than once */
+		cpu_mark.armed = !atexit(cpu_report);
+}
+
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
+	cpu_at(0, 0);
 	int64_t t0 = r->clock();
 	int rc = 0;
-	for (size_t i = 0; !*r->stop && !rc; i++) {
+	size_t i = 0;
+	for (; !*r->stop && !rc; i++) {
 		if (i == *nplan && !(r->m->until_ci_pct > 0 &&
 				     cm_plan_next_block(r->m, r->ds, r->planned, pl, nplan)))
 			break;
@@ -368,6 +415,7 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_events_free(&ev);
 	}
 	int end = session_mark(r, r->session, false);
+	cpu_at(1, i);
 	/* a resumed run with no boot left still brings the server what it lacks */
 	if (!rc && !end && r->shared && !r->shared_begun && r->ds->n)
 		end = share(r, r->ds->n, "the run");

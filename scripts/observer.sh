@@ -6,7 +6,10 @@
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
 # 4. what debugcon and the console capture add to qemu's start-up, seen by perf (KVM)
-# 5. coldmark's stamp of each marker against a concurrent `perf record` of the same hits (KVM)
+# 5. coldmark's stamp of each marker against a concurrent `perf record` of the same hits, and
+#    perf record's own (a second perf record in coldmark's place): the per-marker cost (KVM)
+# 6. coldmark's own CPU (all its threads): start-up, per boot, reports at the end (from the
+#    runs of 1, through COLDMARK_CPU_REPORT)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
@@ -49,7 +52,9 @@ bare() {
 ratios=()
 for p in $(seq "$pairs"); do
 	t=$(date +%s%N); bare; b=$(ms "$t")
-	t=$(date +%s%N); "$bin" run "$work/wall.yaml" -o "$work/wall$p" --db "$work/w.db" >/dev/null; c=$(ms "$t")
+	t=$(date +%s%N)
+	COLDMARK_CPU_REPORT=$work/cpu.txt "$bin" run "$work/wall.yaml" -o "$work/wall$p" --db "$work/w.db" >/dev/null
+	c=$(ms "$t")
 	ratios+=("$(python3 -c "print(f'{$c/$b:.3f}')")")
 	echo "  pair $p: bare $b ms, coldmark run $c ms, ratio ${ratios[-1]}"
 done
@@ -65,6 +70,20 @@ for p in range(1, pairs + 1):
     gaps += [(by[y]["exec"] - by[x]["exit"]) / 1e6 for x, y in zip(b, b[1:]) if "exit" in by[x]]
 print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f});"
       f" between boots (qemu's exit to the next exec) median {statistics.median(gaps):.2f} ms")
+PY
+
+echo
+echo "== 6. coldmark's own CPU, all its threads (the same TCG runs; qemu's CPU for scale)"
+python3 - "$work/cpu.txt" <<'PY'
+import statistics, sys
+runs = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(sys.argv[1])]
+med = lambda k: statistics.median(r[k] for r in runs)
+boot = statistics.median(r["boots_ns"] / r["boots"] for r in runs)
+qemu = statistics.median(r["qemu_ns"] / r["boots"] for r in runs)
+share = statistics.median(r["boots_ns"] / r["qemu_ns"] for r in runs)
+print(f"  start-up {med('startup_ns')/1e6:.2f} ms; per boot {boot/1e6:.3f} ms"
+      f" ({share*100:.2f}% of the boot's own {qemu/1e6:.1f} ms of CPU);"
+      f" reports at the end {med('end_ns')/1e6:.2f} ms (medians of {len(runs)} runs)")
 PY
 
 if [ ! -w /dev/kvm ] || ! "$bin" doctor --no-probe >/dev/null 2>&1; then
@@ -166,34 +185,72 @@ YAML
 
 echo
 echo "== 5. coldmark's stamp against a concurrent perf record of the same kvm:kvm_pio hits"
-perf record -q -k CLOCK_MONOTONIC -e kvm:kvm_pio -a -o "$work/perf.data" 2>/dev/null &
-rec=$!
-sleep 1
-"$bin" run "$work/kvm.yaml" -o "$work/rec" --db "$work/k.db" --source perf -n $((pairs * 2)) >/dev/null
-kill -INT "$rec"; wait "$rec" 2>/dev/null || true
-perf script -i "$work/perf.data" -F time,trace 2>/dev/null | grep "pio_write at 0xf4" >"$work/perf.txt" || true
-python3 - "$work/rec/events.csv" "$work/perf.txt" <<'PY'
+# perf record (A) attached first, then coldmark's event or a second perf record (B): the later
+# event runs first in the tracepoint, so its stamp leads A's by what it spends after taking its
+# time stamp plus what A spends before taking its own. The same A both ways: coldmark's lead
+# over B's is coldmark's per-marker cost over perf record's own. Nanoseconds (--ns): without,
+# perf script cuts its times to whole microseconds.
+record() { # OUT: perf record of kvm:kvm_pio on every CPU, kernel times on CLOCK_MONOTONIC
+	perf record -q -k CLOCK_MONOTONIC -e kvm:kvm_pio -a -o "$1" 2>/dev/null &
+	echo $!
+}
+markers() { # PERF.DATA -> one line per write to the marker port, with its time in ns
+	perf script --ns -i "$1" -F time,trace 2>/dev/null | grep "pio_write at 0xf4" || true
+}
+for p in $(seq "$pairs"); do
+	a=$(record "$work/a$p.data"); sleep 1.5
+	"$bin" run "$work/kvm.yaml" -o "$work/rec$p" --db "$work/k.db" --source perf -n 2 >/dev/null
+	kill -INT "$a"; wait "$a" 2>/dev/null || true
+	markers "$work/a$p.data" >"$work/a$p.txt"
+	a=$(record "$work/pa$p.data"); sleep 1.5
+	b=$(record "$work/pb$p.data"); sleep 1.5
+	"$bin" run "$work/kvm.yaml" -o "$work/prec$p" --db "$work/k.db" --source debugcon -n 2 >/dev/null
+	kill -INT "$b" "$a"; wait "$b" "$a" 2>/dev/null || true
+	markers "$work/pa$p.data" >"$work/pa$p.txt"
+	markers "$work/pb$p.data" >"$work/pb$p.txt"
+	rm -f "$work"/*a$p.data "$work"/pb$p.data
+done
+python3 - "$work" "$pairs" <<'PY'
 import bisect, csv, statistics, sys
-perf = sorted(int(round(float(l.split(":")[0]) * 1e9)) for l in open(sys.argv[2]) if l.strip())
-ours = [(r["case"], r["boot"], r["event"], int(r["ts_ns"])) for r in csv.DictReader(open(sys.argv[1]))
-        if r["event"] in ("real_mode", "long_mode", "work_done")]
-ahead, by = [], {}
-for case, boot, ev, t in ours:
-    i = bisect.bisect_left(perf, t)
-    near = min((abs(perf[j] - t), perf[j]) for j in (i - 1, i) if 0 <= j < len(perf))
-    if near[0] < 1e6:
-        ahead.append((near[1] - t) / 1e3)
-        by.setdefault((case, boot), {})[ev] = (t, near[1])
-deltas = []
-for ev in by.values():
-    for a, b in (("real_mode", "long_mode"), ("long_mode", "work_done")):
-        if a in ev and b in ev:
-            deltas.append(abs((ev[b][0] - ev[a][0]) - (ev[b][1] - ev[a][1])) / 1e3)
-if ahead:
-    print(f"  coldmark's stamp ahead of perf record's: median {statistics.median(ahead):.2f} us,"
-          f" max {max(ahead):.2f} us ({len(ahead)} markers)")
-    print(f"  marker deltas, coldmark vs perf record: median {statistics.median(deltas):.2f} us,"
-          f" max {max(deltas):.2f} us ({len(deltas)} phases)")
+work, pairs = sys.argv[1], int(sys.argv[2])
+def stamps(path):  # "   123.456789012: kvm:kvm_pio: ..." -> ns, exactly (no float rounding)
+    out = []
+    for l in open(path):
+        s, _, ns = l.split(":")[0].strip().partition(".")
+        out.append(int(s) * 10**9 + int(ns.ljust(9, "0")))
+    return sorted(out)
+def lead(a, b):  # how far each of b's stamps precedes a's of the same hit (us)
+    d = []
+    for t in b:
+        i = bisect.bisect_left(a, t)
+        near = min((abs(a[j] - t), a[j]) for j in (i - 1, i) if 0 <= j < len(a))
+        if near[0] < 100000:
+            d.append((near[1] - t) / 1e3)
+    return d
+ours, theirs, deltas = [], [], []
+for p in range(1, pairs + 1):
+    a = stamps(f"{work}/a{p}.txt")
+    by = {}
+    for r in csv.DictReader(open(f"{work}/rec{p}/events.csv")):
+        if r["event"] in ("real_mode", "long_mode", "work_done"):
+            by.setdefault(r["boot"], {})[r["event"]] = int(r["ts_ns"])
+    for ev in by.values():
+        m = {k: lead(a, [t]) for k, t in ev.items()}
+        ours += [x for v in m.values() for x in v]
+        for x, y in (("real_mode", "long_mode"), ("long_mode", "work_done")):
+            if m.get(x) and m.get(y):  # coldmark's phase against perf record's, same hits
+                deltas.append(abs(m[y][0] - m[x][0]))
+    theirs += lead(stamps(f"{work}/pa{p}.txt"), stamps(f"{work}/pb{p}.txt"))
+if ours and theirs:
+    mo, mt = statistics.median(ours), statistics.median(theirs)
+    print(f"  coldmark's stamp ahead of perf record's:      median {mo:.3f} us"
+          f" (range {min(ours):.3f}-{max(ours):.3f}, {len(ours)} markers)")
+    print(f"  a 2nd perf record's stamp ahead of the first's: median {mt:.3f} us"
+          f" (range {min(theirs):.3f}-{max(theirs):.3f}, {len(theirs)} markers)")
+    print(f"  coldmark's per-marker cost over perf record's own: {mo / mt:.2f}x")
+    if deltas:
+        print(f"  marker deltas, coldmark vs perf record: median {statistics.median(deltas):.3f} us,"
+              f" max {max(deltas):.3f} us ({len(deltas)} phases)")
 else:
     print("  perf record saw none of the markers")
 PY
