@@ -4,6 +4,7 @@
  * sinks are parameters: tests run it on a fake launcher, without qemu. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,22 +298,38 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }
 
+/* The median of case c's measured totals so far, for the progress line: the median alone, not
+ * the whole summary (its CIs and mode search were a tenth of coldmark's CPU per boot). */
+static double case_median(const struct cm_dataset *ds, size_t c)
+{
+	size_t total = cm_dataset_find_phase(ds, "total"), n = 0;
+	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *row = &ds->rows[i];
+		if (row->case_idx == c && row->phase_idx == total && cm_row_kind(row) == CM_ROW_MEASURED &&
+		    !isnan(row->duration_ns))
+			v[n++] = row->duration_ns;
+	}
+	qsort(v, n, sizeof(double), cm_cmp_double);
+	double m = n ? cm_stats_quantile_sorted(v, n, 0.5) : NAN;
+	free(v);
+	return m;
+}
+
 /* What the sink is told after each boot. */
 static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		 const struct cm_boot_result *br, const char *log, int64_t t0)
 {
-	struct cm_summary s;
-	cm_plan_case_summary(r->ds, b->c, "total", &s);
+	double median = case_median(r->ds, b->c);
 	double el = (r->clock() - t0) / 1e9;
 	struct cm_progress p = {
 		.i = i, .n = nplan, .c = &r->m->cases[b->c], .b = b,
 		.of = b->warmup ? (int)(r->m->warmup * r->m->sessions) : r->planned[b->c],
 		.sessions = (int)r->m->sessions,
 		.status = br->status, .detail = br->detail, .log = log,
-		.total_ns = br->phase_ns[br->nphase - 1 - CM_NMETRICS], .median_ns = s.median,
+		.total_ns = br->phase_ns[br->nphase - 1 - CM_NMETRICS], .median_ns = median,
 		.elapsed_s = el, .eta_s = el / (i + 1) * (nplan - i - 1),
 	};
-	cm_summary_free(&s);
 	if (r->progress)
 		r->progress(r->ctx, &p);
 }
@@ -320,10 +337,11 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
 /* A case with all its boots gets its reports now, not only at the end; with many cases the
  * rewrite is throttled so that it never costs more than ~5% of the run's time (a 10^5-case
  * matrix rewrote every report after every case). */
-static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b)
+static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
 	int64_t since = r->clock() - r->last_report_ns;
-	if (b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
+	/* after the plan's last boot the run's end writes them anyway */
+	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
 	    since < 20 * r->report_cost_ns || since < 1000000000LL)
 		return 0;
 	int64_t t = r->clock();
@@ -406,7 +424,7 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 				r->done[b.c]++;
 			}
 			tell(r, &b, i, *nplan, &br, log, t0);
-			rc = maybe_case_done(r, &b);
+			rc = maybe_case_done(r, &b, i + 1 == *nplan && !(r->m->until_ci_pct > 0));
 		}
 		if (!rc && r->shared_refused) /* a header item refused between boots */
 			rc = CM_RUNNER_OUTPUT;
