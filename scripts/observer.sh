@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # The observer effect: does coldmark move what it measures, and what does a run cost beyond
 # its boots? Prints figures; asserts nothing (shared hosts are noisy: read medians and CIs).
-#   scripts/observer.sh [PAIRS]     (default 5 alternations of each comparison)
+#   scripts/observer.sh [PAIRS] [SECTIONS]  (default 5 alternations of each comparison; sections
+#   "1 2 3 4 5" by default: "1 5" measures the wall, coldmark's own CPU and its per-marker cost)
 # 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
 # 4. what debugcon and the console capture add to qemu's start-up, seen by perf (KVM)
 # 5. coldmark's stamp of each marker against a concurrent `perf record` of the same hits, and
 #    perf record's own (a second perf record in coldmark's place): the per-marker cost (KVM)
-# 6. coldmark's own CPU (all its threads): start-up, per boot, reports at the end (from the
-#    runs of 1, through COLDMARK_CPU_REPORT)
+# 1b. coldmark's own CPU (all its threads): start-up, per boot, reports at the end (the runs
+#    of 1, through COLDMARK_CPU_REPORT), beside qemu's CPU per boot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
+sections=" ${2:-1 2 3 4 5} "
+want() { [[ $sections == *" $1 "* ]]; }
 bash scripts/setup-deps.sh >/dev/null
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
@@ -38,6 +41,7 @@ ${4:-}
 YAML
 }
 
+if want 1; then
 echo
 echo "== 1. wall time of a run over its bare boots (TCG, 20 boots, warm page cache)"
 matrix wall tcg 20
@@ -73,7 +77,7 @@ print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-
 PY
 
 echo
-echo "== 6. coldmark's own CPU, all its threads (the same TCG runs; qemu's CPU for scale)"
+echo "== 1b. coldmark's own CPU, all its threads (the same TCG runs; qemu's CPU for scale)"
 python3 - "$work/cpu.txt" <<'PY'
 import statistics, sys
 runs = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(sys.argv[1])]
@@ -85,6 +89,7 @@ print(f"  start-up {med('startup_ns')/1e6:.2f} ms; per boot {boot/1e6:.3f} ms"
       f" ({share*100:.2f}% of the boot's own {qemu/1e6:.1f} ms of CPU);"
       f" reports at the end {med('end_ns')/1e6:.2f} ms (medians of {len(runs)} runs)")
 PY
+fi
 
 if [ ! -w /dev/kvm ] || ! "$bin" doctor --no-probe >/dev/null 2>&1; then
 	echo "(no KVM or perf here: the KVM figures are not measured)"
@@ -125,9 +130,10 @@ for k in PH:
 PY
 }
 
+matrix kvm kvm 10
+if want 2; then
 echo
 echo "== 2. perf capture attached or not: the same boots' phases, as debugcon stamps them (KVM)"
-matrix kvm kvm 10
 dirs_d=() dirs_b=()
 for p in $(seq "$pairs"); do
 	"$bin" run "$work/kvm.yaml" -o "$work/deb$p" --db "$work/k.db" --source debugcon >/dev/null
@@ -137,6 +143,9 @@ done
 echo "  phase        debugcon alone -> with perf attached (change [95% CI])"
 compare_phases "" "${dirs_d[@]}" -- "@debugcon" "${dirs_b[@]}"
 
+fi
+
+if want 3; then
 echo
 echo "== 3. the first-entry event: disabled at its hit (now) against at the next drain (before)"
 dirs_o=() dirs_n=()
@@ -164,6 +173,9 @@ for name, dirs in (("at the next drain", args[:cut]), ("at its hit", args[cut + 
           f" max {max(lat):8.1f} us; firmware phase median {statistics.median(fw):.1f} ms (n={len(fw)})")
 PY
 
+fi
+
+if want 4; then
 echo
 echo "== 4. what debugcon and the console capture add to qemu's start-up (KVM, perf's stamps)"
 cat >"$work/dev.yaml" <<'YAML'
@@ -183,6 +195,9 @@ YAML
 "$bin" compare "$work/dev" --axis devices --base none --cand debugcon_console 2>/dev/null |
 	grep -E "^(case|devices|default)" | cut -c1-120 || true
 
+fi
+
+want 5 || exit 0
 echo
 echo "== 5. coldmark's stamp against a concurrent perf record of the same kvm:kvm_pio hits"
 # perf record (A) attached first, then coldmark's event or a second perf record (B): the later
