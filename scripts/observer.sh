@@ -226,43 +226,48 @@ for p in $(seq "$pairs"); do
 	rm -f "$work"/*a$p.data "$work"/pb$p.data
 done
 python3 - "$work" "$pairs" <<'PY'
-import bisect, csv, statistics, sys
+import bisect, csv, re, statistics, sys
 work, pairs = sys.argv[1], int(sys.argv[2])
-def stamps(path):  # "   123.456789012: kvm:kvm_pio: ..." -> ns, exactly (no float rounding)
+def stamps(path):  # "   123.456789012: pio_write at 0xf4 ... val 0x10" -> (ns exactly, value)
     out = []
     for l in open(path):
         s, _, ns = l.split(":")[0].strip().partition(".")
-        out.append(int(s) * 10**9 + int(ns.ljust(9, "0")))
+        out.append((int(s) * 10**9 + int(ns.ljust(9, "0")), int(re.search(r"val 0x(\w+)", l)[1], 16)))
     return sorted(out)
-def lead(a, b):  # how far each of b's stamps precedes a's of the same hit (us)
-    d = []
-    for t in b:
-        i = bisect.bisect_left(a, t)
-        near = min((abs(a[j] - t), a[j]) for j in (i - 1, i) if 0 <= j < len(a))
-        if near[0] < 100000:
-            d.append((near[1] - t) / 1e3)
-    return d
-ours, theirs, deltas = [], [], []
+def lead(a, t):  # how far the stamp t precedes a's nearest stamp of the same hit (us), or None
+    i = bisect.bisect_left(a, t)
+    near = min((abs(a[j] - t), a[j]) for j in (i - 1, i) if 0 <= j < len(a))
+    return (near[1] - t) / 1e3 if near[0] < 100000 else None
+ours, theirs, deltas = {}, {}, []
 for p in range(1, pairs + 1):
-    a = stamps(f"{work}/a{p}.txt")
+    a = [t for t, _ in stamps(f"{work}/a{p}.txt")]
     by = {}
     for r in csv.DictReader(open(f"{work}/rec{p}/events.csv")):
         if r["event"] in ("real_mode", "long_mode", "work_done"):
-            by.setdefault(r["boot"], {})[r["event"]] = int(r["ts_ns"])
+            by.setdefault(r["boot"], {})[r["event"]] = (int(r["ts_ns"]), int(r["value"]))
     for ev in by.values():
-        m = {k: lead(a, [t]) for k, t in ev.items()}
-        ours += [x for v in m.values() for x in v]
+        m = {k: lead(a, t) for k, (t, v) in ev.items()}
+        for k, (t, v) in ev.items():
+            if m[k] is not None:
+                ours.setdefault(v, []).append(m[k])
         for x, y in (("real_mode", "long_mode"), ("long_mode", "work_done")):
-            if m.get(x) and m.get(y):  # coldmark's phase against perf record's, same hits
-                deltas.append(abs(m[y][0] - m[x][0]))
-    theirs += lead(stamps(f"{work}/pa{p}.txt"), stamps(f"{work}/pb{p}.txt"))
+            if m.get(x) is not None and m.get(y) is not None:  # coldmark's phase - perf's
+                deltas.append(abs(m[y] - m[x]))
+    pa = [t for t, _ in stamps(f"{work}/pa{p}.txt")]
+    for t, v in stamps(f"{work}/pb{p}.txt"):
+        if (d := lead(pa, t)) is not None:
+            theirs.setdefault(v, []).append(d)
 if ours and theirs:
-    mo, mt = statistics.median(ours), statistics.median(theirs)
-    print(f"  coldmark's stamp ahead of perf record's:      median {mo:.3f} us"
-          f" (range {min(ours):.3f}-{max(ours):.3f}, {len(ours)} markers)")
-    print(f"  a 2nd perf record's stamp ahead of the first's: median {mt:.3f} us"
-          f" (range {min(theirs):.3f}-{max(theirs):.3f}, {len(theirs)} markers)")
-    print(f"  coldmark's per-marker cost over perf record's own: {mo / mt:.2f}x")
+    med = lambda d: statistics.median(x for v in d.values() for x in v)
+    count = lambda d: sum(len(v) for v in d.values())
+    print(f"  coldmark's stamp ahead of perf record's:        median {med(ours):.3f} us ({count(ours)} markers)")
+    print(f"  a 2nd perf record's stamp ahead of the first's: median {med(theirs):.3f} us ({count(theirs)} markers)")
+    # by marker: the first of a boot follows the firmware's port writes, the others only the
+    # guest's own code, after which every event's ring is cold alike
+    for v in sorted(set(ours) & set(theirs)):
+        print(f"    marker 0x{v:x}: coldmark {statistics.median(ours[v]):.3f} us,"
+              f" perf record {statistics.median(theirs[v]):.3f} us"
+              f" (x{statistics.median(ours[v]) / statistics.median(theirs[v]):.2f})")
     if deltas:
         print(f"  marker deltas, coldmark vs perf record: median {statistics.median(deltas):.3f} us,"
               f" max {max(deltas):.3f} us ({len(deltas)} phases)")

@@ -65,8 +65,8 @@ static void open_plain(struct plain *p)
 	}
 }
 
-/* The times of the writes of value-carrying marker port 0xf4 in p's rings, sorted; closes p. */
-static size_t close_plain(struct plain *p, int64_t *out, size_t max)
+/* The times of the writes of val to marker port 0xf4 in p's rings, sorted; closes p. */
+static size_t close_plain(struct plain *p, unsigned val, int64_t *out, size_t max)
 {
 	size_t n = 0;
 	for (int c = 0; c < p->ncpu; c++) {
@@ -85,7 +85,7 @@ static size_t close_plain(struct plain *p, int64_t *out, size_t max)
 				memcpy(&rawsz, d + 16, 4);
 				struct cm_tp_record r;
 				if (!cm_tp_decode(tep, kinds, 65536, (void *)(d + 20), (int)rawsz, &r) &&
-				    r.rw == 1 && r.port == 0xf4 && n < max)
+				    r.rw == 1 && r.port == 0xf4 && r.val == val && n < max)
 					out[n++] = (int64_t)t;
 			}
 			off += h.size;
@@ -97,13 +97,14 @@ static size_t close_plain(struct plain *p, int64_t *out, size_t max)
 	return n;
 }
 
-/* The coldmark run of two KVM boots of the bundled guest; its marker times in out. */
-static size_t run_coldmark(const char *source, int64_t *out, size_t max)
+/* The coldmark run of three KVM boots of the bundled guest; the times of its first marker
+ * (real_mode: after the firmware's port writes) in out, its value in *val. */
+static size_t run_coldmark(const char *source, int64_t *out, size_t max, unsigned *val)
 {
 	char *m = cm_xasprintf("%s/kvm.yaml", tmp), *dir = cm_xasprintf("%s/run-%s", tmp, source);
 	char *db = cm_xasprintf("%s/k.db", tmp);
 	char *argv[] = { COLDMARK_BIN, "run", m, "-o", dir, "--db", db, "--source", (char *)source,
-			 "-n", "2", NULL };
+			 "-n", "3", NULL };
 	char *said;
 	int rc = cm_proc_run(argv, 120000, true, &said, 1 << 16);
 	if (rc)
@@ -116,11 +117,11 @@ static size_t run_coldmark(const char *source, int64_t *out, size_t max)
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char ev[64];
 		long long ts;
+		unsigned v;
 		/* case,boot,warmup,event,port,value,ts_ns,source */
-		if (sscanf(line, "%*[^,],%*d,%*d,%63[^,],%*u,%*u,%lld", ev, &ts) == 2 &&
-		    (!strcmp(ev, "real_mode") || !strcmp(ev, "long_mode") || !strcmp(ev, "work_done")) &&
-		    n < max)
-			out[n++] = ts;
+		if (sscanf(line, "%*[^,],%*d,%*d,%63[^,],%*u,%u,%lld", ev, &v, &ts) == 3 &&
+		    !strcmp(ev, "real_mode") && n < max)
+			out[n++] = ts, *val = v;
 	}
 	free(text), free(csv), free(m), free(dir), free(db);
 	return n;
@@ -146,28 +147,34 @@ static double median_lead(const int64_t *a, size_t na, const int64_t *b, size_t 
 	return m;
 }
 
+/* The lead of coldmark's stamp of the first marker of each of 3 boots over the plain event's,
+ * against the lead of a second plain event's over the first's. */
 static void test_marker_cost_not_over_perfs(void **state)
 {
 	(void)state;
 	static int64_t a[4096], b[4096], ours[64];
 	struct plain pa, pb;
+	unsigned val = 0;
 	/* coldmark's event after the test's */
 	open_plain(&pa);
-	size_t nours = run_coldmark("perf", ours, 64);
-	size_t na = close_plain(&pa, a, 4096);
+	size_t nours = run_coldmark("perf", ours, 64, &val);
+	size_t na = close_plain(&pa, val, a, 4096);
 	double cm_lead = median_lead(a, na, ours, nours);
 	/* a second plain event in coldmark's place (coldmark on debugcon: no event of its own) */
 	open_plain(&pa);
 	open_plain(&pb);
-	run_coldmark("debugcon", ours, 64);
-	size_t nb = close_plain(&pb, b, 4096);
-	na = close_plain(&pa, a, 4096);
+	run_coldmark("debugcon", ours, 64, &val);
+	size_t nb = close_plain(&pb, val, b, 4096);
+	na = close_plain(&pa, val, a, 4096);
 	double plain_lead = median_lead(a, na, b, nb);
 	fprintf(stderr, "lead over the plain event's stamp: coldmark's %.3f us, a second plain "
 			"event's %.3f us (x%.2f)\n",
 		cm_lead / 1e3, plain_lead / 1e3, cm_lead / plain_lead);
-	/* was x3-4 (0.9 us against 0.25 us here) when only the marker writes reached the ring */
-	assert_true(cm_lead <= 2 * plain_lead + 100);
+	/* The first marker of a boot comes after the firmware's port writes: x2.1-5 (0.8-1.1 us
+	 * against 0.2-0.4 us here) when only the marker writes reached coldmark's ring, cold by
+	 * then; x0.7-1.4 since. The later markers come after the guest's own code alone, and are
+	 * as cold for a plain event as for coldmark's: they tell nothing of coldmark's own. */
+	assert_true(cm_lead <= 1.7 * plain_lead);
 }
 
 int main(void)
