@@ -103,7 +103,9 @@ void cm_host_clock(const char *cpus, struct cm_clock *out)
 	double sum = 0;
 	size_t n = 0;
 	long long thr = -1;
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	static long ncpu; /* sysconf reads a sysfs file each time */
+	if (!ncpu)
+		ncpu = sysconf(_SC_NPROCESSORS_CONF);
 	/* read twice a boot: files a first look found on no CPU (a VM has neither) are not
 	 * looked for again, each miss being a path walk of coldmark's CPU per boot */
 	static bool none_freq, none_thr;
