@@ -335,14 +335,15 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
 }
 
 /* A case with all its boots gets its reports now, not only at the end; with many cases the
- * rewrite is throttled so that it never costs more than ~5% of the run's time (a 10^5-case
- * matrix rewrote every report after every case). */
+ * rewrite is throttled so that it never costs more than ~0.2% of the run's time (a 10^5-case
+ * matrix rewrote every report after every case; at 5% a rewrite alone was ten times what
+ * coldmark may cost a boot: 0.5% of the boot's CPU). */
 static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
 	int64_t since = r->clock() - r->last_report_ns;
 	/* after the plan's last boot the run's end writes them anyway */
 	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
-	    since < 20 * r->report_cost_ns || since < 1000000000LL)
+	    since < 500 * r->report_cost_ns || since < 1000000000LL)
 		return 0;
 	int64_t t = r->clock();
 	int rc = r->case_done(r->ctx);
