@@ -205,20 +205,20 @@ echo "== 5. coldmark's stamp against a concurrent perf record of the same kvm:kv
 # time stamp plus what A spends before taking its own. The same A both ways: coldmark's lead
 # over B's is coldmark's per-marker cost over perf record's own. Nanoseconds (--ns): without,
 # perf script cuts its times to whole microseconds.
-record() { # OUT: perf record of kvm:kvm_pio on every CPU, kernel times on CLOCK_MONOTONIC
-	perf record -q -k CLOCK_MONOTONIC -e kvm:kvm_pio -a -o "$1" 2>/dev/null &
-	echo $!
+record() { # OUT: perf record of kvm:kvm_pio on every CPU, kernel times on CLOCK_MONOTONIC,
+	# in the background of this shell ($! after), its output away from any pipe of ours
+	perf record -q -k CLOCK_MONOTONIC -e kvm:kvm_pio -a -o "$1" >/dev/null 2>&1 &
 }
 markers() { # PERF.DATA -> one line per write to the marker port, with its time in ns
 	perf script --ns -i "$1" -F time,trace 2>/dev/null | grep "pio_write at 0xf4" || true
 }
 for p in $(seq "$pairs"); do
-	a=$(record "$work/a$p.data"); sleep 1.5
+	record "$work/a$p.data"; a=$!; sleep 1.5
 	"$bin" run "$work/kvm.yaml" -o "$work/rec$p" --db "$work/k.db" --source perf -n 2 >/dev/null
 	kill -INT "$a"; wait "$a" 2>/dev/null || true
 	markers "$work/a$p.data" >"$work/a$p.txt"
-	a=$(record "$work/pa$p.data"); sleep 1.5
-	b=$(record "$work/pb$p.data"); sleep 1.5
+	record "$work/pa$p.data"; a=$!; sleep 1.5
+	record "$work/pb$p.data"; b=$!; sleep 1.5
 	"$bin" run "$work/kvm.yaml" -o "$work/prec$p" --db "$work/k.db" --source debugcon -n 2 >/dev/null
 	kill -INT "$b" "$a"; wait "$b" "$a" 2>/dev/null || true
 	markers "$work/pa$p.data" >"$work/pa$p.txt"
