@@ -522,6 +522,13 @@ void cm_perf_close(struct cm_perf *p)
 		perf_evlist__disable(p->evlist);
 		perf_evlist__munmap(p->evlist);
 		perf_evlist__close(p->evlist);
+		/* libperf 6.1 deletes an evsel without dropping the references to the maps the
+		 * evlist gave it (LeakSanitizer: the CPU and thread maps, every run) */
+		struct perf_evsel *e;
+		perf_evlist__for_each_evsel(p->evlist, e) {
+			perf_cpu_map__put(perf_evsel__cpus(e));
+			perf_thread_map__put(perf_evsel__threads(e));
+		}
 		perf_evlist__delete(p->evlist); /* deletes its evsels */
 	}
 	perf_cpu_map__put(p->cpus);
