@@ -217,5 +217,8 @@ int main(void)
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_marker_cost_not_over_perfs) };
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tep_free(tep);
+	char *rm[] = { "rm", "-rf", tmp, NULL }, *said; /* the runs' folders and store */
+	cm_proc_run(rm, 60000, true, &said, 4096);
+	free(said);
 	return rc;
 }
