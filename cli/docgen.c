@@ -38,6 +38,9 @@ static const struct {
 				 "2500ms; default 5s; migrations get 60 times it). A server that "
 				 "does not answer in time is lost: the run goes on, every boot kept "
 				 "in the run folder's journal.db for coldmark sync." },
+	{ "COLDMARK_CPU_REPORT", "coldmark run appends one line of its own CPU use to this file "
+				 "at exit (startup_ns, boots_ns, end_ns, boots, qemu_ns: every thread "
+				 "of coldmark; qemu's over the boots), as scripts/observer.sh reads it." },
 	{ "COLDMARK_CACHE_DIR", "where the identities of files already hashed are kept "
 				"(default $XDG_CACHE_HOME/coldmark or ~/.cache/coldmark; empty: none)." },
 	{ "COLDMARK_STATE_DIR", "where host tune saves the values it changed (default "

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "coldmark/host.h"
+#include "host_int.h"
 
 static long long read_ll(const char *path)
 {
@@ -102,23 +103,36 @@ void cm_host_clock(const char *cpus, struct cm_clock *out)
 	double sum = 0;
 	size_t n = 0;
 	long long thr = -1;
-	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	static long ncpu; /* sysconf reads a sysfs file each time */
+	if (!ncpu)
+		ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	/* read twice a boot: files a first look found on no CPU (a VM has neither) are not
+	 * looked for again, each miss being a path walk of coldmark's CPU per boot */
+	static bool none_freq, none_thr;
+	bool real = !cm_host_hook("COLDMARK_SYSROOT"); /* not a test's fake host */
+	bool no_freq = real && none_freq, no_thr = real && none_thr, any_freq = false, any_thr = false;
 	for (long c = 0; c < ncpu && c < CPU_SETSIZE; c++) {
 		if (some && !CPU_ISSET(c, &want))
 			continue;
 		char path[128];
 		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/cpufreq/scaling_cur_freq", c);
-		long long khz = read_ll(path);
+		long long khz = no_freq ? -1 : read_ll(path);
 		if (khz > 0)
 			sum += (double)khz, n++;
+		any_freq |= khz >= 0;
 		const char *kinds[] = { "core", "package" };
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < 2 && !no_thr; k++) {
 			snprintf(path, sizeof(path),
 				 "/sys/devices/system/cpu/cpu%ld/thermal_throttle/%s_throttle_count", c, kinds[k]);
 			long long t = read_ll(path);
 			if (t >= 0)
 				thr = (thr < 0 ? 0 : thr) + t;
+			any_thr |= t >= 0;
 		}
+	}
+	if (real) {
+		none_freq |= !any_freq;
+		none_thr |= !any_thr;
 	}
 	*out = (struct cm_clock){ n ? sum / (double)n : 0, thr };
 }

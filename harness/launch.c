@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -66,14 +68,28 @@ static void child_stdio(const struct cm_launch *l)
 	}
 }
 
-static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *src_fds,
-		  size_t nfds, pid_t parent)
+/* What the child needs, prepared by the parent: a child that shares the parent's memory
+ * (spawn below) must not allocate or write anything the parent uses. */
+struct child_args {
+	const struct cm_launch *l;
+	char **argv, **envp; /* envp NULL: fork()ed, l->env put into the child's own copy */
+	int stamp_fd, *src_fds;
+	size_t nfds;
+	pid_t parent;
+	sigset_t mask; /* the parent's, restored just before execve */
+};
+
+static int child(void *arg)
 {
+	const struct child_args *a = arg;
+	const struct cm_launch *l = a->l;
 	/* qemu dies with coldmark, even when coldmark is killed with -9 or by a hang-up */
-	cm_child_die_with_parent(parent);
+	cm_child_die_with_parent(a->parent);
 	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
 	struct stamp st = { 0, 0 };
-	int top = CM_CAPTURE_FD0 + (int)nfds;
+	size_t nfds = a->nfds;
+	int top = CM_CAPTURE_FD0 + (int)nfds, stamp_fd = a->stamp_fd, src_fds[CM_CAPTURE_MAXFDS];
+	memcpy(src_fds, a->src_fds, nfds * sizeof(int)); /* the parent's array stays as it is */
 	if (lift_fds(&stamp_fd, 1, top))
 		_exit(127); /* the parent reads EOF with no stamp: "could not be started" */
 	st.err = lift_fds(src_fds, nfds, top);
@@ -89,13 +105,17 @@ static void child(const struct cm_launch *l, char **argv, int stamp_fd, int *src
 		if (cm_cpulist_parse(l->pin, &set) || sched_setaffinity(0, sizeof(set), &set))
 			st.err = EINVAL;
 	}
-	for (char *const *e = l->env; e && *e; e++)
+	for (char *const *e = l->env; !a->envp && e && *e; e++)
 		putenv(*e);
+	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
 	if (!st.err) {
 		st.ts_ns = cm_now_ns();
 		if (write(stamp_fd, &st, sizeof(st)) < 0)
 			_exit(127);
-		execvp(argv[0], argv);
+		if (a->envp)
+			execvpe(a->argv[0], a->argv, a->envp);
+		else
+			execvp(a->argv[0], a->argv);
 		st.err = errno;
 	}
 	if (write(stamp_fd, &st, sizeof(st)) < 0)
@@ -325,6 +345,64 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 	}
 }
 
+/* The environment qemu gets: coldmark's, with the matrix's env entries put over it (as putenv
+ * would). NULL when an entry sets PATH: execvpe searches coldmark's own PATH, so that boot is
+ * fork()ed and the child puts the entries into its own copy. Freed with free() alone. */
+static char **child_env(char *const *env)
+{
+	extern char **environ;
+	size_t n = 0, k = 0, ne = 0;
+	for (char *const *e = env; e && *e; e++, ne++)
+		if (!strncmp(*e, "PATH=", 5))
+			return NULL;
+	while (environ[n])
+		n++;
+	char **out = cm_xcalloc(n + ne + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strcspn(environ[i], "=");
+		bool over = false;
+		for (size_t j = 0; j < ne && !over; j++)
+			over = !strncmp(env[j], environ[i], len) && env[j][len] == '=';
+		if (!over)
+			out[k++] = environ[i];
+	}
+	for (size_t j = 0; j < ne; j++)
+		out[k++] = env[j];
+	return out;
+}
+
+/* The child, started the way posix_spawn does (CLONE_VM | CLONE_VFORK, on a stack of its own)
+ * rather than by fork(): a fork copies coldmark's page tables and the parent then takes a
+ * copy-on-write fault on every page it touches after, which was the largest part of
+ * coldmark's own CPU per boot. The parent sleeps until the child has exec'd or given up. */
+static pid_t spawn(struct child_args *a)
+{
+	static char *stack;
+	enum { STACK = 256 * 1024 };
+	if (!a->envp) {
+		pid_t pid = fork();
+		if (pid == 0)
+			child(a);
+		return pid;
+	}
+	if (!stack) {
+		void *m = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+			       -1, 0);
+		if (m == MAP_FAILED)
+			return -1;
+		stack = m;
+	}
+	/* no handler of the parent's may run in the child before execve resets them */
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &a->mask);
+	pid_t pid = clone(child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+	int e = errno;
+	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
+	errno = e;
+	return pid;
+}
+
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
 {
 	memset(ex, 0, sizeof(*ex));
@@ -346,9 +424,11 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 			l->sources[i]->ops->begin(l->sources[i]);
 	cm_proc_subreaper(); /* what a wrapper forks comes back to coldmark to be reaped */
 	watch_stops();
-	pid_t parent = getpid(), pid = fork();
-	if (pid == 0)
-		child(l, argv, stamp[1], src_fds, (size_t)nfds, parent);
+	struct child_args ca = { l, argv, child_env(l->env), stamp[1], src_fds, (size_t)nfds,
+				 getpid() };
+	pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
+	pid_t pid = spawn(&ca);
+	free(ca.envp);
 	for (size_t i = 0; i < k; i++)
 		free(argv[i]);
 	free(argv);

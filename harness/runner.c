@@ -5,9 +5,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,40 +342,130 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }
 
+/* The median of case c's measured totals so far, for the progress line: the median alone, not
+ * the whole summary (its CIs and mode search were a tenth of coldmark's CPU per boot), from
+ * each case's totals kept sorted as rows come (a scan of every row at every boot grows with
+ * the run: 2 ms a boot at 10^5 boots). Reset by each loop; rows cut from the dataset (a boot
+ * the journals refused) rebuild it. */
+static struct {
+	size_t seen;  /* ds->rows before this were taken in */
+	size_t ncase; /* cases with a vector below */
+	struct totals { double *v; size_t n, cap; } *c;
+} med;
+
+static void medians_reset(void)
+{
+	for (size_t c = 0; c < med.ncase; c++)
+		free(med.c[c].v);
+	free(med.c);
+	memset(&med, 0, sizeof(med));
+}
+
+static double case_median(const struct cm_dataset *ds, size_t c)
+{
+	size_t total = cm_dataset_find_phase(ds, "total");
+	if (ds->n < med.seen)
+		medians_reset();
+	for (; med.seen < ds->n; med.seen++) {
+		const struct cm_sample_row *row = &ds->rows[med.seen];
+		if (row->phase_idx != total || cm_row_kind(row) != CM_ROW_MEASURED ||
+		    isnan(row->duration_ns))
+			continue;
+		if (row->case_idx >= med.ncase) {
+			med.c = cm_xrealloc(med.c, (row->case_idx + 1) * sizeof(*med.c));
+			memset(med.c + med.ncase, 0, (row->case_idx + 1 - med.ncase) * sizeof(*med.c));
+			med.ncase = row->case_idx + 1;
+		}
+		struct totals *t = &med.c[row->case_idx];
+		if (t->n == t->cap)
+			t->v = cm_xrealloc(t->v, (t->cap = t->cap ? 2 * t->cap : 16) * sizeof(double));
+		size_t k = t->n++; /* insertion: the new total into its place */
+		for (; k > 0 && t->v[k - 1] > row->duration_ns; k--)
+			t->v[k] = t->v[k - 1];
+		t->v[k] = row->duration_ns;
+	}
+	return c < med.ncase && med.c[c].n ? cm_stats_quantile_sorted(med.c[c].v, med.c[c].n, 0.5)
+					   : NAN;
+}
+
 /* What the sink is told after each boot. */
 static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		 const struct cm_boot_result *br, const char *log, int64_t t0)
 {
-	struct cm_summary s;
-	cm_plan_case_summary(r->ds, b->c, "total", &s);
+	double median = case_median(r->ds, b->c);
 	double el = (r->clock() - t0) / 1e9;
 	struct cm_progress p = {
 		.i = i, .n = nplan, .c = &r->m->cases[b->c], .b = b,
 		.of = b->warmup ? (int)(r->m->warmup * r->m->sessions) : r->planned[b->c],
 		.sessions = (int)r->m->sessions,
 		.status = br->status, .detail = br->detail, .log = log,
-		.total_ns = br->phase_ns[br->nphase - 1 - CM_NMETRICS], .median_ns = s.median,
+		.total_ns = br->phase_ns[br->nphase - 1 - CM_NMETRICS], .median_ns = median,
 		.elapsed_s = el, .eta_s = el / (i + 1) * (nplan - i - 1),
 	};
-	cm_summary_free(&s);
 	if (r->progress)
 		r->progress(r->ctx, &p);
 }
 
 /* A case with all its boots gets its reports now, not only at the end; with many cases the
- * rewrite is throttled so that it never costs more than ~5% of the run's time (a 10^5-case
- * matrix rewrote every report after every case). */
-static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b)
+ * rewrite is throttled so that it never costs more than ~0.2% of the run's time (a 10^5-case
+ * matrix rewrote every report after every case; at 5% a rewrite alone was ten times what
+ * coldmark may cost a boot: 0.5% of the boot's CPU). */
+static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
 	int64_t since = r->clock() - r->last_report_ns;
-	if (b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
-	    since < 20 * r->report_cost_ns || since < 1000000000LL)
+	/* after the plan's last boot the run's end writes them anyway */
+	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
+	    since < 500 * r->report_cost_ns || since < 1000000000LL)
 		return 0;
 	int64_t t = r->clock();
 	int rc = r->case_done(r->ctx);
 	r->last_report_ns = r->clock();
 	r->report_cost_ns = r->last_report_ns - t;
 	return rc;
+}
+
+/* COLDMARK_CPU_REPORT=FILE: coldmark's own CPU (every thread, exited ones too: RUSAGE_SELF)
+ * split into start-up (to the first boot), the boots (journals, store, progress, report
+ * rewrites: the per-boot cost) and the end (reports, exports), and qemu's (RUSAGE_CHILDREN)
+ * over the boots, for scripts/observer.sh. One line, "key=value ...", written at exit. */
+static struct {
+	const char *path;
+	int64_t self[2], kids[2]; /* at the first boot, after the last */
+	size_t boots;
+	bool armed;
+} cpu_mark;
+
+static int64_t cpu_ns(int who)
+{
+	struct rusage ru;
+	getrusage(who, &ru);
+	return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
+	       ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+}
+
+static void cpu_report(void)
+{
+	FILE *f = fopen(cpu_mark.path, "a");
+	if (!f)
+		return;
+	fprintf(f, "startup_ns=%lld boots_ns=%lld end_ns=%lld boots=%zu qemu_ns=%lld\n",
+		(long long)cpu_mark.self[0], (long long)(cpu_mark.self[1] - cpu_mark.self[0]),
+		(long long)(cpu_ns(RUSAGE_SELF) - cpu_mark.self[1]), cpu_mark.boots,
+		(long long)(cpu_mark.kids[1] - cpu_mark.kids[0]));
+	fclose(f);
+}
+
+static void cpu_at(int end, size_t boots)
+{
+	const char *path = getenv("COLDMARK_CPU_REPORT");
+	if (!path || !*path)
+		return;
+	cpu_mark.self[end] = cpu_ns(RUSAGE_SELF);
+	cpu_mark.kids[end] = cpu_ns(RUSAGE_CHILDREN);
+	cpu_mark.boots = boots;
+	cpu_mark.path = path;
+	if (end && !cpu_mark.armed) /* once per process: tests run cm_run more than once */
+		cpu_mark.armed = !atexit(cpu_report);
 }
 
 int cm_runner_share_rest(struct cm_runner *r)
@@ -394,7 +486,8 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 		r->done[b->c]++;
 	}
 	tell(r, b, i, nplan, br, log, t0);
-	int rc = maybe_case_done(r, b);
+	/* the plan's last boot: the run's end writes the reports anyway */
+	int rc = maybe_case_done(r, b, i + 1 == nplan && !(r->m->until_ci_pct > 0));
 	if (!rc && r->shared_refused) /* a header item refused between boots */
 		rc = CM_RUNNER_OUTPUT;
 	return rc;
@@ -402,11 +495,18 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
-	if (cm_runner_wants_waves(r->m))
-		return cm_runner_waves(r, pl, nplan);
+	cpu_at(0, 0);
+	medians_reset();
+	if (cm_runner_wants_waves(r->m)) {
+		int rc = cm_runner_waves(r, pl, nplan);
+		medians_reset();
+		cpu_at(1, *nplan);
+		return rc;
+	}
 	int64_t t0 = r->clock();
 	int rc = 0;
-	for (size_t i = 0; !*r->stop && !rc; i++) {
+	size_t i = 0;
+	for (; !*r->stop && !rc; i++) {
 		if (i == *nplan && !(r->m->until_ci_pct > 0 &&
 				     cm_plan_next_block(r->m, r->ds, r->planned, pl, nplan)))
 			break;
@@ -428,5 +528,7 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_events_free(&ev);
 	}
 	int end = cm_runner_session_mark(r, r->session, false);
+	medians_reset();
+	cpu_at(1, i);
 	return rc ? rc : end ? end : cm_runner_share_rest(r);
 }

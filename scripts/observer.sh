@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The observer effect: does coldmark move what it measures, and what does a run cost beyond
 # its boots? Prints figures; asserts nothing (shared hosts are noisy: read medians and CIs).
-#   scripts/observer.sh [PAIRS] [profile]  (default 5 alternations of each comparison;
-#                                           "profile": section 6 alone)
+#   scripts/observer.sh [PAIRS] [SECTIONS]  (default 5 alternations of each comparison; sections
+#   "1 2 3 4 5" by default: "1 5" measures the wall, coldmark's own CPU and its per-marker cost;
+#   "6": run --profile or not)
 # 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
 # 4. what debugcon and the console capture add to qemu's start-up, seen by perf (KVM)
-# 5. coldmark's stamp of each marker against a concurrent `perf record` of the same hits (KVM)
+# 5. coldmark's stamp of each marker against a concurrent `perf record` of the same hits, and
+#    perf record's own (a second perf record in coldmark's place): the per-marker cost (KVM)
+# 1b. coldmark's own CPU (all its threads): start-up, per boot, reports at the end (the runs
+#    of 1, through COLDMARK_CPU_REPORT), beside qemu's CPU per boot
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
-only=${2:-}
+sections=" ${2:-1 2 3 4 5} "
+want() { [[ $sections == *" $1 "* ]]; }
 bash scripts/setup-deps.sh >/dev/null
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
@@ -37,7 +42,7 @@ ${4:-}
 YAML
 }
 
-if [ "$only" != profile ]; then
+if want 1; then
 echo
 echo "== 1. wall time of a run over its bare boots (TCG, 20 boots, warm page cache)"
 matrix wall tcg 20
@@ -52,7 +57,9 @@ bare() {
 ratios=()
 for p in $(seq "$pairs"); do
 	t=$(date +%s%N); bare; b=$(ms "$t")
-	t=$(date +%s%N); "$bin" run "$work/wall.yaml" -o "$work/wall$p" --db "$work/w.db" >/dev/null; c=$(ms "$t")
+	t=$(date +%s%N)
+	COLDMARK_CPU_REPORT=$work/cpu.txt "$bin" run "$work/wall.yaml" -o "$work/wall$p" --db "$work/w.db" >/dev/null
+	c=$(ms "$t")
 	ratios+=("$(python3 -c "print(f'{$c/$b:.3f}')")")
 	echo "  pair $p: bare $b ms, coldmark run $c ms, ratio ${ratios[-1]}"
 done
@@ -68,6 +75,20 @@ for p in range(1, pairs + 1):
     gaps += [(by[y]["exec"] - by[x]["exit"]) / 1e6 for x, y in zip(b, b[1:]) if "exit" in by[x]]
 print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f});"
       f" between boots (qemu's exit to the next exec) median {statistics.median(gaps):.2f} ms")
+PY
+
+echo
+echo "== 1b. coldmark's own CPU, all its threads (the same TCG runs; qemu's CPU for scale)"
+python3 - "$work/cpu.txt" <<'PY'
+import statistics, sys
+runs = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(sys.argv[1])]
+med = lambda k: statistics.median(r[k] for r in runs)
+boot = statistics.median(r["boots_ns"] / r["boots"] for r in runs)
+qemu = statistics.median(r["qemu_ns"] / r["boots"] for r in runs)
+share = statistics.median(r["boots_ns"] / r["qemu_ns"] for r in runs)
+print(f"  start-up {med('startup_ns')/1e6:.2f} ms; per boot {boot/1e6:.3f} ms"
+      f" ({share*100:.2f}% of the boot's own {qemu/1e6:.1f} ms of CPU);"
+      f" reports at the end {med('end_ns')/1e6:.2f} ms (medians of {len(runs)} runs)")
 PY
 fi
 
@@ -110,10 +131,10 @@ for k in PH:
 PY
 }
 
-if [ "$only" != profile ]; then
+matrix kvm kvm 10
+if want 2; then
 echo
 echo "== 2. perf capture attached or not: the same boots' phases, as debugcon stamps them (KVM)"
-matrix kvm kvm 10
 dirs_d=() dirs_b=()
 for p in $(seq "$pairs"); do
 	"$bin" run "$work/kvm.yaml" -o "$work/deb$p" --db "$work/k.db" --source debugcon >/dev/null
@@ -123,6 +144,9 @@ done
 echo "  phase        debugcon alone -> with perf attached (change [95% CI])"
 compare_phases "" "${dirs_d[@]}" -- "@debugcon" "${dirs_b[@]}"
 
+fi
+
+if want 3; then
 echo
 echo "== 3. the first-entry event: disabled at its hit (now) against at the next drain (before)"
 dirs_o=() dirs_n=()
@@ -150,6 +174,9 @@ for name, dirs in (("at the next drain", args[:cut]), ("at its hit", args[cut + 
           f" max {max(lat):8.1f} us; firmware phase median {statistics.median(fw):.1f} ms (n={len(fw)})")
 PY
 
+fi
+
+if want 4; then
 echo
 echo "== 4. what debugcon and the console capture add to qemu's start-up (KVM, perf's stamps)"
 cat >"$work/dev.yaml" <<'YAML'
@@ -169,41 +196,88 @@ YAML
 "$bin" compare "$work/dev" --axis devices --base none --cand debugcon_console 2>/dev/null |
 	grep -E "^(case|devices|default)" | cut -c1-120 || true
 
+fi
+
+if want 5; then
 echo
 echo "== 5. coldmark's stamp against a concurrent perf record of the same kvm:kvm_pio hits"
-perf record -q -k CLOCK_MONOTONIC -e kvm:kvm_pio -a -o "$work/perf.data" 2>/dev/null &
-rec=$!
-sleep 1
-"$bin" run "$work/kvm.yaml" -o "$work/rec" --db "$work/k.db" --source perf -n $((pairs * 2)) >/dev/null
-kill -INT "$rec"; wait "$rec" 2>/dev/null || true
-perf script -i "$work/perf.data" -F time,trace 2>/dev/null | grep "pio_write at 0xf4" >"$work/perf.txt" || true
-python3 - "$work/rec/events.csv" "$work/perf.txt" <<'PY'
-import bisect, csv, statistics, sys
-perf = sorted(int(round(float(l.split(":")[0]) * 1e9)) for l in open(sys.argv[2]) if l.strip())
-ours = [(r["case"], r["boot"], r["event"], int(r["ts_ns"])) for r in csv.DictReader(open(sys.argv[1]))
-        if r["event"] in ("real_mode", "long_mode", "work_done")]
-ahead, by = [], {}
-for case, boot, ev, t in ours:
-    i = bisect.bisect_left(perf, t)
-    near = min((abs(perf[j] - t), perf[j]) for j in (i - 1, i) if 0 <= j < len(perf))
-    if near[0] < 1e6:
-        ahead.append((near[1] - t) / 1e3)
-        by.setdefault((case, boot), {})[ev] = (t, near[1])
-deltas = []
-for ev in by.values():
-    for a, b in (("real_mode", "long_mode"), ("long_mode", "work_done")):
-        if a in ev and b in ev:
-            deltas.append(abs((ev[b][0] - ev[a][0]) - (ev[b][1] - ev[a][1])) / 1e3)
-if ahead:
-    print(f"  coldmark's stamp ahead of perf record's: median {statistics.median(ahead):.2f} us,"
-          f" max {max(ahead):.2f} us ({len(ahead)} markers)")
-    print(f"  marker deltas, coldmark vs perf record: median {statistics.median(deltas):.2f} us,"
-          f" max {max(deltas):.2f} us ({len(deltas)} phases)")
+# perf record (A) attached first, then coldmark's event or a second perf record (B): the later
+# event runs first in the tracepoint, so its stamp leads A's by what it spends after taking its
+# time stamp plus what A spends before taking its own. The same A both ways: coldmark's lead
+# over B's is coldmark's per-marker cost over perf record's own. Nanoseconds (--ns): without,
+# perf script cuts its times to whole microseconds.
+record() { # OUT: perf record of kvm:kvm_pio on every CPU, kernel times on CLOCK_MONOTONIC,
+	# in the background of this shell ($! after), its output away from any pipe of ours
+	perf record -q -k CLOCK_MONOTONIC -e kvm:kvm_pio -a -o "$1" >/dev/null 2>&1 &
+}
+markers() { # PERF.DATA -> one line per write to the marker port, with its time in ns
+	perf script --ns -i "$1" -F time,trace 2>/dev/null | grep "pio_write at 0xf4" || true
+}
+for p in $(seq "$pairs"); do
+	record "$work/a$p.data"; a=$!; sleep 1.5
+	"$bin" run "$work/kvm.yaml" -o "$work/rec$p" --db "$work/k.db" --source perf -n 2 >/dev/null
+	kill -INT "$a"; wait "$a" 2>/dev/null || true
+	markers "$work/a$p.data" >"$work/a$p.txt"
+	record "$work/pa$p.data"; a=$!; sleep 1.5
+	record "$work/pb$p.data"; b=$!; sleep 1.5
+	"$bin" run "$work/kvm.yaml" -o "$work/prec$p" --db "$work/k.db" --source debugcon -n 2 >/dev/null
+	kill -INT "$b" "$a"; wait "$b" "$a" 2>/dev/null || true
+	markers "$work/pa$p.data" >"$work/pa$p.txt"
+	markers "$work/pb$p.data" >"$work/pb$p.txt"
+	rm -f "$work"/*a$p.data "$work"/pb$p.data
+done
+python3 - "$work" "$pairs" <<'PY'
+import bisect, csv, re, statistics, sys
+work, pairs = sys.argv[1], int(sys.argv[2])
+def stamps(path):  # "   123.456789012: pio_write at 0xf4 ... val 0x10" -> (ns exactly, value)
+    out = []
+    for l in open(path):
+        s, _, ns = l.split(":")[0].strip().partition(".")
+        out.append((int(s) * 10**9 + int(ns.ljust(9, "0")), int(re.search(r"val 0x(\w+)", l)[1], 16)))
+    return sorted(out)
+def lead(a, t):  # how far the stamp t precedes a's nearest stamp of the same hit (us), or None
+    i = bisect.bisect_left(a, t)
+    near = min((abs(a[j] - t), a[j]) for j in (i - 1, i) if 0 <= j < len(a))
+    return (near[1] - t) / 1e3 if near[0] < 100000 else None
+ours, theirs, deltas = {}, {}, []
+for p in range(1, pairs + 1):
+    a = [t for t, _ in stamps(f"{work}/a{p}.txt")]
+    by = {}
+    for r in csv.DictReader(open(f"{work}/rec{p}/events.csv")):
+        if r["event"] in ("real_mode", "long_mode", "work_done"):
+            by.setdefault(r["boot"], {})[r["event"]] = (int(r["ts_ns"]), int(r["value"]))
+    for ev in by.values():
+        m = {k: lead(a, t) for k, (t, v) in ev.items()}
+        for k, (t, v) in ev.items():
+            if m[k] is not None:
+                ours.setdefault(v, []).append(m[k])
+        for x, y in (("real_mode", "long_mode"), ("long_mode", "work_done")):
+            if m.get(x) is not None and m.get(y) is not None:  # coldmark's phase - perf's
+                deltas.append(abs(m[y] - m[x]))
+    pa = [t for t, _ in stamps(f"{work}/pa{p}.txt")]
+    for t, v in stamps(f"{work}/pb{p}.txt"):
+        if (d := lead(pa, t)) is not None:
+            theirs.setdefault(v, []).append(d)
+if ours and theirs:
+    med = lambda d: statistics.median(x for v in d.values() for x in v)
+    count = lambda d: sum(len(v) for v in d.values())
+    print(f"  coldmark's stamp ahead of perf record's:        median {med(ours):.3f} us ({count(ours)} markers)")
+    print(f"  a 2nd perf record's stamp ahead of the first's: median {med(theirs):.3f} us ({count(theirs)} markers)")
+    # by marker: the first of a boot follows the firmware's port writes, the others only the
+    # guest's own code, after which every event's ring is cold alike
+    for v in sorted(set(ours) & set(theirs)):
+        print(f"    marker 0x{v:x}: coldmark {statistics.median(ours[v]):.3f} us,"
+              f" perf record {statistics.median(theirs[v]):.3f} us"
+              f" (x{statistics.median(ours[v]) / statistics.median(theirs[v]):.2f})")
+    if deltas:
+        print(f"  marker deltas, coldmark vs perf record: median {statistics.median(deltas):.3f} us,"
+              f" max {max(deltas):.3f} us ({len(deltas)} phases)")
 else:
     print("  perf record saw none of the markers")
 PY
 fi
 
+if want 6; then
 echo
 echo "== 6. run --profile or not: the same boots' phases, as debugcon stamps them (KVM, issue 28)"
 matrix kvm kvm 10
@@ -215,3 +289,4 @@ for p in $(seq "$pairs"); do
 done
 echo "  phase        perf markers alone -> with --profile (change [95% CI])"
 compare_phases "@debugcon" "${dirs_n[@]}" -- "@debugcon" "${dirs_p[@]}"
+fi
