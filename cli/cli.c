@@ -5,10 +5,17 @@
 #include "coldmark/matrix.h"
 #include "coldmark/util.h"
 
+static const struct cm_builds *cli_builds;
+
+void cm_cli_set_builds(const struct cm_builds *b)
+{
+	cli_builds = b;
+}
+
 struct cm_matrix *cm_cli_load_matrix(const char *path)
 {
 	struct cm_diags d = { 0 };
-	struct cm_matrix *m = cm_matrix_load(path, &d);
+	struct cm_matrix *m = cm_matrix_load_builds(path, cli_builds, &d);
 	cm_diags_print(&d, stderr);
 	cm_diags_clear(&d);
 	return m;
