@@ -22,8 +22,9 @@ static const char *const verdict_names[] = { "like good", "like bad", "between",
 
 struct bs_step {
 	size_t rev;
+	size_t good, bad; /* the builds it was booted with: the last known good and first bad */
 	enum bs_verdict v;
-	struct bs_cmp vs_good, vs_bad; /* the candidate against either end (ends: bad vs good) */
+	struct bs_cmp vs_good, vs_bad; /* the candidate against either (ends: bad vs good) */
 	int sessions;
 	size_t boots;
 };
@@ -215,18 +216,20 @@ static enum bs_verdict classify(const struct bs_step *s, int dir)
 									: V_INCONCLUSIVE;
 }
 
-/* One candidate: built, then booted with both ends in K sessions, K more while inconclusive,
- * up to --max-sessions. 0, or the exit status of a run that could not go on. */
+/* One candidate: built, then booted in K sessions (K more while inconclusive, up to
+ * --max-sessions) with the last known good and the first known bad builds: after a "between"
+ * those are no longer the ends, and a candidate is judged against its nearest neighbours.
+ * 0, or the exit status of a run that could not go on. */
 static int test_rev(struct bs_run *r, size_t i, struct bs_step *s)
 {
 	struct bs *b = &r->b;
-	*s = (struct bs_step){ .rev = i };
+	*s = (struct bs_step){ .rev = i, .good = r->lo, .bad = r->hi };
 	int rc = bs_build_rev(b, i);
 	if (rc || b->revs[i].build != BS_BUILT) {
 		s->v = b->revs[i].build == BS_UNTESTABLE ? V_UNTESTABLE : V_FAILED;
 		return rc;
 	}
-	size_t idx[3] = { 0, b->nrevs - 1, i };
+	size_t idx[3] = { r->lo, r->hi, i };
 	const int pairs[2][2] = { { 0, 2 }, { 1, 2 } };
 	for (s->sessions = b->sessions;; s->sessions += b->sessions) {
 		if (s->sessions > b->max_sessions)
@@ -264,7 +267,7 @@ static int endpoints(struct bs_run *r)
 		}
 	size_t idx[2] = { 0, bad };
 	const int pairs[1][2] = { { 0, 1 } };
-	struct bs_step s = { .rev = bad, .v = V_ENDS, .sessions = b->sessions };
+	struct bs_step s = { .rev = bad, .good = 0, .bad = bad, .v = V_ENDS, .sessions = b->sessions };
 	if ((rc = bs_experiment(b, "endpoints", idx, 2, b->sessions, pairs, &s.vs_good, 1)))
 		return rc;
 	s.boots = b->step_boots;
@@ -342,14 +345,12 @@ static int answer(struct bs_run *r)
 			     "inconclusive): the first bad commit is one of them";
 		return CM_EXIT_FAILED;
 	}
-	if (r->lo == 0)
-		for (size_t k = 0; k < r->nsteps; k++)
-			if (r->steps[k].rev == r->hi && r->steps[k].vs_good.ok) {
-				r->answer = r->steps[k].vs_good;
-				r->answer_from = r->steps[k].v == V_ENDS ? "the endpoints' step"
-									 : "its own step";
-				return 0;
-			}
+	for (size_t k = 0; k < r->nsteps; k++)
+		if (r->steps[k].rev == r->hi && r->steps[k].good == r->lo && r->steps[k].vs_good.ok) {
+			r->answer = r->steps[k].vs_good;
+			r->answer_from = r->steps[k].v == V_ENDS ? "the endpoints' step" : "its own step";
+			return 0;
+		}
 	size_t idx[2] = { r->lo, r->hi };
 	const int pairs[1][2] = { { 0, 1 } };
 	char label[32];
@@ -406,9 +407,12 @@ static void write_text(const struct bs_run *r, const char *subject, const char *
 			fprintf(f, "  %s %-12s build exit %d%s%s", v->name, verdict_names[s->v],
 				v->build_status, *v->tail ? ": " : "", last ? last + 1 : v->tail);
 		} else {
+			char g[32], x[32];
+			snprintf(g, sizeof(g), "vs good %.7s", b->revs[s->good].name);
+			snprintf(x, sizeof(x), "vs bad %.7s", b->revs[s->bad].name);
 			fprintf(f, "  %s %-12s", v->name, verdict_names[s->v]);
-			say_cmp(f, "vs good", &s->vs_good);
-			say_cmp(f, "vs bad", &s->vs_bad);
+			say_cmp(f, g, &s->vs_good);
+			say_cmp(f, x, &s->vs_bad);
 		}
 		fprintf(f, "  (%d sessions, %zu boots)\n", s->sessions, s->boots);
 	}
@@ -441,6 +445,8 @@ static json_t *steps_json(const struct bs_run *r)
 				      "vs_bad", s->v == V_ENDS ? json_null() : cmp_json(&s->vs_bad));
 		if (s->v == V_UNTESTABLE || s->v == V_FAILED)
 			json_object_set_new(o, "build_exit", json_integer(v->build_status));
+		json_object_set_new(o, "good", json_string(r->b.revs[s->good].sha));
+		json_object_set_new(o, "bad", json_string(r->b.revs[s->bad].sha));
 		json_array_append_new(a, o);
 	}
 	return a;
