@@ -207,13 +207,19 @@ static bool moved(const struct bs_cmp *c, int dir)
 	return c->ok && c->verdict == (dir > 0 ? CM_REGRESSED : CM_IMPROVED);
 }
 
-/* Like good: apart from the bad build only; like bad: apart from the good one only; between:
- * apart from both, on the way from one to the other (two changes in the range). */
+static bool apart(const struct bs_cmp *c)
+{
+	return c->ok && (c->verdict == CM_REGRESSED || c->verdict == CM_IMPROVED);
+}
+
+/* Like good: apart from the bad build only (and towards the good); like bad: apart from the
+ * good one only (in the change's direction); between: apart from both (several changes in the
+ * range: on the way from one to the other, or beyond one of them). */
 static enum bs_verdict classify(const struct bs_step *s, int dir)
 {
-	bool from_good = moved(&s->vs_good, dir), from_bad = moved(&s->vs_bad, -dir);
-	return from_good && from_bad ? V_BETWEEN : from_good ? V_BAD : from_bad ? V_GOOD
-									: V_INCONCLUSIVE;
+	if (apart(&s->vs_good) && apart(&s->vs_bad))
+		return V_BETWEEN;
+	return moved(&s->vs_good, dir) ? V_BAD : moved(&s->vs_bad, -dir) ? V_GOOD : V_INCONCLUSIVE;
 }
 
 /* One candidate: built, then booted in K sessions (K more while inconclusive, up to

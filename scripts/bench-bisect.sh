@@ -1,6 +1,7 @@
 #!/bin/bash
 # How small a change coldmark bisect finds right, and what it costs (README, "bisect"):
 #   scripts/bench-bisect.sh [REPOS] [PCT...]      defaults: 20 repos, +10% +5% +3%
+# (the matrix: 10 boots + 1 warm-up a build and session, TCG, the `work` phase)
 # For each PCT, REPOS seeded repositories of the bundled guest's source (scripts/bisect-repo.sh,
 # 16 commits), the change at a seeded commit 1..15, bisected under TCG with the default
 # settings on the `work` phase; prints per PCT how many were found right, and the builds,
@@ -23,7 +24,7 @@ guest: {disk: "{build}/guest.img"}
 base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -accel, tcg]
 phases:
   - {name: work, from: long_mode, to: work_done}
-run: {boots: 5, warmup: 1, reference: none, exit_status: 33, drop_caches: false, timeout: 30s}
+run: {boots: 10, warmup: 1, reference: none, exit_status: 33, drop_caches: false, timeout: 30s}
 YAML
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 printf '| change | found right | wrong | not found (exit 1) | builds (median, max) | boots (median, max) | minutes a bisect (median) |\n'
