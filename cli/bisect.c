@@ -128,6 +128,39 @@ static int check_outdir(const struct cm_cli *cli, struct bs *b)
 	return 0;
 }
 
+/* What a bisect's verdicts depend on, kept in OUTDIR/bisect.plan: --resume with other ends,
+ * phase or statistics would mix steps judged two ways, so it is refused. */
+static int check_plan(const struct cm_cli *cli, const struct bs *b)
+{
+	char *want = cm_xasprintf("good %s\nbad %s\nphase %s\nsessions %d\nmax-sessions %d\n"
+				  "threshold %.17g\nalpha %.17g\n", b->revs[0].sha,
+				  b->revs[b->nrevs - 1].sha, b->phase, b->sessions, b->max_sessions,
+				  b->judge.thr, b->judge.alpha),
+	     *path = cm_xasprintf("%s/bisect.plan", b->outdir), *have;
+	size_t len;
+	int rc = 0;
+	if (cm_cli_get(cli, "resume") && (have = cm_read_file(path, &len))) {
+		if (strcmp(have, want)) {
+			fprintf(stderr, "coldmark bisect: --resume %s: that bisect was\n%sthis one is\n%s"
+					"(give the same --good, --bad, --phase and statistics)\n",
+				b->outdir, have, want);
+			rc = CM_EXIT_USAGE;
+		}
+		free(have);
+	} else {
+		FILE *f = fopen(path, "w");
+		bool failed = !f || fputs(want, f) < 0;
+		if (f && fclose(f))
+			failed = true;
+		if (failed) {
+			fprintf(stderr, "coldmark bisect: cannot write %s\n", path);
+			rc = CM_EXIT_OUTPUT;
+		}
+	}
+	free(want), free(path);
+	return rc;
+}
+
 static void add_rev(struct bs *b, const char *sha, size_t *cap)
 {
 	CM_PUSH(b->revs, b->nrevs, *cap);
@@ -521,7 +554,7 @@ int cm_cmd_bisect(const struct cm_cli *cli)
 	bs_stop = 0;
 	bs_catch_signals();
 	if (!(rc = resolve_range(b, cm_cli_get(cli, "good"), cm_cli_get(cli, "bad"))) &&
-	    !(rc = check_outdir(cli, b)) && !(rc = check_matrix(b))) {
+	    !(rc = check_outdir(cli, b)) && !(rc = check_plan(cli, b)) && !(rc = check_matrix(b))) {
 		fprintf(stderr, "coldmark bisect: %zu commits after %s up to %s, %s judged on %d+ "
 				"sessions a step\n", b->nrevs - 1, b->revs[0].name,
 			b->revs[b->nrevs - 1].name, b->phase, b->sessions);

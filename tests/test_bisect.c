@@ -313,8 +313,10 @@ static void test_kill_and_resume(void **state)
 	usleep(500000);
 	kill(pid, SIGKILL);
 	assert_int_equal(reap(pid), 128 + SIGKILL);
-	/* a second bisect into the same folder is refused; --resume continues it */
+	/* a second bisect into the same folder is refused, and so is a resume judged otherwise;
+	 * --resume continues it */
 	assert_int_equal(reap(spawn_bisect(repo, out, prog, false, NULL)), 2);
+	assert_int_equal(reap(spawn_bisect(repo, out, prog, true, "--threshold=5")), 2);
 	assert_int_equal(reap(spawn_bisect(repo, out, prog, true, "--format=json")), 0);
 	json_t *j = answer_of(out);
 	assert_string_equal(json_string_value(json_object_get(j, "first_bad")), want);
