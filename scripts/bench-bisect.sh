@@ -33,7 +33,7 @@ for pct in "${pcts[@]}"; do
 	right=0 wrong=0 none=0
 	: > "$work/builds" ; : > "$work/boots" ; : > "$work/secs"
 	for ((seed = 1; seed <= repos; seed++)); do
-		at=$(( (seed * 7919 + pct * 31) % 15 + 1 ))   # seeded, spread over 1..15
+		at=$(( (seed * 11 + pct) % 15 + 1 ))   # seeded, spread over 1..15 (11 is prime to 15)
 		r="$work/r$pct-$seed"
 		bash "$repo_root/scripts/bisect-repo.sh" "$r" 16 "$at" "$pct" >/dev/null
 		want=$(git -C "$r" log --format=%H --grep="^revision $at:")
