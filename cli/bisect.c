@@ -463,13 +463,24 @@ static void write_text(const struct bs_run *r, const char *subject, const char *
 		b->builds, b->boots, b->outdir);
 }
 
+/* JSON has no NaN: a bound too few boots give is null. */
+static json_t *real_or_null(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
 static json_t *cmp_json(const struct bs_cmp *c)
 {
 	if (!c->ok)
 		return json_null();
-	return json_pack("{s:f,s:f,s:f,s:f,s:s,s:i}", "change", c->rel, "change_ci_lo", c->lo,
-			 "change_ci_hi", c->hi, "p", isnan(c->p) ? 1.0 : c->p, "verdict",
-			 cm_verdict_names[c->verdict], "sessions", (json_int_t)c->sessions);
+	json_t *o = json_object();
+	json_object_set_new(o, "change", real_or_null(c->rel));
+	json_object_set_new(o, "change_ci_lo", real_or_null(c->lo));
+	json_object_set_new(o, "change_ci_hi", real_or_null(c->hi));
+	json_object_set_new(o, "p", real_or_null(c->p));
+	json_object_set_new(o, "verdict", json_string(cm_verdict_names[c->verdict]));
+	json_object_set_new(o, "sessions", json_integer((json_int_t)c->sessions));
+	return o;
 }
 
 static json_t *steps_json(const struct bs_run *r)
@@ -503,9 +514,9 @@ static json_t *answer_json(const struct bs_run *r, const char *subject, const ch
 		json_object_set_new(o, "subject", json_string(subject));
 		json_object_set_new(o, "author_date", json_string(date));
 		json_object_set_new(o, "parent", json_string(b->revs[r->lo].sha));
-		json_object_set_new(o, "change", json_real(r->answer.rel));
-		json_object_set_new(o, "change_ci_lo", json_real(r->answer.lo));
-		json_object_set_new(o, "change_ci_hi", json_real(r->answer.hi));
+		json_object_set_new(o, "change", real_or_null(r->answer.rel));
+		json_object_set_new(o, "change_ci_lo", real_or_null(r->answer.lo));
+		json_object_set_new(o, "change_ci_hi", real_or_null(r->answer.hi));
 		json_object_set_new(o, "change_from", json_string(r->answer_from));
 	} else {
 		json_object_set_new(o, "reason", json_string(r->why_not));
@@ -513,10 +524,10 @@ static json_t *answer_json(const struct bs_run *r, const char *subject, const ch
 	json_object_set_new(o, "steps", steps_json(r));
 	json_t *others = json_array();
 	for (size_t k = 0; k < r->nothers; k++)
-		json_array_append_new(others, json_pack("{s:s,s:s,s:f}", "after",
+		json_array_append_new(others, json_pack("{s:s,s:s,s:o}", "after",
 							b->revs[r->others[k].from].sha, "up_to",
 							b->revs[r->others[k].to].sha, "change",
-							r->others[k].rel));
+							real_or_null(r->others[k].rel)));
 	json_object_set_new(o, "other_changes", others);
 	json_object_set_new(o, "builds", json_integer((json_int_t)b->builds));
 	json_object_set_new(o, "boots", json_integer((json_int_t)b->boots));
