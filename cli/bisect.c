@@ -306,19 +306,30 @@ static int endpoints(struct bs_run *r)
 		}
 	size_t idx[2] = { 0, bad };
 	const int pairs[1][2] = { { 0, 1 } };
-	struct bs_step s = { .rev = bad, .good = 0, .bad = bad, .v = V_ENDS, .sessions = b->sessions };
-	if ((rc = bs_experiment(b, "endpoints", idx, 2, b->sessions, pairs, &s.vs_good, 1)))
-		return rc;
-	s.boots = b->step_boots;
+	struct bs_step s = { .rev = bad, .good = 0, .bad = bad, .v = V_ENDS };
+	const struct bs_cmp *c = &s.vs_good;
+	/* apart beyond --threshold: bisect; the whole CI within it: nothing to bisect; neither:
+	 * more sessions, as for a step, before calling it nothing */
+	for (s.sessions = b->sessions;; s.sessions += b->sessions) {
+		if (s.sessions > b->max_sessions)
+			s.sessions = b->max_sessions;
+		if ((rc = bs_experiment(b, "endpoints", idx, 2, s.sessions, pairs, &s.vs_good, 1)))
+			return rc;
+		s.boots = b->step_boots;
+		if (apart(c) || (c->ok && c->lo > -b->judge.thr && c->hi < b->judge.thr) ||
+		    s.sessions >= b->max_sessions)
+			break;
+		fprintf(stderr, "coldmark bisect: the ends are neither apart nor alike after %d "
+				"sessions: %d more\n", s.sessions, b->sessions);
+	}
 	b->boots += s.boots;
 	add_step(r, s);
-	if (!s.vs_good.ok || s.vs_good.verdict == CM_NO_CHANGE ||
-	    s.vs_good.verdict == CM_INCOMPARABLE) {
+	if (!apart(c)) {
 		r->why_not = "nothing to bisect: the good and bad builds do not differ beyond "
 			     "--threshold on the phase";
 		return CM_EXIT_FAILED;
 	}
-	r->dir = s.vs_good.verdict == CM_REGRESSED ? 1 : -1;
+	r->dir = c->verdict == CM_REGRESSED ? 1 : -1;
 	return 0;
 }
 

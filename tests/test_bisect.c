@@ -4,8 +4,9 @@
  *                        raising the work loop +30%, an earlier one that does not assemble),
  *                        real builds in worktrees and real TCG boots: the right commit in at
  *                        most ceil(log2 16) + 3 builds; a range without a change exits 1; a
- *                        kill -9 mid-bisect then --resume ends at the same commit; SIGTERM and
- *                        SIGINT during a build end it and leave no worktree. */
+ *                        kill -9 mid-bisect then --resume ends at the same commit; SIGTERM,
+ *                        SIGINT and SIGHUP during a build end it and leave no worktree; a
+ *                        regression then a partial fix: "between", the larger step first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -174,16 +175,22 @@ static int run(char *const *argv)
 }
 
 /* A repository of 16 commits of the guest (scripts/bisect-repo.sh) in tmp/name, made once. */
-static char *make_repo(const char *name, const char *at, const char *pct, const char *broken)
+static char *make_repo2(const char *name, const char *at, const char *pct, const char *broken,
+			const char *at2, const char *pct2)
 {
 	char *dir = cm_xasprintf("%s/%s", tmp, name);
 	struct stat st;
 	if (!stat(dir, &st))
 		return dir;
 	char *argv[] = { "bash", SOURCE_DIR "/scripts/bisect-repo.sh", dir, "16", (char *)at,
-			 (char *)pct, (char *)broken, NULL };
+			 (char *)pct, (char *)broken, (char *)at2, (char *)pct2, NULL };
 	assert_int_equal(run(argv), 0);
 	return dir;
+}
+
+static char *make_repo(const char *name, const char *at, const char *pct, const char *broken)
+{
+	return make_repo2(name, at, pct, broken, "0", "0");
 }
 
 /* The repository of the regression: +30% work from revision 10, revision 7 untestable. */
@@ -290,6 +297,28 @@ static void test_nothing_to_bisect(void **state)
 	free(repo), free(out), free(prog);
 }
 
+/* A regression (+60% at revision 4), then a partial fix (-40% of the old time at 11): the
+ * first midpoint is between the ends, the search follows the larger step and names the other. */
+static void test_two_changes(void **state)
+{
+	(void)state;
+	char *repo = make_repo2("two", "4", "60", "0", "11", "-40"),
+	     *out = cm_xasprintf("%s/two-out", tmp), *prog = build_prog(), *want = sha_of(repo, 4);
+	assert_int_equal(reap(spawn_bisect(repo, out, prog, false, NULL)), 0);
+	json_t *j = answer_of(out), *steps = json_object_get(j, "steps");
+	assert_string_equal(json_string_value(json_object_get(j, "first_bad")), want);
+	bool between = false;
+	for (size_t i = 0; i < json_array_size(steps); i++)
+		between |= !strcmp(json_string_value(json_object_get(json_array_get(steps, i),
+								       "verdict")), "between");
+	assert_true(between);
+	json_t *other = json_array_get(json_object_get(j, "other_changes"), 0);
+	assert_non_null(other);
+	assert_true(json_real_value(json_object_get(other, "change")) < 0); /* the partial fix */
+	json_decref(j);
+	free(repo), free(out), free(prog), free(want);
+}
+
 static size_t entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -392,6 +421,7 @@ int main(int argc, char **argv)
 		const struct CMUnitTest t[] = {
 			cmocka_unit_test(test_finds_the_commit),
 			cmocka_unit_test(test_nothing_to_bisect),
+			cmocka_unit_test(test_two_changes),
 			cmocka_unit_test(test_kill_and_resume),
 			cmocka_unit_test(test_signal_during_build),
 		};
