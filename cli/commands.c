@@ -241,8 +241,8 @@ static const struct cm_opt bisect_opts[] = {
 				 "cannot be tested (required)" },
 	{ "phase", 0, "PHASE", "the phase judged (default total)" },
 	{ "sessions", 0, "K", "interleaved sessions per step (default 3)" },
-	{ "max-sessions", 0, "K", "sessions an inconclusive step (or check of the ends) may grow to before it is skipped "
-				  "(default 3 x --sessions)" },
+	{ "max-sessions", 0, "K", "sessions an inconclusive step (or check of the ends) may grow "
+				  "to before it is skipped (default 3 x --sessions)" },
 	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
 	{ "alpha", 0, "A", "significance level of each verdict (default 0.05)" },
 	{ "output", 'o', "OUTDIR", "builds, steps and the answer (default coldmark-out/bisect)" },
