@@ -7,10 +7,17 @@
 #include "coldmark/matrix.h"
 #include "coldmark/util.h"
 
+static const struct cm_builds *cli_builds;
+
+void cm_cli_set_builds(const struct cm_builds *b)
+{
+	cli_builds = b;
+}
+
 struct cm_matrix *cm_cli_load_matrix(const char *path)
 {
 	struct cm_diags d = { 0 };
-	struct cm_matrix *m = cm_matrix_load(path, &d);
+	struct cm_matrix *m = cm_matrix_load_builds(path, cli_builds, &d);
 	if (m && cm_source_check(m, &d)) { /* run.source names a source of capture's table */
 		cm_matrix_free(m);
 		m = NULL;

@@ -57,6 +57,10 @@ void cm_cli_help(const struct cm_cmd *cmd, FILE *f);
 
 /* Loads a matrix and prints its diagnostics (warnings too); NULL on error. */
 struct cm_matrix *cm_cli_load_matrix(const char *path);
+/* The builds "{build}" expands to in the matrices loaded from now on (bisect runs its steps
+ * through run's own code); NULL: none, the placeholder is an error. */
+struct cm_builds;
+void cm_cli_set_builds(const struct cm_builds *b);
 
 /* The runner's callbacks (cli/run_say.c): say prints a message, progress the line after a
  * boot (ctx points to a bool: stdout is a terminal). */
@@ -108,6 +112,7 @@ int cm_cmd_history(const struct cm_cli *cli);
 int cm_cmd_import(const struct cm_cli *cli);
 int cm_cmd_sync(const struct cm_cli *cli);
 int cm_cmd_merge(const struct cm_cli *cli);
+int cm_cmd_bisect(const struct cm_cli *cli);
 
 /* The store a command uses: --db, else $COLDMARK_DB, else ./coldmark.db. */
 const char *cm_cli_db(const struct cm_cli *cli);

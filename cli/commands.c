@@ -270,6 +270,25 @@ __attribute__((constructor)) static void run_options_from_keys(void)
 			cm_commands[i].opts = run_opts;
 }
 
+static const struct cm_opt bisect_opts[] = {
+	{ "repo", 0, "DIR", "the git repository of the guest's source (required)" },
+	{ "good", 0, "REV", "a revision without the change (required)" },
+	{ "bad", 0, "REV", "a later revision with it (required)" },
+	{ "build", 0, "PROGRAM", "run as PROGRAM WORKTREE BUILDDIR with COLDMARK_REV=<sha>; exit 125: "
+				 "cannot be tested (required)" },
+	{ "phase", 0, "PHASE", "the phase judged (default total)" },
+	{ "sessions", 0, "K", "interleaved sessions per step (default 3)" },
+	{ "max-sessions", 0, "K", "sessions an inconclusive step (or check of the ends) may grow "
+				  "to before it is skipped (default 3 x --sessions)" },
+	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
+	{ "alpha", 0, "A", "significance level of each verdict (default 0.05)" },
+	{ "output", 'o', "OUTDIR", "builds, steps and the answer (default coldmark-out/bisect)" },
+	{ "db", 0, "PATH|URL", "results store (default $COLDMARK_DB, else ./" CM_DEFAULT_DB ")" },
+	{ "format", 0, "FORMAT", "text (default) or json" },
+	{ "resume", 0, "OUTDIR", "continue a bisect that was stopped, from the verdicts in OUTDIR" },
+	{ 0 }
+};
+
 static const struct cm_opt list_opts[] = {
 	{ "format", 0, "FORMAT", "text (default) or json" },
 	{ "keys", 0, NULL, "print every matrix key with its type, default, range and help" },
@@ -373,6 +392,11 @@ struct cm_cmd cm_commands[] = {
 	  "Fold shard stores (hosts that measured off the network) into one; idempotent "
 	  "(merging twice adds nothing).",
 	  merge_opts, 1, CM_MAX_POS, cm_cmd_merge, true },
+	{ "bisect", "MATRIX.yaml --repo DIR --good REV --bad REV --build PROGRAM [options]",
+	  "Find the commit that changed a phase: each step boots the candidate interleaved with the "
+	  "good and bad builds in K sessions and judges it like good, like bad or inconclusive; "
+	  "{build} in the matrix is the build's folder. Exit 0 found, 1 not found.",
+	  bisect_opts, 1, 1, cm_cmd_bisect },
 	{ "host", "check|tune|reset [--cpus LIST]",
 	  "check: what on this host would move boot times, each with its fix (exit 0 quiet, 1 "
 	  "with advice); tune: apply the fixes, saving the prior state (root); reset: restore it.",

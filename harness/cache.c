@@ -105,9 +105,14 @@ char **cm_boot_files(const struct cm_matrix *m, size_t *n)
 	if (m->disk)
 		push(&v, n, cm_xstrdup(m->disk));
 	for (size_t a = 0; a < m->naxes; a++) /* the guests axis values carry */
-		for (size_t i = 0; i < m->axes[a].nvalues; i++)
-			if (m->axes[a].values[i].disk)
-				push(&v, n, cm_xstrdup(m->axes[a].values[i].disk));
+		for (size_t i = 0; i < m->axes[a].nvalues; i++) {
+			const struct cm_guest *g = m->axes[a].values[i].guest;
+			const char *file[] = { g ? g->kernel : NULL, g ? g->initrd : NULL,
+					       g ? g->disk : NULL };
+			for (size_t k = 0; k < 3; k++)
+				if (file[k])
+					push(&v, n, cm_xstrdup(file[k]));
+		}
 	for (size_t c = 0; c < m->ncases; c++)
 		for (size_t i = 0; i + 1 < m->cases[c].argc; i++)
 			if (!strcmp(m->cases[c].argv[i], "-bios"))

@@ -208,13 +208,20 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 	meta_hash(ds, CM_HDR(INITRD_SHA), m->initrd);
 	meta_hash(ds, CM_HDR(DISK_SHA), m->disk);
 	for (size_t a = 0; a < m->naxes; a++) /* the guests axis values carry, each by its value */
-		for (size_t i = 0; i < m->axes[a].nvalues; i++)
-			if (m->axes[a].values[i].disk) {
-				char *key = cm_xasprintf("%s (%s=%s)", CM_HDR(DISK_SHA), m->axes[a].name,
+		for (size_t i = 0; i < m->axes[a].nvalues; i++) {
+			const struct cm_guest *g = m->axes[a].values[i].guest;
+			const char *file[] = { g ? g->kernel : NULL, g ? g->initrd : NULL,
+					       g ? g->disk : NULL };
+			const char *hdr[] = { CM_HDR(KERNEL_SHA), CM_HDR(INITRD_SHA), CM_HDR(DISK_SHA) };
+			for (size_t k = 0; k < 3; k++) {
+				if (!file[k])
+					continue;
+				char *key = cm_xasprintf("%s (%s=%s)", hdr[k], m->axes[a].name,
 							 m->axes[a].values[i].label);
-				meta_hash(ds, key, m->axes[a].values[i].disk);
+				meta_hash(ds, key, file[k]);
 				free(key);
 			}
+		}
 	capture_firmware(ds, m);
 }
 

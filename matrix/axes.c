@@ -130,7 +130,7 @@ void mx_add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_nod
 		for (size_t a = 0; a < v.nargs; a++)
 			free(v.args[a]);
 		free(v.args);
-		free(v.disk);
+		mx_guest_free(v.guest);
 		return;
 	}
 	for (size_t i = 0; i < ax->nvalues; i++)
@@ -140,6 +140,7 @@ void mx_add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_nod
 			for (size_t a = 0; a < v.nargs; a++)
 				free(v.args[a]);
 			free(v.args);
+			mx_guest_free(v.guest);
 			return;
 		}
 	v.label = cm_xstrdup(label);
@@ -273,7 +274,7 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 			continue;
 		yaml_node_t *markers = NULL; /* its own console markers */
 		const char *name = NULL;
-		yaml_node_t *args = NULL;
+		yaml_node_t *args = NULL, *guest = NULL;
 		for (yaml_node_pair_t *p = e->data.mapping.pairs.start; p < e->data.mapping.pairs.top;
 		     p++) {
 			const char *k = mx_scalar(mx_node(c, p->key));
@@ -284,7 +285,7 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 			else if (k && !strcmp(k, "args"))
 				args = mx_node(c, p->value);
 			else if (k && !strcmp(k, "guest"))
-				value_guest(c, mx_node(c, p->value), &v);
+				guest = mx_node(c, p->value);
 			else
 				ERR(c, mx_node(c, p->key), "a named value is {name, args, guest}");
 		}
@@ -296,9 +297,100 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 			mx_parse_value_markers(c, markers, &v);
 		if (args)
 			mx_strlist(c, args, "args", &v.args, &v.nargs);
+		if (guest && !(v.guest = mx_parse_value_guest(c, guest)))
+			continue;
 		mx_check_debug_exit(c, e, v.args, v.nargs);
 		mx_add_value(c, ax, name, e, v);
 	}
+}
+
+void mx_guest_free(struct cm_guest *g)
+{
+	if (!g)
+		return;
+	free(g->kernel), free(g->initrd), free(g->append), free(g->disk);
+	free(g);
+}
+
+/* A guest file qemu can read; one under bisect's "{build}" is checked once it is built. */
+static bool guest_file_ok(struct ctx *c, const char *key, const char *path, yaml_node_t *at)
+{
+	struct stat st;
+	if (strstr(path, CM_BUILD_PLACEHOLDER) ||
+	    (!access(path, R_OK) && !stat(path, &st) && !S_ISDIR(st.st_mode)))
+		return true;
+	ERR(c, at, "guest.%s: guest file '%s' not found, not readable or not a file", key, path);
+	return false;
+}
+
+/* An axis value's guest: the keys of the matrix's guest, its paths relative to the file. */
+struct cm_guest *mx_parse_value_guest(struct ctx *c, yaml_node_t *n)
+{
+	if (!mx_want(c, n, YAML_MAPPING_NODE, "an axis value's guest"))
+		return NULL;
+	struct cm_guest *g = cm_xcalloc(1, sizeof(*g));
+	bool ok = true;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *kn = mx_node(c, p->key), *vn = mx_node(c, p->value);
+		const char *k = mx_scalar(kn), *v = mx_scalar(vn);
+		if (!k || !v || !*v) {
+			ERR(c, kn, "a guest maps bundled, kernel, initrd, append or disk to a value");
+			ok = false;
+			continue;
+		}
+		char **dst = !strcmp(k, "kernel") ? &g->kernel : !strcmp(k, "initrd") ? &g->initrd
+			   : !strcmp(k, "append") ? &g->append : !strcmp(k, "disk") ? &g->disk
+			   : !strcmp(k, "bundled") ? &g->disk : NULL;
+		if (!dst || *dst) {
+			ERR(c, kn, dst ? "guest: '%s' given twice (bundled and disk are one image)"
+				       : "guest: unknown key '%s' (bundled, kernel, initrd, append, disk)", k);
+			ok = false;
+			continue;
+		}
+		if (!strcmp(k, "bundled")) {
+			if (!mx_valid_name(v)) {
+				ERR(c, vn, "guest.bundled: '%s' is not a bundled guest name", v);
+				ok = false;
+				continue;
+			}
+			const char *dir = getenv("COLDMARK_GUEST_DIR");
+			*dst = cm_xasprintf("%s/%s.img", dir ? dir : COLDMARK_GUEST_DIR, v);
+			if (!c->set_exit_status)
+				c->m->exit_status = 33; /* isa-debug-exit with value 0x10 */
+		} else {
+			*dst = strcmp(k, "append") ? mx_resolve_path(c, v) : cm_xstrdup(v);
+		}
+		if (strcmp(k, "append"))
+			ok &= guest_file_ok(c, k, *dst, vn);
+	}
+	if (ok && !g->kernel && !g->disk) {
+		ERR(c, n, "an axis value's guest needs bundled, kernel or disk");
+		ok = false;
+	}
+	if (ok && g->initrd && !g->kernel) {
+		ERR(c, n, "guest.initrd needs guest.kernel");
+		ok = false;
+	}
+	if (!ok) {
+		mx_guest_free(g);
+		return NULL;
+	}
+	return g;
+}
+
+void mx_add_build_axis(struct ctx *c, yaml_node_t *root)
+{
+	for (size_t i = 0; i < c->m->naxes; i++)
+		if (!strcmp(c->m->axes[i].name, CM_BUILD_AXIS)) {
+			ERR(c, root, "axis '%s' is coldmark bisect's own (one value per build): "
+				     "rename the matrix's", CM_BUILD_AXIS);
+			return;
+		}
+	struct cm_axis ax = { .name = cm_xstrdup(CM_BUILD_AXIS), .line = 1, .col = 1 };
+	for (size_t b = 0; b < c->builds->n; b++)
+		mx_add_value(c, &ax, c->builds->names[b], root, (struct cm_axis_value){ 0 });
+	c->m->axes = cm_xrealloc(c->m->axes, (c->m->naxes + 1) * sizeof(*c->m->axes));
+	c->m->axes[c->m->naxes++] = ax;
 }
 
 void mx_parse_axes(struct ctx *c, yaml_node_t *n)

@@ -210,30 +210,30 @@ static void apply_include(struct ctx *c, struct combos *cs)
 
 /* The guest's arguments: base_args (the disk placed where "{disk}" says), -kernel and its
  * friends, or the disk as an IDE drive (and the bundled guest's isa-debug-exit). */
-static void guest_args(const struct cm_matrix *m, const char *disk, struct cm_argv *a)
+static void guest_args(const struct cm_matrix *m, const struct cm_guest *g, struct cm_argv *a)
 {
 	bool disk_placed = false;
 	for (size_t i = 0; i < m->nbase_args; i++) {
-		const char *s = m->base_args[i], *at = disk ? strstr(s, "{disk}") : NULL;
+		const char *s = m->base_args[i], *at = g->disk ? strstr(s, "{disk}") : NULL;
 		if (at) {
-			cm_argv_add(a, "%.*s%s%s", (int)(at - s), s, disk, at + 6);
+			cm_argv_add(a, "%.*s%s%s", (int)(at - s), s, g->disk, at + 6);
 			disk_placed = true;
 		} else {
 			cm_argv_add(a, "%s", s);
 		}
 	}
-	if (m->kernel) {
-		cm_argv_add(a, "-kernel"), cm_argv_add(a, "%s", m->kernel);
-		if (m->initrd)
-			cm_argv_add(a, "-initrd"), cm_argv_add(a, "%s", m->initrd);
-		if (m->append)
-			cm_argv_add(a, "-append"), cm_argv_add(a, "%s", m->append);
+	if (g->kernel) {
+		cm_argv_add(a, "-kernel"), cm_argv_add(a, "%s", g->kernel);
+		if (g->initrd)
+			cm_argv_add(a, "-initrd"), cm_argv_add(a, "%s", g->initrd);
+		if (g->append)
+			cm_argv_add(a, "-append"), cm_argv_add(a, "%s", g->append);
 	}
-	if (!disk || disk_placed)
+	if (!g->disk || disk_placed)
 		return;
 	cm_argv_add(a, "-drive");
-	cm_argv_add(a, "file=%s,format=raw,if=ide,snapshot=on", disk);
-	if (m->exit_status == 33 && strstr(disk, ".img")) {
+	cm_argv_add(a, "file=%s,format=raw,if=ide,snapshot=on", g->disk);
+	if (m->exit_status == 33 && strstr(g->disk, ".img")) {
 		/* the bundled guest leaves through isa-debug-exit */
 		bool have = false;
 		for (size_t i = 0; i < m->nbase_args; i++)
@@ -243,17 +243,63 @@ static void guest_args(const struct cm_matrix *m, const char *disk, struct cm_ar
 	}
 }
 
+/* s with every "{build}" replaced by dir (a new string). */
+static char *with_build(const char *s, const char *dir)
+{
+	struct cm_buf b = { 0 };
+	const char *at;
+	size_t n = strlen(CM_BUILD_PLACEHOLDER);
+	while ((at = strstr(s, CM_BUILD_PLACEHOLDER))) {
+		cm_buf_printf(&b, "%.*s%s", (int)(at - s), s, dir);
+		s = at + n;
+	}
+	cm_buf_puts(&b, s);
+	return cm_buf_steal(&b);
+}
+
+/* bisect's "{build}" in a case's argv: its build's folder; without builds, an error that
+ * names the placeholder (it would reach qemu as a literal file name). */
+static void expand_build(struct ctx *c, const struct combo *x, struct cm_case *cc,
+			 yaml_node_t *root)
+{
+	struct cm_matrix *m = c->m;
+	const char *dir = NULL;
+	for (size_t ax = 0; c->builds && ax < m->naxes; ax++)
+		if (!strcmp(m->axes[ax].name, CM_BUILD_AXIS) && x->idx[ax] >= 0)
+			dir = c->builds->dirs[x->idx[ax]];
+	for (size_t i = 0; i < cc->argc; i++) {
+		if (!strstr(cc->argv[i], CM_BUILD_PLACEHOLDER))
+			continue;
+		if (!dir) {
+			ERR(c, root, "'%s' in case %s's argument '%s': the placeholder is coldmark "
+				     "bisect's (the folder of the build under test); outside bisect it "
+				     "has no value", CM_BUILD_PLACEHOLDER, cc->id, cc->argv[i]);
+			return;
+		}
+		char *s = with_build(cc->argv[i], dir);
+		free(cc->argv[i]);
+		cc->argv[i] = s;
+	}
+}
+
+/* The guest a combination boots: the first of its axis values that carries one, else the
+ * matrix's. */
+static struct cm_guest case_guest(const struct cm_matrix *m, const struct combo *x)
+{
+	for (size_t ax = 0; ax < m->naxes; ax++)
+		if (x->idx[ax] >= 0 && m->axes[ax].values[x->idx[ax]].guest)
+			return *m->axes[ax].values[x->idx[ax]].guest;
+	return (struct cm_guest){ m->kernel, m->initrd, m->append, m->disk };
+}
+
 /* One case from one combination: its labels, id and exact argv. */
 static void make_case(struct cm_matrix *m, const struct combo *x, struct cm_case *cc)
 {
 	struct cm_argv a = { 0 };
 	struct cm_buf id = { 0 };
-	const char *disk = m->disk; /* an axis value may carry its own guest */
-	for (size_t ax = 0; ax < m->naxes; ax++)
-		if (x->idx[ax] >= 0 && m->axes[ax].values[x->idx[ax]].disk)
-			disk = m->axes[ax].values[x->idx[ax]].disk;
+	struct cm_guest g = case_guest(m, x);
 	cm_argv_add(&a, "%s", m->qemu);
-	guest_args(m, disk, &a);
+	guest_args(m, &g, &a);
 	cc->labels = cm_xcalloc(m->naxes ? m->naxes : 1, sizeof(char *));
 	for (size_t ax = 0; ax < m->naxes; ax++) {
 		if (x->idx[ax] < 0)
@@ -303,10 +349,19 @@ void mx_expand(struct ctx *c, yaml_node_t *root)
 		ERR(c, root, "the matrix has no cases left (exclude removed every one)");
 	m->cases = cm_xcalloc(cs.n + 1, sizeof(*m->cases));
 	for (size_t i = 0; i < cs.n; i++) {
-		make_case(m, &cs.v[i], &m->cases[m->ncases++]);
+		make_case(m, &cs.v[i], &m->cases[m->ncases]);
+		expand_build(c, &cs.v[i], &m->cases[m->ncases++], root);
 		free(cs.v[i].idx);
 		free(cs.v[i].original);
 	}
 	free(cs.v);
 	order_cases(c, root);
+	/* the header hashes the matrix's guest files: under bisect, those of the first build */
+	char **paths[] = { &m->kernel, &m->initrd, &m->disk };
+	for (size_t i = 0; c->builds && c->builds->n && i < 3; i++)
+		if (*paths[i] && strstr(*paths[i], CM_BUILD_PLACEHOLDER)) {
+			char *s = with_build(*paths[i], c->builds->dirs[0]);
+			free(*paths[i]);
+			*paths[i] = s;
+		}
 }

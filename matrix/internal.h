@@ -21,6 +21,7 @@ struct ctx {
 	bool set_exit_status, set_preset, set_phases, set_end, ports_done;
 	yaml_node_t *include, *exclude;
 	yaml_node_t *base_args_node, *phases_node; /* for errors found after parsing */
+	const struct cm_builds *builds; /* coldmark bisect's: "{build}" has a value */
 };
 #define ERR(c, node, ...)                                                                    \
 	cm_diags_add((c)->d, CM_SEV_ERROR, (c)->file, (int)(node)->start_mark.line + 1,       \
@@ -85,6 +86,11 @@ int mx_scalar_args(struct ctx *c, const struct cm_axis *ax, const char *name, co
 /* Adds a value to an axis (refused: a twin, a control character, too many values). */
 void mx_add_value(struct ctx *c, struct cm_axis *ax, const char *label, yaml_node_t *where,
 		  struct cm_axis_value v);
+/* An axis value's own guest ({bundled|kernel|initrd|append|disk}); NULL after an error. */
+struct cm_guest *mx_parse_value_guest(struct ctx *c, yaml_node_t *n);
+void mx_guest_free(struct cm_guest *g);
+/* The builds as an axis of their own (bisect); refused when the matrix has one by that name. */
+void mx_add_build_axis(struct ctx *c, yaml_node_t *root);
 /* expansion into cases (expand.c) */
 void mx_expand(struct ctx *c, yaml_node_t *root);
 

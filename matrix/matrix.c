@@ -209,7 +209,8 @@ int mx_parse_int(const char *s, int64_t *v)
 
 char *mx_resolve_path(struct ctx *c, const char *p)
 {
-	if (p[0] == '/')
+	/* "{build}/guest.img" is bisect's build folder, an absolute path once expanded */
+	if (p[0] == '/' || !strncmp(p, CM_BUILD_PLACEHOLDER, strlen(CM_BUILD_PLACEHOLDER)))
 		return cm_xstrdup(p);
 	return cm_xasprintf("%s/%s", c->m->dir, p);
 }
@@ -371,7 +372,8 @@ static void parse_key(struct ctx *c, const struct key *k, yaml_node_t *v, const 
 		}
 		if (store_scalar(c, k, mx_scalar(v), v))
 			break;
-		if (k->type == K_PATH && !readable_file(*(char **)((char *)c->m + k->off)))
+		if (k->type == K_PATH && !strstr(mx_scalar(v), CM_BUILD_PLACEHOLDER) &&
+		    !readable_file(*(char **)((char *)c->m + k->off)))
 			ERR(c, v, "%s: guest file '%s' not found, not readable or not a file", k->name,
 			    mx_scalar(v));
 		if (!strcmp(k->name, "run.exit_status"))
@@ -455,13 +457,26 @@ static void second_document(struct ctx *c, yaml_parser_t *parser)
 	yaml_document_delete(&next);
 }
 
-struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
-					struct cm_diags *d)
+/* Every case boots a guest of its own: some axis gives each of its values one. */
+static bool axis_guests_all(const struct cm_matrix *m)
+{
+	for (size_t a = 0; a < m->naxes; a++) {
+		bool all = m->axes[a].nvalues > 0;
+		for (size_t v = 0; v < m->axes[a].nvalues; v++)
+			all &= m->axes[a].values[v].guest != NULL;
+		if (all)
+			return true;
+	}
+	return false;
+}
+
+static struct cm_matrix *load_string(const char *text, size_t len, const char *name,
+				     const struct cm_builds *builds, struct cm_diags *d)
 {
 	struct cm_matrix *m = cm_xcalloc(1, sizeof(*m));
 	yaml_parser_t parser;
 	yaml_document_t doc;
-	struct ctx c = { .m = m, .d = d, .doc = &doc, .file = name };
+	struct ctx c = { .m = m, .d = d, .doc = &doc, .file = name, .builds = builds };
 	size_t errors_before = d->n_errors;
 
 	m->path = cm_xstrdup(name);
@@ -506,7 +521,9 @@ struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char
 			}
 	}
 	parse_mapping(&c, root, "");
-	if (!m->kernel && !m->disk)
+	if (builds)
+		mx_add_build_axis(&c, root);
+	if (!m->kernel && !m->disk && !axis_guests_all(m))
 		cm_diags_add(d, CM_SEV_ERROR, name, 1, 1,
 			     "no guest: set guest.bundled, guest.kernel or guest.disk");
 	if (m->exit_status < 0)
@@ -544,7 +561,19 @@ fail:
 	return m;
 }
 
+struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
+					struct cm_diags *d)
+{
+	return load_string(text, len, name, NULL, d);
+}
+
 struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *d)
+{
+	return cm_matrix_load_builds(path, NULL, d);
+}
+
+struct cm_matrix *cm_matrix_load_builds(const char *path, const struct cm_builds *builds,
+					struct cm_diags *d)
 {
 	struct stat st;
 	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
@@ -563,7 +592,7 @@ struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *d)
 		free(text);
 		return NULL;
 	}
-	struct cm_matrix *m = cm_matrix_load_string(text, len, path, d);
+	struct cm_matrix *m = load_string(text, len, path, builds, d);
 	free(text);
 	return m;
 }
@@ -628,7 +657,7 @@ void cm_matrix_free(struct cm_matrix *m)
 			mx_console_free(a->values[j].console, a->values[j].nconsole);
 			free(a->values[j].label);
 			free_strv(a->values[j].args, a->values[j].nargs);
-			free(a->values[j].disk);
+			mx_guest_free(a->values[j].guest);
 		}
 		free(a->values);
 		free(a->name);

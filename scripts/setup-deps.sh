@@ -17,7 +17,7 @@ prefix=${1:-$repo/build/deps}
 # throw-away cluster of scripts/slurm-local.sh (the fleet tests).
 # Every tool a script calls is here: CI and users start from Debian's base image.
 packages=(
-    build-essential cmake pkg-config nasm
+    build-essential cmake pkg-config nasm git
     qemu-system-x86 linux-perf util-linux
     libyaml-dev libgsl-dev libtraceevent-dev libtracefs-dev
     libsqlite3-dev libcmocka-dev libjansson-dev libpq-dev

@@ -36,17 +36,25 @@ struct cm_phase {
 	char *name, *from, *to;
 };
 
+/* What boots: the matrix's guest, or one an axis value carries (absolute paths, NULL when
+ * unused). */
+struct cm_guest {
+	char *kernel, *initrd, *append, *disk;
+};
+
 /* One value of an axis: its label (in case ids) and the qemu arguments it adds. */
 struct cm_axis_value {
 	char *label;
 	char **args;
 	size_t nargs;
-	char *disk; /* {name, guest: {bundled: NAME}}: the value boots this image instead */
 	/* its own console markers ({name, markers: {console: [...]}}): for the cases with this
 	 * value they replace the matrix's of the same name, or add to them */
 	struct cm_console_marker *console;
 	size_t nconsole;
 	int line, col;
+	/* its own guest (axes: {build: [{name: new, guest: {disk: new.img}}]}): cases with this
+	 * value boot it instead of the matrix's; NULL: the matrix's */
+	struct cm_guest *guest;
 };
 
 struct cm_axis {
@@ -131,8 +139,20 @@ struct cm_matrix {
 	size_t ncases;
 };
 
+/* coldmark bisect's builds: "{build}" in any string of the matrix expands to the folder of the
+ * case's build, and the builds are an axis of their own named "build" (one value per build,
+ * labelled by names[i], expanding to dirs[i]). Without builds the placeholder is an error. */
+#define CM_BUILD_PLACEHOLDER "{build}"
+#define CM_BUILD_AXIS "build"
+struct cm_builds {
+	char **names, **dirs;
+	size_t n;
+};
+
 /* Loads, validates and expands. Returns NULL when diags holds an error; warnings may be set
  * on success. */
+struct cm_matrix *cm_matrix_load_builds(const char *path, const struct cm_builds *builds,
+					struct cm_diags *diags);
 struct cm_matrix *cm_matrix_load(const char *path, struct cm_diags *diags);
 struct cm_matrix *cm_matrix_load_string(const char *text, size_t len, const char *name,
 					struct cm_diags *diags);
