@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "coldmark/compare.h"
+#include "coldmark/analysis.h"
 
 /* How a revision's build went: cached by sha in OUTDIR/builds/<sha>.status. */
 enum bs_build { BS_UNBUILT, BS_BUILT, BS_UNTESTABLE /* exit 125 */, BS_FAILED };

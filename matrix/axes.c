@@ -223,33 +223,6 @@ static void axis_range(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 	free(prev);
 }
 
-/* A value's own guest ({bundled: NAME}): its cases boot that image in place of guest's. */
-static void value_guest(struct ctx *c, yaml_node_t *g, struct cm_axis_value *v)
-{
-	if (!mx_want(c, g, YAML_MAPPING_NODE, "a value's guest"))
-		return;
-	for (yaml_node_pair_t *p = g->data.mapping.pairs.start; p < g->data.mapping.pairs.top; p++) {
-		const char *k = mx_scalar(mx_node(c, p->key));
-		yaml_node_t *val = mx_node(c, p->value);
-		const char *name = val->type == YAML_SCALAR_NODE ? mx_scalar(val) : NULL;
-		if (!k || strcmp(k, "bundled")) {
-			ERR(c, mx_node(c, p->key), "a value's guest is {bundled: NAME}");
-			continue;
-		}
-		bool ok = name && *name;
-		for (const char *q = name; ok && *q; q++)
-			ok = isalnum((unsigned char)*q) || *q == '-' || *q == '_';
-		if (!ok) {
-			ERR(c, val, "guest.bundled: '%s' is not a bundled guest name", name ? name : "");
-			continue;
-		}
-		char why[1024];
-		free(v->disk);
-		if (!(v->disk = cm_guest_image(name, why, sizeof(why))))
-			ERR(c, val, "%s", why);
-	}
-}
-
 static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 {
 	if (n->type == YAML_MAPPING_NODE) {
@@ -287,7 +260,7 @@ static void axis_values(struct ctx *c, struct cm_axis *ax, yaml_node_t *n)
 			else if (k && !strcmp(k, "guest"))
 				guest = mx_node(c, p->value);
 			else
-				ERR(c, mx_node(c, p->key), "a named value is {name, args, guest}");
+				ERR(c, mx_node(c, p->key), "a named value is {name, args, guest, markers}");
 		}
 		if (!name || !mx_valid_name(name)) {
 			ERR(c, e, "axis '%s': a named value needs a name of [A-Za-z0-9_-]+", ax->name);
