@@ -4,6 +4,7 @@
  * Hollander & Wolfe's tie-corrected variance and a continuity correction). */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,31 +36,146 @@ static double kendall_var(const double *x, size_t n)
 	return v / 18;
 }
 
+/* Theil-Sen without the n^2 slopes: the k-th smallest pairwise slope is found by counting,
+ * for a trial slope t, the pairs whose slope is <= t. Sorted by x, a pair (i, j) with
+ * x_i < x_j has slope <= t exactly when y_j - t x_j <= y_i - t x_i: an inversion of the order
+ * by y - t x, counted by a merge sort in O(n log d) (d distinct x; each x's points start as
+ * one run, sorted by y). The merge compares the pair's own slope with t, so a count agrees
+ * with the O(n^2) definition's slopes; and the merge meets every pair adjacent in the order
+ * at t, among them the pair of the largest slope <= t and that of the smallest slope > t, so
+ * a trial lands on slopes themselves and the search ends on the k-th value exactly. */
+struct ts_points {
+	double *x, *y;	    /* sorted by x, then y */
+	size_t n, *runs, nruns; /* the start of each distinct x, and n after the last */
+	size_t *idx, *tmp, *rs, *rs2;
+};
+
+struct ts_count {
+	uint64_t le;	     /* pairs of slope <= t */
+	double below, above; /* the largest slope <= t, the smallest > t */
+};
+
+static int cmp_xy(const void *a, const void *b)
+{
+	const double *p = a, *q = b;
+	return p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : p[1] < q[1] ? -1 : p[1] > q[1];
+}
+
+static void ts_merge(const struct ts_points *p, const size_t *src, size_t l0, size_t l1,
+		     size_t r1, size_t *out, double t, struct ts_count *c)
+{
+	size_t a = l0, b = l1, o = l0;
+	while (a < l1 && b < r1) {
+		size_t i = src[a], j = src[b];
+		double s = (p->y[j] - p->y[i]) / (p->x[j] - p->x[i]);
+		if (s <= t) { /* j's y - t x is at most i's, and so at most each of left's rest */
+			c->le += l1 - a;
+			if (s > c->below)
+				c->below = s;
+			out[o++] = src[b++];
+		} else {
+			if (s < c->above)
+				c->above = s;
+			out[o++] = src[a++];
+		}
+	}
+	while (a < l1)
+		out[o++] = src[a++];
+	while (b < r1)
+		out[o++] = src[b++];
+}
+
+static struct ts_count ts_count(struct ts_points *p, double t)
+{
+	struct ts_count c = { 0, -INFINITY, INFINITY };
+	size_t *src = p->idx, *dst = p->tmp, *rs = p->rs, *rs2 = p->rs2, nr = p->nruns;
+	for (size_t i = 0; i < p->n; i++)
+		src[i] = i;
+	memcpy(rs, p->runs, (nr + 1) * sizeof(size_t));
+	while (nr > 1) {
+		size_t k = 0, r = 0;
+		for (; r + 1 < nr; r += 2) {
+			ts_merge(p, src, rs[r], rs[r + 1], rs[r + 2], dst, t, &c);
+			rs2[k++] = rs[r];
+		}
+		if (r < nr) {
+			memcpy(dst + rs[r], src + rs[r], (rs[r + 1] - rs[r]) * sizeof(size_t));
+			rs2[k++] = rs[r];
+		}
+		rs2[k] = p->n;
+		size_t *t1 = src;
+		src = dst, dst = t1;
+		t1 = rs, rs = rs2, rs2 = t1;
+		nr = k;
+	}
+	return c;
+}
+
+/* The k-th smallest slope (1-based), given the counts at the smallest and the largest. */
+static double ts_select(struct ts_points *p, uint64_t k, double min, double max, uint64_t total)
+{
+	uint64_t clo = 0, chi = total;
+	double above = min, hi = max; /* slopes in (lo, hi]: above is the smallest of them */
+	for (int step = 0;; step++) {
+		if (clo + 1 == k || above >= hi)
+			return above >= hi ? hi : above;
+		if (chi == k)
+			return hi;
+		/* interpolate by the counts, every other step halve: the counts shrink either way */
+		double t = above + (hi - above) * (step % 2 ? 0.5 : ((double)(k - clo) - 0.5) / (double)(chi - clo));
+		if (!(t >= above && t < hi))
+			t = above + (hi - above) / 2;
+		if (!(t < hi))
+			t = above;
+		struct ts_count c = ts_count(p, t);
+		if (c.le >= k)
+			hi = c.below, chi = c.le;
+		else
+			clo = c.le, above = c.above;
+	}
+}
+
 int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 		       struct cm_slope *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->slope = out->lo = out->hi = out->intercept = NAN;
-	size_t cap = n * (n - 1) / 2 + 1, m = 0;
-	double *sl = cm_xmalloc(cap * sizeof(double));
+	double *xy = cm_xmalloc((2 * n + 1) * sizeof(double));
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			if (x[j] != x[i])
-				sl[m++] = (y[j] - y[i]) / (x[j] - x[i]);
-	out->npairs = m;
-	if (m < 2) {
-		free(sl);
-		return CM_ERR(CM_EPARSE);
+		xy[2 * i] = x[i], xy[2 * i + 1] = y[i];
+	qsort(xy, n, 2 * sizeof(double), cmp_xy);
+	struct ts_points p = { cm_xmalloc((n + 1) * sizeof(double)), cm_xmalloc((n + 1) * sizeof(double)),
+			       n, cm_xmalloc((n + 2) * sizeof(size_t)), 0, cm_xmalloc((n + 1) * sizeof(size_t)),
+			       cm_xmalloc((n + 1) * sizeof(size_t)), cm_xmalloc((n + 2) * sizeof(size_t)),
+			       cm_xmalloc((n + 2) * sizeof(size_t)) };
+	uint64_t m = (uint64_t)n * (n ? n - 1 : 0) / 2;
+	for (size_t i = 0; i < n; i++) {
+		p.x[i] = xy[2 * i], p.y[i] = xy[2 * i + 1];
+		if (!i || p.x[i] != p.x[i - 1])
+			p.runs[p.nruns++] = i;
 	}
-	qsort(sl, m, sizeof(double), cmp_double);
-	out->slope = m % 2 ? sl[m / 2] : (sl[m / 2 - 1] + sl[m / 2]) / 2;
+	free(xy);
+	p.runs[p.nruns] = n;
+	for (size_t r = 0; r < p.nruns; r++) {
+		uint64_t g = p.runs[r + 1] - p.runs[r];
+		m -= g * (g - 1) / 2; /* pairs of equal x have no slope */
+	}
+	out->npairs = (size_t)m;
+	int rc = 0;
+	if (m < 2) {
+		rc = CM_ERR(CM_EPARSE);
+		goto done;
+	}
+	double min = ts_count(&p, -INFINITY).above, max = ts_count(&p, INFINITY).below;
+	out->slope = m % 2 ? ts_select(&p, m / 2 + 1, min, max, m)
+			   : (ts_select(&p, m / 2, min, max, m) + ts_select(&p, m / 2 + 1, min, max, m)) / 2;
 	/* Sen (Hollander & Wolfe 8.3): with M1 = (m - C) / 2, the floor(M1)-th ordered slope
 	 * below and the symmetric (m + 1 - floor(M1))-th above (M2 + 1, M2 = m - M1) */
 	double c = gsl_cdf_ugaussian_Pinv(1 - alpha / 2) * sqrt(kendall_var(x, n));
 	double m1 = floor(((double)m - c) / 2), m2 = (double)m + 1 - m1;
 	if (m1 >= 1 && m2 <= (double)m) {
-		out->lo = sl[(size_t)m1 - 1];
-		out->hi = sl[(size_t)m2 - 1];
+		out->lo = ts_select(&p, (uint64_t)m1, min, max, m);
+		out->hi = ts_select(&p, (uint64_t)m2, min, max, m);
 	}
 	double *r = cm_xmalloc((n + 1) * sizeof(double));
 	for (size_t i = 0; i < n; i++)
@@ -67,8 +183,9 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 	qsort(r, n, sizeof(double), cmp_double);
 	out->intercept = cm_stats_quantile_sorted(r, n, 0.5);
 	free(r);
-	free(sl);
-	return 0;
+done:
+	free(p.x), free(p.y), free(p.runs), free(p.idx), free(p.tmp), free(p.rs), free(p.rs2);
+	return rc;
 }
 
 /* The null distribution of Mann-Whitney's U for sizes a and b, as probabilities (a*b + 1). */
