@@ -356,8 +356,13 @@ struct seen {
 
 static uint64_t row_key(const struct cm_sample_row *r)
 {
-	return ((uint64_t)r->case_idx * 1000003u + (uint64_t)r->phase_idx) * 2654435761u ^
-	       ((uint64_t)(unsigned)r->boot << 1 | r->warmup);
+	/* the slot is the key's low bits: mixed (splitmix64's finaliser), or consecutive boots
+	 * of the cases and phases fill one run of slots and each probe walks it */
+	uint64_t h = ((uint64_t)r->case_idx * 1000003u + (uint64_t)r->phase_idx) * 2654435761u ^
+		     ((uint64_t)(unsigned)r->boot << 1 | r->warmup);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
 }
 
 static bool same_slot(const struct cm_sample_row *a, const struct cm_sample_row *b)

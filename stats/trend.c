@@ -271,18 +271,64 @@ static double *jt_dist(const size_t *n, size_t k, size_t *jmax)
 	return d;
 }
 
+/* J = the sum over groups a < b of #{x in a, y in b: x < y} + #{x == y} / 2, in O(N log N):
+ * the values in ascending order (ties by group), each counted against the smaller values of
+ * the earlier groups already seen (a Fenwick tree over the groups) and against its tie
+ * block's values of earlier groups. */
+struct jt_item {
+	double v;
+	size_t g;
+};
+
+static int cmp_jt(const void *a, const void *b)
+{
+	const struct jt_item *p = a, *q = b;
+	return p->v < q->v ? -1 : p->v > q->v ? 1 : p->g < q->g ? -1 : p->g > q->g;
+}
+
+static double jt_statistic(const double *const *g, const size_t *n, size_t k)
+{
+	size_t total = 0;
+	for (size_t a = 0; a < k; a++)
+		total += n[a];
+	struct jt_item *it = cm_xmalloc((total + 1) * sizeof(*it));
+	size_t m = 0;
+	for (size_t a = 0; a < k; a++)
+		for (size_t i = 0; i < n[a]; i++)
+			it[m++] = (struct jt_item){ g[a][i], a };
+	qsort(it, m, sizeof(*it), cmp_jt);
+	uint64_t *fen = cm_xcalloc(k + 1, sizeof(uint64_t));
+	double j = 0;
+	for (size_t i = 0; i < m;) {
+		size_t e = i;
+		while (e < m && it[e].v == it[i].v)
+			e++;
+		for (size_t q = i, first = i; q < e; q++) {
+			uint64_t less = 0; /* smaller values seen, in groups before it[q].g */
+			for (size_t f = it[q].g; f > 0; f -= f & -f)
+				less += fen[f];
+			if (it[q].g != it[first].g)
+				first = q; /* the block's values of earlier groups: sorted before first */
+			j += (double)less + 0.5 * (double)(first - i);
+		}
+		for (size_t q = i; q < e; q++)
+			for (size_t f = it[q].g + 1; f <= k; f += f & -f)
+				fen[f]++;
+		i = e;
+	}
+	free(fen);
+	free(it);
+	return j;
+}
+
 #define JT_EXACT_MAX 50 /* values in all: past this the normal approximation is close, and cheaper */
 
 double cm_stats_jonckheere(const double *const *g, const size_t *n, size_t k, double *jstat)
 {
-	double j = 0, total = 0, sq = 0;
+	double j = jt_statistic(g, n, k), total = 0, sq = 0;
 	for (size_t a = 0; a < k; a++) {
 		total += (double)n[a];
 		sq += (double)n[a] * n[a];
-		for (size_t b = a + 1; b < k; b++)
-			for (size_t x = 0; x < n[a]; x++)
-				for (size_t y = 0; y < n[b]; y++)
-					j += g[a][x] < g[b][y] ? 1 : g[a][x] == g[b][y] ? 0.5 : 0;
 	}
 	if (jstat)
 		*jstat = j;
