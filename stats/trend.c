@@ -4,7 +4,9 @@
  * Hollander & Wolfe's tie-corrected variance and a continuity correction). */
 #include <gsl/gsl_cdf.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,10 +46,16 @@ static double kendall_var(const double *x, size_t n)
  * with the O(n^2) definition's slopes; and the merge meets every pair adjacent in the order
  * at t, among them the pair of the largest slope <= t and that of the smallest slope > t, so
  * a trial lands on slopes themselves and the search ends on the k-th value exactly. */
+struct ts_pt {
+	double x, y;
+};
+
 struct ts_points {
-	double *x, *y;	    /* sorted by x, then y */
+	struct ts_pt *pt;	/* sorted by x, then y */
 	size_t n, *runs, nruns; /* the start of each distinct x, and n after the last */
-	size_t *idx, *tmp, *rs, *rs2;
+	struct ts_pt *buf[2];	/* a merge's source and destination: points, not indices, so
+				 * that a merge reads and writes in order */
+	size_t *rs, *rs2;
 };
 
 struct ts_count {
@@ -57,81 +65,122 @@ struct ts_count {
 
 static int cmp_xy(const void *a, const void *b)
 {
-	const double *p = a, *q = b;
-	return p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : p[1] < q[1] ? -1 : p[1] > q[1];
+	const struct ts_pt *p = a, *q = b;
+	return p->x < q->x ? -1 : p->x > q->x ? 1 : p->y < q->y ? -1 : p->y > q->y;
 }
 
-static void ts_merge(const struct ts_points *p, const size_t *src, size_t l0, size_t l1,
-		     size_t r1, size_t *out, double t, struct ts_count *c)
+static void ts_merge(const struct ts_pt *src, size_t l0, size_t l1, size_t r1, struct ts_pt *out,
+		     double t, struct ts_count *c)
 {
 	size_t a = l0, b = l1, o = l0;
+	uint64_t le = 0;
+	double below = c->below, above = c->above;
 	while (a < l1 && b < r1) {
-		size_t i = src[a], j = src[b];
-		double s = (p->y[j] - p->y[i]) / (p->x[j] - p->x[i]);
-		if (s <= t) { /* j's y - t x is at most i's, and so at most each of left's rest */
-			c->le += l1 - a;
-			if (s > c->below)
-				c->below = s;
-			out[o++] = src[b++];
-		} else {
-			if (s < c->above)
-				c->above = s;
-			out[o++] = src[a++];
-		}
+		struct ts_pt i = src[a], j = src[b];
+		double s = (j.y - i.y) / (j.x - i.x);
+		/* s <= t: j's y - t x is at most i's, and so at most each of left's rest */
+		bool right = s <= t;
+		le += right ? l1 - a : 0;
+		below = right && s > below ? s : below;
+		above = !right && s < above ? s : above;
+		out[o++] = right ? j : i;
+		b += right, a += !right;
 	}
 	while (a < l1)
 		out[o++] = src[a++];
 	while (b < r1)
 		out[o++] = src[b++];
+	c->le += le, c->below = below, c->above = above;
 }
 
 static struct ts_count ts_count(struct ts_points *p, double t)
 {
 	struct ts_count c = { 0, -INFINITY, INFINITY };
-	size_t *src = p->idx, *dst = p->tmp, *rs = p->rs, *rs2 = p->rs2, nr = p->nruns;
-	for (size_t i = 0; i < p->n; i++)
-		src[i] = i;
+	struct ts_pt *src = p->buf[0], *dst = p->buf[1];
+	size_t *rs = p->rs, *rs2 = p->rs2, nr = p->nruns;
+	memcpy(src, p->pt, p->n * sizeof(*src));
 	memcpy(rs, p->runs, (nr + 1) * sizeof(size_t));
 	while (nr > 1) {
 		size_t k = 0, r = 0;
 		for (; r + 1 < nr; r += 2) {
-			ts_merge(p, src, rs[r], rs[r + 1], rs[r + 2], dst, t, &c);
+			ts_merge(src, rs[r], rs[r + 1], rs[r + 2], dst, t, &c);
 			rs2[k++] = rs[r];
 		}
 		if (r < nr) {
-			memcpy(dst + rs[r], src + rs[r], (rs[r + 1] - rs[r]) * sizeof(size_t));
+			memcpy(dst + rs[r], src + rs[r], (rs[r + 1] - rs[r]) * sizeof(*src));
 			rs2[k++] = rs[r];
 		}
 		rs2[k] = p->n;
-		size_t *t1 = src;
+		struct ts_pt *t1 = src;
 		src = dst, dst = t1;
-		t1 = rs, rs = rs2, rs2 = t1;
+		size_t *t2 = rs;
+		rs = rs2, rs2 = t2;
 		nr = k;
 	}
 	return c;
 }
 
-/* The k-th smallest slope (1-based), given the counts at the smallest and the largest. */
-static double ts_select(struct ts_points *p, uint64_t k, double min, double max, uint64_t total)
+static long ts_steps;
+/* A sample of the slopes, sorted: its quantiles bracket a rank for the first two trials. */
+struct ts_sample {
+	double *s;
+	size_t n;
+};
+
+static struct ts_sample ts_sample(const struct ts_points *p, uint64_t m)
 {
-	uint64_t clo = 0, chi = total;
+	size_t want = p->n < 1024 ? 4096 : 4 * p->n, got = 0;
+	struct ts_sample sm = { cm_xmalloc((want + 1) * sizeof(double)), 0 };
+	uint64_t st = 0x9e3779b97f4a7c15ULL; /* xorshift: a fixed seed, the result is exact anyway */
+	for (size_t tries = 0; m >= 2 && got < want && tries < 4 * want; tries++) {
+		st ^= st << 13, st ^= st >> 7, st ^= st << 17;
+		size_t i = (size_t)(st % p->n), j = (size_t)((st >> 32) % p->n);
+		if (p->pt[i].x != p->pt[j].x)
+			sm.s[got++] = (p->pt[j].y - p->pt[i].y) / (p->pt[j].x - p->pt[i].x);
+	}
+	qsort(sm.s, got, sizeof(double), cmp_double);
+	sm.n = got;
+	return sm;
+}
+
+/* The k-th smallest slope (1-based), given the smallest and the largest of the m. */
+static double ts_select(struct ts_points *p, uint64_t k, double min, double max, uint64_t m,
+			const struct ts_sample *sm)
+{
+	uint64_t clo = 0, chi = m;
 	double above = min, hi = max; /* slopes in (lo, hi]: above is the smallest of them */
+	double pos = (double)k / (double)m * (double)sm->n, spread = 3 * sqrt((double)sm->n) + 1;
+	double wlo = 1, whi = 1; /* Illinois: an end kept twice weighs half */
+	int last = 0;		  /* the end the last trial moved: -1 low, 1 high */
 	for (int step = 0;; step++) {
 		if (clo + 1 == k || above >= hi)
 			return above >= hi ? hi : above;
 		if (chi == k)
 			return hi;
-		/* interpolate by the counts, every other step halve: the counts shrink either way */
-		double t = above + (hi - above) * (step % 2 ? 0.5 : ((double)(k - clo) - 0.5) / (double)(chi - clo));
+		/* first the sample's quantiles about k, then regula falsi on the counts (the
+		 * Illinois variant: the counts bend, and plain interpolation stays on one side) */
+		double flo = ((double)k - 0.5 - (double)clo) * wlo, fhi = ((double)chi - (double)k + 0.5) * whi;
+		double t = above + (hi - above) * (flo / (flo + fhi));
+		if (step < 2 && sm->n) {
+			double at = step ? pos + spread : pos - spread;
+			t = sm->s[at < 0 ? 0 : at >= (double)sm->n ? sm->n - 1 : (size_t)at];
+		}
 		if (!(t >= above && t < hi))
 			t = above + (hi - above) / 2;
 		if (!(t < hi))
 			t = above;
 		struct ts_count c = ts_count(p, t);
-		if (c.le >= k)
-			hi = c.below, chi = c.le;
-		else
-			clo = c.le, above = c.above;
+		ts_steps++;
+		if (getenv("TS_DEBUG2")) fprintf(stderr, "  step %d k=%llu gap=%llu t=%.17g le=%llu\n", step, (unsigned long long)k, (unsigned long long)(chi - clo), t, (unsigned long long)c.le);
+		if (c.le >= k) {
+			hi = c.below, chi = c.le, whi = 1;
+			wlo = last == 1 ? wlo / 2 : 1;
+			last = 1;
+		} else {
+			clo = c.le, above = c.above, wlo = 1;
+			whi = last == -1 ? whi / 2 : 1;
+			last = -1;
+		}
 	}
 }
 
@@ -140,21 +189,17 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 {
 	memset(out, 0, sizeof(*out));
 	out->slope = out->lo = out->hi = out->intercept = NAN;
-	double *xy = cm_xmalloc((2 * n + 1) * sizeof(double));
+	struct ts_points p = { cm_xmalloc((n + 1) * sizeof(struct ts_pt)), n,
+			       cm_xmalloc((n + 2) * sizeof(size_t)), 0,
+			       { cm_xmalloc((n + 1) * sizeof(struct ts_pt)), cm_xmalloc((n + 1) * sizeof(struct ts_pt)) },
+			       cm_xmalloc((n + 2) * sizeof(size_t)), cm_xmalloc((n + 2) * sizeof(size_t)) };
 	for (size_t i = 0; i < n; i++)
-		xy[2 * i] = x[i], xy[2 * i + 1] = y[i];
-	qsort(xy, n, 2 * sizeof(double), cmp_xy);
-	struct ts_points p = { cm_xmalloc((n + 1) * sizeof(double)), cm_xmalloc((n + 1) * sizeof(double)),
-			       n, cm_xmalloc((n + 2) * sizeof(size_t)), 0, cm_xmalloc((n + 1) * sizeof(size_t)),
-			       cm_xmalloc((n + 1) * sizeof(size_t)), cm_xmalloc((n + 2) * sizeof(size_t)),
-			       cm_xmalloc((n + 2) * sizeof(size_t)) };
+		p.pt[i] = (struct ts_pt){ x[i], y[i] };
+	qsort(p.pt, n, sizeof(*p.pt), cmp_xy);
 	uint64_t m = (uint64_t)n * (n ? n - 1 : 0) / 2;
-	for (size_t i = 0; i < n; i++) {
-		p.x[i] = xy[2 * i], p.y[i] = xy[2 * i + 1];
-		if (!i || p.x[i] != p.x[i - 1])
+	for (size_t i = 0; i < n; i++)
+		if (!i || p.pt[i].x != p.pt[i - 1].x)
 			p.runs[p.nruns++] = i;
-	}
-	free(xy);
 	p.runs[p.nruns] = n;
 	for (size_t r = 0; r < p.nruns; r++) {
 		uint64_t g = p.runs[r + 1] - p.runs[r];
@@ -162,20 +207,26 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 	}
 	out->npairs = (size_t)m;
 	int rc = 0;
+	struct ts_sample sm = { 0 };
 	if (m < 2) {
 		rc = CM_ERR(CM_EPARSE);
 		goto done;
 	}
 	double min = ts_count(&p, -INFINITY).above, max = ts_count(&p, INFINITY).below;
-	out->slope = m % 2 ? ts_select(&p, m / 2 + 1, min, max, m)
-			   : (ts_select(&p, m / 2, min, max, m) + ts_select(&p, m / 2 + 1, min, max, m)) / 2;
+	sm = ts_sample(&p, m);
+	out->slope = ts_select(&p, m / 2 + 1, min, max, m, &sm);
+	if (m % 2 == 0) { /* the mean of the (m/2)-th and the next: the largest below it, or it */
+		struct ts_count c = ts_count(&p, nextafter(out->slope, -INFINITY));
+		double before = c.le >= m / 2 ? c.below : out->slope;
+		out->slope = (before + out->slope) / 2;
+	}
 	/* Sen (Hollander & Wolfe 8.3): with M1 = (m - C) / 2, the floor(M1)-th ordered slope
 	 * below and the symmetric (m + 1 - floor(M1))-th above (M2 + 1, M2 = m - M1) */
 	double c = gsl_cdf_ugaussian_Pinv(1 - alpha / 2) * sqrt(kendall_var(x, n));
 	double m1 = floor(((double)m - c) / 2), m2 = (double)m + 1 - m1;
 	if (m1 >= 1 && m2 <= (double)m) {
-		out->lo = ts_select(&p, (uint64_t)m1, min, max, m);
-		out->hi = ts_select(&p, (uint64_t)m2, min, max, m);
+		out->lo = ts_select(&p, (uint64_t)m1, min, max, m, &sm);
+		out->hi = ts_select(&p, (uint64_t)m2, min, max, m, &sm);
 	}
 	double *r = cm_xmalloc((n + 1) * sizeof(double));
 	for (size_t i = 0; i < n; i++)
@@ -183,8 +234,10 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 	qsort(r, n, sizeof(double), cmp_double);
 	out->intercept = cm_stats_quantile_sorted(r, n, 0.5);
 	free(r);
+	if (getenv("TS_DEBUG")) fprintf(stderr, "n=%zu d=%zu steps=%ld\n", n, p.nruns, ts_steps), ts_steps = 0;
 done:
-	free(p.x), free(p.y), free(p.runs), free(p.idx), free(p.tmp), free(p.rs), free(p.rs2);
+	free(sm.s);
+	free(p.pt), free(p.runs), free(p.buf[0]), free(p.buf[1]), free(p.rs), free(p.rs2);
 	return rc;
 }
 
