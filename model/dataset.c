@@ -208,6 +208,7 @@ void cm_dataset_free(struct cm_dataset *ds)
 		free(ds->sessions[i].host);
 	}
 	free(ds->sessions);
+	cm_strset_free(&ds->session_ids);
 	free(ds->hash);
 	memset(ds, 0, sizeof(*ds));
 }
