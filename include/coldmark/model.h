@@ -94,6 +94,7 @@ struct cm_dataset {
 	const char *audit_now; /* and carry this audit (NULL: "") */
 	char **meta_keys, **meta_vals; /* run header, in order */
 	size_t nmeta;
+	struct cm_strset meta_index; /* meta key -> index */
 	size_t *hash; /* case id -> index + 1, open addressing */
 	size_t hcap;
 	struct cm_strset pool; /* the rows' status, source and cache strings, each kept once */
