@@ -120,7 +120,6 @@ static struct ts_count ts_count(struct ts_points *p, double t)
 	return c;
 }
 
-static long ts_steps;
 /* A sample of the slopes, sorted: its quantiles bracket a rank for the first two trials. */
 struct ts_sample {
 	double *s;
@@ -170,8 +169,6 @@ static double ts_select(struct ts_points *p, uint64_t k, double min, double max,
 		if (!(t < hi))
 			t = above;
 		struct ts_count c = ts_count(p, t);
-		ts_steps++;
-		if (getenv("TS_DEBUG2")) fprintf(stderr, "  step %d k=%llu gap=%llu t=%.17g le=%llu\n", step, (unsigned long long)k, (unsigned long long)(chi - clo), t, (unsigned long long)c.le);
 		if (c.le >= k) {
 			hi = c.below, chi = c.le, whi = 1;
 			wlo = last == 1 ? wlo / 2 : 1;
@@ -234,7 +231,6 @@ int cm_stats_theil_sen(const double *x, const double *y, size_t n, double alpha,
 	qsort(r, n, sizeof(double), cmp_double);
 	out->intercept = cm_stats_quantile_sorted(r, n, 0.5);
 	free(r);
-	if (getenv("TS_DEBUG")) fprintf(stderr, "n=%zu d=%zu steps=%ld\n", n, p.nruns, ts_steps), ts_steps = 0;
 done:
 	free(sm.s);
 	free(p.pt), free(p.runs), free(p.buf[0]), free(p.buf[1]), free(p.rs), free(p.rs2);
