@@ -94,7 +94,8 @@ PY
 timed() { # LABEL CMD...: one table row
     local label=$1; shift
     /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>&1 || true
-    read -r secs kb <"$work/time"
+    # the last line: a failing status (compare's 1 for a regression) comes first
+    read -r secs kb < <(tail -n 1 "$work/time")
     printf '| %-34s | %8.2f | %8d |\n' "$label" "$secs" $((kb / 1024))
 }
 echo
