@@ -128,7 +128,7 @@ struct ts_sample {
 
 static struct ts_sample ts_sample(const struct ts_points *p, uint64_t m)
 {
-	size_t want = p->n < 1024 ? 4096 : 4 * p->n, got = 0;
+	size_t want = p->n < 4096 ? 4096 : p->n, got = 0;
 	struct ts_sample sm = { cm_xmalloc((want + 1) * sizeof(double)), 0 };
 	uint64_t st = 0x9e3779b97f4a7c15ULL; /* xorshift: a fixed seed, the result is exact anyway */
 	for (size_t tries = 0; m >= 2 && got < want && tries < 4 * want; tries++) {
@@ -148,7 +148,7 @@ static double ts_select(struct ts_points *p, uint64_t k, double min, double max,
 {
 	uint64_t clo = 0, chi = m;
 	double above = min, hi = max; /* slopes in (lo, hi]: above is the smallest of them */
-	double pos = (double)k / (double)m * (double)sm->n, spread = 3 * sqrt((double)sm->n) + 1;
+	double pos = (double)k / (double)m * (double)sm->n, spread = 1.5 * sqrt((double)sm->n) + 1;
 	double wlo = 1, whi = 1; /* Illinois: an end kept twice weighs half */
 	int last = 0;		  /* the end the last trial moved: -1 low, 1 high */
 	for (int step = 0;; step++) {
