@@ -313,8 +313,8 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 	out->judge = *j;
 	out->fail_on_some = fail_on != NULL;
 	struct cm_report rb, rc;
-	cm_report_build(base, j->alpha, &rb);
-	cm_report_build(cand, j->alpha, &rc);
+	cm_report_build_cells(base, j->alpha, &rb);
+	cm_report_build_cells(cand, j->alpha, &rc);
 	header_diffs(base, cand, out);
 	match_rows(&rb, &rc, j->alpha, fail_on, opts, out);
 	/* Holm over every row at once: the verdicts see the whole family */

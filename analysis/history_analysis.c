@@ -131,7 +131,7 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 	struct cm_report *rp = cm_xcalloc(nruns + 1, sizeof(*rp));
 	size_t npoints = 0;
 	for (size_t i = 0; i < nruns; i++) {
-		cm_report_build(&runs[i], j->alpha, &rp[i]);
+		cm_report_build_cells(&runs[i], j->alpha, &rp[i]);
 		npoints += runs[i].nsessions + 1;
 	}
 	/* cases in the order they first appear */

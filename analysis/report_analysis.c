@@ -8,6 +8,13 @@
 
 int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r)
 {
+	cm_report_build_cells(ds, alpha, r);
+	cm_report_trends(r);
+	return 0;
+}
+
+int cm_report_build_cells(const struct cm_dataset *ds, double alpha, struct cm_report *r)
+{
 	memset(r, 0, sizeof(*r));
 	r->ds = ds;
 	r->alpha = alpha;
@@ -70,7 +77,6 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
 	free(nfailed);
 	/* the sweep effects, once: every writer renders the same ones */
 	cm_report_sweeps(r, &r->sweeps, &r->nsweeps);
-	cm_report_trends(r);
 	return 0;
 }
 

@@ -80,16 +80,14 @@ static void linearity(const double *x, const double *y, size_t n, size_t nlevels
 	t->linear = true;
 	if (nlevels < 4)
 		return;
+	/* the distinct levels: sorted, then each kept once (a scan per point was n x levels) */
 	double *lv = cm_xmalloc((n + 1) * sizeof(double));
+	memcpy(lv, x, n * sizeof(double));
+	qsort(lv, n, sizeof(double), cm_cmp_double);
 	size_t nl = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool seen = false;
-		for (size_t j = 0; j < nl && !seen; j++)
-			seen = lv[j] == x[i];
-		if (!seen)
-			lv[nl++] = x[i];
-	}
-	qsort(lv, nl, sizeof(double), cm_cmp_double);
+	for (size_t i = 0; i < n; i++)
+		if (!nl || lv[nl - 1] != lv[i])
+			lv[nl++] = lv[i];
 	double mid_lo = lv[(nl - 1) / 2], mid_hi = lv[nl / 2];
 	slope_between(x, y, n, lv[0], mid_hi, alpha, &t->lower);
 	slope_between(x, y, n, mid_lo, lv[nl - 1], alpha, &t->upper);

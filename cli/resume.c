@@ -60,7 +60,18 @@ int cm_resume_check(const char *dir, const struct cm_dataset *old, const struct 
 	cm_run_store_name(db, store, sizeof(store));
 	cm_header_host(&now, m, qemu);
 	cm_header_plan(&now, m, store);
-	size_t n = cm_header_resume_diffs(old, &now, &diffs);
+	/* the cases' hashes: plan.csv, or the header of a run from before it (by then they were
+	 * header rows) */
+	struct cm_dataset old_plan, now_plan;
+	cm_dataset_init(&old_plan, NULL, 0);
+	cm_dataset_init(&now_plan, NULL, 0);
+	char *pp = cm_xasprintf("%s/%s", dir, CM_RUN_PLAN);
+	bool planned = !cm_header_case_plan_read(pp, &old_plan);
+	free(pp);
+	cm_header_case_hashes(&now_plan, m);
+	size_t n = cm_header_resume_diffs(old, &now, planned ? &old_plan : old, &now_plan, &diffs);
+	cm_dataset_free(&old_plan);
+	cm_dataset_free(&now_plan);
 	if (n)
 		fprintf(stderr, "coldmark run: --resume %s: refused, this resume differs from the "
 				"run's plan (its meta.csv) in %zu thing%s:\n",

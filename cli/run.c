@@ -483,6 +483,14 @@ static int prepare(struct run *r)
 		fprintf(stderr, "coldmark run: %s\n", e.msg);
 		return CM_EXIT_OUTPUT;
 	}
+	char *plan = cm_header_case_plan(r->m); /* each case's command line hash, for --resume */
+	int err = cm_rundir_replace(&r->rd, CM_RUN_PLAN, plan, strlen(plan));
+	free(plan);
+	if (err) {
+		fprintf(stderr, "coldmark run: cannot write %s/%s: %s\n", r->rd.path, CM_RUN_PLAN,
+			strerror(-err));
+		return CM_EXIT_OUTPUT;
+	}
 	return 0;
 }
 

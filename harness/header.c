@@ -256,9 +256,10 @@ static void console_marker(struct cm_buf *b, const struct cm_console_marker *cm,
 }
 
 /* What the run boots and measures besides its counts (those are the plan item): the qemu
- * options every case shares, the phases and the markers they are made of, each case's exact
- * command line (by its hash: a matrix may hold hundreds) and the store the boots go to. A
- * resumed run is refused when any of these differs (cm_header_resume_diffs). */
+ * options every case shares, the phases and the markers they are made of and the store the
+ * boots go to; each case's exact command line (by its hash) is in plan.csv beside it
+ * (cm_header_case_plan: a matrix may hold 10^5 cases, a header row each would swamp the
+ * report). A resumed run is refused when any of these differs (cm_header_resume_diffs). */
 void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char *store)
 {
 	struct cm_buf b = { 0 };
@@ -298,18 +299,58 @@ void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char
 		free(k);
 		cm_buf_free(&b);
 	}
-	for (size_t c = 0; c < m->ncases; c++) {
-		char *cl = cm_case_cmdline(&m->cases[c]), *k = cm_xasprintf(CASE_KEY "%s)", m->cases[c].id);
-		char hex[65];
-		struct cm_sha256 h;
-		cm_sha256_init(&h);
-		cm_sha256_update(&h, cl, strlen(cl));
-		cm_sha256_hex(&h, hex);
-		cm_dataset_meta(ds, k, hex);
-		free(k), free(cl);
-	}
 	if (store)
 		cm_dataset_meta(ds, CM_HDR(STORE), store);
+}
+
+static char *case_hash(const struct cm_case *c)
+{
+	char *cl = cm_case_cmdline(c), hex[65];
+	struct cm_sha256 h;
+	cm_sha256_init(&h);
+	cm_sha256_update(&h, cl, strlen(cl));
+	cm_sha256_hex(&h, hex);
+	free(cl);
+	return cm_xstrdup(hex);
+}
+
+char *cm_header_case_plan(const struct cm_matrix *m)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	fputs("case,command line sha256\n", f);
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *hex = case_hash(&m->cases[c]);
+		cm_csv_field(f, m->cases[c].id);
+		fprintf(f, ",%s\n", hex);
+		free(hex);
+	}
+	fclose(f);
+	return text;
+}
+
+void cm_header_case_hashes(struct cm_dataset *ds, const struct cm_matrix *m)
+{
+	for (size_t c = 0; c < m->ncases; c++) {
+		char *hex = case_hash(&m->cases[c]), *k = cm_xasprintf(CASE_KEY "%s)", m->cases[c].id);
+		cm_dataset_meta(ds, k, hex);
+		free(k), free(hex);
+	}
+}
+
+int cm_header_case_plan_read(const char *path, struct cm_dataset *ds)
+{
+	struct cm_dataset rows;
+	cm_dataset_init(&rows, NULL, 0);
+	int rc = cm_meta_read(path, &rows);
+	for (size_t i = 0; !rc && i < rows.nmeta; i++) {
+		char *k = cm_xasprintf(CASE_KEY "%s)", rows.meta_keys[i]);
+		cm_dataset_meta(ds, k, rows.meta_vals[i]);
+		free(k);
+	}
+	cm_dataset_free(&rows);
+	return rc;
 }
 
 static void diff(char ***out, size_t *n, char *line)
@@ -361,6 +402,7 @@ static void keyed_diffs(const struct cm_dataset *old, const struct cm_dataset *n
 }
 
 size_t cm_header_resume_diffs(const struct cm_dataset *old, const struct cm_dataset *now,
+			      const struct cm_dataset *old_plan, const struct cm_dataset *now_plan,
 			      char ***out)
 {
 	static const enum cm_header_key texts[] = { CM_HDR_BASE_ARGS, CM_HDR_PHASES, CM_HDR_MARKERS },
@@ -383,7 +425,7 @@ size_t cm_header_resume_diffs(const struct cm_dataset *old, const struct cm_data
 						   y ? y : "none"));
 	}
 	keyed_diffs(old, now, "firmware sha256 (", "firmware", out, &n);
-	keyed_diffs(old, now, CASE_KEY, "case", out, &n);
+	keyed_diffs(old_plan, now_plan, CASE_KEY, "case", out, &n);
 	const char *x = cm_dataset_get_meta(old, CM_HDR(STORE)), *y = cm_dataset_get_meta(now, CM_HDR(STORE));
 	if (x && y && strcmp(x, y))
 		diff(out, &n, cm_xasprintf("store: the run's boots are in %s, this resume names %s: "

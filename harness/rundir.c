@@ -23,7 +23,7 @@ static const char *const journal_names[CM_NJOURNALS] = { CM_RUN_SAMPLES, CM_RUN_
 /* What a run writes at the top of its folder: all a forced new run may remove. */
 static bool ours(const char *name)
 {
-	static const char *const files[] = { CM_RUN_SAMPLES, CM_RUN_EVENTS, CM_RUN_META,
+	static const char *const files[] = { CM_RUN_SAMPLES, CM_RUN_EVENTS, CM_RUN_META, CM_RUN_PLAN,
 					     "summary.csv", "report.md", "report.json",
 					     "report.html", CM_RUN_JOURNAL_DB, CM_RUN_JOURNAL_DB "-wal",
 					     CM_RUN_JOURNAL_DB "-shm", CM_RUN_WAVES };

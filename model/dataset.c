@@ -157,24 +157,28 @@ void cm_dataset_truncate(struct cm_dataset *ds, size_t n)
 
 void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val)
 {
-	for (size_t i = 0; i < ds->nmeta; i++)
-		if (!strcmp(ds->meta_keys[i], key)) {
-			free(ds->meta_vals[i]);
-			ds->meta_vals[i] = cm_xstrdup(val);
-			return;
-		}
-	ds->meta_keys = cm_xrealloc(ds->meta_keys, (ds->nmeta + 1) * sizeof(char *));
-	ds->meta_vals = cm_xrealloc(ds->meta_vals, (ds->nmeta + 1) * sizeof(char *));
-	ds->meta_keys[ds->nmeta] = cm_xstrdup(key);
-	ds->meta_vals[ds->nmeta++] = cm_xstrdup(val);
+	/* by a hash set of the keys: a header may be copied key by key (10^3 and more) */
+	long at = cm_strset_find(&ds->meta_index, key);
+	if (at >= 0) {
+		free(ds->meta_vals[at]);
+		ds->meta_vals[at] = cm_xstrdup(val);
+		return;
+	}
+	size_t i = ds->nmeta;
+	if (!(i & (i - 1))) { /* capacity doubles at powers of two */
+		ds->meta_keys = cm_xrealloc(ds->meta_keys, (i ? 2 * i : 1) * sizeof(char *));
+		ds->meta_vals = cm_xrealloc(ds->meta_vals, (i ? 2 * i : 1) * sizeof(char *));
+	}
+	ds->meta_keys[i] = cm_xstrdup(key);
+	ds->meta_vals[i] = cm_xstrdup(val);
+	cm_strset_add(&ds->meta_index, ds->meta_keys[i], (long)i); /* borrows the key */
+	ds->nmeta++;
 }
 
 const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key)
 {
-	for (size_t i = 0; i < ds->nmeta; i++)
-		if (!strcmp(ds->meta_keys[i], key))
-			return ds->meta_vals[i];
-	return NULL;
+	long at = cm_strset_find(&ds->meta_index, key);
+	return at >= 0 ? ds->meta_vals[at] : NULL;
 }
 
 void cm_dataset_free(struct cm_dataset *ds)
@@ -203,11 +207,13 @@ void cm_dataset_free(struct cm_dataset *ds)
 	}
 	free(ds->meta_keys);
 	free(ds->meta_vals);
+	cm_strset_free(&ds->meta_index);
 	for (size_t i = 0; i < ds->nsessions; i++) {
 		free(ds->sessions[i].id);
 		free(ds->sessions[i].host);
 	}
 	free(ds->sessions);
+	cm_strset_free(&ds->session_ids);
 	free(ds->hash);
 	memset(ds, 0, sizeof(*ds));
 }
@@ -357,8 +363,13 @@ struct seen {
 
 static uint64_t row_key(const struct cm_sample_row *r)
 {
-	return ((uint64_t)r->case_idx * 1000003u + (uint64_t)r->phase_idx) * 2654435761u ^
-	       ((uint64_t)(unsigned)r->boot << 1 | r->warmup);
+	/* the slot is the key's low bits: mixed (splitmix64's finaliser), or consecutive boots
+	 * of the cases and phases fill one run of slots and each probe walks it */
+	uint64_t h = ((uint64_t)r->case_idx * 1000003u + (uint64_t)r->phase_idx) * 2654435761u ^
+		     ((uint64_t)(unsigned)r->boot << 1 | r->warmup);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
 }
 
 static bool same_slot(const struct cm_sample_row *a, const struct cm_sample_row *b)

@@ -8,18 +8,20 @@
 
 int cm_dataset_session(struct cm_dataset *ds, const char *id, const char *host)
 {
-	/* rows come session by session: the one at hand first, then a scan */
+	/* rows come session by session: the one at hand first, then the ids' hash set (a run
+	 * may hold 10^6 sessions; a scan per new one was quadratic) */
 	if (ds->session_now && !strcmp(ds->sessions[ds->session_now - 1].id, id))
 		return ds->session_now;
-	size_t i = 0;
-	while (i < ds->nsessions && strcmp(ds->sessions[i].id, id))
-		i++;
+	long at = cm_strset_find(&ds->session_ids, id);
+	size_t i = at >= 0 ? (size_t)at : ds->nsessions;
 	if (i == ds->nsessions) {
-		ds->sessions = cm_xrealloc(ds->sessions, (i + 1) * sizeof(*ds->sessions));
+		if (!(i & (i - 1))) /* capacity doubles at powers of two */
+			ds->sessions = cm_xrealloc(ds->sessions, (i ? 2 * i : 1) * sizeof(*ds->sessions));
 		/* the number within its run: the id, or what follows a merged id's '#' */
 		const char *hash = strrchr(id, '#');
 		ds->sessions[i] = (struct cm_ds_session){ cm_xstrdup(id), cm_xstrdup(host ? host : ""),
 							  atoi(hash ? hash + 1 : id) };
+		cm_strset_add(&ds->session_ids, ds->sessions[i].id, (long)i); /* borrows the copy */
 		ds->nsessions++;
 	}
 	return ds->session_now = (int)i + 1;

@@ -73,3 +73,59 @@ PY
     printf '%9s rows (%d MB): coldmark report in %6.2f s, peak RSS %5d MiB\n' $rows $size $secs $((kb / 1024))
     rm -rf "$work/rep"
 done
+
+# --- issue 25: growth tables (coldmark report over 10^3..10^6 boots; compare --axis over
+#     100..10,000 cases). Each row: the input, seconds, peak RSS. Set SCALE_QUICK=1 to stop
+#     at 10^5 boots / 1,000 cases. --------------------------------------------------------
+gen_samples() { # PATH CASES BOOTS: CASES cases on a numeric axis, BOOTS boots each, 2 phases
+    python3 - "$@" <<'PY'
+import random, sys
+path, cases, boots = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random.seed(1)
+with open(path, "w") as f:
+    f.write("case,boot,status,phase,duration_ns,warmup,source,cache_drop,session,memory\n")
+    for c in range(cases):
+        for b in range(1, boots + 1):
+            for p in ("kernel", "total"):
+                f.write(f"memory={16 + c}M,{b},ok,{p},{int(random.lognormvariate(17, 0.1))},0,"
+                        f"perf,drop_caches,{(b - 1) // 10 + 1},{16 + c}M\n")
+PY
+}
+timed() { # LABEL CMD...: one table row
+    local label=$1; shift
+    /usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>&1 || true
+    # the last line: a failing status (compare's 1 for a regression) comes first
+    read -r secs kb < <(tail -n 1 "$work/time")
+    printf '| %-34s | %8.2f | %8d |\n' "$label" "$secs" $((kb / 1024))
+}
+echo
+echo "| coldmark report: boots (cases x boots) | seconds | peak MiB |"
+echo "|---|---|---|"
+for spec in "10 100" "10 1000" "10 10000" "100 1000" "1000 1000"; do
+    set -- $spec
+    [ -n "${SCALE_QUICK:-}" ] && [ $(($1 * $2)) -gt 100000 ] && break
+    gen_samples "$work/s.csv" "$1" "$2"
+    timed "$(($1 * $2)) ($1 x $2)" "$bin" report "$work/s.csv" -o "$work/rep"
+    rm -rf "$work/rep"
+done
+echo
+echo "| compare RUN --axis: cases (x 3 sessions x 10 boots) | seconds | peak MiB |"
+echo "|---|---|---|"
+for cases in 100 1000 4000 10000; do
+    [ -n "${SCALE_QUICK:-}" ] && [ "$cases" -gt 1000 ] && break
+    python3 - "$work/ax.csv" "$cases" <<'PY'
+import random, sys
+path, cases = sys.argv[1], int(sys.argv[2])
+random.seed(3)
+with open(path, "w") as f:
+    f.write("case,boot,status,phase,duration_ns,warmup,source,cache_drop,session,arm,k\n")
+    for s in range(1, 4):
+        for c in range(cases // 2):
+            for arm in ("a", "b"):
+                for i in range(10):
+                    for p in ("kernel", "total"):
+                        f.write(f'"arm={arm},k={c}",{i + 1 + (s - 1) * 10},ok,{p},'
+                                f'{int(random.lognormvariate(17, 0.1))},0,perf,drop_caches,{s},{arm},{c}\n')
+PY
+    timed "$cases" "$bin" compare "$work/ax.csv" --axis arm
+done

@@ -14,27 +14,52 @@
 #include "coldmark/util.h"
 
 /* The values' indices grouped by session, groups in order of first appearance: idx holds the
- * indices, start[g]..start[g+1] group g. Returns the number of groups. */
+ * indices, start[g]..start[g+1] group g. Returns the number of groups. Sorted, not scanned
+ * per value: a run may hold 10^6 sessions. */
+struct sess_ix {
+	int session;
+	size_t i;
+};
+
+static int cmp_sess_ix(const void *a, const void *b)
+{
+	const struct sess_ix *p = a, *q = b;
+	return p->session != q->session ? (p->session > q->session) - (p->session < q->session)
+					: (p->i > q->i) - (p->i < q->i);
+}
+
+struct sess_seg {
+	size_t first, from, to; /* the group's first value index; its part of the sorted array */
+};
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct sess_seg *p = a, *q = b;
+	return (p->first > q->first) - (p->first < q->first);
+}
+
 static size_t group(const int *session, size_t n, size_t *idx, size_t *start)
 {
-	int *ids = cm_xmalloc((n + 1) * sizeof(int));
-	size_t *cnt = cm_xcalloc(n + 1, sizeof(size_t)), *g_of = cm_xmalloc((n + 1) * sizeof(size_t));
-	size_t ng = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t g = 0;
-		while (g < ng && ids[g] != session[i]) /* sessions are few: a scan is enough */
-			g++;
-		if (g == ng)
-			ids[ng++] = session[i];
-		g_of[i] = g;
-		cnt[g]++;
-	}
-	start[0] = 0;
-	for (size_t g = 0; g < ng; g++)
-		start[g + 1] = start[g] + cnt[g], cnt[g] = start[g];
+	struct sess_ix *v = cm_xmalloc((n + 1) * sizeof(*v));
+	struct sess_seg *seg = cm_xmalloc((n + 1) * sizeof(*seg));
 	for (size_t i = 0; i < n; i++)
-		idx[cnt[g_of[i]]++] = i;
-	free(ids), free(cnt), free(g_of);
+		v[i] = (struct sess_ix){ session[i], i };
+	qsort(v, n, sizeof(*v), cmp_sess_ix);
+	size_t ng = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!i || v[i].session != v[i - 1].session) {
+			if (ng)
+				seg[ng - 1].to = i;
+			seg[ng++] = (struct sess_seg){ v[i].i, i, n };
+		}
+	qsort(seg, ng, sizeof(*seg), cmp_seg);
+	start[0] = 0;
+	for (size_t g = 0, o = 0; g < ng; g++) {
+		for (size_t j = seg[g].from; j < seg[g].to; j++)
+			idx[o++] = v[j].i;
+		start[g + 1] = o;
+	}
+	free(seg), free(v);
 	return ng;
 }
 

@@ -83,6 +83,9 @@ void cm_report_trends_free(struct cm_report *r);
 size_t cm_slices(const struct cm_dataset *ds, size_t a, size_t *slice, char ***held);
 
 int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report *r);
+/* The same without the slopes (no trends): for compare and history, which show cells only;
+ * the slopes of a 10^4-case sweep cost more than everything else there. */
+int cm_report_build_cells(const struct cm_dataset *ds, double alpha, struct cm_report *r);
 void cm_report_free(struct cm_report *r);
 const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p);
 

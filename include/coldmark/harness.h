@@ -166,14 +166,22 @@ void cm_header_host(struct cm_dataset *ds, const struct cm_matrix *m, const char
 void cm_header_load(char *buf, size_t n);
 /* "axis values (NAME)": an axis's values, ", " joined, in the matrix's order */
 #define CM_AXIS_VALUES_KEY "axis values ("
-/* The plan beyond its counts into the header: base args, phases, markers, each case's command
- * line (by its SHA-256) and the store (redacted; NULL: none). */
+/* The plan beyond its counts into the header: base args, phases, markers and the store
+ * (redacted; NULL: none); each case's command line goes to plan.csv instead. */
 void cm_header_plan(struct cm_dataset *ds, const struct cm_matrix *m, const char *store);
 /* Everything a resume may not change that differs between the run's header (old) and the one
  * the matrix gives now (guest hashes included): one line each into *out (freed by the caller,
  * each line and the array). Returns how many. */
 size_t cm_header_resume_diffs(const struct cm_dataset *old, const struct cm_dataset *now,
+			      const struct cm_dataset *old_plan, const struct cm_dataset *now_plan,
 			      char ***out);
+/* plan.csv (CM_RUN_PLAN): each case and the SHA-256 of its exact command line, written before
+ * the first boot; text to free. */
+char *cm_header_case_plan(const struct cm_matrix *m);
+/* The same hashes as keyed rows of ds's header, from the matrix or from a plan.csv (0, or
+ * CM_ENOENT when there is none), for cm_header_resume_diffs's old_plan and now_plan. */
+void cm_header_case_hashes(struct cm_dataset *ds, const struct cm_matrix *m);
+int cm_header_case_plan_read(const char *path, struct cm_dataset *ds);
 
 /* ---- firmware ----------------------------------------------------------------------------- */
 

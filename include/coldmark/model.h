@@ -89,10 +89,12 @@ struct cm_dataset {
 	size_t nphases;
 	struct cm_ds_session *sessions;
 	size_t nsessions;
+	struct cm_strset session_ids; /* session id -> index */
 	int session_now; /* rows added now belong to it (1-based; 0: session 1, made on demand) */
 	const char *audit_now; /* and carry this audit (NULL: "") */
 	char **meta_keys, **meta_vals; /* run header, in order */
 	size_t nmeta;
+	struct cm_strset meta_index; /* meta key -> index */
 	size_t *hash; /* case id -> index + 1, open addressing */
 	size_t hcap;
 	struct cm_strset pool; /* the rows' status, source and cache strings, each kept once */

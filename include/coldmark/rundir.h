@@ -68,6 +68,7 @@ void cm_rundir_new_id(char *buf, size_t n, const struct tm *started);
 #define CM_RUN_EVENTS "events.csv"
 #define CM_RUN_WAVES "waves.csv" /* boots at once: a line per wave (makespan, host cost) */
 #define CM_RUN_META "meta.csv"
+#define CM_RUN_PLAN "plan.csv" /* each case's command line hash, for --resume */
 #define CM_RUN_LOGS "logs"
 /* a run whose store is a server keeps every boot here too (coldmark sync uploads it) */
 #define CM_RUN_JOURNAL_DB "journal.db"
