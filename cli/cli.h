@@ -66,6 +66,8 @@ void cm_cli_set_builds(const struct cm_builds *b);
  * boot (ctx points to a bool: stdout is a terminal). */
 struct cm_progress;
 void cm_run_say(void *ctx, const struct cm_error *e);
+struct cm_matrix;
+void cm_run_say_plan(const struct cm_matrix *m, const char *outdir);
 void cm_run_progress(void *ctx, const struct cm_progress *p);
 
 /* Every command, in the order --help lists them. */

@@ -567,23 +567,7 @@ static int boots(struct run *r, struct cm_runner *rn)
 		printf("coldmark: resuming run %s: %zu boots left of %zu planned\n", r->run_id, kept,
 		       nplan);
 	nplan = kept;
-	if (m->sessions > 1)
-		printf("coldmark: %lld sessions × %zu cases × (%lld + %lld warm-up) boots → %s\n",
-		       (long long)m->sessions, m->ncases, (long long)m->boots, (long long)m->warmup,
-		       r->outdir);
-	else
-		printf("coldmark: %zu cases × (%lld + %lld warm-up) boots → %s\n", m->ncases,
-		       (long long)m->boots, (long long)m->warmup, r->outdir);
-	size_t nref = 0; /* scripts counting cases broke on the silent addition (issue 30) */
-	for (size_t c = 0; c < m->ncases; c++)
-		nref += m->cases[c].reference;
-	if (nref)
-		printf("coldmark: %zu of them added: the reference case (marked \"reference\" in "
-		       "samples.csv, summary.csv and JSON); run.reference: none leaves it out\n", nref);
-	int cpus, k = cm_wave_widest(m, &cpus); /* boots at once: on how many CPUs */
-	if (k > 1)
-		printf("coldmark: up to %d boots at a time; qemu gets %d CPUs%s\n", k, cpus,
-		       cpus && k > cpus ? ": they wait for a CPU, and the run measures density" : "");
+	cm_run_say_plan(m, r->outdir);
 	int rc = cm_runner_loop(rn, &pl, &nplan);
 	if (isatty(1))
 		printf("\n");
