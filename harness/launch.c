@@ -377,7 +377,6 @@ static char **child_env(char *const *env)
  * coldmark's own CPU per boot. The parent sleeps until the child has exec'd or given up. */
 static pid_t spawn(struct child_args *a)
 {
-	static char *stack;
 	enum { STACK = 256 * 1024 };
 	if (!a->envp) {
 		pid_t pid = fork();
@@ -385,13 +384,12 @@ static pid_t spawn(struct child_args *a)
 			child(a);
 		return pid;
 	}
-	if (!stack) {
-		void *m = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-			       -1, 0);
-		if (m == MAP_FAILED)
-			return -1;
-		stack = m;
-	}
+	/* a stack per launch: waves launch from several threads at once, and CLONE_VFORK gives
+	 * it back when the child has exec'd, so it is unmapped at once (a few µs) */
+	char *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+			   -1, 0);
+	if (stack == MAP_FAILED)
+		return -1;
 	/* no handler of the parent's may run in the child before execve resets them */
 	sigset_t all;
 	sigfillset(&all);
@@ -399,6 +397,7 @@ static pid_t spawn(struct child_args *a)
 	pid_t pid = clone(child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
+	munmap(stack, STACK);
 	errno = e;
 	return pid;
 }

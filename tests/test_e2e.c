@@ -895,7 +895,9 @@ static void test_regression(void **state)
 	if (rc != 1)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 1);
-	assert_non_null(strstr(out, "variant=a (base) against variant=b (candidate)"));
+	/* the default base is the matrix's first value, and the note says so */
+	assert_non_null(strstr(out, "variant=a (base, the matrix's first value) against variant=b "
+				    "(candidate)"));
 	assert_non_null(strstr(out, "\nvariant                              work "));
 	assert_non_null(strstr(out, "within run ×4"));
 	assert_non_null(strstr(out, "REGRESSED"));
