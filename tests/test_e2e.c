@@ -905,7 +905,7 @@ static void test_regression(void **state)
 	assert_int_equal(cm("compare r1 --axis variant --base b --cand a" TOLERANCE, &out), 0);
 	free(out);
 	assert_int_equal(cm("compare r1 --axis variant --cand c", &out), 2);
-	assert_non_null(strstr(out, "no value 'c' (axis variant has: a, b)"));
+	assert_non_null(strstr(out, "--cand: axis variant has no value 'c' (its values: a, b)"));
 	free(out);
 	assert_int_equal(cm("compare r1 r2 --axis variant", &out), 2);
 	free(out);
