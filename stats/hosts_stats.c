@@ -184,7 +184,7 @@ static void per_host(const double *mb, const int *hb, size_t kb, const double *m
 			while (j < out->n && out->h[j].host != hs[i])
 				j++;
 			if (j == out->n)
-				out->h[out->n++] = (struct cm_host_stat){ hs[i], 0, 0, 0, 0, NAN, false };
+				out->h[out->n++] = (struct cm_host_stat){ hs[i], 0, 0, 0, 0, NAN, false, false };
 			struct cm_host_stat *h = &out->h[j];
 			double *lv = side ? &h->level_c : &h->level_b;
 			size_t *k = side ? &h->kc : &h->kb;
@@ -223,39 +223,137 @@ static double session_var(const double *mb, const int *hb, size_t kb, const doub
 	return *df > 0 ? ss / *df : NAN;
 }
 
+/* ---- the sick-host flag and the design it needs ---------------------------------------- */
+
+/* V = s^2 / sigma^2 (chi-square on df, over df) at the midpoints of QN equal-probability
+ * slices: E[f(V)] is then the mean of f over the grid. */
+#define QN 200
+static void v_grid(double df, double *v)
+{
+	for (int i = 0; i < QN; i++)
+		v[i] = gsl_cdf_chisq_Pinv((i + 0.5) / QN, df) / df;
+}
+
+/* P(|t| > crit) given V, t = (Z + lam) / sqrt(V) */
+static double reject_given(double lam, double crit, double v)
+{
+	double q = crit * sqrt(v);
+	return gsl_cdf_ugaussian_P(lam - q) + gsl_cdf_ugaussian_P(-lam - q);
+}
+
+static double grid_power(double lam, double crit, const double *v)
+{
+	double p = 0;
+	for (int i = 0; i < QN; i++)
+		p += reject_given(lam, crit, v[i]);
+	return p / QN;
+}
+
+double cm_stats_t_power(double lam, double crit, double df, double vmax)
+{
+	if (!(df > 0))
+		return NAN;
+	double v[QN], p = 0;
+	v_grid(df, v);
+	for (int i = 0; i < QN && v[i] <= vmax; i++)
+		p += reject_given(lam, crit, v[i]);
+	return p / QN;
+}
+
+/* Sidak's level for one host of r, so that r healthy hosts see any flag in <= CM_SICK_ALPHA
+ * (the hosts' contrasts are correlated; Sidak's inequality holds for any correlation of
+ * two-sided t's on one variance estimate) */
+static double sick_level(size_t r)
+{
+	return 1 - pow(1 - CM_SICK_ALPHA, 1.0 / (double)r);
+}
+
+/* A host is judged when the flag's power against a CM_SICK_SIZE host is CM_SICK_POWER at the
+ * measured sd; so of the draws of V (the variance estimate over the true one) only those with
+ * V small enough open the judgement: the design's power counts those alone. It must pass
+ * CM_SICK_POWER by CM_SICK_MARGIN: sd is itself measured, and the hosts compete for the flag
+ * (by simulation at README's noise, 4 hosts of 4 + 4 computed at 80.3% flag 79.7%). */
+size_t cm_stats_sick_design(size_t r, double sd)
+{
+	if (r < 3 || !(sd > 0))
+		return 0;
+	double a1 = sick_level(r), v[QN];
+	for (size_t K = 2; K <= CM_SICK_MAX_K; K++) {
+		double df = 2.0 * (double)r * (double)(K - 1), crit = gsl_cdf_tdist_Qinv(a1 / 2, df);
+		/* the host's change (K + K) less the mean of r - 1 others' */
+		double lam = log1p(CM_SICK_SIZE) / (sd * sqrt(2.0 / (double)K * (double)r / (double)(r - 1)));
+		v_grid(df, v);
+		if (grid_power(lam, crit, v) < CM_SICK_POWER)
+			continue; /* even judged every time it would fall short */
+		/* V ascending, the measured power falls: the judged draws are v[0..open), found by
+		 * bisection (v[0] is judged, the plain power having passed) */
+		int open = 1, closed = QN;
+		while (closed - open > 0) {
+			int mid = (open + closed) / 2;
+			if (grid_power(lam / sqrt(v[mid]), crit, v) >= CM_SICK_POWER)
+				open = mid + 1;
+			else
+				closed = mid;
+		}
+		double p = 0;
+		for (int i = 0; i < open; i++)
+			p += reject_given(lam, crit, v[i]);
+		if (p / QN >= CM_SICK_POWER + CM_SICK_MARGIN)
+			return K;
+	}
+	return CM_SICK_MAX_K + 1;
+}
+
 /* Hosts whose change is off the others': each host's change against the mean of the others',
- * with the standard error both get from their own sessions (the pooled session variance, on
- * its df), a t; the most extreme host is flagged when its two-sided p < CM_SICK_ALPHA and it is
- * beyond floor, then the rest are judged again without it (so a sick host does not drag the
- * healthy ones off their mean), while 3 or more remain. Levels are not judged: hosts differ in
- * level by nature, and the change is measured within each. */
+ * with the standard error both get from their session counts and the session variance pooled
+ * over hosts and sides, a t on that variance's df, two-sided at Sidak's level over the r
+ * hosts. The most extreme judged host is flagged when beyond that and beyond floor, then the
+ * rest are judged again without it (so a sick host does not drag the healthy ones off their
+ * mean), at the same level, while 3 or more remain. A host is judged only where the test can
+ * see a CM_SICK_SIZE host at CM_SICK_POWER (else needs: the sessions that would). Levels are
+ * not judged: hosts differ in level by nature, and the change is measured within each. */
 static void flag_sick(const double *mb, const int *hb, size_t kb, const double *mc,
 		      const int *hc, size_t kc, struct cm_hosts *out, double floor)
 {
-	double df, s2 = session_var(mb, hb, kb, mc, hc, kc, out, &df);
-	if (!(df >= 1) || !(s2 > 0))
+	double df, s2 = session_var(mb, hb, kb, mc, hc, kc, out, &df), v[QN];
+	size_t r = 0;
+	for (size_t j = 0; j < out->n; j++)
+		r += !isnan(out->h[j].rel);
+	if (r < 3)
+		return; /* two hosts: which one is off cannot be told */
+	if (!(df >= 1) || !(s2 > 0)) {
+		out->needs = 2; /* one session a side: the sessions' noise is not measured */
 		return;
-	for (;;) {
-		size_t r = 0, best = out->n;
+	}
+	out->session_sd = sqrt(s2);
+	double crit = gsl_cdf_tdist_Qinv(sick_level(r) / 2, df);
+	v_grid(df, v);
+	for (size_t left = r;; left--) {
+		size_t best = out->n;
 		double bt = 0, sum = 0, vsum = 0;
 		for (size_t j = 0; j < out->n; j++) {
 			const struct cm_host_stat *h = &out->h[j];
 			if (!isnan(h->rel) && !h->sick)
-				r++, sum += log1p(h->rel), vsum += 1.0 / (double)h->kb + 1.0 / (double)h->kc;
+				sum += log1p(h->rel), vsum += 1.0 / (double)h->kb + 1.0 / (double)h->kc;
 		}
-		if (r < 3)
-			return; /* two hosts: which one is off cannot be told */
+		if (left < 3)
+			return;
 		for (size_t j = 0; j < out->n; j++) {
-			const struct cm_host_stat *h = &out->h[j];
+			struct cm_host_stat *h = &out->h[j];
 			if (isnan(h->rel) || h->sick)
 				continue;
 			double own = 1.0 / (double)h->kb + 1.0 / (double)h->kc, d = log1p(h->rel);
-			double diff = d - (sum - d) / (double)(r - 1);
-			double se = sqrt(s2 * (own + (vsum - own) / ((double)(r - 1) * (double)(r - 1))));
-			if (fabs(diff) / se > bt && fabs(diff) > floor)
+			double diff = d - (sum - d) / (double)(left - 1);
+			double se = sqrt(s2 * (own + (vsum - own) / ((double)(left - 1) * (double)(left - 1))));
+			if (left == r) { /* the design is judged once, on every host */
+				h->judged = grid_power(log1p(CM_SICK_SIZE) / se, crit, v) >= CM_SICK_POWER;
+				if (!h->judged && !out->needs)
+					out->needs = cm_stats_sick_design(r, out->session_sd);
+			}
+			if (h->judged && fabs(diff) / se > bt && fabs(diff) > floor)
 				bt = fabs(diff) / se, best = j;
 		}
-		if (best == out->n || !(2 * gsl_cdf_tdist_Q(bt, df) < CM_SICK_ALPHA))
+		if (best == out->n || !(bt > crit))
 			return;
 		out->h[best].sick = true;
 	}
@@ -300,6 +398,7 @@ int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const dou
 {
 	memset(out, 0, sizeof(*out));
 	out->var_between = out->rel_healthy = out->lo_healthy = out->hi_healthy = NAN;
+	out->session_sd = NAN;
 	per_host(mb, hb, kb, mc, hc, kc, out);
 	flag_sick(mb, hb, kb, mc, hc, kc, out, floor);
 	if (out->shared < 2)

@@ -149,6 +149,7 @@ struct cm_host_stat {
 	double level_b, level_c;     /* mean session median (ln) per side; NAN where it has none */
 	double rel;		     /* its own change, exp(level_c - level_b) - 1; NAN unless both */
 	bool sick;		     /* its change disagrees with the other hosts' */
+	bool judged;		     /* its design can see a CM_SICK_SIZE host (else never flagged) */
 };
 struct cm_hosts {
 	struct cm_host_stat *h;	     /* every host of either side */
@@ -157,20 +158,40 @@ struct cm_hosts {
 	bool exact;		     /* p by full enumeration of van Elteren's statistic */
 	/* the change across the hosts that are not flagged, when some are (NAN otherwise) */
 	double rel_healthy, lo_healthy, hi_healthy;
+	double session_sd;	     /* the sessions' pooled sd (ln) the flag is judged on; NAN */
+	size_t needs;		     /* 0, or K: some host is not judged, K + K sessions a host would be */
 };
 /* 0 with cmp filled (rel = exp(mean of the per-host changes) - 1, the 1 - 2 alpha t interval
  * across hosts, p one-sided from van Elteren's stratified rank sum) when 2+ hosts are on both
- * sides; -1 otherwise (out still describes the hosts). A host is flagged sick when its change
- * differs from the others' mean by a t (the standard errors from the sessions, the pooled
- * session variance) with two-sided p < CM_SICK_ALPHA and by floor (ln) at least; the most
- * extreme first, the rest judged again without it. */
+ * sides; -1 otherwise (out still describes the hosts).
+ * The sick-host flag (3+ hosts on both sides): each host's change minus the mean of the other
+ * hosts' changes, over the standard error both get from their session counts and the session
+ * variance pooled over hosts and sides, a t on that variance's df; two-sided, at Sidak's level
+ * 1 - (1 - CM_SICK_ALPHA)^(1/r) over the r hosts, so that a fleet of healthy hosts sees any host
+ * flagged in <= CM_SICK_ALPHA; the most extreme host first, the rest judged again without it
+ * (at the same level), and only beyond floor (ln). A host is judged only where its design can
+ * see a host CM_SICK_SIZE off the others (the test's power >= CM_SICK_POWER at the measured
+ * session sd); otherwise it is never flagged and needs says how many sessions would do. */
 #ifndef CM_SICK_ALPHA
 #define CM_SICK_ALPHA 0.05
 #endif
+#define CM_SICK_SIZE 0.40
+#define CM_SICK_POWER 0.80
 int cm_stats_compare_hosts(const double *mb, const int *hb, size_t kb, const double *mc,
 			   const int *hc, size_t kc, double alpha, double floor, struct cm_hosts *out,
 			   struct cm_comparison *cmp);
 void cm_hosts_free(struct cm_hosts *h);
+/* The two-sided power of a t test (critical value crit, df) of an effect lam standard errors,
+ * counting only the draws whose variance estimate is at most vmax times the true one
+ * (INFINITY: all); by quadrature over the chi-square quantiles. */
+double cm_stats_t_power(double lam, double crit, double df, double vmax);
+/* The smallest K >= 2 such that r hosts of K + K sessions (session sd sd, ln) flag a host
+ * CM_SICK_SIZE off the others with probability >= CM_SICK_POWER + CM_SICK_MARGIN by the rule
+ * above, its power check included; CM_SICK_MAX_K + 1 when none up to CM_SICK_MAX_K; 0 below
+ * 3 hosts. */
+#define CM_SICK_MAX_K 50
+#define CM_SICK_MARGIN 0.05
+size_t cm_stats_sick_design(size_t r, double sd);
 /* van Elteren's test: per stratum the candidate's rank sum weighted by 1 / (N + 1), summed;
  * exact (midranks for ties): each stratum's rank-sum distribution counted, the strata
  * convolved (no assignment is listed). Only when strata of many different sizes would give T
