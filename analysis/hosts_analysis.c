@@ -63,3 +63,25 @@ void cm_cmp_label_hosts(const struct cm_cmp_row *row, char *out, size_t n)
 	snprintf(out, n, "hosts %zu: %zu+%zu", row->hosts.shared, row->base_sessions,
 		 row->cand_sessions);
 }
+
+void cm_cmp_hosts_design(const struct cm_cmp_row *row, char *out, size_t n)
+{
+	const struct cm_hosts *h = &row->hosts;
+	*out = 0;
+	if (!h->needs)
+		return;
+	if (isnan(h->session_sd)) {
+		snprintf(out, n, "design too small to flag a %+.0f%% host: needs 2+2 sessions a host at "
+			 "least (one session a side does not measure the sessions' noise)",
+			 CM_SICK_SIZE * 100);
+		return;
+	}
+	char need[48];
+	if (h->needs > CM_SICK_MAX_K)
+		snprintf(need, sizeof(need), "more than %d+%d", CM_SICK_MAX_K, CM_SICK_MAX_K);
+	else
+		snprintf(need, sizeof(need), "%zu+%zu", h->needs, h->needs);
+	snprintf(out, n, "design too small to flag a %+.0f%% host: needs %s sessions a host (%zu "
+		 "hosts, session sd %.1f%%; to flag it %.0f%% of the time)", CM_SICK_SIZE * 100, need,
+		 h->shared, h->session_sd * 100, CM_SICK_POWER * 100);
+}

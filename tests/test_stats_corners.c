@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldmark/report.h"
 #include "coldmark/stats.h"
 
 static int cmp_d(const void *a, const void *b)
@@ -442,6 +443,83 @@ static void test_sick_host_design(void **state)
 	gsl_rng_free(g);
 }
 
+/* A fleet's side as coldmark reads it: 4 hosts (node-0..3), K sessions of 10 boots each,
+ * host levels lvl, session sd 10%, boots 3% (README's noise); chg: each host's change. */
+static void fleet_side(gsl_rng *g, struct cm_dataset *ds, int K, const double *lvl,
+		       const double *chg, const char *side)
+{
+	cm_dataset_init(ds, NULL, 0);
+	cm_dataset_meta(ds, "host", "node-0");
+	int boot = 0;
+	for (int h = 0; h < 4; h++)
+		for (int s = 0; s < K; s++) {
+			char id[32], host[16];
+			snprintf(id, sizeof(id), "%s%d#%d", side, h, s + 1);
+			snprintf(host, sizeof(host), "node-%d", h);
+			cm_dataset_session(ds, id, host);
+			double u = lvl[h] + log1p(chg[h]) + gsl_ran_gaussian(g, 0.1);
+			for (int b = 0; b < 10; b++, boot++)
+				cm_dataset_add(ds, "c", boot + 1, false, "ok", "total",
+					       1e8 * exp(u + gsl_ran_gaussian(g, 0.03)), "", "");
+		}
+}
+
+static char *fleet_text(const struct cm_cmp_result *r, const char *fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_cmp_writer(fmt)->write(r, f);
+	fclose(f);
+	return buf;
+}
+
+/* What compare says of a fleet with a host 40% off the others (node-3 +40%, the others
+ * unchanged), README's noise, seeded: with 2 + 2 sessions it flags nobody and says the design
+ * is too small and what would do (text and JSON); with the design it names, node-3 is flagged
+ * and the line is gone. */
+static void test_sick_host_output(void **state)
+{
+	(void)state;
+	gsl_rng *g = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(g, 7);
+	const double lvl[] = { 0.08, -0.12, 0.02, 0.1 }, none[4] = { 0 }, chg[] = { 0, 0, 0, 0.40 };
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	size_t need = 0;
+	for (int K = 2; K <= 5; K += 3) {
+		struct cm_dataset b, c;
+		struct cm_cmp_result r;
+		fleet_side(g, &b, K, lvl, none, "b");
+		fleet_side(g, &c, K, lvl, chg, "c");
+		assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &r), 0);
+		const struct cm_hosts *h = &r.rows[0].hosts;
+		char *text = fleet_text(&r, "text"), *json = fleet_text(&r, "json");
+		printf("%d + %d sessions a host:\n%s\n", K, K, text);
+		if (K == 2) {
+			need = h->needs;
+			assert_true(need > 2 && need <= CM_SICK_MAX_K);
+			char line[96];
+			snprintf(line, sizeof(line), "design too small to flag a +40%% host: needs %zu+%zu "
+				 "sessions a host", need, need);
+			assert_non_null(strstr(text, line));
+			assert_null(strstr(text, "(2+2) DISAGREES"));
+			assert_non_null(strstr(json, "\"flag_design_too_small\": {"));
+		} else {
+			assert_true((size_t)K >= need); /* the design it named */
+			assert_int_equal(h->needs, 0);
+			assert_true(h->h[3].sick && !h->h[0].sick && !h->h[1].sick && !h->h[2].sick);
+			assert_non_null(strstr(text, "(5+5) DISAGREES"));
+			assert_null(strstr(text, "design too small"));
+			assert_non_null(strstr(json, "\"flag_design_too_small\": null"));
+		}
+		free(text), free(json);
+		cm_compare_free(&r);
+		cm_dataset_free(&b);
+		cm_dataset_free(&c);
+	}
+	gsl_rng_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_pooled_between),
 		cmocka_unit_test(test_change_points_extra),
 		cmocka_unit_test(test_sick_host_design),
+		cmocka_unit_test(test_sick_host_output),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -236,6 +236,10 @@ void cm_compare_free(struct cm_cmp_result *r);
  * a->floor (ln) flags a host. */
 bool cm_cmp_fit_hosts(const struct cm_cmp_fit *a, struct cm_cmp_row *row);
 void cm_cmp_label_hosts(const struct cm_cmp_row *row, char *out, size_t n);
+/* Why the row's sick-host flag judged no host, or some hosts not, in the user's words ("" when
+ * it judged every host, or there are fewer than 3): "design too small to flag a +40% host:
+ * needs 5+5 sessions a host (4 hosts, session sd 10.1%; the flag's power 80%)". */
+void cm_cmp_hosts_design(const struct cm_cmp_row *row, char *out, size_t n);
 /* The header items that make two runs not comparable and differ between a and b ("qemu
  * sha256 differs: 'x' vs 'y'", "only the candidate loads efi-e1000.rom"); *out to free. */
 size_t cm_header_diffs(const struct cm_dataset *a, const struct cm_dataset *b, char ***out);
