@@ -3,17 +3,19 @@
 # points; tests/bench_sessions.c, seeded), then on this host (--host): three pairs of unchanged
 # 3-session tags of the demo's TCG cases, and a real firmware slowdown (SeaBIOS's boot menu,
 # -boot menu=on) against them. Prints figures and exit statuses; asserts nothing.
-#   scripts/bench-sessions.sh [--host] [TRIALS]
+# --hosts: the sick-host flag's table alone (design x effect, TRIALS fleets a cell).
+#   scripts/bench-sessions.sh [--host | --hosts] [TRIALS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-host=false
+host=false part=
 [ "${1:-}" = --host ] && { host=true; shift; }
+[ "${1:-}" = --hosts ] && { part=hosts; shift; }
 trials=${1:-2000}
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 bin=build/default/cli/coldmark
 echo "== simulation (seeded, $trials comparisons per figure)"
-build/default/tests/bench_sessions "$trials"
+build/default/tests/bench_sessions "$trials" $part
 $host || exit 0
 
 echo

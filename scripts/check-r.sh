@@ -3,7 +3,8 @@
 # r-base-core, r-cran-lme4; installed here when missing, as root): the variance of the median of
 # m normals (stats/sessions_stats.c's table), lme4's REML between-session variance for
 # tests/test_stats_corners.c's two-side data and the pooled ANOVA beside REML on unbalanced
-# designs, and Jonckheere-Terpstra's tie-corrected variance against a permutation variance.
+# designs, Jonckheere-Terpstra's tie-corrected variance against a permutation variance, and the
+# sick-host flag's power (the noncentral t).
 # Prints figures; asserts nothing.
 #   scripts/check-r.sh
 set -euo pipefail
@@ -68,4 +69,11 @@ v <- (N * (N - 1) * (2 * N + 5) - sum(n * (n - 1) * (2 * n + 5)) - sum(t * (t - 
 perm <- replicate(100000, J(sample(y)))
 cat("tie-corrected", v, " untied", (N^2 * (2 * N + 3) - sum(n^2 * (2 * n + 3))) / 72,
     " permutation (1e5)", var(perm), "\n")
+
+cat("\n== the sick-host flag's power (cm_stats_t_power): a two-sided t at Sidak's level over 4 hosts\n")
+for (df in c(8, 32)) {
+  c <- qt(1 - (1 - 0.95^0.25) / 2, df)
+  for (lam in c(1, 3, 5))
+    cat(sprintf("df %d crit %.6f lam %d: power %.6f\n", df, c, lam, 1 - pt(c, df, lam) + pt(-c, df, lam)))
+}
 R

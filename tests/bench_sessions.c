@@ -237,12 +237,94 @@ static void extra_points(int trials)
 	printf("  no step: any change point         %5.1f%% [%.1f, %.1f]\n", 100.0 * null_any / trials, lo, hi);
 }
 
+/* Issue 24 item 6: the sick-host flag (cm_stats_compare_hosts, the code compare runs on a
+ * fleet). r hosts, levels N(0, 10%), K + K sessions of 10 boots a host (README's noise); every
+ * host changes +5%, host 0 eff more (x (1 + eff); 0: all healthy), host 1's level +30% (a
+ * level alone must not flag it). Shares of fleets: host 0 flagged, another host flagged, the
+ * flag declined (some host not judged: "design too small"), host 1 flagged. */
+struct flag_rates {
+	int sick, other, any, declined, shifted;
+};
+static struct flag_rates flag_cell(int trials, int r, const int *kb, const int *kc, double eff)
+{
+	struct flag_rates f = { 0, 0, 0, 0, 0 };
+	for (int t = 0; t < trials; t++) {
+		double mb[128], mc[128];
+		int hb[128], hc[128];
+		size_t nb = 0, nc = 0;
+		for (int h = 0; h < r; h++) {
+			double lvl = gsl_ran_gaussian(rng, 0.1) + (h == 1 ? log(1.3) : 0);
+			double ch = log(1.05) + (h == 0 ? log1p(eff) : 0);
+			for (int k = 0; k < kb[h]; k++, nb++)
+				mb[nb] = session_median(lvl + gsl_ran_gaussian(rng, SD_BETWEEN)), hb[nb] = h;
+			for (int k = 0; k < kc[h]; k++, nc++)
+				mc[nc] = session_median(lvl + ch + gsl_ran_gaussian(rng, SD_BETWEEN)), hc[nc] = h;
+		}
+		struct cm_hosts out;
+		struct cm_comparison cmp;
+		cm_stats_compare_hosts(mb, hb, nb, mc, hc, nc, 0.05, 0, &out, &cmp);
+		bool other = false;
+		for (size_t j = 0; j < out.n; j++)
+			other |= out.h[j].sick && out.h[j].host != 0;
+		f.sick += out.h[0].sick, f.other += other, f.any += other || out.h[0].sick;
+		f.declined += out.needs > 0;
+		f.shifted += out.h[1].sick;
+		cm_hosts_free(&out);
+	}
+	return f;
+}
+
+static void sick_hosts(int trials)
+{
+	const double sd = sqrt(SD_BETWEEN * SD_BETWEEN + SD_WITHIN * SD_WITHIN * cm_stats_median_var(10));
+	printf("\nsick-host flag: hosts' levels sd 10%%, sessions of 10 boots (README's noise: a "
+	       "session median's sd %.2f%%), every host +5%%, host 0 a further +20/40/60%%, host 1's "
+	       "level +30%%; %d fleets a cell\n", sd * 100, trials);
+	printf("%-26s %7s | %-31s | %-27s | %8s %8s\n", "design", "named", "all healthy: any flagged",
+	       "host 0 flagged at +20/40/60%", "beside", "declined");
+	printf("%-26s %7s | %-31s | %-27s | %8s %8s\n", "", "", "", "", "(+40%)", "(+40%)");
+	const int ks[] = { 2, 3, 4, 5, 6, 8 };
+	const int hs[] = { 4, 8 };
+	for (size_t i = 0; i < 2; i++)
+		for (size_t k = 0; k <= 6; k++) {
+			int kb[16], kc[16], r = hs[i];
+			char what[64];
+			if (k == 6) { /* unequal: 2 to 6 sessions a side */
+				for (int h = 0; h < r; h++) /* host 0: 5 + 6 */
+					kb[h] = 2 + (h * 3 + 3) % 5, kc[h] = 2 + (h * 2 + 4) % 5;
+				snprintf(what, sizeof(what), "%d hosts, 2..6 a side", r);
+			} else {
+				for (int h = 0; h < r; h++)
+					kb[h] = kc[h] = ks[k];
+				snprintf(what, sizeof(what), "%d hosts, %d + %d", r, ks[k], ks[k]);
+			}
+			struct flag_rates z = flag_cell(trials, r, kb, kc, 0);
+			struct flag_rates e[3];
+			for (int x = 0; x < 3; x++)
+				e[x] = flag_cell(trials, r, kb, kc, 0.2 * (x + 1));
+			char need[16] = "n/a";
+			if (k < 6)
+				snprintf(need, sizeof(need), "%zu+%zu", cm_stats_sick_design((size_t)r, sd),
+					 cm_stats_sick_design((size_t)r, sd));
+			printf("%-26s %7s | %5.1f%% (host +30%% level %4.1f%%) | %5.1f%% %6.1f%% %6.1f%% | "
+			       "%7.1f%% %7.1f%%\n", what, need, 100.0 * z.any / trials, 100.0 * z.shifted / trials,
+			       100.0 * e[0].sick / trials, 100.0 * e[1].sick / trials,
+			       100.0 * e[2].sick / trials, 100.0 * e[1].other / trials,
+			       100.0 * e[1].declined / trials);
+		}
+}
+
 int main(int argc, char **argv)
 {
 	gsl_set_error_handler_off();
 	int trials = argc > 1 ? atoi(argv[1]) : 2000;
 	rng = gsl_rng_alloc(gsl_rng_mt19937);
 	gsl_rng_set(rng, 20261126);
+	if (argc > 2 && !strcmp(argv[2], "hosts")) { /* the sick-host table alone */
+		sick_hosts(trials);
+		gsl_rng_free(rng);
+		return 0;
+	}
 	comparisons(trials);
 	interaction(trials);
 	printf("\nchange points: 60 sessions x 10 boots, one step at a uniform position in [3, 57], "
@@ -252,6 +334,7 @@ int main(int argc, char **argv)
 	change_points(trials / 2, 0.20, false);
 	change_points(trials / 2, 0.10, true);
 	extra_points(trials / 2);
+	sick_hosts(trials / 2);
 	gsl_rng_free(rng);
 	return 0;
 }
