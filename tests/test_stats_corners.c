@@ -413,6 +413,14 @@ static void test_sick_host_design(void **state)
 	printf("README's noise (session sd %.2f%%): 4 hosts need %zu + %zu sessions, 8 hosts %zu + "
 	       "%zu\n", sd * 100, need4, need4, need8, need8);
 	assert_true(need4 > 2 && need4 <= 8 && need8 > 2 && need8 <= need4);
+	/* one session a side: the noise is not measured, nobody is judged, 2 + 2 at least */
+	int k1[4] = { 1, 1, 1, 1 };
+	struct cm_hosts one;
+	sick_fleet(g, 4, k1, k1, sd, 0, -1, &one);
+	assert_true(one.needs == 2 && isnan(one.session_sd));
+	for (size_t j = 0; j < one.n; j++)
+		assert_false(one.h[j].sick || one.h[j].judged);
+	cm_hosts_free(&one);
 	int k2[8] = { 2, 2, 2, 2, 2, 2, 2, 2 }, k3[8] = { 3, 3, 3, 3, 3, 3, 3, 3 }, kn4[8], kn8[8];
 	int kb_u[4] = { 6, 3, 5, 2 }, kc_u[4] = { 5, 4, 6, 3 }; /* unequal */
 	for (int h = 0; h < 8; h++)
