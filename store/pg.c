@@ -335,13 +335,18 @@ int cm_db_pg_open(struct cm_store *s, const char *url, struct cm_error *err)
 	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
 	const char *vals[] = { secs, "coldmark", u, NULL }; /* the URL's own settings win */
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
-	free(u);
 	s->db = c;
 	if (!c || PQstatus(c) != CONNECTION_OK) {
-		s->lost = true;
+		/* A server that answered and said no (wrong password, no such role or database) refuses
+		 * the run; one that did not answer, or is starting or stopping, is out of reach. libpq
+		 * keeps a startup error's SQLSTATE to itself, but its ping tells the two apart without
+		 * reading localised text: PQPING_OK is any answer but "cannot connect now". */
+		s->lost = !c || PQpingParams(keys, vals, 1) != PQPING_OK;
+		free(u);
 		say_url(url, c ? PQerrorMessage(c) : "out of memory", err);
 		return -1;
 	}
+	free(u);
 	PQsetNoticeProcessor(c, quiet, NULL);
 	PQsetnonblocking(c, 1);
 	char sql[120];
