@@ -142,8 +142,22 @@ void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool w
 		.phase = ds->phases[pi], .source = intern(ds, source ? source : ""),
 		.cache = intern(ds, cache ? cache : ""), .boot = boot, .warmup = warmup,
 		.session = ds->session_now, .audit = intern(ds, ds->audit_now ? ds->audit_now : ""),
-		.duration_ns = duration_ns, .case_idx = ci, .phase_idx = pi,
+		.wave = ds->wave_now, .slot = ds->slot_now, .duration_ns = duration_ns, .case_idx = ci, .phase_idx = pi,
 	};
+}
+
+void cm_dataset_add_like(struct cm_dataset *ds, const struct cm_dataset *src,
+			 const struct cm_sample_row *r, const char *case_id)
+{
+	const struct cm_ds_session *ses = r->session ? &src->sessions[r->session - 1] : NULL;
+	cm_dataset_session(ds, ses ? ses->id : "1", ses ? ses->host : NULL);
+	ds->audit_now = r->audit;
+	ds->wave_now = r->wave, ds->slot_now = r->slot;
+	ds->waves |= r->wave > 0;
+	cm_dataset_add(ds, case_id ? case_id : r->case_id, r->boot, r->warmup, r->status, r->phase,
+		       r->duration_ns, r->source, r->cache);
+	ds->audit_now = NULL;
+	ds->wave_now = ds->slot_now = 0;
 }
 
 void cm_dataset_truncate(struct cm_dataset *ds, size_t n)

@@ -34,9 +34,16 @@ void cm_csv_field(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* The fixed columns a file of ds has: wave and slot (the last two) in a run in waves only, so
+ * that a run without them writes the columns it always did. */
+static int ncols(const struct cm_dataset *ds)
+{
+	return ds->waves ? NFIXED : NFIXED - 2;
+}
+
 void cm_samples_write_header(FILE *f, const struct cm_dataset *ds)
 {
-	for (int i = 0; i < NFIXED; i++)
+	for (int i = 0; i < ncols(ds); i++)
 		fprintf(f, "%s%s", i ? "," : "", fixed_cols[i]);
 	for (size_t i = 0; i < ds->naxes; i++) {
 		fputc(',', f);
@@ -65,6 +72,10 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 	fprintf(f, ",%s,", hash ? hash + 1 : sid);
 	cm_csv_field(f, r->audit ? r->audit : "");
 	fputs(cm_is_reference_case(r->case_id) ? ",true" : ",false", f); /* read back: ignored */
+	if (ds->waves && r->wave > 0)
+		fprintf(f, ",%d,%d", r->wave, r->slot);
+	else if (ds->waves)
+		fputs(",,", f);
 	const struct cm_ds_case *c = &ds->cases[r->case_idx];
 	for (size_t i = 0; i < ds->naxes; i++) {
 		fputc(',', f);
@@ -274,10 +285,37 @@ static int read_header(struct reader *r, struct cm_dataset *ds)
 		}
 	}
 	cm_dataset_init(ds, axes, r->nax);
+	ds->waves = r->col[11] >= 0 && r->col[12] >= 0; /* written again as read */
+	if ((r->col[11] >= 0) != (r->col[12] >= 0))
+		return fail(r, 1, 1, "a column '%s' without '%s': both or neither",
+			    r->col[11] >= 0 ? "wave" : "slot", r->col[11] >= 0 ? "slot" : "wave");
 	return 0;
 }
 
 #define F(k) (r->fl[r->col[k]].s ? r->fl[r->col[k]].s : "")
+
+/* The row's wave and slot (columns 11 and 12) into ds->wave_now and slot_now: both empty (a
+ * boot outside a wave) or both whole numbers from 1. */
+static int read_wave(struct reader *r, struct cm_dataset *ds)
+{
+	int v[2] = { 0, 0 };
+	for (int k = 0; k < 2; k++) {
+		int c = r->col[11 + k];
+		const char *s = c >= 0 && r->fl[c].s ? r->fl[c].s : "";
+		char *end;
+		errno = 0;
+		long long x = strtoll(s, &end, 10);
+		if (*s && (*end || errno || x < 1 || x > INT_MAX))
+			return fail(r, r->line, c + 1, "%s '%s' is not a %s number (1, 2, ...; empty: "
+				    "booted alone)", fixed_cols[11 + k], s, fixed_cols[11 + k]);
+		v[k] = *s ? (int)x : 0;
+	}
+	if (!v[0] != !v[1])
+		return fail(r, r->line, r->col[v[0] ? 12 : 11] + 1, "a wave without a slot, or a slot "
+			    "without a wave: both or neither");
+	ds->wave_now = v[0], ds->slot_now = v[1];
+	return 0;
+}
 
 /* One record of n fields into ds, each cell checked with its line and column. */
 static int read_row(struct reader *r, int n, struct cm_dataset *ds)
@@ -317,9 +355,13 @@ static int read_row(struct reader *r, int n, struct cm_dataset *ds)
 		cm_dataset_session(ds, F(8), NULL);
 	}
 	ds->audit_now = r->col[9] >= 0 ? F(9) : NULL;
+	int rc = read_wave(r, ds);
+	if (rc)
+		return rc;
 	cm_dataset_add(ds, F(0), (int)boot, warm, F(2), F(3), dur, r->col[6] >= 0 ? F(6) : "",
 		       r->col[7] >= 0 ? F(7) : "");
 	ds->audit_now = NULL;
+	ds->wave_now = ds->slot_now = 0;
 	size_t first = seen_row(&r->seen, ds, ds->n - 1);
 	if (first != (size_t)-1)
 		return fail(r, r->line, 1, "duplicate row: case '%s', boot %lld%s, phase '%s' again "

@@ -23,6 +23,7 @@ struct cm_cell {
 	double *values; /* ok, counted boots in boot order */
 	int *boots;     /* their boot numbers */
 	int *sessions;  /* and sessions */
+	int *waves;     /* and waves (0: booted alone); NULL when no boot of it was in a wave */
 	struct cm_varcomp vc; /* within/between-session components (with 2+ sessions) */
 };
 
@@ -191,6 +192,7 @@ struct cm_cmp_row {
 	size_t ref_row; /* the row of its reference case in the same phase, or SIZE_MAX */
 	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
+	bool waves;  /* a side's boots ran in waves: its values are its waves' medians (issue 29) */
 	struct cm_hosts hosts; /* the host level (model hosts); its indexes name r->hosts */
 	struct cm_explain *why; /* compare explains (issue 28): ranked; NULL when not asked */
 	size_t nwhy;
