@@ -206,6 +206,36 @@ static size_t count_status(const char *dir, const char *sub, const char *status)
 /* Three at a time: three boots are in at once; Ctrl-C in the second wave ends its three
  * (interrupted), and --resume goes on to exactly the planned counts, in the journal and the
  * store alike (one transaction per boot). */
+/* samples.csv of a run in waves (after a cut and --resume): every row has its wave (1..last)
+ * and slot (1..k); each (wave, slot) is one boot's, but for an interrupted boot and its boot
+ * again in a later wave; the boots of a wave share it whatever order they were written in. */
+static void waves_in_samples(const char *dir, int last, int k)
+{
+	char *path = cm_xasprintf("%s/samples.csv", dir);
+	struct cm_dataset ds;
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_samples_read(path, &ds, &d), 0);
+	assert_true(ds.waves);
+	int *owner = cm_xcalloc((size_t)(last + 1) * (size_t)(k + 1), sizeof(int));
+	size_t total = cm_dataset_find_phase(&ds, "total"), seen = 0;
+	for (size_t i = 0; i < ds.n; i++) {
+		const struct cm_sample_row *r = &ds.rows[i];
+		assert_true(r->wave >= 1 && r->wave <= last);
+		assert_true(r->slot >= 1 && r->slot <= k);
+		if (r->phase_idx != total)
+			continue;
+		int *o = &owner[r->wave * (k + 1) + r->slot], me = (r->warmup ? -1 : 1) * r->boot;
+		if (*o && (*o != me || !cm_row_boot_done(r)))
+			fail_msg("wave %d slot %d: boots %d and %d", r->wave, r->slot, *o, me);
+		*o = me;
+		seen++;
+	}
+	assert_int_equal(seen, 3 * 6 + 3 + 3); /* every boot, the 3 interrupted ones too */
+	free(owner), free(path);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+}
+
 static void test_runner_waves(void **state)
 {
 	(void)state;
@@ -252,6 +282,7 @@ static void test_runner_waves(void **state)
 	fclose(f2);
 	free(text), free(wpath2);
 	assert_int_equal(last, 2 + 1 + 5);
+	waves_in_samples(cut, last, 3);
 	free(cut), free(dir);
 }
 
