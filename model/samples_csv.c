@@ -466,3 +466,55 @@ int cm_meta_read(const char *path, struct cm_dataset *ds)
 	fclose(f);
 	return 0;
 }
+
+/* waves.csv (a run in waves, harness/waves.c): the makespan of each wave by its number. */
+int cm_waves_makespans(const char *path, double **by_wave, size_t *n, struct cm_error *err)
+{
+	*by_wave = NULL, *n = 0;
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		cm_error_set(err, CM_ERR(CM_ENOENT), "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	struct cm_buf fl[8] = { 0 };
+	int line = 0, k, wcol = -1, mcol = -1, rc = 0;
+	while (!rc && (k = csv_record(f, fl, 8, &line)) != -1) {
+		if (k < 2)
+			continue; /* a blank line */
+		for (int i = 0; line == 1 && i < k; i++) {
+			wcol = fl[i].s && !strcmp(fl[i].s, "wave") ? i : wcol;
+			mcol = fl[i].s && !strcmp(fl[i].s, "makespan_ns") ? i : mcol;
+		}
+		if (line == 1 && (wcol < 0 || mcol < 0)) {
+			cm_error_set(err, CM_ERR(CM_EPARSE), "%s:1: no wave and makespan_ns columns",
+				     path);
+			rc = -1;
+		}
+		if (line == 1 || rc)
+			continue;
+		char *end;
+		long w = k > wcol && fl[wcol].s ? strtol(fl[wcol].s, &end, 10) : 0;
+		if (k <= wcol || !fl[wcol].s || *end || w < 1 || w > 1 << 24) {
+			cm_error_set(err, CM_ERR(CM_EPARSE), "%s:%d: wave '%s' is not a wave number",
+				     path, line, k > wcol && fl[wcol].s ? fl[wcol].s : "");
+			rc = -1;
+			continue;
+		}
+		if ((size_t)w >= *n) {
+			size_t was = *n;
+			*n = (size_t)w + 1;
+			*by_wave = cm_xrealloc(*by_wave, *n * sizeof(double));
+			for (size_t i = was; i < *n; i++)
+				(*by_wave)[i] = NAN;
+		}
+		const char *m = k > mcol && fl[mcol].s ? fl[mcol].s : "";
+		double v = *m ? strtod(m, &end) : NAN; /* empty: a boot without its end marker */
+		(*by_wave)[w] = *m && !*end && v >= 0 ? v : NAN;
+	}
+	for (int i = 0; i < 8; i++)
+		cm_buf_free(&fl[i]);
+	fclose(f);
+	if (rc)
+		free(*by_wave), *by_wave = NULL, *n = 0;
+	return rc;
+}

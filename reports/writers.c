@@ -135,6 +135,19 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		rp.profile = &ps;
 	}
 	free(prof);
+	/* issue 29: a run in waves, per level; the makespans from waves.csv beside the samples */
+	struct cm_wave_summary ws = { 0 };
+	if (!r->waves && r->ds->waves) {
+		char *wp = cm_xasprintf("%s/waves.csv", outdir);
+		double *span = NULL;
+		size_t nspan = 0;
+		if (!access(wp, R_OK) && cm_waves_makespans(wp, &span, &nspan, &err))
+			cm_diags_add(d, CM_SEV_WARNING, NULL, 0, 0, "%s (no makespans in the reports)",
+				     err.msg);
+		cm_wave_summary_build(r->ds, span, nspan, r, &ws);
+		rp.waves = &ws;
+		free(span), free(wp);
+	}
 	for (size_t i = 0; i < cm_nwriters; i++) {
 		if (!cm_list_has(formats, cm_writers[i].name))
 			continue;
@@ -147,6 +160,7 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		}
 	}
 	cm_prof_summary_free(&ps);
+	cm_wave_summary_free(&ws);
 	cm_profile_data_free(&pd);
 	return rc ? CM_ERR(CM_EIO) : 0;
 }

@@ -10,6 +10,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <math.h>
 #include <sqlite3.h>
@@ -397,6 +398,92 @@ static void test_wave_units(void **state)
 	assert_int_equal(os[0], 1), assert_int_equal(os[1], 1), assert_int_equal(os[2], 2);
 }
 
+/* A density sweep's report (issue 29 item 2): concurrency 1 (4 waves of 1) and 2 (2 waves of
+ * 2), each boot's cost beside it, waves.csv's makespans: per level, K at a time, the makespan,
+ * launches per second, the host's cost per wave and every phase's median, p90 and p99, the
+ * total's slope per added VM; in report.md, report.json and report.html. */
+static void test_wave_report(void **state)
+{
+	(void)state;
+	char *axes[] = { "concurrency" }, *one[] = { "1" }, *two[] = { "2" };
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, axes, 1);
+	cm_dataset_case(&ds, "concurrency=1", one);
+	cm_dataset_case(&ds, "concurrency=2", two);
+	ds.waves = true;
+	for (int b = 1; b <= 8; b++) {
+		bool lone = b <= 4;
+		ds.wave_now = lone ? b : 5 + (b - 5) / 2, ds.slot_now = lone ? 1 : 1 + (b - 5) % 2;
+		const char *id = lone ? "concurrency=1" : "concurrency=2";
+		int n = lone ? b : b - 4;
+		cm_dataset_add(&ds, id, n, false, "ok", "work", 1e6 * b, "debugcon", "none");
+		cm_dataset_add(&ds, id, n, false, "ok", "total", 1e7 * b, "debugcon", "none");
+		cm_dataset_add(&ds, id, n, false, "ok", CM_METRIC_CPU, 5e6, "debugcon", "none");
+		cm_dataset_add(&ds, id, n, false, "ok", CM_METRIC_MAXRSS, 1e8, "debugcon", "none");
+	}
+	ds.wave_now = ds.slot_now = 0;
+	char dir[] = "/tmp/wd-report-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char *wpath = cm_xasprintf("%s/waves.csv", dir);
+	spit(wpath, "wave,session,warmup,boots,case,makespan_ns,cpu_ns,maxrss_bytes\n"
+		    "1,1,0,1,concurrency=1,11000000,5000000,100000000\n"
+		    "2,1,0,1,concurrency=1,21000000,5000000,100000000\n"
+		    "3,1,0,1,concurrency=1,31000000,5000000,100000000\n"
+		    "4,1,0,1,concurrency=1,41000000,5000000,100000000\n"
+		    "5,1,0,2,concurrency=2,61000000,10000000,200000000\n"
+		    "6,1,0,2,concurrency=2,81000000,10000000,200000000\n");
+	struct cm_report r;
+	struct cm_diags d = { 0 };
+	cm_report_build(&ds, 0.05, &r);
+	assert_int_equal(cm_report_write(&r, dir, "md,json,html", false, &d), 0);
+	char *jp = cm_xasprintf("%s/report.json", dir), *mp = cm_xasprintf("%s/report.md", dir),
+	     *hp = cm_xasprintf("%s/report.html", dir);
+	json_error_t e;
+	json_t *root = json_load_file(jp, 0, &e), *w = json_object_get(root, "waves");
+	assert_non_null(w);
+	json_t *lv = json_object_get(w, "levels");
+	assert_int_equal(json_array_size(lv), 2);
+	json_t *l1 = json_array_get(lv, 0), *l2 = json_array_get(lv, 1);
+#define NUM(o, k) json_number_value(json_object_get(o, k))
+	assert_int_equal(NUM(l1, "at_a_time"), 1), assert_int_equal(NUM(l2, "at_a_time"), 2);
+	assert_int_equal(NUM(l1, "waves"), 4), assert_int_equal(NUM(l2, "waves"), 2);
+	assert_true(fabs(NUM(l1, "launches_per_s") - 4 / 0.104) < 1e-9);
+	assert_true(fabs(NUM(l2, "launches_per_s") - 4 / 0.142) < 1e-9);
+	assert_true(fabs(NUM(l1, "makespan_median_ns") - 26e6) < 1e-3);
+	assert_true(fabs(NUM(l2, "qemu_cpu_per_wave_ns") - 1e7) < 1e-3);
+	assert_true(fabs(NUM(l2, "qemu_maxrss_per_wave_bytes") - 2e8) < 1e-3);
+	json_t *ph = json_object_get(l1, "phases"), *tot = NULL, *x;
+	size_t i;
+	json_array_foreach(ph, i, x) {
+		assert_false(cm_is_metric(json_string_value(json_object_get(x, "phase"))));
+		if (!strcmp(json_string_value(json_object_get(x, "phase")), "total"))
+			tot = x;
+	}
+	assert_non_null(tot); /* 10, 20, 30, 40 ms */
+	assert_true(fabs(NUM(tot, "median") - 25e6) < 1e-3);
+	assert_true(fabs(NUM(tot, "p90") - 37e6) < 1e-3);
+	assert_true(fabs(NUM(tot, "p99") - 39.7e6) < 1e-3);
+	json_t *per = json_object_get(w, "total_per_added_vm_ns");
+	assert_non_null(per);
+	assert_true(NUM(per, "lo") <= NUM(per, "slope") && NUM(per, "slope") <= NUM(per, "hi"));
+#undef NUM
+	json_decref(root);
+	char *md = slurp(mp), *html = slurp(hp);
+	assert_non_null(strstr(md, "## Boots at once (waves)"));
+	assert_non_null(strstr(md, "| concurrency=2 | 2 | 2 | 71.0 ms | "));
+	assert_non_null(strstr(md, "per added VM"));
+	assert_non_null(strstr(md, "| concurrency=1 | 1 | concurrency=1 | total | 4 | 25.0 ms | 37.0 ms | 39.7 ms |"));
+	assert_non_null(strstr(html, "Boots at once (waves)"));
+	assert_non_null(strstr(html, "K at a time"));
+	free(md), free(html);
+	char *rm = cm_xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(rm), 0);
+	free(rm), free(jp), free(mp), free(hp), free(wpath);
+	cm_report_free(&r);
+	cm_dataset_free(&ds);
+	cm_diags_clear(&d);
+}
+
 int main(int argc, char **argv)
 {
 	gsl_set_error_handler_off();
@@ -415,6 +502,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_store_waves),
 		cmocka_unit_test(test_wave_units),
 		cmocka_unit_test(test_wave_level_false_positives),
+		cmocka_unit_test(test_wave_report),
 	};
 	return cmocka_run_group_tests_name("wave-data", tests, NULL, NULL);
 }

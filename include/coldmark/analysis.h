@@ -75,7 +75,38 @@ struct cm_report {
 	struct cm_interaction *interactions;
 	size_t ninteractions;
 	const struct cm_prof_summary *profile; /* run --profile's, when the run folder has one */
+	const struct cm_wave_summary *waves;   /* a run in waves: per level (issue 29) */
 };
+
+/* A run in waves, per level: the waves that held K boots of one case (the concurrency axis's
+ * levels, a run of one case) or of cases mixed (run --concurrency K). */
+struct cm_wave_phase {
+	size_t case_idx, phase_idx;
+	size_t n;		 /* its measured boots in the level's waves */
+	double median, p90, p99; /* ns (bytes for a size) */
+};
+struct cm_wave_level {
+	size_t case_idx;	/* the case its waves held, SIZE_MAX: cases mixed */
+	size_t k;		/* boots a wave */
+	size_t nwaves, nboots;
+	size_t nmakespan;	/* waves with a makespan (waves.csv beside the samples) */
+	double makespan_median, makespan_p90; /* first exec to last end marker, ns; NAN: none */
+	double launches_per_s;	/* its boots over its waves' summed makespans; NAN: none */
+	double cpu_per_wave, rss_per_wave; /* medians over its waves of qemu CPU (ns), peak RSS
+					    * (bytes) summed over each wave's boots */
+	struct cm_wave_phase *phases;
+	size_t nphases;
+};
+struct cm_wave_summary {
+	struct cm_wave_level *v;
+	size_t n;
+	const struct cm_trend *per_vm; /* total over the concurrency axis: "+x ms per added VM" */
+};
+/* From ds's rows with a wave (warm-ups apart), makespan[w] for wave w < nmake (NAN unknown;
+ * NULL, 0: none), and r's slopes (r may be NULL). */
+void cm_wave_summary_build(const struct cm_dataset *ds, const double *makespan, size_t nmake,
+			   const struct cm_report *r, struct cm_wave_summary *out);
+void cm_wave_summary_free(struct cm_wave_summary *s);
 /* The slopes (cm_report_build calls it) and their release. */
 void cm_report_trends(struct cm_report *r);
 void cm_report_trends_free(struct cm_report *r);

@@ -152,6 +152,10 @@ int cm_samples_read_journal(const char *path, struct cm_dataset *ds, struct cm_d
 char *cm_meta_format(const struct cm_dataset *ds);
 int cm_meta_read(const char *path, struct cm_dataset *ds);
 
+/* waves.csv beside samples.csv (a run in waves): each wave's makespan, the first exec to the
+ * last end marker, in ns, by its wave number (NAN: unknown); *n: the highest wave + 1. */
+int cm_waves_makespans(const char *path, double **by_wave, size_t *n, struct cm_error *err);
+
 /* CSV field with RFC 4180 quoting. */
 void cm_csv_field(FILE *f, const char *s);
 

@@ -71,5 +71,9 @@ void cm_history_html(const struct cm_history *h, FILE *f);
 void cm_profile_md(const struct cm_report *r, FILE *f);
 void *cm_profile_json(const struct cm_report *r);
 void cm_profile_html(const struct cm_report *r, FILE *f);
+/* A run in waves (issue 29, reports/waves_report.c): per level, K at a time. */
+void cm_waves_md(const struct cm_report *r, FILE *f);
+void *cm_waves_json(const struct cm_report *r);
+void cm_waves_html(const struct cm_report *r, FILE *f);
 
 #endif
