@@ -17,7 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "coldmark/report.h"
 #include "coldmark/store.h"
@@ -435,7 +439,7 @@ static void test_wave_report(void **state)
 	struct cm_report r;
 	struct cm_diags d = { 0 };
 	cm_report_build(&ds, 0.05, &r);
-	assert_int_equal(cm_report_write(&r, dir, "md,json,html", false, &d), 0);
+	assert_int_equal(cm_report_write(&r, dir, "md,json,html", true, &d), 0);
 	char *jp = cm_xasprintf("%s/report.json", dir), *mp = cm_xasprintf("%s/report.md", dir),
 	     *hp = cm_xasprintf("%s/report.html", dir);
 	json_error_t e;
@@ -476,6 +480,20 @@ static void test_wave_report(void **state)
 	assert_non_null(strstr(html, "Boots at once (waves)"));
 	assert_non_null(strstr(html, "K at a time"));
 	free(md), free(html);
+	/* coldmark report of the folder into another: the makespans still from its waves.csv */
+	char *other = cm_xasprintf("%s/other", dir), *op = cm_xasprintf("%s/report.json", other);
+	char *argv[] = { COLDMARK_BIN, "report", dir, "-o", other, "--format", "json", NULL };
+	pid_t pid;
+	int st;
+	assert_int_equal(posix_spawn(&pid, argv[0], NULL, NULL, argv, environ), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	root = json_load_file(op, 0, &e);
+	lv = json_object_get(json_object_get(root, "waves"), "levels");
+	assert_true(fabs(json_number_value(json_object_get(json_array_get(lv, 1), "launches_per_s")) -
+			 4 / 0.142) < 1e-9);
+	json_decref(root);
+	free(other), free(op);
 	char *rm = cm_xasprintf("rm -rf %s", dir);
 	assert_int_equal(system(rm), 0);
 	free(rm), free(jp), free(mp), free(hp), free(wpath);
