@@ -55,7 +55,7 @@ void cm_waves_md(const struct cm_report *r, FILE *f)
 		if (isnan(l->launches_per_s))
 			fputs("— | ", f);
 		else
-			fprintf(f, "%.2f | ", l->launches_per_s);
+			fprintf(f, "%.3g | ", l->launches_per_s);
 		fprintf(f, "%s | %s |\n", val(CM_METRIC_CPU, l->cpu_per_wave, c, sizeof(c)),
 			val(CM_METRIC_MAXRSS, l->rss_per_wave, d, sizeof(d)));
 	}
@@ -143,7 +143,7 @@ void cm_waves_html(const struct cm_report *r, FILE *f)
 		if (isnan(l->launches_per_s))
 			fputs("<td>—</td>", f);
 		else
-			fprintf(f, "<td>%.2f</td>", l->launches_per_s);
+			fprintf(f, "<td>%.3g</td>", l->launches_per_s);
 		fprintf(f, "<td>%s</td><td>%s</td></tr>\n",
 			val(CM_METRIC_CPU, l->cpu_per_wave, c, sizeof(c)),
 			val(CM_METRIC_MAXRSS, l->rss_per_wave, d, sizeof(d)));
