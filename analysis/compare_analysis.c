@@ -135,7 +135,7 @@ static bool fit_within_run(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 static void label_within_run(const struct cm_cmp_row *row, char *out, size_t n)
 {
 	if (row->base_sessions < 2)
-		snprintf(out, n, "within ×1 boots");
+		snprintf(out, n, "within ×1 %s", row->waves ? "waves" : "boots");
 	else
 		snprintf(out, n, "within run ×%zu", row->base_sessions);
 }
@@ -195,7 +195,7 @@ static bool fit_boots(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 
 static void label_name(const struct cm_cmp_row *row, char *out, size_t n)
 {
-	snprintf(out, n, "%s", cm_cmp_models[row->model].name);
+	snprintf(out, n, "%s%s", cm_cmp_models[row->model].name, row->waves ? " (waves)" : "");
 }
 
 /* The models: one entry each. Legends in this order; fits tried by ascending order. */
@@ -245,6 +245,27 @@ static size_t fit_row(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 	abort(); /* the last model (boots only) always fits */
 }
 
+/* The wave as a level below the session (issue 29): a wave's boots shared one moment of the
+ * host, so a wave, not a boot, is a replicate. A cell with boots in waves is compared as its
+ * waves' medians within each session (cm_stats_wave_units): the boots' own tests then see
+ * waves as their values, and the session models take session medians over them. Returns x
+ * itself when none of its boots ran in a wave; else tmp, whose arrays the caller frees. */
+static const struct cm_cell *wave_units(const struct cm_cell *x, struct cm_cell *tmp)
+{
+	bool any = false;
+	for (size_t i = 0; x->waves && i < x->s.n && !any; i++)
+		any = x->waves[i] > 0;
+	if (!any)
+		return x;
+	*tmp = *x; /* its summary (the boots' median) stays the cell's */
+	tmp->values = cm_xmalloc((x->s.n + 1) * sizeof(double));
+	tmp->sessions = cm_xmalloc((x->s.n + 1) * sizeof(int));
+	tmp->boots = tmp->waves = NULL;
+	tmp->s.n = cm_stats_wave_units(x->values, x->sessions, x->waves, x->s.n, tmp->values,
+				       tmp->sessions);
+	return tmp;
+}
+
 /* Rows for every case and phase both sides have; the cases on one side only. */
 static void match_rows(const struct cm_report *rb, const struct cm_report *rc, double alpha,
 		       const char *fail_on, const struct cm_cmp_opts *o, struct cm_cmp_result *r)
@@ -268,9 +289,16 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			*row = (struct cm_cmp_row){ c->cases[ci].id, c->phases[pc], x->s.n, y->s.n };
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
 			pooled_components(x, y, &row->vc); /* a calibrated row says the host's instead */
-			struct cm_cmp_fit fit = { b, c, x, y, alpha, log1p(r->judge.thr), o,
+			struct cm_cell wx, wy;
+			const struct cm_cell *ux = wave_units(x, &wx), *uy = wave_units(y, &wy);
+			row->waves = ux != x || uy != y;
+			struct cm_cmp_fit fit = { b, c, ux, uy, alpha, log1p(r->judge.thr), o,
 						  find_cal(o, c->cases[ci].id, c->phases[pc]), r };
 			row->model = fit_row(&fit, row);
+			if (ux != x)
+				free(wx.values), free(wx.sessions);
+			if (uy != y)
+				free(wy.values), free(wy.sessions);
 			row->cmp.no_floor = cm_value_is_bytes(c->phases[pc]);
 			r->models |= 1u << row->model;
 		}

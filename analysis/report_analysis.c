@@ -55,7 +55,11 @@ int cm_report_build_cells(const struct cm_dataset *ds, double alpha, struct cm_r
 			cell->values = cm_xrealloc(cell->values, cap[k] * sizeof(double));
 			cell->boots = cm_xrealloc(cell->boots, cap[k] * sizeof(int));
 			cell->sessions = cm_xrealloc(cell->sessions, cap[k] * sizeof(int));
+			if (ds->waves)
+				cell->waves = cm_xrealloc(cell->waves, cap[k] * sizeof(int));
 		}
+		if (cell->waves)
+			cell->waves[cell->s.n] = row->wave;
 		cell->values[cell->s.n] = row->duration_ns;
 		cell->sessions[cell->s.n] = row->session;
 		cell->boots[cell->s.n++] = row->boot;
@@ -87,6 +91,7 @@ void cm_report_free(struct cm_report *r)
 		free(r->cells[i].values);
 		free(r->cells[i].boots);
 		free(r->cells[i].sessions);
+		free(r->cells[i].waves);
 	}
 	free(r->cells);
 	cm_sweeps_free(r->sweeps, r->nsweeps);

@@ -275,12 +275,7 @@ static void one_side(const struct cm_dataset *all, size_t a, const char *build, 
 		if (!match)
 			continue;
 		cm_dataset_case(out, "step", NULL);
-		cm_dataset_session(out, all->sessions[r->session - 1].id,
-				   all->sessions[r->session - 1].host);
-		out->audit_now = r->audit;
-		cm_dataset_add(out, "step", r->boot, r->warmup, r->status, r->phase, r->duration_ns,
-			       r->source, r->cache);
-		out->audit_now = NULL;
+		cm_dataset_add_like(out, all, r, "step");
 	}
 }
 

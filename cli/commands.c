@@ -173,6 +173,9 @@ static int cmd_report(const struct cm_cli *cli)
 	char rin[4096], rout[4096];
 	bool same = realpath(dir, rin) && realpath(out, rout) && !strcmp(rin, rout);
 	cm_mkdirs(out);
+	struct cm_wave_summary ws; /* a run in waves: waves.csv is beside its samples */
+	if (cm_report_waves(&r, dir, &ws, &d))
+		r.waves = &ws;
 	if (cm_report_write(&r, out, formats, !same, &d)) {
 		cm_diags_print(&d, stderr);
 		rc = CM_EXIT_OUTPUT;
@@ -181,6 +184,7 @@ static int cmd_report(const struct cm_cli *cli)
 	}
 	if (cm_export(cli, "coldmark report", &r))
 		rc = CM_EXIT_OUTPUT;
+	cm_wave_summary_free(&ws);
 	cm_report_free(&r);
 out:
 	cm_dataset_free(&ds);

@@ -160,12 +160,7 @@ static void axis_side(const struct cm_dataset *all, size_t a, const char *val, s
 			if (x != a)
 				labels[k++] = cs->labels[x];
 		cm_dataset_case(ds, *id ? id : all->axes[a], labels);
-		cm_dataset_session(ds, all->sessions[r->session - 1].id,
-				   all->sessions[r->session - 1].host);
-		ds->audit_now = r->audit;
-		cm_dataset_add(ds, *id ? id : all->axes[a], r->boot, r->warmup, r->status, r->phase,
-			       r->duration_ns, r->source, r->cache);
-		ds->audit_now = NULL;
+		cm_dataset_add_like(ds, all, r, *id ? id : all->axes[a]);
 		free(labels);
 		free(id);
 	}

@@ -379,6 +379,7 @@ static void new_dataset(struct run *r)
 	for (size_t a = 0; a < m->naxes; a++)
 		axis_names[a] = m->axes[a].name;
 	cm_dataset_init(&r->ds, axis_names, m->naxes);
+	r->ds.waves = cm_runner_wants_waves(m);
 	free(axis_names);
 	for (size_t c = 0; c < m->ncases; c++)
 		cm_dataset_case(&r->ds, m->cases[c].id, m->cases[c].labels);
@@ -445,17 +446,14 @@ static int load_previous(struct run *r)
 			rc = CM_EXIT_USAGE;
 			break;
 		}
-		cm_dataset_session(&r->ds, prev.sessions[row->session - 1].id, NULL);
-		r->ds.audit_now = row->audit;
-		cm_dataset_add(&r->ds, row->case_id, row->boot, row->warmup, row->status, row->phase,
-			       row->duration_ns, row->source, row->cache);
-		r->ds.audit_now = NULL;
+		cm_dataset_add_like(&r->ds, &prev, row, NULL);
 		if (strcmp(row->phase, "total") || !cm_row_boot_done(row))
 			continue;
 		int *d = row->warmup ? &r->warm_done[c] : &r->meas_done[c];
 		if (row->boot > *d)
 			*d = row->boot;
 	}
+	r->ds.waves = prev.waves; /* the journal's columns as its header has them */
 	cm_dataset_free(&prev);
 	return rc;
 }

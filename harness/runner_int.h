@@ -18,8 +18,6 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 		    const struct cm_boot_result *br, const char *log, int64_t t0);
 /* At the end: a resumed run with no boot left still brings the shared store what it lacks. */
 int cm_runner_share_rest(struct cm_runner *r);
-/* Does the run boot in waves (run.concurrency > 1, or a case of the concurrency axis)? */
-bool cm_runner_wants_waves(const struct cm_matrix *m);
 int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
 
 #endif

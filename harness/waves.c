@@ -106,8 +106,10 @@ static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t np
 		struct cm_boot_result br = { 0 };
 		const char *src;
 		if (!rc) {
+			r->ds->wave_now = s->wave, r->ds->slot_now = s->index;
 			rc = cm_runner_record(r, &s->b, s->i, s->picked, s->npicked, s->lrc, &s->ev,
 					      &s->ex, "", &br, &src);
+			r->ds->wave_now = r->ds->slot_now = 0;
 			if (!rc)
 				rc = cm_runner_after(r, &s->b, s->i, nplan, &br, s->log, t0);
 		}

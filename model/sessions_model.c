@@ -60,9 +60,12 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 		const struct cm_sample_row *r = &src->rows[i];
 		dst->session_now = r->session ? map[r->session - 1] : map[0];
 		dst->audit_now = r->audit;
+		dst->wave_now = r->wave, dst->slot_now = r->slot;
 		cm_dataset_add(dst, r->case_id, r->boot, r->warmup, r->status, r->phase,
 			       r->duration_ns, r->source, r->cache);
 	}
+	dst->waves |= src->waves;
 	dst->audit_now = NULL;
+	dst->wave_now = dst->slot_now = 0;
 	free(map);
 }

@@ -651,5 +651,6 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 	sessions_table(r, f);
 	cm_html_breakdown(r, f);
 	cm_profile_html(r, f); /* issue 28: where the time went */
+	cm_waves_html(r, f); /* issue 29: K at a time */
 	cm_html_end(f);
 }

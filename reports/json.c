@@ -179,6 +179,8 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	json_object_set_new(root, "slopes", slopes_json(r));
 	if (r->profile) /* issue 28: where the time went */
 		json_object_set_new(root, "profile", cm_profile_json(r));
+	if (r->waves && r->waves->n) /* issue 29: K at a time */
+		json_object_set_new(root, "waves", cm_waves_json(r));
 	/* the samples last, streamed one object at a time: millions of rows as one jansson tree
 	 * took gigabytes */
 	char *head = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));

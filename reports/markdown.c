@@ -388,4 +388,5 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 	if (used)
 		fputs("\n", f);
 	cm_profile_md(r, f); /* issue 28: where the time went */
+	cm_waves_md(r, f); /* issue 29: K at a time */
 }

@@ -91,6 +91,23 @@ char *cm_report_files(const char *formats)
 	return b.s ? cm_buf_steal(&b) : cm_xstrdup("");
 }
 
+bool cm_report_waves(const struct cm_report *r, const char *dir, struct cm_wave_summary *ws,
+		     struct cm_diags *d)
+{
+	memset(ws, 0, sizeof(*ws));
+	if (!r->ds->waves)
+		return false;
+	char *wp = cm_xasprintf("%s/waves.csv", dir);
+	double *span = NULL;
+	size_t nspan = 0;
+	struct cm_error err = { 0 };
+	if (!access(wp, R_OK) && cm_waves_makespans(wp, &span, &nspan, &err))
+		cm_diags_add(d, CM_SEV_WARNING, NULL, 0, 0, "%s (no makespans in the reports)", err.msg);
+	cm_wave_summary_build(r->ds, span, nspan, r, ws);
+	free(span), free(wp);
+	return true;
+}
+
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
 		    bool with_samples, struct cm_diags *d)
 {
@@ -135,6 +152,11 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		rp.profile = &ps;
 	}
 	free(prof);
+	/* issue 29: a run in waves, per level (the caller's, or with the makespans of a
+	 * waves.csv here) */
+	struct cm_wave_summary ws = { 0 };
+	if (!r->waves && cm_report_waves(r, outdir, &ws, d))
+		rp.waves = &ws;
 	for (size_t i = 0; i < cm_nwriters; i++) {
 		if (!cm_list_has(formats, cm_writers[i].name))
 			continue;
@@ -147,6 +169,7 @@ int cm_report_write(const struct cm_report *r, const char *outdir, const char *f
 		}
 	}
 	cm_prof_summary_free(&ps);
+	cm_wave_summary_free(&ws);
 	cm_profile_data_free(&pd);
 	return rc ? CM_ERR(CM_EIO) : 0;
 }

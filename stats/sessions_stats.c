@@ -173,6 +173,52 @@ static const double median_var[30] = {
 	0.057332133661, 0.057247294801, 0.053427994546, 0.053359230702,
 };
 
+struct wave_ix {
+	int session, wave;
+	size_t i;
+};
+
+static int cmp_wave_ix(const void *a, const void *b)
+{
+	const struct wave_ix *p = a, *q = b;
+	if (p->session != q->session)
+		return (p->session > q->session) - (p->session < q->session);
+	if (p->wave != q->wave)
+		return (p->wave > q->wave) - (p->wave < q->wave);
+	return (p->i > q->i) - (p->i < q->i);
+}
+
+size_t cm_stats_wave_units(const double *v, const int *session, const int *wave, size_t n,
+			   double *out, int *out_session)
+{
+	/* each (session, wave) a key of its own, each boot outside a wave too; then grouped as
+	 * sessions are, in order of first appearance */
+	struct wave_ix *w = cm_xmalloc((n + 1) * sizeof(*w));
+	int *key = cm_xmalloc((n + 1) * sizeof(int));
+	for (size_t i = 0; i < n; i++)
+		w[i] = (struct wave_ix){ session[i], wave[i] > 0 ? wave[i] : 0, i };
+	qsort(w, n, sizeof(*w), cmp_wave_ix);
+	int next = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool same = i && w[i].wave > 0 && w[i].session == w[i - 1].session &&
+			    w[i].wave == w[i - 1].wave;
+		key[w[i].i] = same ? key[w[i - 1].i] : next++;
+	}
+	size_t *idx = cm_xmalloc((n + 1) * sizeof(size_t)), *start = cm_xmalloc((n + 2) * sizeof(size_t));
+	size_t ng = group(key, n, idx, start);
+	double *tmp = cm_xmalloc((n + 1) * sizeof(double));
+	for (size_t g = 0; g < ng; g++) {
+		size_t m = start[g + 1] - start[g];
+		for (size_t j = 0; j < m; j++)
+			tmp[j] = log(v[idx[start[g] + j]]);
+		gsl_sort(tmp, 1, m);
+		out[g] = exp(gsl_stats_median_from_sorted_data(tmp, 1, m));
+		out_session[g] = session[idx[start[g]]];
+	}
+	free(w), free(key), free(idx), free(start), free(tmp);
+	return ng;
+}
+
 double cm_stats_median_var(size_t m)
 {
 	if (!m)

@@ -27,7 +27,11 @@ static const char CASE_ROWS[] =
 	"SELECT run_id, case_id, axes, argv FROM cases WHERE run_id = $1 ORDER BY rowid";
 static const char SAMPLE_ROWS[] =
 	"SELECT run_id, case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, "
-	"session, host_audit FROM samples WHERE run_id = $1 ORDER BY rowid";
+	"session, host_audit, wave, slot FROM samples WHERE run_id = $1 ORDER BY rowid";
+/* a source of a schema before waves: its boots in none */
+static const char SAMPLE_ROWS_NO_WAVES[] =
+	"SELECT run_id, case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, "
+	"session, host_audit, NULL, NULL FROM samples WHERE run_id = $1 ORDER BY rowid";
 /* a boot's attempt: an interrupted one and the boot again on --resume are two */
 static const char BOOT_KEYS[] =
 	"SELECT DISTINCT case_id, session, boot, warmup, CASE WHEN status = 'interrupted' THEN 1 "
@@ -46,8 +50,8 @@ static const char PUT_META[] =
 /* a row for each sample inserted, none for one the target holds (another copy's) */
 static const char PUT_SAMPLE[] =
 	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
-	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-	"ON CONFLICT DO NOTHING RETURNING 1";
+	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	"$10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING 1";
 static const char PUT_CASE[] =
 	"INSERT INTO cases (run_id, case_id, axes, argv) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (run_id, case_id) DO UPDATE SET argv = COALESCE(cases.argv, excluded.argv)";
@@ -106,7 +110,7 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 		if (boot[b] == THERE)
 			continue;
 		int added = 0;
-		if (dst->ops->query(dst, PUT_SAMPLE, 11, (const char *const *)v,
+		if (dst->ops->query(dst, PUT_SAMPLE, 13, (const char *const *)v,
 				    cm_store_count_row, &added))
 			rc = CM_ERR(CM_EIO);
 		if (added)
@@ -145,7 +149,8 @@ static int copy_run(struct cm_store *src, struct cm_store *dst, const char *run_
 		rc = CM_ERR(CM_ENOENT);
 	rc = rc ? rc : get(src, cm_store_version(src) >= 5 ? META_ROWS : META_ROWS_V4, run_id, &c.meta);
 	rc = rc ? rc : get(src, CASE_ROWS, run_id, &c.cases);
-	rc = rc ? rc : get(src, SAMPLE_ROWS, run_id, &c.samples);
+	rc = rc ? rc : get(src, cm_store_version(src) >= CM_STORE_WAVE_VERSION ? SAMPLE_ROWS
+			   : SAMPLE_ROWS_NO_WAVES, run_id, &c.samples);
 	if (rc)
 		snprintf(dst->err, sizeof(dst->err), "reading run %s: %s", run_id, cm_store_error(src));
 	rc = rc ? rc : get(dst, BOOT_KEYS, run_id, &keys);

@@ -89,8 +89,14 @@ static const struct {
 	  " case_id TEXT NOT NULL, boot INTEGER NOT NULL, session INTEGER NOT NULL,"
 	  " phase TEXT NOT NULL, counter TEXT NOT NULL, count DOUBLE PRECISION NOT NULL,"
 	  " UNIQUE (run_id, case_id, session, boot, phase, counter));" },
+	/* the boot's wave in its run and its slot in it (run --concurrency K, the concurrency
+	 * axis); NULL: booted alone, or a boot stored before. By its own constant: steps added
+	 * beside it renumber it in store.h, and two steps on one number do not compile. */
+	[CM_STORE_WAVE_VERSION - 1] = { "ALTER TABLE samples ADD COLUMN wave INTEGER;"
+					"ALTER TABLE samples ADD COLUMN slot INTEGER;" },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+_Static_assert(NMIGRATIONS == CM_STORE_VERSION, "a migration step per schema version");
 #define DEDUP_VERSION 5 /* the step that removed duplicate samples */
 /* The oldest schema whose rows the readers' queries read as they are (v5 added a key, and a
  * column that copy.c reads as 0 from v4); an older store needs a writer to migrate it. */

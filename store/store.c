@@ -222,8 +222,8 @@ struct rows_ctx {
  * here: the writer needs no count, and SQLite's RETURNING cost ~40 us a boot */
 static const char ADD_SAMPLE[] =
 	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
-	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-	"ON CONFLICT DO NOTHING";
+	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	"$10, $11, $12, $13) ON CONFLICT DO NOTHING";
 
 static int rows_body(struct cm_store *s, void *ctx)
 {
@@ -231,15 +231,18 @@ static int rows_body(struct cm_store *s, void *ctx)
 	int rc = 0;
 	for (size_t i = x->from; !rc && i < x->to; i++) {
 		const struct cm_sample_row *r = &x->ds->rows[i];
-		char boot[16], dur[32], session[16];
+		char boot[16], dur[32], session[16], wave[16], slot[16];
+		snprintf(wave, sizeof(wave), "%d", r->wave);
+		snprintf(slot, sizeof(slot), "%d", r->slot);
 		snprintf(boot, sizeof(boot), "%d", r->boot);
 		snprintf(dur, sizeof(dur), "%.17g", r->duration_ns);
 		/* the session's number within the run, as the dataset keeps it */
 		snprintf(session, sizeof(session), "%d", x->ds->sessions[r->session - 1].number);
 		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
 				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
-				    session, r->audit ? r->audit : "" };
-		rc = cm_store_exec(s, ADD_SAMPLE, 11, p);
+				    session, r->audit ? r->audit : "", r->wave > 0 ? wave : NULL,
+				    r->wave > 0 ? slot : NULL };
+		rc = cm_store_exec(s, ADD_SAMPLE, 13, p);
 	}
 	return rc;
 }
@@ -334,6 +337,9 @@ static int load_sample(void *ctx, int ncol, const char *const *v)
 	struct load_ctx *x = ctx;
 	cm_dataset_session(x->ds, v[8] ? v[8] : "1", x->host);
 	x->ds->audit_now = v[9] ? v[9] : "";
+	x->ds->wave_now = v[10] ? atoi(v[10]) : 0; /* NULL: alone, or a store before waves */
+	x->ds->slot_now = x->ds->wave_now > 0 && v[11] ? atoi(v[11]) : 0;
+	x->ds->waves |= x->ds->wave_now > 0;
 	cm_dataset_add(x->ds, v[0], atoi(v[1]), atoi(v[2]), v[3], v[4], v[5] ? strtod(v[5], NULL) : NAN,
 		       v[6] ? v[6] : "", v[7] ? v[7] : "");
 	return 0;
@@ -343,7 +349,11 @@ static const char LOAD_CASES[] = "SELECT case_id, axes FROM cases WHERE run_id =
 static const char LOAD_META[] = "SELECT key, value FROM run_meta WHERE run_id = $1 ORDER BY rowid";
 static const char LOAD_SAMPLES[] =
 	"SELECT case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, session, "
-	"host_audit FROM samples WHERE run_id = $1 ORDER BY rowid";
+	"host_audit, wave, slot FROM samples WHERE run_id = $1 ORDER BY rowid";
+/* a store of a schema before waves (read as it is: readers never migrate) */
+static const char LOAD_SAMPLES_NO_WAVES[] =
+	"SELECT case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, session, "
+	"host_audit, NULL, NULL FROM samples WHERE run_id = $1 ORDER BY rowid";
 
 int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 {
@@ -359,8 +369,10 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	cm_rows_free(&meta);
 	struct load_ctx x = { ds, cm_dataset_get_meta(ds, "host") };
 	if (!rc)
-		rc = query(s, LOAD_SAMPLES, 1, p, load_sample, &x);
+		rc = query(s, cm_store_version(s) >= CM_STORE_WAVE_VERSION ? LOAD_SAMPLES
+			   : LOAD_SAMPLES_NO_WAVES, 1, p, load_sample, &x);
 	ds->audit_now = NULL;
+	ds->wave_now = ds->slot_now = 0;
 	return rc;
 }
 

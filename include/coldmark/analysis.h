@@ -23,6 +23,7 @@ struct cm_cell {
 	double *values; /* ok, counted boots in boot order */
 	int *boots;     /* their boot numbers */
 	int *sessions;  /* and sessions */
+	int *waves;     /* and waves (0: booted alone); NULL when no boot of it was in a wave */
 	struct cm_varcomp vc; /* within/between-session components (with 2+ sessions) */
 };
 
@@ -74,7 +75,38 @@ struct cm_report {
 	struct cm_interaction *interactions;
 	size_t ninteractions;
 	const struct cm_prof_summary *profile; /* run --profile's, when the run folder has one */
+	const struct cm_wave_summary *waves;   /* a run in waves: per level (issue 29) */
 };
+
+/* A run in waves, per level: the waves that held K boots of one case (the concurrency axis's
+ * levels, a run of one case) or of cases mixed (run --concurrency K). */
+struct cm_wave_phase {
+	size_t case_idx, phase_idx;
+	size_t n;		 /* its measured boots in the level's waves */
+	double median, p90, p99; /* ns (bytes for a size) */
+};
+struct cm_wave_level {
+	size_t case_idx;	/* the case its waves held, SIZE_MAX: cases mixed */
+	size_t k;		/* boots a wave */
+	size_t nwaves, nboots;
+	size_t nmakespan;	/* waves with a makespan (waves.csv beside the samples) */
+	double makespan_median, makespan_p90; /* first exec to last end marker, ns; NAN: none */
+	double launches_per_s;	/* its boots over its waves' summed makespans; NAN: none */
+	double cpu_per_wave, rss_per_wave; /* medians over its waves of qemu CPU (ns), peak RSS
+					    * (bytes) summed over each wave's boots */
+	struct cm_wave_phase *phases;
+	size_t nphases;
+};
+struct cm_wave_summary {
+	struct cm_wave_level *v;
+	size_t n;
+	const struct cm_trend *per_vm; /* total over the concurrency axis: "+x ms per added VM" */
+};
+/* From ds's rows with a wave (warm-ups apart), makespan[w] for wave w < nmake (NAN unknown;
+ * NULL, 0: none), and r's slopes (r may be NULL). */
+void cm_wave_summary_build(const struct cm_dataset *ds, const double *makespan, size_t nmake,
+			   const struct cm_report *r, struct cm_wave_summary *out);
+void cm_wave_summary_free(struct cm_wave_summary *s);
 /* The slopes (cm_report_build calls it) and their release. */
 void cm_report_trends(struct cm_report *r);
 void cm_report_trends_free(struct cm_report *r);
@@ -191,6 +223,7 @@ struct cm_cmp_row {
 	size_t ref_row; /* the row of its reference case in the same phase, or SIZE_MAX */
 	struct cm_varcomp vc; /* within/between components, pooled over both sides (or calibration) */
 	bool gating; /* a regression here fails the comparison (--fail-on) */
+	bool waves;  /* a side's boots ran in waves: its values are its waves' medians (issue 29) */
 	struct cm_hosts hosts; /* the host level (model hosts); its indexes name r->hosts */
 	struct cm_explain *why; /* compare explains (issue 28): ranked; NULL when not asked */
 	size_t nwhy;

@@ -15,6 +15,9 @@ struct cm_sample_row {
 	int boot;
 	int session; /* 1-based index into the dataset's sessions */
 	bool warmup;
+	/* the boot's wave in its run and its slot in that wave (1-based, issue 29: run
+	 * --concurrency K, the concurrency axis); 0: booted alone, or a file that does not say */
+	int wave, slot;
 	double duration_ns; /* NAN: not computable for this boot */
 	size_t case_idx, phase_idx;
 };
@@ -92,6 +95,8 @@ struct cm_dataset {
 	struct cm_strset session_ids; /* session id -> index */
 	int session_now; /* rows added now belong to it (1-based; 0: session 1, made on demand) */
 	const char *audit_now; /* and carry this audit (NULL: "") */
+	int wave_now, slot_now; /* and this wave and slot (0: none) */
+	bool waves; /* samples.csv has the wave and slot columns (a run in waves, or read so) */
 	char **meta_keys, **meta_vals; /* run header, in order */
 	size_t nmeta;
 	struct cm_strset meta_index; /* meta key -> index */
@@ -119,6 +124,10 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache);
+/* Adds a copy of row r of src (its session by id and host, its audit, wave and slot) under
+ * case_id (NULL: r's own case): a journal read back, datasets merged or split by an axis. */
+void cm_dataset_add_like(struct cm_dataset *ds, const struct cm_dataset *src,
+			 const struct cm_sample_row *r, const char *case_id);
 /* Puts the cases in the one defined order (cm_labels_cmp, then id), as the matrix lists
  * them: a report rebuilt from samples.csv is then the run's own, byte for byte. */
 void cm_dataset_sort_cases(struct cm_dataset *ds);
@@ -128,8 +137,11 @@ void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val);
 const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key);
 void cm_dataset_free(struct cm_dataset *ds);
 
-/* samples.csv: case,boot,status,phase,duration_ns, then warmup,source,cache_drop,session and
- * one column per axis (session: the boot's session within its run, 1 when absent). Reading accepts any file with at least the five contract columns. */
+/* samples.csv: case,boot,status,phase,duration_ns, then warmup,source,cache_drop,session,
+ * host_audit,reference, then wave,slot when ds->waves (a run in waves: empty cells for a boot
+ * outside one), and one column per axis (session: the boot's session within its run, 1 when
+ * absent). Reading accepts any file with at least the five contract columns; one without
+ * wave and slot reads as boots in no wave (wave 0). */
 void cm_samples_write_header(FILE *f, const struct cm_dataset *ds);
 void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_sample_row *r);
 int cm_samples_read(const char *path, struct cm_dataset *ds, struct cm_diags *d);
@@ -139,6 +151,10 @@ int cm_samples_read_journal(const char *path, struct cm_dataset *ds, struct cm_d
 /* Its text, for the caller to write whole (a temporary name, then renamed). */
 char *cm_meta_format(const struct cm_dataset *ds);
 int cm_meta_read(const char *path, struct cm_dataset *ds);
+
+/* waves.csv beside samples.csv (a run in waves): each wave's makespan, the first exec to the
+ * last end marker, in ns, by its wave number (NAN: unknown); *n: the highest wave + 1. */
+int cm_waves_makespans(const char *path, double **by_wave, size_t *n, struct cm_error *err);
 
 /* CSV field with RFC 4180 quoting. */
 void cm_csv_field(FILE *f, const char *s);

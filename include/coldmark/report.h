@@ -71,5 +71,14 @@ void cm_history_html(const struct cm_history *h, FILE *f);
 void cm_profile_md(const struct cm_report *r, FILE *f);
 void *cm_profile_json(const struct cm_report *r);
 void cm_profile_html(const struct cm_report *r, FILE *f);
+/* A run in waves (issue 29): its levels into ws, the makespans from dir/waves.csv when it
+ * is there (a warning in d when it cannot be read); false (ws empty) for a run not in waves.
+ * cm_report_write does it with its outdir unless r->waves is set. */
+bool cm_report_waves(const struct cm_report *r, const char *dir, struct cm_wave_summary *ws,
+		     struct cm_diags *d);
+/* The same in each report (reports/waves_report.c): per level, K at a time. */
+void cm_waves_md(const struct cm_report *r, FILE *f);
+void *cm_waves_json(const struct cm_report *r);
+void cm_waves_html(const struct cm_report *r, FILE *f);
 
 #endif

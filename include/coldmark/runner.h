@@ -69,6 +69,9 @@ void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *w
  * goes: a session's start, the cache drop that happened). 0, or CM_RUNNER_OUTPUT when the
  * shared store refused it (said; shared_refused set). */
 int cm_runner_meta(struct cm_runner *r, const char *key, const char *val);
+/* Does the run boot in waves (run.concurrency > 1, or a case of the concurrency axis)? Its
+ * samples then carry their wave and slot (samples.csv's wave,slot columns). */
+bool cm_runner_wants_waves(const struct cm_matrix *m);
 /* The journals' column headers (a new run), and meta.csv written whole. 0 or CM_RUNNER_OUTPUT. */
 int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e);
 int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e);

@@ -139,6 +139,14 @@ size_t cm_stats_session_medians(const double *v, const int *session, size_t n, s
 /* The session ids of cm_stats_session_medians's medians, in the same order. */
 size_t cm_stats_session_ids(const int *session, size_t n, size_t min_n, int *ids);
 
+/* The wave as a level below the session (issue 29): the boots of one wave (one session, one
+ * wave number > 0) shared one moment of the host (its load, its page cache, each other), so
+ * they are not replicates of each other: they become one value, exp(median of their ln v),
+ * with their session. A boot outside a wave (wave <= 0) stays a value of its own. Units in
+ * order of first appearance; returns how many went into out and out_session (room for n). */
+size_t cm_stats_wave_units(const double *v, const int *session, const int *wave, size_t n,
+			   double *out, int *out_session);
+
 /* ---- the level above sessions: hosts (stats/hosts.c) --------------------------------------
  * On a fleet each host has its own level (its silicon, firmware, neighbours), so a change
  * between two sides is measured within each host and then across hosts: the host is a block.

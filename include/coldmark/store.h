@@ -7,7 +7,10 @@
 
 #include "coldmark/model.h"
 
-#define CM_STORE_VERSION 6
+#define CM_STORE_VERSION 7
+/* The step that gave samples their wave and slot (issue 29): one number, so that steps added
+ * beside it renumber it here alone (schema.c places its migration by it). */
+#define CM_STORE_WAVE_VERSION 7
 
 struct cm_store;
 /* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */

@@ -200,10 +200,11 @@ void cm_sha256_update(struct cm_sha256 *s, const void *data, size_t n);
 void cm_sha256_hex(struct cm_sha256 *s, char out[65]);
 int cm_sha256_file(const char *path, char out[65]);
 
-/* samples.csv's own columns, in order: no axis may take one of these names. */
+/* samples.csv's own columns, in order: no axis may take one of these names. The last two
+ * (wave, slot) are written only by a run in waves (model.h). */
 #define CM_SAMPLES_COLUMNS \
 	"case", "boot", "status", "phase", "duration_ns", "warmup", "source", "cache_drop", "session", \
-		"host_audit", "reference"
+		"host_audit", "reference", "wave", "slot"
 bool cm_samples_reserved_column(const char *name);
 
 /* Reference cases' ids (run.reference): "reference", or "reference,accel=kvm" per accelerator;
