@@ -69,6 +69,10 @@ static void naive_theil_sen(const double *x, const double *y, size_t n, double a
 	if (m1 >= 1 && m2 <= (double)m)
 		out->lo = sl[(size_t)m1 - 1], out->hi = sl[(size_t)m2 - 1];
 	(void)alpha;
+	for (size_t i = 0; i < n; i++) /* the intercept: the median of y - slope x */
+		xs[i] = y[i] - out->slope * x[i];
+	qsort(xs, n, sizeof(double), cmp_d);
+	out->intercept = cm_stats_quantile_sorted(xs, n, 0.5);
 	free(xs), free(sl);
 }
 
@@ -93,11 +97,49 @@ static void test_theil_sen_exact(void **state)
 			continue;
 		}
 		assert_int_equal(rc, 0);
-		if (got.slope != want.slope || !(got.lo == want.lo || (isnan(got.lo) && isnan(want.lo))) ||
+		if (got.slope != want.slope || got.intercept != want.intercept ||
+		    !(got.lo == want.lo || (isnan(got.lo) && isnan(want.lo))) ||
 		    !(got.hi == want.hi || (isnan(got.hi) && isnan(want.hi))))
 			fail_msg("set %d (n %zu, kind %d): slope %.17g [%.17g, %.17g], the definition "
 				 "%.17g [%.17g, %.17g]", set, n, kind, got.slope, got.lo, got.hi,
 				 want.slope, want.lo, want.hi);
+	}
+}
+
+static void ts_compare(const double *x, const double *y, size_t n, const char *what)
+{
+	struct cm_slope got, want;
+	size_t npairs;
+	naive_theil_sen(x, y, n, 0.05, &want, &npairs);
+	assert_int_equal(cm_stats_theil_sen(x, y, n, 0.05, &got), 0);
+	assert_int_equal(got.npairs, npairs);
+	if (got.slope != want.slope || got.lo != want.lo || got.hi != want.hi ||
+	    got.intercept != want.intercept)
+		fail_msg("%s (n %zu): slope %.17g [%.17g, %.17g] + %.17g, the definition %.17g "
+			 "[%.17g, %.17g] + %.17g", what, n, got.slope, got.lo, got.hi, got.intercept,
+			 want.slope, want.lo, want.hi, want.intercept);
+}
+
+/* Past a few thousand slopes the search counts, then lists the slopes between two counts:
+ * sweeps of boot times (integer ns), points on lines (many equal slopes: trials land on them),
+ * logs of both (the elasticity: inexact differences), x at any value. */
+static void test_theil_sen_exact_large(void **state)
+{
+	(void)state;
+	static double x[2600], y[2600];
+	for (int set = 0; set < 12; set++) {
+		size_t n = 1500 + rnd() % 1100, levels = 5 + rnd() % 40;
+		int kind = set % 4;
+		for (size_t i = 0; i < n; i++) {
+			double lv = (double)(16 + i % levels);
+			x[i] = kind == 3 ? (double)(rnd() % 100000) / 7 : lv;
+			y[i] = kind == 1 ? 3 * lv + (double)(rnd() % 3)
+					 : floor(2e7 + 4e4 * lv + (double)(rnd() % 4000000));
+			if (kind == 2)
+				x[i] = log(x[i]), y[i] = log(y[i]);
+		}
+		static const char *const what[] = { "a sweep", "points on lines", "logs", "any x" };
+		ts_compare(x, y, n, what[kind]);
 	}
 }
 
@@ -245,6 +287,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest exact[] = {
 		cmocka_unit_test(test_theil_sen_exact),
+		cmocka_unit_test(test_theil_sen_exact_large),
 		cmocka_unit_test(test_jonckheere_exact),
 	};
 	const struct CMUnitTest grow[] = {
