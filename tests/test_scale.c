@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "coldmark/analysis.h"
+#include "coldmark/matrix.h"
 #include "coldmark/model.h"
 #include "coldmark/stats.h"
 #include "coldmark/util.h"
@@ -256,6 +257,28 @@ static void samples_run(size_t n) /* samples.csv of n boots of one case, 2 phase
 	cm_dataset_free(&ds);
 }
 
+static void matrix_run(size_t n) /* a matrix of one axis, a range of n values (n cases) */
+{
+	char yaml[512];
+	int len = snprintf(yaml, sizeof(yaml),
+			   "guest: {bundled: guest}\nrun: {reference: none}\n"
+			   "axes:\n  memory: {from: 16M, to: %zuM, step: 1M}\n", 15 + n);
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, (size_t)len, "growth.yaml", &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, n);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_growth_matrix(void **state)
+{
+	(void)state;
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	/* 4n: the 10^4 values an axis may have */
+	growth("a matrix's axis values (the duplicate check)", matrix_run, 2500);
+}
+
 static void test_growth_theil_sen(void **state)
 {
 	(void)state;
@@ -295,6 +318,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_jonckheere),
 		cmocka_unit_test(test_growth_sessions),
 		cmocka_unit_test(test_growth_samples),
+		cmocka_unit_test(test_growth_matrix),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
