@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,12 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	cm_events_add(ev, CM_EVENT_EXIT, t + 101100000, 0, 0);
 	ex->status = 33;
 	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
 }
 
 static double cpu_s(void)
@@ -104,16 +111,19 @@ int main(int argc, char **argv)
 		boot_ms = 1;
 		double t = run_cases(1, n);
 		printf("%zu %.3f %.1f\n", n, t, t / (double)n * 1e6); /* boots, CPU s, us a boot */
-		return 0;
+		return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? 1 : 0;
 	}
 	if (argc > 2 && !strcmp(argv[1], "cases")) {
 		size_t n = (size_t)atol(argv[2]);
 		double t = run_cases(n, 1);
 		printf("%zu %.3f %.1f\n", n, t, t / (double)n * 1e6); /* cases, CPU s, us a case */
-		return 0;
+		return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? 1 : 0;
 	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rewrites_grow_linearly),
 	};
-	return cmocka_run_group_tests_name("scale-run", tests, NULL, NULL);
+	int rc = cmocka_run_group_tests_name("scale-run", tests, NULL, NULL);
+	if (!rc) /* kept when it failed: the runs' logs say why */
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
 }
