@@ -65,7 +65,7 @@ for n in 1000 10000 100000 1000000; do
     rm -f "$work/first"
     start=$(date +%s%N)
     # (killed by the fake qemu: bash's "Killed" notice goes too)
-    ( "$bin" run "$work/m.yaml" -o "$work/run" --db "$work/db" --force >/dev/null 2>&1 ) 2>/dev/null || true
+    { "$bin" run "$work/m.yaml" -o "$work/run" --db "$work/db" --force >/dev/null 2>&1; } 2>/dev/null || true
     read -r at ut st hwm <"$work/first"
     rm -rf "$work/run" "$work/db"*
     matrix_of "$n"
