@@ -22,6 +22,9 @@ struct ctx {
 	yaml_node_t *include, *exclude;
 	yaml_node_t *base_args_node, *phases_node; /* for errors found after parsing */
 	const struct cm_builds *builds; /* coldmark bisect's: "{build}" has a value */
+	struct cm_strset labels;	/* mx_add_value's duplicate check: the labels of */
+	const struct cm_axis *labels_of; /* this axis, the last of them labels_last */
+	const char *labels_last;
 };
 #define ERR(c, node, ...)                                                                    \
 	cm_diags_add((c)->d, CM_SEV_ERROR, (c)->file, (int)(node)->start_mark.line + 1,       \

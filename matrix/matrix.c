@@ -552,6 +552,7 @@ static struct cm_matrix *load_string(const char *text, size_t len, const char *n
 	if (d->n_errors == errors_before)
 		mx_add_references(&c, root);
 fail:
+	cm_strset_free(&c.labels);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	if (d->n_errors != errors_before) {

@@ -211,7 +211,14 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 		if (cm_is_reference_case(s->case_id)) /* only where true: 10^5 rows stay small */
 			json_object_set_new(o, "reference", json_true());
 		fputs(i ? ",\n    " : "\n    ", f);
-		json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		/* into a buffer, then one write: json_dumpf writes token by token, a tenth of a
+		 * 10^6-boot report's time in fwrite's locking */
+		char buf[4096];
+		size_t len = json_dumpb(o, buf, sizeof(buf), JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (len <= sizeof(buf))
+			fwrite(buf, 1, len, f);
+		else
+			json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(o);
 	}
 	fputs(ds->n ? "\n  ]\n}\n" : "]\n}\n", f);

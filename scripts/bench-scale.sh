@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Scale figures, printed (never asserted): for matrices of 10^3..10^6 cases, the time from
-# `coldmark run` to its first finished boot and the memory then; matrix loading by keys; and
-# `coldmark report` on samples.csv files of 10^5 and ~3.3*10^6 rows (time, peak memory).
+# `coldmark run` to its first qemu exec and to its first finished boot, and the memory then;
+# matrix loading by keys; `coldmark report` on samples.csv files of 10^5 and ~3.3*10^6 rows;
+# issue 25's tables (reports over 10^3..10^6 boots, compare --axis over 100..10^4 cases, a
+# run's own CPU over its cases and its boots on a fake launcher).
 #   scripts/bench-scale.sh [MAX_CASES]     default 1000000; boots the bundled guest under TCG
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,33 +16,61 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "host: $(uname -n), $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 
-# --- cases -> time to the first finished boot, peak RSS at that moment ---------------------
-first_boot() { # MATRIX: the seconds to the first progress line, and the peak RSS then
-    local log=$work/log start end pid rss
+# --- issue 25 item 4: cases -> time to the first qemu exec (a fake qemu that notes the moment,
+#     coldmark's CPU and peak RSS then, and ends the run), and to the first finished boot of
+#     the bundled guest under TCG (the first progress line) ---------------------------------
+cat >"$work/qemu" <<'SH'
+#!/bin/sh
+# the first boot of the run: when, coldmark's CPU ticks (utime stime) and peak RSS, then the end
+echo "$(date +%s%N) $(cut -d' ' -f14,15 /proc/$PPID/stat) $(awk '/VmHWM/ {print $2}' /proc/$PPID/status)" >"$(dirname "$0")/first"
+kill -9 $PPID
+SH
+chmod +x "$work/qemu"
+tick=$(getconf CLK_TCK)
+matrix_of() { # N [QEMU]: N cases (memory x smp), one boot each
+    local n=$1 smp mem
+    smp=$((n < 10000 ? 10 : n / 10000 * 10)); mem=$((n / smp))
+    cat >"$work/m.yaml" <<YAML
+guest: {bundled: guest}
+${2:+qemu: $2}
+base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -accel, tcg]
+axes:
+  memory: {from: 16M, to: $((16 + mem - 1))M, step: 1M}
+  smp: {from: 1, to: $smp, step: 1}
+run: {boots: 1, warmup: 0, order: sequential, reference: none}
+YAML
+}
+first_boot() { # the seconds to the first progress line, and the peak RSS then (a real boot:
+    local log=$work/log start end pid rss  # under the e2e lock, as every boot here)
+    exec 9>/tmp/coldmark-e2e.lock
+    flock 9
     start=$(date +%s%N)
-    "$bin" run "$1" -o "$work/run" --db "$work/db" --force >"$log" 2>&1 &
+    "$bin" run "$work/m.yaml" -o "$work/run" --db "$work/db" --force >"$log" 2>&1 &
     pid=$!
     until grep -q '^\[1/' "$log" 2>/dev/null || ! kill -0 $pid 2>/dev/null; do sleep 0.02; done
     end=$(date +%s%N)
     rss=$(awk '/VmHWM/ {print $2}' /proc/$pid/status 2>/dev/null || echo 0)
     kill -9 $pid 2>/dev/null || true
     wait $pid 2>/dev/null || true
+    exec 9>&-
     rm -rf "$work/run" "$work/db"*
-    printf '%9s cases: first boot done after %6.2f s, peak RSS %5d MiB\n' "$2" \
-        "$(echo "($end - $start) / 10^9" | bc -l)" $((rss / 1024))
+    printf '%6.2f | %5d' "$(echo "($end - $start) / 10^9" | bc -l)" $((rss / 1024))
 }
+echo
+echo "| matrix cases | to the first qemu exec: s | coldmark CPU s | peak MiB | to the first finished TCG boot: s | peak MiB |"
+echo "|---|---|---|---|---|---|"
 for n in 1000 10000 100000 1000000; do
     [ "$n" -le "$max" ] || break
-    smp=$((n < 10000 ? 10 : n / 10000 * 10)); mem=$((n / smp))
-    cat >"$work/m.yaml" <<YAML
-guest: {bundled: guest}
-base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -accel, tcg]
-axes:
-  memory: {from: 16M, to: $((16 + mem - 1))M, step: 1M}
-  smp: {from: 1, to: $smp, step: 1}
-run: {boots: 1, warmup: 0, order: sequential}
-YAML
-    first_boot "$work/m.yaml" "$n"
+    matrix_of "$n" "$work/qemu"
+    rm -f "$work/first"
+    start=$(date +%s%N)
+    # (killed by the fake qemu: bash's "Killed" notice goes too)
+    { "$bin" run "$work/m.yaml" -o "$work/run" --db "$work/db" --force >/dev/null 2>&1; } 2>/dev/null || true
+    read -r at ut st hwm <"$work/first"
+    rm -rf "$work/run" "$work/db"*
+    matrix_of "$n"
+    printf '| %s | %6.2f | %5.2f | %5d | %s |\n' "$n" "$(echo "($at - $start) / 10^9" | bc -l)" \
+        "$(echo "($ut + $st) / $tick" | bc -l)" $((hwm / 1024)) "$(first_boot)"
 done
 
 # --- matrix loading: keys of one mapping (the duplicate-key check is a hash set) ------------
@@ -128,4 +158,26 @@ with open(path, "w") as f:
                                 f'{int(random.lognormvariate(17, 0.1))},0,perf,drop_caches,{s},{arm},{c}\n')
 PY
     timed "$cases" "$bin" compare "$work/ax.csv" --axis arm
+done
+
+# --- issue 25 items 4 and 6: a run on a fake launcher (no qemu; tests/test_scale_run): its
+#     cases' report rewrites must grow with the cases (linear), and coldmark's CPU a boot
+#     (journals, store, progress line) stay flat over the boots --------------------------------
+cmake --build --preset default --target test_scale_run >/dev/null
+trun=$PWD/build/default/tests/test_scale_run
+echo
+echo "| run on a fake launcher: cases x 1 boot | coldmark CPU s | us a case |"
+echo "|---|---|---|"
+for n in 150 600 2400; do
+    [ -n "${SCALE_QUICK:-}" ] && [ "$n" -gt 600 ] && break
+    read -r c secs per < <("$trun" cases "$n")
+    printf '| %s | %6.3f | %6.1f |\n' "$c" "$secs" "$per"
+done
+echo
+echo "| run on a fake launcher: 1 case x boots | coldmark CPU s | us a boot |"
+echo "|---|---|---|"
+for n in 100 1000 4000; do
+    [ -n "${SCALE_QUICK:-}" ] && [ "$n" -gt 1000 ] && break
+    read -r c secs per < <("$trun" boots "$n")
+    printf '| %s | %6.3f | %6.1f |\n' "$c" "$secs" "$per"
 done

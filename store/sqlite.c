@@ -68,11 +68,21 @@ static void done(struct cm_store *s, sqlite3_stmt *st)
  * not matter. */
 static int bind(sqlite3_stmt *st, int n, const char *const *params)
 {
+	static const char *const names[] = { "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8",
+					     "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16" };
+	int count = sqlite3_bind_parameter_count(st);
 	for (int i = 0; i < n; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "$%d", i + 1);
-		int idx = sqlite3_bind_parameter_index(st, name);
-		if (idx && params[i] && sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT))
+		char buf[16];
+		const char *name = names[i < 16 ? i : 0];
+		if (i >= 16)
+			snprintf(buf, sizeof(buf), "$%d", i + 1), name = buf;
+		/* $k is the k-th parameter when the text numbers them in order (every per-boot
+		 * statement): no scan of the names, which cost a boot's 77 bindings their strncmps */
+		const char *at = i < count ? sqlite3_bind_parameter_name(st, i + 1) : NULL;
+		int idx = at && !strcmp(at, name) ? i + 1 : sqlite3_bind_parameter_index(st, name);
+		/* static: run() steps the statement before it returns, while params are alive (the
+		 * next use clears the bindings first); TRANSIENT copied each value */
+		if (idx && params[i] && sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC))
 			return -1;
 	}
 	return 0;
@@ -116,14 +126,28 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 }
 
 /* BEGIN IMMEDIATE takes the write lock first, so a body never meets BUSY halfway. */
+/* BEGIN and COMMIT prepared once (the cache): a boot's transaction no longer parses them. */
+static int step_cached(struct cm_store *s, const char *sql)
+{
+	sqlite3_stmt *st = prepared(s, sql);
+	if (!st)
+		return fail(s);
+	int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : fail(s); /* the message before the reset */
+	done(s, st);
+	return rc;
+}
+
+static const char BEGIN_IMMEDIATE[] = "BEGIN IMMEDIATE", COMMIT[] = "COMMIT";
+
 static int begin(struct cm_store *s, bool migrate)
 {
-	return sqlite3_exec(db(s), "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s);
+	(void)migrate;
+	return step_cached(s, BEGIN_IMMEDIATE);
 }
 
 static int commit(struct cm_store *s)
 {
-	return sqlite3_exec(db(s), "COMMIT", NULL, NULL, NULL) == SQLITE_OK ? 0 : fail(s);
+	return step_cached(s, COMMIT);
 }
 
 static void rollback(struct cm_store *s)

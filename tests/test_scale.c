@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "coldmark/analysis.h"
+#include "coldmark/matrix.h"
 #include "coldmark/model.h"
 #include "coldmark/stats.h"
 #include "coldmark/util.h"
@@ -69,6 +70,10 @@ static void naive_theil_sen(const double *x, const double *y, size_t n, double a
 	if (m1 >= 1 && m2 <= (double)m)
 		out->lo = sl[(size_t)m1 - 1], out->hi = sl[(size_t)m2 - 1];
 	(void)alpha;
+	for (size_t i = 0; i < n; i++) /* the intercept: the median of y - slope x */
+		xs[i] = y[i] - out->slope * x[i];
+	qsort(xs, n, sizeof(double), cmp_d);
+	out->intercept = cm_stats_quantile_sorted(xs, n, 0.5);
 	free(xs), free(sl);
 }
 
@@ -93,11 +98,49 @@ static void test_theil_sen_exact(void **state)
 			continue;
 		}
 		assert_int_equal(rc, 0);
-		if (got.slope != want.slope || !(got.lo == want.lo || (isnan(got.lo) && isnan(want.lo))) ||
+		if (got.slope != want.slope || got.intercept != want.intercept ||
+		    !(got.lo == want.lo || (isnan(got.lo) && isnan(want.lo))) ||
 		    !(got.hi == want.hi || (isnan(got.hi) && isnan(want.hi))))
 			fail_msg("set %d (n %zu, kind %d): slope %.17g [%.17g, %.17g], the definition "
 				 "%.17g [%.17g, %.17g]", set, n, kind, got.slope, got.lo, got.hi,
 				 want.slope, want.lo, want.hi);
+	}
+}
+
+static void ts_compare(const double *x, const double *y, size_t n, const char *what)
+{
+	struct cm_slope got, want;
+	size_t npairs;
+	naive_theil_sen(x, y, n, 0.05, &want, &npairs);
+	assert_int_equal(cm_stats_theil_sen(x, y, n, 0.05, &got), 0);
+	assert_int_equal(got.npairs, npairs);
+	if (got.slope != want.slope || got.lo != want.lo || got.hi != want.hi ||
+	    got.intercept != want.intercept)
+		fail_msg("%s (n %zu): slope %.17g [%.17g, %.17g] + %.17g, the definition %.17g "
+			 "[%.17g, %.17g] + %.17g", what, n, got.slope, got.lo, got.hi, got.intercept,
+			 want.slope, want.lo, want.hi, want.intercept);
+}
+
+/* Past a few thousand slopes the search counts, then lists the slopes between two counts:
+ * sweeps of boot times (integer ns), points on lines (many equal slopes: trials land on them),
+ * logs of both (the elasticity: inexact differences), x at any value. */
+static void test_theil_sen_exact_large(void **state)
+{
+	(void)state;
+	static double x[2600], y[2600];
+	for (int set = 0; set < 12; set++) {
+		size_t n = 1500 + rnd() % 1100, levels = 5 + rnd() % 40;
+		int kind = set % 4;
+		for (size_t i = 0; i < n; i++) {
+			double lv = (double)(16 + i % levels);
+			x[i] = kind == 3 ? (double)(rnd() % 100000) / 7 : lv;
+			y[i] = kind == 1 ? 3 * lv + (double)(rnd() % 3)
+					 : floor(2e7 + 4e4 * lv + (double)(rnd() % 4000000));
+			if (kind == 2)
+				x[i] = log(x[i]), y[i] = log(y[i]);
+		}
+		static const char *const what[] = { "a sweep", "points on lines", "logs", "any x" };
+		ts_compare(x, y, n, what[kind]);
 	}
 }
 
@@ -214,6 +257,28 @@ static void samples_run(size_t n) /* samples.csv of n boots of one case, 2 phase
 	cm_dataset_free(&ds);
 }
 
+static void matrix_run(size_t n) /* a matrix of one axis, a range of n values (n cases) */
+{
+	char yaml[512];
+	int len = snprintf(yaml, sizeof(yaml),
+			   "guest: {bundled: guest}\nrun: {reference: none}\n"
+			   "axes:\n  memory: {from: 16M, to: %zuM, step: 1M}\n", 15 + n);
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, (size_t)len, "growth.yaml", &d);
+	assert_non_null(m);
+	assert_int_equal(m->ncases, n);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+static void test_growth_matrix(void **state)
+{
+	(void)state;
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	/* 4n: the 10^4 values an axis may have */
+	growth("a matrix's axis values (the duplicate check)", matrix_run, 2500);
+}
+
 static void test_growth_theil_sen(void **state)
 {
 	(void)state;
@@ -245,6 +310,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest exact[] = {
 		cmocka_unit_test(test_theil_sen_exact),
+		cmocka_unit_test(test_theil_sen_exact_large),
 		cmocka_unit_test(test_jonckheere_exact),
 	};
 	const struct CMUnitTest grow[] = {
@@ -252,6 +318,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_jonckheere),
 		cmocka_unit_test(test_growth_sessions),
 		cmocka_unit_test(test_growth_samples),
+		cmocka_unit_test(test_growth_matrix),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);

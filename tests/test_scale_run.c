@@ -1,0 +1,129 @@
+/* Issue 25, item 4: a run rewrites its reports as cases complete; what that costs over a run
+ * must grow with the run (the cases changed), not with the square of its cases (the whole
+ * report rebuilt after each case). coldmark run on a fake launcher (each boot ~8 ms of
+ * sleep, no qemu): n cases and 4n cases of one boot each; coldmark's own CPU for the run, the
+ * ratio under 10 (linear ~4, a rebuild per case ~16). A ratio of two sizes, never a timed
+ * bound. Label benchmark (CTest scale-growth-run). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coldmark/harness.h"
+
+static char tmp[256];
+
+static long boot_ms = 8; /* a fake boot's time: the run's clock moves (the rewrite throttle) */
+
+static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	static int64_t t = 1000000000LL;
+	memset(ex, 0, sizeof(*ex));
+	ex->launched = true;
+	struct timespec nap = { 0, boot_ms * 1000000L };
+	nanosleep(&nap, NULL);
+	unsigned port = l->m->ports[0];
+	t += 1000000000LL;
+	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
+	cm_events_add_marker(ev, l->m, t + 100000000, port, 0x10);
+	cm_events_add_marker(ev, l->m, t + 100001000, port, 0x20);
+	cm_events_add_marker(ev, l->m, t + 101001000, port, 0x30);
+	cm_events_add(ev, CM_EVENT_EXIT, t + 101100000, 0, 0);
+	ex->status = 33;
+	return 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+static double cpu_s(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec / 1e6 +
+	       (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec / 1e6;
+}
+
+/* coldmark run over n cases (an axis of n values) of `boots` boots each: its CPU seconds */
+static double run_cases(size_t n, size_t boots)
+{
+	char *path = cm_xasprintf("%s/m%zu.yaml", tmp, n), *dir = cm_xasprintf("%s/r%zu", tmp, n),
+	     *db = cm_xasprintf("%s/h%zu.db", tmp, n), *log = cm_xasprintf("%s/r%zu.out", tmp, n);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "qemu: /bin/true\nguest: {bundled: guest}\nbase_args: [-accel, tcg]\n"
+		   "axes:\n  memory: {from: 16M, to: %zuM, step: 1M}\n"
+		   "phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
+		   "run: {boots: %zu, warmup: 0, drop_caches: false, exit_status: 33, "
+		   "reference: none, order: sequential}\n", 15 + n, boots);
+	fclose(f);
+	char *argv[] = { path, "-o", dir, "--db", db };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), 5, argv, &cli), 0);
+	fflush(stdout), fflush(stderr);
+	int saved = dup(1), saved2 = dup(2), fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 1), dup2(fd, 2), close(fd);
+	double t0 = cpu_s();
+	int rc = cm_run(&cli, fake_launch);
+	double t = cpu_s() - t0;
+	fflush(stdout), fflush(stderr);
+	dup2(saved, 1), dup2(saved2, 2), close(saved), close(saved2);
+	assert_int_equal(rc, 0);
+	free(path), free(dir), free(db), free(log);
+	return t;
+}
+
+static void test_rewrites_grow_linearly(void **state)
+{
+	(void)state;
+	size_t n = 150;
+	double a = run_cases(n, 1), b = run_cases(4 * n, 1), ratio = b / a;
+	print_message("coldmark run, reports rewritten as cases complete: %zu cases %.3f s CPU, "
+		      "%zu cases %.3f s, ratio %.1f (linear ~4, a rebuild per case ~16)\n",
+		      n, a, 4 * n, b, ratio);
+	assert_true(ratio < 10);
+}
+
+/* test_scale_run boots N: one case of N boots (1 ms each), coldmark's CPU a boot (no qemu:
+ * what the journals, the store, the progress line and the reports cost; issue 25 item 6).
+ * test_scale_run cases N: N cases of one boot, coldmark's CPU in all (scripts/bench-scale.sh) */
+int main(int argc, char **argv)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/cm-scale-run-%d", (int)getpid());
+	cm_mkdirs(tmp);
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	if (argc > 2 && !strcmp(argv[1], "boots")) {
+		size_t n = (size_t)atol(argv[2]);
+		boot_ms = 1;
+		double t = run_cases(1, n);
+		printf("%zu %.3f %.1f\n", n, t, t / (double)n * 1e6); /* boots, CPU s, us a boot */
+		return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? 1 : 0;
+	}
+	if (argc > 2 && !strcmp(argv[1], "cases")) {
+		size_t n = (size_t)atol(argv[2]);
+		double t = run_cases(n, 1);
+		printf("%zu %.3f %.1f\n", n, t, t / (double)n * 1e6); /* cases, CPU s, us a case */
+		return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? 1 : 0;
+	}
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rewrites_grow_linearly),
+	};
+	int rc = cmocka_run_group_tests_name("scale-run", tests, NULL, NULL);
+	if (!rc) /* kept when it failed: the runs' logs say why */
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
