@@ -1,0 +1,68 @@
+/* What the tests share: a test's temporary folder, a program run with its output and exit
+ * status, a file read or written, the host's KVM, a group skipped, and statements to a
+ * PostgreSQL server. One copy here (libcm_testhelpers), linked into every test program.
+ * Failures inside are cmocka failures of the calling test (fail_msg). */
+#ifndef COLDMARK_TESTS_HELPERS_H
+#define COLDMARK_TESTS_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+/* ---- folders --------------------------------------------------------------------------------- */
+
+/* Makes /tmp/coldmark-NAME-XXXXXX into buf (size bytes); 0, or -1 when it cannot. */
+int th_mkdtemp(char *buf, size_t size, const char *name);
+/* rm -rf path, by argv; its exit status. */
+int th_rm_rf(const char *path);
+/* Removes dir when this process exits (not in the children it forks), unless
+ * COLDMARK_KEEP_TMP is set (then says it kept it). dir must outlive the process. */
+void th_remove_at_exit(const char *dir);
+bool th_exists(const char *path);
+
+/* ---- files ----------------------------------------------------------------------------------- */
+
+/* The whole file as a string, "" when it cannot be read (to free). */
+char *th_slurp(const char *path);
+/* The same with its length (a file may hold NUL bytes). */
+char *th_slurp_len(const char *path, size_t *len);
+/* Writes text to path with mode (fails the test when it cannot). */
+void th_write(const char *path, const char *text, mode_t mode);
+/* Writes text to dir/name (mode 0644); the path (to free). */
+char *th_write_in(const char *dir, const char *name, const char *text);
+
+/* ---- processes ------------------------------------------------------------------------------- */
+
+/* Starts argv (PATH searched when argv[0] has no /) with stdout and stderr into out_path
+ * (truncated; NULL: this process's own). */
+pid_t th_start(char *const argv[], const char *out_path);
+/* Waits for pid: its exit status, 128 + the signal when one killed it. */
+int th_finish(pid_t pid);
+/* Runs argv to the end (th_start + th_finish). */
+int th_run(char *const argv[], const char *out_path);
+/* The same, sending sig after_ms after the start when after_ms > 0. */
+int th_run_signal(char *const argv[], const char *out_path, int sig, int after_ms);
+/* Runs argv to the end with its output in out_path; what it said in *out (to free). */
+int th_run_out(char *const argv[], const char *out_path, char **out);
+
+/* ---- the host, the groups -------------------------------------------------------------------- */
+
+/* /dev/kvm opens and creates a VM. */
+bool th_kvm_ok(void);
+/* Prints "SKIP: why" and exits 77 (CTest: skipped). */
+_Noreturn void th_skip_group(const char *why);
+
+/* ---- PostgreSQL ------------------------------------------------------------------------------ */
+
+/* Connects (fails the test, naming the server's words, when it cannot). */
+PGconn *th_pg_connect(const char *conninfo);
+/* Runs q on c: a command or a query; fails the test on an error. */
+void th_pg_exec(PGconn *c, const char *q);
+/* The first value of q's first row (with $1 = arg when arg), "" for none or NULL (to free). */
+char *th_pg_text(const char *conninfo, const char *q, const char *arg);
+/* The same as a number; -1 when q returns no row. */
+long long th_pg_scalar(const char *conninfo, const char *q, const char *arg);
+
+#endif
