@@ -99,20 +99,29 @@ char *th_write_in(const char *dir, const char *name, const char *text)
 
 /* ---- processes ------------------------------------------------------------------------------- */
 
-pid_t th_start(char *const argv[], const char *out_path)
+pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
 {
 	fflush(stdout), fflush(stderr); /* nothing buffered is written twice by the child */
 	pid_t pid = fork();
 	if (pid == 0) {
 		if (out_path) {
 			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0)
+				_exit(126);
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		if (cwd && chdir(cwd))
+			_exit(126);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t th_start(char *const argv[], const char *out_path)
+{
+	return th_start_in(argv, out_path, NULL);
 }
 
 int th_finish(pid_t pid)

@@ -38,6 +38,8 @@ char *th_write_in(const char *dir, const char *name, const char *text);
 /* Starts argv (PATH searched when argv[0] has no /) with stdout and stderr into out_path
  * (truncated; NULL: this process's own). */
 pid_t th_start(char *const argv[], const char *out_path);
+/* The same in folder cwd (126 when the child cannot open out_path or enter cwd). */
+pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd);
 /* Waits for pid: its exit status, 128 + the signal when one killed it. */
 int th_finish(pid_t pid);
 /* Runs argv to the end (th_start + th_finish). */

@@ -26,6 +26,7 @@
 
 #include "coldmark/rundir.h"
 #include "coldmark/store.h"
+#include "helpers.h"
 
 static const char *pg_base; /* COLDMARK_DB under --pg, NULL for SQLite */
 static char tmp[64];	    /* this run's folder */
@@ -35,13 +36,11 @@ static char *fresh(const char *name)
 {
 	if (!pg_base)
 		return cm_xasprintf("%s/%s.db", tmp, name);
-	PGconn *c = PQconnectdb(pg_base);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGconn *c = th_pg_connect(pg_base);
 	char *sql = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
 				 "CASCADE; CREATE SCHEMA %s;", name, name);
-	PGresult *r = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r), free(sql), PQfinish(c);
+	th_pg_exec(c, sql);
+	free(sql), PQfinish(c);
 	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base, strchr(pg_base, '?') ? "&" : "?",
 			    name);
 }
@@ -63,12 +62,8 @@ static void raw(const char *target, const char *sql)
 		sqlite3_close(db);
 		return;
 	}
-	PGconn *c = PQconnectdb(target);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PGresult *r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
+	PGconn *c = th_pg_connect(target);
+	th_pg_exec(c, sql);
 	PQfinish(c);
 }
 
@@ -88,15 +83,7 @@ static char *text(const char *target, const char *sql)
 		sqlite3_close(db);
 		return v ? v : cm_xstrdup("");
 	}
-	PGconn *c = PQconnectdb(target);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PGresult *r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	v = cm_xstrdup(PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	PQfinish(c);
-	return v;
+	return th_pg_text(target, sql, NULL);
 }
 
 static long long scalar(const char *target, const char *sql)
@@ -131,37 +118,6 @@ static long long repeats(const char *target)
 			      "status = 'interrupted') AS g");
 }
 
-static pid_t start(char *const argv[], const char *out_path)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int finish(pid_t pid)
-{
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = cm_xcalloc(1, 1 << 16);
-	if (f) {
-		buf[fread(buf, 1, (1 << 16) - 1, f)] = 0;
-		fclose(f);
-	}
-	return buf;
-}
-
 /* `coldmark ARGS...` to the end: its exit status, what it printed in *out (to free). */
 static int coldmark(char **out, ...)
 {
@@ -172,8 +128,7 @@ static int coldmark(char **out, ...)
 		;
 	va_end(ap);
 	char *path = cm_xasprintf("%s/out.txt", tmp);
-	int rc = finish(start(argv, path));
-	*out = slurp(path);
+	int rc = th_run_out(argv, path, out);
 	free(path);
 	return rc;
 }
@@ -249,10 +204,10 @@ static void test_run_ids_unique_across_pid_namespaces(void **state)
 				cm_rundir_new_id(id, sizeof(id), &tm);
 				_exit(getpid() != 1 || write(fd[1], id, strlen(id)) < 0 ? 4 : 0);
 			}
-			_exit(finish(inner));
+			_exit(th_finish(inner));
 		}
 		close(fd[1]);
-		assert_int_equal(finish(pid), 0);
+		assert_int_equal(th_finish(pid), 0);
 		assert_true(read(fd[0], ids[i], sizeof(ids[i]) - 1) > 0);
 		close(fd[0]);
 	}
@@ -300,7 +255,7 @@ static struct hold hold_target(const char *t)
 		assert_int_equal(sqlite3_exec(h.lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 		return h;
 	}
-	h.pg = PQconnectdb(t);
+	h.pg = th_pg_connect(t);
 	PGresult *r = PQexec(h.pg, "BEGIN; LOCK TABLE samples IN EXCLUSIVE MODE");
 	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
@@ -335,15 +290,15 @@ static void copies_at_once(const char *cmd, const char *source, const char *t, l
 	for (int i = 0; i < COPIES; i++) {
 		outs[i] = cm_xasprintf("%s/copy%d.txt", tmp, i);
 		char *argv[] = { COLDMARK_BIN, (char *)cmd, (char *)source, "--db", (char *)t, NULL };
-		pids[i] = start(argv, outs[i]);
+		pids[i] = th_start(argv, outs[i]);
 	}
 	struct timespec wait = { 2, 0 }; /* every copy has read the target by now */
 	nanosleep(&wait, NULL);
 	release(&h);
 	size_t added = 0;
 	for (int i = 0; i < COPIES; i++) {
-		int rc = finish(pids[i]);
-		char *o = slurp(outs[i]);
+		int rc = th_finish(pids[i]);
+		char *o = th_slurp(outs[i]);
 		if (rc)
 			fail_msg("copy %d: exit %d: %s", i, rc, o);
 		added += added_in(o);
@@ -470,11 +425,11 @@ static void test_import_atomic(void **state)
 		char *path = cm_xasprintf("%s/import.txt", tmp);
 		char *argv[] = { COLDMARK_BIN, "import", FIXTURES "/samples.csv", "--tag", "killed",
 				 "--db", t, NULL };
-		pid_t pid = start(argv, path);
+		pid_t pid = th_start(argv, path);
 		struct timespec wait = { 1, 500000000 }; /* in the first sample's trigger by now */
 		nanosleep(&wait, NULL);
 		kill(pid, SIGKILL);
-		assert_int_equal(finish(pid), 128 + SIGKILL);
+		assert_int_equal(th_finish(pid), 128 + SIGKILL);
 		assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'killed'"), 0);
 		/* the server ends the dead client's transaction when the trigger returns */
 		raw(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
@@ -602,17 +557,13 @@ static void test_sync_bad_journal(void **state)
 
 static int cleanup(void **state)
 {
-	char *argv[] = { "/bin/rm", "-rf", tmp, NULL };
-	char *log = cm_xasprintf("/dev/null");
-	finish(start(argv, log));
-	free(log);
+	th_rm_rf(tmp);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/cm-once-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "once"))
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_ids_unique_across_pid_namespaces),
