@@ -18,8 +18,6 @@ extern const char *matrix_head;
 /* Runs argv with stdout+stderr into out_path; its exit status (128+sig if killed). When
  * sigint_after_ms > 0, sends stop_signal that long after the start. */
 int run(char *const argv[], const char *out_path, int sigint_after_ms);
-/* tmp/NAME.yaml holding body; the path (to free). */
-char *write_matrix(const char *name, const char *body);
 /* coldmark run MATRIX -o OUTDIR EXTRA... (extra split at spaces); what it said in *output. */
 int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
 	     char **output);

@@ -17,6 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "coldmark/store.h"
 #include "coldmark/util.h"
 #include "helpers.h"
 
@@ -60,7 +63,7 @@ void th_remove_at_exit(const char *dir)
 bool th_exists(const char *path)
 {
 	struct stat sb;
-	return stat(path, &sb) == 0;
+	return lstat(path, &sb) == 0;
 }
 
 /* ---- files ----------------------------------------------------------------------------------- */
@@ -77,6 +80,14 @@ char *th_slurp(const char *path)
 {
 	size_t len;
 	return th_slurp_len(path, &len);
+}
+
+size_t th_count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
 }
 
 void th_write(const char *path, const char *text, mode_t mode)
@@ -97,9 +108,17 @@ char *th_write_in(const char *dir, const char *name, const char *text)
 	return path;
 }
 
+char *th_write_matrix(const char *dir, const char *name, const char *body)
+{
+	char *file = cm_xasprintf("%s.yaml", name), *path = th_write_in(dir, file, body);
+	free(file);
+	return path;
+}
+
 /* ---- processes ------------------------------------------------------------------------------- */
 
-pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
+/* argv started with its stdout (and its stderr, unless keep_stderr) into out_path. */
+static pid_t spawn(char *const argv[], const char *out_path, const char *cwd, bool keep_stderr)
 {
 	fflush(stdout), fflush(stderr); /* nothing buffered is written twice by the child */
 	pid_t pid = fork();
@@ -109,7 +128,8 @@ pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
 			if (fd < 0)
 				_exit(126);
 			dup2(fd, 1);
-			dup2(fd, 2);
+			if (!keep_stderr)
+				dup2(fd, 2);
 		}
 		if (cwd && chdir(cwd))
 			_exit(126);
@@ -117,6 +137,11 @@ pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
+{
+	return spawn(argv, out_path, cwd, false);
 }
 
 pid_t th_start(char *const argv[], const char *out_path)
@@ -152,6 +177,44 @@ int th_run_out(char *const argv[], const char *out_path, char **out)
 	int rc = th_run(argv, out_path);
 	*out = th_slurp(out_path);
 	return rc;
+}
+
+int th_run_stdout(char *const argv[], const char *out_path, char **out)
+{
+	int rc = th_finish(spawn(argv, out_path, NULL, true));
+	*out = th_slurp(out_path);
+	return rc;
+}
+
+int th_coldmark(const char *dir, char **out, ...)
+{
+	static int nruns;
+	char *argv[64] = { COLDMARK_BIN };
+	va_list ap;
+	va_start(ap, out);
+	for (int k = 1; k < 63 && (argv[k] = va_arg(ap, char *)); k++)
+		;
+	va_end(ap);
+	char *path = cm_xasprintf("%s/coldmark-%d.out", dir, ++nruns);
+	int rc = th_run_out(argv, path, out);
+	free(path);
+	return rc;
+}
+
+int th_stdout_off(void)
+{
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	dup2(fd, 1);
+	close(fd);
+	return saved;
+}
+
+void th_stdout_on(int saved)
+{
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
 }
 
 /* ---- the host, the groups -------------------------------------------------------------------- */
@@ -193,6 +256,18 @@ void th_pg_exec(PGconn *c, const char *q)
 	PQclear(r);
 }
 
+char *th_pg_schema(const char *base, const char *name)
+{
+	PGconn *c = th_pg_connect(base);
+	char *q = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
+			       "CASCADE; CREATE SCHEMA %s;", name, name);
+	th_pg_exec(c, q);
+	free(q);
+	PQfinish(c);
+	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?",
+			    name);
+}
+
 /* The first value of q's first row; has_row says whether there was one. */
 static char *pg_first(const char *conninfo, const char *q, const char *arg, bool *has_row)
 {
@@ -221,4 +296,23 @@ long long th_pg_scalar(const char *conninfo, const char *q, const char *arg)
 	long long n = has_row ? atoll(v) : -1;
 	free(v);
 	return n;
+}
+
+/* ---- a store, as another program sees it ----------------------------------------------------- */
+
+void th_store_exec(const char *target, const char *sql)
+{
+	if (cm_store_is_url(target)) {
+		PGconn *c = th_pg_connect(target);
+		th_pg_exec(c, sql);
+		PQfinish(c);
+		return;
+	}
+	sqlite3 *db;
+	char *msg = NULL;
+	if (sqlite3_open(target, &db) != SQLITE_OK)
+		fail_msg("%s: %s", target, sqlite3_errmsg(db));
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
 }

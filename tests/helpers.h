@@ -20,6 +20,7 @@ int th_rm_rf(const char *path);
 /* Removes dir when this process exits (not in the children it forks), unless
  * COLDMARK_KEEP_TMP is set (then says it kept it). dir must outlive the process. */
 void th_remove_at_exit(const char *dir);
+/* Something is at path (a link, dangling or not, included). */
 bool th_exists(const char *path);
 
 /* ---- files ----------------------------------------------------------------------------------- */
@@ -28,10 +29,14 @@ bool th_exists(const char *path);
 char *th_slurp(const char *path);
 /* The same with its length (a file may hold NUL bytes). */
 char *th_slurp_len(const char *path, size_t *len);
+/* How many times needle stands in hay (not overlapping). */
+size_t th_count(const char *hay, const char *needle);
 /* Writes text to path with mode (fails the test when it cannot). */
 void th_write(const char *path, const char *text, mode_t mode);
 /* Writes text to dir/name (mode 0644); the path (to free). */
 char *th_write_in(const char *dir, const char *name, const char *text);
+/* A matrix: body into dir/NAME.yaml; the path (to free). */
+char *th_write_matrix(const char *dir, const char *name, const char *body);
 
 /* ---- processes ------------------------------------------------------------------------------- */
 
@@ -48,6 +53,15 @@ int th_run(char *const argv[], const char *out_path);
 int th_run_signal(char *const argv[], const char *out_path, int sig, int after_ms);
 /* Runs argv to the end with its output in out_path; what it said in *out (to free). */
 int th_run_out(char *const argv[], const char *out_path, char **out);
+/* The same with only its stdout in out_path (a JSON answer), its stderr this process's. */
+int th_run_stdout(char *const argv[], const char *out_path, char **out);
+/* Runs this build's coldmark with the arguments (NULL-terminated) to the end, its output in a
+ * file of its own in dir; its exit status, what it said in *out (to free). */
+int th_coldmark(const char *dir, char **out, ...) __attribute__((sentinel));
+/* This process's stdout to /dev/null (a run in process that prints its progress); the saved
+ * descriptor, for th_stdout_on. */
+int th_stdout_off(void);
+void th_stdout_on(int saved);
 
 /* ---- the host, the groups -------------------------------------------------------------------- */
 
@@ -62,9 +76,18 @@ _Noreturn void th_skip_group(const char *why);
 PGconn *th_pg_connect(const char *conninfo);
 /* Runs q on c: a command or a query; fails the test on an error. */
 void th_pg_exec(PGconn *c, const char *q);
+/* A fresh schema NAME on the server of URL base (dropped first with all it holds); base's URL
+ * with that schema as its search_path, so that a store's tables land there (to free). */
+char *th_pg_schema(const char *base, const char *name);
 /* The first value of q's first row (with $1 = arg when arg), "" for none or NULL (to free). */
 char *th_pg_text(const char *conninfo, const char *q, const char *arg);
 /* The same as a number; -1 when q returns no row. */
 long long th_pg_scalar(const char *conninfo, const char *q, const char *arg);
+
+/* ---- a store, as another program sees it ----------------------------------------------------- */
+
+/* Raw SQL into the store at target (a SQLite file, or a PostgreSQL URL), as another program
+ * (or an old coldmark) would; fails the test, naming the statement, on an error. */
+void th_store_exec(const char *target, const char *sql);
 
 #endif

@@ -34,13 +34,6 @@ int run(char *const argv[], const char *out_path, int sigint_after_ms)
 	return th_run_signal(argv, out_path, stop_signal, sigint_after_ms);
 }
 
-char *write_matrix(const char *name, const char *body)
-{
-	char *file = cm_xasprintf("%s.yaml", name), *path = th_write_in(tmp, file, body);
-	free(file);
-	return path;
-}
-
 /* ---- coldmark run ---------------------------------------------------------------------------- */
 
 const char *matrix_head = "guest: {bundled: %s}\n"

@@ -50,7 +50,7 @@ void test_regression(void **state)
 {
 	char body[2048], *out;
 	snprintf(body, sizeof(body), regress_base, "[{name: a}, {name: b}]", 4);
-	char *base = write_matrix("base", body);
+	char *base = th_write_matrix(tmp, "base", body);
 	/* the candidate: case b boots guest-slow first (more work before its last marker) */
 	char variant[1024];
 	snprintf(variant, sizeof(variant),
@@ -58,7 +58,7 @@ void test_regression(void **state)
 		 "format=raw,snapshot=on\", -device, \"ide-hd,drive=slow,bus=ide.1,bootindex=0\"]}]",
 		 GUEST_DIR);
 	snprintf(body, sizeof(body), regress_base, variant, 4);
-	char *cand = write_matrix("cand", body);
+	char *cand = th_write_matrix(tmp, "cand", body);
 	/* two runs of two sessions under each tag: every session recorded under a tag counts */
 	const char *runs[][3] = { { "old", "r1", "base" }, { "old", "r2", "base" },
 				  { "new", "r3", "cand" }, { "new", "r4", "cand" } };
@@ -188,7 +188,7 @@ void test_kill9(void **state)
 {
 	char body[2048], *out;
 	snprintf(body, sizeof(body), regress_base, "[{name: a}]", 500);
-	char *m = write_matrix("long", body);
+	char *m = th_write_matrix(tmp, "long", body);
 	char *dir = cm_xasprintf("%s/k", tmp), *db = cm_xasprintf("%s/h.db", tmp);
 	char *extra = cm_xasprintf("--tag killed --db %s", db);
 	stop_signal = SIGKILL;

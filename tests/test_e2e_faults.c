@@ -48,7 +48,7 @@ void test_fault_timeout(void **state)
 {
 	char body[2048];
 	snprintf(body, sizeof(body), matrix_head, "guest-hang", "tcg", "", 2, 0, "1500ms");
-	char *m = write_matrix("hang", body), *out, *dir = cm_xasprintf("%s/hang", tmp);
+	char *m = th_write_matrix(tmp, "hang", body), *out, *dir = cm_xasprintf("%s/hang", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	assert_non_null(strstr(out, "timeout"));
 	assert_non_null(strstr(out, "no 'work_done'"));
@@ -62,7 +62,7 @@ void test_fault_out_of_order(void **state)
 {
 	char body[2048];
 	snprintf(body, sizeof(body), matrix_head, "guest-out-of-order", "tcg", "", 2, 0, "30s");
-	char *m = write_matrix("ooo", body), *out, *dir = cm_xasprintf("%s/ooo", tmp);
+	char *m = th_write_matrix(tmp, "ooo", body), *out, *dir = cm_xasprintf("%s/ooo", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	assert_non_null(strstr(out, "out_of_order"));
 	expect_status(dir, "out_of_order", 2);
@@ -74,7 +74,7 @@ void test_fault_bad_argument(void **state)
 	char body[2048];
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 2, 0, "30s");
 	strcat(body, "include: [{accel: tcg, cpu: no-such-cpu-model}]\n");
-	char *m = write_matrix("badarg", body), *out, *dir = cm_xasprintf("%s/badarg", tmp);
+	char *m = th_write_matrix(tmp, "badarg", body), *out, *dir = cm_xasprintf("%s/badarg", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	assert_non_null(strstr(out, "exit_status"));
 	expect_status(dir, "exit_status", 2);
@@ -95,7 +95,7 @@ void test_fault_crash(void **state)
 	char body[2048], head[2300];
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
 	snprintf(head, sizeof(head), "qemu: %s\n%s", fake, body);
-	char *m = write_matrix("crash", head), *out, *dir = cm_xasprintf("%s/crash", tmp);
+	char *m = th_write_matrix(tmp, "crash", head), *out, *dir = cm_xasprintf("%s/crash", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	expect_status(dir, "crashed", 1);
 	assert_non_null(strstr(out, "signal 11"));
@@ -107,7 +107,7 @@ void test_fault_missing_qemu(void **state)
 	char body[2048], head[2300];
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
 	snprintf(head, sizeof(head), "qemu: qemu-system-does-not-exist\n%s", body);
-	char *m = write_matrix("noqemu", head), *out, *dir = cm_xasprintf("%s/noqemu", tmp);
+	char *m = th_write_matrix(tmp, "noqemu", head), *out, *dir = cm_xasprintf("%s/noqemu", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 3);
 	assert_non_null(strstr(out, "qemu-system-does-not-exist"));
 	assert_non_null(strstr(out, "not found"));
@@ -116,7 +116,7 @@ void test_fault_missing_qemu(void **state)
 
 void test_fault_malformed(void **state)
 {
-	char *m = write_matrix("malformed", "guest: {bundled: guest}\nrun:\n  boots: lots\n");
+	char *m = th_write_matrix(tmp, "malformed", "guest: {bundled: guest}\nrun:\n  boots: lots\n");
 	char *out, *dir = cm_xasprintf("%s/malformed", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 2);
 	assert_non_null(strstr(out, "malformed.yaml:3:10: error:"));
@@ -129,7 +129,7 @@ void test_resume(void **state)
 {
 	char body[2048], *out;
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 8, 1, "30s");
-	char *m = write_matrix("resume", body), *dir = cm_xasprintf("%s/resume", tmp);
+	char *m = th_write_matrix(tmp, "resume", body), *dir = cm_xasprintf("%s/resume", tmp);
 	char *db = cm_xasprintf("--db %s/resume.db --sessions 2", tmp);
 	assert_int_equal(coldmark(m, dir, db, 1500, &out), 130);
 	free(out);
@@ -183,7 +183,7 @@ void test_end_grace(void **state)
 			 "phases: [{name: mode_switch, from: real_mode, to: long_mode}]\n"
 			 "run: {boots: 1, warmup: 0, timeout: 5s, end_grace: %s}\n",
 			 graces[i]);
-		char *m = write_matrix("grace", body), *dir = cm_xasprintf("%s/grace%d", tmp, i);
+		char *m = th_write_matrix(tmp, "grace", body), *dir = cm_xasprintf("%s/grace%d", tmp, i);
 		coldmark(m, dir, NULL, 0, &out);
 		free(out);
 		struct cm_dataset ds;
@@ -200,7 +200,7 @@ void test_fault_sigint(void **state)
 {
 	char body[2048];
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 200, 0, "30s");
-	char *m = write_matrix("sigint", body), *out, *dir = cm_xasprintf("%s/sigint", tmp);
+	char *m = th_write_matrix(tmp, "sigint", body), *out, *dir = cm_xasprintf("%s/sigint", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 2500, &out), 130);
 	assert_non_null(strstr(out, "interrupted"));
 	struct cm_dataset ds;

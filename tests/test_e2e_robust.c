@@ -59,7 +59,7 @@ void test_hostile_names(void **state)
 		 " -device, \"isa-debug-exit,iobase=0x501,iosize=2\"]\n"
 		 "axes: {accel: [tcg]}\nrun: {boots: 1, warmup: 0, exit_status: 33, reference: none}\n",
 		 q, img);
-	char *m = write_matrix("hostile", body), *out, *dir = cm_xasprintf("%s/hostile", tmp);
+	char *m = th_write_matrix(tmp, "hostile", body), *out, *dir = cm_xasprintf("%s/hostile", tmp);
 	char *cmd = cm_xasprintf("run %s -o hostile --db hostile.db", m);
 	int rc = cm(cmd, &out);
 	expect_ok(rc, out, dir);
@@ -82,7 +82,7 @@ void test_run_folder(void **state)
 {
 	char body[2048], *out;
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
-	char *m = write_matrix("folder", body);
+	char *m = th_write_matrix(tmp, "folder", body);
 	char *victim = cm_xasprintf("%s/victim", tmp), *dir = cm_xasprintf("%s/planted", tmp);
 	FILE *f = fopen(victim, "w");
 	fputs("precious\n", f);
@@ -166,7 +166,7 @@ void test_kill_and_hangup(void **state)
 		 "guest: {bundled: guest-hang}\n"
 		 "base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot, -name, %s]\n"
 		 "axes: {accel: [tcg]}\nrun: {boots: 1, warmup: 0, timeout: 3s, reference: none}\n", tag);
-	char *m = write_matrix("hang", body), *dir = cm_xasprintf("%s/k9", tmp);
+	char *m = th_write_matrix(tmp, "hang", body), *dir = cm_xasprintf("%s/k9", tmp);
 	stop_signal = SIGKILL;
 	assert_int_equal(coldmark(m, dir, NULL, 1000, &out), 128 + SIGKILL);
 	free(out);
@@ -218,7 +218,7 @@ void test_full_disk(void **state)
 	char body[2048], *out;
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 40, 0,
 		 "30s");
-	char *m = write_matrix("full", body), *dir = cm_xasprintf("%s/run", small);
+	char *m = th_write_matrix(tmp, "full", body), *dir = cm_xasprintf("%s/run", small);
 	char *extra = cm_xasprintf("--format csv --db %s/full.db", tmp);
 	assert_int_equal(coldmark(m, dir, extra, 0, &out), 4);
 	assert_non_null(strstr(out, "No space left on device"));
@@ -281,7 +281,7 @@ void test_store_refuses(void **state)
 {
 	char body[2048], *out;
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
-	char *m = write_matrix("store", body);
+	char *m = th_write_matrix(tmp, "store", body);
 	char *dbdir = cm_xasprintf("%s/db-is-a-folder", tmp), *junk = cm_xasprintf("%s/junk.db", tmp);
 	mkdir(dbdir, 0755);
 	FILE *f = fopen(junk, "w");

@@ -205,7 +205,7 @@ void test_run_debugcon(void **state)
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg",
 		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 1, "30s");
 	/* -o into folders that do not exist yet */
-	char *m = write_matrix("tcg", body), *out, *dir = cm_xasprintf("%s/new/parents/run-tcg", tmp);
+	char *m = th_write_matrix(tmp, "tcg", body), *out, *dir = cm_xasprintf("%s/new/parents/run-tcg", tmp);
 	char *extra = cm_xasprintf("--source debugcon --export-hyperfine %s/hf.json --export-bmf "
 				   "%s/bmf.json", tmp, tmp);
 	int rc = coldmark(m, dir, extra, 0, &out);
@@ -254,7 +254,7 @@ void test_until_ci(void **state)
 	/* run: appears twice in that text: keep the last one only */
 	char *first_run = strstr(full, "run: {boots");
 	memmove(first_run, strchr(first_run, '\n') + 1, strlen(strchr(first_run, '\n') + 1) + 1);
-	char *m = write_matrix("until", full), *dir = cm_xasprintf("%s/until-loose", tmp);
+	char *m = th_write_matrix(tmp, "until", full), *dir = cm_xasprintf("%s/until-loose", tmp);
 	size_t cases;
 	assert_int_equal(coldmark(m, dir, "--until-ci 99", 0, &out), 0);
 	assert_int_equal(count_total_rows(dir, &cases), 6);
@@ -273,7 +273,7 @@ void test_order(void **state)
 {
 	char body[2048], *out;
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 3, 0, "30s");
-	char *m = write_matrix("order", body);
+	char *m = th_write_matrix(tmp, "order", body);
 	static const char *const orders[] = { "sequential", "interleaved" };
 	/* cases in the defined order (cpu=max before cpu=qemu64), then as --order says */
 	static const char *const want[] = { "bbbaaa", "bababa" };
@@ -299,7 +299,7 @@ void test_run_perf(void **state)
 	char body[2048];
 	snprintf(body, sizeof(body), matrix_head, "guest", "kvm",
 		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 0, "120s");
-	char *m = write_matrix("kvm", body), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
+	char *m = th_write_matrix(tmp, "kvm", body), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
 	/* both: perf measures, and debugcon's times of the same markers are kept beside */
 	int rc = coldmark(m, dir, "--source both", 0, &out);
 	expect_ok(rc, out, dir);
@@ -336,7 +336,7 @@ void test_console_markers(void **state)
 		"phases:\n  - {name: err_real, from: real_mode, to: con_real}\n"
 		"  - {name: work, from: con_real, to: con_done}\n"
 		"run: {boots: 3, warmup: 0}\n";
-	char *m = write_matrix("console-markers", body), *out, *dir = cm_xasprintf("%s/conm", tmp);
+	char *m = th_write_matrix(tmp, "console-markers", body), *out, *dir = cm_xasprintf("%s/conm", tmp);
 	int rc = coldmark(m, dir, NULL, 0, &out);
 	expect_ok(rc, out, dir);
 	free(out);
@@ -417,7 +417,7 @@ void test_linux_console_log(void **state)
 		 "phases: [{name: to_user, from: exec, to: linux_start_user}]\n"
 		 "run: {boots: 1, warmup: 0, timeout: 180s, exit_status: 0}\n", /* 33 really */
 		 BUILD_DIR, BUILD_DIR);
-	char *m = write_matrix("console", body), *dir = cm_xasprintf("%s/console", tmp);
+	char *m = th_write_matrix(tmp, "console", body), *dir = cm_xasprintf("%s/console", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	free(out);
 	char *log = cm_xasprintf("%s/logs/0-b1.log", dir), *text = th_slurp(log);

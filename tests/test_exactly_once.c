@@ -36,35 +36,12 @@ static char *fresh(const char *name)
 {
 	if (!pg_base)
 		return cm_xasprintf("%s/%s.db", tmp, name);
-	PGconn *c = th_pg_connect(pg_base);
-	char *sql = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
-				 "CASCADE; CREATE SCHEMA %s;", name, name);
-	th_pg_exec(c, sql);
-	free(sql), PQfinish(c);
-	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base, strchr(pg_base, '?') ? "&" : "?",
-			    name);
+	return th_pg_schema(pg_base, name);
 }
 
 static bool is_pg(const char *target)
 {
 	return cm_store_is_url(target);
-}
-
-/* Raw SQL into target, as another program would. */
-static void raw(const char *target, const char *sql)
-{
-	if (!is_pg(target)) {
-		sqlite3 *db;
-		char *msg = NULL;
-		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
-		if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-			fail_msg("%s: %s", sql, msg);
-		sqlite3_close(db);
-		return;
-	}
-	PGconn *c = th_pg_connect(target);
-	th_pg_exec(c, sql);
-	PQfinish(c);
 }
 
 /* The first value of the first row of sql over target, as text (to free; "" for none). */
@@ -118,20 +95,6 @@ static long long repeats(const char *target)
 			      "status = 'interrupted') AS g");
 }
 
-/* `coldmark ARGS...` to the end: its exit status, what it printed in *out (to free). */
-static int coldmark(char **out, ...)
-{
-	char *argv[16] = { COLDMARK_BIN };
-	va_list ap;
-	va_start(ap, out);
-	for (int i = 1; i < 15 && (argv[i] = va_arg(ap, char *)); i++)
-		;
-	va_end(ap);
-	char *path = cm_xasprintf("%s/out.txt", tmp);
-	int rc = th_run_out(argv, path, out);
-	free(path);
-	return rc;
-}
 
 /* A run of `boots` boots (case memory=1G; phases total and, with two, kernel) into target;
  * with phases 2 its last boot was interrupted once before (a resumed run booted it again). */
@@ -376,7 +339,7 @@ static void old_store(const char *t, int v, int dup)
 				  "duration_ns) VALUES ('old', 'default', 1, 0, 'ok', 'total', 42);");
 	cm_buf_printf(&b, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, "
 			  "duration_ns) VALUES ('old', 'default', 2, 0, 'ok', 'total', 43);");
-	raw(t, b.s);
+	th_store_exec(t, b.s);
 	cm_buf_free(&b);
 }
 
@@ -387,7 +350,7 @@ static void test_migration_dedups(void **state)
 	char *t = fresh("t_dedup"), *out;
 	old_store(t, 4, 3);
 	assert_int_equal(repeats(t), 3);
-	int rc = coldmark(&out, "import", FIXTURES "/samples.csv", "--tag", "later", "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "later", "--db", t, NULL);
 	if (rc)
 		fail_msg("import: exit %d: %s", rc, out);
 	if (!strstr(out, "migrated to schema 5: 3 duplicate sample rows removed"))
@@ -407,18 +370,18 @@ static void test_import_atomic(void **state)
 	struct cm_store *s = cm_store_open(t, &err);
 	assert_non_null(s);
 	cm_store_close(s);
-	raw(t, is_pg(t) ? "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+	th_store_exec(t, is_pg(t) ? "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
 			  "RAISE EXCEPTION 'samples are frozen'; END $$;"
 			  "CREATE TRIGGER frozen BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION frozen();"
 			: "CREATE TRIGGER frozen BEFORE INSERT ON samples BEGIN "
 			  "SELECT RAISE(ABORT, 'samples are frozen'); END;");
-	int rc = coldmark(&out, "import", FIXTURES "/samples.csv", "--tag", "refused", "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "refused", "--db", t, NULL);
 	if (rc != 4 || !strstr(out, "samples are frozen"))
 		fail_msg("import into a refusing store: exit %d (want 4 and the reason): %s", rc, out);
 	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'refused'"), 0);
 	free(out);
 	if (is_pg(t)) {
-		raw(t, "DROP TRIGGER frozen ON samples;"
+		th_store_exec(t, "DROP TRIGGER frozen ON samples;"
 		       "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
 		       "PERFORM pg_sleep(4); RETURN NEW; END $$;"
 		       "CREATE TRIGGER slow BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION slow();");
@@ -432,7 +395,7 @@ static void test_import_atomic(void **state)
 		assert_int_equal(th_finish(pid), 128 + SIGKILL);
 		assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'killed'"), 0);
 		/* the server ends the dead client's transaction when the trigger returns */
-		raw(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+		th_store_exec(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
 		       "application_name = 'coldmark' AND pid <> pg_backend_pid()");
 		free(path);
 	}
@@ -456,7 +419,7 @@ static void test_older_copy_keeps_newer_header(void **state)
 	assert_int_equal(cm_store_set_meta(d, "run-h", "session_load", "end 0.90"), 0);
 	cm_store_close(d);
 	cm_store_close(o);
-	int rc = coldmark(&out, "merge", old, "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "merge", old, "--db", t, NULL);
 	if (rc)
 		fail_msg("merge: exit %d: %s", rc, out);
 	free(out);
@@ -468,7 +431,7 @@ static void test_older_copy_keeps_newer_header(void **state)
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "a"), 0);
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "end 0.95"), 0);
 	cm_store_close(o);
-	rc = coldmark(&out, "merge", old, "--db", t, NULL);
+	rc = th_coldmark(tmp, &out, "merge", old, "--db", t, NULL);
 	assert_int_equal(rc, 0);
 	free(out);
 	v = text(t, "SELECT value FROM run_meta WHERE run_id = 'run-h' AND key = 'session_load'");
@@ -485,7 +448,7 @@ static void test_stranger_untouched(void **state)
 {
 	char *t = fresh("t_stranger"), *good = fresh("t_good"), *out;
 	char *dir = run_folder("stranger-run", "run-s", 2);
-	raw(t, "CREATE TABLE accounts (id INTEGER, owner TEXT);"
+	th_store_exec(t, "CREATE TABLE accounts (id INTEGER, owner TEXT);"
 	       "INSERT INTO accounts VALUES (1, 'alice');");
 	for (int pass = 0; pass < 2; pass++) {
 		char *before = tables(t);
@@ -496,7 +459,7 @@ static void test_stranger_untouched(void **state)
 			{ "import", FIXTURES "/samples.csv", "--tag", "x", "--db", t },
 		};
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-			int rc = coldmark(&out, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], cmds[i][4],
+			int rc = th_coldmark(tmp, &out, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], cmds[i][4],
 					  cmds[i][5], NULL);
 			if (rc != 2 || !strstr(out, "not a coldmark store"))
 				fail_msg("coldmark %s (pass %d): exit %d: %s", cmds[i][0], pass, rc, out);
@@ -508,18 +471,18 @@ static void test_stranger_untouched(void **state)
 		free(before);
 		if (!pass) { /* the second pass: a coldmark store with the stranger's table beside */
 			struct cm_error err = { 0 };
-			raw(t, "DROP TABLE accounts");
+			th_store_exec(t, "DROP TABLE accounts");
 			struct cm_store *s = cm_store_open(t, &err);
 			assert_non_null(s);
 			cm_store_close(s);
-			raw(t, "CREATE TABLE accounts (id INTEGER)");
+			th_store_exec(t, "CREATE TABLE accounts (id INTEGER)");
 		}
 	}
 	char *v3 = fresh("t_v3");
 	old_store(v3, 3, 0);
-	assert_int_not_equal(coldmark(&out, "history", "--db", v3, NULL), 0);
+	assert_int_not_equal(th_coldmark(tmp, &out, "history", "--db", v3, NULL), 0);
 	free(out);
-	assert_int_not_equal(coldmark(&out, "merge", v3, "--db", good, NULL), 0);
+	assert_int_not_equal(th_coldmark(tmp, &out, "merge", v3, "--db", good, NULL), 0);
 	free(out);
 	assert_int_equal(version(v3), 3);
 	free(v3);
@@ -537,7 +500,7 @@ static void test_sync_bad_journal(void **state)
 	     *ej = cm_xasprintf("%s/%s", empty, CM_RUN_JOURNAL_DB);
 	mkdir(empty, 0755);
 	close(open(ej, O_WRONLY | O_CREAT | O_TRUNC, 0644));
-	int rc = coldmark(&out, "sync", empty, "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "sync", empty, "--db", t, NULL);
 	if (rc != 2 || !strstr(out, "empty file, 0 bytes"))
 		fail_msg("sync of an empty journal.db: exit %d: %s", rc, out);
 	free(out);
@@ -548,7 +511,7 @@ static void test_sync_bad_journal(void **state)
 	     *fj = cm_xasprintf("%s/%s", folder, CM_RUN_JOURNAL_DB);
 	mkdir(folder, 0755);
 	mkdir(fj, 0755);
-	rc = coldmark(&out, "sync", folder, "--db", t, NULL);
+	rc = th_coldmark(tmp, &out, "sync", folder, "--db", t, NULL);
 	if (rc != 2 || !strstr(out, "a folder") || strstr(out, "no such file"))
 		fail_msg("sync of a folder journal.db: exit %d: %s", rc, out);
 	free(out);

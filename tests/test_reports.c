@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static bool update;
 
@@ -38,18 +39,6 @@ static char *render(const struct cm_report *r, int which)
 	return buf;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char *buf = calloc(1, 1 << 20);
-	size_t n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
 static void golden(const char *name, const char *got)
 {
 	char path[512];
@@ -59,20 +48,12 @@ static void golden(const char *name, const char *got)
 		fputs(got, f);
 		fclose(f);
 	}
-	char *want = slurp(path);
+	char *want = th_slurp(path);
 	assert_non_null(want);
 	if (strcmp(want, got))
 		fprintf(stderr, "%s differs from the golden file; got:\n%s\n", name, got);
 	assert_string_equal(want, got);
 	free(want);
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
 }
 
 static void load(struct cm_dataset *ds, struct cm_report *r)
@@ -201,7 +182,7 @@ static void test_sweeps(void **state)
 	assert_string_equal(r.trends[0].held, "accel=kvm");
 	assert_true(r.trends[0].slope.lo <= 0 && r.trends[0].slope.hi >= 0);
 	assert_true(r.trends[1].slope.lo > 0);
-	assert_int_equal(count(html, "class=\"fit\""), 2);
+	assert_int_equal(th_count(html, "class=\"fit\""), 2);
 	free(html);
 	cm_sweeps_free(sw, n);
 	cm_report_free(&r);
@@ -390,7 +371,7 @@ static void test_csv_guard(void **state)
 	assert_non_null(strstr(md, "&lt;script&gt;alert(1)&lt;/script&gt; \\*bold\\* \\[link\\](x) a\\|b"));
 	free(md);
 	cm_report_free(&gr);
-	char *text = slurp("guard.csv");
+	char *text = th_slurp("guard.csv");
 	assert_non_null(strstr(text, "'=cmd,"));
 	assert_non_null(strstr(text, "\"'=HYPERLINK(\"\"x\"\")\""));
 	assert_non_null(strstr(text, ",'-1\n"));
@@ -452,9 +433,9 @@ static void test_html(void **state)
 	struct cm_report r;
 	load(&ds, &r);
 	char *html = render(&r, 4);
-	assert_int_equal(count(html, "class=\"plot strip\""), ds.nphases);
-	assert_int_equal(count(html, "class=\"plot breakdown\""), 1);
-	assert_int_equal(count(html, "class=\"plot sweep\""), 2); /* memory is numeric: per phase */
+	assert_int_equal(th_count(html, "class=\"plot strip\""), ds.nphases);
+	assert_int_equal(th_count(html, "class=\"plot breakdown\""), 1);
+	assert_int_equal(th_count(html, "class=\"plot sweep\""), 2); /* memory is numeric: per phase */
 	assert_null(strstr(html, "http"));                        /* self-contained */
 	assert_non_null(strstr(html, "memory=1G,accel=kvm"));
 	/* every coordinate lies on the page: a dot off the plot is a dot nobody sees */
@@ -513,7 +494,7 @@ static void test_formats(void **state)
 	fclose(vf);
 	assert_int_equal(symlink(victim, link), 0);
 	assert_int_equal(cm_report_write(&r, dir, "csv", false, &d), 0);
-	char *v = slurp(victim);
+	char *v = th_slurp(victim);
 	assert_string_equal(v, "precious\n");
 	free(v);
 	char *sum = cm_xasprintf("%s/summary.csv", dir);
