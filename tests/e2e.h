@@ -10,14 +10,17 @@
 #include "coldmark/report.h"
 #include "helpers.h"
 
-extern char tmp[256];	 /* the group's folder, removed when it ends */
-extern int stop_signal;	 /* what run() sends after sigint_after_ms (SIGINT unless a test says) */
+extern char tmp[256];	/* the group's folder, removed when it ends */
+extern int stop_signal; /* what run() sends after sigint_after_ms (SIGINT unless a test says) */
 /* A matrix of the bundled guest: guest, accel list, extra phases, boots, warmup, timeout */
 extern const char *matrix_head;
 
 /* Runs argv with stdout+stderr into out_path; its exit status (128+sig if killed). When
  * sigint_after_ms > 0, sends stop_signal that long after the start. */
 int run(char *const argv[], const char *out_path, int sigint_after_ms);
+/* tmp/NAME.yaml: matrix_head of these values; the path (to free). */
+char *head_matrix(const char *name, const char *guest, const char *accel, const char *phases,
+		  int boots, int warmup, const char *timeout);
 /* coldmark run MATRIX -o OUTDIR EXTRA... (extra split at spaces); what it said in *output. */
 int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
 	     char **output);

@@ -19,14 +19,20 @@
 
 #include <sqlite3.h>
 
+#include "coldmark/harness.h"
 #include "coldmark/store.h"
 #include "coldmark/util.h"
 #include "helpers.h"
 
 /* ---- folders --------------------------------------------------------------------------------- */
 
-int th_mkdtemp(char *buf, size_t size, const char *name)
+int th_mkdtemp(char *buf, size_t size, const char *fmt, ...)
 {
+	char name[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
 	snprintf(buf, size, "/tmp/coldmark-%s-XXXXXX", name);
 	return mkdtemp(buf) ? 0 : -1;
 }
@@ -236,6 +242,16 @@ void th_skip_group(const char *why)
 {
 	printf("SKIP: %s\n", why);
 	exit(77);
+}
+
+char *th_need_program(const char *name)
+{
+	char *path = cm_which(name);
+	if (!path) {
+		char *why = cm_xasprintf("%s is not installed", name);
+		th_skip_group(why);
+	}
+	return path;
 }
 
 /* ---- PostgreSQL ------------------------------------------------------------------------------ */

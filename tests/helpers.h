@@ -13,8 +13,9 @@
 
 /* ---- folders --------------------------------------------------------------------------------- */
 
-/* Makes /tmp/coldmark-NAME-XXXXXX into buf (size bytes); 0, or -1 when it cannot. */
-int th_mkdtemp(char *buf, size_t size, const char *name);
+/* Makes /tmp/coldmark-NAME-XXXXXX into buf (size bytes), NAME as printf makes it of fmt; 0, or
+ * -1 when it cannot. */
+int th_mkdtemp(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* rm -rf path, by argv; its exit status. */
 int th_rm_rf(const char *path);
 /* Removes dir when this process exits (not in the children it forks), unless
@@ -69,6 +70,8 @@ void th_stdout_on(int saved);
 bool th_kvm_ok(void);
 /* Prints "SKIP: why" and exits 77 (CTest: skipped). */
 _Noreturn void th_skip_group(const char *why);
+/* The program's path on PATH (to free); the group skipped, saying so, when there is none. */
+char *th_need_program(const char *name);
 
 /* ---- PostgreSQL ------------------------------------------------------------------------------ */
 

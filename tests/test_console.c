@@ -477,9 +477,10 @@ static void test_compare_three_values(void **state)
 				      base_ns[f] + boot * 1000000LL, fw[f]);
 	char *p = cm_xasprintf("%s/samples.csv", dirbuf);
 	free(th_write_in(tmp, "cmp3/samples.csv", b.s));
-	free(th_write_in(tmp, "cmp3/meta.csv", "key,value\nplan,boots=8 warmup=0 order=shuffled seed=1 "
-					 "until_ci=0 phase=total sessions=1\n"
-					 "axis values (fw),\"qboot, seabios, ovmf\"\n"));
+	free(th_write_in(tmp, "cmp3/meta.csv",
+			 "key,value\nplan,boots=8 warmup=0 order=shuffled seed=1 "
+			 "until_ci=0 phase=total sessions=1\n"
+			 "axis values (fw),\"qboot, seabios, ovmf\"\n"));
 	cm_buf_free(&b);
 	char *argv[] = { COLDMARK_BIN, "compare", dirbuf, "--axis", "fw", NULL };
 	int rc = cm_proc_run(argv, 60000, true, &out, 1 << 20);
@@ -537,10 +538,7 @@ int main(int argc, char **argv)
 		return cmocka_run_group_tests_name("console-source", t, NULL, NULL);
 	}
 	if (!strcmp(group, "boots")) {
-		char *qemu = cm_which("qemu-system-x86_64");
-		if (!qemu)
-			th_skip_group("qemu-system-x86_64 is not installed");
-		free(qemu);
+		free(th_need_program("qemu-system-x86_64"));
 		if (th_mkdtemp(tmp, sizeof(tmp), "console"))
 			return 1;
 		th_remove_at_exit(tmp);

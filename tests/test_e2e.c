@@ -62,18 +62,13 @@ static int drop_sys_admin(void)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	char name[64];
-	snprintf(name, sizeof(name), "e2e-%s", group);
-	if (th_mkdtemp(tmp, sizeof(tmp), name))
+	if (th_mkdtemp(tmp, sizeof(tmp), "e2e-%s", group))
 		return 1;
 	th_remove_at_exit(tmp);
 	tmp_owner = getpid();
 	atexit(umount_small); /* before th_remove_at_exit's removal: atexit runs last first */
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
-	char *qemu = cm_which("qemu-system-x86_64");
-	if (!qemu)
-		th_skip_group("qemu-system-x86_64 is not installed");
-	free(qemu);
+	free(th_need_program("qemu-system-x86_64"));
 	if (!strcmp(group, "guest-tcg")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_guest_tcg),
 						cmocka_unit_test(test_launch_fds),

@@ -65,6 +65,15 @@ int coldmark(const char *matrix, const char *outdir, const char *extra, int sigi
 	return rc;
 }
 
+char *head_matrix(const char *name, const char *guest, const char *accel, const char *phases,
+		  int boots, int warmup, const char *timeout)
+{
+	char *body = cm_xasprintf(matrix_head, guest, accel, phases, boots, warmup, timeout);
+	char *path = th_write_matrix(tmp, name, body);
+	free(body);
+	return path;
+}
+
 /* A run that should have succeeded: when it did not, say everything it said, and every kept
  * boot log (they name qemu's own complaint), before failing. */
 void expect_ok(int rc, const char *out, const char *outdir)

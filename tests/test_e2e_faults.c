@@ -46,9 +46,8 @@ static void expect_status(const char *dir, const char *status, int nboots)
 
 void test_fault_timeout(void **state)
 {
-	char body[2048];
-	snprintf(body, sizeof(body), matrix_head, "guest-hang", "tcg", "", 2, 0, "1500ms");
-	char *m = th_write_matrix(tmp, "hang", body), *out, *dir = cm_xasprintf("%s/hang", tmp);
+	char *m = head_matrix("hang", "guest-hang", "tcg", "", 2, 0, "1500ms");
+	char *out, *dir = cm_xasprintf("%s/hang", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	assert_non_null(strstr(out, "timeout"));
 	assert_non_null(strstr(out, "no 'work_done'"));
@@ -60,9 +59,8 @@ void test_fault_timeout(void **state)
 
 void test_fault_out_of_order(void **state)
 {
-	char body[2048];
-	snprintf(body, sizeof(body), matrix_head, "guest-out-of-order", "tcg", "", 2, 0, "30s");
-	char *m = th_write_matrix(tmp, "ooo", body), *out, *dir = cm_xasprintf("%s/ooo", tmp);
+	char *m = head_matrix("ooo", "guest-out-of-order", "tcg", "", 2, 0, "30s");
+	char *out, *dir = cm_xasprintf("%s/ooo", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 0, &out), 1);
 	assert_non_null(strstr(out, "out_of_order"));
 	expect_status(dir, "out_of_order", 2);
@@ -127,9 +125,9 @@ void test_fault_malformed(void **state)
  * in its planned session (two sessions of 8 boots and a warm-up each) */
 void test_resume(void **state)
 {
-	char body[2048], *out;
-	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 8, 1, "30s");
-	char *m = th_write_matrix(tmp, "resume", body), *dir = cm_xasprintf("%s/resume", tmp);
+	char *out;
+	char *m = head_matrix("resume", "guest", "tcg], cpu: [qemu64, max", "", 8, 1, "30s");
+	char *dir = cm_xasprintf("%s/resume", tmp);
 	char *db = cm_xasprintf("--db %s/resume.db --sessions 2", tmp);
 	assert_int_equal(coldmark(m, dir, db, 1500, &out), 130);
 	free(out);
@@ -183,7 +181,8 @@ void test_end_grace(void **state)
 			 "phases: [{name: mode_switch, from: real_mode, to: long_mode}]\n"
 			 "run: {boots: 1, warmup: 0, timeout: 5s, end_grace: %s}\n",
 			 graces[i]);
-		char *m = th_write_matrix(tmp, "grace", body), *dir = cm_xasprintf("%s/grace%d", tmp, i);
+		char *m = th_write_matrix(tmp, "grace", body);
+		char *dir = cm_xasprintf("%s/grace%d", tmp, i);
 		coldmark(m, dir, NULL, 0, &out);
 		free(out);
 		struct cm_dataset ds;
@@ -198,9 +197,8 @@ void test_end_grace(void **state)
 
 void test_fault_sigint(void **state)
 {
-	char body[2048];
-	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 200, 0, "30s");
-	char *m = th_write_matrix(tmp, "sigint", body), *out, *dir = cm_xasprintf("%s/sigint", tmp);
+	char *m = head_matrix("sigint", "guest", "tcg", "", 200, 0, "30s");
+	char *out, *dir = cm_xasprintf("%s/sigint", tmp);
 	assert_int_equal(coldmark(m, dir, NULL, 2500, &out), 130);
 	assert_non_null(strstr(out, "interrupted"));
 	struct cm_dataset ds;

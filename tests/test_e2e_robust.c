@@ -59,7 +59,8 @@ void test_hostile_names(void **state)
 		 " -device, \"isa-debug-exit,iobase=0x501,iosize=2\"]\n"
 		 "axes: {accel: [tcg]}\nrun: {boots: 1, warmup: 0, exit_status: 33, reference: none}\n",
 		 q, img);
-	char *m = th_write_matrix(tmp, "hostile", body), *out, *dir = cm_xasprintf("%s/hostile", tmp);
+	char *m = th_write_matrix(tmp, "hostile", body);
+	char *out, *dir = cm_xasprintf("%s/hostile", tmp);
 	char *cmd = cm_xasprintf("run %s -o hostile --db hostile.db", m);
 	int rc = cm(cmd, &out);
 	expect_ok(rc, out, dir);
@@ -80,9 +81,8 @@ void test_hostile_names(void **state)
 /* Links planted in a run folder are never followed; an earlier run is not overwritten. */
 void test_run_folder(void **state)
 {
-	char body[2048], *out;
-	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
-	char *m = th_write_matrix(tmp, "folder", body);
+	char *out;
+	char *m = head_matrix("folder", "guest", "tcg", "", 1, 0, "30s");
 	char *victim = cm_xasprintf("%s/victim", tmp), *dir = cm_xasprintf("%s/planted", tmp);
 	FILE *f = fopen(victim, "w");
 	fputs("precious\n", f);
@@ -215,10 +215,9 @@ void test_full_disk(void **state)
 	char *small = cm_xasprintf("%s/small", tmp);
 	mkdir(small, 0755);
 	assert_int_equal(mount("tmpfs", small, "tmpfs", 0, "size=24k"), 0);
-	char body[2048], *out;
-	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 40, 0,
-		 "30s");
-	char *m = th_write_matrix(tmp, "full", body), *dir = cm_xasprintf("%s/run", small);
+	char *out;
+	char *m = head_matrix("full", "guest", "tcg], cpu: [qemu64, max", "", 40, 0,
+		 "30s"), *dir = cm_xasprintf("%s/run", small);
 	char *extra = cm_xasprintf("--format csv --db %s/full.db", tmp);
 	assert_int_equal(coldmark(m, dir, extra, 0, &out), 4);
 	assert_non_null(strstr(out, "No space left on device"));
@@ -279,9 +278,8 @@ void test_bad_samples_cli(void **state)
 /* A store that cannot take the run stops it before the first boot, loudly. */
 void test_store_refuses(void **state)
 {
-	char body[2048], *out;
-	snprintf(body, sizeof(body), matrix_head, "guest", "tcg", "", 1, 0, "30s");
-	char *m = th_write_matrix(tmp, "store", body);
+	char *out;
+	char *m = head_matrix("store", "guest", "tcg", "", 1, 0, "30s");
 	char *dbdir = cm_xasprintf("%s/db-is-a-folder", tmp), *junk = cm_xasprintf("%s/junk.db", tmp);
 	mkdir(dbdir, 0755);
 	FILE *f = fopen(junk, "w");

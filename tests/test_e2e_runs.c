@@ -205,7 +205,8 @@ void test_run_debugcon(void **state)
 	snprintf(body, sizeof(body), matrix_head, "guest", "tcg",
 		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 1, "30s");
 	/* -o into folders that do not exist yet */
-	char *m = th_write_matrix(tmp, "tcg", body), *out, *dir = cm_xasprintf("%s/new/parents/run-tcg", tmp);
+	char *m = th_write_matrix(tmp, "tcg", body);
+	char *out, *dir = cm_xasprintf("%s/new/parents/run-tcg", tmp);
 	char *extra = cm_xasprintf("--source debugcon --export-hyperfine %s/hf.json --export-bmf "
 				   "%s/bmf.json", tmp, tmp);
 	int rc = coldmark(m, dir, extra, 0, &out);
@@ -271,9 +272,8 @@ void test_until_ci(void **state)
 /* --order: the boots happen in the planned order (samples.csv is written in boot order) */
 void test_order(void **state)
 {
-	char body[2048], *out;
-	snprintf(body, sizeof(body), matrix_head, "guest", "tcg], cpu: [qemu64, max", "", 3, 0, "30s");
-	char *m = th_write_matrix(tmp, "order", body);
+	char *out;
+	char *m = head_matrix("order", "guest", "tcg], cpu: [qemu64, max", "", 3, 0, "30s");
 	static const char *const orders[] = { "sequential", "interleaved" };
 	/* cases in the defined order (cpu=max before cpu=qemu64), then as --order says */
 	static const char *const want[] = { "bbbaaa", "bababa" };
@@ -296,10 +296,8 @@ void test_order(void **state)
 
 void test_run_perf(void **state)
 {
-	char body[2048];
-	snprintf(body, sizeof(body), matrix_head, "guest", "kvm",
-		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 0, "120s");
-	char *m = th_write_matrix(tmp, "kvm", body), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
+	char *m = head_matrix("kvm", "guest", "kvm",
+		 "  - {name: qemu_init, from: exec, to: first_entry}\n", 5, 0, "120s"), *out, *dir = cm_xasprintf("%s/run-kvm", tmp);
 	/* both: perf measures, and debugcon's times of the same markers are kept beside */
 	int rc = coldmark(m, dir, "--source both", 0, &out);
 	expect_ok(rc, out, dir);
@@ -336,7 +334,8 @@ void test_console_markers(void **state)
 		"phases:\n  - {name: err_real, from: real_mode, to: con_real}\n"
 		"  - {name: work, from: con_real, to: con_done}\n"
 		"run: {boots: 3, warmup: 0}\n";
-	char *m = th_write_matrix(tmp, "console-markers", body), *out, *dir = cm_xasprintf("%s/conm", tmp);
+	char *m = th_write_matrix(tmp, "console-markers", body);
+	char *out, *dir = cm_xasprintf("%s/conm", tmp);
 	int rc = coldmark(m, dir, NULL, 0, &out);
 	expect_ok(rc, out, dir);
 	free(out);

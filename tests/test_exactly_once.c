@@ -350,7 +350,8 @@ static void test_migration_dedups(void **state)
 	char *t = fresh("t_dedup"), *out;
 	old_store(t, 4, 3);
 	assert_int_equal(repeats(t), 3);
-	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "later", "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "later", "--db",
+			t, NULL);
 	if (rc)
 		fail_msg("import: exit %d: %s", rc, out);
 	if (!strstr(out, "migrated to schema 5: 3 duplicate sample rows removed"))
@@ -375,7 +376,8 @@ static void test_import_atomic(void **state)
 			  "CREATE TRIGGER frozen BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION frozen();"
 			: "CREATE TRIGGER frozen BEFORE INSERT ON samples BEGIN "
 			  "SELECT RAISE(ABORT, 'samples are frozen'); END;");
-	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "refused", "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "refused",
+			"--db", t, NULL);
 	if (rc != 4 || !strstr(out, "samples are frozen"))
 		fail_msg("import into a refusing store: exit %d (want 4 and the reason): %s", rc, out);
 	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'refused'"), 0);

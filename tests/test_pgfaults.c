@@ -142,7 +142,7 @@ static void test_refusal_fails_the_run(void **state)
 		char *as = url_of(refusals[i].db, refusals[i].user);
 		int rc = run_into(m, as, refusals[i].db, &out);
 		/* no run row for it, above all no empty one (the import's run is the only one) */
-		long long runs = scalar(refusals[i].db, "SELECT th_count(*) FROM runs WHERE tag = $1",
+		long long runs = scalar(refusals[i].db, "SELECT count(*) FROM runs WHERE tag = $1",
 					refusals[i].db);
 		const char *said = strstr(out, "refused");
 		printf("%s: exit %d, %lld run rows: %.*s\n", refusals[i].db, rc, runs,
@@ -172,7 +172,7 @@ static void test_refusal_fails_the_run(void **state)
 	char *argv[] = { (char *)bin, "run", m, "--resume", dir, "--db", url, NULL };
 	int rc = th_finish(th_start(argv, log));
 	out = th_slurp(log);
-	long long boots = scalar("f_trigger", "SELECT th_count(DISTINCT boot) FROM samples s JOIN runs r "
+	long long boots = scalar("f_trigger", "SELECT count(DISTINCT boot) FROM samples s JOIN runs r "
 				 "ON r.id = s.run_id WHERE r.tag = $1", "f_trigger");
 	if (rc || boots != 3)
 		fail_msg("resume after the refusal: exit %d, %lld of 3 boots in the server: %s", rc,
@@ -242,7 +242,7 @@ static void test_stopped_backend_is_lost(void **state)
 	char *dir = cm_xasprintf("%s/run-stop", tmp), *log = cm_xasprintf("%s/stop.txt", tmp);
 	char *argv[] = { (char *)bin, "run", m, "-o", dir, "--tag", "stop", "--db", url, NULL };
 	pid_t pid = th_start(argv, log);
-	for (int i = 0; i < 600 && scalar("f_stop", "SELECT th_count(*) FROM samples s JOIN runs r ON "
+	for (int i = 0; i < 600 && scalar("f_stop", "SELECT count(*) FROM samples s JOIN runs r ON "
 					  "r.id = s.run_id WHERE r.tag = $1", "stop") < 1; i++)
 		usleep(20000);
 	long long backend = scalar("f_stop", "SELECT pid FROM pg_stat_activity WHERE "

@@ -417,14 +417,11 @@ static void test_exit_stamp_stopped_perf(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	char name[64];
-	snprintf(name, sizeof(name), "procs-%s", group);
-	if (th_mkdtemp(tmp, sizeof(tmp), name))
+	if (th_mkdtemp(tmp, sizeof(tmp), "procs-%s", group))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	setenv("COLDMARK_CACHE_DIR", "", 1); /* every helper and the ROM query really run */
-	if (!(qemu = cm_which("qemu-system-x86_64")))
-		th_skip_group("qemu-system-x86_64 is not installed");
+	qemu = th_need_program("qemu-system-x86_64");
 	int rc = 1;
 	if (!strcmp(group, "wrapper")) {
 		const struct CMUnitTest t[] = {

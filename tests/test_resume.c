@@ -69,7 +69,8 @@ static void expect_refused(const char *dir, const char *db, const char *m, const
 {
 	char *meta = cm_xasprintf("%s/meta.csv", dir), *samples = cm_xasprintf("%s/samples.csv", dir);
 	char *meta0 = th_slurp(meta), *samples0 = th_slurp(samples), *out;
-	int rc = th_coldmark(tmp, &out, "run", (char *)m, "--resume", (char *)dir, "--db", (char *)db, NULL);
+	int rc = th_coldmark(tmp, &out, "run", (char *)m, "--resume", (char *)dir, "--db",
+			(char *)db, NULL);
 	if (rc != 2)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 2);
@@ -275,7 +276,8 @@ static void test_replicate_auto_stepped(void **state)
 					     "base_args: [-machine, pc, -accel, tcg, -display, none, "
 					     "-nodefaults, -no-reboot]\n"
 					     "run: {boots: 1, warmup: 0, timeout: 30s, reference: none}\n");
-	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", db, "--replicate", "auto", NULL);
+	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", db, "--replicate", "auto",
+			NULL);
 	if (rc)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 0);
@@ -291,17 +293,12 @@ static void test_replicate_auto_stepped(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	char name[64];
-	snprintf(name, sizeof(name), "resume-%s", group);
-	if (th_mkdtemp(tmp, sizeof(tmp), name))
+	if (th_mkdtemp(tmp, sizeof(tmp), "resume-%s", group))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	unsetenv("COLDMARK_DB");
 	unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("JOB_COMPLETION_INDEX");
-	char *qemu = cm_which("qemu-system-x86_64");
-	if (!qemu)
-		th_skip_group("qemu-system-x86_64 is not installed");
-	free(qemu);
+	free(th_need_program("qemu-system-x86_64"));
 	if (!strcmp(group, "resume")) {
 		const struct CMUnitTest t[] = {
 			cmocka_unit_test(test_resume_unchanged),

@@ -485,9 +485,7 @@ static void test_e2e_leaves_no_tmp(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	char name[64];
-	snprintf(name, sizeof(name), "scripts-%s", group);
-	if (th_mkdtemp(tmp, sizeof(tmp), name))
+	if (th_mkdtemp(tmp, sizeof(tmp), "scripts-%s", group))
 		return 1;
 	chmod(tmp, 0755); /* the script's munge and postgres users reach their folders in it */
 	th_remove_at_exit(tmp); /* gone whatever happened */

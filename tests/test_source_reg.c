@@ -103,10 +103,7 @@ int main(void)
 {
 	if (th_mkdtemp(tmp, sizeof(tmp), "srcreg"))
 		return 1;
-	char *q = cm_which("qemu-system-x86_64");
-	if (!q)
-		th_skip_group("no qemu-system-x86_64");
-	free(q);
+	free(th_need_program("qemu-system-x86_64"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fake_list),
 		cmocka_unit_test(test_fake_run),

@@ -497,10 +497,7 @@ int main(int argc, char **argv)
 						cmocka_unit_test(test_runner_axis) };
 		return cmocka_run_group_tests_name("waves-units", t, NULL, NULL);
 	}
-	char *qemu = cm_which("qemu-system-x86_64");
-	if (!qemu)
-		th_skip_group("no qemu-system-x86_64");
-	free(qemu);
+	free(th_need_program("qemu-system-x86_64"));
 	if (!strcmp(group, "tcg")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_tcg_mixed) };
 		return cmocka_run_group_tests_name("waves-tcg", t, NULL, NULL);
