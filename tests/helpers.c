@@ -24,7 +24,7 @@
 #include "coldmark/util.h"
 #include "helpers.h"
 
-/* ---- folders --------------------------------------------------------------------------------- */
+/* ---- folders -------------------------------------------------------------------------------- */
 
 int th_mkdtemp(char *buf, size_t size, const char *fmt, ...)
 {
@@ -72,7 +72,7 @@ bool th_exists(const char *path)
 	return lstat(path, &sb) == 0;
 }
 
-/* ---- files ----------------------------------------------------------------------------------- */
+/* ---- files ---------------------------------------------------------------------------------- */
 
 char *th_slurp_len(const char *path, size_t *len)
 {
@@ -121,7 +121,7 @@ char *th_write_matrix(const char *dir, const char *name, const char *body)
 	return path;
 }
 
-/* ---- processes ------------------------------------------------------------------------------- */
+/* ---- processes ------------------------------------------------------------------------------ */
 
 /* argv started with its stdout (and its stderr, unless keep_stderr) into out_path. */
 static pid_t spawn(char *const argv[], const char *out_path, const char *cwd, bool keep_stderr)
@@ -223,7 +223,7 @@ void th_stdout_on(int saved)
 	close(saved);
 }
 
-/* ---- the host, the groups -------------------------------------------------------------------- */
+/* ---- the host, the groups ------------------------------------------------------------------- */
 
 bool th_kvm_ok(void)
 {
@@ -254,7 +254,7 @@ char *th_need_program(const char *name)
 	return path;
 }
 
-/* ---- PostgreSQL ------------------------------------------------------------------------------ */
+/* ---- PostgreSQL ----------------------------------------------------------------------------- */
 
 PGconn *th_pg_connect(const char *conninfo)
 {
@@ -314,7 +314,40 @@ long long th_pg_scalar(const char *conninfo, const char *q, const char *arg)
 	return n;
 }
 
-/* ---- a store, as another program sees it ----------------------------------------------------- */
+/* ---- a report, written in memory ------------------------------------------------------------ */
+
+char *th_render(const struct cm_report *r, enum th_writer w)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	switch (w) {
+	case TH_SUMMARY_CSV: cm_report_summary_csv(r, f); break;
+	case TH_MARKDOWN: cm_report_markdown(r, f); break;
+	case TH_JSON: cm_report_json(r, f); break;
+	case TH_SAMPLES:
+		cm_samples_write_header(f, r->ds);
+		for (size_t i = 0; i < r->ds->n; i++)
+			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
+		break;
+	case TH_HTML: cm_report_html(r, f); break;
+	case TH_TERMINAL: cm_report_terminal(r, "total", f); break;
+	}
+	fclose(f);
+	return buf;
+}
+
+char *th_render_compare(const struct cm_cmp_result *r, const char *fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_cmp_writer(fmt)->write(r, f);
+	fclose(f);
+	return buf;
+}
+
+/* ---- a store, as another program sees it ---------------------------------------------------- */
 
 void th_store_exec(const char *target, const char *sql)
 {

@@ -11,7 +11,9 @@
 
 #include <libpq-fe.h>
 
-/* ---- folders --------------------------------------------------------------------------------- */
+#include "coldmark/report.h"
+
+/* ---- folders -------------------------------------------------------------------------------- */
 
 /* Makes /tmp/coldmark-NAME-XXXXXX into buf (size bytes), NAME as printf makes it of fmt; 0, or
  * -1 when it cannot. */
@@ -24,7 +26,7 @@ void th_remove_at_exit(const char *dir);
 /* Something is at path (a link, dangling or not, included). */
 bool th_exists(const char *path);
 
-/* ---- files ----------------------------------------------------------------------------------- */
+/* ---- files ---------------------------------------------------------------------------------- */
 
 /* The whole file as a string, "" when it cannot be read (to free). */
 char *th_slurp(const char *path);
@@ -39,7 +41,7 @@ char *th_write_in(const char *dir, const char *name, const char *text);
 /* A matrix: body into dir/NAME.yaml; the path (to free). */
 char *th_write_matrix(const char *dir, const char *name, const char *body);
 
-/* ---- processes ------------------------------------------------------------------------------- */
+/* ---- processes ------------------------------------------------------------------------------ */
 
 /* Starts argv (PATH searched when argv[0] has no /) with stdout and stderr into out_path
  * (truncated; NULL: this process's own). */
@@ -64,7 +66,7 @@ int th_coldmark(const char *dir, char **out, ...) __attribute__((sentinel));
 int th_stdout_off(void);
 void th_stdout_on(int saved);
 
-/* ---- the host, the groups -------------------------------------------------------------------- */
+/* ---- the host, the groups ------------------------------------------------------------------- */
 
 /* /dev/kvm opens and creates a VM. */
 bool th_kvm_ok(void);
@@ -73,7 +75,7 @@ _Noreturn void th_skip_group(const char *why);
 /* The program's path on PATH (to free); the group skipped, saying so, when there is none. */
 char *th_need_program(const char *name);
 
-/* ---- PostgreSQL ------------------------------------------------------------------------------ */
+/* ---- PostgreSQL ----------------------------------------------------------------------------- */
 
 /* Connects (fails the test, naming the server's words, when it cannot). */
 PGconn *th_pg_connect(const char *conninfo);
@@ -87,7 +89,23 @@ char *th_pg_text(const char *conninfo, const char *q, const char *arg);
 /* The same as a number; -1 when q returns no row. */
 long long th_pg_scalar(const char *conninfo, const char *q, const char *arg);
 
-/* ---- a store, as another program sees it ----------------------------------------------------- */
+/* ---- a report, written in memory ------------------------------------------------------------ */
+
+/* What th_render writes (numbered as test_reports' golden files are). */
+enum th_writer {
+	TH_SUMMARY_CSV,
+	TH_MARKDOWN,
+	TH_JSON,
+	TH_SAMPLES, /* samples.csv: its header and every row of the report's dataset */
+	TH_HTML,
+	TH_TERMINAL, /* the terminal summary of the phase "total" */
+};
+/* r as the writer writes it (to free). */
+char *th_render(const struct cm_report *r, enum th_writer w);
+/* A comparison as compare's writer of format fmt (text, md, csv, json) writes it (to free). */
+char *th_render_compare(const struct cm_cmp_result *r, const char *fmt);
+
+/* ---- a store, as another program sees it ---------------------------------------------------- */
 
 /* Raw SQL into the store at target (a SQLite file, or a PostgreSQL URL), as another program
  * (or an old coldmark) would; fails the test, naming the statement, on an error. */
