@@ -192,6 +192,12 @@ int th_run_stdout(char *const argv[], const char *out_path, char **out)
 	return rc;
 }
 
+const char *th_coldmark_bin(void)
+{
+	const char *other = getenv("COLDMARK_TEST_BIN");
+	return other ? other : COLDMARK_BIN;
+}
+
 int th_coldmark(const char *dir, char **out, ...)
 {
 	static int nruns;

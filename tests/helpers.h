@@ -58,6 +58,9 @@ int th_run_signal(char *const argv[], const char *out_path, int sig, int after_m
 int th_run_out(char *const argv[], const char *out_path, char **out);
 /* The same with only its stdout in out_path (a JSON answer), its stderr this process's. */
 int th_run_stdout(char *const argv[], const char *out_path, char **out);
+/* The coldmark a test runs: COLDMARK_TEST_BIN when set (another build of it, an older one to
+ * compare), else this build's. */
+const char *th_coldmark_bin(void);
 /* Runs this build's coldmark with the arguments (NULL-terminated) to the end, its output in a
  * file of its own in dir; its exit status, what it said in *out (to free). */
 int th_coldmark(const char *dir, char **out, ...) __attribute__((sentinel));

@@ -33,7 +33,7 @@
 
 static char tmp[256];
 static const char *pghost;
-static const char *bin = COLDMARK_BIN;
+static const char *bin; /* th_coldmark_bin() */
 
 /* A database of the server, as coldmark is given it (trust auth: the password is ignored). */
 static char *url_of(const char *dbname, const char *user)
@@ -277,8 +277,7 @@ int main(int argc, char **argv)
 		       "test_pgfaults)\n");
 		return 77;
 	}
-	if (getenv("COLDMARK_TEST_BIN")) /* another build of coldmark (an older one, to compare) */
-		bin = getenv("COLDMARK_TEST_BIN");
+	bin = th_coldmark_bin();
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	setenv("COLDMARK_DB_TIMEOUT", "2s", 1); /* TIMEOUT_S, for every run this starts */
 	if (th_mkdtemp(tmp, sizeof(tmp), "pgfaults"))

@@ -63,7 +63,7 @@ static struct variant variants[] = {
 #define NVARIANTS (sizeof(variants) / sizeof(variants[0]))
 
 static char tmp[256];
-static const char *bin = COLDMARK_BIN;
+static const char *bin; /* th_coldmark_bin() */
 
 /* ---- redact: util's redaction ------------------------------------------------------------ */
 
@@ -278,8 +278,7 @@ int main(int argc, char **argv)
 {
 	variants[4].target = long_url(600);
 	variants[5].target = long_url(5000);
-	if (getenv("COLDMARK_TEST_BIN")) /* another build of coldmark (an older one, to compare) */
-		bin = getenv("COLDMARK_TEST_BIN");
+	bin = th_coldmark_bin();
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	if (th_mkdtemp(tmp, sizeof(tmp), "secrets"))
 		return 1;
