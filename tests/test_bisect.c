@@ -28,6 +28,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
 #include "coldmark/util.h"
+#include "helpers.h"
 
 static char tmp[256];
 
@@ -232,13 +233,6 @@ static pid_t spawn_bisect(const char *repo, const char *out, const char *build, 
 	return pid;
 }
 
-static int reap(pid_t pid)
-{
-	int st;
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static json_t *answer_of(const char *out)
 {
 	char *path = cm_xasprintf("%s/bisect.json", out);
@@ -271,7 +265,7 @@ static void test_finds_the_commit(void **state)
 	(void)state;
 	char *repo = regression_repo(), *out = cm_xasprintf("%s/out", tmp),
 	     *prog = build_prog(), *want = sha_of(repo, 10);
-	assert_int_equal(reap(spawn_bisect(repo, out, prog, false, NULL)), 0);
+	assert_int_equal(th_finish(spawn_bisect(repo, out, prog, false, NULL)), 0);
 	json_t *j = answer_of(out);
 	assert_string_equal(json_string_value(json_object_get(j, "first_bad")), want);
 	/* at most ceil(log2 16) + 3 builds, the untestable commit among them or not */
@@ -295,7 +289,7 @@ static void test_nothing_to_bisect(void **state)
 	(void)state;
 	char *repo = make_repo("flat", "99", "0", "0"), *out = cm_xasprintf("%s/flat-out", tmp),
 	     *prog = build_prog();
-	assert_int_equal(reap(spawn_bisect(repo, out, prog, false, NULL)), 1);
+	assert_int_equal(th_finish(spawn_bisect(repo, out, prog, false, NULL)), 1);
 	json_t *j = answer_of(out);
 	assert_true(json_is_null(json_object_get(j, "first_bad")));
 	assert_non_null(strstr(json_string_value(json_object_get(j, "reason")), "nothing to bisect"));
@@ -311,7 +305,7 @@ static void test_two_changes(void **state)
 	(void)state;
 	char *repo = make_repo2("two", "4", "60", "0", "11", "-40"),
 	     *out = cm_xasprintf("%s/two-out", tmp), *prog = build_prog(), *want = sha_of(repo, 4);
-	assert_int_equal(reap(spawn_bisect(repo, out, prog, false, NULL)), 0);
+	assert_int_equal(th_finish(spawn_bisect(repo, out, prog, false, NULL)), 0);
 	json_t *j = answer_of(out), *steps = json_object_get(j, "steps");
 	assert_string_equal(json_string_value(json_object_get(j, "first_bad")), want);
 	bool between = false;
@@ -348,12 +342,12 @@ static void test_kill_and_resume(void **state)
 		usleep(20000);
 	usleep(500000);
 	kill(pid, SIGKILL);
-	assert_int_equal(reap(pid), 128 + SIGKILL);
+	assert_int_equal(th_finish(pid), 128 + SIGKILL);
 	/* a second bisect into the same folder is refused, and so is a resume judged otherwise;
 	 * --resume continues it */
-	assert_int_equal(reap(spawn_bisect(repo, out, prog, false, NULL)), 2);
-	assert_int_equal(reap(spawn_bisect(repo, out, prog, true, "--threshold=5")), 2);
-	assert_int_equal(reap(spawn_bisect(repo, out, prog, true, "--format=json")), 0);
+	assert_int_equal(th_finish(spawn_bisect(repo, out, prog, false, NULL)), 2);
+	assert_int_equal(th_finish(spawn_bisect(repo, out, prog, true, "--threshold=5")), 2);
+	assert_int_equal(th_finish(spawn_bisect(repo, out, prog, true, "--format=json")), 0);
 	json_t *j = answer_of(out);
 	assert_string_equal(json_string_value(json_object_get(j, "first_bad")), want);
 	json_decref(j);
@@ -395,7 +389,7 @@ static void test_signal_during_build(void **state)
 		char *text = cm_read_file(started, &len);
 		pid_t build = atoi(text);
 		kill(pid, sigs[s]);
-		assert_int_equal(reap(pid), 130);
+		assert_int_equal(th_finish(pid), 130);
 		assert_int_equal(kill(build, 0), -1); /* the build is gone with it */
 		assert_int_equal(errno, ESRCH);
 		char *wts = cm_xasprintf("%s/worktrees", out), *list;
@@ -411,8 +405,7 @@ static void test_signal_during_build(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "matrix";
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-bisect-test-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "bisect-test"))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	setenv("COLDMARK_CACHE_DIR", "", 1);

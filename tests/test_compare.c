@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static void load(const char *side, struct cm_dataset *ds)
 {
@@ -26,16 +27,6 @@ static void load(const char *side, struct cm_dataset *ds)
 	snprintf(path, sizeof(path), "%s/compare/%s/meta.csv", FIXTURES, side);
 	assert_int_equal(cm_meta_read(path, ds), 0);
 	cm_diags_clear(&d);
-}
-
-static char *render(const struct cm_cmp_result *r, const char *fmt)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	cm_cmp_writer(fmt)->write(r, f);
-	fclose(f);
-	return buf;
 }
 
 static bool has(char **v, size_t n, const char *s)
@@ -78,8 +69,8 @@ static void test_model(void **state)
 	assert_true(has(r.not_comparable, r.n_not_comparable, "only the candidate loads efi-e1000.rom"));
 	assert_false(has(r.not_comparable, r.n_not_comparable, "qemu differs"));
 	/* the writers */
-	char *text = render(&r, "text"), *md = render(&r, "md"), *csv = render(&r, "csv"),
-	     *js = render(&r, "json");
+	char *text = th_render_compare(&r, "text"), *md = th_render_compare(&r, "md");
+	char *csv = th_render_compare(&r, "csv"), *js = th_render_compare(&r, "json");
 	assert_non_null(strstr(text, "REGRESSED"));
 	assert_non_null(strstr(text, "0 regressions, 1 more beyond the boots' noise alone"));
 	assert_non_null(strstr(text, "boots only: one session a side"));
@@ -206,7 +197,7 @@ static void test_models(void **state)
 	assert_string_equal(cm_cmp_models[r.rows[0].model].name, "within run");
 	assert_int_equal(r.rows[0].cmp.verdict, CM_REGRESSED);
 	assert_true(fabs(r.rows[0].cmp.rel - expm1(0.03)) < 0.005);
-	char *text = render(&r, "text");
+	char *text = th_render_compare(&r, "text");
 	assert_non_null(strstr(text, "within run ×3"));
 	free(text);
 	cm_compare_free(&r);
@@ -252,13 +243,13 @@ static void test_hosts_level(void **state)
 	assert_int_equal(r.nhosts, 4);
 	assert_true(row->hosts.h[3].sick && !row->hosts.h[0].sick);
 	assert_true(fabs(row->hosts.rel_healthy - 0.05) < 0.01);
-	char *text = render(&r, "text");
+	char *text = th_render_compare(&r, "text");
 	assert_non_null(strstr(text, "hosts 4: 8+8"));
 	assert_non_null(strstr(text, "node-3 +40.0% (2+2) DISAGREES"));
 	assert_non_null(strstr(text, "without the hosts that disagree: +5.0%"));
 	assert_non_null(strstr(text, "van Elteren"));
 	free(text);
-	text = render(&r, "json");
+	text = th_render_compare(&r, "json");
 	assert_non_null(strstr(text, "\"disagrees\": true"));
 	assert_non_null(strstr(text, "\"model\": \"hosts\""));
 	free(text);
@@ -409,7 +400,7 @@ static void test_within_run_interaction(void **state)
 	struct cm_judge j = { 0.05, 0, 0 };
 	struct cm_cmp_opts w = { .within_run = true };
 	cm_compare_build(&b, &c, &j, NULL, &w, &res);
-	char *text = render(&res, "text");
+	char *text = th_render_compare(&res, "text");
 	assert_non_null(strstr(text, "within ×1 boots"));
 	assert_non_null(strstr(text, "the boots' own test, blind to that"));
 	free(text);

@@ -25,6 +25,7 @@
 #include "coldmark/report.h"
 #include "coldmark/rundir.h"
 #include "coldmark/util.h"
+#include "helpers.h"
 
 static char tmp[256];
 
@@ -319,15 +320,6 @@ static void test_source_per_case(void **state)
 
 /* ---- boots ----------------------------------------------------------------------------------- */
 
-static char *write_file(const char *name, const char *body)
-{
-	char *path = cm_xasprintf("%s/%s", tmp, name);
-	FILE *f = fopen(path, "w");
-	fputs(body, f);
-	fclose(f);
-	return path;
-}
-
 static int coldmark_run(const char *matrix, const char *outdir, const char *flag, char **out)
 {
 	char *argv[] = { COLDMARK_BIN, "run", (char *)matrix, "-o", (char *)outdir, "--db",
@@ -339,17 +331,10 @@ static int coldmark_run(const char *matrix, const char *outdir, const char *flag
 	return rc;
 }
 
-static char *slurp(const char *path)
-{
-	size_t n;
-	char *s = cm_read_file(path, &n);
-	return s ? s : cm_xstrdup("");
-}
-
 /* The events of one case and boot from events.csv, in its (time) order, as "name,name,...". */
 static char *event_order(const char *outdir, const char *case_id, int boot)
 {
-	char *p = cm_xasprintf("%s/events.csv", outdir), *csv = slurp(p);
+	char *p = cm_xasprintf("%s/events.csv", outdir), *csv = th_slurp(p);
 	struct cm_buf b = { 0 };
 	char prefix[128];
 	int k = snprintf(prefix, sizeof(prefix), "\"%s\",%d,0,", case_id, boot);
@@ -367,7 +352,7 @@ static char *event_order(const char *outdir, const char *case_id, int boot)
 static void test_boot_markers(void **state)
 {
 	(void)state;
-	char *m = write_file("markers.yaml",
+	char *m = th_write_in(tmp, "markers.yaml",
 		"guest: {bundled: guest-serial}\n"
 		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
 		"axes:\n  accel: [tcg]\n  v:\n"
@@ -390,7 +375,7 @@ static void test_boot_markers(void **state)
 		assert_non_null(strstr(b, "long_mode,second,work_done,mid,last"));
 		free(a), free(b);
 	}
-	char *p = cm_xasprintf("%s/samples.csv", dir), *s = slurp(p);
+	char *p = cm_xasprintf("%s/samples.csv", dir), *s = th_slurp(p);
 	assert_null(strstr(s, "missing_marker"));
 	assert_non_null(strstr(s, ",to_mid,"));
 	free(p), free(s), free(dir), free(m);
@@ -421,9 +406,9 @@ static void test_keep_logs(void **state)
 		"run: {boots: 2, warmup: 1, reference: none%s}\n";
 	char y[512], *out;
 	snprintf(y, sizeof(y), body, "");
-	char *plain = write_file("plain.yaml", y);
+	char *plain = th_write_in(tmp, "plain.yaml", y);
 	snprintf(y, sizeof(y), body, ", keep_logs: true");
-	char *kept = write_file("kept.yaml", y);
+	char *kept = th_write_in(tmp, "kept.yaml", y);
 	char *d1 = cm_xasprintf("%s/plain", tmp), *d2 = cm_xasprintf("%s/flag", tmp),
 	     *d3 = cm_xasprintf("%s/key", tmp);
 	assert_int_equal(coldmark_run(plain, d1, NULL, &out), 0);
@@ -436,7 +421,7 @@ static void test_keep_logs(void **state)
 	const char *dirs[] = { d2, d3 };
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(logs_in(dirs[i]), 3); /* the warm-up and both measured boots */
-		char *p = cm_xasprintf("%s/logs/0-b2.log", dirs[i]), *log = slurp(p);
+		char *p = cm_xasprintf("%s/logs/0-b2.log", dirs[i]), *log = th_slurp(p);
 		assert_non_null(strstr(log, "R\nL\nW\n")); /* the serial console, whole */
 		free(p), free(log);
 	}
@@ -491,10 +476,11 @@ static void test_compare_three_values(void **state)
 			cm_buf_printf(&b, "fw=%s,%d,ok,total,%lld,0,debugcon,none,%s\n", fw[f], boot,
 				      base_ns[f] + boot * 1000000LL, fw[f]);
 	char *p = cm_xasprintf("%s/samples.csv", dirbuf);
-	free(write_file("cmp3/samples.csv", b.s));
-	free(write_file("cmp3/meta.csv", "key,value\nplan,boots=8 warmup=0 order=shuffled seed=1 "
-					 "until_ci=0 phase=total sessions=1\n"
-					 "axis values (fw),\"qboot, seabios, ovmf\"\n"));
+	free(th_write_in(tmp, "cmp3/samples.csv", b.s));
+	free(th_write_in(tmp, "cmp3/meta.csv",
+			 "key,value\nplan,boots=8 warmup=0 order=shuffled seed=1 "
+			 "until_ci=0 phase=total sessions=1\n"
+			 "axis values (fw),\"qboot, seabios, ovmf\"\n"));
 	cm_buf_free(&b);
 	char *argv[] = { COLDMARK_BIN, "compare", dirbuf, "--axis", "fw", NULL };
 	int rc = cm_proc_run(argv, 60000, true, &out, 1 << 20);
@@ -533,14 +519,6 @@ static void test_compare_three_values(void **state)
 	free(p);
 }
 
-static void remove_tmp(void)
-{
-	char *argv[] = { "rm", "-rf", tmp, NULL };
-	char *out;
-	cm_proc_run(argv, 10000, true, &out, 1024);
-	free(out);
-}
-
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
@@ -560,26 +538,19 @@ int main(int argc, char **argv)
 		return cmocka_run_group_tests_name("console-source", t, NULL, NULL);
 	}
 	if (!strcmp(group, "boots")) {
-		char *qemu = cm_which("qemu-system-x86_64");
-		if (!qemu) {
-			printf("SKIP: qemu-system-x86_64 is not installed\n");
-			return 77;
-		}
-		free(qemu);
-		snprintf(tmp, sizeof(tmp), "/tmp/coldmark-console-XXXXXX");
-		if (!mkdtemp(tmp))
+		free(th_need_program("qemu-system-x86_64"));
+		if (th_mkdtemp(tmp, sizeof(tmp), "console"))
 			return 1;
-		atexit(remove_tmp);
+		th_remove_at_exit(tmp);
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_boot_markers),
 						cmocka_unit_test(test_keep_logs),
 						cmocka_unit_test(test_firmware_per_case) };
 		return cmocka_run_group_tests_name("console-boots", t, NULL, NULL);
 	}
 	if (!strcmp(group, "compare")) {
-		snprintf(tmp, sizeof(tmp), "/tmp/coldmark-console-XXXXXX");
-		if (!mkdtemp(tmp))
+		if (th_mkdtemp(tmp, sizeof(tmp), "console"))
 			return 1;
-		atexit(remove_tmp);
+		th_remove_at_exit(tmp);
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_compare_three_values) };
 		return cmocka_run_group_tests_name("console-compare", t, NULL, NULL);
 	}

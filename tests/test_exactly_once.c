@@ -26,6 +26,7 @@
 
 #include "coldmark/rundir.h"
 #include "coldmark/store.h"
+#include "helpers.h"
 
 static const char *pg_base; /* COLDMARK_DB under --pg, NULL for SQLite */
 static char tmp[64];	    /* this run's folder */
@@ -35,41 +36,12 @@ static char *fresh(const char *name)
 {
 	if (!pg_base)
 		return cm_xasprintf("%s/%s.db", tmp, name);
-	PGconn *c = PQconnectdb(pg_base);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	char *sql = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
-				 "CASCADE; CREATE SCHEMA %s;", name, name);
-	PGresult *r = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r), free(sql), PQfinish(c);
-	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base, strchr(pg_base, '?') ? "&" : "?",
-			    name);
+	return th_pg_schema(pg_base, name);
 }
 
 static bool is_pg(const char *target)
 {
 	return cm_store_is_url(target);
-}
-
-/* Raw SQL into target, as another program would. */
-static void raw(const char *target, const char *sql)
-{
-	if (!is_pg(target)) {
-		sqlite3 *db;
-		char *msg = NULL;
-		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
-		if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-			fail_msg("%s: %s", sql, msg);
-		sqlite3_close(db);
-		return;
-	}
-	PGconn *c = PQconnectdb(target);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PGresult *r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
 }
 
 /* The first value of the first row of sql over target, as text (to free; "" for none). */
@@ -88,15 +60,7 @@ static char *text(const char *target, const char *sql)
 		sqlite3_close(db);
 		return v ? v : cm_xstrdup("");
 	}
-	PGconn *c = PQconnectdb(target);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PGresult *r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	v = cm_xstrdup(PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
-	PQclear(r);
-	PQfinish(c);
-	return v;
+	return th_pg_text(target, sql, NULL);
 }
 
 static long long scalar(const char *target, const char *sql)
@@ -131,52 +95,6 @@ static long long repeats(const char *target)
 			      "status = 'interrupted') AS g");
 }
 
-static pid_t start(char *const argv[], const char *out_path)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int finish(pid_t pid)
-{
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = cm_xcalloc(1, 1 << 16);
-	if (f) {
-		buf[fread(buf, 1, (1 << 16) - 1, f)] = 0;
-		fclose(f);
-	}
-	return buf;
-}
-
-/* `coldmark ARGS...` to the end: its exit status, what it printed in *out (to free). */
-static int coldmark(char **out, ...)
-{
-	char *argv[16] = { COLDMARK_BIN };
-	va_list ap;
-	va_start(ap, out);
-	for (int i = 1; i < 15 && (argv[i] = va_arg(ap, char *)); i++)
-		;
-	va_end(ap);
-	char *path = cm_xasprintf("%s/out.txt", tmp);
-	int rc = finish(start(argv, path));
-	*out = slurp(path);
-	free(path);
-	return rc;
-}
 
 /* A run of `boots` boots (case memory=1G; phases total and, with two, kernel) into target;
  * with phases 2 its last boot was interrupted once before (a resumed run booted it again). */
@@ -249,10 +167,10 @@ static void test_run_ids_unique_across_pid_namespaces(void **state)
 				cm_rundir_new_id(id, sizeof(id), &tm);
 				_exit(getpid() != 1 || write(fd[1], id, strlen(id)) < 0 ? 4 : 0);
 			}
-			_exit(finish(inner));
+			_exit(th_finish(inner));
 		}
 		close(fd[1]);
-		assert_int_equal(finish(pid), 0);
+		assert_int_equal(th_finish(pid), 0);
 		assert_true(read(fd[0], ids[i], sizeof(ids[i]) - 1) > 0);
 		close(fd[0]);
 	}
@@ -300,7 +218,7 @@ static struct hold hold_target(const char *t)
 		assert_int_equal(sqlite3_exec(h.lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 		return h;
 	}
-	h.pg = PQconnectdb(t);
+	h.pg = th_pg_connect(t);
 	PGresult *r = PQexec(h.pg, "BEGIN; LOCK TABLE samples IN EXCLUSIVE MODE");
 	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
 	PQclear(r);
@@ -335,15 +253,15 @@ static void copies_at_once(const char *cmd, const char *source, const char *t, l
 	for (int i = 0; i < COPIES; i++) {
 		outs[i] = cm_xasprintf("%s/copy%d.txt", tmp, i);
 		char *argv[] = { COLDMARK_BIN, (char *)cmd, (char *)source, "--db", (char *)t, NULL };
-		pids[i] = start(argv, outs[i]);
+		pids[i] = th_start(argv, outs[i]);
 	}
 	struct timespec wait = { 2, 0 }; /* every copy has read the target by now */
 	nanosleep(&wait, NULL);
 	release(&h);
 	size_t added = 0;
 	for (int i = 0; i < COPIES; i++) {
-		int rc = finish(pids[i]);
-		char *o = slurp(outs[i]);
+		int rc = th_finish(pids[i]);
+		char *o = th_slurp(outs[i]);
 		if (rc)
 			fail_msg("copy %d: exit %d: %s", i, rc, o);
 		added += added_in(o);
@@ -421,7 +339,7 @@ static void old_store(const char *t, int v, int dup)
 				  "duration_ns) VALUES ('old', 'default', 1, 0, 'ok', 'total', 42);");
 	cm_buf_printf(&b, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, "
 			  "duration_ns) VALUES ('old', 'default', 2, 0, 'ok', 'total', 43);");
-	raw(t, b.s);
+	th_store_exec(t, b.s);
 	cm_buf_free(&b);
 }
 
@@ -432,7 +350,8 @@ static void test_migration_dedups(void **state)
 	char *t = fresh("t_dedup"), *out;
 	old_store(t, 4, 3);
 	assert_int_equal(repeats(t), 3);
-	int rc = coldmark(&out, "import", FIXTURES "/samples.csv", "--tag", "later", "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "later", "--db",
+			t, NULL);
 	if (rc)
 		fail_msg("import: exit %d: %s", rc, out);
 	if (!strstr(out, "migrated to schema 5: 3 duplicate sample rows removed"))
@@ -452,32 +371,33 @@ static void test_import_atomic(void **state)
 	struct cm_store *s = cm_store_open(t, &err);
 	assert_non_null(s);
 	cm_store_close(s);
-	raw(t, is_pg(t) ? "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+	th_store_exec(t, is_pg(t) ? "CREATE FUNCTION frozen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
 			  "RAISE EXCEPTION 'samples are frozen'; END $$;"
 			  "CREATE TRIGGER frozen BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION frozen();"
 			: "CREATE TRIGGER frozen BEFORE INSERT ON samples BEGIN "
 			  "SELECT RAISE(ABORT, 'samples are frozen'); END;");
-	int rc = coldmark(&out, "import", FIXTURES "/samples.csv", "--tag", "refused", "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "import", FIXTURES "/samples.csv", "--tag", "refused",
+			"--db", t, NULL);
 	if (rc != 4 || !strstr(out, "samples are frozen"))
 		fail_msg("import into a refusing store: exit %d (want 4 and the reason): %s", rc, out);
 	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'refused'"), 0);
 	free(out);
 	if (is_pg(t)) {
-		raw(t, "DROP TRIGGER frozen ON samples;"
+		th_store_exec(t, "DROP TRIGGER frozen ON samples;"
 		       "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
 		       "PERFORM pg_sleep(4); RETURN NEW; END $$;"
 		       "CREATE TRIGGER slow BEFORE INSERT ON samples FOR EACH ROW EXECUTE FUNCTION slow();");
 		char *path = cm_xasprintf("%s/import.txt", tmp);
 		char *argv[] = { COLDMARK_BIN, "import", FIXTURES "/samples.csv", "--tag", "killed",
 				 "--db", t, NULL };
-		pid_t pid = start(argv, path);
+		pid_t pid = th_start(argv, path);
 		struct timespec wait = { 1, 500000000 }; /* in the first sample's trigger by now */
 		nanosleep(&wait, NULL);
 		kill(pid, SIGKILL);
-		assert_int_equal(finish(pid), 128 + SIGKILL);
+		assert_int_equal(th_finish(pid), 128 + SIGKILL);
 		assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs WHERE tag = 'killed'"), 0);
 		/* the server ends the dead client's transaction when the trigger returns */
-		raw(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+		th_store_exec(t, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
 		       "application_name = 'coldmark' AND pid <> pg_backend_pid()");
 		free(path);
 	}
@@ -501,7 +421,7 @@ static void test_older_copy_keeps_newer_header(void **state)
 	assert_int_equal(cm_store_set_meta(d, "run-h", "session_load", "end 0.90"), 0);
 	cm_store_close(d);
 	cm_store_close(o);
-	int rc = coldmark(&out, "merge", old, "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "merge", old, "--db", t, NULL);
 	if (rc)
 		fail_msg("merge: exit %d: %s", rc, out);
 	free(out);
@@ -513,7 +433,7 @@ static void test_older_copy_keeps_newer_header(void **state)
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "a"), 0);
 	assert_int_equal(cm_store_set_meta(o, "run-h", "session_load", "end 0.95"), 0);
 	cm_store_close(o);
-	rc = coldmark(&out, "merge", old, "--db", t, NULL);
+	rc = th_coldmark(tmp, &out, "merge", old, "--db", t, NULL);
 	assert_int_equal(rc, 0);
 	free(out);
 	v = text(t, "SELECT value FROM run_meta WHERE run_id = 'run-h' AND key = 'session_load'");
@@ -530,7 +450,7 @@ static void test_stranger_untouched(void **state)
 {
 	char *t = fresh("t_stranger"), *good = fresh("t_good"), *out;
 	char *dir = run_folder("stranger-run", "run-s", 2);
-	raw(t, "CREATE TABLE accounts (id INTEGER, owner TEXT);"
+	th_store_exec(t, "CREATE TABLE accounts (id INTEGER, owner TEXT);"
 	       "INSERT INTO accounts VALUES (1, 'alice');");
 	for (int pass = 0; pass < 2; pass++) {
 		char *before = tables(t);
@@ -541,7 +461,7 @@ static void test_stranger_untouched(void **state)
 			{ "import", FIXTURES "/samples.csv", "--tag", "x", "--db", t },
 		};
 		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-			int rc = coldmark(&out, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], cmds[i][4],
+			int rc = th_coldmark(tmp, &out, cmds[i][0], cmds[i][1], cmds[i][2], cmds[i][3], cmds[i][4],
 					  cmds[i][5], NULL);
 			if (rc != 2 || !strstr(out, "not a coldmark store"))
 				fail_msg("coldmark %s (pass %d): exit %d: %s", cmds[i][0], pass, rc, out);
@@ -553,18 +473,18 @@ static void test_stranger_untouched(void **state)
 		free(before);
 		if (!pass) { /* the second pass: a coldmark store with the stranger's table beside */
 			struct cm_error err = { 0 };
-			raw(t, "DROP TABLE accounts");
+			th_store_exec(t, "DROP TABLE accounts");
 			struct cm_store *s = cm_store_open(t, &err);
 			assert_non_null(s);
 			cm_store_close(s);
-			raw(t, "CREATE TABLE accounts (id INTEGER)");
+			th_store_exec(t, "CREATE TABLE accounts (id INTEGER)");
 		}
 	}
 	char *v3 = fresh("t_v3");
 	old_store(v3, 3, 0);
-	assert_int_not_equal(coldmark(&out, "history", "--db", v3, NULL), 0);
+	assert_int_not_equal(th_coldmark(tmp, &out, "history", "--db", v3, NULL), 0);
 	free(out);
-	assert_int_not_equal(coldmark(&out, "merge", v3, "--db", good, NULL), 0);
+	assert_int_not_equal(th_coldmark(tmp, &out, "merge", v3, "--db", good, NULL), 0);
 	free(out);
 	assert_int_equal(version(v3), 3);
 	free(v3);
@@ -582,7 +502,7 @@ static void test_sync_bad_journal(void **state)
 	     *ej = cm_xasprintf("%s/%s", empty, CM_RUN_JOURNAL_DB);
 	mkdir(empty, 0755);
 	close(open(ej, O_WRONLY | O_CREAT | O_TRUNC, 0644));
-	int rc = coldmark(&out, "sync", empty, "--db", t, NULL);
+	int rc = th_coldmark(tmp, &out, "sync", empty, "--db", t, NULL);
 	if (rc != 2 || !strstr(out, "empty file, 0 bytes"))
 		fail_msg("sync of an empty journal.db: exit %d: %s", rc, out);
 	free(out);
@@ -593,7 +513,7 @@ static void test_sync_bad_journal(void **state)
 	     *fj = cm_xasprintf("%s/%s", folder, CM_RUN_JOURNAL_DB);
 	mkdir(folder, 0755);
 	mkdir(fj, 0755);
-	rc = coldmark(&out, "sync", folder, "--db", t, NULL);
+	rc = th_coldmark(tmp, &out, "sync", folder, "--db", t, NULL);
 	if (rc != 2 || !strstr(out, "a folder") || strstr(out, "no such file"))
 		fail_msg("sync of a folder journal.db: exit %d: %s", rc, out);
 	free(out);
@@ -602,17 +522,13 @@ static void test_sync_bad_journal(void **state)
 
 static int cleanup(void **state)
 {
-	char *argv[] = { "/bin/rm", "-rf", tmp, NULL };
-	char *log = cm_xasprintf("/dev/null");
-	finish(start(argv, log));
-	free(log);
+	th_rm_rf(tmp);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/cm-once-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "once"))
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_ids_unique_across_pid_namespaces),

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "coldmark/util.h"
+#include "helpers.h"
 
 static char tmp[256];
 static const char *db; /* COLDMARK_DB: the server */
@@ -36,51 +37,17 @@ static const char matrix_yaml[] =
 
 static char *write_matrix(const char *name, int boots)
 {
-	char *path = cm_xasprintf("%s/%s.yaml", tmp, name);
-	FILE *f = fopen(path, "w");
-	fprintf(f, matrix_yaml, boots);
-	fclose(f);
+	char *path = cm_xasprintf("%s/%s.yaml", tmp, name), *text = cm_xasprintf(matrix_yaml, boots);
+	th_write(path, text, 0644);
+	free(text);
 	return path;
-}
-
-/* Starts argv with stdout+stderr into out_path; its pid. */
-static pid_t start(char *const argv[], const char *out_path)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int finish(pid_t pid)
-{
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = calloc(1, 1 << 20);
-	if (f) {
-		buf[fread(buf, 1, (1 << 20) - 1, f)] = 0;
-		fclose(f);
-	}
-	return buf;
 }
 
 /* Runs argv to the end; its status, and what it printed in *out (to free). */
 static int run(char *const argv[], char **out)
 {
 	char *path = cm_xasprintf("%s/out.txt", tmp);
-	int rc = finish(start(argv, path));
-	*out = slurp(path);
+	int rc = th_run_out(argv, path, out);
 	free(path);
 	return rc;
 }
@@ -88,16 +55,7 @@ static int run(char *const argv[], char **out)
 /* One number from the server. */
 static long long scalar(const char *sql, const char *arg)
 {
-	PGconn *c = PQconnectdb(db);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	const char *p[] = { arg };
-	PGresult *r = PQexecParams(c, sql, arg ? 1 : 0, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-	long long v = atoll(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	return v;
+	return th_pg_scalar(db, sql, arg);
 }
 
 /* Every planned boot of run id (its cases x boots) has its total row in the server. */
@@ -109,6 +67,19 @@ static void all_boots_there(const char *run_id, int boots)
 				 "WHERE run_id = $1 AND phase = 'total' AND status = 'ok'", run_id);
 	if (there != cases * boots)
 		fail_msg("run %s: %lld of %lld boots in the server", run_id, there, cases * boots);
+}
+
+/* The same for every run under tag. */
+static void all_runs_there(const char *tag, int boots)
+{
+	PGconn *c = th_pg_connect(db);
+	const char *p[] = { tag };
+	PGresult *r = PQexecParams(c, "SELECT id FROM runs WHERE tag = $1", 1, NULL, p, NULL, NULL, 0);
+	assert_true(PQntuples(r) >= 1);
+	for (int i = 0; i < PQntuples(r); i++)
+		all_boots_there(PQgetvalue(r, i, 0), boots);
+	PQclear(r);
+	PQfinish(c);
 }
 
 static void test_array_of_replicates(void **state)
@@ -135,13 +106,7 @@ static void test_array_of_replicates(void **state)
 	assert_int_equal(scalar("SELECT count(*) FROM run_meta m JOIN runs r ON r.id = m.run_id "
 				"WHERE r.tag = $1 AND m.key = 'job' AND m.value LIKE 'slurm %'",
 				"fleet-v1"), 3);
-	PGconn *c = PQconnectdb(db);
-	const char *p[] = { "fleet-v1" };
-	PGresult *r = PQexecParams(c, "SELECT id FROM runs WHERE tag = $1", 1, NULL, p, NULL, NULL, 0);
-	for (int i = 0; i < PQntuples(r); i++)
-		all_boots_there(PQgetvalue(r, i, 0), 2);
-	PQclear(r);
-	PQfinish(c);
+	all_runs_there("fleet-v1", 2);
 	/* compare across the replicates: sessions as the unit, the tag's three sessions a side */
 	char *cmp[] = { COLDMARK_BIN, "compare", "fleet-v1", "fleet-v1", NULL };
 	rc = run(cmp, &out);
@@ -170,19 +135,12 @@ static void test_unreachable_then_sync(void **state)
 	assert_non_null(strstr(out, ": 0 boots added, "));
 	free(out);
 	assert_int_equal(scalar("SELECT count(*) FROM runs WHERE tag = $1", "offline"), 1);
-	char *id = NULL;
-	PGconn *c = PQconnectdb(db);
-	const char *p[] = { "offline" };
-	PGresult *r = PQexecParams(c, "SELECT id FROM runs WHERE tag = $1", 1, NULL, p, NULL, NULL, 0);
-	id = cm_xstrdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	PQfinish(c);
-	all_boots_there(id, 2);
+	all_runs_there("offline", 2);
 	/* a folder without a journal is told so */
 	char *none[] = { COLDMARK_BIN, "sync", tmp, NULL };
 	assert_int_equal(run(none, &out), 2);
 	assert_non_null(strstr(out, "no journal there"));
-	free(out), free(id), free(m), free(dir);
+	free(out), free(m), free(dir);
 }
 
 /* The connection cut while the run goes on (the server's backends terminated): the run goes
@@ -192,7 +150,7 @@ static void test_connection_lost_mid_run(void **state)
 	char *m = write_matrix("cut", 8), *dir = cm_xasprintf("%s/cut-run", tmp);
 	char *log = cm_xasprintf("%s/cut.txt", tmp), *out;
 	char *argv[] = { COLDMARK_BIN, "run", m, "-o", dir, "--tag", "cut", NULL };
-	pid_t pid = start(argv, log);
+	pid_t pid = th_start(argv, log);
 	/* once the run has boots in the server, cut its connection */
 	for (int i = 0; i < 600 && !scalar("SELECT count(*) FROM samples s JOIN runs r ON "
 					   "r.id = s.run_id WHERE r.tag = $1", "cut"); i++)
@@ -200,8 +158,8 @@ static void test_connection_lost_mid_run(void **state)
 	long long cut = scalar("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
 			       "WHERE application_name = $1", "coldmark");
 	assert_true(cut >= 1);
-	assert_int_equal(finish(pid), 0);
-	out = slurp(log);
+	assert_int_equal(th_finish(pid), 0);
+	out = th_slurp(log);
 	if (!strstr(out, "did not take") || !strstr(out, "coldmark sync"))
 		fail_msg("run: %s", out);
 	free(out);
@@ -213,12 +171,7 @@ static void test_connection_lost_mid_run(void **state)
 	free(out);
 	assert_true(scalar("SELECT count(*) FROM samples s JOIN runs r ON r.id = s.run_id "
 			   "WHERE r.tag = $1", "cut") > before);
-	PGconn *c = PQconnectdb(db);
-	const char *p[] = { "cut" };
-	PGresult *r = PQexecParams(c, "SELECT id FROM runs WHERE tag = $1", 1, NULL, p, NULL, NULL, 0);
-	all_boots_there(PQgetvalue(r, 0, 0), 8);
-	PQclear(r);
-	PQfinish(c);
+	all_runs_there("cut", 8);
 	free(m), free(dir), free(log);
 }
 
@@ -253,8 +206,7 @@ int main(void)
 		       "scripts/slurm-local.sh run -- test_fleet)\n");
 		return 77;
 	}
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-fleet-test-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "fleet-test"))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	const struct CMUnitTest t[] = {
@@ -264,8 +216,7 @@ int main(void)
 		cmocka_unit_test(test_merge_shard),
 	};
 	int rc = cmocka_run_group_tests_name("fleet", t, NULL, NULL);
-	char *rm[] = { "rm", "-rf", tmp, NULL }, *out;
 	if (!rc)
-		run(rm, &out), free(out);
+		th_rm_rf(tmp);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "coldmark/host.h"
+#include "helpers.h"
 
 static char base[64], root[128], state[128];
 
@@ -89,12 +90,6 @@ static int chown_one(const char *p, const struct stat *sb, int flag, struct FTW 
 	return lchown(p, TESTER, TESTER);
 }
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)ftw;
-	return flag == FTW_DP ? rmdir(p) : unlink(p);
-}
-
 /* The fake host and state folder belong to the tester (when the tests run as root). */
 static void give_away(void)
 {
@@ -134,15 +129,7 @@ static pid_t spawn_cm(bool as_root, const char *const *args)
 	return pid;
 }
 
-/* Its exit status, or 128 + the signal that ended it. */
-static int reap(pid_t pid)
-{
-	int status;
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-#define CM(as_root, ...) reap(spawn_cm(as_root, (const char *const[]){ __VA_ARGS__, NULL }))
+#define CM(as_root, ...) th_finish(spawn_cm(as_root, (const char *const[]){ __VA_ARGS__, NULL }))
 
 /* What the last coldmark said. */
 static char *said(void)
@@ -248,8 +235,7 @@ static void write_state(const char *text, mode_t mode, uid_t owner)
 static int setup(void **st)
 {
 	(void)st;
-	snprintf(base, sizeof(base), "/tmp/coldmark-host-XXXXXX");
-	assert_non_null(mkdtemp(base));
+	assert_int_equal(th_mkdtemp(base, sizeof(base), "host"), 0);
 	snprintf(root, sizeof(root), "%s/root", base); /* the sysroot: its parent is outside */
 	snprintf(state, sizeof(state), "%s/state", base);
 	setenv("COLDMARK_SYSROOT", root, 1);
@@ -262,7 +248,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
 	(void)st;
-	int rc = nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	int rc = th_rm_rf(base);
 	unsetenv("COLDMARK_SYSROOT");
 	unsetenv("COLDMARK_STATE_DIR");
 	return rc;
@@ -437,7 +423,7 @@ static void test_tune_killed_at_random_moments(void **st)
 	while (!writes && running(pid))
 		if (state_records() == 7)
 			writes = cm_now_ns() - t0;
-	assert_int_equal(reap(pid), 0);
+	assert_int_equal(th_finish(pid), 0);
 	int64_t whole = cm_now_ns() - t0;
 	assert_true(writes > 0);
 	print_message("a whole tune: %.1f ms, its 7 prior values recorded by %.1f ms\n",
@@ -458,7 +444,7 @@ static void test_tune_killed_at_random_moments(void **st)
 			;
 		nanosleep(&(struct timespec){ at / 1000000000, at % 1000000000 }, NULL);
 		kill(pid, sig);
-		int rc = reap(pid), records = state_records();
+		int rc = th_finish(pid), records = state_records();
 		char when[128];
 		snprintf(when, sizeof(when), "tune sent signal %d %.3f ms %s (exit %d, %d prior values "
 			 "recorded)", sig, (double)at / 1e6, i % 2 ? "in" : "after a record", rc, records);

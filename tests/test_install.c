@@ -38,34 +38,13 @@
 #include <unistd.h>
 
 #include "coldmark/harness.h"
+#include "helpers.h"
 
 #define NOBODY 65534
 #define KVM_GID 64990     /* groups no one on the host has: given to nobody only here */
 #define TRACING_GID 64991
 
 static char tmp[256];
-
-static void skip_group(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	exit(77);
-}
-
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	return s ? s : cm_xstrdup("");
-}
-
-static void put(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
 
 /* mkdir -p, every new folder with mode */
 static void mkdirs(const char *path, mode_t mode)
@@ -169,7 +148,7 @@ static int run_as(const struct as *a, char *const argv[], char **out)
 	}
 	int st;
 	waitpid(pid, &st, 0);
-	*out = slurp(path);
+	*out = th_slurp(path);
 	free(path);
 	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	if (rc == 125)
@@ -244,7 +223,7 @@ static char *fake_root(enum tstate s)
 	mkdirs(p, 0755);
 	free(p);
 	p = cm_xasprintf("%s/proc/sys/kernel/perf_event_paranoid", root);
-	put(p, "2\n", 0644);
+	th_write(p, "2\n", 0644);
 	free(p);
 	char *tr = cm_xasprintf("%s/sys/kernel/tracing", root);
 	mkdirs(tr, 0755);
@@ -258,7 +237,7 @@ static char *fake_root(enum tstate s)
 			p = cm_xasprintf("%s/events/%s", tr, tps[i]);
 			mkdirs(p, 0755);
 			char *id = cm_xasprintf("%s/id", p);
-			put(id, ids[i], s == READABLE_PARTLY && i == 2 ? 0600 : 0444);
+			th_write(id, ids[i], s == READABLE_PARTLY && i == 2 ? 0600 : 0444);
 			free(id), free(p);
 		}
 	}
@@ -417,11 +396,6 @@ static void test_doctor_readable_partly(void **state)
 
 static char *prefix, *home, *ibin;
 
-static bool exists(const char *path)
-{
-	return !access(path, F_OK);
-}
-
 /* the installed coldmark as nobody, in nobody's folder, with the groups and mounts given */
 static int installed(const struct as *extra, const char *args, char **out)
 {
@@ -453,7 +427,7 @@ static void matrix(const char *name, const char *accels)
 				  "  - {name: qemu_init, from: exec, to: first_entry}\n"
 				  "run: {boots: 2, warmup: 0, timeout: 60s, reference: none}\n",
 				  accels);
-	put(p, body, 0644);
+	th_write(p, body, 0644);
 	free(p), free(body);
 }
 
@@ -467,9 +441,9 @@ static void test_install_tree(void **state)
 	assert_int_equal(rc, 0);
 	free(out);
 	char *img = cm_xasprintf("%s/share/coldmark/guest/guest.img", prefix);
-	assert_true(exists(ibin));
-	assert_true(exists(img));
-	char *man = cm_xasprintf("%s/share/man/man1/coldmark.1", prefix), *text = slurp(man);
+	assert_true(th_exists(ibin));
+	assert_true(th_exists(img));
+	char *man = cm_xasprintf("%s/share/man/man1/coldmark.1", prefix), *text = th_slurp(man);
 	assert_non_null(strstr(text, ".SH ENVIRONMENT\n.TP\n.B COLDMARK_GUEST_DIR\n"));
 	assert_non_null(strstr(text, "share/coldmark/guest"));
 	free(text), free(man), free(img);
@@ -485,7 +459,7 @@ static void test_installed_tcg_as_nobody(void **state)
 	assert_non_null(strstr(out, want)); /* the installed images, not the build tree's */
 	free(want), free(out);
 	assert_int_equal(installed(NULL, "run tcg.yaml -o out-tcg --format csv", &out), 0);
-	char *sum = cm_xasprintf("%s/out-tcg/summary.csv", home), *text = slurp(sum);
+	char *sum = cm_xasprintf("%s/out-tcg/summary.csv", home), *text = th_slurp(sum);
 	assert_non_null(strstr(text, "accel=tcg"));
 	free(text), free(sum), free(out);
 }
@@ -581,9 +555,9 @@ static void test_installed_kvm_as_nobody(void **state)
 				    "(a session keeps the groups it began with)\n"));
 	free(out);
 	/* in the group by /etc/group, but not in this session: log in again */
-	char *groups = cm_xasprintf("%s/group", tmp), *text = slurp("/etc/group");
+	char *groups = cm_xasprintf("%s/group", tmp), *text = th_slurp("/etc/group");
 	char *more = cm_xasprintf("%skvmtest:x:64990:nobody\n", text);
-	put(groups, more, 0644);
+	th_write(groups, more, 0644);
 	free(more), free(text);
 	struct as not_yet = { .kvm_node = node, .etc_group = groups };
 	assert_int_equal(installed(&not_yet, "doctor --no-probe", &out), 0);
@@ -609,7 +583,7 @@ static void test_installed_kvm_as_nobody(void **state)
 	assert_non_null(strstr(out, "1 KVM case (accel=kvm) runs under KVM, measured through "
 				    "debugcon; 1 TCG case (accel=tcg) runs under TCG"));
 	char *sum = cm_xasprintf("%s/out-kvm/summary.csv", home);
-	text = slurp(sum);
+	text = th_slurp(sum);
 	assert_non_null(strstr(text, "accel=kvm"));
 	free(text), free(out);
 
@@ -629,7 +603,7 @@ static void test_installed_kvm_as_nobody(void **state)
 	assert_null(strstr(out, "is not measurable")); /* perf sees first_entry */
 	free(sum);
 	sum = cm_xasprintf("%s/out-perf/summary.csv", home);
-	text = slurp(sum);
+	text = th_slurp(sum);
 	assert_non_null(strstr(text, "qemu_init"));
 	free(text), free(sum), free(out), free(node);
 }
@@ -662,10 +636,9 @@ int main(int argc, char **argv)
 		return cmocka_run_group_tests_name("note", t, NULL, NULL);
 	}
 	if (geteuid() != 0)
-		skip_group("switches to user nobody and makes mount namespaces: needs root");
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-install-XXXXXX");
-	if (!mkdtemp(tmp) || chmod(tmp, 0755))
-		skip_group("no temporary folder");
+		th_skip_group("switches to user nobody and makes mount namespaces: needs root");
+	if (th_mkdtemp(tmp, sizeof(tmp), "install") || chmod(tmp, 0755))
+		th_skip_group("no temporary folder");
 	int rc = 2;
 	if (!strcmp(group, "doctor")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_doctor_mounted_unreadable),

@@ -18,8 +18,9 @@
 #include "coldmark/capture.h"
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
+#include "helpers.h"
 
-static char tmp[] = "/tmp/coldmark-launchcost-XXXXXX";
+static char tmp[256];
 
 static struct cm_matrix *matrix(void)
 {
@@ -134,7 +135,7 @@ static void test_launch_env(void **state)
 
 int main(void)
 {
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "launchcost"))
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_launch_cpu_flat_in_memory),

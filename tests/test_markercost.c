@@ -25,6 +25,7 @@
 #include "coldmark/capture.h"
 #include "coldmark/harness.h"
 #include "coldmark/stats.h"
+#include "helpers.h"
 
 #define PAGES 64
 #define MAXCPU 64
@@ -179,8 +180,7 @@ static void test_marker_cost_not_over_perfs(void **state)
 
 int main(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-markercost-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "markercost"))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	setenv("COLDMARK_CACHE_DIR", tmp, 1);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "coldmark/util.h"
+#include "helpers.h"
 
 #define BOOT_S 0.3
 #define TIMEOUT_S 2 /* COLDMARK_DB_TIMEOUT for the runs */
@@ -32,7 +33,7 @@
 
 static char tmp[256];
 static const char *pghost;
-static const char *bin = COLDMARK_BIN;
+static const char *bin; /* th_coldmark_bin() */
 
 /* A database of the server, as coldmark is given it (trust auth: the password is ignored). */
 static char *url_of(const char *dbname, const char *user)
@@ -43,60 +44,17 @@ static char *url_of(const char *dbname, const char *user)
 static PGconn *admin(const char *dbname)
 {
 	char *conninfo = cm_xasprintf("host=%s user=postgres dbname=%s", pghost, dbname);
-	PGconn *c = PQconnectdb(conninfo);
+	PGconn *c = th_pg_connect(conninfo);
 	free(conninfo);
-	if (PQstatus(c) != CONNECTION_OK)
-		fail_msg("connect %s: %s", dbname, PQerrorMessage(c));
 	return c;
-}
-
-static void sql(PGconn *c, const char *q)
-{
-	PGresult *r = PQexec(c, q);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQresultErrorMessage(r));
-	PQclear(r);
 }
 
 static long long scalar(const char *dbname, const char *q, const char *arg)
 {
-	PGconn *c = admin(dbname);
-	const char *p[] = { arg };
-	PGresult *r = PQexecParams(c, q, arg ? 1 : 0, NULL, p, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		fail_msg("%s: %s", q, PQresultErrorMessage(r));
-	long long v = PQntuples(r) ? atoll(PQgetvalue(r, 0, 0)) : -1;
-	PQclear(r);
-	PQfinish(c);
+	char *conninfo = cm_xasprintf("host=%s user=postgres dbname=%s", pghost, dbname);
+	long long v = th_pg_scalar(conninfo, q, arg);
+	free(conninfo);
 	return v;
-}
-
-static pid_t start(char *const argv[], const char *out_path)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		setenv("COLDMARK_DB_TIMEOUT", "2s", 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int finish(pid_t pid)
-{
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	return s ? s : cm_xstrdup("");
 }
 
 /* A fresh database holding a coldmark store (made by coldmark itself, at its version). */
@@ -104,17 +62,17 @@ static char *fresh_store(const char *dbname)
 {
 	PGconn *c = admin("postgres");
 	char *q = cm_xasprintf("DROP DATABASE IF EXISTS %s", dbname);
-	sql(c, q);
+	th_pg_exec(c, q);
 	free(q);
 	q = cm_xasprintf("CREATE DATABASE %s", dbname);
-	sql(c, q);
+	th_pg_exec(c, q);
 	free(q);
 	PQfinish(c);
 	char *url = url_of(dbname, "postgres"), *out = cm_xasprintf("%s/init.txt", tmp);
 	char *argv[] = { (char *)bin, "import", FIXTURES "/samples.csv", "--tag", "init", "--db", url, NULL };
-	int rc = finish(start(argv, out));
+	int rc = th_finish(th_start(argv, out));
 	if (rc) {
-		char *text = slurp(out);
+		char *text = th_slurp(out);
 		fail_msg("import into %s: %d: %s", dbname, rc, text);
 	}
 	free(out);
@@ -144,22 +102,14 @@ static int run_into(const char *m, const char *url, const char *tag, char **out)
 	char *dir = cm_xasprintf("%s/run-%s", tmp, tag), *log = cm_xasprintf("%s/%s.txt", tmp, tag);
 	char *argv[] = { (char *)bin, "run", (char *)m, "-o", dir, "--tag", (char *)tag, "--db",
 			 (char *)url, NULL };
-	int rc = finish(start(argv, log));
-	*out = slurp(log);
+	int rc = th_finish(th_start(argv, log));
+	*out = th_slurp(log);
 	if (strstr(*out, "S3cret"))
 		fail_msg("%s: the password printed: %s", tag, *out);
 	if (strstr(*out, "Sanitizer") || strstr(*out, "runtime error:")) /* the asan build */
 		fail_msg("%s: %s", tag, *out);
 	free(dir), free(log);
 	return rc;
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
-		n++;
-	return n;
 }
 
 /* ---- refusals (item 5) ------------------------------------------------------------------ */
@@ -187,7 +137,7 @@ static void test_refusal_fails_the_run(void **state)
 	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
 		char *url = fresh_store(refusals[i].db), *out;
 		PGconn *c = admin(refusals[i].db);
-		sql(c, refusals[i].setup);
+		th_pg_exec(c, refusals[i].setup);
 		PQfinish(c);
 		char *as = url_of(refusals[i].db, refusals[i].user);
 		int rc = run_into(m, as, refusals[i].db, &out);
@@ -215,13 +165,13 @@ static void test_refusal_fails_the_run(void **state)
 		fail_msg("%d of 4 refusals not a failed run", bad);
 	/* the trigger gone, --resume brings the server the refused boot and the rest */
 	PGconn *c = admin("f_trigger");
-	sql(c, "DROP TRIGGER frozen ON samples");
+	th_pg_exec(c, "DROP TRIGGER frozen ON samples");
 	PQfinish(c);
 	char *url = url_of("f_trigger", "postgres"), *dir = cm_xasprintf("%s/run-f_trigger", tmp);
 	char *log = cm_xasprintf("%s/resume.txt", tmp), *out;
 	char *argv[] = { (char *)bin, "run", m, "--resume", dir, "--db", url, NULL };
-	int rc = finish(start(argv, log));
-	out = slurp(log);
+	int rc = th_finish(th_start(argv, log));
+	out = th_slurp(log);
 	long long boots = scalar("f_trigger", "SELECT count(DISTINCT boot) FROM samples s JOIN runs r "
 				 "ON r.id = s.run_id WHERE r.tag = $1", "f_trigger");
 	if (rc || boots != 3)
@@ -249,9 +199,9 @@ static void gaps_ok(const char *what, const char *out)
 	if (slow > 1 || worst > BOOT_S + TIMEOUT_S + 1 + 0.8)
 		fail_msg("%s: boots held up by the store: %d, the longest gap %.1f s:\n%s", what, slow,
 			 worst, out);
-	if (count(out, "from here on the boots are kept in") != 1)
+	if (th_count(out, "from here on the boots are kept in") != 1)
 		fail_msg("%s: the journal-only message %zu times (want once):\n%s", what,
-			 count(out, "from here on the boots are kept in"), out);
+			 th_count(out, "from here on the boots are kept in"), out);
 }
 
 static void test_table_lock_is_lost(void **state)
@@ -291,7 +241,7 @@ static void test_stopped_backend_is_lost(void **state)
 	char *url = fresh_store("f_stop"), *m = write_matrix("stop", 10);
 	char *dir = cm_xasprintf("%s/run-stop", tmp), *log = cm_xasprintf("%s/stop.txt", tmp);
 	char *argv[] = { (char *)bin, "run", m, "-o", dir, "--tag", "stop", "--db", url, NULL };
-	pid_t pid = start(argv, log);
+	pid_t pid = th_start(argv, log);
 	for (int i = 0; i < 600 && scalar("f_stop", "SELECT count(*) FROM samples s JOIN runs r ON "
 					  "r.id = s.run_id WHERE r.tag = $1", "stop") < 1; i++)
 		usleep(20000);
@@ -306,10 +256,10 @@ static void test_stopped_backend_is_lost(void **state)
 	}
 	kill((pid_t)backend, SIGCONT);
 	if (waited >= 600) {
-		finish(pid);
+		th_finish(pid);
 		fail_msg("stopped: the run waited on the stopped backend for 60 s");
 	}
-	char *out = slurp(log);
+	char *out = th_slurp(log);
 	if (strstr(out, "S3cret") || strstr(out, "Sanitizer") || strstr(out, "runtime error:"))
 		fail_msg("stopped: the password printed, or a sanitizer's report: %s", out);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
@@ -327,11 +277,10 @@ int main(int argc, char **argv)
 		       "test_pgfaults)\n");
 		return 77;
 	}
-	if (getenv("COLDMARK_TEST_BIN")) /* another build of coldmark (an older one, to compare) */
-		bin = getenv("COLDMARK_TEST_BIN");
+	bin = th_coldmark_bin();
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-pgfaults-XXXXXX");
-	if (!mkdtemp(tmp))
+	setenv("COLDMARK_DB_TIMEOUT", "2s", 1); /* TIMEOUT_S, for every run this starts */
+	if (th_mkdtemp(tmp, sizeof(tmp), "pgfaults"))
 		return 1;
 	chmod(tmp, 0755);
 	const struct CMUnitTest refused[] = { cmocka_unit_test(test_refusal_fails_the_run) };
@@ -345,14 +294,7 @@ int main(int argc, char **argv)
 		rc |= cmocka_run_group_tests_name("refused", refused, NULL, NULL);
 	if (!*group || !strcmp(group, "stalled"))
 		rc |= cmocka_run_group_tests_name("stalled", stalled, NULL, NULL);
-	if (!rc) {
-		char *rm[] = { "rm", "-rf", tmp, NULL };
-		pid_t pid = fork();
-		if (pid == 0) {
-			execvp(rm[0], rm);
-			_exit(127);
-		}
-		waitpid(pid, NULL, 0);
-	}
+	if (!rc)
+		th_rm_rf(tmp);
 	return rc;
 }

@@ -24,25 +24,15 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static char tmp[256];
 static char *qemu; /* the real one */
 
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	return s ? s : cm_xstrdup("");
-}
-
 static char *write_file(const char *name, const char *body, mode_t mode)
 {
 	char *path = cm_xasprintf("%s/%s", tmp, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(body, f);
-	fclose(f);
-	chmod(path, mode);
+	th_write(path, body, mode);
 	return path;
 }
 
@@ -55,23 +45,10 @@ static int coldmark(const char *matrix, const char *outdir, const char *extra, i
 	char *out = cm_xasprintf("%s/run-%d.out", tmp, ++nruns);
 	char *argv[8] = { COLDMARK_BIN, "run", (char *)matrix, "-o", (char *)outdir,
 			  (char *)extra, NULL };
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (sig_ms > 0) {
-		usleep(sig_ms * 1000);
-		kill(pid, sig);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	*output = slurp(out);
+	int rc = th_run_signal(argv, out, sig, sig_ms);
+	*output = th_slurp(out);
 	free(out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return rc;
 }
 
 /* ---- 14: a qemu wrapper's daemon ends with the boot ------------------------------------------ */
@@ -80,7 +57,7 @@ static int coldmark(const char *matrix, const char *outdir, const char *extra, i
  * number a line: the wrapper writes its own pid there, which is its group's id. */
 static int left_in_groups(const char *path, int *ngroups)
 {
-	char *text = slurp(path);
+	char *text = th_slurp(path);
 	int groups[256], n = 0, left = 0;
 	for (char *s = text; *s && n < 256;) {
 		groups[n++] = (int)strtol(s, &s, 10);
@@ -93,7 +70,7 @@ static int left_in_groups(const char *path, int *ngroups)
 	for (struct dirent *e; (e = readdir(d));) {
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
-		char *p = cm_xasprintf("/proc/%s/stat", e->d_name), *st = slurp(p);
+		char *p = cm_xasprintf("/proc/%s/stat", e->d_name), *st = th_slurp(p);
 		char *rp = strrchr(st, ')');
 		int ppid = 0, pgrp = 0;
 		char state = 0;
@@ -141,7 +118,7 @@ static char *wrapper_matrix(const char *name, const char *wrap, const char *gues
 /* The daemons the wrappers forked (pids listed in path) still alive: whatever their group. */
 static int daemons_alive(const char *path)
 {
-	char *text = slurp(path);
+	char *text = th_slurp(path);
 	int alive = 0;
 	for (char *s = text; *s;) {
 		long pid = strtol(s, &s, 10);
@@ -149,7 +126,7 @@ static int daemons_alive(const char *path)
 			s++;
 		char *p = cm_xasprintf("/proc/%ld/cmdline", pid), *stat = cm_xasprintf("/proc/%ld/stat", pid);
 		size_t len = 0;
-		char *c = cm_read_file(p, &len), *st = slurp(stat);
+		char *c = cm_read_file(p, &len), *st = th_slurp(stat);
 		bool zombie = strstr(st, ") Z ") != NULL;
 		if (c && len >= 11 && !memcmp(c, "sleep\0" "1000", 10) && !zombie)
 			alive++;
@@ -293,7 +270,7 @@ static void test_qemu_path_not_runnable(void **state)
 /* One value of a boot's events.csv row named name (the timestamp), or 0. */
 static int64_t event_ts(const char *dir, const char *name)
 {
-	char *p = cm_xasprintf("%s/events.csv", dir), *text = slurp(p), *want = cm_xasprintf(",%s,", name);
+	char *p = cm_xasprintf("%s/events.csv", dir), *text = th_slurp(p), *want = cm_xasprintf(",%s,", name);
 	int64_t ts = 0;
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
 		char *at = strstr(line, want);
@@ -353,17 +330,12 @@ static int64_t stopped_boot(const char *name, const char *accel, const char *sou
 	char *mname = cm_xasprintf("%s.yaml", name), *m = write_file(mname, body, 0644);
 	char *dir = cm_xasprintf("%s/%s", tmp, name), *outp = cm_xasprintf("%s/%s.out", tmp, name);
 	char *srcarg = cm_xstrdup(source);
-	pid_t cm = fork();
-	if (cm == 0) {
-		int fd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1), dup2(fd, 2);
-		execl(COLDMARK_BIN, COLDMARK_BIN, "run", m, "-o", dir, "--source", srcarg, (char *)NULL);
-		_exit(127);
-	}
+	char *argv[] = { COLDMARK_BIN, "run", m, "-o", dir, "--source", srcarg, NULL };
+	pid_t cm = th_start(argv, outp);
 	int64_t give_up = cm_now_ns() + 120000000000LL;
 	while (access(pidfile, R_OK) && cm_now_ns() < give_up)
 		usleep(1000);
-	char *pidtext = slurp(pidfile);
+	char *pidtext = th_slurp(pidfile);
 	pid_t q = (pid_t)atoi(pidtext);
 	assert_true(q > 0);
 	int pidfd = (int)syscall(SYS_pidfd_open, q, 0);
@@ -382,7 +354,7 @@ static int64_t stopped_boot(const char *name, const char *accel, const char *sou
 	kill(cm, SIGCONT);
 	int st;
 	waitpid(cm, &st, 0);
-	char *out = slurp(outp);
+	char *out = th_slurp(outp);
 	fprintf(stderr, "%s: coldmark stopped %.2f s, qemu ended %.3f s into the stop; exit %d\n%s",
 		name, (double)(cont - t_stop) / 1e9, (double)(t_end - t_stop) / 1e9,
 		WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
@@ -445,15 +417,11 @@ static void test_exit_stamp_stopped_perf(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-procs-%s-XXXXXX", group);
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "procs-%s", group))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	setenv("COLDMARK_CACHE_DIR", "", 1); /* every helper and the ROM query really run */
-	if (!(qemu = cm_which("qemu-system-x86_64"))) {
-		printf("SKIP: qemu-system-x86_64 is not installed\n");
-		return 77;
-	}
+	qemu = th_need_program("qemu-system-x86_64");
 	int rc = 1;
 	if (!strcmp(group, "wrapper")) {
 		const struct CMUnitTest t[] = {

@@ -25,6 +25,7 @@
 #include "coldmark/capture.h"
 #include "coldmark/harness.h"
 #include "coldmark/profile.h"
+#include "helpers.h"
 
 static char tmp[256];
 static signed char kinds[CM_PROF_MAX_ID];
@@ -108,14 +109,6 @@ static void rec(struct cm_events *ev, int64_t ts, enum cm_prof_kind k, uint64_t 
 	cm_prof_recs_add(ev->prof, &r);
 }
 
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	assert_non_null(s);
-	return s;
-}
-
 /* Records counted per phase by their timestamps; a marker's own port write in the phase it
  * ends though its profile stamp is a few ns after the marker's; exits (never fired here) too. */
 static void test_journal(void **state)
@@ -143,7 +136,7 @@ static void test_journal(void **state)
 	struct cm_planned b = { .c = 0, .boot = 3, .session = 2 };
 	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev, NULL, NULL), 0);
 	char *path = cm_xasprintf("%s/profile.csv", tmp);
-	char *csv = slurp(path);
+	char *csv = th_slurp(path);
 	assert_non_null(strstr(csv, "case,boot,session,phase,counter,count\n"));
 	assert_non_null(strstr(csv, "accel=kvm,3,2,firmware,port 0x70 write,1\n"));
 	assert_non_null(strstr(csv, "accel=kvm,3,2,firmware,port 0xf4 write,1\n"));
@@ -159,14 +152,6 @@ static void test_journal(void **state)
 	cm_boot_result_free(&br);
 	cm_events_free(&ev);
 	cm_matrix_free(m);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 /* Changed counters only, ranked, exact where the counts were constant; "why:" in the words of
@@ -185,8 +170,8 @@ static void test_explain(void **state)
 				  "k,%d,1,work,port 0x80 write,500\nk,%d,1,work,exit io,500\n"
 				  "k,%d,1,work,emulated_insn,%d\n", i, i, i, i, i, 41000 + i * 1000);
 	}
-	write_file(pb, b.s);
-	write_file(pc, c.s);
+	th_write(pb, b.s, 0644);
+	th_write(pc, c.s, 0644);
 	struct cm_profile_data db, dc;
 	struct cm_error e = { 0 };
 	assert_int_equal(cm_profile_load(pb, &db, &e), 0);
@@ -216,8 +201,8 @@ static void test_bad_profile(void **state)
 {
 	(void)state;
 	char *p = cm_xasprintf("%s/bad.csv", tmp);
-	write_file(p, "case,boot,session,phase,counter,count\nk,1,1,work,port 0x80 write,5\n"
-		      "k,2,1,work,port 0x80 write,many\n");
+	th_write(p, "case,boot,session,phase,counter,count\nk,1,1,work,port 0x80 write,5\n"
+		      "k,2,1,work,port 0x80 write,many\n", 0644);
 	struct cm_profile_data d;
 	struct cm_error e = { 0 };
 	assert_int_equal(cm_profile_load(p, &d, &e), -1);
@@ -251,13 +236,13 @@ static void test_replayed_profile(void **state)
 	(void)state;
 	char *m = cm_xasprintf("%s/replay.yaml", tmp), *dir = cm_xasprintf("%s/replay", tmp);
 	char *db = cm_xasprintf("%s/r.db", tmp);
-	write_file(m, "guest: {bundled: guest}\n"
+	th_write(m, "guest: {bundled: guest}\n"
 		      "base_args: [-machine, pc, -display, none, -nodefaults, -accel, tcg]\n"
 		      "axes: {rec: {template: [-name, \"{}\"], values: [kvm, tcg]}}\n"
 		      "phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
 		      "  - {name: work, from: long_mode, to: work_done}\n"
 		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
-		      "reference: none, profile: true}\n");
+		      "reference: none, profile: true}\n", 0644);
 	struct cm_diags d = { 0 };
 	struct cm_matrix *mx = cm_matrix_load(m, &d);
 	assert_non_null(mx);
@@ -267,16 +252,11 @@ static void test_replayed_profile(void **state)
 	char *argv[] = { m, "-o", dir, "--db", db };
 	struct cm_cli cli;
 	assert_int_equal(cm_cli_parse(cm_command("run"), 5, argv, &cli), 0);
-	fflush(stdout);
-	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
-	dup2(fd, 1);
-	close(fd);
+	int saved = th_stdout_off();
 	int rc = cm_run(&cli, replay_launch);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
+	th_stdout_on(saved);
 	assert_int_equal(rc, 0);
-	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = slurp(path);
+	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = th_slurp(path);
 	for (int b = 1; b <= 3; b++) {
 		char want[3][96];
 		snprintf(want[0], 96, "rec=kvm,%d,1,firmware,exit io,3\n", b);
@@ -306,19 +286,9 @@ static bool kvm_and_perf(void)
 static int run(char *const argv[], char **out)
 {
 	char *path = cm_xasprintf("%s/out.txt", tmp);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	size_t len;
-	*out = cm_read_file(path, &len);
+	int rc = th_run_stdout(argv, path, out);
 	free(path);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return rc;
 }
 
 static char *profiled_run(const char *guest, const char *name)
@@ -334,7 +304,7 @@ static char *profiled_run(const char *guest, const char *name)
 		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
 	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, name), *out = cm_xasprintf("%s/%s", tmp, name);
 	char *db = cm_xasprintf("%s/store.db", tmp);
-	write_file(mpath, yaml);
+	th_write(mpath, yaml, 0644);
 	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", db, "--profile", NULL };
 	char *o = NULL;
 	assert_int_equal(run(argv, &o), 0);
@@ -389,12 +359,12 @@ static void test_kvm_explain(void **state)
 	char *plain = profiled_run("guest", "plain"), *post = profiled_run("guest-post", "post");
 	char *work2 = profiled_run("guest-work2", "work2");
 	/* where the time went: the report names the POST port in work, 500 per boot */
-	char *md = cm_xasprintf("%s/report.md", post), *text = slurp(md);
+	char *md = cm_xasprintf("%s/report.md", post), *text = th_slurp(md);
 	assert_non_null(strstr(text, "## Where the time went"));
 	assert_non_null(strstr(text, "| accel=kvm | work | port 0x80 write | POST | 500 | 5 |"));
 	free(text), free(md);
 	char *meta = cm_xasprintf("%s/meta.csv", post);
-	text = slurp(meta);
+	text = th_slurp(meta);
 	assert_non_null(strstr(text, "kvm:kvm_pio"));
 	free(text), free(meta);
 	json_t *root = compare(plain, post);
@@ -424,16 +394,9 @@ static void test_kvm_explain(void **state)
 	free(plain), free(post), free(work2);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(int argc, char **argv)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/cm-profile-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "profile"))
 		return 1;
 	const struct CMUnitTest unit[] = {
 		cmocka_unit_test(test_exit_decode), cmocka_unit_test(test_mmio_decode),
@@ -456,6 +419,6 @@ int main(int argc, char **argv)
 	if (rc) /* kept for a look: each run's folder */
 		printf("kept %s\n", tmp);
 	else
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		th_rm_rf(tmp);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static char path[256];
 
@@ -54,13 +55,8 @@ static char *html_of(bool step, struct cm_dataset *ds, struct cm_report *r)
 	cm_dataset_meta(ds, CM_HDR(PHASES), "firmware: exec -> real_mode, work: real_mode -> "
 					    "work_done, to_user: exec -> user");
 	cm_report_build(ds, 0.05, r);
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	cm_report_html(r, f);
-	fclose(f);
 	unlink(path);
-	return buf;
+	return th_render(r, TH_HTML);
 }
 
 /* item 1: the sweep plot is drawn though the reference case has no memory value */
@@ -178,11 +174,7 @@ static void test_terminal_phases(void **state)
 	struct cm_dataset ds;
 	struct cm_report r;
 	free(html_of(false, &ds, &r));
-	char *t = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&t, &len);
-	cm_report_terminal(&r, "total", f);
-	fclose(f);
+	char *t = th_render(&r, TH_TERMINAL);
 	assert_non_null(strstr(t, "Phases (median):"));
 	assert_non_null(strstr(t, "firmware"));
 	assert_non_null(strstr(t, "Steepest slopes on work"));
@@ -194,25 +186,6 @@ static void test_terminal_phases(void **state)
 	cm_dataset_free(&ds);
 }
 
-static char *rbuf;
-static size_t rlen;
-
-static char *render_with(const struct cm_report *r, int which)
-{
-	FILE *f = open_memstream(&rbuf, &rlen);
-	if (which == 0)
-		cm_report_summary_csv(r, f);
-	else if (which == 1)
-		cm_report_json(r, f);
-	else {
-		cm_samples_write_header(f, r->ds);
-		for (size_t i = 0; i < r->ds->n; i++)
-			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
-	}
-	fclose(f);
-	return rbuf;
-}
-
 /* item 12: the reference case marked in summary.csv, samples.csv and JSON; the new
  * samples.csv reads back as the old did (the column is no axis) */
 static void test_reference_marked(void **state)
@@ -221,7 +194,8 @@ static void test_reference_marked(void **state)
 	struct cm_dataset ds, ds2;
 	struct cm_report r;
 	free(html_of(false, &ds, &r));
-	char *csv = render_with(&r, 0), *js = render_with(&r, 1), *sam = render_with(&r, 2);
+	char *csv = th_render(&r, TH_SUMMARY_CSV), *js = th_render(&r, TH_JSON);
+	char *sam = th_render(&r, TH_SAMPLES);
 	assert_non_null(strstr(csv, ",outliers,reference,memory\n"));
 	assert_non_null(strstr(csv, "\"reference,accel=tcg\",total,10,0,"));
 	assert_non_null(strstr(strstr(csv, "\"reference,accel=tcg\""), ",true,"));
@@ -306,11 +280,7 @@ static void test_compare_legend(void **state)
 	struct cm_judge j = { 0.05, 0.02, 0 };
 	struct cm_cmp_result res;
 	assert_int_equal(cm_compare_build(&b, &c, &j, NULL, NULL, &res), 0);
-	char *t = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&t, &len);
-	cm_cmp_writer("text")->write(&res, f);
-	fclose(f);
+	char *t = th_render_compare(&res, "text");
 	assert_non_null(strstr(t, "the CI is the 90% interval"));
 	assert_non_null(strstr(t, "base, candidate: the medians of all boots pooled; the change is "
 				  "computed from the session medians"));

@@ -15,40 +15,9 @@
 #include <unistd.h>
 
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static bool update;
-
-static char *render(const struct cm_report *r, int which)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	switch (which) {
-	case 0: cm_report_summary_csv(r, f); break;
-	case 1: cm_report_markdown(r, f); break;
-	case 2: cm_report_json(r, f); break;
-	case 3:
-		cm_samples_write_header(f, r->ds);
-		for (size_t i = 0; i < r->ds->n; i++)
-			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
-		break;
-	case 4: cm_report_html(r, f); break;
-	}
-	fclose(f);
-	return buf;
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char *buf = calloc(1, 1 << 20);
-	size_t n = fread(buf, 1, (1 << 20) - 1, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
 
 static void golden(const char *name, const char *got)
 {
@@ -59,20 +28,12 @@ static void golden(const char *name, const char *got)
 		fputs(got, f);
 		fclose(f);
 	}
-	char *want = slurp(path);
+	char *want = th_slurp(path);
 	assert_non_null(want);
 	if (strcmp(want, got))
 		fprintf(stderr, "%s differs from the golden file; got:\n%s\n", name, got);
 	assert_string_equal(want, got);
 	free(want);
-}
-
-static size_t count(const char *hay, const char *needle)
-{
-	size_t n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)); p++)
-		n++;
-	return n;
 }
 
 static void load(struct cm_dataset *ds, struct cm_report *r)
@@ -116,7 +77,7 @@ static void test_goldens(void **state)
 	load(&ds, &r);
 	static const char *const names[] = { "summary.csv", "report.md", "report.json" };
 	for (int i = 0; i < 3; i++) {
-		char *got = render(&r, i);
+		char *got = th_render(&r, i);
 		golden(names[i], got);
 		free(got);
 	}
@@ -174,22 +135,18 @@ static void test_sweeps(void **state)
 	assert_true(isnan(sw[4].p));
 	assert_true(isnan(sw[4].p_adj));
 	/* the Markdown table says the same, with the significant cell in bold */
-	char *md = render(&r, 1);
+	char *md = th_render(&r, TH_MARKDOWN);
 	assert_non_null(strstr(md, "| accel=tcg | **×2.99 (p 8.5e-10)** |"));
 	assert_non_null(strstr(md, "| memory=4G | — |"));
 	free(md);
 	/* the terminal summary names the significant ones */
-	char *term = NULL;
-	size_t tlen = 0;
-	FILE *tf = open_memstream(&term, &tlen);
-	cm_report_terminal(&r, "total", tf);
-	fclose(tf);
+	char *term = th_render(&r, TH_TERMINAL);
 	assert_non_null(strstr(term, "Sweep effects on total (Jonckheere–Terpstra or Kruskal–Wallis, Holm):\n"
 				     "  memory moves it ×2.99 (128M → 4G) at accel=tcg, p 8.5e-10\n"));
 	assert_null(strstr(term, "at accel=kvm"));
 	free(term);
 	/* HTML: memory is numeric, so one line per accel slice; accel is not, so no plot */
-	char *html = render(&r, 4), *q = html;
+	char *html = th_render(&r, TH_HTML), *q = html;
 	size_t lines = 0;
 	while ((q = strstr(q, "<polyline class=\"slice\"")))
 		lines++, q++;
@@ -201,7 +158,7 @@ static void test_sweeps(void **state)
 	assert_string_equal(r.trends[0].held, "accel=kvm");
 	assert_true(r.trends[0].slope.lo <= 0 && r.trends[0].slope.hi >= 0);
 	assert_true(r.trends[1].slope.lo > 0);
-	assert_int_equal(count(html, "class=\"fit\""), 2);
+	assert_int_equal(th_count(html, "class=\"fit\""), 2);
 	free(html);
 	cm_sweeps_free(sw, n);
 	cm_report_free(&r);
@@ -262,7 +219,7 @@ static void test_slopes(void **state)
 		}
 	}
 	assert_true(found);
-	char *md = render(&r, 1), *js = render(&r, 2), *term = NULL;
+	char *md = th_render(&r, TH_MARKDOWN), *js = th_render(&r, TH_JSON);
 	assert_non_null(strstr(md, "## How the phases scale"));
 	assert_non_null(strstr(md, "| machine=pc | total | +2.99 ms per GiB [+2.98 ms, +3.00 ms] |"));
 	assert_non_null(strstr(md, "per GiB ["));
@@ -270,10 +227,7 @@ static void test_slopes(void **state)
 	assert_non_null(strstr(md, "machine=q35 pays +1."));
 	assert_non_null(strstr(js, "\"slopes\""));
 	assert_non_null(strstr(js, "\"per\": \"GiB\""));
-	size_t len = 0;
-	FILE *f = open_memstream(&term, &len);
-	cm_report_terminal(&r, "total", f);
-	fclose(f);
+	char *term = th_render(&r, TH_TERMINAL);
 	assert_non_null(strstr(term, "Steepest slopes on total"));
 	free(md), free(js), free(term);
 	cm_report_free(&r);
@@ -285,14 +239,15 @@ static void test_round_trip(void **state)
 	struct cm_dataset ds, ds2;
 	struct cm_report r, r2;
 	load(&ds, &r);
-	char *csv = render(&r, 3);
+	char *csv = th_render(&r, TH_SAMPLES);
 	FILE *f = fopen("roundtrip-samples.csv", "w");
 	fputs(csv, f);
 	fclose(f);
 	struct cm_diags d = { 0 };
 	assert_int_equal(cm_samples_read("roundtrip-samples.csv", &ds2, &d), 0);
 	cm_report_build(&ds2, 0.05, &r2);
-	char *a = render(&r, 0), *b = render(&r2, 0), *csv2 = render(&r2, 3);
+	char *a = th_render(&r, TH_SUMMARY_CSV), *b = th_render(&r2, TH_SUMMARY_CSV);
+	char *csv2 = th_render(&r2, TH_SAMPLES);
 	assert_string_equal(a, b);     /* same summary */
 	assert_string_equal(csv, csv2); /* same samples, byte for byte */
 	free(a);
@@ -385,12 +340,12 @@ static void test_csv_guard(void **state)
 	struct cm_report gr;
 	cm_dataset_meta(&ds, "note", "<script>alert(1)</script> *bold* [link](x) a|b");
 	cm_report_build(&ds, 0.05, &gr);
-	char *md = render(&gr, 1);
+	char *md = th_render(&gr, TH_MARKDOWN);
 	assert_null(strstr(md, "<script>"));
 	assert_non_null(strstr(md, "&lt;script&gt;alert(1)&lt;/script&gt; \\*bold\\* \\[link\\](x) a\\|b"));
 	free(md);
 	cm_report_free(&gr);
-	char *text = slurp("guard.csv");
+	char *text = th_slurp("guard.csv");
 	assert_non_null(strstr(text, "'=cmd,"));
 	assert_non_null(strstr(text, "\"'=HYPERLINK(\"\"x\"\")\""));
 	assert_non_null(strstr(text, ",'-1\n"));
@@ -428,14 +383,14 @@ static void test_defined_order(void **state)
 	cm_dataset_add(&ds, "memory=2G", 1, false, "ok", "total", 7, "", "");
 	struct cm_report r, r2;
 	cm_report_build(&ds, 0.05, &r);
-	char *csv = render(&r, 3), *sum = render(&r, 0);
+	char *csv = th_render(&r, TH_SAMPLES), *sum = th_render(&r, TH_SUMMARY_CSV);
 	FILE *f = fopen("order.csv", "w");
 	fputs(csv, f);
 	fclose(f);
 	struct cm_diags d = { 0 };
 	assert_int_equal(cm_samples_read("order.csv", &back, &d), 0);
 	cm_report_build(&back, 0.05, &r2);
-	char *sum2 = render(&r2, 0);
+	char *sum2 = th_render(&r2, TH_SUMMARY_CSV);
 	assert_string_equal(sum, sum2);
 	free(csv), free(sum), free(sum2);
 	cm_report_free(&r), cm_report_free(&r2);
@@ -451,10 +406,10 @@ static void test_html(void **state)
 	struct cm_dataset ds;
 	struct cm_report r;
 	load(&ds, &r);
-	char *html = render(&r, 4);
-	assert_int_equal(count(html, "class=\"plot strip\""), ds.nphases);
-	assert_int_equal(count(html, "class=\"plot breakdown\""), 1);
-	assert_int_equal(count(html, "class=\"plot sweep\""), 2); /* memory is numeric: per phase */
+	char *html = th_render(&r, TH_HTML);
+	assert_int_equal(th_count(html, "class=\"plot strip\""), ds.nphases);
+	assert_int_equal(th_count(html, "class=\"plot breakdown\""), 1);
+	assert_int_equal(th_count(html, "class=\"plot sweep\""), 2); /* memory is numeric: per phase */
 	assert_null(strstr(html, "http"));                        /* self-contained */
 	assert_non_null(strstr(html, "memory=1G,accel=kvm"));
 	/* every coordinate lies on the page: a dot off the plot is a dot nobody sees */
@@ -513,7 +468,7 @@ static void test_formats(void **state)
 	fclose(vf);
 	assert_int_equal(symlink(victim, link), 0);
 	assert_int_equal(cm_report_write(&r, dir, "csv", false, &d), 0);
-	char *v = slurp(victim);
+	char *v = th_slurp(victim);
 	assert_string_equal(v, "precious\n");
 	free(v);
 	char *sum = cm_xasprintf("%s/summary.csv", dir);
@@ -548,7 +503,8 @@ static void test_unmeasurable_and_log_axis(void **state)
 	}
 	struct cm_report r;
 	cm_report_build(&ds, 0.05, &r);
-	char *md = render(&r, 1), *json = render(&r, 2), *html = render(&r, 4);
+	char *md = th_render(&r, TH_MARKDOWN), *json = th_render(&r, TH_JSON);
+	char *html = th_render(&r, TH_HTML);
 	assert_non_null(strstr(md, "| accel=tcg | tcg | not measurable with debugcon |"));
 	assert_null(strstr(md, "too few boots"));
 	assert_non_null(strstr(md, "## Phase qemu\\_init (ms)"));
@@ -565,16 +521,12 @@ static void test_unmeasurable_and_log_axis(void **state)
 	for (int b = 0; b < 20; b++)
 		cm_dataset_add(&ds, "nanos", b + 1, false, "ok", "total", ms[(b * 7) % 20] * 1e6, "", "");
 	cm_report_build(&ds, 0.05, &r);
-	md = render(&r, 1);
-	json = render(&r, 2);
+	md = th_render(&r, TH_MARKDOWN);
+	json = th_render(&r, TH_JSON);
 	assert_non_null(strstr(md, "Two modes (a median describes neither):\n\n- nanos: 60% of the "
 				   "boots around 172 ms, 40% around 404 ms"));
 	assert_non_null(strstr(json, "\"modes\""));
-	char *term = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&term, &len);
-	cm_report_terminal(&r, "total", f);
-	fclose(f);
+	char *term = th_render(&r, TH_TERMINAL);
 	assert_non_null(strstr(term, "(bimodal): 60% of the boots around 172 ms"));
 	free(term), free(md), free(json);
 	cm_report_free(&r);

@@ -20,63 +20,9 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static char tmp[256];
-
-/* coldmark with these arguments (NULL-terminated), its stdout+stderr into *output; the exit
- * status, or 128+signal. */
-static int coldmark(char **output, ...)
-{
-	static int nruns;
-	char *argv[32] = { COLDMARK_BIN };
-	int k = 1;
-	va_list ap;
-	va_start(ap, output);
-	for (char *a; k < 31 && (a = va_arg(ap, char *));)
-		argv[k++] = a;
-	va_end(ap);
-	argv[k] = NULL;
-	char *out = cm_xasprintf("%s/out-%d.txt", tmp, ++nruns);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	size_t len;
-	*output = cm_read_file(out, &len);
-	if (!*output)
-		*output = cm_xstrdup("");
-	free(out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static bool exists(const char *path)
-{
-	struct stat st;
-	return !lstat(path, &st);
-}
-
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	return s ? s : cm_xstrdup("");
-}
-
-static char *write_file(const char *name, const char *body)
-{
-	char *path = cm_xasprintf("%s/%s", tmp, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(body, f);
-	fclose(f);
-	return path;
-}
 
 /* The test's guest: a copy of the bundled one, so that a test may change its contents. */
 #define MATRIX                                                                                \
@@ -90,7 +36,7 @@ static char *matrix(const char *name, const char *disk, const char *more_args, c
 		    const char *phases)
 {
 	char *body = cm_xasprintf(MATRIX, disk, more_args, memory, phases);
-	char *path = write_file(name, body);
+	char *path = th_write_in(tmp, name, body);
 	free(body);
 	return path;
 }
@@ -110,7 +56,7 @@ static char *make_run(const char *name, const char *db, char **m, char **disk)
 	char *mname = cm_xasprintf("%s.yaml", name);
 	*m = matrix(mname, *disk, "", "128M", "");
 	char *dir = cm_xasprintf("%s/%s", tmp, name);
-	int rc = coldmark(&out, "run", *m, "-o", dir, "--db", db, NULL);
+	int rc = th_coldmark(tmp, &out, "run", *m, "-o", dir, "--db", db, NULL);
 	if (rc)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 0);
@@ -122,8 +68,9 @@ static char *make_run(const char *name, const char *db, char **m, char **disk)
 static void expect_refused(const char *dir, const char *db, const char *m, const char *const *words)
 {
 	char *meta = cm_xasprintf("%s/meta.csv", dir), *samples = cm_xasprintf("%s/samples.csv", dir);
-	char *meta0 = slurp(meta), *samples0 = slurp(samples), *out;
-	int rc = coldmark(&out, "run", (char *)m, "--resume", (char *)dir, "--db", (char *)db, NULL);
+	char *meta0 = th_slurp(meta), *samples0 = th_slurp(samples), *out;
+	int rc = th_coldmark(tmp, &out, "run", (char *)m, "--resume", (char *)dir, "--db",
+			(char *)db, NULL);
 	if (rc != 2)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 2);
@@ -132,7 +79,7 @@ static void expect_refused(const char *dir, const char *db, const char *m, const
 			fail_msg("'%s' not said in:\n%s", words[i], out);
 	}
 	assert_null(strstr(out, "resuming run"));
-	char *meta1 = slurp(meta), *samples1 = slurp(samples);
+	char *meta1 = th_slurp(meta), *samples1 = th_slurp(samples);
 	assert_string_equal(meta0, meta1);
 	assert_string_equal(samples0, samples1);
 	free(meta0), free(meta1), free(samples0), free(samples1), free(meta), free(samples), free(out);
@@ -143,8 +90,8 @@ static void test_resume_unchanged(void **state)
 {
 	char *db = cm_xasprintf("%s/same.db", tmp), *m, *disk, *out;
 	char *dir = make_run("same", db, &m, &disk);
-	char *body = slurp(m), *copy = write_file("same-copy.yaml", body);
-	assert_int_equal(coldmark(&out, "run", copy, "--resume", dir, "--db", db, NULL), 0);
+	char *body = th_slurp(m), *copy = th_write_in(tmp, "same-copy.yaml", body);
+	assert_int_equal(th_coldmark(tmp, &out, "run", copy, "--resume", dir, "--db", db, NULL), 0);
 	assert_non_null(strstr(out, "resuming run"));
 	free(out), free(copy), free(body), free(dir), free(disk), free(m), free(db);
 }
@@ -214,7 +161,7 @@ static void test_resume_other_sqlite(void **state)
 	char *real_other = cm_xasprintf("%s/store-b.db", rt);
 	const char *const words[] = { "store: the run's boots are in ", real, real_other, NULL };
 	expect_refused(dir, other, m, words);
-	assert_false(exists(other));
+	assert_false(th_exists(other));
 	free(rt), free(real_other), free(real), free(dir), free(disk), free(m), free(other), free(db);
 }
 
@@ -228,7 +175,7 @@ static void test_resume_sqlite_to_postgresql(void **state)
 	const char *const words[] = { "store: the run's boots are in ", "to-pg.db",
 				      "postgresql://coldmark:", "@127.0.0.1:1/cm", NULL };
 	expect_refused(dir, url, m, words);
-	assert_int_equal(coldmark(&out, "run", m, "--resume", dir, "--db", url, NULL), 2);
+	assert_int_equal(th_coldmark(tmp, &out, "run", m, "--resume", dir, "--db", url, NULL), 2);
 	assert_null(strstr(out, "Sup3rS3cret"));
 	free(out), free(dir), free(disk), free(m), free(db);
 }
@@ -240,15 +187,15 @@ static void test_resume_postgresql_to_sqlite(void **state)
 	char *url = "postgresql://coldmark:Sup3rS3cret@127.0.0.1:1/cm", *m, *disk, *out;
 	char *dir = make_run("from-pg", url, &m, &disk);
 	char *db = cm_xasprintf("%s/from-pg.db", tmp), *meta = cm_xasprintf("%s/meta.csv", dir);
-	char *text = slurp(meta);
+	char *text = th_slurp(meta);
 	assert_non_null(strstr(text, "\nstore,postgresql://coldmark:"));
 	assert_null(strstr(text, "Sup3rS3cret"));
 	const char *const words[] = { "store: the run's boots are in postgresql://coldmark:",
 				      "from-pg.db", NULL };
 	expect_refused(dir, db, m, words);
-	assert_int_equal(coldmark(&out, "run", m, "--resume", dir, "--db", db, NULL), 2);
+	assert_int_equal(th_coldmark(tmp, &out, "run", m, "--resume", dir, "--db", db, NULL), 2);
 	assert_null(strstr(out, "Sup3rS3cret"));
-	assert_false(exists(db));
+	assert_false(th_exists(db));
 	free(out), free(text), free(meta), free(db), free(dir), free(disk), free(m);
 }
 
@@ -258,7 +205,7 @@ static void test_resume_postgresql_to_sqlite(void **state)
 static void expect_no_plan(const char *name, const char *const *words, ...)
 {
 	char *dir = cm_xasprintf("%s/%s", tmp, name), *db = cm_xasprintf("%s/%s.db", tmp, name);
-	char *m = write_file("plan.yaml", "guest: {bundled: guest}\n"
+	char *m = th_write_in(tmp, "plan.yaml", "guest: {bundled: guest}\n"
 					  "base_args: [-machine, pc, -accel, tcg, -display, none, "
 					  "-nodefaults, -no-reboot]\n"
 					  "axes: {memory: [128M, 256M]}\n"
@@ -271,7 +218,7 @@ static void expect_no_plan(const char *name, const char *const *words, ...)
 		argv[k++] = a;
 	va_end(ap);
 	argv[k] = NULL;
-	int rc = coldmark(&out, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6],
+	int rc = th_coldmark(tmp, &out, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5], argv[6],
 			  argv[7], argv[8], argv[9], NULL);
 	if (rc != 2)
 		fprintf(stderr, "exit %d:\n%s", rc, out);
@@ -279,8 +226,8 @@ static void expect_no_plan(const char *name, const char *const *words, ...)
 	for (size_t i = 0; words[i]; i++)
 		if (!strstr(out, words[i]))
 			fail_msg("'%s' not said in:\n%s", words[i], out);
-	assert_false(exists(dir));
-	assert_false(exists(db));
+	assert_false(th_exists(dir));
+	assert_false(th_exists(db));
 	free(out), free(m), free(db), free(dir);
 }
 
@@ -325,15 +272,16 @@ static void test_replicate_auto_stepped(void **state)
 	setenv("SLURM_ARRAY_TASK_MAX", "20", 1);
 	setenv("SLURM_ARRAY_TASK_ID", "10", 1);
 	char *dir = cm_xasprintf("%s/stepped", tmp), *db = cm_xasprintf("%s/stepped.db", tmp), *out;
-	char *m = write_file("stepped.yaml", "guest: {bundled: guest}\n"
+	char *m = th_write_in(tmp, "stepped.yaml", "guest: {bundled: guest}\n"
 					     "base_args: [-machine, pc, -accel, tcg, -display, none, "
 					     "-nodefaults, -no-reboot]\n"
 					     "run: {boots: 1, warmup: 0, timeout: 30s, reference: none}\n");
-	int rc = coldmark(&out, "run", m, "-o", dir, "--db", db, "--replicate", "auto", NULL);
+	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", db, "--replicate", "auto",
+			NULL);
 	if (rc)
 		fprintf(stderr, "%s", out);
 	assert_int_equal(rc, 0);
-	char *meta = cm_xasprintf("%s/meta.csv", dir), *text = slurp(meta);
+	char *meta = cm_xasprintf("%s/meta.csv", dir), *text = th_slurp(meta);
 	assert_non_null(strstr(text, "\nreplicate,1/3\n"));
 	assert_non_null(strstr(text, " first_session=2"));
 	unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("SLURM_ARRAY_TASK_STEP");
@@ -345,18 +293,12 @@ static void test_replicate_auto_stepped(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-resume-%s-XXXXXX", group);
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "resume-%s", group))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	unsetenv("COLDMARK_DB");
 	unsetenv("SLURM_ARRAY_TASK_ID"), unsetenv("JOB_COMPLETION_INDEX");
-	char *qemu = cm_which("qemu-system-x86_64");
-	if (!qemu) {
-		printf("SKIP: qemu-system-x86_64 is not installed\n");
-		return 77;
-	}
-	free(qemu);
+	free(th_need_program("qemu-system-x86_64"));
 	if (!strcmp(group, "resume")) {
 		const struct CMUnitTest t[] = {
 			cmocka_unit_test(test_resume_unchanged),

@@ -21,6 +21,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
 #include "coldmark/store.h"
+#include "helpers.h"
 
 static char tmp[256];
 
@@ -517,8 +518,7 @@ static void test_replayed_capture(void **state)
 
 int main(void)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-runner-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "runner"))
 		return 1;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	const struct CMUnitTest tests[] = {

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "coldmark/util.h"
+#include "helpers.h"
 
 #define SCRIPT SOURCE_DIR "/scripts/slurm-local.sh"
 #define FLEET_LOCK "/tmp/coldmark-fleet.lock"
@@ -52,24 +53,11 @@ struct ns {
 	enum { CG_KEEP, CG_TMPFS, CG_UNMOUNTED } cgroup;
 };
 
-static void skip_group(const char *why)
-{
-	printf("SKIP: %s\n", why);
-	exit(77);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	return s ? s : cm_xstrdup("");
 }
 
 /* In the child: enter ns, or say why not and exit NS_FAILED. */
@@ -133,7 +121,7 @@ static int run_in(const struct ns *ns, char *const argv[], char *const env[], co
 		usleep(50000);
 	}
 	*secs = now_s() - t0;
-	*output = slurp(out);
+	*output = th_slurp(out);
 	free(out);
 	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	printf("  [%s %s %s -> %d in %.1f s]\n", argv[0], argv[1] ? argv[1] : "",
@@ -313,7 +301,7 @@ static pid_t decoy(const char *name)
 
 static bool alive(pid_t pid)
 {
-	char *p = cm_xasprintf("/proc/%d/stat", (int)pid), *st = slurp(p);
+	char *p = cm_xasprintf("/proc/%d/stat", (int)pid), *st = th_slurp(p);
 	bool yes = *st && !strstr(st, ") Z ");
 	free(st), free(p);
 	return yes;
@@ -321,7 +309,7 @@ static bool alive(pid_t pid)
 
 static pid_t pid_in(const char *dir, const char *file)
 {
-	char *p = cm_xasprintf("%s/%s", dir, file), *s = slurp(p);
+	char *p = cm_xasprintf("%s/%s", dir, file), *s = th_slurp(p);
 	pid_t pid = atoi(s);
 	free(s), free(p);
 	return pid;
@@ -378,7 +366,7 @@ static void test_own_processes_only(void **state)
 		assert_int_not_equal(own[i], decoys[i]);
 	}
 	if (port >= 0) {
-		char *conf = cm_xasprintf("%s/slurm/slurm.conf", dir), *text = slurp(conf);
+		char *conf = cm_xasprintf("%s/slurm/slurm.conf", dir), *text = th_slurp(conf);
 		assert_null(strstr(text, "SlurmctldPort=6817\n"));
 		free(text), free(conf);
 		close(port);
@@ -494,42 +482,29 @@ static void test_e2e_leaves_no_tmp(void **state)
 	}
 }
 
-/* ---- the temp folder, gone whatever happened ---------------------------------------------------- */
-
-static void remove_tmp(void)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		execlp("rm", "rm", "-rf", tmp, (char *)NULL);
-		_exit(127);
-	}
-	waitpid(pid, NULL, 0);
-}
-
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "";
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-scripts-%s-XXXXXX", group);
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "scripts-%s", group))
 		return 1;
 	chmod(tmp, 0755); /* the script's munge and postgres users reach their folders in it */
-	atexit(remove_tmp);
+	th_remove_at_exit(tmp); /* gone whatever happened */
 	if (!strcmp(group, "slurm-local")) {
 		if (geteuid() != 0)
-			skip_group("the namespaces and Slurm's daemons need root");
+			th_skip_group("the namespaces and Slurm's daemons need root");
 		static const char *const need[] = { "/usr/sbin/slurmctld", "/usr/sbin/slurmd",
 						    "/usr/sbin/munged", "/usr/lib/postgresql/15/bin/initdb" };
 		for (size_t i = 0; i < 4; i++)
 			if (access(need[i], X_OK)) {
 				char *why = cm_xasprintf("no %s (scripts/setup-deps.sh installs it)", need[i]);
-				skip_group(why);
+				th_skip_group(why);
 			}
 		/* can this host make the private namespaces at all (a chroot, some containers)? */
 		char *probe[] = { "true", NULL }, *out;
 		double secs;
 		struct ns ns = { "cm-probe", CG_KEEP };
 		if (run_in(&ns, probe, NULL, NULL, &out, &secs) == NS_FAILED)
-			skip_group(out);
+			th_skip_group(out);
 		free(out);
 		const struct CMUnitTest t[] = {
 			cmocka_unit_test(test_host_unresolvable),

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "coldmark/util.h"
+#include "helpers.h"
 
 /* A target holding a password, and the pieces of it that must never be seen. */
 struct variant {
@@ -62,7 +63,7 @@ static struct variant variants[] = {
 #define NVARIANTS (sizeof(variants) / sizeof(variants[0]))
 
 static char tmp[256];
-static const char *bin = COLDMARK_BIN;
+static const char *bin; /* th_coldmark_bin() */
 
 /* ---- redact: util's redaction ------------------------------------------------------------ */
 
@@ -169,12 +170,6 @@ static const struct {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static char *slurp(const char *path, size_t *len)
-{
-	char *s = cm_read_file(path, len);
-	return s ? s : cm_xstrdup("");
-}
-
 static int leaks; /* every leak is told, then the test fails: the whole table is seen */
 
 static void leak(const char *fmt, ...)
@@ -205,7 +200,7 @@ static void tree_clean(const char *dir, const struct variant *v, const char *wha
 			tree_clean(path, v, what);
 		} else if (S_ISREG(st.st_mode)) {
 			size_t len;
-			char *s = slurp(path, &len);
+			char *s = th_slurp_len(path, &len);
 			for (int k = 0; k < 3 && v->marks[k]; k++)
 				if (memmem(s, len, v->marks[k], strlen(v->marks[k])))
 					leak("LEAK %s, %s: '%s' written in %.200s", v->name, what, v->marks[k], path);
@@ -214,14 +209,6 @@ static void tree_clean(const char *dir, const struct variant *v, const char *wha
 		free(path);
 	}
 	closedir(d);
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 /* One command of one variant, in a folder of its own: its status. */
@@ -237,24 +224,14 @@ static int run_one(size_t vi, size_t ci, const char *dir)
 			    : !strcmp(a, "@S") ? "samples.csv" : (char *)a;
 	}
 	char *out = cm_xasprintf("%s.out", dir);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || chdir(dir))
-			_exit(126);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (env)
-			setenv("COLDMARK_DB", v->target, 1);
-		else
-			unsetenv("COLDMARK_DB");
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
+	if (env) /* the child inherits it */
+		setenv("COLDMARK_DB", v->target, 1);
+	else
+		unsetenv("COLDMARK_DB");
+	int rc = th_finish(th_start_in(argv, out, dir));
+	unsetenv("COLDMARK_DB");
 	size_t len;
-	char *text = slurp(out, &len);
+	char *text = th_slurp_len(out, &len);
 	for (int k = 0; k < 3 && v->marks[k]; k++)
 		if (memmem(text, len, v->marks[k], strlen(v->marks[k])))
 			leak("LEAK %s, command %zu (%s %s): '%s' printed: %.300s", v->name, ci,
@@ -264,22 +241,22 @@ static int run_one(size_t vi, size_t ci, const char *dir)
 		leak("SANITIZER %s, command %zu: %.2000s", v->name, ci, text);
 	free(text);
 	free(out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return rc;
 }
 
 static void test_every_command(void **state)
 {
 	char *samples = cm_xasprintf("%s", FIXTURES "/samples.csv");
 	size_t slen, leaky = 0;
-	char *stext = slurp(samples, &slen);
+	char *stext = th_slurp_len(samples, &slen);
 	for (size_t vi = 0; vi < NVARIANTS; vi++) {
 		int before = leaks;
 		for (size_t ci = 0; ci < NCOMMANDS; ci++) {
 			char *dir = cm_xasprintf("%s/v%zu-c%zu", tmp, vi, ci);
 			assert_int_equal(mkdir(dir, 0755), 0);
 			char *m = cm_xasprintf("%s/m.yaml", dir), *s = cm_xasprintf("%s/samples.csv", dir);
-			write_file(m, matrix_yaml);
-			write_file(s, stext);
+			th_write(m, matrix_yaml, 0644);
+			th_write(s, stext, 0644);
 			int rc = run_one(vi, ci, dir);
 			char what[200];
 			snprintf(what, sizeof(what), "command %zu (%s %s)", ci, commands[ci].argv[0],
@@ -301,11 +278,9 @@ int main(int argc, char **argv)
 {
 	variants[4].target = long_url(600);
 	variants[5].target = long_url(5000);
-	if (getenv("COLDMARK_TEST_BIN")) /* another build of coldmark (an older one, to compare) */
-		bin = getenv("COLDMARK_TEST_BIN");
+	bin = th_coldmark_bin();
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-secrets-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "secrets"))
 		return 1;
 	const struct CMUnitTest redact[] = {
 		cmocka_unit_test(test_redact_variants),
@@ -320,15 +295,8 @@ int main(int argc, char **argv)
 		rc |= cmocka_run_group_tests_name("redact", redact, NULL, NULL);
 	if (!*group || !strcmp(group, "commands"))
 		rc |= cmocka_run_group_tests_name("commands", commands_t, NULL, NULL);
-	if (!rc) {
-		char *rm[] = { "rm", "-rf", tmp, NULL };
-		pid_t pid = fork();
-		if (pid == 0) {
-			execvp(rm[0], rm);
-			_exit(127);
-		}
-		waitpid(pid, NULL, 0);
-	}
+	if (!rc)
+		th_rm_rf(tmp);
 	free(variants[4].target), free(variants[5].target);
 	return rc;
 }

@@ -18,31 +18,17 @@
 #include "coldmark/harness.h"
 #include "coldmark/model.h"
 #include "coldmark/util.h"
+#include "helpers.h"
 
-static char tmp[] = "/tmp/coldmark-srcreg-XXXXXX";
+static char tmp[256];
 
 /* argv's output (stdout and stderr) into *out; its exit status. No shell. */
 static int run(char *const argv[], char **out)
 {
 	char *path = cm_xasprintf("%s/out-%d", tmp, rand());
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	FILE *f = fopen(path, "r");
-	*out = calloc(1, 1 << 20);
-	size_t n = f ? fread(*out, 1, (1 << 20) - 1, f) : 0;
-	(*out)[n] = 0;
-	if (f)
-		fclose(f);
+	int rc = th_run_out(argv, path, out);
 	free(path);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return rc;
 }
 
 static char *matrix(void)
@@ -115,14 +101,9 @@ static void test_unregistered(void **state)
 
 int main(void)
 {
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "srcreg"))
 		return 1;
-	char *q = cm_which("qemu-system-x86_64");
-	if (!q) {
-		fprintf(stderr, "no qemu-system-x86_64: not run\n");
-		return 77;
-	}
-	free(q);
+	free(th_need_program("qemu-system-x86_64"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fake_list),
 		cmocka_unit_test(test_fake_run),

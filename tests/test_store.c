@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "coldmark/store.h"
+#include "helpers.h"
 
 static void dataset(struct cm_dataset *ds, const char *date)
 {
@@ -47,36 +48,7 @@ static char *fresh(const char *name)
 		unlink(path);
 		return path;
 	}
-	PGconn *c = PQconnectdb(pg_base);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	char *sql = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
-				 "CASCADE; CREATE SCHEMA %s;", name, name);
-	PGresult *r = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	free(sql);
-	PQfinish(c);
-	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base, strchr(pg_base, '?') ? "&" : "?",
-			    name);
-}
-
-/* Raw SQL into the store behind target, as another program (or an old coldmark) would. */
-static void raw(const char *target, const char *sql)
-{
-	if (!pg_base) {
-		sqlite3 *db;
-		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
-		return;
-	}
-	PGconn *c = PQconnectdb(target);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	PGresult *r = PQexec(c, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK)
-		fail_msg("%s", PQresultErrorMessage(r));
-	PQclear(r);
-	PQfinish(c);
+	return th_pg_schema(pg_base, name);
 }
 
 static void done_with(char *target)
@@ -185,7 +157,7 @@ static const char *const v1_pg =
 static void test_migration_from_v1(void **state)
 {
 	char *t = fresh("t_migration");
-	raw(t, pg_base ? v1_pg : v1_sqlite);
+	th_store_exec(t, pg_base ? v1_pg : v1_sqlite);
 	struct cm_error err = { 0 };
 	struct cm_store *s = cm_store_open(t, &err);
 	if (!s)
@@ -200,7 +172,7 @@ static void test_migration_from_v1(void **state)
 	assert_string_equal(ds.sessions[ds.rows[0].session - 1].id, "1"); /* v3's default */
 	cm_dataset_free(&ds);
 	cm_store_close(s);
-	raw(t, pg_base ? "UPDATE coldmark_schema SET version = 99" : "PRAGMA user_version = 99");
+	th_store_exec(t, pg_base ? "UPDATE coldmark_schema SET version = 99" : "PRAGMA user_version = 99");
 	assert_null(cm_store_open(t, &err));
 	assert_non_null(strstr(err.msg, "newer"));
 	done_with(t);
@@ -210,7 +182,7 @@ static void test_migration_from_v1(void **state)
 static void test_stranger_refused(void **state)
 {
 	char *t = fresh("t_stranger");
-	raw(t, pg_base ? "CREATE TABLE x (a INTEGER); CREATE TABLE coldmark_schema (version INTEGER);"
+	th_store_exec(t, pg_base ? "CREATE TABLE x (a INTEGER); CREATE TABLE coldmark_schema (version INTEGER);"
 			 "INSERT INTO coldmark_schema VALUES (2);"
 		       : "CREATE TABLE x (a); PRAGMA user_version = 2;");
 	struct cm_error err = { 0 };

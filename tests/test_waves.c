@@ -9,12 +9,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -23,6 +21,7 @@
 #include "cli.h"
 #include "coldmark/harness.h"
 #include "coldmark/report.h"
+#include "helpers.h"
 
 static char tmp[256];
 
@@ -177,7 +176,6 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 }
 
 static char *write_matrix_fake(void);
-static char *write_matrix(const char *name, const char *body);
 
 static int fake_run(const char *out, const char *extra)
 {
@@ -190,14 +188,9 @@ static int fake_run(const char *out, const char *extra)
 	struct cm_cli cli;
 	assert_int_equal(cm_cli_parse(cm_command("run"), argc, argv, &cli), 0);
 	launches = most_at_once = 0;
-	fflush(stdout);
-	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
-	dup2(fd, 1);
-	close(fd);
+	int saved = th_stdout_off();
 	int rc = cm_run(&cli, fake_launch);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
+	th_stdout_on(saved);
 	free(db), free(dir), free(mx);
 	return rc;
 }
@@ -292,7 +285,7 @@ static void test_runner_waves(void **state)
 static void test_runner_axis(void **state)
 {
 	(void)state;
-	char *mx = write_matrix("axis", "qemu: /bin/true\n"
+	char *mx = th_write_matrix(tmp, "axis", "qemu: /bin/true\n"
 					"guest: {bundled: guest}\n"
 					"base_args: [-accel, tcg]\n"
 					"axes: {concurrency: [1, 2, 4]}\n"
@@ -303,14 +296,9 @@ static void test_runner_axis(void **state)
 	struct cm_cli cli;
 	assert_int_equal(cm_cli_parse(cm_command("run"), 3, argv, &cli), 0);
 	launches = most_at_once = 0;
-	fflush(stdout);
-	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
-	dup2(fd, 1);
-	close(fd);
+	int saved = th_stdout_off();
 	int rc = cm_run(&cli, fake_launch);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
+	th_stdout_on(saved);
 	assert_int_equal(rc, 0);
 	assert_int_equal(launches, 24);
 	assert_int_equal(most_at_once, 4);
@@ -329,52 +317,14 @@ static void test_runner_axis(void **state)
 
 /* ---- real boots ----------------------------------------------------------------------------- */
 
-static int run(char *const argv[], const char *out_path)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *write_matrix(const char *name, const char *body)
-{
-	char *path = cm_xasprintf("%s/%s.yaml", tmp, name);
-	FILE *f = fopen(path, "w");
-	fputs(body, f);
-	fclose(f);
-	return path;
-}
-
 static char *write_matrix_fake(void)
 {
-	return write_matrix("fake", "qemu: /bin/true\n"
+	return th_write_matrix(tmp, "fake", "qemu: /bin/true\n"
 				    "guest: {bundled: guest}\n"
 				    "base_args: [-accel, tcg]\n"
 				    "axes: {smp: [1, 2, 3]}\n"
 				    "run: {boots: 6, warmup: 1, drop_caches: false, exit_status: 33, "
 				    "reference: none, concurrency: 3}\n");
-}
-
-static bool kvm_ok(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	int vm = ioctl(fd, KVM_CREATE_VM, 0);
-	close(fd);
-	if (vm < 0)
-		return false;
-	close(vm);
-	return true;
 }
 
 /* A run of the fast and slow guests mixed in waves of k, n boots each: every boot ok, and
@@ -390,10 +340,10 @@ static void mixed_run(const char *name, const char *accel, int k, int n, const c
 				  "  - {name: work, from: long_mode, to: work_done}\n"
 				  "run: {boots: %d, warmup: 0, concurrency: %d, reference: none%s}\n",
 				  accel, n, k, extra);
-	char *mx = write_matrix(name, body);
+	char *mx = th_write_matrix(tmp, name, body);
 	char *dir = cm_xasprintf("%s/%s", tmp, name), *out = cm_xasprintf("%s.out", dir);
 	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
-	int rc = run(argv, out);
+	int rc = th_run(argv, out);
 	char *said = cm_xasprintf("cat %s", out);
 	if (rc)
 		assert_int_equal(system(said), 0);
@@ -536,13 +486,13 @@ static void sweep_levels(const char *path)
 static void test_sweep(void **state)
 {
 	(void)state;
-	char *mx = write_matrix("sweep", "guest: {bundled: guest}\n"
+	char *mx = th_write_matrix(tmp, "sweep", "guest: {bundled: guest}\n"
 					 "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
 					 "axes: {concurrency: [1, 2, 4]}\n"
 					 "run: {boots: 8, warmup: 0, reference: none}\n");
 	char *dir = cm_xasprintf("%s/sweep", tmp), *out = cm_xasprintf("%s.out", dir);
 	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
-	assert_int_equal(run(argv, out), 0);
+	assert_int_equal(th_run(argv, out), 0);
 	char *json = cm_xasprintf("%s/report.json", dir);
 	FILE *f = fopen(json, "r");
 	assert_non_null(f);
@@ -594,11 +544,11 @@ static const char *faults_matrix =
 static void test_timeout_in_wave(void **state)
 {
 	(void)state;
-	char *mx = write_matrix("faults", faults_matrix);
+	char *mx = th_write_matrix(tmp, "faults", faults_matrix);
 	char *dir = cm_xasprintf("%s/faults", tmp), *out = cm_xasprintf("%s.out", dir);
 	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
 	int64_t t0 = cm_now_ns();
-	assert_int_equal(run(argv, out), 1); /* failed boots */
+	assert_int_equal(th_run(argv, out), 1); /* failed boots */
 	double s = (double)(cm_now_ns() - t0) / 1e9;
 	assert_int_equal(count_status(dir, "fast", "ok"), 2);
 	assert_int_equal(count_status(dir, "hang", "timeout"), 2);
@@ -610,18 +560,12 @@ static void test_timeout_in_wave(void **state)
 static void test_sigint_wave(void **state)
 {
 	(void)state;
-	char *mx = write_matrix("sigint", "guest: {bundled: guest-hang}\n"
+	char *mx = th_write_matrix(tmp, "sigint", "guest: {bundled: guest-hang}\n"
 					  "base_args: [-machine, pc, -accel, tcg, -display, none, -nodefaults]\n"
 					  "run: {boots: 4, warmup: 0, concurrency: 2, reference: none, timeout: 60s}\n");
 	char *dir = cm_xasprintf("%s/sigint", tmp), *out = cm_xasprintf("%s.out", dir);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1), dup2(fd, 2);
-		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
-		execl(COLDMARK_BIN, COLDMARK_BIN, "run", mx, "-o", dir, (char *)NULL);
-		_exit(127);
-	}
+	char *argv[] = { COLDMARK_BIN, "run", mx, "-o", dir, NULL };
+	pid_t pid = th_start(argv, out);
 	sleep(3);
 	int64_t t0 = cm_now_ns();
 	kill(pid, SIGINT);
@@ -637,33 +581,25 @@ static void test_sigint_wave(void **state)
 int main(int argc, char **argv)
 {
 	const char *group = argc > 1 ? argv[1] : "units";
-	snprintf(tmp, sizeof(tmp), "/tmp/coldmark-waves-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "waves"))
 		return 1;
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1); /* the runs in process and their children */
 	if (!strcmp(group, "units")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_axis_waves),
 						cmocka_unit_test(test_run_waves),
 						cmocka_unit_test(test_value_guest),
 						cmocka_unit_test(test_runner_waves),
 						cmocka_unit_test(test_runner_axis) };
-		setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 		return cmocka_run_group_tests_name("waves-units", t, NULL, NULL);
 	}
-	char *qemu = cm_which("qemu-system-x86_64");
-	if (!qemu) {
-		printf("SKIP: no qemu-system-x86_64\n");
-		return 77;
-	}
-	free(qemu);
+	free(th_need_program("qemu-system-x86_64"));
 	if (!strcmp(group, "tcg")) {
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_tcg_mixed) };
 		return cmocka_run_group_tests_name("waves-tcg", t, NULL, NULL);
 	}
 	if (!strcmp(group, "kvm")) {
-		if (!kvm_ok()) {
-			printf("SKIP: no usable /dev/kvm\n");
-			return 77;
-		}
+		if (!th_kvm_ok())
+			th_skip_group("no usable /dev/kvm");
 		const struct CMUnitTest t[] = { cmocka_unit_test(test_kvm_mixed) };
 		return cmocka_run_group_tests_name("waves-kvm", t, NULL, NULL);
 	}

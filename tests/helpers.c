@@ -1,0 +1,373 @@
+/* The tests' shared scaffolding (see helpers.h): each fixture once, not once per test file. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/store.h"
+#include "coldmark/util.h"
+#include "helpers.h"
+
+/* ---- folders -------------------------------------------------------------------------------- */
+
+int th_mkdtemp(char *buf, size_t size, const char *fmt, ...)
+{
+	char name[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	snprintf(buf, size, "/tmp/coldmark-%s-XXXXXX", name);
+	return mkdtemp(buf) ? 0 : -1;
+}
+
+int th_rm_rf(const char *path)
+{
+	char *argv[] = { "rm", "-rf", (char *)path, NULL };
+	return th_run(argv, NULL);
+}
+
+static const char *at_exit_dir;
+static pid_t at_exit_owner;
+
+static void remove_at_exit(void)
+{
+	if (getpid() != at_exit_owner) /* a forked child that returned instead of _exit */
+		return;
+	if (getenv("COLDMARK_KEEP_TMP")) {
+		printf("kept %s (COLDMARK_KEEP_TMP)\n", at_exit_dir);
+		return;
+	}
+	fflush(stdout);
+	if (th_rm_rf(at_exit_dir))
+		printf("could not remove %s\n", at_exit_dir);
+}
+
+void th_remove_at_exit(const char *dir)
+{
+	at_exit_dir = dir;
+	at_exit_owner = getpid();
+	atexit(remove_at_exit);
+}
+
+bool th_exists(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0;
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+char *th_slurp_len(const char *path, size_t *len)
+{
+	char *s = cm_read_file(path, len);
+	if (!s)
+		*len = 0;
+	return s ? s : cm_xstrdup("");
+}
+
+char *th_slurp(const char *path)
+{
+	size_t len;
+	return th_slurp_len(path, &len);
+}
+
+size_t th_count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+void th_write(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		fail_msg("%s: %s", path, strerror(errno));
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || fchmod(fd, mode))
+		fail_msg("%s: %s", path, strerror(errno));
+	close(fd);
+}
+
+char *th_write_in(const char *dir, const char *name, const char *text)
+{
+	char *path = cm_xasprintf("%s/%s", dir, name);
+	th_write(path, text, 0644);
+	return path;
+}
+
+char *th_write_matrix(const char *dir, const char *name, const char *body)
+{
+	char *file = cm_xasprintf("%s.yaml", name), *path = th_write_in(dir, file, body);
+	free(file);
+	return path;
+}
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+/* argv started with its stdout (and its stderr, unless keep_stderr) into out_path. */
+static pid_t spawn(char *const argv[], const char *out_path, const char *cwd, bool keep_stderr)
+{
+	fflush(stdout), fflush(stderr); /* nothing buffered is written twice by the child */
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (out_path) {
+			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd < 0)
+				_exit(126);
+			dup2(fd, 1);
+			if (!keep_stderr)
+				dup2(fd, 2);
+		}
+		if (cwd && chdir(cwd))
+			_exit(126);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
+{
+	return spawn(argv, out_path, cwd, false);
+}
+
+pid_t th_start(char *const argv[], const char *out_path)
+{
+	return th_start_in(argv, out_path, NULL);
+}
+
+int th_finish(pid_t pid)
+{
+	int st;
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int th_run_signal(char *const argv[], const char *out_path, int sig, int after_ms)
+{
+	pid_t pid = th_start(argv, out_path);
+	if (after_ms > 0) {
+		usleep(after_ms * 1000);
+		kill(pid, sig);
+	}
+	return th_finish(pid);
+}
+
+int th_run(char *const argv[], const char *out_path)
+{
+	return th_finish(th_start(argv, out_path));
+}
+
+int th_run_out(char *const argv[], const char *out_path, char **out)
+{
+	int rc = th_run(argv, out_path);
+	*out = th_slurp(out_path);
+	return rc;
+}
+
+int th_run_stdout(char *const argv[], const char *out_path, char **out)
+{
+	int rc = th_finish(spawn(argv, out_path, NULL, true));
+	*out = th_slurp(out_path);
+	return rc;
+}
+
+const char *th_coldmark_bin(void)
+{
+	const char *other = getenv("COLDMARK_TEST_BIN");
+	return other ? other : COLDMARK_BIN;
+}
+
+int th_coldmark(const char *dir, char **out, ...)
+{
+	static int nruns;
+	char *argv[64] = { COLDMARK_BIN };
+	va_list ap;
+	va_start(ap, out);
+	for (int k = 1; k < 63 && (argv[k] = va_arg(ap, char *)); k++)
+		;
+	va_end(ap);
+	char *path = cm_xasprintf("%s/coldmark-%d.out", dir, ++nruns);
+	int rc = th_run_out(argv, path, out);
+	free(path);
+	return rc;
+}
+
+int th_stdout_off(void)
+{
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	dup2(fd, 1);
+	close(fd);
+	return saved;
+}
+
+void th_stdout_on(int saved)
+{
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+}
+
+/* ---- the host, the groups ------------------------------------------------------------------- */
+
+bool th_kvm_ok(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	int vm = ioctl(fd, KVM_CREATE_VM, 0);
+	close(fd);
+	if (vm < 0)
+		return false;
+	close(vm);
+	return true;
+}
+
+void th_skip_group(const char *why)
+{
+	printf("SKIP: %s\n", why);
+	exit(77);
+}
+
+char *th_need_program(const char *name)
+{
+	char *path = cm_which(name);
+	if (!path) {
+		char *why = cm_xasprintf("%s is not installed", name);
+		th_skip_group(why);
+	}
+	return path;
+}
+
+/* ---- PostgreSQL ----------------------------------------------------------------------------- */
+
+PGconn *th_pg_connect(const char *conninfo)
+{
+	PGconn *c = PQconnectdb(conninfo);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect: %s", PQerrorMessage(c));
+	return c;
+}
+
+void th_pg_exec(PGconn *c, const char *q)
+{
+	PGresult *r = PQexec(c, q);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", q, PQresultErrorMessage(r));
+	PQclear(r);
+}
+
+char *th_pg_schema(const char *base, const char *name)
+{
+	PGconn *c = th_pg_connect(base);
+	char *q = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
+			       "CASCADE; CREATE SCHEMA %s;", name, name);
+	th_pg_exec(c, q);
+	free(q);
+	PQfinish(c);
+	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", base, strchr(base, '?') ? "&" : "?",
+			    name);
+}
+
+/* The first value of q's first row; has_row says whether there was one. */
+static char *pg_first(const char *conninfo, const char *q, const char *arg, bool *has_row)
+{
+	PGconn *c = th_pg_connect(conninfo);
+	const char *p[] = { arg };
+	PGresult *r = arg ? PQexecParams(c, q, 1, NULL, p, NULL, NULL, 0) : PQexec(c, q);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", q, PQresultErrorMessage(r));
+	*has_row = PQntuples(r) > 0;
+	char *v = cm_xstrdup(*has_row && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+char *th_pg_text(const char *conninfo, const char *q, const char *arg)
+{
+	bool has_row;
+	return pg_first(conninfo, q, arg, &has_row);
+}
+
+long long th_pg_scalar(const char *conninfo, const char *q, const char *arg)
+{
+	bool has_row;
+	char *v = pg_first(conninfo, q, arg, &has_row);
+	long long n = has_row ? atoll(v) : -1;
+	free(v);
+	return n;
+}
+
+/* ---- a report, written in memory ------------------------------------------------------------ */
+
+char *th_render(const struct cm_report *r, enum th_writer w)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	switch (w) {
+	case TH_SUMMARY_CSV: cm_report_summary_csv(r, f); break;
+	case TH_MARKDOWN: cm_report_markdown(r, f); break;
+	case TH_JSON: cm_report_json(r, f); break;
+	case TH_SAMPLES:
+		cm_samples_write_header(f, r->ds);
+		for (size_t i = 0; i < r->ds->n; i++)
+			cm_samples_write_row(f, r->ds, &r->ds->rows[i]);
+		break;
+	case TH_HTML: cm_report_html(r, f); break;
+	case TH_TERMINAL: cm_report_terminal(r, "total", f); break;
+	}
+	fclose(f);
+	return buf;
+}
+
+char *th_render_compare(const struct cm_cmp_result *r, const char *fmt)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cm_cmp_writer(fmt)->write(r, f);
+	fclose(f);
+	return buf;
+}
+
+/* ---- a store, as another program sees it ---------------------------------------------------- */
+
+void th_store_exec(const char *target, const char *sql)
+{
+	if (cm_store_is_url(target)) {
+		PGconn *c = th_pg_connect(target);
+		th_pg_exec(c, sql);
+		PQfinish(c);
+		return;
+	}
+	sqlite3 *db;
+	char *msg = NULL;
+	if (sqlite3_open(target, &db) != SQLITE_OK)
+		fail_msg("%s: %s", target, sqlite3_errmsg(db));
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}

@@ -1,0 +1,117 @@
+/* What the tests share: a test's temporary folder, a program run with its output and exit
+ * status, a file read or written, the host's KVM, a group skipped, and statements to a
+ * PostgreSQL server. One copy here (libcm_testhelpers), linked into every test program.
+ * Failures inside are cmocka failures of the calling test (fail_msg). */
+#ifndef COLDMARK_TESTS_HELPERS_H
+#define COLDMARK_TESTS_HELPERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <libpq-fe.h>
+
+#include "coldmark/report.h"
+
+/* ---- folders -------------------------------------------------------------------------------- */
+
+/* Makes /tmp/coldmark-NAME-XXXXXX into buf (size bytes), NAME as printf makes it of fmt; 0, or
+ * -1 when it cannot. */
+int th_mkdtemp(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* rm -rf path, by argv; its exit status. */
+int th_rm_rf(const char *path);
+/* Removes dir when this process exits (not in the children it forks), unless
+ * COLDMARK_KEEP_TMP is set (then says it kept it). dir must outlive the process. */
+void th_remove_at_exit(const char *dir);
+/* Something is at path (a link, dangling or not, included). */
+bool th_exists(const char *path);
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+/* The whole file as a string, "" when it cannot be read (to free). */
+char *th_slurp(const char *path);
+/* The same with its length (a file may hold NUL bytes). */
+char *th_slurp_len(const char *path, size_t *len);
+/* How many times needle stands in hay (not overlapping). */
+size_t th_count(const char *hay, const char *needle);
+/* Writes text to path with mode (fails the test when it cannot). */
+void th_write(const char *path, const char *text, mode_t mode);
+/* Writes text to dir/name (mode 0644); the path (to free). */
+char *th_write_in(const char *dir, const char *name, const char *text);
+/* A matrix: body into dir/NAME.yaml; the path (to free). */
+char *th_write_matrix(const char *dir, const char *name, const char *body);
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+/* Starts argv (PATH searched when argv[0] has no /) with stdout and stderr into out_path
+ * (truncated; NULL: this process's own). */
+pid_t th_start(char *const argv[], const char *out_path);
+/* The same in folder cwd (126 when the child cannot open out_path or enter cwd). */
+pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd);
+/* Waits for pid: its exit status, 128 + the signal when one killed it. */
+int th_finish(pid_t pid);
+/* Runs argv to the end (th_start + th_finish). */
+int th_run(char *const argv[], const char *out_path);
+/* The same, sending sig after_ms after the start when after_ms > 0. */
+int th_run_signal(char *const argv[], const char *out_path, int sig, int after_ms);
+/* Runs argv to the end with its output in out_path; what it said in *out (to free). */
+int th_run_out(char *const argv[], const char *out_path, char **out);
+/* The same with only its stdout in out_path (a JSON answer), its stderr this process's. */
+int th_run_stdout(char *const argv[], const char *out_path, char **out);
+/* The coldmark a test runs: COLDMARK_TEST_BIN when set (another build of it, an older one to
+ * compare), else this build's. */
+const char *th_coldmark_bin(void);
+/* Runs this build's coldmark with the arguments (NULL-terminated) to the end, its output in a
+ * file of its own in dir; its exit status, what it said in *out (to free). */
+int th_coldmark(const char *dir, char **out, ...) __attribute__((sentinel));
+/* This process's stdout to /dev/null (a run in process that prints its progress); the saved
+ * descriptor, for th_stdout_on. */
+int th_stdout_off(void);
+void th_stdout_on(int saved);
+
+/* ---- the host, the groups ------------------------------------------------------------------- */
+
+/* /dev/kvm opens and creates a VM. */
+bool th_kvm_ok(void);
+/* Prints "SKIP: why" and exits 77 (CTest: skipped). */
+_Noreturn void th_skip_group(const char *why);
+/* The program's path on PATH (to free); the group skipped, saying so, when there is none. */
+char *th_need_program(const char *name);
+
+/* ---- PostgreSQL ----------------------------------------------------------------------------- */
+
+/* Connects (fails the test, naming the server's words, when it cannot). */
+PGconn *th_pg_connect(const char *conninfo);
+/* Runs q on c: a command or a query; fails the test on an error. */
+void th_pg_exec(PGconn *c, const char *q);
+/* A fresh schema NAME on the server of URL base (dropped first with all it holds); base's URL
+ * with that schema as its search_path, so that a store's tables land there (to free). */
+char *th_pg_schema(const char *base, const char *name);
+/* The first value of q's first row (with $1 = arg when arg), "" for none or NULL (to free). */
+char *th_pg_text(const char *conninfo, const char *q, const char *arg);
+/* The same as a number; -1 when q returns no row. */
+long long th_pg_scalar(const char *conninfo, const char *q, const char *arg);
+
+/* ---- a report, written in memory ------------------------------------------------------------ */
+
+/* What th_render writes (numbered as test_reports' golden files are). */
+enum th_writer {
+	TH_SUMMARY_CSV,
+	TH_MARKDOWN,
+	TH_JSON,
+	TH_SAMPLES, /* samples.csv: its header and every row of the report's dataset */
+	TH_HTML,
+	TH_TERMINAL, /* the terminal summary of the phase "total" */
+};
+/* r as the writer writes it (to free). */
+char *th_render(const struct cm_report *r, enum th_writer w);
+/* A comparison as compare's writer of format fmt (text, md, csv, json) writes it (to free). */
+char *th_render_compare(const struct cm_cmp_result *r, const char *fmt);
+
+/* ---- a store, as another program sees it ---------------------------------------------------- */
+
+/* Raw SQL into the store at target (a SQLite file, or a PostgreSQL URL), as another program
+ * (or an old coldmark) would; fails the test, naming the statement, on an error. */
+void th_store_exec(const char *target, const char *sql);
+
+#endif
