@@ -3,6 +3,8 @@
  *   refusals: a SELECT-only role, a schema of the future (99), a dropped column, a trigger
  *     that raises: the run stops with exit 4 and the server's reason, never "kept in
  *     journal.db only", and the server is left with no run row for it (never an empty one);
+ *   connect-time refusals: a wrong password, a database that is not there: exit 4 before
+ *     anything is made, not "out of reach";
  *   lock: another session holds samples locked for 25 s: the run treats the server as lost
  *     after COLDMARK_DB_TIMEOUT once (said once) and its boots are not held up again;
  *   stopped: the run's backend is stopped (SIGSTOP) mid-run: the same.
@@ -180,6 +182,44 @@ static void test_refusal_fails_the_run(void **state)
 	free(out), free(log), free(dir), free(url), free(m);
 }
 
+/* A server that answers the connection and says no: a wrong password, a database that is not
+ * there. Refused before anything is made (exit 4, the server's words, no run folder), never
+ * "out of reach" with the boots journalled (libpq gives no SQLSTATE at connect time). */
+static void test_connect_refusals(void **state)
+{
+	(void)state;
+	PGconn *c = admin("postgres");
+	th_pg_exec(c, "DROP ROLE IF EXISTS cm_pw; CREATE ROLE cm_pw LOGIN PASSWORD 'right-" SECRET "'");
+	char *conninfo = cm_xasprintf("host=%s user=postgres dbname=postgres", pghost);
+	char *hba = th_pg_text(conninfo, "SHOW hba_file", NULL);
+	char *was = th_slurp(hba), *now = cm_xasprintf("local all cm_pw scram-sha-256\n%s", was);
+	th_write(hba, now, 0600);
+	th_pg_exec(c, "SELECT pg_reload_conf()");
+	char *m = write_matrix("connect", 1);
+	char *urls[] = { url_of("postgres", "cm_pw"), url_of("no_such_db", "postgres") };
+	const char *why[] = { "password authentication failed", "does not exist" };
+	int bad = 0;
+	for (int i = 0; i < 2; i++) {
+		char *tag = cm_xasprintf("connect%d", i), *out;
+		int rc = run_into(m, urls[i], tag, &out);
+		char *dir = cm_xasprintf("%s/run-%s", tmp, tag);
+		bool folder = !access(dir, F_OK);
+		printf("%s: exit %d, run folder %s\n", why[i], rc, folder ? "made" : "none");
+		if (rc != 4 || !strstr(out, why[i]) || !strstr(out, "refused") || folder) {
+			printf("CONNECT REFUSAL '%s': exit %d (want 4), folder %s:\n%s\n", why[i], rc,
+			       folder ? "made" : "none", out);
+			bad++;
+		}
+		free(tag), free(out), free(dir), free(urls[i]);
+	}
+	th_write(hba, was, 0600); /* the server's own rules back for the other groups */
+	th_pg_exec(c, "SELECT pg_reload_conf()");
+	PQfinish(c);
+	free(hba), free(was), free(now), free(m), free(conninfo);
+	if (bad)
+		fail_msg("%d of 2 connect-time refusals taken for a lost server", bad);
+}
+
 /* ---- a stalled server (item 6) ----------------------------------------------------------- */
 
 /* The progress lines' elapsed times: each boot's gap to the one before. Boots held up by the
@@ -283,7 +323,8 @@ int main(int argc, char **argv)
 	if (th_mkdtemp(tmp, sizeof(tmp), "pgfaults"))
 		return 1;
 	chmod(tmp, 0755);
-	const struct CMUnitTest refused[] = { cmocka_unit_test(test_refusal_fails_the_run) };
+	const struct CMUnitTest refused[] = { cmocka_unit_test(test_refusal_fails_the_run),
+					      cmocka_unit_test(test_connect_refusals) };
 	const struct CMUnitTest stalled[] = {
 		cmocka_unit_test(test_table_lock_is_lost),
 		cmocka_unit_test(test_stopped_backend_is_lost),
