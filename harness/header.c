@@ -67,12 +67,15 @@ static char *rom_key(const struct cm_case *c)
 #define CM_STR(x) CM_STR_(x)
 
 /* cm_case_roms, from the cache while qemu is unchanged: the ROMs of a device set are
- * "name\x1epath" records joined by \x1f (an empty path: not found). */
+ * "name\x1epath" records joined by \x1f (an empty path: not found). ROMS_FACT names the
+ * cache's kind: "roms2" since a -bios given by bare name resolves to qemu's own absolute
+ * path ("roms" held it as given, relative to whatever folder the run started in). */
+#define ROMS_FACT "roms2"
 static int case_roms(const struct cm_case *c, const char *key, struct cm_rom **roms, size_t *n,
 		     struct cm_error *err)
 {
 	char *qemu = cm_which(c->argv[0]), *id = cm_file_identity(qemu);
-	char *k = id ? cm_xasprintf("%s\x1e%s", id, key) : NULL, *v = k ? cm_fact_get("roms", k) : NULL;
+	char *k = id ? cm_xasprintf("%s\x1e%s", id, key) : NULL, *v = k ? cm_fact_get(ROMS_FACT, k) : NULL;
 	int rc = 0;
 	*roms = NULL, *n = 0;
 	if (v) {
@@ -88,7 +91,7 @@ static int case_roms(const struct cm_case *c, const char *key, struct cm_rom **r
 		struct cm_buf b = { 0 };
 		for (size_t i = 0; i < *n; i++)
 			cm_buf_printf(&b, "%s\x1e%s\x1f", (*roms)[i].name, (*roms)[i].path ? (*roms)[i].path : "");
-		cm_fact_put("roms", k, b.s ? b.s : "");
+		cm_fact_put(ROMS_FACT, k, b.s ? b.s : "");
 		cm_buf_free(&b);
 	}
 	free(v), free(k), free(id), free(qemu);

@@ -110,7 +110,9 @@ static char **data_dirs(char *const *argv, size_t *n)
 	return v;
 }
 
-/* The file behind a ROM name: a -bios path by that name, else the first data dir holding it. */
+/* The file behind a ROM name as qemu finds it: a -bios path by that name that opens from the
+ * working folder, else the first data dir holding it (so `-bios qboot.rom` is qemu's own
+ * copy unless the folder has one); an absolute path, so its hash can be taken anywhere. */
 static char *resolve(const char *name, char *const *argv, char **dirs, size_t ndirs)
 {
 	if (name[0] == '/')
@@ -118,8 +120,11 @@ static char *resolve(const char *name, char *const *argv, char **dirs, size_t nd
 	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
 		if (!strcmp(argv[i], "-bios")) {
 			const char *b = strrchr(argv[i + 1], '/');
-			if (!strcmp(b ? b + 1 : argv[i + 1], name) || !strcmp(argv[i + 1], name))
-				return cm_xstrdup(argv[i + 1]);
+			char *real = realpath(argv[i + 1], NULL);
+			if ((!strcmp(b ? b + 1 : argv[i + 1], name) || !strcmp(argv[i + 1], name)) &&
+			    real && !access(real, R_OK))
+				return real;
+			free(real);
 		}
 	for (size_t d = 0; d < ndirs; d++) {
 		char *p = cm_xasprintf("%s/%s", dirs[d], name), *real = realpath(p, NULL);

@@ -449,8 +449,12 @@ static void test_firmware_per_case(void **state)
 	assert_null(strstr(sea, "qboot.rom"));
 	assert_non_null(strstr(qb, "qboot.rom ("));
 	assert_null(strstr(qb, "bios-256k.bin"));
-	/* the run-wide hashes stay */
+	/* the run-wide hashes stay, a -bios given by bare name too: qemu looks for it in the
+	 * working folder first, then in its data directories, and so must its hash */
 	assert_non_null(cm_dataset_get_meta(&ds, "firmware sha256 (bios-256k.bin)"));
+	const char *qsha = cm_dataset_get_meta(&ds, "firmware sha256 (qboot.rom)");
+	if (!qsha || strspn(qsha, "0123456789abcdef") != 64 || !strstr(qb, "qboot.rom (/"))
+		fail_msg("-bios qboot.rom: loads '%s', sha256 '%s'", qb, qsha ? qsha : "(none)");
 	cm_dataset_free(&ds);
 	cm_matrix_free(m);
 	cm_diags_clear(&d);
