@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coldmark/model.h"
 #include "coldmark/util.h"
 
 struct cm_store;
@@ -70,6 +71,29 @@ int cm_store_count_row(void *ctx, int ncol, const char *const *vals);
 /* body in one write transaction, retried while another writer holds the store; body's own
  * error (or CM_ERR(CM_EIO)) when it fails */
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
+
+/* The session summary (summary.c, schema CM_SUMMARY_VERSION): per run, case, session and
+ * phase the counts of its raw rows by kind, the measured times in row order (vals: what
+ * makes every statistic of compare and history exact from it) and, for SQL readers, n,
+ * median, mean and within-session variance of ln(time). */
+#define CM_SUMMARY_VERSION 7
+#define CM_SUMMARY_SQL(REAL, BIG)                                                                  \
+	"CREATE TABLE session_summary (run_id TEXT NOT NULL REFERENCES runs(id),"                  \
+	" case_id TEXT NOT NULL, session INTEGER NOT NULL, phase TEXT NOT NULL,"                   \
+	" first_row " BIG " NOT NULL, n_rows INTEGER NOT NULL, n INTEGER NOT NULL,"                 \
+	" n_warmup INTEGER NOT NULL, n_failed INTEGER NOT NULL, n_unmeasurable INTEGER NOT NULL,"  \
+	" n_interrupted INTEGER NOT NULL, median_ln " REAL ", mean_ln " REAL ", var_ln " REAL ","    \
+	" vals TEXT NOT NULL, PRIMARY KEY (run_id, case_id, session, phase));"
+/* Every summary row of the store from its samples (the migration to CM_SUMMARY_VERSION). */
+int cm_summary_fill(struct cm_store *s);
+/* Inside a write transaction, after rows of run_id's (case, session) keys went in: their
+ * summary rows again from the samples (under a lock per key on PostgreSQL, so concurrent
+ * writers of one session each see the other's committed boots). keys: n "case\tsession". */
+int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys, size_t n);
+/* A run's cases (axes) and header into a fresh ds (cm_store_load's first half); with
+ * case_filter, that case and the reference cases only. */
+int cm_store_load_head(struct cm_store *s, const char *run_id, const char *case_filter,
+		       struct cm_dataset *ds);
 
 /* Opens a backend into s (ops, db). 0, or -1 with err set. */
 int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, struct cm_error *err);

@@ -225,6 +225,32 @@ static const char ADD_SAMPLE[] =
 	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
 	"ON CONFLICT DO NOTHING";
 
+/* The summary of each (case, session) the rows touched (usually one: a boot), from the
+ * samples, in this transaction (summary.c). */
+static int refresh_summary(struct cm_store *s, const struct rows_ctx *x)
+{
+	struct cm_strset seen = { 0 };
+	char **keys = NULL;
+	size_t n = 0;
+	for (size_t i = x->from; i < x->to; i++) {
+		const struct cm_sample_row *r = &x->ds->rows[i];
+		char *k = cm_xasprintf("%s\t%d", r->case_id, x->ds->sessions[r->session - 1].number);
+		if (cm_strset_find(&seen, k) >= 0) {
+			free(k);
+			continue;
+		}
+		keys = cm_xrealloc(keys, (n + 1) * sizeof(char *));
+		keys[n++] = k;
+		cm_strset_add(&seen, k, 1);
+	}
+	int rc = cm_summary_refresh(s, x->run_id, keys, n);
+	cm_strset_free(&seen);
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	return rc;
+}
+
 static int rows_body(struct cm_store *s, void *ctx)
 {
 	const struct rows_ctx *x = ctx;
@@ -241,7 +267,7 @@ static int rows_body(struct cm_store *s, void *ctx)
 				    session, r->audit ? r->audit : "" };
 		rc = cm_store_exec(s, ADD_SAMPLE, 11, p);
 	}
-	return rc;
+	return rc ? rc : refresh_summary(s, x);
 }
 
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
@@ -345,11 +371,18 @@ static const char LOAD_SAMPLES[] =
 	"SELECT case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, session, "
 	"host_audit FROM samples WHERE run_id = $1 ORDER BY rowid";
 
-int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
+/* one case and the reference cases (history --case: a case's reference stands beside it) */
+static const char LOAD_CASE[] =
+	"SELECT case_id, axes FROM cases WHERE run_id = $1 AND (case_id = $2 OR case_id = $3 OR "
+	"substr(case_id, 1, length($3) + 1) = $3 || ',') ORDER BY rowid";
+
+int cm_store_load_head(struct cm_store *s, const char *run_id, const char *case_filter,
+		       struct cm_dataset *ds)
 {
-	const char *p[] = { run_id };
+	const char *p[] = { run_id, case_filter, CM_REFERENCE_ID };
 	struct cm_rows cases, meta = { 0 };
-	int rc = cm_store_rows(s, LOAD_CASES, 1, p, &cases);
+	int rc = cm_store_rows(s, case_filter ? LOAD_CASE : LOAD_CASES, case_filter ? 3 : 1, p,
+			       &cases);
 	load_cases(ds, &cases);
 	cm_rows_free(&cases);
 	if (!rc)
@@ -357,6 +390,13 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	for (size_t i = 0; i < meta.n; i++)
 		cm_dataset_meta(ds, meta.v[2 * i], meta.v[2 * i + 1] ? meta.v[2 * i + 1] : "");
 	cm_rows_free(&meta);
+	return rc;
+}
+
+int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
+{
+	const char *p[] = { run_id };
+	int rc = cm_store_load_head(s, run_id, NULL, ds);
 	struct load_ctx x = { ds, cm_dataset_get_meta(ds, "host") };
 	if (!rc)
 		rc = query(s, LOAD_SAMPLES, 1, p, load_sample, &x);

@@ -1,0 +1,232 @@
+/* The session summary (issue 25): one row per run, case, session and phase, derived from the
+ * samples and kept equal to them. It is never updated by increments: every write to samples
+ * (a boot, an import, a sync or merge, the migration that created it) recomputes the rows of
+ * the (case, session) keys it touched from the samples themselves, in the same transaction.
+ * So whatever reaches the samples (a duplicate skipped by the unique key, a boot killed
+ * before its commit, four copies at once) the summary says the same: a transaction that
+ * does not commit leaves neither. On PostgreSQL (READ COMMITTED) two writers of one session
+ * could each recompute without the other's uncommitted boot; a transaction-level advisory
+ * lock per key, taken before the recompute reads, makes the later one wait and then see the
+ * earlier one's commit. Keys are locked in one order (by their lock number), so two copies
+ * never wait on each other in a cycle. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+
+struct phase_acc {
+	char *phase;
+	char first[24]; /* the rowid of its first row: sessions and phases in the raw order */
+	long rows, warm, failed, unmeas, intr;
+	double *v;
+	size_t n, cap;
+};
+
+/* the rows of one (run, case, session), by phase */
+struct group {
+	char *run, *case_id, *session;
+	struct phase_acc *p;
+	size_t np;
+};
+
+static void group_reset(struct group *g)
+{
+	for (size_t i = 0; i < g->np; i++) {
+		free(g->p[i].phase);
+		free(g->p[i].v);
+	}
+	free(g->p);
+	free(g->run), free(g->case_id), free(g->session);
+	*g = (struct group){ 0 };
+}
+
+/* One raw row (rowid, phase, warmup, status, duration_ns), classified as cm_row_kind does. */
+static void group_add(struct group *g, const char *const *v)
+{
+	size_t k = 0;
+	while (k < g->np && strcmp(g->p[k].phase, v[1]))
+		k++;
+	if (k == g->np) {
+		g->p = cm_xrealloc(g->p, (g->np + 1) * sizeof(*g->p));
+		g->p[g->np++] = (struct phase_acc){ .phase = cm_xstrdup(v[1]) };
+		snprintf(g->p[k].first, sizeof(g->p[k].first), "%s", v[0]);
+	}
+	struct phase_acc *a = &g->p[k];
+	a->rows++;
+	double d = v[4] ? strtod(v[4], NULL) : NAN;
+	if (!strcmp(v[3], CM_STATUS_INTERRUPTED_NAME))
+		a->intr++;
+	else if (atoi(v[2]))
+		a->warm++;
+	else if (strcmp(v[3], CM_STATUS_OK_NAME))
+		a->failed++;
+	else if (isnan(d))
+		a->unmeas++;
+	else {
+		CM_PUSH(a->v, a->n, a->cap);
+		a->v[a->n++] = d;
+	}
+}
+
+static const char PUT[] =
+	"INSERT INTO session_summary (run_id, case_id, session, phase, first_row, n_rows, n, "
+	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, vals) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+	"ON CONFLICT (run_id, case_id, session, phase) DO UPDATE SET first_row = "
+	"excluded.first_row, n_rows = excluded.n_rows, n = excluded.n, n_warmup = "
+	"excluded.n_warmup, n_failed = excluded.n_failed, n_unmeasurable = excluded.n_unmeasurable,"
+	" n_interrupted = excluded.n_interrupted, median_ln = excluded.median_ln, mean_ln = "
+	"excluded.mean_ln, var_ln = excluded.var_ln, vals = excluded.vals";
+
+static void real(char *buf, size_t n, double x, bool *null)
+{
+	*null = !isfinite(x);
+	snprintf(buf, n, "%.17g", x);
+}
+
+/* n, median, mean and the within-session (n - 1) variance of ln(time), and the times */
+static int put_phase(struct cm_store *s, const struct group *g, const struct phase_acc *a)
+{
+	double *l = cm_xmalloc((a->n + 1) * sizeof(double)), mean = 0, ss = 0;
+	struct cm_buf vals = { 0 };
+	for (size_t i = 0; i < a->n; i++) {
+		l[i] = log(a->v[i]);
+		mean += l[i];
+		cm_buf_printf(&vals, "%s%.17g", i ? "," : "", a->v[i]);
+	}
+	mean = a->n ? mean / (double)a->n : NAN;
+	for (size_t i = 0; i < a->n; i++)
+		ss += (l[i] - mean) * (l[i] - mean);
+	qsort(l, a->n, sizeof(double), cm_cmp_double);
+	double med = !a->n ? NAN : a->n % 2 ? l[a->n / 2] : (l[a->n / 2 - 1] + l[a->n / 2]) / 2;
+	char c[7][24], st[3][32];
+	long counts[] = { a->rows, (long)a->n, a->warm, a->failed, a->unmeas, a->intr };
+	for (int i = 0; i < 6; i++)
+		snprintf(c[i], sizeof(c[i]), "%ld", counts[i]);
+	bool null[3];
+	real(st[0], sizeof(st[0]), med, &null[0]);
+	real(st[1], sizeof(st[1]), mean, &null[1]);
+	real(st[2], sizeof(st[2]), a->n > 1 ? ss / (double)(a->n - 1) : NAN, &null[2]);
+	const char *p[] = { g->run, g->case_id, g->session, a->phase, a->first, c[0], c[1], c[2],
+			    c[3], c[4], c[5], null[0] ? NULL : st[0], null[1] ? NULL : st[1],
+			    null[2] ? NULL : st[2], vals.s ? vals.s : "" };
+	int rc = cm_store_exec(s, PUT, 15, p);
+	free(l);
+	cm_buf_free(&vals);
+	return rc;
+}
+
+static int group_put(struct cm_store *s, struct group *g)
+{
+	int rc = 0;
+	for (size_t i = 0; !rc && i < g->np; i++)
+		rc = put_phase(s, g, &g->p[i]);
+	group_reset(g);
+	return rc;
+}
+
+/* ---- the migration: every group of the store in one pass ------------------------------------ */
+
+struct fill {
+	struct cm_store *s;
+	struct group g;
+	int rc;
+};
+
+/* rows (run, case, session, rowid, phase, warmup, status, duration) in group order */
+static int fill_row(void *ctx, int ncol, const char *const *v)
+{
+	struct fill *f = ctx;
+	if (f->g.run && (strcmp(f->g.run, v[0]) || strcmp(f->g.case_id, v[1]) ||
+			 strcmp(f->g.session, v[2])))
+		f->rc = group_put(f->s, &f->g);
+	if (!f->g.run) {
+		f->g.run = cm_xstrdup(v[0]);
+		f->g.case_id = cm_xstrdup(v[1]);
+		f->g.session = cm_xstrdup(v[2]);
+	}
+	group_add(&f->g, v + 3);
+	return f->rc;
+}
+
+static const char ALL_ROWS[] =
+	"SELECT run_id, case_id, session, rowid, phase, warmup, status, duration_ns FROM samples "
+	"ORDER BY run_id, case_id, session, rowid";
+
+/* Rows are written while the query still reads: SQLite allows it on one connection (the
+ * summary is another table), and PostgreSQL's driver has the whole result first. */
+int cm_summary_fill(struct cm_store *s)
+{
+	struct fill f = { s, { 0 }, 0 };
+	int rc = s->ops->query(s, ALL_ROWS, 0, NULL, fill_row, &f);
+	if (!rc && !f.rc && f.g.run)
+		f.rc = group_put(s, &f.g);
+	group_reset(&f.g);
+	return rc ? rc : f.rc;
+}
+
+/* ---- after a write: the keys it touched ------------------------------------------------------ */
+
+static int refresh_row(void *ctx, int ncol, const char *const *v)
+{
+	group_add(ctx, v);
+	return 0;
+}
+
+static const char KEY_ROWS[] =
+	"SELECT rowid, phase, warmup, status, duration_ns FROM samples WHERE run_id = $1 AND "
+	"case_id = $2 AND session = $3 ORDER BY rowid";
+static const char LOCK_KEY[] = "SELECT pg_advisory_xact_lock($1)";
+
+struct key {
+	int64_t lock;
+	const char *k;
+};
+
+static int by_lock(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	return x->lock < y->lock ? -1 : x->lock > y->lock;
+}
+
+static int64_t lock_of(const char *run, const char *k)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = run; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '\n') * 1099511628211ULL;
+	for (const char *p = k; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (int64_t)h;
+}
+
+int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys, size_t n)
+{
+	struct key *order = cm_xcalloc(n + 1, sizeof(*order));
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct key){ lock_of(run_id, keys[i]), keys[i] };
+	qsort(order, n, sizeof(*order), by_lock);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (s->pg) {
+			char lock[24];
+			snprintf(lock, sizeof(lock), "%lld", (long long)order[i].lock);
+			const char *p[] = { lock };
+			if ((rc = cm_store_exec(s, LOCK_KEY, 1, p)))
+				break;
+		}
+		char *c = cm_xstrdup(order[i].k), *tab = strchr(c, '\t');
+		*tab = 0;
+		struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0 };
+		const char *p[] = { run_id, c, tab + 1 };
+		rc = s->ops->query(s, KEY_ROWS, 3, p, refresh_row, &g) ? CM_ERR(CM_EIO) : 0;
+		rc = rc ? rc : group_put(s, &g);
+		group_reset(&g);
+		free(c);
+	}
+	free(order);
+	return rc;
+}
