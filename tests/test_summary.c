@@ -499,6 +499,54 @@ static void copies_at_once(const char *cmd, char *const *sources, int n, const c
 	}
 }
 
+/* Eight writers of one session at once, a boot each (a run's own writer and the boots a
+ * sync brings of the same session, or waves of one run): all wait on the held samples, then
+ * go together. Each recomputes the session's summary; without a lock per session a writer
+ * would compute it before another's commit and put its older view last (PostgreSQL). */
+static void test_summary_concurrent_writers(void **state)
+{
+	char *t = fresh("t_writers");
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(t, &err);
+	assert_non_null(s);
+	struct cm_dataset ds;
+	run_head(&ds, 5);
+	assert_int_equal(cm_store_begin_run(s, "run-writers", "writers", &ds), 0);
+	cm_dataset_free(&ds);
+	cm_store_close(s);
+	enum { WRITERS = 8 };
+	int go[2];
+	assert_int_equal(pipe(go), 0);
+	pid_t pids[WRITERS];
+	for (int i = 0; i < WRITERS; i++) {
+		if ((pids[i] = fork()))
+			continue;
+		close(go[1]);
+		struct cm_store *w = cm_store_open(t, &err);
+		char c;
+		if (!w || read(go[0], &c, 1) != 1)
+			_exit(3);
+		struct cm_dataset d;
+		run_head(&d, 5);
+		cm_dataset_session_number(&d, 1, "h1");
+		one_boot(&d, 0, 100 + i, false, 1 + i / 50.0);
+		_exit(cm_store_add_rows(w, "run-writers", &d, 0, d.n) ? 4 : 0);
+	}
+	close(go[0]);
+	struct hold h = hold_target(t);
+	for (int i = 0; i < WRITERS; i++)
+		assert_int_equal(write(go[1], "g", 1), 1);
+	close(go[1]);
+	struct timespec wait = { 1, 0 }; /* every writer waits on the held samples by now */
+	nanosleep(&wait, NULL);
+	release(&h);
+	for (int i = 0; i < WRITERS; i++)
+		assert_int_equal(finish(pids[i]), 0);
+	assert_int_equal(scalar(t, "SELECT n FROM session_summary WHERE phase = 'total'"), WRITERS);
+	summary_is_raw(t, "run-writers");
+	free(t);
+}
+
 /* A shard holding boots [from, from + n) of session 1 of run-shards, with profile rows. */
 static char *shard(int i, int from, int n)
 {
@@ -698,6 +746,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_summary_killed_mid_session),
 		cmocka_unit_test(test_summary_boot_written_twice),
 		cmocka_unit_test(test_summary_concurrent_copies),
+		cmocka_unit_test(test_summary_concurrent_writers),
 		cmocka_unit_test(test_summary_migration_fills),
 		cmocka_unit_test(test_summary_stale_not_trusted),
 		cmocka_unit_test(test_summary_compare_history_equal_raw),
