@@ -152,20 +152,29 @@ static int fill_row(void *ctx, int ncol, const char *const *v)
 	return f->rc;
 }
 
-static const char ALL_ROWS[] =
+static const char RUN_ROWS[] =
 	"SELECT run_id, case_id, session, rowid, phase, warmup, status, duration_ns FROM samples "
-	"ORDER BY run_id, case_id, session, rowid";
+	"WHERE run_id = $1 ORDER BY case_id, session, rowid";
+static const char RUN_IDS[] = "SELECT id FROM runs ORDER BY rowid";
 
-/* Rows are written while the query still reads: SQLite allows it on one connection (the
- * summary is another table), and PostgreSQL's driver has the whole result first. */
+/* Run by run (PostgreSQL's driver holds a whole result: a run's, not the store's). Rows are
+ * written while SQLite's query still reads: it allows that on one connection (the summary is
+ * another table). */
 int cm_summary_fill(struct cm_store *s)
 {
-	struct fill f = { s, { 0 }, 0 };
-	int rc = s->ops->query(s, ALL_ROWS, 0, NULL, fill_row, &f);
-	if (!rc && !f.rc && f.g.run)
-		f.rc = group_put(s, &f.g);
-	group_reset(&f.g);
-	return rc ? rc : f.rc;
+	struct cm_rows runs;
+	int rc = cm_store_rows(s, RUN_IDS, 0, NULL, &runs);
+	for (size_t i = 0; !rc && i < runs.n; i++) {
+		struct fill f = { s, { 0 }, 0 };
+		const char *p[] = { runs.v[i] };
+		rc = s->ops->query(s, RUN_ROWS, 1, p, fill_row, &f) ? CM_ERR(CM_EIO) : 0;
+		if (!rc && !f.rc && f.g.run)
+			f.rc = group_put(s, &f.g);
+		group_reset(&f.g);
+		rc = rc ? rc : f.rc;
+	}
+	cm_rows_free(&runs);
+	return rc;
 }
 
 /* ---- after a write: the keys it touched ------------------------------------------------------ */
