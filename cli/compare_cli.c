@@ -29,13 +29,16 @@ static const char *db_shown(const struct cm_cli *cli)
 /* A run for compare and history: from its session summary (one row per session, case and
  * phase), or with --from-samples from its raw samples (an audit: the same results). A run
  * whose summary does not count every raw row is read raw, and said so. */
-static int load_run(struct cm_store *s, const char *id, const char *case_filter, bool raw,
+enum from { FROM_SAMPLES, FROM_SUMMARY, FROM_SESSIONS /* ds->sums: compare's cells */ };
+
+static int load_run(struct cm_store *s, const char *id, const char *case_filter, enum from from,
 		    struct cm_dataset *ds)
 {
-	if (raw)
+	if (from == FROM_SAMPLES)
 		return cm_store_load(s, id, ds);
+	bool sessions = from == FROM_SESSIONS;
 	struct cm_store_read how;
-	int rc = cm_store_load_summary(s, id, case_filter, ds, &how);
+	int rc = cm_store_load_summary(s, id, case_filter, sessions, ds, &how);
 	if (!rc && how.stale)
 		fprintf(stderr, "note: run %s: its session summary counts %lld of its %lld sample rows:"
 				" read from the raw samples\n", id, how.summary_rows, how.raw_rows);
@@ -44,8 +47,8 @@ static int load_run(struct cm_store *s, const char *id, const char *case_filter,
 
 /* The runs of a tag, each with its sessions, as one side: every session recorded under the
  * tag counts (sessions renamed RUN#k), the header is the newest run's. */
-static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n, bool raw,
-		     struct cm_dataset *ds)
+static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n,
+		     enum from raw, struct cm_dataset *ds)
 {
 	if (n == 1)
 		return load_run(s, ids[0], NULL, raw, ds);
@@ -72,7 +75,7 @@ static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size
 }
 
 /* A side of a comparison: a run folder, a samples.csv, or a run id / tag in the store. */
-static int load_side(const char *ref, const char *db, bool raw, struct cm_dataset *ds)
+static int load_side(const char *ref, const char *db, enum from raw, struct cm_dataset *ds)
 {
 	struct stat sb;
 	struct cm_diags d = { 0 };
@@ -285,7 +288,10 @@ static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_
 		fprintf(stderr, "coldmark compare: give BASE and CAND, or one RUN and --axis\n");
 		return -1;
 	}
-	bool raw = cm_cli_flag(cli, "from-samples");
+	/* compare's own cells come from the summary's sessions as they are; an axis split and
+	 * --relative-to rework rows, which the summary gives as well */
+	enum from raw = cm_cli_flag(cli, "from-samples") ? FROM_SAMPLES
+			: axis || cm_cli_get(cli, "relative-to") ? FROM_SUMMARY : FROM_SESSIONS;
 	if (!axis) {
 		*c = cm_xcalloc(1, sizeof(**c));
 		*nc = 1;
@@ -459,7 +465,7 @@ int cm_cmd_history(const struct cm_cli *cli)
 		h.phase = "total";
 	cm_store_runs(s, collect, &h);
 	struct cm_dataset *ds = cm_xcalloc(h.n + 1, sizeof(*ds));
-	bool raw = cm_cli_flag(cli, "from-samples");
+	enum from raw = cm_cli_flag(cli, "from-samples") ? FROM_SAMPLES : FROM_SUMMARY;
 	for (size_t i = 0; i < h.n; i++)
 		load_run(s, h.ids[i], h.case_filter, raw, &ds[i]);
 	struct cm_history hi;
@@ -520,7 +526,7 @@ int cm_cmd_import(const struct cm_cli *cli)
 		return CM_EXIT_USAGE;
 	}
 	struct cm_dataset ds;
-	if (load_side(cli->pos[0], "/nonexistent", true, &ds))
+	if (load_side(cli->pos[0], "/nonexistent", FROM_SAMPLES, &ds))
 		return CM_EXIT_USAGE;
 	struct cm_error err = { 0 };
 	char id[96] = "import-", date[64];

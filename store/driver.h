@@ -73,9 +73,9 @@ int cm_store_count_row(void *ctx, int ncol, const char *const *vals);
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
 
 /* The session summary (summary.c, schema CM_SUMMARY_VERSION): per run, case, session and
- * phase the counts of its raw rows by kind, the measured times in row order (vals: what
- * makes every statistic of compare and history exact from it) and, for SQL readers, n,
- * median, mean and within-session variance of ln(time). */
+ * phase the counts of its raw rows by kind, n, median and mean of ln(time), the within-session
+ * variance (and sum of squares) of ln(time), and the measured times in row order (vals: what
+ * makes every statistic of compare and history exact from it). */
 #define CM_SUMMARY_VERSION 7
 #define CM_SUMMARY_SQL(REAL, BIG)                                                                  \
 	"CREATE TABLE session_summary (run_id TEXT NOT NULL REFERENCES runs(id),"                  \
@@ -83,7 +83,11 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 	" first_row " BIG " NOT NULL, n_rows INTEGER NOT NULL, n INTEGER NOT NULL,"                 \
 	" n_warmup INTEGER NOT NULL, n_failed INTEGER NOT NULL, n_unmeasurable INTEGER NOT NULL,"  \
 	" n_interrupted INTEGER NOT NULL, median_ln " REAL ", mean_ln " REAL ", var_ln " REAL ","    \
-	" vals TEXT NOT NULL, PRIMARY KEY (run_id, case_id, session, phase));"
+	" ssw_ln " REAL ", vals TEXT NOT NULL, PRIMARY KEY (run_id, case_id, session, phase));"
+/* vals: each measured time as the 16 hex digits of its IEEE-754 bits (exact, and read back
+ * without strtod: a compare of 12 M rows decodes 12 M of them); n values from text. 0, or -1
+ * when text is not n of them. */
+int cm_summary_vals_decode(const char *text, double *out, size_t n);
 /* Every summary row of the store from its samples (the migration to CM_SUMMARY_VERSION). */
 int cm_summary_fill(struct cm_store *s);
 /* Inside a write transaction, after rows of run_id's (case, session) keys went in: their

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldmark/stats.h"
 #include "driver.h"
 
 struct phase_acc {
@@ -71,15 +72,49 @@ static void group_add(struct group *g, const char *const *v)
 	}
 }
 
+static const char HEX[] = "0123456789abcdef";
+
+static void vals_encode(struct cm_buf *b, const double *v, size_t n)
+{
+	char *s = cm_xmalloc(16 * n + 1);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bits;
+		memcpy(&bits, &v[i], sizeof(bits));
+		for (int d = 0; d < 16; d++)
+			s[16 * i + (size_t)d] = HEX[(bits >> (60 - 4 * d)) & 15];
+	}
+	s[16 * n] = 0;
+	cm_buf_printf(b, "%s", s);
+	free(s);
+}
+
+int cm_summary_vals_decode(const char *text, double *out, size_t n)
+{
+	if (strlen(text) != 16 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bits = 0;
+		for (int d = 0; d < 16; d++) {
+			char c = text[16 * i + (size_t)d];
+			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (x < 0)
+				return -1;
+			bits = bits << 4 | (uint64_t)x;
+		}
+		memcpy(&out[i], &bits, sizeof(bits));
+	}
+	return 0;
+}
+
 static const char PUT[] =
 	"INSERT INTO session_summary (run_id, case_id, session, phase, first_row, n_rows, n, "
-	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, vals) "
-	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, ssw_ln, "
+	"vals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
 	"ON CONFLICT (run_id, case_id, session, phase) DO UPDATE SET first_row = "
 	"excluded.first_row, n_rows = excluded.n_rows, n = excluded.n, n_warmup = "
 	"excluded.n_warmup, n_failed = excluded.n_failed, n_unmeasurable = excluded.n_unmeasurable,"
 	" n_interrupted = excluded.n_interrupted, median_ln = excluded.median_ln, mean_ln = "
-	"excluded.mean_ln, var_ln = excluded.var_ln, vals = excluded.vals";
+	"excluded.mean_ln, var_ln = excluded.var_ln, ssw_ln = excluded.ssw_ln, vals = excluded.vals";
 
 static void real(char *buf, size_t n, double x, bool *null)
 {
@@ -87,34 +122,28 @@ static void real(char *buf, size_t n, double x, bool *null)
 	snprintf(buf, n, "%.17g", x);
 }
 
-/* n, median, mean and the within-session (n - 1) variance of ln(time), and the times */
+/* n, median, mean, the within-session (n - 1) variance and sum of squares of ln(time), and
+ * the times: the median, mean and sum of squares by cm_ln_session_stats, the code compare
+ * runs on raw times, so that the same numbers come out of either. */
 static int put_phase(struct cm_store *s, const struct group *g, const struct phase_acc *a)
 {
-	double *l = cm_xmalloc((a->n + 1) * sizeof(double)), mean = 0, ss = 0;
+	struct cm_ln_session ln;
+	cm_ln_session_stats(a->v, a->n, &ln);
 	struct cm_buf vals = { 0 };
-	for (size_t i = 0; i < a->n; i++) {
-		l[i] = log(a->v[i]);
-		mean += l[i];
-		cm_buf_printf(&vals, "%s%.17g", i ? "," : "", a->v[i]);
-	}
-	mean = a->n ? mean / (double)a->n : NAN;
-	for (size_t i = 0; i < a->n; i++)
-		ss += (l[i] - mean) * (l[i] - mean);
-	qsort(l, a->n, sizeof(double), cm_cmp_double);
-	double med = !a->n ? NAN : a->n % 2 ? l[a->n / 2] : (l[a->n / 2 - 1] + l[a->n / 2]) / 2;
-	char c[7][24], st[3][32];
+	vals_encode(&vals, a->v, a->n);
+	char c[6][24], st[4][32];
 	long counts[] = { a->rows, (long)a->n, a->warm, a->failed, a->unmeas, a->intr };
 	for (int i = 0; i < 6; i++)
 		snprintf(c[i], sizeof(c[i]), "%ld", counts[i]);
-	bool null[3];
-	real(st[0], sizeof(st[0]), med, &null[0]);
-	real(st[1], sizeof(st[1]), mean, &null[1]);
-	real(st[2], sizeof(st[2]), a->n > 1 ? ss / (double)(a->n - 1) : NAN, &null[2]);
+	bool null[4];
+	real(st[0], sizeof(st[0]), ln.median, &null[0]);
+	real(st[1], sizeof(st[1]), ln.mean, &null[1]);
+	real(st[2], sizeof(st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
+	real(st[3], sizeof(st[3]), ln.ssw, &null[3]);
 	const char *p[] = { g->run, g->case_id, g->session, a->phase, a->first, c[0], c[1], c[2],
 			    c[3], c[4], c[5], null[0] ? NULL : st[0], null[1] ? NULL : st[1],
-			    null[2] ? NULL : st[2], vals.s ? vals.s : "" };
-	int rc = cm_store_exec(s, PUT, 15, p);
-	free(l);
+			    null[2] ? NULL : st[2], null[3] ? NULL : st[3], vals.s ? vals.s : "" };
+	int rc = cm_store_exec(s, PUT, 16, p);
 	cm_buf_free(&vals);
 	return rc;
 }

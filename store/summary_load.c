@@ -19,14 +19,11 @@ static const char RAW_COUNT_CASE[] =
 	"SELECT COUNT(*) FROM samples WHERE run_id = $1 AND case_id = $2";
 static const char SUM_COUNT_CASE[] =
 	"SELECT COALESCE(SUM(n_rows), 0) FROM session_summary WHERE run_id = $1 AND case_id = $2";
-static const char ROWS[] =
-	"SELECT case_id, session, phase, first_row, n_warmup, n_failed, n_unmeasurable, "
-	"n_interrupted, vals FROM session_summary WHERE run_id = $1 ORDER BY first_row";
-static const char ROWS_CASE[] =
-	"SELECT case_id, session, phase, first_row, n_warmup, n_failed, n_unmeasurable, "
-	"n_interrupted, vals FROM session_summary WHERE run_id = $1 AND case_id = $2 "
-	"ORDER BY first_row";
-#define NCOL 9
+#define COLS "SELECT case_id, session, phase, first_row, n_warmup, n_failed, n_unmeasurable, " \
+	"n_interrupted, vals, n, n_rows, median_ln, mean_ln, ssw_ln FROM session_summary "
+static const char ROWS[] = COLS "WHERE run_id = $1 ORDER BY first_row";
+static const char ROWS_CASE[] = COLS "WHERE run_id = $1 AND case_id = $2 ORDER BY first_row";
+#define NCOL 14
 
 static long long count(struct cm_store *s, const char *sql, int n, const char *const *p)
 {
@@ -49,29 +46,56 @@ static int by_first(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
+static double real_or_nan(const char *v)
+{
+	return v ? strtod(v, NULL) : NAN;
+}
+
+/* One summary row's times (NULL when vals is not its n times: then the run is read raw). */
+static double *times(char *const *v, size_t n)
+{
+	double *t = cm_xmalloc((n + 1) * sizeof(double));
+	if (!cm_summary_vals_decode(v[8] ? v[8] : "", t, n))
+		return t;
+	free(t);
+	return NULL;
+}
+
 /* One summary row's rows: warm-ups, then the rows that are no time (interrupted, failed,
  * unmeasurable), then the measured times in their order. Boot numbers are not kept: a
- * compare or history never reads them. */
-static void add_group(struct cm_dataset *ds, char *const *v, const char *host, int *boot)
+ * compare or history never reads them. With sessions, the row as it is (cm_session_sum). */
+static int add_group(struct cm_dataset *ds, char *const *v, const char *host, int *boot,
+		     bool sessions)
 {
 	static const char *const status[] = { CM_STATUS_OK_NAME, "failed", CM_STATUS_OK_NAME,
 					       CM_STATUS_INTERRUPTED_NAME };
-	cm_dataset_session(ds, v[1], host);
+	size_t n = (size_t)atoll(v[9]);
+	double *t = times(v, n);
+	if (!t)
+		return -1;
+	int session = cm_dataset_session(ds, v[1], host);
+	if (sessions) {
+		struct cm_session_sum m = {
+			cm_dataset_case(ds, v[0], NULL), cm_dataset_phase(ds, v[2]), session, n,
+			(size_t)atoll(v[10]), (size_t)atoll(v[4]), real_or_nan(v[11]),
+			real_or_nan(v[12]), real_or_nan(v[13]), t,
+		};
+		cm_dataset_add_sum(ds, &m);
+		return 0;
+	}
 	for (int kind = 0; kind < 4; kind++)
 		for (long i = atol(v[4 + kind]); i > 0; i--)
 			cm_dataset_add(ds, v[0], ++*boot, kind == 0, status[kind], v[2], NAN, "", "");
-	for (char *p = v[8], *end; p && *p; p = *end ? end + 1 : end) {
-		double d = strtod(p, &end);
-		if (end == p)
-			break;
-		cm_dataset_add(ds, v[0], ++*boot, false, CM_STATUS_OK_NAME, v[2], d, "", "");
-	}
+	for (size_t i = 0; i < n; i++)
+		cm_dataset_add(ds, v[0], ++*boot, false, CM_STATUS_OK_NAME, v[2], t[i], "", "");
+	free(t);
+	return 0;
 }
 
 /* The run's summary rows (of its loaded cases, with a filter) in the order of their first
  * raw row: sessions and phases are met in the order the raw samples meet them. */
 static int load_rows(struct cm_store *s, const char *run_id, const char *case_filter,
-		     struct cm_dataset *ds)
+		     bool sessions, struct cm_dataset *ds)
 {
 	struct cm_rows *parts = cm_xcalloc(ds->ncases + 1, sizeof(*parts));
 	size_t nparts = case_filter ? ds->ncases : 1, total = 0;
@@ -90,8 +114,9 @@ static int load_rows(struct cm_store *s, const char *run_id, const char *case_fi
 		qsort(all, k, sizeof(*all), by_first);
 	const char *host = cm_dataset_get_meta(ds, "host");
 	int boot = 0;
-	for (size_t i = 0; i < k; i++)
-		add_group(ds, all[i].v, host, &boot);
+	for (size_t i = 0; !rc && i < k; i++)
+		if (add_group(ds, all[i].v, host, &boot, sessions))
+			rc = CM_ERR(CM_EPARSE);
 	free(all);
 	for (size_t i = 0; i < nparts; i++)
 		cm_rows_free(&parts[i]);
@@ -117,7 +142,7 @@ static bool accounts(struct cm_store *s, const char *run_id, const struct cm_dat
 }
 
 int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *case_filter,
-			  struct cm_dataset *ds, struct cm_store_read *how)
+			  bool sessions, struct cm_dataset *ds, struct cm_store_read *how)
 {
 	*how = (struct cm_store_read){ 0 };
 	if (cm_store_version(s) < CM_SUMMARY_VERSION) /* a store no writer migrated yet */
@@ -131,5 +156,12 @@ int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *ca
 		return cm_store_load(s, run_id, ds);
 	}
 	how->summary = true;
-	return load_rows(s, run_id, case_filter, ds);
+	rc = load_rows(s, run_id, case_filter, sessions, ds);
+	if (rc == CM_ERR(CM_EPARSE)) { /* a summary row whose times are not its n: not trusted */
+		how->summary = false;
+		how->stale = true;
+		cm_dataset_free(ds);
+		return cm_store_load(s, run_id, ds);
+	}
+	return rc;
 }

@@ -322,7 +322,7 @@ static void summary_is_raw(const char *target, const char *run_id)
 	struct cm_dataset raw, sum;
 	struct cm_store_read how;
 	assert_int_equal(cm_store_load(s, run_id, &raw), 0);
-	assert_int_equal(cm_store_load_summary(s, run_id, NULL, &sum, &how), 0);
+	assert_int_equal(cm_store_load_summary(s, run_id, NULL, false, &sum, &how), 0);
 	if (!how.summary)
 		fail_msg("run %s: summary not used (it counts %lld of %lld raw rows)", run_id,
 			 how.summary_rows, how.raw_rows);
@@ -619,7 +619,7 @@ static void test_summary_migration_fills(void **state)
 	assert_non_null(s);
 	struct cm_dataset ds;
 	struct cm_store_read how;
-	assert_int_equal(cm_store_load_summary(s, "run-old1", NULL, &ds, &how), 0);
+	assert_int_equal(cm_store_load_summary(s, "run-old1", NULL, false, &ds, &how), 0);
 	assert_false(how.summary); /* a reader never migrates: the raw samples */
 	assert_true(ds.n > 0);
 	cm_dataset_free(&ds);
@@ -648,7 +648,7 @@ static void test_summary_stale_not_trusted(void **state)
 	struct cm_store *s = cm_store_open_existing(t, &e);
 	struct cm_dataset ds;
 	struct cm_store_read how;
-	assert_int_equal(cm_store_load_summary(s, "run-s2", NULL, &ds, &how), 0);
+	assert_int_equal(cm_store_load_summary(s, "run-s2", NULL, false, &ds, &how), 0);
 	assert_true(how.stale && !how.summary && how.raw_rows + 1 == how.summary_rows);
 	cm_dataset_free(&ds);
 	cm_store_close(s);

@@ -84,9 +84,10 @@ struct cm_store_read {
 /* A run for compare and history: its session summary (one row per case, session and phase),
  * when that accounts for every raw row of the run, else its raw samples; the dataset gives
  * the same statistics either way. With case_filter only that case and the reference cases
- * (history --case). */
+ * (history --case). With sessions the dataset holds the summary's rows as they are
+ * (ds->sums, no rows: for cm_compare_build), else rows made from them. */
 int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *case_filter,
-			  struct cm_dataset *ds, struct cm_store_read *how);
+			  bool sessions, struct cm_dataset *ds, struct cm_store_read *how);
 
 /* Runs in time order: id, tag, started. cb returns nonzero to stop. */
 int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,
