@@ -83,7 +83,31 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 	" first_row " BIG " NOT NULL, n_rows INTEGER NOT NULL, n INTEGER NOT NULL,"                 \
 	" n_warmup INTEGER NOT NULL, n_failed INTEGER NOT NULL, n_unmeasurable INTEGER NOT NULL,"  \
 	" n_interrupted INTEGER NOT NULL, median_ln " REAL ", mean_ln " REAL ", var_ln " REAL ","    \
-	" ssw_ln " REAL ", vals TEXT NOT NULL, PRIMARY KEY (run_id, case_id, session, phase));"
+	" ssw_ln " REAL ", vals TEXT NOT NULL, PRIMARY KEY (run_id, case_id, session, phase));"    \
+	"ALTER TABLE runs ADD COLUMN samples " BIG " NOT NULL DEFAULT 0;"                          \
+	"ALTER TABLE runs ADD COLUMN samples_changed " BIG " NOT NULL DEFAULT 0;"                  \
+	"UPDATE runs SET samples = (SELECT COUNT(*) FROM samples WHERE run_id = runs.id);"
+/* Every change to samples, by coldmark or around it, counted in its run's row: rows added
+ * (samples) and rows deleted or changed (samples_changed), so that a reader can tell a
+ * summary that counts every raw row from one that does not without counting them. */
+#define CM_SUMMARY_TRIGGERS_SQLITE                                                                 \
+	"CREATE TRIGGER samples_added AFTER INSERT ON samples BEGIN UPDATE runs SET samples ="     \
+	" samples + 1 WHERE id = NEW.run_id; END;"                                                 \
+	"CREATE TRIGGER samples_deleted AFTER DELETE ON samples BEGIN UPDATE runs SET samples ="   \
+	" samples - 1, samples_changed = samples_changed + 1 WHERE id = OLD.run_id; END;"         \
+	"CREATE TRIGGER samples_updated AFTER UPDATE ON samples BEGIN UPDATE runs SET"             \
+	" samples_changed = samples_changed + 1 WHERE id IN (OLD.run_id, NEW.run_id); END;"
+#define CM_SUMMARY_TRIGGERS_PG                                                                     \
+	"CREATE FUNCTION coldmark_samples_added() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"   \
+	" UPDATE runs SET samples = samples + 1 WHERE id = NEW.run_id; RETURN NULL; END $f$;"      \
+	"CREATE FUNCTION coldmark_samples_changed() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
+	" UPDATE runs SET samples = samples - (TG_OP = 'DELETE')::int, samples_changed ="          \
+	" samples_changed + 1 WHERE id = OLD.run_id OR (TG_OP = 'UPDATE' AND id = NEW.run_id);"    \
+	" RETURN NULL; END $f$;"                                                                   \
+	"CREATE TRIGGER samples_added AFTER INSERT ON samples FOR EACH ROW EXECUTE FUNCTION"       \
+	" coldmark_samples_added();"                                                               \
+	"CREATE TRIGGER samples_changed AFTER DELETE OR UPDATE ON samples FOR EACH ROW EXECUTE"    \
+	" FUNCTION coldmark_samples_changed();"
 /* vals: each measured time as the 16 hex digits of its IEEE-754 bits (exact, and read back
  * without strtod: a compare of 12 M rows decodes 12 M of them); n values from text. 0, or -1
  * when text is not n of them. */

@@ -92,8 +92,8 @@ static const struct {
 	  " UNIQUE (run_id, case_id, session, boot, phase, counter));" },
 	/* v7 (CM_SUMMARY_VERSION): one row per run, case, session and phase (summary.c), written
 	 * in the transaction of every write to samples; filled here for the stores before it */
-	{ CM_SUMMARY_SQL("REAL", "INTEGER"), CM_SUMMARY_SQL("DOUBLE PRECISION", "BIGINT"),
-	  cm_summary_fill },
+	{ CM_SUMMARY_SQL("REAL", "INTEGER") CM_SUMMARY_TRIGGERS_SQLITE,
+	  CM_SUMMARY_SQL("DOUBLE PRECISION", "BIGINT") CM_SUMMARY_TRIGGERS_PG, cm_summary_fill },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 #define DEDUP_VERSION 5 /* the step that removed duplicate samples */

@@ -90,17 +90,24 @@ static void vals_encode(struct cm_buf *b, const double *v, size_t n)
 
 int cm_summary_vals_decode(const char *text, double *out, size_t n)
 {
+	static signed char digit[256];
+	if (!digit['1']) { /* once: -1 for a byte that is no hex digit */
+		memset(digit, -1, sizeof(digit));
+		for (int d = 0; d < 16; d++)
+			digit[(unsigned char)HEX[d]] = (signed char)d;
+	}
 	if (strlen(text) != 16 * n)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	const unsigned char *t = (const unsigned char *)text;
+	for (size_t i = 0; i < n; i++, t += 16) {
 		uint64_t bits = 0;
+		int bad = 0;
 		for (int d = 0; d < 16; d++) {
-			char c = text[16 * i + (size_t)d];
-			int x = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-			if (x < 0)
-				return -1;
-			bits = bits << 4 | (uint64_t)x;
+			bad |= digit[t[d]];
+			bits = bits << 4 | (uint64_t)(digit[t[d]] & 15);
 		}
+		if (bad < 0)
+			return -1;
 		memcpy(&out[i], &bits, sizeof(bits));
 	}
 	return 0;

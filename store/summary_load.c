@@ -9,21 +9,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldmark/stats.h"
 #include "coldmark/store.h"
 #include "driver.h"
 
-static const char RAW_COUNT[] = "SELECT COUNT(*) FROM samples WHERE run_id = $1";
-static const char SUM_COUNT[] =
-	"SELECT COALESCE(SUM(n_rows), 0) FROM session_summary WHERE run_id = $1";
+/* rows added to the run's samples, and rows deleted or changed (the triggers' counts) */
+static const char RUN_COUNTS[] = "SELECT samples, samples_changed FROM runs WHERE id = $1";
 static const char RAW_COUNT_CASE[] =
 	"SELECT COUNT(*) FROM samples WHERE run_id = $1 AND case_id = $2";
 static const char SUM_COUNT_CASE[] =
 	"SELECT COALESCE(SUM(n_rows), 0) FROM session_summary WHERE run_id = $1 AND case_id = $2";
+/* median_ln, mean_ln and ssw_ln are for SQL's readers: compare makes them from the times by
+ * the function that made them (cm_ln_session_stats), which costs less than reading a REAL
+ * column as exact text */
 #define COLS "SELECT case_id, session, phase, first_row, n_warmup, n_failed, n_unmeasurable, " \
-	"n_interrupted, vals, n, n_rows, median_ln, mean_ln, ssw_ln FROM session_summary "
+	"n_interrupted, vals, n, n_rows FROM session_summary "
 static const char ROWS[] = COLS "WHERE run_id = $1 ORDER BY first_row";
 static const char ROWS_CASE[] = COLS "WHERE run_id = $1 AND case_id = $2 ORDER BY first_row";
-#define NCOL 14
+#define NCOL 11
 
 static long long count(struct cm_store *s, const char *sql, int n, const char *const *p)
 {
@@ -44,11 +47,6 @@ static int by_first(const void *a, const void *b)
 {
 	const struct sel *x = a, *y = b;
 	return x->first < y->first ? -1 : x->first > y->first;
-}
-
-static double real_or_nan(const char *v)
-{
-	return v ? strtod(v, NULL) : NAN;
 }
 
 /* One summary row's times (NULL when vals is not its n times: then the run is read raw). */
@@ -75,10 +73,11 @@ static int add_group(struct cm_dataset *ds, char *const *v, const char *host, in
 		return -1;
 	int session = cm_dataset_session(ds, v[1], host);
 	if (sessions) {
+		struct cm_ln_session ln;
+		cm_ln_session_stats(t, n, &ln);
 		struct cm_session_sum m = {
 			cm_dataset_case(ds, v[0], NULL), cm_dataset_phase(ds, v[2]), session, n,
-			(size_t)atoll(v[10]), (size_t)atoll(v[4]), real_or_nan(v[11]),
-			real_or_nan(v[12]), real_or_nan(v[13]), t,
+			(size_t)atoll(v[10]), (size_t)atoll(v[4]), ln.median, ln.mean, ln.ssw, t,
 		};
 		cm_dataset_add_sum(ds, &m);
 		return 0;
@@ -95,7 +94,7 @@ static int add_group(struct cm_dataset *ds, char *const *v, const char *host, in
 /* The run's summary rows (of its loaded cases, with a filter) in the order of their first
  * raw row: sessions and phases are met in the order the raw samples meet them. */
 static int load_rows(struct cm_store *s, const char *run_id, const char *case_filter,
-		     bool sessions, struct cm_dataset *ds)
+		     bool sessions, struct cm_dataset *ds, long long *counted)
 {
 	struct cm_rows *parts = cm_xcalloc(ds->ncases + 1, sizeof(*parts));
 	size_t nparts = case_filter ? ds->ncases : 1, total = 0;
@@ -114,9 +113,12 @@ static int load_rows(struct cm_store *s, const char *run_id, const char *case_fi
 		qsort(all, k, sizeof(*all), by_first);
 	const char *host = cm_dataset_get_meta(ds, "host");
 	int boot = 0;
-	for (size_t i = 0; !rc && i < k; i++)
+	*counted = 0;
+	for (size_t i = 0; !rc && i < k; i++) {
+		*counted += atoll(all[i].v[10]);
 		if (add_group(ds, all[i].v, host, &boot, sessions))
 			rc = CM_ERR(CM_EPARSE);
+	}
 	free(all);
 	for (size_t i = 0; i < nparts; i++)
 		cm_rows_free(&parts[i]);
@@ -124,21 +126,37 @@ static int load_rows(struct cm_store *s, const char *run_id, const char *case_fi
 	return rc;
 }
 
-/* Does the summary account for every raw row of the run (of its loaded cases)? */
-static bool accounts(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
-		     const char *case_filter, struct cm_store_read *how)
+/* Does the summary account for every raw row of the case (history --case: its rows are
+ * few, so they are counted)? */
+static bool accounts_case(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
+			  struct cm_store_read *how)
 {
 	how->raw_rows = how->summary_rows = 0;
-	for (size_t i = 0; i < (case_filter ? ds->ncases : 1); i++) {
-		const char *p[] = { run_id, case_filter ? ds->cases[i].id : NULL };
-		long long raw = count(s, case_filter ? RAW_COUNT_CASE : RAW_COUNT, case_filter ? 2 : 1, p),
-			  sum = count(s, case_filter ? SUM_COUNT_CASE : SUM_COUNT, case_filter ? 2 : 1, p);
+	for (size_t i = 0; i < ds->ncases; i++) {
+		const char *p[] = { run_id, ds->cases[i].id };
+		long long raw = count(s, RAW_COUNT_CASE, 2, p), sum = count(s, SUM_COUNT_CASE, 2, p);
 		if (raw < 0 || sum < 0)
 			return false;
 		how->raw_rows += raw;
 		how->summary_rows += sum;
 	}
 	return how->raw_rows == how->summary_rows;
+}
+
+/* Does the summary (counted rows of it) account for every raw row of the run? The run's row
+ * says how many samples were added and whether any was deleted or changed since (triggers on
+ * samples count every change, coldmark's or another program's): no scan of the samples. */
+static bool accounts_run(struct cm_store *s, const char *run_id, long long counted,
+			 struct cm_store_read *how)
+{
+	struct cm_rows r;
+	const char *p[] = { run_id };
+	bool ok = !cm_store_rows(s, RUN_COUNTS, 1, p, &r) && r.n && r.v[0] && r.v[1];
+	how->raw_rows = ok ? atoll(r.v[0]) : -1;
+	how->summary_rows = counted;
+	ok = ok && !atoll(r.v[1]) && how->raw_rows == counted;
+	cm_rows_free(&r);
+	return ok;
 }
 
 int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *case_filter,
@@ -150,18 +168,17 @@ int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *ca
 	int rc = cm_store_load_head(s, run_id, case_filter, ds);
 	if (rc)
 		return rc;
-	if (!accounts(s, run_id, ds, case_filter, how)) {
-		how->stale = true;
-		cm_dataset_free(ds);
-		return cm_store_load(s, run_id, ds);
+	long long counted = 0;
+	if (!case_filter || accounts_case(s, run_id, ds, how)) {
+		rc = load_rows(s, run_id, case_filter, sessions, ds, &counted);
+		if (rc != CM_ERR(CM_EPARSE) && (rc || case_filter || accounts_run(s, run_id, counted, how))) {
+			how->summary = !rc;
+			return rc;
+		}
 	}
-	how->summary = true;
-	rc = load_rows(s, run_id, case_filter, sessions, ds);
-	if (rc == CM_ERR(CM_EPARSE)) { /* a summary row whose times are not its n: not trusted */
-		how->summary = false;
-		how->stale = true;
-		cm_dataset_free(ds);
-		return cm_store_load(s, run_id, ds);
-	}
-	return rc;
+	/* not trusted: a summary that does not count every raw row, or whose times are not its
+	 * n (a table written around coldmark): the raw samples */
+	how->stale = true;
+	cm_dataset_free(ds);
+	return cm_store_load(s, run_id, ds);
 }

@@ -611,9 +611,17 @@ static void test_summary_migration_fills(void **state)
 	char *t = fresh("t_migrate");
 	write_run(t, "run-old1", "old", 6, 2, 4, 0, 5);
 	write_run(t, "run-old2", "old", 7, 1, 4, 0.1, 6);
-	exec_sql(t, cm_store_is_url(t) ? "DROP TABLE session_summary; UPDATE coldmark_schema SET "
-					 "version = 6"
-				       : "DROP TABLE session_summary; PRAGMA user_version = 6");
+	/* back to schema 6: what the step added, removed */
+	exec_sql(t, cm_store_is_url(t)
+			    ? "DROP TABLE session_summary; DROP TRIGGER samples_added ON samples;"
+			      "DROP TRIGGER samples_changed ON samples; DROP FUNCTION "
+			      "coldmark_samples_added(); DROP FUNCTION coldmark_samples_changed();"
+			      "ALTER TABLE runs DROP COLUMN samples; ALTER TABLE runs DROP COLUMN "
+			      "samples_changed; UPDATE coldmark_schema SET version = 6"
+			    : "DROP TABLE session_summary; DROP TRIGGER samples_added; DROP TRIGGER "
+			      "samples_deleted; DROP TRIGGER samples_updated; ALTER TABLE runs DROP "
+			      "COLUMN samples; ALTER TABLE runs DROP COLUMN samples_changed; "
+			      "PRAGMA user_version = 6");
 	struct cm_error err = { 0 };
 	struct cm_store *s = cm_store_open_existing(t, &err);
 	assert_non_null(s);
@@ -644,12 +652,24 @@ static void test_summary_stale_not_trusted(void **state)
 		    "run_id = 'run-s2' AND phase = 'total' AND status = 'ok')");
 	exec_sql(t, "UPDATE session_summary SET n_rows = n_rows + 1 WHERE run_id = 'run-s1' AND "
 		    "session = 2 AND phase = 'kernel' AND case_id = 'variant=a'");
+	write_run(t, "run-s3", "s3", 10, 1, 3, 0, 11); /* a row added around coldmark */
+	exec_sql(t, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns,"
+		    " source, cache_drop, session, host_audit) VALUES ('run-s3', 'variant=a', 99, 0, "
+		    "'ok', 'total', 123456789, 'perf', 'none', 1, '')");
 	struct cm_error e = { 0 };
 	struct cm_store *s = cm_store_open_existing(t, &e);
 	struct cm_dataset ds;
 	struct cm_store_read how;
-	assert_int_equal(cm_store_load_summary(s, "run-s2", NULL, false, &ds, &how), 0);
-	assert_true(how.stale && !how.summary && how.raw_rows + 1 == how.summary_rows);
+	const char *runs[] = { "run-s1", "run-s2", "run-s3" };
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(cm_store_load_summary(s, runs[i], NULL, i == 0, &ds, &how), 0);
+		if (!how.stale || how.summary)
+			fail_msg("%s: its summary was trusted", runs[i]);
+		cm_dataset_free(&ds);
+	}
+	/* history --case counts the case's raw rows itself */
+	assert_int_equal(cm_store_load_summary(s, "run-s3", "variant=a", false, &ds, &how), 0);
+	assert_true(how.stale && how.raw_rows == how.summary_rows + 1);
 	cm_dataset_free(&ds);
 	cm_store_close(s);
 	int rc = coldmark(&out, &err, "compare", "s1", "s2", "--db", t, "--format", "json", NULL);
