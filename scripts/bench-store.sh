@@ -10,6 +10,7 @@
 #       rows, bulk-loaded, compared; and a store of HRUNS sessions (1000) x HCASES cases (100)
 #       for one case's history. Each query from the session summary and --from-samples
 #       (the raw rows, as before it), SQLite and PostgreSQL: a table of seconds and peak MiB.
+#       FLEET_SQLITE=0 or FLEET_PG=0 leaves a backend out.
 #
 # PostgreSQL is a throw-away server (scripts/slurm-local.sh); its figures include a WAL flush
 # per commit, as a shared store's would.
@@ -51,12 +52,15 @@ if [ "${1:-}" = --fleet ]; then
     echo "host: $(uname -n), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
     echo "compare: 2 tags x $runs runs x $cases cases x $boots boots x 3 phases ($rows rows);"
     echo "history: $hruns sessions x $hcases cases x $boots boots x 3 phases ($hrows rows)"
-    build/default/tests/bench_summary "$work/cmp.db" 2 "$runs" "$cases" "$boots" >&2
-    build/default/tests/bench_summary "$work/hist.db" 1 "$hruns" "$hcases" "$boots" >&2
     echo "| rows | backend | query | read from | seconds | peak MiB |"
     echo "|---|---|---|---|---|---|"
-    fleet_queries SQLite "$work/cmp.db" "$work/hist.db" "$rows" "$hrows"
-    rm -f "$work"/*.db*
+    if [ "${FLEET_SQLITE:-1}" = 1 ]; then
+        build/default/tests/bench_summary "$work/cmp.db" 2 "$runs" "$cases" "$boots" >&2
+        build/default/tests/bench_summary "$work/hist.db" 1 "$hruns" "$hcases" "$boots" >&2
+        fleet_queries SQLite "$work/cmp.db" "$work/hist.db" "$rows" "$hrows"
+        rm -f "$work"/*.db*
+    fi
+    [ "${FLEET_PG:-1}" = 1 ] || exit 0
     scripts/slurm-local.sh start --pg-only "$work/pg" >/dev/null 2>&1 ||
         { echo "PostgreSQL: could not start a server here"; exit 0; }
     # shellcheck disable=SC1091

@@ -113,9 +113,26 @@ static void anova_finish(const struct anova *a, struct cm_varcomp *out)
 	out->icc = out->between + out->within > 0 ? out->between / (out->between + out->within) : 0;
 }
 
+/* A session's logs sorted: by insertion when few (a session is ~20 boots, and compare sorts
+ * 600,000 of them), else by gsl; the same sorted values either way. */
+static void sort_small(double *l, size_t n)
+{
+	if (n > 32) {
+		gsl_sort(l, 1, n);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		double x = l[i];
+		size_t j = i;
+		for (; j > 0 && l[j - 1] > x; j--)
+			l[j] = l[j - 1];
+		l[j] = x;
+	}
+}
+
 void cm_ln_session_stats(const double *v, size_t n, struct cm_ln_session *out)
 {
-	double *l = cm_xmalloc((n + 1) * sizeof(double)), mean = 0, ss = 0;
+	double small[33], *l = n < 33 ? small : cm_xmalloc((n + 1) * sizeof(double)), mean = 0, ss = 0;
 	for (size_t i = 0; i < n; i++) {
 		l[i] = log(v[i]);
 		mean += l[i];
@@ -123,12 +140,13 @@ void cm_ln_session_stats(const double *v, size_t n, struct cm_ln_session *out)
 	mean = n ? mean / (double)n : NAN;
 	for (size_t i = 0; i < n; i++)
 		ss += (l[i] - mean) * (l[i] - mean);
-	gsl_sort(l, 1, n);
+	sort_small(l, n);
 	out->n = n;
 	out->median = n ? gsl_stats_median_from_sorted_data(l, 1, n) : NAN;
 	out->mean = mean;
 	out->ssw = n ? ss : NAN;
-	free(l);
+	if (l != small)
+		free(l);
 }
 
 static void anova_sessions(const struct cm_ln_session *g, size_t ng, struct anova *a)
