@@ -57,7 +57,9 @@ static void group_add(struct group *g, const char *const *v)
 	}
 	struct phase_acc *a = &g->p[k];
 	a->rows++;
-	double d = v[4] ? strtod(v[4], NULL) : NAN;
+	double d = NAN; /* the time's bits in hex (f64hex, float8send): no printf, no strtod */
+	if (v[4] && cm_summary_vals_decode(v[4], &d, 1))
+		d = NAN;
 	if (!strcmp(v[3], CM_STATUS_INTERRUPTED_NAME))
 		a->intr++;
 	else if (atoi(v[2]))
@@ -188,9 +190,12 @@ static int fill_row(void *ctx, int ncol, const char *const *v)
 	return f->rc;
 }
 
-static const char RUN_ROWS[] =
-	"SELECT run_id, case_id, session, rowid, phase, warmup, status, duration_ns FROM samples "
-	"WHERE run_id = $1 ORDER BY case_id, session, rowid";
+#define HEX_SQLITE "f64hex(duration_ns)"
+#define HEX_PG "encode(float8send(duration_ns), 'hex')"
+#define RUN_ROWS(HEX)                                                                              \
+	"SELECT run_id, case_id, session, rowid, phase, warmup, status, " HEX " FROM samples "    \
+	"WHERE run_id = $1 ORDER BY case_id, session, rowid"
+static const char RUN_ROWS_SQLITE[] = RUN_ROWS(HEX_SQLITE), RUN_ROWS_PG[] = RUN_ROWS(HEX_PG);
 static const char RUN_IDS[] = "SELECT id FROM runs ORDER BY rowid";
 
 /* Run by run (PostgreSQL's driver holds a whole result: a run's, not the store's). Rows are
@@ -203,7 +208,8 @@ int cm_summary_fill(struct cm_store *s)
 	for (size_t i = 0; !rc && i < runs.n; i++) {
 		struct fill f = { s, { 0 }, 0 };
 		const char *p[] = { runs.v[i] };
-		rc = s->ops->query(s, RUN_ROWS, 1, p, fill_row, &f) ? CM_ERR(CM_EIO) : 0;
+		rc = s->ops->query(s, s->pg ? RUN_ROWS_PG : RUN_ROWS_SQLITE, 1, p, fill_row, &f)
+			     ? CM_ERR(CM_EIO) : 0;
 		if (!rc && !f.rc && f.g.run)
 			f.rc = group_put(s, &f.g);
 		group_reset(&f.g);
@@ -221,9 +227,10 @@ static int refresh_row(void *ctx, int ncol, const char *const *v)
 	return 0;
 }
 
-static const char KEY_ROWS[] =
-	"SELECT rowid, phase, warmup, status, duration_ns FROM samples WHERE run_id = $1 AND "
-	"case_id = $2 AND session = $3 ORDER BY rowid";
+#define KEY_ROWS(HEX)                                                                              \
+	"SELECT rowid, phase, warmup, status, " HEX " FROM samples WHERE run_id = $1 AND "        \
+	"case_id = $2 AND session = $3 ORDER BY rowid"
+static const char KEY_ROWS_SQLITE[] = KEY_ROWS(HEX_SQLITE), KEY_ROWS_PG[] = KEY_ROWS(HEX_PG);
 static const char LOCK_KEY[] = "SELECT pg_advisory_xact_lock($1)";
 
 struct key {
@@ -267,7 +274,8 @@ int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys
 		*tab = 0;
 		struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0 };
 		const char *p[] = { run_id, c, tab + 1 };
-		rc = s->ops->query(s, KEY_ROWS, 3, p, refresh_row, &g) ? CM_ERR(CM_EIO) : 0;
+		rc = s->ops->query(s, s->pg ? KEY_ROWS_PG : KEY_ROWS_SQLITE, 3, p, refresh_row, &g)
+			     ? CM_ERR(CM_EIO) : 0;
 		rc = rc ? rc : group_put(s, &g);
 		group_reset(&g);
 		free(c);
