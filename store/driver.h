@@ -50,6 +50,8 @@ struct cm_store {
 	bool lost;	  /* the last failure was the connection's (gone, no answer in time),
 			   * not the database's refusal */
 	char note[160];	  /* what opening did that people should know (cm_store_note) */
+	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
+	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
@@ -83,7 +85,8 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 	" first_row " BIG " NOT NULL, n_rows INTEGER NOT NULL, n INTEGER NOT NULL,"                 \
 	" n_warmup INTEGER NOT NULL, n_failed INTEGER NOT NULL, n_unmeasurable INTEGER NOT NULL,"  \
 	" n_interrupted INTEGER NOT NULL, median_ln " REAL ", mean_ln " REAL ", var_ln " REAL ","    \
-	" ssw_ln " REAL ", vals TEXT NOT NULL, PRIMARY KEY (run_id, case_id, session, phase));"    \
+	" ssw_ln " REAL ", vals TEXT NOT NULL, last_row " BIG " NOT NULL,"                          \
+	" PRIMARY KEY (run_id, case_id, session, phase));"                                         \
 	"ALTER TABLE runs ADD COLUMN samples " BIG " NOT NULL DEFAULT 0;"                          \
 	"ALTER TABLE runs ADD COLUMN samples_changed " BIG " NOT NULL DEFAULT 0;"                  \
 	"UPDATE runs SET samples = (SELECT COUNT(*) FROM samples WHERE run_id = runs.id);"
@@ -112,6 +115,20 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
  * without strtod: a compare of 12 M rows decodes 12 M of them); n values from text. 0, or -1
  * when text is not n of them. */
 int cm_summary_vals_decode(const char *text, double *out, size_t n);
+/* A boot's rows as its transaction wrote them (rowid; those the samples' key skipped are not
+ * here), for cm_summary_add. */
+struct cm_summary_new {
+	const char *phase;
+	int kind; /* enum cm_row_kind */
+	double value;
+	int64_t rowid;
+};
+/* Inside the write transaction that wrote rows of run_id's (case, session): its summary rows
+ * brought up to date by appending them (under the key's lock on PostgreSQL), or, when they do
+ * not come after every row the summary holds (another writer's boot committed in between
+ * with a later rowid), recomputed from the samples as cm_summary_refresh does. key: "case\tsession". */
+int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
+		   const struct cm_summary_new *rows, size_t n);
 /* Every summary row of the store from its samples (the migration to CM_SUMMARY_VERSION). */
 int cm_summary_fill(struct cm_store *s);
 /* Inside a write transaction, after rows of run_id's (case, session) keys went in: their

@@ -94,7 +94,9 @@ static int bind(sqlite3_stmt *st, int n, const char *const *params)
 		const char *at = i < sqlite3_bind_parameter_count(st)
 					 ? sqlite3_bind_parameter_name(st, i + 1) : NULL;
 		int idx = at && !strcmp(at, name) ? i + 1 : sqlite3_bind_parameter_index(st, name);
-		if (idx && params[i] && sqlite3_bind_text(st, idx, params[i], -1, SQLITE_TRANSIENT))
+		/* SQLITE_STATIC: params outlive the statement's steps (run() steps it to the end
+		 * before it returns, and the next use clears the bindings), so no copy */
+		if (idx && params[i] && sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC))
 			return -1;
 	}
 	return 0;
@@ -133,6 +135,8 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 		}
 	}
 	int err = rc == SQLITE_DONE ? 0 : fail(s);
+	s->changed = sqlite3_changes(db(s));
+	s->last_rowid = sqlite3_last_insert_rowid(db(s));
 	done(s, st);
 	return err;
 }

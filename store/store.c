@@ -225,35 +225,31 @@ static const char ADD_SAMPLE[] =
 	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
 	"ON CONFLICT DO NOTHING";
 
-/* The summary of each (case, session) the rows touched (usually one: a boot), from the
- * samples, in this transaction (summary.c). */
-static int refresh_summary(struct cm_store *s, const struct rows_ctx *x)
+/* PostgreSQL says the rowid it gave (a row for a row inserted, none for a skipped one);
+ * SQLite's is sqlite3_last_insert_rowid */
+static const char ADD_SAMPLE_PG[] =
+	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
+	"cache_drop, session, host_audit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+	"ON CONFLICT DO NOTHING RETURNING rowid";
+
+static int take_rowid(void *ctx, int ncol, const char *const *vals)
 {
-	struct cm_strset seen = { 0 };
-	char **keys = NULL;
-	size_t n = 0;
-	for (size_t i = x->from; i < x->to; i++) {
-		const struct cm_sample_row *r = &x->ds->rows[i];
-		char *k = cm_xasprintf("%s\t%d", r->case_id, x->ds->sessions[r->session - 1].number);
-		if (cm_strset_find(&seen, k) >= 0) {
-			free(k);
-			continue;
-		}
-		keys = cm_xrealloc(keys, (n + 1) * sizeof(char *));
-		keys[n++] = k;
-		cm_strset_add(&seen, k, 1);
-	}
-	int rc = cm_summary_refresh(s, x->run_id, keys, n);
-	cm_strset_free(&seen);
-	for (size_t i = 0; i < n; i++)
-		free(keys[i]);
-	free(keys);
-	return rc;
+	*(int64_t *)ctx = vals[0] ? atoll(vals[0]) : -1;
+	return 0;
 }
+
+/* the rows [from, to) that went in, by (case, session): each key's summary gets them */
+struct added {
+	char *key;
+	struct cm_summary_new *rows;
+	size_t n, cap;
+};
 
 static int rows_body(struct cm_store *s, void *ctx)
 {
 	const struct rows_ctx *x = ctx;
+	struct added *keys = NULL;
+	size_t nkeys = 0;
 	int rc = 0;
 	for (size_t i = x->from; !rc && i < x->to; i++) {
 		const struct cm_sample_row *r = &x->ds->rows[i];
@@ -265,9 +261,36 @@ static int rows_body(struct cm_store *s, void *ctx)
 		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
 				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
 				    session, r->audit ? r->audit : "" };
-		rc = cm_store_exec(s, ADD_SAMPLE, 11, p);
+		int64_t rowid = -1;
+		if (s->pg)
+			rc = query(s, ADD_SAMPLE_PG, 11, p, take_rowid, &rowid);
+		else if (!(rc = cm_store_exec(s, ADD_SAMPLE, 11, p)) && s->changed > 0)
+			rowid = s->last_rowid;
+		if (rc || rowid < 0)
+			continue; /* a sample the store holds: its summary has it */
+		char *k = cm_xasprintf("%s\t%s", r->case_id, session);
+		size_t at = 0;
+		while (at < nkeys && strcmp(keys[at].key, k))
+			at++;
+		if (at == nkeys) {
+			keys = cm_xrealloc(keys, (nkeys + 1) * sizeof(*keys));
+			keys[nkeys++] = (struct added){ k, NULL, 0, 0 };
+		} else {
+			free(k);
+		}
+		struct added *a = &keys[at];
+		CM_PUSH(a->rows, a->n, a->cap);
+		a->rows[a->n++] = (struct cm_summary_new){ r->phase, (int)cm_row_kind(r),
+							   r->duration_ns, rowid };
 	}
-	return rc ? rc : refresh_summary(s, x);
+	for (size_t k = 0; k < nkeys; k++) {
+		if (!rc)
+			rc = cm_summary_add(s, x->run_id, keys[k].key, keys[k].rows, keys[k].n);
+		free(keys[k].key);
+		free(keys[k].rows);
+	}
+	free(keys);
+	return rc;
 }
 
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,

@@ -21,6 +21,7 @@
 struct phase_acc {
 	char *phase;
 	char first[24]; /* the rowid of its first row: sessions and phases in the raw order */
+	long long last;	/* and of its last: a boot's rows are appended only after it */
 	long rows, warm, failed, unmeas, intr;
 	double *v;
 	size_t n, cap;
@@ -31,6 +32,7 @@ struct group {
 	char *run, *case_id, *session;
 	struct phase_acc *p;
 	size_t np;
+	bool bad; /* a summary row whose times did not decode */
 };
 
 static void group_reset(struct group *g)
@@ -57,6 +59,7 @@ static void group_add(struct group *g, const char *const *v)
 	}
 	struct phase_acc *a = &g->p[k];
 	a->rows++;
+	a->last = atoll(v[0]);
 	double d = NAN; /* the time's bits in hex (f64hex, float8send): no printf, no strtod */
 	if (v[4] && cm_summary_vals_decode(v[4], &d, 1))
 		d = NAN;
@@ -118,12 +121,14 @@ int cm_summary_vals_decode(const char *text, double *out, size_t n)
 static const char PUT[] =
 	"INSERT INTO session_summary (run_id, case_id, session, phase, first_row, n_rows, n, "
 	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, ssw_ln, "
-	"vals) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
+	"vals, last_row) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+	"$16, $17) "
 	"ON CONFLICT (run_id, case_id, session, phase) DO UPDATE SET first_row = "
 	"excluded.first_row, n_rows = excluded.n_rows, n = excluded.n, n_warmup = "
 	"excluded.n_warmup, n_failed = excluded.n_failed, n_unmeasurable = excluded.n_unmeasurable,"
 	" n_interrupted = excluded.n_interrupted, median_ln = excluded.median_ln, mean_ln = "
-	"excluded.mean_ln, var_ln = excluded.var_ln, ssw_ln = excluded.ssw_ln, vals = excluded.vals";
+	"excluded.mean_ln, var_ln = excluded.var_ln, ssw_ln = excluded.ssw_ln, vals = excluded.vals, "
+	"last_row = excluded.last_row";
 
 static void real(char *buf, size_t n, double x, bool *null)
 {
@@ -149,10 +154,12 @@ static int put_phase(struct cm_store *s, const struct group *g, const struct pha
 	real(st[1], sizeof(st[1]), ln.mean, &null[1]);
 	real(st[2], sizeof(st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
 	real(st[3], sizeof(st[3]), ln.ssw, &null[3]);
+	char last[24];
+	snprintf(last, sizeof(last), "%lld", a->last);
 	const char *p[] = { g->run, g->case_id, g->session, a->phase, a->first, c[0], c[1], c[2],
 			    c[3], c[4], c[5], null[0] ? NULL : st[0], null[1] ? NULL : st[1],
-			    null[2] ? NULL : st[2], null[3] ? NULL : st[3], vals.s ? vals.s : "" };
-	int rc = cm_store_exec(s, PUT, 16, p);
+			    null[2] ? NULL : st[2], null[3] ? NULL : st[3], vals.s ? vals.s : "", last };
+	int rc = cm_store_exec(s, PUT, 17, p);
 	cm_buf_free(&vals);
 	return rc;
 }
@@ -272,7 +279,8 @@ int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys
 		}
 		char *c = cm_xstrdup(order[i].k), *tab = strchr(c, '\t');
 		*tab = 0;
-		struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0 };
+		struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0,
+				   false };
 		const char *p[] = { run_id, c, tab + 1 };
 		rc = s->ops->query(s, s->pg ? KEY_ROWS_PG : KEY_ROWS_SQLITE, 3, p, refresh_row, &g)
 			     ? CM_ERR(CM_EIO) : 0;
@@ -281,5 +289,87 @@ int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys
 		free(c);
 	}
 	free(order);
+	return rc;
+}
+
+/* ---- after a boot: its rows appended ---------------------------------------------------------- */
+
+static const char KEY_SUMMARY[] =
+	"SELECT phase, first_row, last_row, n_rows, n, n_warmup, n_failed, n_unmeasurable, "
+	"n_interrupted, vals FROM session_summary WHERE run_id = $1 AND case_id = $2 AND "
+	"session = $3";
+
+static int summary_row(void *ctx, int ncol, const char *const *v)
+{
+	struct group *g = ctx;
+	size_t n = (size_t)atoll(v[4]);
+	g->p = cm_xrealloc(g->p, (g->np + 1) * sizeof(*g->p));
+	struct phase_acc *a = &g->p[g->np++];
+	*a = (struct phase_acc){ .phase = cm_xstrdup(v[0]), .last = atoll(v[2]), .rows = atol(v[3]),
+				 .warm = atol(v[5]), .failed = atol(v[6]), .unmeas = atol(v[7]),
+				 .intr = atol(v[8]), .v = cm_xmalloc((n + 1) * sizeof(double)),
+				 .n = n, .cap = n + 1 };
+	snprintf(a->first, sizeof(a->first), "%s", v[1]);
+	g->bad |= !v[9] || cm_summary_vals_decode(v[9], a->v, n);
+	return 0;
+}
+
+/* appends row r to g's phases; false when it does not come after its phase's last row */
+static bool append(struct group *g, const struct cm_summary_new *r, bool *touched)
+{
+	size_t k = 0;
+	while (k < g->np && strcmp(g->p[k].phase, r->phase))
+		k++;
+	if (k == g->np) {
+		g->p = cm_xrealloc(g->p, (g->np + 1) * sizeof(*g->p));
+		g->p[g->np++] = (struct phase_acc){ .phase = cm_xstrdup(r->phase), .last = -1 };
+		snprintf(g->p[k].first, sizeof(g->p[k].first), "%lld", (long long)r->rowid);
+	}
+	struct phase_acc *a = &g->p[k];
+	if (r->rowid <= a->last)
+		return false;
+	a->last = r->rowid;
+	a->rows++;
+	touched[k] = true;
+	switch (r->kind) {
+	case CM_ROW_INTERRUPTED: a->intr++; break;
+	case CM_ROW_WARMUP: a->warm++; break;
+	case CM_ROW_FAILED: a->failed++; break;
+	case CM_ROW_UNMEASURABLE: a->unmeas++; break;
+	default:
+		CM_PUSH(a->v, a->n, a->cap);
+		a->v[a->n++] = r->value;
+	}
+	return true;
+}
+
+int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
+		   const struct cm_summary_new *rows, size_t n)
+{
+	if (!n)
+		return 0;
+	char *k = (char *)key;
+	if (s->pg) { /* the key's lock before its summary is read (cm_summary_refresh's) */
+		char lock[24];
+		snprintf(lock, sizeof(lock), "%lld", (long long)lock_of(run_id, key));
+		const char *p[] = { lock };
+		if (cm_store_exec(s, LOCK_KEY, 1, p))
+			return CM_ERR(CM_EIO);
+	}
+	char *c = cm_xstrdup(key), *tab = strchr(c, '\t');
+	*tab = 0;
+	struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0, false };
+	const char *p[] = { run_id, c, tab + 1 };
+	int rc = s->ops->query(s, KEY_SUMMARY, 3, p, summary_row, &g) ? CM_ERR(CM_EIO) : 0;
+	bool *touched = cm_xcalloc(g.np + n + 1, sizeof(bool)), in_order = !rc && !g.bad;
+	for (size_t i = 0; in_order && i < n; i++)
+		in_order = append(&g, &rows[i], touched);
+	for (size_t i = 0; in_order && !rc && i < g.np; i++)
+		if (touched[i])
+			rc = put_phase(s, &g, &g.p[i]);
+	group_reset(&g);
+	free(touched), free(c);
+	if (!in_order && !rc) /* another writer's later row first: the key from its samples */
+		rc = cm_summary_refresh(s, run_id, &k, 1); /* its lock again: held already, granted */
 	return rc;
 }
