@@ -10,6 +10,7 @@
  * earlier one's commit. Keys are locked in one order (by their lock number), so two copies
  * never wait on each other in a cycle. */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,17 +119,40 @@ int cm_summary_vals_decode(const char *text, double *out, size_t n)
 	return 0;
 }
 
-static const char PUT[] =
-	"INSERT INTO session_summary (run_id, case_id, session, phase, first_row, n_rows, n, "
-	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, ssw_ln, "
-	"vals, last_row) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
-	"$16, $17) "
-	"ON CONFLICT (run_id, case_id, session, phase) DO UPDATE SET first_row = "
-	"excluded.first_row, n_rows = excluded.n_rows, n = excluded.n, n_warmup = "
-	"excluded.n_warmup, n_failed = excluded.n_failed, n_unmeasurable = excluded.n_unmeasurable,"
-	" n_interrupted = excluded.n_interrupted, median_ln = excluded.median_ln, mean_ln = "
-	"excluded.mean_ln, var_ln = excluded.var_ln, ssw_ln = excluded.ssw_ln, vals = excluded.vals, "
-	"last_row = excluded.last_row";
+#define PUT_COLS                                                                                   \
+	"INSERT INTO session_summary (run_id, case_id, session, phase, first_row, n_rows, n, "     \
+	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, ssw_ln, "   \
+	"vals, last_row) VALUES "
+#define PUT_UPDATE                                                                                 \
+	" ON CONFLICT (run_id, case_id, session, phase) DO UPDATE SET first_row = "                \
+	"excluded.first_row, n_rows = excluded.n_rows, n = excluded.n, n_warmup = "                 \
+	"excluded.n_warmup, n_failed = excluded.n_failed, n_unmeasurable = excluded.n_unmeasurable,"\
+	" n_interrupted = excluded.n_interrupted, median_ln = excluded.median_ln, mean_ln = "       \
+	"excluded.mean_ln, var_ln = excluded.var_ln, ssw_ln = excluded.ssw_ln, vals = excluded.vals, "\
+	"last_row = excluded.last_row"
+#define PUT_NCOL 17
+#define PUT_MAX 8 /* phases in one statement: a boot's are one round trip */
+
+/* The upsert of k rows (k = 1..PUT_MAX), made once: the statement caches know a query by its
+ * text's address. */
+static char *put_sql[PUT_MAX + 1];
+static pthread_once_t put_once = PTHREAD_ONCE_INIT;
+
+static void make_put(void)
+{
+	for (int k = 1; k <= PUT_MAX; k++) {
+		struct cm_buf b = { 0 };
+		cm_buf_printf(&b, "%s", PUT_COLS);
+		for (int r = 0; r < k; r++) {
+			cm_buf_printf(&b, "%s(", r ? ", " : "");
+			for (int c = 1; c <= PUT_NCOL; c++)
+				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * PUT_NCOL + c);
+			cm_buf_printf(&b, ")");
+		}
+		cm_buf_printf(&b, "%s", PUT_UPDATE);
+		put_sql[k] = b.s;
+	}
+}
 
 static void real(char *buf, size_t n, double x, bool *null)
 {
@@ -136,39 +160,64 @@ static void real(char *buf, size_t n, double x, bool *null)
 	snprintf(buf, n, "%.17g", x);
 }
 
-/* n, median, mean, the within-session (n - 1) variance and sum of squares of ln(time), and
- * the times: the median, mean and sum of squares by cm_ln_session_stats, the code compare
- * runs on raw times, so that the same numbers come out of either. */
-static int put_phase(struct cm_store *s, const struct group *g, const struct phase_acc *a)
+/* A phase's row as the upsert's 17 parameters (into the strings of *t): n, median, mean, the
+ * within-session (n - 1) variance and sum of squares of ln(time) by cm_ln_session_stats, the
+ * code compare runs on raw times, so that the same numbers come out of either; the times. */
+struct put_text {
+	char c[6][24], st[4][32], last[24];
+	struct cm_buf vals;
+};
+
+static void phase_params(const struct group *g, const struct phase_acc *a, struct put_text *t,
+			 const char **p)
 {
 	struct cm_ln_session ln;
 	cm_ln_session_stats(a->v, a->n, &ln);
-	struct cm_buf vals = { 0 };
-	vals_encode(&vals, a->v, a->n);
-	char c[6][24], st[4][32];
+	vals_encode(&t->vals, a->v, a->n);
 	long counts[] = { a->rows, (long)a->n, a->warm, a->failed, a->unmeas, a->intr };
 	for (int i = 0; i < 6; i++)
-		snprintf(c[i], sizeof(c[i]), "%ld", counts[i]);
+		snprintf(t->c[i], sizeof(t->c[i]), "%ld", counts[i]);
 	bool null[4];
-	real(st[0], sizeof(st[0]), ln.median, &null[0]);
-	real(st[1], sizeof(st[1]), ln.mean, &null[1]);
-	real(st[2], sizeof(st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
-	real(st[3], sizeof(st[3]), ln.ssw, &null[3]);
-	char last[24];
-	snprintf(last, sizeof(last), "%lld", a->last);
-	const char *p[] = { g->run, g->case_id, g->session, a->phase, a->first, c[0], c[1], c[2],
-			    c[3], c[4], c[5], null[0] ? NULL : st[0], null[1] ? NULL : st[1],
-			    null[2] ? NULL : st[2], null[3] ? NULL : st[3], vals.s ? vals.s : "", last };
-	int rc = cm_store_exec(s, PUT, 17, p);
-	cm_buf_free(&vals);
+	real(t->st[0], sizeof(t->st[0]), ln.median, &null[0]);
+	real(t->st[1], sizeof(t->st[1]), ln.mean, &null[1]);
+	real(t->st[2], sizeof(t->st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
+	real(t->st[3], sizeof(t->st[3]), ln.ssw, &null[3]);
+	snprintf(t->last, sizeof(t->last), "%lld", a->last);
+	const char *q[PUT_NCOL] = { g->run, g->case_id, g->session, a->phase, a->first, t->c[0],
+				    t->c[1], t->c[2], t->c[3], t->c[4], t->c[5],
+				    null[0] ? NULL : t->st[0], null[1] ? NULL : t->st[1],
+				    null[2] ? NULL : t->st[2], null[3] ? NULL : t->st[3],
+				    t->vals.s ? t->vals.s : "", t->last };
+	memcpy(p, q, sizeof(q));
+}
+
+/* g's phases whose touched[i] is set (all with NULL), PUT_MAX to a statement */
+static int put_phases(struct cm_store *s, const struct group *g, const bool *touched)
+{
+	pthread_once(&put_once, make_put);
+	struct put_text t[PUT_MAX];
+	const char *p[PUT_MAX * PUT_NCOL];
+	int rc = 0;
+	size_t i = 0;
+	while (!rc && i < g->np) {
+		int k = 0;
+		for (; i < g->np && k < PUT_MAX; i++)
+			if (!touched || touched[i]) {
+				t[k].vals = (struct cm_buf){ 0 };
+				phase_params(g, &g->p[i], &t[k], &p[k * PUT_NCOL]);
+				k++;
+			}
+		if (k)
+			rc = cm_store_exec(s, put_sql[k], k * PUT_NCOL, p);
+		for (int j = 0; j < k; j++)
+			cm_buf_free(&t[j].vals);
+	}
 	return rc;
 }
 
 static int group_put(struct cm_store *s, struct group *g)
 {
-	int rc = 0;
-	for (size_t i = 0; !rc && i < g->np; i++)
-		rc = put_phase(s, g, &g->p[i]);
+	int rc = put_phases(s, g, NULL);
 	group_reset(g);
 	return rc;
 }
@@ -364,9 +413,8 @@ int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
 	bool *touched = cm_xcalloc(g.np + n + 1, sizeof(bool)), in_order = !rc && !g.bad;
 	for (size_t i = 0; in_order && i < n; i++)
 		in_order = append(&g, &rows[i], touched);
-	for (size_t i = 0; in_order && !rc && i < g.np; i++)
-		if (touched[i])
-			rc = put_phase(s, &g, &g.p[i]);
+	if (in_order && !rc)
+		rc = put_phases(s, &g, touched);
 	group_reset(&g);
 	free(touched), free(c);
 	if (!in_order && !rc) /* another writer's later row first: the key from its samples */
