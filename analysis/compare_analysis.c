@@ -92,7 +92,7 @@ static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const 
 static void pooled_components(const struct cm_cell *x, const struct cm_cell *y,
 			      struct cm_varcomp *out)
 {
-	cm_stats_varcomp_sides(x->values, x->sessions, x->s.n, y->values, y->sessions, y->s.n, out);
+	cm_stats_varcomp_sessions(x->sess, x->nsess, y->sess, y->nsess, out);
 }
 
 /* Two arms of one run, interleaved in its sessions. The boots of a session are not
@@ -113,10 +113,8 @@ static bool fit_within_run(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 	double *mx = cm_xmalloc((nx + 1) * sizeof(double)), *my = cm_xmalloc((ny + 1) * sizeof(double)),
 	       *d = cm_xmalloc((nx + 1) * sizeof(double));
 	int *ix = cm_xmalloc((nx + 1) * sizeof(int)), *iy = cm_xmalloc((ny + 1) * sizeof(int));
-	size_t kx = cm_stats_session_medians(x->values, x->sessions, nx, 1, mx, NULL),
-	       ky = cm_stats_session_medians(y->values, y->sessions, ny, 1, my, NULL), k = 0;
-	cm_stats_session_ids(x->sessions, nx, 1, ix);
-	cm_stats_session_ids(y->sessions, ny, 1, iy);
+	size_t kx = cm_cell_session_medians(x, 1, mx, ix), ky = cm_cell_session_medians(y, 1, my, iy),
+	       k = 0;
 	for (size_t i = 0; i < kx; i++) /* the sessions that hold both arms, by their ids */
 		for (size_t j = 0; j < ky; j++)
 			if (ix[i] >= 1 && (size_t)ix[i] <= b->nsessions && iy[j] >= 1 &&
@@ -150,8 +148,7 @@ static bool between_runs(const struct cm_cmp_fit *a, bool need_sessions, bool ne
 	const struct cm_calibration *cal = a->cal;
 	double *mb = cm_xmalloc((x->s.n + 1) * sizeof(double)),
 	       *mc = cm_xmalloc((y->s.n + 1) * sizeof(double));
-	size_t kb = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, mb, NULL),
-	       kc = cm_stats_session_medians(y->values, y->sessions, y->s.n, 2, mc, NULL);
+	size_t kb = cm_cell_session_medians(x, 2, mb, NULL), kc = cm_cell_session_medians(y, 2, mc, NULL);
 	row->base_sessions = kb, row->cand_sessions = kc;
 	struct cm_session_prior prior;
 	size_t boots = kb + kc ? (x->s.n + y->s.n) / (kb + kc) : 0;
@@ -186,8 +183,8 @@ static bool fit_boots(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
 	const struct cm_cell *x = a->x, *y = a->y;
 	/* the sessions a side, for the csv and json, as the session models count them */
 	double *m = cm_xmalloc((x->s.n + y->s.n + 1) * sizeof(double));
-	row->base_sessions = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, m, NULL);
-	row->cand_sessions = cm_stats_session_medians(y->values, y->sessions, y->s.n, 2, m, NULL);
+	row->base_sessions = cm_cell_session_medians(x, 2, m, NULL);
+	row->cand_sessions = cm_cell_session_medians(y, 2, m, NULL);
 	free(m);
 	cm_stats_compare(x->values, x->s.n, y->values, y->s.n, a->alpha, &row->cmp);
 	return true;
@@ -250,7 +247,8 @@ static size_t fit_row(const struct cm_cmp_fit *a, struct cm_cmp_row *row)
  * waves' medians within each session (cm_stats_wave_units): the boots' own tests then see
  * waves as their values, and the session models take session medians over them. Returns x
  * itself when none of its boots ran in a wave; else tmp, whose arrays the caller frees. */
-static const struct cm_cell *wave_units(const struct cm_cell *x, struct cm_cell *tmp)
+static const struct cm_cell *wave_units(const struct cm_cell *x, size_t nsessions,
+					struct cm_cell *tmp)
 {
 	bool any = false;
 	for (size_t i = 0; x->waves && i < x->s.n && !any; i++)
@@ -263,6 +261,8 @@ static const struct cm_cell *wave_units(const struct cm_cell *x, struct cm_cell 
 	tmp->boots = tmp->waves = NULL;
 	tmp->s.n = cm_stats_wave_units(x->values, x->sessions, x->waves, x->s.n, tmp->values,
 				       tmp->sessions);
+	tmp->sess = NULL, tmp->nsess = 0; /* the session models' figures, over the waves */
+	cm_cell_sessions_of(tmp, nsessions);
 	return tmp;
 }
 
@@ -290,15 +290,16 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
 			pooled_components(x, y, &row->vc); /* a calibrated row says the host's instead */
 			struct cm_cell wx, wy;
-			const struct cm_cell *ux = wave_units(x, &wx), *uy = wave_units(y, &wy);
+			const struct cm_cell *ux = wave_units(x, b->nsessions, &wx),
+					     *uy = wave_units(y, c->nsessions, &wy);
 			row->waves = ux != x || uy != y;
 			struct cm_cmp_fit fit = { b, c, ux, uy, alpha, log1p(r->judge.thr), o,
 						  find_cal(o, c->cases[ci].id, c->phases[pc]), r };
 			row->model = fit_row(&fit, row);
 			if (ux != x)
-				free(wx.values), free(wx.sessions);
+				free(wx.values), free(wx.sessions), free(wx.sess);
 			if (uy != y)
-				free(wy.values), free(wy.sessions);
+				free(wy.values), free(wy.sessions), free(wy.sess);
 			row->cmp.no_floor = cm_value_is_bytes(c->phases[pc]);
 			r->models |= 1u << row->model;
 		}
@@ -341,8 +342,8 @@ int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *can
 	out->judge = *j;
 	out->fail_on_some = fail_on != NULL;
 	struct cm_report rb, rc;
-	cm_report_build_cells(base, j->alpha, &rb);
-	cm_report_build_cells(cand, j->alpha, &rc);
+	cm_report_build_compare_cells(base, &rb);
+	cm_report_build_compare_cells(cand, &rc);
 	header_diffs(base, cand, out);
 	match_rows(&rb, &rc, j->alpha, fail_on, opts, out);
 	/* Holm over every row at once: the verdicts see the whole family */

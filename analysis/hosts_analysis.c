@@ -26,8 +26,7 @@ static size_t medians_hosts(const struct cm_dataset *ds, const struct cm_cell *x
 			    struct cm_cmp_result *r, double *m, int *h)
 {
 	int *ids = cm_xmalloc((x->s.n + 1) * sizeof(int));
-	size_t k = cm_stats_session_medians(x->values, x->sessions, x->s.n, 2, m, NULL);
-	cm_stats_session_ids(x->sessions, x->s.n, 2, ids);
+	size_t k = cm_cell_session_medians(x, 2, m, ids);
 	for (size_t i = 0; i < k; i++) {
 		const char *host = ids[i] >= 1 && (size_t)ids[i] <= ds->nsessions
 					   ? ds->sessions[ids[i] - 1].host : NULL;

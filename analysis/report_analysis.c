@@ -92,6 +92,7 @@ void cm_report_free(struct cm_report *r)
 		free(r->cells[i].boots);
 		free(r->cells[i].sessions);
 		free(r->cells[i].waves);
+		free(r->cells[i].sess);
 	}
 	free(r->cells);
 	cm_sweeps_free(r->sweeps, r->nsweeps);

@@ -329,6 +329,8 @@ static const struct cm_opt compare_opts[] = {
 					"same session (what the host did to both cancels)" },
 	{ "explain", 0, NULL, "name the profile counters (run --profile) that changed in every "
 			      "row, not only in those regressed or improved" },
+	{ "from-samples", 0, NULL, "read the raw samples, not the session summary (an audit: the "
+				   "results are the same)" },
 	{ 0 }
 };
 static const struct cm_opt history_opts[] = {
@@ -339,6 +341,8 @@ static const struct cm_opt history_opts[] = {
 	{ "relative-to", 0, "reference", "follow each case relative to its reference case in the "
 					"same session" },
 	JUDGE_OPTS,
+	{ "from-samples", 0, NULL, "read the raw samples, not the session summary (an audit: the "
+				   "results are the same)" },
 	{ 0 }
 };
 static const struct cm_opt host_opts[] = {

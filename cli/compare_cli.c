@@ -26,15 +26,34 @@ static const char *db_shown(const struct cm_cli *cli)
 	return shown;
 }
 
+/* A run for compare and history: from its session summary (one row per session, case and
+ * phase), or with --from-samples from its raw samples (an audit: the same results). A run
+ * whose summary does not count every raw row is read raw, and said so. */
+enum from { FROM_SAMPLES, FROM_SUMMARY, FROM_SESSIONS /* ds->sums: compare's cells */ };
+
+static int load_run(struct cm_store *s, const char *id, const char *case_filter, enum from from,
+		    struct cm_dataset *ds)
+{
+	if (from == FROM_SAMPLES)
+		return cm_store_load(s, id, ds);
+	bool sessions = from == FROM_SESSIONS;
+	struct cm_store_read how;
+	int rc = cm_store_load_summary(s, id, case_filter, sessions, ds, &how);
+	if (!rc && how.stale)
+		fprintf(stderr, "note: run %s: its session summary counts %lld of its %lld sample rows:"
+				" read from the raw samples\n", id, how.summary_rows, how.raw_rows);
+	return rc;
+}
+
 /* The runs of a tag, each with its sessions, as one side: every session recorded under the
  * tag counts (sessions renamed RUN#k), the header is the newest run's. */
 static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n,
-		     struct cm_dataset *ds)
+		     enum from raw, struct cm_dataset *ds)
 {
 	if (n == 1)
-		return cm_store_load(s, ids[0], ds);
+		return load_run(s, ids[0], NULL, raw, ds);
 	struct cm_dataset one;
-	int rc = cm_store_load(s, ids[n - 1], &one);
+	int rc = load_run(s, ids[n - 1], NULL, raw, &one);
 	if (rc)
 		return rc;
 	cm_dataset_init(ds, one.axes, one.naxes);
@@ -42,7 +61,7 @@ static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size
 		cm_dataset_meta(ds, one.meta_keys[i], one.meta_vals[i]);
 	cm_dataset_free(&one);
 	for (size_t i = 0; i < n && !rc; i++) {
-		if (!(rc = cm_store_load(s, ids[i], &one)))
+		if (!(rc = load_run(s, ids[i], NULL, raw, &one)))
 			cm_dataset_merge(ds, &one, ids[i]);
 		cm_dataset_free(&one);
 	}
@@ -56,7 +75,7 @@ static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size
 }
 
 /* A side of a comparison: a run folder, a samples.csv, or a run id / tag in the store. */
-static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
+static int load_side(const char *ref, const char *db, enum from raw, struct cm_dataset *ds)
 {
 	struct stat sb;
 	struct cm_diags d = { 0 };
@@ -93,7 +112,7 @@ static int load_side(const char *ref, const char *db, struct cm_dataset *ds)
 			shown);
 	}
 	else
-		rc = load_runs(s, ref, ids, n, ds);
+		rc = load_runs(s, ref, ids, n, raw, ds);
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
@@ -264,11 +283,15 @@ static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_
 		fprintf(stderr, "coldmark compare: give BASE and CAND, or one RUN and --axis\n");
 		return -1;
 	}
+	/* compare's own cells come from the summary's sessions as they are; an axis split and
+	 * --relative-to rework rows, which the summary gives as well */
+	enum from raw = cm_cli_flag(cli, "from-samples") ? FROM_SAMPLES
+			: axis || cm_cli_get(cli, "relative-to") ? FROM_SUMMARY : FROM_SESSIONS;
 	if (!axis) {
 		*c = cm_xcalloc(1, sizeof(**c));
 		*nc = 1;
-		if (!load_side(cli->pos[0], db_path(cli), b)) {
-			if (!load_side(cli->pos[1], db_path(cli), *c))
+		if (!load_side(cli->pos[0], db_path(cli), raw, b)) {
+			if (!load_side(cli->pos[1], db_path(cli), raw, *c))
 				return 0;
 			cm_dataset_free(b);
 		}
@@ -276,7 +299,7 @@ static int load_sides(const struct cm_cli *cli, struct cm_dataset *b, struct cm_
 		return -1;
 	}
 	struct cm_dataset all;
-	if (load_side(cli->pos[0], db_path(cli), &all))
+	if (load_side(cli->pos[0], db_path(cli), raw, &all))
 		return -1;
 	int rc = split_by_axis(&all, axis, cm_cli_get(cli, "base"), cm_cli_get(cli, "cand"), b, c,
 			       nc, cnames);
@@ -437,8 +460,9 @@ int cm_cmd_history(const struct cm_cli *cli)
 		h.phase = "total";
 	cm_store_runs(s, collect, &h);
 	struct cm_dataset *ds = cm_xcalloc(h.n + 1, sizeof(*ds));
+	enum from raw = cm_cli_flag(cli, "from-samples") ? FROM_SAMPLES : FROM_SUMMARY;
 	for (size_t i = 0; i < h.n; i++)
-		cm_store_load(s, h.ids[i], &ds[i]);
+		load_run(s, h.ids[i], h.case_filter, raw, &ds[i]);
 	struct cm_history hi;
 	int rc = CM_EXIT_OK;
 	const char *rel = cm_cli_get(cli, "relative-to");
@@ -497,7 +521,7 @@ int cm_cmd_import(const struct cm_cli *cli)
 		return CM_EXIT_USAGE;
 	}
 	struct cm_dataset ds;
-	if (load_side(cli->pos[0], "/nonexistent", &ds))
+	if (load_side(cli->pos[0], "/nonexistent", FROM_SAMPLES, &ds))
 		return CM_EXIT_USAGE;
 	struct cm_error err = { 0 };
 	char id[96] = "import-", date[64];

@@ -199,6 +199,9 @@ void cm_dataset_free(struct cm_dataset *ds)
 	free(ds->pool_strings);
 	cm_strset_free(&ds->pool);
 	free(ds->rows);
+	for (size_t i = 0; i < ds->nsums; i++)
+		free(ds->sums[i].values);
+	free(ds->sums);
 	for (size_t i = 0; i < ds->ncases; i++) {
 		free(ds->cases[i].id);
 		for (size_t a = 0; a < ds->naxes; a++)

@@ -56,6 +56,15 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 	free(labels);
 	for (size_t p = 0; p < src->nphases; p++)
 		cm_dataset_phase(dst, src->phases[p]);
+	for (size_t i = 0; i < src->nsums; i++) { /* a summary dataset's sessions: copied */
+		struct cm_session_sum m = src->sums[i];
+		m.case_idx = cm_dataset_case(dst, src->cases[m.case_idx].id, NULL);
+		m.phase_idx = cm_dataset_phase(dst, src->phases[m.phase_idx]);
+		m.session = map[m.session - 1];
+		m.values = cm_xmalloc((m.n + 1) * sizeof(double));
+		memcpy(m.values, src->sums[i].values, m.n * sizeof(double));
+		cm_dataset_add_sum(dst, &m);
+	}
 	for (size_t i = 0; i < src->n; i++) {
 		const struct cm_sample_row *r = &src->rows[i];
 		dst->session_now = r->session ? map[r->session - 1] : map[0];
@@ -68,4 +77,10 @@ void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, cons
 	dst->audit_now = NULL;
 	dst->wave_now = dst->slot_now = 0;
 	free(map);
+}
+
+void cm_dataset_add_sum(struct cm_dataset *ds, const struct cm_session_sum *sum)
+{
+	CM_PUSH(ds->sums, ds->nsums, ds->sums_cap);
+	ds->sums[ds->nsums++] = *sum;
 }

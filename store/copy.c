@@ -52,6 +52,13 @@ static const char PUT_SAMPLE[] =
 	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
 	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
 	"$10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING 1";
+/* run --profile's counts (schema 6): a row the target holds (the same boot's) is skipped */
+static const char PROFILE_ROWS[] =
+	"SELECT run_id, case_id, boot, session, phase, counter, count FROM profile "
+	"WHERE run_id = $1 ORDER BY rowid";
+static const char PUT_PROFILE[] =
+	"INSERT INTO profile (run_id, case_id, boot, session, phase, counter, count) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
 static const char PUT_CASE[] =
 	"INSERT INTO cases (run_id, case_id, axes, argv) VALUES ($1, $2, $3, $4) "
 	"ON CONFLICT (run_id, case_id) DO UPDATE SET argv = COALESCE(cases.argv, excluded.argv)";
@@ -62,7 +69,10 @@ static char *boot_key(char *const *v)
 }
 
 struct copy {
-	struct cm_rows run, meta, cases, samples;
+	struct cm_rows run, meta, cases, samples, profile;
+	struct cm_strset touched; /* "case\tsession" of the boots added: their summary again */
+	char **tkeys;
+	size_t ntouched;
 	struct cm_strset present; /* boots the target holds already */
 	char **keys;		  /* the strings the sets borrow */
 	size_t nkeys;
@@ -113,8 +123,17 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 		if (dst->ops->query(dst, PUT_SAMPLE, 13, (const char *const *)v,
 				    cm_store_count_row, &added))
 			rc = CM_ERR(CM_EIO);
-		if (added)
+		if (added && boot[b] != ADDED) {
 			boot[b] = ADDED;
+			char *k = cm_xasprintf("%s\t%s", v[1], v[9]);
+			if (cm_strset_find(&c->touched, k) < 0) {
+				c->tkeys = cm_xrealloc(c->tkeys, (c->ntouched + 1) * sizeof(char *));
+				c->tkeys[c->ntouched++] = k;
+				cm_strset_add(&c->touched, k, 1);
+			} else {
+				free(k);
+			}
+		}
 	}
 	c->boots = c->skipped = 0;
 	for (size_t b = 0; b < nboots; b++) {
@@ -128,7 +147,19 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 	return rc;
 }
 
-/* The run, its header and cases, then the samples of each boot the target lacks. */
+static void forget_touched(struct copy *c)
+{
+	for (size_t i = 0; i < c->ntouched; i++)
+		free(c->tkeys[i]);
+	free(c->tkeys);
+	c->tkeys = NULL;
+	c->ntouched = 0;
+	cm_strset_free(&c->touched);
+	c->touched = (struct cm_strset){ 0 };
+}
+
+/* The run, its header and cases, the samples of each boot the target lacks, its profile
+ * rows, and the summary of the sessions that gained boots. */
 static int copy_body(struct cm_store *dst, void *ctx)
 {
 	struct copy *c = ctx;
@@ -136,7 +167,13 @@ static int copy_body(struct cm_store *dst, void *ctx)
 				      : put_all(dst, PUT_RUN, &c->run);
 	rc = rc ? rc : put_all(dst, PUT_META, &c->meta);
 	rc = rc ? rc : put_all(dst, PUT_CASE, &c->cases);
-	return rc ? rc : copy_samples(dst, c);
+	rc = rc ? rc : copy_samples(dst, c);
+	rc = rc ? rc : put_all(dst, PUT_PROFILE, &c->profile);
+	/* the summary of the sessions that gained boots, from the target's samples (a retried
+	 * body starts again from none touched) */
+	rc = rc ? rc : cm_summary_refresh(dst, c->run.v[0], c->tkeys, c->ntouched);
+	forget_touched(c);
+	return rc;
 }
 
 static int copy_run(struct cm_store *src, struct cm_store *dst, const char *run_id, bool fresh,
@@ -151,6 +188,8 @@ static int copy_run(struct cm_store *src, struct cm_store *dst, const char *run_
 	rc = rc ? rc : get(src, CASE_ROWS, run_id, &c.cases);
 	rc = rc ? rc : get(src, cm_store_version(src) >= CM_STORE_WAVE_VERSION ? SAMPLE_ROWS
 			   : SAMPLE_ROWS_NO_WAVES, run_id, &c.samples);
+	if (!rc && cm_store_version(src) >= 6) /* profile: schema 6 */
+		rc = get(src, PROFILE_ROWS, run_id, &c.profile);
 	if (rc)
 		snprintf(dst->err, sizeof(dst->err), "reading run %s: %s", run_id, cm_store_error(src));
 	rc = rc ? rc : get(dst, BOOT_KEYS, run_id, &keys);
@@ -166,7 +205,7 @@ static int copy_run(struct cm_store *src, struct cm_store *dst, const char *run_
 		out->boots_present += c.skipped;
 	}
 	cm_rows_free(&c.run), cm_rows_free(&c.meta), cm_rows_free(&c.cases), cm_rows_free(&c.samples);
-	cm_rows_free(&keys);
+	cm_rows_free(&c.profile), cm_rows_free(&keys);
 	cm_strset_free(&c.present);
 	for (size_t i = 0; i < c.nkeys; i++)
 		free(c.keys[i]);

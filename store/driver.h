@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "coldmark/model.h"
 #include "coldmark/util.h"
 
 struct cm_store;
@@ -49,6 +50,8 @@ struct cm_store {
 	bool lost;	  /* the last failure was the connection's (gone, no answer in time),
 			   * not the database's refusal */
 	char note[160];	  /* what opening did that people should know (cm_store_note) */
+	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
+	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
@@ -70,6 +73,71 @@ int cm_store_count_row(void *ctx, int ncol, const char *const *vals);
 /* body in one write transaction, retried while another writer holds the store; body's own
  * error (or CM_ERR(CM_EIO)) when it fails */
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);
+
+/* The session summary (summary.c, schema CM_SUMMARY_VERSION): per run, case, session and
+ * phase the counts of its raw rows by kind, n, median and mean of ln(time), the within-session
+ * variance (and sum of squares) of ln(time), and the measured times in row order (vals: what
+ * makes every statistic of compare and history exact from it). */
+#define CM_SUMMARY_SQL(REAL, BIG)                                                                  \
+	"CREATE TABLE session_summary (run_id TEXT NOT NULL REFERENCES runs(id),"                  \
+	" case_id TEXT NOT NULL, session INTEGER NOT NULL, phase TEXT NOT NULL,"                   \
+	" first_row " BIG " NOT NULL, n_rows INTEGER NOT NULL, n INTEGER NOT NULL,"                 \
+	" n_warmup INTEGER NOT NULL, n_failed INTEGER NOT NULL, n_unmeasurable INTEGER NOT NULL,"  \
+	" n_interrupted INTEGER NOT NULL, median_ln " REAL ", mean_ln " REAL ", var_ln " REAL ","    \
+	" ssw_ln " REAL ", vals TEXT NOT NULL, last_row " BIG " NOT NULL,"                          \
+	" PRIMARY KEY (run_id, case_id, session, phase));"                                         \
+	"ALTER TABLE runs ADD COLUMN samples " BIG " NOT NULL DEFAULT 0;"                          \
+	"ALTER TABLE runs ADD COLUMN samples_changed " BIG " NOT NULL DEFAULT 0;"                  \
+	"UPDATE runs SET samples = (SELECT COUNT(*) FROM samples WHERE run_id = runs.id);"
+/* Every change to samples, by coldmark or around it, counted in its run's row: rows added
+ * (samples) and rows deleted or changed (samples_changed), so that a reader can tell a
+ * summary that counts every raw row from one that does not without counting them. */
+#define CM_SUMMARY_TRIGGERS_SQLITE                                                                 \
+	"CREATE TRIGGER samples_added AFTER INSERT ON samples BEGIN UPDATE runs SET samples ="     \
+	" samples + 1 WHERE id = NEW.run_id; END;"                                                 \
+	"CREATE TRIGGER samples_deleted AFTER DELETE ON samples BEGIN UPDATE runs SET samples ="   \
+	" samples - 1, samples_changed = samples_changed + 1 WHERE id = OLD.run_id; END;"         \
+	"CREATE TRIGGER samples_updated AFTER UPDATE ON samples BEGIN UPDATE runs SET"             \
+	" samples_changed = samples_changed + 1 WHERE id IN (OLD.run_id, NEW.run_id); END;"
+#define CM_SUMMARY_TRIGGERS_PG                                                                     \
+	"CREATE FUNCTION coldmark_samples_added() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"   \
+	" UPDATE runs SET samples = samples + 1 WHERE id = NEW.run_id; RETURN NULL; END $f$;"      \
+	"CREATE FUNCTION coldmark_samples_changed() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN" \
+	" UPDATE runs SET samples = samples - (TG_OP = 'DELETE')::int, samples_changed ="          \
+	" samples_changed + 1 WHERE id = OLD.run_id OR (TG_OP = 'UPDATE' AND id = NEW.run_id);"    \
+	" RETURN NULL; END $f$;"                                                                   \
+	"CREATE TRIGGER samples_added AFTER INSERT ON samples FOR EACH ROW EXECUTE FUNCTION"       \
+	" coldmark_samples_added();"                                                               \
+	"CREATE TRIGGER samples_changed AFTER DELETE OR UPDATE ON samples FOR EACH ROW EXECUTE"    \
+	" FUNCTION coldmark_samples_changed();"
+/* vals: each measured time as the 16 hex digits of its IEEE-754 bits (exact, and read back
+ * without strtod: a compare of 12 M rows decodes 12 M of them); n values from text. 0, or -1
+ * when text is not n of them. */
+int cm_summary_vals_decode(const char *text, double *out, size_t n);
+/* A boot's rows as its transaction wrote them (rowid; those the samples' key skipped are not
+ * here), for cm_summary_add. */
+struct cm_summary_new {
+	const char *phase;
+	int kind; /* enum cm_row_kind */
+	double value;
+	int64_t rowid;
+};
+/* Inside the write transaction that wrote rows of run_id's (case, session): its summary rows
+ * brought up to date by appending them (under the key's lock on PostgreSQL), or, when they do
+ * not come after every row the summary holds (another writer's boot committed in between
+ * with a later rowid), recomputed from the samples as cm_summary_refresh does. key: "case\tsession". */
+int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
+		   const struct cm_summary_new *rows, size_t n);
+/* Every summary row of the store from its samples (the migration to CM_SUMMARY_VERSION). */
+int cm_summary_fill(struct cm_store *s);
+/* Inside a write transaction, after rows of run_id's (case, session) keys went in: their
+ * summary rows again from the samples (under a lock per key on PostgreSQL, so concurrent
+ * writers of one session each see the other's committed boots). keys: n "case\tsession". */
+int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys, size_t n);
+/* A run's cases (axes) and header into a fresh ds (cm_store_load's first half); with
+ * case_filter, that case and the reference cases only. */
+int cm_store_load_head(struct cm_store *s, const char *run_id, const char *case_filter,
+		       struct cm_dataset *ds);
 
 /* Opens a backend into s (ops, db). 0, or -1 with err set. */
 int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, struct cm_error *err);

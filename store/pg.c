@@ -169,6 +169,7 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 	if (!res)
 		return -1;
 	int rc = check(s, res, row != NULL);
+	s->changed = rc ? 0 : atoll(PQcmdTuples(res));
 	if (!rc && row && PQresultStatus(res) == PGRES_TUPLES_OK) {
 		int ncol = PQnfields(res) < CM_DB_MAX_COLS ? PQnfields(res) : CM_DB_MAX_COLS;
 		int nrow = PQntuples(res);

@@ -16,6 +16,7 @@
  * where its types differ (DOUBLE PRECISION for REAL, an explicit rowid for insertion order). */
 static const struct {
 	const char *sqlite, *pg;
+	int (*fill)(struct cm_store *s); /* after the SQL: rows the step derives (NULL: none) */
 } migrations[] = {
 	{ "CREATE TABLE runs (id TEXT PRIMARY KEY, tag TEXT, started TEXT NOT NULL);"
 	  "CREATE TABLE run_meta (run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL,"
@@ -94,6 +95,10 @@ static const struct {
 	 * beside it renumber it in store.h, and two steps on one number do not compile. */
 	[CM_STORE_WAVE_VERSION - 1] = { "ALTER TABLE samples ADD COLUMN wave INTEGER;"
 					"ALTER TABLE samples ADD COLUMN slot INTEGER;" },
+	/* v8 (CM_SUMMARY_VERSION): one row per run, case, session and phase (summary.c), written
+	 * in the transaction of every write to samples; filled here for the stores before it */
+	[CM_SUMMARY_VERSION - 1] = { CM_SUMMARY_SQL("REAL", "INTEGER") CM_SUMMARY_TRIGGERS_SQLITE,
+	  CM_SUMMARY_SQL("DOUBLE PRECISION", "BIGINT") CM_SUMMARY_TRIGGERS_PG, cm_summary_fill },
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 _Static_assert(NMIGRATIONS == CM_STORE_VERSION, "a migration step per schema version");
@@ -132,10 +137,11 @@ static int check_ours(struct cm_store *s, int v, const char *name, struct cm_err
 		      bool *flag)
 {
 	static const char *const known[] = { "runs", "run_meta", "cases", "samples",
-					     "calibration", "coldmark_schema", "profile" };
+					     "calibration", "coldmark_schema", "profile",
+					     "session_summary" };
 	static const struct { const char *name; int since; } needed[] = {
 		{ "runs", 1 }, { "run_meta", 1 }, { "cases", 1 }, { "samples", 1 }, { "calibration", 3 },
-		{ "profile", 6 },
+		{ "profile", 6 }, { "session_summary", CM_SUMMARY_VERSION },
 	};
 	struct cm_rows t;
 	if (cm_store_rows(s, s->pg ? TABLES_PG : TABLES_SQLITE, 0, NULL, &t)) {
@@ -202,7 +208,8 @@ static int migrate(struct cm_store *s, const char *name, struct cm_error *err, b
 	long long before = v >= 1 && v < DEDUP_VERSION ? count_samples(s) : -1;
 	for (; v < NMIGRATIONS; v++) {
 		const char *sql = s->pg && migrations[v].pg ? migrations[v].pg : migrations[v].sqlite;
-		if (s->ops->query(s, sql, 0, NULL, NULL, NULL) || s->ops->set_version(s, v + 1)) {
+		if (s->ops->query(s, sql, 0, NULL, NULL, NULL) ||
+		    (migrations[v].fill && migrations[v].fill(s)) || s->ops->set_version(s, v + 1)) {
 			cm_error_set(err, CM_ERR(CM_EIO), "%s: migrating to schema %d: %s", name, v + 1, s->err);
 			goto fail;
 		}

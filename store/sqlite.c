@@ -4,6 +4,7 @@
 #include "driver.h"
 
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,23 @@ static void done(struct cm_store *s, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
+static void f64hex(sqlite3_context *c, int n, sqlite3_value **v)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (sqlite3_value_type(v[0]) == SQLITE_NULL) {
+		sqlite3_result_null(c);
+		return;
+	}
+	double d = sqlite3_value_double(v[0]);
+	uint64_t bits;
+	char out[16];
+	memcpy(&bits, &d, sizeof(bits));
+	for (int i = 0; i < 16; i++)
+		out[i] = hex[(bits >> (60 - 4 * i)) & 15];
+	sqlite3_result_text(c, out, 16, SQLITE_TRANSIENT);
+	(void)n;
+}
+
 /* $1, $2, ... are named parameters to SQLite: bound by name, so their order in the text does
  * not matter. */
 static int bind(sqlite3_stmt *st, int n, const char *const *params)
@@ -121,6 +139,8 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 		}
 	}
 	int err = rc == SQLITE_DONE ? 0 : fail(s);
+	s->changed = sqlite3_changes(db(s));
+	s->last_rowid = sqlite3_last_insert_rowid(db(s));
 	done(s, st);
 	return err;
 }
@@ -226,6 +246,10 @@ int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, struc
 		return -1;
 	}
 	sqlite3_busy_timeout(h, 5000);
+	/* f64hex(x): a REAL's IEEE-754 bits as 16 hex digits (NULL for NULL): the summary reads
+	 * the times it recomputes from without printing and parsing each (summary.c) */
+	sqlite3_create_function(h, "f64hex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, f64hex,
+				NULL, NULL);
 	struct stat sb;
 	if (!stat(path, &sb) && S_ISDIR(sb.st_mode)) {
 		cm_error_set(err, CM_ERR(CM_EIO), "%s: is a folder, not a database file", path);

@@ -225,9 +225,31 @@ static const char ADD_SAMPLE[] =
 	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
 	"$10, $11, $12, $13) ON CONFLICT DO NOTHING";
 
+/* PostgreSQL says the rowid it gave (a row for a row inserted, none for a skipped one);
+ * SQLite's is sqlite3_last_insert_rowid */
+static const char ADD_SAMPLE_PG[] =
+	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
+	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+	"$10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING rowid";
+
+static int take_rowid(void *ctx, int ncol, const char *const *vals)
+{
+	*(int64_t *)ctx = vals[0] ? atoll(vals[0]) : -1;
+	return 0;
+}
+
+/* the rows [from, to) that went in, by (case, session): each key's summary gets them */
+struct added {
+	char *key;
+	struct cm_summary_new *rows;
+	size_t n, cap;
+};
+
 static int rows_body(struct cm_store *s, void *ctx)
 {
 	const struct rows_ctx *x = ctx;
+	struct added *keys = NULL;
+	size_t nkeys = 0;
 	int rc = 0;
 	for (size_t i = x->from; !rc && i < x->to; i++) {
 		const struct cm_sample_row *r = &x->ds->rows[i];
@@ -242,8 +264,35 @@ static int rows_body(struct cm_store *s, void *ctx)
 				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
 				    session, r->audit ? r->audit : "", r->wave > 0 ? wave : NULL,
 				    r->wave > 0 ? slot : NULL };
-		rc = cm_store_exec(s, ADD_SAMPLE, 13, p);
+		int64_t rowid = -1;
+		if (s->pg)
+			rc = query(s, ADD_SAMPLE_PG, 13, p, take_rowid, &rowid);
+		else if (!(rc = cm_store_exec(s, ADD_SAMPLE, 13, p)) && s->changed > 0)
+			rowid = s->last_rowid;
+		if (rc || rowid < 0)
+			continue; /* a sample the store holds: its summary has it */
+		char *k = cm_xasprintf("%s\t%s", r->case_id, session);
+		size_t at = 0;
+		while (at < nkeys && strcmp(keys[at].key, k))
+			at++;
+		if (at == nkeys) {
+			keys = cm_xrealloc(keys, (nkeys + 1) * sizeof(*keys));
+			keys[nkeys++] = (struct added){ k, NULL, 0, 0 };
+		} else {
+			free(k);
+		}
+		struct added *a = &keys[at];
+		CM_PUSH(a->rows, a->n, a->cap);
+		a->rows[a->n++] = (struct cm_summary_new){ r->phase, (int)cm_row_kind(r),
+							   r->duration_ns, rowid };
 	}
+	for (size_t k = 0; k < nkeys; k++) {
+		if (!rc)
+			rc = cm_summary_add(s, x->run_id, keys[k].key, keys[k].rows, keys[k].n);
+		free(keys[k].key);
+		free(keys[k].rows);
+	}
+	free(keys);
 	return rc;
 }
 
@@ -355,11 +404,18 @@ static const char LOAD_SAMPLES_NO_WAVES[] =
 	"SELECT case_id, boot, warmup, status, phase, duration_ns, source, cache_drop, session, "
 	"host_audit, NULL, NULL FROM samples WHERE run_id = $1 ORDER BY rowid";
 
-int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
+/* one case and the reference cases (history --case: a case's reference stands beside it) */
+static const char LOAD_CASE[] =
+	"SELECT case_id, axes FROM cases WHERE run_id = $1 AND (case_id = $2 OR case_id = $3 OR "
+	"substr(case_id, 1, length($3) + 1) = $3 || ',') ORDER BY rowid";
+
+int cm_store_load_head(struct cm_store *s, const char *run_id, const char *case_filter,
+		       struct cm_dataset *ds)
 {
-	const char *p[] = { run_id };
+	const char *p[] = { run_id, case_filter, CM_REFERENCE_ID };
 	struct cm_rows cases, meta = { 0 };
-	int rc = cm_store_rows(s, LOAD_CASES, 1, p, &cases);
+	int rc = cm_store_rows(s, case_filter ? LOAD_CASE : LOAD_CASES, case_filter ? 3 : 1, p,
+			       &cases);
 	load_cases(ds, &cases);
 	cm_rows_free(&cases);
 	if (!rc)
@@ -367,6 +423,13 @@ int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
 	for (size_t i = 0; i < meta.n; i++)
 		cm_dataset_meta(ds, meta.v[2 * i], meta.v[2 * i + 1] ? meta.v[2 * i + 1] : "");
 	cm_rows_free(&meta);
+	return rc;
+}
+
+int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds)
+{
+	const char *p[] = { run_id };
+	int rc = cm_store_load_head(s, run_id, NULL, ds);
 	struct load_ctx x = { ds, cm_dataset_get_meta(ds, "host") };
 	if (!rc)
 		rc = query(s, cm_store_version(s) >= CM_STORE_WAVE_VERSION ? LOAD_SAMPLES

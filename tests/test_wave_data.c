@@ -223,8 +223,17 @@ static void same_waves(const struct cm_dataset *a, const struct cm_dataset *b, b
 /* A store of the schema before the wave step: its rows as a writer of then left them. */
 static void make_older(const char *t)
 {
-	char *sql = cm_xasprintf("ALTER TABLE samples DROP COLUMN wave; ALTER TABLE samples DROP "
-				 "COLUMN slot; %s %d;", pg_base ? "UPDATE coldmark_schema SET version ="
+	/* the steps after it first (the session summary, schema CM_STORE_WAVE_VERSION + 1) */
+	const char *later = pg_base ? "DROP TABLE session_summary; DROP TRIGGER samples_added ON "
+				      "samples; DROP TRIGGER samples_changed ON samples; DROP FUNCTION "
+				      "coldmark_samples_added(); DROP FUNCTION coldmark_samples_changed();"
+				      "ALTER TABLE runs DROP COLUMN samples; ALTER TABLE runs DROP COLUMN "
+				      "samples_changed;"
+				    : "DROP TABLE session_summary; DROP TRIGGER samples_added; DROP TRIGGER "
+				      "samples_deleted; DROP TRIGGER samples_updated; ALTER TABLE runs DROP "
+				      "COLUMN samples; ALTER TABLE runs DROP COLUMN samples_changed;";
+	char *sql = cm_xasprintf("%s ALTER TABLE samples DROP COLUMN wave; ALTER TABLE samples DROP "
+				 "COLUMN slot; %s %d;", later, pg_base ? "UPDATE coldmark_schema SET version ="
 				 : "PRAGMA user_version =", CM_STORE_WAVE_VERSION - 1);
 	raw(t, sql);
 	free(sql);

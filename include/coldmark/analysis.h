@@ -25,6 +25,10 @@ struct cm_cell {
 	int *sessions;  /* and sessions */
 	int *waves;     /* and waves (0: booted alone); NULL when no boot of it was in a wave */
 	struct cm_varcomp vc; /* within/between-session components (with 2+ sessions) */
+	/* compare's cells (cm_report_build_compare_cells) only: per session with a measured
+	 * value, in order of first appearance, its n, median, mean and sum of squares of ln */
+	struct cm_ln_session *sess;
+	size_t nsess;
 };
 
 struct cm_sweep;
@@ -119,6 +123,17 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
  * the slopes of a 10^4-case sweep cost more than everything else there. */
 int cm_report_build_cells(const struct cm_dataset *ds, double alpha, struct cm_report *r);
 void cm_report_free(struct cm_report *r);
+/* Compare's cells: per case and phase the measured times, their sessions, n, nrows,
+ * n_warmup, the median (s.median; the rest of s is NAN) and the per-session table (sess),
+ * from ds's rows or from its session summary (ds->sums) alike. No sweeps, no full summary:
+ * compare reads neither. */
+int cm_report_build_compare_cells(const struct cm_dataset *ds, struct cm_report *r);
+/* cell->sess and nsess from its values and sessions (ids 1..nsessions; others as session 0):
+ * compare's per-session figures, built again over a cell's wave units (issue 29). */
+void cm_cell_sessions_of(struct cm_cell *cell, size_t nsessions);
+/* The session medians (ln) of cell x over its sessions with min_n+ values, from its table,
+ * and (ids, may be NULL) their session numbers: cm_stats_session_medians's and _ids'. */
+size_t cm_cell_session_medians(const struct cm_cell *x, size_t min_n, double *out, int *ids);
 const struct cm_cell *cm_report_cell(const struct cm_report *r, size_t c, size_t p);
 
 /* Sweep effect of one axis on one phase within one slice of the other axes. */

@@ -81,7 +81,20 @@ struct cm_ds_session {
 	int number; /* its number within its run (3 for "3" and "RUN#3"), for the store */
 };
 
+/* One session of a case and phase as the store's session summary holds it (issue 25): a
+ * dataset read for compare holds these instead of rows. ssw: the sum of squares of ln(time)
+ * about mean_ln; values: the measured times in row order (to free with the dataset). */
+struct cm_session_sum {
+	size_t case_idx, phase_idx;
+	int session; /* 1-based, into the dataset's sessions */
+	size_t n, n_rows, n_warmup;
+	double median_ln, mean_ln, ssw;
+	double *values;
+};
+
 struct cm_dataset {
+	struct cm_session_sum *sums; /* a compare's dataset from the session summary: no rows */
+	size_t nsums, sums_cap;
 	struct cm_sample_row *rows;
 	size_t n, cap;
 	char **axes;
@@ -121,6 +134,9 @@ int cm_dataset_session_number(struct cm_dataset *ds, int n, const char *host);
 /* Appends src's rows, cases and sessions to dst; src's sessions are renamed "label#id" and
  * take its header's host. dst's axes are kept: a case of src gets its values by axis name. */
 void cm_dataset_merge(struct cm_dataset *dst, const struct cm_dataset *src, const char *label);
+/* A session summary into ds (values taken over: ds frees them); case, phase and session
+ * by index as they are in ds. */
+void cm_dataset_add_sum(struct cm_dataset *ds, const struct cm_session_sum *sum);
 void cm_dataset_add(struct cm_dataset *ds, const char *case_id, int boot, bool warmup,
 		    const char *status, const char *phase, double duration_ns, const char *source,
 		    const char *cache);

@@ -131,6 +131,20 @@ void cm_stats_varcomp(const double *v, const int *session, size_t n, struct cm_v
 void cm_stats_varcomp_sides(const double *va, const int *sa, size_t na, const double *vb,
 			    const int *sb, size_t nb, struct cm_varcomp *out);
 
+/* One session's measured values as compare uses them (issue 25: the store's session summary
+ * holds exactly these): n, the median of ln (of the sorted logs), their mean and sum of
+ * squares about it (summed in the values' order). cm_ln_session_stats makes them. */
+struct cm_ln_session {
+	int session;
+	size_t n;
+	double median, mean, ssw;
+};
+void cm_ln_session_stats(const double *v, size_t n, struct cm_ln_session *out);
+/* cm_stats_varcomp_sides from each side's sessions (the same unbalanced ANOVA, sessions with
+ * 2+ values): what compare reads from the summary, and from raw values through the same. */
+void cm_stats_varcomp_sessions(const struct cm_ln_session *a, size_t na,
+			       const struct cm_ln_session *b, size_t nb, struct cm_varcomp *out);
+
 /* Per session (in order of first appearance) the median of ln(v) over its values; sessions
  * with fewer than min_n values are left out. Returns how many went into out (room for n). */
 size_t cm_stats_session_medians(const double *v, const int *session, size_t n, size_t min_n,

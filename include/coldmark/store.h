@@ -7,10 +7,12 @@
 
 #include "coldmark/model.h"
 
-#define CM_STORE_VERSION 7
+#define CM_STORE_VERSION 8
 /* The step that gave samples their wave and slot (issue 29): one number, so that steps added
  * beside it renumber it here alone (schema.c places its migration by it). */
 #define CM_STORE_WAVE_VERSION 7
+/* The step that added the session summary (issue 25 item 3), placed by the same rule. */
+#define CM_SUMMARY_VERSION 8
 
 struct cm_store;
 /* Is target a PostgreSQL URL (postgresql://, postgres://) rather than a SQLite file? */
@@ -77,6 +79,20 @@ int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n
 int cm_store_resolve_all(struct cm_store *s, const char *ref, char ***ids, size_t *n);
 /* Loads a run into ds (samples, axes, header; each boot with its session). */
 int cm_store_load(struct cm_store *s, const char *run_id, struct cm_dataset *ds);
+
+/* How cm_store_load_summary read a run: from the session summary, or from the raw samples
+ * (a store before the summary, or stale: its summary does not count every raw row). */
+struct cm_store_read {
+	bool summary, stale;
+	long long raw_rows, summary_rows; /* what the check counted (of the loaded cases) */
+};
+/* A run for compare and history: its session summary (one row per case, session and phase),
+ * when that accounts for every raw row of the run, else its raw samples; the dataset gives
+ * the same statistics either way. With case_filter only that case and the reference cases
+ * (history --case). With sessions the dataset holds the summary's rows as they are
+ * (ds->sums, no rows: for cm_compare_build), else rows made from them. */
+int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *case_filter,
+			  bool sessions, struct cm_dataset *ds, struct cm_store_read *how);
 
 /* Runs in time order: id, tag, started. cb returns nonzero to stop. */
 int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,

@@ -1,0 +1,423 @@
+/* The session summary (issue 25): one row per run, case, session and phase, derived from the
+ * samples and kept equal to them. It is never updated by increments: every write to samples
+ * (a boot, an import, a sync or merge, the migration that created it) recomputes the rows of
+ * the (case, session) keys it touched from the samples themselves, in the same transaction.
+ * So whatever reaches the samples (a duplicate skipped by the unique key, a boot killed
+ * before its commit, four copies at once) the summary says the same: a transaction that
+ * does not commit leaves neither. On PostgreSQL (READ COMMITTED) two writers of one session
+ * could each recompute without the other's uncommitted boot; a transaction-level advisory
+ * lock per key, taken before the recompute reads, makes the later one wait and then see the
+ * earlier one's commit. Keys are locked in one order (by their lock number), so two copies
+ * never wait on each other in a cycle. */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/stats.h"
+#include "driver.h"
+
+struct phase_acc {
+	char *phase;
+	char first[24]; /* the rowid of its first row: sessions and phases in the raw order */
+	long long last;	/* and of its last: a boot's rows are appended only after it */
+	long rows, warm, failed, unmeas, intr;
+	double *v;
+	size_t n, cap;
+};
+
+/* the rows of one (run, case, session), by phase */
+struct group {
+	char *run, *case_id, *session;
+	struct phase_acc *p;
+	size_t np;
+	bool bad; /* a summary row whose times did not decode */
+};
+
+static void group_reset(struct group *g)
+{
+	for (size_t i = 0; i < g->np; i++) {
+		free(g->p[i].phase);
+		free(g->p[i].v);
+	}
+	free(g->p);
+	free(g->run), free(g->case_id), free(g->session);
+	*g = (struct group){ 0 };
+}
+
+/* One raw row (rowid, phase, warmup, status, duration_ns), classified as cm_row_kind does. */
+static void group_add(struct group *g, const char *const *v)
+{
+	size_t k = 0;
+	while (k < g->np && strcmp(g->p[k].phase, v[1]))
+		k++;
+	if (k == g->np) {
+		g->p = cm_xrealloc(g->p, (g->np + 1) * sizeof(*g->p));
+		g->p[g->np++] = (struct phase_acc){ .phase = cm_xstrdup(v[1]) };
+		snprintf(g->p[k].first, sizeof(g->p[k].first), "%s", v[0]);
+	}
+	struct phase_acc *a = &g->p[k];
+	a->rows++;
+	a->last = atoll(v[0]);
+	double d = NAN; /* the time's bits in hex (f64hex, float8send): no printf, no strtod */
+	if (v[4] && cm_summary_vals_decode(v[4], &d, 1))
+		d = NAN;
+	if (!strcmp(v[3], CM_STATUS_INTERRUPTED_NAME))
+		a->intr++;
+	else if (atoi(v[2]))
+		a->warm++;
+	else if (strcmp(v[3], CM_STATUS_OK_NAME))
+		a->failed++;
+	else if (isnan(d))
+		a->unmeas++;
+	else {
+		CM_PUSH(a->v, a->n, a->cap);
+		a->v[a->n++] = d;
+	}
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static void vals_encode(struct cm_buf *b, const double *v, size_t n)
+{
+	char *s = cm_xmalloc(16 * n + 1);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t bits;
+		memcpy(&bits, &v[i], sizeof(bits));
+		for (int d = 0; d < 16; d++)
+			s[16 * i + (size_t)d] = HEX[(bits >> (60 - 4 * d)) & 15];
+	}
+	s[16 * n] = 0;
+	cm_buf_printf(b, "%s", s);
+	free(s);
+}
+
+int cm_summary_vals_decode(const char *text, double *out, size_t n)
+{
+	static signed char digit[256];
+	if (!digit['1']) { /* once: -1 for a byte that is no hex digit */
+		memset(digit, -1, sizeof(digit));
+		for (int d = 0; d < 16; d++)
+			digit[(unsigned char)HEX[d]] = (signed char)d;
+	}
+	if (strlen(text) != 16 * n)
+		return -1;
+	const unsigned char *t = (const unsigned char *)text;
+	for (size_t i = 0; i < n; i++, t += 16) {
+		uint64_t bits = 0;
+		int bad = 0;
+		for (int d = 0; d < 16; d++) {
+			bad |= digit[t[d]];
+			bits = bits << 4 | (uint64_t)(digit[t[d]] & 15);
+		}
+		if (bad < 0)
+			return -1;
+		memcpy(&out[i], &bits, sizeof(bits));
+	}
+	return 0;
+}
+
+#define PUT_COLS                                                                                   \
+	"INSERT INTO session_summary (run_id, case_id, session, phase, first_row, n_rows, n, "     \
+	"n_warmup, n_failed, n_unmeasurable, n_interrupted, median_ln, mean_ln, var_ln, ssw_ln, "   \
+	"vals, last_row) VALUES "
+#define PUT_UPDATE                                                                                 \
+	" ON CONFLICT (run_id, case_id, session, phase) DO UPDATE SET first_row = "                \
+	"excluded.first_row, n_rows = excluded.n_rows, n = excluded.n, n_warmup = "                 \
+	"excluded.n_warmup, n_failed = excluded.n_failed, n_unmeasurable = excluded.n_unmeasurable,"\
+	" n_interrupted = excluded.n_interrupted, median_ln = excluded.median_ln, mean_ln = "       \
+	"excluded.mean_ln, var_ln = excluded.var_ln, ssw_ln = excluded.ssw_ln, vals = excluded.vals, "\
+	"last_row = excluded.last_row"
+#define PUT_NCOL 17
+#define PUT_MAX 8 /* phases in one statement: a boot's are one round trip */
+
+/* The upsert of k rows (k = 1..PUT_MAX), made once: the statement caches know a query by its
+ * text's address. */
+static char *put_sql[PUT_MAX + 1];
+static pthread_once_t put_once = PTHREAD_ONCE_INIT;
+
+static void make_put(void)
+{
+	for (int k = 1; k <= PUT_MAX; k++) {
+		struct cm_buf b = { 0 };
+		cm_buf_printf(&b, "%s", PUT_COLS);
+		for (int r = 0; r < k; r++) {
+			cm_buf_printf(&b, "%s(", r ? ", " : "");
+			for (int c = 1; c <= PUT_NCOL; c++)
+				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * PUT_NCOL + c);
+			cm_buf_printf(&b, ")");
+		}
+		cm_buf_printf(&b, "%s", PUT_UPDATE);
+		put_sql[k] = b.s;
+	}
+}
+
+static void real(char *buf, size_t n, double x, bool *null)
+{
+	*null = !isfinite(x);
+	snprintf(buf, n, "%.17g", x);
+}
+
+/* A phase's row as the upsert's 17 parameters (into the strings of *t): n, median, mean, the
+ * within-session (n - 1) variance and sum of squares of ln(time) by cm_ln_session_stats, the
+ * code compare runs on raw times, so that the same numbers come out of either; the times. */
+struct put_text {
+	char c[6][24], st[4][32], last[24];
+	struct cm_buf vals;
+};
+
+static void phase_params(const struct group *g, const struct phase_acc *a, struct put_text *t,
+			 const char **p)
+{
+	struct cm_ln_session ln;
+	cm_ln_session_stats(a->v, a->n, &ln);
+	vals_encode(&t->vals, a->v, a->n);
+	long counts[] = { a->rows, (long)a->n, a->warm, a->failed, a->unmeas, a->intr };
+	for (int i = 0; i < 6; i++)
+		snprintf(t->c[i], sizeof(t->c[i]), "%ld", counts[i]);
+	bool null[4];
+	real(t->st[0], sizeof(t->st[0]), ln.median, &null[0]);
+	real(t->st[1], sizeof(t->st[1]), ln.mean, &null[1]);
+	real(t->st[2], sizeof(t->st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
+	real(t->st[3], sizeof(t->st[3]), ln.ssw, &null[3]);
+	snprintf(t->last, sizeof(t->last), "%lld", a->last);
+	const char *q[PUT_NCOL] = { g->run, g->case_id, g->session, a->phase, a->first, t->c[0],
+				    t->c[1], t->c[2], t->c[3], t->c[4], t->c[5],
+				    null[0] ? NULL : t->st[0], null[1] ? NULL : t->st[1],
+				    null[2] ? NULL : t->st[2], null[3] ? NULL : t->st[3],
+				    t->vals.s ? t->vals.s : "", t->last };
+	memcpy(p, q, sizeof(q));
+}
+
+/* g's phases whose touched[i] is set (all with NULL), PUT_MAX to a statement */
+static int put_phases(struct cm_store *s, const struct group *g, const bool *touched)
+{
+	pthread_once(&put_once, make_put);
+	struct put_text t[PUT_MAX];
+	const char *p[PUT_MAX * PUT_NCOL];
+	int rc = 0;
+	size_t i = 0;
+	while (!rc && i < g->np) {
+		int k = 0;
+		for (; i < g->np && k < PUT_MAX; i++)
+			if (!touched || touched[i]) {
+				t[k].vals = (struct cm_buf){ 0 };
+				phase_params(g, &g->p[i], &t[k], &p[k * PUT_NCOL]);
+				k++;
+			}
+		if (k)
+			rc = cm_store_exec(s, put_sql[k], k * PUT_NCOL, p);
+		for (int j = 0; j < k; j++)
+			cm_buf_free(&t[j].vals);
+	}
+	return rc;
+}
+
+static int group_put(struct cm_store *s, struct group *g)
+{
+	int rc = put_phases(s, g, NULL);
+	group_reset(g);
+	return rc;
+}
+
+/* ---- the migration: every group of the store in one pass ------------------------------------ */
+
+struct fill {
+	struct cm_store *s;
+	struct group g;
+	int rc;
+};
+
+/* rows (run, case, session, rowid, phase, warmup, status, duration) in group order */
+static int fill_row(void *ctx, int ncol, const char *const *v)
+{
+	struct fill *f = ctx;
+	if (f->g.run && (strcmp(f->g.run, v[0]) || strcmp(f->g.case_id, v[1]) ||
+			 strcmp(f->g.session, v[2])))
+		f->rc = group_put(f->s, &f->g);
+	if (!f->g.run) {
+		f->g.run = cm_xstrdup(v[0]);
+		f->g.case_id = cm_xstrdup(v[1]);
+		f->g.session = cm_xstrdup(v[2]);
+	}
+	group_add(&f->g, v + 3);
+	return f->rc;
+}
+
+#define HEX_SQLITE "f64hex(duration_ns)"
+#define HEX_PG "encode(float8send(duration_ns), 'hex')"
+#define RUN_ROWS(HEX)                                                                              \
+	"SELECT run_id, case_id, session, rowid, phase, warmup, status, " HEX " FROM samples "    \
+	"WHERE run_id = $1 ORDER BY case_id, session, rowid"
+static const char RUN_ROWS_SQLITE[] = RUN_ROWS(HEX_SQLITE), RUN_ROWS_PG[] = RUN_ROWS(HEX_PG);
+static const char RUN_IDS[] = "SELECT id FROM runs ORDER BY rowid";
+
+/* Run by run (PostgreSQL's driver holds a whole result: a run's, not the store's). Rows are
+ * written while SQLite's query still reads: it allows that on one connection (the summary is
+ * another table). */
+int cm_summary_fill(struct cm_store *s)
+{
+	struct cm_rows runs;
+	int rc = cm_store_rows(s, RUN_IDS, 0, NULL, &runs);
+	for (size_t i = 0; !rc && i < runs.n; i++) {
+		struct fill f = { s, { 0 }, 0 };
+		const char *p[] = { runs.v[i] };
+		rc = s->ops->query(s, s->pg ? RUN_ROWS_PG : RUN_ROWS_SQLITE, 1, p, fill_row, &f)
+			     ? CM_ERR(CM_EIO) : 0;
+		if (!rc && !f.rc && f.g.run)
+			f.rc = group_put(s, &f.g);
+		group_reset(&f.g);
+		rc = rc ? rc : f.rc;
+	}
+	cm_rows_free(&runs);
+	return rc;
+}
+
+/* ---- after a write: the keys it touched ------------------------------------------------------ */
+
+static int refresh_row(void *ctx, int ncol, const char *const *v)
+{
+	group_add(ctx, v);
+	return 0;
+}
+
+#define KEY_ROWS(HEX)                                                                              \
+	"SELECT rowid, phase, warmup, status, " HEX " FROM samples WHERE run_id = $1 AND "        \
+	"case_id = $2 AND session = $3 ORDER BY rowid"
+static const char KEY_ROWS_SQLITE[] = KEY_ROWS(HEX_SQLITE), KEY_ROWS_PG[] = KEY_ROWS(HEX_PG);
+static const char LOCK_KEY[] = "SELECT pg_advisory_xact_lock($1)";
+
+struct key {
+	int64_t lock;
+	const char *k;
+};
+
+static int by_lock(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	return x->lock < y->lock ? -1 : x->lock > y->lock;
+}
+
+static int64_t lock_of(const char *run, const char *k)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = run; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '\n') * 1099511628211ULL;
+	for (const char *p = k; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return (int64_t)h;
+}
+
+int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys, size_t n)
+{
+	struct key *order = cm_xcalloc(n + 1, sizeof(*order));
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct key){ lock_of(run_id, keys[i]), keys[i] };
+	qsort(order, n, sizeof(*order), by_lock);
+	int rc = 0;
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (s->pg) {
+			char lock[24];
+			snprintf(lock, sizeof(lock), "%lld", (long long)order[i].lock);
+			const char *p[] = { lock };
+			if ((rc = cm_store_exec(s, LOCK_KEY, 1, p)))
+				break;
+		}
+		char *c = cm_xstrdup(order[i].k), *tab = strchr(c, '\t');
+		*tab = 0;
+		struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0,
+				   false };
+		const char *p[] = { run_id, c, tab + 1 };
+		rc = s->ops->query(s, s->pg ? KEY_ROWS_PG : KEY_ROWS_SQLITE, 3, p, refresh_row, &g)
+			     ? CM_ERR(CM_EIO) : 0;
+		rc = rc ? rc : group_put(s, &g);
+		group_reset(&g);
+		free(c);
+	}
+	free(order);
+	return rc;
+}
+
+/* ---- after a boot: its rows appended ---------------------------------------------------------- */
+
+static const char KEY_SUMMARY[] =
+	"SELECT phase, first_row, last_row, n_rows, n, n_warmup, n_failed, n_unmeasurable, "
+	"n_interrupted, vals FROM session_summary WHERE run_id = $1 AND case_id = $2 AND "
+	"session = $3";
+
+static int summary_row(void *ctx, int ncol, const char *const *v)
+{
+	struct group *g = ctx;
+	size_t n = (size_t)atoll(v[4]);
+	g->p = cm_xrealloc(g->p, (g->np + 1) * sizeof(*g->p));
+	struct phase_acc *a = &g->p[g->np++];
+	*a = (struct phase_acc){ .phase = cm_xstrdup(v[0]), .last = atoll(v[2]), .rows = atol(v[3]),
+				 .warm = atol(v[5]), .failed = atol(v[6]), .unmeas = atol(v[7]),
+				 .intr = atol(v[8]), .v = cm_xmalloc((n + 1) * sizeof(double)),
+				 .n = n, .cap = n + 1 };
+	snprintf(a->first, sizeof(a->first), "%s", v[1]);
+	g->bad |= !v[9] || cm_summary_vals_decode(v[9], a->v, n);
+	return 0;
+}
+
+/* appends row r to g's phases; false when it does not come after its phase's last row */
+static bool append(struct group *g, const struct cm_summary_new *r, bool *touched)
+{
+	size_t k = 0;
+	while (k < g->np && strcmp(g->p[k].phase, r->phase))
+		k++;
+	if (k == g->np) {
+		g->p = cm_xrealloc(g->p, (g->np + 1) * sizeof(*g->p));
+		g->p[g->np++] = (struct phase_acc){ .phase = cm_xstrdup(r->phase), .last = -1 };
+		snprintf(g->p[k].first, sizeof(g->p[k].first), "%lld", (long long)r->rowid);
+	}
+	struct phase_acc *a = &g->p[k];
+	if (r->rowid <= a->last)
+		return false;
+	a->last = r->rowid;
+	a->rows++;
+	touched[k] = true;
+	switch (r->kind) {
+	case CM_ROW_INTERRUPTED: a->intr++; break;
+	case CM_ROW_WARMUP: a->warm++; break;
+	case CM_ROW_FAILED: a->failed++; break;
+	case CM_ROW_UNMEASURABLE: a->unmeas++; break;
+	default:
+		CM_PUSH(a->v, a->n, a->cap);
+		a->v[a->n++] = r->value;
+	}
+	return true;
+}
+
+int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
+		   const struct cm_summary_new *rows, size_t n)
+{
+	if (!n)
+		return 0;
+	char *k = (char *)key;
+	if (s->pg) { /* the key's lock before its summary is read (cm_summary_refresh's) */
+		char lock[24];
+		snprintf(lock, sizeof(lock), "%lld", (long long)lock_of(run_id, key));
+		const char *p[] = { lock };
+		if (cm_store_exec(s, LOCK_KEY, 1, p))
+			return CM_ERR(CM_EIO);
+	}
+	char *c = cm_xstrdup(key), *tab = strchr(c, '\t');
+	*tab = 0;
+	struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0, false };
+	const char *p[] = { run_id, c, tab + 1 };
+	int rc = s->ops->query(s, KEY_SUMMARY, 3, p, summary_row, &g) ? CM_ERR(CM_EIO) : 0;
+	bool *touched = cm_xcalloc(g.np + n + 1, sizeof(bool)), in_order = !rc && !g.bad;
+	for (size_t i = 0; in_order && i < n; i++)
+		in_order = append(&g, &rows[i], touched);
+	if (in_order && !rc)
+		rc = put_phases(s, &g, touched);
+	group_reset(&g);
+	free(touched), free(c);
+	if (!in_order && !rc) /* another writer's later row first: the key from its samples */
+		rc = cm_summary_refresh(s, run_id, &k, 1); /* its lock again: held already, granted */
+	return rc;
+}

@@ -1,0 +1,176 @@
+/* test_summary's plumbing: a fresh store per test (a file, or a schema of its own on the
+ * PostgreSQL server), raw SQL over either backend, processes run by argv, and the hold of a
+ * store's samples that lets copies start together. Included by test_summary.c alone, after
+ * its includes (cmocka, sqlite3, libpq, coldmark/store.h). */
+#ifndef COLDMARK_TEST_SUMMARY_UTIL_H
+#define COLDMARK_TEST_SUMMARY_UTIL_H
+
+static const char *pg_base; /* COLDMARK_DB under --pg, NULL for SQLite */
+static char tmp[64];
+
+/* A fresh store for one test: a file, or a schema of its own on the server. */
+static char *fresh(const char *name)
+{
+	if (!pg_base)
+		return cm_xasprintf("%s/%s.db", tmp, name);
+	PGconn *c = PQconnectdb(pg_base);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	char *sql = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
+				 "CASCADE; CREATE SCHEMA %s;", name, name);
+	PGresult *r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r), free(sql), PQfinish(c);
+	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base, strchr(pg_base, '?') ? "&" : "?",
+			    name);
+}
+
+/* Every row of sql over target, each column as text ("" for NULL), to cb. */
+static void each_row(const char *target, const char *sql, void (*cb)(void *, char **), void *ctx)
+{
+	if (!cm_store_is_url(target)) {
+		sqlite3 *db;
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
+		sqlite3_busy_timeout(db, 10000);
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			char *v[16] = { 0 };
+			for (int i = 0; i < sqlite3_column_count(st) && i < 16; i++)
+				v[i] = (char *)(sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "");
+			if (cb)
+				cb(ctx, v);
+		}
+		if (rc != SQLITE_DONE)
+			fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+		return;
+	}
+	PGconn *c = PQconnectdb(target);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	PGresult *r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+	for (int i = 0; cb && i < PQntuples(r); i++) {
+		char *v[16] = { 0 };
+		for (int k = 0; k < PQnfields(r) && k < 16; k++)
+			v[k] = PQgetvalue(r, i, k);
+		cb(ctx, v);
+	}
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void first(void *ctx, char **v)
+{
+	*(long long *)ctx = atoll(v[0]);
+}
+
+static long long scalar(const char *target, const char *sql)
+{
+	long long n = -1;
+	each_row(target, sql, first, &n);
+	return n;
+}
+
+static void exec_sql(const char *target, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+	if (cm_store_is_url(target)) {
+		each_row(target, sql, NULL, NULL);
+		return;
+	}
+	assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static pid_t start(char *const argv[], const char *out, const char *err)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644),
+		    fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fe, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int finish(pid_t pid)
+{
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct cm_buf b = { 0 };
+	char chunk[4096];
+	size_t n;
+	while (f && (n = fread(chunk, 1, sizeof(chunk), f)))
+		cm_buf_printf(&b, "%.*s", (int)n, chunk);
+	if (f)
+		fclose(f);
+	return b.s ? b.s : cm_xstrdup("");
+}
+
+/* `coldmark ARGS...`: its exit status, stdout in *out and stderr in *err (to free). */
+static int coldmark(char **out, char **err, ...)
+{
+	char *argv[20] = { COLDMARK_BIN };
+	va_list ap;
+	va_start(ap, err);
+	for (int i = 1; i < 19 && (argv[i] = va_arg(ap, char *)); i++)
+		;
+	va_end(ap);
+	char *o = cm_xasprintf("%s/out.txt", tmp), *e = cm_xasprintf("%s/err.txt", tmp);
+	int rc = finish(start(argv, o, e));
+	*out = slurp(o);
+	*err = slurp(e);
+	free(o), free(e);
+	return rc;
+}
+
+/* Holds the target's samples (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock) so that
+ * copies started meanwhile all read the target before any of them writes. */
+struct hold {
+	sqlite3 *lite;
+	PGconn *pg;
+};
+
+static struct hold hold_target(const char *t)
+{
+	struct hold h = { 0 };
+	if (!cm_store_is_url(t)) {
+		assert_int_equal(sqlite3_open(t, &h.lite), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h.lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+		return h;
+	}
+	h.pg = PQconnectdb(t);
+	PGresult *r = PQexec(h.pg, "BEGIN; LOCK TABLE samples IN EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	return h;
+}
+
+static void release(struct hold *h)
+{
+	if (h->lite) {
+		sqlite3_exec(h->lite, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h->lite);
+	} else {
+		PQclear(PQexec(h->pg, "COMMIT"));
+		PQfinish(h->pg);
+	}
+}
+
+#endif
