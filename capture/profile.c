@@ -3,7 +3,8 @@
  * per CPU, opened once per run like the marker events (closing the last event on a
  * tracepoint costs tens of ms). Port I/O, MMIO, exits and KVM's page faults are a sample
  * each (thousands a boot); emulated instructions, millions a boot on a nested host, are
- * counted by the kernel, which hands out one sample per CM_PROF_EMUL_PERIOD. */
+ * counted by the kernel, which hands out one sample per CM_PROF_EMUL_PERIOD. qemu's own CPU
+ * time comes from sched:sched_stat_runtime (each update of a running thread's runtime). */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <perf/core.h>
@@ -31,6 +32,11 @@ struct cm_profile {
 	signed char *kind_by_id; /* tracepoint id -> enum cm_prof_kind + 1; 0: not ours */
 	bool exit_fired;
 	char names[256];
+	/* the threads of the boot being drained (tids_of): sched_stat_runtime may be emitted on
+	 * another CPU than the thread's own (a remote run-queue update), so its sample's pid is
+	 * not always qemu's; its payload's pid (the thread) is, once the thread is known */
+	pid_t tids_of, *tids;
+	size_t ntids, captids;
 };
 
 static const struct {
@@ -43,6 +49,8 @@ static const struct {
 	{ "kvm", "kvm_exit", CM_PROF_EXIT, false },
 	{ "kvm", "kvm_emulate_insn", CM_PROF_EMUL, false },
 	{ "kvm", "kvm_page_fault", CM_PROF_PF, false },
+	/* qemu's own CPU time: each update of a running thread's runtime, with what it ran */
+	{ "sched", "sched_stat_runtime", CM_PROF_CPU, false },
 };
 
 static bool add(struct cm_profile *p, const char *tracefs, size_t i)
@@ -108,6 +116,31 @@ fail:
 	return NULL;
 }
 
+static bool known_tid(struct cm_profile *p, pid_t pid, pid_t tid, bool learn)
+{
+	if (p->tids_of != pid)
+		p->ntids = 0, p->tids_of = pid;
+	for (size_t i = 0; i < p->ntids; i++)
+		if (p->tids[i] == tid)
+			return true;
+	if (learn) {
+		CM_PUSH(p->tids, p->ntids, p->captids);
+		p->tids[p->ntids++] = tid;
+	}
+	return learn;
+}
+
+/* Is sample (pid spid, thread stid) of record r the boot's (pid)? */
+static bool is_boots(struct cm_profile *p, pid_t pid, pid_t spid, pid_t stid,
+		     const struct cm_prof_rec *r)
+{
+	if (spid == pid)
+		known_tid(p, pid, stid, true);
+	if (r->kind == CM_PROF_CPU)
+		return known_tid(p, pid, r->tid, false);
+	return spid == pid;
+}
+
 void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 {
 	struct perf_mmap *map;
@@ -124,14 +157,15 @@ void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 			} else if (e->header.type == PERF_RECORD_SAMPLE && ev && pid >= 0) {
 				/* layout for TID | TIME | CPU | RAW */
 				const unsigned char *d = (const unsigned char *)e + sizeof(e->header);
-				uint32_t spid, size;
+				uint32_t spid, stid, size;
 				uint64_t time;
 				memcpy(&spid, d, 4);
+				memcpy(&stid, d + 4, 4);
 				memcpy(&time, d + 8, 8);
 				memcpy(&size, d + 24, 4);
 				struct cm_prof_rec r = { .ts_ns = (int64_t)time };
-				if ((pid_t)spid == pid &&
-				    !cm_prof_decode(p->tep, p->kind_by_id, (void *)(d + 28), size, &r)) {
+				if (!cm_prof_decode(p->tep, p->kind_by_id, (void *)(d + 28), size, &r) &&
+				    is_boots(p, pid, (pid_t)spid, (pid_t)stid, &r)) {
 					p->exit_fired |= r.kind == CM_PROF_EXIT;
 					cm_prof_recs_add(ev->prof, &r);
 				}
@@ -167,5 +201,6 @@ void cm_profile_close(struct cm_profile *p)
 	if (p->tep)
 		tep_free(p->tep);
 	free(p->kind_by_id);
+	free(p->tids);
 	free(p);
 }

@@ -60,8 +60,8 @@ int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *
 		out->key = num(ev, &rec, "port");
 		out->dir = num(ev, &rec, "rw") == 1;
 		break;
-	case CM_PROF_MMIO: /* type 0 unsatisfied read, 1 read, 2 write: by page */
-		out->key = num(ev, &rec, "gpa") & ~0xfffULL;
+	case CM_PROF_MMIO: /* type 0 unsatisfied read, 1 read, 2 write; named by region or page */
+		out->key = num(ev, &rec, "gpa");
 		out->dir = num(ev, &rec, "type") == 2;
 		break;
 	case CM_PROF_EXIT: /* VMX reasons keep flags in the high bits */
@@ -70,6 +70,10 @@ int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *
 		break;
 	case CM_PROF_EMUL:
 		out->weight = CM_PROF_EMUL_PERIOD;
+		break;
+	case CM_PROF_CPU: /* ns the thread ran since its previous update, ending at ts */
+		out->key = num(ev, &rec, "runtime");
+		out->tid = (int32_t)num(ev, &rec, "pid");
 		break;
 	}
 	return 0;

@@ -90,19 +90,24 @@ static int kind_of(struct replay *r, const char *event, const char *dir)
 	static const struct { const char *name; enum cm_prof_kind kind; } k[] = {
 		{ "kvm:kvm_pio", CM_PROF_PIO }, { "kvm:kvm_mmio", CM_PROF_MMIO },
 		{ "kvm:kvm_exit", CM_PROF_EXIT }, { "kvm:kvm_emulate_insn", CM_PROF_EMUL },
-		{ "kvm:kvm_page_fault", CM_PROF_PF },
+		{ "kvm:kvm_page_fault", CM_PROF_PF }, { "sched:sched_stat_runtime", CM_PROF_CPU },
 	};
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		if (strcmp(k[i].name, event))
 			continue;
-		if (tep_find_event_by_name(r->tep, "kvm", event + 4))
-			return 0;
-		char *path = cm_xasprintf("%s/%s.format", dir, event + 4);
-		size_t len;
-		char *text = cm_read_file(path, &len);
-		free(path);
-		int id = text ? cm_prof_add_format(r->tep, "kvm", text, len, k[i].kind, r->kinds) : -1;
-		free(text);
+		const char *name = strchr(event, ':') + 1;
+		char *system = cm_xasprintf("%.*s", (int)(name - 1 - event), event);
+		int id = 0;
+		if (!tep_find_event_by_name(r->tep, system, name)) {
+			char *path = cm_xasprintf("%s/%s.format", dir, name);
+			size_t len;
+			char *text = cm_read_file(path, &len);
+			free(path);
+			id = text ? cm_prof_add_format(r->tep, system, text, len, k[i].kind, r->kinds)
+				  : -1;
+			free(text);
+		}
+		free(system);
 		return id < 0 ? -1 : 0;
 	}
 	return -1;

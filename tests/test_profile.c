@@ -60,12 +60,12 @@ static void test_exit_decode(void **state)
 	struct cm_prof_rec r = { 0 };
 	assert_int_equal(cm_prof_decode(tep, kinds, raw, sizeof(raw), &r), 0);
 	char name[48];
-	cm_prof_counter_name(&r, name, sizeof(name));
+	cm_prof_counter_name(&r, NULL, name, sizeof(name));
 	assert_string_equal(name, "exit io");
 	put(raw, 8, 0x400, 4); /* SVM npf */
 	put(raw, 24, 2, 4);
 	assert_int_equal(cm_prof_decode(tep, kinds, raw, sizeof(raw), &r), 0);
-	cm_prof_counter_name(&r, name, sizeof(name));
+	cm_prof_counter_name(&r, NULL, name, sizeof(name));
 	assert_string_equal(name, "exit npf");
 	put(raw, 0, 9999, 2); /* an event that is none of ours */
 	assert_int_equal(cm_prof_decode(tep, kinds, raw, sizeof(raw), &r), -1);
@@ -86,7 +86,7 @@ static void test_mmio_decode(void **state)
 	struct cm_prof_rec r = { 0 };
 	assert_int_equal(cm_prof_decode(tep, kinds, raw, sizeof(raw), &r), 0);
 	char name[48];
-	cm_prof_counter_name(&r, name, sizeof(name));
+	cm_prof_counter_name(&r, NULL, name, sizeof(name));
 	assert_string_equal(name, "mmio 0xfee00000 write");
 	assert_string_equal(cm_prof_counter_what(name), "local APIC");
 	tep_free(tep);
@@ -141,7 +141,7 @@ static void test_journal(void **state)
 	struct cm_exit ex = { 0 };
 	cm_boot_evaluate(m, &ev, &ex, true, &br);
 	struct cm_planned b = { .c = 0, .boot = 3, .session = 2 };
-	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev, NULL, NULL), 0);
+	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev, NULL, NULL, NULL), 0);
 	char *path = cm_xasprintf("%s/profile.csv", tmp);
 	char *csv = slurp(path);
 	assert_non_null(strstr(csv, "case,boot,session,phase,counter,count\n"));

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PROF_PF };
+enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PROF_PF, CM_PROF_CPU };
 
 /* kvm:kvm_emulate_insn fires millions of times a boot on a nested host: the kernel counts it
  * and hands out one sample per this many, each standing for that many (never a sample each). */
@@ -19,8 +19,9 @@ enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PR
 
 struct cm_prof_rec {
 	int64_t ts_ns;   /* CLOCK_MONOTONIC */
-	uint64_t key;    /* port; MMIO page; exit reason | isa << 32 */
+	uint64_t key;    /* port; MMIO address; exit reason | isa << 32; CPU: ns run up to ts_ns */
 	uint32_t weight; /* events it stands for */
+	int32_t tid;     /* CPU: the thread that ran (sched_stat_runtime's pid) */
 	uint8_t kind, dir; /* dir: 0 read/in, 1 write/out */
 };
 struct cm_prof_recs {
@@ -41,9 +42,31 @@ int cm_prof_add_format(struct tep_handle *tep, const char *system, const char *t
 int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *raw,
 		   uint32_t size, struct cm_prof_rec *out);
 
-/* A record's counter as profile.csv names it: "port 0x80 write", "mmio 0xfed00000 read",
- * "exit io", "emulated_insn", "page_fault". */
-void cm_prof_counter_name(const struct cm_prof_rec *r, char *out, size_t n);
+/* qemu's memory map ("info mtree" of a paused qemu, address-space "memory"): its regions, so
+ * that MMIO is counted by the device it hits (model/mtree.c). */
+struct cm_mtree_region {
+	uint64_t lo, hi; /* inclusive, as qemu prints them */
+	char *name;      /* "hpet"; an alias by its own name ("smram-region") */
+};
+struct cm_mtree {
+	struct cm_mtree_region *v;
+	size_t n;
+};
+/* 0, or -1 when text has no address-space "memory" (out then empty). */
+int cm_mtree_parse(const char *text, struct cm_mtree *out);
+/* The innermost (smallest) region holding addr, a container spanning the whole address space
+ * aside; NULL when none does. */
+const struct cm_mtree_region *cm_mtree_find(const struct cm_mtree *t, uint64_t addr);
+void cm_mtree_free(struct cm_mtree *t);
+/* The case's memory map, asked of its paused qemu (harness/roms.c): 0, or -1 with err set. */
+struct cm_error;
+int cm_case_mtree(char *const *argv, struct cm_mtree *out, struct cm_error *err);
+
+/* A record's counter as profile.csv names it: "port 0x80 write", MMIO by the region of mt it
+ * falls in ("mmio fed00000-fed003ff hpet read") else by page ("mmio 0xfed00000 read"; mt may
+ * be NULL), "exit io", "emulated_insn", "page_fault", "qemu_cpu_ns". */
+void cm_prof_counter_name(const struct cm_prof_rec *r, const struct cm_mtree *mt, char *out,
+			  size_t n);
 /* What a counter is, for reports ("POST", "CMOS RTC", "VM exits (io)"); "" when unknown. */
 const char *cm_prof_counter_what(const char *counter);
 /* The exit reason's name ("io", "ept_violation") or NULL. isa: 1 VMX, 2 SVM. */
