@@ -4,7 +4,7 @@
  * tracepoint costs tens of ms). Port I/O, MMIO, exits and KVM's page faults are a sample
  * each (thousands a boot); emulated instructions, millions a boot on a nested host, are
  * counted by the kernel, which hands out one sample per CM_PROF_EMUL_PERIOD. qemu's own CPU
- * time comes from sched:sched_stat_runtime (each update of a running thread's runtime). */
+ * time comes from sched:sched_switch (the slices its threads ran, per CPU). */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <perf/core.h>
@@ -32,11 +32,7 @@ struct cm_profile {
 	signed char *kind_by_id; /* tracepoint id -> enum cm_prof_kind + 1; 0: not ours */
 	bool exit_fired;
 	char names[256];
-	/* the threads of the boot being drained (tids_of): sched_stat_runtime may be emitted on
-	 * another CPU than the thread's own (a remote run-queue update), so its sample's pid is
-	 * not always qemu's; its payload's pid (the thread) is, once the thread is known */
-	pid_t tids_of, *tids;
-	size_t ntids, captids;
+	struct cm_prof_cpus cpus_in; /* per CPU the last switch: who came in, when */
 };
 
 static const struct {
@@ -49,8 +45,10 @@ static const struct {
 	{ "kvm", "kvm_exit", CM_PROF_EXIT, false },
 	{ "kvm", "kvm_emulate_insn", CM_PROF_EMUL, false },
 	{ "kvm", "kvm_page_fault", CM_PROF_PF, false },
-	/* qemu's own CPU time: each update of a running thread's runtime, with what it ran */
-	{ "sched", "sched_stat_runtime", CM_PROF_CPU, false },
+	/* qemu's own CPU time: its threads' slices on each CPU, switch in to switch out (not
+	 * sched_stat_runtime: its perf count is the runtime, so with a period of 1 the kernel
+	 * emits a sample per nanosecond run, until it throttles the event) */
+	{ "sched", "sched_switch", CM_PROF_CPU, false },
 };
 
 static bool add(struct cm_profile *p, const char *tracefs, size_t i)
@@ -90,8 +88,13 @@ struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy)
 	p->tep = tep_alloc();
 	p->kind_by_id = cm_xcalloc(CM_PROF_MAX_ID, 1);
 	p->evlist = perf_evlist__new();
+	/* COLDMARK_PROFILE_OMIT=name,name: tracepoints left out, so that scripts/observer.sh can
+	 * measure what each one costs the boots (section 6) */
+	const char *omit = getenv("COLDMARK_PROFILE_OMIT");
 	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
-		if (!add(p, tracefs, i) && tps[i].required) {
+		if (omit && strstr(omit, tps[i].name) && !tps[i].required)
+			continue;
+		else if (!add(p, tracefs, i) && tps[i].required) {
 			snprintf(why, nwhy, "tracepoint %s:%s not available", tps[i].system,
 				 tps[i].name);
 			goto fail;
@@ -116,31 +119,6 @@ fail:
 	return NULL;
 }
 
-static bool known_tid(struct cm_profile *p, pid_t pid, pid_t tid, bool learn)
-{
-	if (p->tids_of != pid)
-		p->ntids = 0, p->tids_of = pid;
-	for (size_t i = 0; i < p->ntids; i++)
-		if (p->tids[i] == tid)
-			return true;
-	if (learn) {
-		CM_PUSH(p->tids, p->ntids, p->captids);
-		p->tids[p->ntids++] = tid;
-	}
-	return learn;
-}
-
-/* Is sample (pid spid, thread stid) of record r the boot's (pid)? */
-static bool is_boots(struct cm_profile *p, pid_t pid, pid_t spid, pid_t stid,
-		     const struct cm_prof_rec *r)
-{
-	if (spid == pid)
-		known_tid(p, pid, stid, true);
-	if (r->kind == CM_PROF_CPU)
-		return known_tid(p, pid, r->tid, false);
-	return spid == pid;
-}
-
 void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 {
 	struct perf_mmap *map;
@@ -154,18 +132,21 @@ void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 		while ((e = perf_mmap__read_event(map)) != NULL) {
 			if (e->header.type == PERF_RECORD_LOST && ev && pid >= 0) {
 				ev->prof->lost += e->lost.lost;
-			} else if (e->header.type == PERF_RECORD_SAMPLE && ev && pid >= 0) {
-				/* layout for TID | TIME | CPU | RAW */
+			} else if (e->header.type == PERF_RECORD_SAMPLE) {
+				/* layout for TID | TIME | CPU | RAW; every switch is read, whoever's:
+				 * it says when the next slice on its CPU began */
 				const unsigned char *d = (const unsigned char *)e + sizeof(e->header);
-				uint32_t spid, stid, size;
+				uint32_t spid, cpu, size;
 				uint64_t time;
 				memcpy(&spid, d, 4);
-				memcpy(&stid, d + 4, 4);
+				memcpy(&cpu, d + 16, 4);
 				memcpy(&time, d + 8, 8);
 				memcpy(&size, d + 24, 4);
 				struct cm_prof_rec r = { .ts_ns = (int64_t)time };
+				bool own = ev && pid >= 0 && (pid_t)spid == pid; /* a switch: prev's */
 				if (!cm_prof_decode(p->tep, p->kind_by_id, (void *)(d + 28), size, &r) &&
-				    is_boots(p, pid, (pid_t)spid, (pid_t)stid, &r)) {
+				    (r.kind == CM_PROF_CPU ? cm_prof_switch(&p->cpus_in, cpu, own, &r)
+							   : own)) {
 					p->exit_fired |= r.kind == CM_PROF_EXIT;
 					cm_prof_recs_add(ev->prof, &r);
 				}
@@ -201,6 +182,6 @@ void cm_profile_close(struct cm_profile *p)
 	if (p->tep)
 		tep_free(p->tep);
 	free(p->kind_by_id);
-	free(p->tids);
+	cm_prof_cpus_free(&p->cpus_in);
 	free(p);
 }

@@ -102,7 +102,7 @@ const char *cm_prof_counter_what(const char *counter)
 	if (!strcmp(counter, "page_fault"))
 		return "page faults KVM handled";
 	if (!strcmp(counter, "qemu_cpu_ns"))
-		return "qemu's CPU time, ns (sched:sched_stat_runtime of its threads)";
+		return "qemu's CPU time, ns (sched:sched_switch: its threads' slices)";
 	return "";
 }
 

@@ -19,9 +19,10 @@ enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PR
 
 struct cm_prof_rec {
 	int64_t ts_ns;   /* CLOCK_MONOTONIC */
-	uint64_t key;    /* port; MMIO address; exit reason | isa << 32; CPU: ns run up to ts_ns */
+	uint64_t key;    /* port; MMIO address; exit reason | isa << 32; CPU: ns run up to ts_ns
+			  * (decoded: the switch's next_pid, until cm_prof_switch) */
 	uint32_t weight; /* events it stands for */
-	int32_t tid;     /* CPU: the thread that ran (sched_stat_runtime's pid) */
+	int32_t tid;     /* CPU: the thread switched out (prev_pid) */
 	uint8_t kind, dir; /* dir: 0 read/in, 1 write/out */
 };
 struct cm_prof_recs {
@@ -61,6 +62,18 @@ void cm_mtree_free(struct cm_mtree *t);
 /* The case's memory map, asked of its paused qemu (harness/roms.c): 0, or -1 with err set. */
 struct cm_error;
 int cm_case_mtree(char *const *argv, struct cm_mtree *out, struct cm_error *err);
+
+/* sched_switch records into slices: per CPU who was switched in last, and when. A switch
+ * out of a thread (own: the sample is the boot's process) that came in on that CPU becomes
+ * r: key = ns it ran up to r->ts_ns; true then. Every switch record must pass, in each CPU's
+ * order (other processes' too: they say when a slice began). */
+struct cm_prof_cpus {
+	int64_t *in_ts;
+	int32_t *in_tid;
+	size_t n;
+};
+bool cm_prof_switch(struct cm_prof_cpus *c, unsigned cpu, bool own, struct cm_prof_rec *r);
+void cm_prof_cpus_free(struct cm_prof_cpus *c);
 
 /* A record's counter as profile.csv names it: "port 0x80 write", MMIO by the region of mt it
  * falls in ("mmio fed00000-fed003ff hpet read") else by page ("mmio 0xfed00000 read"; mt may
