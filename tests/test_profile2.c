@@ -338,13 +338,18 @@ static char *profiled_run(const char *guest, const char *tag, const char *db)
 	return out;
 }
 
-/* The boot's per-boot qemu_cpu (wait4, samples.csv) of boot b, ns; -1 when absent. */
+/* The measured (not warm-up) boot b's qemu_cpu (wait4, samples.csv), ns; -1 when absent. */
 static double qemu_cpu(const char *samples, int b)
 {
 	char key[64];
 	snprintf(key, sizeof(key), "accel=kvm,%d,ok,qemu_cpu,", b);
-	const char *p = strstr(samples, key);
-	return p ? strtod(p + strlen(key), NULL) : -1;
+	for (const char *p = samples; (p = strstr(p, key)); p++) {
+		char *end;
+		double v = strtod(p + strlen(key), &end);
+		if (!strncmp(end, ",0,", 3)) /* the warmup column */
+			return v;
+	}
+	return -1;
 }
 
 static double phase_cpu(const char *profile, int b, const char *phase)
