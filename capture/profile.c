@@ -82,7 +82,7 @@ static bool add(struct cm_profile *p, const char *tracefs, size_t i)
 	return true;
 }
 
-struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy)
+struct cm_profile *cm_profile_open(const char *tracefs, bool emulated, char *why, size_t nwhy)
 {
 	struct cm_profile *p = cm_xcalloc(1, sizeof(*p));
 	p->tep = tep_alloc();
@@ -92,7 +92,8 @@ struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy)
 	 * measure what each one costs the boots (section 6) */
 	const char *omit = getenv("COLDMARK_PROFILE_OMIT");
 	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
-		if (omit && strstr(omit, tps[i].name) && !tps[i].required)
+		if ((omit && strstr(omit, tps[i].name) && !tps[i].required) ||
+		    (tps[i].kind == CM_PROF_EMUL && !emulated))
 			continue;
 		else if (!add(p, tracefs, i) && tps[i].required) {
 			snprintf(why, nwhy, "tracepoint %s:%s not available", tps[i].system,

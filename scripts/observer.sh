@@ -3,7 +3,7 @@
 # its boots? Prints figures; asserts nothing (shared hosts are noisy: read medians and CIs).
 #   scripts/observer.sh [PAIRS] [SECTIONS]  (default 5 alternations of each comparison; sections
 #   "1 2 3 4 5" by default: "1 5" measures the wall, coldmark's own CPU and its per-marker cost;
-#   "6": run --profile or not)
+#   "6": run --profile or not, and OBSERVER_PROFILE_ALT's arguments)
 # 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
@@ -290,23 +290,25 @@ if want 6; then
 echo
 echo "== 6. run --profile or not: the same boots' phases, as debugcon stamps them (KVM, issue 28)"
 matrix kvm kvm 10
-# OBSERVER_PROFILE_ALT="VAR=value": a third arm, --profile with that in its environment
-# (e.g. COLDMARK_PROFILE_OMIT=kvm_emulate_insn: which event costs what), interleaved too
+# OBSERVER_PROFILE_ALT="ARGS": a third arm, interleaved too, run with ARGS instead of --profile
+# (e.g. --profile-emulated; or "--profile" with COLDMARK_PROFILE_OMIT=name,... in the
+# environment of the whole script: which event costs what)
 dirs_n=() dirs_p=() dirs_a=()
 for p in $(seq "$pairs"); do
 	"$bin" run "$work/kvm.yaml" -o "$work/nop$p" --db "$work/k.db" --source both >/dev/null
 	"$bin" run "$work/kvm.yaml" -o "$work/pro$p" --db "$work/k.db" --source both --profile >/dev/null
 	dirs_n+=("$work/nop$p") dirs_p+=("$work/pro$p")
 	if [ -n "${OBSERVER_PROFILE_ALT:-}" ]; then
-		env "$OBSERVER_PROFILE_ALT" "$bin" run "$work/kvm.yaml" -o "$work/alt$p" --db "$work/k.db" \
-			--source both --profile >/dev/null
+		# shellcheck disable=SC2086 # ARGS are words
+		"$bin" run "$work/kvm.yaml" -o "$work/alt$p" --db "$work/k.db" --source both \
+			$OBSERVER_PROFILE_ALT >/dev/null
 		dirs_a+=("$work/alt$p")
 	fi
 done
 echo "  phase        perf markers alone -> with --profile (change [95% CI]; firmware: perf's stamps)"
 compare_phases "@debugcon" "${dirs_n[@]}" -- "@debugcon" "${dirs_p[@]}"
 if [ -n "${OBSERVER_PROFILE_ALT:-}" ]; then
-	echo "  phase        perf markers alone -> --profile with $OBSERVER_PROFILE_ALT"
+	echo "  phase        perf markers alone -> $OBSERVER_PROFILE_ALT"
 	compare_phases "@debugcon" "${dirs_n[@]}" -- "@debugcon" "${dirs_a[@]}"
 fi
 fi

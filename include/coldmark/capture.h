@@ -68,6 +68,7 @@ struct cm_perf_config {
 	const char *first_entry_filter;
 	const char *tracefs;          /* NULL: find it */
 	bool profile;                 /* run.profile: also open the profile's events (profile.h) */
+	bool profile_emulated;        /* run.profile_emulated: kvm:kvm_emulate_insn among them */
 };
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err);
 /* Before launching qemu: re-arms the first-entry events and forgets stale records. */

@@ -86,10 +86,12 @@ const char *cm_prof_counter_what(const char *counter);
 const char *cm_prof_exit_reason(unsigned isa, unsigned reason);
 
 /* The capture: system-wide tracepoint events of their own (own rings), opened once per run
- * with the perf source when run.profile is on. */
+ * with the perf source when run.profile is on; kvm:kvm_emulate_insn only when emulated (its
+ * probe runs on every emulated instruction: +5-8% on the bundled guest's phases on a nested
+ * host, scripts/observer.sh section 6). */
 struct cm_profile;
 struct cm_events;
-struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy);
+struct cm_profile *cm_profile_open(const char *tracefs, bool emulated, char *why, size_t nwhy);
 /* Moves the samples of pid into ev->prof (allocated on first use); pid < 0: forgets them. */
 void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev);
 /* Did kvm:kvm_exit ever fire in this run (it never does on a nested host)? */
