@@ -363,7 +363,8 @@ static double phase_cpu(const char *profile, int b, const char *phase)
 /* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot (the phases tile
  * exec to work_done; qemu's start before exec and its exit after work_done are outside them:
  * the sum lies within [-5%, +1%] of qemu_cpu); MMIO named by qemu's map (the local APIC's
- * region, "kvm-apic-msi" on this qemu); compare of two tags in the store names port 0x80. */
+ * region, "kvm-apic-msi" on this qemu); no emulated instructions unless asked; compare of two
+ * tags in the store names port 0x80. */
 static void test_kvm_cpu_store(void **state)
 {
 	(void)state;
@@ -385,6 +386,8 @@ static void test_kvm_cpu_store(void **state)
 		assert_true(sum <= q * 1.01 && sum >= q * 0.95);
 	}
 	assert_non_null(strstr(profile, "mmio fee00000-feefffff kvm-apic-msi"));
+	/* --profile without --profile-emulated: kvm_emulate_insn's probe (its cost) stays off */
+	assert_null(strstr(profile, "emulated_insn"));
 	free(samples), free(profile), free(sp), free(pp);
 	char *argv[] = { COLDMARK_BIN, "compare", "plain", "post", "--db", db, "--explain",
 			 "--format", "json", NULL };
