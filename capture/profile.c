@@ -176,6 +176,12 @@ void cm_profile_close(struct cm_profile *p)
 		perf_evlist__disable(p->evlist);
 		perf_evlist__munmap(p->evlist);
 		perf_evlist__close(p->evlist);
+		/* libperf 6.1 keeps the map references the evlist gave each evsel (as perf.c) */
+		struct perf_evsel *e;
+		perf_evlist__for_each_evsel(p->evlist, e) {
+			perf_cpu_map__put(perf_evsel__cpus(e));
+			perf_thread_map__put(perf_evsel__threads(e));
+		}
 		perf_evlist__delete(p->evlist);
 	}
 	perf_cpu_map__put(p->cpus);
