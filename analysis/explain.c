@@ -107,9 +107,18 @@ void cm_explain_free(struct cm_cmp_result *r)
 
 void cm_explain_label(const struct cm_explain *e, char *out, size_t n)
 {
-	unsigned long long a;
+	unsigned long long a, hi;
 	char dir[8];
-	if (sscanf(e->counter, "port %llx %7s", &a, dir) == 2 ||
+	int k = 0;
+	const char *last = strrchr(e->counter, ' ');
+	/* "mmio fed00000-fed003ff hpet read": a region of qemu's memory map, by its name */
+	if (!strncmp(e->counter, "mmio ", 5) &&
+	    sscanf(e->counter + 5, "%llx-%llx %n", &a, &hi, &k) == 2 && k > 0 &&
+	    last > e->counter + 5 + k) {
+		const char *name = e->counter + 5 + k;
+		snprintf(out, n, "mmio %.*s (%llx-%llx) %ss", (int)(last - name), name, a, hi,
+			 last + 1);
+	} else if (sscanf(e->counter, "port %llx %7s", &a, dir) == 2 ||
 	    sscanf(e->counter, "mmio %llx %7s", &a, dir) == 2) {
 		bool port = e->counter[0] == 'p';
 		snprintf(out, n, "%s 0x%llx%s%s%s %ss", port ? "port" : "mmio", a, *e->what ? " (" : "",
@@ -120,6 +129,8 @@ void cm_explain_label(const struct cm_explain *e, char *out, size_t n)
 		snprintf(out, n, "emulated instructions");
 	} else if (!strcmp(e->counter, "page_fault")) {
 		snprintf(out, n, "KVM page faults");
+	} else if (!strcmp(e->counter, "qemu_cpu_ns")) {
+		snprintf(out, n, "qemu CPU ns");
 	} else {
 		snprintf(out, n, "%s", e->counter);
 	}

@@ -319,7 +319,8 @@ struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *
 	perf_evlist__enable(p->evlist);
 	find_ring_fds(p, before, nbefore);
 	if (cfg->profile) /* after find_ring_fds, which counts the perf fds opened above */
-		p->prof = cm_profile_open(tracefs, p->prof_why, sizeof(p->prof_why));
+		p->prof = cm_profile_open(tracefs, cfg->profile_emulated, p->prof_why,
+					  sizeof(p->prof_why));
 	for (size_t i = 0; i < p->nfirst; i++)
 		p->first_open[i] = true;
 	for (size_t i = 0; i < nf; i++)

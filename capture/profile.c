@@ -3,7 +3,8 @@
  * per CPU, opened once per run like the marker events (closing the last event on a
  * tracepoint costs tens of ms). Port I/O, MMIO, exits and KVM's page faults are a sample
  * each (thousands a boot); emulated instructions, millions a boot on a nested host, are
- * counted by the kernel, which hands out one sample per CM_PROF_EMUL_PERIOD. */
+ * counted by the kernel, which hands out one sample per CM_PROF_EMUL_PERIOD. qemu's own CPU
+ * time comes from sched:sched_switch (the slices its threads ran, per CPU). */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <perf/core.h>
@@ -31,6 +32,7 @@ struct cm_profile {
 	signed char *kind_by_id; /* tracepoint id -> enum cm_prof_kind + 1; 0: not ours */
 	bool exit_fired;
 	char names[256];
+	struct cm_prof_cpus cpus_in; /* per CPU the last switch: who came in, when */
 };
 
 static const struct {
@@ -43,6 +45,10 @@ static const struct {
 	{ "kvm", "kvm_exit", CM_PROF_EXIT, false },
 	{ "kvm", "kvm_emulate_insn", CM_PROF_EMUL, false },
 	{ "kvm", "kvm_page_fault", CM_PROF_PF, false },
+	/* qemu's own CPU time: its threads' slices on each CPU, switch in to switch out (not
+	 * sched_stat_runtime: its perf count is the runtime, so with a period of 1 the kernel
+	 * emits a sample per nanosecond run, until it throttles the event) */
+	{ "sched", "sched_switch", CM_PROF_CPU, false },
 };
 
 static bool add(struct cm_profile *p, const char *tracefs, size_t i)
@@ -76,14 +82,20 @@ static bool add(struct cm_profile *p, const char *tracefs, size_t i)
 	return true;
 }
 
-struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy)
+struct cm_profile *cm_profile_open(const char *tracefs, bool emulated, char *why, size_t nwhy)
 {
 	struct cm_profile *p = cm_xcalloc(1, sizeof(*p));
 	p->tep = tep_alloc();
 	p->kind_by_id = cm_xcalloc(CM_PROF_MAX_ID, 1);
 	p->evlist = perf_evlist__new();
+	/* COLDMARK_PROFILE_OMIT=name,name: tracepoints left out, so that scripts/observer.sh can
+	 * measure what each one costs the boots (section 6) */
+	const char *omit = getenv("COLDMARK_PROFILE_OMIT");
 	for (size_t i = 0; i < sizeof(tps) / sizeof(tps[0]); i++)
-		if (!add(p, tracefs, i) && tps[i].required) {
+		if ((omit && strstr(omit, tps[i].name) && !tps[i].required) ||
+		    (tps[i].kind == CM_PROF_EMUL && !emulated))
+			continue;
+		else if (!add(p, tracefs, i) && tps[i].required) {
 			snprintf(why, nwhy, "tracepoint %s:%s not available", tps[i].system,
 				 tps[i].name);
 			goto fail;
@@ -121,17 +133,21 @@ void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev)
 		while ((e = perf_mmap__read_event(map)) != NULL) {
 			if (e->header.type == PERF_RECORD_LOST && ev && pid >= 0) {
 				ev->prof->lost += e->lost.lost;
-			} else if (e->header.type == PERF_RECORD_SAMPLE && ev && pid >= 0) {
-				/* layout for TID | TIME | CPU | RAW */
+			} else if (e->header.type == PERF_RECORD_SAMPLE) {
+				/* layout for TID | TIME | CPU | RAW; every switch is read, whoever's:
+				 * it says when the next slice on its CPU began */
 				const unsigned char *d = (const unsigned char *)e + sizeof(e->header);
-				uint32_t spid, size;
+				uint32_t spid, cpu, size;
 				uint64_t time;
 				memcpy(&spid, d, 4);
+				memcpy(&cpu, d + 16, 4);
 				memcpy(&time, d + 8, 8);
 				memcpy(&size, d + 24, 4);
 				struct cm_prof_rec r = { .ts_ns = (int64_t)time };
-				if ((pid_t)spid == pid &&
-				    !cm_prof_decode(p->tep, p->kind_by_id, (void *)(d + 28), size, &r)) {
+				bool own = ev && pid >= 0 && (pid_t)spid == pid; /* a switch: prev's */
+				if (!cm_prof_decode(p->tep, p->kind_by_id, (void *)(d + 28), size, &r) &&
+				    (r.kind == CM_PROF_CPU ? cm_prof_switch(&p->cpus_in, cpu, own, &r)
+							   : own)) {
 					p->exit_fired |= r.kind == CM_PROF_EXIT;
 					cm_prof_recs_add(ev->prof, &r);
 				}
@@ -160,6 +176,12 @@ void cm_profile_close(struct cm_profile *p)
 		perf_evlist__disable(p->evlist);
 		perf_evlist__munmap(p->evlist);
 		perf_evlist__close(p->evlist);
+		/* libperf 6.1 keeps the map references the evlist gave each evsel (as perf.c) */
+		struct perf_evsel *e;
+		perf_evlist__for_each_evsel(p->evlist, e) {
+			perf_cpu_map__put(perf_evsel__cpus(e));
+			perf_thread_map__put(perf_evsel__threads(e));
+		}
 		perf_evlist__delete(p->evlist);
 	}
 	perf_cpu_map__put(p->cpus);
@@ -167,5 +189,6 @@ void cm_profile_close(struct cm_profile *p)
 	if (p->tep)
 		tep_free(p->tep);
 	free(p->kind_by_id);
+	cm_prof_cpus_free(&p->cpus_in);
 	free(p);
 }

@@ -1,5 +1,6 @@
 /* A boot's profile records (issue 28): grown as the rings are drained. */
 #include <stdlib.h>
+#include <string.h>
 #include <traceevent/event-parse.h>
 
 #include "coldmark/capture.h"
@@ -60,8 +61,8 @@ int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *
 		out->key = num(ev, &rec, "port");
 		out->dir = num(ev, &rec, "rw") == 1;
 		break;
-	case CM_PROF_MMIO: /* type 0 unsatisfied read, 1 read, 2 write: by page */
-		out->key = num(ev, &rec, "gpa") & ~0xfffULL;
+	case CM_PROF_MMIO: /* type 0 unsatisfied read, 1 read, 2 write; named by region or page */
+		out->key = num(ev, &rec, "gpa");
 		out->dir = num(ev, &rec, "type") == 2;
 		break;
 	case CM_PROF_EXIT: /* VMX reasons keep flags in the high bits */
@@ -71,6 +72,38 @@ int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *
 	case CM_PROF_EMUL:
 		out->weight = CM_PROF_EMUL_PERIOD;
 		break;
+	case CM_PROF_CPU: /* a switch: who goes (prev_pid), who comes (next_pid) */
+		out->tid = (int32_t)num(ev, &rec, "prev_pid");
+		out->key = num(ev, &rec, "next_pid");
+		break;
 	}
 	return 0;
+}
+
+bool cm_prof_switch(struct cm_prof_cpus *c, unsigned cpu, bool own, struct cm_prof_rec *r)
+{
+	if (cpu >= 4096)
+		return false;
+	if (cpu >= c->n) {
+		size_t n = cpu + 1;
+		c->in_ts = cm_xrealloc(c->in_ts, n * sizeof(*c->in_ts));
+		c->in_tid = cm_xrealloc(c->in_tid, n * sizeof(*c->in_tid));
+		for (size_t i = c->n; i < n; i++)
+			c->in_ts[i] = 0, c->in_tid[i] = -1;
+		c->n = n;
+	}
+	int64_t from = c->in_ts[cpu];
+	bool slice = own && from && c->in_tid[cpu] == r->tid && r->ts_ns >= from;
+	c->in_ts[cpu] = r->ts_ns;
+	c->in_tid[cpu] = (int32_t)r->key;
+	if (slice)
+		r->key = (uint64_t)(r->ts_ns - from);
+	return slice;
+}
+
+void cm_prof_cpus_free(struct cm_prof_cpus *c)
+{
+	free(c->in_ts);
+	free(c->in_tid);
+	memset(c, 0, sizeof(*c));
 }

@@ -23,6 +23,7 @@ struct raw_rec {
 	int64_t ts_ns;
 	unsigned char *data;
 	uint32_t size;
+	int own, cpu; /* as perf's sample says: the boot's process? on which CPU? */
 };
 
 struct replay {
@@ -72,16 +73,19 @@ static void play(struct replay *r, size_t b, struct cm_events *ev)
 			cm_events_add(ev, e->name, e->ts_ns + shift, 0, 0);
 	}
 	const struct rec_event *e = &r->v[b];
+	struct cm_prof_cpus cpus = { 0 };
 	for (size_t i = 0; i < r->nraw; i++) { /* the boot's profile records, decoded as perf's */
 		const struct raw_rec *x = &r->raw[i];
 		struct cm_prof_rec pr = { .ts_ns = x->ts_ns + shift };
 		if (x->boot != e->boot || x->warmup != e->warmup || strcmp(x->case_id, e->case_id) ||
-		    cm_prof_decode(r->tep, r->kinds, x->data, x->size, &pr))
+		    cm_prof_decode(r->tep, r->kinds, x->data, x->size, &pr) ||
+		    (pr.kind == CM_PROF_CPU && !cm_prof_switch(&cpus, (unsigned)x->cpu, x->own, &pr)))
 			continue;
 		if (!ev->prof)
 			ev->prof = cm_xcalloc(1, sizeof(*ev->prof));
 		cm_prof_recs_add(ev->prof, &pr);
 	}
+	cm_prof_cpus_free(&cpus);
 }
 
 /* "kvm:kvm_exit" -> its kind, the format file dir/kvm_exit.format parsed into tep once */
@@ -90,19 +94,24 @@ static int kind_of(struct replay *r, const char *event, const char *dir)
 	static const struct { const char *name; enum cm_prof_kind kind; } k[] = {
 		{ "kvm:kvm_pio", CM_PROF_PIO }, { "kvm:kvm_mmio", CM_PROF_MMIO },
 		{ "kvm:kvm_exit", CM_PROF_EXIT }, { "kvm:kvm_emulate_insn", CM_PROF_EMUL },
-		{ "kvm:kvm_page_fault", CM_PROF_PF },
+		{ "kvm:kvm_page_fault", CM_PROF_PF }, { "sched:sched_switch", CM_PROF_CPU },
 	};
 	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		if (strcmp(k[i].name, event))
 			continue;
-		if (tep_find_event_by_name(r->tep, "kvm", event + 4))
-			return 0;
-		char *path = cm_xasprintf("%s/%s.format", dir, event + 4);
-		size_t len;
-		char *text = cm_read_file(path, &len);
-		free(path);
-		int id = text ? cm_prof_add_format(r->tep, "kvm", text, len, k[i].kind, r->kinds) : -1;
-		free(text);
+		const char *name = strchr(event, ':') + 1;
+		char *system = cm_xasprintf("%.*s", (int)(name - 1 - event), event);
+		int id = 0;
+		if (!tep_find_event_by_name(r->tep, system, name)) {
+			char *path = cm_xasprintf("%s/%s.format", dir, name);
+			size_t len;
+			char *text = cm_read_file(path, &len);
+			free(path);
+			id = text ? cm_prof_add_format(r->tep, system, text, len, k[i].kind, r->kinds)
+				  : -1;
+			free(text);
+		}
+		free(system);
 		return id < 0 ? -1 : 0;
 	}
 	return -1;
@@ -124,10 +133,12 @@ int cm_replay_profile(struct cm_capture *s, const char *raw_csv, const char *for
 	if (!fgets(line, sizeof(line), f)) /* the header */
 		line[0] = 0;
 	while (!rc && fgets(line, sizeof(line), f)) {
-		struct raw_rec x = { 0 };
+		struct raw_rec x = { .own = 1 };
 		long long ts;
-		if (sscanf(line, "%127[^,],%d,%d,%63[^,],%lld,%599[0-9a-f]", id, &x.boot, &x.warmup,
-			   event, &ts, hex) != 6 || strlen(hex) % 2 || kind_of(r, event, formats_dir)) {
+		/* own,cpu (perf's sample: the boot's process, the CPU) may follow: sched_switch */
+		int nf = sscanf(line, "%127[^,],%d,%d,%63[^,],%lld,%599[0-9a-f],%d,%d", id, &x.boot,
+				&x.warmup, event, &ts, hex, &x.own, &x.cpu);
+		if ((nf != 6 && nf != 8) || strlen(hex) % 2 || kind_of(r, event, formats_dir)) {
 			rc = -1;
 			break;
 		}

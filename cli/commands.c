@@ -213,6 +213,8 @@ static const struct cm_opt run_own_opts[] = {
 				"OUTDIR/logs, ok boots' too (overrides run.keep_logs)" },
 	{ "profile", 0, NULL, "count per phase what the guest made KVM do into profile.csv "
 			      "(overrides run.profile)" },
+	{ "profile-emulated", 0, NULL, "--profile and the instructions KVM emulated (slows the "
+				       "boots; overrides run.profile_emulated)" },
 	{ "format", 0, "LIST", format_help },
 	{ "export-hyperfine", 0, "FILE", "also write the total phase in hyperfine's JSON layout" },
 	{ "export-bmf", 0, "FILE", "also write every phase's median and CI as Bencher Metric Format JSON" },

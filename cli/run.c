@@ -164,6 +164,8 @@ static int apply_flags(struct run *r)
 		m->keep_logs = true;
 	if (cm_cli_flag(r->cli, "profile"))
 		m->profile = true;
+	if (cm_cli_flag(r->cli, "profile-emulated"))
+		m->profile = m->profile_emulated = true;
 	if (!cm_matrix_has_phase(m, m->until_ci_phase)) {
 		fprintf(stderr, "coldmark run: --until-ci-phase: '%s' is not a phase of %s\n",
 			m->until_ci_phase, m->path);
@@ -235,7 +237,7 @@ static int check_host(struct run *r)
 		return 0;
 	struct cm_error err = { 0 };
 	struct cm_perf_config pc = { m->ports, m->nports, r->qemu, m->first_entry_event,
-				     m->first_entry_filter, NULL, m->profile };
+				     m->first_entry_filter, NULL, m->profile, m->profile_emulated };
 	if ((r->perf = cm_perf_open(&pc, &err)))
 		return 0;
 	fprintf(stderr, want_perf ? "coldmark run: the perf source is not usable: %s\n"

@@ -10,10 +10,26 @@
 #include "coldmark/store.h"
 
 struct named {
-	char name[48];
+	char name[96];
 	int64_t ts_ns;
+	int64_t dur_ns; /* CPU time: the record covers (ts_ns - dur_ns, ts_ns]; else -1 */
 	uint32_t weight;
 };
+
+/* What of v counts in [from, to) (to included when to_inclusive): its weight when its stamp
+ * is in; for CPU time the part of its span that is in, so that a slice running across a
+ * phase boundary is split between the two phases. */
+static uint64_t in_phase(const struct named *v, int64_t from, int64_t to, bool to_inclusive)
+{
+	if (v->dur_ns >= 0) {
+		int64_t a = v->ts_ns - v->dur_ns, z = v->ts_ns;
+		a = a > from ? a : from;
+		z = z < to ? z : to;
+		return z > a ? (uint64_t)(z - a) : 0;
+	}
+	return v->ts_ns >= from && (v->ts_ns < to || (to_inclusive && v->ts_ns == to)) ? v->weight
+										       : 0;
+}
 
 static int by_name(const void *a, const void *b)
 {
@@ -71,8 +87,7 @@ static void count_phase(struct rows *rs, const char *case_id, const struct cm_pl
 		unsigned long long sum = 0;
 		size_t j = i;
 		for (; j < n && !strcmp(v[j].name, v[i].name); j++)
-			if (v[j].ts_ns >= from && (v[j].ts_ns < to || (to_inclusive && v[j].ts_ns == to)))
-				sum += v[j].weight;
+			sum += in_phase(&v[j], from, to, to_inclusive);
 		if (sum)
 			add_row(rs, case_id, b, phase, v[i].name, (double)sum);
 		i = j;
@@ -99,16 +114,17 @@ static void count_boot(struct rows *rs, const struct cm_matrix *m, const char *c
 
 int cm_profile_journal(const char *rundir, const struct cm_matrix *m, const char *case_id,
 		       const struct cm_planned *b, const struct cm_events *ev,
-		       struct cm_store *store, const char *run_id)
+		       const struct cm_mtree *mt, struct cm_store *store, const char *run_id)
 {
 	if (!ev->prof || b->warmup)
 		return 0;
 	const struct cm_prof_recs *pr = ev->prof;
 	struct named *v = cm_xcalloc(pr->n ? pr->n : 1, sizeof(*v));
 	for (size_t i = 0; i < pr->n; i++) {
-		cm_prof_counter_name(&pr->v[i], v[i].name, sizeof(v[i].name));
+		cm_prof_counter_name(&pr->v[i], mt, v[i].name, sizeof(v[i].name));
 		v[i].ts_ns = snapped(m, ev, &pr->v[i]);
 		v[i].weight = pr->v[i].weight;
+		v[i].dur_ns = pr->v[i].kind == CM_PROF_CPU ? (int64_t)pr->v[i].key : -1;
 	}
 	qsort(v, pr->n, sizeof(*v), by_name);
 	struct rows rs = { 0 };

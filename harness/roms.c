@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "coldmark/harness.h"
+#include "coldmark/profile.h"
 
 #define MON_FD 10          /* where qemu finds the monitor socket */
 #define QUERY_TIMEOUT_MS 10000
@@ -81,9 +82,13 @@ static char *ask(char *const *argv, const char *commands, struct cm_error *err)
 	cm_proc_end_group(pid, &st, NULL);
 	cm_sig_guard_end(guard);
 	if (timed_out || !WIFEXITED(st) || WEXITSTATUS(st)) {
-		cm_error_set(err, CM_ERR(CM_EHOST), timed_out ? "qemu did not answer 'info roms' in %d s"
-				     : "qemu with the case's arguments exited with status %d",
-			 timed_out ? QUERY_TIMEOUT_MS / 1000 : WEXITSTATUS(st));
+		if (timed_out)
+			cm_error_set(err, CM_ERR(CM_EHOST), "qemu did not answer '%.*s' in %d s",
+				     (int)strcspn(commands, "\n"), commands, QUERY_TIMEOUT_MS / 1000);
+		else
+			cm_error_set(err, CM_ERR(CM_EHOST),
+				     "qemu with the case's arguments exited with status %d",
+				     WEXITSTATUS(st));
 		cm_buf_free(&out);
 		return NULL;
 	}
@@ -167,6 +172,20 @@ int cm_case_roms(char *const *argv, struct cm_rom **roms, size_t *n, struct cm_e
 	free(dirs);
 	free(text);
 	return 0;
+}
+
+/* run --profile's memory map (issue 28): the same paused qemu, asked "info mtree". */
+int cm_case_mtree(char *const *argv, struct cm_mtree *out, struct cm_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	char *text = ask(argv, "info mtree\nquit\n", err);
+	if (!text)
+		return -1;
+	int rc = cm_mtree_parse(text, out);
+	free(text);
+	if (rc)
+		cm_error_set(err, CM_ERR(CM_EHOST), "qemu's 'info mtree' has no address-space memory");
+	return rc;
 }
 
 void cm_roms_free(struct cm_rom *roms, size_t n)

@@ -16,6 +16,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
 #include "coldmark/model.h"
+#include "coldmark/profile.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
 #include "runner_int.h"
@@ -333,7 +334,8 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 			       br->phase_ns[p], *src, r->drop_used);
 	r->ds->audit_now = NULL;
 	cm_events_sort(ev); /* exec is added last, after the markers the rings held */
-	int prc = cm_profile_journal(r->rd->path, em, cs->id, b, ev, r->store, r->run_id);
+	int prc = cm_profile_journal(r->rd->path, em, cs->id, b, ev,
+				     r->mtree ? &r->mtree[b->c] : NULL, r->store, r->run_id);
 	if (prc == -1) /* the boot's samples are kept: only its profile is lost */
 		sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
 	else if (prc)
@@ -493,7 +495,7 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 	return rc;
 }
 
-int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
+static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
 	cpu_at(0, 0);
 	medians_reset();
@@ -531,4 +533,26 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	medians_reset();
 	cpu_at(1, i);
 	return rc ? rc : end ? end : cm_runner_share_rest(r);
+}
+
+int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
+{
+	/* run.profile: each KVM case's memory map, asked of its paused qemu before the first
+	 * boot, names the device regions MMIO hits; a case without one is counted by page */
+	const struct cm_matrix *m = r->m;
+	if (m->profile && !r->mtree) {
+		r->mtree = cm_xcalloc(m->ncases + 1, sizeof(*r->mtree));
+		for (size_t c = 0; c < m->ncases; c++) {
+			struct cm_error err = { 0 };
+			if (!cm_case_is_tcg(&m->cases[c]) &&
+			    cm_case_mtree(m->cases[c].argv, &r->mtree[c], &err))
+				sayf(r, "%s: MMIO counted by page: %s", m->cases[c].id, err.msg);
+		}
+	}
+	int rc = loop(r, pl, nplan);
+	for (size_t c = 0; r->mtree && c < m->ncases; c++)
+		cm_mtree_free(&r->mtree[c]);
+	free(r->mtree);
+	r->mtree = NULL;
+	return rc;
 }

@@ -132,6 +132,9 @@ static const struct key keys[] = {
 	{ "run.profile", K_BOOL, OFF(profile), "false", 0, 0, NULL,
 	  "count per boot and phase what the guest made KVM do (port I/O, MMIO, exits, emulated "
 	  "instructions, page faults) into profile.csv; KVM cases through perf (run --profile)" },
+	{ "run.profile_emulated", K_BOOL, OFF(profile_emulated), "false", 0, 0, NULL,
+	  "with run.profile, also count the instructions KVM emulated (kvm:kvm_emulate_insn): its "
+	  "probe slows the boots ~5-8% where every instruction is emulated (nested KVM)" },
 	{ "run.max_failed", K_PERCENT, OFF(max_failed_pct), "0", 0, 100, NULL,
 	  "share of measured boots (%) that may fail before the run exits 1 (all stay in the data)", .flag = "max-failed", .metavar = "PCT", .short_flag = 0 },
 	{ "run.until_ci", K_PERCENT, OFF(until_ci_pct), "0", 0, 100, NULL,

@@ -25,15 +25,21 @@ const char *cm_prof_exit_reason(unsigned isa, unsigned reason)
 	return NULL;
 }
 
-void cm_prof_counter_name(const struct cm_prof_rec *r, char *out, size_t n)
+void cm_prof_counter_name(const struct cm_prof_rec *r, const struct cm_mtree *mt, char *out,
+			  size_t n)
 {
 	const char *rw = r->dir ? "write" : "read";
+	const struct cm_mtree_region *g;
 	switch (r->kind) {
 	case CM_PROF_PIO:
 		snprintf(out, n, "port 0x%llx %s", (unsigned long long)r->key, rw);
 		break;
 	case CM_PROF_MMIO:
-		snprintf(out, n, "mmio 0x%llx %s", (unsigned long long)r->key, rw);
+		if (mt && (g = cm_mtree_find(mt, r->key)))
+			snprintf(out, n, "mmio %llx-%llx %s %s", (unsigned long long)g->lo,
+				 (unsigned long long)g->hi, g->name, rw);
+		else
+			snprintf(out, n, "mmio 0x%llx %s", (unsigned long long)(r->key & ~0xfffULL), rw);
 		break;
 	case CM_PROF_EXIT: {
 		const char *name = cm_prof_exit_reason((unsigned)(r->key >> 32), (unsigned)r->key);
@@ -45,6 +51,9 @@ void cm_prof_counter_name(const struct cm_prof_rec *r, char *out, size_t n)
 	}
 	case CM_PROF_EMUL:
 		snprintf(out, n, "emulated_insn");
+		break;
+	case CM_PROF_CPU:
+		snprintf(out, n, "qemu_cpu_ns");
 		break;
 	default:
 		snprintf(out, n, "page_fault");
@@ -92,6 +101,8 @@ const char *cm_prof_counter_what(const char *counter)
 		return "instructions KVM emulated (sampled 1 in 1000)";
 	if (!strcmp(counter, "page_fault"))
 		return "page faults KVM handled";
+	if (!strcmp(counter, "qemu_cpu_ns"))
+		return "qemu's CPU time, ns (sched:sched_switch: its threads' slices)";
 	return "";
 }
 

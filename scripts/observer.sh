@@ -3,7 +3,7 @@
 # its boots? Prints figures; asserts nothing (shared hosts are noisy: read medians and CIs).
 #   scripts/observer.sh [PAIRS] [SECTIONS]  (default 5 alternations of each comparison; sections
 #   "1 2 3 4 5" by default: "1 5" measures the wall, coldmark's own CPU and its per-marker cost;
-#   "6": run --profile or not)
+#   "6": run --profile or not, and OBSERVER_PROFILE_ALT's arguments)
 # 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
@@ -106,8 +106,10 @@ cut = args.index("--")
 sides = [args[:cut], args[cut + 1:]]
 PH = {"mode_switch": ("real_mode", "long_mode"), "work": ("long_mode", "work_done"),
       "markers": ("real_mode", "work_done")}
+# firmware starts at exec, which only perf stamps: both sides' perf stamps (both are --source both)
+PERF = {"firmware": ("exec", "real_mode")}
 def phases(dirs, suffix):
-    out = {k: [] for k in PH}
+    out = {k: [] for k in list(PH) + list(PERF)}
     for d in dirs:
         by = {}
         for r in csv.DictReader(open(f"{d}/events.csv")):
@@ -116,18 +118,25 @@ def phases(dirs, suffix):
             for k, (a, b) in PH.items():
                 if a + suffix in ev and b + suffix in ev:
                     out[k].append(ev[b + suffix] - ev[a + suffix])
+            for k, (a, b) in PERF.items():
+                if suffix and a in ev and b in ev:
+                    out[k].append(ev[b] - ev[a])
     return out
 a = phases(sides[0][1:], sides[0][0]); b = phases(sides[1][1:], sides[1][0])
 rng = random.Random(1)
-for k in PH:
+for k in a:
     x, y = a[k], b[k]
     if len(x) < 3 or len(y) < 3:
         continue
     est = statistics.median(y) / statistics.median(x) - 1
     boot = sorted(statistics.median(rng.choices(y, k=len(y))) / statistics.median(rng.choices(x, k=len(x))) - 1
                   for _ in range(2000))
+    # the base's own 95% CI of its median: is the candidate's median inside it?
+    mx = sorted(statistics.median(rng.choices(x, k=len(x))) for _ in range(2000))
+    inside = "inside" if mx[50] <= statistics.median(y) <= mx[1949] else "OUTSIDE"
     print(f"  {k:12s} {statistics.median(x)/1e6:9.3f} ms -> {statistics.median(y)/1e6:9.3f} ms"
-          f"  {est*100:+6.2f}% [{boot[50]*100:+.2f}%, {boot[1949]*100:+.2f}%]  n={len(x)}/{len(y)}")
+          f"  {est*100:+6.2f}% [{boot[50]*100:+.2f}%, {boot[1949]*100:+.2f}%]  n={len(x)}/{len(y)}"
+          f"  base CI [{mx[50]/1e6:.3f}, {mx[1949]/1e6:.3f}] ms: {inside}")
 PY
 }
 
@@ -281,12 +290,25 @@ if want 6; then
 echo
 echo "== 6. run --profile or not: the same boots' phases, as debugcon stamps them (KVM, issue 28)"
 matrix kvm kvm 10
-dirs_n=() dirs_p=()
+# OBSERVER_PROFILE_ALT="ARGS": a third arm, interleaved too, run with ARGS instead of --profile
+# (e.g. --profile-emulated; or "--profile" with COLDMARK_PROFILE_OMIT=name,... in the
+# environment of the whole script: which event costs what)
+dirs_n=() dirs_p=() dirs_a=()
 for p in $(seq "$pairs"); do
 	"$bin" run "$work/kvm.yaml" -o "$work/nop$p" --db "$work/k.db" --source both >/dev/null
 	"$bin" run "$work/kvm.yaml" -o "$work/pro$p" --db "$work/k.db" --source both --profile >/dev/null
 	dirs_n+=("$work/nop$p") dirs_p+=("$work/pro$p")
+	if [ -n "${OBSERVER_PROFILE_ALT:-}" ]; then
+		# shellcheck disable=SC2086 # ARGS are words
+		"$bin" run "$work/kvm.yaml" -o "$work/alt$p" --db "$work/k.db" --source both \
+			$OBSERVER_PROFILE_ALT >/dev/null
+		dirs_a+=("$work/alt$p")
+	fi
 done
-echo "  phase        perf markers alone -> with --profile (change [95% CI])"
+echo "  phase        perf markers alone -> with --profile (change [95% CI]; firmware: perf's stamps)"
 compare_phases "@debugcon" "${dirs_n[@]}" -- "@debugcon" "${dirs_p[@]}"
+if [ -n "${OBSERVER_PROFILE_ALT:-}" ]; then
+	echo "  phase        perf markers alone -> $OBSERVER_PROFILE_ALT"
+	compare_phases "@debugcon" "${dirs_n[@]}" -- "@debugcon" "${dirs_a[@]}"
+fi
 fi

@@ -68,6 +68,7 @@ struct cm_perf_config {
 	const char *first_entry_filter;
 	const char *tracefs;          /* NULL: find it */
 	bool profile;                 /* run.profile: also open the profile's events (profile.h) */
+	bool profile_emulated;        /* run.profile_emulated: kvm:kvm_emulate_insn among them */
 };
 struct cm_perf *cm_perf_open(const struct cm_perf_config *cfg, struct cm_error *err);
 /* Before launching qemu: re-arms the first-entry events and forgets stale records. */
@@ -201,8 +202,9 @@ struct cm_capture *cm_perf_source(struct cm_perf *p, const struct cm_matrix *m);
 struct cm_capture *cm_replay_source(const char *events_csv, const struct cm_matrix *m);
 int cm_replay_boot(struct cm_capture *s, size_t case_idx, struct cm_events *ev);
 /* Profile records of the recorded boots (issue 28): a CSV (case,boot,warmup,system:event,
- * ts_ns,payload in hex) of raw tracepoint payloads, decoded through formats_dir/<event>.format
- * as the perf capture decodes them. 0, or -1 for a file or line it cannot use. */
+ * ts_ns,payload in hex[,own,cpu]) of raw tracepoint payloads, decoded through
+ * formats_dir/<event>.format as the perf capture decodes them; own (the sample is the boot's
+ * process, default 1) and cpu (default 0) as perf's sample says, for sched_switch. 0, or -1 for a file or line it cannot use. */
 int cm_replay_profile(struct cm_capture *s, const char *raw_csv, const char *formats_dir);
 void cm_capture_free(struct cm_capture *s);
 /* The kernel's stamp of a received message on CLOCK_MONOTONIC (the message's CLOCK_REALTIME

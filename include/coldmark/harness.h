@@ -263,11 +263,13 @@ char *cm_which(const char *name);
 bool cm_case_is_tcg(const struct cm_case *c);
 
 /* run.profile: the boot's profile records counted per phase into RUNDIR/profile.csv and the
- * store (when not NULL): a measured boot with records only. 0, -1 (the file could not be
+ * store (when not NULL): a measured boot with records only; MMIO by the regions of the case's
+ * memory map mt (NULL: by page). 0, -1 (the file could not be
  * written) or -2 (the store did not take them). */
 struct cm_store;
+struct cm_mtree;
 int cm_profile_journal(const char *rundir, const struct cm_matrix *m, const char *case_id,
 		       const struct cm_planned *b, const struct cm_events *ev,
-		       struct cm_store *store, const char *run_id);
+		       const struct cm_mtree *mt, struct cm_store *store, const char *run_id);
 
 #endif

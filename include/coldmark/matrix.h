@@ -127,6 +127,7 @@ struct cm_matrix {
 	bool drop_caches;
 	bool keep_logs; /* every boot's log stays in logs/ (by default only failed boots') */
 	bool profile; /* run.profile (issue 28) */
+	bool profile_emulated; /* run.profile_emulated: kvm:kvm_emulate_insn too (it costs) */
 	enum cm_drop drop_method;
 	enum cm_order order;
 	struct cm_name source; /* run.source */

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PROF_PF };
+enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PROF_PF, CM_PROF_CPU };
 
 /* kvm:kvm_emulate_insn fires millions of times a boot on a nested host: the kernel counts it
  * and hands out one sample per this many, each standing for that many (never a sample each). */
@@ -19,8 +19,10 @@ enum cm_prof_kind { CM_PROF_PIO, CM_PROF_MMIO, CM_PROF_EXIT, CM_PROF_EMUL, CM_PR
 
 struct cm_prof_rec {
 	int64_t ts_ns;   /* CLOCK_MONOTONIC */
-	uint64_t key;    /* port; MMIO page; exit reason | isa << 32 */
+	uint64_t key;    /* port; MMIO address; exit reason | isa << 32; CPU: ns run up to ts_ns
+			  * (decoded: the switch's next_pid, until cm_prof_switch) */
 	uint32_t weight; /* events it stands for */
+	int32_t tid;     /* CPU: the thread switched out (prev_pid) */
 	uint8_t kind, dir; /* dir: 0 read/in, 1 write/out */
 };
 struct cm_prof_recs {
@@ -41,19 +43,55 @@ int cm_prof_add_format(struct tep_handle *tep, const char *system, const char *t
 int cm_prof_decode(struct tep_handle *tep, const signed char *kind_by_id, void *raw,
 		   uint32_t size, struct cm_prof_rec *out);
 
-/* A record's counter as profile.csv names it: "port 0x80 write", "mmio 0xfed00000 read",
- * "exit io", "emulated_insn", "page_fault". */
-void cm_prof_counter_name(const struct cm_prof_rec *r, char *out, size_t n);
+/* qemu's memory map ("info mtree" of a paused qemu, address-space "memory"): its regions, so
+ * that MMIO is counted by the device it hits (model/mtree.c). */
+struct cm_mtree_region {
+	uint64_t lo, hi; /* inclusive, as qemu prints them */
+	char *name;      /* "hpet"; an alias by its own name ("smram-region") */
+};
+struct cm_mtree {
+	struct cm_mtree_region *v;
+	size_t n;
+};
+/* 0, or -1 when text has no address-space "memory" (out then empty). */
+int cm_mtree_parse(const char *text, struct cm_mtree *out);
+/* The innermost (smallest) region holding addr, a container spanning the whole address space
+ * aside; NULL when none does. */
+const struct cm_mtree_region *cm_mtree_find(const struct cm_mtree *t, uint64_t addr);
+void cm_mtree_free(struct cm_mtree *t);
+/* The case's memory map, asked of its paused qemu (harness/roms.c): 0, or -1 with err set. */
+struct cm_error;
+int cm_case_mtree(char *const *argv, struct cm_mtree *out, struct cm_error *err);
+
+/* sched_switch records into slices: per CPU who was switched in last, and when. A switch
+ * out of a thread (own: the sample is the boot's process) that came in on that CPU becomes
+ * r: key = ns it ran up to r->ts_ns; true then. Every switch record must pass, in each CPU's
+ * order (other processes' too: they say when a slice began). */
+struct cm_prof_cpus {
+	int64_t *in_ts;
+	int32_t *in_tid;
+	size_t n;
+};
+bool cm_prof_switch(struct cm_prof_cpus *c, unsigned cpu, bool own, struct cm_prof_rec *r);
+void cm_prof_cpus_free(struct cm_prof_cpus *c);
+
+/* A record's counter as profile.csv names it: "port 0x80 write", MMIO by the region of mt it
+ * falls in ("mmio fed00000-fed003ff hpet read") else by page ("mmio 0xfed00000 read"; mt may
+ * be NULL), "exit io", "emulated_insn", "page_fault", "qemu_cpu_ns". */
+void cm_prof_counter_name(const struct cm_prof_rec *r, const struct cm_mtree *mt, char *out,
+			  size_t n);
 /* What a counter is, for reports ("POST", "CMOS RTC", "VM exits (io)"); "" when unknown. */
 const char *cm_prof_counter_what(const char *counter);
 /* The exit reason's name ("io", "ept_violation") or NULL. isa: 1 VMX, 2 SVM. */
 const char *cm_prof_exit_reason(unsigned isa, unsigned reason);
 
 /* The capture: system-wide tracepoint events of their own (own rings), opened once per run
- * with the perf source when run.profile is on. */
+ * with the perf source when run.profile is on; kvm:kvm_emulate_insn only when emulated (its
+ * probe runs on every emulated instruction: +5-8% on the bundled guest's phases on a nested
+ * host, scripts/observer.sh section 6). */
 struct cm_profile;
 struct cm_events;
-struct cm_profile *cm_profile_open(const char *tracefs, char *why, size_t nwhy);
+struct cm_profile *cm_profile_open(const char *tracefs, bool emulated, char *why, size_t nwhy);
 /* Moves the samples of pid into ev->prof (allocated on first use); pid < 0: forgets them. */
 void cm_profile_drain(struct cm_profile *p, pid_t pid, struct cm_events *ev);
 /* Did kvm:kvm_exit ever fire in this run (it never does on a nested host)? */

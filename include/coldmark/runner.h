@@ -56,6 +56,7 @@ struct cm_runner {
 	double *clocks; /* the per-boot audit: each boot's clock so far (kHz), for "typical" */
 	size_t nclocks;
 	int64_t last_report_ns, report_cost_ns;
+	struct cm_mtree *mtree; /* run.profile: per case qemu's memory map (cm_runner_loop's) */
 };
 
 /* Runs the plan (growing it by adaptive blocks); 0, CM_RUNNER_OUTPUT after saying why, or a

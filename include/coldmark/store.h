@@ -126,5 +126,10 @@ int cm_store_copy_all(struct cm_store *src, struct cm_store *dst, struct cm_stor
 struct cm_profile_row;
 int cm_store_add_profile(struct cm_store *s, const char *run_id, const struct cm_profile_row *rows,
 			 size_t n);
+/* The run's profile rows appended to d (free with cm_profile_data_free), each session moved
+ * up by session_base (a tag's runs in one side). 0 or an error; no rows: 0 with d unchanged. */
+struct cm_profile_data;
+int cm_store_load_profile(struct cm_store *s, const char *run_id, int session_base,
+			  struct cm_profile_data *d);
 
 #endif

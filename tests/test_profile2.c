@@ -1,0 +1,443 @@
+/* run --profile, second round (issue 28): qemu's own CPU time per phase (sched:sched_switch
+ * slices of the boot's threads), MMIO grouped by the region of qemu's `info mtree`, and
+ * compare's "why:" for sides read from the store. Unit groups need no KVM: a replayed capture
+ * whose sched_switch payloads are laid out by the tracepoint's real format file
+ * (fixtures/tracefs/sched_switch.format, from /sys/kernel/tracing), and a real `info mtree`
+ * of this host's qemu (fixtures/mtree). The kvm group boots the bundled guest through perf. */
+#define _GNU_SOURCE /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "coldmark/analysis.h"
+#include "coldmark/capture.h"
+#include "coldmark/harness.h"
+#include "coldmark/profile.h"
+
+static char tmp[256];
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static char *slurp(const char *path)
+{
+	size_t len;
+	char *s = cm_read_file(path, &len);
+	assert_non_null(s);
+	return s;
+}
+
+/* stdout of fn(cli) into a file, read back */
+static char *captured(int (*fn)(const struct cm_cli *), const struct cm_cli *cli, int *rc)
+{
+	char *path = cm_xasprintf("%s/stdout.txt", tmp);
+	fflush(stdout);
+	int saved = dup(1), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	dup2(fd, 1);
+	close(fd);
+	*rc = fn(cli);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	char *out = slurp(path);
+	free(path);
+	return out;
+}
+
+/* ---- qemu's memory map ----------------------------------------------------------------- */
+
+static void load_mtree(struct cm_mtree *t)
+{
+	char *text = slurp(FIXTURES "/mtree/pc-kvm-qemu7.2.txt");
+	assert_int_equal(cm_mtree_parse(text, t), 0);
+	free(text);
+}
+
+/* This host's qemu 7.2 `info mtree` (machine pc, KVM): address-space memory's regions, the
+ * innermost holding an address, aliases by their own name, the whole-space containers
+ * ("system", "pci") never a device; a text without address-space memory is refused. */
+static void test_mtree_parse(void **state)
+{
+	(void)state;
+	struct cm_mtree t;
+	load_mtree(&t);
+	const struct cm_mtree_region *r = cm_mtree_find(&t, 0xfed000f0);
+	assert_non_null(r);
+	assert_string_equal(r->name, "hpet");
+	assert_true(r->lo == 0xfed00000 && r->hi == 0xfed003ff);
+	assert_string_equal(cm_mtree_find(&t, 0xfec00010)->name, "kvm-ioapic");
+	assert_string_equal(cm_mtree_find(&t, 0xfee00300)->name, "kvm-apic-msi");
+	assert_string_equal(cm_mtree_find(&t, 0xb8000)->name, "smram-region");
+	assert_string_equal(cm_mtree_find(&t, 0xc4100)->name, "pam-pci"); /* not pc.rom: inner */
+	assert_string_equal(cm_mtree_find(&t, 0xfffffff0)->name, "pc.bios");
+	assert_null(cm_mtree_find(&t, 0xfef00000)); /* in "pci" and "system" alone */
+	/* only address-space memory: the I/O space's "rtc" at 0x70 is not a memory region */
+	for (size_t i = 0; i < t.n; i++)
+		assert_true(strcmp(t.v[i].name, "rtc") && strcmp(t.v[i].name, "bus master container"));
+	struct cm_prof_rec rec = { .kind = CM_PROF_MMIO, .key = 0xfed000f0, .dir = 1 };
+	char name[96];
+	cm_prof_counter_name(&rec, &t, name, sizeof(name));
+	assert_string_equal(name, "mmio fed00000-fed003ff hpet write");
+	rec.key = 0xfef00010, rec.dir = 0; /* no device there: by page, as without a map */
+	cm_prof_counter_name(&rec, &t, name, sizeof(name));
+	assert_string_equal(name, "mmio 0xfef00000 read");
+	cm_prof_counter_name(&rec, NULL, name, sizeof(name));
+	assert_string_equal(name, "mmio 0xfef00000 read");
+	cm_mtree_free(&t);
+	struct cm_mtree none;
+	assert_int_equal(cm_mtree_parse("address-space: I/O\n  0000000000000000-000000000000ffff "
+					"(prio 0, i/o): io\n", &none), -1);
+	assert_int_equal(none.n, 0);
+}
+
+/* The runner's journal names MMIO by the case's map: HPET reads in work, counted per phase. */
+static void test_mmio_regions_journal(void **state)
+{
+	(void)state;
+	static const char yaml[] = "guest: {bundled: guest}\naxes: {accel: [kvm]}\nphases:\n"
+				   "  - {name: firmware, from: exec, to: real_mode}\n"
+				   "  - {name: work, from: long_mode, to: work_done}\n"
+				   "run: {reference: none}\n";
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, strlen(yaml), "p.yaml", &d);
+	assert_non_null(m);
+	struct cm_events ev = { 0 };
+	cm_events_add(&ev, CM_EVENT_EXEC, 1000000, 0, 0);
+	cm_events_add_marker(&ev, m, 2000000, 0xf4, 0x10);
+	cm_events_add_marker(&ev, m, 3000000, 0xf4, 0x20);
+	cm_events_add_marker(&ev, m, 4000000, 0xf4, 0x30);
+	ev.prof = cm_xcalloc(1, sizeof(*ev.prof));
+	for (int i = 0; i < 7; i++) { /* two registers of the HPET: one counter */
+		struct cm_prof_rec r = { .ts_ns = 3100000 + i, .key = i % 2 ? 0xfed000f0 : 0xfed00010,
+					 .weight = 1, .kind = CM_PROF_MMIO };
+		cm_prof_recs_add(ev.prof, &r);
+	}
+	struct cm_mtree t;
+	load_mtree(&t);
+	struct cm_boot_result br;
+	struct cm_exit ex = { 0 };
+	cm_boot_evaluate(m, &ev, &ex, true, &br);
+	struct cm_planned b = { .boot = 1, .session = 1 };
+	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev, &t, NULL, NULL), 0);
+	char *path = cm_xasprintf("%s/profile.csv", tmp), *csv = slurp(path);
+	assert_non_null(strstr(csv, "accel=kvm,1,1,work,mmio fed00000-fed003ff hpet read,7\n"));
+	assert_null(strstr(csv, "firmware,mmio"));
+	free(csv);
+	unlink(path);
+	free(path);
+	cm_mtree_free(&t);
+	cm_boot_result_free(&br);
+	cm_events_free(&ev);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
+/* ---- replayed capture: sched_switch slices through the runner, and the store --------------- */
+
+static struct cm_capture *replay;
+
+static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	int c;
+	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
+	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
+	ex->launched = true;
+	ex->status = (int)l->m->exit_status;
+	return 0;
+}
+
+/* The recorded boots with raw (a fixtures/replay file) as their profile, tagged tag, into the
+ * store db; the run folder's profile.csv, to free. */
+static char *replayed_run(const char *raw, const char *tag, const char *db)
+{
+	char *m = cm_xasprintf("%s/%s.yaml", tmp, tag), *dir = cm_xasprintf("%s/%s", tmp, tag);
+	write_file(m, "guest: {bundled: guest}\n"
+		      "base_args: [-machine, pc, -display, none, -nodefaults, -accel, tcg]\n"
+		      "axes: {rec: {template: [-name, \"{}\"], values: [kvm, tcg]}}\n"
+		      "phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
+		      "  - {name: mode_switch, from: real_mode, to: long_mode}\n"
+		      "  - {name: work, from: long_mode, to: work_done}\n"
+		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
+		      "reference: none, profile: true}\n");
+	struct cm_diags d = { 0 };
+	struct cm_matrix *mx = cm_matrix_load(m, &d);
+	assert_non_null(mx);
+	replay = cm_replay_source(FIXTURES "/replay/events.csv", mx);
+	assert_int_equal(cm_replay_profile(replay, raw, FIXTURES "/tracefs"), 0);
+	char *argv[] = { m, "-o", dir, "--db", (char *)db, "--tag", (char *)tag };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), 7, argv, &cli), 0);
+	fflush(stdout);
+	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+	dup2(fd, 1);
+	close(fd);
+	int rc = cm_run(&cli, replay_launch);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	assert_int_equal(rc, 0);
+	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = slurp(path);
+	cm_capture_free(replay);
+	cm_matrix_free(mx);
+	cm_diags_clear(&d);
+	free(m), free(dir), free(path);
+	return csv;
+}
+
+/* qemu's slices per phase: a slice across real_mode is split (1 ms firmware, 0.5 ms
+ * mode_switch), a switch from one qemu thread to another ends one slice and begins the next,
+ * another process's slice and a switch out with no switch in seen on its CPU count nothing.
+ * Per boot: firmware 2 + 1 ms, mode_switch 0.5 ms, work 20 + 2 ms; total their sum. */
+static void test_switch_slices(void **state)
+{
+	(void)state;
+	char *db = cm_xasprintf("%s/sched.db", tmp);
+	char *csv = replayed_run(FIXTURES "/replay/profile-sched.csv", "sched", db);
+	for (int b = 1; b <= 3; b++) {
+		char want[4][96];
+		snprintf(want[0], 96, "rec=kvm,%d,1,firmware,qemu_cpu_ns,3000000\n", b);
+		snprintf(want[1], 96, "rec=kvm,%d,1,mode_switch,qemu_cpu_ns,500000\n", b);
+		snprintf(want[2], 96, "rec=kvm,%d,1,work,qemu_cpu_ns,22000000\n", b);
+		snprintf(want[3], 96, "rec=kvm,%d,1,total,qemu_cpu_ns,25500000\n", b);
+		for (int k = 0; k < 4; k++)
+			assert_non_null(strstr(csv, want[k]));
+	}
+	assert_null(strstr(csv, "rec=tcg"));
+	free(csv);
+	free(db);
+}
+
+static json_t *row_of(json_t *root, const char *phase)
+{
+	json_t *row;
+	size_t i;
+	json_array_foreach(json_object_get(root, "rows"), i, row)
+		if (!strcmp(json_string_value(json_object_get(row, "phase")), phase))
+			return row;
+	return NULL;
+}
+
+static json_t *counter(json_t *why, const char *name)
+{
+	json_t *e;
+	size_t i;
+	json_array_foreach(why, i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "counter")), name))
+			return e;
+	return NULL;
+}
+
+/* compare of two tags in the store explains from the store's profile table: the same boots
+ * profiled with exits (base) and with qemu's slices (candidate). */
+static void test_store_explain(void **state)
+{
+	(void)state;
+	char *db = cm_xasprintf("%s/both.db", tmp);
+	free(replayed_run(FIXTURES "/replay/profile-raw.csv", "exits", db));
+	free(replayed_run(FIXTURES "/replay/profile-sched.csv", "slices", db));
+	char *argv[] = { "exits", "slices", "--db", db, "--explain", "--format", "json" };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("compare"), 7, argv, &cli), 0);
+	int rc;
+	char *out = captured(cm_cmd_compare, &cli, &rc);
+	json_t *root = json_loads(out, 0, NULL);
+	assert_non_null(root);
+	json_t *why = json_object_get(row_of(root, "work"), "explained_by");
+	assert_non_null(why);
+	json_t *cpu = counter(why, "qemu_cpu_ns"), *ept = counter(why, "exit ept_violation");
+	assert_non_null(cpu);
+	assert_true(json_real_value(json_object_get(cpu, "base_per_boot")) == 0);
+	assert_true(json_real_value(json_object_get(cpu, "cand_per_boot")) == 22000000);
+	assert_true(json_is_true(json_object_get(cpu, "exact")));
+	assert_non_null(ept);
+	assert_true(json_real_value(json_object_get(ept, "base_per_boot")) == 5);
+	why = json_object_get(row_of(root, "firmware"), "explained_by");
+	assert_non_null(counter(why, "port 0x70 write")); /* 3 -> 0 */
+	json_decref(root);
+	free(out);
+	/* and in text, the "why:" line */
+	char *targv[] = { "exits", "slices", "--db", db, "--explain" };
+	assert_int_equal(cm_cli_parse(cm_command("compare"), 5, targv, &cli), 0);
+	out = captured(cm_cmd_compare, &cli, &rc);
+	assert_non_null(strstr(out, "why: "));
+	assert_non_null(strstr(out, "why: qemu CPU ns 0 → 22000000 per boot; VM exits (ept_violation) 5 → 0 per boot"));
+	free(out);
+	free(db);
+}
+
+/* The label of a region counter in the "why:" line: its name and range, not a page. */
+static void test_region_label(void **state)
+{
+	(void)state;
+	struct cm_explain e = { .counter = (char *)"mmio fed00000-fed003ff hpet write", .what = "" };
+	char label[128];
+	cm_explain_label(&e, label, sizeof(label));
+	assert_string_equal(label, "mmio hpet (fed00000-fed003ff) writes");
+	e.counter = (char *)"mmio 0xfed00000 read";
+	e.what = "HPET";
+	cm_explain_label(&e, label, sizeof(label));
+	assert_string_equal(label, "mmio 0xfed00000 (HPET) reads");
+}
+
+/* ---- real boots (group kvm) ------------------------------------------------------------- */
+
+static int run(char *const argv[], char **out)
+{
+	char *path = cm_xasprintf("%s/out.txt", tmp);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	size_t len;
+	*out = cm_read_file(path, &len);
+	free(path);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *profiled_run(const char *guest, const char *tag, const char *db)
+{
+	char *yaml = cm_xasprintf(
+		"guest: {bundled: %s}\n"
+		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
+		"axes: {accel: [kvm]}\n"
+		"phases:\n"
+		"  - {name: firmware, from: exec, to: real_mode}\n"
+		"  - {name: mode_switch, from: real_mode, to: long_mode}\n"
+		"  - {name: work, from: long_mode, to: work_done}\n"
+		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
+	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, tag), *out = cm_xasprintf("%s/%s", tmp, tag);
+	write_file(mpath, yaml);
+	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", (char *)db, "--tag",
+			 (char *)tag, "--profile", NULL };
+	char *o = NULL;
+	assert_int_equal(run(argv, &o), 0);
+	free(o), free(yaml), free(mpath);
+	return out;
+}
+
+/* The measured (not warm-up) boot b's qemu_cpu (wait4, samples.csv), ns; -1 when absent. */
+static double qemu_cpu(const char *samples, int b)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "accel=kvm,%d,ok,qemu_cpu,", b);
+	for (const char *p = samples; (p = strstr(p, key)); p++) {
+		char *end;
+		double v = strtod(p + strlen(key), &end);
+		if (!strncmp(end, ",0,", 3)) /* the warmup column */
+			return v;
+	}
+	return -1;
+}
+
+static double phase_cpu(const char *profile, int b, const char *phase)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "accel=kvm,%d,1,%s,qemu_cpu_ns,", b, phase);
+	const char *p = strstr(profile, key);
+	return p ? strtod(p + strlen(key), NULL) : -1;
+}
+
+/* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot (the phases tile
+ * exec to work_done; qemu's start before exec and its exit after work_done are outside them:
+ * the sum lies within [-5%, +1%] of qemu_cpu); MMIO named by qemu's map (the local APIC's
+ * region, "kvm-apic-msi" on this qemu); no emulated instructions unless asked; compare of two
+ * tags in the store names port 0x80. */
+static void test_kvm_cpu_store(void **state)
+{
+	(void)state;
+	char *db = cm_xasprintf("%s/store.db", tmp);
+	char *plain = profiled_run("guest", "plain", db), *post = profiled_run("guest-post", "post", db);
+	char *sp = cm_xasprintf("%s/samples.csv", plain), *pp = cm_xasprintf("%s/profile.csv", plain);
+	char *samples = slurp(sp), *profile = slurp(pp);
+	for (int b = 1; b <= 5; b++) {
+		double q = qemu_cpu(samples, b), sum = 0;
+		const char *ph[] = { "firmware", "mode_switch", "work" };
+		for (int k = 0; k < 3; k++) {
+			double v = phase_cpu(profile, b, ph[k]);
+			assert_true(v > 0);
+			sum += v;
+		}
+		printf("boot %d: qemu_cpu %.3f ms, phases' qemu_cpu_ns sum %.3f ms (%+.2f%%)\n", b,
+		       q / 1e6, sum / 1e6, (sum / q - 1) * 100);
+		assert_true(q > 0);
+		assert_true(sum <= q * 1.01 && sum >= q * 0.95);
+	}
+	assert_non_null(strstr(profile, "mmio fee00000-feefffff kvm-apic-msi"));
+	/* --profile without --profile-emulated: kvm_emulate_insn's probe (its cost) stays off */
+	assert_null(strstr(profile, "emulated_insn"));
+	free(samples), free(profile), free(sp), free(pp);
+	char *argv[] = { COLDMARK_BIN, "compare", "plain", "post", "--db", db, "--explain",
+			 "--format", "json", NULL };
+	char *o = NULL;
+	int rc = run(argv, &o);
+	assert_true(rc == 0 || rc == 1 || rc == 5);
+	json_t *root = json_loads(o, 0, NULL);
+	assert_non_null(root);
+	json_t *e = counter(json_object_get(row_of(root, "work"), "explained_by"), "port 0x80 write");
+	assert_non_null(e);
+	assert_true(json_real_value(json_object_get(e, "base_per_boot")) == 0);
+	assert_true(json_real_value(json_object_get(e, "cand_per_boot")) == 500);
+	assert_true(json_is_true(json_object_get(e, "exact")));
+	json_decref(root);
+	free(o), free(plain), free(post), free(db);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+int main(int argc, char **argv)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/cm-profile2-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	const struct CMUnitTest unit[] = {
+		cmocka_unit_test(test_mtree_parse),   cmocka_unit_test(test_mmio_regions_journal),
+		cmocka_unit_test(test_switch_slices), cmocka_unit_test(test_store_explain),
+		cmocka_unit_test(test_region_label),
+	};
+	const struct CMUnitTest kvm[] = { cmocka_unit_test(test_kvm_cpu_store) };
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	int rc = 0;
+	if (argc < 2 || !strcmp(argv[1], "unit")) {
+		rc = cmocka_run_group_tests_name("profile2", unit, NULL, NULL);
+	} else if (!strcmp(argv[1], "kvm")) {
+		if (access("/dev/kvm", R_OK | W_OK) ||
+		    access("/sys/kernel/tracing/events/sched/sched_switch/format", R_OK)) {
+			printf("kvm group: not run: no /dev/kvm or sched tracepoints here\n");
+			rmdir(tmp);
+			return 77;
+		}
+		rc = cmocka_run_group_tests_name("profile2-kvm", kvm, NULL, NULL);
+	}
+	if (rc)
+		printf("kept %s\n", tmp);
+	else
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
