@@ -6,6 +6,8 @@
 
 #include "coldmark/report.h"
 
+#include "html.h"
+
 void cm_profile_md(const struct cm_report *r, FILE *f)
 {
 	if (!r->profile)
@@ -37,17 +39,6 @@ void *cm_profile_json(const struct cm_report *r)
 	return a;
 }
 
-static void esc(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else
-			fputc(*s, f);
-}
-
 void cm_profile_html(const struct cm_report *r, FILE *f)
 {
 	if (!r->profile)
@@ -61,7 +52,7 @@ void cm_profile_html(const struct cm_report *r, FILE *f)
 		fputs("<tr>", f);
 		for (size_t k = 0; k < 4; k++) {
 			fputs("<td>", f);
-			esc(f, cells[k]);
+			cm_html_esc(f, cells[k]);
 			fputs("</td>", f);
 		}
 		fprintf(f, "<td>%.0f</td><td>%zu</td></tr>\n", l->median, l->nboots);

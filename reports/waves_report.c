@@ -8,6 +8,8 @@
 
 #include "coldmark/report.h"
 
+#include "html.h"
+
 static const char *level_name(const struct cm_report *r, const struct cm_wave_level *l)
 {
 	return l->case_idx == SIZE_MAX ? "cases mixed" : r->ds->cases[l->case_idx].id;
@@ -113,17 +115,6 @@ void *cm_waves_json(const struct cm_report *r)
 	return o;
 }
 
-static void esc(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else
-			fputc(*s, f);
-}
-
 void cm_waves_html(const struct cm_report *r, FILE *f)
 {
 	const struct cm_wave_summary *w = r->waves;
@@ -136,7 +127,7 @@ void cm_waves_html(const struct cm_report *r, FILE *f)
 	for (size_t i = 0; i < w->n; i++) {
 		const struct cm_wave_level *l = &w->v[i];
 		fputs("<tr><td>", f);
-		esc(f, level_name(r, l));
+		cm_html_esc(f, level_name(r, l));
 		fprintf(f, "</td><td>%zu</td><td>%zu</td><td>%s</td><td>%s</td>", l->k, l->nwaves,
 			val("total", l->makespan_median, a, sizeof(a)),
 			val("total", l->makespan_p90, b, sizeof(b)));
@@ -157,11 +148,11 @@ void cm_waves_html(const struct cm_report *r, FILE *f)
 			const struct cm_wave_phase *p = &w->v[i].phases[k];
 			const char *ph = r->ds->phases[p->phase_idx];
 			fputs("<tr><td>", f);
-			esc(f, level_name(r, &w->v[i]));
+			cm_html_esc(f, level_name(r, &w->v[i]));
 			fprintf(f, "</td><td>%zu</td><td>", w->v[i].k);
-			esc(f, r->ds->cases[p->case_idx].id);
+			cm_html_esc(f, r->ds->cases[p->case_idx].id);
 			fputs("</td><td>", f);
-			esc(f, ph);
+			cm_html_esc(f, ph);
 			fprintf(f, "</td><td>%zu</td><td>%s</td><td>%s</td><td>%s</td></tr>\n", p->n,
 				val(ph, p->median, a, sizeof(a)), val(ph, p->p90, b, sizeof(b)),
 				val(ph, p->p99, c, sizeof(c)));

@@ -371,3 +371,32 @@ void th_store_exec(const char *target, const char *sql)
 		fail_msg("%s: %s", sql, msg);
 	sqlite3_close(db);
 }
+
+struct th_hold th_hold_target(const char *target)
+{
+	struct th_hold h = { 0 };
+	if (!cm_store_is_url(target)) {
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+		h.lite = db;
+		return h;
+	}
+	h.pg = th_pg_connect(target);
+	PGresult *r = PQexec(h.pg, "BEGIN; LOCK TABLE samples IN EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	return h;
+}
+
+void th_release(struct th_hold *h)
+{
+	if (h->lite) {
+		sqlite3_exec(h->lite, "COMMIT", NULL, NULL, NULL);
+		sqlite3_close(h->lite);
+	} else if (h->pg) {
+		PQclear(PQexec(h->pg, "COMMIT"));
+		PQfinish(h->pg);
+	}
+	*h = (struct th_hold){ 0 };
+}

@@ -113,5 +113,14 @@ char *th_render_compare(const struct cm_cmp_result *r, const char *fmt);
 /* Raw SQL into the store at target (a SQLite file, or a PostgreSQL URL), as another program
  * (or an old coldmark) would; fails the test, naming the statement, on an error. */
 void th_store_exec(const char *target, const char *sql);
+/* Holds the store's samples (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on samples)
+ * so that copies or writers started meanwhile all read it before any of them writes; until
+ * th_release. */
+struct th_hold {
+	void *lite; /* sqlite3 * */
+	PGconn *pg;
+};
+struct th_hold th_hold_target(const char *target);
+void th_release(struct th_hold *h);
 
 #endif

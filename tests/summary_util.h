@@ -1,7 +1,7 @@
 /* test_summary's plumbing: a fresh store per test (a file, or a schema of its own on the
  * PostgreSQL server), raw SQL over either backend, processes run by argv, and the hold of a
  * store's samples that lets copies start together. Included by test_summary.c alone, after
- * its includes (cmocka, sqlite3, libpq, coldmark/store.h). */
+ * its includes (cmocka, sqlite3, libpq, coldmark/store.h, helpers.h). */
 #ifndef COLDMARK_TEST_SUMMARY_UTIL_H
 #define COLDMARK_TEST_SUMMARY_UTIL_H
 
@@ -11,17 +11,7 @@ static char tmp[64];
 /* A fresh store for one test: a file, or a schema of its own on the server. */
 static char *fresh(const char *name)
 {
-	if (!pg_base)
-		return cm_xasprintf("%s/%s.db", tmp, name);
-	PGconn *c = PQconnectdb(pg_base);
-	assert_int_equal(PQstatus(c), CONNECTION_OK);
-	char *sql = cm_xasprintf("SET client_min_messages = warning; DROP SCHEMA IF EXISTS %s "
-				 "CASCADE; CREATE SCHEMA %s;", name, name);
-	PGresult *r = PQexec(c, sql);
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r), free(sql), PQfinish(c);
-	return cm_xasprintf("%s%soptions=-csearch_path%%3D%s", pg_base, strchr(pg_base, '?') ? "&" : "?",
-			    name);
+	return pg_base ? th_pg_schema(pg_base, name) : cm_xasprintf("%s/%s.db", tmp, name);
 }
 
 /* Every row of sql over target, each column as text ("" for NULL), to cb. */
@@ -77,16 +67,7 @@ static long long scalar(const char *target, const char *sql)
 
 static void exec_sql(const char *target, const char *sql)
 {
-	sqlite3 *db;
-	char *msg = NULL;
-	if (cm_store_is_url(target)) {
-		each_row(target, sql, NULL, NULL);
-		return;
-	}
-	assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg);
-	sqlite3_close(db);
+	th_store_exec(target, sql);
 }
 
 static pid_t start(char *const argv[], const char *out, const char *err)
@@ -103,26 +84,6 @@ static pid_t start(char *const argv[], const char *out, const char *err)
 	return pid;
 }
 
-static int finish(pid_t pid)
-{
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct cm_buf b = { 0 };
-	char chunk[4096];
-	size_t n;
-	while (f && (n = fread(chunk, 1, sizeof(chunk), f)))
-		cm_buf_printf(&b, "%.*s", (int)n, chunk);
-	if (f)
-		fclose(f);
-	return b.s ? b.s : cm_xstrdup("");
-}
-
 /* `coldmark ARGS...`: its exit status, stdout in *out and stderr in *err (to free). */
 static int coldmark(char **out, char **err, ...)
 {
@@ -133,44 +94,11 @@ static int coldmark(char **out, char **err, ...)
 		;
 	va_end(ap);
 	char *o = cm_xasprintf("%s/out.txt", tmp), *e = cm_xasprintf("%s/err.txt", tmp);
-	int rc = finish(start(argv, o, e));
-	*out = slurp(o);
-	*err = slurp(e);
+	int rc = th_finish(start(argv, o, e));
+	*out = th_slurp(o);
+	*err = th_slurp(e);
 	free(o), free(e);
 	return rc;
-}
-
-/* Holds the target's samples (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock) so that
- * copies started meanwhile all read the target before any of them writes. */
-struct hold {
-	sqlite3 *lite;
-	PGconn *pg;
-};
-
-static struct hold hold_target(const char *t)
-{
-	struct hold h = { 0 };
-	if (!cm_store_is_url(t)) {
-		assert_int_equal(sqlite3_open(t, &h.lite), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(h.lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-		return h;
-	}
-	h.pg = PQconnectdb(t);
-	PGresult *r = PQexec(h.pg, "BEGIN; LOCK TABLE samples IN EXCLUSIVE MODE");
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	return h;
-}
-
-static void release(struct hold *h)
-{
-	if (h->lite) {
-		sqlite3_exec(h->lite, "COMMIT", NULL, NULL, NULL);
-		sqlite3_close(h->lite);
-	} else {
-		PQclear(PQexec(h->pg, "COMMIT"));
-		PQfinish(h->pg);
-	}
 }
 
 #endif

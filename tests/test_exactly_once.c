@@ -203,39 +203,6 @@ static void test_run_ids_unique_across_pid_namespaces(void **state)
 	free(t);
 }
 
-/* Holds the target's sample table (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on
- * samples) so that copies started meanwhile all read "none there" before any writes. */
-struct hold {
-	sqlite3 *lite;
-	PGconn *pg;
-};
-
-static struct hold hold_target(const char *t)
-{
-	struct hold h = { 0 };
-	if (!is_pg(t)) {
-		assert_int_equal(sqlite3_open(t, &h.lite), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(h.lite, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-		return h;
-	}
-	h.pg = th_pg_connect(t);
-	PGresult *r = PQexec(h.pg, "BEGIN; LOCK TABLE samples IN EXCLUSIVE MODE");
-	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
-	PQclear(r);
-	return h;
-}
-
-static void release(struct hold *h)
-{
-	if (h->lite) {
-		sqlite3_exec(h->lite, "COMMIT", NULL, NULL, NULL);
-		sqlite3_close(h->lite);
-	} else {
-		PQclear(PQexec(h->pg, "COMMIT"));
-		PQfinish(h->pg);
-	}
-}
-
 #define COPIES 4
 
 /* 4 copies of one source at once (sync: of a run folder; merge: of a shard), each boot once
@@ -247,7 +214,7 @@ static void copies_at_once(const char *cmd, const char *source, const char *t, l
 	struct cm_store *s = cm_store_open(t, &err); /* created before the lock */
 	assert_non_null(s);
 	cm_store_close(s);
-	struct hold h = hold_target(t);
+	struct th_hold h = th_hold_target(t);
 	pid_t pids[COPIES];
 	char *outs[COPIES];
 	for (int i = 0; i < COPIES; i++) {
@@ -257,7 +224,7 @@ static void copies_at_once(const char *cmd, const char *source, const char *t, l
 	}
 	struct timespec wait = { 2, 0 }; /* every copy has read the target by now */
 	nanosleep(&wait, NULL);
-	release(&h);
+	th_release(&h);
 	size_t added = 0;
 	for (int i = 0; i < COPIES; i++) {
 		int rc = th_finish(pids[i]);

@@ -26,23 +26,9 @@
 #include "coldmark/harness.h"
 #include "coldmark/profile.h"
 
+#include "helpers.h"
+
 static char tmp[256];
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
-static char *slurp(const char *path)
-{
-	size_t len;
-	char *s = cm_read_file(path, &len);
-	assert_non_null(s);
-	return s;
-}
 
 /* stdout of fn(cli) into a file, read back */
 static char *captured(int (*fn)(const struct cm_cli *), const struct cm_cli *cli, int *rc)
@@ -56,7 +42,7 @@ static char *captured(int (*fn)(const struct cm_cli *), const struct cm_cli *cli
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
-	char *out = slurp(path);
+	char *out = th_slurp(path);
 	free(path);
 	return out;
 }
@@ -65,7 +51,7 @@ static char *captured(int (*fn)(const struct cm_cli *), const struct cm_cli *cli
 
 static void load_mtree(struct cm_mtree *t)
 {
-	char *text = slurp(FIXTURES "/mtree/pc-kvm-qemu7.2.txt");
+	char *text = th_slurp(FIXTURES "/mtree/pc-kvm-qemu7.2.txt");
 	assert_int_equal(cm_mtree_parse(text, t), 0);
 	free(text);
 }
@@ -136,7 +122,7 @@ static void test_mmio_regions_journal(void **state)
 	cm_boot_evaluate(m, &ev, &ex, true, &br);
 	struct cm_planned b = { .boot = 1, .session = 1 };
 	assert_int_equal(cm_profile_journal(tmp, m, "accel=kvm", &b, &ev, &t, NULL, NULL), 0);
-	char *path = cm_xasprintf("%s/profile.csv", tmp), *csv = slurp(path);
+	char *path = cm_xasprintf("%s/profile.csv", tmp), *csv = th_slurp(path);
 	assert_non_null(strstr(csv, "accel=kvm,1,1,work,mmio fed00000-fed003ff hpet read,7\n"));
 	assert_null(strstr(csv, "firmware,mmio"));
 	free(csv);
@@ -169,14 +155,14 @@ static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct
 static char *replayed_run(const char *raw, const char *tag, const char *db)
 {
 	char *m = cm_xasprintf("%s/%s.yaml", tmp, tag), *dir = cm_xasprintf("%s/%s", tmp, tag);
-	write_file(m, "guest: {bundled: guest}\n"
+	th_write(m, "guest: {bundled: guest}\n"
 		      "base_args: [-machine, pc, -display, none, -nodefaults, -accel, tcg]\n"
 		      "axes: {rec: {template: [-name, \"{}\"], values: [kvm, tcg]}}\n"
 		      "phases:\n  - {name: firmware, from: exec, to: real_mode}\n"
 		      "  - {name: mode_switch, from: real_mode, to: long_mode}\n"
 		      "  - {name: work, from: long_mode, to: work_done}\n"
 		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
-		      "reference: none, profile: true}\n");
+		      "reference: none, profile: true}\n", 0644);
 	struct cm_diags d = { 0 };
 	struct cm_matrix *mx = cm_matrix_load(m, &d);
 	assert_non_null(mx);
@@ -194,7 +180,7 @@ static char *replayed_run(const char *raw, const char *tag, const char *db)
 	dup2(saved, 1);
 	close(saved);
 	assert_int_equal(rc, 0);
-	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = slurp(path);
+	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = th_slurp(path);
 	cm_capture_free(replay);
 	cm_matrix_free(mx);
 	cm_diags_clear(&d);
@@ -299,22 +285,13 @@ static void test_region_label(void **state)
 
 /* ---- real boots (group kvm) ------------------------------------------------------------- */
 
+/* argv to the end, its stdout in *out (to free) */
 static int run(char *const argv[], char **out)
 {
 	char *path = cm_xasprintf("%s/out.txt", tmp);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	size_t len;
-	*out = cm_read_file(path, &len);
+	int rc = th_run_stdout(argv, path, out);
 	free(path);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return rc;
 }
 
 static char *profiled_run(const char *guest, const char *tag, const char *db)
@@ -329,7 +306,7 @@ static char *profiled_run(const char *guest, const char *tag, const char *db)
 		"  - {name: work, from: long_mode, to: work_done}\n"
 		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
 	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, tag), *out = cm_xasprintf("%s/%s", tmp, tag);
-	write_file(mpath, yaml);
+	th_write(mpath, yaml, 0644);
 	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", (char *)db, "--tag",
 			 (char *)tag, "--profile", NULL };
 	char *o = NULL;
@@ -371,7 +348,7 @@ static void test_kvm_cpu_store(void **state)
 	char *db = cm_xasprintf("%s/store.db", tmp);
 	char *plain = profiled_run("guest", "plain", db), *post = profiled_run("guest-post", "post", db);
 	char *sp = cm_xasprintf("%s/samples.csv", plain), *pp = cm_xasprintf("%s/profile.csv", plain);
-	char *samples = slurp(sp), *profile = slurp(pp);
+	char *samples = th_slurp(sp), *profile = th_slurp(pp);
 	for (int b = 1; b <= 5; b++) {
 		double q = qemu_cpu(samples, b), sum = 0;
 		const char *ph[] = { "firmware", "mode_switch", "work" };

@@ -30,6 +30,7 @@
 #include "coldmark/rundir.h"
 #include "coldmark/store.h"
 
+#include "helpers.h"
 #include "summary_util.h"
 
 /* a repeatable noise in [-1, 1] */
@@ -268,7 +269,7 @@ static void test_summary_killed_mid_session(void **state)
 		struct timespec nap = { 0, (40 + 37 * k) * 1000000L };
 		nanosleep(&nap, NULL);
 		kill(pid, SIGKILL);
-		assert_int_equal(finish(pid), 128 + SIGKILL);
+		assert_int_equal(th_finish(pid), 128 + SIGKILL);
 	}
 	char *sql = "SELECT COUNT(DISTINCT session) FROM samples WHERE run_id = 'run-kill'";
 	assert_true(scalar(t, sql) >= 2); /* the writers got somewhere before the kills */
@@ -313,7 +314,7 @@ static void copies_at_once(const char *cmd, char *const *sources, int n, const c
 	struct cm_store *s = cm_store_open(t, &err);
 	assert_non_null(s);
 	cm_store_close(s);
-	struct hold h = hold_target(t);
+	struct th_hold h = th_hold_target(t);
 	pid_t pids[8];
 	for (int i = 0; i < n; i++) {
 		char *o = cm_xasprintf("%s/copy%d.out", tmp, i), *e = cm_xasprintf("%s/copy%d.err", tmp, i);
@@ -323,10 +324,10 @@ static void copies_at_once(const char *cmd, char *const *sources, int n, const c
 	}
 	struct timespec wait = { 2, 0 };
 	nanosleep(&wait, NULL);
-	release(&h);
+	th_release(&h);
 	for (int i = 0; i < n; i++) {
-		int rc = finish(pids[i]);
-		char *e = cm_xasprintf("%s/copy%d.err", tmp, i), *msg = slurp(e);
+		int rc = th_finish(pids[i]);
+		char *e = cm_xasprintf("%s/copy%d.err", tmp, i), *msg = th_slurp(e);
 		if (rc)
 			fail_msg("%s %d: exit %d: %s", cmd, i, rc, msg);
 		free(e), free(msg);
@@ -367,15 +368,15 @@ static void test_summary_concurrent_writers(void **state)
 		_exit(cm_store_add_rows(w, "run-writers", &d, 0, d.n) ? 4 : 0);
 	}
 	close(go[0]);
-	struct hold h = hold_target(t);
+	struct th_hold h = th_hold_target(t);
 	for (int i = 0; i < WRITERS; i++)
 		assert_int_equal(write(go[1], "g", 1), 1);
 	close(go[1]);
 	struct timespec wait = { 1, 0 }; /* every writer waits on the held samples by now */
 	nanosleep(&wait, NULL);
-	release(&h);
+	th_release(&h);
 	for (int i = 0; i < WRITERS; i++)
-		assert_int_equal(finish(pids[i]), 0);
+		assert_int_equal(th_finish(pids[i]), 0);
 	assert_int_equal(scalar(t, "SELECT n FROM session_summary WHERE phase = 'total'"), WRITERS);
 	summary_is_raw(t, "run-writers");
 	free(t);
@@ -549,10 +550,10 @@ static void same_both_ways(const char *what, char **args, int nargs)
 		argv[1 + i] = args[i];
 	char *o1 = cm_xasprintf("%s/a.out", tmp), *e1 = cm_xasprintf("%s/a.err", tmp),
 	     *o2 = cm_xasprintf("%s/b.out", tmp), *e2 = cm_xasprintf("%s/b.err", tmp);
-	int rc1 = finish(start(argv, o1, e1));
+	int rc1 = th_finish(start(argv, o1, e1));
 	argv[1 + nargs] = "--from-samples";
-	int rc2 = finish(start(argv, o2, e2));
-	char *a = slurp(o1), *b = slurp(o2), *ea = slurp(e1);
+	int rc2 = th_finish(start(argv, o2, e2));
+	char *a = th_slurp(o1), *b = th_slurp(o2), *ea = th_slurp(e1);
 	if (rc1 != rc2 || !*a)
 		fail_msg("%s: exit %d vs %d: %s", what, rc1, rc2, ea);
 	assert_null(strstr(ea, "session summary counts")); /* the summary was used */
@@ -588,7 +589,7 @@ static void test_summary_compare_history_equal_raw(void **state)
 static int cleanup(void **state)
 {
 	char *argv[] = { "/bin/rm", "-rf", tmp, NULL };
-	finish(start(argv, "/dev/null", "/dev/null"));
+	th_finish(start(argv, "/dev/null", "/dev/null"));
 	return 0;
 }
 
