@@ -85,9 +85,10 @@ static int parse_opts(const struct cm_cli *cli, struct bs *b)
 	if (f && strcmp(f, "text") && strcmp(f, "json"))
 		return usage("--format: text or json, not '%s'", f);
 	b->json = f && !strcmp(f, "json");
-	/* a look after every session from the first: most steps are clear after 1-2 sessions
-	 * with the decision of bisect_decide.c, and a session more is what an unclear one needs */
-	if (parse_int(cli, "sessions", 1, &b->sessions) ||
+	/* the first look after 2 sessions (one cannot show how sessions differ: at 1, under heavy
+	 * contention, the bootstrap's CI was too narrow), then one after every session: most steps
+	 * are clear at 2-3, and one session more is what an unclear one needs */
+	if (parse_int(cli, "sessions", 2, &b->sessions) ||
 	    parse_int(cli, "max-sessions", b->sessions > 8 ? b->sessions : 8, &b->max_sessions))
 		return CM_EXIT_USAGE;
 	if (b->max_sessions < b->sessions)

@@ -83,7 +83,7 @@ struct bs_est {
 };
 /* Where the builds lie: d = log(bad/good) (or second/first), x = log(cand/good), y =
  * log(cand/bad), mid = x - d/2 (the candidate from the midpoint), pos = x/d (0 like good, 1
- * like bad); location = the 25th percentile of a build's boots, CI by a bootstrap within
+ * like bad); location = the 10th percentile of a build's boots, CI by a bootstrap within
  * sessions. */
 struct bs_loc {
 	bool ok;

@@ -277,7 +277,7 @@ static const struct cm_opt bisect_opts[] = {
 	{ "build", 0, "PROGRAM", "run as PROGRAM WORKTREE BUILDDIR with COLDMARK_REV=<sha>; exit 125: "
 				 "cannot be tested (required)" },
 	{ "phase", 0, "PHASE", "the phase judged (default total)" },
-	{ "sessions", 0, "K", "interleaved sessions of a step before its first look (default 1)" },
+	{ "sessions", 0, "K", "interleaved sessions of a step before its first look (default 2)" },
 	{ "max-sessions", 0, "K", "sessions a step (or check of the ends) may grow to, one a look, "
 				  "before it is skipped (default 8)" },
 	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
