@@ -1,5 +1,8 @@
 /* coldmark bisect and what it stands on.
  *   test_bisect matrix   the {build} placeholder and a guest on an axis value (no boots)
+ *   test_bisect decide   a step's sequential decision (bisect_decide.c) on two real steps of
+ *                        this host (tests/fixtures/bisect-step-*.csv) and on simulated steps
+ *                        whose boots are bimodal as this host's are (no boots)
  *   test_bisect e2e      a real git repository of the bundled guest's source (16 commits, one
  *                        raising the work loop +30%, an earlier one that does not assemble),
  *                        real builds in worktrees and real TCG boots: the right commit in at
