@@ -53,7 +53,8 @@ for pct in "${pcts[@]}"; do
 		if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then right=$((right + 1))
 		elif [ "$rc" = 0 ]; then wrong=$((wrong + 1))
 		else none=$((none + 1)); fi
-		echo "  +$pct% seed $seed (change at revision $at): exit $rc, $([ "$got" = "$want" ] && echo right || echo "got '${got:-none}'")" >&2
+		# builds, boots and seconds too: a run cut short can still be tabulated from these lines
+		echo "  +$pct% seed $seed (change at revision $at): exit $rc, $([ "$got" = "$want" ] && echo right || echo "got '${got:-none}'"), ${b:-0} builds, ${n:-0} boots, $(tail -1 "$work/secs") s" >&2
 	done
 	printf '| +%s%% | %d/%d | %d | %d | %s, %s | %s, %s | %.1f |\n' "$pct" "$right" "$repos" "$wrong" "$none" \
 		"$(median < "$work/builds")" "$(sort -n "$work/builds" | tail -1)" \
