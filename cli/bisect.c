@@ -15,7 +15,6 @@
 #include "cli.h"
 #include "coldmark/matrix.h"
 
-enum bs_verdict { V_GOOD, V_BAD, V_BETWEEN, V_INCONCLUSIVE, V_UNTESTABLE, V_FAILED, V_ENDS };
 static const char *const verdict_names[] = { "like good", "like bad", "between",
 					     "inconclusive", "untestable", "build failed",
 					     "endpoints" };
@@ -25,6 +24,7 @@ struct bs_step {
 	size_t good, bad; /* the builds it was booted with: the last known good and first bad */
 	enum bs_verdict v;
 	struct bs_cmp vs_good, vs_bad; /* the candidate against either (ends: bad vs good) */
+	struct bs_est pos; /* the candidate's position, 0 like good .. 1 like bad, with its CI */
 	int sessions;
 	size_t boots;
 };
@@ -85,8 +85,11 @@ static int parse_opts(const struct cm_cli *cli, struct bs *b)
 	if (f && strcmp(f, "text") && strcmp(f, "json"))
 		return usage("--format: text or json, not '%s'", f);
 	b->json = f && !strcmp(f, "json");
-	if (parse_int(cli, "sessions", 3, &b->sessions) ||
-	    parse_int(cli, "max-sessions", 3 * b->sessions, &b->max_sessions))
+	/* the first look after 2 sessions (one cannot show how sessions differ: at 1, under heavy
+	 * contention, the bootstrap's CI was too narrow), then one after every session: most steps
+	 * are clear at 2-3, and one session more is what an unclear one needs */
+	if (parse_int(cli, "sessions", 2, &b->sessions) ||
+	    parse_int(cli, "max-sessions", b->sessions > 8 ? b->sessions : 8, &b->max_sessions))
 		return CM_EXIT_USAGE;
 	if (b->max_sessions < b->sessions)
 		b->max_sessions = b->sessions;
@@ -235,30 +238,11 @@ static void add_step(struct bs_run *r, struct bs_step s)
 	r->steps[r->nsteps++] = s;
 }
 
-static bool moved(const struct bs_cmp *c, int dir)
-{
-	return c->ok && c->verdict == (dir > 0 ? CM_REGRESSED : CM_IMPROVED);
-}
-
-static bool apart(const struct bs_cmp *c)
-{
-	return c->ok && (c->verdict == CM_REGRESSED || c->verdict == CM_IMPROVED);
-}
-
-/* Like good: apart from the bad build only (and towards the good); like bad: apart from the
- * good one only (in the change's direction); between: apart from both (several changes in the
- * range: on the way from one to the other, or beyond one of them). */
-static enum bs_verdict classify(const struct bs_step *s, int dir)
-{
-	if (apart(&s->vs_good) && apart(&s->vs_bad))
-		return V_BETWEEN;
-	return moved(&s->vs_good, dir) ? V_BAD : moved(&s->vs_bad, -dir) ? V_GOOD : V_INCONCLUSIVE;
-}
-
-/* One candidate: built, then booted in K sessions (K more while inconclusive, up to
- * --max-sessions) with the last known good and the first known bad builds: after a "between"
- * those are no longer the ends, and a candidate is judged against its nearest neighbours.
- * 0, or the exit status of a run that could not go on. */
+/* One candidate: built, then booted with the last known good and the first known bad builds
+ * (after a "between" those are no longer the ends: a candidate is judged against its nearest
+ * neighbours) in --sessions sessions, then one more at a time while its CI straddles the
+ * decision, up to --max-sessions; --alpha is spent over those looks (bisect_decide.c). 0, or
+ * the exit status of a run that could not go on. */
 static int test_rev(struct bs_run *r, size_t i, struct bs_step *s)
 {
 	struct bs *b = &r->b;
@@ -269,19 +253,25 @@ static int test_rev(struct bs_run *r, size_t i, struct bs_step *s)
 		return rc;
 	}
 	size_t idx[3] = { r->lo, r->hi, i };
-	const int pairs[2][2] = { { 0, 2 }, { 1, 2 } };
-	for (s->sessions = b->sessions;; s->sessions += b->sessions) {
-		if (s->sessions > b->max_sessions)
-			s->sessions = b->max_sessions;
-		struct bs_cmp c[2];
-		if ((rc = bs_experiment(b, b->revs[i].name, idx, 3, s->sessions, pairs, c, 2)))
+	for (s->sessions = b->sessions;; s->sessions++) {
+		struct bs_obs o;
+		struct bs_loc l;
+		if ((rc = bs_experiment(b, b->revs[i].name, idx, 3, s->sessions, &o)))
 			return rc;
-		s->vs_good = c[0], s->vs_bad = c[1], s->boots = b->step_boots;
-		s->v = classify(s, r->dir);
+		bs_locate(&o, bs_look_alpha(b), &l);
+		bs_obs_free(&o);
+		s->boots = b->step_boots;
+		s->v = bs_classify(&l, r->dir, b->judge.thr);
+		s->pos = l.pos;
+		if (l.ok) {
+			bs_est_cmp(&l.x, b->judge.thr, (size_t)s->sessions, &s->vs_good);
+			bs_est_cmp(&l.y, b->judge.thr, (size_t)s->sessions, &s->vs_bad);
+		}
 		if (s->v != V_INCONCLUSIVE || s->sessions >= b->max_sessions)
 			break;
-		fprintf(stderr, "coldmark bisect: %s inconclusive after %d sessions: %d more\n",
-			b->revs[i].name, s->sessions, b->sessions);
+		fprintf(stderr, "coldmark bisect: %s inconclusive after %d sessions (position %.2f "
+				"[%.2f, %.2f]): one more\n", b->revs[i].name, s->sessions, l.pos.v,
+			l.pos.lo, l.pos.hi);
 	}
 	b->boots += s->boots;
 	return 0;
@@ -305,31 +295,34 @@ static int endpoints(struct bs_run *r)
 			return CM_EXIT_FAILED;
 		}
 	size_t idx[2] = { 0, bad };
-	const int pairs[1][2] = { { 0, 1 } };
 	struct bs_step s = { .rev = bad, .good = 0, .bad = bad, .v = V_ENDS };
-	const struct bs_cmp *c = &s.vs_good;
 	/* apart beyond --threshold: bisect; the whole CI within it: nothing to bisect; neither:
-	 * more sessions, as for a step, before calling it nothing */
-	for (s.sessions = b->sessions;; s.sessions += b->sessions) {
-		if (s.sessions > b->max_sessions)
-			s.sessions = b->max_sessions;
-		if ((rc = bs_experiment(b, "endpoints", idx, 2, s.sessions, pairs, &s.vs_good, 1)))
+	 * one more session, as for a step, up to --max-sessions before calling it nothing */
+	int ends = 0;
+	for (s.sessions = b->sessions;; s.sessions++) {
+		struct bs_obs o;
+		struct bs_loc l;
+		if ((rc = bs_experiment(b, "endpoints", idx, 2, s.sessions, &o)))
 			return rc;
+		bs_locate(&o, bs_look_alpha(b), &l);
+		bs_obs_free(&o);
 		s.boots = b->step_boots;
-		if (apart(c) || (c->ok && c->lo > -b->judge.thr && c->hi < b->judge.thr) ||
-		    s.sessions >= b->max_sessions)
+		ends = bs_ends(&l, b->judge.thr);
+		if (l.ok)
+			bs_est_cmp(&l.d, b->judge.thr, (size_t)s.sessions, &s.vs_good);
+		if (ends || s.sessions >= b->max_sessions)
 			break;
 		fprintf(stderr, "coldmark bisect: the ends are neither apart nor alike after %d "
-				"sessions: %d more\n", s.sessions, b->sessions);
+				"sessions: one more\n", s.sessions);
 	}
 	b->boots += s.boots;
 	add_step(r, s);
-	if (!apart(c)) {
+	if (ends != 1 && ends != -1) {
 		r->why_not = "nothing to bisect: the good and bad builds do not differ beyond "
 			     "--threshold on the phase";
 		return CM_EXIT_FAILED;
 	}
-	r->dir = c->verdict == CM_REGRESSED ? 1 : -1;
+	r->dir = ends;
 	return 0;
 }
 
@@ -402,10 +395,14 @@ static int answer(struct bs_run *r)
 			return 0;
 		}
 	size_t idx[2] = { r->lo, r->hi };
-	const int pairs[1][2] = { { 0, 1 } };
 	char label[32];
 	snprintf(label, sizeof(label), "parent-%s", b->revs[r->hi].name);
-	int rc = bs_experiment(b, label, idx, 2, b->sessions, pairs, &r->answer, 1);
+	struct bs_obs o;
+	struct bs_loc l;
+	int rc = bs_experiment(b, label, idx, 2, b->sessions, &o);
+	if (!rc && !bs_locate(&o, b->judge.alpha / 2, &l)) /* a plain two-sided CI: no decision */
+		bs_est_cmp(&l.d, b->judge.thr, (size_t)b->sessions, &r->answer);
+	bs_obs_free(&o);
 	b->boots += rc ? 0 : b->step_boots;
 	r->answer_from = "one more A/B of the two builds";
 	return rc;
@@ -445,7 +442,8 @@ static void write_text(const struct bs_run *r, const char *subject, const char *
 	if (r->why_not && r->hi - r->lo > 1 && r->nsteps)
 		fprintf(f, "  the first bad commit is in %s..%s\n", b->revs[r->lo].name,
 			b->revs[r->hi].name);
-	fprintf(f, "path (%s, %d+ sessions a step):\n", b->phase, b->sessions);
+	fprintf(f, "path (%s, %d to %d sessions a step; position 0 like good, 1 like bad):\n",
+		b->phase, b->sessions, b->max_sessions);
 	for (size_t k = 0; k < r->nsteps; k++) {
 		const struct bs_step *s = &r->steps[k];
 		const struct bs_rev *v = &b->revs[s->rev];
@@ -461,6 +459,9 @@ static void write_text(const struct bs_run *r, const char *subject, const char *
 			snprintf(g, sizeof(g), "vs good %.7s", b->revs[s->good].name);
 			snprintf(x, sizeof(x), "vs bad %.7s", b->revs[s->bad].name);
 			fprintf(f, "  %s %-12s", v->name, verdict_names[s->v]);
+			if (s->vs_good.ok)
+				fprintf(f, "  position %.2f [%.2f, %.2f]", s->pos.v, s->pos.lo,
+					s->pos.hi);
 			say_cmp(f, g, &s->vs_good);
 			say_cmp(f, x, &s->vs_bad);
 		}
@@ -506,6 +507,10 @@ static json_t *steps_json(const struct bs_run *r)
 				      "vs_bad", s->v == V_ENDS ? json_null() : cmp_json(&s->vs_bad));
 		if (s->v == V_UNTESTABLE || s->v == V_FAILED)
 			json_object_set_new(o, "build_exit", json_integer(v->build_status));
+		else if (s->v != V_ENDS && s->vs_good.ok)
+			json_object_set_new(o, "position", json_pack("{s:o,s:o,s:o}", "value",
+				real_or_null(s->pos.v), "ci_lo", real_or_null(s->pos.lo), "ci_hi",
+				real_or_null(s->pos.hi)));
 		json_object_set_new(o, "good", json_string(r->b.revs[s->good].sha));
 		json_object_set_new(o, "bad", json_string(r->b.revs[s->bad].sha));
 		json_array_append_new(a, o);

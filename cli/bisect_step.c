@@ -258,48 +258,31 @@ static int load_sessions(const char *step, int sessions, struct cm_dataset *all)
 	return rc ? CM_EXIT_USAGE : 0;
 }
 
-/* One build's boots of the judged case and phase, as a one-case dataset (Holm then adjusts
- * over the one test the step makes, not over every phase of the run). */
-static void one_side(const struct cm_dataset *all, size_t a, const char *build, const char *held,
-		     const char *phase, struct cm_dataset *out)
+/* Build `build`'s measured boots of the judged case (held) and phase, session by session,
+ * into obs's slot k. */
+static void collect(const struct cm_dataset *all, size_t a, const char *build, const char *held,
+		    const char *phase, struct bs_obs *o, size_t k)
 {
-	cm_dataset_init(out, NULL, 0);
-	cm_dataset_phase(out, phase);
-	for (size_t i = 0; i < all->n; i++) {
-		const struct cm_sample_row *r = &all->rows[i];
-		if (strcmp(r->phase, phase) || strcmp(all->cases[r->case_idx].labels[a], build))
-			continue;
-		char *h = cm_case_held_fixed(all, r->case_idx, a);
-		bool match = !strcmp(h, held);
-		free(h);
-		if (!match)
-			continue;
-		cm_dataset_case(out, "step", NULL);
-		cm_dataset_add_like(out, all, r, "step");
+	size_t cap = 0, n = 0;
+	o->off[k] = cm_xcalloc(all->nsessions + 1, sizeof(size_t));
+	for (size_t s = 0; s < all->nsessions; s++) {
+		o->off[k][s] = n;
+		for (size_t i = 0; i < all->n; i++) {
+			const struct cm_sample_row *r = &all->rows[i];
+			if ((size_t)r->session != s + 1 || strcmp(r->phase, phase) ||
+			    strcmp(all->cases[r->case_idx].labels[a], build) ||
+			    cm_row_kind(r) != CM_ROW_MEASURED || !(r->duration_ns > 0))
+				continue;
+			char *h = cm_case_held_fixed(all, r->case_idx, a);
+			bool match = !strcmp(h, held);
+			free(h);
+			if (!match)
+				continue;
+			CM_PUSH(o->v[k], n, cap);
+			o->v[k][n++] = r->duration_ns;
+		}
 	}
-}
-
-/* cand against base, both values of the build axis booted in the same sessions. */
-static void judge(struct bs *b, const struct cm_dataset *all, size_t a, const char *held,
-		  const char *base, const char *cand, struct bs_cmp *out)
-{
-	struct cm_dataset bd, cd;
-	one_side(all, a, base, held, b->phase, &bd);
-	one_side(all, a, cand, held, b->phase, &cd);
-	struct cm_cmp_opts opts = { .within_run = true };
-	struct cm_cmp_result res;
-	memset(out, 0, sizeof(*out));
-	if (!cm_compare_build(&bd, &cd, &b->judge, NULL, &opts, &res) && res.nrows) {
-		const struct cm_cmp_row *row = &res.rows[0];
-		*out = (struct bs_cmp){ .ok = row->cmp.rel == row->cmp.rel, .rel = row->cmp.rel,
-					.lo = row->cmp.rel_lo, .hi = row->cmp.rel_hi,
-					.p = row->cmp.p_adj, .verdict = row->cmp.verdict,
-					.nbase = row->base_n, .ncand = row->cand_n,
-					.sessions = row->cand_sessions };
-		cm_compare_free(&res);
-	}
-	cm_dataset_free(&bd);
-	cm_dataset_free(&cd);
+	o->off[k][all->nsessions] = n;
 }
 
 /* The case the steps are judged on: the first one of the base build (references have none). */
@@ -320,7 +303,7 @@ static size_t count_boots(const struct cm_dataset *all)
 }
 
 int bs_experiment(struct bs *b, const char *label, const size_t *idx, size_t n, int sessions,
-		  const int (*pairs)[2], struct bs_cmp *cmp, size_t npairs)
+		  struct bs_obs *obs)
 {
 	char *names[4], *dirs[4];
 	for (size_t k = 0; k < n; k++)
@@ -330,6 +313,7 @@ int bs_experiment(struct bs *b, const char *label, const size_t *idx, size_t n, 
 	     *tag = cm_xasprintf("bisect/%s", b->revs[idx[n - 1]].sha);
 	mkdir(steps, 0755);
 	mkdir(step, 0755);
+	memset(obs, 0, sizeof(*obs));
 	int rc = 0;
 	cm_cli_set_builds(&builds);
 	for (int k = 1; k <= sessions && !rc && !bs_stop; k++) {
@@ -348,10 +332,12 @@ int bs_experiment(struct bs *b, const char *label, const size_t *idx, size_t n, 
 		while (a < all.naxes && strcmp(all.axes[a], CM_BUILD_AXIS))
 			a++;
 		char *held = a < all.naxes ? judged_case(&all, a, names[0]) : NULL;
-		for (size_t k = 0; k < npairs; k++) {
-			memset(&cmp[k], 0, sizeof(cmp[k]));
+		obs->nbuilds = n, obs->nsess = all.nsessions;
+		for (size_t k = 0; k < n; k++) {
 			if (held)
-				judge(b, &all, a, held, names[pairs[k][0]], names[pairs[k][1]], &cmp[k]);
+				collect(&all, a, names[k], held, b->phase, obs, k);
+			else
+				obs->off[k] = cm_xcalloc(all.nsessions + 1, sizeof(size_t));
 		}
 		if (held && !b->judged_case)
 			b->judged_case = cm_xstrdup(*held ? held : "default");

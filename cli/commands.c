@@ -283,11 +283,11 @@ static const struct cm_opt bisect_opts[] = {
 	{ "build", 0, "PROGRAM", "run as PROGRAM WORKTREE BUILDDIR with COLDMARK_REV=<sha>; exit 125: "
 				 "cannot be tested (required)" },
 	{ "phase", 0, "PHASE", "the phase judged (default total)" },
-	{ "sessions", 0, "K", "interleaved sessions per step (default 3)" },
-	{ "max-sessions", 0, "K", "sessions an inconclusive step (or check of the ends) may grow "
-				  "to before it is skipped (default 3 x --sessions)" },
+	{ "sessions", 0, "K", "interleaved sessions of a step before its first look (default 2)" },
+	{ "max-sessions", 0, "K", "sessions a step (or check of the ends) may grow to, one a look, "
+				  "before it is skipped (default 8)" },
 	{ "threshold", 0, "PCT", "smallest change that counts, in percent (default 2)" },
-	{ "alpha", 0, "A", "significance level of each verdict (default 0.05)" },
+	{ "alpha", 0, "A", "error rate of each step's verdict, spent over its looks (default 0.05)" },
 	{ "output", 'o', "OUTDIR", "builds, steps and the answer (default coldmark-out/bisect)" },
 	{ "db", 0, "PATH|URL", "results store (default $COLDMARK_DB, else ./" CM_DEFAULT_DB ")" },
 	{ "format", 0, "FORMAT", "text (default) or json" },

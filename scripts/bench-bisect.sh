@@ -1,12 +1,14 @@
 #!/bin/bash
 # How small a change coldmark bisect finds right, and what it costs (README, "bisect"):
 #   scripts/bench-bisect.sh [REPOS] [PCT...]      defaults: 20 repos, +10% +5% +3%
-# (the matrix: 10 boots + 1 warm-up a build and session, TCG, the `work` phase)
+# (the matrix: 10 boots + 1 warm-up a build and session, TCG, the `work` phase of a ~7 ms loop;
+#  10 rather than 5: at +5-10% a step needs ~2x fewer sessions for ~the same boots, see the notes)
 # For each PCT, REPOS seeded repositories of the bundled guest's source (scripts/bisect-repo.sh,
 # 16 commits), the change at a seeded commit 1..15, bisected under TCG with the default
 # settings on the `work` phase; prints per PCT how many were found right, and the builds,
-# boots and minutes they took (median and max). Not a test: it takes long (a bisect is ~1 min
-# here). Boots are serialised with the e2e lock, as the tests' are.
+# boots and minutes they took (median and max). Not a test: it takes long (a bisect is 1-3 min
+# here). Each bisect takes the e2e lock on its own (not the whole benchmark), so other tests'
+# boots interleave; the minutes include the waits for it.
 set -euo pipefail
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${COLDMARK:-$repo_root/build/default/cli/coldmark}
@@ -35,7 +37,7 @@ for pct in "${pcts[@]}"; do
 	for ((seed = 1; seed <= repos; seed++)); do
 		at=$(( (seed * 11 + pct) % 15 + 1 ))   # seeded, spread over 1..15 (11 is prime to 15)
 		r="$work/r$pct-$seed"
-		bash "$repo_root/scripts/bisect-repo.sh" "$r" 16 "$at" "$pct" >/dev/null
+		BISECT_WORK=${BISECT_WORK:-4000000} bash "$repo_root/scripts/bisect-repo.sh" "$r" 16 "$at" "$pct" >/dev/null
 		want=$(git -C "$r" log --format=%H --grep="^revision $at:")
 		start=$(date +%s)
 		set +e
@@ -51,7 +53,8 @@ for pct in "${pcts[@]}"; do
 		if [ "$rc" = 0 ] && [ "$got" = "$want" ]; then right=$((right + 1))
 		elif [ "$rc" = 0 ]; then wrong=$((wrong + 1))
 		else none=$((none + 1)); fi
-		echo "  +$pct% seed $seed (change at revision $at): exit $rc, $([ "$got" = "$want" ] && echo right || echo "got '${got:-none}'")" >&2
+		# builds, boots and seconds too: a run cut short can still be tabulated from these lines
+		echo "  +$pct% seed $seed (change at revision $at): exit $rc, $([ "$got" = "$want" ] && echo right || echo "got '${got:-none}'"), ${b:-0} builds, ${n:-0} boots, $(tail -1 "$work/secs") s" >&2
 	done
 	printf '| +%s%% | %d/%d | %d | %d | %s, %s | %s, %s | %.1f |\n' "$pct" "$right" "$repos" "$wrong" "$none" \
 		"$(median < "$work/builds")" "$(sort -n "$work/builds" | tail -1)" \

@@ -1,5 +1,8 @@
 /* coldmark bisect and what it stands on.
  *   test_bisect matrix   the {build} placeholder and a guest on an axis value (no boots)
+ *   test_bisect decide   a step's sequential decision (bisect_decide.c) on two real steps of
+ *                        this host (tests/fixtures/bisect-step-*.csv) and on simulated steps
+ *                        whose boots are bimodal as this host's are (no boots)
  *   test_bisect e2e      a real git repository of the bundled guest's source (16 commits, one
  *                        raising the work loop +30%, an earlier one that does not assemble),
  *                        real builds in worktrees and real TCG boots: the right commit in at
@@ -25,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bisect.h"
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
 #include "coldmark/util.h"
@@ -152,6 +156,143 @@ static void test_axis_guest(void **state)
 		cm_diags_clear(&d);
 	}
 	free(img);
+}
+
+/* ---- decide: a step's sequential decision on real and simulated boots ------------------------ */
+
+/* Sessions 1..upto of a step's boots (good, bad, cand) as bs_obs. */
+static void obs_from(const double *ns, const int *sess, const int *role, size_t n, int upto,
+		     struct bs_obs *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->nbuilds = 3, o->nsess = (size_t)upto;
+	for (size_t k = 0; k < 3; k++) {
+		o->v[k] = cm_xcalloc(n + 1, sizeof(double));
+		o->off[k] = cm_xcalloc((size_t)upto + 1, sizeof(size_t));
+		size_t m = 0;
+		for (int s = 1; s <= upto; s++) {
+			o->off[k][s - 1] = m;
+			for (size_t i = 0; i < n; i++)
+				if (sess[i] == s && role[i] == (int)k)
+					o->v[k][m++] = ns[i];
+		}
+		o->off[k][upto] = m;
+	}
+}
+
+/* The sequential step as bisect runs it by default: a look after each session 2..8, each
+ * tail at 0.05 / 7, threshold 2%. The verdict, and the sessions it took in *used. */
+static enum bs_verdict sequential(const double *ns, const int *sess, const int *role, size_t n,
+				  int most, int *used)
+{
+	enum bs_verdict v = V_INCONCLUSIVE;
+	for (*used = 2; *used <= most; ++*used) {
+		struct bs_obs o;
+		struct bs_loc l;
+		obs_from(ns, sess, role, n, *used, &o);
+		assert_int_equal(bs_locate(&o, 0.05 / 7, &l), 0);
+		bs_obs_free(&o);
+		if ((v = bs_classify(&l, 1, 0.02)) != V_INCONCLUSIVE)
+			break;
+	}
+	return v;
+}
+
+static size_t read_step(const char *name, double *ns, int *sess, int *role, int *nsess)
+{
+	char *path = cm_xasprintf("%s/bisect-step-%s.csv", FIXTURES, name), line[256];
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = 0;
+	*nsess = 0;
+	while (fgets(line, sizeof(line), f) && n < 400) {
+		char build[16];
+		double v;
+		int s;
+		if (sscanf(line, "%d,%15[a-z],%lf", &s, build, &v) != 3)
+			continue;
+		ns[n] = v, sess[n] = s, role[n++] = !strcmp(build, "good") ? 0 : !strcmp(build, "bad") ? 1 : 2;
+		*nsess = s > *nsess ? s : *nsess;
+	}
+	fclose(f);
+	free(path);
+	return n;
+}
+
+/* Two real steps of e2e-bisect runs on this host: one the old rule left inconclusive after 9
+ * sessions (the candidate was the first bad commit: "not found"), one it took 6 sessions to
+ * call like good. Both are decided right, and sooner. */
+static void test_real_steps(void **state)
+{
+	(void)state;
+	struct { const char *name; enum bs_verdict want; int by; } steps[] = {
+		{ "inconclusive9-bad", V_BAD, 3 }, { "like-good6", V_GOOD, 4 } };
+	for (size_t k = 0; k < 2; k++) {
+		double ns[400];
+		int sess[400], role[400], nsess, used;
+		size_t n = read_step(steps[k].name, ns, sess, role, &nsess);
+		enum bs_verdict v = sequential(ns, sess, role, n, nsess, &used);
+		fprintf(stderr, "%s: verdict %d after %d sessions\n", steps[k].name, v, used);
+		assert_int_equal(v, steps[k].want);
+		assert_true(used <= steps[k].by);
+	}
+}
+
+static uint64_t sim_rng = 88172645463325252ull;
+
+static double uniform(void)
+{
+	sim_rng ^= sim_rng << 13, sim_rng ^= sim_rng >> 7, sim_rng ^= sim_rng << 17;
+	return (double)(sim_rng >> 11) / 9007199254740992.0;
+}
+
+/* A boot of `work` as this host gives it: the quiet mode +-3%, contended (x1.6-1.9) at rate
+ * `busy`, and a session's own level (x0.97-1.03) shared by every build in it. */
+static double boot(double ms, double busy, double level)
+{
+	double v = ms * level * (0.97 + 0.06 * uniform());
+	return 1e6 * (uniform() < busy ? v * (1.6 + 0.3 * uniform()) : v);
+}
+
+/* Simulated steps: 5 boots a build and session, 40% of them contended. A candidate like the bad
+ * (good) end of a +10% change is called like bad (good) in >= 85% of the steps and the other
+ * in at most alpha = 5% (a "between" of a candidate near the bad end is searched as like
+ * bad); one exactly
+ * halfway, on the boundary of both verdicts, gets each in about alpha of the steps (5.2% and
+ * 2.0% in 600 such steps; here <= 10 of 100 each, a binomial's room) and mostly "between". */
+static void test_simulated_steps(void **state)
+{
+	(void)state;
+	const double good = 6.0, bad = 6.6;
+	const struct { double cand; int bad_min, good_max; } cases[] = {
+		{ 6.6, 85, 0 }, { 6.0, 0, 0 }, { 6.0 * 1.04880885, 0, -1 } /* sqrt(1.1): halfway */ };
+	for (size_t c = 0; c < 3; c++) {
+		int verdicts[4] = { 0 }, sessions = 0, steps = 100;
+		for (int t = 0; t < steps; t++) {
+			double ns[8 * 15];
+			int sess[8 * 15], role[8 * 15], used;
+			size_t n = 0;
+			for (int s = 1; s <= 8; s++) {
+				double level = 0.97 + 0.06 * uniform();
+				for (int b = 0; b < 5; b++)
+					for (int k = 0; k < 3; k++) {
+						double ms = k == 0 ? good : k == 1 ? bad : cases[c].cand;
+						ns[n] = boot(ms, 0.4, level), sess[n] = s, role[n++] = k;
+					}
+			}
+			enum bs_verdict v = sequential(ns, sess, role, n, 8, &used);
+			verdicts[v]++, sessions += used > 8 ? 8 : used;
+		}
+		fprintf(stderr, "cand %.3f ms: good %d bad %d between %d inconclusive %d, %.2f "
+				"sessions a step\n", cases[c].cand, verdicts[V_GOOD], verdicts[V_BAD],
+			verdicts[V_BETWEEN], verdicts[V_INCONCLUSIVE], (double)sessions / steps);
+		if (c == 0)
+			assert_true(verdicts[V_BAD] >= cases[c].bad_min && verdicts[V_GOOD] <= 5);
+		else if (c == 1)
+			assert_true(verdicts[V_GOOD] >= 85 && verdicts[V_BAD] <= 5);
+		else
+			assert_true(verdicts[V_GOOD] <= 10 && verdicts[V_BAD] <= 10);
+	}
 }
 
 /* ---- e2e: real repositories, builds and boots ---------------------------------------------- */
@@ -417,6 +558,12 @@ int main(int argc, char **argv)
 			cmocka_unit_test(test_axis_guest),
 		};
 		rc = cmocka_run_group_tests_name("matrix", t, NULL, NULL);
+	} else if (!strcmp(group, "decide")) {
+		const struct CMUnitTest t[] = {
+			cmocka_unit_test(test_real_steps),
+			cmocka_unit_test(test_simulated_steps),
+		};
+		rc = cmocka_run_group_tests_name("decide", t, NULL, NULL);
 	} else {
 		const struct CMUnitTest t[] = {
 			cmocka_unit_test(test_finds_the_commit),
