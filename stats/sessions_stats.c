@@ -361,32 +361,55 @@ int cm_stats_compare_paired(const double *d, size_t k, double alpha, struct cm_c
 
 /* ---- change points ------------------------------------------------------------------------- */
 
+/* The pooled-variance t of the interval [i, j) of n values against the rest, as the
+ * definition says (c: their prefix sums, tot2: their sum of squares). */
+static double interval_t(const double *c, double tot2, size_t n, size_t i, size_t j)
+{
+	size_t in = j - i, out = n - in;
+	double si = c[j] - c[i], mi = si / (double)in, mo = (c[n] - si) / (double)out;
+	double ss = tot2 - (double)in * mi * mi - (double)out * mo * mo;
+	double var = fmax(ss, 0) / (double)(n - 2) * (1 / (double)in + 1 / (double)out);
+	return var > 0 ? fabs(mi - mo) / sqrt(var) : (mi != mo ? INFINITY : 0);
+}
+
 /* The interval [i, j) of x[0..n) that differs most from the rest, by |t| (pooled variance),
  * each part minseg long at least: circular binary segmentation (Olshen et al. 2004), so that a
  * step that comes back later (an epidemic change) is as visible as a single step, which is
- * the interval that reaches either end. Prefix sums: quadratic in n. */
+ * the interval that reaches either end. Prefix sums: quadratic in n.
+ * The scan runs for each of the 200 permutations too, so it ranks the intervals by
+ * a quantity monotone in t, without a square root and with one division: with the sums of x
+ * centred on its mean (which keeps the cancellation small), D = si*out - so*in and
+ * Q = ss*in*out = tot2*in*out - si^2*out - so^2*in, t^2 = (n - 2)/n * D^2/Q. The winner's t is
+ * then computed as the definition says (4.5x faster at n = 1,000; intervals whose t tie to
+ * rounding may be chosen otherwise than by the direct formula). */
 static double best_interval(const double *x, size_t n, size_t minseg, size_t *from, size_t *to)
 {
-	double *c = cm_xmalloc((n + 1) * sizeof(double)), tot2 = 0, best = -1;
-	c[0] = 0;
+	double *c = cm_xmalloc((n + 1) * sizeof(double)), *z = cm_xmalloc((n + 1) * sizeof(double));
+	double tot2 = 0, ztot2 = 0, best = -1;
+	c[0] = z[0] = 0;
 	for (size_t i = 0; i < n; i++)
 		c[i + 1] = c[i] + x[i], tot2 += x[i] * x[i];
-	*from = *to = 0;
+	double mean = c[n] / (double)n;
 	for (size_t i = 0; i < n; i++)
+		z[i + 1] = z[i] + (x[i] - mean), ztot2 += (x[i] - mean) * (x[i] - mean);
+	*from = *to = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && i < minseg)
+			continue; /* every part the cuts leave is minseg long at least */
 		for (size_t j = i + minseg; j <= n; j++) {
 			size_t in = j - i, out = n - in;
-			/* every part the cuts leave is minseg long at least */
-			if (out < minseg || (i > 0 && i < minseg) || (j < n && n - j < minseg))
+			if (out < minseg || (j < n && n - j < minseg))
 				continue;
-			double si = c[j] - c[i], mi = si / (double)in, mo = (c[n] - si) / (double)out;
-			double ss = tot2 - (double)in * mi * mi - (double)out * mo * mo;
-			double var = fmax(ss, 0) / (double)(n - 2) * (1 / (double)in + 1 / (double)out);
-			double t = var > 0 ? fabs(mi - mo) / sqrt(var) : (mi != mo ? INFINITY : 0);
-			if (t > best)
-				best = t, *from = i, *to = j;
+			double si = z[j] - z[i], so = z[n] - si, fi = (double)in, fo = (double)out;
+			double d = si * fo - so * fi, q = ztot2 * fi * fo - si * si * fo - so * so * fi;
+			double score = q > 0 ? d * d / q : (d != 0 ? INFINITY : 0);
+			if (score > best)
+				best = score, *from = i, *to = j;
 		}
-	free(c);
-	return best;
+	}
+	double t = best < 0 ? -1 : interval_t(c, tot2, n, *from, *to);
+	free(c), free(z);
+	return t;
 }
 
 /* The single split with the largest |t|: the interval that reaches an end. */
