@@ -378,6 +378,8 @@ struct th_hold th_hold_target(const char *target)
 	if (!cm_store_is_url(target)) {
 		sqlite3 *db = NULL;
 		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
+		/* writers opening the store meanwhile (its schema check) hold its lock a moment */
+		sqlite3_busy_timeout(db, 10000);
 		assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
 		h.lite = db;
 		return h;
