@@ -261,7 +261,7 @@ static int test_rev(struct bs_run *r, size_t i, struct bs_step *s)
 		bs_locate(&o, bs_look_alpha(b), &l);
 		bs_obs_free(&o);
 		s->boots = b->step_boots;
-		s->v = bs_classify(&l, r->dir, b->judge.thr);
+		s->v = bs_classify(&l, r->dir, b->judge.thr, s->sessions >= b->max_sessions);
 		s->pos = l.pos;
 		if (l.ok) {
 			bs_est_cmp(&l.x, b->judge.thr, (size_t)s->sessions, &s->vs_good);

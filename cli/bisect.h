@@ -93,8 +93,9 @@ struct bs_loc {
 int bs_locate(const struct bs_obs *o, double a, struct bs_loc *out);
 /* A candidate: between (apart from both beyond thr, a fraction: 0.02 = 2%), else like bad or
  * like good when the midpoint's CI is on one side, else inconclusive. dir: +1 when the bad
- * end is slower, -1 when faster. */
-enum bs_verdict bs_classify(const struct bs_loc *l, int dir, double thr);
+ * end is slower, -1 when faster. Before the last look (last false) a side whose end still
+ * looks far from the candidate is inconclusive: it may yet prove a "between". */
+enum bs_verdict bs_classify(const struct bs_loc *l, int dir, double thr, bool last);
 /* The ends: +1 bad slower beyond thr, -1 faster beyond it, 2 alike (the CI within +-thr), 0
  * neither yet. */
 int bs_ends(const struct bs_loc *l, double thr);
