@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include "../stats/change_scan.h"
 #include "coldmark/stats.h"
 
@@ -115,6 +117,36 @@ static void test_scan_nonfinite(void **state)
 	same(x, 64, 3, -1);
 }
 
+/* The quantile CIs' remembered order statistics (stats/stats.c) against the definition, in an
+ * order that makes every memo slot change hands: n 1..120, five quantiles, three alphas. */
+static void test_quantile_ci_memo(void **state)
+{
+	(void)state;
+	static const double ps[] = { 0.5, 0.05, 0.25, 0.75, 0.95 }, alphas[] = { 0.05, 0.1, 0.01 };
+	double sorted[120];
+	for (int i = 0; i < 120; i++)
+		sorted[i] = i + 1;
+	rng_state = 11;
+	for (int r = 0; r < 20000; r++) {
+		size_t n = 1 + below(120);
+		double p = ps[below(5)], alpha = alphas[below(3)], lo, hi;
+		double level = cm_stats_quantile_ci(sorted, n, p, alpha, &lo, &hi);
+		size_t l = 0, u = 0; /* the smallest k with P(B <= k) >= alpha/2, and with >= 1-alpha/2 */
+		while (l <= n && gsl_cdf_binomial_P((unsigned)l, p, (unsigned)n) < alpha / 2)
+			l++;
+		while (u <= n && gsl_cdf_binomial_P((unsigned)u, p, (unsigned)n) < 1 - alpha / 2)
+			u++;
+		u++;
+		if (l == 0 || u > n || l > u) {
+			assert_true(level == 0 && isnan(lo) && isnan(hi));
+			continue;
+		}
+		double want = gsl_cdf_binomial_P((unsigned)(u - 1), p, (unsigned)n) -
+			      gsl_cdf_binomial_P((unsigned)(l - 1), p, (unsigned)n);
+		assert_true(lo == (double)l && hi == (double)u && level == want);
+	}
+}
+
 /* ---- growth: CPU seconds, the least of three ----------------------------------------------- */
 static double cpu_now(void)
 {
@@ -163,6 +195,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest exact[] = {
 		cmocka_unit_test(test_scan_exact),
 		cmocka_unit_test(test_scan_nonfinite),
+		cmocka_unit_test(test_quantile_ci_memo),
 	};
 	const struct CMUnitTest grow[] = {
 		cmocka_unit_test(test_growth_change_points),
