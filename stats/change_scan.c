@@ -92,7 +92,8 @@ struct block {
 
 struct scan {
 	const double *z;
-	double ztot2, zabs; /* |z[n]|: the centred sum, zero but for rounding */
+	double ztot2, zn, zabs; /* z[n]: the centred sum, zero but for rounding; |z[n]| */
+	double ztot2p;          /* ztot2 - z[n]^2 / n */
 	size_t n, minseg, p; /* p: leaves of the tree, a power of two above n */
 	double *lo, *hi;     /* least and greatest z over each node's range */
 	struct block *heap;
@@ -112,9 +113,13 @@ static void range(const struct scan *s, uint32_t t, size_t *a0, size_t *a1)
 }
 
 /* An upper bound on the score of every scanned interval [i, j) with i in node ti's range and
- * j in tj's, as computed (see score): -INFINITY when there is none. |si| <= A and
- * |so| <= A + |z[n]| give |D| <= (A + |z[n]|) n and Q >= ztot2 * min in*out - (A + |z[n]|)^2 n,
- * each widened by SLACK for the rounding of both the score and this bound. */
+ * j in tj's, as computed (see score): -INFINITY when there is none. With Z = z[n] (zero but
+ * for rounding, which a large mean makes far larger than the noise) and w = si - Z*in/n, the
+ * interval's sum less its share of Z: D = n*w and Q = in*out*(ztot2 - Z^2/n) - n*w^2, so
+ * the score grows with |w| and falls with in*out. |w| is greatest at a corner of the block's
+ * ranges of si (from the least and greatest z of its i's and j's) and of in; the bound takes
+ * that and the least in*out, widened by SLACK times the magnitudes the score's rounding
+ * scales with (|si|, |so| <= A + |Z|; ztot2*in*out), far above that rounding. */
 static double bound(const struct scan *s, uint32_t ti, uint32_t tj)
 {
 	size_t a0, a1, b0, b1, n = s->n;
@@ -129,13 +134,17 @@ static double bound(const struct scan *s, uint32_t ti, uint32_t tj)
 		mhi = n - s->minseg;
 	if (mlo > mhi)
 		return -INFINITY;
-	double a = fmax(fabs(s->hi[tj] - s->lo[ti]), fabs(s->lo[tj] - s->hi[ti]));
-	double g = a + s->zabs, nd = (double)n, fl = (double)mlo, fh = (double)mhi;
-	double gg = g * g * nd, mmin = fmin(fl * (nd - fl), fh * (nd - fh));
-	double qlo = s->ztot2 * mmin - gg - SLACK * (s->ztot2 * nd * nd * 0.25 + gg);
+	double sh = s->hi[tj] - s->lo[ti], sl = s->lo[tj] - s->hi[ti];
+	double nd = (double)n, fl = (double)mlo, fh = (double)mhi;
+	double el = s->zn * fl / nd, eh = s->zn * fh / nd; /* Z's share at the shortest, longest */
+	double w = fmax(fmax(fabs(sh - el), fabs(sh - eh)), fmax(fabs(sl - el), fabs(sl - eh)));
+	double g = fmax(fabs(sh), fabs(sl)) + s->zabs, gg = g * g * nd;
+	w += SLACK * g;
+	double mmin = fmin(fl * (nd - fl), fh * (nd - fh));
+	double qlo = mmin * s->ztot2p - nd * w * w - SLACK * (s->ztot2 * nd * nd * 0.25 + gg);
 	if (!(qlo > 0))
 		return INFINITY;
-	double dup = g * nd;
+	double dup = nd * w;
 	return dup * dup / qlo * (1 + 4 * SLACK);
 }
 
@@ -190,7 +199,8 @@ static void leaf(struct scan *s, uint32_t ti, uint32_t tj)
  * (or tie) the best score found. */
 static struct best fast(const double *z, double ztot2, size_t n, size_t minseg)
 {
-	struct scan s = { z, ztot2, fabs(z[n]), n, minseg, 1, NULL, NULL, NULL, 0, 0, { -1, 0, 0 } };
+	struct scan s = { z, ztot2, z[n], fabs(z[n]), ztot2 - z[n] * z[n] / (double)n, n, minseg, 1,
+			  NULL, NULL, NULL, 0, 0, { -1, 0, 0 } };
 	while (s.p < n + 1)
 		s.p *= 2;
 	s.lo = cm_xmalloc(2 * s.p * sizeof(double));
