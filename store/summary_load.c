@@ -448,8 +448,10 @@ static int load_sums(struct side *x)
 	return rc;
 }
 
-int cm_store_load_summary_runs(struct cm_store *s, char *const *ids, size_t n, bool sessions,
-			       struct cm_dataset *ds, struct cm_store_read *how)
+/* One pass; *mixed: with sessions, a run was read raw (its rows beside the others' session
+ * summaries, which compare's cells would not count) */
+static int load_side(struct cm_store *s, char *const *ids, size_t n, bool sessions,
+		     struct cm_dataset *ds, struct cm_store_read *how, bool *mixed)
 {
 	struct side x = { s, ids, n, 0, 0, cm_xcalloc(n + 1, sizeof(struct part)), 0, sessions,
 			  ds, how };
@@ -469,15 +471,20 @@ int cm_store_load_summary_runs(struct cm_store *s, char *const *ids, size_t n, b
 		for (size_t m = 0; m < x.p[i].meta.n; m++)
 			x.p[i].waves |= !strcmp(x.p[i].meta.v[2 * m], "concurrency");
 		x.p[i].raw = x.p[i].waves || !summary;
+		*mixed |= sessions && x.p[i].raw;
 	}
-	if (!rc && summary)
+	if (!rc && summary && !*mixed)
 		rc = load_sums(&x);
-	for (size_t i = x.next; !rc && i < n; i++) {
+	for (size_t i = x.next; !rc && !*mixed && i < n; i++) {
 		struct part *p = &x.p[i];
 		if (!p->done)
 			finish(&x, i);
 		if (p->raw) {
-			cm_dataset_free(&p->one);
+			*mixed |= sessions;
+			if (*mixed)
+				break;
+			if (p->started)
+				cm_dataset_free(&p->one);
 			rc = cm_store_load(s, ids[i], &p->one);
 			p->started = true;
 			p->done = true, p->raw = false;
@@ -493,7 +500,21 @@ int cm_store_load_summary_runs(struct cm_store *s, char *const *ids, size_t n, b
 		free(x.p[i].text), free(x.p[i].recs);
 	}
 	free(x.p);
-	if (rc && inited)
+	if ((rc || *mixed) && inited)
 		cm_dataset_free(ds);
+	return rc;
+}
+
+int cm_store_load_summary_runs(struct cm_store *s, char *const *ids, size_t n, bool sessions,
+			       struct cm_dataset *ds, struct cm_store_read *how)
+{
+	bool mixed = false;
+	int rc = load_side(s, ids, n, sessions, ds, how, &mixed);
+	/* a run read raw (in waves, or its summary not trusted): the side's cells are built from
+	 * rows then, so every run's are rows (rebuilt from its summary where it is trusted) */
+	if (!rc && mixed) {
+		mixed = false;
+		rc = load_side(s, ids, n, false, ds, how, &mixed);
+	}
 	return rc;
 }
