@@ -206,6 +206,13 @@ static void test_tag_as_one_side(void **state)
 	assert_int_equal(coldmark(&out2, &err2, "compare", "T", "U", "--db", t, "--relative-to",
 				  "variant=a", "--from-samples", NULL), rc);
 	assert_string_equal(out, out2);
+	free(out), free(err), free(out2), free(err2);
+	/* one run in waves against one from its summary: the run in waves raw (decided before
+	 * its head is read) */
+	rc = coldmark(&out, &err, "compare", "t2", "t1", "--db", t, "--format", "json", NULL);
+	assert_int_equal(coldmark(&out2, &err2, "compare", "t2", "t1", "--db", t, "--format", "json",
+				  "--from-samples", NULL), rc);
+	assert_string_equal(out, out2);
 	free(out), free(err), free(out2), free(err2), free(t);
 }
 
