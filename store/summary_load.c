@@ -215,7 +215,8 @@ int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *ca
  * ids gives, the header (axes, meta) the newest run's, but each kind of query asked once for
  * all the runs (query_sets: PostgreSQL pipelines them, so its server works on the next run
  * while coldmark reads the last, with no round trip between them). Runs in waves and runs
- * whose summary is not trusted are read raw, after the others' rows, merged in their place. */
+ * whose summary is not trusted are read raw, after the others' rows, merged in their place;
+ * then the side is rows throughout (see cm_store_load_summary_runs). */
 static const char SETS_META[] =
 	"SELECT run_id, key, value FROM run_meta WHERE run_id = $1 ORDER BY rowid";
 static const char SETS_COUNTS[] = "SELECT id, samples, samples_changed FROM runs WHERE id = $1";
