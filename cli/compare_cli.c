@@ -45,15 +45,11 @@ static int load_run(struct cm_store *s, const char *id, const char *case_filter,
 	return rc;
 }
 
-/* The runs of a tag, each with its sessions, as one side: every session recorded under the
- * tag counts (sessions renamed RUN#k), the header is the newest run's. */
-static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n,
-		     enum from raw, struct cm_dataset *ds)
+/* --from-samples: each run raw, merged in turn under the newest run's header */
+static int load_raw_runs(struct cm_store *s, char *const *ids, size_t n, struct cm_dataset *ds)
 {
-	if (n == 1)
-		return load_run(s, ids[0], NULL, raw, ds);
 	struct cm_dataset one;
-	int rc = load_run(s, ids[n - 1], NULL, raw, &one);
+	int rc = cm_store_load(s, ids[n - 1], &one);
 	if (rc)
 		return rc;
 	cm_dataset_init(ds, one.axes, one.naxes);
@@ -61,17 +57,46 @@ static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size
 		cm_dataset_meta(ds, one.meta_keys[i], one.meta_vals[i]);
 	cm_dataset_free(&one);
 	for (size_t i = 0; i < n && !rc; i++) {
-		if (!(rc = load_run(s, ids[i], NULL, raw, &one)))
+		if (!(rc = cm_store_load(s, ids[i], &one)))
 			cm_dataset_merge(ds, &one, ids[i]);
 		cm_dataset_free(&one);
 	}
+	if (rc)
+		cm_dataset_free(ds);
+	return rc;
+}
+
+/* from the session summary: every run's queries asked once for all of them */
+static int load_summary_runs(struct cm_store *s, char *const *ids, size_t n, bool sessions,
+			     struct cm_dataset *ds)
+{
+	struct cm_store_read *how = cm_xcalloc(n, sizeof(*how));
+	int rc = cm_store_load_summary_runs(s, ids, n, sessions, ds, how);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (how[i].stale)
+			fprintf(stderr, "note: run %s: its session summary counts %lld of its %lld "
+					"sample rows: read from the raw samples\n", ids[i],
+				how[i].summary_rows, how[i].raw_rows);
+	free(how);
+	return rc;
+}
+
+/* The runs of a tag, each with its sessions, as one side: every session recorded under the
+ * tag counts (sessions renamed RUN#k), the header is the newest run's. */
+static int load_runs(struct cm_store *s, const char *ref, char *const *ids, size_t n,
+		     enum from raw, struct cm_dataset *ds)
+{
+	if (n == 1)
+		return load_run(s, ids[0], NULL, raw, ds);
+	int rc = raw == FROM_SAMPLES ? load_raw_runs(s, ids, n, ds)
+		 : load_summary_runs(s, ids, n, raw == FROM_SESSIONS, ds);
+	if (rc)
+		return rc;
 	char what[256];
 	snprintf(what, sizeof(what), "%zu runs of tag %s", n, ref);
 	cm_dataset_meta(ds, "run", what);
 	fprintf(stderr, "note: %s: %zu runs, %zu sessions\n", ref, n, ds->nsessions);
-	if (rc)
-		cm_dataset_free(ds);
-	return rc;
+	return 0;
 }
 
 /* A side of a comparison: a run folder, a samples.csv, or a run id / tag in the store. */

@@ -38,6 +38,12 @@ struct cm_db_ops {
 	bool (*has_table)(struct cm_store *s, const char *name);
 	int64_t (*bytes)(struct cm_store *s); /* the size on disk of what the store holds */
 	void (*close)(struct cm_store *s);
+	/* optional (NULL: query once per set): sql run for nsets sets of n parameters (params:
+	 * nsets * n), the rows of set 0, then of set 1, ... to row; one call sends them all, so
+	 * a server works on the next set while the client reads the last (compare of a tag's
+	 * runs: a query per run, without a round trip and a server's wait per run) */
+	int (*query_sets)(struct cm_store *s, const char *sql, int n, size_t nsets,
+			  const char *const *params, cm_db_row_fn row, void *ctx);
 };
 
 /* Each backend's part of struct cm_store follows this head. */
@@ -138,6 +144,9 @@ int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys
  * case_filter, that case and the reference cases only. */
 int cm_store_load_head(struct cm_store *s, const char *run_id, const char *case_filter,
 		       struct cm_dataset *ds);
+/* A fresh ds with the axes and cases of cases (rows of case_id, axes in the run's order; the
+ * axes strings are cut up in place), as cm_store_load_head makes it. */
+void cm_store_cases_into(struct cm_dataset *ds, struct cm_rows *cases);
 
 /* Opens a backend into s (ops, db). 0, or -1 with err set. */
 int cm_db_sqlite_open(struct cm_store *s, const char *path, bool readonly, struct cm_error *err);

@@ -147,6 +147,27 @@ static int prepared(struct cm_store *s, const char *sql, int n, char *name, size
 	return 0;
 }
 
+/* A result's rows to row (until it returns nonzero: then true). Every 256 rows whatever
+ * the server has sent meanwhile is taken in, so that it goes on with the next statement of
+ * a pipeline instead of waiting for its socket to drain. */
+static bool deliver(struct cm_store *s, PGresult *res, cm_db_row_fn row, void *ctx)
+{
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+		return false;
+	int ncol = PQnfields(res) < CM_DB_MAX_COLS ? PQnfields(res) : CM_DB_MAX_COLS;
+	int nrow = PQntuples(res);
+	const char *vals[CM_DB_MAX_COLS];
+	for (int r = 0; r < nrow; r++) {
+		for (int i = 0; i < ncol; i++)
+			vals[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+		if (row(ctx, ncol, vals))
+			return true;
+		if (!(r & 255) && PQpipelineStatus(conn(s)) == PQ_PIPELINE_ON)
+			PQconsumeInput(conn(s));
+	}
+	return false;
+}
+
 static int run(struct cm_store *s, const char *sql, int n, const char *const *params,
 	       cm_db_row_fn row, void *ctx)
 {
@@ -170,18 +191,59 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 		return -1;
 	int rc = check(s, res, row != NULL);
 	s->changed = rc ? 0 : atoll(PQcmdTuples(res));
-	if (!rc && row && PQresultStatus(res) == PGRES_TUPLES_OK) {
-		int ncol = PQnfields(res) < CM_DB_MAX_COLS ? PQnfields(res) : CM_DB_MAX_COLS;
-		int nrow = PQntuples(res);
-		const char *vals[CM_DB_MAX_COLS];
-		for (int r = 0; r < nrow; r++) {
-			for (int i = 0; i < ncol; i++)
-				vals[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
-			if (row(ctx, ncol, vals))
-				break;
-		}
-	}
+	if (!rc && row)
+		deliver(s, res, row, ctx);
 	PQclear(res);
+	return rc;
+}
+
+/* The same statement for nsets parameter sets in one pipeline (libpq's pipeline mode), WINDOW
+ * sets ahead of the one whose rows go to row: the server runs the next sets while this one's
+ * rows are read (a compare of a tag's 100 runs: no round trip and no idle server between
+ * runs), and what it has sent waits in libpq's buffer, at most WINDOW answers of it (libpq
+ * moves that backlog to the buffer's start each time it reads more: all the sets at once
+ * would cost a copy of every later answer for each one). The first failure is the answer. */
+#define WINDOW 2
+static int run_sets(struct cm_store *s, const char *sql, int n, size_t nsets,
+		    const char *const *params, cm_db_row_fn row, void *ctx)
+{
+	char name[16];
+	((struct stmt_cache *)s->stmts)->state[0] = 0;
+	s->lost = !conn(s);
+	if (!conn(s) || prepared(s, sql, n, name, sizeof(name)))
+		return -1;
+	PGconn *c = conn(s);
+	if (!nsets)
+		return 0;
+	if (!name[0] || !PQenterPipelineMode(c)) { /* unprepared: one statement at a time */
+		int rc = 0;
+		for (size_t k = 0; !rc && k < nsets; k++)
+			rc = run(s, sql, n, params + k * (size_t)n, row, ctx);
+		return rc;
+	}
+	int rc = 0;
+	bool stop = false;
+	size_t sent = 0;
+	for (size_t k = 0; k <= nsets; k++) { /* each set's answer, then the sync's */
+		for (; sent < nsets && sent <= k + WINDOW; sent++)
+			if (!PQsendQueryPrepared(c, name, n, params + sent * (size_t)n, NULL, NULL, 0) ||
+			    (sent + 1 < nsets ? !PQsendFlushRequest(c) : !PQpipelineSync(c))) {
+				give_up(s, PQerrorMessage(c));
+				return -1;
+			}
+		PGresult *res = answer(s, true);
+		if (!res)
+			return -1; /* given up: the connection is closed */
+		ExecStatusType st = PQresultStatus(res);
+		if (k < nsets && !rc && st != PGRES_PIPELINE_ABORTED) {
+			rc = check(s, res, true);
+			if (!rc && !stop)
+				stop = deliver(s, res, row, ctx);
+		}
+		PQclear(res);
+	}
+	if (!PQexitPipelineMode(c))
+		return rc ? rc : fail_msg(s, PQerrorMessage(c));
 	return rc;
 }
 
@@ -281,7 +343,7 @@ static void close_db(struct cm_store *s)
 
 static const struct cm_db_ops ops = {
 	"PostgreSQL", begin, commit, rollback, retryable, run, version, set_version,
-	has_table, bytes, close_db,
+	has_table, bytes, close_db, run_sets,
 };
 
 /* The notices of a migration ("relation already exists, skipping") are not for people. */

@@ -349,7 +349,7 @@ int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n
 }
 
 /* The axes from the first case's "name=value\t..." list, then each case's labels. */
-static void load_cases(struct cm_dataset *ds, struct cm_rows *cases)
+void cm_store_cases_into(struct cm_dataset *ds, struct cm_rows *cases)
 {
 	char *axes[64] = { 0 };
 	size_t nax = 0;
@@ -416,7 +416,7 @@ int cm_store_load_head(struct cm_store *s, const char *run_id, const char *case_
 	struct cm_rows cases, meta = { 0 };
 	int rc = cm_store_rows(s, case_filter ? LOAD_CASE : LOAD_CASES, case_filter ? 3 : 1, p,
 			       &cases);
-	load_cases(ds, &cases);
+	cm_store_cases_into(ds, &cases);
 	cm_rows_free(&cases);
 	if (!rc)
 		rc = cm_store_rows(s, LOAD_META, 1, p, &meta);

@@ -93,6 +93,12 @@ struct cm_store_read {
  * (ds->sums, no rows: for cm_compare_build), else rows made from them. */
 int cm_store_load_summary(struct cm_store *s, const char *run_id, const char *case_filter,
 			  bool sessions, struct cm_dataset *ds, struct cm_store_read *how);
+/* The n runs ids (a tag's, in time order) as one side: the same dataset as each run loaded by
+ * cm_store_load_summary and merged into one (cm_dataset_merge, labelled by its id) in that
+ * order, under the newest run's axes and meta; how[k] says how run k was read. Each query is
+ * asked once for all the runs (PostgreSQL: in one pipeline). */
+int cm_store_load_summary_runs(struct cm_store *s, char *const *ids, size_t n, bool sessions,
+			       struct cm_dataset *ds, struct cm_store_read *how);
 
 /* Runs in time order: id, tag, started. cb returns nonzero to stop. */
 int cm_store_runs(struct cm_store *s, int (*cb)(void *ctx, const char *id, const char *tag,
