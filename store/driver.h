@@ -13,6 +13,7 @@
 #include "coldmark/util.h"
 
 struct cm_store;
+struct cm_summary_cache;
 
 #define CM_DB_MAX_COLS 32 /* the widest row a query returns (samples: 11) */
 
@@ -52,6 +53,7 @@ struct cm_store {
 	char note[160];	  /* what opening did that people should know (cm_store_note) */
 	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
 	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
+	struct cm_summary_cache *sums; /* the summary writer's groups between boots (summary.c) */
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
@@ -128,6 +130,9 @@ struct cm_summary_new {
  * with a later rowid), recomputed from the samples as cm_summary_refresh does. key: "case\tsession". */
 int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
 		   const struct cm_summary_new *rows, size_t n);
+/* The writer's cache of the summary rows it wrote emptied: after a transaction that did not
+ * commit (its rows are not the store's), and when the store closes. */
+void cm_summary_forget(struct cm_store *s);
 /* Every summary row of the store from its samples (the migration to CM_SUMMARY_VERSION). */
 int cm_summary_fill(struct cm_store *s);
 /* Inside a write transaction, after rows of run_id's (case, session) keys went in: their

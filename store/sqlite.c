@@ -102,14 +102,17 @@ static void f64hex(sqlite3_context *c, int n, sqlite3_value **v)
 }
 
 /* $1, $2, ... are named parameters to SQLite: bound by name, so their order in the text does
- * not matter. */
+ * not matter; a statement that numbers them in order is bound by position (no name made). */
 static int bind(sqlite3_stmt *st, bool ordered, int n, const char *const *params)
 {
+	int count = sqlite3_bind_parameter_count(st);
 	for (int i = 0; i < n; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "$%d", i + 1);
-		int idx = ordered ? (i < sqlite3_bind_parameter_count(st) ? i + 1 : 0)
-				  : sqlite3_bind_parameter_index(st, name);
+		int idx = i < count ? i + 1 : 0;
+		if (!ordered) {
+			char name[16];
+			snprintf(name, sizeof(name), "$%d", i + 1);
+			idx = sqlite3_bind_parameter_index(st, name);
+		}
 		/* static: run() steps the statement before it returns, while params are alive (the
 		 * next use clears the bindings first); TRANSIENT copied each value */
 		if (idx && params[i] && sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC))

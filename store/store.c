@@ -87,6 +87,7 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 				return 0;
 			bool again = s->ops->retryable(s);
 			s->ops->rollback(s);
+			cm_summary_forget(s); /* what it kept of the body's writes is not the store's */
 			if (!again)
 				return rc ? rc : CM_ERR(CM_EIO);
 		} else if (!s->ops->retryable(s)) {
@@ -105,6 +106,7 @@ void cm_store_close(struct cm_store *s)
 		return;
 	if (s->ops)
 		s->ops->close(s);
+	cm_summary_forget(s);
 	free(s);
 }
 
