@@ -58,6 +58,25 @@ struct cm_store {
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
 int cm_store_exec(struct cm_store *s, const char *sql, int n, const char *const *p);
+/* A parameter with its type, for the per-boot writes: SQLite binds a number as a number (no
+ * text printed with %.17g and parsed back by SQLite, each boot); PostgreSQL gets the text it
+ * always got. Non-finite reals go as that same text. */
+struct cm_param {
+	char type; /* 't' text (NULL text: SQL NULL), 'i' integer, 'd' real, 0 SQL NULL */
+	const char *text;
+	long long i;
+	double d;
+};
+#define CM_PTEXT(x) ((struct cm_param){ .type = 't', .text = (x) })
+#define CM_PINT(x) ((struct cm_param){ .type = 'i', .i = (x) })
+#define CM_PREAL(x) ((struct cm_param){ .type = 'd', .d = (x) })
+#define CM_PNULL ((struct cm_param){ 0 })
+/* sql (its parameters $1..$n in order) with typed parameters, for its effect; row as in
+ * ops->query (PostgreSQL's RETURNING). 0 or an error. */
+int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p,
+			cm_db_row_fn row, void *ctx);
+/* SQLite's side of it (sqlite.c): 0 or -1 with err set */
+int cm_db_sqlite_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p);
 /* Every column of every result row, copied and flattened (ncol a row); NULL stays NULL. */
 struct cm_rows {
 	char **v;

@@ -49,6 +49,34 @@ int cm_store_exec(struct cm_store *s, const char *sql, int n, const char *const 
 	return query(s, sql, n, p, NULL, NULL);
 }
 
+/* A typed parameter as the text PostgreSQL (and SQLite, for a non-finite real) always got. */
+static const char *param_text(const struct cm_param *p, char *buf, size_t n)
+{
+	switch (p->type) {
+	case 't': return p->text;
+	case 'i': snprintf(buf, n, "%lld", p->i); return buf;
+	case 'd': snprintf(buf, n, "%.17g", p->d); return buf;
+	default: return NULL;
+	}
+}
+
+int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p,
+			cm_db_row_fn row, void *ctx)
+{
+	bool finite = true;
+	for (int i = 0; i < n && finite; i++)
+		finite = p[i].type != 'd' || isfinite(p[i].d);
+	if (!s->pg && !row && finite)
+		return cm_db_sqlite_exec_typed(s, sql, n, p) ? CM_ERR(CM_EIO) : 0;
+	char (*buf)[32] = cm_xmalloc(((size_t)n + 1) * sizeof(*buf));
+	const char **t = cm_xmalloc(((size_t)n + 1) * sizeof(*t));
+	for (int i = 0; i < n; i++)
+		t[i] = param_text(&p[i], buf[i], sizeof(buf[i]));
+	int rc = query(s, sql, n, t, row, ctx);
+	free(buf), free(t);
+	return rc;
+}
+
 static int collect(void *ctx, int ncol, const char *const *vals)
 {
 	struct cm_rows *r = ctx;
@@ -255,25 +283,23 @@ static int rows_body(struct cm_store *s, void *ctx)
 	int rc = 0;
 	for (size_t i = x->from; !rc && i < x->to; i++) {
 		const struct cm_sample_row *r = &x->ds->rows[i];
-		char boot[16], dur[32], session[16], wave[16], slot[16];
-		snprintf(wave, sizeof(wave), "%d", r->wave);
-		snprintf(slot, sizeof(slot), "%d", r->slot);
-		snprintf(boot, sizeof(boot), "%d", r->boot);
-		snprintf(dur, sizeof(dur), "%.17g", r->duration_ns);
 		/* the session's number within the run, as the dataset keeps it */
-		snprintf(session, sizeof(session), "%d", x->ds->sessions[r->session - 1].number);
-		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
-				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
-				    session, r->audit ? r->audit : "", r->wave > 0 ? wave : NULL,
-				    r->wave > 0 ? slot : NULL };
+		int session = x->ds->sessions[r->session - 1].number;
+		struct cm_param p[] = {
+			CM_PTEXT(x->run_id), CM_PTEXT(r->case_id), CM_PINT(r->boot),
+			CM_PINT(r->warmup ? 1 : 0), CM_PTEXT(r->status), CM_PTEXT(r->phase),
+			isnan(r->duration_ns) ? CM_PNULL : CM_PREAL(r->duration_ns), CM_PTEXT(r->source),
+			CM_PTEXT(r->cache), CM_PINT(session), CM_PTEXT(r->audit ? r->audit : ""),
+			r->wave > 0 ? CM_PINT(r->wave) : CM_PNULL, r->wave > 0 ? CM_PINT(r->slot) : CM_PNULL,
+		};
 		int64_t rowid = -1;
 		if (s->pg)
-			rc = query(s, ADD_SAMPLE_PG, 13, p, take_rowid, &rowid);
-		else if (!(rc = cm_store_exec(s, ADD_SAMPLE, 13, p)) && s->changed > 0)
+			rc = cm_store_exec_typed(s, ADD_SAMPLE_PG, 13, p, take_rowid, &rowid);
+		else if (!(rc = cm_store_exec_typed(s, ADD_SAMPLE, 13, p, NULL, NULL)) && s->changed > 0)
 			rowid = s->last_rowid;
 		if (rc || rowid < 0)
 			continue; /* a sample the store holds: its summary has it */
-		char *k = cm_xasprintf("%s\t%s", r->case_id, session);
+		char *k = cm_xasprintf("%s\t%d", r->case_id, session);
 		size_t at = 0;
 		while (at < nkeys && strcmp(keys[at].key, k))
 			at++;

@@ -166,12 +166,6 @@ static void make_put(void)
 	}
 }
 
-static void real(char *buf, size_t n, double x, bool *null)
-{
-	*null = !isfinite(x);
-	snprintf(buf, n, "%.17g", x);
-}
-
 /* cm_ln_session_stats of a's times, the same operations in the same order (the same bits:
  * the logs summed in the times' order, their squares about the mean in that order, the median
  * of the sorted logs as gsl takes it), from logs kept across boots: a boot's own times are
@@ -219,33 +213,26 @@ static void ln_stats(struct phase_acc *a, struct cm_ln_session *out)
 						   : NAN };
 }
 
-/* A phase's row as the upsert's 17 parameters (into the strings of *t): n, median, mean, the
- * within-session (n - 1) variance and sum of squares of ln(time) as cm_ln_session_stats makes
- * them, the code compare runs on raw times, so that the same numbers come out of either; the
- * times. */
-struct put_text {
-	char c[6][24], st[4][32], last[24];
-};
+/* a statistic: NULL when it is not a finite number */
+static struct cm_param real(double x)
+{
+	return isfinite(x) ? CM_PREAL(x) : CM_PNULL;
+}
 
-static void phase_params(const struct group *g, struct phase_acc *a, struct put_text *t,
-			 const char **p)
+/* A phase's row as the upsert's 17 parameters: n, median, mean, the within-session (n - 1)
+ * variance and sum of squares of ln(time) as cm_ln_session_stats makes them, the code compare
+ * runs on raw times, so that the same numbers come out of either; the times. */
+static void phase_params(const struct group *g, struct phase_acc *a, struct cm_param *p)
 {
 	struct cm_ln_session ln;
 	ln_stats(a, &ln);
-	long counts[] = { a->rows, (long)a->n, a->warm, a->failed, a->unmeas, a->intr };
-	for (int i = 0; i < 6; i++)
-		snprintf(t->c[i], sizeof(t->c[i]), "%ld", counts[i]);
-	bool null[4];
-	real(t->st[0], sizeof(t->st[0]), ln.median, &null[0]);
-	real(t->st[1], sizeof(t->st[1]), ln.mean, &null[1]);
-	real(t->st[2], sizeof(t->st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
-	real(t->st[3], sizeof(t->st[3]), ln.ssw, &null[3]);
-	snprintf(t->last, sizeof(t->last), "%lld", a->last);
-	const char *q[PUT_NCOL] = { g->run, g->case_id, g->session, a->phase, a->first, t->c[0],
-				    t->c[1], t->c[2], t->c[3], t->c[4], t->c[5],
-				    null[0] ? NULL : t->st[0], null[1] ? NULL : t->st[1],
-				    null[2] ? NULL : t->st[2], null[3] ? NULL : t->st[3],
-				    vals_text(a), t->last };
+	struct cm_param q[PUT_NCOL] = {
+		CM_PTEXT(g->run), CM_PTEXT(g->case_id), CM_PTEXT(g->session), CM_PTEXT(a->phase),
+		CM_PTEXT(a->first), CM_PINT(a->rows), CM_PINT((long long)a->n), CM_PINT(a->warm),
+		CM_PINT(a->failed), CM_PINT(a->unmeas), CM_PINT(a->intr), real(ln.median),
+		real(ln.mean), real(a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN), real(ln.ssw),
+		CM_PTEXT(vals_text(a)), CM_PINT(a->last),
+	};
 	memcpy(p, q, sizeof(q));
 }
 
@@ -253,19 +240,16 @@ static void phase_params(const struct group *g, struct phase_acc *a, struct put_
 static int put_phases(struct cm_store *s, struct group *g, const bool *touched)
 {
 	pthread_once(&put_once, make_put);
-	struct put_text t[PUT_MAX];
-	const char *p[PUT_MAX * PUT_NCOL];
+	struct cm_param p[PUT_MAX * PUT_NCOL];
 	int rc = 0;
 	size_t i = 0;
 	while (!rc && i < g->np) {
 		int k = 0;
 		for (; i < g->np && k < PUT_MAX; i++)
-			if (!touched || touched[i]) {
-				phase_params(g, &g->p[i], &t[k], &p[k * PUT_NCOL]);
-				k++;
-			}
+			if (!touched || touched[i])
+				phase_params(g, &g->p[i], &p[k++ * PUT_NCOL]);
 		if (k)
-			rc = cm_store_exec(s, put_sql[k], k * PUT_NCOL, p);
+			rc = cm_store_exec_typed(s, put_sql[k], k * PUT_NCOL, p, NULL, NULL);
 	}
 	return rc;
 }
