@@ -67,7 +67,13 @@ static void add(struct cm_store *s, struct cm_dataset *ds, size_t from, int want
 struct want {
 	const struct cm_dataset *raw;
 	size_t rows;
+	const char *target;
 };
+
+static void first_text(void *ctx, char **v)
+{
+	snprintf(ctx, 64, "%s", v[0]);
+}
 
 /* One summary row (case, session, phase, n_rows, n, warm, failed, unmeasurable, interrupted,
  * vals, then median, mean, var, ssw as doubles) against what the raw rows of its key give. */
@@ -99,6 +105,18 @@ static void check_row(struct want *w, char **v, const double *st, const bool *nu
 		snprintf(hex + 16 * i, 17, "%016llx", (unsigned long long)bits);
 	}
 	assert_string_equal(v[9], hex);
+	/* its first and last raw rows (the order readers put sessions and phases in) */
+	char *sql = cm_xasprintf("SELECT MIN(rowid) || ' ' || MAX(rowid) FROM samples WHERE run_id = "
+				 "'run-w' AND case_id = '%s' AND session = %s AND phase = '%s'",
+				 v[0], v[1], v[2]);
+	struct { char text[64]; } ends = { "" };
+	each_row(w->target, sql, first_text, &ends);
+	char mine[64];
+	snprintf(mine, sizeof(mine), "%s %s", v[10], v[11]);
+	if (strcmp(mine, ends.text))
+		fail_msg("%s %s %s: first and last rows %s, the samples' %s", v[0], v[1], v[2], mine,
+			 ends.text);
+	free(sql);
 	struct cm_ln_session ln;
 	cm_ln_session_stats(t, (size_t)counts[1], &ln);
 	size_t n = (size_t)counts[1];
@@ -113,15 +131,16 @@ static void check_row(struct want *w, char **v, const double *st, const bool *nu
 }
 
 #define COLS "SELECT case_id, session, phase, n_rows, n, n_warmup, n_failed, n_unmeasurable, " \
-	"n_interrupted, vals, median_ln, mean_ln, var_ln, ssw_ln FROM session_summary WHERE run_id = 'run-w'"
+	"n_interrupted, vals, first_row, last_row, median_ln, mean_ln, var_ln, ssw_ln FROM " \
+	"session_summary WHERE run_id = 'run-w'"
 
 static void pg_row(void *ctx, char **v)
 {
 	double st[4];
 	bool null[4];
 	for (int i = 0; i < 4; i++) { /* PostgreSQL 12+ prints a float8 exactly (shortest) */
-		null[i] = !*v[10 + i];
-		st[i] = null[i] ? NAN : strtod(v[10 + i], NULL);
+		null[i] = !*v[12 + i];
+		st[i] = null[i] ? NAN : strtod(v[12 + i], NULL);
 	}
 	check_row(ctx, v, st, null);
 }
@@ -136,7 +155,7 @@ static void summary_exact(const char *target, size_t keys)
 	struct cm_dataset raw;
 	assert_int_equal(cm_store_load(s, "run-w", &raw), 0);
 	cm_store_close(s);
-	struct want w = { &raw, 0 };
+	struct want w = { &raw, 0, target };
 	if (pg_base) {
 		each_row(target, COLS, pg_row, &w);
 	} else { /* the REALs as doubles: SQLite's text of them is not exact */
@@ -145,16 +164,18 @@ static void summary_exact(const char *target, size_t keys)
 		assert_int_equal(sqlite3_open(target, &db), SQLITE_OK);
 		assert_int_equal(sqlite3_prepare_v2(db, COLS, -1, &st, NULL), SQLITE_OK);
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			char *v[10];
+			char *v[12];
 			double d[4];
 			bool null[4];
-			for (int i = 0; i < 10; i++)
-				v[i] = (char *)sqlite3_column_text(st, i);
+			for (int i = 0; i < 12; i++)
+				v[i] = cm_xstrdup((char *)sqlite3_column_text(st, i));
 			for (int i = 0; i < 4; i++) {
-				null[i] = sqlite3_column_type(st, 10 + i) == SQLITE_NULL;
-				d[i] = sqlite3_column_double(st, 10 + i);
+				null[i] = sqlite3_column_type(st, 12 + i) == SQLITE_NULL;
+				d[i] = sqlite3_column_double(st, 12 + i);
 			}
 			check_row(&w, v, d, null);
+			for (int i = 0; i < 12; i++)
+				free(v[i]);
 		}
 		sqlite3_finalize(st);
 		sqlite3_close(db);
@@ -213,6 +234,11 @@ static void test_writer_exact(void **state)
 		boot_rows(&ds, "variant=a", 200 + i, 1e8 * exp(0.05 * noise(&seed)));
 		add(a, &ds, from, 0);
 	}
+	/* the last boot again with a new one in one call: some rows skipped (a resumed run's) */
+	size_t last = from;
+	boot_rows(&ds, "variant=a", 206, 1e8 * exp(0.05 * noise(&seed)));
+	add(a, &ds, last, 0);
+	add(b, &ds, last, 0); /* and all of them again */
 	cm_store_close(a), cm_store_close(b);
 	cm_dataset_free(&ds);
 	summary_exact(t, 3); /* a in sessions 1 and 2, b in 2 */
