@@ -1,8 +1,9 @@
 /* The session summary (issue 25): one row per run, case, session and phase, derived from the
- * samples and kept equal to them. It is never updated by increments: every write to samples
- * (a boot, an import, a sync or merge, the migration that created it) recomputes the rows of
- * the (case, session) keys it touched from the samples themselves, in the same transaction.
- * So whatever reaches the samples (a duplicate skipped by the unique key, a boot killed
+ * samples and kept equal to them, in the transaction that writes them. A boot's rows are
+ * appended to its key's rows when they come after every row those hold (from the writer's own
+ * copy while that is the store's row, else read back); every other write to samples (a boot
+ * out of order, a sync or merge, the migration that created it) recomputes the rows of the
+ * (case, session) keys it touched from the samples themselves. So whatever reaches the samples (a duplicate skipped by the unique key, a boot killed
  * before its commit, four copies at once) the summary says the same: a transaction that
  * does not commit leaves neither. On PostgreSQL (READ COMMITTED) two writers of one session
  * could each recompute without the other's uncommitted boot; a transaction-level advisory
@@ -437,9 +438,9 @@ static bool append(struct group *g, const struct cm_summary_new *r, bool *touche
 	return true;
 }
 
-/* ---- the writer's cache: a session's summary kept between its boots ------------------------------
+/* ---- the writer's cache: a session's summary kept between its boots ---------------------------- */
 
- * A boot's rows are appended to the groups the writer wrote last, not to the summary read
+/* A boot's rows are appended to the groups the writer wrote last, not to the summary read
  * back and decoded (which cost every boot the whole session so far: quadratic over a
  * session). A group is used only while it is the store's own row, to the bit:
  * - SQLite: no other connection has committed to the file since this one's last write
