@@ -3,9 +3,10 @@
  * appended to its key's rows when they come after every row those hold (from the writer's own
  * copy while that is the store's row, else read back); every other write to samples (a boot
  * out of order, a sync or merge, the migration that created it) recomputes the rows of the
- * (case, session) keys it touched from the samples themselves. So whatever reaches the samples (a duplicate skipped by the unique key, a boot killed
- * before its commit, four copies at once) the summary says the same: a transaction that
- * does not commit leaves neither. On PostgreSQL (READ COMMITTED) two writers of one session
+ * (case, session) keys it touched from the samples themselves. So whatever reaches the
+ * samples (a duplicate skipped by the unique key, a boot killed before its commit, four
+ * copies at once) the summary says the same: a transaction that does not commit leaves
+ * neither. On PostgreSQL (READ COMMITTED) two writers of one session
  * could each recompute without the other's uncommitted boot; a transaction-level advisory
  * lock per key, taken before the recompute reads, makes the later one wait and then see the
  * earlier one's commit. Keys are locked in one order (by their lock number), so two copies
