@@ -439,7 +439,7 @@ static bool append(struct group *g, const struct cm_summary_new *r, bool *touche
 	return true;
 }
 
-/* ---- the writer's cache: a session's summary kept between its boots ---------------------------- */
+/* ---- the writer's cache: a session's summary kept between its boots ------------------------- */
 
 /* A boot's rows are appended to the groups the writer wrote last, not to the summary read
  * back and decoded (which cost every boot the whole session so far: quadratic over a

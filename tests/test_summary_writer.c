@@ -209,7 +209,8 @@ static void test_writer_exact(void **state)
 	cm_dataset_session_number(&ds, 1, "h1"); /* one writer, 45 boots: gsl sorts past 32 */
 	for (int i = 1; i <= 45; i++) {
 		size_t from = ds.n;
-		boot_rows(&ds, "variant=a", i, i == 9 ? 0 : i == 17 ? -5 : 1e8 * exp(0.05 * noise(&seed)));
+		double t1 = i == 9 ? 0 : i == 17 ? -5 : 1e8 * exp(0.05 * noise(&seed));
+		boot_rows(&ds, "variant=a", i, t1);
 		add(a, &ds, from, 0);
 	}
 	cm_dataset_session_number(&ds, 2, "h1"); /* two writers in turn, then a, then b again */
