@@ -62,7 +62,7 @@ static void add(struct cm_store *s, struct cm_dataset *ds, size_t from, int want
 		fail_msg("boot rows %zu..%zu: %d (%s)", from, ds->n, rc, cm_store_error(s));
 }
 
-/* ---- every summary row against the raw samples, to the bit ------------------------------------ */
+/* ---- every summary row against the raw samples, to the bit ----------------------------------- */
 
 struct want {
 	const struct cm_dataset *raw;
@@ -246,7 +246,7 @@ static void test_writer_exact(void **state)
 	free(t);
 }
 
-/* ---- growth: a boot's cost late in a long session against early in it ------------------------- */
+/* ---- growth: a boot's cost late in a long session against early in it ------------------------ */
 
 static int64_t thread_cpu_ns(void)
 {
