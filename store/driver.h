@@ -13,6 +13,7 @@
 #include "coldmark/util.h"
 
 struct cm_store;
+struct cm_summary_cache;
 
 #define CM_DB_MAX_COLS 32 /* the widest row a query returns (samples: 11) */
 
@@ -58,10 +59,30 @@ struct cm_store {
 	char note[160];	  /* what opening did that people should know (cm_store_note) */
 	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
 	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
+	struct cm_summary_cache *sums; /* the summary writer's groups between boots (summary.c) */
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
 int cm_store_exec(struct cm_store *s, const char *sql, int n, const char *const *p);
+/* A parameter with its type, for the per-boot writes: SQLite binds a number as a number (no
+ * text printed with %.17g and parsed back by SQLite, each boot); PostgreSQL gets the text it
+ * always got. Non-finite reals go as that same text. */
+struct cm_param {
+	char type; /* 't' text (NULL text: SQL NULL), 'i' integer, 'd' real, 0 SQL NULL */
+	const char *text;
+	long long i;
+	double d;
+};
+#define CM_PTEXT(x) ((struct cm_param){ .type = 't', .text = (x) })
+#define CM_PINT(x) ((struct cm_param){ .type = 'i', .i = (x) })
+#define CM_PREAL(x) ((struct cm_param){ .type = 'd', .d = (x) })
+#define CM_PNULL ((struct cm_param){ 0 })
+/* sql (its parameters $1..$n in order) with typed parameters, for its effect; row as in
+ * ops->query (PostgreSQL's RETURNING). 0 or an error. */
+int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p,
+			cm_db_row_fn row, void *ctx);
+/* SQLite's side of it (sqlite.c): 0 or -1 with err set */
+int cm_db_sqlite_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p);
 /* Every column of every result row, copied and flattened (ncol a row); NULL stays NULL. */
 struct cm_rows {
 	char **v;
@@ -134,6 +155,9 @@ struct cm_summary_new {
  * with a later rowid), recomputed from the samples as cm_summary_refresh does. key: "case\tsession". */
 int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
 		   const struct cm_summary_new *rows, size_t n);
+/* The writer's cache of the summary rows it wrote emptied: after a transaction that did not
+ * commit (its rows are not the store's), and when the store closes. */
+void cm_summary_forget(struct cm_store *s);
 /* Every summary row of the store from its samples (the migration to CM_SUMMARY_VERSION). */
 int cm_summary_fill(struct cm_store *s);
 /* Inside a write transaction, after rows of run_id's (case, session) keys went in: their

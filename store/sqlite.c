@@ -102,14 +102,17 @@ static void f64hex(sqlite3_context *c, int n, sqlite3_value **v)
 }
 
 /* $1, $2, ... are named parameters to SQLite: bound by name, so their order in the text does
- * not matter. */
+ * not matter; a statement that numbers them in order is bound by position (no name made). */
 static int bind(sqlite3_stmt *st, bool ordered, int n, const char *const *params)
 {
+	int count = sqlite3_bind_parameter_count(st);
 	for (int i = 0; i < n; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "$%d", i + 1);
-		int idx = ordered ? (i < sqlite3_bind_parameter_count(st) ? i + 1 : 0)
-				  : sqlite3_bind_parameter_index(st, name);
+		int idx = i < count ? i + 1 : 0;
+		if (!ordered) {
+			char name[16];
+			snprintf(name, sizeof(name), "$%d", i + 1);
+			idx = sqlite3_bind_parameter_index(st, name);
+		}
 		/* static: run() steps the statement before it returns, while params are alive (the
 		 * next use clears the bindings first); TRANSIENT copied each value */
 		if (idx && params[i] && sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC))
@@ -151,6 +154,40 @@ static int run(struct cm_store *s, const char *sql, int n, const char *const *pa
 			break;
 		}
 	}
+	int err = rc == SQLITE_DONE ? 0 : fail(s);
+	s->changed = sqlite3_changes(db(s));
+	s->last_rowid = sqlite3_last_insert_rowid(db(s));
+	done(s, st);
+	return err;
+}
+
+/* A typed write (store.c's per-boot rows, the summary): numbers bound as numbers, the values
+ * SQLite would have made of their %.17g text, without the printing and the parsing. */
+int cm_db_sqlite_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p)
+{
+	bool ordered = false;
+	sqlite3_stmt *st = prepared(s, sql, &ordered);
+	if (!st)
+		return fail(s);
+	int count = sqlite3_bind_parameter_count(st), rc = SQLITE_OK;
+	for (int i = 0; i < n && rc == SQLITE_OK; i++) {
+		int idx = i < count ? i + 1 : 0;
+		if (!ordered) {
+			char name[16];
+			snprintf(name, sizeof(name), "$%d", i + 1);
+			idx = sqlite3_bind_parameter_index(st, name);
+		}
+		if (!idx)
+			continue;
+		if (p[i].type == 'i')
+			rc = sqlite3_bind_int64(st, idx, p[i].i);
+		else if (p[i].type == 'd')
+			rc = sqlite3_bind_double(st, idx, p[i].d);
+		else if (p[i].type == 't' && p[i].text) /* static: stepped before the values go */
+			rc = sqlite3_bind_text(st, idx, p[i].text, -1, SQLITE_STATIC);
+	}
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		rc = SQLITE_OK;
 	int err = rc == SQLITE_DONE ? 0 : fail(s);
 	s->changed = sqlite3_changes(db(s));
 	s->last_rowid = sqlite3_last_insert_rowid(db(s));

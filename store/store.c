@@ -5,6 +5,7 @@
 #include "coldmark/store.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,34 @@ int cm_store_exec(struct cm_store *s, const char *sql, int n, const char *const 
 	return query(s, sql, n, p, NULL, NULL);
 }
 
+/* A typed parameter as the text PostgreSQL (and SQLite, for a non-finite real) always got. */
+static const char *param_text(const struct cm_param *p, char *buf, size_t n)
+{
+	switch (p->type) {
+	case 't': return p->text;
+	case 'i': snprintf(buf, n, "%lld", p->i); return buf;
+	case 'd': snprintf(buf, n, "%.17g", p->d); return buf;
+	default: return NULL;
+	}
+}
+
+int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p,
+			cm_db_row_fn row, void *ctx)
+{
+	bool finite = true;
+	for (int i = 0; i < n && finite; i++)
+		finite = p[i].type != 'd' || isfinite(p[i].d);
+	if (!s->pg && !row && finite)
+		return cm_db_sqlite_exec_typed(s, sql, n, p) ? CM_ERR(CM_EIO) : 0;
+	char (*buf)[32] = cm_xmalloc(((size_t)n + 1) * sizeof(*buf));
+	const char **t = cm_xmalloc(((size_t)n + 1) * sizeof(*t));
+	for (int i = 0; i < n; i++)
+		t[i] = param_text(&p[i], buf[i], sizeof(buf[i]));
+	int rc = query(s, sql, n, t, row, ctx);
+	free(buf), free(t);
+	return rc;
+}
+
 static int collect(void *ctx, int ncol, const char *const *vals)
 {
 	struct cm_rows *r = ctx;
@@ -87,6 +116,7 @@ int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, voi
 				return 0;
 			bool again = s->ops->retryable(s);
 			s->ops->rollback(s);
+			cm_summary_forget(s); /* what it kept of the body's writes is not the store's */
 			if (!again)
 				return rc ? rc : CM_ERR(CM_EIO);
 		} else if (!s->ops->retryable(s)) {
@@ -105,6 +135,7 @@ void cm_store_close(struct cm_store *s)
 		return;
 	if (s->ops)
 		s->ops->close(s);
+	cm_summary_forget(s);
 	free(s);
 }
 
@@ -219,18 +250,37 @@ struct rows_ctx {
 };
 
 /* a sample the store holds (samples' one unique key, samples_once) is skipped; no RETURNING
- * here: the writer needs no count, and SQLite's RETURNING cost ~40 us a boot */
-static const char ADD_SAMPLE[] =
-	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
-	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	"$10, $11, $12, $13) ON CONFLICT DO NOTHING";
+ * here: the writer needs no count, and SQLite's RETURNING cost ~40 us a boot. SQLite takes up
+ * to ADD_MAX rows (a boot's) in one statement (add_sql[k]: k rows): one statement's work a
+ * boot, not one a row. */
+#define ADD_COLS                                                                                   \
+	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, " \
+	"cache_drop, session, host_audit, wave, slot) VALUES "
+#define ADD_NCOL 13
+#define ADD_MAX 16
+static char *add_sql[ADD_MAX + 1];
+static pthread_once_t add_once = PTHREAD_ONCE_INIT;
 
-/* PostgreSQL says the rowid it gave (a row for a row inserted, none for a skipped one);
- * SQLite's is sqlite3_last_insert_rowid */
+static void make_add(void)
+{
+	for (int k = 1; k <= ADD_MAX; k++) {
+		struct cm_buf b = { 0 };
+		cm_buf_printf(&b, "%s", ADD_COLS);
+		for (int r = 0; r < k; r++) {
+			cm_buf_printf(&b, "%s(", r ? ", " : "");
+			for (int c = 1; c <= ADD_NCOL; c++)
+				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * ADD_NCOL + c);
+			cm_buf_printf(&b, ")");
+		}
+		cm_buf_printf(&b, " ON CONFLICT DO NOTHING");
+		add_sql[k] = b.s;
+	}
+}
+
+/* PostgreSQL says the rowid it gave (a row for a row inserted, none for a skipped one) */
 static const char ADD_SAMPLE_PG[] =
-	"INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns, source, "
-	"cache_drop, session, host_audit, wave, slot) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-	"$10, $11, $12, $13) ON CONFLICT DO NOTHING RETURNING rowid";
+	ADD_COLS "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING "
+	"RETURNING rowid";
 
 static int take_rowid(void *ctx, int ncol, const char *const *vals)
 {
@@ -238,56 +288,95 @@ static int take_rowid(void *ctx, int ncol, const char *const *vals)
 	return 0;
 }
 
-/* the rows [from, to) that went in, by (case, session): each key's summary gets them */
+/* the rows [from, to) that went in, by (case, session): each key's summary gets them (or, when
+ * which of a statement's rows went in is not known, is made again from its samples) */
 struct added {
 	char *key;
 	struct cm_summary_new *rows;
 	size_t n, cap;
+	bool refresh;
 };
+
+static void sample_params(const struct rows_ctx *x, const struct cm_sample_row *r, int session,
+			  struct cm_param *p)
+{
+	struct cm_param q[ADD_NCOL] = {
+		CM_PTEXT(x->run_id), CM_PTEXT(r->case_id), CM_PINT(r->boot),
+		CM_PINT(r->warmup ? 1 : 0), CM_PTEXT(r->status), CM_PTEXT(r->phase),
+		isnan(r->duration_ns) ? CM_PNULL : CM_PREAL(r->duration_ns), CM_PTEXT(r->source),
+		CM_PTEXT(r->cache), CM_PINT(session), CM_PTEXT(r->audit ? r->audit : ""),
+		r->wave > 0 ? CM_PINT(r->wave) : CM_PNULL, r->wave > 0 ? CM_PINT(r->slot) : CM_PNULL,
+	};
+	memcpy(p, q, sizeof(q));
+}
+
+static struct added *key_of(struct added **keys, size_t *nkeys, const char *case_id, int session)
+{
+	char *k = cm_xasprintf("%s\t%d", case_id, session);
+	size_t at = 0;
+	while (at < *nkeys && strcmp((*keys)[at].key, k))
+		at++;
+	if (at == *nkeys) {
+		*keys = cm_xrealloc(*keys, (*nkeys + 1) * sizeof(**keys));
+		(*keys)[(*nkeys)++] = (struct added){ k, NULL, 0, 0, false };
+	} else {
+		free(k);
+	}
+	return &(*keys)[at];
+}
+
+/* Rows [i, i + k) (k = 1 on PostgreSQL) into the samples; each one that went in to its key's
+ * list with its rowid. SQLite gives a statement's rows rowids in order, one after another
+ * (each the largest so far + 1), so all k in: the last k rowids; only some: their keys are
+ * made again from their samples. */
+static int add_samples(struct cm_store *s, const struct rows_ctx *x, size_t i, size_t k,
+		       struct added **keys, size_t *nkeys)
+{
+	struct cm_param p[ADD_MAX * ADD_NCOL];
+	int session[ADD_MAX];
+	for (size_t j = 0; j < k; j++) {
+		const struct cm_sample_row *r = &x->ds->rows[i + j];
+		/* the session's number within the run, as the dataset keeps it */
+		session[j] = x->ds->sessions[r->session - 1].number;
+		sample_params(x, r, session[j], &p[j * ADD_NCOL]);
+	}
+	int64_t first = -1;
+	int rc;
+	bool some = false;
+	if (s->pg) {
+		rc = cm_store_exec_typed(s, ADD_SAMPLE_PG, ADD_NCOL, p, take_rowid, &first);
+	} else {
+		pthread_once(&add_once, make_add);
+		rc = cm_store_exec_typed(s, add_sql[k], (int)k * ADD_NCOL, p, NULL, NULL);
+		if (!rc && s->changed == (long long)k)
+			first = s->last_rowid - (int64_t)k + 1;
+		some = !rc && s->changed > 0 && s->changed < (long long)k;
+	}
+	for (size_t j = 0; !rc && (first >= 0 || some) && j < k; j++) {
+		const struct cm_sample_row *r = &x->ds->rows[i + j];
+		struct added *a = key_of(keys, nkeys, r->case_id, session[j]);
+		a->refresh |= some;
+		if (some)
+			continue;
+		CM_PUSH(a->rows, a->n, a->cap);
+		a->rows[a->n++] = (struct cm_summary_new){ r->phase, (int)cm_row_kind(r),
+							   r->duration_ns, first + (int64_t)j };
+	}
+	return rc;
+}
 
 static int rows_body(struct cm_store *s, void *ctx)
 {
 	const struct rows_ctx *x = ctx;
 	struct added *keys = NULL;
-	size_t nkeys = 0;
+	size_t nkeys = 0, step = s->pg ? 1 : ADD_MAX;
 	int rc = 0;
-	for (size_t i = x->from; !rc && i < x->to; i++) {
-		const struct cm_sample_row *r = &x->ds->rows[i];
-		char boot[16], dur[32], session[16], wave[16], slot[16];
-		snprintf(wave, sizeof(wave), "%d", r->wave);
-		snprintf(slot, sizeof(slot), "%d", r->slot);
-		snprintf(boot, sizeof(boot), "%d", r->boot);
-		snprintf(dur, sizeof(dur), "%.17g", r->duration_ns);
-		/* the session's number within the run, as the dataset keeps it */
-		snprintf(session, sizeof(session), "%d", x->ds->sessions[r->session - 1].number);
-		const char *p[] = { x->run_id, r->case_id, boot, r->warmup ? "1" : "0", r->status,
-				    r->phase, isnan(r->duration_ns) ? NULL : dur, r->source, r->cache,
-				    session, r->audit ? r->audit : "", r->wave > 0 ? wave : NULL,
-				    r->wave > 0 ? slot : NULL };
-		int64_t rowid = -1;
-		if (s->pg)
-			rc = query(s, ADD_SAMPLE_PG, 13, p, take_rowid, &rowid);
-		else if (!(rc = cm_store_exec(s, ADD_SAMPLE, 13, p)) && s->changed > 0)
-			rowid = s->last_rowid;
-		if (rc || rowid < 0)
-			continue; /* a sample the store holds: its summary has it */
-		char *k = cm_xasprintf("%s\t%s", r->case_id, session);
-		size_t at = 0;
-		while (at < nkeys && strcmp(keys[at].key, k))
-			at++;
-		if (at == nkeys) {
-			keys = cm_xrealloc(keys, (nkeys + 1) * sizeof(*keys));
-			keys[nkeys++] = (struct added){ k, NULL, 0, 0 };
-		} else {
-			free(k);
-		}
-		struct added *a = &keys[at];
-		CM_PUSH(a->rows, a->n, a->cap);
-		a->rows[a->n++] = (struct cm_summary_new){ r->phase, (int)cm_row_kind(r),
-							   r->duration_ns, rowid };
-	}
+	for (size_t i = x->from; !rc && i < x->to; i += step)
+		rc = add_samples(s, x, i, x->to - i < step ? x->to - i : step, &keys, &nkeys);
 	for (size_t k = 0; k < nkeys; k++) {
-		if (!rc)
+		if (!rc && keys[k].refresh)
+			rc = cm_summary_refresh(s, x->run_id, &keys[k].key, 1);
+		else if (!rc)
 			rc = cm_summary_add(s, x->run_id, keys[k].key, keys[k].rows, keys[k].n);
 		free(keys[k].key);
 		free(keys[k].rows);

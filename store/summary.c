@@ -1,10 +1,12 @@
 /* The session summary (issue 25): one row per run, case, session and phase, derived from the
- * samples and kept equal to them. It is never updated by increments: every write to samples
- * (a boot, an import, a sync or merge, the migration that created it) recomputes the rows of
- * the (case, session) keys it touched from the samples themselves, in the same transaction.
- * So whatever reaches the samples (a duplicate skipped by the unique key, a boot killed
- * before its commit, four copies at once) the summary says the same: a transaction that
- * does not commit leaves neither. On PostgreSQL (READ COMMITTED) two writers of one session
+ * samples and kept equal to them, in the transaction that writes them. A boot's rows are
+ * appended to its key's rows when they come after every row those hold (from the writer's own
+ * copy while that is the store's row, else read back); every other write to samples (a boot
+ * out of order, a sync or merge, the migration that created it) recomputes the rows of the
+ * (case, session) keys it touched from the samples themselves. So whatever reaches the
+ * samples (a duplicate skipped by the unique key, a boot killed before its commit, four
+ * copies at once) the summary says the same: a transaction that does not commit leaves
+ * neither. On PostgreSQL (READ COMMITTED) two writers of one session
  * could each recompute without the other's uncommitted boot; a transaction-level advisory
  * lock per key, taken before the recompute reads, makes the later one wait and then see the
  * earlier one's commit. Keys are locked in one order (by their lock number), so two copies
@@ -16,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+
 #include "coldmark/stats.h"
 #include "driver.h"
 
@@ -26,6 +31,13 @@ struct phase_acc {
 	long rows, warm, failed, unmeas, intr;
 	double *v;
 	size_t n, cap;
+	/* What the row's text and figures are made of, kept for the times past them only (the
+	 * writer's cache keeps a group across boots: a boot adds its own times, not all again):
+	 * vals' text of v[0..nhex); the logs of v[0..nl) in order, sorted, and their sum. */
+	struct cm_buf hex;
+	size_t nhex, nl, lcap;
+	double *l, *sorted, lsum;
+	bool lnan; /* a time with no log (NaN): cm_ln_session_stats decides then */
 };
 
 /* the rows of one (run, case, session), by phase */
@@ -41,6 +53,8 @@ static void group_reset(struct group *g)
 	for (size_t i = 0; i < g->np; i++) {
 		free(g->p[i].phase);
 		free(g->p[i].v);
+		cm_buf_free(&g->p[i].hex);
+		free(g->p[i].l), free(g->p[i].sorted);
 	}
 	free(g->p);
 	free(g->run), free(g->case_id), free(g->session);
@@ -80,18 +94,18 @@ static void group_add(struct group *g, const char *const *v)
 
 static const char HEX[] = "0123456789abcdef";
 
-static void vals_encode(struct cm_buf *b, const double *v, size_t n)
+/* vals: the text of a's times, made for the times it does not hold yet */
+static const char *vals_text(struct phase_acc *a)
 {
-	char *s = cm_xmalloc(16 * n + 1);
-	for (size_t i = 0; i < n; i++) {
+	for (; a->nhex < a->n; a->nhex++) {
 		uint64_t bits;
-		memcpy(&bits, &v[i], sizeof(bits));
-		for (int d = 0; d < 16; d++)
-			s[16 * i + (size_t)d] = HEX[(bits >> (60 - 4 * d)) & 15];
+		char d[16];
+		memcpy(&bits, &a->v[a->nhex], sizeof(bits));
+		for (int i = 0; i < 16; i++)
+			d[i] = HEX[(bits >> (60 - 4 * i)) & 15];
+		cm_buf_append(&a->hex, d, sizeof(d));
 	}
-	s[16 * n] = 0;
-	cm_buf_printf(b, "%s", s);
-	free(s);
+	return a->hex.s ? a->hex.s : "";
 }
 
 int cm_summary_vals_decode(const char *text, double *out, size_t n)
@@ -154,63 +168,90 @@ static void make_put(void)
 	}
 }
 
-static void real(char *buf, size_t n, double x, bool *null)
+/* cm_ln_session_stats of a's times, the same operations in the same order (the same bits:
+ * the logs summed in the times' order, their squares about the mean in that order, the median
+ * of the sorted logs as gsl takes it), from logs kept across boots: a boot's own times are
+ * logged and put in their sorted place, not every time of the session again. */
+static void ln_stats(struct phase_acc *a, struct cm_ln_session *out)
 {
-	*null = !isfinite(x);
-	snprintf(buf, n, "%.17g", x);
+	size_t n = a->n, from = a->nl;
+	if (a->lcap < n) {
+		a->lcap = a->cap > n ? a->cap : n;
+		a->l = cm_xrealloc(a->l, a->lcap * sizeof(double));
+		a->sorted = cm_xrealloc(a->sorted, a->lcap * sizeof(double));
+	}
+	for (size_t i = from; i < n; i++) {
+		a->l[i] = log(a->v[i]);
+		a->lsum += a->l[i];
+		a->lnan |= isnan(a->l[i]);
+	}
+	a->nl = n;
+	if (a->lnan) { /* NaN has no sorted place: the definition itself */
+		cm_ln_session_stats(a->v, n, out);
+		return;
+	}
+	if (n - from > 8) { /* a group read whole (the migration, a refresh): sorted at once */
+		memcpy(a->sorted, a->l, n * sizeof(double));
+		gsl_sort(a->sorted, 1, n);
+	} else {
+		for (size_t i = from; i < n; i++) { /* a boot's few: each in its place */
+			size_t lo = 0, hi = i;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (a->sorted[mid] <= a->l[i])
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			memmove(a->sorted + lo + 1, a->sorted + lo, (i - lo) * sizeof(double));
+			a->sorted[lo] = a->l[i];
+		}
+	}
+	double mean = n ? a->lsum / (double)n : NAN, ss = 0;
+	for (size_t i = 0; i < n; i++)
+		ss += (a->l[i] - mean) * (a->l[i] - mean);
+	*out = (struct cm_ln_session){ .n = n, .mean = mean, .ssw = n ? ss : NAN,
+				       .median = n ? gsl_stats_median_from_sorted_data(a->sorted, 1, n)
+						   : NAN };
 }
 
-/* A phase's row as the upsert's 17 parameters (into the strings of *t): n, median, mean, the
- * within-session (n - 1) variance and sum of squares of ln(time) by cm_ln_session_stats, the
- * code compare runs on raw times, so that the same numbers come out of either; the times. */
-struct put_text {
-	char c[6][24], st[4][32], last[24];
-	struct cm_buf vals;
-};
+/* a statistic: NULL when it is not a finite number */
+static struct cm_param real(double x)
+{
+	return isfinite(x) ? CM_PREAL(x) : CM_PNULL;
+}
 
-static void phase_params(const struct group *g, const struct phase_acc *a, struct put_text *t,
-			 const char **p)
+/* A phase's row as the upsert's 17 parameters: n, median, mean, the within-session (n - 1)
+ * variance and sum of squares of ln(time) as cm_ln_session_stats makes them, the code compare
+ * runs on raw times, so that the same numbers come out of either; the times. */
+static void phase_params(const struct group *g, struct phase_acc *a, struct cm_param *p)
 {
 	struct cm_ln_session ln;
-	cm_ln_session_stats(a->v, a->n, &ln);
-	vals_encode(&t->vals, a->v, a->n);
-	long counts[] = { a->rows, (long)a->n, a->warm, a->failed, a->unmeas, a->intr };
-	for (int i = 0; i < 6; i++)
-		snprintf(t->c[i], sizeof(t->c[i]), "%ld", counts[i]);
-	bool null[4];
-	real(t->st[0], sizeof(t->st[0]), ln.median, &null[0]);
-	real(t->st[1], sizeof(t->st[1]), ln.mean, &null[1]);
-	real(t->st[2], sizeof(t->st[2]), a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN, &null[2]);
-	real(t->st[3], sizeof(t->st[3]), ln.ssw, &null[3]);
-	snprintf(t->last, sizeof(t->last), "%lld", a->last);
-	const char *q[PUT_NCOL] = { g->run, g->case_id, g->session, a->phase, a->first, t->c[0],
-				    t->c[1], t->c[2], t->c[3], t->c[4], t->c[5],
-				    null[0] ? NULL : t->st[0], null[1] ? NULL : t->st[1],
-				    null[2] ? NULL : t->st[2], null[3] ? NULL : t->st[3],
-				    t->vals.s ? t->vals.s : "", t->last };
+	ln_stats(a, &ln);
+	struct cm_param q[PUT_NCOL] = {
+		CM_PTEXT(g->run), CM_PTEXT(g->case_id), CM_PTEXT(g->session), CM_PTEXT(a->phase),
+		CM_PTEXT(a->first), CM_PINT(a->rows), CM_PINT((long long)a->n), CM_PINT(a->warm),
+		CM_PINT(a->failed), CM_PINT(a->unmeas), CM_PINT(a->intr), real(ln.median),
+		real(ln.mean), real(a->n > 1 ? ln.ssw / (double)(a->n - 1) : NAN), real(ln.ssw),
+		CM_PTEXT(vals_text(a)), CM_PINT(a->last),
+	};
 	memcpy(p, q, sizeof(q));
 }
 
 /* g's phases whose touched[i] is set (all with NULL), PUT_MAX to a statement */
-static int put_phases(struct cm_store *s, const struct group *g, const bool *touched)
+static int put_phases(struct cm_store *s, struct group *g, const bool *touched)
 {
 	pthread_once(&put_once, make_put);
-	struct put_text t[PUT_MAX];
-	const char *p[PUT_MAX * PUT_NCOL];
+	struct cm_param p[PUT_MAX * PUT_NCOL];
 	int rc = 0;
 	size_t i = 0;
 	while (!rc && i < g->np) {
 		int k = 0;
 		for (; i < g->np && k < PUT_MAX; i++)
-			if (!touched || touched[i]) {
-				t[k].vals = (struct cm_buf){ 0 };
-				phase_params(g, &g->p[i], &t[k], &p[k * PUT_NCOL]);
-				k++;
-			}
+			if (!touched || touched[i])
+				phase_params(g, &g->p[i], &p[k++ * PUT_NCOL]);
 		if (k)
-			rc = cm_store_exec(s, put_sql[k], k * PUT_NCOL, p);
-		for (int j = 0; j < k; j++)
-			cm_buf_free(&t[j].vals);
+			rc = cm_store_exec_typed(s, put_sql[k], k * PUT_NCOL, p, NULL, NULL);
 	}
 	return rc;
 }
@@ -259,6 +300,7 @@ static const char RUN_IDS[] = "SELECT id FROM runs ORDER BY rowid";
  * another table). */
 int cm_summary_fill(struct cm_store *s)
 {
+	cm_summary_forget(s);
 	struct cm_rows runs;
 	int rc = cm_store_rows(s, RUN_IDS, 0, NULL, &runs);
 	for (size_t i = 0; !rc && i < runs.n; i++) {
@@ -313,6 +355,7 @@ static int64_t lock_of(const char *run, const char *k)
 
 int cm_summary_refresh(struct cm_store *s, const char *run_id, char *const *keys, size_t n)
 {
+	cm_summary_forget(s); /* rows written around the writer's cache */
 	struct key *order = cm_xcalloc(n + 1, sizeof(*order));
 	for (size_t i = 0; i < n; i++)
 		order[i] = (struct key){ lock_of(run_id, keys[i]), keys[i] };
@@ -360,6 +403,10 @@ static int summary_row(void *ctx, int ncol, const char *const *v)
 				 .n = n, .cap = n + 1 };
 	snprintf(a->first, sizeof(a->first), "%s", v[1]);
 	g->bad |= !v[9] || cm_summary_vals_decode(v[9], a->v, n);
+	if (!g->bad) { /* the text as it is: the writer appends to it */
+		cm_buf_append(&a->hex, v[9], 16 * n);
+		a->nhex = n;
+	}
 	return 0;
 }
 
@@ -392,31 +439,175 @@ static bool append(struct group *g, const struct cm_summary_new *r, bool *touche
 	return true;
 }
 
+/* ---- the writer's cache: a session's summary kept between its boots ------------------------- */
+
+/* A boot's rows are appended to the groups the writer wrote last, not to the summary read
+ * back and decoded (which cost every boot the whole session so far: quadratic over a
+ * session). A group is used only while it is the store's own row, to the bit:
+ * - SQLite: no other connection has committed to the file since this one's last write
+ *   (PRAGMA data_version, read inside the write transaction, where no one else can commit);
+ * - PostgreSQL: the key's rows still count what the group counts (n_rows and last_row of
+ *   every phase), read under the key's lock: another writer's boot or copy adds to them;
+ * - every write that does not go through here (a refresh, the migration) and every
+ *   transaction that does not commit forget the cache (cm_summary_forget).
+ * Else the row is read back as before. */
+#define CACHE_MAX 256 /* keys kept: a shuffled session visits every case in turn */
+
+struct cached {
+	int64_t hash; /* lock_of(run, key) */
+	char *key;
+	struct group g;
+};
+
+struct cm_summary_cache {
+	struct cached e[CACHE_MAX];
+	size_t n, next; /* entries in use; the one replaced next (the oldest) */
+	long long version; /* SQLite's data_version the entries are the store's at */
+};
+
+void cm_summary_forget(struct cm_store *s)
+{
+	struct cm_summary_cache *c = s->sums;
+	for (size_t i = 0; c && i < c->n; i++) {
+		free(c->e[i].key);
+		group_reset(&c->e[i].g);
+	}
+	free(c);
+	s->sums = NULL;
+}
+
+static int one_ll(void *ctx, int ncol, const char *const *v)
+{
+	*(long long *)ctx = v[0] ? atoll(v[0]) : -1;
+	return 1;
+}
+
+static const char DATA_VERSION[] = "PRAGMA data_version";
+static const char KEY_MARKS[] = "SELECT phase, n_rows, last_row FROM session_summary WHERE "
+				"run_id = $1 AND case_id = $2 AND session = $3";
+
+struct marks {
+	const struct group *g;
+	size_t seen;
+	bool differ;
+};
+
+static int mark_row(void *ctx, int ncol, const char *const *v)
+{
+	struct marks *m = ctx;
+	size_t k = 0;
+	while (k < m->g->np && strcmp(m->g->p[k].phase, v[0]))
+		k++;
+	m->seen++;
+	m->differ |= k == m->g->np || m->g->p[k].rows != atol(v[1]) || m->g->p[k].last != atoll(v[2]);
+	return 0;
+}
+
+/* The cache, emptied when it may no longer be the store's (SQLite); NULL when it cannot say. */
+static struct cm_summary_cache *cache(struct cm_store *s)
+{
+	long long v = 0;
+	if (!s->pg && (s->ops->query(s, DATA_VERSION, 0, NULL, one_ll, &v) || v < 0)) {
+		cm_summary_forget(s);
+		return NULL;
+	}
+	struct cm_summary_cache *c = s->sums;
+	if (c && c->version != v) {
+		cm_summary_forget(s);
+		c = NULL;
+	}
+	if (!c) {
+		c = s->sums = cm_xcalloc(1, sizeof(*c));
+		c->version = v;
+	}
+	return c;
+}
+
+/* run's key's group, when the cache holds it and it is the store's row */
+static struct cached *cache_find(struct cm_store *s, struct cm_summary_cache *c, int64_t hash,
+				 const char *key)
+{
+	size_t i = 0;
+	while (i < c->n && (c->e[i].hash != hash || strcmp(c->e[i].key, key)))
+		i++;
+	if (i == c->n)
+		return NULL;
+	struct cached *e = &c->e[i];
+	if (s->pg) {
+		struct marks m = { &e->g, 0, false };
+		const char *p[] = { e->g.run, e->g.case_id, e->g.session };
+		if (s->ops->query(s, KEY_MARKS, 3, p, mark_row, &m) || m.differ || m.seen != e->g.np) {
+			free(e->key); /* read back instead */
+			group_reset(&e->g);
+			*e = c->e[--c->n];
+			c->e[c->n] = (struct cached){ 0 };
+			c->next = 0;
+			return NULL;
+		}
+	}
+	return e;
+}
+
+/* g (now written) kept for the key's next boot, in place of the oldest */
+static void cache_keep(struct cm_summary_cache *c, int64_t hash, const char *key, struct group *g)
+{
+	size_t i = 0;
+	while (i < c->n && (c->e[i].hash != hash || strcmp(c->e[i].key, key)))
+		i++;
+	if (i == c->n) {
+		i = c->n < CACHE_MAX ? c->n++ : c->next;
+		if (c->n == CACHE_MAX)
+			c->next = (c->next + 1) % CACHE_MAX;
+		free(c->e[i].key);
+		c->e[i].key = cm_xstrdup(key);
+	}
+	group_reset(&c->e[i].g);
+	c->e[i].hash = hash;
+	c->e[i].g = *g;
+	*g = (struct group){ 0 };
+}
+
+/* The key's summary rows as the store holds them, read back. */
+static int read_back(struct cm_store *s, const char *run_id, const char *key, struct group *g)
+{
+	char *c = cm_xstrdup(key), *tab = strchr(c, '\t');
+	*tab = 0;
+	*g = (struct group){ cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0, false };
+	const char *p[] = { run_id, c, tab + 1 };
+	int rc = s->ops->query(s, KEY_SUMMARY, 3, p, summary_row, g) ? CM_ERR(CM_EIO) : 0;
+	free(c);
+	return rc;
+}
+
 int cm_summary_add(struct cm_store *s, const char *run_id, const char *key,
 		   const struct cm_summary_new *rows, size_t n)
 {
 	if (!n)
 		return 0;
 	char *k = (char *)key;
+	int64_t hash = lock_of(run_id, key);
 	if (s->pg) { /* the key's lock before its summary is read (cm_summary_refresh's) */
 		char lock[24];
-		snprintf(lock, sizeof(lock), "%lld", (long long)lock_of(run_id, key));
+		snprintf(lock, sizeof(lock), "%lld", (long long)hash);
 		const char *p[] = { lock };
 		if (cm_store_exec(s, LOCK_KEY, 1, p))
 			return CM_ERR(CM_EIO);
 	}
-	char *c = cm_xstrdup(key), *tab = strchr(c, '\t');
-	*tab = 0;
-	struct group g = { cm_xstrdup(run_id), cm_xstrdup(c), cm_xstrdup(tab + 1), NULL, 0, false };
-	const char *p[] = { run_id, c, tab + 1 };
-	int rc = s->ops->query(s, KEY_SUMMARY, 3, p, summary_row, &g) ? CM_ERR(CM_EIO) : 0;
-	bool *touched = cm_xcalloc(g.np + n + 1, sizeof(bool)), in_order = !rc && !g.bad;
+	struct cm_summary_cache *c = cache(s);
+	struct cached *e = c ? cache_find(s, c, hash, key) : NULL;
+	struct group own = { 0 }, *g = e ? &e->g : &own;
+	int rc = e ? 0 : read_back(s, run_id, key, &own);
+	bool *touched = cm_xcalloc(g->np + n + 1, sizeof(bool)), in_order = !rc && !g->bad;
 	for (size_t i = 0; in_order && i < n; i++)
-		in_order = append(&g, &rows[i], touched);
+		in_order = append(g, &rows[i], touched);
 	if (in_order && !rc)
-		rc = put_phases(s, &g, touched);
-	group_reset(&g);
-	free(touched), free(c);
+		rc = put_phases(s, g, touched);
+	free(touched);
+	if (rc || !in_order)
+		cm_summary_forget(s); /* the transaction ends, or the key is read from its samples */
+	else if (!e && c)
+		cache_keep(c, hash, key, &own);
+	group_reset(&own);
 	if (!in_order && !rc) /* another writer's later row first: the key from its samples */
 		rc = cm_summary_refresh(s, run_id, &k, 1); /* its lock again: held already, granted */
 	return rc;
