@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "coldmark/analysis.h"
+#include "live.h"
 
 #define GIB 1073741824.0
 #define Z95 1.959963984540054
@@ -217,7 +218,13 @@ static void axis_trends(struct cm_report *r, size_t a, double unit, const char *
 			r->trends = cm_xrealloc(r->trends, (r->ntrends + 1) * sizeof(*r->trends));
 			struct cm_trend *t = &r->trends[r->ntrends];
 			*t = (struct cm_trend){ .axis = a, .phase = p, .unit = unit, .unit_name = uname };
-			one_trend(r, mem, k, a, p, unit, t);
+			/* a live report's slice whose cases did not change keeps its slopes */
+			uint64_t sig;
+			if (!cm_report_memo_get(r, CM_MEMO_TREND, a, s, p, mem, k, &sig, t, sizeof(*t))) {
+				one_trend(r, mem, k, a, p, unit, t);
+				cm_report_memo_put(r, CM_MEMO_TREND, a, s, p, sig, t, sizeof(*t));
+			}
+			t->held = NULL;
 			if (t->nlevels >= 2 && isfinite(t->slope.slope))
 				r->trends[r->ntrends++].held = cm_xstrdup(held[s]);
 		}

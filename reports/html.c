@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coldmark/report.h"
+#include "frags.h"
 #include "html.h"
 #include "tables.h"
 
@@ -14,14 +15,20 @@
 
 void cm_html_esc(FILE *f, const char *s)
 {
-	for (; *s; s++) {
+	for (;;) { /* the runs between special characters written whole (a report's header
+		    * holds the matrix: a character at a time was a tenth of a rewrite) */
+		size_t n = strcspn(s, "<>&\"");
+		if (n)
+			fwrite(s, 1, n, f);
+		s += n;
 		switch (*s) {
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
 		case '&': fputs("&amp;", f); break;
 		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		default: return;
 		}
+		s++;
 	}
 }
 
@@ -129,6 +136,17 @@ static void strip_row(const struct cm_report *r, size_t c, size_t p, const struc
 			x_of(a, cell->s.median), x_of(a, cell->s.median), y - 8, y + 8);
 }
 
+struct strip_at {
+	const struct x_axis *a;
+	double y;
+};
+
+static void strip_frag(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	const struct strip_at *at = arg;
+	strip_row(r, c, p, at->a, at->y, f);
+}
+
 /* The x range of the strip plot: the real cases' boots; the reference cases' only when there
  * is nothing else (a 50 ms reference beside 1 s cases forced a log axis that squashed them). */
 static void strip_range(const struct cm_report *r, size_t p, bool refs, struct x_axis *a)
@@ -138,9 +156,9 @@ static void strip_range(const struct cm_report *r, size_t p, bool refs, struct x
 		const struct cm_cell *cell = cm_report_cell(r, c, p);
 		if (cm_is_reference_case(ds->cases[c].id) != refs)
 			continue;
-		for (size_t i = 0; i < cell->s.n; i++) {
-			a->lo = fmin(a->lo, cell->values[i]);
-			a->hi = fmax(a->hi, cell->values[i]);
+		if (cell->s.n) { /* its summary's extremes: the values' own */
+			a->lo = fmin(a->lo, cell->s.min);
+			a->hi = fmax(a->hi, cell->s.max);
 		}
 	}
 }
@@ -174,8 +192,11 @@ static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 		a.log ? " log" : "", W, h, W, h);
 	x_ticks(f, &a, base);
 	for (size_t c = 0, row = 0; c < ds->ncases; c++)
-		if (cm_report_cell(r, c, p)->nrows)
-			strip_row(r, c, p, &a, 20 + (double)row++ * ROW, f);
+		if (cm_report_cell(r, c, p)->nrows) {
+			struct strip_at at = { &a, 20 + (double)row++ * ROW };
+			double key[] = { a.lo, a.hi, a.log, at.y };
+			cm_frag(r, CM_FRAG_HTML_STRIP, 0, c, p, key, 4, strip_frag, &at, f);
+		}
 	fputs("</svg>\n", f);
 }
 
@@ -190,6 +211,12 @@ static double sx(const struct scale *s, double v)
 {
 	return 60 + (s->logx ? log(v / s->lo) / log(s->hi / s->lo) : (v - s->lo) / (s->hi - s->lo)) *
 			    (W - 90);
+}
+
+/* y as the marks have it: unclipped */
+static double sy_raw(const struct scale *s, double v)
+{
+	return s->h - 40 - (v - s->ylo) / (s->yhi - s->ylo) * (s->h - 60);
 }
 
 static double sy(const struct scale *s, double v)
@@ -286,25 +313,112 @@ static void sweep_legend(const struct cm_report *r, int h, FILE *f)
 }
 
 /* Each value of axis a once, under its place on the x axis. */
-static void sweep_x_labels(const struct cm_dataset *ds, size_t a, double lo, double hi, bool logx,
-			   int h, FILE *f)
+struct labels_at {
+	size_t a;
+	double lo, hi;
+	bool logx;
+	int h;
+};
+
+static void sweep_x_labels(const struct cm_report *r, size_t unused_c, size_t unused_p,
+			   const void *arg, FILE *f)
 {
+	(void)unused_c, (void)unused_p;
+	const struct labels_at *at = arg;
+	const struct cm_dataset *ds = r->ds;
+	size_t a = at->a;
+	double lo = at->lo, hi = at->hi;
+	struct cm_strset seen = { 0 }; /* the labels written (a scan of the cases before each was
+					* quadratic) */
 	for (size_t c = 0; c < ds->ncases; c++) {
 		double v;
 		if (cm_is_reference_case(ds->cases[c].id) || !cm_label_value(ds->cases[c].labels[a], &v))
 			continue;
-		bool again = false;
-		for (size_t k = 0; k < c && !again; k++)
-			again = !cm_is_reference_case(ds->cases[k].id) &&
-				!strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
-		if (again)
+		if (cm_strset_find(&seen, ds->cases[c].labels[a]) >= 0)
 			continue;
-		double x = 60 + (logx ? log(v / lo) / log(hi / lo) : (v - lo) / (hi - lo)) * (W - 90);
+		cm_strset_add(&seen, ds->cases[c].labels[a], 1);
+		double x = 60 + (at->logx ? log(v / lo) / log(hi / lo) : (v - lo) / (hi - lo)) * (W - 90);
 		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" font-size=\"10\" "
-			   "text-anchor=\"middle\">", x, h - 26);
+			   "text-anchor=\"middle\">", x, at->h - 26);
 		esc(f, ds->cases[c].labels[a]);
 		fputs("</text>\n", f);
 	}
+	cm_strset_free(&seen);
+}
+
+/* A case's marks on the sweep plot (its median's CI and its dot), and its point of the
+ * slice's line: at its axis value on the plot's scales. */
+struct mark_at {
+	const struct scale *sc;
+	double v;
+	const char *colour;
+};
+
+static void sweep_mark(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	const struct mark_at *m = arg;
+	const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
+	if (!isnan(s->median_ci_lo))
+		fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
+			   "stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
+			sx(m->sc, m->v), sx(m->sc, m->v), sy_raw(m->sc, s->median_ci_lo),
+			sy_raw(m->sc, s->median_ci_hi), m->colour);
+	fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>", sx(m->sc, m->v),
+		sy_raw(m->sc, s->median), m->colour);
+	esc(f, r->ds->cases[c].id);
+	fputs("</title></circle>\n", f);
+}
+
+static void sweep_point(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	const struct mark_at *m = arg;
+	fprintf(f, "%.1f,%.1f ", sx(m->sc, m->v), sy_raw(m->sc, cm_report_cell(r, c, p)->s.median));
+}
+
+struct by_value {
+	double v;
+	size_t c;
+};
+
+static int cmp_by_value(const void *x, const void *y)
+{
+	const struct by_value *a = x, *b = y;
+	return a->v < b->v ? -1 : a->v > b->v ? 1 : a->c < b->c ? -1 : a->c > b->c;
+}
+
+/* One slice's marks and line, its cases by increasing axis value (the first case of each
+ * value; a search for the next value over every case was quadratic). */
+static void slice_marks(const struct cm_report *r, size_t a, size_t p, const size_t *slice,
+			size_t sl, const struct scale *sc, const char *colour, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	struct by_value *bv = cm_xmalloc((ds->ncases + 1) * sizeof(*bv));
+	size_t n = 0;
+	for (size_t c = 0; c < ds->ncases; c++) {
+		double v;
+		if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
+		    cm_label_value(ds->cases[c].labels[a], &v))
+			bv[n++] = (struct by_value){ v, c };
+	}
+	qsort(bv, n, sizeof(*bv), cmp_by_value);
+	char *pts = NULL;
+	size_t len = 0;
+	FILE *pf = open_memstream(&pts, &len);
+	for (size_t i = 0; i < n; i++) {
+		if (i && bv[i].v == bv[i - 1].v)
+			continue;
+		struct mark_at m = { sc, bv[i].v, colour };
+		double key[] = { sc->lo, sc->hi, sc->ylo, sc->yhi, sc->logx, (double)(sl % 10) };
+		cm_frag(r, CM_FRAG_HTML_SWEEP_POINT, a, bv[i].c, p, key, 6, sweep_point, &m, pf);
+		cm_frag(r, CM_FRAG_HTML_SWEEP_MARK, a, bv[i].c, p, key, 6, sweep_mark, &m, f);
+	}
+	fclose(pf);
+	if (len)
+		fprintf(f, "<polyline class=\"slice\" points=\"%s\" fill=\"none\" "
+			   "stroke=\"%s\"/>\n",
+			pts, colour);
+	free(pts);
+	free(bv);
 }
 
 static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw, size_t nsw,
@@ -354,8 +468,6 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		fprintf(f, "<svg class=\"plot sweep\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 			   "height=\"%d\" role=\"img\">\n", W, h, W, h);
 		bool logx = lo > 0 && hi / lo >= 8;
-#define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
-#define SY(v) (h - 40 - ((v) - ylo) / (yhi - ylo) * (h - 60))
 		y_ticks(f, ds->phases[p], 55, ylo, yhi, h - 40, h - 60);
 		/* one line per slice (the other axes held fixed), through its medians in axis order */
 		char **held;
@@ -365,34 +477,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		for (size_t sl = 0; sl < nslices; sl++) {
 			const char *colour = palette[sl % 10];
 			fitted_line(r, a, p, held[sl], &sc, colour, f);
-			struct cm_buf pts = { 0 };
-			double last = -INFINITY;
-			for (;;) { /* the slice's cases by increasing axis value */
-				size_t best = ds->ncases;
-				double bv = INFINITY, v;
-				for (size_t c = 0; c < ds->ncases; c++)
-					if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
-					    cm_label_value(ds->cases[c].labels[a], &v) && v > last && v < bv)
-						best = c, bv = v;
-				if (best == ds->ncases)
-					break;
-				last = bv;
-				const struct cm_summary *s = &cm_report_cell(r, best, p)->s;
-				cm_buf_printf(&pts, "%.1f,%.1f ", SX(bv), SY(s->median));
-				if (!isnan(s->median_ci_lo))
-					fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-						   "stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
-						SX(bv), SX(bv), SY(s->median_ci_lo), SY(s->median_ci_hi), colour);
-				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>",
-					SX(bv), SY(s->median), colour);
-				esc(f, ds->cases[best].id);
-				fputs("</title></circle>\n", f);
-			}
-			if (pts.s)
-				fprintf(f, "<polyline class=\"slice\" points=\"%s\" fill=\"none\" "
-					   "stroke=\"%s\"/>\n",
-					pts.s, colour);
-			cm_buf_free(&pts);
+			slice_marks(r, a, p, slice, sl, &sc, colour, f);
 			/* which slice is which line, and its slope */
 			const struct cm_trend *t = find_trend(r, a, p, held[sl]);
 			if (nslices > 1 || *held[0] || t) {
@@ -410,10 +495,10 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 			free(held[sl]);
 		free(held);
 		free(slice);
-		sweep_x_labels(ds, a, lo, hi, logx, h, f);
+		struct labels_at la = { a, lo, hi, logx, h };
+		double key[] = { lo, hi, logx, h };
+		cm_frag(r, CM_FRAG_HTML_SWEEP_LABELS, a, 0, p, key, 4, sweep_x_labels, &la, f);
 		sweep_legend(r, h, f);
-#undef SX
-#undef SY
 		fputs("</svg>\n", f);
 	}
 }
@@ -519,6 +604,13 @@ static void html_session_row(const struct cm_sessions_row *sr, void *ctx)
 	fputs("</td></tr>\n", f);
 }
 
+static void html_sessions_case(const struct cm_report *r, size_t c, size_t p, const void *arg,
+			       FILE *f)
+{
+	(void)p, (void)arg;
+	cm_sessions_walk_case(r, c, html_session_row, f);
+}
+
 static void sessions_table(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -530,8 +622,38 @@ static void sessions_table(const struct cm_report *r, FILE *f)
 		   "<table><tr><th>case</th><th>phase</th><th>sessions</th><th>sd within</th>"
 		   "<th>sd between</th><th>ICC</th><th>for ±%g%%</th></tr>\n",
 		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
-	cm_sessions_walk(r, html_session_row, f);
+	double k = (double)ds->nsessions; /* the advice's warm-up share reads it */
+	for (size_t c = 0; c < ds->ncases; c++)
+		cm_frag(r, CM_FRAG_HTML_SESSIONS, 0, c, 0, &k, 1, html_sessions_case, NULL, f);
 	fputs("</table></section>\n", f);
+}
+
+/* Case c's rows of the summary table. */
+static void summary_rows(const struct cm_report *r, size_t c, size_t unused, const void *arg,
+			 FILE *f)
+{
+	(void)unused, (void)arg;
+	const struct cm_dataset *ds = r->ds;
+	for (size_t p = 0; p < ds->nphases; p++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		if (!cell->nrows)
+			continue; /* a phase the case does not report (a reference's firmware) */
+		char m[32], lo[32], hi[32];
+		cm_format_value(ds->phases[p], cell->s.median, m, sizeof(m));
+		cm_format_value(ds->phases[p], cell->s.median_ci_lo, lo, sizeof(lo));
+		cm_format_value(ds->phases[p], cell->s.median_ci_hi, hi, sizeof(hi));
+		fprintf(f, "<tr%s><td>", cm_is_reference_case(ds->cases[c].id) ?
+					   " class=\"reference\"" : "");
+		esc(f, ds->cases[c].id);
+		fputs("</td><td>", f);
+		esc(f, ds->phases[p]);
+		if (cell->s.n)
+			fprintf(f, "</td><td>%s</td><td>[%s, %s]</td><td>%zu</td></tr>\n", m,
+				isnan(cell->s.median_ci_lo) ? "—" : lo,
+				isnan(cell->s.median_ci_hi) ? "—" : hi, cell->s.n);
+		else
+			fprintf(f, "</td><td>—</td><td>—</td><td>0</td></tr>\n");
+	}
 }
 
 /* The results first: every case x phase it measures, with median, CI and n. */
@@ -541,26 +663,7 @@ static void summary_table(const struct cm_report *r, FILE *f)
 	fprintf(f, "<table class=\"summary\"><tr><th>case</th><th>phase</th><th>median</th>"
 		   "<th>%.0f%% CI</th><th>n</th></tr>\n", (1 - r->alpha) * 100);
 	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			if (!cell->nrows)
-				continue; /* a phase the case does not report (a reference's firmware) */
-			char m[32], lo[32], hi[32];
-			cm_format_value(ds->phases[p], cell->s.median, m, sizeof(m));
-			cm_format_value(ds->phases[p], cell->s.median_ci_lo, lo, sizeof(lo));
-			cm_format_value(ds->phases[p], cell->s.median_ci_hi, hi, sizeof(hi));
-			fprintf(f, "<tr%s><td>", cm_is_reference_case(ds->cases[c].id) ?
-						   " class=\"reference\"" : "");
-			esc(f, ds->cases[c].id);
-			fputs("</td><td>", f);
-			esc(f, ds->phases[p]);
-			if (cell->s.n)
-				fprintf(f, "</td><td>%s</td><td>[%s, %s]</td><td>%zu</td></tr>\n", m,
-					isnan(cell->s.median_ci_lo) ? "—" : lo,
-					isnan(cell->s.median_ci_hi) ? "—" : hi, cell->s.n);
-			else
-				fprintf(f, "</td><td>—</td><td>—</td><td>0</td></tr>\n");
-		}
+		cm_frag(r, CM_FRAG_HTML_SUMMARY, 0, c, 0, NULL, 0, summary_rows, NULL, f);
 	fputs("</table>\n", f);
 }
 
@@ -607,8 +710,10 @@ static void effects_list(const struct cm_report *r, FILE *f)
 }
 
 /* The run header, folded: it filled the first screen before any number. */
-static void run_header(const struct cm_dataset *ds, FILE *f)
+static void run_header(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
 {
+	(void)c, (void)p, (void)arg;
+	const struct cm_dataset *ds = r->ds;
 	if (!ds->nmeta)
 		return;
 	fprintf(f, "<details class=\"run\"><summary>The run (%zu items: host, qemu, plan, "
@@ -636,7 +741,9 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 			      f);
 			break;
 		}
-	run_header(ds, f);
+	double key[2];
+	cm_frag_meta_key(ds, key);
+	cm_frag(r, CM_FRAG_HTML_HEAD, 0, CM_FRAG_RUN, 0, key, 2, run_header, NULL, f);
 	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
 		   "%.0f%% confidence interval.</p>\n",
 		(1 - r->alpha) * 100);
