@@ -26,7 +26,68 @@ struct cm_report_live {
 	uint64_t *version;	 /* per case: bumped by each ingest that brought it rows */
 	bool *dirty;		 /* per case: rows came since its cells were summarised */
 	struct cm_report_memo *memo; /* the cross-case parts' (analysis/report_live.c) */
+	/* per axis, once for the cases there are: the slices (cm_slices) and each case's value
+	 * on the axis (0 unknown, 1 a number, -1 none): every rewrite asked them of every case */
+	size_t naxes, **slice, *nslices;
+	char ***held;
+	signed char *label_ok;
+	double *label_v;
 };
+
+static void shape_free(struct cm_report_live *l)
+{
+	for (size_t a = 0; a < l->naxes && l->slice; a++) {
+		for (size_t s = 0; l->held[a] && s < l->nslices[a]; s++)
+			free(l->held[a][s]);
+		free(l->held[a]), free(l->slice[a]);
+	}
+	free(l->slice), free(l->held), free(l->nslices), free(l->label_ok), free(l->label_v);
+	l->slice = NULL, l->held = NULL, l->nslices = NULL, l->label_ok = NULL, l->label_v = NULL;
+	l->naxes = 0;
+}
+
+/* The live part of r, made when r has none (a report built whole gets one too). */
+static struct cm_report_live *live_of(const struct cm_report *r)
+{
+	if (!r->live) /* r itself is never a const object: its builder's or a writer's copy */
+		((struct cm_report *)r)->live = cm_xcalloc(1, sizeof(*r->live));
+	struct cm_report_live *l = r->live;
+	const struct cm_dataset *ds = r->ds;
+	if (!l->slice || l->naxes != ds->naxes || l->ncases != ds->ncases) {
+		shape_free(l);
+		l->naxes = ds->naxes, l->ncases = ds->ncases;
+		size_t na = ds->naxes ? ds->naxes : 1, nc = (ds->ncases ? ds->ncases : 1) * na;
+		l->slice = cm_xcalloc(na, sizeof(size_t *));
+		l->held = cm_xcalloc(na, sizeof(char **));
+		l->nslices = cm_xcalloc(na, sizeof(size_t));
+		l->label_ok = cm_xcalloc(nc, 1);
+		l->label_v = cm_xcalloc(nc, sizeof(double));
+	}
+	return l;
+}
+
+bool cm_report_label_value(const struct cm_report *r, size_t c, size_t a, double *v)
+{
+	struct cm_report_live *l = live_of(r);
+	size_t k = c * r->ds->naxes + a;
+	if (!l->label_ok[k])
+		l->label_ok[k] = cm_label_value(r->ds->cases[c].labels[a], &l->label_v[k]) ? 1 : -1;
+	*v = l->label_v[k];
+	return l->label_ok[k] > 0;
+}
+
+size_t cm_report_slices(const struct cm_report *r, size_t a, const size_t **slice,
+			char *const **held)
+{
+	struct cm_report_live *l = live_of(r);
+	if (!l->slice[a]) {
+		l->slice[a] = cm_xmalloc((r->ds->ncases + 1) * sizeof(size_t));
+		l->nslices[a] = cm_slices(r->ds, a, l->slice[a], &l->held[a]);
+	}
+	*slice = l->slice[a];
+	*held = l->held[a];
+	return l->nslices[a];
+}
 
 static void live_alloc(struct cm_report *r, const struct cm_dataset *ds)
 {
@@ -145,16 +206,13 @@ int cm_report_build_cells(const struct cm_dataset *ds, double alpha, struct cm_r
 	memset(r, 0, sizeof(*r));
 	r->ds = ds;
 	r->alpha = alpha;
-	struct cm_report_live l = { 0 };
-	r->live = &l;
+	struct cm_report_live *l = r->live = cm_xcalloc(1, sizeof(*r->live));
 	live_alloc(r, ds);
 	for (size_t c = 0; c < ds->ncases; c++)
-		l.dirty[c] = true; /* a case without rows still gets its (empty) summaries */
+		l->dirty[c] = true; /* a case without rows still gets its (empty) summaries */
 	ingest(r, ds);
 	summarize_dirty(r, ds);
-	live_release(&l);
-	free(l.version);
-	r->live = NULL;
+	live_release(l); /* the versions and shape stay: the writers ask for slices */
 	/* the sweep effects, once: every writer renders the same ones */
 	cm_report_sweeps(r, &r->sweeps, &r->nsweeps);
 	return 0;
@@ -186,6 +244,7 @@ bool cm_report_live_update(struct cm_report *r, const struct cm_dataset *ds, dou
 			l->dirty[c] = true;
 		}
 		free(old);
+		shape_free(l);
 		cm_report_memo_free(l->memo);
 		l->memo = NULL;
 	}
@@ -215,6 +274,7 @@ void cm_report_free(struct cm_report *r)
 	cells_free(r);
 	if (r->live) {
 		live_release(r->live);
+		shape_free(r->live);
 		cm_report_memo_free(r->live->memo);
 		free(r->live->version);
 		free(r->live);

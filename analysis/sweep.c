@@ -67,16 +67,16 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 		numeric[a] = true; /* every label a number or a size: a numeric axis, ordered */
 		for (size_t c = 0; c < ds->ncases; c++) {
 			double v;
-			numeric[a] &= !*ds->cases[c].labels[a] || cm_label_value(ds->cases[c].labels[a], &v);
+			numeric[a] &= !*ds->cases[c].labels[a] || cm_report_label_value(r, c, a, &v);
 		}
 	}
 	/* reference cases stand apart from the sweeps (cm_slices leaves them out) */
-	size_t *slice = cm_xmalloc((ds->ncases ? ds->ncases : 1) * sizeof(size_t));
 	for (size_t a = 0; a < ds->naxes; a++) {
 		/* the slices (the cases sharing the other axes' values), by their first case: a
 		 * hash of the held values, where a scan of the cases before each was quadratic */
-		char **heldv;
-		size_t ns = cm_slices(ds, a, slice, &heldv);
+		const size_t *slice;
+		char *const *heldv;
+		size_t ns = cm_report_slices(r, a, &slice, &heldv);
 		size_t *start = cm_xcalloc(ns + 2, sizeof(size_t));
 		for (size_t c = 0; c < ds->ncases; c++)
 			if (slice[c] != SIZE_MAX)
@@ -108,11 +108,8 @@ int cm_report_sweeps(const struct cm_report *r, struct cm_sweep **out, size_t *n
 				cm_report_memo_put(r, CM_MEMO_SWEEP, a, sl, p, sig, s, sizeof(*s));
 			}
 		}
-		for (size_t s = 0; s < ns; s++)
-			free(heldv[s]);
-		free(heldv), free(start), free(all);
+		free(start), free(all);
 	}
-	free(slice);
 	double *p = cm_xmalloc((n ? n : 1) * sizeof(double)), *adj = cm_xmalloc((n ? n : 1) * sizeof(double));
 	for (size_t i = 0; i < n; i++)
 		p[i] = v[i].p;

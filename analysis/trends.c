@@ -17,15 +17,16 @@
 #define MAX_INTERACTION_SLICES 8
 
 /* Is axis a numeric, and in which unit: memory sizes per GiB, other numbers as they are. */
-static bool numeric_axis(const struct cm_dataset *ds, size_t a, double *unit, const char **name)
+static bool numeric_axis(const struct cm_report *r, size_t a, double *unit, const char **name)
 {
+	const struct cm_dataset *ds = r->ds;
 	bool sizes = false;
 	for (size_t c = 0; c < ds->ncases; c++) {
 		const char *l = ds->cases[c].labels[a];
 		double v;
 		if (!*l)
 			continue;
-		if (!cm_label_value(l, &v))
+		if (!cm_report_label_value(r, c, a, &v))
 			return false;
 		sizes |= !isdigit((unsigned char)l[strlen(l) - 1]);
 	}
@@ -43,7 +44,7 @@ static size_t slice_points(const struct cm_report *r, const size_t *members, siz
 	for (size_t i = 0; i < k; i++) {
 		const struct cm_cell *cell = cm_report_cell(r, members[i], p);
 		double v;
-		if (cell->s.n < 2 || !cm_label_value(r->ds->cases[members[i]].labels[a], &v))
+		if (cell->s.n < 2 || !cm_report_label_value(r, members[i], a, &v))
 			continue;
 		(*levels)++;
 		for (size_t j = 0; j < cell->s.n; j++) {
@@ -109,7 +110,7 @@ static void levels_off_line(const struct cm_report *r, const size_t *members, si
 	for (size_t i = 0; i < k; i++) {
 		const struct cm_summary *s = &cm_report_cell(r, members[i], p)->s;
 		double v;
-		if (s->n < 2 || !cm_label_value(r->ds->cases[members[i]].labels[a], &v) ||
+		if (s->n < 2 || !cm_report_label_value(r, members[i], a, &v) ||
 		    !isfinite(s->median_ci_lo) || !isfinite(s->median_ci_hi))
 			continue;
 		double fit = t->slope.intercept + t->slope.slope * v / t->unit;
@@ -197,10 +198,10 @@ size_t cm_slices(const struct cm_dataset *ds, size_t a, size_t *slice, char ***h
 static void axis_trends(struct cm_report *r, size_t a, double unit, const char *uname)
 {
 	const struct cm_dataset *ds = r->ds;
-	size_t *slice = cm_xmalloc((ds->ncases + 1) * sizeof(size_t)), *members =
-		cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
-	char **held;
-	size_t nslices = cm_slices(ds, a, slice, &held), first = r->ntrends;
+	size_t *members = cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
+	const size_t *slice;
+	char *const *held;
+	size_t nslices = cm_report_slices(r, a, &slice, &held), first = r->ntrends;
 	/* the cases bucketed by slice, in case order (cases are sorted: ascending along a) */
 	size_t *start = cm_xcalloc(nslices + 2, sizeof(size_t));
 	for (size_t c = 0; c < ds->ncases; c++)
@@ -231,9 +232,7 @@ static void axis_trends(struct cm_report *r, size_t a, double unit, const char *
 	}
 	if (nslices <= MAX_INTERACTION_SLICES) /* every pair: a handful of slices, not 10^4 */
 		interactions(r, first, r->ntrends);
-	for (size_t s = 0; s < nslices; s++)
-		free(held[s]);
-	free(held), free(slice), free(members), free(start);
+	free(members), free(start);
 }
 
 void cm_report_trends(struct cm_report *r)
@@ -241,7 +240,7 @@ void cm_report_trends(struct cm_report *r)
 	for (size_t a = 0; a < r->ds->naxes; a++) {
 		double unit;
 		const char *uname;
-		if (numeric_axis(r->ds, a, &unit, &uname))
+		if (numeric_axis(r, a, &unit, &uname))
 			axis_trends(r, a, unit, uname);
 	}
 }

@@ -9,19 +9,25 @@
 #include "frags.h"
 
 struct frag {
-	uint64_t id; /* (kind, axis, case, phase) hashed; 0: empty */
-	uint64_t version;
-	double extra[CM_FRAG_NEXTRA];
-	size_t nextra;
+	uint64_t version, extra; /* the case's version, the extras hashed (0, 0: empty) */
 	char *s;
 	size_t len;
 };
+/* per kind, whether its pieces are per phase and per axis (else one a case) */
+enum { PER_PHASE = 1, PER_AXIS = 2 };
+static const unsigned char uses[CM_FRAG_NKINDS] = {
+	[CM_FRAG_MD_ROW] = PER_PHASE, [CM_FRAG_HTML_STRIP] = PER_PHASE,
+	[CM_FRAG_HTML_SWEEP_MARK] = PER_PHASE | PER_AXIS,
+	[CM_FRAG_HTML_SWEEP_POINT] = PER_PHASE | PER_AXIS,
+	[CM_FRAG_HTML_SWEEP_LABELS] = PER_PHASE | PER_AXIS,
+};
 struct cm_frag_cache {
-	struct frag *v;
-	size_t cap, n; /* cap a power of two */
+	struct frag *k[CM_FRAG_NKINDS]; /* per kind: [axis][phase][case], the run's last */
+	size_t ncases, nphases, naxes;	/* the shape they were made for */
 	struct cm_buf samples; /* report.json's sample rows [0, nsamples) as text */
 	size_t nsamples;
 	bool unsynced; /* this write is a rewrite during the run */
+	double meta_key[2]; /* this write's header's */
 };
 
 static uint64_t mix(uint64_t h, uint64_t x)
@@ -30,34 +36,33 @@ static uint64_t mix(uint64_t h, uint64_t x)
 	return h * 0xff51afd7ed558ccdULL;
 }
 
-/* splitmix64's finaliser: every bit of x into the low bits a slot is taken from */
-static uint64_t spread(uint64_t x)
+static void drop_all(struct cm_frag_cache *fc)
 {
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-static struct frag *slot(struct frag *v, size_t cap, uint64_t id, uint64_t want)
-{
-	size_t i = (size_t)spread(id) & (cap - 1);
-	while (v[i].id && v[i].id != want)
-		i = (i + 1) & (cap - 1);
-	return &v[i];
-}
-
-static struct frag *find(struct cm_frag_cache *fc, uint64_t id)
-{
-	if (2 * (fc->n + 1) > fc->cap) { /* grown at half full */
-		size_t cap = fc->cap ? 2 * fc->cap : 1024;
-		struct frag *v = cm_xcalloc(cap, sizeof(*v));
-		for (size_t i = 0; i < fc->cap; i++)
-			if (fc->v[i].id)
-				*slot(v, cap, fc->v[i].id, fc->v[i].id) = fc->v[i];
-		free(fc->v);
-		fc->v = v, fc->cap = cap;
+	for (int k = 0; k < CM_FRAG_NKINDS; k++) {
+		size_t n = (fc->ncases + 1) * (uses[k] & PER_PHASE ? fc->nphases : 1) *
+			   (uses[k] & PER_AXIS ? fc->naxes : 1);
+		for (size_t i = 0; fc->k[k] && i < n; i++)
+			free(fc->k[k][i].s);
+		free(fc->k[k]);
+		fc->k[k] = NULL;
 	}
-	return slot(fc->v, fc->cap, id, id);
+}
+
+/* Piece (kind, a, c, p)'s place: arrays indexed directly, in case order (a rewrite walks
+ * them case by case: a hash table's probes were a cache miss a piece). */
+static struct frag *place(struct cm_frag_cache *fc, const struct cm_dataset *ds,
+			  enum cm_frag_kind kind, size_t a, size_t c, size_t p)
+{
+	if (fc->ncases != ds->ncases || fc->nphases != ds->nphases || fc->naxes != ds->naxes) {
+		drop_all(fc);
+		fc->ncases = ds->ncases, fc->nphases = ds->nphases, fc->naxes = ds->naxes;
+	}
+	size_t np = uses[kind] & PER_PHASE ? fc->nphases : 1, na = uses[kind] & PER_AXIS ? fc->naxes : 1;
+	if (!fc->k[kind])
+		fc->k[kind] = cm_xcalloc((fc->ncases + 1) * np * (na ? na : 1), sizeof(struct frag));
+	size_t ci = c < fc->ncases ? c : fc->ncases; /* CM_FRAG_RUN: the last */
+	return &fc->k[kind][((uses[kind] & PER_AXIS ? a : 0) * np + (uses[kind] & PER_PHASE ? p : 0)) *
+			    (fc->ncases + 1) + ci];
 }
 
 void cm_frag(const struct cm_report *r, enum cm_frag_kind kind, size_t a, size_t c, size_t p,
@@ -68,17 +73,16 @@ void cm_frag(const struct cm_report *r, enum cm_frag_kind kind, size_t a, size_t
 		fn(r, c, p, arg, f);
 		return;
 	}
-	uint64_t id = mix(mix(mix(mix(7, kind), a), c), p) | 1, version = cm_report_case_version(r, c);
-	struct frag *e = find(fc, id);
-	/* the same case version and the same report-wide values, bit for bit */
-	if (e->id && e->version == version && e->nextra == nextra &&
-	    !memcmp(e->extra, extra, nextra * sizeof(double))) {
+	uint64_t version = cm_report_case_version(r, c) + 1, xh = nextra + 1;
+	for (size_t i = 0; i < nextra; i++) { /* bit for bit, never as numbers */
+		uint64_t bits;
+		memcpy(&bits, &extra[i], sizeof(bits));
+		xh = mix(xh, bits);
+	}
+	struct frag *e = place(fc, r->ds, kind, a, c, p);
+	if (e->version == version && e->extra == xh) { /* the same case, the same report-wide values */
 		fwrite(e->s, 1, e->len, f);
 		return;
-	}
-	if (!e->id) {
-		e->id = id;
-		fc->n++;
 	}
 	free(e->s);
 	e->s = NULL;
@@ -86,13 +90,11 @@ void cm_frag(const struct cm_report *r, enum cm_frag_kind kind, size_t a, size_t
 	FILE *m = open_memstream(&e->s, &e->len);
 	fn(r, c, p, arg, m);
 	fclose(m);
-	e->version = version;
-	e->nextra = nextra;
-	memcpy(e->extra, extra, nextra * sizeof(double));
+	e->version = version, e->extra = xh;
 	fwrite(e->s, 1, e->len, f);
 }
 
-void cm_frag_meta_key(const struct cm_dataset *ds, double key[2])
+static void meta_key(const struct cm_dataset *ds, double key[2])
 {
 	uint64_t h = 1469598103934665603ULL;
 	for (size_t i = 0; i < ds->nmeta; i++)
@@ -104,6 +106,14 @@ void cm_frag_meta_key(const struct cm_dataset *ds, double key[2])
 			}
 	memcpy(&key[0], &h, sizeof(h)); /* compared bit for bit, never as a number */
 	key[1] = (double)ds->nmeta + 1e6 * (double)ds->nphases;
+}
+
+void cm_frag_meta_key(const struct cm_report *r, double key[2])
+{
+	if (r->frags) /* hashed once a rewrite, not once a writer */
+		memcpy(key, r->frags->meta_key, sizeof(r->frags->meta_key));
+	else
+		meta_key(r->ds, key);
 }
 
 bool cm_frag_unsynced(const struct cm_report *r)
@@ -137,6 +147,7 @@ int cm_report_live_write(struct cm_report *r, const struct cm_dataset *ds, doubl
 	if (!r->frags)
 		r->frags = cm_xcalloc(1, sizeof(*r->frags));
 	r->frags->unsynced = during;
+	meta_key(ds, r->frags->meta_key);
 	int rc = cm_report_write(r, outdir, formats, false, d);
 	r->frags->unsynced = false;
 	return rc;
@@ -146,9 +157,7 @@ void cm_report_live_free(struct cm_report *r)
 {
 	struct cm_frag_cache *fc = r->frags;
 	if (fc) {
-		for (size_t i = 0; i < fc->cap; i++)
-			free(fc->v[i].s);
-		free(fc->v);
+		drop_all(fc);
 		cm_buf_free(&fc->samples);
 		free(fc);
 	}

@@ -15,7 +15,7 @@ enum cm_frag_kind {
 	CM_FRAG_CSV, CM_FRAG_MD_ROW, CM_FRAG_MD_SESSIONS, CM_FRAG_JSON_CASE, CM_FRAG_HTML_SUMMARY,
 	CM_FRAG_HTML_STRIP, CM_FRAG_HTML_SWEEP_MARK, CM_FRAG_HTML_SWEEP_POINT, CM_FRAG_HTML_BAR,
 	CM_FRAG_HTML_SESSIONS, CM_FRAG_HTML_SWEEP_LABELS, CM_FRAG_MD_HEAD, CM_FRAG_JSON_HEAD,
-	CM_FRAG_HTML_HEAD,
+	CM_FRAG_HTML_HEAD, CM_FRAG_NKINDS
 };
 #define CM_FRAG_NEXTRA 6
 /* Draws piece (c, p) into f; arg: the writer's own. */
@@ -29,7 +29,7 @@ void cm_frag(const struct cm_report *r, enum cm_frag_kind kind, size_t a, size_t
  * gains an item or changes one only now and then during a run (it lists every case: a
  * 10^5-case matrix's header is megabytes of text). key[0..2) gets what to key them by. */
 #define CM_FRAG_RUN ((size_t)-1)
-void cm_frag_meta_key(const struct cm_dataset *ds, double key[2]);
+void cm_frag_meta_key(const struct cm_report *r, double key[2]);
 /* A live report's rewrite during its run is not synced before its rename (a reader still
  * sees the old file or the new: the journals are what a crash must not lose, and the run's
  * last rewrite is synced); every other write is. */

@@ -332,7 +332,7 @@ static void sweep_x_labels(const struct cm_report *r, size_t unused_c, size_t un
 					* quadratic) */
 	for (size_t c = 0; c < ds->ncases; c++) {
 		double v;
-		if (cm_is_reference_case(ds->cases[c].id) || !cm_label_value(ds->cases[c].labels[a], &v))
+		if (cm_is_reference_case(ds->cases[c].id) || !cm_report_label_value(r, c, a, &v))
 			continue;
 		if (cm_strset_find(&seen, ds->cases[c].labels[a]) >= 0)
 			continue;
@@ -397,7 +397,7 @@ static void slice_marks(const struct cm_report *r, size_t a, size_t p, const siz
 	for (size_t c = 0; c < ds->ncases; c++) {
 		double v;
 		if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
-		    cm_label_value(ds->cases[c].labels[a], &v))
+		    cm_report_label_value(r, c, a, &v))
 			bv[n++] = (struct by_value){ v, c };
 	}
 	qsort(bv, n, sizeof(*bv), cmp_by_value);
@@ -433,7 +433,7 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 			double v;
 			if (cm_is_reference_case(ds->cases[c].id))
 				continue; /* reference cases stand apart from every sweep */
-			if (!cm_label_value(ds->cases[c].labels[a], &v))
+			if (!cm_report_label_value(r, c, a, &v))
 				numeric = false;
 			if (v < lo || v > hi)
 				distinct++;
@@ -470,9 +470,9 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 		bool logx = lo > 0 && hi / lo >= 8;
 		y_ticks(f, ds->phases[p], 55, ylo, yhi, h - 40, h - 60);
 		/* one line per slice (the other axes held fixed), through its medians in axis order */
-		char **held;
-		size_t *slice = cm_xcalloc(ds->ncases + 1, sizeof(size_t));
-		size_t nslices = cm_slices(ds, a, slice, &held);
+		const size_t *slice;
+		char *const *held;
+		size_t nslices = cm_report_slices(r, a, &slice, &held);
 		struct scale sc = { lo, hi, ylo, yhi, h, logx };
 		for (size_t sl = 0; sl < nslices; sl++) {
 			const char *colour = palette[sl % 10];
@@ -491,10 +491,6 @@ static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw
 				fputs("</text>\n", f);
 			}
 		}
-		for (size_t sl = 0; sl < nslices; sl++)
-			free(held[sl]);
-		free(held);
-		free(slice);
 		struct labels_at la = { a, lo, hi, logx, h };
 		double key[] = { lo, hi, logx, h };
 		cm_frag(r, CM_FRAG_HTML_SWEEP_LABELS, a, 0, p, key, 4, sweep_x_labels, &la, f);
@@ -742,7 +738,7 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 			break;
 		}
 	double key[2];
-	cm_frag_meta_key(ds, key);
+	cm_frag_meta_key(r, key);
 	cm_frag(r, CM_FRAG_HTML_HEAD, 0, CM_FRAG_RUN, 0, key, 2, run_header, NULL, f);
 	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
 		   "%.0f%% confidence interval.</p>\n",

@@ -230,7 +230,7 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	 * cases, the cases (each case's object a piece of its own: a live report formats the
 	 * changed cases only), and the keys after them */
 	double key[2];
-	cm_frag_meta_key(ds, key);
+	cm_frag_meta_key(r, key);
 	int rc = 0;
 	cm_frag(r, CM_FRAG_JSON_HEAD, 0, CM_FRAG_RUN, 0, key, 2, json_head, &rc, f);
 	if (rc)

@@ -381,7 +381,7 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 	const struct cm_dataset *ds = r->ds;
 	fputs("# coldmark report\n\n", f);
 	double key[2];
-	cm_frag_meta_key(ds, key);
+	cm_frag_meta_key(r, key);
 	cm_frag(r, CM_FRAG_MD_HEAD, 0, CM_FRAG_RUN, 0, key, 2, md_head, NULL, f);
 	fprintf(f, "Medians with %.0f%% distribution-free confidence intervals; failed boots are "
 		   "counted, not measured; warm-ups are excluded.\n\n",

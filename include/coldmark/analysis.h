@@ -134,6 +134,12 @@ void cm_report_free(struct cm_report *r);
  * what cm_report_build gives for ds. true when everything was rebuilt (the first call, or a
  * new case or phase). */
 bool cm_report_live_update(struct cm_report *r, const struct cm_dataset *ds, double alpha);
+/* Case c's value on axis a (cm_label_value) and the slices along a (cm_slices, the arrays r's
+ * own): each computed once for r's cases, where every writer and every rewrite asked them of
+ * every case again. */
+bool cm_report_label_value(const struct cm_report *r, size_t c, size_t a, double *v);
+size_t cm_report_slices(const struct cm_report *r, size_t a, const size_t **slice,
+			char *const **held);
 /* Case c's version in a live report: it changes whenever c's cells do (0: not live). */
 uint64_t cm_report_case_version(const struct cm_report *r, size_t c);
 /* The cross-case parts' memo of a live report (analysis/report_live.c); NULL when not live. */
