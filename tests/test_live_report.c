@@ -28,6 +28,15 @@ struct shape {
 	int sessions, boots, levels;
 };
 
+static const struct shape shapes[] = {
+	{ "plain", false, false, false, false, 1, 6, 2 },
+	{ "reference", true, false, false, false, 1, 6, 2 },
+	{ "sweep", false, true, false, false, 1, 7, 6 },
+	{ "sessions", true, true, false, false, 3, 4, 4 },
+	{ "waves", false, true, true, false, 2, 4, 3 },
+	{ "late-phase", true, true, false, true, 2, 5, 3 },
+};
+
 static uint64_t lcg = 88172645463325252ULL;
 static double uniform(void)
 {
@@ -173,41 +182,68 @@ static void check_shape(const struct shape *sh, size_t every)
 static void test_plain(void **state)
 {
 	(void)state;
-	check_shape(&(struct shape){ "plain", false, false, false, false, 1, 6, 2 }, 3);
+	check_shape(&shapes[0], 3);
 }
 
 static void test_reference(void **state)
 {
 	(void)state;
-	check_shape(&(struct shape){ "reference", true, false, false, false, 1, 6, 2 }, 4);
+	check_shape(&shapes[1], 4);
 }
 
 static void test_sweep(void **state)
 {
 	(void)state;
-	check_shape(&(struct shape){ "sweep", false, true, false, false, 1, 7, 6 }, 7);
+	check_shape(&shapes[2], 7);
 }
 
 static void test_sessions(void **state)
 {
 	(void)state;
-	check_shape(&(struct shape){ "sessions", true, true, false, false, 3, 4, 4 }, 9);
+	check_shape(&shapes[3], 9);
 }
 
 static void test_waves(void **state)
 {
 	(void)state;
-	check_shape(&(struct shape){ "waves", false, true, true, false, 2, 4, 3 }, 8);
+	check_shape(&shapes[4], 8);
 }
 
 static void test_phase_appears(void **state)
 {
 	(void)state;
-	check_shape(&(struct shape){ "late-phase", true, true, false, true, 2, 5, 3 }, 6);
+	check_shape(&shapes[5], 6);
 }
 
-int main(void)
+/* test_live_report dump DIR: each shape's whole run as DIR/NAME/samples.csv and meta.csv, for
+ * `coldmark report` of this build and an older one to be compared. */
+static int dump(const char *out)
 {
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		struct cm_dataset ds;
+		make_cases(&shapes[i], &ds);
+		make_rows(&shapes[i], &ds);
+		struct cm_report r;
+		cm_report_build(&ds, CM_DEFAULT_ALPHA, &r);
+		struct cm_diags d = { 0 };
+		char *sub = cm_xasprintf("%s/%s", out, shapes[i].name);
+		int rc = cm_report_write(&r, sub, "csv", true, &d); /* samples.csv and meta.csv */
+		cm_diags_clear(&d);
+		cm_report_free(&r);
+		char *sum = cm_xasprintf("%s/summary.csv", sub);
+		unlink(sum);
+		free(sum), free(sub);
+		cm_dataset_free(&ds);
+		if (rc)
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && !strcmp(argv[1], "dump"))
+		return dump(argv[2]);
 	th_mkdtemp(dir, sizeof(dir), "live");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),    cmocka_unit_test(test_reference),
