@@ -27,6 +27,7 @@
 
 static char tmp[256];
 
+static bool vary; /* test_scale_run matrix: boot times that vary */
 static long boot_ms = 8; /* a fake boot's time: the run's clock moves (the rewrite throttle) */
 /* Were the reports rewritten between two boots? summary.csv's inode at each launch: an atomic
  * replace gives it a new one (the old is still held while the new is made, so two in a row
@@ -49,6 +50,9 @@ static void watch_reports(void)
 static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
 {
 	static int64_t t = 1000000000LL;
+	static uint64_t k = 1; /* boot times that vary, the same in every build: compare mode */
+	k = k * 6364136223846793005ULL + 1442695040888963407ULL;
+	int64_t j = vary ? (int64_t)(k >> 40) % 20000000 : 0;
 	memset(ex, 0, sizeof(*ex));
 	ex->launched = true;
 	struct timespec nap = { 0, boot_ms * 1000000L };
@@ -58,10 +62,10 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 		watch_reports();
 	t += 1000000000LL;
 	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
-	cm_events_add_marker(ev, l->m, t + 100000000, port, 0x10);
-	cm_events_add_marker(ev, l->m, t + 100001000, port, 0x20);
-	cm_events_add_marker(ev, l->m, t + 101001000, port, 0x30);
-	cm_events_add(ev, CM_EVENT_EXIT, t + 101100000, 0, 0);
+	cm_events_add_marker(ev, l->m, t + 100000000 + j, port, 0x10);
+	cm_events_add_marker(ev, l->m, t + 100001000 + j + j / 7, port, 0x20);
+	cm_events_add_marker(ev, l->m, t + 101001000 + 2 * j, port, 0x30);
+	cm_events_add(ev, CM_EVENT_EXIT, t + 101100000 + 2 * j, 0, 0);
 	ex->status = 33;
 	return 0;
 }
@@ -161,6 +165,8 @@ static void test_rewrite_every_case(void **state)
 
 /* test_scale_run boots N: one case of N boots (1 ms each), coldmark's CPU a boot (no qemu:
  * what the journals, the store, the progress line and the reports cost; issue 25 item 6).
+ * test_scale_run matrix FILE DIR: FILE's run on the fake launcher (boot times that vary, the
+ * same in every build) into DIR: the reports of two builds compared.
  * test_scale_run cases N [DIR]: N cases of one boot, coldmark's CPU in all (scripts/bench-scale.sh;
  * with COLDMARK_REPORT_EVERY_CASE=1 a rewrite after every case), the run kept in DIR */
 int main(int argc, char **argv)
@@ -174,6 +180,16 @@ int main(int argc, char **argv)
 		double t = run_cases(1, n, NULL);
 		printf("%zu %.3f %.1f\n", n, t, t / (double)n * 1e6); /* boots, CPU s, us a boot */
 		return nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) ? 1 : 0;
+	}
+	if (argc > 3 && !strcmp(argv[1], "matrix")) { /* matrix FILE DIR: its run on the fake */
+		vary = true, boot_ms = 1;
+		char *av[] = { argv[2], "-o", argv[3], "--db", cm_xasprintf("%s/m.db", tmp) };
+		struct cm_cli cli;
+		if (cm_cli_parse(cm_command("run"), 5, av, &cli))
+			return 2;
+		int rc = cm_run(&cli, fake_launch);
+		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		return rc;
 	}
 	if (argc > 2 && !strcmp(argv[1], "cases")) {
 		size_t n = (size_t)atol(argv[2]);
