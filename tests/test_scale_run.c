@@ -131,10 +131,10 @@ static void test_rewrites_grow_linearly(void **state)
  * summary.csv since the last launch), and coldmark's CPU must grow near linearly. Each rewrite
  * formats the one case that completed and concatenates the others' text; what still grows
  * with the square of the cases is the files' bytes, written whole each time (~7 KB a case:
- * 4 MB a rewrite at 600 cases; 7.7-10 here), which the bound 14 leaves room for while a
- * formatting or statistics pass over every case per rewrite would break it. A whole rebuild per case gave
- * 1.33 s and 28.97 s, ratio 21.7; the throttled code (a rewrite every >= 1 s) leaves the
- * reports stale for hundreds of launches. The run folder on tmpfs when there is one: ext4
+ * 4 MB a rewrite at 600 cases; a ratio of 7.7-10 here), which the bound 14 leaves room for
+ * while a formatting or statistics pass over every case per rewrite breaks it: a whole rebuild
+ * per case gave 1.62 s and 34.28 s, ratio 21.2, and the throttled code (a rewrite every >= 1 s)
+ * left the reports stale at 147 of 150 launches. The run folder on tmpfs when there is one: ext4
  * without a journal scans every inode deleted in the last minutes when it makes a file (and
  * flushes a file renamed over another), a cost of this host's /tmp, not of coldmark. */
 static void test_rewrite_every_case(void **state)
