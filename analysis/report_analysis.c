@@ -18,6 +18,7 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
  * rewritten as cases complete) takes the new rows only. */
 struct cm_report_live {
 	size_t seen;		 /* rows ingested */
+	struct cm_sample_row last; /* the last of them, as it was (its strings not kept) */
 	size_t ncases, nphases;	 /* the shape the cells were made for */
 	bool waves;
 	size_t *cap;		 /* per cell: its arrays' room */
@@ -177,6 +178,8 @@ static void ingest(struct cm_report *r, const struct cm_dataset *ds)
 		cell->boots[cell->s.n++] = row->boot;
 	}
 	l->seen = ds->n;
+	if (ds->n)
+		l->last = ds->rows[ds->n - 1];
 }
 
 /* The dirty cases' cells summarised again (the others keep theirs); their versions bumped. */
@@ -230,8 +233,13 @@ bool cm_report_live_update(struct cm_report *r, const struct cm_dataset *ds, dou
 	r->ds = ds;
 	/* a new phase or case, rows gone, waves that began: the cells' layout changed, all again
 	 * (the versions go on: a fragment cached under an old one is never taken for new) */
+	const struct cm_sample_row *was = l->seen && l->seen <= ds->n ? &ds->rows[l->seen - 1] : NULL;
 	bool reshaped = fresh || l->ncases != ds->ncases || l->nphases != ds->nphases ||
-			l->waves != ds->waves || l->seen > ds->n;
+			l->waves != ds->waves || l->seen > ds->n ||
+			/* rows cut back and others added since: the last one taken is not there */
+			(was && (was->case_idx != l->last.case_idx || was->phase_idx != l->last.phase_idx ||
+				 was->boot != l->last.boot || was->session != l->last.session ||
+				 memcmp(&was->duration_ns, &l->last.duration_ns, sizeof(double))));
 	if (reshaped) {
 		cells_free(r);
 		live_release(l);

@@ -209,6 +209,38 @@ static void test_waves(void **state)
 	check_shape(&shapes[4], 8);
 }
 
+/* A boot that could not be journaled is cut from the dataset (cm_dataset_truncate); when rows
+ * come after such a cut, as many as were cut, the live report must not keep the cut ones. */
+static void test_rows_cut(void **state)
+{
+	(void)state;
+	struct cm_dataset src, g;
+	make_cases(&shapes[3], &src);
+	make_rows(&shapes[3], &src);
+	make_cases(&shapes[3], &g);
+	char *live = cm_xasprintf("%s/cut-live", dir), *full = cm_xasprintf("%s/cut-full", dir);
+	struct cm_report lr = { 0 };
+	struct cm_diags d = { 0 };
+	size_t half = src.n / 2;
+	for (size_t i = 0; i < half; i++)
+		cm_dataset_add_like(&g, &src, &src.rows[i], NULL);
+	assert_int_equal(cm_report_live_write(&lr, &g, CM_DEFAULT_ALPHA, live, "csv,md,json,html",
+					      true, &d), 0);
+	cm_dataset_truncate(&g, half - 3);
+	for (size_t i = half + 10; i < half + 13; i++) /* three other rows in their place */
+		cm_dataset_add_like(&g, &src, &src.rows[i], NULL);
+	assert_int_equal(g.n, half);
+	assert_int_equal(cm_report_live_write(&lr, &g, CM_DEFAULT_ALPHA, live, "csv,md,json,html",
+					      false, &d), 0);
+	struct cm_report fr;
+	cm_report_build(&g, CM_DEFAULT_ALPHA, &fr);
+	assert_int_equal(cm_report_write(&fr, full, "csv,md,json,html", false, &d), 0);
+	same_files(live, full, "cut", g.n);
+	cm_report_free(&fr), cm_report_live_free(&lr), cm_diags_clear(&d);
+	cm_dataset_free(&src), cm_dataset_free(&g);
+	free(live), free(full);
+}
+
 static void test_phase_appears(void **state)
 {
 	(void)state;
@@ -249,6 +281,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_plain),    cmocka_unit_test(test_reference),
 		cmocka_unit_test(test_sweep),    cmocka_unit_test(test_sessions),
 		cmocka_unit_test(test_waves),    cmocka_unit_test(test_phase_appears),
+		cmocka_unit_test(test_rows_cut),
 	};
 	int rc = cmocka_run_group_tests_name("live-report", tests, NULL, NULL);
 	if (!rc) /* kept when it failed: the two folders show the difference */
