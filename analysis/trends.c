@@ -10,21 +10,23 @@
 #include <string.h>
 
 #include "coldmark/analysis.h"
+#include "live.h"
 
 #define GIB 1073741824.0
 #define Z95 1.959963984540054
 #define MAX_INTERACTION_SLICES 8
 
 /* Is axis a numeric, and in which unit: memory sizes per GiB, other numbers as they are. */
-static bool numeric_axis(const struct cm_dataset *ds, size_t a, double *unit, const char **name)
+static bool numeric_axis(const struct cm_report *r, size_t a, double *unit, const char **name)
 {
+	const struct cm_dataset *ds = r->ds;
 	bool sizes = false;
 	for (size_t c = 0; c < ds->ncases; c++) {
 		const char *l = ds->cases[c].labels[a];
 		double v;
 		if (!*l)
 			continue;
-		if (!cm_label_value(l, &v))
+		if (!cm_report_label_value(r, c, a, &v))
 			return false;
 		sizes |= !isdigit((unsigned char)l[strlen(l) - 1]);
 	}
@@ -42,7 +44,7 @@ static size_t slice_points(const struct cm_report *r, const size_t *members, siz
 	for (size_t i = 0; i < k; i++) {
 		const struct cm_cell *cell = cm_report_cell(r, members[i], p);
 		double v;
-		if (cell->s.n < 2 || !cm_label_value(r->ds->cases[members[i]].labels[a], &v))
+		if (cell->s.n < 2 || !cm_report_label_value(r, members[i], a, &v))
 			continue;
 		(*levels)++;
 		for (size_t j = 0; j < cell->s.n; j++) {
@@ -108,7 +110,7 @@ static void levels_off_line(const struct cm_report *r, const size_t *members, si
 	for (size_t i = 0; i < k; i++) {
 		const struct cm_summary *s = &cm_report_cell(r, members[i], p)->s;
 		double v;
-		if (s->n < 2 || !cm_label_value(r->ds->cases[members[i]].labels[a], &v) ||
+		if (s->n < 2 || !cm_report_label_value(r, members[i], a, &v) ||
 		    !isfinite(s->median_ci_lo) || !isfinite(s->median_ci_hi))
 			continue;
 		double fit = t->slope.intercept + t->slope.slope * v / t->unit;
@@ -196,10 +198,10 @@ size_t cm_slices(const struct cm_dataset *ds, size_t a, size_t *slice, char ***h
 static void axis_trends(struct cm_report *r, size_t a, double unit, const char *uname)
 {
 	const struct cm_dataset *ds = r->ds;
-	size_t *slice = cm_xmalloc((ds->ncases + 1) * sizeof(size_t)), *members =
-		cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
-	char **held;
-	size_t nslices = cm_slices(ds, a, slice, &held), first = r->ntrends;
+	size_t *members = cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
+	const size_t *slice;
+	char *const *held;
+	size_t nslices = cm_report_slices(r, a, &slice, &held), first = r->ntrends;
 	/* the cases bucketed by slice, in case order (cases are sorted: ascending along a) */
 	size_t *start = cm_xcalloc(nslices + 2, sizeof(size_t));
 	for (size_t c = 0; c < ds->ncases; c++)
@@ -217,16 +219,20 @@ static void axis_trends(struct cm_report *r, size_t a, double unit, const char *
 			r->trends = cm_xrealloc(r->trends, (r->ntrends + 1) * sizeof(*r->trends));
 			struct cm_trend *t = &r->trends[r->ntrends];
 			*t = (struct cm_trend){ .axis = a, .phase = p, .unit = unit, .unit_name = uname };
-			one_trend(r, mem, k, a, p, unit, t);
+			/* a live report's slice whose cases did not change keeps its slopes */
+			uint64_t sig;
+			if (!cm_report_memo_get(r, CM_MEMO_TREND, a, s, p, mem, k, &sig, t, sizeof(*t))) {
+				one_trend(r, mem, k, a, p, unit, t);
+				cm_report_memo_put(r, CM_MEMO_TREND, a, s, p, sig, t, sizeof(*t));
+			}
+			t->held = NULL;
 			if (t->nlevels >= 2 && isfinite(t->slope.slope))
 				r->trends[r->ntrends++].held = cm_xstrdup(held[s]);
 		}
 	}
 	if (nslices <= MAX_INTERACTION_SLICES) /* every pair: a handful of slices, not 10^4 */
 		interactions(r, first, r->ntrends);
-	for (size_t s = 0; s < nslices; s++)
-		free(held[s]);
-	free(held), free(slice), free(members), free(start);
+	free(members), free(start);
 }
 
 void cm_report_trends(struct cm_report *r)
@@ -234,7 +240,7 @@ void cm_report_trends(struct cm_report *r)
 	for (size_t a = 0; a < r->ds->naxes; a++) {
 		double unit;
 		const char *uname;
-		if (numeric_axis(r->ds, a, &unit, &uname))
+		if (numeric_axis(r, a, &unit, &uname))
 			axis_trends(r, a, unit, uname);
 	}
 }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "coldmark/analysis.h"
 #include "coldmark/harness.h"
 
 #define CM_EXIT_OK 0
@@ -69,6 +70,23 @@ void cm_run_say(void *ctx, const struct cm_error *e);
 struct cm_matrix;
 void cm_run_say_plan(const struct cm_matrix *m, const char *outdir);
 void cm_run_progress(void *ctx, const struct cm_progress *p);
+/* A run's reports (cli/run_reports.c): the model and text kept between rewrites. */
+struct cm_run_out {
+	struct cm_report live;
+	bool meta_saved; /* meta.csv written, from a header of meta_n items hashing to meta_hash */
+	uint64_t meta_hash;
+	size_t meta_n;
+	const char *outdir, *formats;
+};
+/* The header items known late, meta.csv (when it changed) and every report format from the
+ * samples so far; during: a rewrite as a case completes (not synced). 0, or the exit status
+ * after saying why (o->live is brought up to ds either way). */
+struct cm_perf;
+struct cm_rundir;
+struct cm_runner;
+int cm_run_save(struct cm_run_out *o, struct cm_runner *rn, const struct cm_perf *perf,
+		struct cm_rundir *rd, struct cm_dataset *ds, bool during);
+void cm_run_out_free(struct cm_run_out *o);
 
 /* Every command, in the order --help lists them. */
 extern struct cm_cmd cm_commands[]; /* run's and calibrate's options filled before main */

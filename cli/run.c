@@ -27,26 +27,6 @@ static void on_signal(int sig)
 	stop_flag = sig;
 }
 
-/* Header items known only once boots ran, into the run's header and its stored copies. */
-static void late_meta(struct cm_runner *rn, const struct cm_perf *perf, const char *drop_used)
-{
-	char fired[128] = "";
-	if (perf)
-		cm_perf_first_entry_fired(perf, true, fired, sizeof(fired));
-	const char *items[][2] = { { CM_HDR(CACHE_DROP), drop_used },
-				   { CM_HDR(FIRST_ENTRY_FIRED), perf ? (*fired ? fired : "none") : NULL } };
-	for (size_t i = 0; i < 2; i++) {
-		if (!items[i][1])
-			continue;
-		cm_runner_meta(rn, items[i][0], items[i][1]);
-	}
-	if (rn->m->profile) { /* issue 28: what was counted, and what this host never shows */
-		char *text = cm_profile_header(perf);
-		cm_runner_meta(rn, CM_HDR(PROFILE), text);
-		free(text);
-	}
-}
-
 static bool kvm_usable(void)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -54,21 +34,6 @@ static bool kvm_usable(void)
 		return false;
 	close(fd);
 	return true;
-}
-
-/* Every report format asked for, from the report of the samples so far. 0 or CM_EXIT_OUTPUT. */
-static int write_reports(const struct cm_report *r, const char *outdir, const char *formats)
-{
-	struct cm_diags d = { 0 };
-	int err = cm_report_write(r, outdir, formats, false, &d);
-	if (err) {
-		cm_diags_print(&d, stderr);
-		fprintf(stderr, "coldmark run: the reports could not be written; the run stops here "
-				"(the samples are kept: coldmark report %s rebuilds them)\n",
-			outdir);
-	}
-	cm_diags_clear(&d);
-	return err ? CM_EXIT_OUTPUT : 0;
 }
 
 int cm_cmd_run(const struct cm_cli *cli)
@@ -94,6 +59,7 @@ struct run {
 	struct cm_store *store;
 	struct cm_rundir rd;
 	struct cm_dataset ds;
+	struct cm_run_out out; /* the reports' model and text, kept from one rewrite to the next */
 	int *warm_done, *meas_done;
 	struct tm started;
 	bool calibrate; /* coldmark calibrate: the sessions' components become the host's */
@@ -499,6 +465,7 @@ static void release(struct run *r)
 	cm_rundir_close(&r->rd);
 	cm_store_close(r->store);
 	cm_store_close(r->shared);
+	cm_run_out_free(&r->out);
 	cm_dataset_free(&r->ds);
 	cm_dataset_free(&r->old);
 	cm_perf_close(r->perf);
@@ -515,26 +482,12 @@ struct loop_ctx {
 	struct cm_runner *runner;
 };
 
-/* Header items and reports, rewritten when a case completes and at the end; the report model
- * built for them is left in *rep for the caller's terminal summary and exports (freed by it). */
-static int save_all(struct run *r, struct cm_runner *rn, struct cm_report *rep)
-{
-	late_meta(rn, r->perf, rn->drop_used);
-	struct cm_error e;
-	int rc = cm_runner_save_meta(&r->rd, &r->ds, &e);
-	if (rc)
-		fprintf(stderr, "coldmark run: %s\n", e.msg);
-	cm_report_build(&r->ds, CM_DEFAULT_ALPHA, rep);
-	return rc ? rc : write_reports(rep, r->outdir, r->formats);
-}
-
+/* A case completed: the header and reports rewritten (not synced: the run's end does). */
 static int case_done(void *ctx)
 {
 	struct loop_ctx *lc = ctx;
-	struct cm_report rep;
-	int rc = save_all(lc->r, lc->runner, &rep);
-	cm_report_free(&rep);
-	return rc;
+	struct run *r = lc->r;
+	return cm_run_save(&r->out, lc->runner, r->perf, &r->rd, &r->ds, true);
 }
 
 /* Signals for the length of the boots: SIGINT, SIGTERM and SIGHUP (a dropped ssh session)
@@ -607,16 +560,15 @@ static int exit_status(const struct run *r, const struct cm_runner *rn, int rc)
 static int finish(struct run *r, struct cm_runner *rn, int rc)
 {
 	struct cm_matrix *m = r->m;
-	struct cm_report rep; /* built once: the files, the exports and the terminal */
-	int out_rc = save_all(r, rn, &rep);
+	int out_rc = cm_run_save(&r->out, rn, r->perf, &r->rd, &r->ds, false); /* synced */
+	const struct cm_report *rep = &r->out.live; /* the exports and the terminal's */
 	rc = rc ? rc : out_rc ? out_rc : rn->shared_refused ? CM_EXIT_OUTPUT : 0;
-	if (cm_export(r->cli, "coldmark run", &rep))
+	if (cm_export(r->cli, "coldmark run", rep))
 		rc = rc ? rc : CM_EXIT_OUTPUT;
 	printf("\n");
-	cm_report_terminal(&rep, "total", stdout);
+	cm_report_terminal(rep, "total", stdout);
 	if (r->calibrate && !rc && !stop_flag)
-		rc = cm_calibration_save(&r->ds, &rep, r->run_id, rn, rn->shared ? r->shared_name : rn->db_path);
-	cm_report_free(&rep);
+		rc = cm_calibration_save(&r->ds, rep, r->run_id, rn, rn->shared ? r->shared_name : rn->db_path);
 	if (m->until_ci_pct > 0) {
 		printf("\nadaptive stopping at %g%% on the %s phase: boots each case needed\n",
 		       m->until_ci_pct, m->until_ci_phase);
@@ -648,6 +600,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 	if (!(r.m = cm_cli_load_matrix(cli->pos[0])))
 		return CM_EXIT_USAGE;
 	r.formats = cm_cli_get(cli, "format") ? cm_cli_get(cli, "format") : CM_DEFAULT_FORMATS;
+	r.out.formats = r.formats;
 	r.resume = cm_cli_get(cli, "resume");
 	r.db_path = cm_cli_db(cli);
 	r.tag = cm_cli_get(cli, "tag");
@@ -658,6 +611,7 @@ int cm_run(const struct cm_cli *cli, cm_launch_fn launch)
 			r.tag = "calibration";
 	}
 	int rc = prepare(&r);
+	r.out.outdir = r.outdir;
 	if (!rc) {
 		struct cm_sources sources;
 		cm_sources_init(&sources, r.m, r.perf, false);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "coldmark/report.h"
+#include "frags.h"
 
 const char *cm_warning_text(unsigned bit)
 {
@@ -29,6 +30,35 @@ static void num(FILE *f, double v)
 		fprintf(f, ",%.1f", v);
 }
 
+/* Case c's lines, every phase it reports. */
+static void csv_case(const struct cm_report *r, size_t c, size_t unused, const void *arg, FILE *f)
+{
+	(void)unused, (void)arg;
+	const struct cm_dataset *ds = r->ds;
+	for (size_t p = 0; p < ds->nphases; p++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		const struct cm_summary *s = &cell->s;
+		if (!cell->nrows)
+			continue;
+		cm_csv_field(f, ds->cases[c].id);
+		fputc(',', f);
+		cm_csv_field(f, ds->phases[p]);
+		fprintf(f, ",%zu,%zu", s->n, cell->n_failed);
+		double v[] = { s->mean, s->sd, s->mean_ci_lo, s->mean_ci_hi, s->median,
+			       s->median_ci_lo, s->median_ci_hi, s->pct[0], s->pct[1],
+			       s->pct[2], s->pct[3], s->pct[4], s->min, s->max, s->mad };
+		for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+			num(f, v[i]);
+		fprintf(f, ",%zu,%s", s->n_outliers,
+			cm_is_reference_case(ds->cases[c].id) ? "true" : "false");
+		for (size_t a = 0; a < ds->naxes; a++) {
+			fputc(',', f);
+			cm_csv_field(f, ds->cases[c].labels[a]);
+		}
+		fputc('\n', f);
+	}
+}
+
 void cm_report_summary_csv(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -42,28 +72,7 @@ void cm_report_summary_csv(const struct cm_report *r, FILE *f)
 	}
 	fputc('\n', f);
 	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			const struct cm_summary *s = &cell->s;
-			if (!cell->nrows)
-				continue;
-			cm_csv_field(f, ds->cases[c].id);
-			fputc(',', f);
-			cm_csv_field(f, ds->phases[p]);
-			fprintf(f, ",%zu,%zu", s->n, cell->n_failed);
-			double v[] = { s->mean, s->sd, s->mean_ci_lo, s->mean_ci_hi, s->median,
-				       s->median_ci_lo, s->median_ci_hi, s->pct[0], s->pct[1],
-				       s->pct[2], s->pct[3], s->pct[4], s->min, s->max, s->mad };
-			for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-				num(f, v[i]);
-			fprintf(f, ",%zu,%s", s->n_outliers,
-				cm_is_reference_case(ds->cases[c].id) ? "true" : "false");
-			for (size_t a = 0; a < ds->naxes; a++) {
-				fputc(',', f);
-				cm_csv_field(f, ds->cases[c].labels[a]);
-			}
-			fputc('\n', f);
-		}
+		cm_frag(r, CM_FRAG_CSV, 0, c, 0, NULL, 0, csv_case, NULL, f);
 }
 
 /* ---- Markdown -------------------------------------------------------------------------------- */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "coldmark/report.h"
+#include "frags.h"
 #include "html.h"
 #include "tables.h"
 
@@ -14,14 +15,20 @@
 
 void cm_html_esc(FILE *f, const char *s)
 {
-	for (; *s; s++) {
+	for (;;) { /* the runs between special characters written whole (a report's header
+		    * holds the matrix: a character at a time was a tenth of a rewrite) */
+		size_t n = strcspn(s, "<>&\"");
+		if (n)
+			fwrite(s, 1, n, f);
+		s += n;
 		switch (*s) {
 		case '<': fputs("&lt;", f); break;
 		case '>': fputs("&gt;", f); break;
 		case '&': fputs("&amp;", f); break;
 		case '"': fputs("&quot;", f); break;
-		default: fputc(*s, f);
+		default: return;
 		}
+		s++;
 	}
 }
 
@@ -31,7 +38,7 @@ const char *const cm_html_palette[10] = { "#4e79a7", "#f28e2b", "#e15759", "#76b
 #define MAX_DOTS 1000 /* dots per case in a strip plot */
 
 /* Four labelled ticks on a vertical axis that maps [lo, hi] to y0 (bottom) .. y0 - span. */
-static void y_ticks(FILE *f, const char *phase, double x, double lo, double hi, double y0,
+void cm_html_y_ticks(FILE *f, const char *phase, double x, double lo, double hi, double y0,
 		    double span)
 {
 	for (int t = 0; t <= 3; t++) {
@@ -129,6 +136,17 @@ static void strip_row(const struct cm_report *r, size_t c, size_t p, const struc
 			x_of(a, cell->s.median), x_of(a, cell->s.median), y - 8, y + 8);
 }
 
+struct strip_at {
+	const struct x_axis *a;
+	double y;
+};
+
+static void strip_frag(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	const struct strip_at *at = arg;
+	strip_row(r, c, p, at->a, at->y, f);
+}
+
 /* The x range of the strip plot: the real cases' boots; the reference cases' only when there
  * is nothing else (a 50 ms reference beside 1 s cases forced a log axis that squashed them). */
 static void strip_range(const struct cm_report *r, size_t p, bool refs, struct x_axis *a)
@@ -138,9 +156,9 @@ static void strip_range(const struct cm_report *r, size_t p, bool refs, struct x
 		const struct cm_cell *cell = cm_report_cell(r, c, p);
 		if (cm_is_reference_case(ds->cases[c].id) != refs)
 			continue;
-		for (size_t i = 0; i < cell->s.n; i++) {
-			a->lo = fmin(a->lo, cell->values[i]);
-			a->hi = fmax(a->hi, cell->values[i]);
+		if (cell->s.n) { /* its summary's extremes: the values' own */
+			a->lo = fmin(a->lo, cell->s.min);
+			a->hi = fmax(a->hi, cell->s.max);
 		}
 	}
 }
@@ -174,248 +192,12 @@ static void strip_plot(const struct cm_report *r, size_t p, FILE *f)
 		a.log ? " log" : "", W, h, W, h);
 	x_ticks(f, &a, base);
 	for (size_t c = 0, row = 0; c < ds->ncases; c++)
-		if (cm_report_cell(r, c, p)->nrows)
-			strip_row(r, c, p, &a, 20 + (double)row++ * ROW, f);
+		if (cm_report_cell(r, c, p)->nrows) {
+			struct strip_at at = { &a, 20 + (double)row++ * ROW };
+			double key[] = { a.lo, a.hi, a.log, at.y };
+			cm_frag(r, CM_FRAG_HTML_STRIP, 0, c, p, key, 4, strip_frag, &at, f);
+		}
 	fputs("</svg>\n", f);
-}
-
-/* The sweep plot's scales: x over [lo, hi] (logarithmic for geometric ranges), y in ns. */
-struct scale {
-	double lo, hi, ylo, yhi;
-	int h;
-	bool logx;
-};
-
-static double sx(const struct scale *s, double v)
-{
-	return 60 + (s->logx ? log(v / s->lo) / log(s->hi / s->lo) : (v - s->lo) / (s->hi - s->lo)) *
-			    (W - 90);
-}
-
-static double sy(const struct scale *s, double v)
-{
-	double y = s->h - 40 - (v - s->ylo) / (s->yhi - s->ylo) * (s->h - 60);
-	return fmin(s->h - 40, fmax(10, y)); /* a band may leave the plot: clip it to the axes */
-}
-
-/* The slice's Theil-Sen line, and its band (the CI's slopes through the line's middle). */
-static void fitted_line(const struct cm_report *r, size_t a, size_t p, const char *held,
-			const struct scale *s, const char *colour, FILE *f)
-{
-	const struct cm_trend *t = NULL;
-	for (size_t i = 0; i < r->ntrends && !t; i++)
-		if (r->trends[i].axis == a && r->trends[i].phase == p && !strcmp(r->trends[i].held, held))
-			t = &r->trends[i];
-	if (!t)
-		return;
-	enum { STEPS = 24 };
-	double xmid = s->logx ? sqrt(s->lo * s->hi) : (s->lo + s->hi) / 2;
-	double ymid = t->slope.intercept + t->slope.slope * xmid / t->unit;
-	struct cm_buf line = { 0 }, band = { 0 };
-	for (int k = 0; k <= 2 * STEPS + 1; k++) {
-		int i = k <= STEPS ? k : 2 * STEPS + 1 - k; /* out along one edge, back along the other */
-		double x = s->logx ? s->lo * pow(s->hi / s->lo, (double)i / STEPS)
-				   : s->lo + (s->hi - s->lo) * i / STEPS;
-		double du = (x - xmid) / t->unit, edge = k <= STEPS ? t->slope.lo : t->slope.hi;
-		if (k <= STEPS)
-			cm_buf_printf(&line, "%.1f,%.1f ", sx(s, x), sy(s, ymid + t->slope.slope * du));
-		if (isfinite(edge))
-			cm_buf_printf(&band, "%.1f,%.1f ", sx(s, x), sy(s, ymid + edge * du));
-	}
-	if (band.s && isfinite(t->slope.lo))
-		fprintf(f, "<polygon class=\"band\" points=\"%s\" fill=\"%s\" fill-opacity=\"0.12\"/>\n",
-			band.s, colour);
-	char lab[64];
-	fprintf(f, "<polyline class=\"fit\" points=\"%s\" fill=\"none\" stroke=\"%s\" "
-		   "stroke-dasharray=\"4 3\"><title>Theil–Sen: %s</title></polyline>\n",
-		line.s, colour,
-		cm_format_slope(r->ds->phases[t->phase], t->slope.slope, t->unit_name, lab, sizeof(lab)));
-	cm_buf_free(&line);
-	cm_buf_free(&band);
-}
-
-/* "+63.0 ms per GiB [+22.0 ms, +110 ms]; linear: no (512M off the line)" */
-static void slope_text(const struct cm_report *r, const struct cm_trend *t, FILE *f)
-{
-	char a[64], b[64], c[64];
-	const char *ph = r->ds->phases[t->phase];
-	cm_format_slope(ph, t->slope.slope, t->unit_name, a, sizeof(a));
-	fputs(a, f);
-	if (isfinite(t->slope.lo)) {
-		cm_format_slope(ph, t->slope.lo, t->unit_name, b, sizeof(b));
-		cm_format_slope(ph, t->slope.hi, t->unit_name, c, sizeof(c));
-		*strstr(b, " per ") = 0, *strstr(c, " per ") = 0;
-		fprintf(f, " [%s, %s]", b, c);
-	}
-	if (!t->linear_known)
-		fputs("; linear? too few levels to tell", f);
-	else if (t->linear)
-		fputs("; linear: yes", f);
-	else if (t->off_level == SIZE_MAX)
-		fputs("; linear: no (the halves' slopes differ)", f);
-	else {
-		fputs("; linear: no (", f);
-		esc(f, r->ds->cases[t->off_level].labels[t->axis]);
-		fputs(" off the line)", f);
-	}
-}
-
-static const struct cm_trend *find_trend(const struct cm_report *r, size_t a, size_t p,
-					 const char *held)
-{
-	for (size_t i = 0; i < r->ntrends; i++)
-		if (r->trends[i].axis == a && r->trends[i].phase == p && !strcmp(r->trends[i].held, held))
-			return &r->trends[i];
-	return NULL;
-}
-
-/* Under the sweep plot: what each mark is. */
-static void sweep_legend(const struct cm_report *r, int h, FILE *f)
-{
-	int y = h - 8;
-	fprintf(f, "<g class=\"legend\"><line x1=\"60\" x2=\"80\" y1=\"%d\" y2=\"%d\" "
-		   "stroke=\"#555\"/><circle cx=\"70\" cy=\"%d\" r=\"3\" fill=\"#555\"/>"
-		   "<text x=\"86\" y=\"%d\" font-size=\"10\">median, bar: its %.0f%% CI</text>\n"
-		   "<line x1=\"270\" x2=\"290\" y1=\"%d\" y2=\"%d\" stroke=\"#555\" "
-		   "stroke-dasharray=\"4 3\"/><text x=\"296\" y=\"%d\" font-size=\"10\">"
-		   "Theil–Sen line</text>\n<rect x=\"420\" y=\"%d\" width=\"20\" height=\"8\" "
-		   "fill=\"#555\" fill-opacity=\"0.15\"/><text x=\"446\" y=\"%d\" "
-		   "font-size=\"10\">band: the slope's %.0f%% CI</text></g>\n",
-		y - 3, y - 3, y - 3, y, (1 - r->alpha) * 100, y - 3, y - 3, y, y - 8, y,
-		(1 - r->alpha) * 100);
-}
-
-/* Each value of axis a once, under its place on the x axis. */
-static void sweep_x_labels(const struct cm_dataset *ds, size_t a, double lo, double hi, bool logx,
-			   int h, FILE *f)
-{
-	for (size_t c = 0; c < ds->ncases; c++) {
-		double v;
-		if (cm_is_reference_case(ds->cases[c].id) || !cm_label_value(ds->cases[c].labels[a], &v))
-			continue;
-		bool again = false;
-		for (size_t k = 0; k < c && !again; k++)
-			again = !cm_is_reference_case(ds->cases[k].id) &&
-				!strcmp(ds->cases[k].labels[a], ds->cases[c].labels[a]);
-		if (again)
-			continue;
-		double x = 60 + (logx ? log(v / lo) / log(hi / lo) : (v - lo) / (hi - lo)) * (W - 90);
-		fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%d\" font-size=\"10\" "
-			   "text-anchor=\"middle\">", x, h - 26);
-		esc(f, ds->cases[c].labels[a]);
-		fputs("</text>\n", f);
-	}
-}
-
-static void sweep(const struct cm_report *r, size_t p, const struct cm_sweep *sw, size_t nsw,
-		  FILE *f)
-{
-	const struct cm_dataset *ds = r->ds;
-	for (size_t a = 0; a < ds->naxes; a++) {
-		size_t distinct = 0;
-		bool numeric = ds->ncases > 1;
-		double lo = INFINITY, hi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
-		for (size_t c = 0; c < ds->ncases && numeric; c++) {
-			double v;
-			if (cm_is_reference_case(ds->cases[c].id))
-				continue; /* reference cases stand apart from every sweep */
-			if (!cm_label_value(ds->cases[c].labels[a], &v))
-				numeric = false;
-			if (v < lo || v > hi)
-				distinct++;
-			lo = fmin(lo, v);
-			hi = fmax(hi, v);
-			const struct cm_summary *s = &cm_report_cell(r, c, p)->s;
-			if (s->n) {
-				ylo = fmin(ylo, isnan(s->median_ci_lo) ? s->median : s->median_ci_lo);
-				yhi = fmax(yhi, isnan(s->median_ci_hi) ? s->median : s->median_ci_hi);
-			}
-		}
-		if (!numeric || distinct < 2 || !(hi > lo) || !isfinite(ylo))
-			continue;
-		double ypad = (yhi - ylo) * 0.1 + 1;
-		ylo = fmax(0, ylo - ypad);
-		yhi += ypad;
-		int h = 250;
-		fputs("<h3>Median against ", f);
-		esc(f, ds->axes[a]);
-		fputs("</h3>\n<p class=\"kw\">Trend test per slice (Jonckheere–Terpstra; "
-		      "Mann–Whitney for two values), Holm-adjusted:", f);
-		for (size_t i = 0; i < nsw; i++)
-			if (sw[i].axis == a && sw[i].phase == p && !isnan(sw[i].p)) {
-				fputs(" ", f);
-				esc(f, *sw[i].held ? sw[i].held : ds->axes[a]);
-				char ratio[32];
-				fprintf(f, " %s, p %.2g%s;", cm_sweep_ratio(&sw[i], ratio, sizeof(ratio)),
-					sw[i].p_adj,
-					sw[i].p_adj < r->alpha ? " (significant)" : "");
-			}
-		fputs("</p>\n", f);
-		fprintf(f, "<svg class=\"plot sweep\" viewBox=\"0 0 %d %d\" width=\"%d\" "
-			   "height=\"%d\" role=\"img\">\n", W, h, W, h);
-		bool logx = lo > 0 && hi / lo >= 8;
-#define SX(v) (60 + (logx ? log((v) / lo) / log(hi / lo) : ((v) - lo) / (hi - lo)) * (W - 90))
-#define SY(v) (h - 40 - ((v) - ylo) / (yhi - ylo) * (h - 60))
-		y_ticks(f, ds->phases[p], 55, ylo, yhi, h - 40, h - 60);
-		/* one line per slice (the other axes held fixed), through its medians in axis order */
-		char **held;
-		size_t *slice = cm_xcalloc(ds->ncases + 1, sizeof(size_t));
-		size_t nslices = cm_slices(ds, a, slice, &held);
-		struct scale sc = { lo, hi, ylo, yhi, h, logx };
-		for (size_t sl = 0; sl < nslices; sl++) {
-			const char *colour = palette[sl % 10];
-			fitted_line(r, a, p, held[sl], &sc, colour, f);
-			struct cm_buf pts = { 0 };
-			double last = -INFINITY;
-			for (;;) { /* the slice's cases by increasing axis value */
-				size_t best = ds->ncases;
-				double bv = INFINITY, v;
-				for (size_t c = 0; c < ds->ncases; c++)
-					if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
-					    cm_label_value(ds->cases[c].labels[a], &v) && v > last && v < bv)
-						best = c, bv = v;
-				if (best == ds->ncases)
-					break;
-				last = bv;
-				const struct cm_summary *s = &cm_report_cell(r, best, p)->s;
-				cm_buf_printf(&pts, "%.1f,%.1f ", SX(bv), SY(s->median));
-				if (!isnan(s->median_ci_lo))
-					fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" "
-						   "stroke=\"%s\" stroke-opacity=\"0.5\"/>\n",
-						SX(bv), SX(bv), SY(s->median_ci_lo), SY(s->median_ci_hi), colour);
-				fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\"><title>",
-					SX(bv), SY(s->median), colour);
-				esc(f, ds->cases[best].id);
-				fputs("</title></circle>\n", f);
-			}
-			if (pts.s)
-				fprintf(f, "<polyline class=\"slice\" points=\"%s\" fill=\"none\" "
-					   "stroke=\"%s\"/>\n",
-					pts.s, colour);
-			cm_buf_free(&pts);
-			/* which slice is which line, and its slope */
-			const struct cm_trend *t = find_trend(r, a, p, held[sl]);
-			if (nslices > 1 || *held[0] || t) {
-				fprintf(f, "<text class=\"slope\" x=\"%d\" y=\"%zu\" font-size=\"10\" "
-					   "fill=\"%s\" text-anchor=\"end\">",
-					W - 10, 14 + 12 * sl, colour);
-				esc(f, held[sl]);
-				fputs(*held[sl] && t ? ": " : "", f);
-				if (t)
-					slope_text(r, t, f);
-				fputs("</text>\n", f);
-			}
-		}
-		for (size_t sl = 0; sl < nslices; sl++)
-			free(held[sl]);
-		free(held);
-		free(slice);
-		sweep_x_labels(ds, a, lo, hi, logx, h, f);
-		sweep_legend(r, h, f);
-#undef SX
-#undef SY
-		fputs("</svg>\n", f);
-	}
 }
 
 void cm_html_begin(FILE *f, const char *title)
@@ -461,7 +243,7 @@ void cm_html_trend(FILE *f, const char *case_id, const char *phase,
 	fprintf(f, "<svg class=\"plot trend\" width=\"%d\" height=\"%d\" role=\"img\">\n", W, h);
 #define TX(i) (70 + (n > 1 ? (double)(i) / (n - 1) : 0.5) * (W - 110))
 #define TY(v) (h - 40 - ((v) - lo) / (hi - lo) * (h - 60))
-	y_ticks(f, phase, 62, lo, hi, h - 40, h - 60);
+	cm_html_y_ticks(f, phase, 62, lo, hi, h - 40, h - 60);
 	for (size_t i = 0; i + 1 < n; i++)
 		if (pts[i].n && pts[i + 1].n)
 			fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\"/>\n",
@@ -519,6 +301,13 @@ static void html_session_row(const struct cm_sessions_row *sr, void *ctx)
 	fputs("</td></tr>\n", f);
 }
 
+static void html_sessions_case(const struct cm_report *r, size_t c, size_t p, const void *arg,
+			       FILE *f)
+{
+	(void)p, (void)arg;
+	cm_sessions_walk_case(r, c, html_session_row, f);
+}
+
 static void sessions_table(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -530,8 +319,38 @@ static void sessions_table(const struct cm_report *r, FILE *f)
 		   "<table><tr><th>case</th><th>phase</th><th>sessions</th><th>sd within</th>"
 		   "<th>sd between</th><th>ICC</th><th>for ±%g%%</th></tr>\n",
 		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
-	cm_sessions_walk(r, html_session_row, f);
+	double k = (double)ds->nsessions; /* the advice's warm-up share reads it */
+	for (size_t c = 0; c < ds->ncases; c++)
+		cm_frag(r, CM_FRAG_HTML_SESSIONS, 0, c, 0, &k, 1, html_sessions_case, NULL, f);
 	fputs("</table></section>\n", f);
+}
+
+/* Case c's rows of the summary table. */
+static void summary_rows(const struct cm_report *r, size_t c, size_t unused, const void *arg,
+			 FILE *f)
+{
+	(void)unused, (void)arg;
+	const struct cm_dataset *ds = r->ds;
+	for (size_t p = 0; p < ds->nphases; p++) {
+		const struct cm_cell *cell = cm_report_cell(r, c, p);
+		if (!cell->nrows)
+			continue; /* a phase the case does not report (a reference's firmware) */
+		char m[32], lo[32], hi[32];
+		cm_format_value(ds->phases[p], cell->s.median, m, sizeof(m));
+		cm_format_value(ds->phases[p], cell->s.median_ci_lo, lo, sizeof(lo));
+		cm_format_value(ds->phases[p], cell->s.median_ci_hi, hi, sizeof(hi));
+		fprintf(f, "<tr%s><td>", cm_is_reference_case(ds->cases[c].id) ?
+					   " class=\"reference\"" : "");
+		esc(f, ds->cases[c].id);
+		fputs("</td><td>", f);
+		esc(f, ds->phases[p]);
+		if (cell->s.n)
+			fprintf(f, "</td><td>%s</td><td>[%s, %s]</td><td>%zu</td></tr>\n", m,
+				isnan(cell->s.median_ci_lo) ? "—" : lo,
+				isnan(cell->s.median_ci_hi) ? "—" : hi, cell->s.n);
+		else
+			fprintf(f, "</td><td>—</td><td>—</td><td>0</td></tr>\n");
+	}
 }
 
 /* The results first: every case x phase it measures, with median, CI and n. */
@@ -541,26 +360,7 @@ static void summary_table(const struct cm_report *r, FILE *f)
 	fprintf(f, "<table class=\"summary\"><tr><th>case</th><th>phase</th><th>median</th>"
 		   "<th>%.0f%% CI</th><th>n</th></tr>\n", (1 - r->alpha) * 100);
 	for (size_t c = 0; c < ds->ncases; c++)
-		for (size_t p = 0; p < ds->nphases; p++) {
-			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			if (!cell->nrows)
-				continue; /* a phase the case does not report (a reference's firmware) */
-			char m[32], lo[32], hi[32];
-			cm_format_value(ds->phases[p], cell->s.median, m, sizeof(m));
-			cm_format_value(ds->phases[p], cell->s.median_ci_lo, lo, sizeof(lo));
-			cm_format_value(ds->phases[p], cell->s.median_ci_hi, hi, sizeof(hi));
-			fprintf(f, "<tr%s><td>", cm_is_reference_case(ds->cases[c].id) ?
-						   " class=\"reference\"" : "");
-			esc(f, ds->cases[c].id);
-			fputs("</td><td>", f);
-			esc(f, ds->phases[p]);
-			if (cell->s.n)
-				fprintf(f, "</td><td>%s</td><td>[%s, %s]</td><td>%zu</td></tr>\n", m,
-					isnan(cell->s.median_ci_lo) ? "—" : lo,
-					isnan(cell->s.median_ci_hi) ? "—" : hi, cell->s.n);
-			else
-				fprintf(f, "</td><td>—</td><td>—</td><td>0</td></tr>\n");
-		}
+		cm_frag(r, CM_FRAG_HTML_SUMMARY, 0, c, 0, NULL, 0, summary_rows, NULL, f);
 	fputs("</table>\n", f);
 }
 
@@ -596,7 +396,7 @@ static void effects_list(const struct cm_report *r, FILE *f)
 		fputs("</code> against ", f);
 		esc(f, ds->axes[t->axis]);
 		fputs(": ", f);
-		slope_text(r, t, f);
+		cm_html_slope_text(r, t, f);
 		if (*t->held) {
 			fputs(" at ", f);
 			esc(f, t->held);
@@ -607,8 +407,10 @@ static void effects_list(const struct cm_report *r, FILE *f)
 }
 
 /* The run header, folded: it filled the first screen before any number. */
-static void run_header(const struct cm_dataset *ds, FILE *f)
+static void run_header(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
 {
+	(void)c, (void)p, (void)arg;
+	const struct cm_dataset *ds = r->ds;
 	if (!ds->nmeta)
 		return;
 	fprintf(f, "<details class=\"run\"><summary>The run (%zu items: host, qemu, plan, "
@@ -636,7 +438,9 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 			      f);
 			break;
 		}
-	run_header(ds, f);
+	double key[2];
+	cm_frag_meta_key(r, key);
+	cm_frag(r, CM_FRAG_HTML_HEAD, 0, CM_FRAG_RUN, 0, key, 2, run_header, NULL, f);
 	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
 		   "%.0f%% confidence interval.</p>\n",
 		(1 - r->alpha) * 100);
@@ -645,7 +449,7 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 		esc(f, ds->phases[p]);
 		fputs("</code></h2>\n", f);
 		strip_plot(r, p, f);
-		sweep(r, p, r->sweeps, r->nsweeps, f);
+		cm_html_sweep(r, p, f);
 		fputs("</section>\n", f);
 	}
 	sessions_table(r, f);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frags.h"
 #include "html.h"
 
 #define esc cm_html_esc
@@ -83,6 +84,45 @@ static void bar(FILE *f, const struct cm_dataset *ds, size_t p, double x, double
 	fprintf(f, ": %s</title></rect>\n", lab);
 }
 
+/* Case c's bars, at row y. */
+struct bars_at {
+	const size_t *chain;
+	size_t nch;
+	char **from, **to;
+	const bool *in_chain, *shown;
+	double scale, y;
+	int rowh;
+};
+
+static void bars(const struct cm_report *r, size_t c, size_t unused, const void *arg, FILE *f)
+{
+	(void)unused;
+	const struct bars_at *at = arg;
+	const struct cm_dataset *ds = r->ds;
+	double y = at->y, x = LEFT, scale = at->scale;
+	fprintf(f, "<text class=\"case\" x=\"%d\" y=\"%.1f\" font-size=\"11\" "
+		   "text-anchor=\"end\">", LEFT - 8, y + 12);
+	esc(f, ds->cases[c].id);
+	fputs("</text>\n", f);
+	for (size_t i = 0; i < at->nch; i++) {
+		double m = cm_report_cell(r, c, at->chain[i])->s.median;
+		if (!isfinite(m))
+			continue;
+		bar(f, ds, at->chain[i], x, y, m * scale, 14, false, m);
+		x += m * scale;
+	}
+	double ya = y + 17;
+	for (size_t p = 0; p < ds->nphases; p++) {
+		double m = cm_report_cell(r, c, p)->s.median;
+		if (!at->shown[p] || at->in_chain[p])
+			continue;
+		if (isfinite(m))
+			bar(f, ds, p, LEFT + chain_offset(r, c, at->chain, at->nch, at->from, at->to, p) * scale,
+			    ya, m * scale, 5, true, m);
+		ya += 8;
+	}
+}
+
 /* Per case a stacked bar of the chain of consecutive phases (they add up: from -> to -> to),
  * and under it every other phase apart, starting where its first marker lies on the chain.
  * Overlapping phases stacked made bars twice the boot. */
@@ -130,31 +170,13 @@ void cm_html_breakdown(const struct cm_report *r, FILE *f)
 		      "other phases, apart, from where their first marker lies.</p>\n", f);
 		fprintf(f, "<svg class=\"plot breakdown\" viewBox=\"0 0 %d %d\" width=\"%d\" "
 			   "height=\"%d\" role=\"img\">\n", W, h, W, h);
+		struct bars_at at = { chain, nch, from, to, in_chain, shown, scale, 0, rowh };
 		for (size_t c = 0, row = 0; c < ds->ncases; c++) {
 			if (!drawn[c])
 				continue;
-			double y = 10 + (double)row++ * rowh, x = LEFT;
-			fprintf(f, "<text class=\"case\" x=\"%d\" y=\"%.1f\" font-size=\"11\" "
-				   "text-anchor=\"end\">", LEFT - 8, y + 12);
-			esc(f, ds->cases[c].id);
-			fputs("</text>\n", f);
-			for (size_t i = 0; i < nch; i++) {
-				double m = cm_report_cell(r, c, chain[i])->s.median;
-				if (!isfinite(m))
-					continue;
-				bar(f, ds, chain[i], x, y, m * scale, 14, false, m);
-				x += m * scale;
-			}
-			double ya = y + 17;
-			for (size_t p = 0; p < ds->nphases; p++) {
-				double m = cm_report_cell(r, c, p)->s.median;
-				if (!shown[p] || in_chain[p])
-					continue;
-				if (isfinite(m))
-					bar(f, ds, p, LEFT + chain_offset(r, c, chain, nch, from, to, p) * scale,
-					    ya, m * scale, 5, true, m);
-				ya += 8;
-			}
+			at.y = 10 + (double)row++ * rowh;
+			double key[] = { scale, at.y, rowh, (double)nch };
+			cm_frag(r, CM_FRAG_HTML_BAR, 0, c, 0, key, 4, bars, &at, f);
 		}
 		double lx = LEFT; /* the legend: the bars drawn, nothing else */
 		for (size_t p = 0; p < ds->nphases; p++) {

@@ -2,9 +2,11 @@
  * ns (the unit named once at the top and in every key), raw samples included. */
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "coldmark/report.h"
+#include "frags.h"
 
 static json_t *real(double v)
 {
@@ -120,8 +122,82 @@ static json_t *slopes_json(const struct cm_report *r)
 	return a;
 }
 
-int cm_report_json(const struct cm_report *r, FILE *f)
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12))
+
+/* Case c's object as report.json holds it: two levels in (its lines 4 spaces further). */
+static void case_json(const struct cm_report *r, size_t c, size_t unused, const void *arg, FILE *f)
 {
+	(void)unused, (void)arg;
+	const struct cm_dataset *ds = r->ds;
+	json_t *co = json_object(), *ax = json_object(), *ph = json_object();
+	json_object_set_new(co, "id", json_string(ds->cases[c].id));
+	/* a script counting cases must tell the added reference case from the matrix's */
+	json_object_set_new(co, "reference", json_boolean(cm_is_reference_case(ds->cases[c].id)));
+	for (size_t a = 0; a < ds->naxes; a++)
+		json_object_set_new(ax, ds->axes[a], json_string(ds->cases[c].labels[a]));
+	json_object_set_new(co, "axes", ax);
+	for (size_t p = 0; p < ds->nphases; p++)
+		if (cm_report_cell(r, c, p)->nrows)
+			json_object_set_new(ph, ds->phases[p], summary_json(cm_report_cell(r, c, p), r));
+	json_object_set_new(co, "phases", ph);
+	char *text = json_dumps(co, JSON_FLAGS);
+	json_decref(co);
+	for (const char *q = text; q && *q; q++) {
+		fputc(*q, f);
+		if (*q == '\n') /* strings hold their newlines escaped: these are the layout's */
+			fputs("    ", f);
+	}
+	free(text);
+}
+
+/* One sample row as the samples array holds it, its separator first. */
+static void sample_json(const struct cm_dataset *ds, size_t i, struct cm_buf *b)
+{
+	const struct cm_sample_row *s = &ds->rows[i];
+	/* the session by its id: "2" in one run, "RUN#2" in a tag's merged runs */
+	const char *ses = s->session ? ds->sessions[s->session - 1].id : "1";
+	json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s, s:s, s:s}", "case",
+			      s->case_id, "boot", s->boot, "status", s->status, "phase",
+			      s->phase, "duration_ns",
+			      isnan(s->duration_ns) ? json_null()
+						    : json_integer((json_int_t)s->duration_ns),
+			      "warmup", s->warmup, "source", s->source, "cache_drop", s->cache,
+			      "session", ses, "host_audit", s->audit ? s->audit : "");
+	if (cm_is_reference_case(s->case_id)) /* only where true: 10^5 rows stay small */
+		json_object_set_new(o, "reference", json_true());
+	cm_buf_puts(b, i ? ",\n    " : "\n    ");
+	/* into a buffer, then one append: json_dumpf writes token by token, a tenth of a
+	 * 10^6-boot report's time in fwrite's locking */
+	char buf[4096];
+	size_t len = json_dumpb(o, buf, sizeof(buf), JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (len <= sizeof(buf)) {
+		cm_buf_append(b, buf, len);
+	} else {
+		char *big = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		cm_buf_puts(b, big);
+		free(big);
+	}
+	json_decref(o);
+}
+
+/* text without its object's closing brace and the white space before it */
+static size_t open_end(const char *text)
+{
+	size_t hl = strlen(text);
+	while (hl && text[hl - 1] != '}')
+		hl--;
+	if (hl)
+		hl--;
+	while (hl && (text[hl - 1] == '\n' || text[hl - 1] == ' '))
+		hl--;
+	return hl;
+}
+
+/* The keys before the cases: the run header, the unit, the axes and phases (*arg: set to
+ * CM_ENOMEM when jansson could not dump them). */
+static void json_head(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	(void)c, (void)p;
 	const struct cm_dataset *ds = r->ds;
 	json_t *root = json_object();
 	json_t *run = json_object();
@@ -130,29 +206,43 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 	json_object_set_new(root, "run", run);
 	json_object_set_new(root, "unit", json_string("ns"));
 	json_object_set_new(root, "confidence", json_real(1 - r->alpha));
-	json_t *axes = json_array(), *phases = json_array(), *cases = json_array();
+	json_t *axes = json_array(), *phases = json_array();
 	for (size_t a = 0; a < ds->naxes; a++)
 		json_array_append_new(axes, json_string(ds->axes[a]));
 	for (size_t p = 0; p < ds->nphases; p++)
 		json_array_append_new(phases, json_string(ds->phases[p]));
-	for (size_t c = 0; c < ds->ncases; c++) {
-		json_t *co = json_object(), *ax = json_object(), *ph = json_object();
-		json_object_set_new(co, "id", json_string(ds->cases[c].id));
-		/* a script counting cases must tell the added reference case from the matrix's */
-		json_object_set_new(co, "reference", json_boolean(cm_is_reference_case(ds->cases[c].id)));
-		for (size_t a = 0; a < ds->naxes; a++)
-			json_object_set_new(ax, ds->axes[a], json_string(ds->cases[c].labels[a]));
-		json_object_set_new(co, "axes", ax);
-		for (size_t p = 0; p < ds->nphases; p++)
-			if (cm_report_cell(r, c, p)->nrows)
-				json_object_set_new(ph, ds->phases[p],
-						    summary_json(cm_report_cell(r, c, p), r));
-		json_object_set_new(co, "phases", ph);
-		json_array_append_new(cases, co);
-	}
 	json_object_set_new(root, "axes", axes);
 	json_object_set_new(root, "phases", phases);
-	json_object_set_new(root, "cases", cases);
+	char *head = json_dumps(root, JSON_FLAGS);
+	json_decref(root);
+	if (!head) {
+		*(int *)arg = CM_ERR(CM_ENOMEM);
+		return;
+	}
+	fwrite(head, 1, open_end(head), f);
+	free(head);
+}
+
+int cm_report_json(const struct cm_report *r, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	/* written as jansson would dump the whole tree, in three parts: the keys before the
+	 * cases, the cases (each case's object a piece of its own: a live report formats the
+	 * changed cases only), and the keys after them */
+	double key[2];
+	cm_frag_meta_key(r, key);
+	int rc = 0;
+	cm_frag(r, CM_FRAG_JSON_HEAD, 0, CM_FRAG_RUN, 0, key, 2, json_head, &rc, f);
+	if (rc)
+		return rc;
+	fputs(",\n  \"cases\": [", f);
+	double k = (double)ds->nsessions; /* the advice's warm-up share reads it */
+	for (size_t c = 0; c < ds->ncases; c++) {
+		fputs(c ? ",\n    " : "\n    ", f);
+		cm_frag(r, CM_FRAG_JSON_CASE, 0, c, 0, &k, 1, case_json, NULL, f);
+	}
+	fputs(ds->ncases ? "\n  ]" : "]", f);
+	json_t *root = json_object();
 	/* sweep effects: a trend test (numeric axes) or Kruskal-Wallis per slice of the other axes */
 	struct cm_sweep *sw;
 	size_t nsw;
@@ -174,52 +264,36 @@ int cm_report_json(const struct cm_report *r, FILE *f)
 				  tested ? json_string(ds->cases[x->slowest].id) : json_null(),
 				  "significant", tested && x->p_adj < r->alpha));
 	}
-	
 	json_object_set_new(root, "sweeps", sweeps);
 	json_object_set_new(root, "slopes", slopes_json(r));
 	if (r->profile) /* issue 28: where the time went */
 		json_object_set_new(root, "profile", cm_profile_json(r));
 	if (r->waves && r->waves->n) /* issue 29: K at a time */
 		json_object_set_new(root, "waves", cm_waves_json(r));
-	/* the samples last, streamed one object at a time: millions of rows as one jansson tree
-	 * took gigabytes */
-	char *head = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+	char *head = json_dumps(root, JSON_FLAGS);
 	json_decref(root);
 	if (!head)
 		return CM_ERR(CM_ENOMEM);
-	size_t hl = strlen(head);
-	while (hl && head[hl - 1] != '}')
-		hl--;
-	if (hl)
-		hl--; /* the closing brace, then the white space before it */
-	while (hl && (head[hl - 1] == '\n' || head[hl - 1] == ' '))
-		hl--;
-	fwrite(head, 1, hl, f);
+	fputc(',', f); /* its keys, after its opening brace */
+	fwrite(head + 1, 1, open_end(head) - 1, f);
 	free(head);
+	/* the samples last, streamed: millions of rows as one jansson tree took gigabytes (a
+	 * live report keeps their text, and formats the rows added since) */
 	fputs(",\n  \"samples\": [", f);
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct cm_sample_row *s = &ds->rows[i];
-		/* the session by its id: "2" in one run, "RUN#2" in a tag's merged runs */
-		const char *ses = s->session ? ds->sessions[s->session - 1].id : "1";
-		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:b, s:s, s:s, s:s, s:s}", "case",
-				      s->case_id, "boot", s->boot, "status", s->status, "phase",
-				      s->phase, "duration_ns",
-				      isnan(s->duration_ns) ? json_null()
-							    : json_integer((json_int_t)s->duration_ns),
-				      "warmup", s->warmup, "source", s->source, "cache_drop", s->cache,
-				      "session", ses, "host_audit", s->audit ? s->audit : "");
-		if (cm_is_reference_case(s->case_id)) /* only where true: 10^5 rows stay small */
-			json_object_set_new(o, "reference", json_true());
-		fputs(i ? ",\n    " : "\n    ", f);
-		/* into a buffer, then one write: json_dumpf writes token by token, a tenth of a
-		 * 10^6-boot report's time in fwrite's locking */
-		char buf[4096];
-		size_t len = json_dumpb(o, buf, sizeof(buf), JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (len <= sizeof(buf))
-			fwrite(buf, 1, len, f);
-		else
-			json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(o);
+	const struct cm_buf *kept = cm_frag_samples(r, sample_json);
+	if (kept) {
+		if (kept->len)
+			fwrite(kept->s, 1, kept->len, f);
+	} else {
+		struct cm_buf b = { 0 };
+		for (size_t i = 0; i < ds->n; i++) {
+			sample_json(ds, i, &b);
+			if (b.len > 65536 || i + 1 == ds->n) {
+				fwrite(b.s, 1, b.len, f);
+				b.len = 0;
+			}
+		}
+		cm_buf_free(&b);
 	}
 	fputs(ds->n ? "\n  ]\n}\n" : "]\n}\n", f);
 	return ferror(f) ? CM_ERR(CM_EIO) : 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "coldmark/report.h"
+#include "frags.h"
 #include "tables.h"
 
 static double phase_unit(const struct cm_report *r, size_t p, const char **name)
@@ -50,19 +51,24 @@ static void sig3(char *out, size_t n, double v)
  * run a <script> from an axis value), and table pipes, emphasis and links are literal. */
 static void md_escape(FILE *f, const char *s)
 {
-	for (; *s; s++) {
+	for (;;) { /* the runs between special characters written whole */
+		size_t n = strcspn(s, "<>&|\\`*_[]\n\r");
+		if (n)
+			fwrite(s, 1, n, f);
+		s += n;
+		if (!*s)
+			return;
 		if (*s == '<')
 			fputs("&lt;", f);
 		else if (*s == '>')
 			fputs("&gt;", f);
 		else if (*s == '&')
 			fputs("&amp;", f);
-		else if (strchr("|\\`*_[]", *s))
-			fprintf(f, "\\%c", *s);
 		else if (*s == '\n' || *s == '\r')
 			fputc(' ', f);
 		else
-			fputc(*s, f);
+			fprintf(f, "\\%c", *s);
+		s++;
 	}
 }
 
@@ -287,6 +293,13 @@ static void md_session_row(const struct cm_sessions_row *sr, void *ctx)
 		adv, cost);
 }
 
+static void md_sessions_case(const struct cm_report *r, size_t c, size_t p, const void *arg,
+			     FILE *f)
+{
+	(void)p, (void)arg;
+	cm_sessions_walk_case(r, c, md_session_row, f);
+}
+
 static void md_sessions(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
@@ -300,7 +313,66 @@ static void md_sessions(const struct cm_report *r, FILE *f)
 		   "| case | phase | sessions | sd within | sd between | ICC | for ±%g%% | boots' time |\n"
 		   "|---|---|--:|--:|--:|--:|---|--:|\n",
 		ds->nsessions, CM_ADVICE_TARGET * 100, CM_ADVICE_TARGET * 100);
-	cm_sessions_walk(r, md_session_row, f);
+	double k = (double)ds->nsessions; /* the advice's warm-up share reads it */
+	for (size_t c = 0; c < ds->ncases; c++)
+		cm_frag(r, CM_FRAG_MD_SESSIONS, 0, c, 0, &k, 1, md_sessions_case, NULL, f);
+	fputs("\n", f);
+}
+
+/* Case c's row of phase p's table (arg: the phase's unit, in ns). */
+static void md_row(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	const struct cm_dataset *ds = r->ds;
+	double div = *(const double *)arg;
+	const struct cm_cell *cell = cm_report_cell(r, c, p);
+	const struct cm_summary *s = &cell->s;
+	char med[32], lo[32], hi[32], p5[32], p95[32], mean[32], sd[32];
+	sig3(med, sizeof(med), s->median / div);
+	sig3(lo, sizeof(lo), s->median_ci_lo / div);
+	sig3(hi, sizeof(hi), s->median_ci_hi / div);
+	sig3(p5, sizeof(p5), s->pct[0] / div);
+	sig3(p95, sizeof(p95), s->pct[3] / div);
+	sig3(mean, sizeof(mean), s->mean / div);
+	sig3(sd, sizeof(sd), s->sd / div);
+	fputs("| ", f);
+	md_escape(f, ds->cases[c].id);
+	fputs(" |", f);
+	for (size_t a = 0; a < ds->naxes; a++) {
+		fputc(' ', f);
+		md_escape(f, ds->cases[c].labels[a]);
+		fputs(" |", f);
+	}
+	char why[64];
+	if (cm_cell_unmeasurable(cell, why, sizeof(why))) {
+		fprintf(f, " %s | — | — | — | — | 0 | %zu |\n", why, cell->n_failed);
+		return;
+	}
+	fprintf(f, " %s", med);
+	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
+		if (s->warnings & b)
+			fprintf(f, "[^w%d]", __builtin_ctz(b) + 1);
+	if (isnan(s->median_ci_lo))
+		fputs(" | — |", f);
+	else
+		fprintf(f, " | %s – %s |", lo, hi);
+	fprintf(f, " %s | %s | %s ± %s | %zu | %zu |\n", p5, p95, mean, sd, s->n, cell->n_failed);
+}
+
+/* The run header's table. */
+static void md_head(const struct cm_report *r, size_t c, size_t p, const void *arg, FILE *f)
+{
+	(void)c, (void)p, (void)arg;
+	const struct cm_dataset *ds = r->ds;
+	if (!ds->nmeta)
+		return;
+	fputs("| run | |\n|---|---|\n", f);
+	for (size_t i = 0; i < ds->nmeta; i++) {
+		fputs("| ", f);
+		md_escape(f, ds->meta_keys[i]);
+		fputs(" | ", f);
+		md_escape(f, ds->meta_vals[i]);
+		fputs(" |\n", f);
+	}
 	fputs("\n", f);
 }
 
@@ -308,17 +380,9 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 {
 	const struct cm_dataset *ds = r->ds;
 	fputs("# coldmark report\n\n", f);
-	if (ds->nmeta) {
-		fputs("| run | |\n|---|---|\n", f);
-		for (size_t i = 0; i < ds->nmeta; i++) {
-			fputs("| ", f);
-			md_escape(f, ds->meta_keys[i]);
-			fputs(" | ", f);
-			md_escape(f, ds->meta_vals[i]);
-			fputs(" |\n", f);
-		}
-		fputs("\n", f);
-	}
+	double key[2];
+	cm_frag_meta_key(r, key);
+	cm_frag(r, CM_FRAG_MD_HEAD, 0, CM_FRAG_RUN, 0, key, 2, md_head, NULL, f);
 	fprintf(f, "Medians with %.0f%% distribution-free confidence intervals; failed boots are "
 		   "counted, not measured; warm-ups are excluded.\n\n",
 		(1 - r->alpha) * 100);
@@ -337,43 +401,12 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 		fputs("--:|---|--:|--:|---|--:|--:|\n", f);
 		for (size_t c = 0; c < ds->ncases; c++) {
 			const struct cm_cell *cell = cm_report_cell(r, c, p);
-			const struct cm_summary *s = &cell->s;
+			char why[64];
 			if (!cell->nrows)
 				continue;
-			char med[32], lo[32], hi[32], p5[32], p95[32], mean[32], sd[32];
-			sig3(med, sizeof(med), s->median / div);
-			sig3(lo, sizeof(lo), s->median_ci_lo / div);
-			sig3(hi, sizeof(hi), s->median_ci_hi / div);
-			sig3(p5, sizeof(p5), s->pct[0] / div);
-			sig3(p95, sizeof(p95), s->pct[3] / div);
-			sig3(mean, sizeof(mean), s->mean / div);
-			sig3(sd, sizeof(sd), s->sd / div);
-			fputs("| ", f);
-			md_escape(f, ds->cases[c].id);
-			fputs(" |", f);
-			for (size_t a = 0; a < ds->naxes; a++) {
-				fputc(' ', f);
-				md_escape(f, ds->cases[c].labels[a]);
-				fputs(" |", f);
-			}
-			char why[64];
-			if (cm_cell_unmeasurable(cell, why, sizeof(why))) {
-				fprintf(f, " %s | — | — | — | — | 0 | %zu |\n", why, cell->n_failed);
-				continue;
-			}
-			fprintf(f, " %s", med);
-			for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
-				if (s->warnings & b) {
-					int k = __builtin_ctz(b) + 1;
-					fprintf(f, "[^w%d]", k);
-					used |= b;
-				}
-			if (isnan(s->median_ci_lo))
-				fputs(" | — |", f);
-			else
-				fprintf(f, " | %s – %s |", lo, hi);
-			fprintf(f, " %s | %s | %s ± %s | %zu | %zu |\n", p5, p95, mean, sd, s->n,
-				cell->n_failed);
+			if (!cm_cell_unmeasurable(cell, why, sizeof(why))) /* its footnotes */
+				used |= cell->s.warnings & ((CM_WARN_OUTLIERS << 1) - 1);
+			cm_frag(r, CM_FRAG_MD_ROW, 0, c, p, &div, 1, md_row, &div, f);
 		}
 		fputs("\n", f);
 		md_modes(r, p, f);

@@ -15,8 +15,9 @@ struct cm_sessions_row {
 	bool advice;
 	struct cm_dimension dim;
 };
-/* Calls row() for every such cell, in case x phase order. */
-void cm_sessions_walk(const struct cm_report *r,
-		      void (*row)(const struct cm_sessions_row *sr, void *ctx), void *ctx);
+/* Calls row() for every such cell of case c, in phase order (the writers walk the cases:
+ * each case's rows are one piece of a live report's text). */
+void cm_sessions_walk_case(const struct cm_report *r, size_t c,
+			   void (*row)(const struct cm_sessions_row *sr, void *ctx), void *ctx);
 
 #endif

@@ -4,6 +4,7 @@
 #define COLDMARK_ANALYSIS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "coldmark/model.h"
@@ -80,6 +81,9 @@ struct cm_report {
 	size_t ninteractions;
 	const struct cm_prof_summary *profile; /* run --profile's, when the run folder has one */
 	const struct cm_wave_summary *waves;   /* a run in waves: per level (issue 29) */
+	/* a live report (cm_report_live_update): what carries from one update to the next */
+	struct cm_report_live *live;
+	struct cm_frag_cache *frags; /* reports/: the writers' per-case text, by case version */
 };
 
 /* A run in waves, per level: the waves that held K boots of one case (the concurrency axis's
@@ -123,6 +127,25 @@ int cm_report_build(const struct cm_dataset *ds, double alpha, struct cm_report 
  * the slopes of a 10^4-case sweep cost more than everything else there. */
 int cm_report_build_cells(const struct cm_dataset *ds, double alpha, struct cm_report *r);
 void cm_report_free(struct cm_report *r);
+/* A live report, a run's (rewritten as its cases complete): r zeroed the first time, then
+ * brought up to ds by taking only the rows added since the last call; the cells of the cases
+ * that got rows are summarised again, the others kept (the cross-case parts, sweeps and
+ * slopes, are recomputed per slice only when a case of the slice changed). The result is
+ * what cm_report_build gives for ds. true when everything was rebuilt (the first call, or a
+ * new case or phase). */
+bool cm_report_live_update(struct cm_report *r, const struct cm_dataset *ds, double alpha);
+/* Case c's value on axis a (cm_label_value) and the slices along a (cm_slices, the arrays r's
+ * own): each computed once for r's cases, where every writer and every rewrite asked them of
+ * every case again. */
+bool cm_report_label_value(const struct cm_report *r, size_t c, size_t a, double *v);
+size_t cm_report_slices(const struct cm_report *r, size_t a, const size_t **slice,
+			char *const **held);
+/* Case c's version in a live report: it changes whenever c's cells do (0: not live). */
+uint64_t cm_report_case_version(const struct cm_report *r, size_t c);
+/* The cross-case parts' memo of a live report (analysis/report_live.c); NULL when not live. */
+struct cm_report_memo;
+struct cm_report_memo **cm_report_memo_of(const struct cm_report *r);
+void cm_report_memo_free(struct cm_report_memo *m);
 /* Compare's cells: per case and phase the measured times, their sessions, n, nrows,
  * n_warmup, the median (s.median; the rest of s is NAN) and the per-session table (sess),
  * from ds's rows or from its session summary (ds->sums) alike. No sweeps, no full summary:

@@ -25,6 +25,16 @@ char *cm_report_files(const char *formats);
  * with_samples. */
 int cm_report_write(const struct cm_report *r, const char *outdir, const char *formats,
 		    bool with_samples, struct cm_diags *d);
+/* A run's reports rewritten as its cases complete (r: zeroed before the first call, then the
+ * same report each time): the report brought up to ds (cm_report_live_update) and written as
+ * cm_report_write does, byte for byte, with each case's pieces of text formatted only when
+ * the case changed (or a unit, a plot's scale or row it is drawn at did) and concatenated
+ * otherwise. during: a rewrite while the run goes on, whose files are renamed into place
+ * without a sync (the run's last one is synced; the samples are in the synced journals).
+ * cm_report_live_free releases it. */
+int cm_report_live_write(struct cm_report *r, const struct cm_dataset *ds, double alpha,
+			 const char *outdir, const char *formats, bool during, struct cm_diags *d);
+void cm_report_live_free(struct cm_report *r);
 void cm_report_summary_csv(const struct cm_report *r, FILE *f);
 void cm_report_markdown(const struct cm_report *r, FILE *f);
 int cm_report_json(const struct cm_report *r, FILE *f);
