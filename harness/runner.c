@@ -412,8 +412,8 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
  * run sees each case as it completes. A rewrite formats only the cases that changed and
  * concatenates the rest (cm_report_live_write), so it costs about the files' bytes; the one
  * guard left is for matrices so large that even that is much: the next rewrite waits until
- * 100x the last one's cost has passed (rewrites <= ~1% of the run). It was 500x and at least
- * 1 s, when a rewrite rebuilt every case. COLDMARK_REPORT_EVERY_CASE=1: no guard (the growth
+ * 200x the last one's cost has passed (rewrites <= ~0.5% of the run: what issue 25 allows
+ * coldmark a boot). It was 500x and at least 1 s, when a rewrite rebuilt every case. COLDMARK_REPORT_EVERY_CASE=1: no guard (the growth
  * check, scripts/bench-scale.sh). */
 static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
@@ -422,7 +422,7 @@ static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool
 	int64_t since = r->clock() - r->last_report_ns;
 	/* after the plan's last boot the run's end writes them anyway */
 	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
-	    (!every && since < 100 * r->report_cost_ns))
+	    (!every && since < 200 * r->report_cost_ns))
 		return 0;
 	int64_t t = r->clock();
 	int rc = r->case_done(r->ctx);
