@@ -1,7 +1,8 @@
 /* compare's CPU (issue 25 item 3): the faster paths give the same bits as the ones they
  * replace. median: analysis/compare_median.c against gsl's median of the sorted times and
  * against the plain selection it replaced; hexdecode: store/hexdecode.c against
- * cm_summary_vals_decode (summary.c's digit table), valid and invalid texts alike. */
+ * cm_summary_vals_decode (summary.c's digit table), valid and invalid texts alike; lnstats:
+ * cm_ln_session_stats's median by selection against the sort it replaced. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "coldmark/stats.h"
 
 #include "../analysis/compare_median.h"
 #include "../store/driver.h"
@@ -175,15 +178,64 @@ static void test_hexdecode_exact(void **state)
 	assert_int_equal(cm_hex_vals_decode("3FF0000000000000", b, 1), -1); /* upper case: no */
 }
 
+/* cm_ln_session_stats as it was: logs, their insertion (or gsl) sort, gsl's median */
+static void old_ln_stats(const double *v, size_t n, struct cm_ln_session *out)
+{
+	double *l = malloc((n + 1) * sizeof(double)), mean = 0, ss = 0;
+	for (size_t i = 0; i < n; i++)
+		l[i] = log(v[i]), mean += l[i];
+	mean = n ? mean / (double)n : NAN;
+	for (size_t i = 0; i < n; i++)
+		ss += (l[i] - mean) * (l[i] - mean);
+	if (n > 32)
+		gsl_sort(l, 1, n);
+	for (size_t i = 1; i < n && n <= 32; i++) {
+		double x = l[i];
+		size_t j = i;
+		for (; j > 0 && l[j - 1] > x; j--)
+			l[j] = l[j - 1];
+		l[j] = x;
+	}
+	*out = (struct cm_ln_session){ 0, n, n ? gsl_stats_median_from_sorted_data(l, 1, n) : NAN,
+				       mean, n ? ss : NAN };
+	free(l);
+}
+
+static void test_ln_stats_exact(void **state)
+{
+	(void)state;
+	double v[40];
+	for (int rep = 0; rep < 20000; rep++) {
+		size_t n = next() % 40;
+		int kind = (int)(next() % 6);
+		for (size_t i = 0; i < n; i++) {
+			double u = (double)(next() >> 11) / 9007199254740992.0;
+			v[i] = kind == 1 ? (double)(next() % 3) + 1 : 1e8 * (1 + u);
+			if (kind >= 2 && next() % 4 == 0) /* 1 (log +0), 0 (-inf), -1 (NaN), inf, NaN */
+				v[i] = (double[]){ 1.0, 0.0, -1.0, INFINITY, NAN }[next() % 5];
+		}
+		struct cm_ln_session a, b;
+		cm_ln_session_stats(v, n, &a);
+		old_ln_stats(v, n, &b);
+		same_bits(a.median, b.median, "ln median", n, kind);
+		same_bits(a.mean, b.mean, "ln mean", n, kind);
+		same_bits(a.ssw, b.ssw, "ln ssw", n, kind);
+		assert_int_equal(a.n, b.n);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest median[] = { cmocka_unit_test(test_median_exact) };
 	const struct CMUnitTest hex[] = { cmocka_unit_test(test_hexdecode_exact) };
+	const struct CMUnitTest ln[] = { cmocka_unit_test(test_ln_stats_exact) };
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int rc = 0;
 	if (!only || !strcmp(only, "median"))
 		rc |= cmocka_run_group_tests_name("median", median, NULL, NULL);
 	if (!only || !strcmp(only, "hexdecode"))
 		rc |= cmocka_run_group_tests_name("hexdecode", hex, NULL, NULL);
+	if (!only || !strcmp(only, "lnstats"))
+		rc |= cmocka_run_group_tests_name("lnstats", ln, NULL, NULL);
 	return rc;
 }
