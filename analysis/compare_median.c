@@ -51,12 +51,6 @@ static void select_pair(double *v, size_t n, size_t k, double *a, double *b)
 	*b = m;
 }
 
-static int cmp_double(const void *p, const void *q)
-{
-	double x = *(const double *)p, y = *(const double *)q;
-	return x < y ? -1 : x > y;
-}
-
 enum { SAMPLE = 256, MARGIN = 24, BAND_MIN = 1024 };
 
 /* The band: the times in [lo, hi], the sample's order statistics around the wanted rank;
@@ -69,9 +63,11 @@ static int band_pair(const double *x, size_t n, size_t k, double *a, double *b)
 	for (size_t i = 0; i < SAMPLE; i++)
 		if (isnan(s[i]))
 			return -1;
-	qsort(s, SAMPLE, sizeof(double), cmp_double);
-	size_t r = k * SAMPLE / n;
-	double lo = s[r > MARGIN ? r - MARGIN : 0], hi = s[r + MARGIN < SAMPLE ? r + MARGIN : SAMPLE - 1];
+	/* the pivots: two order statistics of the sample, by selection (a sort of it cost more
+	 * than the band saved); any pivots are right, the counts below check the band */
+	size_t r = k * SAMPLE / n, rlo = r > MARGIN ? r - MARGIN : 0,
+	       rhi = r + MARGIN < SAMPLE ? r + MARGIN : SAMPLE - 1;
+	double hi = select_kth(s, SAMPLE, rhi), lo = select_kth(s, rhi + 1, rlo);
 	if (lo <= 0 && hi >= 0)
 		return -1; /* -0 and +0 are equal but not the same bits: which one is found differs */
 	double *band = cm_xmalloc((n + 1) * sizeof(double));

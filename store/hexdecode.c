@@ -12,7 +12,7 @@
 
 /* 8 ASCII bytes (the first in the lowest byte: a little-endian load) as the 32-bit value they
  * spell, first digit most significant; *bad gets a non-zero bit when one is no [0-9a-f] */
-static uint32_t word8(uint64_t w, uint64_t *bad)
+static inline uint32_t word8(uint64_t w, uint64_t *bad)
 {
 	/* every byte below 0x80, so adding up to 0x50 carries into no neighbour: each byte's
 	 * high bit then says whether it reached the bound */
@@ -27,13 +27,13 @@ static uint32_t word8(uint64_t w, uint64_t *bad)
 	return (uint32_t)((v << 16) | (v >> 32));
 }
 
-static uint64_t load8(const char *p)
+static inline uint64_t load8(const char *p)
 {
-	unsigned char b[8];
-	memcpy(b, p, 8);
-	uint64_t w = 0;
-	for (int i = 7; i >= 0; i--) /* little-endian whatever the host: compilers make it a load */
-		w = w << 8 | b[i];
+	uint64_t w;
+	memcpy(&w, p, 8); /* one load; the first byte lowest on a little-endian host */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
 	return w;
 }
 
