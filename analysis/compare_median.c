@@ -69,7 +69,7 @@ static int band_pair(const double *x, size_t n, size_t k, double *a, double *b)
 	       rhi = r + MARGIN < SAMPLE ? r + MARGIN : SAMPLE - 1;
 	double hi = select_kth(s, SAMPLE, rhi), lo = select_kth(s, rhi + 1, rlo);
 	if (lo <= 0 && hi >= 0)
-		return -1; /* -0 and +0 are equal but not the same bits: which one is found differs */
+		return -1; /* -0 and +0 are equal, not the same bits: which one is found differs */
 	double *band = cm_xmalloc((n + 1) * sizeof(double));
 	size_t below = 0, m = 0, above = 0;
 	for (size_t i = 0; i < n; i++) {

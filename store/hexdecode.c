@@ -22,7 +22,7 @@ static inline uint32_t word8(uint64_t w, uint64_t *bad)
 	*bad |= ok ^ HIGH;
 	/* '0'-'9' -> low nibble; 'a'-'f' (bit 6 set) -> low nibble + 9 */
 	uint64_t v = (w & 0x0f * ONES) + ((w >> 6) & ONES) * 9;
-	v = ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull; /* digit pairs into bytes */
+	v = ((v << 4) | (v >> 8)) & 0x00ff00ff00ff00ffull;  /* digit pairs into bytes */
 	v = ((v << 8) | (v >> 16)) & 0x0000ffff0000ffffull; /* byte pairs into 16 bits */
 	return (uint32_t)((v << 16) | (v >> 32));
 }
@@ -43,7 +43,8 @@ int cm_hex_vals_decode_len(const char *text, size_t len, double *out, size_t n)
 		return -1;
 	uint64_t bad = 0;
 	for (size_t i = 0; i < n; i++, text += 16) {
-		uint64_t bits = (uint64_t)word8(load8(text), &bad) << 32 | word8(load8(text + 8), &bad);
+		uint64_t bits =
+		    (uint64_t)word8(load8(text), &bad) << 32 | word8(load8(text + 8), &bad);
 		memcpy(&out[i], &bits, sizeof(bits));
 	}
 	return bad ? -1 : 0;

@@ -86,8 +86,11 @@ static void fill(double *x, size_t n, int kind)
 {
 	for (size_t i = 0; i < n; i++) {
 		double u = (double)(next() >> 11) / 9007199254740992.0;
-		x[i] = kind == 1 ? (double)(next() % 5) + 1 : kind == 2 ? (double)i + 0.5
-		     : kind == 3 ? (double)(n - i) : kind == 4 ? 7e7 : 1e8 * (1 + u);
+		x[i] = kind == 1   ? (double)(next() % 5) + 1
+		       : kind == 2 ? (double)i + 0.5
+		       : kind == 3 ? (double)(n - i)
+		       : kind == 4 ? 7e7
+				   : 1e8 * (1 + u);
 	}
 	if (kind == 5 && n)
 		x[next() % n] = NAN;
@@ -102,21 +105,27 @@ static void fill(double *x, size_t n, int kind)
 static void test_median_exact(void **state)
 {
 	(void)state;
-	static const size_t sizes[] = { 0, 1, 2, 3, 20, 21, 1022, 1023, 1024, 1025, 4000, 20000, 20001 };
+	static const size_t sizes[] = {0,    1,	   2,	 3,    20,    21,   1022,
+				       1023, 1024, 1025, 4000, 20000, 20001};
 	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
 		for (int kind = 0; kind < 8; kind++)
 			for (int rep = 0; rep < (sizes[si] > 4000 ? 4 : 20); rep++) {
 				size_t n = sizes[si];
-				double *x = malloc((n + 1) * sizeof(double)), *keep = malloc((n + 1) * sizeof(double));
+				double *x = malloc((n + 1) * sizeof(double)),
+				       *keep = malloc((n + 1) * sizeof(double));
 				fill(x, n, kind);
 				memcpy(keep, x, n * sizeof(double));
 				double got = cm_compare_median(x, n);
-				assert_memory_equal(x, keep, n * sizeof(double)); /* x not changed */
+				assert_memory_equal(x, keep,
+						    n * sizeof(double)); /* x not changed */
 				same_bits(got, old_median(x, n), "vs the old selection", n, kind);
-				if (kind != 5 && kind != 6 && n) { /* gsl's median (the old one differs too at NaN, ±0) */
+				if (kind != 5 && kind != 6 &&
+				    n) { /* gsl's median (the old one differs too at NaN, ±0) */
 					gsl_sort(keep, 1, n);
-					same_bits(got, gsl_stats_quantile_from_sorted_data(keep, 1, n, 0.5),
-						  "vs gsl", n, kind);
+					same_bits(
+					    got,
+					    gsl_stats_quantile_from_sorted_data(keep, 1, n, 0.5),
+					    "vs gsl", n, kind);
 				}
 				free(x), free(keep);
 			}
@@ -161,7 +170,8 @@ static void test_hexdecode_exact(void **state)
 			s[at] = (char)c;
 			ra = cm_summary_vals_decode(s, a, n), rb = cm_hex_vals_decode(s, b, n);
 			if (ra != rb)
-				fail_msg("byte 0x%02x at %zu of %zu: %d vs %d", c, at, 16 * n, ra, rb);
+				fail_msg("byte 0x%02x at %zu of %zu: %d vs %d", c, at, 16 * n, ra,
+					 rb);
 			if (!ra)
 				assert_memory_equal(a, b, n * sizeof(double));
 		}
@@ -169,7 +179,8 @@ static void test_hexdecode_exact(void **state)
 		assert_int_equal(cm_hex_vals_decode(s, b, n), cm_summary_vals_decode(s, a, n));
 		s[at] = keep;
 		assert_int_equal(cm_hex_vals_decode(s, b, n + 1), -1); /* too short for n + 1 */
-		assert_int_equal(cm_hex_vals_decode(s, b, n - 1), cm_summary_vals_decode(s, a, n - 1));
+		assert_int_equal(cm_hex_vals_decode(s, b, n - 1),
+				 cm_summary_vals_decode(s, a, n - 1));
 	}
 	assert_int_equal(cm_hex_vals_decode("", b, 0), 0);
 	assert_int_equal(cm_hex_vals_decode("0", b, 0), -1);
@@ -197,8 +208,8 @@ static void old_ln_stats(const double *v, size_t n, struct cm_ln_session *out)
 			l[j] = l[j - 1];
 		l[j] = x;
 	}
-	*out = (struct cm_ln_session){ 0, n, n ? gsl_stats_median_from_sorted_data(l, 1, n) : NAN,
-				       mean, n ? ss : NAN };
+	*out = (struct cm_ln_session){0, n, n ? gsl_stats_median_from_sorted_data(l, 1, n) : NAN,
+				      mean, n ? ss : NAN};
 	free(l);
 }
 
@@ -212,8 +223,9 @@ static void test_ln_stats_exact(void **state)
 		for (size_t i = 0; i < n; i++) {
 			double u = (double)(next() >> 11) / 9007199254740992.0;
 			v[i] = kind == 1 ? (double)(next() % 3) + 1 : 1e8 * (1 + u);
-			if (kind >= 2 && next() % 4 == 0) /* 1 (log +0), 0 (-inf), -1 (NaN), inf, NaN */
-				v[i] = (double[]){ 1.0, 0.0, -1.0, INFINITY, NAN }[next() % 5];
+			if (kind >= 2 &&
+			    next() % 4 == 0) /* 1 (log +0), 0 (-inf), -1 (NaN), inf, NaN */
+				v[i] = (double[]){1.0, 0.0, -1.0, INFINITY, NAN}[next() % 5];
 		}
 		struct cm_ln_session a, b;
 		cm_ln_session_stats(v, n, &a);
@@ -227,9 +239,9 @@ static void test_ln_stats_exact(void **state)
 
 int main(int argc, char **argv)
 {
-	const struct CMUnitTest median[] = { cmocka_unit_test(test_median_exact) };
-	const struct CMUnitTest hex[] = { cmocka_unit_test(test_hexdecode_exact) };
-	const struct CMUnitTest ln[] = { cmocka_unit_test(test_ln_stats_exact) };
+	const struct CMUnitTest median[] = {cmocka_unit_test(test_median_exact)};
+	const struct CMUnitTest hex[] = {cmocka_unit_test(test_hexdecode_exact)};
+	const struct CMUnitTest ln[] = {cmocka_unit_test(test_ln_stats_exact)};
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int rc = 0;
 	if (!only || !strcmp(only, "median"))
