@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "coldmark/analysis.h"
+#include "compare_median.h"
 
 /* wave: the boot's wave (issue 29), kept when waves (a run in waves: compare's unit is then
  * the wave below the session) */
@@ -30,54 +31,6 @@ static void push_value(struct cm_cell *cell, size_t *cap, double v, int session,
 	cell->values[cell->s.n] = v;
 	cell->sessions[cell->s.n] = session;
 	cell->boots[cell->s.n++] = boot;
-}
-
-/* the k-th smallest of v[0..n), v reordered so that every value after k is >= it
- * (quickselect, three-way: ties end it) */
-static double select_kth(double *v, size_t n, size_t k)
-{
-	size_t lo = 0, hi = n;
-	while (hi - lo > 1) {
-		double pivot = v[lo + (hi - lo) / 2], t;
-		size_t lt = lo, i = lo, gt = hi;
-		while (i < gt) {
-			if (v[i] < pivot)
-				t = v[lt], v[lt++] = v[i], v[i++] = t;
-			else if (v[i] > pivot)
-				t = v[--gt], v[gt] = v[i], v[i] = t;
-			else
-				i++;
-		}
-		if (k < lt)
-			hi = lt;
-		else if (k >= gt)
-			lo = gt;
-		else
-			return pivot;
-	}
-	return v[k];
-}
-
-/* gsl_stats_quantile_from_sorted_data(sorted, 1, n, 0.5), the report's median, without the
- * sort: the same two order statistics in the same formula */
-static double median_of(const double *x, size_t n)
-{
-	if (!n)
-		return NAN;
-	double *v = cm_xmalloc(n * sizeof(double));
-	memcpy(v, x, n * sizeof(double));
-	const double index = 0.5 * (double)(n - 1);
-	const size_t lhs = (size_t)index;
-	const double delta = index - (double)lhs;
-	double a = select_kth(v, n, lhs), r = a;
-	if (lhs != n - 1) {
-		double b = v[lhs + 1]; /* the smallest of those above the lhs-th */
-		for (size_t i = lhs + 2; i < n; i++)
-			b = v[i] < b ? v[i] : b;
-		r = (1 - delta) * a + delta * b;
-	}
-	free(v);
-	return r;
 }
 
 /* A cell's session table from its times: sessions in order of first appearance, each one's
@@ -144,7 +97,8 @@ static void from_sums(const struct cm_dataset *ds, struct cm_report *r, size_t *
 	for (size_t k = 0; k < r->ncells; k++) {
 		struct cm_cell *cell = &r->cells[k];
 		cell->values = cm_xmalloc((cap[k] + 1) * sizeof(double));
-		cell->boots = cm_xmalloc((cap[k] + 1) * sizeof(int));
+		/* zeroed (the summary keeps no boot numbers): calloc's fresh pages are not written */
+		cell->boots = cm_xcalloc(cap[k] + 1, sizeof(int));
 		cell->sessions = cm_xmalloc((cap[k] + 1) * sizeof(int));
 		cell->sess = cm_xmalloc((scap[k] + 1) * sizeof(*cell->sess));
 		cap[k] = cap[k] ? cap[k] : 1;
@@ -158,7 +112,7 @@ static void from_sums(const struct cm_dataset *ds, struct cm_report *r, size_t *
 		cell->n_warmup += m->n_warmup;
 		memcpy(cell->values + cell->s.n, m->values, m->n * sizeof(double));
 		for (size_t j = 0; j < m->n; j++)
-			cell->sessions[cell->s.n + j] = m->session, cell->boots[cell->s.n + j] = 0;
+			cell->sessions[cell->s.n + j] = m->session;
 		cell->s.n += m->n;
 		if (!m->n)
 			continue;
@@ -188,7 +142,7 @@ int cm_report_build_compare_cells(const struct cm_dataset *ds, struct cm_report 
 			cm_stats_summarize(NULL, 0, 0.05, &cell->s); /* every figure NAN */
 			cell->s.n = n;
 			cell->s.warnings = 0;
-			cell->s.median = median_of(cell->values, n);
+			cell->s.median = cm_compare_median(cell->values, n);
 		}
 	free(cap);
 	return 0;
