@@ -23,6 +23,7 @@
 
 #include "coldmark/stats.h"
 #include "driver.h"
+#include "hexdecode.h"
 
 struct phase_acc {
 	char *phase;
@@ -108,29 +109,11 @@ static const char *vals_text(struct phase_acc *a)
 	return a->hex.s ? a->hex.s : "";
 }
 
+/* 8 digits a machine word (hexdecode.c): a compare of 12 M times spent ~10% of its CPU in
+ * the digit table's loop that was here (it is tests/test_cmpcpu.c's reference now) */
 int cm_summary_vals_decode(const char *text, double *out, size_t n)
 {
-	static signed char digit[256];
-	if (!digit['1']) { /* once: -1 for a byte that is no hex digit */
-		memset(digit, -1, sizeof(digit));
-		for (int d = 0; d < 16; d++)
-			digit[(unsigned char)HEX[d]] = (signed char)d;
-	}
-	if (strlen(text) != 16 * n)
-		return -1;
-	const unsigned char *t = (const unsigned char *)text;
-	for (size_t i = 0; i < n; i++, t += 16) {
-		uint64_t bits = 0;
-		int bad = 0;
-		for (int d = 0; d < 16; d++) {
-			bad |= digit[t[d]];
-			bits = bits << 4 | (uint64_t)(digit[t[d]] & 15);
-		}
-		if (bad < 0)
-			return -1;
-		memcpy(&out[i], &bits, sizeof(bits));
-	}
-	return 0;
+	return cm_hex_vals_decode(text, out, n);
 }
 
 #define PUT_COLS                                                                                   \
