@@ -435,9 +435,17 @@ static pid_t spawn(struct child_args *a)
 		return pid;
 	}
 	/* a stack per launch: waves launch from several threads at once, and CLONE_VFORK gives
-	 * it back when the child has exec'd, so it is unmapped at once (a few µs) */
-	char *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-			   -1, 0);
+	 * it back when the child has exec'd, so it is unmapped at once (a few µs). The main
+	 * thread's is kept for its next launch (an mmap, a munmap and its page faults a boot):
+	 * only it launches from the main thread, one launch at a time. */
+	static char *main_stack;
+	static _Thread_local signed char main_tid = -1;
+	if (main_tid < 0)
+		main_tid = gettid() == getpid();
+	char *stack = main_tid ? main_stack : NULL;
+	if (!stack)
+		stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return -1;
 	/* no handler of the parent's may run in the child before execve resets them */
@@ -447,7 +455,10 @@ static pid_t spawn(struct child_args *a)
 	pid_t pid = clone(child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
-	munmap(stack, STACK);
+	if (main_tid)
+		main_stack = stack;
+	else
+		munmap(stack, STACK);
 	errno = e;
 	return pid;
 }
@@ -507,7 +518,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	watch_stops();
 	struct child_args ca = { .l = l, .argv = argv, .envp = envp, .stamp_fd = stamp[1],
 				 .src_fds = src_fds, .nfds = (size_t)nfds, .parent = getpid() };
-	pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
+	if (!envp) /* spawn's clone path takes it as it blocks every signal */
+		pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
 	pid_t pid = spawn(&ca);
 	free(ca.envp);
 	for (size_t i = 0; i < k; i++)
