@@ -1,6 +1,7 @@
 /* coldmark: options -> command -> exit status. Only this layer prints to the user and picks
  * the exit status. */
 #include <gsl/gsl_errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,6 +24,12 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	gsl_set_error_handler_off(); /* GSL's default handler aborts */
+	/* Fixed malloc thresholds: with glibc's defaults a run's heap grew by ~160 KB and was
+	 * trimmed back at every boot's store transaction (two brk calls and ~40 page faults a
+	 * boot, in the run's own CPU). Blocks under 4 MB come from the heap, which keeps up to
+	 * 8 MB free at its top. */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 8 << 20);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		usage(stderr);

@@ -73,15 +73,28 @@ static void child_stdio(const struct cm_launch *l)
 struct child_args {
 	const struct cm_launch *l;
 	char **argv, **envp; /* envp NULL: fork()ed, l->env put into the child's own copy */
-	int stamp_fd, *src_fds;
+	int stamp_fd, *src_fds; /* stamp_fd -1: the stamps go into got[] (shared memory) */
 	size_t nfds;
+	struct stamp got[2];
+	int ngot;
 	pid_t parent;
 	sigset_t mask; /* the parent's, restored just before execve */
 };
 
+/* The stamp to the parent: a child that shares its memory (spawn's clone, the parent asleep
+ * until execve) writes it there, which saves a pipe, its two reads and three closes a boot. */
+static bool put_stamp(struct child_args *a, int fd, const struct stamp *st)
+{
+	if (a->stamp_fd < 0) {
+		a->got[a->ngot++] = *st;
+		return true;
+	}
+	return write(fd, st, sizeof(*st)) == sizeof(*st);
+}
+
 static int child(void *arg)
 {
-	const struct child_args *a = arg;
+	struct child_args *a = arg;
 	const struct cm_launch *l = a->l;
 	/* qemu dies with coldmark, even when coldmark is killed with -9 or by a hang-up */
 	cm_child_die_with_parent(a->parent);
@@ -90,7 +103,7 @@ static int child(void *arg)
 	size_t nfds = a->nfds;
 	int top = CM_CAPTURE_FD0 + (int)nfds, stamp_fd = a->stamp_fd, src_fds[CM_CAPTURE_MAXFDS];
 	memcpy(src_fds, a->src_fds, nfds * sizeof(int)); /* the parent's array stays as it is */
-	if (lift_fds(&stamp_fd, 1, top))
+	if (stamp_fd >= 0 && lift_fds(&stamp_fd, 1, top))
 		_exit(127); /* the parent reads EOF with no stamp: "could not be started" */
 	st.err = lift_fds(src_fds, nfds, top);
 	child_stdio(l);
@@ -110,7 +123,7 @@ static int child(void *arg)
 	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
 	if (!st.err) {
 		st.ts_ns = cm_now_ns();
-		if (write(stamp_fd, &st, sizeof(st)) < 0)
+		if (!put_stamp(a, stamp_fd, &st))
 			_exit(127);
 		if (a->envp)
 			execvpe(a->argv[0], a->argv, a->envp);
@@ -118,8 +131,7 @@ static int child(void *arg)
 			execvp(a->argv[0], a->argv);
 		st.err = errno;
 	}
-	if (write(stamp_fd, &st, sizeof(st)) < 0)
-		_exit(127);
+	put_stamp(a, stamp_fd, &st);
 	_exit(127);
 }
 
@@ -194,6 +206,23 @@ static void drain_sources(const struct cm_launch *l, pid_t pid, struct cm_events
 	for (size_t i = 0; i < l->nsources; i++)
 		if (l->sources[i]->ops->drain)
 			l->sources[i]->ops->drain(l->sources[i], pid, ev);
+}
+
+/* After a poll of the watch: a source whose fds poll found empty has nothing to read (its
+ * messages carry the kernel's stamps, so one that comes meanwhile wakes the next poll at once
+ * and loses nothing); a drain of it would only be a read that finds nothing, at each of the
+ * watch's timeouts and after its sockets hung up. Source i's pollfds are pf[lo[i]..hi[i]);
+ * lo[i] == SIZE_MAX: drained at every wake-up (periodic, or no fds to poll). */
+static void drain_ready(const struct cm_launch *l, pid_t pid, struct cm_events *ev,
+			const struct pollfd *pf, const size_t *lo, const size_t *hi, int n)
+{
+	for (size_t i = 0; i < l->nsources; i++) {
+		bool ready = lo[i] == SIZE_MAX || n < 0;
+		for (size_t f = lo[i]; !ready && n > 0 && f < hi[i]; f++)
+			ready = pf[f].revents != 0;
+		if (ready && l->sources[i]->ops->drain)
+			l->sources[i]->ops->drain(l->sources[i], pid, ev);
+	}
 }
 
 static void end_sources(const struct cm_launch *l)
@@ -324,12 +353,13 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 			return;
 		}
 		struct pollfd pf[1 + CM_CAPTURE_MAXPOLL] = { { pidfd, POLLIN, 0 } };
-		size_t npf = 1;
+		size_t npf = 1, lo[CM_SOURCES_MAX], hi[CM_SOURCES_MAX];
 		for (size_t i = 0; i < l->nsources; i++) {
 			int fds[CM_CAPTURE_MAXPOLL];
 			size_t k = !l->sources[i]->ops->poll_fds ? 0
 				   : l->sources[i]->ops->poll_fds(l->sources[i], fds,
 								   CM_CAPTURE_MAXPOLL + 1 - npf);
+			size_t first = npf;
 			for (size_t j = 0; j < k; j++) {
 				bool gone = false;
 				for (size_t h = 0; h < nhung && !gone; h++)
@@ -337,10 +367,19 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 				if (!gone)
 					pf[npf++] = (struct pollfd){ fds[j], POLLIN, 0 };
 			}
+			/* polled (or all hung): drained when poll says so; else at every wake-up */
+			if (i < CM_SOURCES_MAX) {
+				bool always = !k || (l->sources[i]->ops->caps & CM_CAP_PERIODIC);
+				lo[i] = always ? SIZE_MAX : first;
+				hi[i] = npf;
+			}
 		}
 		int n = poll(pf, npf, poll_ms(l, now, deadline, end_seen));
 		now = cm_now_ns();
-		drain_sources(l, pid, ev);
+		if (l->nsources <= CM_SOURCES_MAX)
+			drain_ready(l, pid, ev, pf, lo, hi, n);
+		else
+			drain_sources(l, pid, ev);
 		for (size_t i = 1; n > 0 && i < npf; i++) /* drained to the end: nothing more comes */
 			if ((pf[i].revents & (POLLHUP | POLLERR | POLLNVAL)) && nhung < CM_CAPTURE_MAXPOLL)
 				hung[nhung++] = pf[i].fd;
@@ -396,9 +435,17 @@ static pid_t spawn(struct child_args *a)
 		return pid;
 	}
 	/* a stack per launch: waves launch from several threads at once, and CLONE_VFORK gives
-	 * it back when the child has exec'd, so it is unmapped at once (a few µs) */
-	char *stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-			   -1, 0);
+	 * it back when the child has exec'd, so it is unmapped at once (a few µs). The main
+	 * thread's is kept for its next launch (an mmap, a munmap and its page faults a boot):
+	 * only it launches from the main thread, one launch at a time. */
+	static char *main_stack;
+	static _Thread_local signed char main_tid = -1;
+	if (main_tid < 0)
+		main_tid = gettid() == getpid();
+	char *stack = main_tid ? main_stack : NULL;
+	if (!stack)
+		stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
 	if (stack == MAP_FAILED)
 		return -1;
 	/* no handler of the parent's may run in the child before execve resets them */
@@ -408,9 +455,41 @@ static pid_t spawn(struct child_args *a)
 	pid_t pid = clone(child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
-	munmap(stack, STACK);
+	if (main_tid)
+		main_stack = stack;
+	else
+		munmap(stack, STACK);
 	errno = e;
 	return pid;
+}
+
+static void close_pipe(int *p)
+{
+	for (int i = 0; i < 2; i++)
+		if (p[i] >= 0)
+			close(p[i]);
+}
+
+/* The child's stamps: before its execve (r1 of them) and of an execve that failed (r2). */
+static void read_stamps(const struct child_args *ca, pid_t pid, int *stamp, struct stamp *st,
+			struct stamp *st2, ssize_t *r1, ssize_t *r2)
+{
+	if (stamp[0] < 0) { /* spawn's clone returned: the child has exec'd or given up */
+		*r1 = ca->ngot > 0 ? (ssize_t)sizeof(*st) : 0;
+		*r2 = ca->ngot > 1 ? (ssize_t)sizeof(*st2) : 0;
+		if (ca->ngot > 0)
+			*st = ca->got[0];
+		if (ca->ngot > 1)
+			*st2 = ca->got[1];
+		return; /* its own setpgid is done (a parent's now would be refused after execve) */
+	}
+	close(stamp[1]);
+	setpgid(pid, pid); /* fork()ed: the parent may run first */
+	while ((*r1 = read(stamp[0], st, sizeof(*st))) < 0 && errno == EINTR)
+		;
+	while ((*r2 = read(stamp[0], st2, sizeof(*st2))) < 0 && errno == EINTR)
+		; /* EOF: execve closed the pipe */
+	close(stamp[0]);
 }
 
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
@@ -418,12 +497,15 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	memset(ex, 0, sizeof(*ex));
 	for (size_t k = 0; k < CM_NMETRICS; k++)
 		ex->metrics[k] = NAN;
-	int stamp[2], src_fds[CM_CAPTURE_MAXFDS];
-	if (pipe2(stamp, O_CLOEXEC))
+	int stamp[2] = { -1, -1 }, src_fds[CM_CAPTURE_MAXFDS];
+	char **envp = child_env(l->env);
+	/* a pipe for the stamps only when the child is fork()ed (its memory is its own) */
+	if (!envp && pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
 	ssize_t nfds = open_sources(l, src_fds);
 	if (nfds < 0) {
-		close(stamp[0]), close(stamp[1]);
+		close_pipe(stamp);
+		free(envp);
 		end_sources(l);
 		return CM_ERR(CM_EIO);
 	}
@@ -434,30 +516,25 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 			l->sources[i]->ops->begin(l->sources[i]);
 	cm_proc_subreaper(); /* what a wrapper forks comes back to coldmark to be reaped */
 	watch_stops();
-	struct child_args ca = { l, argv, child_env(l->env), stamp[1], src_fds, (size_t)nfds,
-				 getpid() };
-	pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
+	struct child_args ca = { .l = l, .argv = argv, .envp = envp, .stamp_fd = stamp[1],
+				 .src_fds = src_fds, .nfds = (size_t)nfds, .parent = getpid() };
+	if (!envp) /* spawn's clone path takes it as it blocks every signal */
+		pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
 	pid_t pid = spawn(&ca);
 	free(ca.envp);
 	for (size_t i = 0; i < k; i++)
 		free(argv[i]);
 	free(argv);
-	close(stamp[1]);
 	for (ssize_t i = 0; i < nfds; i++)
 		close(src_fds[i]);
 	if (pid < 0) {
-		close(stamp[0]);
+		close_pipe(stamp);
 		end_sources(l);
 		return CM_ERR(CM_EIO);
 	}
-	setpgid(pid, pid);
 	struct stamp st = { 0, 0 }, st2 = { 0, 0 };
 	ssize_t r1, r2;
-	while ((r1 = read(stamp[0], &st, sizeof(st))) < 0 && errno == EINTR)
-		;
-	while ((r2 = read(stamp[0], &st2, sizeof(st2))) < 0 && errno == EINTR)
-		; /* EOF: execve closed the pipe */
-	close(stamp[0]);
+	read_stamps(&ca, pid, stamp, &st, &st2, &r1, &r2);
 	int pidfd = pidfd_open_(pid);
 	int status = 0;
 	if (r1 != sizeof(st) || st.err || r2 > 0 || pidfd < 0) {

@@ -179,9 +179,15 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	f = open_memstream(&evs, &nevs);
 	for (size_t e = 0; e < ev->n; e++) {
 		cm_csv_field(f, case_id);
-		fprintf(f, ",%d,%d,%s,%u,%u,%lld,%s\n", b->boot, b->warmup, ev->v[e].name,
-			ev->v[e].port, ev->v[e].value, (long long)ev->v[e].ts_ns,
-			ev->v[e].source && ev->v[e].shadow ? ev->v[e].source : src);
+		/* ",%d,%d,%s,%u,%u,%lld,%s\n" without printf's format parsing (a boot's events) */
+		fputc(',', f), cm_csv_int(f, b->boot);
+		fputc(',', f), cm_csv_int(f, b->warmup);
+		fputc(',', f), fputs(ev->v[e].name, f);
+		fputc(',', f), cm_csv_int(f, ev->v[e].port);
+		fputc(',', f), cm_csv_int(f, ev->v[e].value);
+		fputc(',', f), cm_csv_int(f, (long long)ev->v[e].ts_ns);
+		fputc(',', f), fputs(ev->v[e].source && ev->v[e].shadow ? ev->v[e].source : src, f);
+		fputc('\n', f);
 	}
 	fclose(f);
 	/* events first: samples.csv is the contract, and a boot is in it only when its events

@@ -174,6 +174,8 @@ int cm_waves_makespans(const char *path, double **by_wave, size_t *n, struct cm_
 
 /* CSV field with RFC 4180 quoting. */
 void cm_csv_field(FILE *f, const char *s);
+void cm_csv_int(FILE *f, long long v);   /* "%lld" */
+void cm_csv_whole(FILE *f, double d);    /* "%.0f" */
 
 /* The reference case that stands beside case c (the one under the same accelerator, else any),
  * or ds->ncases when the dataset has none (or c is one). */
