@@ -37,14 +37,7 @@ int cm_run_save(struct cm_run_out *o, struct cm_runner *rn, const struct cm_perf
 	late_meta(rn, perf, rn->drop_used);
 	/* meta.csv again only when an item changed (it lists every case: rewritten after each
 	 * case it was a file of O(cases) formatted and replaced per case for nothing) */
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < ds->nmeta; i++)
-		for (int k = 0; k < 2; k++) /* each string with its NUL: "ab","c" is not "a","bc" */
-			for (const char *q = k ? ds->meta_vals[i] : ds->meta_keys[i];; q++) {
-				h = (h ^ (unsigned char)*q) * 1099511628211ULL;
-				if (!*q)
-					break;
-			}
+	uint64_t h = cm_dataset_meta_hash(ds);
 	if (!o->meta_saved || o->meta_hash != h || o->meta_n != ds->nmeta) {
 		struct cm_error e;
 		int rc = cm_runner_save_meta(rd, ds, &e);

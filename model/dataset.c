@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,19 @@ void cm_dataset_truncate(struct cm_dataset *ds, size_t n)
 {
 	if (n < ds->n)
 		ds->n = n;
+}
+
+uint64_t cm_dataset_meta_hash(const struct cm_dataset *ds)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (size_t i = 0; i < ds->nmeta; i++)
+		for (int k = 0; k < 2; k++) /* each string with its NUL: "ab","c" is not "a","bc" */
+			for (const char *q = k ? ds->meta_vals[i] : ds->meta_keys[i];; q++) {
+				h = (h ^ (unsigned char)*q) * 1099511628211ULL;
+				if (!*q)
+					break;
+			}
+	return h;
 }
 
 void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val)

@@ -96,14 +96,7 @@ void cm_frag(const struct cm_report *r, enum cm_frag_kind kind, size_t a, size_t
 
 static void meta_key(const struct cm_dataset *ds, double key[2])
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < ds->nmeta; i++)
-		for (int k = 0; k < 2; k++) /* each string with its NUL: "ab","c" is not "a","bc" */
-			for (const char *q = k ? ds->meta_vals[i] : ds->meta_keys[i];; q++) {
-				h = (h ^ (unsigned char)*q) * 1099511628211ULL;
-				if (!*q)
-					break;
-			}
+	uint64_t h = cm_dataset_meta_hash(ds);
 	memcpy(&key[0], &h, sizeof(h)); /* compared bit for bit, never as a number */
 	key[1] = (double)ds->nmeta + 1e6 * (double)ds->nphases;
 }

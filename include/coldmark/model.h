@@ -4,6 +4,7 @@
 #define COLDMARK_MODEL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "coldmark/stats.h"
@@ -150,6 +151,9 @@ void cm_dataset_sort_cases(struct cm_dataset *ds);
 /* Drops the rows from index n on (a boot that could not be written). */
 void cm_dataset_truncate(struct cm_dataset *ds, size_t n);
 void cm_dataset_meta(struct cm_dataset *ds, const char *key, const char *val);
+/* A hash of the header's keys and values in order: whether a header changed since one seen
+ * (a live report's meta.csv and its fragments depend on it). */
+uint64_t cm_dataset_meta_hash(const struct cm_dataset *ds);
 const char *cm_dataset_get_meta(const struct cm_dataset *ds, const char *key);
 void cm_dataset_free(struct cm_dataset *ds);
 
