@@ -191,7 +191,10 @@ static char *replayed_run(const char *raw, const char *tag, const char *db)
 /* qemu's slices per phase: a slice across real_mode is split (1 ms firmware, 0.5 ms
  * mode_switch), a switch from one qemu thread to another ends one slice and begins the next,
  * another process's slice and a switch out with no switch in seen on its CPU count nothing.
- * Per boot: firmware 2 + 1 ms, mode_switch 0.5 ms, work 20 + 2 ms; total their sum. */
+ * Per boot: firmware 2 + 1 ms, mode_switch 0.5 ms, work 20 + 2 ms; total their sum. The
+ * switch out never seen coming in (thread 0x66 on CPU 0) is an upper bound of its own,
+ * qemu_cpu_unseen_ns: the span since CPU 0's last switch seen (0x65 out, 0.5-0.65 ms before
+ * long_mode), 35 ms of it in work, none in firmware. */
 static void test_switch_slices(void **state)
 {
 	(void)state;
@@ -205,7 +208,10 @@ static void test_switch_slices(void **state)
 		snprintf(want[3], 96, "rec=kvm,%d,1,total,qemu_cpu_ns,25500000\n", b);
 		for (int k = 0; k < 4; k++)
 			assert_non_null(strstr(csv, want[k]));
+		snprintf(want[0], 96, "rec=kvm,%d,1,work,qemu_cpu_unseen_ns,35000000\n", b);
+		assert_non_null(strstr(csv, want[0]));
 	}
+	assert_null(strstr(csv, "firmware,qemu_cpu_unseen_ns"));
 	assert_null(strstr(csv, "rec=tcg"));
 	free(csv);
 	free(db);
@@ -253,6 +259,8 @@ static void test_store_explain(void **state)
 	assert_true(json_real_value(json_object_get(cpu, "base_per_boot")) == 0);
 	assert_true(json_real_value(json_object_get(cpu, "cand_per_boot")) == 22000000);
 	assert_true(json_is_true(json_object_get(cpu, "exact")));
+	/* what the slices' profile may have missed (0 -> 35 ms) is no cause of a change */
+	assert_null(counter(why, "qemu_cpu_unseen_ns"));
 	assert_non_null(ept);
 	assert_true(json_real_value(json_object_get(ept, "base_per_boot")) == 5);
 	why = json_object_get(row_of(root, "firmware"), "explained_by");
@@ -329,19 +337,30 @@ static double qemu_cpu(const char *samples, int b)
 	return -1;
 }
 
-static double phase_cpu(const char *profile, int b, const char *phase)
+/* Boot b's count of counter in phase (profile.csv); -1 when absent. */
+static double phase_count(const char *profile, int b, const char *phase, const char *counter)
 {
 	char key[96];
-	snprintf(key, sizeof(key), "accel=kvm,%d,1,%s,qemu_cpu_ns,", b, phase);
+	snprintf(key, sizeof(key), "accel=kvm,%d,1,%s,%s,", b, phase, counter);
 	const char *p = strstr(profile, key);
 	return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
-/* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot (the phases tile
- * exec to work_done; qemu's start before exec and its exit after work_done are outside them:
- * the sum lies within [-5%, +1%] of qemu_cpu); MMIO named by qemu's map (the local APIC's
- * region, "kvm-apic-msi" on this qemu); no emulated instructions unless asked; compare of two
- * tags in the store names port 0x80. */
+/* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot. The phases tile
+ * exec to work_done, and what the slices hold is bounded on both sides by what was measured:
+ * - seen (qemu_cpu_ns) <= qemu_cpu + 1%: a slice runs switch to switch, a few us a switch more
+ *   than the scheduler charges (whole lives' slices were +0.06..+0.08% of qemu_cpu here);
+ * - seen + unseen (qemu_cpu_unseen_ns, the spans in which slices whose switch in was never
+ *   delivered ran) >= qemu_cpu - 1%. What no phase holds is qemu's CPU before exec (coldmark's
+ *   forked child: 0.2-0.7 ms, 1.6 ms under ASan) and after work_done (its exit: 1.8-3.3 ms),
+ *   measured with perf record of sched_switch/exec/exit around 5 boots: 0.1% of a 3-4 s boot.
+ *   The unseen part is why a bound on seen alone failed on a loaded host (-5.16% with ASan):
+ *   the kernel gives no sched_switch sample for a switch out of the sandbox's own tasks (they
+ *   run more when the host is busy), so a qemu slice that follows one comes in unseen and is
+ *   left out of qemu_cpu_ns (boots here: up to 66 ms, 18 slices). A boot with lost records
+ *   has gaps nothing bounds: its lower side is not asserted (said, and none here had any).
+ * Also: MMIO named by qemu's map (the local APIC's region, "kvm-apic-msi" on this qemu); no
+ * emulated instructions unless asked; compare of two tags in the store names port 0x80. */
 static void test_kvm_cpu_store(void **state)
 {
 	(void)state;
@@ -350,17 +369,26 @@ static void test_kvm_cpu_store(void **state)
 	char *sp = cm_xasprintf("%s/samples.csv", plain), *pp = cm_xasprintf("%s/profile.csv", plain);
 	char *samples = th_slurp(sp), *profile = th_slurp(pp);
 	for (int b = 1; b <= 5; b++) {
-		double q = qemu_cpu(samples, b), sum = 0;
+		double q = qemu_cpu(samples, b), sum = 0, unseen = 0;
+		double lost = phase_count(profile, b, "firmware", "lost");
 		const char *ph[] = { "firmware", "mode_switch", "work" };
 		for (int k = 0; k < 3; k++) {
-			double v = phase_cpu(profile, b, ph[k]);
+			double v = phase_count(profile, b, ph[k], "qemu_cpu_ns");
+			double u = phase_count(profile, b, ph[k], "qemu_cpu_unseen_ns");
 			assert_true(v > 0);
 			sum += v;
+			unseen += u > 0 ? u : 0;
 		}
-		printf("boot %d: qemu_cpu %.3f ms, phases' qemu_cpu_ns sum %.3f ms (%+.2f%%)\n", b,
-		       q / 1e6, sum / 1e6, (sum / q - 1) * 100);
+		printf("boot %d: qemu_cpu %.3f ms, phases' qemu_cpu_ns sum %.3f ms (%+.2f%%), "
+		       "unseen <= %.3f ms, lost %.0f\n", b, q / 1e6, sum / 1e6, (sum / q - 1) * 100,
+		       unseen / 1e6, lost);
 		assert_true(q > 0);
-		assert_true(sum <= q * 1.01 && sum >= q * 0.95);
+		assert_true(lost >= 0);
+		assert_true(sum <= q * 1.01);
+		if (lost == 0)
+			assert_true(sum + unseen >= q * 0.99);
+		else
+			printf("boot %d: %.0f records lost: the lower bound is not asserted\n", b, lost);
 	}
 	assert_non_null(strstr(profile, "mmio fee00000-feefffff kvm-apic-msi"));
 	/* --profile without --profile-emulated: kvm_emulate_insn's probe (its cost) stays off */
