@@ -4,14 +4,12 @@
  * whose sched_switch payloads are laid out by the tracepoint's real format file
  * (fixtures/tracefs/sched_switch.format, from /sys/kernel/tracing), and a real `info mtree`
  * of this host's qemu (fixtures/mtree). The kvm group boots the bundled guest through perf. */
-#define _GNU_SOURCE /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,19 +135,6 @@ static void test_mmio_regions_journal(void **state)
 
 /* ---- replayed capture: sched_switch slices through the runner, and the store --------------- */
 
-static struct cm_capture *replay;
-
-static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
-{
-	memset(ex, 0, sizeof(*ex));
-	int c;
-	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
-	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
-	ex->launched = true;
-	ex->status = (int)l->m->exit_status;
-	return 0;
-}
-
 /* The recorded boots with raw (a fixtures/replay file) as their profile, tagged tag, into the
  * store db; the run folder's profile.csv, to free. */
 static char *replayed_run(const char *raw, const char *tag, const char *db)
@@ -163,28 +148,9 @@ static char *replayed_run(const char *raw, const char *tag, const char *db)
 		      "  - {name: work, from: long_mode, to: work_done}\n"
 		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
 		      "reference: none, profile: true}\n", 0644);
-	struct cm_diags d = { 0 };
-	struct cm_matrix *mx = cm_matrix_load(m, &d);
-	assert_non_null(mx);
-	replay = cm_replay_source(FIXTURES "/replay/events.csv", mx);
-	assert_int_equal(cm_replay_profile(replay, raw, FIXTURES "/tracefs"), 0);
-	char *argv[] = { m, "-o", dir, "--db", (char *)db, "--tag", (char *)tag };
-	struct cm_cli cli;
-	assert_int_equal(cm_cli_parse(cm_command("run"), 7, argv, &cli), 0);
-	fflush(stdout);
-	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
-	dup2(fd, 1);
-	close(fd);
-	int rc = cm_run(&cli, replay_launch);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	assert_int_equal(rc, 0);
-	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = th_slurp(path);
-	cm_capture_free(replay);
-	cm_matrix_free(mx);
-	cm_diags_clear(&d);
-	free(m), free(dir), free(path);
+	char *csv = th_replay_run(m, FIXTURES "/replay/events.csv", raw, FIXTURES "/tracefs", dir,
+				  db, tag);
+	free(m), free(dir);
 	return csv;
 }
 
@@ -304,23 +270,7 @@ static int run(char *const argv[], char **out)
 
 static char *profiled_run(const char *guest, const char *tag, const char *db)
 {
-	char *yaml = cm_xasprintf(
-		"guest: {bundled: %s}\n"
-		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
-		"axes: {accel: [kvm]}\n"
-		"phases:\n"
-		"  - {name: firmware, from: exec, to: real_mode}\n"
-		"  - {name: mode_switch, from: real_mode, to: long_mode}\n"
-		"  - {name: work, from: long_mode, to: work_done}\n"
-		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
-	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, tag), *out = cm_xasprintf("%s/%s", tmp, tag);
-	th_write(mpath, yaml, 0644);
-	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", (char *)db, "--tag",
-			 (char *)tag, "--profile", NULL };
-	char *o = NULL;
-	assert_int_equal(run(argv, &o), 0);
-	free(o), free(yaml), free(mpath);
-	return out;
+	return th_guest_run(tmp, guest, tag, "--db", db, "--tag", tag, "--profile", NULL);
 }
 
 /* The measured (not warm-up) boot b's qemu_cpu (wait4, samples.csv), ns; -1 when absent. */
@@ -410,16 +360,9 @@ static void test_kvm_cpu_store(void **state)
 	free(o), free(plain), free(post), free(db);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(int argc, char **argv)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/cm-profile2-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "profile2"))
 		return 1;
 	const struct CMUnitTest unit[] = {
 		cmocka_unit_test(test_mtree_parse),   cmocka_unit_test(test_mmio_regions_journal),
@@ -443,6 +386,6 @@ int main(int argc, char **argv)
 	if (rc)
 		printf("kept %s\n", tmp);
 	else
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		th_rm_rf(tmp);
 	return rc;
 }
