@@ -104,7 +104,7 @@ const char *cm_prof_counter_what(const char *counter)
 	if (!strcmp(counter, "qemu_cpu_ns"))
 		return "qemu's CPU time, ns (sched:sched_switch: its threads' slices)";
 	if (!strcmp(counter, "qemu_cpu_unseen_ns"))
-		return "at most this much more of qemu's CPU time, ns (slices whose switch in was not seen)";
+		return "qemu's CPU time the slices may have missed, at most, ns (switch in not seen)";
 	return "";
 }
 
