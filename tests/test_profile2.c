@@ -287,6 +287,18 @@ static double qemu_cpu(const char *samples, int b)
 	return -1;
 }
 
+/* The time a hypervisor ran something else on this machine's CPUs so far, all CPUs (ns). */
+static double steal_ns(void)
+{
+	char *stat = th_slurp("/proc/stat");
+	unsigned long long v[8] = { 0 };
+	int n = sscanf(stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	free(stat);
+	assert_int_equal(n, 8);
+	return (double)v[7] * 1e9 / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Boot b's count of counter in phase (profile.csv); -1 when absent. */
 static double phase_count(const char *profile, int b, const char *phase, const char *counter)
 {
@@ -298,8 +310,12 @@ static double phase_count(const char *profile, int b, const char *phase, const c
 
 /* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot. The phases tile
  * exec to work_done, and what the slices hold is bounded on both sides by what was measured:
- * - seen (qemu_cpu_ns) <= qemu_cpu + 1%: a slice runs switch to switch, a few us a switch more
- *   than the scheduler charges (whole lives' slices were +0.06..+0.08% of qemu_cpu here);
+ * - seen (qemu_cpu_ns) <= qemu_cpu + 1% + the steal time of the run: a slice runs switch to
+ *   switch, a few us a switch more than the scheduler charges (whole lives' slices were
+ *   +0.06..+0.08% of qemu_cpu here, up to +0.66% with a yes pair on both cores), and it holds
+ *   the time the hypervisor ran something else on that CPU, which the scheduler's runtime
+ *   (CONFIG_PARAVIRT_TIME_ACCOUNTING), so qemu_cpu, leaves out: the run's whole steal, every
+ *   CPU's (/proc/stat), bounds what one boot's slices can hold of it;
  * - seen + unseen (qemu_cpu_unseen_ns, the spans in which slices whose switch in was never
  *   delivered ran) >= qemu_cpu - 1%. What no phase holds is qemu's CPU before exec (coldmark's
  *   forked child: 0.2-0.7 ms, 1.6 ms under ASan) and after work_done (its exit: 1.8-3.3 ms),
@@ -315,7 +331,11 @@ static void test_kvm_cpu_store(void **state)
 {
 	(void)state;
 	char *db = cm_xasprintf("%s/store.db", tmp);
-	char *plain = profiled_run("guest", "plain", db), *post = profiled_run("guest-post", "post", db);
+	double steal = steal_ns();
+	char *plain = profiled_run("guest", "plain", db);
+	steal = steal_ns() - steal;
+	printf("steal time of the host's CPUs during the run: %.3f ms\n", steal / 1e6);
+	char *post = profiled_run("guest-post", "post", db);
 	char *sp = cm_xasprintf("%s/samples.csv", plain), *pp = cm_xasprintf("%s/profile.csv", plain);
 	char *samples = th_slurp(sp), *profile = th_slurp(pp);
 	for (int b = 1; b <= 5; b++) {
@@ -334,7 +354,7 @@ static void test_kvm_cpu_store(void **state)
 		       unseen / 1e6, lost);
 		assert_true(q > 0);
 		assert_true(lost >= 0);
-		assert_true(sum <= q * 1.01);
+		assert_true(sum <= q * 1.01 + steal);
 		if (lost == 0)
 			assert_true(sum + unseen >= q * 0.99);
 		else
