@@ -312,7 +312,8 @@ static double phase_count(const char *profile, int b, const char *phase, const c
  * exec to work_done, and what the slices hold is bounded on both sides by what was measured:
  * - seen (qemu_cpu_ns) <= qemu_cpu + 1% + the steal time of the run: a slice runs switch to
  *   switch, a few us a switch more than the scheduler charges (whole lives' slices were
- *   +0.06..+0.08% of qemu_cpu here, up to +0.66% with a yes pair on both cores), and it holds
+ *   +0.06..+0.08% of qemu_cpu here, up to +0.94% with a yes pair on both cores and 160 ms of
+ *   steal in the run), and it holds
  *   the time the hypervisor ran something else on that CPU, which the scheduler's runtime
  *   (CONFIG_PARAVIRT_TIME_ACCOUNTING), so qemu_cpu, leaves out: the run's whole steal, every
  *   CPU's (/proc/stat), bounds what one boot's slices can hold of it;
