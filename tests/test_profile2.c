@@ -313,10 +313,9 @@ static double phase_count(const char *profile, int b, const char *phase, const c
  * - seen (qemu_cpu_ns) <= qemu_cpu + 1% + the steal time of the run: a slice runs switch to
  *   switch, a few us a switch more than the scheduler charges (whole lives' slices were
  *   +0.06..+0.08% of qemu_cpu here, up to +0.94% with a yes pair on both cores and 160 ms of
- *   steal in the run), and it holds
- *   the time the hypervisor ran something else on that CPU, which the scheduler's runtime
- *   (CONFIG_PARAVIRT_TIME_ACCOUNTING), so qemu_cpu, leaves out: the run's whole steal, every
- *   CPU's (/proc/stat), bounds what one boot's slices can hold of it;
+ *   steal in the run), and it holds the time the hypervisor ran something else on that CPU,
+ *   which the scheduler's runtime (CONFIG_PARAVIRT_TIME_ACCOUNTING), so qemu_cpu, leaves out:
+ *   the run's whole steal, every CPU's (/proc/stat), bounds what one boot's slices hold of it;
  * - seen + unseen (qemu_cpu_unseen_ns, the spans in which slices whose switch in was never
  *   delivered ran) >= qemu_cpu - 1%. What no phase holds is qemu's CPU before exec (coldmark's
  *   forked child: 0.2-0.7 ms, 1.6 ms under ASan) and after work_done (its exit: 1.8-3.3 ms),
