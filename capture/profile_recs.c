@@ -93,7 +93,13 @@ bool cm_prof_switch(struct cm_prof_cpus *c, unsigned cpu, bool own, struct cm_pr
 		c->n = n;
 	}
 	int64_t from = c->in_ts[cpu];
-	bool slice = own && from && c->in_tid[cpu] == r->tid && r->ts_ns >= from;
+	bool slice = own && from && r->ts_ns >= from;
+	/* A switch out of a thread that was not the last one seen coming in on this CPU: its
+	 * switch in was never delivered (a lost record; on the development host the kernel gives
+	 * no sample for a switch out of the sandbox's own tasks, so a qemu thread that follows one
+	 * of them comes in unseen). It ran at most since the CPU's last switch seen: that span,
+	 * an upper bound, is its own counter (dir 1: qemu_cpu_unseen_ns), never qemu_cpu_ns. */
+	r->dir = c->in_tid[cpu] != r->tid;
 	c->in_ts[cpu] = r->ts_ns;
 	c->in_tid[cpu] = (int32_t)r->key;
 	if (slice)

@@ -53,7 +53,7 @@ void cm_prof_counter_name(const struct cm_prof_rec *r, const struct cm_mtree *mt
 		snprintf(out, n, "emulated_insn");
 		break;
 	case CM_PROF_CPU:
-		snprintf(out, n, "qemu_cpu_ns");
+		snprintf(out, n, r->dir ? "qemu_cpu_unseen_ns" : "qemu_cpu_ns");
 		break;
 	default:
 		snprintf(out, n, "page_fault");
@@ -103,6 +103,8 @@ const char *cm_prof_counter_what(const char *counter)
 		return "page faults KVM handled";
 	if (!strcmp(counter, "qemu_cpu_ns"))
 		return "qemu's CPU time, ns (sched:sched_switch: its threads' slices)";
+	if (!strcmp(counter, "qemu_cpu_unseen_ns"))
+		return "qemu's CPU time the slices may have missed, at most, ns (switch in not seen)";
 	return "";
 }
 

@@ -8,34 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_common.h"
 #include "coldmark/store.h"
 
 static const char *const phases[] = { "firmware", "mode_switch", "work", "total", "qemu_cpu",
 				      "qemu_maxrss" };
 
-/* a repeatable noise in [-1, 1] */
-static double noise(unsigned long *s)
-{
-	*s = *s * 6364136223846793005UL + 1442695040888963407UL;
-	return (double)(*s >> 11) / (double)(1UL << 53) * 2 - 1;
-}
-
 static int one_run(struct cm_store *st, const char *tag, int session, int cases, int boots,
 		   double slower, size_t *rows)
 {
-	char *axes[] = { "case" }, run_id[64], label[32], date[64], sid[16];
+	char run_id[64], date[64], sid[16];
 	struct cm_dataset ds;
-	cm_dataset_init(&ds, axes, 1);
-	for (int c = 0; c < cases; c++) {
-		char *l[] = { label };
-		snprintf(label, sizeof(label), "c%04d", c);
-		cm_dataset_case(&ds, label, l);
-	}
 	snprintf(run_id, sizeof(run_id), "%s-s%d", tag, session);
 	snprintf(date, sizeof(date), "2026-11-%02d 02:00:00 +0000", 1 + session + (slower > 0) * 10);
-	cm_dataset_meta(&ds, "date", date);
-	cm_dataset_meta(&ds, "host", "bench-host");
-	if (cm_store_begin_run(st, run_id, tag, &ds))
+	if (bench_begin_run(st, &ds, cases, run_id, tag, date))
 		return -1;
 	snprintf(sid, sizeof(sid), "%d", session);
 	cm_dataset_session(&ds, sid, "bench-host");
@@ -43,7 +29,8 @@ static int one_run(struct cm_store *st, const char *tag, int session, int cases,
 	for (int c = 0; c < cases; c++)
 		for (int b = 1; b <= boots; b++) {
 			size_t from = ds.n;
-			double scale = exp(0.03 * noise(&seed)) * (c % 10 == 0 ? 1 + slower : 1);
+			double scale =
+				exp(0.03 * bench_noise(&seed)) * (c % 10 == 0 ? 1 + slower : 1);
 			for (size_t p = 0; p < 6; p++)
 				cm_dataset_add(&ds, ds.cases[c].id, (session - 1) * boots + b, false, "ok",
 					       phases[p], (p == 5 ? 5e7 : 1e8 / (double)(p + 1)) * scale,
@@ -64,12 +51,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int cases = atoi(argv[2]), sessions = atoi(argv[3]), boots = atoi(argv[4]);
-	struct cm_error err = { 0 };
-	struct cm_store *st = cm_store_open(argv[1], &err);
-	if (!st) {
-		fprintf(stderr, "bench_store: %s\n", err.msg);
+	struct cm_store *st = bench_open("bench_store", argv[1]);
+	if (!st)
 		return 1;
-	}
 	size_t rows = 0;
 	int64_t t0 = cm_now_ns();
 	for (int s = 1; s <= sessions; s++)

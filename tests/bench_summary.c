@@ -11,15 +11,10 @@
 #include <string.h>
 
 #include "../store/driver.h"
+#include "bench_common.h"
 #include "coldmark/store.h"
 
 static const char *const phases[] = { "firmware", "kernel", "total" };
-
-static double noise(unsigned long *s)
-{
-	*s = *s * 6364136223846793005UL + 1442695040888963407UL;
-	return (double)(*s >> 11) / (double)(1UL << 53) * 2 - 1;
-}
 
 struct sink {
 	sqlite3 *lite;
@@ -80,27 +75,19 @@ static int end(struct sink *k)
 static int one_run(struct cm_store *st, struct sink *k, int tag, int run, int cases, int boots,
 		   size_t *rows)
 {
-	char *axes[] = { "case" }, run_id[64], tname[16], date[64], label[16];
+	char run_id[64], tname[16], date[64];
 	struct cm_dataset ds;
-	cm_dataset_init(&ds, axes, 1);
-	for (int c = 0; c < cases; c++) {
-		char *l[] = { label };
-		snprintf(label, sizeof(label), "c%04d", c);
-		cm_dataset_case(&ds, label, l);
-	}
 	snprintf(tname, sizeof(tname), "bench-%c", 'a' + tag);
 	snprintf(run_id, sizeof(run_id), "%s-r%04d", tname, run);
 	snprintf(date, sizeof(date), "2026-%02d-%02d %02d:%02d:00 +0000", 1 + tag, 1 + run / 96,
 		 run / 4 % 24, run % 4 * 15);
-	cm_dataset_meta(&ds, "date", date);
-	cm_dataset_meta(&ds, "host", "bench-host");
-	int rc = cm_store_begin_run(st, run_id, tname, &ds);
+	int rc = bench_begin_run(st, &ds, cases, run_id, tname, date);
 	unsigned long seed = (unsigned long)(tag * 100003 + run);
-	double level = exp(0.02 * noise(&seed));
+	double level = exp(0.02 * bench_noise(&seed));
 	rc = rc ? rc : begin(k);
 	for (int c = 0; !rc && c < cases; c++)
 		for (int b = 1; !rc && b <= boots; b++) {
-			double d = 1e8 * level * exp(0.03 * noise(&seed)) *
+			double d = 1e8 * level * exp(0.03 * bench_noise(&seed)) *
 				   (c % 10 == 0 ? 1 + 0.05 * tag : 1);
 			rc = row(k, run_id, ds.cases[c].id, b, d);
 			*rows += 3;
@@ -122,12 +109,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int tags = atoi(argv[2]), runs = atoi(argv[3]), cases = atoi(argv[4]), boots = atoi(argv[5]);
-	struct cm_error err = { 0 };
-	struct cm_store *st = cm_store_open(argv[1], &err);
-	if (!st) {
-		fprintf(stderr, "bench_summary: %s\n", err.msg);
+	struct cm_store *st = bench_open("bench_summary", argv[1]);
+	if (!st)
 		return 1;
-	}
 	struct sink k = { 0 };
 	if (cm_store_is_url(argv[1])) {
 		k.pg = PQconnectdb(argv[1]);

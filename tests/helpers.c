@@ -19,6 +19,8 @@
 
 #include <sqlite3.h>
 
+#include "cli.h"
+#include "coldmark/capture.h"
 #include "coldmark/harness.h"
 #include "coldmark/store.h"
 #include "coldmark/util.h"
@@ -123,20 +125,20 @@ char *th_write_matrix(const char *dir, const char *name, const char *body)
 
 /* ---- processes ------------------------------------------------------------------------------ */
 
-/* argv started with its stdout (and its stderr, unless keep_stderr) into out_path. */
-static pid_t spawn(char *const argv[], const char *out_path, const char *cwd, bool keep_stderr)
+/* argv started with its stdout into out_path and its stderr into err_path (the same file when
+ * they are the same path; NULL: this process's own), in folder cwd (NULL: this one). */
+static pid_t spawn(char *const argv[], const char *out_path, const char *err_path, const char *cwd)
 {
 	fflush(stdout), fflush(stderr); /* nothing buffered is written twice by the child */
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (out_path) {
-			int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-			if (fd < 0)
-				_exit(126);
-			dup2(fd, 1);
-			if (!keep_stderr)
-				dup2(fd, 2);
-		}
+		int fd = out_path ? open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644) : 1;
+		int fe = !err_path ? 2 : err_path == out_path ? fd
+				   : open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || fe < 0)
+			_exit(126);
+		dup2(fd, 1);
+		dup2(fe, 2);
 		if (cwd && chdir(cwd))
 			_exit(126);
 		execvp(argv[0], argv);
@@ -147,12 +149,17 @@ static pid_t spawn(char *const argv[], const char *out_path, const char *cwd, bo
 
 pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd)
 {
-	return spawn(argv, out_path, cwd, false);
+	return spawn(argv, out_path, out_path, cwd);
 }
 
 pid_t th_start(char *const argv[], const char *out_path)
 {
 	return th_start_in(argv, out_path, NULL);
+}
+
+pid_t th_start_split(char *const argv[], const char *out_path, const char *err_path)
+{
+	return spawn(argv, out_path, err_path, NULL);
 }
 
 int th_finish(pid_t pid)
@@ -187,7 +194,7 @@ int th_run_out(char *const argv[], const char *out_path, char **out)
 
 int th_run_stdout(char *const argv[], const char *out_path, char **out)
 {
-	int rc = th_finish(spawn(argv, out_path, NULL, true));
+	int rc = th_finish(spawn(argv, out_path, NULL, NULL));
 	*out = th_slurp(out_path);
 	return rc;
 }
@@ -227,6 +234,73 @@ void th_stdout_on(int saved)
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
+}
+
+/* ---- a run of recorded boots ---------------------------------------------------------------- */
+
+static struct cm_capture *replay;
+
+/* The launcher of a replayed run: the boot's case (its log's name begins with the case's
+ * index) played from the recording, as if qemu had run it and exited with the guest's status. */
+static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
+{
+	memset(ex, 0, sizeof(*ex));
+	int c;
+	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
+	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
+	ex->launched = true;
+	ex->status = (int)l->m->exit_status;
+	return 0;
+}
+
+char *th_replay_run(const char *matrix, const char *events, const char *raw, const char *formats,
+		    const char *out_dir, const char *db, const char *tag)
+{
+	struct cm_diags d = { 0 };
+	struct cm_matrix *mx = cm_matrix_load(matrix, &d);
+	assert_non_null(mx);
+	replay = cm_replay_source(events, mx);
+	assert_int_equal(cm_replay_profile(replay, raw, formats), 0);
+	char *argv[] = { (char *)matrix, "-o", (char *)out_dir, "--db", (char *)db, "--tag",
+			 (char *)tag };
+	struct cm_cli cli;
+	assert_int_equal(cm_cli_parse(cm_command("run"), tag ? 7 : 5, argv, &cli), 0);
+	int saved = th_stdout_off();
+	int rc = cm_run(&cli, replay_launch);
+	th_stdout_on(saved);
+	assert_int_equal(rc, 0);
+	char *path = cm_xasprintf("%s/profile.csv", out_dir), *csv = th_slurp(path);
+	cm_capture_free(replay);
+	replay = NULL;
+	cm_matrix_free(mx);
+	cm_diags_clear(&d);
+	free(path);
+	return csv;
+}
+
+char *th_guest_run(const char *dir, const char *guest, const char *name, ...)
+{
+	char *yaml = cm_xasprintf(
+		"guest: {bundled: %s}\n"
+		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
+		"axes: {accel: [kvm]}\n"
+		"phases:\n"
+		"  - {name: firmware, from: exec, to: real_mode}\n"
+		"  - {name: mode_switch, from: real_mode, to: long_mode}\n"
+		"  - {name: work, from: long_mode, to: work_done}\n"
+		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
+	char *mpath = cm_xasprintf("%s/%s.yaml", dir, name), *out = cm_xasprintf("%s/%s", dir, name);
+	th_write(mpath, yaml, 0644);
+	char *argv[64] = { COLDMARK_BIN, "run", mpath, "-o", out };
+	va_list ap;
+	va_start(ap, name);
+	for (int k = 5; k < 63 && (argv[k] = va_arg(ap, char *)); k++)
+		;
+	va_end(ap);
+	char *path = cm_xasprintf("%s/out.txt", dir), *o = NULL;
+	assert_int_equal(th_run_stdout(argv, path, &o), 0);
+	free(o), free(path), free(yaml), free(mpath);
+	return out;
 }
 
 /* ---- the host, the groups ------------------------------------------------------------------- */

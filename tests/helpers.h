@@ -48,6 +48,8 @@ char *th_write_matrix(const char *dir, const char *name, const char *body);
 pid_t th_start(char *const argv[], const char *out_path);
 /* The same in folder cwd (126 when the child cannot open out_path or enter cwd). */
 pid_t th_start_in(char *const argv[], const char *out_path, const char *cwd);
+/* Starts argv with its stdout into out_path and its stderr into err_path (each truncated). */
+pid_t th_start_split(char *const argv[], const char *out_path, const char *err_path);
 /* Waits for pid: its exit status, 128 + the signal when one killed it. */
 int th_finish(pid_t pid);
 /* Runs argv to the end (th_start + th_finish). */
@@ -68,6 +70,23 @@ int th_coldmark(const char *dir, char **out, ...) __attribute__((sentinel));
  * descriptor, for th_stdout_on. */
 int th_stdout_off(void);
 void th_stdout_on(int saved);
+
+/* ---- a run of recorded boots ---------------------------------------------------------------- */
+
+/* coldmark run of the matrix file, in this process (its stdout to /dev/null), each boot played
+ * from the recording events (a fixtures/replay events.csv) with the profile records of raw
+ * (payloads by the format files in the folder formats), into out_dir and the store db, tagged
+ * tag (NULL: untagged); the run folder's profile.csv (to free). Fails the test when the run
+ * does. */
+char *th_replay_run(const char *matrix, const char *events, const char *raw, const char *formats,
+		    const char *out_dir, const char *db, const char *tag);
+
+/* coldmark run (this build's) of the bundled guest image guest under KVM, 5 boots after a
+ * warm-up, phases firmware, mode_switch and work by its markers, into dir/name (the matrix
+ * dir/name.yaml), the arguments (NULL-terminated) after "-o dir/name"; its stdout in
+ * dir/out.txt. The run folder (to free); fails the test when the run does. */
+char *th_guest_run(const char *dir, const char *guest, const char *name, ...)
+	__attribute__((sentinel));
 
 /* ---- the host, the groups ------------------------------------------------------------------- */
 

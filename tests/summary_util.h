@@ -1,7 +1,8 @@
 /* test_summary's plumbing: a fresh store per test (a file, or a schema of its own on the
- * PostgreSQL server), raw SQL over either backend, processes run by argv, and the hold of a
- * store's samples that lets copies start together. Included by test_summary.c alone, after
- * its includes (cmocka, sqlite3, libpq, coldmark/store.h, helpers.h). */
+ * PostgreSQL server), rows read over either backend, and coldmark run with its stdout and
+ * stderr apart (raw SQL is th_store_exec, a process th_start_split, the hold of a store's
+ * samples th_hold_target: helpers.h). Included by test_summary.c alone, after its includes
+ * (cmocka, sqlite3, libpq, coldmark/store.h, helpers.h). */
 #ifndef COLDMARK_TEST_SUMMARY_UTIL_H
 #define COLDMARK_TEST_SUMMARY_UTIL_H
 
@@ -65,25 +66,6 @@ static long long scalar(const char *target, const char *sql)
 	return n;
 }
 
-static void exec_sql(const char *target, const char *sql)
-{
-	th_store_exec(target, sql);
-}
-
-static pid_t start(char *const argv[], const char *out, const char *err)
-{
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644),
-		    fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fe, 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
 /* `coldmark ARGS...`: its exit status, stdout in *out and stderr in *err (to free). */
 static int coldmark(char **out, char **err, ...)
 {
@@ -94,7 +76,7 @@ static int coldmark(char **out, char **err, ...)
 		;
 	va_end(ap);
 	char *o = cm_xasprintf("%s/out.txt", tmp), *e = cm_xasprintf("%s/err.txt", tmp);
-	int rc = th_finish(start(argv, o, e));
+	int rc = th_finish(th_start_split(argv, o, e));
 	*out = th_slurp(o);
 	*err = th_slurp(e);
 	free(o), free(e);

@@ -212,22 +212,7 @@ static void test_bad_profile(void **state)
 	free(p);
 }
 
-
-
 /* ---- replayed capture: kvm_exit records through the runner (no KVM, no perf) --------------- */
-
-static struct cm_capture *replay;
-
-static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
-{
-	memset(ex, 0, sizeof(*ex));
-	int c;
-	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
-	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
-	ex->launched = true;
-	ex->status = (int)l->m->exit_status;
-	return 0;
-}
 
 /* Recorded boots with kvm_exit and kvm_pio payloads built from the real format files
  * (fixtures/replay/profile-raw.csv): the runner counts them per phase into profile.csv. */
@@ -243,20 +228,8 @@ static void test_replayed_profile(void **state)
 		      "  - {name: work, from: long_mode, to: work_done}\n"
 		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
 		      "reference: none, profile: true}\n", 0644);
-	struct cm_diags d = { 0 };
-	struct cm_matrix *mx = cm_matrix_load(m, &d);
-	assert_non_null(mx);
-	replay = cm_replay_source(FIXTURES "/replay/events.csv", mx);
-	assert_int_equal(cm_replay_profile(replay, FIXTURES "/replay/profile-raw.csv",
-					   FIXTURES "/tracefs"), 0);
-	char *argv[] = { m, "-o", dir, "--db", db };
-	struct cm_cli cli;
-	assert_int_equal(cm_cli_parse(cm_command("run"), 5, argv, &cli), 0);
-	int saved = th_stdout_off();
-	int rc = cm_run(&cli, replay_launch);
-	th_stdout_on(saved);
-	assert_int_equal(rc, 0);
-	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = th_slurp(path);
+	char *csv = th_replay_run(m, FIXTURES "/replay/events.csv", FIXTURES "/replay/profile-raw.csv",
+				  FIXTURES "/tracefs", dir, db, NULL);
 	for (int b = 1; b <= 3; b++) {
 		char want[3][96];
 		snprintf(want[0], 96, "rec=kvm,%d,1,firmware,exit io,3\n", b);
@@ -267,10 +240,7 @@ static void test_replayed_profile(void **state)
 	}
 	assert_null(strstr(csv, "rec=tcg")); /* debugcon's boots: no profile */
 	assert_null(strstr(csv, "work,exit io"));
-	free(csv), free(path);
-	cm_capture_free(replay);
-	cm_matrix_free(mx);
-	cm_diags_clear(&d);
+	free(csv);
 	free(m), free(dir), free(db);
 }
 
@@ -291,31 +261,15 @@ static int run(char *const argv[], char **out)
 	return rc;
 }
 
+/* with emulated instructions: the longer work loop is seen by them alone */
 static char *profiled_run(const char *guest, const char *name)
 {
-	char *yaml = cm_xasprintf(
-		"guest: {bundled: %s}\n"
-		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
-		"axes: {accel: [kvm]}\n"
-		"phases:\n"
-		"  - {name: firmware, from: exec, to: real_mode}\n"
-		"  - {name: mode_switch, from: real_mode, to: long_mode}\n"
-		"  - {name: work, from: long_mode, to: work_done}\n"
-		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
-	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, name), *out = cm_xasprintf("%s/%s", tmp, name);
 	char *db = cm_xasprintf("%s/store.db", tmp);
-	th_write(mpath, yaml, 0644);
-	/* with emulated instructions: the longer work loop is seen by them alone */
-	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", db, "--profile-emulated",
-			 NULL };
-	char *o = NULL;
-	assert_int_equal(run(argv, &o), 0);
-	free(o);
+	char *out = th_guest_run(tmp, guest, name, "--db", db, "--profile-emulated", NULL);
 	char *csv = cm_xasprintf("%s/profile.csv", out);
 	struct stat sb;
 	assert_int_equal(stat(csv, &sb), 0);
-	free(csv);
-	free(yaml), free(mpath), free(db);
+	free(csv), free(db);
 	return out;
 }
 

@@ -4,14 +4,12 @@
  * whose sched_switch payloads are laid out by the tracepoint's real format file
  * (fixtures/tracefs/sched_switch.format, from /sys/kernel/tracing), and a real `info mtree`
  * of this host's qemu (fixtures/mtree). The kvm group boots the bundled guest through perf. */
-#define _GNU_SOURCE /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,19 +135,6 @@ static void test_mmio_regions_journal(void **state)
 
 /* ---- replayed capture: sched_switch slices through the runner, and the store --------------- */
 
-static struct cm_capture *replay;
-
-static int replay_launch(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex)
-{
-	memset(ex, 0, sizeof(*ex));
-	int c;
-	assert_int_equal(sscanf(strrchr(l->log_path, '/') + 1, "%d-", &c), 1);
-	assert_int_equal(cm_replay_boot(replay, (size_t)c, ev), 0);
-	ex->launched = true;
-	ex->status = (int)l->m->exit_status;
-	return 0;
-}
-
 /* The recorded boots with raw (a fixtures/replay file) as their profile, tagged tag, into the
  * store db; the run folder's profile.csv, to free. */
 static char *replayed_run(const char *raw, const char *tag, const char *db)
@@ -163,35 +148,19 @@ static char *replayed_run(const char *raw, const char *tag, const char *db)
 		      "  - {name: work, from: long_mode, to: work_done}\n"
 		      "run: {boots: 3, warmup: 0, order: sequential, drop_caches: false, "
 		      "reference: none, profile: true}\n", 0644);
-	struct cm_diags d = { 0 };
-	struct cm_matrix *mx = cm_matrix_load(m, &d);
-	assert_non_null(mx);
-	replay = cm_replay_source(FIXTURES "/replay/events.csv", mx);
-	assert_int_equal(cm_replay_profile(replay, raw, FIXTURES "/tracefs"), 0);
-	char *argv[] = { m, "-o", dir, "--db", (char *)db, "--tag", (char *)tag };
-	struct cm_cli cli;
-	assert_int_equal(cm_cli_parse(cm_command("run"), 7, argv, &cli), 0);
-	fflush(stdout);
-	int saved = dup(1), fd = open("/dev/null", O_WRONLY);
-	dup2(fd, 1);
-	close(fd);
-	int rc = cm_run(&cli, replay_launch);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	assert_int_equal(rc, 0);
-	char *path = cm_xasprintf("%s/profile.csv", dir), *csv = th_slurp(path);
-	cm_capture_free(replay);
-	cm_matrix_free(mx);
-	cm_diags_clear(&d);
-	free(m), free(dir), free(path);
+	char *csv = th_replay_run(m, FIXTURES "/replay/events.csv", raw, FIXTURES "/tracefs", dir,
+				  db, tag);
+	free(m), free(dir);
 	return csv;
 }
 
 /* qemu's slices per phase: a slice across real_mode is split (1 ms firmware, 0.5 ms
  * mode_switch), a switch from one qemu thread to another ends one slice and begins the next,
  * another process's slice and a switch out with no switch in seen on its CPU count nothing.
- * Per boot: firmware 2 + 1 ms, mode_switch 0.5 ms, work 20 + 2 ms; total their sum. */
+ * Per boot: firmware 2 + 1 ms, mode_switch 0.5 ms, work 20 + 2 ms; total their sum. The
+ * switch out never seen coming in (thread 0x66 on CPU 0) is an upper bound of its own,
+ * qemu_cpu_unseen_ns: the span since CPU 0's last switch seen (0x65 out, 0.5-0.65 ms before
+ * long_mode), 35 ms of it in work, none in firmware. */
 static void test_switch_slices(void **state)
 {
 	(void)state;
@@ -205,7 +174,10 @@ static void test_switch_slices(void **state)
 		snprintf(want[3], 96, "rec=kvm,%d,1,total,qemu_cpu_ns,25500000\n", b);
 		for (int k = 0; k < 4; k++)
 			assert_non_null(strstr(csv, want[k]));
+		snprintf(want[0], 96, "rec=kvm,%d,1,work,qemu_cpu_unseen_ns,35000000\n", b);
+		assert_non_null(strstr(csv, want[0]));
 	}
+	assert_null(strstr(csv, "firmware,qemu_cpu_unseen_ns"));
 	assert_null(strstr(csv, "rec=tcg"));
 	free(csv);
 	free(db);
@@ -253,6 +225,8 @@ static void test_store_explain(void **state)
 	assert_true(json_real_value(json_object_get(cpu, "base_per_boot")) == 0);
 	assert_true(json_real_value(json_object_get(cpu, "cand_per_boot")) == 22000000);
 	assert_true(json_is_true(json_object_get(cpu, "exact")));
+	/* what the slices' profile may have missed (0 -> 35 ms) is no cause of a change */
+	assert_null(counter(why, "qemu_cpu_unseen_ns"));
 	assert_non_null(ept);
 	assert_true(json_real_value(json_object_get(ept, "base_per_boot")) == 5);
 	why = json_object_get(row_of(root, "firmware"), "explained_by");
@@ -296,23 +270,7 @@ static int run(char *const argv[], char **out)
 
 static char *profiled_run(const char *guest, const char *tag, const char *db)
 {
-	char *yaml = cm_xasprintf(
-		"guest: {bundled: %s}\n"
-		"base_args: [-machine, pc, -display, none, -nodefaults, -no-reboot]\n"
-		"axes: {accel: [kvm]}\n"
-		"phases:\n"
-		"  - {name: firmware, from: exec, to: real_mode}\n"
-		"  - {name: mode_switch, from: real_mode, to: long_mode}\n"
-		"  - {name: work, from: long_mode, to: work_done}\n"
-		"run: {boots: 5, warmup: 1, reference: none, drop_caches: false}\n", guest);
-	char *mpath = cm_xasprintf("%s/%s.yaml", tmp, tag), *out = cm_xasprintf("%s/%s", tmp, tag);
-	th_write(mpath, yaml, 0644);
-	char *argv[] = { COLDMARK_BIN, "run", mpath, "-o", out, "--db", (char *)db, "--tag",
-			 (char *)tag, "--profile", NULL };
-	char *o = NULL;
-	assert_int_equal(run(argv, &o), 0);
-	free(o), free(yaml), free(mpath);
-	return out;
+	return th_guest_run(tmp, guest, tag, "--db", db, "--tag", tag, "--profile", NULL);
 }
 
 /* The measured (not warm-up) boot b's qemu_cpu (wait4, samples.csv), ns; -1 when absent. */
@@ -329,38 +287,78 @@ static double qemu_cpu(const char *samples, int b)
 	return -1;
 }
 
-static double phase_cpu(const char *profile, int b, const char *phase)
+/* The time a hypervisor ran something else on this machine's CPUs so far, all CPUs (ns). */
+static double steal_ns(void)
+{
+	char *stat = th_slurp("/proc/stat");
+	unsigned long long v[8] = { 0 };
+	int n = sscanf(stat, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		       &v[3], &v[4], &v[5], &v[6], &v[7]);
+	free(stat);
+	assert_int_equal(n, 8);
+	return (double)v[7] * 1e9 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Boot b's count of counter in phase (profile.csv); -1 when absent. */
+static double phase_count(const char *profile, int b, const char *phase, const char *counter)
 {
 	char key[96];
-	snprintf(key, sizeof(key), "accel=kvm,%d,1,%s,qemu_cpu_ns,", b, phase);
+	snprintf(key, sizeof(key), "accel=kvm,%d,1,%s,%s,", b, phase, counter);
 	const char *p = strstr(profile, key);
 	return p ? strtod(p + strlen(key), NULL) : -1;
 }
 
-/* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot (the phases tile
- * exec to work_done; qemu's start before exec and its exit after work_done are outside them:
- * the sum lies within [-5%, +1%] of qemu_cpu); MMIO named by qemu's map (the local APIC's
- * region, "kvm-apic-msi" on this qemu); no emulated instructions unless asked; compare of two
- * tags in the store names port 0x80. */
+/* Real boots: qemu's CPU per phase adds up to wait4's qemu_cpu of the boot. The phases tile
+ * exec to work_done, and what the slices hold is bounded on both sides by what was measured:
+ * - seen (qemu_cpu_ns) <= qemu_cpu + 1% + the steal time of the run: a slice runs switch to
+ *   switch, a few us a switch more than the scheduler charges (whole lives' slices were
+ *   +0.06..+0.08% of qemu_cpu here, up to +0.94% with a yes pair on both cores and 160 ms of
+ *   steal in the run), and it holds the time the hypervisor ran something else on that CPU,
+ *   which the scheduler's runtime (CONFIG_PARAVIRT_TIME_ACCOUNTING), so qemu_cpu, leaves out:
+ *   the run's whole steal, every CPU's (/proc/stat), bounds what one boot's slices hold of it;
+ * - seen + unseen (qemu_cpu_unseen_ns, the spans in which slices whose switch in was never
+ *   delivered ran) >= qemu_cpu - 1%. What no phase holds is qemu's CPU before exec (coldmark's
+ *   forked child: 0.2-0.7 ms, 1.6 ms under ASan) and after work_done (its exit: 1.8-3.3 ms),
+ *   measured with perf record of sched_switch/exec/exit around 5 boots: 0.1% of a 3-4 s boot.
+ *   The unseen part is why a bound on seen alone failed on a loaded host (-5.16% with ASan):
+ *   the kernel gives no sched_switch sample for a switch out of the sandbox's own tasks (they
+ *   run more when the host is busy), so a qemu slice that follows one comes in unseen and is
+ *   left out of qemu_cpu_ns (boots here: up to 66 ms, 18 slices). A boot with lost records
+ *   has gaps nothing bounds: its lower side is not asserted (said, and none here had any).
+ * Also: MMIO named by qemu's map (the local APIC's region, "kvm-apic-msi" on this qemu); no
+ * emulated instructions unless asked; compare of two tags in the store names port 0x80. */
 static void test_kvm_cpu_store(void **state)
 {
 	(void)state;
 	char *db = cm_xasprintf("%s/store.db", tmp);
-	char *plain = profiled_run("guest", "plain", db), *post = profiled_run("guest-post", "post", db);
+	double steal = steal_ns();
+	char *plain = profiled_run("guest", "plain", db);
+	steal = steal_ns() - steal;
+	printf("steal time of the host's CPUs during the run: %.3f ms\n", steal / 1e6);
+	char *post = profiled_run("guest-post", "post", db);
 	char *sp = cm_xasprintf("%s/samples.csv", plain), *pp = cm_xasprintf("%s/profile.csv", plain);
 	char *samples = th_slurp(sp), *profile = th_slurp(pp);
 	for (int b = 1; b <= 5; b++) {
-		double q = qemu_cpu(samples, b), sum = 0;
+		double q = qemu_cpu(samples, b), sum = 0, unseen = 0;
+		double lost = phase_count(profile, b, "firmware", "lost");
 		const char *ph[] = { "firmware", "mode_switch", "work" };
 		for (int k = 0; k < 3; k++) {
-			double v = phase_cpu(profile, b, ph[k]);
+			double v = phase_count(profile, b, ph[k], "qemu_cpu_ns");
+			double u = phase_count(profile, b, ph[k], "qemu_cpu_unseen_ns");
 			assert_true(v > 0);
 			sum += v;
+			unseen += u > 0 ? u : 0;
 		}
-		printf("boot %d: qemu_cpu %.3f ms, phases' qemu_cpu_ns sum %.3f ms (%+.2f%%)\n", b,
-		       q / 1e6, sum / 1e6, (sum / q - 1) * 100);
+		printf("boot %d: qemu_cpu %.3f ms, phases' qemu_cpu_ns sum %.3f ms (%+.2f%%), "
+		       "unseen <= %.3f ms, lost %.0f\n", b, q / 1e6, sum / 1e6, (sum / q - 1) * 100,
+		       unseen / 1e6, lost);
 		assert_true(q > 0);
-		assert_true(sum <= q * 1.01 && sum >= q * 0.95);
+		assert_true(lost >= 0);
+		assert_true(sum <= q * 1.01 + steal);
+		if (lost == 0)
+			assert_true(sum + unseen >= q * 0.99);
+		else
+			printf("boot %d: %.0f records lost: the lower bound is not asserted\n", b, lost);
 	}
 	assert_non_null(strstr(profile, "mmio fee00000-feefffff kvm-apic-msi"));
 	/* --profile without --profile-emulated: kvm_emulate_insn's probe (its cost) stays off */
@@ -382,16 +380,9 @@ static void test_kvm_cpu_store(void **state)
 	free(o), free(plain), free(post), free(db);
 }
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 int main(int argc, char **argv)
 {
-	snprintf(tmp, sizeof(tmp), "/tmp/cm-profile2-XXXXXX");
-	if (!mkdtemp(tmp))
+	if (th_mkdtemp(tmp, sizeof(tmp), "profile2"))
 		return 1;
 	const struct CMUnitTest unit[] = {
 		cmocka_unit_test(test_mtree_parse),   cmocka_unit_test(test_mmio_regions_journal),
@@ -415,6 +406,6 @@ int main(int argc, char **argv)
 	if (rc)
 		printf("kept %s\n", tmp);
 	else
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		th_rm_rf(tmp);
 	return rc;
 }

@@ -326,7 +326,7 @@ static void copies_at_once(const char *cmd, char *const *sources, int n, const c
 	for (int i = 0; i < n; i++) {
 		char *o = cm_xasprintf("%s/copy%d.out", tmp, i), *e = cm_xasprintf("%s/copy%d.err", tmp, i);
 		char *argv[] = { COLDMARK_BIN, (char *)cmd, sources[i], "--db", (char *)t, NULL };
-		pids[i] = start(argv, o, e);
+		pids[i] = th_start_split(argv, o, e);
 		free(o), free(e);
 	}
 	struct timespec wait = { 2, 0 };
@@ -464,7 +464,7 @@ static void test_summary_migration_fills(void **state)
 			      "samples_deleted; DROP TRIGGER samples_updated; ALTER TABLE runs DROP "
 			      "COLUMN samples; ALTER TABLE runs DROP COLUMN samples_changed; "
 			      "PRAGMA user_version = ", CM_SUMMARY_VERSION - 1);
-	exec_sql(t, back);
+	th_store_exec(t, back);
 	free(back);
 	struct cm_error err = { 0 };
 	struct cm_store *s = cm_store_open_existing(t, &err);
@@ -492,14 +492,14 @@ static void test_summary_stale_not_trusted(void **state)
 	char *t = fresh("t_stale"), *out, *err, *out2, *err2;
 	write_run(t, "run-s1", "s1", 8, 2, 5, 0, 9);
 	write_run(t, "run-s2", "s2", 9, 2, 5, 0.1, 10);
-	exec_sql(t, "DELETE FROM samples WHERE rowid = (SELECT MAX(rowid) FROM samples WHERE "
-		    "run_id = 'run-s2' AND phase = 'total' AND status = 'ok')");
-	exec_sql(t, "UPDATE session_summary SET n_rows = n_rows + 1 WHERE run_id = 'run-s1' AND "
-		    "session = 2 AND phase = 'kernel' AND case_id = 'variant=a'");
+	th_store_exec(t, "DELETE FROM samples WHERE rowid = (SELECT MAX(rowid) FROM samples WHERE "
+		       "run_id = 'run-s2' AND phase = 'total' AND status = 'ok')");
+	th_store_exec(t, "UPDATE session_summary SET n_rows = n_rows + 1 WHERE run_id = 'run-s1' AND "
+		       "session = 2 AND phase = 'kernel' AND case_id = 'variant=a'");
 	write_run(t, "run-s3", "s3", 10, 1, 3, 0, 11); /* a row added around coldmark */
-	exec_sql(t, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns,"
-		    " source, cache_drop, session, host_audit) VALUES ('run-s3', 'variant=a', 99, 0, "
-		    "'ok', 'total', 123456789, 'perf', 'none', 1, '')");
+	th_store_exec(t, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, duration_ns,"
+		       " source, cache_drop, session, host_audit) VALUES ('run-s3', 'variant=a', 99, 0, "
+		       "'ok', 'total', 123456789, 'perf', 'none', 1, '')");
 	struct cm_error e = { 0 };
 	struct cm_store *s = cm_store_open_existing(t, &e);
 	struct cm_dataset ds;
@@ -557,9 +557,9 @@ static void same_both_ways(const char *what, char **args, int nargs)
 		argv[1 + i] = args[i];
 	char *o1 = cm_xasprintf("%s/a.out", tmp), *e1 = cm_xasprintf("%s/a.err", tmp),
 	     *o2 = cm_xasprintf("%s/b.out", tmp), *e2 = cm_xasprintf("%s/b.err", tmp);
-	int rc1 = th_finish(start(argv, o1, e1));
+	int rc1 = th_finish(th_start_split(argv, o1, e1));
 	argv[1 + nargs] = "--from-samples";
-	int rc2 = th_finish(start(argv, o2, e2));
+	int rc2 = th_finish(th_start_split(argv, o2, e2));
 	char *a = th_slurp(o1), *b = th_slurp(o2), *ea = th_slurp(e1);
 	if (rc1 != rc2 || !*a)
 		fail_msg("%s: exit %d vs %d: %s", what, rc1, rc2, ea);
@@ -595,8 +595,7 @@ static void test_summary_compare_history_equal_raw(void **state)
 
 static int cleanup(void **state)
 {
-	char *argv[] = { "/bin/rm", "-rf", tmp, NULL };
-	th_finish(start(argv, "/dev/null", "/dev/null"));
+	th_rm_rf(tmp);
 	return 0;
 }
 

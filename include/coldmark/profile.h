@@ -65,8 +65,9 @@ int cm_case_mtree(char *const *argv, struct cm_mtree *out, struct cm_error *err)
 
 /* sched_switch records into slices: per CPU who was switched in last, and when. A switch
  * out of a thread (own: the sample is the boot's process) that came in on that CPU becomes
- * r: key = ns it ran up to r->ts_ns; true then. Every switch record must pass, in each CPU's
- * order (other processes' too: they say when a slice began). */
+ * r: key = ns it ran up to r->ts_ns; true then. One whose switch in was not seen becomes r
+ * with dir 1 and key = ns since the CPU's last switch seen (an upper bound). Every switch
+ * record must pass, in each CPU's order (other processes' too: they say when a slice began). */
 struct cm_prof_cpus {
 	int64_t *in_ts;
 	int32_t *in_tid;
@@ -77,7 +78,7 @@ void cm_prof_cpus_free(struct cm_prof_cpus *c);
 
 /* A record's counter as profile.csv names it: "port 0x80 write", MMIO by the region of mt it
  * falls in ("mmio fed00000-fed003ff hpet read") else by page ("mmio 0xfed00000 read"; mt may
- * be NULL), "exit io", "emulated_insn", "page_fault", "qemu_cpu_ns". */
+ * be NULL), "exit io", "emulated_insn", "page_fault", "qemu_cpu_ns", "qemu_cpu_unseen_ns". */
 void cm_prof_counter_name(const struct cm_prof_rec *r, const struct cm_mtree *mt, char *out,
 			  size_t n);
 /* What a counter is, for reports ("POST", "CMOS RTC", "VM exits (io)"); "" when unknown. */
