@@ -165,7 +165,7 @@ static void test_tag_as_one_side(void **state)
 	};
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++)
 		write_run(t, &runs[i], 100 + i);
-	exec_sql(t, "DELETE FROM samples WHERE rowid = (SELECT MAX(rowid) FROM samples WHERE "
+	th_store_exec(t, "DELETE FROM samples WHERE rowid = (SELECT MAX(rowid) FROM samples WHERE "
 		    "run_id = 't3' AND phase = 'kernel')");
 	assert_int_equal(scalar(t, "SELECT COUNT(*) FROM runs"), 7);
 
@@ -218,8 +218,7 @@ static void test_tag_as_one_side(void **state)
 
 static int cleanup(void **state)
 {
-	char *argv[] = { "/bin/rm", "-rf", tmp, NULL };
-	th_finish(start(argv, "/dev/null", "/dev/null"));
+	th_rm_rf(tmp);
 	return 0;
 }
 

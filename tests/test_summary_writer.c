@@ -203,7 +203,7 @@ static void test_writer_exact(void **state)
 		  "FUNCTION refuse_9()"
 		: "CREATE TRIGGER refuse_9 BEFORE INSERT ON session_summary WHEN NEW.session = 9 "
 		  "BEGIN SELECT RAISE(ABORT, 'refused'); END";
-	exec_sql(t, refuse);
+	th_store_exec(t, refuse);
 	assert_int_equal(cm_store_begin_run(a, "run-w", "w", &ds), 0);
 	unsigned long seed = 7;
 	cm_dataset_session_number(&ds, 1, "h1"); /* one writer, 45 boots: gsl sorts past 32 */
