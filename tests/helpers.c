@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -475,4 +477,32 @@ void th_release(struct th_hold *h)
 		PQfinish(h->pg);
 	}
 	*h = (struct th_hold){ 0 };
+}
+
+double th_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double th_least_cpu(void (*f)(size_t), size_t n)
+{
+	double best = INFINITY;
+	for (int r = 0; r < 3; r++) {
+		double t0 = th_cpu_s();
+		f(n);
+		double t = th_cpu_s() - t0;
+		best = t < best ? t : best;
+	}
+	return best;
+}
+
+void th_growth(const char *what, void (*f)(size_t), size_t n)
+{
+	double a = th_least_cpu(f, n), b = th_least_cpu(f, 4 * n),
+	       ratio = b / (a > 1e-4 ? a : 1e-4);
+	print_message("%s: n %zu %.4f s, 4n %.4f s, ratio %.1f (n log n ~4.5, n^2 16)\n", what, n, a,
+		      b, ratio);
+	assert_true(ratio < 10);
 }

@@ -142,4 +142,14 @@ struct th_hold {
 struct th_hold th_hold_target(const char *target);
 void th_release(struct th_hold *h);
 
+/* ---- growth checks: a ratio of two sizes' CPU, never a timed assertion ---------------------- */
+
+/* This process's CPU seconds so far. */
+double th_cpu_s(void);
+/* The least CPU seconds of three calls of f(n). */
+double th_least_cpu(void (*f)(size_t), size_t n);
+/* f's CPU at n and 4n (the least of three each), printed with what; fails the test when the
+ * ratio is 10 or more (n log n gives ~4.5, n^2 16). */
+void th_growth(const char *what, void (*f)(size_t), size_t n);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "../stats/change_scan.h"
 #include "coldmark/stats.h"
+#include "helpers.h"
 
 static uint64_t rng_state;
 
@@ -148,13 +149,6 @@ static void test_quantile_ci_memo(void **state)
 }
 
 /* ---- growth: CPU seconds, the least of three ----------------------------------------------- */
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* History's whole search on one case's sessions with no change: the scans of the series and
  * of its 199 permutations. */
 static void history_run(size_t n)
@@ -184,36 +178,16 @@ static void plain_run(size_t n)
 	cm_cp_interval_plain(large_mean, n, 3, &f, &t);
 }
 
-static double cost(void (*f)(size_t), size_t n)
-{
-	double best = INFINITY;
-	for (int r = 0; r < 3; r++) {
-		double t0 = cpu_now();
-		f(n);
-		double t = cpu_now() - t0;
-		best = t < best ? t : best;
-	}
-	return best;
-}
-
-static void growth(const char *what, void (*f)(size_t), size_t n)
-{
-	double a = cost(f, n), b = cost(f, 4 * n), ratio = b / (a > 1e-4 ? a : 1e-4);
-	print_message("%s: n %zu %.4f s, 4n %.4f s, ratio %.1f (n log n ~4.5, n^2 16)\n", what, n, a,
-		      b, ratio);
-	assert_true(ratio < 10);
-}
-
 static void test_growth_change_points(void **state)
 {
 	(void)state;
-	growth("change points of a history", history_run, 500);
+	th_growth("change points of a history", history_run, 500);
 	size_t n = 4000;
 	large_mean = malloc(n * sizeof(double));
 	rng_state = 1; /* a series whose z[n] is 30 times its noise */
 	for (size_t i = 0; i < n; i++)
 		large_mean[i] = 1e6 + 1e-9 * gauss();
-	double a = cost(fast_run, n), b = cost(plain_run, n);
+	double a = th_least_cpu(fast_run, n), b = th_least_cpu(plain_run, n);
 	print_message("the interval scan at a large mean, n %zu: %.4f s, the plain scan %.4f s, "
 		      "ratio %.3f\n", n, a, b, a / b);
 	free(large_mean);

@@ -21,6 +21,7 @@
 #include "coldmark/model.h"
 #include "coldmark/stats.h"
 #include "coldmark/util.h"
+#include "helpers.h"
 
 static uint64_t rng_state = 88172645463325252ULL;
 static uint64_t rnd(void)
@@ -170,33 +171,6 @@ static void test_jonckheere_exact(void **state)
 }
 
 /* ---- growth: CPU seconds of f(n), the least of three ------------------------------------ */
-static double cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cost(void (*f)(size_t), size_t n)
-{
-	double best = INFINITY;
-	for (int r = 0; r < 3; r++) {
-		double t0 = cpu_now();
-		f(n);
-		double t = cpu_now() - t0;
-		best = t < best ? t : best;
-	}
-	return best;
-}
-
-static void growth(const char *what, void (*f)(size_t), size_t n)
-{
-	double a = cost(f, n), b = cost(f, 4 * n), ratio = b / (a > 1e-4 ? a : 1e-4);
-	print_message("%s: n %zu %.4f s, 4n %.4f s, ratio %.1f (n log n ~4.5, n^2 16)\n", what, n, a, b,
-		      ratio);
-	assert_true(ratio < 10);
-}
-
 static void ts_run(size_t n) /* a sweep: n points over n/10 levels */
 {
 	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
@@ -276,33 +250,33 @@ static void test_growth_matrix(void **state)
 	(void)state;
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
 	/* 4n: the 10^4 values an axis may have */
-	growth("a matrix's axis values (the duplicate check)", matrix_run, 2500);
+	th_growth("a matrix's axis values (the duplicate check)", matrix_run, 2500);
 }
 
 static void test_growth_theil_sen(void **state)
 {
 	(void)state;
-	growth("Theil-Sen and Sen's CI", ts_run, 5000);
+	th_growth("Theil-Sen and Sen's CI", ts_run, 5000);
 }
 
 static void test_growth_jonckheere(void **state)
 {
 	(void)state;
-	growth("Jonckheere's J", jt_run, 20000);
+	th_growth("Jonckheere's J", jt_run, 20000);
 }
 
 static void test_growth_sessions(void **state)
 {
 	(void)state;
-	growth("variance components over sessions", varcomp_run, 20000);
-	growth("a dataset's sessions", sessions_run, 20000);
+	th_growth("variance components over sessions", varcomp_run, 20000);
+	th_growth("a dataset's sessions", sessions_run, 20000);
 }
 
 static void test_growth_samples(void **state)
 {
 	(void)state;
 	snprintf(samples_path, sizeof(samples_path), "/tmp/cm-scale-%d.csv", (int)getpid());
-	growth("samples.csv read (the duplicate-row check)", samples_run, 50000);
+	th_growth("samples.csv read (the duplicate-row check)", samples_run, 50000);
 	unlink(samples_path);
 }
 
