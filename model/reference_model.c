@@ -22,16 +22,29 @@ size_t cm_reference_for(const struct cm_dataset *ds, size_t c)
 	return cm_is_reference_case(ds->cases[c].id) ? ds->ncases : any;
 }
 
-/* ln of the median of reference case ref's measured totals, in session (1-based) or, with 0,
- * in every session; NAN without an ok boot. */
-static double ref_log_median(const struct cm_dataset *ds, size_t ref, int session)
+/* What a row is judged against: a phase against the reference's total (the reference boots
+ * have no phases), a metric against the reference's same metric (qemu's peak RSS divided by
+ * the reference's change in time carried the host's drift into a size: +0.2% read +22.4%). */
+enum { K_TOTAL, K_METRIC0 };
+#define NKINDS (K_METRIC0 + CM_NMETRICS)
+
+static size_t kind_of(const struct cm_dataset *ds, size_t phase)
 {
-	size_t total = cm_dataset_find_phase(ds, "total"), m = 0;
+	const struct cm_metric *m = cm_metric(ds->phases[phase]);
+	return m ? K_METRIC0 + (size_t)(m - cm_metrics) : K_TOTAL;
+}
+
+/* ln of the median of reference case ref's measured values of kind k (its totals, or one
+ * metric), in session (1-based) or, with 0, in every session; NAN without one. */
+static double ref_log_median(const struct cm_dataset *ds, size_t ref, size_t k, int session)
+{
+	size_t want = cm_dataset_find_phase(ds, k == K_TOTAL ? "total" : cm_metrics[k - K_METRIC0].name),
+	       m = 0;
 	double *v = cm_xmalloc((ds->n + 1) * sizeof(double)), lv = NAN;
 	int *none = cm_xcalloc(ds->n + 1, sizeof(int));
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *r = &ds->rows[i];
-		if (r->case_idx == ref && r->phase_idx == total && (!session || r->session == session) &&
+		if (r->case_idx == ref && r->phase_idx == want && (!session || r->session == session) &&
 		    cm_row_kind(r) == CM_ROW_MEASURED)
 			v[m++] = r->duration_ns;
 	}
@@ -41,42 +54,62 @@ static double ref_log_median(const struct cm_dataset *ds, size_t ref, int sessio
 	return lv;
 }
 
-/* The reference's level in each session (ln of its median total). */
-static double *session_levels(const struct cm_dataset *ds, size_t ref)
+/* The reference's level of kind k in each session (ln of its median). */
+static double *session_levels(const struct cm_dataset *ds, size_t ref, size_t k)
 {
 	double *level = cm_xcalloc(ds->nsessions + 1, sizeof(double));
 	for (size_t s = 0; s < ds->nsessions; s++)
-		level[s] = ref_log_median(ds, ref, (int)s + 1);
+		level[s] = ref_log_median(ds, ref, k, (int)s + 1);
 	return level;
+}
+
+/* Reference case ref's levels of every kind, and its typical value of each in the base's
+ * terms (scale's own reference when it has one, else ds's). */
+struct ref_levels {
+	double *level[NKINDS], typical[NKINDS];
+};
+
+static struct ref_levels *levels_of(const struct cm_dataset *ds, const struct cm_dataset *scale,
+				    size_t ref)
+{
+	struct ref_levels *l = cm_xcalloc(1, sizeof(*l));
+	size_t sr = cm_dataset_case_index(scale, ds->cases[ref].id);
+	for (size_t k = 0; k < NKINDS; k++) {
+		l->level[k] = session_levels(ds, ref, k);
+		l->typical[k] = exp(sr < scale->ncases ? ref_log_median(scale, sr, k, 0)
+						       : ref_log_median(ds, ref, k, 0));
+	}
+	return l;
 }
 
 int cm_dataset_relative(struct cm_dataset *ds, const struct cm_dataset *scale)
 {
 	size_t *ref = cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
-	double **level = cm_xcalloc(ds->ncases + 1, sizeof(double *)), *ns = cm_xcalloc(ds->ncases + 1, sizeof(double));
+	struct ref_levels **lv = cm_xcalloc(ds->ncases + 1, sizeof(*lv));
 	bool any = false;
 	for (size_t c = 0; c < ds->ncases; c++) {
 		ref[c] = cm_reference_for(ds, c);
-		if (ref[c] == ds->ncases || level[ref[c]])
+		if (ref[c] == ds->ncases || lv[ref[c]])
 			continue;
 		any = true;
-		level[ref[c]] = session_levels(ds, ref[c]);
-		/* in the base's terms: the reference's typical time there */
-		size_t sr = cm_dataset_case_index(scale, ds->cases[ref[c]].id);
-		ns[ref[c]] = exp(sr < scale->ncases ? ref_log_median(scale, sr, 0)
-						     : ref_log_median(ds, ref[c], 0));
+		lv[ref[c]] = levels_of(ds, scale, ref[c]);
 	}
 	for (size_t i = 0; any && i < ds->n; i++) {
 		struct cm_sample_row *r = &ds->rows[i];
-		size_t k = ref[r->case_idx];
-		if (k == ds->ncases || isnan(r->duration_ns))
+		size_t c = ref[r->case_idx], k;
+		if (c == ds->ncases || isnan(r->duration_ns))
 			continue;
-		double lv = level[k][r->session - 1];
-		/* a session without a reference boot cannot be judged against it */
-		r->duration_ns = isfinite(lv) ? r->duration_ns / exp(lv) * ns[k] : NAN;
+		k = kind_of(ds, r->phase_idx);
+		double l = lv[c]->level[k][r->session - 1];
+		/* a session without a reference value of its kind cannot be judged against it */
+		r->duration_ns = isfinite(l) ? r->duration_ns / exp(l) * lv[c]->typical[k] : NAN;
 	}
 	for (size_t c = 0; c < ds->ncases; c++)
-		free(level[c]);
-	free(level), free(ns), free(ref);
+		if (lv[c]) {
+			for (size_t k = 0; k < NKINDS; k++)
+				free(lv[c]->level[k]);
+			free(lv[c]);
+		}
+	free(lv), free(ref);
 	return any ? 0 : -1;
 }

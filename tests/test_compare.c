@@ -124,6 +124,42 @@ static void synthetic(struct cm_dataset *ds, int k, int n, const double *level, 
 	}
 }
 
+/* Relative to the reference: a phase is divided by the reference's total in its session, a
+ * metric by the reference's same metric. A host 30% slower in time whose qemu used as much
+ * memory: case c's peak RSS, 10% up, reads +10%, not 1.1 / 1.3 - 1 = -15% (it did). */
+static void test_relative_metrics(void **state)
+{
+	(void)state;
+	struct cm_dataset d[2];
+	for (int side = 0; side < 2; side++) {
+		double slow = side ? 1.3 : 1, grew = side ? 1.1 : 1;
+		cm_dataset_init(&d[side], NULL, 0);
+		for (int s = 0; s < 2; s++) {
+			char id[16];
+			snprintf(id, sizeof(id), "%d", s + 1);
+			cm_dataset_session(&d[side], id, "h1");
+			for (int b = 1; b <= 5; b++) {
+				cm_dataset_add(&d[side], "c", b, false, "ok", "total", 1e8 * slow, "", "");
+				cm_dataset_add(&d[side], "c", b, false, "ok", CM_METRIC_MAXRSS, 1e8 * grew, "", "");
+				cm_dataset_add(&d[side], "reference", b, false, "ok", "total", 5e7 * slow, "", "");
+				cm_dataset_add(&d[side], "reference", b, false, "ok", CM_METRIC_MAXRSS, 5e7, "", "");
+			}
+		}
+	}
+	assert_int_equal(cm_dataset_relative(&d[1], &d[0]), 0);
+	size_t c = cm_dataset_case_index(&d[1], "c");
+	for (size_t i = 0; i < d[1].n; i++) {
+		const struct cm_sample_row *r = &d[1].rows[i];
+		if (r->case_idx != c)
+			continue;
+		bool rss = !strcmp(d[1].phases[r->phase_idx], CM_METRIC_MAXRSS);
+		if (fabs(r->duration_ns - (rss ? 1.1e8 : 1e8)) > 1e-3)
+			fail_msg("%s of c: %.17g", d[1].phases[r->phase_idx], r->duration_ns);
+	}
+	cm_dataset_free(&d[0]);
+	cm_dataset_free(&d[1]);
+}
+
 /* Which model a row gets, and what it says: sessions as the unit, a calibration for one
  * session a side, sessions aligned within a run; a moved reference is named. */
 static void test_models(void **state)
@@ -416,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_model),
 		cmocka_unit_test(test_models),
+		cmocka_unit_test(test_relative_metrics),
 		cmocka_unit_test(test_within_run_interaction),
 		cmocka_unit_test(test_hosts_level),
 		cmocka_unit_test(test_history),
