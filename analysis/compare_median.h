@@ -4,8 +4,9 @@
 #define CM_COMPARE_MEDIAN_H
 #include <stddef.h>
 
-/* gsl_stats_quantile_from_sorted_data(sorted x, 1, n, 0.5), bit for bit; NAN when n is 0.
- * x is not changed. */
+/* gsl_stats_quantile_from_sorted_data(sorted x, 1, n, 0.5), bit for bit, for times without
+ * NaN or a zero of either sign among the middle ones (there, the selection it replaced, bit
+ * for bit: compare_median.c); NAN when n is 0. x is not changed. */
 double cm_compare_median(const double *x, size_t n);
 
 #endif

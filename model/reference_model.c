@@ -34,33 +34,51 @@ static size_t kind_of(const struct cm_dataset *ds, size_t phase)
 	return m ? K_METRIC0 + (size_t)(m - cm_metrics) : K_TOTAL;
 }
 
-/* ln of the median of reference case ref's measured values of kind k (its totals, or one
- * metric), in session (1-based) or, with 0, in every session; NAN without one. */
-static double ref_log_median(const struct cm_dataset *ds, size_t ref, size_t k, int session)
+/* ln of the median of v[0..m), NAN when m is 0 (zeros: m session ids of 0, one group) */
+static double ln_median(const double *v, size_t m, const int *zeros)
 {
-	size_t want = cm_dataset_find_phase(ds, k == K_TOTAL ? "total" : cm_metrics[k - K_METRIC0].name),
-	       m = 0;
-	double *v = cm_xmalloc((ds->n + 1) * sizeof(double)), lv = NAN;
-	int *none = cm_xcalloc(ds->n + 1, sizeof(int));
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct cm_sample_row *r = &ds->rows[i];
-		if (r->case_idx == ref && r->phase_idx == want && (!session || r->session == session) &&
-		    cm_row_kind(r) == CM_ROW_MEASURED)
-			v[m++] = r->duration_ns;
-	}
+	double lv = NAN;
 	if (m)
-		cm_stats_session_medians(v, none, m, 1, &lv, NULL);
-	free(v), free(none);
+		cm_stats_session_medians(v, zeros, m, 1, &lv, NULL);
 	return lv;
 }
 
-/* The reference's level of kind k in each session (ln of its median). */
-static double *session_levels(const struct cm_dataset *ds, size_t ref, size_t k)
+/* ln medians of reference case ref's measured values of each kind, in one pass over the rows
+ * (a pass a kind and session was O(rows x sessions)): per session into level[k][s - 1] (when
+ * level), over every session into all[k] (when all); NAN without a value. Each bucket keeps
+ * the rows' order, so the medians are the ones a scan per bucket gave. */
+static void ref_medians(const struct cm_dataset *ds, size_t ref, double **level, double *all)
 {
-	double *level = cm_xcalloc(ds->nsessions + 1, sizeof(double));
-	for (size_t s = 0; s < ds->nsessions; s++)
-		level[s] = ref_log_median(ds, ref, k, (int)s + 1);
-	return level;
+	size_t want[NKINDS], ns = ds->nsessions, nb = NKINDS * (ns + 1);
+	for (size_t k = 0; k < NKINDS; k++)
+		want[k] = cm_dataset_find_phase(ds, k == K_TOTAL ? "total" : cm_metrics[k - K_METRIC0].name);
+	double **v = cm_xcalloc(nb, sizeof(*v));
+	size_t *m = cm_xcalloc(nb, sizeof(*m)), *cap = cm_xcalloc(nb, sizeof(*cap));
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		size_t k = 0;
+		while (k < NKINDS && want[k] != r->phase_idx)
+			k++;
+		if (r->case_idx != ref || k == NKINDS || cm_row_kind(r) != CM_ROW_MEASURED)
+			continue;
+		/* bucket s = 0: every session; 1..ns: that session */
+		size_t b[2] = { k * (ns + 1), r->session >= 1 && (size_t)r->session <= ns
+						      ? k * (ns + 1) + (size_t)r->session : nb };
+		for (int t = 0; t < 2 && b[t] < nb; t++) {
+			CM_PUSH(v[b[t]], m[b[t]], cap[b[t]]);
+			v[b[t]][m[b[t]]++] = r->duration_ns;
+		}
+	}
+	int *zeros = cm_xcalloc(ds->n + 1, sizeof(int));
+	for (size_t k = 0; k < NKINDS; k++) {
+		for (size_t s = 1; level && s <= ns; s++)
+			level[k][s - 1] = ln_median(v[k * (ns + 1) + s], m[k * (ns + 1) + s], zeros);
+		if (all)
+			all[k] = ln_median(v[k * (ns + 1)], m[k * (ns + 1)], zeros);
+	}
+	for (size_t b = 0; b < nb; b++)
+		free(v[b]);
+	free(v), free(m), free(cap), free(zeros);
 }
 
 /* Reference case ref's levels of every kind, and its typical value of each in the base's
@@ -74,11 +92,14 @@ static struct ref_levels *levels_of(const struct cm_dataset *ds, const struct cm
 {
 	struct ref_levels *l = cm_xcalloc(1, sizeof(*l));
 	size_t sr = cm_dataset_case_index(scale, ds->cases[ref].id);
-	for (size_t k = 0; k < NKINDS; k++) {
-		l->level[k] = session_levels(ds, ref, k);
-		l->typical[k] = exp(sr < scale->ncases ? ref_log_median(scale, sr, k, 0)
-						       : ref_log_median(ds, ref, k, 0));
-	}
+	double all[NKINDS];
+	for (size_t k = 0; k < NKINDS; k++)
+		l->level[k] = cm_xcalloc(ds->nsessions + 1, sizeof(double));
+	ref_medians(ds, ref, l->level, sr < scale->ncases ? NULL : all);
+	if (sr < scale->ncases)
+		ref_medians(scale, sr, NULL, all);
+	for (size_t k = 0; k < NKINDS; k++)
+		l->typical[k] = exp(all[k]);
 	return l;
 }
 

@@ -52,9 +52,9 @@ int cm_hex_vals_decode_len(const char *text, size_t len, double *out, size_t n)
 
 int cm_hex_vals_decode(const char *text, double *out, size_t n)
 {
-	/* strlen(text) == 16 n, without reading past a NUL met early */
-	size_t len = n && memchr(text, 0, 16 * n) ? 0 : 16 * n;
-	if (len != 16 * n || text[len])
+	/* strlen(text) == 16 n, reading no byte past the NUL (strnlen stops there; C11's memchr
+	 * need not) and no further than 16 n + 1 bytes of a long text; 16 n must not wrap */
+	if (n > SIZE_MAX / 16 - 1 || strnlen(text, 16 * n + 1) != 16 * n)
 		return -1;
-	return cm_hex_vals_decode_len(text, len, out, n);
+	return cm_hex_vals_decode_len(text, 16 * n, out, n);
 }

@@ -531,16 +531,21 @@ static struct cached *cache_find(struct cm_store *s, struct cm_summary_cache *c,
 	return e;
 }
 
-/* g (now written) kept for the key's next boot, in place of the oldest */
+/* g (now written) kept for the key's next boot; when full, in place of the one kept longest
+ * (round robin from slot 0: a PostgreSQL key dropped as stale moves the last slot into its own
+ * and restarts the round, so "longest" is then approximate; a miss only costs a read-back) */
 static void cache_keep(struct cm_summary_cache *c, int64_t hash, const char *key, struct group *g)
 {
 	size_t i = 0;
 	while (i < c->n && (c->e[i].hash != hash || strcmp(c->e[i].key, key)))
 		i++;
 	if (i == c->n) {
-		i = c->n < CACHE_MAX ? c->n++ : c->next;
-		if (c->n == CACHE_MAX)
+		if (c->n < CACHE_MAX) {
+			i = c->n++;
+		} else {
+			i = c->next;
 			c->next = (c->next + 1) % CACHE_MAX;
+		}
 		free(c->e[i].key);
 		c->e[i].key = cm_xstrdup(key);
 	}

@@ -121,7 +121,11 @@ void test_regression(void **state)
 	assert_non_null(strstr(out, "beyond ±50% and beyond ±1.00 ms;")); /* the rule, stated */
 	assert_non_null(strstr(out, "\nreference ")); /* the reference case: base_args' accelerator */
 	free(out);
-	assert_int_equal(cm("compare r1 r3 --fail-on firmware --format md" TOLERANCE, &out), 0);
+	/* old/new (4+4 sessions, df 6): r1 against r3 alone is 2+2 (df 2), where the base's ~60 us
+	 * work, read by debugcon to tens of us, varies between sessions enough that b's +7800%
+	 * missed Holm's level over the rows in a CI run (no "**regressed**") */
+	assert_int_equal(
+	    cm("compare old new --db h.db --fail-on firmware --format md" TOLERANCE, &out), 0);
 	assert_non_null(strstr(out, "| variant=b | work |"));
 	assert_non_null(strstr(out, "**regressed**"));
 	free(out);
