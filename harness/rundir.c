@@ -225,6 +225,16 @@ int cm_rundir_synced(struct cm_rundir *rd)
 	return err;
 }
 
+int64_t cm_rundir_sync_cpu_ns(const struct cm_rundir *rd)
+{
+	clockid_t id;
+	struct timespec t;
+	if (!rd || !rd->syncer || pthread_getcpuclockid(rd->syncer->th, &id) ||
+	    clock_gettime(id, &t))
+		return 0;
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
 static void syncer_free(struct cm_syncer *s)
 {
 	if (!s)

@@ -23,6 +23,34 @@
 
 /* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
  * killed at any moment can be resumed. 0, or CM_RUNNER_OUTPUT after saying why. */
+/* Where a boot's CPU goes, for COLDMARK_CPU_REPORT (below): the main thread's CPU clock read
+ * around each part of a boot. Read only while that report is asked for (each read is a
+ * syscall); the journals' sync thread keeps its own clock (cm_rundir_sync_cpu_ns). */
+enum { ST_LAUNCH, ST_RECORD, ST_JOURNALS, ST_STORE, ST_AFTER, ST_N };
+static const char *const stage_names[ST_N] = { "launch", "record", "journals", "store", "after" };
+static struct {
+	bool on;
+	int64_t ns[ST_N];
+} stages;
+
+static int64_t thread_cpu_ns(void)
+{
+	struct timespec t;
+	if (!stages.on || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t))
+		return 0;
+	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Adds the main thread's CPU since *from to stage k and moves *from to now. */
+static void stage_end(int k, int64_t *from)
+{
+	if (!stages.on)
+		return;
+	int64_t now = thread_cpu_ns();
+	stages.ns[k] += now - *from;
+	*from = now;
+}
+
 int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e)
 {
 	char *text = cm_meta_format(ds);
@@ -170,6 +198,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	struct cm_rundir *rd = r->rd;
 	struct cm_dataset *ds = r->ds;
 	struct cm_store *store = r->store;
+	int64_t t = thread_cpu_ns();
 	char *rows = NULL, *evs = NULL;
 	size_t nrows = 0, nevs = 0;
 	FILE *f = open_memstream(&rows, &nrows);
@@ -202,6 +231,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
 	} else {
 		cm_rundir_sync(rd); /* to the disk while the next boot runs */
+		stage_end(ST_JOURNALS, &t);
 		if (store && cm_store_add_rows(store, r->run_id, ds, first_row, ds->n)) {
 			sayf(r, "the results store %s did not take %s boot %d "
 					"(%s); the run stops here: the boot is in %s/%s, and every "
@@ -212,6 +242,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		} else {
 			rc = shared_rows(r, first_row, case_id, b->boot);
 		}
+		stage_end(ST_STORE, &t);
 	}
 	if (err) {
 		cm_dataset_truncate(ds, first_row);
@@ -306,7 +337,9 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	struct cm_exit ex;
 	struct cm_clock c0, c1;
 	cm_host_clock(m->pin, &c0);
+	int64_t t = thread_cpu_ns();
 	int lrc = r->launch(&l, ev, &ex);
+	stage_end(ST_LAUNCH, &t);
 	cm_host_clock(m->pin, &c1);
 	char flag[96];
 	audit(r, &c0, &c1, flag, sizeof(flag));
@@ -321,6 +354,7 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	const struct cm_matrix *m = r->m;
 	const struct cm_case *cs = &m->cases[b->c];
 	const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
+	int64_t t = thread_cpu_ns();
 	if (lrc) {
 		sayf(r, "cannot launch qemu: %s", cm_strerror(lrc));
 		ex->launched = false;
@@ -346,6 +380,7 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
 	else if (prc)
 		sayf(r, "the store did not take the profile of %s boot %d", cs->id, b->boot);
+	stage_end(ST_RECORD, &t);
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }
@@ -440,10 +475,12 @@ static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool
 /* COLDMARK_CPU_REPORT=FILE: coldmark's own CPU (every thread, exited ones too: RUSAGE_SELF)
  * split into start-up (to the first boot), the boots (journals, store, progress, report
  * rewrites: the per-boot cost) and the end (reports, exports), and qemu's (RUSAGE_CHILDREN)
- * over the boots, for scripts/observer.sh. One line, "key=value ...", written at exit. */
+ * over the boots, for scripts/observer.sh. One line, "key=value ...", written at exit; the
+ * boots' part also by where it went (launch_ns ... after_ns: the main thread's stages above,
+ * sync_ns: the journals' sync thread; what is left is the other threads and between stages). */
 static struct {
 	const char *path;
-	int64_t self[2], kids[2]; /* at the first boot, after the last */
+	int64_t self[2], kids[2], sync[2]; /* at the first boot, after the last */
 	size_t boots;
 	bool armed;
 } cpu_mark;
@@ -461,18 +498,25 @@ static void cpu_report(void)
 	FILE *f = fopen(cpu_mark.path, "a");
 	if (!f)
 		return;
-	fprintf(f, "startup_ns=%lld boots_ns=%lld end_ns=%lld boots=%zu qemu_ns=%lld\n",
+	fprintf(f, "startup_ns=%lld boots_ns=%lld end_ns=%lld boots=%zu qemu_ns=%lld",
 		(long long)cpu_mark.self[0], (long long)(cpu_mark.self[1] - cpu_mark.self[0]),
 		(long long)(cpu_ns(RUSAGE_SELF) - cpu_mark.self[1]), cpu_mark.boots,
 		(long long)(cpu_mark.kids[1] - cpu_mark.kids[0]));
+	for (int k = 0; k < ST_N; k++)
+		fprintf(f, " %s_ns=%lld", stage_names[k], (long long)stages.ns[k]);
+	fprintf(f, " sync_ns=%lld\n", (long long)(cpu_mark.sync[1] - cpu_mark.sync[0]));
 	fclose(f);
 }
 
-static void cpu_at(int end, size_t boots)
+static void cpu_at(const struct cm_runner *r, int end, size_t boots)
 {
 	const char *path = getenv("COLDMARK_CPU_REPORT");
 	if (!path || !*path)
 		return;
+	if (!end) /* a test's second cm_run counts afresh */
+		memset(stages.ns, 0, sizeof(stages.ns));
+	stages.on = !end;
+	cpu_mark.sync[end] = cm_rundir_sync_cpu_ns(r->rd);
 	cpu_mark.self[end] = cpu_ns(RUSAGE_SELF);
 	cpu_mark.kids[end] = cpu_ns(RUSAGE_CHILDREN);
 	cpu_mark.boots = boots;
@@ -492,6 +536,7 @@ int cm_runner_share_rest(struct cm_runner *r)
 int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		    const struct cm_boot_result *br, const char *log, int64_t t0)
 {
+	int64_t t = thread_cpu_ns();
 	if (br->status == CM_STATUS_OK && !r->m->keep_logs) /* run.keep_logs keeps them all */
 		unlink(log);
 	if (!b->warmup && br->status != CM_STATUS_INTERRUPTED) {
@@ -503,17 +548,18 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 	int rc = maybe_case_done(r, b, i + 1 == nplan && !(r->m->until_ci_pct > 0));
 	if (!rc && r->shared_refused) /* a header item refused between boots */
 		rc = CM_RUNNER_OUTPUT;
+	stage_end(ST_AFTER, &t);
 	return rc;
 }
 
 static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
-	cpu_at(0, 0);
+	cpu_at(r, 0, 0);
 	medians_reset();
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
 		medians_reset();
-		cpu_at(1, *nplan);
+		cpu_at(r, 1, *nplan);
 		return rc;
 	}
 	int64_t t0 = r->clock();
@@ -542,7 +588,7 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	}
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();
-	cpu_at(1, i);
+	cpu_at(r, 1, i);
 	return rc ? rc : end ? end : cm_runner_share_rest(r);
 }
 

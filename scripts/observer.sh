@@ -89,6 +89,13 @@ share = statistics.median(r["boots_ns"] / r["qemu_ns"] for r in runs)
 print(f"  start-up {med('startup_ns')/1e6:.2f} ms; per boot {boot/1e6:.3f} ms"
       f" ({share*100:.2f}% of the boot's own {qemu/1e6:.1f} ms of CPU);"
       f" reports at the end {med('end_ns')/1e6:.2f} ms (medians of {len(runs)} runs)")
+# where a boot's part goes: the main thread's stages and the journals' sync thread, per boot
+parts = ["launch", "record", "journals", "store", "after", "sync"]
+if all(p + "_ns" in runs[0] for p in parts):
+    per = {p: statistics.median(r[p + "_ns"] / r["boots"] for r in runs) for p in parts}
+    rest = boot - sum(per.values())
+    print("  per boot by part (us): " + ", ".join(f"{p} {v/1e3:.0f}" for p, v in per.items())
+          + f", the rest {rest/1e3:.0f} (other threads, between parts)")
 PY
 fi
 

@@ -42,6 +42,8 @@ int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, s
 void cm_rundir_sync(struct cm_rundir *rd);
 /* Waits for the background sync; 0 or its -errno. */
 int cm_rundir_synced(struct cm_rundir *rd);
+/* The journals' sync thread's CPU so far (ns; 0 without that thread): COLDMARK_CPU_REPORT. */
+int64_t cm_rundir_sync_cpu_ns(const struct cm_rundir *rd);
 /* Takes a journal back to an earlier good size (a boot whose other half failed). */
 void cm_rundir_cut(struct cm_rundir *rd, enum cm_journal j, off_t size);
 /* Writes a whole file under a temporary name, syncs it and renames it into place. -errno. */
