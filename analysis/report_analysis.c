@@ -182,6 +182,25 @@ static void ingest(struct cm_report *r, const struct cm_dataset *ds)
 		l->last = ds->rows[ds->n - 1];
 }
 
+/* A cell's CIs and its session model with the right replicate: in a run in waves a wave's
+ * boots shared one moment of the host (issue 29), so its CIs are over waves
+ * (cm_stats_wave_ci) and its variance components over the waves' medians within each session
+ * (cm_stats_wave_units), as compare takes them: "within" is then the spread between a
+ * session's waves, vc.boots its waves, and a calibration from such a run what compare's
+ * prior over wave units needs. A cell with no boot in a wave is as it always was. */
+static void cell_components(struct cm_cell *cell, size_t n, double alpha)
+{
+	if (!cm_stats_wave_ci(cell->values, cell->sessions, cell->waves, n, alpha, &cell->s)) {
+		cm_stats_varcomp(cell->values, cell->sessions, n, &cell->vc);
+		return;
+	}
+	double *u = cm_xmalloc((n + 1) * sizeof(double));
+	int *us = cm_xmalloc((n + 1) * sizeof(int));
+	size_t k = cm_stats_wave_units(cell->values, cell->sessions, cell->waves, n, u, us);
+	cm_stats_varcomp(u, us, k, &cell->vc);
+	free(u), free(us);
+}
+
 /* The dirty cases' cells summarised again (the others keep theirs); their versions bumped. */
 static void summarize_dirty(struct cm_report *r, const struct cm_dataset *ds)
 {
@@ -197,7 +216,7 @@ static void summarize_dirty(struct cm_report *r, const struct cm_dataset *ds)
 			size_t n = cell->s.n;
 			cm_summary_free(&cell->s);
 			cm_stats_summarize(cell->values, n, r->alpha, &cell->s);
-			cm_stats_varcomp(cell->values, cell->sessions, n, &cell->vc);
+			cell_components(cell, n, r->alpha);
 			if (!n && cell->n_unmeasurable)
 				cell->s.warnings = 0; /* not a matter of boots: no footnote */
 		}

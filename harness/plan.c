@@ -113,20 +113,25 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 	return p;
 }
 
-/* The summary of case c's counted boots of one phase so far. */
+/* The summary of case c's counted boots of one phase so far (in a run in waves, its CIs over
+ * the waves). */
 void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *phase,
 			  struct cm_summary *s)
 {
 	size_t total = cm_dataset_find_phase(ds, phase); /* nphases: no row matches */
 	double *v = cm_xmalloc((ds->n + 1) * sizeof(double));
+	int *session = cm_xmalloc((ds->n + 1) * sizeof(int)), *wave = cm_xmalloc((ds->n + 1) * sizeof(int));
 	size_t n = 0;
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *r = &ds->rows[i];
 		if (r->case_idx == c && r->phase_idx == total && cm_row_kind(r) == CM_ROW_MEASURED)
-			v[n++] = r->duration_ns;
+			session[n] = r->session, wave[n] = r->wave, v[n++] = r->duration_ns;
 	}
 	cm_stats_summarize(v, n, CM_DEFAULT_ALPHA, s);
-	free(v);
+	/* in waves the CI the rule stops on is over waves, as the report's is (issue 29): over
+	 * the boots it was too narrow where a wave's boots share a shift, and stopped too early */
+	cm_stats_wave_ci(v, session, wave, n, CM_DEFAULT_ALPHA, s);
+	free(v), free(session), free(wave);
 }
 
 /* Adaptive stopping: the relative half-width of case c's median CI of a phase, in percent;

@@ -37,6 +37,9 @@ struct cm_summary {
 	/* with CM_WARN_BIMODAL: the lower and the upper mode's share of the boots and median */
 	double mode_share[2], mode_median[2];
 	unsigned warnings;
+	/* 0: the CIs' replicates are the boots; else a run in waves (cm_stats_wave_ci): the mean
+	 * and median CIs are over this many waves (each boot outside a wave one of its own) */
+	size_t ci_units;
 };
 
 /* x: samples in boot order. alpha: 1 - confidence (0.05). */
@@ -160,6 +163,13 @@ size_t cm_stats_session_ids(const int *session, size_t n, size_t min_n, int *ids
  * order of first appearance; returns how many went into out and out_session (room for n). */
 size_t cm_stats_wave_units(const double *v, const int *session, const int *wave, size_t n,
 			   double *out, int *out_session);
+/* A run's own summary s of v (cm_stats_summarize's, boots in boot order) when some of them ran
+ * in waves: its mean and median CIs made over the waves instead of the boots (s->ci_units
+ * says how many; CM_WARN_FEW_BOOTS when too few waves for the median's). The median stays the
+ * boots'. Nothing is changed when no value was in a wave (wave NULL, or every wave <= 0).
+ * Returns s->ci_units. */
+size_t cm_stats_wave_ci(const double *v, const int *session, const int *wave, size_t n,
+			double alpha, struct cm_summary *s);
 
 /* ---- the level above sessions: hosts (stats/hosts.c) --------------------------------------
  * On a fleet each host has its own level (its silicon, firmware, neighbours), so a change
