@@ -295,7 +295,8 @@ static void html_session_row(const struct cm_sessions_row *sr, void *ctx)
 		sr->cell->vc.sessions, sqrt(sr->cell->vc.within) * 100,
 		sqrt(sr->cell->vc.between) * 100, sr->cell->vc.icc);
 	if (sr->advice)
-		fprintf(f, "%d × %d", sr->dim.sessions, sr->dim.boots);
+		fprintf(f, "%d × %d%s", sr->dim.sessions, sr->dim.boots,
+			sr->cell->s.ci_units ? " waves" : "");
 	else
 		fputs("—", f);
 	fputs("</td></tr>\n", f);
@@ -344,10 +345,13 @@ static void summary_rows(const struct cm_report *r, size_t c, size_t unused, con
 		esc(f, ds->cases[c].id);
 		fputs("</td><td>", f);
 		esc(f, ds->phases[p]);
+		char w[32] = "";
+		if (cell->s.ci_units)
+			snprintf(w, sizeof(w), " (%zu w)", cell->s.ci_units);
 		if (cell->s.n)
-			fprintf(f, "</td><td>%s</td><td>[%s, %s]</td><td>%zu</td></tr>\n", m,
+			fprintf(f, "</td><td>%s</td><td>[%s, %s]%s</td><td>%zu</td></tr>\n", m,
 				isnan(cell->s.median_ci_lo) ? "—" : lo,
-				isnan(cell->s.median_ci_hi) ? "—" : hi, cell->s.n);
+				isnan(cell->s.median_ci_hi) ? "—" : hi, w, cell->s.n);
 		else
 			fprintf(f, "</td><td>—</td><td>—</td><td>0</td></tr>\n");
 	}
@@ -444,6 +448,12 @@ void cm_report_html(const struct cm_report *r, FILE *f)
 	fprintf(f, "<p>Every counted boot is a dot; the black tick is the median, the band its "
 		   "%.0f%% confidence interval.</p>\n",
 		(1 - r->alpha) * 100);
+	char unit[512];
+	if (cm_ci_unit_text(r, unit, sizeof(unit))) {
+		fputs("<p class=\"ci-unit\">", f);
+		esc(f, unit);
+		fputs("</p>\n", f);
+	}
 	for (size_t p = 0; p < ds->nphases; p++) {
 		fputs("<section class=\"phase\"><h2>Phase <code>", f);
 		esc(f, ds->phases[p]);

@@ -34,6 +34,10 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	json_object_set_new(o, "median_ci_ns",
 			    json_pack("[oo]", real(s->median_ci_lo), real(s->median_ci_hi)));
 	json_object_set_new(o, "median_ci_level", real(s->median_ci_level));
+	if (s->ci_units) { /* a run in waves: the CIs' replicate (absent: the boots) */
+		json_object_set_new(o, "ci_unit", json_string("waves"));
+		json_object_set_new(o, "ci_waves", json_integer((json_int_t)s->ci_units));
+	}
 	if (cell->vc.sessions >= 2) { /* the level above the boot */
 		struct cm_dimension dim;
 		json_t *ses = json_pack("{s:i, s:o, s:o, s:o}", "n", (json_int_t)cell->vc.sessions,
@@ -42,7 +46,8 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 		if (cm_cell_advice(r, cell, &dim))
 			json_object_set_new(ses, "advice", json_pack("{s:f, s:i, s:i, s:f}", "ci_halfwidth",
 								     CM_ADVICE_TARGET, "sessions", dim.sessions,
-								     "boots", dim.boots, "cost_s", dim.cost_s));
+								     s->ci_units ? "waves" : "boots", dim.boots,
+								     "cost_s", dim.cost_s));
 		json_object_set_new(o, "sessions", ses);
 	}
 	json_t *pct = json_object();
@@ -61,7 +66,8 @@ static json_t *summary_json(const struct cm_cell *cell, const struct cm_report *
 	json_object_set_new(o, "outlier_boots", out);
 	json_object_set_new(o, "drift_p", real(s->drift_p));
 	/* sample-size advice: boots for a median CI of +-1% of the median at this spread */
-	size_t need = s->n >= 2 ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
+	/* (in waves null: that rule takes the boots as independent, which they are not) */
+	size_t need = s->n >= 2 && !s->ci_units ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
 	json_object_set_new(o, "boots_for_1pct_ci", need ? json_integer((json_int_t)need) : json_null());
 	json_t *w = json_array();
 	for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)

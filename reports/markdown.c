@@ -281,7 +281,8 @@ static void md_session_row(const struct cm_sessions_row *sr, void *ctx)
 	FILE *f = ctx;
 	char adv[64] = "—", cost[32] = "—";
 	if (sr->advice) {
-		snprintf(adv, sizeof(adv), "%d sessions × %d boots", sr->dim.sessions, sr->dim.boots);
+		snprintf(adv, sizeof(adv), "%d sessions × %d %s", sr->dim.sessions, sr->dim.boots,
+			 sr->cell->s.ci_units ? "waves" : "boots");
 		cm_format_ns(sr->dim.cost_s * 1e9, cost, sizeof(cost));
 	}
 	fputs("| ", f);
@@ -353,6 +354,8 @@ static void md_row(const struct cm_report *r, size_t c, size_t p, const void *ar
 			fprintf(f, "[^w%d]", __builtin_ctz(b) + 1);
 	if (isnan(s->median_ci_lo))
 		fputs(" | — |", f);
+	else if (s->ci_units)
+		fprintf(f, " | %s – %s (%zu w) |", lo, hi, s->ci_units);
 	else
 		fprintf(f, " | %s – %s |", lo, hi);
 	fprintf(f, " %s | %s | %s ± %s | %zu | %zu |\n", p5, p95, mean, sd, s->n, cell->n_failed);
@@ -386,6 +389,9 @@ void cm_report_markdown(const struct cm_report *r, FILE *f)
 	fprintf(f, "Medians with %.0f%% distribution-free confidence intervals; failed boots are "
 		   "counted, not measured; warm-ups are excluded.\n\n",
 		(1 - r->alpha) * 100);
+	char unit[512];
+	if (cm_ci_unit_text(r, unit, sizeof(unit)))
+		fprintf(f, "%s\n\n", unit);
 	unsigned used = 0;
 	for (size_t p = 0; p < ds->nphases; p++) {
 		const char *unit;

@@ -20,4 +20,9 @@ struct cm_sessions_row {
 void cm_sessions_walk_case(const struct cm_report *r, size_t c,
 			   void (*row)(const struct cm_sessions_row *sr, void *ctx), void *ctx);
 
+/* A run in waves (issue 29): the sentence that says its CIs' replicate is the wave, with how
+ * many boots ran at once (the run's "concurrency" line); NULL for a run not in waves, whose
+ * reports say nothing new. */
+const char *cm_ci_unit_text(const struct cm_report *r, char *out, size_t n);
+
 #endif

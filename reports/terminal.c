@@ -72,9 +72,12 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 		cm_format_ns(s->median_ci_hi, hi, sizeof(hi));
 		cm_format_ns(s->min, mn, sizeof(mn));
 		cm_format_ns(s->max, mx, sizeof(mx));
-		fprintf(f, "%s\n  %s (median):  %s   CI [%s, %s]\n  Range (min … max):  %s … %s   "
+		char w[48] = "";
+		if (s->ci_units)
+			snprintf(w, sizeof(w), " over %zu waves", s->ci_units);
+		fprintf(f, "%s\n  %s (median):  %s   CI [%s, %s]%s\n  Range (min … max):  %s … %s   "
 			   "n = %zu, failed = %zu\n",
-			ds->cases[c].id, phase, med, lo, hi, mn, mx, s->n, cell->n_failed);
+			ds->cases[c].id, phase, med, lo, hi, w, mn, mx, s->n, cell->n_failed);
 		for (unsigned b = 1; b <= CM_WARN_OUTLIERS; b <<= 1)
 			if (s->warnings & b) {
 				char modes[160];
@@ -86,7 +89,7 @@ void cm_report_terminal(const struct cm_report *r, const char *phase, FILE *f)
 			fprintf(f, "  Warning: %zu boots ran throttled or at a low clock (host_audit)\n",
 				cell->n_audit);
 		host_cost(r, c, f);
-		size_t need = s->n >= 2 ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
+		size_t need = s->n >= 2 && !s->ci_units ? cm_stats_boots_needed(s, 0.01, r->alpha) : 0;
 		if (need)
 			fprintf(f, "  Boots for a ±1%% median CI at this spread: ~%zu\n", need);
 		/* the reference case stands apart from the ranking: 40x faster than every real
