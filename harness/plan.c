@@ -147,6 +147,15 @@ double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const cha
 	return h;
 }
 
+/* How many boots case c's next block adds: 1, or its concurrency (K boots at once), never
+ * past max_boots. */
+static size_t block_of(const struct cm_matrix *m, size_t c, const int *planned)
+{
+	int64_t k = m->cases[c].concurrency > 1 ? m->cases[c].concurrency : 1;
+	int64_t left = m->max_boots - planned[c];
+	return (size_t)(left < k ? (left > 0 ? left : 0) : k);
+}
+
 /* The next block of an adaptive run: one more boot of every case whose median is not yet
  * precise enough and that has boots left, shuffled like the fixed plan. Stops on precision,
  * never on a p-value. Returns how many boots it appended. */
@@ -163,9 +172,16 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
 		if (m->order == CM_ORDER_SHUFFLED)
 			gsl_ran_shuffle(rng, want, k, sizeof(size_t));
 		gsl_rng_free(rng);
-		*pl = cm_xrealloc(*pl, (*nplan + k) * sizeof(**pl));
+		/* a case of the concurrency axis gets a whole wave (K copies of itself at once, as
+		 * its fixed plan had them): one boot a block made its waves one boot wide */
+		size_t add = 0;
 		for (size_t i = 0; i < k; i++)
-			(*pl)[(*nplan)++] = (struct cm_planned){ want[i], ++planned[want[i]], false, 1 };
+			add += block_of(m, want[i], planned);
+		*pl = cm_xrealloc(*pl, (*nplan + add) * sizeof(**pl));
+		for (size_t i = 0; i < k; i++)
+			for (size_t j = block_of(m, want[i], planned); j > 0; j--)
+				(*pl)[(*nplan)++] = (struct cm_planned){ want[i], ++planned[want[i]], false, 1 };
+		k = add;
 	}
 	free(want);
 	return k;

@@ -8,13 +8,13 @@ const char *cm_ci_unit_text(const struct cm_report *r, char *out, size_t n)
 	if (!r->ds->waves)
 		return NULL;
 	const char *k = cm_dataset_get_meta(r->ds, "concurrency");
-	snprintf(out, n, "CIs over waves (%s boots at once): the boots of a wave shared the "
+	snprintf(out, n, "CIs over waves (%s): the boots of a wave shared the "
 		 "host's moment, so a wave, not a boot, is a replicate; a median's CI is the "
 		 "distribution-free CI over its waves' medians (the median shown is still the "
 		 "boots'), a mean's over its waves as clusters, and \"w\" says over how many "
 		 "waves (a boot outside a wave counts as one). With 2+ sessions, \"within\" is "
 		 "between a session's waves and the advice counts waves.",
-		 k && *k ? k : "K");
+		 k && *k ? k : "K at a time");
 	return out;
 }
 
