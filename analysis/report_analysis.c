@@ -121,6 +121,7 @@ static void cells_free(struct cm_report *r)
 		free(r->cells[i].boots);
 		free(r->cells[i].sessions);
 		free(r->cells[i].waves);
+		free(r->cells[i].units);
 		free(r->cells[i].sess);
 	}
 	free(r->cells);
@@ -190,7 +191,12 @@ static void ingest(struct cm_report *r, const struct cm_dataset *ds)
  * prior over wave units needs. A cell with no boot in a wave is as it always was. */
 static void cell_components(struct cm_cell *cell, size_t n, double alpha)
 {
-	if (!cm_stats_wave_ci(cell->values, cell->sessions, cell->waves, n, alpha, &cell->s)) {
+	free(cell->units);
+	cell->units = cell->waves ? cm_xmalloc((n + 1) * sizeof(double)) : NULL;
+	if (!cm_stats_wave_ci(cell->values, cell->sessions, cell->waves, n, alpha, &cell->s,
+			      cell->units)) {
+		free(cell->units);
+		cell->units = NULL;
 		cm_stats_varcomp(cell->values, cell->sessions, n, &cell->vc);
 		return;
 	}

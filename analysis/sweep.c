@@ -34,8 +34,9 @@ static void sweep_test(const struct cm_report *r, const size_t *members, size_t 
 			lo = members[i];
 		if (!g || cell->s.median > cm_report_cell(r, hi, p)->s.median)
 			hi = members[i];
-		groups[g] = cell->values;
-		sizes[g++] = cell->s.n;
+		/* in a run in waves the waves are the replicates (the boots of one are not) */
+		groups[g] = cell->units ? cell->units : cell->values;
+		sizes[g++] = cell->units ? cell->s.ci_units : cell->s.n;
 	}
 	s->ngroups = g, s->p = s->p_adj = s->ratio = NAN, s->fastest = lo, s->slowest = hi;
 	if (g < 2)

@@ -47,14 +47,18 @@ static size_t slice_points(const struct cm_report *r, const size_t *members, siz
 		if (cell->s.n < 2 || !cm_report_label_value(r, members[i], a, &v))
 			continue;
 		(*levels)++;
-		for (size_t j = 0; j < cell->s.n; j++) {
+		/* a run in waves: a point per wave (its median), the boots of a wave being one
+		 * moment of the host, so Sen's CI counts waves (the density sweep's per added VM) */
+		const double *pts = cell->units ? cell->units : cell->values;
+		size_t npts = cell->units ? cell->s.ci_units : cell->s.n;
+		for (size_t j = 0; j < npts; j++) {
 			if (n + 1 > cap) {
 				cap = cap ? 2 * cap : 64;
 				*x = cm_xrealloc(*x, cap * sizeof(double));
 				*y = cm_xrealloc(*y, cap * sizeof(double));
 			}
 			(*x)[n] = v / unit;
-			(*y)[n++] = cell->values[j];
+			(*y)[n++] = pts[j];
 		}
 	}
 	return n;

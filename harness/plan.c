@@ -130,7 +130,7 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 	cm_stats_summarize(v, n, CM_DEFAULT_ALPHA, s);
 	/* in waves the CI the rule stops on is over waves, as the report's is (issue 29): over
 	 * the boots it was too narrow where a wave's boots share a shift, and stopped too early */
-	cm_stats_wave_ci(v, session, wave, n, CM_DEFAULT_ALPHA, s);
+	cm_stats_wave_ci(v, session, wave, n, CM_DEFAULT_ALPHA, s, NULL);
 	free(v), free(session), free(wave);
 }
 

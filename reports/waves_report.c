@@ -32,7 +32,8 @@ static void per_vm(const struct cm_report *r, FILE *f, bool html)
 		return;
 	fputs(html ? "<p>The density sweep: " : "\nThe density sweep: ", f);
 	cm_print_slope_ci("total", &t->slope, "added VM", f);
-	fprintf(f, " of total (Theil–Sen over the concurrency levels, its %.0f%% CI%s)%s\n",
+	fprintf(f, " of total (Theil–Sen over the concurrency levels, a point per wave: its boots' "
+		   "median, its %.0f%% CI%s)%s\n",
 		(1 - r->alpha) * 100, *t->held ? "; the first slice" : "",
 		html ? "; plotted under the slopes.</p>" : "; the slopes above plot it.");
 }

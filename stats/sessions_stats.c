@@ -326,7 +326,7 @@ static void wave_mean_ci(const double *v, const int *key, size_t n, size_t k, do
  * same number the run reported before); the interval is widened to hold it when the two
  * medians differ (never narrowed). Deterministic: no seed, so a live rewrite is a rebuild. */
 size_t cm_stats_wave_ci(const double *v, const int *session, const int *wave, size_t n,
-			double alpha, struct cm_summary *s)
+			double alpha, struct cm_summary *s, double *units)
 {
 	bool any = false;
 	for (size_t i = 0; wave && i < n && !any; i++)
@@ -352,6 +352,8 @@ size_t cm_stats_wave_ci(const double *v, const int *session, const int *wave, si
 		gsl_sort(byu + at[g], 1, at[g + 1] - at[g]);
 		u[g] = gsl_stats_median_from_sorted_data(byu + at[g], 1, at[g + 1] - at[g]);
 	}
+	if (units)
+		memcpy(units, u, k * sizeof(double));
 	gsl_sort(u, 1, k);
 	s->median_ci_level = cm_stats_quantile_ci(u, k, 0.5, alpha, &s->median_ci_lo, &s->median_ci_hi);
 	if (s->median_ci_level > 0) {

@@ -212,13 +212,13 @@ static void test_wave_ci_units(void **state)
 	struct cm_summary s, plain;
 	cm_stats_summarize(v, n, 0.05, &s);
 	cm_stats_summarize(v, n, 0.05, &plain);
-	assert_int_equal(cm_stats_wave_ci(v, ses, NULL, n, 0.05, &s), 0); /* no waves: untouched */
+	assert_int_equal(cm_stats_wave_ci(v, ses, NULL, n, 0.05, &s, NULL), 0); /* no waves: untouched */
 	int none[13] = { 0 };
-	assert_int_equal(cm_stats_wave_ci(v, ses, none, n, 0.05, &s), 0);
+	assert_int_equal(cm_stats_wave_ci(v, ses, none, n, 0.05, &s, NULL), 0);
 	assert_memory_equal(&s.median_ci_lo, &plain.median_ci_lo, sizeof(double));
 	assert_memory_equal(&s.mean_ci_hi, &plain.mean_ci_hi, sizeof(double));
 	assert_int_equal(s.ci_units, 0);
-	assert_int_equal(cm_stats_wave_ci(v, ses, wav, n, 0.05, &s), 7);
+	assert_int_equal(cm_stats_wave_ci(v, ses, wav, n, 0.05, &s, NULL), 7);
 	/* units: 11 21 30.5 42 51 63 and 70; n = 7: l = 1, u = 7, level 1 - 2/128 */
 	assert_true(s.median_ci_lo == 11 && s.median_ci_hi == 70);
 	assert_true(fabs(s.median_ci_level - (1 - 2.0 / 128)) < 1e-12);
@@ -238,7 +238,7 @@ static void test_wave_ci_units(void **state)
 	struct cm_summary t;
 	cm_stats_summarize(v, 6, 0.05, &t);
 	assert_true(t.median_ci_level > 0);
-	assert_int_equal(cm_stats_wave_ci(v, ses, wav, 6, 0.05, &t), 3);
+	assert_int_equal(cm_stats_wave_ci(v, ses, wav, 6, 0.05, &t, NULL), 3);
 	assert_true(isnan(t.median_ci_lo) && t.median_ci_level == 0);
 	assert_true(t.warnings & CM_WARN_FEW_BOOTS);
 	/* a wave of one boot is that boot, to the bit: waves of one give the boots' CI */
@@ -247,7 +247,7 @@ static void test_wave_ci_units(void **state)
 		own[i] = (int)i + 1;
 	struct cm_summary u;
 	cm_stats_summarize(v, n, 0.05, &u);
-	assert_int_equal(cm_stats_wave_ci(v, ses, own, n, 0.05, &u), n);
+	assert_int_equal(cm_stats_wave_ci(v, ses, own, n, 0.05, &u, NULL), n);
 	assert_memory_equal(&u.median_ci_lo, &plain.median_ci_lo, sizeof(double));
 	assert_memory_equal(&u.median_ci_hi, &plain.median_ci_hi, sizeof(double));
 	assert_true(fabs(u.mean_ci_lo - plain.mean_ci_lo) < 1e-9);

@@ -478,7 +478,10 @@ static void test_wave_report(void **state)
 	assert_true(fabs(NUM(tot, "p99") - 39.7e6) < 1e-3);
 	json_t *per = json_object_get(w, "total_per_added_vm_ns");
 	assert_non_null(per);
-	assert_true(NUM(per, "lo") <= NUM(per, "slope") && NUM(per, "slope") <= NUM(per, "hi"));
+	/* a point per wave (the boots of one are one moment of the host): 4 + 2 waves are too
+	 * few pairs for Sen's CI, which the 8 boots as points claimed */
+	assert_true(json_is_number(json_object_get(per, "slope")));
+	assert_true(json_is_null(json_object_get(per, "lo")) && json_is_null(json_object_get(per, "hi")));
 #undef NUM
 	json_decref(root);
 	char *md = slurp(mp), *html = slurp(hp);

@@ -25,6 +25,9 @@ struct cm_cell {
 	int *boots;     /* their boot numbers */
 	int *sessions;  /* and sessions */
 	int *waves;     /* and waves (0: booted alone); NULL when no boot of it was in a wave */
+	/* a run's report of a run in waves: each wave's median (s.ci_units of them), the
+	 * replicates its CIs, sweeps and slopes take (cm_stats_wave_ci); NULL otherwise */
+	double *units;
 	struct cm_varcomp vc; /* within/between-session components (with 2+ sessions) */
 	/* compare's cells (cm_report_build_compare_cells) only: per session with a measured
 	 * value, in order of first appearance, its n, median, mean and sum of squares of ln */

@@ -167,9 +167,11 @@ size_t cm_stats_wave_units(const double *v, const int *session, const int *wave,
  * in waves: its mean and median CIs made over the waves instead of the boots (s->ci_units
  * says how many; CM_WARN_FEW_BOOTS when too few waves for the median's). The median stays the
  * boots'. Nothing is changed when no value was in a wave (wave NULL, or every wave <= 0).
- * Returns s->ci_units. */
+ * units (room for n, or NULL): each wave's median of its values (as they are, not through
+ * logs: a wave of one boot is that boot), the waves in (session, wave) order. Returns
+ * s->ci_units. */
 size_t cm_stats_wave_ci(const double *v, const int *session, const int *wave, size_t n,
-			double alpha, struct cm_summary *s);
+			double alpha, struct cm_summary *s, double *units);
 
 /* ---- the level above sessions: hosts (stats/hosts.c) --------------------------------------
  * On a fleet each host has its own level (its silicon, firmware, neighbours), so a change
