@@ -288,11 +288,14 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			struct cm_cmp_row *row = &r->rows[r->nrows++];
 			*row = (struct cm_cmp_row){ c->cases[ci].id, c->phases[pc], x->s.n, y->s.n };
 			row->gating = !fail_on || cm_list_has(fail_on, c->phases[pc]);
-			pooled_components(x, y, &row->vc); /* a calibrated row says the host's instead */
 			struct cm_cell wx, wy;
 			const struct cm_cell *ux = wave_units(x, b->nsessions, &wx),
 					     *uy = wave_units(y, c->nsessions, &wy);
 			row->waves = ux != x || uy != y;
+			/* the components shown over the units tested (in waves: "within" is between a
+			 * session's waves, as a run's own report and its calibration say it); a
+			 * calibrated row says the host's instead */
+			pooled_components(ux, uy, &row->vc);
 			struct cm_cmp_fit fit = { b, c, ux, uy, alpha, log1p(r->judge.thr), o,
 						  find_cal(o, c->cases[ci].id, c->phases[pc]), r };
 			row->model = fit_row(&fit, row);

@@ -314,6 +314,34 @@ static void test_wave_ci_reports(void **state)
 	}
 }
 
+/* compare's shown components of runs in waves are over the waves it tests (as the run's own
+ * report and a calibration from it have them): 2 sessions of 6 waves of 4 a side, "within" a
+ * session's waves (vc.boots 6, not 24). */
+static void test_wave_ci_compare_components(void **state)
+{
+	(void)state;
+	gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(r, 12);
+	struct cm_dataset side[2];
+	for (int k = 0; k < 2; k++) {
+		int boot = 0, wave = 0;
+		new_run(&side[k], true);
+		add_waves(&side[k], r, 6, 4, 0.10, true, &boot, &wave);
+		cm_dataset_session(&side[k], "2", "sim");
+		add_waves(&side[k], r, 6, 4, 0.10, true, &boot, &wave);
+	}
+	struct cm_cmp_result res;
+	struct cm_judge j = { 0.05, 0, 0 };
+	cm_compare_build(&side[0], &side[1], &j, NULL, NULL, &res);
+	assert_int_equal(res.nrows, 1);
+	assert_true(res.rows[0].waves);
+	assert_int_equal(res.rows[0].vc.sessions, 4);
+	assert_int_equal(res.rows[0].vc.boots, 6);
+	cm_compare_free(&res);
+	cm_dataset_free(&side[0]), cm_dataset_free(&side[1]);
+	gsl_rng_free(r);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -322,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_wave_ci_coverage),
 		cmocka_unit_test(test_wave_ci_until),
 		cmocka_unit_test(test_wave_ci_reports),
+		cmocka_unit_test(test_wave_ci_compare_components),
 	};
 	return cmocka_run_group_tests_name("wave-ci", tests, NULL, NULL);
 }
