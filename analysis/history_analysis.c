@@ -11,15 +11,20 @@ static void run_points(const struct cm_dataset *ds, const struct cm_cell *cell, 
 		       const char *label, const char *id, struct cm_hist_series *se)
 {
 	double *v = cm_xmalloc((cell->s.n + 1) * sizeof(double));
+	int *w = cm_xmalloc((cell->s.n + 1) * sizeof(int)), *ses = cm_xmalloc((cell->s.n + 1) * sizeof(int));
 	for (size_t s = 0; s < ds->nsessions; s++) {
 		size_t m = 0;
 		for (size_t i = 0; i < cell->s.n; i++)
-			if (cell->sessions[i] == (int)s + 1)
+			if (cell->sessions[i] == (int)s + 1) {
+				w[m] = cell->waves ? cell->waves[i] : 0, ses[m] = (int)s + 1;
 				v[m++] = cell->values[i];
+			}
 		if (!m && ds->nsessions > 1)
 			continue;
 		struct cm_summary sum;
 		cm_stats_summarize(v, m, CM_DEFAULT_ALPHA, &sum);
+		/* a run in waves: the point's CI over its waves, as the run's own report has it */
+		cm_stats_wave_ci(v, ses, cell->waves ? w : NULL, m, CM_DEFAULT_ALPHA, &sum, NULL);
 		struct cm_hist_point *p = &se->pts[se->n++];
 		*p = (struct cm_hist_point){
 			ds->nsessions > 1 ? cm_xasprintf("%s#%s", label, ds->sessions[s].id)
@@ -29,7 +34,7 @@ static void run_points(const struct cm_dataset *ds, const struct cm_cell *cell, 
 		p->pt.label = p->label;
 		cm_summary_free(&sum);
 	}
-	free(v);
+	free(v), free(w), free(ses);
 }
 
 /* The mean ln median over the reference's points that share a label with se's points

@@ -342,6 +342,38 @@ static void test_wave_ci_compare_components(void **state)
 	gsl_rng_free(r);
 }
 
+/* coldmark history's point of a run in waves: its CI over the waves, the run's own report's;
+ * the same boots not in waves: the boots' (narrower). */
+static void test_wave_ci_history(void **state)
+{
+	(void)state;
+	double width[2];
+	for (int waves = 1; waves >= 0; waves--) {
+		gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+		gsl_rng_set(r, 13);
+		struct cm_dataset ds;
+		int boot = 0, wave = 0;
+		new_run(&ds, waves);
+		add_waves(&ds, r, 12, 4, 0.10, waves, &boot, &wave);
+		struct cm_report rep;
+		cm_report_build(&ds, CM_DEFAULT_ALPHA, &rep);
+		const struct cm_summary *s = &cm_report_cell(&rep, 0, 0)->s;
+		char *labels[] = { "v1" }, *ids[] = { "run-1" };
+		struct cm_judge j = { 0.05, 0, 0 };
+		struct cm_history h;
+		assert_int_equal(cm_history_build(&ds, labels, ids, 1, "c", "total", &j, &h), 0);
+		assert_int_equal(h.series[0].n, 1);
+		const struct cm_trend_point *pt = &h.series[0].pts[0].pt;
+		assert_true(pt->lo == s->median_ci_lo && pt->hi == s->median_ci_hi);
+		width[waves] = pt->hi - pt->lo;
+		cm_history_free(&h);
+		cm_report_free(&rep);
+		cm_dataset_free(&ds);
+		gsl_rng_free(r);
+	}
+	assert_true(width[1] > 1.4 * width[0]);
+}
+
 int main(void)
 {
 	gsl_set_error_handler_off();
@@ -351,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_wave_ci_until),
 		cmocka_unit_test(test_wave_ci_reports),
 		cmocka_unit_test(test_wave_ci_compare_components),
+		cmocka_unit_test(test_wave_ci_history),
 	};
 	return cmocka_run_group_tests_name("wave-ci", tests, NULL, NULL);
 }
