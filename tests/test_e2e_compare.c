@@ -221,7 +221,7 @@ void test_kill9(void **state)
 	char *dir = cm_xasprintf("%s/k", tmp), *db = cm_xasprintf("%s/h.db", tmp);
 	char *extra = cm_xasprintf("--tag killed --db %s", db);
 	stop_signal = SIGKILL;
-	assert_int_equal(coldmark(m, dir, extra, 4000, &out), 128 + SIGKILL);
+	assert_int_equal(coldmark_at(m, dir, extra, AT_RECORDED_2, &out), 128 + SIGKILL);
 	stop_signal = SIGINT;
 	free(out);
 	/* every finished boot is in the store, and the store reads */
