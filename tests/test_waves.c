@@ -138,6 +138,7 @@ static void test_value_guest(void **state)
 /* ---- the runner on a fake launcher (threads at once, no qemu) --------------------------------- */
 
 static int at_once, most_at_once, launches, interrupt_at;
+static int caseless; /* launches not told their case (its console markers, an axis value's) */
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Sleeps 50 ms "booting"; counts how many boots are in at once. Thread-safe. */
@@ -147,6 +148,7 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	ex->launched = true;
 	pthread_mutex_lock(&fake_lock);
 	int me = ++launches;
+	caseless += !l->kase || l->kase->argv != l->argv;
 	if (++at_once > most_at_once)
 		most_at_once = at_once;
 	pthread_mutex_unlock(&fake_lock);
@@ -187,7 +189,7 @@ static int fake_run(const char *out, const char *extra)
 		argv[argc++] = "--resume", argv[argc++] = dir;
 	struct cm_cli cli;
 	assert_int_equal(cm_cli_parse(cm_command("run"), argc, argv, &cli), 0);
-	launches = most_at_once = 0;
+	launches = most_at_once = caseless = 0;
 	int saved = th_stdout_off();
 	int rc = cm_run(&cli, fake_launch);
 	th_stdout_on(saved);
@@ -235,6 +237,7 @@ static void test_runner_waves(void **state)
 	(void)state;
 	assert_int_equal(fake_run("fake", NULL), 0);
 	assert_int_equal(most_at_once, 3);
+	assert_int_equal(caseless, 0);
 	char *dir = cm_xasprintf("%s/fake", tmp);
 	assert_int_equal(count_status(dir, "", "ok"), 3 * 6 + 3);
 	/* waves.csv: a line per wave (the warm-ups' and six of three), each with its makespan */
@@ -295,13 +298,14 @@ static void test_runner_axis(void **state)
 	char *argv[] = { mx, "-o", dir };
 	struct cm_cli cli;
 	assert_int_equal(cm_cli_parse(cm_command("run"), 3, argv, &cli), 0);
-	launches = most_at_once = 0;
+	launches = most_at_once = caseless = 0;
 	int saved = th_stdout_off();
 	int rc = cm_run(&cli, fake_launch);
 	th_stdout_on(saved);
 	assert_int_equal(rc, 0);
 	assert_int_equal(launches, 24);
 	assert_int_equal(most_at_once, 4);
+	assert_int_equal(caseless, 0);
 	char *json = cm_xasprintf("%s/report.json", dir);
 	FILE *f = fopen(json, "r");
 	assert_non_null(f);
