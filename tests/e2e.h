@@ -25,9 +25,9 @@ char *head_matrix(const char *name, const char *guest, const char *accel, const 
 int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
 	     char **output);
 /* The same, sent stop_signal once the run is at a moment (whenever a busy host gets it
- * there), not a fixed time after its start: a boot launched (its log made), a boot's rows in
- * samples.csv, or two boots' (then the first is in the store too: a boot's store transaction
- * commits before the next boot). */
+ * there), not a fixed time after its start: a boot launched (its log made), a measured boot's
+ * rows in samples.csv (not a warm-up's nor the reference's), or two measured boots' (then the
+ * first is in the store too: a boot's store transaction commits before the next boot). */
 enum e2e_moment { AT_BOOT, AT_RECORDED, AT_RECORDED_2 };
 int coldmark_at(const char *matrix, const char *outdir, const char *extra, enum e2e_moment at,
 		char **output);
