@@ -331,13 +331,11 @@ static char *write_matrix_fake(void)
 				    "reference: none, concurrency: 3}\n");
 }
 
-/* Whose markers each boot's row of events.csv carries. The fast guest (guest-serial) prints
- * "L" and "W" on its serial console, which the fast value's own console markers said_l and
- * said_w catch; the slow guest (guest-slow) prints nothing. A boot's console is its own qemu's,
- * so every fast boot has each exactly once and no slow boot has either, however long the host
- * keeps any of them waiting: a wave's events recorded under another boot of the wave, a slot
- * armed with another case's markers, or a boot's sockets given to another boot's qemu break
- * that, and no loaded host does. */
+/* Whose markers each boot's row of events.csv carries: the fast guest (guest-serial) says "L"
+ * and "W" on its console (the fast value's own markers said_l, said_w), the slow one nothing. A
+ * boot's console is its own qemu's, so every fast row has each once and no slow row either,
+ * however loaded the host; a wave's events recorded under another of its boots, a slot armed
+ * with another case's markers, or a boot's sockets given to another qemu break that. */
 static void expect_own_markers(const char *dir, int n)
 {
 	char *p = cm_xasprintf("%s/events.csv", dir), *csv = th_slurp(p);
@@ -422,13 +420,11 @@ static void mixed_run(const char *name, const char *accel, int k, int n, const c
 	assert_int_equal(ns, n);
 	expect_own_markers(dir, n);
 	/* The times as a rank statistic a loaded host cannot turn: a wall time only grows when
-	 * the host makes a guest wait, and the slow guest's work (150x the iterations) cannot be
-	 * shorter than its computation, so the slowest-looking fast boot (fast_max, or the
-	 * median) says how the host was, not whose markers they were (one fast boot's ~0.1 ms
-	 * work took 178 ms beside an ASan build). The fastest fast boot is the least delayed:
-	 * 10x it exceeds the slow guest's work only if every one of the n fast boots was held
-	 * up for a tenth of the slow guest's whole work inside its own ~0.1 ms. A slow boot's row
-	 * with a fast guest's port markers (perf's pid attribution is separate from the console
+	 * the guest is kept waiting (one fast ~0.1 ms work took 178 ms beside an ASan build: the
+	 * slowest fast boot says how the host was), and the slow guest's work (150x the
+	 * iterations) is never shorter than its computation. 10x the fastest fast boot tops it
+	 * only if all n fast boots were held up for a tenth of it inside their ~0.1 ms. A slow
+	 * row with a fast guest's port markers (perf's pid attribution, apart from the console
 	 * that expect_own_markers follows) falls below it. */
 	assert_true(slow_min > 10 * fast_min);
 	if (!strcmp(accel, "kvm")) /* through perf, its pid attribution */
@@ -582,10 +578,9 @@ static size_t count_status(const char *dir, const char *sub, const char *status)
 	return n;
 }
 
-/* A qemu wrapper for waves of 2: each boot (not --version, -L help nor the ROM query) appends
- * a line to NAME.started, then waits for the other boot of its wave (lines 2w-1 and 2w are
- * wave w's) before it execs qemu. Boots that run at once meet whatever the host's load; boots
- * run one by one never do: the first waits until its timeout. */
+/* A qemu wrapper for waves of 2: a boot (not --version, -L help nor the ROM query) appends a
+ * line to NAME.started and waits for its wave's other (lines 2w-1, 2w) before it execs qemu:
+ * boots at once meet however loaded the host; one by one, the first waits to its timeout. */
 static char *meeting_qemu(const char *name)
 {
 	char *qemu = cm_which("qemu-system-x86_64"), body[1024];
@@ -606,11 +601,9 @@ static char *meeting_qemu(const char *name)
 	return path;
 }
 
-/* A boot that times out in a wave stops nothing: its wave's other boot is ok. The boots reach
- * qemu through meeting_qemu: both fast boots ok says each wave's two ran at once (one by one,
- * each fast boot would wait for its partner until its own timeout), not a wall time of the
- * whole run under 12 s (which a busy host's slow start and reports can pass, and which two
- * timeouts of 3 s and two fast boots one by one would meet too). */
+/* A boot that times out in a wave stops nothing: its wave's other boot is ok. Through
+ * meeting_qemu, both fast boots ok also says each wave's two ran at once (not the run's wall
+ * time under 12 s: a busy host's start can exceed it, and one by one would meet it). */
 static void test_timeout_in_wave(void **state)
 {
 	(void)state;
@@ -632,10 +625,8 @@ static void test_timeout_in_wave(void **state)
 	free(out), free(dir), free(mx), free(body), free(q);
 }
 
-/* SIGINT ends the whole wave: both boots end at once, recorded as interrupted (not timeout,
- * as they would be had they run on to their 60 s), exit 130. The signal goes once both boots
- * of the first wave have started (meeting_qemu's lines), not 3 s after coldmark's start, which
- * a busy host may not have reached the wave by. */
+/* SIGINT ends the whole wave: both boots interrupted (not timeout, run on to 60 s), exit 130;
+ * sent once both have started (meeting_qemu's lines), not 3 s after coldmark's start. */
 static void test_sigint_wave(void **state)
 {
 	(void)state;
