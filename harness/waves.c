@@ -84,7 +84,7 @@ static void *slot_run(void *arg)
 		.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = s->log,
 		.timeout_ms = m->timeout_ms, .end_marker = em->end_marker,
 		.end_grace_ms = m->end_grace_ms, .sources = s->picked, .nsources = s->npicked,
-		.m = em, .stop = s->r->stop,
+		.m = em, .stop = s->r->stop, .kase = cs, /* its console markers: an axis value's too */
 	};
 	s->lrc = s->r->launch(&l, &s->ev, &s->ex);
 	if (s->lrc)

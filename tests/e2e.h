@@ -24,6 +24,13 @@ char *head_matrix(const char *name, const char *guest, const char *accel, const 
 /* coldmark run MATRIX -o OUTDIR EXTRA... (extra split at spaces); what it said in *output. */
 int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
 	     char **output);
+/* The same, sent stop_signal once the run is at a moment (whenever a busy host gets it
+ * there), not a fixed time after its start: a boot launched (its log made), a measured boot's
+ * rows in samples.csv (not a warm-up's nor the reference's), or two measured boots' (then the
+ * first is in the store too: a boot's store transaction commits before the next boot). */
+enum e2e_moment { AT_BOOT, AT_RECORDED, AT_RECORDED_2 };
+int coldmark_at(const char *matrix, const char *outdir, const char *extra, enum e2e_moment at,
+		char **output);
 /* Fails, saying what coldmark said and every kept boot log, unless rc is 0. */
 void expect_ok(int rc, const char *out, const char *outdir);
 void load_samples(const char *outdir, struct cm_dataset *ds);

@@ -46,8 +46,49 @@ const char *matrix_head = "guest: {bundled: %s}\n"
 				 "%s"
 				 "run: {boots: %d, warmup: %d, timeout: %s}\n";
 
-int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
-		    char **output)
+/* The measured boots (not warm-up, not the reference's) in a samples.csv's text: their
+ * total rows. */
+static size_t measured_boots(char *text)
+{
+	size_t n = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char kase[512], phase[64], status[64];
+		int boot, warmup, k = 0;
+		double d;
+		if (*line == '"') /* a quoted case id: its commas are its own */
+			sscanf(line, "\"%511[^\"]\"%n", kase, &k);
+		else
+			sscanf(line, "%511[^,]%n", kase, &k);
+		if (k && sscanf(line + k, ",%d,%63[^,],%63[^,],%lf,%d", &boot, status, phase, &d,
+				&warmup) == 5)
+			n += !strcmp(phase, "total") && !warmup && !cm_is_reference_case(kase);
+	}
+	return n;
+}
+
+/* Has the run in outdir reached the moment? */
+static bool reached(const char *outdir, enum e2e_moment at)
+{
+	char *p = cm_xasprintf("%s/%s", outdir, at == AT_BOOT ? "logs" : "samples.csv");
+	bool yes = false;
+	if (at == AT_BOOT) { /* a boot's log: made as its qemu is launched */
+		DIR *d = opendir(p);
+		for (struct dirent *e; d && !yes && (e = readdir(d));)
+			yes = strstr(e->d_name, ".log") != NULL;
+		if (d)
+			closedir(d);
+	} else if (th_exists(p)) { /* a measured boot's rows, or two boots' */
+		char *text = th_slurp(p);
+		yes = measured_boots(text) >= (at == AT_RECORDED ? 1u : 2u);
+		free(text);
+	}
+	free(p);
+	return yes;
+}
+
+/* coldmark run, sent stop_signal sigint_ms after its start or (at) once it reaches a moment */
+static int coldmark_run(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
+			int at, char **output)
 {
 	static int nruns;
 	/* in tmp, not beside outdir: outdir's parents may not exist yet */
@@ -58,11 +99,40 @@ int coldmark(const char *matrix, const char *outdir, const char *extra, int sigi
 	for (char *t = copy ? strtok_r(copy, " ", &save) : NULL; t && k < 11; t = strtok_r(NULL, " ", &save))
 		argv[k++] = t;
 	argv[k] = NULL;
-	int rc = run(argv, out, sigint_ms);
+	int rc;
+	if (at < 0) {
+		rc = run(argv, out, sigint_ms);
+	} else {
+		pid_t pid = th_start(argv, out);
+		int st;
+		bool there = false;
+		/* no bound of its own: ctest's TIMEOUT ends a run that never gets there */
+		while (!(there = reached(outdir, (enum e2e_moment)at)) && !waitpid(pid, &st, WNOHANG))
+			usleep(2000);
+		if (there) {
+			kill(pid, stop_signal);
+			rc = th_finish(pid);
+		} else { /* it ended before: its own status, which the caller's check refuses */
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			fprintf(stderr, "coldmark ended (%d) before the moment a signal was for\n", rc);
+		}
+	}
 	*output = th_slurp(out);
 	free(copy);
 	free(out);
 	return rc;
+}
+
+int coldmark(const char *matrix, const char *outdir, const char *extra, int sigint_ms,
+	     char **output)
+{
+	return coldmark_run(matrix, outdir, extra, sigint_ms, -1, output);
+}
+
+int coldmark_at(const char *matrix, const char *outdir, const char *extra, enum e2e_moment at,
+		char **output)
+{
+	return coldmark_run(matrix, outdir, extra, 0, (int)at, output);
 }
 
 char *head_matrix(const char *name, const char *guest, const char *accel, const char *phases,

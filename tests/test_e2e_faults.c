@@ -129,7 +129,7 @@ void test_resume(void **state)
 	char *m = head_matrix("resume", "guest", "tcg], cpu: [qemu64, max", "", 8, 1, "30s");
 	char *dir = cm_xasprintf("%s/resume", tmp);
 	char *db = cm_xasprintf("--db %s/resume.db --sessions 2", tmp);
-	assert_int_equal(coldmark(m, dir, db, 1500, &out), 130);
+	assert_int_equal(coldmark_at(m, dir, db, AT_RECORDED, &out), 130);
 	free(out);
 	char *extra = cm_xasprintf("--resume %s %s", dir, db);
 	char *argv_dir = cm_xasprintf("%s-unused", dir);
@@ -199,7 +199,7 @@ void test_fault_sigint(void **state)
 {
 	char *m = head_matrix("sigint", "guest", "tcg", "", 200, 0, "30s");
 	char *out, *dir = cm_xasprintf("%s/sigint", tmp);
-	assert_int_equal(coldmark(m, dir, NULL, 2500, &out), 130);
+	assert_int_equal(coldmark_at(m, dir, NULL, AT_RECORDED, &out), 130);
 	assert_non_null(strstr(out, "interrupted"));
 	struct cm_dataset ds;
 	load_samples(dir, &ds);

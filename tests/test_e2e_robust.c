@@ -168,7 +168,7 @@ void test_kill_and_hangup(void **state)
 		 "axes: {accel: [tcg]}\nrun: {boots: 1, warmup: 0, timeout: 3s, reference: none}\n", tag);
 	char *m = th_write_matrix(tmp, "hang", body), *dir = cm_xasprintf("%s/k9", tmp);
 	stop_signal = SIGKILL;
-	assert_int_equal(coldmark(m, dir, NULL, 1000, &out), 128 + SIGKILL);
+	assert_int_equal(coldmark_at(m, dir, NULL, AT_BOOT, &out), 128 + SIGKILL);
 	free(out);
 	wait_no_qemu(tag);
 	/* the plan was on disk before the first boot: the run resumes to its planned count */
@@ -187,7 +187,7 @@ void test_kill_and_hangup(void **state)
 	/* a hang-up (a dropped ssh session) stops the run as SIGTERM does: reports, exit 130 */
 	char *d2 = cm_xasprintf("%s/hup", tmp);
 	stop_signal = SIGHUP;
-	assert_int_equal(coldmark(m, d2, NULL, 1000, &out), 130);
+	assert_int_equal(coldmark_at(m, d2, NULL, AT_BOOT, &out), 130);
 	stop_signal = SIGINT;
 	assert_non_null(strstr(out, "interrupted by signal 1"));
 	assert_true(exists(d2, "summary.csv"));
