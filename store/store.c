@@ -263,18 +263,7 @@ static pthread_once_t add_once = PTHREAD_ONCE_INIT;
 
 static void make_add(void)
 {
-	for (int k = 1; k <= ADD_MAX; k++) {
-		struct cm_buf b = { 0 };
-		cm_buf_printf(&b, "%s", ADD_COLS);
-		for (int r = 0; r < k; r++) {
-			cm_buf_printf(&b, "%s(", r ? ", " : "");
-			for (int c = 1; c <= ADD_NCOL; c++)
-				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * ADD_NCOL + c);
-			cm_buf_printf(&b, ")");
-		}
-		cm_buf_printf(&b, " ON CONFLICT DO NOTHING");
-		add_sql[k] = b.s;
-	}
+	cm_store_values_sql(add_sql, ADD_MAX, ADD_COLS, ADD_NCOL, " ON CONFLICT DO NOTHING");
 }
 
 /* PostgreSQL says the rowid it gave (a row for a row inserted, none for a skipped one) */

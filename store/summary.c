@@ -137,18 +137,7 @@ static pthread_once_t put_once = PTHREAD_ONCE_INIT;
 
 static void make_put(void)
 {
-	for (int k = 1; k <= PUT_MAX; k++) {
-		struct cm_buf b = { 0 };
-		cm_buf_printf(&b, "%s", PUT_COLS);
-		for (int r = 0; r < k; r++) {
-			cm_buf_printf(&b, "%s(", r ? ", " : "");
-			for (int c = 1; c <= PUT_NCOL; c++)
-				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * PUT_NCOL + c);
-			cm_buf_printf(&b, ")");
-		}
-		cm_buf_printf(&b, "%s", PUT_UPDATE);
-		put_sql[k] = b.s;
-	}
+	cm_store_values_sql(put_sql, PUT_MAX, PUT_COLS, PUT_NCOL, PUT_UPDATE);
 }
 
 /* cm_ln_session_stats of a's times, the same operations in the same order (the same bits:
