@@ -237,7 +237,10 @@ static int same_text(void *ctx, int ncol, const char *const *vals)
  * (cm_store_count_added); any other trigger (a refusal, an audit) turns them all back on.
  * Looked at when the transaction begins and another connection has committed since the last
  * look (data_version: a trigger made or dropped is such a commit); under BEGIN IMMEDIATE no
- * one else commits until this transaction ends. Other connections run them as ever. */
+ * one else commits until this transaction ends. Other connections run them as ever.
+ * coldmark inserts into samples (store.c, copy.c, both counting) and never updates or deletes
+ * a row there once the triggers exist (the dedup step of schema 5 runs before them): a write
+ * that did would have to count itself as samples_updated/samples_deleted do. */
 static int own_count(struct cm_store *s)
 {
 	struct stmt_cache *c = s->stmts;
