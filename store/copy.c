@@ -102,6 +102,7 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 	struct cm_strset seen = { 0 };
 	enum { THERE, SKIPPED_NOW, ADDED } *boot = cm_xcalloc(c->samples.n + 1, sizeof(*boot));
 	size_t nboots = 0;
+	long long nadded = 0;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < c->samples.n; i++) {
 		char *const *v = &c->samples.v[i * c->samples.ncol];
@@ -123,6 +124,7 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 		if (dst->ops->query(dst, PUT_SAMPLE, 13, (const char *const *)v,
 				    cm_store_count_row, &added))
 			rc = CM_ERR(CM_EIO);
+		nadded += added;
 		if (added && boot[b] != ADDED) {
 			boot[b] = ADDED;
 			char *k = cm_xasprintf("%s\t%s", v[1], v[9]);
@@ -135,6 +137,8 @@ static int copy_samples(struct cm_store *dst, struct copy *c)
 			}
 		}
 	}
+	if (!rc && c->samples.n) /* the rows are the run's: v[0] its id */
+		rc = cm_store_count_added(dst, c->samples.v[0], nadded);
 	c->boots = c->skipped = 0;
 	for (size_t b = 0; b < nboots; b++) {
 		if (boot[b] == ADDED)

@@ -60,6 +60,11 @@ struct cm_store {
 	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
 	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
 	struct cm_summary_cache *sums; /* the summary writer's groups between boots (summary.c) */
+	/* SQLite, read as a write transaction begins: PRAGMA data_version (it changes when
+	 * another connection commits), and whether this connection runs no triggers and counts
+	 * its own inserts to samples (cm_store_count_added; sqlite.c says when) */
+	long long data_version;
+	bool own_count;
 };
 
 /* sql with its parameters, for its effect (store.c's helpers over ops->query). 0 or an error. */
@@ -81,6 +86,9 @@ struct cm_param {
  * ops->query (PostgreSQL's RETURNING). 0 or an error. */
 int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p,
 			cm_db_row_fn row, void *ctx);
+/* out[k] (k = 1..max): "head (k rows of ncol parameters $1, $2, ... in order) tail", the text
+ * of a k-row INSERT (values.c); made once, kept for the process. */
+void cm_store_values_sql(char **out, int max, const char *head, int ncol, const char *tail);
 /* SQLite's side of it (sqlite.c): 0 or -1 with err set */
 int cm_db_sqlite_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p);
 /* Every column of every result row, copied and flattened (ncol a row); NULL stays NULL. */
@@ -97,6 +105,11 @@ int cm_store_new_run_row(struct cm_store *s, const char *const *p);
 /* a query's row callback that counts the rows (ctx: an int) */
 int cm_store_count_row(void *ctx, int ncol, const char *const *vals);
 
+/* Inside a write transaction that added n rows of run_id's to samples: counted in the run's
+ * row as the samples_added trigger counts them, when the connection runs no triggers
+ * (s->own_count, SQLite); else (PostgreSQL, SQLite with other triggers) a no-op: the
+ * trigger counted them. 0 or an error. */
+int cm_store_count_added(struct cm_store *s, const char *run_id, long long n);
 /* body in one write transaction, retried while another writer holds the store; body's own
  * error (or CM_ERR(CM_EIO)) when it fails */
 int cm_store_transaction(struct cm_store *s, int (*body)(struct cm_store *s, void *ctx), void *ctx);

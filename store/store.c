@@ -181,6 +181,16 @@ int cm_store_new_run_row(struct cm_store *s, const char *const *p)
 	return CM_ERR(CM_EEXIST);
 }
 
+static const char COUNT_ADDED[] = "UPDATE runs SET samples = samples + $2 WHERE id = $1";
+
+int cm_store_count_added(struct cm_store *s, const char *run_id, long long n)
+{
+	if (s->pg || !s->own_count || !n)
+		return 0;
+	struct cm_param p[] = { CM_PTEXT(run_id), CM_PINT(n) };
+	return cm_store_exec_typed(s, COUNT_ADDED, 2, p, NULL, NULL);
+}
+
 struct begin_ctx {
 	const char *run_id, *tag;
 	const struct cm_dataset *ds;
@@ -263,18 +273,7 @@ static pthread_once_t add_once = PTHREAD_ONCE_INIT;
 
 static void make_add(void)
 {
-	for (int k = 1; k <= ADD_MAX; k++) {
-		struct cm_buf b = { 0 };
-		cm_buf_printf(&b, "%s", ADD_COLS);
-		for (int r = 0; r < k; r++) {
-			cm_buf_printf(&b, "%s(", r ? ", " : "");
-			for (int c = 1; c <= ADD_NCOL; c++)
-				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * ADD_NCOL + c);
-			cm_buf_printf(&b, ")");
-		}
-		cm_buf_printf(&b, " ON CONFLICT DO NOTHING");
-		add_sql[k] = b.s;
-	}
+	cm_store_values_sql(add_sql, ADD_MAX, ADD_COLS, ADD_NCOL, " ON CONFLICT DO NOTHING");
 }
 
 /* PostgreSQL says the rowid it gave (a row for a row inserted, none for a skipped one) */
@@ -330,7 +329,7 @@ static struct added *key_of(struct added **keys, size_t *nkeys, const char *case
  * (each the largest so far + 1), so all k in: the last k rowids; only some: their keys are
  * made again from their samples. */
 static int add_samples(struct cm_store *s, const struct rows_ctx *x, size_t i, size_t k,
-		       struct added **keys, size_t *nkeys)
+		       struct added **keys, size_t *nkeys, long long *nadded)
 {
 	struct cm_param p[ADD_MAX * ADD_NCOL];
 	int session[ADD_MAX];
@@ -351,6 +350,7 @@ static int add_samples(struct cm_store *s, const struct rows_ctx *x, size_t i, s
 		if (!rc && s->changed == (long long)k)
 			first = s->last_rowid - (int64_t)k + 1;
 		some = !rc && s->changed > 0 && s->changed < (long long)k;
+		*nadded += rc ? 0 : s->changed;
 	}
 	for (size_t j = 0; !rc && (first >= 0 || some) && j < k; j++) {
 		const struct cm_sample_row *r = &x->ds->rows[i + j];
@@ -370,9 +370,12 @@ static int rows_body(struct cm_store *s, void *ctx)
 	const struct rows_ctx *x = ctx;
 	struct added *keys = NULL;
 	size_t nkeys = 0, step = s->pg ? 1 : ADD_MAX;
+	long long nadded = 0;
 	int rc = 0;
 	for (size_t i = x->from; !rc && i < x->to; i += step)
-		rc = add_samples(s, x, i, x->to - i < step ? x->to - i : step, &keys, &nkeys);
+		rc = add_samples(s, x, i, x->to - i < step ? x->to - i : step, &keys, &nkeys,
+				 &nadded);
+	rc = rc ? rc : cm_store_count_added(s, x->run_id, nadded);
 	for (size_t k = 0; k < nkeys; k++) {
 		if (!rc && keys[k].refresh)
 			rc = cm_summary_refresh(s, x->run_id, &keys[k].key, 1);

@@ -137,18 +137,7 @@ static pthread_once_t put_once = PTHREAD_ONCE_INIT;
 
 static void make_put(void)
 {
-	for (int k = 1; k <= PUT_MAX; k++) {
-		struct cm_buf b = { 0 };
-		cm_buf_printf(&b, "%s", PUT_COLS);
-		for (int r = 0; r < k; r++) {
-			cm_buf_printf(&b, "%s(", r ? ", " : "");
-			for (int c = 1; c <= PUT_NCOL; c++)
-				cm_buf_printf(&b, "%s$%d", c > 1 ? ", " : "", r * PUT_NCOL + c);
-			cm_buf_printf(&b, ")");
-		}
-		cm_buf_printf(&b, "%s", PUT_UPDATE);
-		put_sql[k] = b.s;
-	}
+	cm_store_values_sql(put_sql, PUT_MAX, PUT_COLS, PUT_NCOL, PUT_UPDATE);
 }
 
 /* cm_ln_session_stats of a's times, the same operations in the same order (the same bits:
@@ -428,7 +417,7 @@ static bool append(struct group *g, const struct cm_summary_new *r, bool *touche
  * back and decoded (which cost every boot the whole session so far: quadratic over a
  * session). A group is used only while it is the store's own row, to the bit:
  * - SQLite: no other connection has committed to the file since this one's last write
- *   (PRAGMA data_version, read inside the write transaction, where no one else can commit);
+ *   (PRAGMA data_version, read as the write transaction began, where no one else can commit);
  * - PostgreSQL: the key's rows still count what the group counts (n_rows and last_row of
  *   every phase), read under the key's lock: another writer's boot or copy adds to them;
  * - every write that does not go through here (a refresh, the migration) and every
@@ -459,13 +448,6 @@ void cm_summary_forget(struct cm_store *s)
 	s->sums = NULL;
 }
 
-static int one_ll(void *ctx, int ncol, const char *const *v)
-{
-	*(long long *)ctx = v[0] ? atoll(v[0]) : -1;
-	return 1;
-}
-
-static const char DATA_VERSION[] = "PRAGMA data_version";
 static const char KEY_MARKS[] = "SELECT phase, n_rows, last_row FROM session_summary WHERE "
 				"run_id = $1 AND case_id = $2 AND session = $3";
 
@@ -489,8 +471,8 @@ static int mark_row(void *ctx, int ncol, const char *const *v)
 /* The cache, emptied when it may no longer be the store's (SQLite); NULL when it cannot say. */
 static struct cm_summary_cache *cache(struct cm_store *s)
 {
-	long long v = 0;
-	if (!s->pg && (s->ops->query(s, DATA_VERSION, 0, NULL, one_ll, &v) || v < 0)) {
+	long long v = s->pg ? 0 : s->data_version; /* read as the transaction began (sqlite.c) */
+	if (v < 0) {
 		cm_summary_forget(s);
 		return NULL;
 	}

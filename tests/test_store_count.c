@@ -1,0 +1,240 @@
+/* The SQLite writer counts its own inserts (store6, issue 25 item 6): while the store's
+ * triggers are coldmark's three counting ones and no other, coldmark's connection runs no
+ * trigger program a row and adds the rows its transaction put in to runs.samples in one
+ * statement. These tests ask (real SQLite files, a second plain connection for the writes
+ * around coldmark):
+ * - a boot's transaction is BEGIN, data_version, the samples' insert, the count, the summary's
+ *   upsert, COMMIT: 6 statements and no trigger program (19 trace events before);
+ * - runs.samples equals COUNT(*) of the run's samples after boots, boots again (all skipped
+ *   by the unique key), some rows again, a copy to another store, and writes around
+ *   coldmark (a row inserted, one deleted: the triggers still count those);
+ * - a trigger of someone else's (here: one that logs each sample inserted) runs on
+ *   coldmark's next boot, and the counts stay exact; dropped, the own count is back;
+ * - the k-row VALUES text the inserts are made of. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/store.h"
+
+#include "../store/driver.h"
+#include "helpers.h"
+
+static char tmp[256];
+static const char *const PHASES[] = { "firmware", "mode_switch", "work", "markers", "total",
+				      "qemu_cpu", "qemu_maxrss" };
+
+static long long value(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* sql on a connection of its own: a write around coldmark */
+static void around(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* runs.samples and samples_changed against the rows there are */
+static void counts_exact(const char *path, long long changed)
+{
+	long long rows = value(path, "SELECT COUNT(*) FROM samples WHERE run_id = 'run-c'");
+	long long said = value(path, "SELECT samples FROM runs WHERE id = 'run-c'");
+	if (rows != said)
+		fail_msg("%s: runs.samples %lld, the samples %lld", path, said, rows);
+	assert_int_equal(value(path, "SELECT samples_changed FROM runs WHERE id = 'run-c'"), changed);
+}
+
+static struct cm_store *fresh(const char *name, struct cm_dataset *ds, char **path)
+{
+	*path = cm_xasprintf("%s/%s.db", tmp, name);
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(*path, &err);
+	if (!s)
+		fail_msg("%s: %s", *path, err.msg);
+	char *axes[] = { "variant" }, *la[] = { "a" };
+	cm_dataset_init(ds, axes, 1);
+	cm_dataset_case(ds, "variant=a", la);
+	cm_dataset_meta(ds, "date", "2026-12-06 12:00:00 +0000");
+	cm_dataset_meta(ds, "host", "h1");
+	assert_int_equal(cm_store_begin_run(s, "run-c", "t", ds), 0);
+	cm_dataset_session(ds, "1", "h1");
+	return s;
+}
+
+/* boot's 7 rows into ds and the store (rows [from, n)); 0 or the store's error */
+static int boot(struct cm_store *s, struct cm_dataset *ds, int b)
+{
+	size_t from = ds->n;
+	for (int p = 0; p < 7; p++)
+		cm_dataset_add(ds, "variant=a", b, false, "ok", PHASES[p], 1e6 * (p + 1) + b, "perf",
+			       "none");
+	int rc = cm_store_add_rows(s, "run-c", ds, from, ds->n);
+	if (rc)
+		fail_msg("boot %d: %s", b, cm_store_error(s));
+	return rc;
+}
+
+struct trace {
+	int stmts, triggers;
+	char seen[2048];
+};
+
+static int traced(unsigned type, void *ctx, void *p, void *x)
+{
+	struct trace *t = ctx;
+	const char *sql = x;
+	t->stmts++;
+	t->triggers += !strncmp(sql, "-- TRIGGER", 10);
+	size_t n = strlen(t->seen);
+	snprintf(t->seen + n, sizeof(t->seen) - n, "%.40s | ", sql);
+	(void)type, (void)p;
+	return 0;
+}
+
+/* One boot's transaction, statement by statement (sqlite3_trace_v2 on coldmark's connection) */
+static void test_boot_statements(void **state)
+{
+	struct cm_dataset ds;
+	char *path;
+	struct cm_store *s = fresh("stmts", &ds, &path);
+	boot(s, &ds, 1); /* the first: the triggers looked at, statements prepared */
+	struct trace t = { 0 };
+	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, traced, &t);
+	boot(s, &ds, 2);
+	sqlite3_trace_v2(s->db, 0, NULL, NULL);
+	if (t.triggers || t.stmts != 6)
+		fail_msg("boot 2: %d statements, %d trigger programs (want 6 and 0): %s", t.stmts,
+			 t.triggers, t.seen);
+	cm_store_close(s);
+	counts_exact(path, 0);
+	cm_dataset_free(&ds);
+	free(path);
+	(void)state;
+}
+
+static void test_counts_exact(void **state)
+{
+	struct cm_dataset ds;
+	char *path, *copy;
+	struct cm_store *s = fresh("exact", &ds, &path);
+	for (int b = 1; b <= 5; b++)
+		boot(s, &ds, b);
+	counts_exact(path, 0);
+	/* every row again (another copy's boots): all skipped, none counted */
+	assert_int_equal(cm_store_add_rows(s, "run-c", &ds, 0, ds.n), 0);
+	counts_exact(path, 0);
+	/* a boot whose first rows are there and last not */
+	size_t from = ds.n;
+	for (int p = 0; p < 7; p++)
+		cm_dataset_add(&ds, "variant=a", 6, false, "ok", PHASES[p], 2e6 + p, "perf", "none");
+	assert_int_equal(cm_store_add_rows(s, "run-c", &ds, from, from + 3), 0);
+	assert_int_equal(cm_store_add_rows(s, "run-c", &ds, from, ds.n), 0);
+	counts_exact(path, 0);
+	assert_int_equal(value(path, "SELECT COUNT(*) FROM samples"), 42);
+	/* around coldmark: a row in, a row out, by a connection that runs the triggers */
+	around(path, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, "
+		     "duration_ns, source, cache_drop, session) VALUES ('run-c', 'variant=a', 99, 0,"
+		     " 'ok', 'work', 5, 'perf', 'none', 1); DELETE FROM samples WHERE boot = 1 AND "
+		     "phase = 'total'");
+	counts_exact(path, 1);
+	boot(s, &ds, 7); /* coldmark's next boot: another connection committed in between */
+	counts_exact(path, 1);
+	/* a copy (sync, merge) into another store counts what it adds */
+	struct cm_dataset ds2;
+	struct cm_store *t = fresh("copy", &ds2, &copy);
+	struct cm_store_copied out = { 0 };
+	assert_int_equal(cm_store_copy_run(s, t, "run-c", &out), 0);
+	assert_int_equal(cm_store_copy_run(s, t, "run-c", &out), 0); /* again: nothing added */
+	cm_store_close(t);
+	counts_exact(copy, 0);
+	assert_int_equal(value(copy, "SELECT COUNT(*) FROM samples"), 49);
+	cm_store_close(s);
+	cm_dataset_free(&ds), cm_dataset_free(&ds2);
+	free(path), free(copy);
+	(void)state;
+}
+
+/* someone else's trigger runs on coldmark's boots; without it, coldmark counts again */
+static void test_other_trigger(void **state)
+{
+	struct cm_dataset ds;
+	char *path;
+	struct cm_store *s = fresh("other", &ds, &path);
+	boot(s, &ds, 1);
+	around(path, "CREATE TABLE seen (boot INTEGER);"
+		     "CREATE TRIGGER log_boots AFTER INSERT ON samples BEGIN INSERT INTO seen "
+		     "VALUES (NEW.boot); END;");
+	boot(s, &ds, 2);
+	assert_int_equal(value(path, "SELECT COUNT(*) FROM seen WHERE boot = 2"), 7);
+	counts_exact(path, 0);
+	around(path, "DROP TRIGGER log_boots");
+	struct trace t = { 0 };
+	boot(s, &ds, 3); /* the triggers looked at again: coldmark's alone */
+	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, traced, &t);
+	boot(s, &ds, 4);
+	sqlite3_trace_v2(s->db, 0, NULL, NULL);
+	assert_int_equal(t.triggers, 0);
+	assert_int_equal(value(path, "SELECT COUNT(*) FROM seen"), 7);
+	counts_exact(path, 0);
+	/* one of coldmark's own changed (same name, another body): not coldmark's set */
+	around(path, "DROP TRIGGER samples_added; CREATE TRIGGER samples_added AFTER INSERT ON "
+		     "samples BEGIN UPDATE runs SET samples = samples + 1 WHERE id = NEW.run_id; "
+		     "INSERT INTO seen VALUES (-1); END;");
+	boot(s, &ds, 5);
+	assert_int_equal(value(path, "SELECT COUNT(*) FROM seen WHERE boot = -1"), 7);
+	counts_exact(path, 0);
+	cm_store_close(s);
+	cm_dataset_free(&ds);
+	free(path);
+	(void)state;
+}
+
+static void test_values_text(void **state)
+{
+	char *sql[3] = { 0 };
+	cm_store_values_sql(sql, 2, "INSERT INTO t (a, b) VALUES ", 2, " ON CONFLICT DO NOTHING");
+	assert_string_equal(sql[1], "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+	assert_string_equal(sql[2], "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT "
+				    "DO NOTHING");
+	free(sql[1]), free(sql[2]);
+	(void)state;
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof(tmp), "/tmp/cm-count-XXXXXX");
+	if (!mkdtemp(tmp))
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_boot_statements),
+		cmocka_unit_test(test_counts_exact),
+		cmocka_unit_test(test_other_trigger),
+		cmocka_unit_test(test_values_text),
+	};
+	int rc = cmocka_run_group_tests_name("store-count", tests, NULL, NULL);
+	th_rm_rf(tmp);
+	return rc;
+}
