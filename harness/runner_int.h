@@ -18,6 +18,13 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 		    const struct cm_boot_result *br, const char *log, int64_t t0);
 /* At the end: a resumed run with no boot left still brings the shared store what it lacks. */
 int cm_runner_share_rest(struct cm_runner *r);
+/* The log a boot writes while it runs: its own name when kept from the start (run.keep_logs),
+ * else the reused logs/running.log (slot 0) or a wave slot's running-SLOT.log; and that
+ * reused file removed at the run's end. */
+char *cm_runner_log(const struct cm_runner *r, const struct cm_planned *b, int slot);
+void cm_runner_log_done(const struct cm_runner *r, int slot);
+/* A boot the run stopped at before cm_runner_after: its log kept by its own name. */
+void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log);
 int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
 
 #endif
