@@ -351,74 +351,6 @@ static void audit(struct cm_runner *r, const struct cm_clock *before, const stru
 		snprintf(out, n, "clock %.2f GHz, typical %.2f GHz", khz / 1e6, typical / 1e6);
 }
 
-/* A boot's log: qemu's output (and the console's) while it runs. It gets its own name
- * (logs/CASEINDEX-bN.log, warm-ups -wN) when it is kept: a failed boot's, every boot's with
- * run.keep_logs. Else it is written into logs/running.log (a wave's slot S: running-S.log),
- * emptied after an ok boot and named as its boot's when the boot failed (cm_runner_after): a
- * log made and unlinked at every boot was ~40 us of coldmark's CPU a boot (the inode's
- * allocation and its eviction), truncating an empty file is ~nothing. A rename that fails
- * stops the reuse: from there on every boot has its own name again. */
-static bool logs_named; /* a failed boot's log could not be renamed: every log by its name */
-
-static char *boot_log_name(const struct cm_runner *r, const struct cm_planned *b)
-{
-	return cm_xasprintf("%s/%zu-%s%d.log", r->logs, b->c, b->warmup ? "w" : "b", b->boot);
-}
-
-char *cm_runner_log(const struct cm_runner *r, const struct cm_planned *b, int slot)
-{
-	if (r->m->keep_logs || logs_named)
-		return boot_log_name(r, b);
-	return slot ? cm_xasprintf("%s/running-%d.log", r->logs, slot)
-		    : cm_xasprintf("%s/running.log", r->logs);
-}
-
-void cm_runner_log_done(const struct cm_runner *r, int slot)
-{
-	if (logs_named) /* a failed boot's log may be the one left there */
-		return;
-	char *p = slot ? cm_xasprintf("%s/running-%d.log", r->logs, slot)
-		       : cm_xasprintf("%s/running.log", r->logs);
-	unlink(p);
-	free(p);
-}
-
-/* After the boot: its log emptied for the next (ok), or moved to its own name (kept). Returns
- * the name the log has now (for the progress line), or NULL: log is its name already. */
-static char *settle_log(struct cm_runner *r, const struct cm_planned *b,
-			const struct cm_boot_result *br, const char *log)
-{
-	bool kept = br->status != CM_STATUS_OK || r->m->keep_logs;
-	char *name = boot_log_name(r, b);
-	if (!strcmp(name, log)) { /* named from the start */
-		if (!kept)
-			unlink(log);
-		free(name);
-		return NULL;
-	}
-	if (!kept) {
-		truncate(log, 0);
-		free(name);
-		return NULL;
-	}
-	if (rename(log, name)) {
-		sayf(r, "cannot rename %s to %s (%s): that boot's log stays where it is, and every "
-			"later boot's log gets its own name", log, name, strerror(errno));
-		logs_named = true;
-		free(name);
-		return NULL;
-	}
-	return name;
-}
-
-/* A boot that stopped the run before cm_runner_after (its journals or store refused it): its
- * log kept by its name, as every such boot's was. */
-void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log)
-{
-	struct cm_boot_result failed = { .status = CM_STATUS_LAUNCH_FAILED }; /* any but ok */
-	free(settle_log(r, b, &failed, log));
-}
-
 /* One boot: caches dropped, launched through the case's sources, evaluated into rows. */
 static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		    struct cm_boot_result *br, struct cm_events *ev, char **log, const char **src)
@@ -643,7 +575,7 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 		    const struct cm_boot_result *br, const char *log, int64_t t0)
 {
 	int64_t t = thread_cpu_ns();
-	char *named = settle_log(r, b, br, log); /* run.keep_logs keeps them all */
+	char *named = cm_runner_settle_log(r, b, br, log); /* run.keep_logs keeps them all */
 	if (!b->warmup && br->status != CM_STATUS_INTERRUPTED) {
 		r->nmeasured++;
 		r->done[b->c]++;
@@ -662,7 +594,7 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
 	cpu_at(r, 0, 0);
 	medians_reset();
-	logs_named = false;
+	cm_runner_logs_reset();
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
 		medians_reset();
