@@ -494,10 +494,11 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
  * 200x the last one's cost has passed (rewrites <= ~0.5% of the run: what issue 25 allows
  * coldmark a boot). It was 500x and at least 1 s, when a rewrite rebuilt every case. COLDMARK_REPORT_EVERY_CASE=1: no guard (the growth
  * check, scripts/bench-scale.sh). */
+static bool every_case; /* COLDMARK_REPORT_EVERY_CASE=1, read at the loop's start */
+
 static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
-	const char *e = getenv("COLDMARK_REPORT_EVERY_CASE");
-	bool every = e && !strcmp(e, "1");
+	bool every = every_case;
 	int64_t since = r->clock() - r->last_report_ns;
 	/* after the plan's last boot the run's end writes them anyway */
 	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
@@ -595,6 +596,8 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	cpu_at(r, 0, 0);
 	medians_reset();
 	cm_runner_logs_reset();
+	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
+	every_case = every && !strcmp(every, "1");
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
 		medians_reset();
