@@ -14,10 +14,11 @@
 /* A boot's log: qemu's output (and the console's) while it runs. It gets its own name
  * (logs/CASEINDEX-bN.log, warm-ups -wN) when it is kept: a failed boot's, every boot's with
  * run.keep_logs. Else it is written into logs/running.log (a wave's slot S: running-S.log),
- * emptied after an ok boot and named as its boot's when the boot failed (cm_runner_after): a
- * log made and unlinked at every boot was ~40 us of coldmark's CPU a boot (the inode's
- * allocation and its eviction), truncating an empty file is ~nothing. A rename that fails
- * stops the reuse: from there on every boot has its own name again. */
+ * emptied by the next boot's launch (O_TRUNC, as a new file is made) and named as its boot's
+ * when the boot failed (cm_runner_after): a log made and unlinked at every boot was ~25 us of
+ * the main thread's CPU a boot in the unlink alone (the inode's eviction) and ~15 us more in
+ * the launch's open (an inode made, not one reused). A rename that fails stops the reuse:
+ * from there on every boot has its own name again. */
 static bool logs_named; /* a failed boot's log could not be renamed: every log by its name */
 
 static char *boot_log_name(const struct cm_runner *r, const struct cm_planned *b)
@@ -56,8 +57,7 @@ char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
 		free(name);
 		return NULL;
 	}
-	if (!kept) {
-		truncate(log, 0);
+	if (!kept) { /* the next boot's launch empties it (O_TRUNC), as it would a new one */
 		free(name);
 		return NULL;
 	}
@@ -73,6 +73,10 @@ char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
 		free(name);
 		return NULL;
 	}
+	/* not launched: the child that empties the log never ran, and what it holds is an
+	 * earlier boot's (a launched boot's child opened it with O_TRUNC before qemu ran) */
+	if (br->status == CM_STATUS_LAUNCH_FAILED)
+		truncate(name, 0);
 	return name;
 }
 
