@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -189,6 +190,47 @@ static int shared_rows(struct cm_runner *r, size_t first_row, const char *case_i
 	return share(r, first_row, what);
 }
 
+/* A boot's rows (0: samples.csv's, 1: events.csv's) are formatted into two memory streams kept
+ * from boot to boot, rewound each time (a memstream's size is its position at each fflush), and
+ * locked by no one but this thread: an open_memstream and fclose a journal a boot, and a lock
+ * around each of a row's ~25 fputc/fputs, were a third of the journals' main-thread CPU. */
+static struct {
+	FILE *f[2];
+	char *text[2];
+	size_t len[2];
+} jbuf;
+
+static FILE *jbuf_rewind(int k)
+{
+	if (!jbuf.f[k]) {
+		jbuf.f[k] = open_memstream(&jbuf.text[k], &jbuf.len[k]);
+		if (!jbuf.f[k]) {
+			fputs("coldmark: out of memory\n", stderr);
+			abort();
+		}
+		__fsetlocking(jbuf.f[k], FSETLOCKING_BYCALLER);
+	}
+	rewind(jbuf.f[k]);
+	return jbuf.f[k];
+}
+
+static const char *jbuf_text(int k, size_t *len)
+{
+	fflush(jbuf.f[k]);
+	*len = jbuf.len[k];
+	return jbuf.text[k];
+}
+
+static void jbuf_free(void)
+{
+	for (int k = 0; k < 2; k++)
+		if (jbuf.f[k])
+			fclose(jbuf.f[k]);
+	for (int k = 0; k < 2; k++)
+		free(jbuf.text[k]);
+	memset(&jbuf, 0, sizeof(jbuf));
+}
+
 /* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
  * rows leave the dataset again and the journals are cut back; then into the shared store,
  * which may fail without stopping the run. 0 or CM_RUNNER_OUTPUT. */
@@ -198,14 +240,12 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	struct cm_rundir *rd = r->rd;
 	struct cm_dataset *ds = r->ds;
 	struct cm_store *store = r->store;
+	size_t nrows, nevs;
 	int64_t t = thread_cpu_ns();
-	char *rows = NULL, *evs = NULL;
-	size_t nrows = 0, nevs = 0;
-	FILE *f = open_memstream(&rows, &nrows);
+	FILE *f = jbuf_rewind(0);
 	for (size_t i = first_row; i < ds->n; i++)
 		cm_samples_write_row(f, ds, &ds->rows[i]);
-	fclose(f);
-	f = open_memstream(&evs, &nevs);
+	f = jbuf_rewind(1);
 	for (size_t e = 0; e < ev->n; e++) {
 		cm_csv_field(f, case_id);
 		/* ",%d,%d,%s,%u,%u,%lld,%s\n" without printf's format parsing (a boot's events) */
@@ -218,7 +258,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		fputc(',', f), fputs(ev->v[e].source && ev->v[e].shadow ? ev->v[e].source : src, f);
 		fputc('\n', f);
 	}
-	fclose(f);
+	const char *rows = jbuf_text(0, &nrows), *evs = jbuf_text(1, &nevs);
 	/* events first: samples.csv is the contract, and a boot is in it only when its events
 	 * are on disk too (a failure in samples.csv takes the boot's events back out) */
 	off_t events_before = rd->good[CM_JOURNAL_EVENTS];
@@ -248,8 +288,6 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		cm_dataset_truncate(ds, first_row);
 		rc = CM_RUNNER_OUTPUT;
 	}
-	free(rows);
-	free(evs);
 	return rc;
 }
 
@@ -324,7 +362,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	enum cm_drop_done dd = m->drop_caches ? cm_drop_caches(m->drop_method, r->drop_files, r->ndrop)
 					      : CM_DROPPED_NONE;
 	r->drop_used = cm_drop_names[dd];
-	*log = cm_xasprintf("%s/%zu-%s%d.log", r->logs, b->c, b->warmup ? "w" : "b", b->boot);
+	*log = cm_runner_log(r, b, 0);
 	/* a reference case is the bundled guest: its own markers and exit status judge it */
 	const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
 	struct cm_launch l = {
@@ -332,7 +370,7 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		.timeout_ms = m->timeout_ms, .end_marker = em->end_marker,
 		.end_grace_ms = m->end_grace_ms, .sources = picked, .nsources = npicked,
 		.m = em, .stop = r->stop,
-		.kase = cs,
+		.kase = cs, .boot = b,
 	};
 	struct cm_exit ex;
 	struct cm_clock c0, c1;
@@ -456,10 +494,11 @@ static void tell(struct cm_runner *r, const struct cm_planned *b, size_t i, size
  * 200x the last one's cost has passed (rewrites <= ~0.5% of the run: what issue 25 allows
  * coldmark a boot). It was 500x and at least 1 s, when a rewrite rebuilt every case. COLDMARK_REPORT_EVERY_CASE=1: no guard (the growth
  * check, scripts/bench-scale.sh). */
+static bool every_case; /* COLDMARK_REPORT_EVERY_CASE=1, read at the loop's start */
+
 static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
-	const char *e = getenv("COLDMARK_REPORT_EVERY_CASE");
-	bool every = e && !strcmp(e, "1");
+	bool every = every_case;
 	int64_t since = r->clock() - r->last_report_ns;
 	/* after the plan's last boot the run's end writes them anyway */
 	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
@@ -537,13 +576,13 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 		    const struct cm_boot_result *br, const char *log, int64_t t0)
 {
 	int64_t t = thread_cpu_ns();
-	if (br->status == CM_STATUS_OK && !r->m->keep_logs) /* run.keep_logs keeps them all */
-		unlink(log);
+	char *named = cm_runner_settle_log(r, b, br, log); /* run.keep_logs keeps them all */
 	if (!b->warmup && br->status != CM_STATUS_INTERRUPTED) {
 		r->nmeasured++;
 		r->done[b->c]++;
 	}
-	tell(r, b, i, nplan, br, log, t0);
+	tell(r, b, i, nplan, br, named ? named : log, t0);
+	free(named);
 	/* the plan's last boot: the run's end writes the reports anyway */
 	int rc = maybe_case_done(r, b, i + 1 == nplan && !(r->m->until_ci_pct > 0));
 	if (!rc && r->shared_refused) /* a header item refused between boots */
@@ -556,6 +595,9 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
 	cpu_at(r, 0, 0);
 	medians_reset();
+	cm_runner_logs_reset();
+	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
+	every_case = every && !strcmp(every, "1");
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
 		medians_reset();
@@ -582,10 +624,13 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		rc = run_boot(r, &b, i, &br, &ev, &log, &src);
 		if (!rc)
 			rc = cm_runner_after(r, &b, i, *nplan, &br, log, t0);
+		else
+			cm_runner_keep_log(r, &b, log);
 		free(log);
 		cm_boot_result_free(&br);
 		cm_events_free(&ev);
 	}
+	cm_runner_log_done(r, 0);
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();
 	cpu_at(r, 1, i);
@@ -607,6 +652,7 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		}
 	}
 	int rc = loop(r, pl, nplan);
+	jbuf_free();
 	for (size_t c = 0; r->mtree && c < m->ncases; c++)
 		cm_mtree_free(&r->mtree[c]);
 	free(r->mtree);

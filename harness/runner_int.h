@@ -18,6 +18,19 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 		    const struct cm_boot_result *br, const char *log, int64_t t0);
 /* At the end: a resumed run with no boot left still brings the shared store what it lacks. */
 int cm_runner_share_rest(struct cm_runner *r);
+/* The log a boot writes while it runs: its own name when kept from the start (run.keep_logs),
+ * else the reused logs/running.log (slot 0) or a wave slot's running-SLOT.log; and that
+ * reused file removed at the run's end. */
+char *cm_runner_log(const struct cm_runner *r, const struct cm_planned *b, int slot);
+void cm_runner_log_done(const struct cm_runner *r, int slot);
+/* After a boot: its log emptied for the next (ok), or given its own name (kept); returns that
+ * name when it changed (free it), else NULL. */
+char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
+			   const struct cm_boot_result *br, const char *log);
+/* A new run: every boot's log through the reused file again. */
+void cm_runner_logs_reset(void);
+/* A boot the run stopped at before cm_runner_after: its log kept by its own name. */
+void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log);
 int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
 
 #endif

@@ -84,7 +84,8 @@ static void *slot_run(void *arg)
 		.argv = cs->argv, .env = m->env, .pin = m->pin, .log_path = s->log,
 		.timeout_ms = m->timeout_ms, .end_marker = em->end_marker,
 		.end_grace_ms = m->end_grace_ms, .sources = s->picked, .nsources = s->npicked,
-		.m = em, .stop = s->r->stop, .kase = cs, /* its console markers: an axis value's too */
+		.m = em, .stop = s->r->stop, .boot = &s->b,
+		.kase = cs, /* its console markers: an axis value's too */
 	};
 	s->lrc = s->r->launch(&l, &s->ev, &s->ex);
 	if (s->lrc)
@@ -112,6 +113,10 @@ static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t np
 			r->ds->wave_now = r->ds->slot_now = 0;
 			if (!rc)
 				rc = cm_runner_after(r, &s->b, s->i, nplan, &br, s->log, t0);
+			else
+				cm_runner_keep_log(r, &s->b, s->log);
+		} else { /* not recorded: the run stopped at an earlier slot */
+			cm_runner_keep_log(r, &s->b, s->log);
 		}
 		cm_boot_result_free(&br);
 	}
@@ -176,8 +181,7 @@ static int run_wave(struct cm_runner *r, struct cm_sources *srcs, const struct c
 		*s = (struct slot){ .r = r, .b = pl[i + j], .i = i + j, .wave = wave,
 				    .index = (int)j + 1, .src = &srcs[j] };
 		s->npicked = cm_sources_pick(s->src, &m->cases[s->b.c], s->picked);
-		s->log = cm_xasprintf("%s/%zu-%s%d.log", r->logs, s->b.c, s->b.warmup ? "w" : "b",
-				      s->b.boot);
+		s->log = cm_runner_log(r, &s->b, (int)j + 1);
 	}
 	/* a slot whose thread cannot start boots in this one, after the others have started */
 	for (size_t j = 0; j < k; j++)
@@ -268,8 +272,10 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		rc = run_wave(r, srcs, *pl, i, k, ++wave, *nplan, t0);
 		i += k;
 	}
-	for (size_t j = 0; j < nslots; j++)
+	for (size_t j = 0; j < nslots; j++) {
 		cm_sources_free(&srcs[j]);
+		cm_runner_log_done(r, (int)j + 1);
+	}
 	free(srcs);
 	int end = cm_runner_session_mark(r, r->session, false);
 	return rc ? rc : end ? end : cm_runner_share_rest(r);

@@ -97,7 +97,7 @@ void cm_samples_write_row(FILE *f, const struct cm_dataset *ds, const struct cm_
 	cm_csv_field(f, r->cache);
 	/* a session's number within its run: the part of its id after the last '#' */
 	const char *sid = r->session ? ds->sessions[r->session - 1].id : "1", *hash = strrchr(sid, '#');
-	fprintf(f, ",%s,", hash ? hash + 1 : sid);
+	fputc(',', f), fputs(hash ? hash + 1 : sid, f), fputc(',', f); /* ",%s," without vfprintf */
 	cm_csv_field(f, r->audit ? r->audit : "");
 	fputs(cm_is_reference_case(r->case_id) ? ",true" : ",false", f); /* read back: ignored */
 	if (ds->waves && r->wave > 0) {

@@ -81,6 +81,8 @@ struct cm_launch {
 	const struct cm_matrix *m;
 	volatile int *stop;   /* set by a signal handler: kill qemu and return */
 	const struct cm_case *kase; /* the case booted: its own console markers (NULL: none) */
+	const struct cm_planned *boot; /* which boot of the plan (log_path need not say: a test's
+					* fake launcher reads it) */
 };
 
 /* The capture sources of a run (made from the source table for run.source), and which of them
