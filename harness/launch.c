@@ -332,8 +332,10 @@ static void seen_alive(struct alive *a, int64_t now)
 /* How late the exit stamped at now may be: 0 when within CM_EXIT_SLACK_NS. */
 static int64_t exit_lateness(const struct alive *a, int64_t now)
 {
-	int64_t window = now - a->at, kept = continued != a->conts ? window
-					     : run_delay_ns() - a->delay;
+	int64_t window = now - a->at;
+	if (window <= CM_EXIT_SLACK_NS)
+		return 0; /* it cannot be later than that: no run-delay read (most boots) */
+	int64_t kept = continued != a->conts ? window : run_delay_ns() - a->delay;
 	if (kept > window)
 		kept = window;
 	return kept > CM_EXIT_SLACK_NS ? kept : 0;
