@@ -412,17 +412,19 @@ static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 /* The environment qemu gets: coldmark's, with the matrix's env entries put over it (as putenv
  * would). NULL when an entry sets PATH: execvpe searches coldmark's own PATH, so that boot is
  * fork()ed and the child puts the entries into its own copy. Without entries, coldmark's own
- * (environ, not a copy: the caller frees it only if it is not environ); else freed with free()
+ * (environ itself, not a copy a boot: *owned false); else a copy, *owned, freed with free()
  * alone. */
-extern char **environ;
-static char **child_env(char *const *env)
+static char **child_env(char *const *env, bool *owned)
 {
+	extern char **environ;
 	size_t n = 0, k = 0, ne = 0;
+	*owned = false;
 	for (char *const *e = env; e && *e; e++, ne++)
 		if (!strncmp(*e, "PATH=", 5))
 			return NULL;
 	if (!ne)
 		return environ;
+	*owned = true;
 	while (environ[n])
 		n++;
 	char **out = cm_xcalloc(n + ne + 1, sizeof(char *));
@@ -525,14 +527,15 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	for (size_t k = 0; k < CM_NMETRICS; k++)
 		ex->metrics[k] = NAN;
 	int stamp[2] = { -1, -1 }, src_fds[CM_CAPTURE_MAXFDS];
-	char **envp = child_env(l->env);
+	bool own_env;
+	char **envp = child_env(l->env, &own_env);
 	/* a pipe for the stamps only when the child is fork()ed (its memory is its own) */
 	if (!envp && pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
 	ssize_t nfds = open_sources(l, src_fds);
 	if (nfds < 0) {
 		close_pipe(stamp);
-		if (envp != environ)
+		if (own_env)
 			free(envp);
 		end_sources(l);
 		return CM_ERR(CM_EIO);
@@ -550,7 +553,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	if (!envp) /* spawn's clone path takes it as it blocks every signal */
 		pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
 	pid_t pid = spawn(&ca);
-	if (envp != environ)
+	if (own_env)
 		free(envp);
 	for (size_t i = 0; i < k; i++)
 		free(argv[i]);
