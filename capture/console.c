@@ -10,11 +10,13 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "coldmark/capture.h"
 
 #define LINE_MAX_BYTES 4096 /* matched within the first 4 KiB of a line */
+#define MSG_BYTES 4096      /* a message is a write of the UART (a byte, most often) */
 
 struct console {
 	struct cm_capture base;
@@ -30,6 +32,7 @@ struct console {
 	int64_t *hits;   /* lines that matched so far */
 	bool *on_line;   /* the line being read matched already (a partial line is matched too) */
 	bool *fired;
+	unsigned char rx[CM_RECV_BATCH * MSG_BYTES]; /* one recvmmsg's messages */
 };
 
 static void forget_markers(struct console *c)
@@ -146,16 +149,21 @@ static void co_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 {
 	struct console *c = (struct console *)s;
 	(void)pid;
-	char buf[4096];
-	int64_t ts;
-	ssize_t got;
-	while (c->fd >= 0 && (got = cm_recv_stamped(c->fd, buf, sizeof(buf), &ts)) > 0) {
-		if (c->log >= 0 && write(c->log, buf, (size_t)got) < 0) {
+	struct cm_recv_batch b = { .buf = c->rx };
+	size_t got;
+	do {
+		got = c->fd >= 0 ? cm_recv_stamped_batch(c->fd, &b, MSG_BYTES) : 0;
+		/* the batch's bytes to the log in one write, in the order they came */
+		struct iovec iov[CM_RECV_BATCH];
+		for (size_t k = 0; k < got; k++)
+			iov[k] = (struct iovec){ b.buf + k * MSG_BYTES, b.len[k] };
+		if (got && c->log >= 0 && writev(c->log, iov, (int)got) < 0) {
 			close(c->log); /* the log is for people: a write that fails ends it */
 			c->log = -1;
 		}
-		take_bytes(c, buf, (size_t)got, ts, ev);
-	}
+		for (size_t k = 0; k < got; k++)
+			take_bytes(c, (const char *)b.buf + k * MSG_BYTES, b.len[k], b.ts[k], ev);
+	} while (got == CM_RECV_BATCH);
 }
 
 static void co_end_boot(struct cm_capture *s)

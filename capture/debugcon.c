@@ -6,11 +6,13 @@
 #include "coldmark/capture.h"
 
 #define MAX_PORTS 8
+#define MSG_BYTES 256 /* a message is a write of the guest: one byte (an outb) */
 
 struct debugcon {
 	struct cm_capture base;
 	int fd[MAX_PORTS]; /* this boot's reading ends */
 	size_t nfd;
+	unsigned char rx[CM_RECV_BATCH * MSG_BYTES]; /* one recvmmsg's messages */
 };
 
 static size_t nports(const struct cm_capture *s)
@@ -66,14 +68,17 @@ static void dc_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 {
 	struct debugcon *d = (struct debugcon *)s;
 	(void)pid;
+	struct cm_recv_batch b = { .buf = d->rx };
 	for (size_t i = 0; i < d->nfd; i++) {
-		unsigned char buf[256];
-		int64_t ts;
-		ssize_t got;
-		while ((got = cm_recv_stamped(d->fd[i], buf, sizeof(buf), &ts)) > 0)
-			for (ssize_t b = 0; b < got; b++)
-				cm_events_add_port(ev, ts, s->m->ports[i], buf[b], "debugcon",
-						   s->suffix != NULL);
+		size_t got;
+		do {
+			got = cm_recv_stamped_batch(d->fd[i], &b, MSG_BYTES);
+			for (size_t k = 0; k < got; k++)
+				for (size_t j = 0; j < b.len[k]; j++)
+					cm_events_add_port(ev, b.ts[k], s->m->ports[i],
+							   b.buf[k * MSG_BYTES + j], "debugcon",
+							   s->suffix != NULL);
+		} while (got == CM_RECV_BATCH);
 	}
 }
 

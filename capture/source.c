@@ -21,9 +21,33 @@ int cm_stamped_socketpair(int sv[2])
 	int on = 1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -1;
-	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	/* no O_NONBLOCK on the reading end (an fcntl a boot): its reads say MSG_DONTWAIT */
 	setsockopt(sv[0], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
 	return 0;
+}
+
+/* A message's CLOCK_REALTIME stamp moved onto CLOCK_MONOTONIC by the offset between the clocks
+ * read at mono_ns/rt (just after the receive); mono_ns when it has none. */
+static int64_t mono_stamp(struct msghdr *msg, int64_t mono_ns, const struct timespec *rt)
+{
+	int64_t ts = mono_ns;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec sent;
+			memcpy(&sent, CMSG_DATA(c), sizeof(sent));
+			int64_t age = (rt->tv_sec - sent.tv_sec) * 1000000000LL +
+				      (rt->tv_nsec - sent.tv_nsec);
+			ts = mono_ns - (age > 0 ? age : 0);
+		}
+	return ts;
+}
+
+static int64_t clocks_now(struct timespec *rt)
+{
+	struct timespec mono;
+	clock_gettime(CLOCK_REALTIME, rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	return mono.tv_sec * 1000000000LL + mono.tv_nsec;
 }
 
 /* qemu sends each write of the guest as its own message, and the kernel stamps it as qemu
@@ -37,23 +61,43 @@ ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns)
 	struct iovec iov = { buf, n };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
 			      .msg_controllen = sizeof(ctl.space) };
-	ssize_t got = recvmsg(fd, &msg, 0);
+	ssize_t got = recvmsg(fd, &msg, MSG_DONTWAIT);
 	if (got <= 0)
 		return -1;
-	struct timespec rt, mono;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	int64_t mono_ns = mono.tv_sec * 1000000000LL + mono.tv_nsec;
-	*ts_ns = mono_ns;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-			struct timespec sent;
-			memcpy(&sent, CMSG_DATA(c), sizeof(sent));
-			int64_t age = (rt.tv_sec - sent.tv_sec) * 1000000000LL +
-				      (rt.tv_nsec - sent.tv_nsec);
-			*ts_ns = mono_ns - (age > 0 ? age : 0);
-		}
+	struct timespec rt;
+	*ts_ns = mono_stamp(&msg, clocks_now(&rt), &rt);
 	return got;
+}
+
+/* What cm_recv_stamped does for up to CM_RECV_BATCH messages in one recvmmsg: a wake-up of the
+ * watch was a recvmsg per message and one more that found none. Fewer than asked: none was
+ * left when it looked (a message sent since wakes the watch's next poll). A message of no
+ * bytes (the end: qemu sends none) ends the batch. */
+size_t cm_recv_stamped_batch(int fd, struct cm_recv_batch *b, size_t size)
+{
+	struct mmsghdr mm[CM_RECV_BATCH];
+	struct iovec iov[CM_RECV_BATCH];
+	union {
+		char space[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctl[CM_RECV_BATCH];
+	for (size_t i = 0; i < CM_RECV_BATCH; i++) {
+		iov[i] = (struct iovec){ b->buf + i * size, size };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
+						 .msg_control = ctl[i].space,
+						 .msg_controllen = sizeof(ctl[i].space) };
+	}
+	int got = recvmmsg(fd, mm, CM_RECV_BATCH, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return 0;
+	struct timespec rt;
+	int64_t mono_ns = clocks_now(&rt);
+	size_t n = 0;
+	for (; n < (size_t)got && mm[n].msg_len > 0; n++) {
+		b->len[n] = mm[n].msg_len;
+		b->ts[n] = mono_stamp(&mm[n].msg_hdr, mono_ns, &rt);
+	}
+	return n;
 }
 
 size_t cm_capture_no_args(const struct cm_capture *s, int fd0, struct cm_argv *a)

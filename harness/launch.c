@@ -77,6 +77,7 @@ struct child_args {
 	size_t nfds;
 	struct stamp got[2];
 	int ngot;
+	int pidfd; /* the kernel's, from spawn's clone (CLONE_PIDFD); -1: none */
 	pid_t parent;
 	sigset_t mask; /* the parent's, restored just before execve */
 };
@@ -100,6 +101,14 @@ static int child(void *arg)
 	cm_child_die_with_parent(a->parent);
 	setpgid(0, 0); /* Ctrl-C reaches coldmark, which then ends qemu itself */
 	struct stamp st = { 0, 0 };
+	/* spawn's clone shares coldmark's fd table (CLONE_FILES: the parent's clone does not
+	 * copy it, the child does, here, on its own CPU time) and nothing may touch an fd before
+	 * the child has a table of its own */
+	if (a->envp && unshare(CLONE_FILES)) {
+		st.err = errno;
+		put_stamp(a, -1, &st);
+		_exit(127);
+	}
 	size_t nfds = a->nfds;
 	int top = CM_CAPTURE_FD0 + (int)nfds, stamp_fd = a->stamp_fd, src_fds[CM_CAPTURE_MAXFDS];
 	memcpy(src_fds, a->src_fds, nfds * sizeof(int)); /* the parent's array stays as it is */
@@ -135,13 +144,16 @@ static int child(void *arg)
 	_exit(127);
 }
 
-/* The whole group: under a wrapper script that does not exec, qemu is the script's child. */
-static void end_qemu(pid_t pid, int pidfd)
+/* The whole group: under a wrapper script that does not exec, qemu is the script's child.
+ * True when qemu's end was seen (then it is a zombie, not yet reaped). */
+static bool end_qemu(pid_t pid, int pidfd)
 {
 	kill(-pid, SIGTERM);
 	struct pollfd pf = { pidfd, POLLIN, 0 };
-	if (poll(&pf, 1, 1000) <= 0)
-		kill(-pid, SIGKILL); /* not reaped yet: -pid is still its group */
+	if (poll(&pf, 1, 1000) == 1)
+		return true;
+	kill(-pid, SIGKILL); /* not reaped yet: -pid is still its group */
+	return false;
 }
 
 /* Does the case leave the guest's serial console unconnected? Then coldmark connects it to
@@ -320,15 +332,18 @@ static void seen_alive(struct alive *a, int64_t now)
 /* How late the exit stamped at now may be: 0 when within CM_EXIT_SLACK_NS. */
 static int64_t exit_lateness(const struct alive *a, int64_t now)
 {
-	int64_t window = now - a->at, kept = continued != a->conts ? window
-					     : run_delay_ns() - a->delay;
+	int64_t window = now - a->at;
+	if (window <= CM_EXIT_SLACK_NS)
+		return 0; /* it cannot be later than that: no run-delay read (most boots) */
+	int64_t kept = continued != a->conts ? window : run_delay_ns() - a->delay;
 	if (kept > window)
 		kept = window;
 	return kept > CM_EXIT_SLACK_NS ? kept : 0;
 }
 
-/* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. */
-static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
+/* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
+ * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. */
+static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
 		  struct cm_events *ev, struct cm_exit *ex)
 {
 	int64_t deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
@@ -349,8 +364,7 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 			why = NULL;
 		if (why) {
 			*why = true;
-			end_qemu(pid, pidfd);
-			return;
+			return end_qemu(pid, pidfd);
 		}
 		struct pollfd pf[1 + CM_CAPTURE_MAXPOLL] = { { pidfd, POLLIN, 0 } };
 		size_t npf = 1, lo[CM_SOURCES_MAX], hi[CM_SOURCES_MAX];
@@ -386,7 +400,7 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
 			ex->exit_late_ns = exit_lateness(&alive, now);
-			return;
+			return true;
 		}
 		if (n >= 0) /* the poll looked at the pidfd (after EINTR, revents say nothing) */
 			seen_alive(&alive, now);
@@ -397,14 +411,20 @@ static void watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 
 /* The environment qemu gets: coldmark's, with the matrix's env entries put over it (as putenv
  * would). NULL when an entry sets PATH: execvpe searches coldmark's own PATH, so that boot is
- * fork()ed and the child puts the entries into its own copy. Freed with free() alone. */
-static char **child_env(char *const *env)
+ * fork()ed and the child puts the entries into its own copy. Without entries, coldmark's own
+ * (environ itself, not a copy a boot: *owned false); else a copy, *owned, freed with free()
+ * alone. */
+static char **child_env(char *const *env, bool *owned)
 {
 	extern char **environ;
 	size_t n = 0, k = 0, ne = 0;
+	*owned = false;
 	for (char *const *e = env; e && *e; e++, ne++)
 		if (!strncmp(*e, "PATH=", 5))
 			return NULL;
+	if (!ne)
+		return environ;
+	*owned = true;
 	while (environ[n])
 		n++;
 	char **out = cm_xcalloc(n + ne + 1, sizeof(char *));
@@ -452,7 +472,10 @@ static pid_t spawn(struct child_args *a)
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &a->mask);
-	pid_t pid = clone(child, stack + STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+	/* CLONE_PIDFD: the pidfd comes with the child (no pidfd_open); a kernel before 5.2
+	 * leaves a->pidfd -1 and the caller opens one */
+	pid_t pid = clone(child, stack + STACK,
+			  CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_PIDFD | SIGCHLD, a, &a->pidfd);
 	int e = errno;
 	pthread_sigmask(SIG_SETMASK, &a->mask, NULL);
 	if (main_tid)
@@ -461,6 +484,12 @@ static pid_t spawn(struct child_args *a)
 		munmap(stack, STACK);
 	errno = e;
 	return pid;
+}
+
+static void close_fds(const int *fds, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 static void close_pipe(int *p)
@@ -498,14 +527,16 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	for (size_t k = 0; k < CM_NMETRICS; k++)
 		ex->metrics[k] = NAN;
 	int stamp[2] = { -1, -1 }, src_fds[CM_CAPTURE_MAXFDS];
-	char **envp = child_env(l->env);
+	bool own_env;
+	char **envp = child_env(l->env, &own_env);
 	/* a pipe for the stamps only when the child is fork()ed (its memory is its own) */
 	if (!envp && pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
 	ssize_t nfds = open_sources(l, src_fds);
 	if (nfds < 0) {
 		close_pipe(stamp);
-		free(envp);
+		if (own_env)
+			free(envp);
 		end_sources(l);
 		return CM_ERR(CM_EIO);
 	}
@@ -517,17 +548,21 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	cm_proc_subreaper(); /* what a wrapper forks comes back to coldmark to be reaped */
 	watch_stops();
 	struct child_args ca = { .l = l, .argv = argv, .envp = envp, .stamp_fd = stamp[1],
-				 .src_fds = src_fds, .nfds = (size_t)nfds, .parent = getpid() };
+				 .src_fds = src_fds, .nfds = (size_t)nfds, .pidfd = -1,
+				 .parent = getpid() };
 	if (!envp) /* spawn's clone path takes it as it blocks every signal */
 		pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
 	pid_t pid = spawn(&ca);
-	free(ca.envp);
+	if (own_env)
+		free(envp);
 	for (size_t i = 0; i < k; i++)
 		free(argv[i]);
 	free(argv);
-	for (ssize_t i = 0; i < nfds; i++)
-		close(src_fds[i]);
+	/* The child's ends of the sources' sockets stay open here until qemu has ended: then
+	 * qemu's exit does not hang them up, which woke the watch once more just before the
+	 * pidfd did (and made a read that found the end); the last drain reads them out. */
 	if (pid < 0) {
+		close_fds(src_fds, nfds);
 		close_pipe(stamp);
 		end_sources(l);
 		return CM_ERR(CM_EIO);
@@ -535,12 +570,13 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	struct stamp st = { 0, 0 }, st2 = { 0, 0 };
 	ssize_t r1, r2;
 	read_stamps(&ca, pid, stamp, &st, &st2, &r1, &r2);
-	int pidfd = pidfd_open_(pid);
+	int pidfd = ca.pidfd >= 0 ? ca.pidfd : pidfd_open_(pid);
 	int status = 0;
 	if (r1 != sizeof(st) || st.err || r2 > 0 || pidfd < 0) {
 		cm_proc_end_group(pid, &status, NULL);
 		if (pidfd >= 0)
 			close(pidfd);
+		close_fds(src_fds, nfds);
 		end_sources(l);
 		ex->launched = false;
 		ex->launch_errno = st.err ? st.err : r2 > 0 ? st2.err : pidfd < 0 ? errno : 0;
@@ -548,16 +584,18 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		return 0;
 	}
 	ex->launched = true;
-	watch(l, pid, pidfd, st.ts_ns, ev, ex);
+	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex);
 	struct rusage ru;
 	/* whatever qemu (or a wrapper script) forked ends with the boot */
-	if (cm_proc_end_group(pid, &status, &ru) == pid) { /* what the boot cost the host */
-		for (size_t k = 0; k < CM_NMETRICS; k++)
+	if ((ended ? cm_proc_end_ended : cm_proc_end_group)(pid, &status, &ru) == pid) {
+		for (size_t k = 0; k < CM_NMETRICS; k++) /* what the boot cost the host */
 			ex->metrics[k] = cm_metrics[k].value(&ru);
 	}
 	close(pidfd);
-	/* what the sockets and rings still hold was written before qemu ended */
+	/* what the sockets and rings still hold was written before qemu ended (a read that finds
+	 * none left, while the child's ends are still open here, rather than the end) */
 	drain_sources(l, pid, ev);
+	close_fds(src_fds, nfds);
 	end_sources(l);
 	/* the kernel's stamp of qemu's end, where a source has one, rather than the wake-up's */
 	const struct cm_event *kx = cm_events_find(ev, CM_EVENT_EXIT_KERNEL);

@@ -33,12 +33,14 @@ void cm_proc_subreaper(void)
 	done = true;
 }
 
-pid_t cm_proc_end_group(pid_t pid, int *status, struct rusage *ru)
+/* ended: the leader is known to have ended (its pidfd said so), so it is a zombie until it
+ * is reaped here, and its waitid is not needed. */
+static pid_t end_group(pid_t pid, bool ended, int *status, struct rusage *ru)
 {
 	/* the leader's end first, not reaped (WNOWAIT): while it is a zombie its pid cannot be
 	 * reused, so -pid is still its group when the group is killed */
 	siginfo_t si;
-	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+	while (!ended && waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
 		;
 	kill(-pid, SIGKILL);
 	int st = 0;
@@ -47,18 +49,29 @@ pid_t cm_proc_end_group(pid_t pid, int *status, struct rusage *ru)
 		;
 	if (status)
 		*status = st;
-	/* The members: ours once their parent died (coldmark is their subreaper). Where none is
-	 * left (no wrapper, the usual case) this is one waitpid and one kill(0). */
+	/* The members: ours once their parent died (coldmark is their subreaper). A zombie is
+	 * still a member for kill(), so an empty group is one kill(0) (no wrapper, the usual
+	 * case), and a member that died is reaped before the group reads empty. */
 	int64_t give_up = cm_now_ns() + 1000000000LL;
-	for (;;) {
+	while (kill(-pid, 0) == 0) {
 		pid_t m = waitpid(-pid, &st, WNOHANG);
 		if (m > 0 || (m < 0 && errno == EINTR))
 			continue;
-		if (kill(-pid, 0) < 0 || cm_now_ns() > give_up)
-			break; /* the group is empty (or a member hangs in the kernel: not ours) */
+		if (cm_now_ns() > give_up)
+			break; /* a member hangs in the kernel (or is not ours): left alone */
 		usleep(1000); /* a member still dying, or not yet handed back to us */
 	}
 	return r;
+}
+
+pid_t cm_proc_end_group(pid_t pid, int *status, struct rusage *ru)
+{
+	return end_group(pid, false, status, ru);
+}
+
+pid_t cm_proc_end_ended(pid_t pid, int *status, struct rusage *ru)
+{
+	return end_group(pid, true, status, ru);
 }
 
 bool cm_proc_collect(int fd, pid_t pid, int64_t deadline_ns, struct cm_buf *b, size_t max)

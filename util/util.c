@@ -503,14 +503,20 @@ void cm_argv_add(struct cm_argv *a, const char *fmt, ...)
 {
 	va_list ap;
 	struct cm_buf b = { 0 };
+	char *arg = NULL;
 	va_start(ap, fmt);
-	cm_buf_vprintf(&b, fmt, ap);
+	if (fmt[0] == '%' && fmt[1] == 's' && !fmt[2]) { /* most are: no printf (two) a boot */
+		const char *v = va_arg(ap, const char *);
+		arg = cm_xstrdup(v ? v : "(null)");
+	} else {
+		cm_buf_vprintf(&b, fmt, ap);
+	}
 	va_end(ap);
 	if (a->n + 2 > a->cap) {
 		a->cap = a->cap ? 2 * a->cap : 32;
 		a->v = cm_xrealloc(a->v, a->cap * sizeof(char *));
 	}
-	a->v[a->n++] = b.s ? cm_buf_steal(&b) : cm_xstrdup("");
+	a->v[a->n++] = arg ? arg : b.s ? cm_buf_steal(&b) : cm_xstrdup("");
 	a->v[a->n] = NULL;
 }
 

@@ -137,6 +137,8 @@ char *cm_proc_first_line(char *const *argv, int64_t timeout_ms);
  * waiting at most a second for members still dying. Returns wait4's result. */
 struct rusage;
 pid_t cm_proc_end_group(pid_t pid, int *status, struct rusage *ru);
+/* The same for a child whose end was seen already (its pidfd was readable): one syscall less. */
+pid_t cm_proc_end_ended(pid_t pid, int *status, struct rusage *ru);
 /* Reads fd (non-blocking or not) into b (up to max bytes kept) until EOF, the end of child pid
  * and what it wrote by then, the deadline or a guarded signal; true when the deadline or a
  * signal stopped it. */
