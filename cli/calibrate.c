@@ -25,10 +25,11 @@ int cm_calibration_save(const struct cm_dataset *ds, const struct cm_report *rep
 			continue;
 		cal[n++] = (struct cm_calibration){ ds->cases[cell->case_idx].id,
 						    ds->phases[cell->phase_idx], cell->vc };
-		printf("  %-36s %-12s within %5.2f%%  between %5.2f%%  ICC %.2f  (%zu sessions × %zu)\n",
+		/* a run in waves: its components are over the waves (the units compare takes) */
+		printf("  %-36s %-12s within %5.2f%%  between %5.2f%%  ICC %.2f  (%zu sessions × %zu%s)\n",
 		       ds->cases[cell->case_idx].id, ds->phases[cell->phase_idx],
 		       sqrt(cell->vc.within) * 100, sqrt(cell->vc.between) * 100, cell->vc.icc,
-		       cell->vc.sessions, cell->vc.boots);
+		       cell->vc.sessions, cell->vc.boots, cell->s.ci_units ? " waves" : "");
 	}
 	int rc = 0;
 	if (!n) {

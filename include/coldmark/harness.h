@@ -236,7 +236,8 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 /* Relative half-width (%) of case c's median CI in a phase; INFINITY while it is empty. */
 double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const char *phase);
 /* Adaptive stopping: appends one shuffled block of the cases not yet precise (and below
- * run.max_boots); planned[c] counts each case's measured boots. Returns the block's size. */
+ * run.max_boots; a case of the concurrency axis gets a whole wave, K copies); planned[c]
+ * counts each case's measured boots. Returns the block's size. */
 size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds, int *planned,
 			  struct cm_planned **pl, size_t *nplan);
 
