@@ -49,10 +49,11 @@ static int64_t mono_now(void)
 	return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* The realtime clock *rt and the monotonic clock at the same moment. Read between two monotonic
- * reads, whose midpoint is that moment to within half their gap: a reader preempted between two
- * bare reads (one of each clock) moved every stamp of the batch by the time it was off the CPU.
- * A gap over 10 us is read again, the tightest of four kept. */
+/* The realtime clock *rt and the monotonic clock at the same moment: the realtime read between
+ * two monotonic reads, the second one taken (a stamp can only come out late, never before its
+ * send, by at most the gap). A reader preempted between two bare reads (one of each clock) moved
+ * every stamp of the batch late by its time off the CPU: a gap over 10 us is read again, the
+ * tightest of four kept. */
 static int64_t clocks_now(struct timespec *rt)
 {
 	int64_t best = -1, at = 0;
@@ -62,7 +63,7 @@ static int64_t clocks_now(struct timespec *rt)
 		clock_gettime(CLOCK_REALTIME, &r);
 		int64_t b = mono_now();
 		if (best < 0 || b - a < best)
-			best = b - a, at = a + (b - a) / 2, *rt = r;
+			best = b - a, at = b, *rt = r;
 	}
 	return at;
 }
