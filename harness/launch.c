@@ -244,10 +244,24 @@ static void end_sources(const struct cm_launch *l)
 			l->sources[i]->ops->end_boot(l->sources[i]);
 }
 
+/* The run's main thread (asked once a thread: two syscalls a wake-up otherwise). A wave's
+ * boots are launched and watched from threads of their own. */
+static bool on_main_thread(void)
+{
+	static _Thread_local signed char main_tid = -1;
+	if (main_tid < 0)
+		main_tid = gettid() == getpid();
+	return main_tid;
+}
+
 /* How long the next poll may sleep: to the deadline, the end of the grace, a periodic
- * source's next reading, and never past 0.1 s (a signal's flag is seen that soon). */
+ * source's next reading, and never past the cap: 0.1 s on a wave's launcher threads (the main
+ * thread takes a stop signal then, and they see its flag that soon), 1 s on the main thread,
+ * which takes the stop signals in its ppoll (watch) and wakes for them at once: a cap there
+ * only guards against a thread of some library taking one. */
 static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen)
 {
+	int cap = on_main_thread() ? 1000 : 100;
 	int64_t wait_ms = (deadline - now) / 1000000 + 1;
 	for (size_t i = 0; i < l->nsources; i++)
 		if ((l->sources[i]->ops->caps & CM_CAP_PERIODIC) && l->end_marker &&
@@ -258,7 +272,7 @@ static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int
 		if (wait_ms > grace_left)
 			wait_ms = grace_left;
 	}
-	return (int)(wait_ms > 100 ? 100 : wait_ms);
+	return (int)(wait_ms > cap ? cap : wait_ms);
 }
 
 /* What can be known of how late coldmark saw qemu's end, when no source stamps it in the
@@ -291,10 +305,7 @@ static int64_t run_delay_ns(void)
 	/* the calling thread's own: a wave's boots are watched from threads of their own, whose
 	 * schedstat is opened afresh each time (a kept fd would be one thread's for all) */
 	static int fd = -2;
-	static _Thread_local signed char main_tid = -1; /* two syscalls a wake-up otherwise */
-	if (main_tid < 0)
-		main_tid = gettid() == getpid();
-	bool main_thread = main_tid;
+	bool main_thread = on_main_thread();
 	if (fd == -2 && main_thread)
 		fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 	int use = main_thread ? fd : open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
@@ -341,10 +352,21 @@ static int64_t exit_lateness(const struct alive *a, int64_t now)
 	return kept > CM_EXIT_SLACK_NS ? kept : 0;
 }
 
+/* poll, or on the main thread ppoll with the stop signals let in (open: the mask outside the
+ * watch): one that came while the loop drained or decided is pending and ends it at once. */
+static int wait_ready(struct pollfd *pf, size_t npf, int ms, const sigset_t *open)
+{
+	if (!open)
+		return poll(pf, npf, ms);
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	return ppoll(pf, npf, &ts, open);
+}
+
 /* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
- * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. */
-static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
-		  struct cm_events *ev, struct cm_exit *ex)
+ * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. open: see
+ * wait_ready (NULL off the main thread). */
+static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
+		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open)
 {
 	int64_t deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
 	/* source fds whose writer hung up (qemu closed its end on the way out): polled again,
@@ -388,7 +410,7 @@ static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 				hi[i] = npf;
 			}
 		}
-		int n = poll(pf, npf, poll_ms(l, now, deadline, end_seen));
+		int n = wait_ready(pf, npf, poll_ms(l, now, deadline, end_seen), open);
 		now = cm_now_ns();
 		if (l->nsources <= CM_SOURCES_MAX)
 			drain_ready(l, pid, ev, pf, lo, hi, n);
@@ -407,6 +429,20 @@ static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_
 		if (!end_seen && l->end_marker && cm_events_find_marker(ev, l->m, l->end_marker))
 			end_seen = now;
 	}
+}
+
+/* The main thread watches with the stop signals blocked but in its ppoll: a signal that comes
+ * between the loop's look at *stop and its sleep would otherwise sleep to the cap. */
+static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
+		  struct cm_events *ev, struct cm_exit *ex)
+{
+	if (!on_main_thread())
+		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL);
+	sigset_t open;
+	cm_block_stop_signals(&open);
+	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open);
+	pthread_sigmask(SIG_SETMASK, &open, NULL);
+	return ended;
 }
 
 /* The environment qemu gets: coldmark's, with the matrix's env entries put over it (as putenv
@@ -459,9 +495,7 @@ static pid_t spawn(struct child_args *a)
 	 * thread's is kept for its next launch (an mmap, a munmap and its page faults a boot):
 	 * only it launches from the main thread, one launch at a time. */
 	static char *main_stack;
-	static _Thread_local signed char main_tid = -1;
-	if (main_tid < 0)
-		main_tid = gettid() == getpid();
+	bool main_tid = on_main_thread();
 	char *stack = main_tid ? main_stack : NULL;
 	if (!stack)
 		stack = mmap(NULL, STACK, PROT_READ | PROT_WRITE,

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,19 +138,26 @@ static int count_fds(void)
 	return n;
 }
 
-/* One launch of argv through a debugcon source, its log at tmp/w.log; ex filled. */
-static void launch(char **argv, struct cm_exit *ex, struct cm_events *ev)
+/* One launch of argv through a debugcon source, its log at tmp/w.log; ex filled; *stop as the
+ * run's stop flag. */
+static void launch_stop(char **argv, struct cm_exit *ex, struct cm_events *ev,
+			volatile sig_atomic_t *stop)
 {
 	struct cm_matrix *m = matrix();
 	char *log = cm_xasprintf("%s/w.log", tmp);
-	volatile int stop = 0;
 	struct cm_capture *dc = cm_debugcon_source(m, NULL);
 	struct cm_launch l = { .argv = argv, .log_path = log, .timeout_ms = 20000,
-			       .sources = &dc, .nsources = 1, .m = m, .stop = &stop };
+			       .sources = &dc, .nsources = 1, .m = m, .stop = stop };
 	assert_int_equal(cm_launch_boot(&l, ev, ex), 0);
 	cm_capture_free(dc);
 	cm_matrix_free(m);
 	free(log);
+}
+
+static void launch(char **argv, struct cm_exit *ex, struct cm_events *ev)
+{
+	volatile sig_atomic_t stop = 0;
+	launch_stop(argv, ex, ev, &stop);
 }
 
 /* No fd of a boot stays open in coldmark: the child's socket ends (now held until qemu is
@@ -244,6 +252,86 @@ static void test_launch_ends_and_reaps_group(void **state)
 	free(text), free(script), free(pidfile);
 }
 
+/* The main thread's voluntary context switches so far: each time it slept. */
+static long slept(void)
+{
+	char *text = th_slurp("/proc/thread-self/status");
+	assert_non_null(text);
+	const char *at = strstr(text, "\nvoluntary_ctxt_switches:");
+	assert_non_null(at);
+	long n = strtol(at + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
+	free(text);
+	return n;
+}
+
+/* The main thread's watch sleeps until something happens (qemu's end, a marker, the deadline),
+ * not also every 100 ms to look at the stop flag: the run's own threads are born with the stop
+ * signals blocked and the watch takes them in its ppoll. A child that lives 0.8 s: the watch
+ * sleeps in clone's vfork and in its poll, woken by the child's end (it slept 8 times more
+ * with the 100 ms cap). */
+static void test_watch_sleeps_till_something_happens(void **state)
+{
+	(void)state;
+	char *sleeper[] = { "/bin/sh", "-c", "sleep 0.8", NULL }; /* the source's args: $0... */
+	struct cm_events ev = { 0 };
+	struct cm_exit ex;
+	launch(sleeper, &ex, &ev); /* the first launch's one-time opens */
+	cm_events_free(&ev);
+	long before = slept();
+	launch(sleeper, &ex, &ev);
+	long n = slept() - before;
+	printf("the watch of a 0.8 s child slept %ld times\n", n);
+	assert_true(ex.launched);
+	assert_int_equal(ex.status, 0);
+	assert_true(n <= 4);
+	cm_events_free(&ev);
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void *send_sigint(void *arg)
+{
+	(void)arg;
+	usleep(200000); /* the watch is asleep in its ppoll by then, or about to be */
+	kill(getpid(), SIGINT); /* process-directed: the kernel picks a thread that takes it */
+	return NULL;
+}
+
+/* A stop signal sent to the process while the main thread watches ends the boot: from a
+ * thread born with the signals blocked (as the journals' sync thread is), so the main thread,
+ * which blocks them outside its ppoll, takes it there. The child would live 30 s; the watch
+ * says interrupted, not timed out, and the child is ended. */
+static void test_watch_takes_stop_signal(void **state)
+{
+	(void)state;
+	struct sigaction sa = { .sa_handler = on_stop }, old;
+	sigaction(SIGINT, &sa, &old);
+	stop_flag = 0;
+	sigset_t mask;
+	cm_block_stop_signals(&mask);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, send_sigint, NULL), 0);
+	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	char *sleeper[] = { "/bin/sh", "-c", "sleep 30", NULL };
+	struct cm_events ev = { 0 };
+	struct cm_exit ex;
+	int64_t t0 = cm_now_ns();
+	launch_stop(sleeper, &ex, &ev, &stop_flag);
+	pthread_join(th, NULL);
+	sigaction(SIGINT, &old, NULL);
+	printf("stopped after %.0f ms\n", (cm_now_ns() - t0) / 1e6);
+	assert_true(ex.launched);
+	assert_true(ex.interrupted);
+	assert_false(ex.timed_out);
+	cm_events_free(&ev);
+}
+
 int main(void)
 {
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
@@ -255,6 +343,8 @@ int main(void)
 		cmocka_unit_test(test_launch_leaves_no_fd),
 		cmocka_unit_test(test_launch_leaves_coldmark_fds_alone),
 		cmocka_unit_test(test_launch_ends_and_reaps_group),
+		cmocka_unit_test(test_watch_sleeps_till_something_happens),
+		cmocka_unit_test(test_watch_takes_stop_signal),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	th_rm_rf(tmp);

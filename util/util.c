@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -548,4 +549,14 @@ bool cm_is_reference_case(const char *id)
 {
 	return !strncmp(id, CM_REFERENCE_ID, sizeof(CM_REFERENCE_ID) - 1) &&
 	       (!id[sizeof(CM_REFERENCE_ID) - 1] || id[sizeof(CM_REFERENCE_ID) - 1] == ',');
+}
+
+void cm_block_stop_signals(sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, old);
 }

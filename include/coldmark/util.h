@@ -2,6 +2,7 @@
 #ifndef COLDMARK_UTIL_H
 #define COLDMARK_UTIL_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -214,5 +215,11 @@ bool cm_is_reference_case(const char *id);
 
 /* CLOCK_MONOTONIC in ns: the clock perf samples are taken on (use_clockid). */
 int64_t cm_now_ns(void);
+
+/* Blocks the signals that stop a run (SIGINT, SIGTERM, SIGHUP) in the calling thread, the old
+ * mask into *old. A thread coldmark starts for itself (the journals' sync, perf's closer) is
+ * made with them blocked, so the kernel always gives them to the main thread, whose watch of a
+ * boot takes them in its ppoll (harness/launch.c) and needs no periodic wake-up to see them. */
+void cm_block_stop_signals(sigset_t *old);
 
 #endif
