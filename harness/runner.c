@@ -625,7 +625,7 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		if (!rc)
 			rc = cm_runner_after(r, &b, i, *nplan, &br, log, t0);
 		else
-			cm_runner_keep_log(r, &b, log);
+			cm_runner_keep_log(r, &b, log, br.status != CM_STATUS_LAUNCH_FAILED);
 		free(log);
 		cm_boot_result_free(&br);
 		cm_events_free(&ev);

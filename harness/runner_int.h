@@ -23,14 +23,16 @@ int cm_runner_share_rest(struct cm_runner *r);
  * reused file removed at the run's end. */
 char *cm_runner_log(const struct cm_runner *r, const struct cm_planned *b, int slot);
 void cm_runner_log_done(const struct cm_runner *r, int slot);
-/* After a boot: its log emptied for the next (ok), or given its own name (kept); returns that
- * name when it changed (free it), else NULL. */
+/* After a boot: its log left for the next boot to empty (ok), or given its own name (kept);
+ * returns that name when it changed (free it), else NULL. */
 char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
 			   const struct cm_boot_result *br, const char *log);
 /* A new run: every boot's log through the reused file again. */
 void cm_runner_logs_reset(void);
-/* A boot the run stopped at before cm_runner_after: its log kept by its own name. */
-void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log);
+/* A boot the run stopped at before cm_runner_after: its log kept by its own name (emptied
+ * when the boot was not launched: the reused log then holds an earlier boot's output). */
+void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log,
+			bool launched);
 int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan);
 
 #endif

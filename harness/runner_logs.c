@@ -26,30 +26,34 @@ static char *boot_log_name(const struct cm_runner *r, const struct cm_planned *b
 	return cm_xasprintf("%s/%zu-%s%d.log", r->logs, b->c, b->warmup ? "w" : "b", b->boot);
 }
 
-char *cm_runner_log(const struct cm_runner *r, const struct cm_planned *b, int slot)
+/* The reused log of the main thread (slot 0) or of a wave's slot */
+static char *running_name(const struct cm_runner *r, int slot)
 {
-	if (r->m->keep_logs || logs_named)
-		return boot_log_name(r, b);
 	return slot ? cm_xasprintf("%s/running-%d.log", r->logs, slot)
 		    : cm_xasprintf("%s/running.log", r->logs);
+}
+
+char *cm_runner_log(const struct cm_runner *r, const struct cm_planned *b, int slot)
+{
+	return r->m->keep_logs || logs_named ? boot_log_name(r, b) : running_name(r, slot);
 }
 
 void cm_runner_log_done(const struct cm_runner *r, int slot)
 {
 	if (logs_named) /* a failed boot's log may be the one left there */
 		return;
-	char *p = slot ? cm_xasprintf("%s/running-%d.log", r->logs, slot)
-		       : cm_xasprintf("%s/running.log", r->logs);
+	char *p = running_name(r, slot);
 	unlink(p);
 	free(p);
 }
 
-/* After the boot: its log emptied for the next (ok), or moved to its own name (kept). Returns
- * the name the log has now (for the progress line), or NULL: log is its name already. */
-char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
-			const struct cm_boot_result *br, const char *log)
+/* After the boot: its log left for the next boot to empty (not kept), or moved to its own name
+ * (kept). launched: its child ran (and emptied the log before qemu wrote to it); else what the
+ * reused log holds is an earlier boot's, and the kept log is emptied. Returns the name the log
+ * has now (for the progress line), or NULL: log is its name already. */
+static char *settle(struct cm_runner *r, const struct cm_planned *b, const char *log, bool kept,
+		    bool launched)
 {
-	bool kept = br->status != CM_STATUS_OK || r->m->keep_logs;
 	char *name = boot_log_name(r, b);
 	if (!strcmp(name, log)) { /* named from the start */
 		if (!kept)
@@ -75,17 +79,24 @@ char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
 	}
 	/* not launched: the child that empties the log never ran, and what it holds is an
 	 * earlier boot's (a launched boot's child opened it with O_TRUNC before qemu ran) */
-	if (br->status == CM_STATUS_LAUNCH_FAILED)
+	if (!launched)
 		truncate(name, 0);
 	return name;
 }
 
-/* A boot that stopped the run before cm_runner_after (its journals or store refused it): its
- * log kept by its name, as every such boot's was. */
-void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log)
+char *cm_runner_settle_log(struct cm_runner *r, const struct cm_planned *b,
+			   const struct cm_boot_result *br, const char *log)
 {
-	struct cm_boot_result failed = { .status = CM_STATUS_LAUNCH_FAILED }; /* any but ok */
-	free(cm_runner_settle_log(r, b, &failed, log));
+	return settle(r, b, log, br->status != CM_STATUS_OK || r->m->keep_logs,
+		      br->status != CM_STATUS_LAUNCH_FAILED);
+}
+
+/* A boot that stopped the run before cm_runner_after (its journals or store refused it): its
+ * log kept by its name, as every such boot's was, with what it holds when it was launched. */
+void cm_runner_keep_log(struct cm_runner *r, const struct cm_planned *b, const char *log,
+			bool launched)
+{
+	free(settle(r, b, log, true, launched));
 }
 
 void cm_runner_logs_reset(void)

@@ -114,9 +114,9 @@ static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t np
 			if (!rc)
 				rc = cm_runner_after(r, &s->b, s->i, nplan, &br, s->log, t0);
 			else
-				cm_runner_keep_log(r, &s->b, s->log);
+				cm_runner_keep_log(r, &s->b, s->log, s->ex.launched);
 		} else { /* not recorded: the run stopped at an earlier slot */
-			cm_runner_keep_log(r, &s->b, s->log);
+			cm_runner_keep_log(r, &s->b, s->log, s->ex.launched);
 		}
 		cm_boot_result_free(&br);
 	}

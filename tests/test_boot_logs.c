@@ -63,6 +63,8 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	return 0;
 }
 
+static const char *db_of; /* the store's name when not the run's */
+
 static int run(const char *out, const char *extra_run, const char *flag)
 {
 	char *text = cm_xasprintf("qemu: /bin/true\nguest: {bundled: guest}\nbase_args: [-accel, tcg]\n"
@@ -70,7 +72,8 @@ static int run(const char *out, const char *extra_run, const char *flag)
 				  "run: {boots: 6, warmup: 1, drop_caches: false, exit_status: 33, "
 				  "reference: none%s}\n", extra_run);
 	char *mx = th_write_matrix(tmp, out, text);
-	char *dir = cm_xasprintf("%s/%s", tmp, out), *db = cm_xasprintf("%s/%s.db", tmp, out);
+	char *dir = cm_xasprintf("%s/%s", tmp, out);
+	char *db = cm_xasprintf("%s/%s.db", tmp, db_of ? db_of : out);
 	char *argv[8] = { mx, "-o", dir, "--db", db };
 	int argc = 5;
 	if (flag)
@@ -174,13 +177,54 @@ static void test_keep_logs(void **state)
 	check_logs("keepw", true);
 }
 
+/* A boot the store refuses stops the run (exit 4) after it was launched and wrote its output:
+ * its log is kept by its own name with that output (it was emptied as if never launched). */
+static void check_refused(const char *out, const char *extra_run)
+{
+	db_of = "refusing";
+	char *db = cm_xasprintf("%s/refusing.db", tmp);
+	if (!th_exists(db)) { /* a store made by a first run, then told to refuse boot 3 */
+		assert_int_equal(run("refusing-first", "", NULL), 1);
+		th_store_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.boot = 3 "
+				  "BEGIN SELECT RAISE(ABORT, 'refused'); END");
+	}
+	assert_int_equal(run(out, extra_run, NULL), 4);
+	db_of = NULL;
+	char *p = cm_xasprintf("%s/%s/logs", tmp, out);
+	DIR *d = opendir(p);
+	assert_non_null(d);
+	size_t refused = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		size_t c;
+		int boot;
+		if (sscanf(e->d_name, "%zu-b%d.log", &c, &boot) != 2 || boot != 3)
+			continue;
+		char *f = cm_xasprintf("%s/%s", p, e->d_name), *text = th_slurp(f);
+		char *want = cm_xasprintf("boot %zu-b3\n", c);
+		assert_string_equal(text, want);
+		free(f), free(text), free(want);
+		refused++;
+	}
+	closedir(d);
+	assert_true(refused >= 1);
+	free(p), free(db);
+}
+
+static void test_refused_boot_keeps_its_log(void **state)
+{
+	(void)state;
+	check_refused("refused", "");
+	check_refused("refusedw", ", concurrency: 3");
+}
+
 int main(void)
 {
 	if (th_mkdtemp(tmp, sizeof(tmp), "bootlogs"))
 		return 1;
 	const struct CMUnitTest t[] = { cmocka_unit_test(test_sequential),
 					cmocka_unit_test(test_waves),
-					cmocka_unit_test(test_keep_logs) };
+					cmocka_unit_test(test_keep_logs),
+					cmocka_unit_test(test_refused_boot_keeps_its_log) };
 	int rc = cmocka_run_group_tests_name("boot-logs", t, NULL, NULL);
 	th_rm_rf(tmp);
 	return rc;
