@@ -599,13 +599,8 @@ void cm_perf_drain(struct cm_perf *p, pid_t pid, struct cm_events *ev)
 		/* and closed, so that the tracepoint's probe is unregistered too; a close waits
 		 * for an RCU grace period (~80 ms here), so a thread does it, and the launcher goes
 		 * on reading the boot's markers meanwhile */
-		if (p->ring_fd && wakeup_on()) {
-			sigset_t old; /* born with the stop signals blocked: they go to main */
-			cm_block_stop_signals(&old);
-			if (!pthread_create(&p->closer, NULL, close_first, p))
-				p->closing = p->first_closed = true;
-			pthread_sigmask(SIG_SETMASK, &old, NULL);
-		}
+		if (p->ring_fd && wakeup_on() && !cm_thread_start(&p->closer, close_first, p))
+			p->closing = p->first_closed = true; /* the stop signals go to main */
 	}
 	if (p->fired >= 0)
 		p->fired_ever |= 1u << p->fired;

@@ -42,13 +42,6 @@ static int64_t mono_stamp(struct msghdr *msg, int64_t mono_ns, const struct time
 	return ts;
 }
 
-static int64_t mono_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 /* The realtime clock *rt and the monotonic clock at the same moment: the realtime read between
  * two monotonic reads, the second one taken (a stamp can only come out late, never before its
  * send, by at most the gap). A reader preempted between two bare reads (one of each clock) moved
@@ -59,9 +52,9 @@ static int64_t clocks_now(struct timespec *rt)
 	int64_t best = -1, at = 0;
 	for (int i = 0; i < 4 && (best < 0 || best > 10000); i++) {
 		struct timespec r;
-		int64_t a = mono_now();
+		int64_t a = cm_now_ns();
 		clock_gettime(CLOCK_REALTIME, &r);
-		int64_t b = mono_now();
+		int64_t b = cm_now_ns();
 		if (best < 0 || b - a < best)
 			best = b - a, at = b, *rt = r;
 	}
@@ -69,26 +62,9 @@ static int64_t clocks_now(struct timespec *rt)
 }
 
 /* qemu sends each write of the guest as its own message, and the kernel stamps it as qemu
- * sends it (SO_TIMESTAMPNS): how late coldmark gets round to reading does not count. */
-ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns)
-{
-	union {
-		char space[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { buf, n };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.space,
-			      .msg_controllen = sizeof(ctl.space) };
-	ssize_t got = recvmsg(fd, &msg, MSG_DONTWAIT);
-	if (got <= 0)
-		return -1;
-	struct timespec rt;
-	*ts_ns = mono_stamp(&msg, clocks_now(&rt), &rt);
-	return got;
-}
-
-/* What cm_recv_stamped does for up to CM_RECV_BATCH messages in one recvmmsg: a wake-up of the
- * watch was a recvmsg per message and one more that found none. Fewer than asked: none was
+ * sends it (SO_TIMESTAMPNS): how late coldmark gets round to reading does not count. Up to
+ * CM_RECV_BATCH messages in one recvmmsg: a wake-up of the watch was a recvmsg per message and
+ * one more that found none. Fewer than asked: none was
  * left when it looked (a message sent since wakes the watch's next poll). A message of no
  * bytes (the end: qemu sends none) ends the batch. */
 size_t cm_recv_stamped_batch(int fd, struct cm_recv_batch *b, size_t size)

@@ -193,11 +193,7 @@ static struct cm_syncer *syncer_new(const int *fds)
 	memcpy(s->fd, fds, sizeof(s->fd));
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
-	sigset_t old;
-	cm_block_stop_signals(&old); /* the thread is born with them blocked: they go to main */
-	int rc = pthread_create(&s->th, NULL, sync_loop, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (cm_thread_start(&s->th, sync_loop, s)) { /* the stop signals go to main */
 		free(s);
 		return NULL; /* then every append syncs at once */
 	}

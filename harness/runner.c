@@ -22,8 +22,6 @@
 #include "coldmark/store.h"
 #include "runner_int.h"
 
-/* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
- * killed at any moment can be resumed. 0, or CM_RUNNER_OUTPUT after saying why. */
 /* Where a boot's CPU goes, for COLDMARK_CPU_REPORT (below): the main thread's CPU clock read
  * around each part of a boot. Read only while that report is asked for (each read is a
  * syscall); the journals' sync thread keeps its own clock (cm_rundir_sync_cpu_ns). */
@@ -52,6 +50,8 @@ static void stage_end(int k, int64_t *from)
 	*from = now;
 }
 
+/* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
+ * killed at any moment can be resumed. 0, or CM_RUNNER_OUTPUT after saying why. */
 int cm_runner_save_meta(struct cm_rundir *rd, const struct cm_dataset *ds, struct cm_error *e)
 {
 	char *text = cm_meta_format(ds);
@@ -498,11 +498,10 @@ static bool every_case; /* COLDMARK_REPORT_EVERY_CASE=1, read at the loop's star
 
 static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool last)
 {
-	bool every = every_case;
 	int64_t since = r->clock() - r->last_report_ns;
 	/* after the plan's last boot the run's end writes them anyway */
 	if (last || b->warmup || r->done[b->c] != (size_t)(r->m->boots * r->m->sessions) || !r->case_done ||
-	    (!every && since < 200 * r->report_cost_ns))
+	    (!every_case && since < 200 * r->report_cost_ns))
 		return 0;
 	int64_t t = r->clock();
 	int rc = r->case_done(r->ctx);

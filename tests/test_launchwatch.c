@@ -313,11 +313,8 @@ static void test_watch_takes_stop_signal(void **state)
 	struct sigaction sa = { .sa_handler = on_stop }, old;
 	sigaction(SIGINT, &sa, &old);
 	stop_flag = 0;
-	sigset_t mask;
-	cm_block_stop_signals(&mask);
 	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, send_sigint, NULL), 0);
-	pthread_sigmask(SIG_SETMASK, &mask, NULL);
+	assert_int_equal(cm_thread_start(&th, send_sigint, NULL), 0);
 	char *sleeper[] = { "/bin/sh", "-c", "sleep 30", NULL };
 	struct cm_events ev = { 0 };
 	struct cm_exit ex;

@@ -560,3 +560,12 @@ void cm_block_stop_signals(sigset_t *old)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, old);
 }
+
+int cm_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	sigset_t old;
+	cm_block_stop_signals(&old);
+	int rc = pthread_create(th, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}

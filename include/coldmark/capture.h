@@ -207,11 +207,10 @@ int cm_replay_boot(struct cm_capture *s, size_t case_idx, struct cm_events *ev);
  * process, default 1) and cpu (default 0) as perf's sample says, for sched_switch. 0, or -1 for a file or line it cannot use. */
 int cm_replay_profile(struct cm_capture *s, const char *raw_csv, const char *formats_dir);
 void cm_capture_free(struct cm_capture *s);
-/* The kernel's stamp of a received message on CLOCK_MONOTONIC (the message's CLOCK_REALTIME
- * stamp moved by the offset between the clocks now); now when it gave none. -1: nothing. */
-ssize_t cm_recv_stamped(int fd, void *buf, size_t n, int64_t *ts_ns);
 /* Up to CM_RECV_BATCH messages of fd at once, message i in buf + i * size (len[i] bytes,
- * stamped ts[i] as cm_recv_stamped stamps): how many. Fewer than CM_RECV_BATCH: none was left
+ * stamped ts[i]: the kernel's stamp of its sending on CLOCK_MONOTONIC, the message's
+ * CLOCK_REALTIME stamp moved by the offset between the clocks now; now when it gave none): how
+ * many. Fewer than CM_RECV_BATCH: none was left
  * (or the end, or an error); CM_RECV_BATCH: there may be more. */
 #define CM_RECV_BATCH 16
 struct cm_recv_batch {
@@ -221,7 +220,7 @@ struct cm_recv_batch {
 };
 size_t cm_recv_stamped_batch(int fd, struct cm_recv_batch *b, size_t size);
 /* A SOCK_SEQPACKET pair whose reading end (sv[0]) gets kernel stamps; it is read with
- * MSG_DONTWAIT (cm_recv_stamped*), never blocking. */
+ * MSG_DONTWAIT (cm_recv_stamped_batch), never blocking. */
 int cm_stamped_socketpair(int sv[2]);
 
 /* ---- the source table: what run.source / --source can name --------------------------------

@@ -2,6 +2,7 @@
 #ifndef COLDMARK_UTIL_H
 #define COLDMARK_UTIL_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -221,5 +222,8 @@ int64_t cm_now_ns(void);
  * made with them blocked, so the kernel always gives them to the main thread, whose watch of a
  * boot takes them in its ppoll (harness/launch.c) and needs no periodic wake-up to see them. */
 void cm_block_stop_signals(sigset_t *old);
+/* pthread_create of a thread born with those signals blocked (the caller's mask unchanged):
+ * pthread_create's return. */
+int cm_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 
 #endif
