@@ -164,6 +164,26 @@ struct cm_syncer {
 	int err;
 };
 
+/* Every journal's new bytes are put under writeback first, then each is fdatasync'd. The
+ * second journal's data is then on its way while the first one's sync runs, and when the two
+ * inodes share an inode-table block (two files created one after the other), the first
+ * fdatasync's inode write carries both new sizes and the second finds that block clean: per
+ * boot three block writes instead of four on ext4 (perf's block:block_rq_issue), fewer sleeps
+ * of this thread, ~15% less of its CPU (/work/notes/sync7-report.md). Each journal is still
+ * fdatasync'd on its own, and only fdatasync's result counts (a failed writeback that
+ * sync_file_range started is reported by it). 0 or the first -errno. */
+static int sync_journals(const int *fd)
+{
+	int err = 0;
+	for (int j = 0; j < CM_NJOURNALS; j++)
+		if (fd[j] >= 0)
+			sync_file_range(fd[j], 0, 0, SYNC_FILE_RANGE_WRITE);
+	for (int j = 0; j < CM_NJOURNALS; j++)
+		if (fd[j] >= 0 && fdatasync(fd[j]) && !err)
+			err = -errno;
+	return err;
+}
+
 static void *sync_loop(void *arg)
 {
 	struct cm_syncer *s = arg;
@@ -174,10 +194,7 @@ static void *sync_loop(void *arg)
 		if (!s->pending)
 			break;
 		pthread_mutex_unlock(&s->mu);
-		int err = 0;
-		for (int j = 0; j < CM_NJOURNALS; j++)
-			if (s->fd[j] >= 0 && fdatasync(s->fd[j]) && !err)
-				err = -errno;
+		int err = sync_journals(s->fd);
 		pthread_mutex_lock(&s->mu);
 		s->err = s->err ? s->err : err;
 		s->pending = false;
@@ -207,8 +224,11 @@ void cm_rundir_sync(struct cm_rundir *rd)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->pending = true;
-	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	/* signalled after the unlock: woken while this thread still held the mutex, the sync
+	 * thread ran on the other CPU at once, found the mutex taken and slept on it again, and
+	 * the unlock had to wake it a second time (two futex calls here, two wake-ups there) */
+	pthread_cond_signal(&s->cv);
 }
 
 int cm_rundir_synced(struct cm_rundir *rd)
