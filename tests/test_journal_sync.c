@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,17 @@ static void test_sync_handoff_one_wake(void **state)
 	char *run = cm_xasprintf("%s/run", dir);
 	struct cm_rundir rd;
 	struct cm_error err = { 0 };
+	/* both threads on one CPU (the sync thread inherits it): the woken thread then runs at
+	 * once, as it does when the other CPU is free, whatever the host's load */
+	cpu_set_t was, one;
+	assert_int_equal(sched_getaffinity(0, sizeof(was), &was), 0);
+	CPU_ZERO(&one);
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &was)) {
+			CPU_SET(c, &one);
+			break;
+		}
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
 	assert_int_equal(cm_rundir_open(&rd, run, CM_RUNDIR_NEW, &err), 0);
 	one_boot(&rd, 0); /* the thread started and asleep */
 	long before = other_threads_switches();
@@ -90,9 +102,10 @@ static void test_sync_handoff_one_wake(void **state)
 		one_boot(&rd, i);
 	long per100 = (other_threads_switches() - before) * 100 / BOOTS;
 	cm_rundir_close(&rd);
+	sched_setaffinity(0, sizeof(was), &was);
 	print_message("sync thread: %ld.%02ld voluntary switches a boot\n", per100 / 100, per100 % 100);
 	assert_true(per100 >= 90);  /* the thread did sleep between boots: the count is its own */
-	assert_true(per100 <= 130); /* and was woken once, not twice */
+	assert_true(per100 <= 110); /* and was woken once, not twice (before: 1.2-2.0) */
 	th_rm_rf(dir);
 	free(run);
 }
@@ -140,12 +153,30 @@ static void open_paired(struct cm_rundir *rd, char *run, size_t n)
 	fail_msg("no two journals with their inodes in one block");
 }
 
-/* A boot's sync asks the disk for three block writes, not four: both journals' data are put
- * under writeback before the first fdatasync, whose inode write then carries both journals'
- * new sizes (their inodes share a block), and the second fdatasync finds that block clean.
- * Counted with the block:block_rq_issue tracepoint on this process's threads (the sync
- * thread inherits the counter), on the test folder's own disk. Before: data, inode, data,
- * inode (4.0 a boot). */
+/* A boot of BLOCK bytes in each journal: each append starts a block the file has not yet
+ * (delayed allocation gives it one, and the new size to the inode, only at writeback). */
+static void block_boot(struct cm_rundir *rd, int i)
+{
+	static char buf[4096];
+	memset(thrash, i, sizeof(thrash));
+	memset(buf, 'a' + i % 26, sizeof(buf));
+	buf[sizeof(buf) - 1] = '\n';
+	assert_int_equal(cm_rundir_append(rd, CM_JOURNAL_EVENTS, buf, sizeof(buf)), 0);
+	assert_int_equal(cm_rundir_append(rd, CM_JOURNAL_SAMPLES, buf, sizeof(buf)), 0);
+	cm_rundir_sync(rd);
+	usleep(2000);
+	assert_int_equal(cm_rundir_synced(rd), 0);
+}
+
+/* A boot's sync waits for the disk less: both journals' data are put under writeback before
+ * the first fdatasync, so the second journal's data is written while the first one's inode
+ * and flush are, and the second fdatasync does not wait for it (one sleep of the sync thread
+ * a boot fewer: ~8 us of its CPU, tests/bench in the report); and in a boot that gives a
+ * journal a new block, whose size reaches the inode only at writeback, the first fdatasync's
+ * inode write carries both journals' new sizes (their inodes share a block) and the second
+ * finds that block clean: three block writes, not four. Counted with the block:block_rq_issue
+ * tracepoint on this process's threads (the sync thread inherits the counter), on the test
+ * folder's own disk. */
 static void test_sync_three_writes_a_boot(void **state)
 {
 	(void)state;
@@ -162,21 +193,25 @@ static void test_sync_three_writes_a_boot(void **state)
 	struct cm_rundir rd;
 	char run[300];
 	open_paired(&rd, run, sizeof(run)); /* after the counter: the sync thread inherits it */
-	one_boot(&rd, 0); /* the first boot allocates the files' first blocks */
+	block_boot(&rd, 0);
+	long before = other_threads_switches();
 	ioctl((int)fd, PERF_EVENT_IOC_ENABLE, 0);
 	for (int i = 1; i <= BOOTS; i++)
-		one_boot(&rd, i);
+		block_boot(&rd, i);
 	ioctl((int)fd, PERF_EVENT_IOC_DISABLE, 0);
+	long switches = other_threads_switches() - before;
 	long long writes = 0;
 	assert_int_equal(read((int)fd, &writes, sizeof(writes)), (ssize_t)sizeof(writes));
 	close((int)fd);
 	cm_rundir_close(&rd);
-	print_message("%lld block writes in %d boots\n", writes, BOOTS);
+	print_message("%lld block writes, %ld sync-thread sleeps in %d boots\n", writes, switches,
+		      BOOTS);
 	if (writes < BOOTS) { /* a folder in memory: nothing to count */
 		print_message("%s has no block device under it\n", tmp);
 		skip();
 	}
-	assert_true(writes * 100 <= 350LL * BOOTS);
+	/* this host (ext4, virtio): 4.85 a boot, 5.85 before */
+	assert_true(writes * 100 <= 535LL * BOOTS);
 }
 
 /* COLDMARK_CPU_REPORT's parts cover the main thread's whole time in the loop: loop_ns is what
