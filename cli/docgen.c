@@ -41,8 +41,9 @@ static const struct {
 	{ "COLDMARK_CPU_REPORT", "coldmark run appends one line of its own CPU use to this file "
 				 "at exit (startup_ns, boots_ns, end_ns, boots, qemu_ns: every thread "
 				 "of coldmark; qemu's over the boots; the boots' part by where it went: "
-				 "launch_ns, record_ns, journals_ns, store_ns, after_ns on the main "
-				 "thread, sync_ns the journals' sync thread), as scripts/observer.sh "
+				 "launch_ns, record_ns, journals_ns, store_ns, after_ns and loop_ns "
+				 "(between them) on the main thread, sync_ns the journals' sync "
+				 "thread), as scripts/observer.sh "
 				 "reads it." },
 	{ "COLDMARK_CACHE_DIR", "where the identities of files already hashed are kept "
 				"(default $XDG_CACHE_HOME/coldmark or ~/.cache/coldmark; empty: none)." },

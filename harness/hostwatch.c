@@ -98,8 +98,6 @@ void cm_host_busy(char *out, size_t n, int ms, enum cm_host_verdict *verdict)
 
 void cm_host_clock(const char *cpus, struct cm_clock *out)
 {
-	cpu_set_t want;
-	bool some = cpus && !cm_cpulist_parse(cpus, &want);
 	double sum = 0;
 	size_t n = 0;
 	long long thr = -1;
@@ -111,6 +109,12 @@ void cm_host_clock(const char *cpus, struct cm_clock *out)
 	static bool none_freq, none_thr;
 	bool real = !cm_host_hook("COLDMARK_SYSROOT"); /* not a test's fake host */
 	bool no_freq = real && none_freq, no_thr = real && none_thr, any_freq = false, any_thr = false;
+	if (no_freq && no_thr) { /* nothing to read: not even the CPU list and six paths formatted */
+		*out = (struct cm_clock){ 0, -1 };
+		return;
+	}
+	cpu_set_t want;
+	bool some = cpus && !cm_cpulist_parse(cpus, &want);
 	for (long c = 0; c < ncpu && c < CPU_SETSIZE; c++) {
 		if (some && !CPU_ISSET(c, &want))
 			continue;

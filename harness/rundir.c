@@ -164,6 +164,28 @@ struct cm_syncer {
 	int err;
 };
 
+/* Every journal's new bytes are put under writeback first, then each is fdatasync'd. The
+ * second journal's data is then written while the first one's inode and cache flush are, so
+ * the second fdatasync does not sleep waiting for it (one sleep and wake-up of this thread a
+ * boot fewer); and in a boot that gives a journal a new block (its size reaches the inode only
+ * at writeback), the first fdatasync's inode write carries both journals' sizes when their
+ * inodes share an inode-table block, and the second finds that block clean: one block write
+ * fewer. In situ (the real rundir.c, 640 bytes a boot after 16 MB of cache traffic) this
+ * thread's CPU was 4-10% lower (/work/notes/sync7-report.md). Each journal is still
+ * fdatasync'd on its own, and only fdatasync's result counts (a failed writeback that
+ * sync_file_range started is reported by it). 0 or the first -errno. */
+static int sync_journals(const int *fd)
+{
+	int err = 0;
+	for (int j = 0; j < CM_NJOURNALS; j++)
+		if (fd[j] >= 0)
+			sync_file_range(fd[j], 0, 0, SYNC_FILE_RANGE_WRITE);
+	for (int j = 0; j < CM_NJOURNALS; j++)
+		if (fd[j] >= 0 && fdatasync(fd[j]) && !err)
+			err = -errno;
+	return err;
+}
+
 static void *sync_loop(void *arg)
 {
 	struct cm_syncer *s = arg;
@@ -174,10 +196,7 @@ static void *sync_loop(void *arg)
 		if (!s->pending)
 			break;
 		pthread_mutex_unlock(&s->mu);
-		int err = 0;
-		for (int j = 0; j < CM_NJOURNALS; j++)
-			if (s->fd[j] >= 0 && fdatasync(s->fd[j]) && !err)
-				err = -errno;
+		int err = sync_journals(s->fd);
 		pthread_mutex_lock(&s->mu);
 		s->err = s->err ? s->err : err;
 		s->pending = false;
@@ -207,8 +226,11 @@ void cm_rundir_sync(struct cm_rundir *rd)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->pending = true;
-	pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->mu);
+	/* signalled after the unlock: woken while this thread still held the mutex, the sync
+	 * thread ran on the other CPU at once, found the mutex taken and slept on it again, and
+	 * the unlock had to wake it a second time (two futex calls here, two wake-ups there) */
+	pthread_cond_signal(&s->cv);
 }
 
 int cm_rundir_synced(struct cm_rundir *rd)

@@ -23,31 +23,30 @@
 #include "runner_int.h"
 
 /* Where a boot's CPU goes, for COLDMARK_CPU_REPORT (below): the main thread's CPU clock read
- * around each part of a boot. Read only while that report is asked for (each read is a
- * syscall); the journals' sync thread keeps its own clock (cm_rundir_sync_cpu_ns). */
-enum { ST_LAUNCH, ST_RECORD, ST_JOURNALS, ST_STORE, ST_AFTER, ST_N };
-static const char *const stage_names[ST_N] = { "launch", "record", "journals", "store", "after" };
+ * at each boundary between the parts of a boot, each read closing one part and opening the
+ * next, so that the parts cover the main thread's whole time in the loop: "loop" is what lies
+ * between the others (the next boot's plan step and session, its sources, log name and host
+ * clock readings, the audit, the last boot's frees, and these reads themselves). Read only
+ * while that report is asked for (each read is a syscall), and only by the main thread; the
+ * journals' sync thread keeps its own clock (cm_rundir_sync_cpu_ns). */
+enum { ST_LAUNCH, ST_RECORD, ST_JOURNALS, ST_STORE, ST_AFTER, ST_LOOP, ST_N };
+static const char *const stage_names[ST_N] = { "launch", "record", "journals", "store", "after",
+					       "loop" };
 static struct {
 	bool on;
+	int64_t last; /* the main thread's CPU clock at the last boundary */
 	int64_t ns[ST_N];
 } stages;
 
-static int64_t thread_cpu_ns(void)
+/* The main thread's CPU since the last boundary goes to part k. */
+static void stage_end(int k)
 {
 	struct timespec t;
 	if (!stages.on || clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t))
-		return 0;
-	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-/* Adds the main thread's CPU since *from to stage k and moves *from to now. */
-static void stage_end(int k, int64_t *from)
-{
-	if (!stages.on)
 		return;
-	int64_t now = thread_cpu_ns();
-	stages.ns[k] += now - *from;
-	*from = now;
+	int64_t now = (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
+	stages.ns[k] += now - stages.last;
+	stages.last = now;
 }
 
 /* meta.csv, whole or not at all: the plan must be on disk before the first boot, so a run
@@ -241,7 +240,6 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	struct cm_dataset *ds = r->ds;
 	struct cm_store *store = r->store;
 	size_t nrows, nevs;
-	int64_t t = thread_cpu_ns();
 	FILE *f = jbuf_rewind(0);
 	for (size_t i = first_row; i < ds->n; i++)
 		cm_samples_write_row(f, ds, &ds->rows[i]);
@@ -271,7 +269,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
 	} else {
 		cm_rundir_sync(rd); /* to the disk while the next boot runs */
-		stage_end(ST_JOURNALS, &t);
+		stage_end(ST_JOURNALS);
 		if (store && cm_store_add_rows(store, r->run_id, ds, first_row, ds->n)) {
 			sayf(r, "the results store %s did not take %s boot %d "
 					"(%s); the run stops here: the boot is in %s/%s, and every "
@@ -282,7 +280,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		} else {
 			rc = shared_rows(r, first_row, case_id, b->boot);
 		}
-		stage_end(ST_STORE, &t);
+		stage_end(ST_STORE);
 	}
 	if (err) {
 		cm_dataset_truncate(ds, first_row);
@@ -375,9 +373,9 @@ static int run_boot(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	struct cm_exit ex;
 	struct cm_clock c0, c1;
 	cm_host_clock(m->pin, &c0);
-	int64_t t = thread_cpu_ns();
+	stage_end(ST_LOOP);
 	int lrc = r->launch(&l, ev, &ex);
-	stage_end(ST_LAUNCH, &t);
+	stage_end(ST_LAUNCH);
 	cm_host_clock(m->pin, &c1);
 	char flag[96];
 	audit(r, &c0, &c1, flag, sizeof(flag));
@@ -392,7 +390,7 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	const struct cm_matrix *m = r->m;
 	const struct cm_case *cs = &m->cases[b->c];
 	const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
-	int64_t t = thread_cpu_ns();
+	stage_end(ST_LOOP);
 	if (lrc) {
 		sayf(r, "cannot launch qemu: %s", cm_strerror(lrc));
 		ex->launched = false;
@@ -418,7 +416,7 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 		sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
 	else if (prc)
 		sayf(r, "the store did not take the profile of %s boot %d", cs->id, b->boot);
-	stage_end(ST_RECORD, &t);
+	stage_end(ST_RECORD);
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
 }
@@ -514,8 +512,9 @@ static int maybe_case_done(struct cm_runner *r, const struct cm_planned *b, bool
  * split into start-up (to the first boot), the boots (journals, store, progress, report
  * rewrites: the per-boot cost) and the end (reports, exports), and qemu's (RUSAGE_CHILDREN)
  * over the boots, for scripts/observer.sh. One line, "key=value ...", written at exit; the
- * boots' part also by where it went (launch_ns ... after_ns: the main thread's stages above,
- * sync_ns: the journals' sync thread; what is left is the other threads and between stages). */
+ * boots' part also by where it went (launch_ns ... loop_ns: the main thread's parts above,
+ * which cover its whole time in the loop; sync_ns: the journals' sync thread; what is left is
+ * the other threads: a wave's slot threads, perf's closer, threads that have exited). */
 static struct {
 	const char *path;
 	int64_t self[2], kids[2], sync[2]; /* at the first boot, after the last */
@@ -551,8 +550,13 @@ static void cpu_at(const struct cm_runner *r, int end, size_t boots)
 	const char *path = getenv("COLDMARK_CPU_REPORT");
 	if (!path || !*path)
 		return;
-	if (!end) /* a test's second cm_run counts afresh */
-		memset(stages.ns, 0, sizeof(stages.ns));
+	stage_end(ST_LOOP); /* the last boot's frees and the loop's end */
+	if (!end) { /* a test's second cm_run counts afresh */
+		memset(&stages, 0, sizeof(stages));
+		stages.on = true;
+		stage_end(ST_LOOP);
+		stages.ns[ST_LOOP] = 0;
+	}
 	stages.on = !end;
 	cpu_mark.sync[end] = cm_rundir_sync_cpu_ns(r->rd);
 	cpu_mark.self[end] = cpu_ns(RUSAGE_SELF);
@@ -574,7 +578,7 @@ int cm_runner_share_rest(struct cm_runner *r)
 int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		    const struct cm_boot_result *br, const char *log, int64_t t0)
 {
-	int64_t t = thread_cpu_ns();
+	/* it follows the boot's store part at once: no boundary of its own at the start */
 	char *named = cm_runner_settle_log(r, b, br, log); /* run.keep_logs keeps them all */
 	if (!b->warmup && br->status != CM_STATUS_INTERRUPTED) {
 		r->nmeasured++;
@@ -586,7 +590,7 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 	int rc = maybe_case_done(r, b, i + 1 == nplan && !(r->m->until_ci_pct > 0));
 	if (!rc && r->shared_refused) /* a header item refused between boots */
 		rc = CM_RUNNER_OUTPUT;
-	stage_end(ST_AFTER, &t);
+	stage_end(ST_AFTER);
 	return rc;
 }
 

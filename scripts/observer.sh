@@ -92,10 +92,13 @@ print(f"  start-up {med('startup_ns')/1e6:.2f} ms; per boot {boot/1e6:.3f} ms"
 # where a boot's part goes: the main thread's stages and the journals' sync thread, per boot
 parts = ["launch", "record", "journals", "store", "after", "sync"]
 if all(p + "_ns" in runs[0] for p in parts):
+    if "loop_ns" in runs[0]:  # the main thread between the parts, since sync7
+        parts.insert(5, "loop")
     per = {p: statistics.median(r[p + "_ns"] / r["boots"] for r in runs) for p in parts}
     rest = boot - sum(per.values())
     print("  per boot by part (us): " + ", ".join(f"{p} {v/1e3:.0f}" for p, v in per.items())
-          + f", the rest {rest/1e3:.0f} (other threads, between parts)")
+          + f", the rest {rest/1e3:.0f} (other threads"
+          + ("" if "loop" in per else ", between parts") + ")")
 PY
 fi
 
