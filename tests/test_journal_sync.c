@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <errno.h>
+#include <linux/magic.h>
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "coldmark/rundir.h"
@@ -150,7 +152,9 @@ static void open_paired(struct cm_rundir *rd, char *run, size_t n)
 			return;
 		cm_rundir_close(rd);
 	}
-	fail_msg("no two journals with their inodes in one block");
+	/* another file system's inode allocator: the figure below is ext4's */
+	print_message("no two journals with their inodes in one block under %s\n", tmp);
+	skip();
 }
 
 /* A boot of BLOCK bytes in each journal: each append starts a block the file has not yet
@@ -188,6 +192,12 @@ static void test_sync_three_writes_a_boot(void **state)
 	if (fd < 0) {
 		print_message("no block:block_rq_issue tracepoint to count with (%s)\n",
 			      strerror(errno));
+		skip();
+	}
+	struct statfs fs;
+	if (statfs(tmp, &fs) || fs.f_type != EXT4_SUPER_MAGIC) { /* the counts below are ext4's */
+		close((int)fd);
+		print_message("%s is not on ext4: its block writes are another file system's\n", tmp);
 		skip();
 	}
 	struct cm_rundir rd;
