@@ -20,6 +20,7 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
+#include "defer_int.h"
 
 #define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
 
@@ -229,6 +230,8 @@ static void drain_ready(const struct cm_launch *l, pid_t pid, struct cm_events *
 			const struct pollfd *pf, const size_t *lo, const size_t *hi, int n)
 {
 	for (size_t i = 0; i < l->nsources; i++) {
+		if (l->sources[i]->deferred) /* read at the valve's looks and at qemu's end */
+			continue;
 		bool ready = lo[i] == SIZE_MAX || n < 0;
 		for (size_t f = lo[i]; !ready && n > 0 && f < hi[i]; f++)
 			ready = pf[f].revents != 0;
@@ -259,10 +262,11 @@ static bool on_main_thread(void)
  * thread takes a stop signal then, and they see its flag that soon), 1 s on the main thread,
  * which takes the stop signals in its ppoll (watch) and wakes for them at once: a cap there
  * only guards against a thread of some library taking one. */
-static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen)
+static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen,
+		   int64_t look)
 {
 	int cap = on_main_thread() ? 1000 : 100;
-	int64_t wait_ms = (deadline - now) / 1000000 + 1;
+	int64_t wait_ms = ((look < deadline ? look : deadline) - now) / 1000000 + 1;
 	for (size_t i = 0; i < l->nsources; i++)
 		if ((l->sources[i]->ops->caps & CM_CAP_PERIODIC) && l->end_marker &&
 		    wait_ms > POLL_PERF_MS)
@@ -365,10 +369,19 @@ static int wait_ready(struct pollfd *pf, size_t npf, int ms, const sigset_t *ope
 /* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
  * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. open: see
  * wait_ready (NULL off the main thread). */
+static _Atomic unsigned long wakeups;
+
+unsigned long cm_launch_wakeups(void)
+{
+	return wakeups;
+}
+
 static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
-		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open)
+		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open,
+		       int64_t valve)
 {
 	int64_t deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
+	int64_t look = valve ? exec_ts + valve : INT64_MAX; /* the deferred queues' next look */
 	/* source fds whose writer hung up (qemu closed its end on the way out): polled again,
 	 * they would wake the loop at once, again and again, while qemu shuts down */
 	int hung[CM_CAPTURE_MAXPOLL];
@@ -392,7 +405,7 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 		size_t npf = 1, lo[CM_SOURCES_MAX], hi[CM_SOURCES_MAX];
 		for (size_t i = 0; i < l->nsources; i++) {
 			int fds[CM_CAPTURE_MAXPOLL];
-			size_t k = !l->sources[i]->ops->poll_fds ? 0
+			size_t k = !l->sources[i]->ops->poll_fds || l->sources[i]->deferred ? 0
 				   : l->sources[i]->ops->poll_fds(l->sources[i], fds,
 								   CM_CAPTURE_MAXPOLL + 1 - npf);
 			size_t first = npf;
@@ -410,8 +423,9 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 				hi[i] = npf;
 			}
 		}
-		int n = wait_ready(pf, npf, poll_ms(l, now, deadline, end_seen), open);
+		int n = wait_ready(pf, npf, poll_ms(l, now, deadline, end_seen, look), open);
 		now = cm_now_ns();
+		wakeups++;
 		if (l->nsources <= CM_SOURCES_MAX)
 			drain_ready(l, pid, ev, pf, lo, hi, n);
 		else
@@ -422,25 +436,32 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
 			ex->exit_late_ns = exit_lateness(&alive, now);
-			return true;
+			return true; /* the last drain reads the deferred queues */
 		}
 		if (n >= 0) /* the poll looked at the pidfd (after EINTR, revents say nothing) */
 			seen_alive(&alive, now);
-		if (!end_seen && l->end_marker && cm_events_find_marker(ev, l->m, l->end_marker))
-			end_seen = now;
+		bool looked = now >= look;
+		if (looked)
+			look = cm_defer_look(l->sources, l->nsources, pid, ev) ? now + valve : INT64_MAX;
+		const struct cm_event *e = end_seen || !l->end_marker ? NULL
+					   : cm_events_find_marker(ev, l->m, l->end_marker);
+		/* found at a look: the grace runs from its sending, as it does from its wake-up
+		 * when read live (which comes microseconds after) */
+		if (e)
+			end_seen = looked && e->ts_ns > 0 && e->ts_ns < now ? e->ts_ns : now;
 	}
 }
 
 /* The main thread watches with the stop signals blocked but in its ppoll: a signal that comes
  * between the loop's look at *stop and its sleep would otherwise sleep to the cap. */
 static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
-		  struct cm_events *ev, struct cm_exit *ex)
+		  struct cm_events *ev, struct cm_exit *ex, int64_t valve)
 {
 	if (!on_main_thread())
-		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL);
+		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL, valve);
 	sigset_t open;
 	cm_block_stop_signals(&open);
-	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open);
+	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open, valve);
 	pthread_sigmask(SIG_SETMASK, &open, NULL);
 	return ended;
 }
@@ -566,6 +587,10 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* a pipe for the stamps only when the child is fork()ed (its memory is its own) */
 	if (!envp && pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
+	/* sources read only at qemu's end this boot (and at the valve's looks, every valve ns) */
+	int64_t valve = l->nsources > CM_SOURCES_MAX ? 0
+			: cm_defer_boot(l->sources, l->nsources, l->kase,
+					l->end_marker ? l->end_grace_ms * 1000000LL : -1);
 	ssize_t nfds = open_sources(l, src_fds);
 	if (nfds < 0) {
 		close_pipe(stamp);
@@ -618,7 +643,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		return 0;
 	}
 	ex->launched = true;
-	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex);
+	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex, valve);
 	struct rusage ru;
 	/* whatever qemu (or a wrapper script) forked ends with the boot */
 	if ((ended ? cm_proc_end_ended : cm_proc_end_group)(pid, &status, &ru) == pid) {
@@ -629,6 +654,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* what the sockets and rings still hold was written before qemu ended (a read that finds
 	 * none left, while the child's ends are still open here, rather than the end) */
 	drain_sources(l, pid, ev);
+	cm_defer_learn(l->sources, l->nsources, l->kase, cm_now_ns() - st.ts_ns);
 	close_fds(src_fds, nfds);
 	end_sources(l);
 	/* the kernel's stamp of qemu's end, where a source has one, rather than the wake-up's */
