@@ -247,6 +247,29 @@ static void end_sources(const struct cm_launch *l)
 			l->sources[i]->ops->end_boot(l->sources[i]);
 }
 
+/* coldmark's pid, asked once (a syscall a boot otherwise); a fork()ed copy of coldmark asks
+ * again (its pid is its own). */
+static _Atomic pid_t self_pid;
+
+static void forget_pid(void)
+{
+	self_pid = 0;
+}
+
+static void forget_at_fork(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static pid_t my_pid(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, forget_at_fork);
+	if (!self_pid)
+		self_pid = getpid();
+	return self_pid;
+}
+
 /* The run's main thread (asked once a thread: two syscalls a wake-up otherwise). A wave's
  * boots are launched and watched from threads of their own. */
 static bool on_main_thread(void)
@@ -608,7 +631,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	watch_stops();
 	struct child_args ca = { .l = l, .argv = argv, .envp = envp, .stamp_fd = stamp[1],
 				 .src_fds = src_fds, .nfds = (size_t)nfds, .pidfd = -1,
-				 .parent = getpid() };
+				 .parent = my_pid() };
 	if (!envp) /* spawn's clone path takes it as it blocks every signal */
 		pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
 	pid_t pid = spawn(&ca);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "coldmark/capture.h"
@@ -269,6 +270,38 @@ static void test_flood_is_not_held_up(void **state)
 	cm_matrix_free(m);
 }
 
+/* The launcher asks coldmark's pid once: a fork()ed copy of the process that launched before
+ * still launches (its children check that their parent is the pid they were given, and _exit
+ * at once when it is not, as when coldmark died). */
+static void test_forked_copy_launches(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = matrix();
+	struct cm_capture *dc = cm_debugcon_source(m, NULL);
+	struct boot b;
+	boot(m, dc, "marks", 0, false, NULL, &b); /* the pid is asked here */
+	assert_int_equal(b.ex.status, 0);
+	free_boot(&b);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { "/bin/true", NULL };
+		volatile int stop = 0;
+		struct cm_launch l = { .argv = argv, .timeout_ms = 20000, .sources = &dc,
+				       .nsources = 1, .m = m, .stop = &stop };
+		struct cm_events ev = { 0 };
+		struct cm_exit ex;
+		int rc = cm_launch_boot(&l, &ev, &ex);
+		_exit(rc || !ex.launched ? 1 : ex.status);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	cm_capture_free(dc);
+	cm_matrix_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "fake"))
@@ -284,6 +317,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_deferred_boot_reads_same_markers),
 		cmocka_unit_test(test_end_marker_ends_deferred_boot),
 		cmocka_unit_test(test_flood_is_not_held_up),
+		cmocka_unit_test(test_forked_copy_launches),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	th_rm_rf(tmp);
