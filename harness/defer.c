@@ -9,8 +9,9 @@
  * - a deferred boot's sockets are made as deep as the host lets an unprivileged process make
  *   them (SO_SNDBUF up to net.core.wmem_max, doubled by the kernel);
  * - the watch looks at a deferred queue every valve period (twice the case's longest boot, at
- *   least VALVE_MIN_NS): a look or the last drain that finds more than 1/LIVE_SHARE of the
- *   capacity puts that source back to live reading for the rest of the run.
+ *   least 20 ms, at most 1 s and half the end marker's grace): a look or the last drain that
+ *   finds more than 1/LIVE_SHARE of the capacity puts that source back to live reading for the
+ *   rest of the run.
  * The bound: qemu can only block when its guest sends more than the capacity (measured here:
  * truesize of a one-byte message against the send buffer) within one valve period of the last
  * look, and then for at most that period, once per source and run. */
@@ -30,6 +31,7 @@
 #define DEFER_SHARE 8
 #define LIVE_SHARE 4
 #define VALVE_MIN_NS 20000000LL
+#define VALVE_MAX_NS 1000000000LL /* a case of long boots and no end marker: looked at every s */
 #define VALVE_FLOOR_NS 1000000LL /* a grace under 2 ms: looked at every ms */
 
 struct cm_defer_rec {
@@ -76,7 +78,7 @@ static struct cm_defer_rec *rec(struct cm_capture *s, const struct cm_case *kase
 /* COLDMARK_WATCH_DEFER=0: every source read live (measurements against the old watch) */
 static bool allowed(void)
 {
-	static int on = -1;
+	static _Atomic int on = -1; /* wave threads may ask at once: the same answer */
 	if (on < 0) {
 		const char *v = getenv("COLDMARK_WATCH_DEFER");
 		on = !v || strcmp(v, "0");
@@ -97,13 +99,15 @@ static bool choose(struct cm_capture *s, const struct cm_case *kase)
 	return s->deferred;
 }
 
-/* twice the case's longest boot, at least VALVE_MIN_NS, at most half the grace */
+/* twice the case's longest boot, from VALVE_MIN_NS to VALVE_MAX_NS, at most half the grace */
 static int64_t period(struct cm_capture *s, const struct cm_case *kase, int64_t end_grace_ns)
 {
 	const struct cm_defer_rec *r = rec(s, kase, false);
 	int64_t p = r ? 2 * r->max_ns : 0;
 	if (p < VALVE_MIN_NS)
 		p = VALVE_MIN_NS;
+	if (p > VALVE_MAX_NS)
+		p = VALVE_MAX_NS;
 	if (end_grace_ns >= 0 && p > end_grace_ns / 2)
 		p = end_grace_ns / 2;
 	return p < VALVE_FLOOR_NS ? VALVE_FLOOR_NS : p;
