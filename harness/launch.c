@@ -21,6 +21,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
 #include "defer_int.h"
+#include "launch_int.h"
 
 #define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
 
@@ -155,44 +156,6 @@ static bool end_qemu(pid_t pid, int pidfd)
 		return true;
 	kill(-pid, SIGKILL); /* not reaped yet: -pid is still its group */
 	return false;
-}
-
-/* Does the case leave the guest's serial console unconnected? Then coldmark connects it to
- * the boot's log. A -serial, -nographic, a serial device or any stdio chardev of the user's
- * own is left alone. */
-bool cm_argv_wants_console(char *const *argv)
-{
-	for (size_t i = 0; argv[i]; i++)
-		if (!strcmp(argv[i], "-serial") || !strcmp(argv[i], "-nographic") ||
-		    !strcmp(argv[i], "-curses") || strstr(argv[i], "stdio") ||
-		    strstr(argv[i], "isa-serial") || strstr(argv[i], "pci-serial"))
-			return false;
-	return true;
-}
-
-char **cm_launch_argv(char *const *case_argv, struct cm_capture *const *sources, size_t nsources,
-		     size_t *n)
-{
-	struct cm_argv a = { 0 };
-	bool serial_taken = false;
-	for (size_t i = 0; case_argv[i]; i++)
-		cm_argv_add(&a, "%s", case_argv[i]);
-	int fd = CM_CAPTURE_FD0;
-	for (size_t i = 0; i < nsources; i++) {
-		if (sources[i]->ops->args) /* NULL: nothing on qemu's argv */
-			fd += (int)sources[i]->ops->args(sources[i], fd, &a);
-		serial_taken |= sources[i]->ops->caps & CM_CAP_SERIAL;
-	}
-	/* the serial console into qemu's stdout, which is the boot's log: a failed boot keeps
-	 * what the guest said (stdin is /dev/null, so nothing is read from it) */
-	if (!serial_taken && cm_argv_wants_console(case_argv)) {
-		cm_argv_add(&a, "-chardev");
-		cm_argv_add(&a, "stdio,id=cmcon,signal=off");
-		cm_argv_add(&a, "-serial");
-		cm_argv_add(&a, "chardev:cmcon");
-	}
-	*n = a.n;
-	return a.v;
 }
 
 /* Each source's sockets for this boot; the child's ends in fds. Returns how many, or -1
@@ -622,8 +585,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		end_sources(l);
 		return CM_ERR(CM_EIO);
 	}
-	size_t k;
-	char **argv = cm_launch_argv(l->argv, l->sources, l->nsources, &k);
+	size_t own[2];
+	char **argv = cm_launch_argv_view(l->argv, l->sources, l->nsources, own);
 	for (size_t i = 0; i < l->nsources; i++)
 		if (l->sources[i]->ops->begin)
 			l->sources[i]->ops->begin(l->sources[i]);
@@ -637,7 +600,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	pid_t pid = spawn(&ca);
 	if (own_env)
 		free(envp);
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = own[0]; i < own[1]; i++)
 		free(argv[i]);
 	free(argv);
 	/* The child's ends of the sources' sockets stay open here until qemu has ended: then

@@ -302,6 +302,41 @@ static void test_forked_copy_launches(void **state)
 	cm_matrix_free(m);
 }
 
+/* What qemu gets is cm_launch_argv's argv (list shows it), although a boot no longer copies the
+ * case's strings: the fake prints its argv, one argument a line. */
+static void test_boot_argv_is_launch_argv(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = matrix();
+	struct cm_capture *dc = cm_debugcon_source(m, NULL);
+	char *out = cm_xasprintf("%s/argv", tmp), *script = cm_xasprintf(
+		"for a in \"$0\" \"$@\"; do printf '%%s\\n' \"$a\"; done > %s", out);
+	char *argv[] = { "/bin/sh", "-c", script, "-x", "two words", NULL };
+	volatile int stop = 0;
+	struct cm_launch l = { .argv = argv, .timeout_ms = 20000, .sources = &dc, .nsources = 1,
+			       .m = m, .stop = &stop };
+	struct cm_events ev = { 0 };
+	struct cm_exit ex;
+	assert_int_equal(cm_launch_boot(&l, &ev, &ex), 0);
+	assert_true(ex.launched);
+	assert_int_equal(ex.status, 0);
+	size_t n;
+	char **want = cm_launch_argv(argv, &dc, 1, &n);
+	struct cm_buf b = { 0 };
+	for (size_t i = 3; i < n; i++) /* what sh -c gives the script: $0 and on */
+		cm_buf_printf(&b, "%s\n", want[i]);
+	char *got = th_slurp(out);
+	assert_non_null(got);
+	assert_string_equal(got, b.s);
+	assert_non_null(strstr(got, "isa-debugcon")); /* the source's own arguments are there */
+	for (size_t i = 0; i < n; i++)
+		free(want[i]);
+	free(want), free(got), free(b.s), free(script), free(out);
+	cm_events_free(&ev);
+	cm_capture_free(dc);
+	cm_matrix_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "fake"))
@@ -318,6 +353,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_end_marker_ends_deferred_boot),
 		cmocka_unit_test(test_flood_is_not_held_up),
 		cmocka_unit_test(test_forked_copy_launches),
+		cmocka_unit_test(test_boot_argv_is_launch_argv),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	th_rm_rf(tmp);
