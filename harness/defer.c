@@ -118,6 +118,11 @@ int64_t cm_defer_boot(struct cm_capture *const *v, size_t n, const struct cm_cas
 {
 	int64_t valve = 0;
 	for (size_t i = 0; i < n; i++) {
+		/* more sources than the watch keeps apart: each is drained at every wake-up */
+		if (n > CM_SOURCES_MAX) {
+			v[i]->deferred = false;
+			continue;
+		}
 		if (!choose(v[i], kase))
 			continue;
 		int64_t p = period(v[i], kase, end_grace_ns);

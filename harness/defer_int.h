@@ -13,7 +13,7 @@
  * run's cases) are left unread until qemu ends (their deferred set). Returns how often the
  * watch looks at their queues meanwhile (the valve), in ns; 0: none deferred. end_grace_ns <0:
  * no end marker, else the valve is at most half the grace, so that a boot the end marker ends
- * ends on time. */
+ * ends on time. More than CM_SOURCES_MAX sources: none. */
 int64_t cm_defer_boot(struct cm_capture *const *v, size_t n, const struct cm_case *kase,
 		      int64_t end_grace_ns);
 /* The valve: the deferred sources drained while qemu runs; one that read more than a safe share

@@ -352,16 +352,17 @@ static int wait_ready(struct pollfd *pf, size_t npf, int ms, const sigset_t *ope
 	return ppoll(pf, npf, &ts, open);
 }
 
-/* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
- * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. open: see
- * wait_ready (NULL off the main thread). */
-static _Atomic unsigned long wakeups;
+static _Atomic unsigned long wakeups; /* the watches' poll returns, for the tests */
 
 unsigned long cm_launch_wakeups(void)
 {
 	return wakeups;
 }
 
+/* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
+ * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. open: see
+ * wait_ready (NULL off the main thread). valve: how often the deferred sources' queues are
+ * looked at (0: none deferred). */
 static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
 		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open,
 		       int64_t valve)
@@ -574,9 +575,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	if (!envp && pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
 	/* sources read only at qemu's end this boot (and at the valve's looks, every valve ns) */
-	int64_t valve = l->nsources > CM_SOURCES_MAX ? 0
-			: cm_defer_boot(l->sources, l->nsources, l->kase,
-					l->end_marker ? l->end_grace_ms * 1000000LL : -1);
+	int64_t valve = cm_defer_boot(l->sources, l->nsources, l->kase,
+				      l->end_marker ? l->end_grace_ms * 1000000LL : -1);
 	ssize_t nfds = open_sources(l, src_fds);
 	if (nfds < 0) {
 		close_pipe(stamp);
