@@ -78,7 +78,7 @@ static int co_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *
 {
 	struct console *c = (struct console *)s;
 	int sv[2];
-	if (!max || cm_stamped_socketpair(sv))
+	if (!max || cm_stamped_socketpair(sv, false))
 		return CM_ERR(CM_EIO);
 	c->fd = sv[0];
 	child_fds[0] = sv[1];

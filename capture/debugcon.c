@@ -39,11 +39,12 @@ static int dc_open_boot(struct cm_capture *s, const struct cm_boot_io *io, int *
 	struct debugcon *d = (struct debugcon *)s;
 	(void)io;
 	d->nfd = 0;
+	s->boot_msgs = 0;
 	if (nports(s) > max)
 		return CM_ERR(CM_EUSAGE);
 	for (size_t i = 0; i < nports(s); i++) {
 		int sv[2];
-		if (cm_stamped_socketpair(sv)) {
+		if (cm_stamped_socketpair(sv, s->deferred)) {
 			for (size_t j = 0; j < i; j++)
 				close(child_fds[j]);
 			dc_end_boot(s);
@@ -73,6 +74,7 @@ static void dc_drain(struct cm_capture *s, pid_t pid, struct cm_events *ev)
 		size_t got;
 		do {
 			got = cm_recv_stamped_batch(d->fd[i], &b, MSG_BYTES);
+			s->boot_msgs += got;
 			for (size_t k = 0; k < got; k++)
 				for (size_t j = 0; j < b.len[k]; j++)
 					cm_events_add_port(ev, b.ts[k], s->m->ports[i],
@@ -97,7 +99,7 @@ static void dc_free(struct cm_capture *s)
 }
 
 static const struct cm_capture_ops debugcon_ops = {
-	.name = "debugcon", .caps = 0, .args = dc_args, .open_boot = dc_open_boot,
+	.name = "debugcon", .caps = CM_CAP_STAMPED, .args = dc_args, .open_boot = dc_open_boot,
 	.poll_fds = dc_poll_fds, .drain = dc_drain, .end_boot = dc_end_boot, .free = dc_free,
 };
 

@@ -12,17 +12,22 @@
 
 void cm_capture_free(struct cm_capture *s)
 {
-	if (s)
+	if (s) {
+		free(s->defer);
 		s->ops->free(s);
+	}
 }
 
-int cm_stamped_socketpair(int sv[2])
+int cm_stamped_socketpair(int sv[2], bool deep)
 {
-	int on = 1;
+	int on = 1, big = 1 << 30; /* the kernel caps it at wmem_max (and doubles that) */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -1;
 	/* no O_NONBLOCK on the reading end (an fcntl a boot): its reads say MSG_DONTWAIT */
 	setsockopt(sv[0], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on));
+	/* the writer blocks once what it sent and nobody read reaches its SO_SNDBUF */
+	if (deep)
+		setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	return 0;
 }
 

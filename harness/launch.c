@@ -20,6 +20,8 @@
 
 #include "coldmark/harness.h"
 #include "coldmark/host.h"
+#include "defer_int.h"
+#include "launch_int.h"
 
 #define POLL_PERF_MS 10     /* perf rings are read this often while waiting for the end */
 
@@ -156,44 +158,6 @@ static bool end_qemu(pid_t pid, int pidfd)
 	return false;
 }
 
-/* Does the case leave the guest's serial console unconnected? Then coldmark connects it to
- * the boot's log. A -serial, -nographic, a serial device or any stdio chardev of the user's
- * own is left alone. */
-bool cm_argv_wants_console(char *const *argv)
-{
-	for (size_t i = 0; argv[i]; i++)
-		if (!strcmp(argv[i], "-serial") || !strcmp(argv[i], "-nographic") ||
-		    !strcmp(argv[i], "-curses") || strstr(argv[i], "stdio") ||
-		    strstr(argv[i], "isa-serial") || strstr(argv[i], "pci-serial"))
-			return false;
-	return true;
-}
-
-char **cm_launch_argv(char *const *case_argv, struct cm_capture *const *sources, size_t nsources,
-		     size_t *n)
-{
-	struct cm_argv a = { 0 };
-	bool serial_taken = false;
-	for (size_t i = 0; case_argv[i]; i++)
-		cm_argv_add(&a, "%s", case_argv[i]);
-	int fd = CM_CAPTURE_FD0;
-	for (size_t i = 0; i < nsources; i++) {
-		if (sources[i]->ops->args) /* NULL: nothing on qemu's argv */
-			fd += (int)sources[i]->ops->args(sources[i], fd, &a);
-		serial_taken |= sources[i]->ops->caps & CM_CAP_SERIAL;
-	}
-	/* the serial console into qemu's stdout, which is the boot's log: a failed boot keeps
-	 * what the guest said (stdin is /dev/null, so nothing is read from it) */
-	if (!serial_taken && cm_argv_wants_console(case_argv)) {
-		cm_argv_add(&a, "-chardev");
-		cm_argv_add(&a, "stdio,id=cmcon,signal=off");
-		cm_argv_add(&a, "-serial");
-		cm_argv_add(&a, "chardev:cmcon");
-	}
-	*n = a.n;
-	return a.v;
-}
-
 /* Each source's sockets for this boot; the child's ends in fds. Returns how many, or -1
  * with every child end closed (the sources close their own ends in end_boot). */
 static ssize_t open_sources(const struct cm_launch *l, int *fds)
@@ -229,6 +193,8 @@ static void drain_ready(const struct cm_launch *l, pid_t pid, struct cm_events *
 			const struct pollfd *pf, const size_t *lo, const size_t *hi, int n)
 {
 	for (size_t i = 0; i < l->nsources; i++) {
+		if (l->sources[i]->deferred) /* read at the valve's looks and at qemu's end */
+			continue;
 		bool ready = lo[i] == SIZE_MAX || n < 0;
 		for (size_t f = lo[i]; !ready && n > 0 && f < hi[i]; f++)
 			ready = pf[f].revents != 0;
@@ -242,6 +208,29 @@ static void end_sources(const struct cm_launch *l)
 	for (size_t i = 0; i < l->nsources; i++)
 		if (l->sources[i]->ops->end_boot)
 			l->sources[i]->ops->end_boot(l->sources[i]);
+}
+
+/* coldmark's pid, asked once (a syscall a boot otherwise); a fork()ed copy of coldmark asks
+ * again (its pid is its own). */
+static _Atomic pid_t self_pid;
+
+static void forget_pid(void)
+{
+	self_pid = 0;
+}
+
+static void forget_at_fork(void)
+{
+	pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static pid_t my_pid(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, forget_at_fork);
+	if (!self_pid)
+		self_pid = getpid();
+	return self_pid;
 }
 
 /* The run's main thread (asked once a thread: two syscalls a wake-up otherwise). A wave's
@@ -259,10 +248,11 @@ static bool on_main_thread(void)
  * thread takes a stop signal then, and they see its flag that soon), 1 s on the main thread,
  * which takes the stop signals in its ppoll (watch) and wakes for them at once: a cap there
  * only guards against a thread of some library taking one. */
-static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen)
+static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen,
+		   int64_t look)
 {
 	int cap = on_main_thread() ? 1000 : 100;
-	int64_t wait_ms = (deadline - now) / 1000000 + 1;
+	int64_t wait_ms = ((look < deadline ? look : deadline) - now) / 1000000 + 1;
 	for (size_t i = 0; i < l->nsources; i++)
 		if ((l->sources[i]->ops->caps & CM_CAP_PERIODIC) && l->end_marker &&
 		    wait_ms > POLL_PERF_MS)
@@ -362,13 +352,23 @@ static int wait_ready(struct pollfd *pf, size_t npf, int ms, const sigset_t *ope
 	return ppoll(pf, npf, &ts, open);
 }
 
+static _Atomic unsigned long wakeups; /* the watches' poll returns, for the tests */
+
+unsigned long cm_launch_wakeups(void)
+{
+	return wakeups;
+}
+
 /* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
  * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. open: see
- * wait_ready (NULL off the main thread). */
+ * wait_ready (NULL off the main thread). valve: how often the deferred sources' queues are
+ * looked at (0: none deferred). */
 static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
-		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open)
+		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open,
+		       int64_t valve)
 {
 	int64_t deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
+	int64_t look = valve ? exec_ts + valve : INT64_MAX; /* the deferred queues' next look */
 	/* source fds whose writer hung up (qemu closed its end on the way out): polled again,
 	 * they would wake the loop at once, again and again, while qemu shuts down */
 	int hung[CM_CAPTURE_MAXPOLL];
@@ -392,7 +392,7 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 		size_t npf = 1, lo[CM_SOURCES_MAX], hi[CM_SOURCES_MAX];
 		for (size_t i = 0; i < l->nsources; i++) {
 			int fds[CM_CAPTURE_MAXPOLL];
-			size_t k = !l->sources[i]->ops->poll_fds ? 0
+			size_t k = !l->sources[i]->ops->poll_fds || l->sources[i]->deferred ? 0
 				   : l->sources[i]->ops->poll_fds(l->sources[i], fds,
 								   CM_CAPTURE_MAXPOLL + 1 - npf);
 			size_t first = npf;
@@ -410,8 +410,9 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 				hi[i] = npf;
 			}
 		}
-		int n = wait_ready(pf, npf, poll_ms(l, now, deadline, end_seen), open);
+		int n = wait_ready(pf, npf, poll_ms(l, now, deadline, end_seen, look), open);
 		now = cm_now_ns();
+		wakeups++;
 		if (l->nsources <= CM_SOURCES_MAX)
 			drain_ready(l, pid, ev, pf, lo, hi, n);
 		else
@@ -422,25 +423,32 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			cm_events_add(ev, CM_EVENT_EXIT, now, 0, 0);
 			ex->exit_late_ns = exit_lateness(&alive, now);
-			return true;
+			return true; /* the last drain reads the deferred queues */
 		}
 		if (n >= 0) /* the poll looked at the pidfd (after EINTR, revents say nothing) */
 			seen_alive(&alive, now);
-		if (!end_seen && l->end_marker && cm_events_find_marker(ev, l->m, l->end_marker))
-			end_seen = now;
+		bool looked = now >= look;
+		if (looked)
+			look = cm_defer_look(l->sources, l->nsources, pid, ev) ? now + valve : INT64_MAX;
+		const struct cm_event *e = end_seen || !l->end_marker ? NULL
+					   : cm_events_find_marker(ev, l->m, l->end_marker);
+		/* found at a look: the grace runs from its sending, as it does from its wake-up
+		 * when read live (which comes microseconds after) */
+		if (e)
+			end_seen = looked && e->ts_ns > 0 && e->ts_ns < now ? e->ts_ns : now;
 	}
 }
 
 /* The main thread watches with the stop signals blocked but in its ppoll: a signal that comes
  * between the loop's look at *stop and its sleep would otherwise sleep to the cap. */
 static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
-		  struct cm_events *ev, struct cm_exit *ex)
+		  struct cm_events *ev, struct cm_exit *ex, int64_t valve)
 {
 	if (!on_main_thread())
-		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL);
+		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL, valve);
 	sigset_t open;
 	cm_block_stop_signals(&open);
-	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open);
+	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open, valve);
 	pthread_sigmask(SIG_SETMASK, &open, NULL);
 	return ended;
 }
@@ -566,6 +574,9 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* a pipe for the stamps only when the child is fork()ed (its memory is its own) */
 	if (!envp && pipe2(stamp, O_CLOEXEC))
 		return CM_ERR(CM_EIO);
+	/* sources read only at qemu's end this boot (and at the valve's looks, every valve ns) */
+	int64_t valve = cm_defer_boot(l->sources, l->nsources, l->kase,
+				      l->end_marker ? l->end_grace_ms * 1000000LL : -1);
 	ssize_t nfds = open_sources(l, src_fds);
 	if (nfds < 0) {
 		close_pipe(stamp);
@@ -574,8 +585,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		end_sources(l);
 		return CM_ERR(CM_EIO);
 	}
-	size_t k;
-	char **argv = cm_launch_argv(l->argv, l->sources, l->nsources, &k);
+	size_t own[2];
+	char **argv = cm_launch_argv_view(l->argv, l->sources, l->nsources, own);
 	for (size_t i = 0; i < l->nsources; i++)
 		if (l->sources[i]->ops->begin)
 			l->sources[i]->ops->begin(l->sources[i]);
@@ -583,13 +594,13 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	watch_stops();
 	struct child_args ca = { .l = l, .argv = argv, .envp = envp, .stamp_fd = stamp[1],
 				 .src_fds = src_fds, .nfds = (size_t)nfds, .pidfd = -1,
-				 .parent = getpid() };
+				 .parent = my_pid() };
 	if (!envp) /* spawn's clone path takes it as it blocks every signal */
 		pthread_sigmask(SIG_SETMASK, NULL, &ca.mask);
 	pid_t pid = spawn(&ca);
 	if (own_env)
 		free(envp);
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = own[0]; i < own[1]; i++)
 		free(argv[i]);
 	free(argv);
 	/* The child's ends of the sources' sockets stay open here until qemu has ended: then
@@ -618,7 +629,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		return 0;
 	}
 	ex->launched = true;
-	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex);
+	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex, valve);
 	struct rusage ru;
 	/* whatever qemu (or a wrapper script) forked ends with the boot */
 	if ((ended ? cm_proc_end_ended : cm_proc_end_group)(pid, &status, &ru) == pid) {
@@ -629,6 +640,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* what the sockets and rings still hold was written before qemu ended (a read that finds
 	 * none left, while the child's ends are still open here, rather than the end) */
 	drain_sources(l, pid, ev);
+	cm_defer_learn(l->sources, l->nsources, l->kase, cm_now_ns() - st.ts_ns);
 	close_fds(src_fds, nfds);
 	end_sources(l);
 	/* the kernel's stamp of qemu's end, where a source has one, rather than the wake-up's */

@@ -150,6 +150,10 @@ enum cm_source_caps {
 	CM_CAP_FIRST_ENTRY = 1u << 0, /* sees the guest's first instruction (first_entry) */
 	CM_CAP_PERIODIC = 1u << 1,    /* has nothing to poll: drained every few ms */
 	CM_CAP_SERIAL = 1u << 2,      /* takes the guest's serial console */
+	/* one message per write of the guest, each stamped by the kernel as qemu sends it: read
+	 * late, it gives the same events, so the watch may leave it unread while qemu runs
+	 * (harness/defer.c says when); it counts what its drains read in boot_msgs */
+	CM_CAP_STAMPED = 1u << 3,
 };
 
 struct cm_capture;
@@ -180,6 +184,16 @@ struct cm_capture {
 	const struct cm_capture_ops *ops;
 	const struct cm_matrix *m;
 	const char *suffix; /* "@debugcon": a second opinion on the same boot, makes no phase */
+	/* CM_CAP_STAMPED: messages its drains read this boot (reset by open_boot) */
+	size_t boot_msgs;
+	/* set by the launcher before open_boot: this boot's sockets are read only at qemu's end
+	 * (or the watch's valve), so the sender's buffer is made as deep as the host allows */
+	bool deferred;
+	/* the launcher's record of this source's boots, per case (harness/defer.c); freed by
+	 * cm_capture_free */
+	struct cm_defer_rec *defer;
+	size_t ndefer;
+	bool live_only; /* a deferred boot's queue held too much: read live for the rest of the run */
 };
 
 /* For sources that add nothing to qemu, make no sockets, poll nothing or end nothing. */
@@ -220,8 +234,10 @@ struct cm_recv_batch {
 };
 size_t cm_recv_stamped_batch(int fd, struct cm_recv_batch *b, size_t size);
 /* A SOCK_SEQPACKET pair whose reading end (sv[0]) gets kernel stamps; it is read with
- * MSG_DONTWAIT (cm_recv_stamped_batch), never blocking. */
-int cm_stamped_socketpair(int sv[2]);
+ * MSG_DONTWAIT (cm_recv_stamped_batch), never blocking. deep: the writing end's send buffer
+ * (which bounds how many unread messages the pair holds before the writer blocks) as large as
+ * net.core.wmem_max lets an unprivileged process make it. */
+int cm_stamped_socketpair(int sv[2], bool deep);
 
 /* ---- the source table: what run.source / --source can name --------------------------------
  * A source is its file (a struct cm_capture_ops and a constructor) and one line of the table in

@@ -110,6 +110,11 @@ void cm_sources_free(struct cm_sources *s);
 /* Forks and execs qemu, captures its events into ev, waits (pidfd + poll) until it exits,
  * the end marker plus a grace period has passed, the timeout, or *stop. */
 int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex);
+/* How many times the watches of this process woke from their poll so far (for tests). */
+unsigned long cm_launch_wakeups(void);
+/* How many one-byte messages the socket of a source read only at qemu's end (harness/defer.c)
+ * holds before qemu's write would block: measured once a process; 0: nothing is deferred. */
+size_t cm_defer_capacity(void);
 /* The argv qemu really gets: the case's, then each source's (its sockets at fds 10, 11, ...),
  * then the serial console into the boot's log when neither the case nor a source takes it.
  * NULL-terminated; *n arguments. */

@@ -1,0 +1,174 @@
+/* Deferred reading of kernel-stamped sources (issue 25 item 6). qemu sends each byte the guest
+ * writes to a debugcon port as its own message and the kernel stamps it as it is sent: a
+ * source read at qemu's end gives the very events a source read at each message gives, and the
+ * watch is spared a wake-up (a cold sleep and wake-up, a poll, a receive, the events' upkeep)
+ * per marker. What must not happen is that the socket fills: its writer, qemu's vCPU, would
+ * then block in its write, a stall coldmark adds to the boot it measures. So:
+ * - a case's boots are read live until DEFER_AFTER of them were seen, and deferred only while
+ *   the most any of them sent is at most 1/DEFER_SHARE of what the socket holds;
+ * - a deferred boot's sockets are made as deep as the host lets an unprivileged process make
+ *   them (SO_SNDBUF up to net.core.wmem_max, doubled by the kernel);
+ * - the watch looks at a deferred queue every valve period (twice the case's longest boot, at
+ *   least 20 ms, at most 1 s and half the end marker's grace): a look or the last drain that
+ *   finds more than 1/LIVE_SHARE of the capacity puts that source back to live reading for the
+ *   rest of the run.
+ * The bound: qemu can only block when its guest sends more than the capacity (measured here:
+ * truesize of a one-byte message against the send buffer) within one valve period of the last
+ * look, and then for at most that period, once per source and run. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+#include <unistd.h>
+
+#include "coldmark/harness.h"
+#include "defer_int.h"
+
+#define DEFER_AFTER 2 /* live boots of a case before it may be deferred */
+#define DEFER_SHARE 8
+#define LIVE_SHARE 4
+#define VALVE_MIN_NS 20000000LL
+#define VALVE_MAX_NS 1000000000LL /* a case of long boots and no end marker: looked at every s */
+#define VALVE_FLOOR_NS 1000000LL /* a grace under 2 ms: looked at every ms */
+
+struct cm_defer_rec {
+	const struct cm_case *kase;
+	size_t boots, max_msgs;
+	int64_t max_ns;
+};
+
+static size_t capacity;
+static pthread_once_t measured = PTHREAD_ONCE_INIT;
+
+static void measure(void)
+{
+	int sv[2], used = 0, sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+	if (cm_stamped_socketpair(sv, true))
+		return;
+	char b = 0;
+	if (send(sv[1], &b, 1, MSG_DONTWAIT) == 1 && !ioctl(sv[1], SIOCOUTQ, &used) && used > 0 &&
+	    !getsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) && sndbuf > 0)
+		capacity = (size_t)sndbuf / (size_t)used; /* the writer blocks at sndbuf, not before */
+	close(sv[0]);
+	close(sv[1]);
+}
+
+size_t cm_defer_capacity(void)
+{
+	pthread_once(&measured, measure);
+	return capacity;
+}
+
+static struct cm_defer_rec *rec(struct cm_capture *s, const struct cm_case *kase, bool make)
+{
+	for (size_t i = 0; i < s->ndefer; i++)
+		if (s->defer[i].kase == kase)
+			return &s->defer[i];
+	if (!make)
+		return NULL;
+	s->defer = cm_xrealloc(s->defer, (s->ndefer + 1) * sizeof(*s->defer));
+	s->defer[s->ndefer] = (struct cm_defer_rec){ .kase = kase };
+	return &s->defer[s->ndefer++];
+}
+
+/* COLDMARK_WATCH_DEFER=0: every source read live (measurements against the old watch) */
+static bool allowed(void)
+{
+	static _Atomic int on = -1; /* wave threads may ask at once: the same answer */
+	if (on < 0) {
+		const char *v = getenv("COLDMARK_WATCH_DEFER");
+		on = !v || strcmp(v, "0");
+	}
+	return on;
+}
+
+static bool choose(struct cm_capture *s, const struct cm_case *kase)
+{
+	s->deferred = false;
+	if (!(s->ops->caps & CM_CAP_STAMPED) || s->live_only || !allowed())
+		return false;
+	const struct cm_defer_rec *r = rec(s, kase, false);
+	if (!r || r->boots < DEFER_AFTER)
+		return false;
+	size_t cap = cm_defer_capacity();
+	s->deferred = cap > 0 && r->max_msgs * DEFER_SHARE <= cap;
+	return s->deferred;
+}
+
+/* twice the case's longest boot, from VALVE_MIN_NS to VALVE_MAX_NS, at most half the grace */
+static int64_t period(struct cm_capture *s, const struct cm_case *kase, int64_t end_grace_ns)
+{
+	const struct cm_defer_rec *r = rec(s, kase, false);
+	int64_t p = r ? 2 * r->max_ns : 0;
+	if (p < VALVE_MIN_NS)
+		p = VALVE_MIN_NS;
+	if (p > VALVE_MAX_NS)
+		p = VALVE_MAX_NS;
+	if (end_grace_ns >= 0 && p > end_grace_ns / 2)
+		p = end_grace_ns / 2;
+	return p < VALVE_FLOOR_NS ? VALVE_FLOOR_NS : p;
+}
+
+int64_t cm_defer_boot(struct cm_capture *const *v, size_t n, const struct cm_case *kase,
+		      int64_t end_grace_ns)
+{
+	int64_t valve = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* more sources than the watch keeps apart: each is drained at every wake-up */
+		if (n > CM_SOURCES_MAX) {
+			v[i]->deferred = false;
+			continue;
+		}
+		if (!choose(v[i], kase))
+			continue;
+		int64_t p = period(v[i], kase, end_grace_ns);
+		if (!valve || p < valve)
+			valve = p;
+	}
+	return valve;
+}
+
+/* More than 1/LIVE_SHARE of the capacity read this boot: live from now on. */
+static bool too_much(struct cm_capture *s)
+{
+	if (s->boot_msgs * LIVE_SHARE <= cm_defer_capacity())
+		return false;
+	s->deferred = false;
+	s->live_only = true;
+	return true;
+}
+
+bool cm_defer_look(struct cm_capture *const *v, size_t n, pid_t pid, struct cm_events *ev)
+{
+	bool any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->deferred)
+			continue;
+		v[i]->ops->drain(v[i], pid, ev);
+		any |= !too_much(v[i]);
+	}
+	return any;
+}
+
+void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case *kase,
+		    int64_t boot_ns)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct cm_capture *s = v[i];
+		if (!(s->ops->caps & CM_CAP_STAMPED))
+			continue;
+		if (s->deferred)
+			too_much(s);
+		s->deferred = false;
+		struct cm_defer_rec *r = rec(s, kase, true);
+		r->boots++;
+		if (s->boot_msgs > r->max_msgs)
+			r->max_msgs = s->boot_msgs;
+		if (boot_ns > r->max_ns)
+			r->max_ns = boot_ns;
+	}
+}
