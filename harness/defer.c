@@ -17,6 +17,7 @@
  * look, and then for at most that period, once per source and run. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -63,16 +64,52 @@ size_t cm_defer_capacity(void)
 	return capacity;
 }
 
+/* The source's record of a case: an open-addressed table keyed by the case's address, so a
+ * run of 10^5 cases finds one in O(1) and grows it by doubling (a scan and a realloc a new
+ * case would be quadratic in the matrix). ndefer counts the records, cdefer the slots. */
+static size_t slot_of(const struct cm_case *kase, size_t cap)
+{
+	uintptr_t h = (uintptr_t)kase;
+	h ^= h >> 17;
+	h *= (uintptr_t)0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 7) & (cap - 1);
+}
+
+static struct cm_defer_rec *find(struct cm_defer_rec *t, size_t cap, const struct cm_case *kase)
+{
+	size_t i = slot_of(kase, cap);
+	while (t[i].kase && t[i].kase != kase)
+		i = (i + 1) & (cap - 1);
+	return &t[i];
+}
+
+static void grow(struct cm_capture *s)
+{
+	size_t cap = s->cdefer ? 2 * s->cdefer : 16;
+	struct cm_defer_rec *t = cm_xcalloc(cap, sizeof(*t));
+	for (size_t i = 0; i < s->cdefer; i++)
+		if (s->defer[i].kase)
+			*find(t, cap, s->defer[i].kase) = s->defer[i];
+	free(s->defer);
+	s->defer = t;
+	s->cdefer = cap;
+}
+
 static struct cm_defer_rec *rec(struct cm_capture *s, const struct cm_case *kase, bool make)
 {
-	for (size_t i = 0; i < s->ndefer; i++)
-		if (s->defer[i].kase == kase)
-			return &s->defer[i];
+	if (s->cdefer) {
+		struct cm_defer_rec *r = find(s->defer, s->cdefer, kase);
+		if (r->kase || !make)
+			return r->kase ? r : NULL;
+	}
 	if (!make)
 		return NULL;
-	s->defer = cm_xrealloc(s->defer, (s->ndefer + 1) * sizeof(*s->defer));
-	s->defer[s->ndefer] = (struct cm_defer_rec){ .kase = kase };
-	return &s->defer[s->ndefer++];
+	if (2 * (s->ndefer + 1) > s->cdefer)
+		grow(s);
+	struct cm_defer_rec *r = find(s->defer, s->cdefer, kase);
+	*r = (struct cm_defer_rec){ .kase = kase };
+	s->ndefer++;
+	return r;
 }
 
 /* COLDMARK_WATCH_DEFER=0: every source read live (measurements against the old watch) */

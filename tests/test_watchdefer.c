@@ -25,6 +25,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
 #include "helpers.h"
+#include "../harness/defer_int.h"
 
 static char tmp[256], self[PATH_MAX];
 
@@ -337,6 +338,37 @@ static void test_boot_argv_is_launch_argv(void **state)
 	cm_matrix_free(m);
 }
 
+/* The launcher's record of each case (harness/defer.c): in a run of many cases each case keeps
+ * its own (its boots and their most messages), found again after the table of records has grown
+ * many times over, so that a case deferred or not is that case's earlier boots' doing. A
+ * case that sent many messages a boot is never deferred, its neighbours are. */
+static void test_defer_records_per_case(void **state)
+{
+	(void)state;
+	enum { CASES = 20000 };
+	static const struct cm_capture_ops ops = { .caps = CM_CAP_STAMPED };
+	struct cm_capture src = { .ops = &ops }, *v[] = { &src };
+	struct cm_case *cases = calloc(CASES, sizeof(*cases));
+	assert_non_null(cases);
+	size_t many = cm_defer_capacity(); /* more than a deferred boot may send */
+	assert_true(many > 0);
+	for (int boot = 0; boot < 2; boot++)
+		for (size_t c = 0; c < CASES; c++) {
+			assert_int_equal(cm_defer_boot(v, 1, &cases[c], -1), 0); /* 2 live first */
+			src.boot_msgs = c % 1000 == 7 ? many : 3;
+			cm_defer_learn(v, 1, &cases[c], 100000000);
+		}
+	assert_int_equal(src.ndefer, CASES);
+	for (size_t c = 0; c < CASES; c++) {
+		bool deferred = cm_defer_boot(v, 1, &cases[c], -1) > 0;
+		if (deferred != (c % 1000 != 7))
+			fail_msg("case %zu: deferred %d", c, deferred);
+		src.deferred = false;
+	}
+	free(src.defer);
+	free(cases);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "fake"))
@@ -354,6 +386,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_flood_is_not_held_up),
 		cmocka_unit_test(test_forked_copy_launches),
 		cmocka_unit_test(test_boot_argv_is_launch_argv),
+		cmocka_unit_test(test_defer_records_per_case),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	th_rm_rf(tmp);
