@@ -63,13 +63,15 @@ mapfile -t qargv <"$work/qemu.argv"
 qargv=(qemu-system-x86_64 "${qargv[@]}")
 oargs=() old=()
 for ((i = 0; i < ${#qargv[@]}; i++)); do # its sockets -> -d FD; a stdio chardev -> -l LOG
-	a=${qargv[i]}
-	[[ $a == socket,*fd=* ]] && oargs+=(-d "${a##*fd=}")
-	[[ $a == stdio,* ]] && oargs+=(-l "$work/bare.log")
-	# the old bare argv: without coldmark's chardevs and what they feed (-device/-serial)
-	if [[ $a == -chardev && ${qargv[i + 1]} =~ ^(socket|stdio), ]]; then
-		((i += 3))
-		continue
+	a=${qargv[i]} next=${qargv[i + 1]:-}
+	if [[ $a == -chardev ]]; then
+		[[ $next == socket,*fd=* ]] && oargs+=(-d "${next##*fd=}")
+		[[ $next == stdio,* ]] && oargs+=(-l "$work/bare.log")
+		# the old bare argv: without coldmark's chardevs and what they feed (-device/-serial)
+		if [[ $next =~ ^(socket|stdio), ]]; then
+			((i += 3))
+			continue
+		fi
 	fi
 	old+=("$a")
 done
@@ -77,17 +79,19 @@ echo "  qemu under coldmark (and the bare arm): ${qargv[*]}"
 echo "  bare arm's own setup (observer-exec): ${oargs[*]} (its debugcon socket's reading end is"
 echo "  held, unread, by qemu itself; coldmark reads its own, with its watch's wake-ups)"
 bare() { # DIR QEMU-ARGV-NAME [observer-exec's options]: 20 boots, each exec and return stamped
-	local d=$1 i pre posts=() post
+	local d=$1 i pre posts=() post rc rcs=()
 	local -n qa=$2
 	shift 2
 	mkdir -p "$d"
 	pre=$EPOCHREALTIME
 	for ((i = 0; i < 20; i++)); do
-		"$oexec" "$d/execs" "$@" -- "${qa[@]}" </dev/null >/dev/null 2>&1 || true
-		posts+=("$EPOCHREALTIME")
+		rc=0
+		"$oexec" "$d/execs" "$@" -- "${qa[@]}" </dev/null >/dev/null 2>&1 || rc=$?
+		posts+=("$EPOCHREALTIME") rcs+=("$rc")
 	done
 	post=$EPOCHREALTIME
 	echo "$pre $post ${posts[*]}" >"$d/wall"
+	echo "${rcs[*]}" >"$d/status"
 }
 cm() { # DIR
 	local pre post
@@ -118,7 +122,7 @@ for _ in 1 2 3; do
 done
 # what coldmark's chardevs (debugcon socket, serial console into the log) cost qemu itself:
 # bare boots with them against bare boots without (the old bare arm), alternated
-for p in 1 2 3 4 5 6; do
+for p in 1 2 3 4 5 6 7 8; do
 	if ((p % 2)); then
 		bare "$work/sock$p" qargv "${oargs[@]}"
 		bare "$work/nosock$p" old
@@ -133,6 +137,10 @@ work, n, cal = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 ns = lambda s: int(s.replace(".", "")) * 1000  # $EPOCHREALTIME (s.us) -> ns, CLOCK_REALTIME
 med = st.median
 def bare(d):  # {wall, start, boots[], gaps[], end} in ns
+    rcs = set(open(f"{d}/status").read().split())
+    if rcs != {"33"}:  # the bundled guest's isa-debug-exit: every boot ran to its end
+        sys.exit(f"  a bare boot did not end as the guest ends it (qemu's statuses {sorted(rcs)},"
+                 f" not 33): see {work}/bare.log")
     w = [ns(x) for x in open(f"{d}/wall").read().split()]
     pre, post, ret = w[0], w[1], w[2:]
     ex = [int(l.split()[0]) for l in open(f"{d}/execs")]
@@ -198,12 +206,13 @@ print(f"  bare:     bash to the first exec {med(b['start'] for b in B)/1e6:.2f} 
 cost = med((ns(v) - ns(u)) - (ns(u) - ns(t)) for t, u, v in (c.split() for c in cal)) / 100
 print(f"  observer-exec's own exec, in each bare gap: {cost/1e3:.0f} us (against /bin/true alone):"
       f" it makes the bare wall ~{cost*19/bw*100:.2f}% longer than a bare loop with no stamps could")
-S = [bare(f"{work}/sock{p}") for p in range(1, 7)]
-O = [bare(f"{work}/nosock{p}") for p in range(1, 7)]
+S = [bare(f"{work}/sock{p}") for p in range(1, 9)]
+O = [bare(f"{work}/nosock{p}") for p in range(1, 9)]
 r = [med(s["boots"]) / med(o["boots"]) for s, o in zip(S, O)]
+lo, hi, conf = sign_ci(r)
 print(f"  coldmark's chardevs (debugcon socket, serial console to a log) in qemu, bare both ways:"
       f" boot {med(x for o in O for x in o['boots'])/1e6:.2f} -> {med(x for s in S for x in s['boots'])/1e6:.2f} ms,"
-      f" ratio {med(r):.3f} (range {min(r):.3f}-{max(r):.3f}, 6 alternations)")
+      f" ratio of the arms' median boots {med(r):.3f} [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%; 8 alternations)")
 PY
 
 echo
