@@ -194,6 +194,30 @@ for name, xs in list(parts.items()) + [("total (the wall)", excess)]:
     per = "" if name[0] in "se" else f"; per boot {med(xs)/nb/1e3:+.0f} us"
     print(f"    {name:36s} {med(xs)/1e6:+7.2f} ms [{lo/1e6:+.2f}, {hi/1e6:+.2f}]"
           f" {med(xs)/bw*100:+6.2f}%{per}")
+# the boots alone, pair by pair (qemu's own time: does it change under coldmark?)
+r = [med(c["boots"]) / med(b["boots"]) for b, c in zip(B, C)]
+lo, hi, conf = sign_ci(r)
+print(f"  a boot (exec -> exit) under coldmark over a bare one, per pair's medians: {med(r):.3f}"
+      f" [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%)")
+# the wall rebuilt from each arm's medians (start-up + 20 boots + 19 gaps + end): a boot or a gap
+# slowed by the host's other work now and then weighs no more than the arm's typical one
+rob = lambda a: a["start"] + med(a["boots"]) * len(a["boots"]) + med(a["gaps"]) * len(a["gaps"]) + a["end"]
+r = [rob(c) / rob(b) for b, c in zip(B, C)]
+lo, hi, conf = sign_ci(r)
+print(f"  the wall from each arm's median boot and gap: ratio {med(r):.3f} [{lo:.3f}, {hi:.3f}]"
+      f" ({conf*100:.1f}%; range {min(r):.3f}-{max(r):.3f})")
+# outside the boots, all of it measured well: what the ratio is once the boots are alike
+out = [(c["start"] - b["start"]) + (sum(c["gaps"]) - sum(b["gaps"])) + (c["end"] - b["end"]) for b, c in zip(B, C)]
+lo, hi, conf = sign_ci(out)
+print(f"  the excess outside the boots (start-up + gaps + end): {med(out)/1e6:+.2f} ms"
+      f" [{lo/1e6:+.2f}, {hi/1e6:+.2f}], {med(out)/bw*100:+.2f}% of the bare wall"
+      f" [{lo/bw*100:+.2f}%, {hi/bw*100:+.2f}%]")
+cpu = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(f"{work}/cpu.txt")][-n:]
+if len(cpu) == n:  # 1b's lines, one per coldmark run of these pairs, in their order
+    print(f"  coldmark's start-up: {med(c['own_start'] for c in C)/1e6:.2f} ms of wall,"
+          f" {med(x['startup_ns'] for x in cpu)/1e6:.2f} ms of its CPU; its end: {med(c['end'] for c in C)/1e6:.2f} ms"
+          f" of wall, {med(x['end_ns'] for x in cpu)/1e6:.2f} ms of its CPU (the rest: waiting, e.g. its"
+          f" fsyncs on a shared disk)")
 allc = lambda k: [x for c in C for x in c[k]]
 allb = lambda k: [x for b in B for x in b[k]]
 print(f"  coldmark: own start-up (its exec to its first qemu's) {med(c['own_start'] for c in C)/1e6:.2f} ms,"
