@@ -83,6 +83,7 @@ bare() { # DIR QEMU-ARGV-NAME [observer-exec's options]: 20 boots, each exec and
 	local -n qa=$2
 	shift 2
 	mkdir -p "$d"
+	times >"$d/times0" # bash's children's CPU (qemu's: observer-exec is qemu's process)
 	pre=$EPOCHREALTIME
 	for ((i = 0; i < 20; i++)); do
 		rc=0
@@ -90,6 +91,7 @@ bare() { # DIR QEMU-ARGV-NAME [observer-exec's options]: 20 boots, each exec and
 		posts+=("$EPOCHREALTIME") rcs+=("$rc")
 	done
 	post=$EPOCHREALTIME
+	times >"$d/times1"
 	echo "$pre $post ${posts[*]}" >"$d/wall"
 	echo "${rcs[*]}" >"$d/status"
 }
@@ -144,7 +146,10 @@ def bare(d):  # {wall, start, boots[], gaps[], end} in ns
     w = [ns(x) for x in open(f"{d}/wall").read().split()]
     pre, post, ret = w[0], w[1], w[2:]
     ex = [int(l.split()[0]) for l in open(f"{d}/execs")]
+    kids = lambda f: sum(float(m) * 60 + float(x) for m, x in  # `times`' 2nd line: "0m1.234s 0m0.5s"
+                         (t.rstrip("s").split("m") for t in open(f"{d}/{f}").read().split()[2:4]))
     return dict(wall=post - pre, start=ex[0] - pre, boots=[r - e for e, r in zip(ex, ret)],
+                qemu_cpu=(kids("times1") - kids("times0")) * 1e9,
                 gaps=[e - r for r, e in zip(ret, ex[1:])], end=post - ret[-1])
 def cm(d):  # coldmark's events (CLOCK_MONOTONIC) moved onto CLOCK_REALTIME by observer-exec's pair
     pre, post = (ns(x) for x in open(f"{d}/wall").read().split())
@@ -214,6 +219,12 @@ print(f"  the excess outside the boots (start-up + gaps + end): {med(out)/1e6:+.
       f" [{lo/bw*100:+.2f}%, {hi/bw*100:+.2f}%]")
 cpu = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(f"{work}/cpu.txt")][-n:]
 if len(cpu) == n:  # 1b's lines, one per coldmark run of these pairs, in their order
+    r = [x["qemu_ns"] / x["boots"] / (b["qemu_cpu"] / len(b["boots"])) for b, x in zip(B, cpu)]
+    lo, hi, conf = sign_ci(r)
+    print(f"  qemu's CPU a boot under coldmark over a bare one (coldmark's RUSAGE_CHILDREN, bash's"
+          f" times): {med(x['qemu_ns'] / x['boots'] for x in cpu)/1e6:.2f} ms over"
+          f" {med(b['qemu_cpu'] / len(b['boots']) for b in B)/1e6:.2f} ms, ratio per pair {med(r):.3f}"
+          f" [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%)")
     print(f"  coldmark's start-up: {med(c['own_start'] for c in C)/1e6:.2f} ms of wall,"
           f" {med(x['startup_ns'] for x in cpu)/1e6:.2f} ms of its CPU; its end: {med(c['end'] for c in C)/1e6:.2f} ms"
           f" of wall, {med(x['end_ns'] for x in cpu)/1e6:.2f} ms of its CPU (the rest: waiting, e.g. its"
@@ -237,6 +248,10 @@ lo, hi, conf = sign_ci(r)
 print(f"  coldmark's chardevs (debugcon socket, serial console to a log) in qemu, bare both ways:"
       f" boot {med(x for o in O for x in o['boots'])/1e6:.2f} -> {med(x for s in S for x in s['boots'])/1e6:.2f} ms,"
       f" ratio of the arms' median boots {med(r):.3f} [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%; 8 alternations)")
+r = [s["qemu_cpu"] / o["qemu_cpu"] for s, o in zip(S, O)]
+lo, hi, conf = sign_ci(r)
+print(f"    and qemu's CPU: {med(o['qemu_cpu'] for o in O)/20e6:.2f} -> {med(s['qemu_cpu'] for s in S)/20e6:.2f} ms"
+      f" a boot, ratio {med(r):.3f} [{lo:.3f}, {hi:.3f}]")
 PY
 
 echo
