@@ -4,7 +4,11 @@
 #   scripts/observer.sh [PAIRS] [SECTIONS]  (default 5 alternations of each comparison; sections
 #   "1 2 3 4 5" by default: "1 5" measures the wall, coldmark's own CPU and its per-marker cost;
 #   "6": run --profile or not, and OBSERVER_PROFILE_ALT's arguments)
-# 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
+# 1. wall time of a 20-boot TCG run over the same 20 boots run bare from bash with coldmark's
+#    qemu argv (start-up cached), in OBSERVER_WALL_PAIRS (16) pairs, alternately bare first and
+#    coldmark first; the median ratio with its CIs, and the excess split into start-up, boots,
+#    gaps between boots and end (each exec stamped by scripts/observer-exec.c); what that
+#    stamping and coldmark's chardevs (debugcon socket, console) cost a bare qemu. ~2 minutes.
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
 # 4. what debugcon and the console capture add to qemu's start-up, seen by perf (KVM)
