@@ -30,7 +30,7 @@ static long long ns(clockid_t c)
 int main(int argc, char **argv)
 {
 	if (argc < 4) {
-		fprintf(stderr, "usage: observer-exec STAMPS [-d FD] [-l LOG] -- COMMAND [ARGS...]\n");
+		fprintf(stderr, "usage: observer-exec STAMPS [-d FD]... [-l LOG] -- COMMAND [ARGS...]\n");
 		return 2;
 	}
 	int i = 2, fd[8], nfd = 0;
@@ -44,7 +44,8 @@ int main(int argc, char **argv)
 			break; /* an unknown option, or a -d FD that is not over 9: the usage below */
 	}
 	if (i + 1 >= argc || strcmp(argv[i], "--")) {
-		fprintf(stderr, "observer-exec: expected -- COMMAND\n");
+		fprintf(stderr, "observer-exec: '%s': expected -d FD (FD over 9), -l LOG or -- COMMAND\n",
+			argv[i]);
 		return 2;
 	}
 	for (int k = 0; k < nfd; k++) {
