@@ -118,13 +118,14 @@ for ((p = 1; p <= wall_pairs; p++)); do
 	fi
 done
 # what observer-exec's own exec adds to a bare boot (coldmark's run has one, its qemus none)
+# (each /bin/true alone next to one through observer-exec: the host's drift cancels in a pair)
 cal=()
-for _ in 1 2 3; do
+for ((i = 0; i < 200; i++)); do
 	t=$EPOCHREALTIME
-	for ((i = 0; i < 100; i++)); do /bin/true; done
+	/bin/true
 	u=$EPOCHREALTIME
-	for ((i = 0; i < 100; i++)); do "$oexec" "$work/cal.execs" -- /bin/true; done
-	cal+=("$t $u $EPOCHREALTIME")
+	"$oexec" "$work/cal.execs" -- /bin/true
+	cal+=("$t,$u,$EPOCHREALTIME")
 done
 # what coldmark's chardevs (debugcon socket, serial console into the log) cost qemu itself:
 # bare boots with them against bare boots without (the old bare arm), alternated
@@ -221,6 +222,16 @@ lo, hi, conf = sign_ci(out)
 print(f"  the excess outside the boots (start-up + gaps + end): {med(out)/1e6:+.2f} ms"
       f" [{lo/1e6:+.2f}, {hi/1e6:+.2f}], {med(out)/bw*100:+.2f}% of the bare wall"
       f" [{lo/bw*100:+.2f}%, {hi/bw*100:+.2f}%]")
+# per exec: one through observer-exec less the /bin/true alone before it, median of 200
+cost = med((ns(v) - ns(u)) - (ns(u) - ns(t)) for t, u, v in (c.split(",") for c in cal))
+# fixed a run (start-up and end) against per boot (the gaps): the same excess at other lengths
+fix = med((c["start"] - b["start"]) + (c["end"] - b["end"]) for b, c in zip(B, C))
+gap = med((sum(c["gaps"]) - sum(b["gaps"])) / len(b["gaps"]) for b, c in zip(B, C))
+unit = bw / len(B[0]["boots"])  # a bare boot with its gap
+at = lambda k: (fix + (k - 1) * gap) / (k * unit) * 100
+print(f"    of it fixed a run (start-up + end) {fix/1e6:+.2f} ms, a gap {gap/1e3:+.0f} us ({(gap + cost)/1e3:+.0f} us"
+      f" against bash's gap without observer-exec's exec): at 5 / 20 / 60 / 200 boots {at(5):+.2f}% /"
+      f" {at(20):+.2f}% / {at(60):+.2f}% / {at(200):+.2f}% of the bare wall")
 cpu = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(f"{work}/cpu.txt")][-n:]
 if len(cpu) == n:  # 1b's lines, one per coldmark run of these pairs, in their order
     r = [x["qemu_ns"] / x["boots"] / (b["qemu_cpu"] / len(b["boots"])) for b, x in zip(B, cpu)]
@@ -241,8 +252,6 @@ print(f"  coldmark: own start-up (its exec to its first qemu's) {med(c['own_star
 print(f"  bare:     bash to the first exec {med(b['start'] for b in B)/1e6:.2f} ms,"
       f" boot {med(allb('boots'))/1e6:.2f} ms, gap {med(allb('gaps'))/1e6:.3f} ms (bash's fork and"
       f" observer-exec's exec), end {med(b['end'] for b in B)/1e6:.3f} ms")
-# per exec: 100 through observer-exec less 100 of /bin/true alone, median of the 3 rounds
-cost = med((ns(v) - ns(u)) - (ns(u) - ns(t)) for t, u, v in (c.split() for c in cal)) / 100
 print(f"  observer-exec's own exec, in each bare gap: {cost/1e3:.0f} us (against /bin/true alone):"
       f" it makes the bare wall ~{cost*19/bw*100:.2f}% longer than a bare loop with no stamps could")
 S = [bare(f"{work}/sock{p}") for p in range(1, 9)]
