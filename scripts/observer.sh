@@ -53,7 +53,7 @@ echo "== 1. wall time of a run over its bare boots (TCG, 20 boots, warm page cac
 # with the argv, fds and stdio coldmark's qemu gets, read here from a warm-up run's own qemu.
 # Every exec (bare qemu, coldmark) goes through scripts/observer-exec.c, which stamps it and
 # gives a bare qemu coldmark's debugcon socket; bash's $EPOCHREALTIME stamps each return.
-wall_pairs=${OBSERVER_WALL_PAIRS:-16}
+wall_pairs=${OBSERVER_WALL_PAIRS:-16} wall_t0=$SECONDS
 oexec=$work/observer-exec
 cc -O2 -static -o "$oexec" scripts/observer-exec.c 2>/dev/null || cc -O2 -o "$oexec" scripts/observer-exec.c
 printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s"\nexec qemu-system-x86_64 "$@"\n' "$work/qemu.argv" \
@@ -266,6 +266,7 @@ lo, hi, conf = sign_ci(r)
 print(f"    and qemu's CPU: {med(o['qemu_cpu'] for o in O)/20e6:.2f} -> {med(s['qemu_cpu'] for s in S)/20e6:.2f} ms"
       f" a boot, ratio {med(r):.3f} [{lo:.3f}, {hi:.3f}]")
 PY
+echo "  (section 1 took $((SECONDS - wall_t0)) s)"
 
 echo
 echo "== 1b. coldmark's own CPU, all its threads (the same TCG runs; qemu's CPU for scale)"
