@@ -4,7 +4,11 @@
 #   scripts/observer.sh [PAIRS] [SECTIONS]  (default 5 alternations of each comparison; sections
 #   "1 2 3 4 5" by default: "1 5" measures the wall, coldmark's own CPU and its per-marker cost;
 #   "6": run --profile or not, and OBSERVER_PROFILE_ALT's arguments)
-# 1. wall time of a 20-boot TCG run over the same 20 boots run bare (start-up cached)
+# 1. wall time of a 20-boot TCG run over the same 20 boots run bare from bash with coldmark's
+#    qemu argv (start-up cached), in OBSERVER_WALL_PAIRS (16) pairs, alternately bare first and
+#    coldmark first; the median ratio with its CIs, and the excess split into start-up, boots,
+#    gaps between boots and end (each exec stamped by scripts/observer-exec.c); what that
+#    stamping and coldmark's chardevs (debugcon socket, console) cost a bare qemu. ~2 minutes.
 # 2. perf capture attached or not: the same boots' phases, measured by debugcon both ways (KVM)
 # 3. the first-entry event: disabled at its hit (now) or at the next 10 ms drain (before) (KVM)
 # 4. what debugcon and the console capture add to qemu's start-up, seen by perf (KVM)
@@ -21,7 +25,6 @@ bash scripts/setup-deps.sh >/dev/null
 cmake --preset default >/dev/null
 cmake --build --preset default -j"$(nproc)" >/dev/null
 bin=$PWD/build/default/cli/coldmark
-guest=$PWD/build/default/guest/guest.img
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export COLDMARK_GUEST_DIR=$PWD/build/default/guest COLDMARK_CACHE_DIR=$work/cache
@@ -45,37 +48,225 @@ YAML
 if want 1; then
 echo
 echo "== 1. wall time of a run over its bare boots (TCG, 20 boots, warm page cache)"
+# Pairs alternate bare-first and coldmark-first (ABBA...: a drift of the host, or the second
+# arm's warmer caches, lands on both sides alike); the bare arm is bash running qemu 20 times
+# with the argv, fds and stdio coldmark's qemu gets, read here from a warm-up run's own qemu.
+# Every exec (bare qemu, coldmark) goes through scripts/observer-exec.c, which stamps it and
+# gives a bare qemu coldmark's debugcon socket; bash's $EPOCHREALTIME stamps each return.
+wall_pairs=${OBSERVER_WALL_PAIRS:-16} wall_t0=$SECONDS
+oexec=$work/observer-exec
+cc -O2 -static -o "$oexec" scripts/observer-exec.c 2>/dev/null || cc -O2 -o "$oexec" scripts/observer-exec.c
+printf '#!/bin/sh\nprintf "%%s\\n" "$@" >"%s"\nexec qemu-system-x86_64 "$@"\n' "$work/qemu.argv" \
+	>"$work/qemu-argv.sh"
+chmod +x "$work/qemu-argv.sh"
+matrix wallq tcg 1 "qemu: $work/qemu-argv.sh"
 matrix wall tcg 20
+"$bin" run "$work/wallq.yaml" -o "$work/argv" --db "$work/wq.db" >/dev/null # qemu's argv
 "$bin" run "$work/wall.yaml" -o "$work/warm" --db "$work/w.db" -n 1 >/dev/null # fills the cache
-bare() {
-	for _ in $(seq 20); do
-		qemu-system-x86_64 -machine pc -display none -nodefaults -no-reboot -accel tcg \
-			-drive "file=$guest,format=raw,if=ide,snapshot=on" \
-			-device isa-debug-exit,iobase=0x501,iosize=2 >/dev/null 2>&1 || true
-	done
-}
-ratios=()
-for p in $(seq "$pairs"); do
-	t=$(date +%s%N); bare; b=$(ms "$t")
-	t=$(date +%s%N)
-	COLDMARK_CPU_REPORT=$work/cpu.txt "$bin" run "$work/wall.yaml" -o "$work/wall$p" --db "$work/w.db" >/dev/null
-	c=$(ms "$t")
-	ratios+=("$(python3 -c "print(f'{$c/$b:.3f}')")")
-	echo "  pair $p: bare $b ms, coldmark run $c ms, ratio ${ratios[-1]}"
+mapfile -t qargv <"$work/qemu.argv"
+qargv=(qemu-system-x86_64 "${qargv[@]}")
+oargs=() old=()
+for ((i = 0; i < ${#qargv[@]}; i++)); do # its sockets -> -d FD; a stdio chardev -> -l LOG
+	a=${qargv[i]} next=${qargv[i + 1]:-}
+	if [[ $a == -chardev ]]; then
+		[[ $next == socket,*fd=* ]] && oargs+=(-d "${next##*fd=}")
+		[[ $next == stdio,* ]] && oargs+=(-l "$work/bare.log")
+		# the old bare argv: without coldmark's chardevs and what they feed (-device/-serial)
+		if [[ $next =~ ^(socket|stdio), ]]; then
+			((i += 3))
+			continue
+		fi
+	fi
+	old+=("$a")
 done
-python3 - "$work" "$pairs" "${ratios[@]}" <<'PY'
-import csv, statistics, sys
-work, pairs, ratios = sys.argv[1], int(sys.argv[2]), [float(r) for r in sys.argv[3:]]
-gaps = []
-for p in range(1, pairs + 1):
+echo "  qemu under coldmark (and the bare arm): ${qargv[*]}"
+echo "  bare arm's own setup (observer-exec): ${oargs[*]} (its debugcon socket's reading end is"
+echo "  held, unread, by qemu itself; coldmark reads its own, with its watch's wake-ups)"
+bare() { # DIR QEMU-ARGV-NAME [observer-exec's options]: 20 boots, each exec and return stamped
+	local d=$1 i pre posts=() post rc rcs=()
+	local -n qa=$2
+	shift 2
+	mkdir -p "$d"
+	times >"$d/times0" # bash's children's CPU (qemu's: observer-exec is qemu's process)
+	pre=$EPOCHREALTIME
+	for ((i = 0; i < 20; i++)); do
+		rc=0
+		"$oexec" "$d/execs" "$@" -- "${qa[@]}" </dev/null >/dev/null 2>&1 || rc=$?
+		posts+=("$EPOCHREALTIME") rcs+=("$rc")
+	done
+	post=$EPOCHREALTIME
+	times >"$d/times1"
+	echo "$pre $post ${posts[*]}" >"$d/wall"
+	echo "${rcs[*]}" >"$d/status"
+}
+cm() { # DIR
+	local pre post
+	mkdir -p "$1"
+	pre=$EPOCHREALTIME
+	COLDMARK_CPU_REPORT=$work/cpu.txt "$oexec" "$1/execs" -- \
+		"$bin" run "$work/wall.yaml" -o "$1/run" --db "$work/w.db" >/dev/null
+	post=$EPOCHREALTIME
+	echo "$pre $post" >"$1/wall"
+}
+for ((p = 1; p <= wall_pairs; p++)); do
+	if ((p % 2)); then
+		bare "$work/bare$p" qargv "${oargs[@]}"
+		cm "$work/cm$p"
+	else
+		cm "$work/cm$p"
+		bare "$work/bare$p" qargv "${oargs[@]}"
+	fi
+done
+# what observer-exec's own exec adds to a bare boot (coldmark's run has one, its qemus none)
+# (each /bin/true alone next to one through observer-exec: the host's drift cancels in a pair)
+cal=()
+for ((i = 0; i < 200; i++)); do
+	t=$EPOCHREALTIME
+	/bin/true
+	u=$EPOCHREALTIME
+	"$oexec" "$work/cal.execs" -- /bin/true
+	cal+=("$t,$u,$EPOCHREALTIME")
+done
+# what coldmark's chardevs (debugcon socket, serial console into the log) cost qemu itself:
+# bare boots with them against bare boots without (the old bare arm), alternated
+for p in 1 2 3 4 5 6 7 8; do
+	if ((p % 2)); then
+		bare "$work/sock$p" qargv "${oargs[@]}"
+		bare "$work/nosock$p" old
+	else
+		bare "$work/nosock$p" old
+		bare "$work/sock$p" qargv "${oargs[@]}"
+	fi
+done
+python3 - "$work" "$wall_pairs" "${cal[@]}" <<'PY'
+import csv, math, random, statistics as st, sys
+work, n, cal = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+ns = lambda s: int(s.replace(".", "")) * 1000  # $EPOCHREALTIME (s.us) -> ns, CLOCK_REALTIME
+med = st.median
+def bare(d):  # {wall, start, boots[], gaps[], end} in ns
+    rcs = set(open(f"{d}/status").read().split())
+    if rcs != {"33"}:  # the bundled guest's isa-debug-exit: every boot ran to its end
+        sys.exit(f"  a bare boot did not end as the guest ends it (qemu's statuses {sorted(rcs)},"
+                 f" not 33): see {work}/bare.log")
+    w = [ns(x) for x in open(f"{d}/wall").read().split()]
+    pre, post, ret = w[0], w[1], w[2:]
+    ex = [int(l.split()[0]) for l in open(f"{d}/execs")]
+    kids = lambda f: sum(float(m) * 60 + float(x) for m, x in  # `times`' 2nd line: "0m1.234s 0m0.5s"
+                         (t.rstrip("s").split("m") for t in open(f"{d}/{f}").read().split()[2:4]))
+    return dict(wall=post - pre, start=ex[0] - pre, boots=[r - e for e, r in zip(ex, ret)],
+                qemu_cpu=(kids("times1") - kids("times0")) * 1e9,
+                gaps=[e - r for r, e in zip(ret, ex[1:])], end=post - ret[-1])
+def cm(d):  # coldmark's events (CLOCK_MONOTONIC) moved onto CLOCK_REALTIME by observer-exec's pair
+    pre, post = (ns(x) for x in open(f"{d}/wall").read().split())
+    rt, mono = (int(x) for x in open(f"{d}/execs").read().split())
     by = {}
-    for r in csv.DictReader(open(f"{work}/wall{p}/events.csv")):
-        by.setdefault(int(r["boot"]), {})[r["event"]] = int(r["ts_ns"])
-    b = sorted(by)
-    gaps += [(by[y]["exec"] - by[x]["exit"]) / 1e6 for x, y in zip(b, b[1:]) if "exit" in by[x]]
-print(f"  median ratio {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f});"
-      f" between boots (qemu's exit to the next exec) median {statistics.median(gaps):.2f} ms")
+    for r in csv.DictReader(open(f"{d}/run/events.csv")):
+        by.setdefault(int(r["boot"]), {})[r["event"]] = int(r["ts_ns"]) - mono + rt
+    bs = sorted((b for b in by.values() if "exec" in b and "exit" in b), key=lambda b: b["exec"])
+    return dict(wall=post - pre, start=bs[0]["exec"] - pre, own_start=bs[0]["exec"] - rt,
+                boots=[b["exit"] - b["exec"] for b in bs],
+                gaps=[y["exec"] - x["exit"] for x, y in zip(bs, bs[1:])], end=post - bs[-1]["exit"],
+                nboots=len(bs))
+def sign_ci(xs, conf=0.95):  # distribution-free CI of the median: order statistics k, n+1-k
+    xs, m = sorted(xs), len(xs)
+    cdf = lambda k: sum(math.comb(m, i) for i in range(k + 1)) / 2 ** m
+    k = max([k for k in range(m // 2 + 1) if 1 - 2 * cdf(k - 1) >= conf] or [0])
+    return (xs[k - 1], xs[m - k], 1 - 2 * cdf(k - 1)) if k else (xs[0], xs[-1], 1 - 2 * cdf(-1))
+def boot_ci(xs, rng=random.Random(1)):
+    b = sorted(med(rng.choices(xs, k=len(xs))) for _ in range(4000))
+    return b[100], b[3899]
+B = [bare(f"{work}/bare{p}") for p in range(1, n + 1)]
+C = [cm(f"{work}/cm{p}") for p in range(1, n + 1)]
+ratios = [c["wall"] / b["wall"] for b, c in zip(B, C)]
+for p, (b, c, r) in enumerate(zip(B, C, ratios), 1):
+    print(f"  pair {p:2d} ({'bare' if p % 2 else 'coldmark'} first): bare {b['wall']/1e6:7.1f} ms,"
+          f" coldmark run {c['wall']/1e6:7.1f} ms, ratio {r:.3f}")
+lo, hi, conf = sign_ci(ratios)
+blo, bhi = boot_ci(ratios)
+print(f"  median ratio {med(ratios):.3f}, sign-test {conf*100:.1f}% CI [{lo:.3f}, {hi:.3f}],"
+      f" bootstrap 95% CI [{blo:.3f}, {bhi:.3f}] ({n} pairs; range {min(ratios):.3f}-{max(ratios):.3f})")
+print(f"    by order: bare first {med(ratios[0::2]):.3f}, coldmark first {med(ratios[1::2]):.3f}"
+      f" (their gap is what ABBA takes out)")
+# the excess, part by part: each part coldmark - bare in the same pair (they add up to the
+# wall's excess exactly pair by pair; their medians need not add up)
+nb = med(c["nboots"] for c in C)
+parts = {
+    "start-up (to the first exec)": [c["start"] - b["start"] for b, c in zip(B, C)],
+    "boots (exec -> exit, summed)": [sum(c["boots"]) - sum(b["boots"]) for b, c in zip(B, C)],
+    "gaps (exit -> next exec, summed)": [sum(c["gaps"]) - sum(b["gaps"]) for b, c in zip(B, C)],
+    "end (last exit -> coldmark's exit)": [c["end"] - b["end"] for b, c in zip(B, C)],
+}
+excess = [c["wall"] - b["wall"] for b, c in zip(B, C)]
+bw = med(b["wall"] for b in B)
+print(f"  the excess, coldmark - bare per pair (median [sign-test CI]; % of bare's {bw/1e6:.0f} ms wall):")
+for name, xs in list(parts.items()) + [("total (the wall)", excess)]:
+    lo, hi, _ = sign_ci(xs)
+    per = "" if name[0] in "se" else f"; per boot {med(xs)/nb/1e3:+.0f} us"
+    print(f"    {name:36s} {med(xs)/1e6:+7.2f} ms [{lo/1e6:+.2f}, {hi/1e6:+.2f}]"
+          f" {med(xs)/bw*100:+6.2f}%{per}")
+# the boots alone, pair by pair (qemu's own time: does it change under coldmark?)
+r = [med(c["boots"]) / med(b["boots"]) for b, c in zip(B, C)]
+lo, hi, conf = sign_ci(r)
+print(f"  a boot (exec -> exit) under coldmark over a bare one, per pair's medians: {med(r):.3f}"
+      f" [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%)")
+# the wall rebuilt from each arm's medians (start-up + 20 boots + 19 gaps + end): a boot or a gap
+# slowed by the host's other work now and then weighs no more than the arm's typical one
+rob = lambda a: a["start"] + med(a["boots"]) * len(a["boots"]) + med(a["gaps"]) * len(a["gaps"]) + a["end"]
+r = [rob(c) / rob(b) for b, c in zip(B, C)]
+lo, hi, conf = sign_ci(r)
+print(f"  the wall from each arm's median boot and gap: ratio {med(r):.3f} [{lo:.3f}, {hi:.3f}]"
+      f" ({conf*100:.1f}%; range {min(r):.3f}-{max(r):.3f})")
+# outside the boots, all of it measured well: what the ratio is once the boots are alike
+out = [(c["start"] - b["start"]) + (sum(c["gaps"]) - sum(b["gaps"])) + (c["end"] - b["end"]) for b, c in zip(B, C)]
+lo, hi, conf = sign_ci(out)
+print(f"  the excess outside the boots (start-up + gaps + end): {med(out)/1e6:+.2f} ms"
+      f" [{lo/1e6:+.2f}, {hi/1e6:+.2f}], {med(out)/bw*100:+.2f}% of the bare wall"
+      f" [{lo/bw*100:+.2f}%, {hi/bw*100:+.2f}%]")
+# per exec: one through observer-exec less the /bin/true alone before it, median of 200
+cost = med((ns(v) - ns(u)) - (ns(u) - ns(t)) for t, u, v in (c.split(",") for c in cal))
+# fixed a run (start-up and end) against per boot (the gaps): the same excess at other lengths
+fix = med((c["start"] - b["start"]) + (c["end"] - b["end"]) for b, c in zip(B, C))
+gap = med((sum(c["gaps"]) - sum(b["gaps"])) / len(b["gaps"]) for b, c in zip(B, C))
+unit = bw / len(B[0]["boots"])  # a bare boot with its gap
+at = lambda k: (fix + (k - 1) * gap) / (k * unit) * 100
+print(f"    of it fixed a run (start-up + end) {fix/1e6:+.2f} ms, a gap {gap/1e3:+.0f} us ({(gap + cost)/1e3:+.0f} us"
+      f" against bash's gap without observer-exec's exec): at 5 / 20 / 60 / 200 boots {at(5):+.2f}% /"
+      f" {at(20):+.2f}% / {at(60):+.2f}% / {at(200):+.2f}% of the bare wall")
+cpu = [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(f"{work}/cpu.txt")][-n:]
+if len(cpu) == n:  # 1b's lines, one per coldmark run of these pairs, in their order
+    r = [x["qemu_ns"] / x["boots"] / (b["qemu_cpu"] / len(b["boots"])) for b, x in zip(B, cpu)]
+    lo, hi, conf = sign_ci(r)
+    print(f"  qemu's CPU a boot under coldmark over a bare one (coldmark's RUSAGE_CHILDREN, bash's"
+          f" times): {med(x['qemu_ns'] / x['boots'] for x in cpu)/1e6:.2f} ms over"
+          f" {med(b['qemu_cpu'] / len(b['boots']) for b in B)/1e6:.2f} ms, ratio per pair {med(r):.3f}"
+          f" [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%)")
+    print(f"  coldmark's start-up: {med(c['own_start'] for c in C)/1e6:.2f} ms of wall,"
+          f" {med(x['startup_ns'] for x in cpu)/1e6:.2f} ms of its CPU; its end: {med(c['end'] for c in C)/1e6:.2f} ms"
+          f" of wall, {med(x['end_ns'] for x in cpu)/1e6:.2f} ms of its CPU (the rest: waiting, e.g. its"
+          f" fsyncs on a shared disk)")
+allc = lambda k: [x for c in C for x in c[k]]
+allb = lambda k: [x for b in B for x in b[k]]
+print(f"  coldmark: own start-up (its exec to its first qemu's) {med(c['own_start'] for c in C)/1e6:.2f} ms,"
+      f" boot {med(allc('boots'))/1e6:.2f} ms, gap {med(allc('gaps'))/1e6:.3f} ms,"
+      f" end {med(c['end'] for c in C)/1e6:.2f} ms (medians)")
+print(f"  bare:     bash to the first exec {med(b['start'] for b in B)/1e6:.2f} ms,"
+      f" boot {med(allb('boots'))/1e6:.2f} ms, gap {med(allb('gaps'))/1e6:.3f} ms (bash's fork and"
+      f" observer-exec's exec), end {med(b['end'] for b in B)/1e6:.3f} ms")
+print(f"  observer-exec's own exec, in each bare gap: {cost/1e3:.0f} us (against /bin/true alone):"
+      f" it makes the bare wall ~{cost*19/bw*100:.2f}% longer than a bare loop with no stamps could")
+S = [bare(f"{work}/sock{p}") for p in range(1, 9)]
+O = [bare(f"{work}/nosock{p}") for p in range(1, 9)]
+r = [med(s["boots"]) / med(o["boots"]) for s, o in zip(S, O)]
+lo, hi, conf = sign_ci(r)
+print(f"  coldmark's chardevs (debugcon socket, serial console to a log) in qemu, bare both ways:"
+      f" boot {med(x for o in O for x in o['boots'])/1e6:.2f} -> {med(x for s in S for x in s['boots'])/1e6:.2f} ms,"
+      f" ratio of the arms' median boots {med(r):.3f} [{lo:.3f}, {hi:.3f}] ({conf*100:.1f}%; 8 alternations)")
+r = [s["qemu_cpu"] / o["qemu_cpu"] for s, o in zip(S, O)]
+lo, hi, conf = sign_ci(r)
+print(f"    and qemu's CPU: {med(o['qemu_cpu'] for o in O)/20e6:.2f} -> {med(s['qemu_cpu'] for s in S)/20e6:.2f} ms"
+      f" a boot, ratio {med(r):.3f} [{lo:.3f}, {hi:.3f}]")
 PY
+echo "  (section 1 took $((SECONDS - wall_t0)) s)"
 
 echo
 echo "== 1b. coldmark's own CPU, all its threads (the same TCG runs; qemu's CPU for scale)"
@@ -243,7 +434,7 @@ for p in $(seq "$pairs"); do
 	kill -INT "$b" "$a"; wait "$b" "$a" 2>/dev/null || true
 	markers "$work/pa$p.data" >"$work/pa$p.txt"
 	markers "$work/pb$p.data" >"$work/pb$p.txt"
-	rm -f "$work"/*a$p.data "$work"/pb$p.data
+	rm -f "$work"/*a"$p".data "$work"/pb"$p".data
 done
 python3 - "$work" "$pairs" <<'PY'
 import bisect, csv, re, statistics, sys
