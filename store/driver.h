@@ -60,9 +60,10 @@ struct cm_store {
 	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
 	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
 	struct cm_summary_cache *sums; /* the summary writer's groups between boots (summary.c) */
-	/* SQLite, read as a write transaction begins: PRAGMA data_version (it changes when
-	 * another connection commits), and whether this connection runs no triggers and counts
-	 * its own inserts to samples (cm_store_count_added; sqlite.c says when) */
+	/* SQLite, read as a write transaction begins: a data version (it changes when
+	 * another connection has committed; sqlite.c's begin), and whether this connection runs
+	 * no triggers and counts its own inserts to samples (cm_store_count_added; sqlite.c
+	 * says when) */
 	long long data_version;
 	bool own_count;
 };
