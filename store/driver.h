@@ -90,6 +90,8 @@ int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct
 /* out[k] (k = 1..max): "head (k rows of ncol parameters $1, $2, ... in order) tail", the text
  * of a k-row INSERT (values.c); made once, kept for the process. */
 void cm_store_values_sql(char **out, int max, const char *head, int ncol, const char *tail);
+/* "$n" into out (room for 12 bytes; no printf); its length */
+size_t cm_store_param_name(char *out, int n);
 /* SQLite's side of it (sqlite.c): 0 or -1 with err set */
 int cm_db_sqlite_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p);
 /* Every column of every result row, copied and flattened (ncol a row); NULL stays NULL. */

@@ -43,10 +43,10 @@ static int fail(struct cm_store *s)
  * bindings a quadratic walk (3% of coldmark's CPU in a run). */
 static bool in_order(sqlite3_stmt *st)
 {
-	char name[16];
+	char name[12];
 	for (int k = 1; k <= sqlite3_bind_parameter_count(st); k++) {
 		const char *at = sqlite3_bind_parameter_name(st, k);
-		snprintf(name, sizeof(name), "$%d", k);
+		cm_store_param_name(name, k);
 		if (!at || strcmp(at, name))
 			return false;
 	}

@@ -269,6 +269,28 @@ static void test_values_text(void **state)
 	assert_string_equal(sql[2], "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT "
 				    "DO NOTHING");
 	free(sql[1]), free(sql[2]);
+	/* made without printf now: the same texts as printf makes, up to the writers' 16 rows */
+	char *big[17] = { 0 };
+	cm_store_values_sql(big, 16, "H ", 13, " T");
+	for (int k = 1; k <= 16; k++) {
+		struct cm_buf want = { 0 };
+		cm_buf_printf(&want, "H ");
+		for (int r = 0; r < k; r++) {
+			cm_buf_printf(&want, "%s(", r ? ", " : "");
+			for (int c = 1; c <= 13; c++)
+				cm_buf_printf(&want, "%s$%d", c > 1 ? ", " : "", r * 13 + c);
+			cm_buf_printf(&want, ")");
+		}
+		cm_buf_printf(&want, " T");
+		assert_string_equal(big[k], want.s);
+		cm_buf_free(&want);
+		free(big[k]);
+	}
+	char name[12];
+	assert_int_equal(cm_store_param_name(name, 0), 2);
+	assert_string_equal(name, "$0");
+	assert_int_equal(cm_store_param_name(name, 2147483647), 11);
+	assert_string_equal(name, "$2147483647");
 	(void)state;
 }
 
