@@ -311,7 +311,8 @@ static void sample_params(const struct rows_ctx *x, const struct cm_sample_row *
 	memcpy(p, q, sizeof(q));
 }
 
-/* the key's text made once a key, not once a row (a printf a row was ~4% of a boot's) */
+/* the key's text made once a key, not once a row (a printf a row was ~4% of a boot's
+ * instructions) */
 static struct added *key_of(struct added **keys, size_t *nkeys, const char *case_id, int session)
 {
 	size_t at = 0;
