@@ -60,9 +60,10 @@ struct cm_store {
 	long long changed; /* rows the last statement wrote (an insert that conflicted: 0) */
 	int64_t last_rowid; /* SQLite: the rowid of the row the last insert wrote */
 	struct cm_summary_cache *sums; /* the summary writer's groups between boots (summary.c) */
-	/* SQLite, read as a write transaction begins: PRAGMA data_version (it changes when
-	 * another connection commits), and whether this connection runs no triggers and counts
-	 * its own inserts to samples (cm_store_count_added; sqlite.c says when) */
+	/* SQLite, read as a write transaction begins: a data version (it changes when
+	 * another connection has committed; sqlite.c's begin), and whether this connection runs
+	 * no triggers and counts its own inserts to samples (cm_store_count_added; sqlite.c
+	 * says when) */
 	long long data_version;
 	bool own_count;
 };
@@ -89,6 +90,8 @@ int cm_store_exec_typed(struct cm_store *s, const char *sql, int n, const struct
 /* out[k] (k = 1..max): "head (k rows of ncol parameters $1, $2, ... in order) tail", the text
  * of a k-row INSERT (values.c); made once, kept for the process. */
 void cm_store_values_sql(char **out, int max, const char *head, int ncol, const char *tail);
+/* "$n" into out (room for 12 bytes; no printf); its length */
+size_t cm_store_param_name(char *out, int n);
 /* SQLite's side of it (sqlite.c): 0 or -1 with err set */
 int cm_db_sqlite_exec_typed(struct cm_store *s, const char *sql, int n, const struct cm_param *p);
 /* Every column of every result row, copied and flattened (ncol a row); NULL stays NULL. */

@@ -291,6 +291,8 @@ static int take_rowid(void *ctx, int ncol, const char *const *vals)
  * which of a statement's rows went in is not known, is made again from its samples) */
 struct added {
 	char *key;
+	const char *case_id; /* the key's parts (the dataset's text): found without making it */
+	int session;
 	struct cm_summary_new *rows;
 	size_t n, cap;
 	bool refresh;
@@ -309,17 +311,18 @@ static void sample_params(const struct rows_ctx *x, const struct cm_sample_row *
 	memcpy(p, q, sizeof(q));
 }
 
+/* the key's text made once a key, not once a row (a printf a row was ~4% of a boot's
+ * instructions) */
 static struct added *key_of(struct added **keys, size_t *nkeys, const char *case_id, int session)
 {
-	char *k = cm_xasprintf("%s\t%d", case_id, session);
 	size_t at = 0;
-	while (at < *nkeys && strcmp((*keys)[at].key, k))
+	while (at < *nkeys &&
+	       ((*keys)[at].session != session || strcmp((*keys)[at].case_id, case_id)))
 		at++;
 	if (at == *nkeys) {
 		*keys = cm_xrealloc(*keys, (*nkeys + 1) * sizeof(**keys));
-		(*keys)[(*nkeys)++] = (struct added){ k, NULL, 0, 0, false };
-	} else {
-		free(k);
+		(*keys)[(*nkeys)++] = (struct added){ cm_xasprintf("%s\t%d", case_id, session),
+						      case_id, session, NULL, 0, 0, false };
 	}
 	return &(*keys)[at];
 }

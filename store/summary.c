@@ -417,7 +417,8 @@ static bool append(struct group *g, const struct cm_summary_new *r, bool *touche
  * back and decoded (which cost every boot the whole session so far: quadratic over a
  * session). A group is used only while it is the store's own row, to the bit:
  * - SQLite: no other connection has committed to the file since this one's last write
- *   (PRAGMA data_version, read as the write transaction began, where no one else can commit);
+ *   (the data version sqlite.c reads as the write transaction begins, where no one else can
+ *   commit);
  * - PostgreSQL: the key's rows still count what the group counts (n_rows and last_row of
  *   every phase), read under the key's lock: another writer's boot or copy adds to them;
  * - every write that does not go through here (a refresh, the migration) and every
@@ -434,7 +435,7 @@ struct cached {
 struct cm_summary_cache {
 	struct cached e[CACHE_MAX];
 	size_t n, next; /* entries in use; the one replaced next (the oldest) */
-	long long version; /* SQLite's data_version the entries are the store's at */
+	long long version; /* SQLite's data version the entries are the store's at */
 };
 
 void cm_summary_forget(struct cm_store *s)
