@@ -218,7 +218,7 @@ static void check_full(struct cm_capture *s, size_t i, const struct cm_defer_fds
 		bool known = account(q->fds[f], &queued, &sndbuf);
 		if (known && queued * FULL_MARGIN < sndbuf * (FULL_MARGIN - 1))
 			continue;
-		s->live_only = true; /* not known (the kernel said it at the start): full */
+		s->live_only = true; /* an account refused (measure() had one): taken as full */
 		if (!ex->held_up || queued * ex->held_sndbuf > ex->held_bytes * sndbuf) {
 			ex->held_up = s->ops->name;
 			ex->held_bytes = queued;
