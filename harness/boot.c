@@ -98,6 +98,9 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 		r->status = CM_STATUS_LOST_RECORDS;
 		snprintf(r->detail, sizeof(r->detail), "the kernel dropped %llu trace records",
 			 (unsigned long long)ev->lost);
+	} else if (ex->held_up) {
+		r->status = CM_STATUS_HELD_UP; /* its times may hold coldmark's stall of qemu */
+		cm_exit_held_up_text(ex, r->detail, sizeof(r->detail));
 	} else if (exit_unsure) {
 		r->status = CM_STATUS_LATE_EXIT;
 		snprintf(r->detail, sizeof(r->detail),

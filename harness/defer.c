@@ -14,15 +14,21 @@
  *   rest of the run.
  * The bound: qemu can only block when its guest sends more than the capacity (measured here:
  * truesize of a one-byte message against the send buffer) within one valve period of the last
- * look, and then for at most that period, once per source and run. */
+ * look, and then for at most that period, once per source and run. And that boot is not
+ * counted as measured: before each look's or the last drain's read of a deferred queue, the
+ * kernel's own account of it (SO_MEMINFO on qemu's end: the truesize of every message queued,
+ * sk_wmem_alloc, against sk_sndbuf, the two numbers the sender's block compares) is read; a
+ * queue within 1/FULL_MARGIN of its SO_SNDBUF could have filled and the boot is held_up. The
+ * bytes count, not the messages: a bigger message's truesize fills the socket sooner, and a
+ * socket that holds less than measured (another SO_SNDBUF set on it) is judged by its own. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <linux/sockios.h>
+#include <linux/sock_diag.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "coldmark/harness.h"
@@ -31,6 +37,13 @@
 #define DEFER_AFTER 2 /* live boots of a case before it may be deferred */
 #define DEFER_SHARE 8
 #define LIVE_SHARE 4
+/* A queue within 1/FULL_MARGIN of its SO_SNDBUF when it is read could have filled: between the
+ * account's read and the drain's first receive (a few us) and while the drain reads it, qemu
+ * goes on writing. Only a guest that writes faster than the drain reads closes that quarter;
+ * it would hold up a live reader too. A false alarm costs one boot of a guest that sent 3/4
+ * of what its socket holds between two looks (a case deferred sent at most 1/8 a boot), once
+ * per source and run: it is read live afterwards. */
+#define FULL_MARGIN 4
 #define VALVE_MIN_NS 20000000LL
 #define VALVE_MAX_NS 1000000000LL /* a case of long boots and no end marker: looked at every s */
 #define VALVE_FLOOR_NS 1000000LL /* a grace under 2 ms: looked at every ms */
@@ -44,16 +57,31 @@ struct cm_defer_rec {
 static size_t capacity;
 static pthread_once_t measured = PTHREAD_ONCE_INIT;
 
+/* What qemu's end of a socket has queued and nobody read (sk_wmem_alloc: the truesize of each
+ * message) and what it may queue before a write blocks (sk_sndbuf), in bytes. */
+static bool account(int fd, int64_t *queued, int64_t *sndbuf)
+{
+	uint32_t mem[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mem);
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) ||
+	    len <= SK_MEMINFO_SNDBUF * sizeof(uint32_t))
+		return false;
+	*queued = mem[SK_MEMINFO_WMEM_ALLOC];
+	*sndbuf = mem[SK_MEMINFO_SNDBUF];
+	return true;
+}
+
+/* capacity stays 0 (nothing deferred) where the kernel cannot give the account */
 static void measure(void)
 {
-	int sv[2], used = 0, sndbuf = 0;
-	socklen_t len = sizeof(sndbuf);
+	int sv[2];
+	int64_t used = 0, sndbuf = 0;
 	if (cm_stamped_socketpair(sv, true))
 		return;
 	char b = 0;
-	if (send(sv[1], &b, 1, MSG_DONTWAIT) == 1 && !ioctl(sv[1], SIOCOUTQ, &used) && used > 0 &&
-	    !getsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) && sndbuf > 0)
-		capacity = (size_t)sndbuf / (size_t)used; /* the writer blocks at sndbuf, not before */
+	if (send(sv[1], &b, 1, MSG_DONTWAIT) == 1 && account(sv[1], &used, &sndbuf) && used > 0 &&
+	    sndbuf > 0)
+		capacity = (size_t)(sndbuf / used); /* the writer blocks at sndbuf, not before */
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -179,16 +207,57 @@ static bool too_much(struct cm_capture *s)
 	return true;
 }
 
-bool cm_defer_look(struct cm_capture *const *v, size_t n, pid_t pid, struct cm_events *ev)
+/* Source s's queues (its fds in q) could have filled since they were last read: the boot is
+ * held_up (the fullest queue is said) and s is read live from now on. Checked before s is
+ * drained: nothing but its drain empties them, so that is their fullest. */
+static void check_full(struct cm_capture *s, size_t i, const struct cm_defer_fds *q,
+		       struct cm_exit *ex)
+{
+	for (size_t f = q->at[i]; f < q->at[i + 1]; f++) {
+		int64_t queued = 0, sndbuf = 0;
+		bool known = account(q->fds[f], &queued, &sndbuf);
+		if (known && queued * FULL_MARGIN < sndbuf * (FULL_MARGIN - 1))
+			continue;
+		s->live_only = true; /* an account refused (measure() had one): taken as full */
+		if (!ex->held_up || queued * ex->held_sndbuf > ex->held_bytes * sndbuf) {
+			ex->held_up = s->ops->name;
+			ex->held_bytes = queued;
+			ex->held_sndbuf = sndbuf;
+		}
+	}
+}
+
+bool cm_defer_look(struct cm_capture *const *v, size_t n, pid_t pid, struct cm_events *ev,
+		   const struct cm_defer_fds *q, struct cm_exit *ex)
 {
 	bool any = false;
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i]->deferred)
 			continue;
+		check_full(v[i], i, q, ex);
 		v[i]->ops->drain(v[i], pid, ev);
-		any |= !too_much(v[i]);
+		too_much(v[i]);
+		if (v[i]->live_only)
+			v[i]->deferred = false;
+		any |= v[i]->deferred;
 	}
 	return any;
+}
+
+void cm_defer_filled(struct cm_capture *const *v, size_t n, const struct cm_defer_fds *q,
+		     struct cm_exit *ex)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->deferred)
+			check_full(v[i], i, q, ex);
+}
+
+void cm_exit_held_up_text(const struct cm_exit *ex, char *buf, size_t n)
+{
+	snprintf(buf, n, "coldmark may have held qemu up: its %s queue filled while read at the end "
+			 "(%lld of %lld bytes); read live from now on",
+		 ex->held_up ? ex->held_up : "?", (long long)ex->held_bytes,
+		 (long long)ex->held_sndbuf);
 }
 
 void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case *kase,

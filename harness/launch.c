@@ -158,13 +158,16 @@ static bool end_qemu(pid_t pid, int pidfd)
 	return false;
 }
 
-/* Each source's sockets for this boot; the child's ends in fds. Returns how many, or -1
- * with every child end closed (the sources close their own ends in end_boot). */
-static ssize_t open_sources(const struct cm_launch *l, int *fds)
+/* Each source's sockets for this boot; the child's ends in fds, source i's from at[i] (the
+ * first CM_SOURCES_MAX). Returns how many, or -1 with every child end closed (the sources
+ * close their own ends in end_boot). */
+static ssize_t open_sources(const struct cm_launch *l, int *fds, size_t *at)
 {
 	struct cm_boot_io io = { l->log_path, l->kase };
 	size_t n = 0;
 	for (size_t i = 0; i < l->nsources; i++) {
+		if (i <= CM_SOURCES_MAX)
+			at[i] = n;
 		int k = !l->sources[i]->ops->open_boot ? 0
 			: l->sources[i]->ops->open_boot(l->sources[i], &io, fds + n, CM_CAPTURE_MAXFDS - n);
 		if (k < 0) {
@@ -174,6 +177,8 @@ static ssize_t open_sources(const struct cm_launch *l, int *fds)
 		}
 		n += (size_t)k;
 	}
+	if (l->nsources <= CM_SOURCES_MAX)
+		at[l->nsources] = n;
 	return (ssize_t)n;
 }
 
@@ -201,6 +206,20 @@ static void drain_ready(const struct cm_launch *l, pid_t pid, struct cm_events *
 		if (ready && l->sources[i]->ops->drain)
 			l->sources[i]->ops->drain(l->sources[i], pid, ev);
 	}
+}
+
+/* A held_up boot's cause at the end of its log (qemu's output, which is kept with a failed boot) */
+static void log_held_up(const struct cm_launch *l, const struct cm_exit *ex)
+{
+	int fd = l->log_path ? open(l->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return;
+	char line[200] = "coldmark: ";
+	cm_exit_held_up_text(ex, line + strlen(line), sizeof(line) - strlen(line) - 1);
+	strcat(line, "\n");
+	ssize_t w = write(fd, line, strlen(line)); /* lost: the status says it all the same */
+	(void)w;
+	close(fd);
 }
 
 static void end_sources(const struct cm_launch *l)
@@ -362,10 +381,10 @@ unsigned long cm_launch_wakeups(void)
 /* Waits for qemu: its exit, the end marker plus the grace, the deadline, or *stop. True when
  * qemu's end was seen (its pidfd readable): it is a zombie, not yet reaped. open: see
  * wait_ready (NULL off the main thread). valve: how often the deferred sources' queues are
- * looked at (0: none deferred). */
+ * looked at (0: none deferred); q: qemu's ends of them. */
 static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
 		       struct cm_events *ev, struct cm_exit *ex, const sigset_t *open,
-		       int64_t valve)
+		       int64_t valve, const struct cm_defer_fds *q)
 {
 	int64_t deadline = exec_ts + l->timeout_ms * 1000000LL, end_seen = 0;
 	int64_t look = valve ? exec_ts + valve : INT64_MAX; /* the deferred queues' next look */
@@ -429,7 +448,8 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 			seen_alive(&alive, now);
 		bool looked = now >= look;
 		if (looked)
-			look = cm_defer_look(l->sources, l->nsources, pid, ev) ? now + valve : INT64_MAX;
+			look = cm_defer_look(l->sources, l->nsources, pid, ev, q, ex) ? now + valve
+										       : INT64_MAX;
 		const struct cm_event *e = end_seen || !l->end_marker ? NULL
 					   : cm_events_find_marker(ev, l->m, l->end_marker);
 		/* found at a look: the grace runs from its sending, as it does from its wake-up
@@ -442,13 +462,14 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 /* The main thread watches with the stop signals blocked but in its ppoll: a signal that comes
  * between the loop's look at *stop and its sleep would otherwise sleep to the cap. */
 static bool watch(const struct cm_launch *l, pid_t pid, int pidfd, int64_t exec_ts,
-		  struct cm_events *ev, struct cm_exit *ex, int64_t valve)
+		  struct cm_events *ev, struct cm_exit *ex, int64_t valve,
+		  const struct cm_defer_fds *q)
 {
 	if (!on_main_thread())
-		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL, valve);
+		return watch_loop(l, pid, pidfd, exec_ts, ev, ex, NULL, valve, q);
 	sigset_t open;
 	cm_block_stop_signals(&open);
-	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open, valve);
+	bool ended = watch_loop(l, pid, pidfd, exec_ts, ev, ex, &open, valve, q);
 	pthread_sigmask(SIG_SETMASK, &open, NULL);
 	return ended;
 }
@@ -577,7 +598,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	/* sources read only at qemu's end this boot (and at the valve's looks, every valve ns) */
 	int64_t valve = cm_defer_boot(l->sources, l->nsources, l->kase,
 				      l->end_marker ? l->end_grace_ms * 1000000LL : -1);
-	ssize_t nfds = open_sources(l, src_fds);
+	struct cm_defer_fds q = { .fds = src_fds };
+	ssize_t nfds = open_sources(l, src_fds, q.at);
 	if (nfds < 0) {
 		close_pipe(stamp);
 		if (own_env)
@@ -629,7 +651,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 		return 0;
 	}
 	ex->launched = true;
-	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex, valve);
+	bool ended = watch(l, pid, pidfd, st.ts_ns, ev, ex, valve, &q);
 	struct rusage ru;
 	/* whatever qemu (or a wrapper script) forked ends with the boot */
 	if ((ended ? cm_proc_end_ended : cm_proc_end_group)(pid, &status, &ru) == pid) {
@@ -638,8 +660,13 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	}
 	close(pidfd);
 	/* what the sockets and rings still hold was written before qemu ended (a read that finds
-	 * none left, while the child's ends are still open here, rather than the end) */
+	 * none left, while the child's ends are still open here, rather than the end); a deferred
+	 * queue's account first, then the boot's log says why it is held_up */
+	if (valve)
+		cm_defer_filled(l->sources, l->nsources, &q, ex);
 	drain_sources(l, pid, ev);
+	if (ex->held_up)
+		log_held_up(l, ex);
 	cm_defer_learn(l->sources, l->nsources, l->kase, cm_now_ns() - st.ts_ns);
 	close_fds(src_fds, nfds);
 	end_sources(l);

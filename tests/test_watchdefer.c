@@ -24,6 +24,7 @@
 #include "coldmark/capture.h"
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
+#include "coldmark/model.h"
 #include "helpers.h"
 #include "../harness/defer_int.h"
 
@@ -41,7 +42,9 @@ static void sendb(FILE *f, unsigned char b)
 
 /* fake marks GAP_MS FILE [hang]: the bundled guest's three markers GAP_MS apart, then exit 0
  * (hang: sleep 30 s instead). fake flood N FILE: the three markers, then N messages as fast as
- * the socket takes them; FILE's last line is the flood's start and end. */
+ * the socket takes them; FILE's last line is the flood's start and end. sndbuf=B in hang's place
+ * first sets SO_SNDBUF B on the socket (a socket that holds less than coldmark made
+ * it hold: the deep buffer off). */
 static int fake(int argc, char **argv)
 {
 	if (argc < 5)
@@ -49,6 +52,11 @@ static int fake(int argc, char **argv)
 	FILE *f = fopen(argv[4], "w");
 	if (!f)
 		return 2;
+	if (argc > 5 && !strncmp(argv[5], "sndbuf=", 7)) { /* qemu's argv: the sources' follow */
+		int b = atoi(argv[5] + 7);
+		if (setsockopt(CM_CAPTURE_FD0, SOL_SOCKET, SO_SNDBUF, &b, sizeof(b)))
+			_exit(4);
+	}
 	bool flood = !strcmp(argv[2], "flood");
 	long arg = atol(argv[3]);
 	const unsigned char mk[] = { 0x10, 0x20, 0x30 };
@@ -115,14 +123,14 @@ struct boot {
 	struct sends sends;
 };
 
-/* One boot of the fake (mode, arg, [hang]) through dc, as case 0 of m (its record in dc is
- * what the deferral learns from). */
-static void boot(struct cm_matrix *m, struct cm_capture *dc, const char *mode, long arg,
-		 bool hang, const char *end_marker, struct boot *b)
+/* One boot of the fake (mode, arg, [hang | sndbuf=B]) through dc, as case 0 of m (its record
+ * in dc is what the deferral learns from). */
+static void boot_opt(struct cm_matrix *m, struct cm_capture *dc, const char *mode, long arg,
+		     const char *opt, const char *end_marker, struct boot *b)
 {
 	char num[32], *times = cm_xasprintf("%s/sends", tmp), *log = cm_xasprintf("%s/d.log", tmp);
 	snprintf(num, sizeof(num), "%ld", arg);
-	char *argv[] = { self, "fake", (char *)mode, num, times, hang ? "hang" : NULL, NULL };
+	char *argv[] = { self, "fake", (char *)mode, num, times, (char *)opt, NULL };
 	volatile int stop = 0;
 	struct cm_launch l = { .argv = argv, .log_path = log, .timeout_ms = 20000,
 			       .end_marker = end_marker, .end_grace_ms = 300, .sources = &dc,
@@ -135,6 +143,12 @@ static void boot(struct cm_matrix *m, struct cm_capture *dc, const char *mode, l
 	assert_true(b->ex.launched);
 	read_sends(times, &b->sends);
 	free(times), free(log);
+}
+
+static void boot(struct cm_matrix *m, struct cm_capture *dc, const char *mode, long arg,
+		 bool hang, const char *end_marker, struct boot *b)
+{
+	boot_opt(m, dc, mode, arg, hang ? "hang" : NULL, end_marker, b);
 }
 
 /* The boot's debugcon events of value v (one, deduplicated), or NULL. */
@@ -271,6 +285,71 @@ static void test_flood_is_not_held_up(void **state)
 	cm_matrix_free(m);
 }
 
+/* A deferred boot whose queue could have filled is not measured (watch7b). The fake sets a
+ * small SO_SNDBUF on its socket (16 KiB, 32 KiB once the kernel doubles it: ~42 one-byte
+ * messages, where coldmark made it hold ~10^4), so that a deferred flood blocks qemu's writes
+ * until the valve's look: that boot is held_up, says why (its detail and the end of its log),
+ * every message is still read, and the source is read live from then on. A flood that stays
+ * below 3/4 of the socket is measured as before (status ok). Old watch: the flooded boot is ok
+ * (and its flood waits a valve period for every 42 messages). */
+static void test_held_up_boot_not_measured(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = matrix();
+	m->exit_status = 0; /* the fake exits 0, the bundled guest 33 */
+	struct cm_capture *dc = cm_debugcon_source(m, NULL), *low = cm_debugcon_source(m, NULL);
+	struct boot b[4], l[3];
+	struct cm_boot_result r;
+	const long n = 2000, few = 8; /* 11 messages: < 3/4 of 32 KiB even at 2 KiB truesize */
+	for (int i = 0; i < 2; i++) {
+		boot(m, dc, "marks", 5, false, NULL, &b[i]);
+		boot(m, low, "marks", 5, false, NULL, &l[i]);
+	}
+	boot_opt(m, low, "flood", few, "sndbuf=16384", NULL, &l[2]);
+	assert_true(b[1].wakeups >= 1);
+	assert_null(l[2].ex.held_up);
+	cm_boot_evaluate(m, &l[2].ev, &l[2].ex, false, &r);
+	printf("below the margin: %s %s\n", cm_status_names[r.status], r.detail);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	assert_int_equal(low->boot_msgs, (size_t)few + 3);
+	assert_false(low->live_only);
+	cm_boot_result_free(&r);
+
+	boot_opt(m, dc, "flood", n, "sndbuf=16384", NULL, &b[2]);
+	int64_t flood_ns = b[2].sends.at[3][1] - b[2].sends.at[3][0];
+	assert_int_equal(b[2].ex.status, 0);
+	assert_int_equal(dc->boot_msgs, (size_t)n + 3); /* nothing lost */
+	cm_boot_evaluate(m, &b[2].ev, &b[2].ex, false, &r);
+	printf("%ld messages into 32 KiB: %.1f ms, %lu wake-ups: %s — %s\n", n, flood_ns / 1e6,
+	       b[2].wakeups, cm_status_names[r.status], r.detail);
+	assert_int_equal(r.status, CM_STATUS_HELD_UP);
+	assert_string_equal(cm_status_names[r.status], "held_up");
+	assert_non_null(strstr(r.detail, "coldmark may have held qemu up: its debugcon queue filled "
+					 "while read at the end"));
+	assert_non_null(strstr(r.detail, "read live from now on"));
+	/* its rows: failed (counted in n_failed, in the run's exit status), never measured */
+	struct cm_sample_row row = { .status = (char *)cm_status_names[r.status], .duration_ns = 1 };
+	assert_int_equal(cm_row_kind(&row), CM_ROW_FAILED);
+	assert_true(b[2].ex.held_bytes * 4 >= b[2].ex.held_sndbuf * 3);
+	assert_true(b[2].ex.held_sndbuf <= 2 * 16384);
+	char *path = cm_xasprintf("%s/d.log", tmp), *log = th_slurp(path);
+	assert_non_null(log);
+	assert_non_null(strstr(log, "coldmark: coldmark may have held qemu up"));
+	free(log), free(path);
+	cm_boot_result_free(&r);
+	assert_true(dc->live_only);
+	boot(m, dc, "marks", 30, false, NULL, &b[3]); /* live again: a wake-up per marker */
+	assert_true(b[3].wakeups >= 3);
+	assert_null(b[3].ex.held_up);
+	for (int i = 0; i < 4; i++)
+		free_boot(&b[i]);
+	for (int i = 0; i < 3; i++)
+		free_boot(&l[i]);
+	cm_capture_free(dc);
+	cm_capture_free(low);
+	cm_matrix_free(m);
+}
+
 /* The launcher asks coldmark's pid once: a fork()ed copy of the process that launched before
  * still launches (its children check that their parent is the pid they were given, and _exit
  * at once when it is not, as when coldmark died). */
@@ -384,6 +463,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_deferred_boot_reads_same_markers),
 		cmocka_unit_test(test_end_marker_ends_deferred_boot),
 		cmocka_unit_test(test_flood_is_not_held_up),
+		cmocka_unit_test(test_held_up_boot_not_measured),
 		cmocka_unit_test(test_forked_copy_launches),
 		cmocka_unit_test(test_boot_argv_is_launch_argv),
 		cmocka_unit_test(test_defer_records_per_case),

@@ -23,7 +23,8 @@
 	X(LOST_RECORDS, "lost_records")                                                  \
 	X(LAUNCH_FAILED, "launch_failed")                                                \
 	X(INTERRUPTED, "interrupted")                                                    \
-	X(LATE_EXIT, "late_exit")
+	X(LATE_EXIT, "late_exit")                                                        \
+	X(HELD_UP, "held_up")
 #define CM_ST_(e, s) CM_STATUS_##e,
 enum cm_status { CM_STATUSES(CM_ST_) CM_STATUS_COUNT };
 #undef CM_ST_
@@ -45,8 +46,15 @@ struct cm_exit {
 	 * been stopped or waiting for a CPU since it last saw qemu alive: how late that stamp
 	 * may be (ns). 0: it is right within CM_EXIT_SLACK_NS. */
 	int64_t exit_late_ns;
+	/* A source read only at qemu's end (harness/defer.c) whose queue was found so near its
+	 * SO_SNDBUF that qemu's writes to it may have waited for coldmark: its name (NULL: none),
+	 * and the bytes queued against the bytes the socket takes. The boot is held_up. */
+	const char *held_up;
+	int64_t held_bytes, held_sndbuf;
 };
 #define CM_EXIT_SLACK_NS 50000000LL
+/* Why a held_up boot is not measured, for its detail and its log. */
+void cm_exit_held_up_text(const struct cm_exit *ex, char *buf, size_t n);
 
 struct cm_boot_result {
 	enum cm_status status;
