@@ -286,7 +286,9 @@ if all(p + "_ns" in runs[0] for p in parts):
     if "loop_ns" in runs[0]:  # the main thread between the parts, since sync7
         parts.insert(5, "loop")
     per = {p: statistics.median(r[p + "_ns"] / r["boots"] for r in runs) for p in parts}
-    rest = boot - sum(per.values())
+    # per run, then the median: a median of the whole less the parts' medians need not be one
+    rest = statistics.median((r["boots_ns"] - sum(r[p + "_ns"] for p in parts)) / r["boots"]
+                             for r in runs)
     print("  per boot by part (us): " + ", ".join(f"{p} {v/1e3:.0f}" for p, v in per.items())
           + f", the rest {rest/1e3:.0f} (other threads"
           + ("" if "loop" in per else ", between parts") + ")")
