@@ -254,6 +254,12 @@ void cm_defer_filled(struct cm_capture *const *v, size_t n, const struct cm_defe
 
 void cm_exit_held_up_text(const struct cm_exit *ex, char *buf, size_t n)
 {
+	if (!ex->held_sndbuf) { /* the kernel would not say how full: taken as full */
+		snprintf(buf, n, "coldmark may have held qemu up: how full its %s queue was while read "
+				 "at the end could not be read; read live from now on",
+			 ex->held_up ? ex->held_up : "?");
+		return;
+	}
 	snprintf(buf, n, "coldmark may have held qemu up: its %s queue filled while read at the end "
 			 "(%lld of %lld bytes); read live from now on",
 		 ex->held_up ? ex->held_up : "?", (long long)ex->held_bytes,
@@ -263,7 +269,7 @@ void cm_exit_held_up_text(const struct cm_exit *ex, char *buf, size_t n)
 void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case *kase,
 		    int64_t boot_ns)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; kase && i < n; i++) { /* a launch outside a run's cases: no record */
 		struct cm_capture *s = v[i];
 		if (!(s->ops->caps & CM_CAP_STAMPED))
 			continue;

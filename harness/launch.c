@@ -281,6 +281,8 @@ static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int
 		if (wait_ms > grace_left)
 			wait_ms = grace_left;
 	}
+	if (wait_ms < 0) /* a look overdue: poll(-1) would sleep to qemu's end on a wave's thread */
+		wait_ms = 0;
 	return (int)(wait_ms > cap ? cap : wait_ms);
 }
 

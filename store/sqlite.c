@@ -302,12 +302,14 @@ static int begin(struct cm_store *s, bool migrate)
 	if (step_cached(s, BEGIN_IMMEDIATE))
 		return -1;
 	unsigned v = 0;
-	int rc = file_version(s, &v);
-	if (rc || !c->mine || v != c->after)
+	/* a library or VFS without the file control: taken as changed (the triggers looked at
+	 * again, every transaction), not as an error */
+	bool known = !file_version(s, &v);
+	if (!known || !c->mine || v != c->after)
 		c->epoch++;
 	c->mine = false; /* until this transaction's own commit */
 	s->data_version = c->epoch;
-	if (!rc && !own_count(s))
+	if (!own_count(s))
 		return 0;
 	sqlite3_exec(db(s), "ROLLBACK", NULL, NULL, NULL);
 	return -1;
