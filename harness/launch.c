@@ -601,6 +601,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	int64_t valve = cm_defer_boot(l->sources, l->nsources, l->kase,
 				      l->end_marker ? l->end_grace_ms * 1000000LL : -1);
 	struct cm_defer_fds q = { .fds = src_fds };
+	struct cm_defer_clock clk;
+	cm_defer_clock_mark(valve, &clk);
 	ssize_t nfds = open_sources(l, src_fds, q.at);
 	if (nfds < 0) {
 		close_pipe(stamp);
@@ -666,6 +668,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	 * queue's account first, then the boot's log says why it is held_up */
 	if (valve)
 		cm_defer_filled(l->sources, l->nsources, &q, ex);
+	cm_defer_clock_check(valve, &clk, ex);
 	drain_sources(l, pid, ev);
 	if (ex->held_up)
 		log_held_up(l, ex);

@@ -448,6 +448,58 @@ static void test_defer_records_per_case(void **state)
 	free(cases);
 }
 
+/* A deferred boot's markers are converted from CLOCK_REALTIME stamps at the end: a step of the
+ * realtime clock meanwhile (an NTP step, a VM resumed) would move every one of them by the
+ * step. The launcher reads the clocks' offset as the boot begins and as it reads the queues
+ * (cm_defer_clock_offset, here a fake clock that steps by 5 ms, or by 5 us, during the boot):
+ * a step fails the boot as clock_stepped, one within the reads' slack does not; a live boot
+ * never asks. */
+static int64_t fake_step_ns, fake_calls;
+static int64_t fake_offset(int64_t *gap)
+{
+	*gap = 1000;
+	return fake_calls++ ? fake_step_ns : 0;
+}
+
+static void test_clock_step_fails_deferred_boot(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = matrix();
+	m->exit_status = 0;
+	struct cm_capture *dc = cm_debugcon_source(m, NULL);
+	struct boot b[4];
+	struct cm_boot_result r;
+	int64_t (*real)(int64_t *) = cm_defer_clock_offset;
+	cm_defer_clock_offset = fake_offset;
+	fake_step_ns = 5000000;
+	boot(m, dc, "marks", 5, false, NULL, &b[0]); /* live: the offset is not asked */
+	boot(m, dc, "marks", 5, false, NULL, &b[1]);
+	assert_int_equal(fake_calls, 0);
+	assert_int_equal(b[1].ex.clock_step_ns, 0);
+	boot(m, dc, "marks", 5, false, NULL, &b[2]); /* deferred: a 5 ms step */
+	assert_int_equal(fake_calls, 2);
+	assert_int_equal(b[2].ex.clock_step_ns, 5000000);
+	cm_boot_evaluate(m, &b[2].ev, &b[2].ex, false, &r);
+	printf("%s — %s\n", cm_status_names[r.status], r.detail);
+	assert_int_equal(r.status, CM_STATUS_CLOCK_STEPPED);
+	assert_non_null(strstr(r.detail, "the realtime clock stepped by +5.000 ms"));
+	struct cm_sample_row row = { .status = (char *)cm_status_names[r.status], .duration_ns = 1 };
+	assert_int_equal(cm_row_kind(&row), CM_ROW_FAILED);
+	cm_boot_result_free(&r);
+	fake_calls = 0, fake_step_ns = 5000; /* within 2 x 1 us + 20 us: no step */
+	boot(m, dc, "marks", 5, false, NULL, &b[3]);
+	cm_defer_clock_offset = real;
+	assert_int_equal(fake_calls, 2);
+	assert_int_equal(b[3].ex.clock_step_ns, 0);
+	cm_boot_evaluate(m, &b[3].ev, &b[3].ex, false, &r);
+	assert_int_equal(r.status, CM_STATUS_OK);
+	cm_boot_result_free(&r);
+	for (int i = 0; i < 4; i++)
+		free_boot(&b[i]);
+	cm_capture_free(dc);
+	cm_matrix_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "fake"))
@@ -467,6 +519,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_forked_copy_launches),
 		cmocka_unit_test(test_boot_argv_is_launch_argv),
 		cmocka_unit_test(test_defer_records_per_case),
+		cmocka_unit_test(test_clock_step_fails_deferred_boot),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	th_rm_rf(tmp);
