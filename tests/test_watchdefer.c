@@ -306,7 +306,6 @@ static void test_held_up_boot_not_measured(void **state)
 		boot(m, low, "marks", 5, false, NULL, &l[i]);
 	}
 	boot_opt(m, low, "flood", few, "sndbuf=16384", NULL, &l[2]);
-	assert_true(b[1].wakeups >= 1);
 	assert_null(l[2].ex.held_up);
 	cm_boot_evaluate(m, &l[2].ev, &l[2].ex, false, &r);
 	printf("below the margin: %s %s\n", cm_status_names[r.status], r.detail);
