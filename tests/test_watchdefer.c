@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include "coldmark/model.h"
 #include "helpers.h"
 #include "../harness/defer_int.h"
+#include "../harness/launch_int.h"
 
 static char tmp[256], self[PATH_MAX];
 
@@ -499,6 +501,40 @@ static void test_clock_step_fails_deferred_boot(void **state)
 	cm_matrix_free(m);
 }
 
+/* The watch's poll never sleeps without end: a deferred queue's look that is overdue (the
+ * thread was off the CPU past it) asks for a poll of 0 ms, not of a negative time, which
+ * poll() takes as "till an fd wakes it" — on a wave's launcher thread, past the deadline, the
+ * end marker's grace and a stop, to qemu's own end. Asked on a thread of its own (a wave's:
+ * its cap is 100 ms) and on this one. */
+static void *poll_ms_elsewhere(void *arg)
+{
+	const struct cm_launch *l = arg;
+	int64_t now = 10000000000LL;
+	static int got[3];
+	got[0] = cm_launch_poll_ms(l, now, now + 5000000000LL, 0, now - 5000000); /* 5 ms overdue */
+	got[1] = cm_launch_poll_ms(l, now, now + 5000000000LL, 0, now + 30000000); /* in 30 ms */
+	got[2] = cm_launch_poll_ms(l, now, now + 5000000000LL, 0, INT64_MAX);	   /* none: cap */
+	return got;
+}
+
+static void test_poll_never_negative(void **state)
+{
+	(void)state;
+	struct cm_matrix *m = matrix();
+	struct cm_launch l = { .m = m, .timeout_ms = 20000 };
+	pthread_t t;
+	void *res;
+	assert_int_equal(pthread_create(&t, NULL, poll_ms_elsewhere, &l), 0);
+	assert_int_equal(pthread_join(t, &res), 0);
+	const int *got = res;
+	assert_int_equal(got[0], 0);
+	assert_int_equal(got[1], 31);
+	assert_int_equal(got[2], 100);
+	int64_t now = 10000000000LL;
+	assert_int_equal(cm_launch_poll_ms(&l, now, now + 5000000000LL, 0, now - 5000000), 0);
+	cm_matrix_free(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "fake"))
@@ -519,6 +555,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_boot_argv_is_launch_argv),
 		cmocka_unit_test(test_defer_records_per_case),
 		cmocka_unit_test(test_clock_step_fails_deferred_boot),
+		cmocka_unit_test(test_poll_never_negative),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	th_rm_rf(tmp);
