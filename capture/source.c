@@ -52,7 +52,7 @@ static int64_t mono_stamp(struct msghdr *msg, int64_t mono_ns, const struct time
  * send, by at most the gap). A reader preempted between two bare reads (one of each clock) moved
  * every stamp of the batch late by its time off the CPU: a gap over 10 us is read again, the
  * tightest of four kept. */
-static int64_t clocks_now(struct timespec *rt)
+static int64_t clocks_now(struct timespec *rt, int64_t *gap)
 {
 	int64_t best = -1, at = 0;
 	for (int i = 0; i < 4 && (best < 0 || best > 10000); i++) {
@@ -63,7 +63,15 @@ static int64_t clocks_now(struct timespec *rt)
 		if (best < 0 || b - a < best)
 			best = b - a, at = b, *rt = r;
 	}
+	*gap = best;
 	return at;
+}
+
+int64_t cm_clock_offset_ns(int64_t *gap)
+{
+	struct timespec rt;
+	int64_t mono = clocks_now(&rt, gap);
+	return rt.tv_sec * 1000000000LL + rt.tv_nsec - mono;
 }
 
 /* qemu sends each write of the guest as its own message, and the kernel stamps it as qemu
@@ -90,7 +98,7 @@ size_t cm_recv_stamped_batch(int fd, struct cm_recv_batch *b, size_t size)
 	if (got <= 0)
 		return 0;
 	struct timespec rt;
-	int64_t mono_ns = clocks_now(&rt);
+	int64_t gap, mono_ns = clocks_now(&rt, &gap);
 	size_t n = 0;
 	for (; n < (size_t)got && mm[n].msg_len > 0; n++) {
 		b->len[n] = mm[n].msg_len;

@@ -98,6 +98,12 @@ void cm_boot_evaluate(const struct cm_matrix *m, struct cm_events *ev,
 		r->status = CM_STATUS_LOST_RECORDS;
 		snprintf(r->detail, sizeof(r->detail), "the kernel dropped %llu trace records",
 			 (unsigned long long)ev->lost);
+	} else if (ex->clock_step_ns) {
+		r->status = CM_STATUS_CLOCK_STEPPED; /* its markers' stamps are off by the step */
+		snprintf(r->detail, sizeof(r->detail),
+			 "the realtime clock stepped by %+.3f ms while the boot's markers waited to be "
+			 "read at its end: their kernel stamps cannot be placed",
+			 (double)ex->clock_step_ns / 1e6);
 	} else if (ex->held_up) {
 		r->status = CM_STATUS_HELD_UP; /* its times may hold coldmark's stall of qemu */
 		cm_exit_held_up_text(ex, r->detail, sizeof(r->detail));

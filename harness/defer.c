@@ -284,3 +284,25 @@ void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case 
 			r->max_ns = boot_ns;
 	}
 }
+
+int64_t (*cm_defer_clock_offset)(int64_t *gap) = cm_clock_offset_ns;
+
+void cm_defer_clock_mark(int64_t valve, struct cm_defer_clock *c)
+{
+	*c = (struct cm_defer_clock){ 0 };
+	if (valve)
+		c->offset = cm_defer_clock_offset(&c->gap);
+}
+
+/* Each read of the offset is off by at most its gap (~1 us, tens when preempted); 20 us more
+ * for the rest: a smaller step moves no phase by more than that, a bigger one fails the boot
+ * rather than give it wrong times. */
+void cm_defer_clock_check(int64_t valve, const struct cm_defer_clock *c, struct cm_exit *ex)
+{
+	if (!valve)
+		return;
+	int64_t gap, moved = cm_defer_clock_offset(&gap) - c->offset;
+	int64_t slack = c->gap + gap + 20000;
+	if (moved > slack || moved < -slack)
+		ex->clock_step_ns = moved;
+}

@@ -41,4 +41,14 @@ void cm_defer_filled(struct cm_capture *const *v, size_t n, const struct cm_defe
 void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case *kase,
 		    int64_t boot_ns);
 
+/* The clocks' offset (cm_clock_offset_ns; a seam for tests) as a boot of deferred sources
+ * begins (valve != 0), and its check as their queues are read at the end: a move beyond what
+ * the two reads can be off is a step of the realtime clock (ex->clock_step_ns). */
+extern int64_t (*cm_defer_clock_offset)(int64_t *gap);
+struct cm_defer_clock {
+	int64_t offset, gap;
+};
+void cm_defer_clock_mark(int64_t valve, struct cm_defer_clock *c);
+void cm_defer_clock_check(int64_t valve, const struct cm_defer_clock *c, struct cm_exit *ex);
+
 #endif

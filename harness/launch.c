@@ -267,8 +267,8 @@ static bool on_main_thread(void)
  * thread takes a stop signal then, and they see its flag that soon), 1 s on the main thread,
  * which takes the stop signals in its ppoll (watch) and wakes for them at once: a cap there
  * only guards against a thread of some library taking one. */
-static int poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen,
-		   int64_t look)
+int cm_launch_poll_ms(const struct cm_launch *l, int64_t now, int64_t deadline, int64_t end_seen,
+		      int64_t look)
 {
 	int cap = on_main_thread() ? 1000 : 100;
 	int64_t wait_ms = ((look < deadline ? look : deadline) - now) / 1000000 + 1;
@@ -431,7 +431,8 @@ static bool watch_loop(const struct cm_launch *l, pid_t pid, int pidfd, int64_t 
 				hi[i] = npf;
 			}
 		}
-		int n = wait_ready(pf, npf, poll_ms(l, now, deadline, end_seen, look), open);
+		int ms = cm_launch_poll_ms(l, now, deadline, end_seen, look);
+		int n = wait_ready(pf, npf, ms, open);
 		now = cm_now_ns();
 		wakeups++;
 		if (l->nsources <= CM_SOURCES_MAX)
@@ -601,6 +602,8 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	int64_t valve = cm_defer_boot(l->sources, l->nsources, l->kase,
 				      l->end_marker ? l->end_grace_ms * 1000000LL : -1);
 	struct cm_defer_fds q = { .fds = src_fds };
+	struct cm_defer_clock clk;
+	cm_defer_clock_mark(valve, &clk);
 	ssize_t nfds = open_sources(l, src_fds, q.at);
 	if (nfds < 0) {
 		close_pipe(stamp);
@@ -666,6 +669,7 @@ int cm_launch_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_ex
 	 * queue's account first, then the boot's log says why it is held_up */
 	if (valve)
 		cm_defer_filled(l->sources, l->nsources, &q, ex);
+	cm_defer_clock_check(valve, &clk, ex);
 	drain_sources(l, pid, ev);
 	if (ex->held_up)
 		log_held_up(l, ex);

@@ -447,6 +447,76 @@ void th_store_exec(const char *target, const char *sql)
 	sqlite3_close(db);
 }
 
+void th_fake_guest_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex,
+			int64_t t)
+{
+	unsigned port = l->m->ports[0];
+	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
+	cm_events_add_marker(ev, l->m, t + 1000000, port, 0x10);
+	cm_events_add_marker(ev, l->m, t + 2000000, port, 0x20);
+	cm_events_add_marker(ev, l->m, t + 3000000, port, 0x30);
+	cm_events_add(ev, CM_EVENT_EXIT, t + 4000000, 0, 0);
+	ex->status = 33;
+}
+
+long long th_sqlite_value(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	long long v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+char *th_cpu_report_run(const char *dir, int boots, const char *const *keys, size_t n,
+			long long *v)
+{
+	char *yaml = cm_xasprintf("qemu: /bin/true\nguest: {bundled: guest}\nrun: {boots: %d, "
+				  "warmup: 0, drop_caches: false, reference: none}\n",
+				  boots);
+	char *m = th_write_in(dir, "cpu.yaml", yaml);
+	char *report = cm_xasprintf("%s/cpu.txt", dir), *run = cm_xasprintf("%s/cpu-run", dir);
+	char *db = cm_xasprintf("%s/cpu.db", dir), *out;
+	setenv("COLDMARK_CPU_REPORT", report, 1);
+	int rc = th_coldmark(dir, &out, "run", m, "-o", run, "--db", db, NULL);
+	unsetenv("COLDMARK_CPU_REPORT");
+	free(out);
+	assert_true(rc != 127 && rc < 128); /* the boots failed (no markers), coldmark did not */
+	char *line = th_slurp(report), *padded = cm_xasprintf(" %s", line); /* every key after a space */
+	for (size_t k = 0; k < n; k++) {
+		char *key = cm_xasprintf(" %s_ns=", keys[k]), *at = strstr(padded, key);
+		if (!at)
+			fail_msg("no %s in %s", key, line);
+		v[k] = strtoll(at + strlen(key), NULL, 10);
+		free(key);
+	}
+	free(padded), free(report), free(run), free(db), free(m), free(yaml);
+	return line;
+}
+
+struct cm_store *th_store_fresh(const char *dir, const char *name, const char *run_id,
+				struct cm_dataset *ds, char **path)
+{
+	*path = cm_xasprintf("%s/%s.db", dir, name);
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(*path, &err);
+	if (!s)
+		fail_msg("%s: %s", *path, err.msg);
+	char *axes[] = { "variant" }, *la[] = { "a" };
+	cm_dataset_init(ds, axes, 1);
+	cm_dataset_case(ds, "variant=a", la);
+	cm_dataset_meta(ds, "date", "2026-12-06 12:00:00 +0000");
+	cm_dataset_meta(ds, "host", "h1");
+	assert_int_equal(cm_store_begin_run(s, run_id, "t", ds), 0);
+	cm_dataset_session(ds, "1", "h1");
+	return s;
+}
+
 struct th_hold th_hold_target(const char *target)
 {
 	struct th_hold h = { 0 };

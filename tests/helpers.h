@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <libpq-fe.h>
@@ -132,6 +133,26 @@ char *th_render_compare(const struct cm_cmp_result *r, const char *fmt);
 /* Raw SQL into the store at target (a SQLite file, or a PostgreSQL URL), as another program
  * (or an old coldmark) would; fails the test, naming the statement, on an error. */
 void th_store_exec(const char *target, const char *sql);
+/* The one integer SQL's first row holds, read from the SQLite store at path (a connection of
+ * its own, closed after). */
+long long th_sqlite_value(const char *path, const char *sql);
+struct cm_launch;
+struct cm_events;
+struct cm_exit;
+/* A fake launcher's boot of the bundled guest's shape from t (ns): exec, the markers 0x10,
+ * 0x20 and 0x30 on the matrix's first port 1, 2 and 3 ms on, its exit at 4 ms, status 33. */
+void th_fake_guest_boot(const struct cm_launch *l, struct cm_events *ev, struct cm_exit *ex,
+			int64_t t);
+/* A run of BOOTS boots of /bin/true (as qemu) in DIR with COLDMARK_CPU_REPORT: the report's
+ * line (malloc'd), each KEYS[k]'s "_ns" figure into v[k] (a key missing fails the test). */
+char *th_cpu_report_run(const char *dir, int boots, const char *const *keys, size_t n,
+			long long *v);
+struct cm_dataset;
+struct cm_store;
+/* A new SQLite store DIR/NAME.db (*path, malloc'd) with run RUN_ID begun: one case
+ * "variant=a" (axis variant) and session "1" on host h1, in ds (initialised here). */
+struct cm_store *th_store_fresh(const char *dir, const char *name, const char *run_id,
+				struct cm_dataset *ds, char **path);
 /* Holds the store's samples (SQLite: the write lock; PostgreSQL: an EXCLUSIVE lock on samples)
  * so that copies or writers started meanwhile all read it before any of them writes; until
  * th_release. */

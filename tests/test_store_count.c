@@ -34,20 +34,6 @@ static char tmp[256];
 static const char *const PHASES[] = { "firmware", "mode_switch", "work", "markers", "total",
 				      "qemu_cpu", "qemu_maxrss" };
 
-static long long value(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	long long v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* sql on a connection of its own: a write around coldmark */
 static void around(const char *path, const char *sql)
 {
@@ -63,28 +49,16 @@ static void around(const char *path, const char *sql)
 /* runs.samples and samples_changed against the rows there are */
 static void counts_exact(const char *path, long long changed)
 {
-	long long rows = value(path, "SELECT COUNT(*) FROM samples WHERE run_id = 'run-c'");
-	long long said = value(path, "SELECT samples FROM runs WHERE id = 'run-c'");
+	long long rows = th_sqlite_value(path, "SELECT COUNT(*) FROM samples WHERE run_id = 'run-c'");
+	long long said = th_sqlite_value(path, "SELECT samples FROM runs WHERE id = 'run-c'");
 	if (rows != said)
 		fail_msg("%s: runs.samples %lld, the samples %lld", path, said, rows);
-	assert_int_equal(value(path, "SELECT samples_changed FROM runs WHERE id = 'run-c'"), changed);
+	assert_int_equal(th_sqlite_value(path, "SELECT samples_changed FROM runs WHERE id = 'run-c'"), changed);
 }
 
 static struct cm_store *fresh(const char *name, struct cm_dataset *ds, char **path)
 {
-	*path = cm_xasprintf("%s/%s.db", tmp, name);
-	struct cm_error err = { 0 };
-	struct cm_store *s = cm_store_open(*path, &err);
-	if (!s)
-		fail_msg("%s: %s", *path, err.msg);
-	char *axes[] = { "variant" }, *la[] = { "a" };
-	cm_dataset_init(ds, axes, 1);
-	cm_dataset_case(ds, "variant=a", la);
-	cm_dataset_meta(ds, "date", "2026-12-06 12:00:00 +0000");
-	cm_dataset_meta(ds, "host", "h1");
-	assert_int_equal(cm_store_begin_run(s, "run-c", "t", ds), 0);
-	cm_dataset_session(ds, "1", "h1");
-	return s;
+	return th_store_fresh(tmp, name, "run-c", ds, path);
 }
 
 /* boot's 7 rows into ds and the store (rows [from, n)); 0 or the store's error */
@@ -156,7 +130,7 @@ static void test_counts_exact(void **state)
 	assert_int_equal(cm_store_add_rows(s, "run-c", &ds, from, from + 3), 0);
 	assert_int_equal(cm_store_add_rows(s, "run-c", &ds, from, ds.n), 0);
 	counts_exact(path, 0);
-	assert_int_equal(value(path, "SELECT COUNT(*) FROM samples"), 42);
+	assert_int_equal(th_sqlite_value(path, "SELECT COUNT(*) FROM samples"), 42);
 	/* around coldmark: a row in, a row out, by a connection that runs the triggers */
 	around(path, "INSERT INTO samples (run_id, case_id, boot, warmup, status, phase, "
 		     "duration_ns, source, cache_drop, session) VALUES ('run-c', 'variant=a', 99, 0,"
@@ -173,7 +147,7 @@ static void test_counts_exact(void **state)
 	assert_int_equal(cm_store_copy_run(s, t, "run-c", &out), 0); /* again: nothing added */
 	cm_store_close(t);
 	counts_exact(copy, 0);
-	assert_int_equal(value(copy, "SELECT COUNT(*) FROM samples"), 49);
+	assert_int_equal(th_sqlite_value(copy, "SELECT COUNT(*) FROM samples"), 49);
 	cm_store_close(s);
 	cm_dataset_free(&ds), cm_dataset_free(&ds2);
 	free(path), free(copy);
@@ -191,7 +165,7 @@ static void test_other_trigger(void **state)
 		     "CREATE TRIGGER log_boots AFTER INSERT ON samples BEGIN INSERT INTO seen "
 		     "VALUES (NEW.boot); END;");
 	boot(s, &ds, 2);
-	assert_int_equal(value(path, "SELECT COUNT(*) FROM seen WHERE boot = 2"), 7);
+	assert_int_equal(th_sqlite_value(path, "SELECT COUNT(*) FROM seen WHERE boot = 2"), 7);
 	counts_exact(path, 0);
 	around(path, "DROP TRIGGER log_boots");
 	struct trace t = { 0 };
@@ -200,14 +174,14 @@ static void test_other_trigger(void **state)
 	boot(s, &ds, 4);
 	sqlite3_trace_v2(s->db, 0, NULL, NULL);
 	assert_int_equal(t.triggers, 0);
-	assert_int_equal(value(path, "SELECT COUNT(*) FROM seen"), 7);
+	assert_int_equal(th_sqlite_value(path, "SELECT COUNT(*) FROM seen"), 7);
 	counts_exact(path, 0);
 	/* one of coldmark's own changed (same name, another body): not coldmark's set */
 	around(path, "DROP TRIGGER samples_added; CREATE TRIGGER samples_added AFTER INSERT ON "
 		     "samples BEGIN UPDATE runs SET samples = samples + 1 WHERE id = NEW.run_id; "
 		     "INSERT INTO seen VALUES (-1); END;");
 	boot(s, &ds, 5);
-	assert_int_equal(value(path, "SELECT COUNT(*) FROM seen WHERE boot = -1"), 7);
+	assert_int_equal(th_sqlite_value(path, "SELECT COUNT(*) FROM seen WHERE boot = -1"), 7);
 	counts_exact(path, 0);
 	cm_store_close(s);
 	cm_dataset_free(&ds);
@@ -218,7 +192,7 @@ static void test_other_trigger(void **state)
 /* the summary's rows of phase total (session 1) count every boot stored so far */
 static void summary_counts(const char *path, int boots)
 {
-	long long n = value(path, "SELECT n_rows FROM session_summary WHERE run_id = 'run-c' AND "
+	long long n = th_sqlite_value(path, "SELECT n_rows FROM session_summary WHERE run_id = 'run-c' AND "
 				  "phase = 'total' AND session = 1");
 	if (n != boots)
 		fail_msg("after boot %d the summary counts %lld rows of 'total'", boots, n);

@@ -32,35 +32,9 @@
 static char tmp[256];
 static const char *const PHASES[] = { "firmware", "work", "total" };
 
-static long long value(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	long long v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 static struct cm_store *fresh(const char *name, struct cm_dataset *ds, char **path)
 {
-	*path = cm_xasprintf("%s/%s.db", tmp, name);
-	struct cm_error err = { 0 };
-	struct cm_store *s = cm_store_open(*path, &err);
-	if (!s)
-		fail_msg("%s: %s", *path, err.msg);
-	char *axes[] = { "variant" }, *la[] = { "a" };
-	cm_dataset_init(ds, axes, 1);
-	cm_dataset_case(ds, "variant=a", la);
-	cm_dataset_meta(ds, "date", "2026-12-06 12:00:00 +0000");
-	cm_dataset_meta(ds, "host", "h1");
-	assert_int_equal(cm_store_begin_run(s, "run-t", "t", ds), 0);
-	cm_dataset_session(ds, "1", "h1");
-	return s;
+	return th_store_fresh(tmp, name, "run-t", ds, path);
 }
 
 /* boot b's rows into ds, then into the store; the store's answer */
@@ -78,9 +52,10 @@ static int boot(struct cm_store *s, struct cm_dataset *ds, int b)
 static void test_open_flags(void **state)
 {
 	(void)state;
-	if (!sqlite3_threadsafe())
-		fail_msg("this libsqlite3 is single-threaded: every connection lacks a mutex, the "
-			 "check below would say nothing");
+	if (!sqlite3_threadsafe()) { /* no connection can have one: the check would say nothing */
+		print_message("this libsqlite3 is built single-threaded (SQLITE_THREADSAFE=0)\n");
+		skip();
+	}
 	struct cm_dataset ds;
 	char *path;
 	struct cm_store *w = fresh("flags", &ds, &path);
@@ -92,9 +67,12 @@ static void test_open_flags(void **state)
 		fail_msg("%s: %s", path, err.msg);
 	if (sqlite3_db_mutex(r->db))
 		fail_msg("a reader's connection has SQLite's mutex (opened without NOMUTEX)");
-	/* and a connection opened as SQLite's default has one: the check can see the difference */
+	/* and a connection opened serialized has one: the check can see the difference (asked
+	 * for, not the library's default, which SQLITE_THREADSAFE=2 makes multi-thread) */
 	sqlite3 *plain;
-	assert_int_equal(sqlite3_open(path, &plain), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(path, &plain, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+					 NULL),
+			 SQLITE_OK);
 	assert_non_null(sqlite3_db_mutex(plain));
 	sqlite3_close(plain);
 	cm_store_close(r);
@@ -140,9 +118,9 @@ static void test_other_thread_refused(void **state)
 	if (boot(s, &ds, 3))
 		fail_msg("boot 3 on the opener's thread: %s", cm_store_error(s));
 	cm_store_close(s);
-	assert_int_equal(value(path, "SELECT COUNT(*) FROM samples WHERE run_id = 'run-t'"), 6);
-	assert_int_equal(value(path, "SELECT COUNT(*) FROM samples WHERE boot = 2"), 0);
-	assert_int_equal(value(path, "SELECT samples FROM runs WHERE id = 'run-t'"), 6);
+	assert_int_equal(th_sqlite_value(path, "SELECT COUNT(*) FROM samples WHERE run_id = 'run-t'"), 6);
+	assert_int_equal(th_sqlite_value(path, "SELECT COUNT(*) FROM samples WHERE boot = 2"), 0);
+	assert_int_equal(th_sqlite_value(path, "SELECT samples FROM runs WHERE id = 'run-t'"), 6);
 	cm_dataset_free(&ds);
 	free(path);
 }
@@ -159,13 +137,7 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 	close(fd);
 	ex->launched = true;
 	int64_t t = cm_now_ns();
-	unsigned port = l->m->ports[0];
-	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
-	cm_events_add_marker(ev, l->m, t + 1000000, port, 0x10);
-	cm_events_add_marker(ev, l->m, t + 2000000, port, 0x20);
-	cm_events_add_marker(ev, l->m, t + 3000000, port, 0x30);
-	cm_events_add(ev, CM_EVENT_EXIT, t + 4000000, 0, 0);
-	ex->status = 33;
+	th_fake_guest_boot(l, ev, ex, t);
 	pthread_mutex_lock(&lock);
 	launches++;
 	launched_elsewhere += !pthread_equal(pthread_self(), run_thread);
@@ -200,7 +172,7 @@ static void test_run_in_waves(void **state)
 	if (launched_elsewhere < 12)
 		fail_msg("%d of %d launches on threads of their own: the run did not use its "
 			 "threads, the test says nothing", launched_elsewhere, launches);
-	assert_int_equal(value(db, "SELECT COUNT(DISTINCT case_id || '/' || boot) FROM samples "
+	assert_int_equal(th_sqlite_value(db, "SELECT COUNT(DISTINCT case_id || '/' || boot) FROM samples "
 				   "WHERE warmup = 0"), 12);
 	free(db), free(dir), free(mx);
 }

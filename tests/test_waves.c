@@ -165,13 +165,7 @@ static int fake_launch(const struct cm_launch *l, struct cm_events *ev, struct c
 		ex->signal = SIGTERM;
 		return 0;
 	}
-	unsigned port = l->m->ports[0];
-	cm_events_add(ev, CM_EVENT_EXEC, t, 0, 0);
-	cm_events_add_marker(ev, l->m, t + 1000000, port, 0x10);
-	cm_events_add_marker(ev, l->m, t + 2000000, port, 0x20);
-	cm_events_add_marker(ev, l->m, t + 3000000, port, 0x30);
-	cm_events_add(ev, CM_EVENT_EXIT, t + 4000000, 0, 0);
-	ex->status = 33;
+	th_fake_guest_boot(l, ev, ex, t);
 	ex->metrics[CM_MET_CPU] = 1e6;
 	ex->metrics[CM_MET_MAXRSS] = 1e6;
 	return 0;

@@ -238,6 +238,11 @@ size_t cm_recv_stamped_batch(int fd, struct cm_recv_batch *b, size_t size);
  * (which bounds how many unread messages the pair holds before the writer blocks) as large as
  * net.core.wmem_max lets an unprivileged process make it. */
 int cm_stamped_socketpair(int sv[2], bool deep);
+/* CLOCK_REALTIME less CLOCK_MONOTONIC now, as the stamps' conversion reads it; *gap: how far
+ * off it may be (the time between the monotonic reads around the realtime one). Only a step of
+ * the realtime clock moves it (settimeofday, an NTP or PTP step, a VM resumed): a slew changes
+ * both clocks' rate alike. */
+int64_t cm_clock_offset_ns(int64_t *gap);
 
 /* ---- the source table: what run.source / --source can name --------------------------------
  * A source is its file (a struct cm_capture_ops and a constructor) and one line of the table in

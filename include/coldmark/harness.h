@@ -24,7 +24,8 @@
 	X(LAUNCH_FAILED, "launch_failed")                                                \
 	X(INTERRUPTED, "interrupted")                                                    \
 	X(LATE_EXIT, "late_exit")                                                        \
-	X(HELD_UP, "held_up")
+	X(HELD_UP, "held_up")                                                            \
+	X(CLOCK_STEPPED, "clock_stepped")
 #define CM_ST_(e, s) CM_STATUS_##e,
 enum cm_status { CM_STATUSES(CM_ST_) CM_STATUS_COUNT };
 #undef CM_ST_
@@ -51,6 +52,11 @@ struct cm_exit {
 	 * and the bytes queued against the bytes the socket takes. The boot is held_up. */
 	const char *held_up;
 	int64_t held_bytes, held_sndbuf;
+	/* A source read only at qemu's end converts its kernel stamps (CLOCK_REALTIME, taken as
+	 * qemu sent) with the clocks' offset read then: when that offset moved during the boot
+	 * by more than its reads can be off, the realtime clock stepped and the stamps cannot be
+	 * placed: by how much (ns; 0: it did not). The boot is clock_stepped. */
+	int64_t clock_step_ns;
 };
 #define CM_EXIT_SLACK_NS 50000000LL
 /* Why a held_up boot is not measured, for its detail and its log. */
