@@ -23,16 +23,10 @@ bool cm_argv_wants_console(char *const *argv)
 /* s itself (view) or a copy of it */
 static void put(struct cm_argv *a, const char *s, bool view)
 {
-	if (!view) {
+	if (view)
+		cm_argv_put(a, (char *)s);
+	else
 		cm_argv_add(a, "%s", s);
-		return;
-	}
-	if (a->n + 2 > a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 32;
-		a->v = cm_xrealloc(a->v, a->cap * sizeof(char *));
-	}
-	a->v[a->n++] = (char *)s;
-	a->v[a->n] = NULL;
 }
 
 /* own[0..1]: where the sources' own arguments are; own[2]: how many in all */

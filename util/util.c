@@ -513,11 +513,16 @@ void cm_argv_add(struct cm_argv *a, const char *fmt, ...)
 		cm_buf_vprintf(&b, fmt, ap);
 	}
 	va_end(ap);
+	cm_argv_put(a, arg ? arg : b.s ? cm_buf_steal(&b) : cm_xstrdup(""));
+}
+
+void cm_argv_put(struct cm_argv *a, char *s)
+{
 	if (a->n + 2 > a->cap) {
 		a->cap = a->cap ? 2 * a->cap : 32;
 		a->v = cm_xrealloc(a->v, a->cap * sizeof(char *));
 	}
-	a->v[a->n++] = arg ? arg : b.s ? cm_buf_steal(&b) : cm_xstrdup("");
+	a->v[a->n++] = s;
 	a->v[a->n] = NULL;
 }
 

@@ -84,6 +84,8 @@ struct cm_argv {
 	size_t n, cap;
 };
 void cm_argv_add(struct cm_argv *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s itself appended, not a copy (the caller says who frees it; cm_argv_free frees every one) */
+void cm_argv_put(struct cm_argv *a, char *s);
 void cm_argv_free(struct cm_argv *a);
 
 /* Allocation that aborts on failure: an OOM in a benchmark harness is not recoverable data. */
