@@ -14,6 +14,7 @@ void cm_capture_free(struct cm_capture *s)
 {
 	if (s) {
 		free(s->defer);
+		cm_strset_free(&s->defer_of);
 		s->ops->free(s);
 	}
 }

@@ -49,7 +49,6 @@
 #define VALVE_FLOOR_NS 1000000LL /* a grace under 2 ms: looked at every ms */
 
 struct cm_defer_rec {
-	const struct cm_case *kase;
 	size_t boots, max_msgs;
 	int64_t max_ns;
 };
@@ -92,52 +91,24 @@ size_t cm_defer_capacity(void)
 	return capacity;
 }
 
-/* The source's record of a case: an open-addressed table keyed by the case's address, so a
- * run of 10^5 cases finds one in O(1) and grows it by doubling (a scan and a realloc a new
- * case would be quadratic in the matrix). ndefer counts the records, cdefer the slots. */
-static size_t slot_of(const struct cm_case *kase, size_t cap)
-{
-	uintptr_t h = (uintptr_t)kase;
-	h ^= h >> 17;
-	h *= (uintptr_t)0x9e3779b97f4a7c15ULL;
-	return (size_t)(h >> 7) & (cap - 1);
-}
-
-static struct cm_defer_rec *find(struct cm_defer_rec *t, size_t cap, const struct cm_case *kase)
-{
-	size_t i = slot_of(kase, cap);
-	while (t[i].kase && t[i].kase != kase)
-		i = (i + 1) & (cap - 1);
-	return &t[i];
-}
-
-static void grow(struct cm_capture *s)
-{
-	size_t cap = s->cdefer ? 2 * s->cdefer : 16;
-	struct cm_defer_rec *t = cm_xcalloc(cap, sizeof(*t));
-	for (size_t i = 0; i < s->cdefer; i++)
-		if (s->defer[i].kase)
-			*find(t, cap, s->defer[i].kase) = s->defer[i];
-	free(s->defer);
-	s->defer = t;
-	s->cdefer = cap;
-}
-
+/* The source's record of a case, found by the case's id through the project's string map
+ * (a run of 10^5 cases finds one in O(1): a scan a boot was quadratic in the matrix); the
+ * records in an array grown by doubling, ndefer of cdefer used. A launch outside a run's cases
+ * (no case or no id) has none. */
 static struct cm_defer_rec *rec(struct cm_capture *s, const struct cm_case *kase, bool make)
 {
-	if (s->cdefer) {
-		struct cm_defer_rec *r = find(s->defer, s->cdefer, kase);
-		if (r->kase || !make)
-			return r->kase ? r : NULL;
-	}
-	if (!make)
+	if (!kase || !kase->id)
 		return NULL;
-	if (2 * (s->ndefer + 1) > s->cdefer)
-		grow(s);
-	struct cm_defer_rec *r = find(s->defer, s->cdefer, kase);
-	*r = (struct cm_defer_rec){ .kase = kase };
-	s->ndefer++;
-	return r;
+	long at = cm_strset_find(&s->defer_of, kase->id);
+	if (at >= 0 || !make)
+		return at >= 0 ? &s->defer[at] : NULL;
+	if (s->ndefer == s->cdefer) {
+		s->cdefer = s->cdefer ? 2 * s->cdefer : 16;
+		s->defer = cm_xrealloc(s->defer, s->cdefer * sizeof(*s->defer));
+	}
+	cm_strset_add(&s->defer_of, kase->id, (long)s->ndefer);
+	s->defer[s->ndefer] = (struct cm_defer_rec){ 0 };
+	return &s->defer[s->ndefer++];
 }
 
 /* COLDMARK_WATCH_DEFER=0: every source read live (measurements against the old watch) */
@@ -269,7 +240,7 @@ void cm_exit_held_up_text(const struct cm_exit *ex, char *buf, size_t n)
 void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case *kase,
 		    int64_t boot_ns)
 {
-	for (size_t i = 0; kase && i < n; i++) { /* a launch outside a run's cases: no record */
+	for (size_t i = 0; i < n; i++) {
 		struct cm_capture *s = v[i];
 		if (!(s->ops->caps & CM_CAP_STAMPED))
 			continue;
@@ -277,6 +248,8 @@ void cm_defer_learn(struct cm_capture *const *v, size_t n, const struct cm_case 
 			too_much(s);
 		s->deferred = false;
 		struct cm_defer_rec *r = rec(s, kase, true);
+		if (!r) /* a launch outside a run's cases: no record */
+			continue;
 		r->boots++;
 		if (s->boot_msgs > r->max_msgs)
 			r->max_msgs = s->boot_msgs;

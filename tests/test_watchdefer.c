@@ -430,6 +430,8 @@ static void test_defer_records_per_case(void **state)
 	struct cm_capture src = { .ops = &ops }, *v[] = { &src };
 	struct cm_case *cases = calloc(CASES, sizeof(*cases));
 	assert_non_null(cases);
+	for (size_t c = 0; c < CASES; c++) /* as a matrix's: each its own id */
+		cases[c].id = cm_xasprintf("variant=%zu", c);
 	size_t many = cm_defer_capacity(); /* more than a deferred boot may send */
 	assert_true(many > 0);
 	for (int boot = 0; boot < 2; boot++)
@@ -446,6 +448,9 @@ static void test_defer_records_per_case(void **state)
 		src.deferred = false;
 	}
 	free(src.defer);
+	cm_strset_free(&src.defer_of);
+	for (size_t c = 0; c < CASES; c++)
+		free(cases[c].id);
 	free(cases);
 }
 

@@ -192,7 +192,8 @@ struct cm_capture {
 	/* the launcher's record of this source's boots, per case (harness/defer.c); freed by
 	 * cm_capture_free */
 	struct cm_defer_rec *defer;
-	size_t ndefer, cdefer; /* records, and slots of the table they are in */
+	size_t ndefer, cdefer;	  /* records, and room for them */
+	struct cm_strset defer_of; /* a case's id: its record's index */
 	bool live_only; /* a deferred boot's queue held too much: read live for the rest of the run */
 };
 
