@@ -171,7 +171,7 @@ struct cm_syncer {
  * at writeback), the first fdatasync's inode write carries both journals' sizes when their
  * inodes share an inode-table block, and the second finds that block clean: one block write
  * fewer. In situ (the real rundir.c, 640 bytes a boot after 16 MB of cache traffic) this
- * thread's CPU was 4-10% lower (/work/notes/sync7-report.md). Each journal is still
+ * thread's CPU was 4-10% lower (README, "The journals and the loop"). Each journal is still
  * fdatasync'd on its own, and only fdatasync's result counts (a failed writeback that
  * sync_file_range started is reported by it). 0 or the first -errno. */
 static int sync_journals(const int *fd)
