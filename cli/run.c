@@ -426,6 +426,26 @@ static int load_previous(struct run *r)
 	return rc;
 }
 
+/* --resume: the earlier boots the store lacks (a run killed between two of its batches: the
+ * journals have every boot, the store those up to its last batch), in before the first boot. */
+static int catch_up(struct run *r)
+{
+	long long added = 0;
+	if (!r->resume || !r->store || !r->ds.n)
+		return 0;
+	const char *name = r->shared_name[0] ? "(the run folder's journal.db)" : r->db_path;
+	if (cm_store_add_missing(r->store, r->run_id, &r->ds, &added)) {
+		fprintf(stderr, "coldmark run: the results store %s did not take the run's earlier "
+				"boots from %s: %s\n", name, r->samples_path, cm_store_error(r->store));
+		return CM_EXIT_OUTPUT;
+	}
+	if (added)
+		fprintf(stderr, "coldmark run: the results store %s lacked %lld rows of the run's "
+				"earlier boots (made after its last batch): put in from %s\n",
+			name, added, r->samples_path);
+	return 0;
+}
+
 /* Prepares everything the first boot needs; 0 or an exit status after saying why. */
 static int prepare(struct run *r)
 {
@@ -441,7 +461,7 @@ static int prepare(struct run *r)
 		return rc;
 	new_dataset(r);
 	write_header(r);
-	if ((rc = store_run(r)) || (rc = load_previous(r)))
+	if ((rc = store_run(r)) || (rc = load_previous(r)) || (rc = catch_up(r)))
 		return rc;
 	/* the plan and the header are on disk before the first boot */
 	struct cm_error e;

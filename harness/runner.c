@@ -70,14 +70,15 @@ static void full_journal(struct cm_error *e, const struct cm_rundir *rd, const c
 }
 
 /* What the run has to tell its user goes to the CLI, which alone prints. */
-static void say(const struct cm_runner *r, const struct cm_error *e)
+void cm_runner_say(const struct cm_runner *r, const struct cm_error *e)
 {
 	if (r->say)
 		r->say(r->ctx, e);
 }
+#define say cm_runner_say
+#define sayf cm_runner_sayf
 
-static void sayf(const struct cm_runner *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sayf(const struct cm_runner *r, const char *fmt, ...)
+void cm_runner_sayf(const struct cm_runner *r, const char *fmt, ...)
 {
 	struct cm_error e = { CM_ERR(CM_EIO) };
 	va_list ap;
@@ -112,81 +113,6 @@ int cm_runner_headers(struct cm_rundir *rd, const struct cm_dataset *ds, struct 
 		return CM_RUNNER_OUTPUT;
 	}
 	return 0;
-}
-
-void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *why,
-			    const char *rundir)
-{
-	cm_error_set(e, CM_ERR(CM_EIO), "the shared store %s %s: from here on the boots are kept in "
-			"%s/%s only; upload them later with: coldmark sync %s --db URL",
-		shown, why, rundir, CM_RUN_JOURNAL_DB, rundir);
-}
-
-/* The shared store that fails a write is given up for the rest of the run. Out of reach (the
- * connection gone, or no answer in time): nothing is lost, the local journal.db has every
- * boot, coldmark sync uploads them later, said once. Refused (the server answered no: no
- * right to write, a column or table gone, a trigger that raises): the run stops (exit 4) with
- * the server's reason, as a local store that refuses a boot does. CM_RUNNER_OUTPUT then. */
-static int shared_failed(struct cm_runner *r, const char *what)
-{
-	char why[700], *reason = cm_redact(cm_store_error(r->shared));
-	if (cm_store_lost(r->shared)) {
-		snprintf(why, sizeof(why), "did not take %s (%s)", what, reason);
-		struct cm_error e;
-		cm_runner_journal_only(&e, r->shared_name, why, r->rd->path);
-		say(r, &e);
-	} else {
-		sayf(r, "the shared store %s refused %s: %s. The run stops here: "
-				"every boot so far is in %s/%s and %s/%s (continue with --resume %s once "
-				"the store takes them)",
-			r->shared_name, what, reason, r->rd->path, CM_RUN_JOURNAL_DB, r->rd->path,
-			CM_RUN_SAMPLES, r->rd->path);
-		r->shared_refused = true;
-	}
-	free(reason);
-	cm_store_close(r->shared);
-	r->shared = NULL;
-	return r->shared_refused ? CM_RUNNER_OUTPUT : 0;
-}
-
-/* The run goes to the shared store with its first boot: its header, cases and every boot
- * the store lacks in one transaction (a store that refuses the run is never left with an
- * empty run row); after that boot by boot. */
-static int share(struct cm_runner *r, size_t first_row, const char *what)
-{
-	if (!r->shared)
-		return 0;
-	if (r->shared_begun) {
-		if (!cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n))
-			return 0;
-	} else {
-		struct cm_store_copied c = { 0 };
-		/* a new run's id already there is another run's: refused, never joined */
-		if (!(r->shared_fresh ? cm_store_copy_new_run : cm_store_copy_run)(r->store, r->shared,
-										   r->run_id, &c)) {
-			r->shared_begun = true;
-			return 0;
-		}
-	}
-	return shared_failed(r, what);
-}
-
-int cm_runner_meta(struct cm_runner *r, const char *key, const char *val)
-{
-	cm_dataset_meta(r->ds, key, val);
-	if (r->store)
-		cm_store_set_meta(r->store, r->run_id, key, val);
-	/* before the run is there, its first boot's copy brings the header along */
-	if (r->shared && r->shared_begun && cm_store_set_meta(r->shared, r->run_id, key, val))
-		return shared_failed(r, key);
-	return 0;
-}
-
-static int shared_rows(struct cm_runner *r, size_t first_row, const char *case_id, int boot)
-{
-	char what[256];
-	snprintf(what, sizeof(what), "%s boot %d", case_id, boot);
-	return share(r, first_row, what);
 }
 
 /* A boot's rows (0: samples.csv's, 1: events.csv's) are formatted into two memory streams kept
@@ -238,7 +164,6 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 {
 	struct cm_rundir *rd = r->rd;
 	struct cm_dataset *ds = r->ds;
-	struct cm_store *store = r->store;
 	size_t nrows, nevs;
 	FILE *f = jbuf_rewind(0);
 	for (size_t i = first_row; i < ds->n; i++)
@@ -270,16 +195,7 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	} else {
 		cm_rundir_sync(rd); /* to the disk while the next boot runs */
 		stage_end(ST_JOURNALS);
-		if (store && cm_store_add_rows(store, r->run_id, ds, first_row, ds->n)) {
-			sayf(r, "the results store %s did not take %s boot %d "
-					"(%s); the run stops here: the boot is in %s/%s, and every "
-					"earlier one in both",
-				r->db_path, case_id, b->boot, cm_store_error(store), rd->path,
-				CM_RUN_SAMPLES);
-			rc = CM_RUNNER_OUTPUT;
-		} else {
-			rc = shared_rows(r, first_row, case_id, b->boot);
-		}
+		rc = cm_runner_store_boot(r);
 		stage_end(ST_STORE);
 	}
 	if (err) {
@@ -567,14 +483,6 @@ static void cpu_at(const struct cm_runner *r, int end, size_t boots)
 		cpu_mark.armed = !atexit(cpu_report);
 }
 
-int cm_runner_share_rest(struct cm_runner *r)
-{
-	/* a resumed run with no boot left still brings the server what it lacks */
-	if (r->shared && !r->shared_begun && r->ds->n)
-		return share(r, r->ds->n, "the run");
-	return 0;
-}
-
 int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		    const struct cm_boot_result *br, const char *log, int64_t t0)
 {
@@ -597,15 +505,17 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
 	cpu_at(r, 0, 0);
+	cm_runner_store_start(r);
 	medians_reset();
 	cm_runner_logs_reset();
 	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
 	every_case = every && !strcmp(every, "1");
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
+		int st = cm_runner_store_end(r);
 		medians_reset();
 		cpu_at(r, 1, *nplan);
-		return rc;
+		return rc ? rc : st;
 	}
 	int64_t t0 = r->clock();
 	int rc = 0;
@@ -634,10 +544,11 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_events_free(&ev);
 	}
 	cm_runner_log_done(r, 0);
+	int st = cm_runner_store_end(r); /* the boots since the last batch, whatever ended the loop */
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();
 	cpu_at(r, 1, i);
-	return rc ? rc : end ? end : cm_runner_share_rest(r);
+	return rc ? rc : st ? st : end ? end : cm_runner_share_rest(r);
 }
 
 int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)

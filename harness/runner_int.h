@@ -16,6 +16,17 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
  * reports. 0 or what stops the run. */
 int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, size_t nplan,
 		    const struct cm_boot_result *br, const char *log, int64_t t0);
+/* What the runner's files tell the user (r->say). */
+void cm_runner_say(const struct cm_runner *r, const struct cm_error *e);
+void cm_runner_sayf(const struct cm_runner *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The stores' batches (runner_store.c): begun with the loop (the rows the dataset holds then
+ * are the store's already), a boot's rows in (a batch when a second has passed since the last,
+ * or with the run's first boot), and what is left at the loop's end. 0 or CM_RUNNER_OUTPUT
+ * (said). */
+void cm_runner_store_start(struct cm_runner *r);
+int cm_runner_store_boot(struct cm_runner *r);
+int cm_runner_store_end(struct cm_runner *r);
 /* At the end: a resumed run with no boot left still brings the shared store what it lacks. */
 int cm_runner_share_rest(struct cm_runner *r);
 /* The log a boot writes while it runs: its own name when kept from the start (run.keep_logs),

@@ -71,6 +71,11 @@ int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *cas
  * COLDMARK_DB_TIMEOUT (default 5 s), and the failure is then a lost one (cm_store_lost). */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 		      size_t from, size_t to);
+/* --resume: the rows of ds (the run's samples.csv) the store lacks, added as above (a run
+ * killed between two of its batches left the store behind its journals); *added says how
+ * many. A store that holds them all costs one count. */
+int cm_store_add_missing(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
+			 long long *added);
 
 /* Finds a run by id, or the newest run with that tag. Returns 0 and fills run_id. */
 int cm_store_resolve(struct cm_store *s, const char *ref, char *run_id, size_t n);

@@ -1,0 +1,170 @@
+/* The runner's stores: the boots go to the store (a file, or a server-backed run's local
+ * journal.db) and to a server's shared store a batch at a time, not a transaction a boot.
+ * Every boot is in both journals (samples.csv, events.csv, synced) before the next starts;
+ * the stores get the boots gathered since their last batch once a second has passed since it
+ * (COLDMARK_STORE_EVERY_MS), with the run's first boot (a store that refuses the run says so
+ * at once) and at the loop's end, whatever ended it. A transaction a boot was most of what
+ * coldmark's CPU a boot was after qemu ran (issue 25: ~170 of ~450 us; the SQLite code, cold
+ * after qemu's ~65 ms on the core, paid at every boot); a batch pays it once a second. What
+ * a kill -9 leaves: the journals every boot, the store every boot up to its last batch, and
+ * --resume puts the rest in (cm_store_add_missing) before its first boot. A batch the store
+ * refuses stops the run (exit 4) naming its boots, which stay in the journals. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coldmark/harness.h"
+#include "coldmark/runner.h"
+#include "coldmark/store.h"
+#include "runner_int.h"
+
+#define STORE_EVERY_NS 1000000000LL /* a batch a second: ~15 boots of the bundled guest */
+
+void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *why,
+			    const char *rundir)
+{
+	cm_error_set(e, CM_ERR(CM_EIO), "the shared store %s %s: from here on the boots are kept in "
+			"%s/%s only; upload them later with: coldmark sync %s --db URL",
+		shown, why, rundir, CM_RUN_JOURNAL_DB, rundir);
+}
+
+/* The shared store that fails a write is given up for the rest of the run. Out of reach (the
+ * connection gone, or no answer in time): nothing is lost, the local journal.db has every
+ * boot, coldmark sync uploads them later, said once. Refused (the server answered no: no
+ * right to write, a column or table gone, a trigger that raises): the run stops (exit 4) with
+ * the server's reason, as a local store that refuses a boot does. CM_RUNNER_OUTPUT then. */
+static int shared_failed(struct cm_runner *r, const char *what)
+{
+	char why[700], *reason = cm_redact(cm_store_error(r->shared));
+	if (cm_store_lost(r->shared)) {
+		snprintf(why, sizeof(why), "did not take %s (%s)", what, reason);
+		struct cm_error e;
+		cm_runner_journal_only(&e, r->shared_name, why, r->rd->path);
+		cm_runner_say(r, &e);
+	} else {
+		cm_runner_sayf(r, "the shared store %s refused %s: %s. The run stops here: "
+				"every boot so far is in %s/%s and %s/%s (continue with --resume %s once "
+				"the store takes them)",
+			r->shared_name, what, reason, r->rd->path, CM_RUN_JOURNAL_DB, r->rd->path,
+			CM_RUN_SAMPLES, r->rd->path);
+		r->shared_refused = true;
+	}
+	free(reason);
+	cm_store_close(r->shared);
+	r->shared = NULL;
+	return r->shared_refused ? CM_RUNNER_OUTPUT : 0;
+}
+
+/* The run goes to the shared store with its first batch: its header, cases and every boot
+ * the store lacks in one transaction (a store that refuses the run is never left with an
+ * empty run row); after that batch by batch (rows from first_row on). */
+static int share(struct cm_runner *r, size_t first_row, const char *what)
+{
+	if (!r->shared)
+		return 0;
+	if (r->shared_begun) {
+		if (!cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n))
+			return 0;
+	} else {
+		struct cm_store_copied c = { 0 };
+		/* a new run's id already there is another run's: refused, never joined */
+		if (!(r->shared_fresh ? cm_store_copy_new_run : cm_store_copy_run)(r->store, r->shared,
+										   r->run_id, &c)) {
+			r->shared_begun = true;
+			return 0;
+		}
+	}
+	return shared_failed(r, what);
+}
+
+int cm_runner_meta(struct cm_runner *r, const char *key, const char *val)
+{
+	cm_dataset_meta(r->ds, key, val);
+	if (r->store)
+		cm_store_set_meta(r->store, r->run_id, key, val);
+	/* before the run is there, its first batch's copy brings the header along */
+	if (r->shared && r->shared_begun && cm_store_set_meta(r->shared, r->run_id, key, val))
+		return shared_failed(r, key);
+	return 0;
+}
+
+int cm_runner_share_rest(struct cm_runner *r)
+{
+	/* a resumed run with no boot left still brings the server what it lacks */
+	if (r->shared && !r->shared_begun && r->ds->n)
+		return share(r, r->ds->n, "the run");
+	return 0;
+}
+
+void cm_runner_store_start(struct cm_runner *r)
+{
+	r->store_from = r->ds->n; /* a resumed run's earlier rows: cm_store_add_missing's */
+	r->store_at = 0;
+	r->store_refused = false;
+	r->store_every_ns = STORE_EVERY_NS;
+	const char *e = getenv("COLDMARK_STORE_EVERY_MS");
+	if (!e || !*e)
+		return;
+	char *end;
+	long long ms = strtoll(e, &end, 10);
+	if (*end || ms < 0 || ms > 3600000)
+		cm_runner_sayf(r, "COLDMARK_STORE_EVERY_MS=%s is not a number of milliseconds "
+				  "(0 to 3600000): a batch a second", e);
+	else
+		r->store_every_ns = ms * 1000000LL;
+}
+
+/* "default boot 3", or "the 15 boots from default boot 3 to default boot 17" */
+static void batch_name(const struct cm_runner *r, char *buf, size_t n)
+{
+	const struct cm_sample_row *a = &r->ds->rows[r->store_from], *z = &r->ds->rows[r->ds->n - 1];
+	size_t boots = 0; /* a boot's rows are one after another: count where the boot changes */
+	for (size_t i = r->store_from; i < r->ds->n; i++)
+		boots += i == r->store_from || r->ds->rows[i].boot != r->ds->rows[i - 1].boot ||
+			 r->ds->rows[i].case_idx != r->ds->rows[i - 1].case_idx ||
+			 r->ds->rows[i].warmup != r->ds->rows[i - 1].warmup;
+	if (boots == 1)
+		snprintf(buf, n, "%s boot %d", a->case_id, a->boot);
+	else
+		snprintf(buf, n, "the %zu boots from %s boot %d to %s boot %d", boots, a->case_id,
+			 a->boot, z->case_id, z->boot);
+}
+
+/* The rows since the last batch into the store, then the shared store. */
+static int store_batch(struct cm_runner *r)
+{
+	struct cm_dataset *ds = r->ds;
+	if (r->store_refused || r->store_from >= ds->n)
+		return 0;
+	char what[512];
+	batch_name(r, what, sizeof(what));
+	int rc = 0;
+	if (r->store && cm_store_add_rows(r->store, r->run_id, ds, r->store_from, ds->n)) {
+		cm_runner_sayf(r, "the results store %s did not take %s (%s); the run stops here: "
+				  "%s in %s/%s and %s, every earlier one in the store too (--resume "
+				  "%s puts them in once the store takes them)",
+			       r->db_path, what, cm_store_error(r->store),
+			       strncmp(what, "the ", 4) ? "the boot is" : "they are", r->rd->path,
+			       CM_RUN_SAMPLES, CM_RUN_EVENTS, r->rd->path);
+		r->store_refused = true;
+		rc = CM_RUNNER_OUTPUT;
+	} else {
+		rc = share(r, r->store_from, what);
+	}
+	r->store_from = ds->n;
+	r->store_at = r->clock();
+	return rc;
+}
+
+int cm_runner_store_boot(struct cm_runner *r)
+{
+	if (r->store_at && r->clock() - r->store_at < r->store_every_ns)
+		return 0;
+	return store_batch(r);
+}
+
+int cm_runner_store_end(struct cm_runner *r)
+{
+	return store_batch(r);
+}
