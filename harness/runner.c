@@ -512,7 +512,9 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	every_case = every && !strcmp(every, "1");
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
+		stage_end(ST_LOOP);
 		int st = cm_runner_store_end(r);
+		stage_end(ST_STORE);
 		medians_reset();
 		cpu_at(r, 1, *nplan);
 		return rc ? rc : st;
@@ -544,7 +546,9 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_events_free(&ev);
 	}
 	cm_runner_log_done(r, 0);
+	stage_end(ST_LOOP);
 	int st = cm_runner_store_end(r); /* the boots since the last batch, whatever ended the loop */
+	stage_end(ST_STORE);
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();
 	cpu_at(r, 1, i);
