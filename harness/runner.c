@@ -193,9 +193,8 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 		full_journal(&e, rd, CM_RUN_SAMPLES, err), say(r, &e);
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
 	} else {
-		cm_rundir_sync(rd); /* to the disk while the next boot runs */
 		stage_end(ST_JOURNALS);
-		rc = cm_runner_store_boot(r);
+		rc = cm_runner_batch_boot(r); /* to the disk and the stores a batch a second */
 		stage_end(ST_STORE);
 	}
 	if (err) {
@@ -505,7 +504,7 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
 	cpu_at(r, 0, 0);
-	cm_runner_store_start(r);
+	cm_runner_batch_start(r);
 	medians_reset();
 	cm_runner_logs_reset();
 	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
@@ -513,7 +512,7 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	if (cm_runner_wants_waves(r->m)) {
 		int rc = cm_runner_waves(r, pl, nplan);
 		stage_end(ST_LOOP);
-		int st = cm_runner_store_end(r);
+		int st = cm_runner_batch_end(r);
 		stage_end(ST_STORE);
 		medians_reset();
 		cpu_at(r, 1, *nplan);
@@ -547,7 +546,7 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	}
 	cm_runner_log_done(r, 0);
 	stage_end(ST_LOOP);
-	int st = cm_runner_store_end(r); /* the boots since the last batch, whatever ended the loop */
+	int st = cm_runner_batch_end(r); /* the boots since the last batch, whatever ended the loop */
 	stage_end(ST_STORE);
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();

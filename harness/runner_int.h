@@ -20,13 +20,13 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 void cm_runner_say(const struct cm_runner *r, const struct cm_error *e);
 void cm_runner_sayf(const struct cm_runner *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The stores' batches (runner_store.c): begun with the loop (the rows the dataset holds then
+/* The stores' batches (runner_batch.c): begun with the loop (the rows the dataset holds then
  * are the store's already), a boot's rows in (a batch when a second has passed since the last,
  * or with the run's first boot), and what is left at the loop's end. 0 or CM_RUNNER_OUTPUT
  * (said). */
-void cm_runner_store_start(struct cm_runner *r);
-int cm_runner_store_boot(struct cm_runner *r);
-int cm_runner_store_end(struct cm_runner *r);
+void cm_runner_batch_start(struct cm_runner *r);
+int cm_runner_batch_boot(struct cm_runner *r);
+int cm_runner_batch_end(struct cm_runner *r);
 /* At the end: a resumed run with no boot left still brings the shared store what it lacks. */
 int cm_runner_share_rest(struct cm_runner *r);
 /* The log a boot writes while it runs: its own name when kept from the start (run.keep_logs),

@@ -27,7 +27,7 @@ int coldmark(const char *matrix, const char *outdir, const char *extra, int sigi
 /* The same, sent stop_signal once the run is at a moment (whenever a busy host gets it
  * there), not a fixed time after its start: a boot launched (its log made), a measured boot's
  * rows in samples.csv (not a warm-up's nor the reference's), or two measured boots' (then the
- * first is in the store too when the store takes a batch a boot, COLDMARK_STORE_EVERY_MS=0). */
+ * first is in the store too when the store takes a batch a boot, COLDMARK_BATCH_MS=0). */
 enum e2e_moment { AT_BOOT, AT_RECORDED, AT_RECORDED_2 };
 int coldmark_at(const char *matrix, const char *outdir, const char *extra, enum e2e_moment at,
 		char **output);

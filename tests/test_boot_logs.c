@@ -179,7 +179,7 @@ static void test_keep_logs(void **state)
 
 /* A boot the store refuses stops the run (exit 4) after it was launched and wrote its output:
  * its log is kept by its own name with that output (it was emptied as if never launched).
- * The store then takes a batch a boot (COLDMARK_STORE_EVERY_MS=0): in batches of a second
+ * The store then takes a batch a boot (COLDMARK_BATCH_MS=0): in batches of a second
  * the refused batch's boots are named (test_store_batch) and the log kept is the boot's
  * whose end sent the batch. */
 static void check_refused(const char *out, const char *extra_run)
@@ -191,9 +191,9 @@ static void check_refused(const char *out, const char *extra_run)
 		th_store_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.boot = 3 "
 				  "BEGIN SELECT RAISE(ABORT, 'refused'); END");
 	}
-	setenv("COLDMARK_STORE_EVERY_MS", "0", 1);
+	setenv("COLDMARK_BATCH_MS", "0", 1);
 	assert_int_equal(run(out, extra_run, NULL), 4);
-	unsetenv("COLDMARK_STORE_EVERY_MS");
+	unsetenv("COLDMARK_BATCH_MS");
 	db_of = NULL;
 	char *p = cm_xasprintf("%s/%s/logs", tmp, out);
 	DIR *d = opendir(p);

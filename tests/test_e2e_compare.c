@@ -229,9 +229,9 @@ void test_kill9(void **state)
 	/* a batch a boot: the first measured boot is in the store once the second is recorded
 	 * (in batches of a second the store lags by up to a second of boots, which --resume puts
 	 * in: test_store_batch) */
-	setenv("COLDMARK_STORE_EVERY_MS", "0", 1);
+	setenv("COLDMARK_BATCH_MS", "0", 1);
 	assert_int_equal(coldmark_at(m, dir, extra, AT_RECORDED_2, &out), 128 + SIGKILL);
-	unsetenv("COLDMARK_STORE_EVERY_MS");
+	unsetenv("COLDMARK_BATCH_MS");
 	stop_signal = SIGINT;
 	free(out);
 	/* every finished boot is in the store, and the store reads */

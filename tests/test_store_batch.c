@@ -1,5 +1,5 @@
 /* The store a batch at a time (issue 25 item 6): a run's boots are in both journals before
- * the next boot starts, and go to the store once a second (COLDMARK_STORE_EVERY_MS), with the
+ * the next boot starts, and go to the store once a second (COLDMARK_BATCH_MS), with the
  * run's first boot and at the loop's end. What a kill -9 leaves: the store behind its
  * journals by the boots since its last batch, and --resume puts them in before its first
  * boot. A batch the store refuses stops the run (exit 4) naming its boots, which the journals
@@ -83,9 +83,9 @@ static void test_kill_between_batches_resume_catches_up(void **state)
 	(void)state;
 	char *m = matrix("kill", 3000), *dir = cm_xasprintf("%s/kill", tmp),
 	     *db = cm_xasprintf("%s/kill.db", tmp);
-	setenv("COLDMARK_STORE_EVERY_MS", "600000", 1);
+	setenv("COLDMARK_BATCH_MS", "600000", 1);
 	run_killed_at(m, dir, db, 200);
-	unsetenv("COLDMARK_STORE_EVERY_MS");
+	unsetenv("COLDMARK_BATCH_MS");
 	long long first = store_rows(db), journal = journal_rows(dir);
 	if (!(first > 0 && first < 20 && journal >= 200))
 		fail_msg("after the kill: store %lld rows (want the first boot's), journal %lld",
@@ -118,9 +118,9 @@ static void test_refused_batch_names_its_boots(void **state)
 	th_store_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.boot = 3 "
 			  "BEGIN SELECT RAISE(ABORT, 'boot 3 refused'); END");
 	long long before = store_rows(db);
-	setenv("COLDMARK_STORE_EVERY_MS", "600000", 1);
+	setenv("COLDMARK_BATCH_MS", "600000", 1);
 	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", db, NULL);
-	unsetenv("COLDMARK_STORE_EVERY_MS");
+	unsetenv("COLDMARK_BATCH_MS");
 	if (rc != 4 || !strstr(out, "did not take the 5 boots from default boot 2 to default boot 6") ||
 	    !strstr(out, "boot 3 refused") || !strstr(out, "--resume"))
 		fail_msg("a refused batch: exit %d: %s", rc, out);
@@ -135,24 +135,24 @@ static void test_refused_batch_names_its_boots(void **state)
 	free(m), free(dir), free(db), free(dir0);
 }
 
-/* COLDMARK_STORE_EVERY_MS=0: a batch a boot, the store at most a boot behind its journals
+/* COLDMARK_BATCH_MS=0: a batch a boot, the store at most a boot behind its journals
  * when killed; a value that is no number is said, and the run goes on a batch a second. */
 static void test_every_boot_and_bad_value(void **state)
 {
 	(void)state;
 	char *m = matrix("every", 3000), *dir = cm_xasprintf("%s/every", tmp),
 	     *db = cm_xasprintf("%s/every.db", tmp);
-	setenv("COLDMARK_STORE_EVERY_MS", "0", 1);
+	setenv("COLDMARK_BATCH_MS", "0", 1);
 	run_killed_at(m, dir, db, 200);
 	long long journal = journal_rows(dir), stored = store_rows(db);
 	if (stored > journal || stored < journal - 7 || stored < 200 - 7)
 		fail_msg("a batch a boot, killed: store %lld rows, journal %lld", stored, journal);
 	summary_agrees(db);
 	char *m2 = matrix("bad", 4), *dir2 = cm_xasprintf("%s/bad", tmp), *out;
-	setenv("COLDMARK_STORE_EVERY_MS", "soon", 1);
+	setenv("COLDMARK_BATCH_MS", "soon", 1);
 	int rc = th_coldmark(tmp, &out, "run", m2, "-o", dir2, "--db", db, NULL);
-	unsetenv("COLDMARK_STORE_EVERY_MS");
-	if (rc != 1 || !strstr(out, "COLDMARK_STORE_EVERY_MS=soon is not a number of milliseconds"))
+	unsetenv("COLDMARK_BATCH_MS");
+	if (rc != 1 || !strstr(out, "COLDMARK_BATCH_MS=soon is not a number of milliseconds"))
 		fail_msg("a bad batch period: exit %d: %s", rc, out);
 	assert_int_equal(th_sqlite_value(db, "SELECT COUNT(*) FROM samples s JOIN runs r ON "
 					     "r.id = s.run_id WHERE r.rowid = (SELECT MAX(rowid) FROM runs)"),

@@ -40,11 +40,12 @@ struct cm_runner {
 	bool shared_begun;	 /* the run is in the shared store (it goes with its first boot) */
 	bool shared_fresh;	 /* a new run: an id the shared store holds is another run's (exit 4) */
 	bool shared_refused;	 /* the shared store refused a write: the run stops, exit 4 */
-	/* The boots go to the stores a batch at a time (runner_store.c): the rows from
-	 * store_from on are in both journals but not yet in the stores; store_at is when the
-	 * last batch went (0: none yet this run), store_every_ns how long one gathers. */
-	size_t store_from;
-	int64_t store_at, store_every_ns;
+	/* A run's boots are written to both journals one by one, and a batch at a time synced
+	 * to the disk and put in the stores (runner_batch.c): the rows from batch_from on are
+	 * in the journals but not yet synced nor in the stores; batch_at is when the last batch
+	 * went (0: none yet this run), batch_every_ns how long a batch gathers. */
+	size_t batch_from;
+	int64_t batch_at, batch_every_ns;
 	bool store_refused; /* the store refused a batch: the run stops, nothing more goes */
 	char **drop_files;
 	size_t ndrop;

@@ -1,25 +1,29 @@
-/* The runner's stores: the boots go to the store (a file, or a server-backed run's local
- * journal.db) and to a server's shared store a batch at a time, not a transaction a boot.
- * Every boot is in both journals (samples.csv, events.csv, synced) before the next starts;
- * the stores get the boots gathered since their last batch once a second has passed since it
- * (COLDMARK_STORE_EVERY_MS), with the run's first boot (a store that refuses the run says so
- * at once) and at the loop's end, whatever ended it. A transaction a boot was most of what
- * coldmark's CPU a boot was after qemu ran (issue 25: ~170 of ~450 us; the SQLite code, cold
- * after qemu's ~65 ms on the core, paid at every boot); a batch pays it once a second. What
- * a kill -9 leaves: the journals every boot, the store every boot up to its last batch, and
- * --resume puts the rest in (cm_store_add_missing) before its first boot. A batch the store
- * refuses stops the run (exit 4) naming its boots, which stay in the journals. */
+/* The runner's batches: every boot is written whole to both journals (samples.csv,
+ * events.csv) before the next starts, and the boots gathered since the last batch are
+ * synced to the disk (the journals' sync thread) and put in the stores (the store: a file,
+ * or a server-backed run's local journal.db; then a server's shared store) in one go, once a
+ * second has passed since the last batch (COLDMARK_BATCH_MS; 0: a batch a boot), with the
+ * run's first boot (a store that refuses the run says so at once) and at the loop's end,
+ * whatever ended it. Issue 25 item 6: a transaction and two fdatasyncs a boot were most of
+ * coldmark's own CPU a boot (~170 + ~85 of ~470 us in 60-boot TCG runs: SQLite's code and
+ * the kernel's sync path cold after qemu's ~70 ms on the core, paid at every boot); a batch
+ * pays them once a second. What a kill -9 leaves: the journals every finished boot, the store
+ * every boot up to its last batch (--resume puts the rest in before its first boot,
+ * cm_store_add_missing). What a power cut takes back: at most the boots since the last batch
+ * and the one in flight. A batch the store refuses stops the run (exit 4) naming its boots,
+ * which stay in the journals. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coldmark/harness.h"
+#include "coldmark/rundir.h"
 #include "coldmark/runner.h"
 #include "coldmark/store.h"
 #include "runner_int.h"
 
-#define STORE_EVERY_NS 1000000000LL /* a batch a second: ~15 boots of the bundled guest */
+#define BATCH_EVERY_NS 1000000000LL /* a batch a second: ~15 boots of the bundled guest */
 
 void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *why,
 			    const char *rundir)
@@ -97,31 +101,31 @@ int cm_runner_share_rest(struct cm_runner *r)
 	return 0;
 }
 
-void cm_runner_store_start(struct cm_runner *r)
+void cm_runner_batch_start(struct cm_runner *r)
 {
-	r->store_from = r->ds->n; /* a resumed run's earlier rows: cm_store_add_missing's */
-	r->store_at = 0;
+	r->batch_from = r->ds->n; /* a resumed run's earlier rows: cm_store_add_missing's */
+	r->batch_at = 0;
 	r->store_refused = false;
-	r->store_every_ns = STORE_EVERY_NS;
-	const char *e = getenv("COLDMARK_STORE_EVERY_MS");
+	r->batch_every_ns = BATCH_EVERY_NS;
+	const char *e = getenv("COLDMARK_BATCH_MS");
 	if (!e || !*e)
 		return;
 	char *end;
 	long long ms = strtoll(e, &end, 10);
 	if (*end || ms < 0 || ms > 3600000)
-		cm_runner_sayf(r, "COLDMARK_STORE_EVERY_MS=%s is not a number of milliseconds "
+		cm_runner_sayf(r, "COLDMARK_BATCH_MS=%s is not a number of milliseconds "
 				  "(0 to 3600000): a batch a second", e);
 	else
-		r->store_every_ns = ms * 1000000LL;
+		r->batch_every_ns = ms * 1000000LL;
 }
 
 /* "default boot 3", or "the 15 boots from default boot 3 to default boot 17" */
 static void batch_name(const struct cm_runner *r, char *buf, size_t n)
 {
-	const struct cm_sample_row *a = &r->ds->rows[r->store_from], *z = &r->ds->rows[r->ds->n - 1];
+	const struct cm_sample_row *a = &r->ds->rows[r->batch_from], *z = &r->ds->rows[r->ds->n - 1];
 	size_t boots = 0; /* a boot's rows are one after another: count where the boot changes */
-	for (size_t i = r->store_from; i < r->ds->n; i++)
-		boots += i == r->store_from || r->ds->rows[i].boot != r->ds->rows[i - 1].boot ||
+	for (size_t i = r->batch_from; i < r->ds->n; i++)
+		boots += i == r->batch_from || r->ds->rows[i].boot != r->ds->rows[i - 1].boot ||
 			 r->ds->rows[i].case_idx != r->ds->rows[i - 1].case_idx ||
 			 r->ds->rows[i].warmup != r->ds->rows[i - 1].warmup;
 	if (boots == 1)
@@ -131,16 +135,22 @@ static void batch_name(const struct cm_runner *r, char *buf, size_t n)
 			 a->boot, z->case_id, z->boot);
 }
 
-/* The rows since the last batch into the store, then the shared store. */
-static int store_batch(struct cm_runner *r)
+/* The rows since the last batch to the disk (the journals' sync thread, while the stores
+ * take them) and into the store, then the shared store. */
+static int batch(struct cm_runner *r)
 {
 	struct cm_dataset *ds = r->ds;
-	if (r->store_refused || r->store_from >= ds->n)
+	if (r->batch_from >= ds->n)
 		return 0;
+	cm_rundir_sync(r->rd); /* the next append waits for it: at most a batch in flight */
+	if (r->store_refused) {
+		r->batch_from = ds->n;
+		return 0;
+	}
 	char what[512];
 	batch_name(r, what, sizeof(what));
 	int rc = 0;
-	if (r->store && cm_store_add_rows(r->store, r->run_id, ds, r->store_from, ds->n)) {
+	if (r->store && cm_store_add_rows(r->store, r->run_id, ds, r->batch_from, ds->n)) {
 		cm_runner_sayf(r, "the results store %s did not take %s (%s); the run stops here: "
 				  "%s in %s/%s and %s, every earlier one in the store too (--resume "
 				  "%s puts them in once the store takes them)",
@@ -150,21 +160,21 @@ static int store_batch(struct cm_runner *r)
 		r->store_refused = true;
 		rc = CM_RUNNER_OUTPUT;
 	} else {
-		rc = share(r, r->store_from, what);
+		rc = share(r, r->batch_from, what);
 	}
-	r->store_from = ds->n;
-	r->store_at = r->clock();
+	r->batch_from = ds->n;
+	r->batch_at = r->clock();
 	return rc;
 }
 
-int cm_runner_store_boot(struct cm_runner *r)
+int cm_runner_batch_boot(struct cm_runner *r)
 {
-	if (r->store_at && r->clock() - r->store_at < r->store_every_ns)
+	if (r->batch_at && r->clock() - r->batch_at < r->batch_every_ns)
 		return 0;
-	return store_batch(r);
+	return batch(r);
 }
 
-int cm_runner_store_end(struct cm_runner *r)
+int cm_runner_batch_end(struct cm_runner *r)
 {
-	return store_batch(r);
+	return batch(r);
 }
