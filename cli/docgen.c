@@ -45,6 +45,13 @@ static const struct {
 				 "(between them) on the main thread, sync_ns the journals' sync "
 				 "thread), as scripts/observer.sh "
 				 "reads it." },
+	{ "COLDMARK_BATCH_MS", "how long coldmark run gathers finished boots before it syncs "
+			       "the journals to the disk and puts the boots in the store, in "
+			       "milliseconds (default 1000; 0: every boot; up to 3600000). Every "
+			       "boot is in samples.csv and events.csv before the next starts; a "
+			       "kill -9 leaves the store behind them by at most a batch, which "
+			       "--resume puts in; a power cut takes back at most the boots since "
+			       "the last batch and the one in flight." },
 	{ "COLDMARK_CACHE_DIR", "where the identities of files already hashed are kept "
 				"(default $XDG_CACHE_HOME/coldmark or ~/.cache/coldmark; empty: none)." },
 	{ "COLDMARK_STATE_DIR", "where host tune saves the values it changed (default "

@@ -191,6 +191,40 @@ static void print_copied(const char *what, const char *to, const struct cm_store
 	printf(")\n");
 }
 
+/* The boots of RUNDIR/samples.csv the target still lacks once journal.db is in: a run killed
+ * between two of its batches has them in its journals (every boot, before the next starts)
+ * and not yet in journal.db. Its run id from meta.csv. 0, or an exit status after saying why. */
+static int sync_tail(const char *rundir, struct cm_store *dst, const char *shown)
+{
+	char *mp = cm_xasprintf("%s/%s", rundir, CM_RUN_META),
+	     *sp = cm_xasprintf("%s/%s", rundir, CM_RUN_SAMPLES);
+	struct cm_dataset meta, ds;
+	struct cm_diags d = { 0 };
+	cm_dataset_init(&meta, NULL, 0);
+	const char *run = !cm_meta_read(mp, &meta) ? cm_dataset_get_meta(&meta, CM_HDR(RUN)) : NULL;
+	long long added = 0;
+	int rc = 0;
+	if (!run || access(sp, F_OK)) {
+		/* no meta.csv or samples.csv: journal.db is all there is */
+	} else if (cm_samples_read_journal(sp, &ds, &d)) {
+		cm_diags_print(&d, stderr);
+		rc = CM_EXIT_USAGE;
+	} else {
+		if (cm_store_add_missing(dst, run, &ds, &added)) {
+			fprintf(stderr, "coldmark sync: %s -> %s: %s\n", sp, shown, cm_store_error(dst));
+			rc = CM_EXIT_OUTPUT;
+		} else if (added) {
+			printf("%s -> %s: %lld boots added that journal.db did not hold yet (the run "
+			       "was stopped between two of its batches)\n", sp, shown, added);
+		}
+		cm_dataset_free(&ds);
+	}
+	cm_diags_clear(&d);
+	cm_dataset_free(&meta);
+	free(mp), free(sp);
+	return rc;
+}
+
 int cm_cmd_sync(const struct cm_cli *cli)
 {
 	const char *rundir = cli->pos[0], *db = cm_cli_db(cli);
@@ -215,7 +249,7 @@ int cm_cmd_sync(const struct cm_cli *cli)
 					"written; sync again)\n", named, shown, cm_store_error(dst));
 		} else {
 			print_copied(named, shown, &c);
-			rc = 0;
+			rc = sync_tail(rundir, dst, shown);
 		}
 	}
 	cm_store_close(src);

@@ -66,7 +66,9 @@ struct run {
 	cpu_set_t own_cpus; /* coldmark's own CPUs before run.cpus moved it off qemu's */
 	bool moved;
 	/* a postgresql:// store: the server (NULL when out of reach), while r->store is the run
-	 * folder's journal.db, which holds every boot whatever the server does */
+	 * folder's journal.db, which holds every boot whatever the server does (up to its last
+	 * batch: a run killed between two has the rest in samples.csv, which --resume and sync
+	 * put in) */
 	struct cm_store *shared;
 	char shared_name[512]; /* "" unless the store is a server */
 	struct cm_replicate rep; /* --replicate: one session of a fleet's array (rep.active) */
@@ -381,7 +383,7 @@ static int store_run(struct run *r)
 	}
 	if (err)
 		fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n",
-			r->shared_name[0] ? "(the run folder's journal.db)" : r->db_path,
+			r->shared_name[0] ? "journal.db (in the run folder)" : r->db_path,
 			cm_store_error(r->store));
 	return err ? CM_EXIT_OUTPUT : 0;
 }
@@ -433,16 +435,16 @@ static int catch_up(struct run *r)
 	long long added = 0;
 	if (!r->resume || !r->store || !r->ds.n)
 		return 0;
-	const char *name = r->shared_name[0] ? "(the run folder's journal.db)" : r->db_path;
+	const char *name = r->shared_name[0] ? "journal.db (in the run folder)" : r->db_path;
 	if (cm_store_add_missing(r->store, r->run_id, &r->ds, &added)) {
 		fprintf(stderr, "coldmark run: the results store %s did not take the run's earlier "
 				"boots from %s: %s\n", name, r->samples_path, cm_store_error(r->store));
 		return CM_EXIT_OUTPUT;
 	}
 	if (added)
-		fprintf(stderr, "coldmark run: the results store %s lacked %lld rows of the run's "
-				"earlier boots (made after its last batch): put in from %s\n",
-			name, added, r->samples_path);
+		fprintf(stderr, "coldmark run: %lld of the run's earlier boots were in %s but not "
+				"yet in the results store %s: put in\n",
+			added, r->samples_path, name);
 	return 0;
 }
 

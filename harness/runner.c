@@ -1,5 +1,6 @@
 /* The runner: boots the plan one after the other through a launcher and the capture sources
- * it is given, keeps every finished boot on disk (and in the store) before the next starts,
+ * it is given, writes every finished boot to both journals before the next starts (synced and
+ * into the store a batch a second, runner_store.c),
  * and tells a progress sink and a case-done hook as it goes. The launcher, the clock and the
  * sinks are parameters: tests run it on a fake launcher, without qemu. */
 #define _GNU_SOURCE
@@ -75,8 +76,6 @@ void cm_runner_say(const struct cm_runner *r, const struct cm_error *e)
 	if (r->say)
 		r->say(r->ctx, e);
 }
-#define say cm_runner_say
-#define sayf cm_runner_sayf
 
 void cm_runner_sayf(const struct cm_runner *r, const char *fmt, ...)
 {
@@ -85,7 +84,7 @@ void cm_runner_sayf(const struct cm_runner *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
 	va_end(ap);
-	say(r, &e);
+	cm_runner_say(r, &e);
 }
 
 /* The column headers of a new run's journals. */
@@ -156,9 +155,9 @@ static void jbuf_free(void)
 	memset(&jbuf, 0, sizeof(jbuf));
 }
 
-/* One boot into both journals (synced) and the store, or nowhere: on a write that fails its
- * rows leave the dataset again and the journals are cut back; then into the shared store,
- * which may fail without stopping the run. 0 or CM_RUNNER_OUTPUT. */
+/* One boot into both journals, or nowhere: on a write that fails its rows leave the dataset
+ * again and the journals are cut back; then, when a batch is due, the boots since the last
+ * one synced and into the stores (runner_store.c). 0 or CM_RUNNER_OUTPUT. */
 static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_planned *b,
 			const char *case_id, const struct cm_events *ev, const char *src)
 {
@@ -188,9 +187,9 @@ static int journal_boot(struct cm_runner *r, size_t first_row, const struct cm_p
 	int rc = 0, err = cm_rundir_append(rd, CM_JOURNAL_EVENTS, evs, nevs);
 	struct cm_error e;
 	if (err)
-		full_journal(&e, rd, CM_RUN_EVENTS, err), say(r, &e);
+		full_journal(&e, rd, CM_RUN_EVENTS, err), cm_runner_say(r, &e);
 	else if ((err = cm_rundir_append(rd, CM_JOURNAL_SAMPLES, rows, nrows))) {
-		full_journal(&e, rd, CM_RUN_SAMPLES, err), say(r, &e);
+		full_journal(&e, rd, CM_RUN_SAMPLES, err), cm_runner_say(r, &e);
 		cm_rundir_cut(rd, CM_JOURNAL_EVENTS, events_before);
 	} else {
 		stage_end(ST_JOURNALS);
@@ -232,7 +231,7 @@ int cm_runner_session_mark(struct cm_runner *r, int session, bool begin)
 	free(val);
 	struct cm_error e;
 	if (cm_runner_save_meta(r->rd, r->ds, &e)) {
-		say(r, &e);
+		cm_runner_say(r, &e);
 		return CM_RUNNER_OUTPUT;
 	}
 	return rc;
@@ -307,11 +306,11 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	const struct cm_matrix *em = cs->reference ? m->reference_profile : m;
 	stage_end(ST_LOOP);
 	if (lrc) {
-		sayf(r, "cannot launch qemu: %s", cm_strerror(lrc));
+		cm_runner_sayf(r, "cannot launch qemu: %s", cm_strerror(lrc));
 		ex->launched = false;
 	}
 	if (!ex->launched && i == 0 && (ex->launch_errno == ENOENT || errno == ENOENT))
-		sayf(r, "%s: not found", cs->argv[0]);
+		cm_runner_sayf(r, "%s: not found", cs->argv[0]);
 	cm_boot_evaluate(em, ev, ex, cm_sources_first_entry(picked, npicked), br);
 	*src = picked[0]->ops->name;
 	size_t first_row = r->ds->n;
@@ -328,9 +327,9 @@ int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,
 	int prc = cm_profile_journal(r->rd->path, em, cs->id, b, ev,
 				     r->mtree ? &r->mtree[b->c] : NULL, r->store, r->run_id);
 	if (prc == -1) /* the boot's samples are kept: only its profile is lost */
-		sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
+		cm_runner_sayf(r, "cannot write %s/profile.csv: %s", r->rd->path, strerror(errno));
 	else if (prc)
-		sayf(r, "the store did not take the profile of %s boot %d", cs->id, b->boot);
+		cm_runner_sayf(r, "the store did not take the profile of %s boot %d", cs->id, b->boot);
 	stage_end(ST_RECORD);
 	/* nothing lost: this boot is on disk before the next one starts, or the run stops */
 	return journal_boot(r, first_row, b, cs->id, ev, *src);
@@ -565,7 +564,7 @@ int cm_runner_loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 			struct cm_error err = { 0 };
 			if (!cm_case_is_tcg(&m->cases[c]) &&
 			    cm_case_mtree(m->cases[c].argv, &r->mtree[c], &err))
-				sayf(r, "%s: MMIO counted by page: %s", m->cases[c].id, err.msg);
+				cm_runner_sayf(r, "%s: MMIO counted by page: %s", m->cases[c].id, err.msg);
 		}
 	}
 	int rc = loop(r, pl, nplan);

@@ -20,7 +20,7 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 void cm_runner_say(const struct cm_runner *r, const struct cm_error *e);
 void cm_runner_sayf(const struct cm_runner *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* The stores' batches (runner_batch.c): begun with the loop (the rows the dataset holds then
+/* The stores' batches (runner_store.c): begun with the loop (the rows the dataset holds then
  * are the store's already), a boot's rows in (a batch when a second has passed since the last,
  * or with the run's first boot), and what is left at the loop's end. 0 or CM_RUNNER_OUTPUT
  * (said). */

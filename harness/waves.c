@@ -3,7 +3,7 @@
  * shared, and each sample goes to the qemu whose pid it carries). The page caches are dropped
  * once per wave, before it. A wave ends when its last boot does: a boot that fails or times
  * out stops nothing, a signal ends every boot of it. Then each boot is recorded on its own
- * (journals and store, one transaction per boot) in the plan's order, whatever order they
+ * (into both journals; synced and into the store a batch a second) in the plan's order, whatever order they
  * finished in: a run killed while it records a wave leaves each case's first boots, which is
  * what --resume counts on (it skips a case's first N boots). */
 #define _GNU_SOURCE

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coldmark/model.h"
 #include "coldmark/store.h"
+#include "coldmark/util.h"
 #include "driver.h"
 
 static int get(struct cm_store *s, const char *sql, const char *arg, struct cm_rows *out)
@@ -267,4 +269,71 @@ int cm_store_copy_all(struct cm_store *src, struct cm_store *dst, struct cm_stor
 		out->calibrations += cal.n;
 	cm_rows_free(&cal);
 	return rc;
+}
+
+/* ---- a run's journal into the store: what a kill between two batches left out ---------------- */
+
+/* rows and boots (their "total" rows) */
+static int count_of(void *ctx, int ncol, const char *const *vals)
+{
+	long long *n = ctx;
+	n[0] = vals[0] ? atoll(vals[0]) : 0;
+	n[1] = ncol > 1 && vals[1] ? atoll(vals[1]) : 0;
+	return 1;
+}
+
+/* How many rows of ds the store can hold: one per key (case, session, boot, warm-up, phase,
+ * interrupted or not). A boot interrupted twice under one number is in samples.csv twice
+ * with one key, in the store once. */
+static long long distinct_keys(const struct cm_dataset *ds)
+{
+	struct cm_strset seen = { 0 };
+	char **keys = NULL; /* the set borrows them */
+	size_t nkeys = 0, cap = 0;
+	long long n = 0;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		if (cm_row_kind(r) != CM_ROW_INTERRUPTED) { /* one attempt of a boot is not interrupted */
+			n++;
+			continue;
+		}
+		char *key = cm_xasprintf("%s\t%d\t%d\t%d\t%s", r->case_id, r->session, r->boot,
+					 r->warmup, r->phase);
+		if (cm_strset_add(&seen, key, 1) >= 0) {
+			free(key); /* a key seen before */
+			continue;
+		}
+		CM_PUSH(keys, nkeys, cap);
+		keys[nkeys++] = key;
+		n++;
+	}
+	cm_strset_free(&seen);
+	for (size_t k = 0; k < nkeys; k++)
+		free(keys[k]);
+	free(keys);
+	return n;
+}
+
+static const char RUN_ROWS_COUNT[] = "SELECT COUNT(*), COALESCE(SUM(CASE WHEN phase = 'total' "
+				     "THEN 1 ELSE 0 END), 0) FROM samples WHERE run_id = $1";
+
+/* The run's rows in ds that the store lacks: the store holds a prefix of them when a run was
+ * killed between two of its batches (and never a row ds lacks: a batch is synced to the
+ * journals before a store gets it). Rows it holds are skipped by the samples' key; counted
+ * first, so that a store with them all costs a count. *added: the boots added (each boot has
+ * a "total" row). */
+int cm_store_add_missing(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
+			 long long *added)
+{
+	long long before[2] = { -1, 0 }, after[2] = { -1, 0 };
+	const char *p[] = { run_id };
+	*added = 0;
+	int rc = s->ops->query(s, RUN_ROWS_COUNT, 1, p, count_of, before) ? CM_ERR(CM_EIO) : 0;
+	if (rc || before[0] >= distinct_keys(ds))
+		return rc;
+	if ((rc = cm_store_add_rows(s, run_id, ds, 0, ds->n)) ||
+	    (rc = s->ops->query(s, RUN_ROWS_COUNT, 1, p, count_of, after) ? CM_ERR(CM_EIO) : 0))
+		return rc;
+	*added = after[1] - before[1];
+	return 0;
 }

@@ -398,34 +398,6 @@ int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_da
 	return cm_store_transaction(s, rows_body, &x);
 }
 
-static int count_of(void *ctx, int ncol, const char *const *vals)
-{
-	*(long long *)ctx = vals[0] ? atoll(vals[0]) : 0;
-	return 1;
-}
-
-static const char RUN_ROWS_COUNT[] = "SELECT COUNT(*) FROM samples WHERE run_id = $1";
-
-/* The run's rows in ds that the store lacks: the store holds a prefix of them when a run
- * was killed between two of its batches (or wrote around it), never a row ds lacks. Rows it
- * holds are skipped by the samples' key; counted first, so that a store with them all costs
- * one count. */
-int cm_store_add_missing(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
-			 long long *added)
-{
-	long long before = -1, after = -1;
-	const char *p[] = { run_id };
-	*added = 0;
-	int rc = query(s, RUN_ROWS_COUNT, 1, p, count_of, &before);
-	if (rc || before >= (long long)ds->n)
-		return rc;
-	if ((rc = cm_store_add_rows(s, run_id, ds, 0, ds->n)) ||
-	    (rc = query(s, RUN_ROWS_COUNT, 1, p, count_of, &after)))
-		return rc;
-	*added = after - before;
-	return 0;
-}
-
 /* import: the run and its rows in one transaction, so that a refusal or a kill leaves
  * nothing under the tag (a run row of 0 samples was left before) */
 struct import_ctx {

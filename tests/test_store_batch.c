@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,17 +54,32 @@ static void summary_agrees(const char *db)
 }
 
 /* coldmark run M -o DIR --db DB started, killed with SIGKILL once samples.csv holds at least
- * rows rows */
-static void run_killed_at(const char *m, const char *dir, const char *db, long long rows)
+ * rows rows and ms milliseconds have passed (a run that ends first fails the test) */
+static void run_killed_at(const char *m, const char *dir, const char *db, long long rows, int ms)
 {
 	char *log = cm_xasprintf("%s.out", dir);
 	char *argv[] = { COLDMARK_BIN, "run", (char *)m, "-o", (char *)dir, "--db", (char *)db, NULL };
 	pid_t pid = th_start(argv, log);
-	for (int i = 0; i < 6000 && journal_rows(dir) < rows; i++)
+	int64_t t0 = cm_now_ns();
+	for (int i = 0; i < 6000 && (journal_rows(dir) < rows || cm_now_ns() - t0 < ms * 1000000LL);
+	     i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			fail_msg("coldmark ended before it was killed: %s", th_slurp(log));
 		usleep(5000);
+	}
 	kill(pid, SIGKILL);
 	assert_int_equal(th_finish(pid), 128 + SIGKILL);
 	free(log);
+}
+
+/* a boot's rows in samples.csv (each boot of one /bin/true case has as many) */
+static long long rows_a_boot(const char *dir)
+{
+	char *p = cm_xasprintf("%s/samples.csv", dir), *text = th_slurp(p);
+	long long n = (long long)th_count(text, "\ndefault,1,") ;
+	free(p), free(text);
+	assert_true(n > 0);
+	return n;
 }
 
 static char *resume(const char *m, const char *dir, const char *db, int want)
@@ -81,25 +97,29 @@ static char *resume(const char *m, const char *dir, const char *db, int want)
 static void test_kill_between_batches_resume_catches_up(void **state)
 {
 	(void)state;
-	char *m = matrix("kill", 3000), *dir = cm_xasprintf("%s/kill", tmp),
+	char *m = matrix("kill", 300), *dir = cm_xasprintf("%s/kill", tmp),
 	     *db = cm_xasprintf("%s/kill.db", tmp);
 	setenv("COLDMARK_BATCH_MS", "600000", 1);
-	run_killed_at(m, dir, db, 200);
+	run_killed_at(m, dir, db, 200, 0);
 	unsetenv("COLDMARK_BATCH_MS");
-	long long first = store_rows(db), journal = journal_rows(dir);
-	if (!(first > 0 && first < 20 && journal >= 200))
-		fail_msg("after the kill: store %lld rows (want the first boot's), journal %lld",
-			 first, journal);
+	long long first = store_rows(db), journal = journal_rows(dir), per_boot = rows_a_boot(dir);
+	if (first != per_boot || journal < 200)
+		fail_msg("after the kill: store %lld rows (want the first boot's %lld), journal %lld",
+			 first, per_boot, journal);
 	summary_agrees(db);
 	char *out = resume(m, dir, db, 1); /* /bin/true's boots have no markers: failed, exit 1 */
-	assert_non_null(strstr(out, "lacked"));
+	char *said = cm_xasprintf("%lld of the run's earlier boots were in", journal / per_boot - 1);
+	if (!strstr(out, said) || !strstr(out, "not yet in the results store"))
+		fail_msg("--resume after a kill: want \"%s ... not yet in the results store\": %s",
+			 said, out);
+	free(said);
 	assert_int_equal(store_rows(db), journal_rows(dir));
 	assert_true(journal_rows(dir) > journal);
 	summary_agrees(db);
 	/* a second resume of the finished run: nothing lacked, nothing said */
 	free(out);
 	out = resume(m, dir, db, 1);
-	assert_null(strstr(out, "lacked"));
+	assert_null(strstr(out, "not yet in the results store"));
 	assert_int_equal(store_rows(db), journal_rows(dir));
 	free(out), free(m), free(dir), free(db);
 }
@@ -121,7 +141,9 @@ static void test_refused_batch_names_its_boots(void **state)
 	setenv("COLDMARK_BATCH_MS", "600000", 1);
 	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", db, NULL);
 	unsetenv("COLDMARK_BATCH_MS");
-	if (rc != 4 || !strstr(out, "did not take the 5 boots from default boot 2 to default boot 6") ||
+	if (rc != 4 ||
+	    !strstr(out, "did not take 5 boots (default boot 2 the first, default boot 6 the last") ||
+	    !strstr(out, "the run ends (exit 4): they are in") ||
 	    !strstr(out, "boot 3 refused") || !strstr(out, "--resume"))
 		fail_msg("a refused batch: exit %d: %s", rc, out);
 	free(out);
@@ -135,17 +157,30 @@ static void test_refused_batch_names_its_boots(void **state)
 	free(m), free(dir), free(db), free(dir0);
 }
 
-/* COLDMARK_BATCH_MS=0: a batch a boot, the store at most a boot behind its journals
- * when killed; a value that is no number is said, and the run goes on a batch a second. */
-static void test_every_boot_and_bad_value(void **state)
+/* The batch's period: COLDMARK_BATCH_MS=300 over ~1.5 s of fast boots puts batches in the
+ * store after the first boot's (a period read as seconds, not milliseconds, would leave the
+ * first alone); 0 puts each boot in, the store at most a boot behind its journals when
+ * killed; a value that is no number, or out of range, is said and the run goes on a batch a
+ * second. */
+static void test_batch_period(void **state)
 {
 	(void)state;
-	char *m = matrix("every", 3000), *dir = cm_xasprintf("%s/every", tmp),
-	     *db = cm_xasprintf("%s/every.db", tmp);
+	char *m = matrix("period", 20000), *dir = cm_xasprintf("%s/period", tmp),
+	     *db = cm_xasprintf("%s/period.db", tmp);
+	setenv("COLDMARK_BATCH_MS", "300", 1);
+	run_killed_at(m, dir, db, 0, 1500);
+	long long journal = journal_rows(dir), stored = store_rows(db), per_boot = rows_a_boot(dir);
+	if (stored <= per_boot || stored > journal)
+		fail_msg("batches of 300 ms, killed after 1.5 s: store %lld rows, journal %lld "
+			 "(%lld a boot)", stored, journal, per_boot);
+	summary_agrees(db);
+	free(m), free(dir), free(db);
+	m = matrix("every", 20000), dir = cm_xasprintf("%s/every", tmp),
+	db = cm_xasprintf("%s/every.db", tmp);
 	setenv("COLDMARK_BATCH_MS", "0", 1);
-	run_killed_at(m, dir, db, 200);
-	long long journal = journal_rows(dir), stored = store_rows(db);
-	if (stored > journal || stored < journal - 7 || stored < 200 - 7)
+	run_killed_at(m, dir, db, 200, 0);
+	journal = journal_rows(dir), stored = store_rows(db);
+	if (stored > journal || stored < journal - per_boot || stored < 200 - per_boot)
 		fail_msg("a batch a boot, killed: store %lld rows, journal %lld", stored, journal);
 	summary_agrees(db);
 	char *m2 = matrix("bad", 4), *dir2 = cm_xasprintf("%s/bad", tmp), *out;
@@ -154,10 +189,42 @@ static void test_every_boot_and_bad_value(void **state)
 	unsetenv("COLDMARK_BATCH_MS");
 	if (rc != 1 || !strstr(out, "COLDMARK_BATCH_MS=soon is not a number of milliseconds"))
 		fail_msg("a bad batch period: exit %d: %s", rc, out);
+	free(out);
+	setenv("COLDMARK_BATCH_MS", "3600001", 1);
+	char *dir3 = cm_xasprintf("%s/long", tmp);
+	rc = th_coldmark(tmp, &out, "run", m2, "-o", dir3, "--db", db, NULL);
+	unsetenv("COLDMARK_BATCH_MS");
+	if (rc != 1 || !strstr(out, "COLDMARK_BATCH_MS=3600001 is out of range"))
+		fail_msg("a batch period over an hour: exit %d: %s", rc, out);
 	assert_int_equal(th_sqlite_value(db, "SELECT COUNT(*) FROM samples s JOIN runs r ON "
 					     "r.id = s.run_id WHERE r.rowid = (SELECT MAX(rowid) FROM runs)"),
-			 journal_rows(dir2));
-	free(out), free(m), free(dir), free(db), free(m2), free(dir2);
+			 journal_rows(dir3));
+	free(out), free(m), free(dir), free(db), free(m2), free(dir2), free(dir3);
+}
+
+/* coldmark sync after a kill between batches: a run whose store is a server out of reach
+ * keeps its boots in the run folder's journal.db, a batch at a time; killed between two,
+ * samples.csv holds boots journal.db does not, and sync puts them in after journal.db's. */
+static void test_sync_puts_in_the_tail(void **state)
+{
+	(void)state;
+	char *m = matrix("tail", 300), *dir = cm_xasprintf("%s/tail", tmp),
+	     *target = cm_xasprintf("%s/tail-target.db", tmp),
+	     *jdb = cm_xasprintf("%s/tail/journal.db", tmp), *out;
+	setenv("COLDMARK_BATCH_MS", "600000", 1);
+	run_killed_at(m, dir, "postgresql:///coldmark?host=/nonexistent-coldmark-dir", 200, 0);
+	unsetenv("COLDMARK_BATCH_MS");
+	long long journal = journal_rows(dir), per_boot = rows_a_boot(dir);
+	assert_int_equal(store_rows(jdb), per_boot); /* the first batch alone */
+	int rc = th_coldmark(tmp, &out, "sync", dir, "--db", target, NULL);
+	char *said = cm_xasprintf("%lld boots added that journal.db did not hold yet",
+				  journal / per_boot - 1);
+	if (rc || !strstr(out, said))
+		fail_msg("sync after a kill between batches: exit %d, want \"%s\": %s", rc, said,
+			 out);
+	assert_int_equal(store_rows(target), journal);
+	summary_agrees(target);
+	free(out), free(said), free(m), free(dir), free(target), free(jdb);
 }
 
 int main(void)
@@ -168,7 +235,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kill_between_batches_resume_catches_up),
 		cmocka_unit_test(test_refused_batch_names_its_boots),
-		cmocka_unit_test(test_every_boot_and_bad_value),
+		cmocka_unit_test(test_batch_period),
+		cmocka_unit_test(test_sync_puts_in_the_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

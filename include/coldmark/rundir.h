@@ -1,7 +1,8 @@
 /* A run folder: created or reopened safely, and written so that nothing measured is lost.
  * Files are opened relative to the folder's own fd with O_NOFOLLOW (a planted symlink is
- * never followed), new files with O_EXCL, appends are whole rows synced before the next boot,
- * and a write that fails is cut back to the last complete boot. */
+ * never followed), new files with O_EXCL, appends are whole rows (synced to the disk a batch
+ * of boots at a time, cm_rundir_sync), and a write that fails is cut back to the last
+ * complete boot. */
 #ifndef COLDMARK_RUNDIR_H
 #define COLDMARK_RUNDIR_H
 
@@ -34,8 +35,9 @@ struct cm_rundir {
 int cm_rundir_open(struct cm_rundir *rd, const char *path, enum cm_rundir_mode mode, struct cm_error *err);
 /* Appends len bytes to a journal (written whole before it returns: a kill -9 after that loses
  * nothing); on failure cuts the journal back to its last good size and returns -errno (ENOSPC
- * for a full disk), or the error of the previous boot's sync. The sync to the disk itself runs
- * in the background from cm_rundir_sync, while the next boot runs. */
+ * for a full disk), or the error of a sync not yet waited for. The sync to the disk itself runs
+ * in the background from cm_rundir_sync (the runner waits for it, cm_rundir_synced, before
+ * the stores take the batch). */
 int cm_rundir_append(struct cm_rundir *rd, enum cm_journal j, const char *buf, size_t len);
 /* Starts the fdatasync of every journal written since the last one, in the background (the
  * next append, and close, wait for it and report its error). */

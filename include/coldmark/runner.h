@@ -1,5 +1,6 @@
-/* The runner engine: the plan's boots through a launcher and capture sources, each boot kept
- * (journals, store) before the next, a progress sink and a case-done hook told as it goes. */
+/* The runner engine: the plan's boots through a launcher and capture sources, each boot in
+ * both journals before the next (synced and in the store a batch a second), a progress sink
+ * and a case-done hook told as it goes. */
 #ifndef COLDMARK_RUNNER_H
 #define COLDMARK_RUNNER_H
 
@@ -41,7 +42,7 @@ struct cm_runner {
 	bool shared_fresh;	 /* a new run: an id the shared store holds is another run's (exit 4) */
 	bool shared_refused;	 /* the shared store refused a write: the run stops, exit 4 */
 	/* A run's boots are written to both journals one by one, and a batch at a time synced
-	 * to the disk and put in the stores (runner_batch.c): the rows from batch_from on are
+	 * to the disk and put in the stores (runner_store.c): the rows from batch_from on are
 	 * in the journals but not yet synced nor in the stores; batch_at is when the last batch
 	 * went (0: none yet this run), batch_every_ns how long a batch gathers. */
 	size_t batch_from;

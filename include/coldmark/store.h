@@ -1,7 +1,7 @@
 /* The results store: runs, their cases and every boot's samples, so runs can be compared
  * across releases and hosts. A SQLite file (a path) or a PostgreSQL database (a
- * postgresql:// URL) behind one interface, with the same schema and migrations. Writes are
- * one transaction per boot. */
+ * postgresql:// URL) behind one interface, with the same schema and migrations. A run writes
+ * a batch of boots a transaction (harness/runner_store.c: once a second). */
 #ifndef COLDMARK_STORE_H
 #define COLDMARK_STORE_H
 
@@ -71,9 +71,9 @@ int cm_store_cases_argv(struct cm_store *s, const char *run_id, char *const *cas
  * COLDMARK_DB_TIMEOUT (default 5 s), and the failure is then a lost one (cm_store_lost). */
 int cm_store_add_rows(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 		      size_t from, size_t to);
-/* --resume: the rows of ds (the run's samples.csv) the store lacks, added as above (a run
- * killed between two of its batches left the store behind its journals); *added says how
- * many. A store that holds them all costs one count. */
+/* --resume and sync: the rows of ds (the run's samples.csv) the store lacks, added as above
+ * (a run killed between two of its batches left the store behind its journals); *added says
+ * how many boots. A store that holds them all costs one count. */
 int cm_store_add_missing(struct cm_store *s, const char *run_id, const struct cm_dataset *ds,
 			 long long *added);
 

@@ -33,6 +33,33 @@ void cm_runner_journal_only(struct cm_error *e, const char *shown, const char *w
 		shown, why, rundir, CM_RUN_JOURNAL_DB, rundir);
 }
 
+/* A boot as the progress line names it: "default boot 3", "default warm-up boot 1". */
+static void boot_name(const struct cm_sample_row *row, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s %sboot %d", row->case_id, row->warmup ? "warm-up " : "", row->boot);
+}
+
+/* Rows [from, n) for a message: "default boot 3", or "15 boots (default boot 3 the first,
+ * c2 boot 5 the last, in the plan's order)"; how many boots they are. Made only when a batch
+ * failed. */
+static size_t batch_name(const struct cm_runner *r, size_t from, char *buf, size_t n)
+{
+	const struct cm_sample_row *rows = r->ds->rows;
+	size_t boots = 0; /* a boot's rows are one after another: count where the boot changes */
+	for (size_t i = from; i < r->ds->n; i++)
+		boots += i == from || rows[i].boot != rows[i - 1].boot ||
+			 rows[i].case_idx != rows[i - 1].case_idx || rows[i].warmup != rows[i - 1].warmup;
+	char first[200], last[200];
+	boot_name(&rows[from], first, sizeof(first));
+	boot_name(&rows[r->ds->n - 1], last, sizeof(last));
+	if (boots == 1)
+		snprintf(buf, n, "%s", first);
+	else
+		snprintf(buf, n, "%zu boots (%s the first, %s the last, in the plan's order)", boots,
+			 first, last);
+	return boots;
+}
+
 /* The shared store that fails a write is given up for the rest of the run. Out of reach (the
  * connection gone, or no answer in time): nothing is lost, the local journal.db has every
  * boot, coldmark sync uploads them later, said once. Refused (the server answered no: no
@@ -67,10 +94,14 @@ static int share(struct cm_runner *r, size_t first_row, const char *what)
 {
 	if (!r->shared)
 		return 0;
+	char name[512];
 	if (r->shared_begun) {
 		if (!cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n))
 			return 0;
+		if (!what) /* the batch's boots, named only now that they failed */
+			batch_name(r, first_row, name, sizeof(name)), what = name;
 	} else {
+		what = "the run (its header, its cases and every boot so far)";
 		struct cm_store_copied c = { 0 };
 		/* a new run's id already there is another run's: refused, never joined */
 		if (!(r->shared_fresh ? cm_store_copy_new_run : cm_store_copy_run)(r->store, r->shared,
@@ -97,7 +128,7 @@ int cm_runner_share_rest(struct cm_runner *r)
 {
 	/* a resumed run with no boot left still brings the server what it lacks */
 	if (r->shared && !r->shared_begun && r->ds->n)
-		return share(r, r->ds->n, "the run");
+		return share(r, r->ds->n, NULL);
 	return 0;
 }
 
@@ -112,69 +143,71 @@ void cm_runner_batch_start(struct cm_runner *r)
 		return;
 	char *end;
 	long long ms = strtoll(e, &end, 10);
-	if (*end || ms < 0 || ms > 3600000)
-		cm_runner_sayf(r, "COLDMARK_BATCH_MS=%s is not a number of milliseconds "
-				  "(0 to 3600000): a batch a second", e);
+	if (*end || end == e)
+		cm_runner_sayf(r, "COLDMARK_BATCH_MS=%s is not a number of milliseconds: a batch a "
+				  "second", e);
+	else if (ms < 0 || ms > 3600000)
+		cm_runner_sayf(r, "COLDMARK_BATCH_MS=%s is out of range (0 to 3600000 ms, an hour): "
+				  "a batch a second", e);
 	else
 		r->batch_every_ns = ms * 1000000LL;
 }
 
-/* "default boot 3", or "the 15 boots from default boot 3 to default boot 17" */
-static void batch_name(const struct cm_runner *r, char *buf, size_t n)
+/* The journals' last batch on the disk, or the run stops: its boots are in them but may not
+ * be on the disk, and no store has them. */
+static int synced(struct cm_runner *r, size_t from, bool end)
 {
-	const struct cm_sample_row *a = &r->ds->rows[r->batch_from], *z = &r->ds->rows[r->ds->n - 1];
-	size_t boots = 0; /* a boot's rows are one after another: count where the boot changes */
-	for (size_t i = r->batch_from; i < r->ds->n; i++)
-		boots += i == r->batch_from || r->ds->rows[i].boot != r->ds->rows[i - 1].boot ||
-			 r->ds->rows[i].case_idx != r->ds->rows[i - 1].case_idx ||
-			 r->ds->rows[i].warmup != r->ds->rows[i - 1].warmup;
-	if (boots == 1)
-		snprintf(buf, n, "%s boot %d", a->case_id, a->boot);
-	else
-		snprintf(buf, n, "the %zu boots from %s boot %d to %s boot %d", boots, a->case_id,
-			 a->boot, z->case_id, z->boot);
+	cm_rundir_sync(r->rd);
+	int err = cm_rundir_synced(r->rd);
+	if (!err)
+		return 0;
+	char what[512];
+	size_t boots = batch_name(r, from, what, sizeof(what));
+	cm_runner_sayf(r, "cannot sync %s/%s and %s to the disk (%s): the run %s (exit 4); %s %s "
+			  "in them but may not be on the disk, and in no store",
+		       r->rd->path, CM_RUN_SAMPLES, CM_RUN_EVENTS, strerror(-err),
+		       end ? "ends" : "stops here", what, boots == 1 ? "is" : "are");
+	return CM_RUNNER_OUTPUT;
 }
 
-/* The rows since the last batch to the disk (the journals' sync thread, while the stores
- * take them) and into the store, then the shared store. */
-static int batch(struct cm_runner *r)
+/* The rows since the last batch to the disk (the journals' sync thread; waited for, so
+ * that no store ever holds a boot a power cut could take from the journals: a --resume would
+ * boot it again, and the store's key would keep the lost attempt's times), then into the
+ * store and the shared store. */
+static int batch(struct cm_runner *r, bool end)
 {
-	struct cm_dataset *ds = r->ds;
-	if (r->batch_from >= ds->n)
+	size_t from = r->batch_from, n = r->ds->n;
+	if (from >= n)
 		return 0;
-	cm_rundir_sync(r->rd); /* the next append waits for it: at most a batch in flight */
-	if (r->store_refused) {
-		r->batch_from = ds->n;
-		return 0;
-	}
-	char what[512];
-	batch_name(r, what, sizeof(what));
-	int rc = 0;
-	if (r->store && cm_store_add_rows(r->store, r->run_id, ds, r->batch_from, ds->n)) {
-		cm_runner_sayf(r, "the results store %s did not take %s (%s); the run stops here: "
-				  "%s in %s/%s and %s, every earlier one in the store too (--resume "
-				  "%s puts them in once the store takes them)",
-			       r->db_path, what, cm_store_error(r->store),
-			       strncmp(what, "the ", 4) ? "the boot is" : "they are", r->rd->path,
-			       CM_RUN_SAMPLES, CM_RUN_EVENTS, r->rd->path);
-		r->store_refused = true;
-		rc = CM_RUNNER_OUTPUT;
-	} else {
-		rc = share(r, r->batch_from, what);
-	}
-	r->batch_from = ds->n;
+	r->batch_from = n;
 	r->batch_at = r->clock();
-	return rc;
+	int rc = synced(r, from, end);
+	if (rc || r->store_refused)
+		return rc;
+	if (r->store && cm_store_add_rows(r->store, r->run_id, r->ds, from, n)) {
+		char what[512];
+		size_t boots = batch_name(r, from, what, sizeof(what));
+		cm_runner_sayf(r, "the results store %s did not take %s (%s); the run %s (exit 4): "
+				  "%s in %s/%s and %s, each boot before in the store too (--resume "
+				  "%s puts %s in once the store takes %s)",
+			       r->db_path, what, cm_store_error(r->store), end ? "ends" : "stops here",
+			       boots == 1 ? "it is" : "they are", r->rd->path, CM_RUN_SAMPLES,
+			       CM_RUN_EVENTS, r->rd->path, boots == 1 ? "it" : "them",
+			       boots == 1 ? "it" : "them");
+		r->store_refused = true;
+		return CM_RUNNER_OUTPUT;
+	}
+	return share(r, from, NULL);
 }
 
 int cm_runner_batch_boot(struct cm_runner *r)
 {
 	if (r->batch_at && r->clock() - r->batch_at < r->batch_every_ns)
 		return 0;
-	return batch(r);
+	return batch(r, false);
 }
 
 int cm_runner_batch_end(struct cm_runner *r)
 {
-	return batch(r);
+	return batch(r, true);
 }
