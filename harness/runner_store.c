@@ -2,16 +2,16 @@
  * events.csv) before the next starts, and the boots gathered since the last batch are
  * synced to the disk (the journals' sync thread) and put in the stores (the store: a file,
  * or a server-backed run's local journal.db; then a server's shared store) in one go, once a
- * second has passed since the last batch (COLDMARK_BATCH_MS; 0: a batch a boot), with the
- * run's first boot (a store that refuses the run says so at once) and at the loop's end,
- * whatever ended it. Issue 25 item 6: a transaction and two fdatasyncs a boot were most of
- * coldmark's own CPU a boot (~170 + ~85 of ~470 us in 60-boot TCG runs: SQLite's code and
- * the kernel's sync path cold after qemu's ~70 ms on the core, paid at every boot); a batch
- * pays them once a second. What a kill -9 leaves: the journals every finished boot, the store
- * every boot up to its last batch (--resume puts the rest in before its first boot,
- * cm_store_add_missing). What a power cut takes back: at most the boots since the last batch
- * and the one in flight. A batch the store refuses stops the run (exit 4) naming its boots,
- * which stay in the journals. */
+ * second has passed since the last batch (COLDMARK_BATCH_MS; 0: a batch a boot; the first
+ * comes a second after the loop began) and at the loop's end, whatever ended it. Issue 25
+ * item 6: a transaction and two fdatasyncs a boot were most of coldmark's own CPU a boot
+ * (~170 + ~85 of ~470 us in 60-boot TCG runs: SQLite's code and the kernel's sync path cold
+ * after qemu's ~70 ms on the core, paid at every boot); a batch pays them once a second.
+ * What a kill -9 leaves: the journals every finished boot, the store every boot up to its
+ * last batch (--resume and sync put the rest in, cm_store_add_missing). What a power cut
+ * takes back: at most the boots since the last batch and the one in flight; a batch is on
+ * the disk before any store has it. A batch the store refuses stops the run (exit 4) naming
+ * its boots, which stay in the journals. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,7 +135,10 @@ int cm_runner_share_rest(struct cm_runner *r)
 void cm_runner_batch_start(struct cm_runner *r)
 {
 	r->batch_from = r->ds->n; /* a resumed run's earlier rows: cm_store_add_missing's */
-	r->batch_at = 0;
+	/* the first batch a period after the loop begins, not with the first boot: a short run
+	 * pays one batch less (the store took the run and its cases at the start, so a store
+	 * that refuses writes has said so already) */
+	r->batch_at = r->clock();
 	r->store_refused = false;
 	r->batch_every_ns = BATCH_EVERY_NS;
 	const char *e = getenv("COLDMARK_BATCH_MS");
