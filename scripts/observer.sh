@@ -16,6 +16,9 @@
 #    perf record's own (a second perf record in coldmark's place): the per-marker cost (KVM)
 # 1b. coldmark's own CPU (all its threads): start-up, per boot, reports at the end (the runs
 #    of 1, through COLDMARK_CPU_REPORT), beside qemu's CPU per boot
+# 1c. the same over OBSERVER_CPU_RUNS (5) runs of 60 boots, and the CPU of a boot beyond a
+#    run's fixed part (the loop's once-a-run work: the first boot's cold code, the session's
+#    header marks, the last batch), from the 20- and 60-boot runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=${1:-5}
@@ -292,6 +295,37 @@ if all(p + "_ns" in runs[0] for p in parts):
     print("  per boot by part (us): " + ", ".join(f"{p} {v/1e3:.0f}" for p, v in per.items())
           + f", the rest {rest/1e3:.0f} (other threads"
           + ("" if "loop" in per else ", between parts") + ")")
+PY
+	# 1c. the same at 60 boots a run, and the cost of a boot beyond a run's fixed part: a run's
+	# loop also holds what it does once (the first boot's cold code, its session's header
+	# marks, its last batch to the disk and the store), which 20 boots weigh 3x more than 60
+	echo
+	echo "== 1c. coldmark's own CPU a boot at 60 boots a run, and a boot's marginal cost"
+	matrix wall60 tcg 60
+	for ((p = 1; p <= ${OBSERVER_CPU_RUNS:-5}; p++)); do
+		COLDMARK_CPU_REPORT=$work/cpu60.txt "$bin" run "$work/wall60.yaml" -o "$work/c60-$p" \
+			--db "$work/w.db" >/dev/null
+	done
+	python3 - "$work/cpu.txt" "$work/cpu60.txt" <<'PY'
+import statistics, sys
+def load(path):
+    return [dict((k, float(v)) for k, v in (f.split("=") for f in l.split())) for l in open(path)]
+r20, r60 = load(sys.argv[1]), load(sys.argv[2])
+med = lambda runs, f: statistics.median(f(r) for r in runs)
+boot = med(r60, lambda r: r["boots_ns"] / r["boots"])
+share = med(r60, lambda r: r["boots_ns"] / r["qemu_ns"])
+qemu = med(r60, lambda r: r["qemu_ns"] / r["boots"])
+print(f"  per boot {boot/1e6:.3f} ms ({share*100:.2f}% of the boot's own {qemu/1e6:.1f} ms of CPU;"
+      f" medians of {len(r60)} runs of 60 boots)")
+b20, b60 = med(r20, lambda r: r["boots_ns"]), med(r60, lambda r: r["boots_ns"])
+q20, q60 = med(r20, lambda r: r["qemu_ns"]), med(r60, lambda r: r["qemu_ns"])
+n20, n60 = med(r20, lambda r: r["boots"]), med(r60, lambda r: r["boots"])
+if n60 > n20 and q60 > q20:
+    marg, fixed = (b60 - b20) / (n60 - n20), b20 - (b60 - b20) / (n60 - n20) * n20
+    qm = (q60 - q20) / (n60 - n20)
+    print(f"  a boot beyond the run's fixed part: {marg/1e6:.3f} ms ({marg/qm*100:.2f}% of a boot's"
+          f" {qm/1e6:.1f} ms; the loop's fixed part {fixed/1e6:.2f} ms a run; the 20- and 60-boot"
+          f" runs' medians, on a noisy host a rough figure)")
 PY
 fi
 
