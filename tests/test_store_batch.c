@@ -22,14 +22,19 @@
 
 static char tmp[256];
 
-/* a matrix of BOOTS boots of /bin/true, one case */
-static char *matrix(const char *name, int boots)
+/* a matrix of BOOTS boots of /bin/true, one case; extra: more run keys (", concurrency: 3") */
+static char *matrix_run(const char *name, int boots, const char *extra)
 {
 	char *yaml = cm_xasprintf("qemu: /bin/true\nguest: {bundled: guest}\nrun: {boots: %d, "
-				  "warmup: 0, drop_caches: false, reference: none}\n", boots);
+				  "warmup: 0, drop_caches: false, reference: none%s}\n", boots, extra);
 	char *m = th_write_matrix(tmp, name, yaml);
 	free(yaml);
 	return m;
+}
+
+static char *matrix(const char *name, int boots)
+{
+	return matrix_run(name, boots, "");
 }
 
 /* samples.csv's rows (its header apart) */
@@ -93,12 +98,12 @@ static char *resume(const char *m, const char *dir, const char *db, int want)
 
 /* Killed before its first batch (a period after the loop began): the store holds the run
  * and its cases but none of its boots, which both journals hold; --resume puts them in, says
- * so, and the store then equals samples.csv row for row, its summary counting every row. */
-static void test_kill_between_batches_resume_catches_up(void **state)
+ * so, and the store then equals samples.csv row for row, its summary counting every row.
+ * Booted one by one, and in waves of three (each wave's boots recorded one by one). */
+static void kill_and_resume(const char *name, const char *extra)
 {
-	(void)state;
-	char *m = matrix("kill", 300), *dir = cm_xasprintf("%s/kill", tmp),
-	     *db = cm_xasprintf("%s/kill.db", tmp);
+	char *m = matrix_run(name, 300, extra), *dir = cm_xasprintf("%s/%s", tmp, name),
+	     *db = cm_xasprintf("%s/%s.db", tmp, name);
 	setenv("COLDMARK_BATCH_MS", "600000", 1);
 	run_killed_at(m, dir, db, 200, 0);
 	unsetenv("COLDMARK_BATCH_MS");
@@ -122,6 +127,13 @@ static void test_kill_between_batches_resume_catches_up(void **state)
 	assert_null(strstr(out, "not yet in the results store"));
 	assert_int_equal(store_rows(db), journal_rows(dir));
 	free(out), free(m), free(dir), free(db);
+}
+
+static void test_kill_between_batches_resume_catches_up(void **state)
+{
+	(void)state;
+	kill_and_resume("kill", "");
+	kill_and_resume("killw", ", concurrency: 3");
 }
 
 /* A batch the store refuses (a trigger on boot 3): exit 4, the message names the batch's
