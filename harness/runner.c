@@ -500,16 +500,31 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
 	return rc;
 }
 
+/* The plan's first session begins with the loop, before its first boot: COLDMARK_CPU_REPORT
+ * counts that header mark (a line in the store, meta.csv rewritten and synced) as start-up, as
+ * it counts the last session's end, after the last boot, as the run's end; the marks between
+ * two sessions are the boots'. */
+static int first_session(struct cm_runner *r, const struct cm_planned *pl, size_t nplan)
+{
+	if (!nplan || *r->stop || pl[0].session == r->session)
+		return 0;
+	int rc = cm_runner_session_mark(r, r->session, false);
+	return rc ? rc : cm_runner_session_mark(r, r->session = pl[0].session, true);
+}
+
 static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 {
+	int rc = first_session(r, *pl, *nplan);
 	cpu_at(r, 0, 0);
+	if (rc)
+		return rc;
 	cm_runner_batch_start(r);
 	medians_reset();
 	cm_runner_logs_reset();
 	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
 	every_case = every && !strcmp(every, "1");
 	if (cm_runner_wants_waves(r->m)) {
-		int rc = cm_runner_waves(r, pl, nplan);
+		rc = cm_runner_waves(r, pl, nplan);
 		stage_end(ST_LOOP);
 		int st = cm_runner_batch_end(r);
 		stage_end(ST_STORE);
@@ -518,7 +533,6 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		return rc ? rc : st;
 	}
 	int64_t t0 = r->clock();
-	int rc = 0;
 	size_t i = 0;
 	for (; !*r->stop && !rc; i++) {
 		if (i == *nplan && !(r->m->until_ci_pct > 0 &&
@@ -547,9 +561,9 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	stage_end(ST_LOOP);
 	int st = cm_runner_batch_end(r); /* the boots since the last batch, whatever ended the loop */
 	stage_end(ST_STORE);
+	cpu_at(r, 1, i);
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();
-	cpu_at(r, 1, i);
 	return rc ? rc : st ? st : end ? end : cm_runner_share_rest(r);
 }
 
