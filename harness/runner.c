@@ -237,6 +237,14 @@ int cm_runner_session_mark(struct cm_runner *r, int session, bool begin)
 	return rc;
 }
 
+int cm_runner_next_session(struct cm_runner *r, int session)
+{
+	if (session == r->session)
+		return 0;
+	int rc = cm_runner_session_mark(r, r->session, false);
+	return rc ? rc : cm_runner_session_mark(r, r->session = session, true);
+}
+
 /* The per-boot audit: the clock and the thermal throttle counters read around the boot. A boot
  * that ran throttled, or at a clock under 80% of the run's typical one so far, is flagged. */
 static void audit(struct cm_runner *r, const struct cm_clock *before, const struct cm_clock *after,
@@ -506,44 +514,23 @@ int cm_runner_after(struct cm_runner *r, const struct cm_planned *b, size_t i, s
  * two sessions are the boots'. */
 static int first_session(struct cm_runner *r, const struct cm_planned *pl, size_t nplan)
 {
-	if (!nplan || *r->stop || pl[0].session == r->session)
-		return 0;
-	int rc = cm_runner_session_mark(r, r->session, false);
-	return rc ? rc : cm_runner_session_mark(r, r->session = pl[0].session, true);
+	return nplan && !*r->stop ? cm_runner_next_session(r, pl[0].session) : 0;
 }
 
-static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
+/* The plan one boot after another (growing by adaptive blocks); *done: the boots gone
+ * through. 0 or what stopped it. */
+static int one_by_one(struct cm_runner *r, struct cm_planned **pl, size_t *nplan, size_t *done)
 {
-	int rc = first_session(r, *pl, *nplan);
-	cpu_at(r, 0, 0);
-	if (rc)
-		return rc;
-	cm_runner_batch_start(r);
-	medians_reset();
-	cm_runner_logs_reset();
-	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
-	every_case = every && !strcmp(every, "1");
-	if (cm_runner_wants_waves(r->m)) {
-		rc = cm_runner_waves(r, pl, nplan);
-		stage_end(ST_LOOP);
-		int st = cm_runner_batch_end(r);
-		stage_end(ST_STORE);
-		medians_reset();
-		cpu_at(r, 1, *nplan);
-		return rc ? rc : st;
-	}
 	int64_t t0 = r->clock();
+	int rc = 0;
 	size_t i = 0;
 	for (; !*r->stop && !rc; i++) {
 		if (i == *nplan && !(r->m->until_ci_pct > 0 &&
 				     cm_plan_next_block(r->m, r->ds, r->planned, pl, nplan)))
 			break;
 		const struct cm_planned b = (*pl)[i];
-		if (b.session != r->session) { /* a session ends, the next begins */
-			if ((rc = cm_runner_session_mark(r, r->session, false)) ||
-			    (rc = cm_runner_session_mark(r, r->session = b.session, true)))
-				break;
-		}
+		if ((rc = cm_runner_next_session(r, b.session)))
+			break;
 		struct cm_boot_result br;
 		struct cm_events ev = { 0 };
 		char *log;
@@ -558,10 +545,30 @@ static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_events_free(&ev);
 	}
 	cm_runner_log_done(r, 0);
+	*done = i;
+	return rc;
+}
+
+static int loop(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
+{
+	int rc = first_session(r, *pl, *nplan);
+	cpu_at(r, 0, 0);
+	if (rc)
+		return rc;
+	cm_runner_batch_start(r);
+	medians_reset();
+	cm_runner_logs_reset();
+	const char *every = getenv("COLDMARK_REPORT_EVERY_CASE");
+	every_case = every && !strcmp(every, "1");
+	size_t done;
+	if (cm_runner_wants_waves(r->m))
+		rc = cm_runner_waves(r, pl, nplan), done = *nplan; /* its blocks may grow the plan */
+	else
+		rc = one_by_one(r, pl, nplan, &done);
 	stage_end(ST_LOOP);
 	int st = cm_runner_batch_end(r); /* the boots since the last batch, whatever ended the loop */
 	stage_end(ST_STORE);
-	cpu_at(r, 1, i);
+	cpu_at(r, 1, done);
 	int end = cm_runner_session_mark(r, r->session, false);
 	medians_reset();
 	return rc ? rc : st ? st : end ? end : cm_runner_share_rest(r);

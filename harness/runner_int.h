@@ -6,6 +6,9 @@
 
 /* A session's begin or end into the header. 0 or CM_RUNNER_OUTPUT. */
 int cm_runner_session_mark(struct cm_runner *r, int session, bool begin);
+/* The boot about to run is of session: when it is not r->session, that one ends and this one
+ * begins (both marked). 0 or CM_RUNNER_OUTPUT. */
+int cm_runner_next_session(struct cm_runner *r, int session);
 /* A launched boot (lrc: the launcher's result) evaluated into rows and journaled, as one
  * transaction of its own. 0 or CM_RUNNER_OUTPUT. */
 int cm_runner_record(struct cm_runner *r, const struct cm_planned *b, size_t i,

@@ -90,16 +90,16 @@ static int shared_failed(struct cm_runner *r, const char *what)
 /* The run goes to the shared store with its first batch: its header, cases and every boot
  * the store lacks in one transaction (a store that refuses the run is never left with an
  * empty run row); after that batch by batch (rows from first_row on). */
-static int share(struct cm_runner *r, size_t first_row, const char *what)
+static int share(struct cm_runner *r, size_t first_row)
 {
 	if (!r->shared)
 		return 0;
 	char name[512];
+	const char *what = name;
 	if (r->shared_begun) {
 		if (!cm_store_add_rows(r->shared, r->run_id, r->ds, first_row, r->ds->n))
 			return 0;
-		if (!what) /* the batch's boots, named only now that they failed */
-			batch_name(r, first_row, name, sizeof(name)), what = name;
+		batch_name(r, first_row, name, sizeof(name)); /* named only now that they failed */
 	} else {
 		what = "the run (its header, its cases and every boot so far)";
 		struct cm_store_copied c = { 0 };
@@ -128,7 +128,7 @@ int cm_runner_share_rest(struct cm_runner *r)
 {
 	/* a resumed run with no boot left still brings the server what it lacks */
 	if (r->shared && !r->shared_begun && r->ds->n)
-		return share(r, r->ds->n, NULL);
+		return share(r, r->ds->n);
 	return 0;
 }
 
@@ -200,12 +200,12 @@ static int batch(struct cm_runner *r, bool end)
 		r->store_refused = true;
 		return CM_RUNNER_OUTPUT;
 	}
-	return share(r, from, NULL);
+	return share(r, from);
 }
 
 int cm_runner_batch_boot(struct cm_runner *r)
 {
-	if (r->batch_at && r->clock() - r->batch_at < r->batch_every_ns)
+	if (r->clock() - r->batch_at < r->batch_every_ns)
 		return 0;
 	return batch(r, false);
 }

@@ -263,12 +263,8 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 				     cm_plan_next_block(m, r->ds, r->planned, pl, nplan)))
 			break;
 		size_t k = cm_wave_take(m, *pl, *nplan, i);
-		int session = (*pl)[i].session;
-		if (session != r->session) { /* a session ends, the next begins */
-			if ((rc = cm_runner_session_mark(r, r->session, false)) ||
-			    (rc = cm_runner_session_mark(r, r->session = session, true)))
-				break;
-		}
+		if ((rc = cm_runner_next_session(r, (*pl)[i].session)))
+			break;
 		rc = run_wave(r, srcs, *pl, i, k, ++wave, *nplan, t0);
 		i += k;
 	}
@@ -277,6 +273,5 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 		cm_runner_log_done(r, (int)j + 1);
 	}
 	free(srcs);
-	int end = cm_runner_session_mark(r, r->session, false);
-	return rc ? rc : end ? end : cm_runner_share_rest(r);
+	return rc; /* the last session's end, the last batch: cm_runner_loop's, as one by one */
 }

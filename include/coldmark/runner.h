@@ -44,7 +44,7 @@ struct cm_runner {
 	/* A run's boots are written to both journals one by one, and a batch at a time synced
 	 * to the disk and put in the stores (runner_store.c): the rows from batch_from on are
 	 * in the journals but not yet synced nor in the stores; batch_at is when the last batch
-	 * went (0: none yet this run), batch_every_ns how long a batch gathers. */
+	 * went (the loop's start before the first), batch_every_ns how long a batch gathers. */
 	size_t batch_from;
 	int64_t batch_at, batch_every_ns;
 	bool store_refused; /* the store refused a batch: the run stops, nothing more goes */
