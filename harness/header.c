@@ -56,8 +56,10 @@ static char *rom_key(const struct cm_case *c)
 		bool skip = false;
 		for (size_t k = 0; k < sizeof(irrelevant) / sizeof(irrelevant[0]); k++)
 			skip |= i > 0 && !strcmp(c->argv[i - 1], irrelevant[k]);
-		if (!skip)
-			cm_buf_printf(&b, "%s\x1f", c->argv[i]);
+		if (!skip) {
+			cm_buf_puts(&b, c->argv[i]);
+			cm_buf_puts(&b, "\x1f");
+		}
 	}
 	return cm_buf_steal(&b);
 }
@@ -123,29 +125,92 @@ static char *hash_roms(struct cm_dataset *ds, const struct cm_rom *roms, size_t 
 	return list.s ? cm_buf_steal(&list) : cm_xstrdup("none");
 }
 
-/* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them,
- * and per case which ROMs it loads ("firmware (CASE)"): the run-wide list alone does not say
- * which case booted which firmware. */
+/* Is case c one the pattern (fixed[a], or any label where vary[a]) names? */
+static bool matches(const struct cm_matrix *m, size_t c, char *const *fixed, const bool *vary)
+{
+	for (size_t a = 0; a < m->naxes; a++) {
+		const char *l = m->cases[c].labels[a];
+		if (!vary[a] && (!l != !fixed[a] || (l && strcmp(l, fixed[a]))))
+			return false;
+	}
+	return true;
+}
+
+/* The cases of device set s named the way case ids are ("firmware=qboot.rom,smp=*": "*" where
+ * the set's cases differ, an axis they all lack left out; "every case" when no value is
+ * fixed), or
+ * NULL when that pattern would also name a case of another set. */
+static char *set_name(const struct cm_matrix *m, const size_t *set_of, size_t s)
+{
+	char **fixed = cm_xcalloc(m->naxes + 1, sizeof(char *));
+	bool *vary = cm_xcalloc(m->naxes + 1, sizeof(bool)), any = false, exact = true;
+	for (size_t c = 0; c < m->ncases; c++) {
+		if (set_of[c] != s)
+			continue;
+		for (size_t a = 0; a < m->naxes; a++) {
+			const char *l = m->cases[c].labels[a];
+			if (!any)
+				fixed[a] = (char *)l;
+			else if (!l != !fixed[a] || (l && strcmp(l, fixed[a])))
+				vary[a] = true;
+		}
+		any = true;
+	}
+	for (size_t c = 0; c < m->ncases && exact; c++)
+		exact = set_of[c] == s || !matches(m, c, fixed, vary);
+	struct cm_buf b = { 0 };
+	bool some = false; /* an axis value fixed: else the set is every case */
+	for (size_t a = 0; exact && a < m->naxes; a++) {
+		some |= !vary[a] && fixed[a];
+		if (vary[a] || fixed[a])
+			cm_buf_printf(&b, "%s%s=%s", b.len ? "," : "", m->axes[a].name, vary[a] ? "*" : fixed[a]);
+	}
+	char *name = !exact ? NULL : some ? cm_buf_steal(&b) : cm_xstrdup("every case");
+	cm_buf_free(&b), free(fixed), free(vary);
+	return name;
+}
+
+/* "firmware (CASES)" = what device set s loads: one item for the set when a pattern names its
+ * cases exactly (else `rest`, when given), else one per case (a 10^5-case sweep over memory
+ * and CPUs is one item, not 10^5 header rows in meta.csv and every report). */
+static void name_set(struct cm_dataset *ds, const struct cm_matrix *m, const size_t *set_of, size_t s,
+		     const char *loads, const char *rest)
+{
+	char *name = set_name(m, set_of, s);
+	if (!name && rest)
+		name = cm_xstrdup(rest);
+	for (size_t c = 0; c < m->ncases && (!name || c == 0); c++) {
+		if (!name && set_of[c] != s)
+			continue;
+		char *k = cm_xasprintf("firmware (%s)", name ? name : m->cases[c].id);
+		cm_dataset_meta(ds, k, loads);
+		free(k);
+	}
+	free(name);
+}
+
+#define NOT_ASKED "not asked: more than " CM_STR(MAX_ROM_QUERIES) " distinct device sets in the matrix"
+
+/* sha256 of every firmware and option ROM file the cases load, as qemu itself reports them
+ * (once per device set: cases that differ only in memory, CPUs or accelerator are one set),
+ * and which cases load which ("firmware (CASES)", name_set): the run-wide list alone does
+ * not say which case booted which firmware. */
 static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 {
 	char **asked = NULL, **loads = NULL; /* per device set asked: its key, what it loads */
-	size_t nasked = 0;
+	size_t nasked = 0, *set_of = cm_xcalloc(m->ncases + 1, sizeof(size_t));
+	bool others = false; /* cases past MAX_ROM_QUERIES sets: set MAX_ROM_QUERIES, not asked */
 	for (size_t c = 0; c < m->ncases; c++) {
-		char *key = rom_key(&m->cases[c]), *k = cm_xasprintf("firmware (%s)", m->cases[c].id);
+		char *key = rom_key(&m->cases[c]);
 		size_t seen = 0;
 		while (seen < nasked && strcmp(asked[seen], key))
 			seen++;
-		if (seen < nasked) {
-			cm_dataset_meta(ds, k, loads[seen]);
-			free(key), free(k);
-			continue;
-		}
-		if (nasked == MAX_ROM_QUERIES) {
-			/* each query starts a qemu: hundreds of device sets would delay the first
-			 * boot by minutes */
-			cm_dataset_meta(ds, k, "not asked: more than " CM_STR(MAX_ROM_QUERIES)
-					       " distinct device sets in the matrix");
-			free(k), free(key);
+		/* each query starts a qemu: hundreds of device sets would delay the first boot by
+		 * minutes */
+		if (seen < nasked || nasked == MAX_ROM_QUERIES) {
+			set_of[c] = seen;
+			others |= seen == MAX_ROM_QUERIES;
+			free(key);
 			continue;
 		}
 		struct cm_rom *roms;
@@ -158,12 +223,15 @@ static void capture_firmware(struct cm_dataset *ds, const struct cm_matrix *m)
 		loads[nasked] = rc ? cm_xasprintf("not known: %s", err.msg) : hash_roms(ds, roms, n);
 		if (!rc)
 			cm_roms_free(roms, n);
-		cm_dataset_meta(ds, k, loads[nasked++]);
-		free(k);
+		set_of[c] = nasked++;
 	}
+	for (size_t s = 0; s < nasked; s++)
+		name_set(ds, m, set_of, s, loads[s], NULL);
+	if (others) /* named after every set asked: "every other case" is exact */
+		name_set(ds, m, set_of, MAX_ROM_QUERIES, NOT_ASKED, "every other case");
 	for (size_t i = 0; i < nasked; i++)
 		free(asked[i]), free(loads[i]);
-	free(asked), free(loads);
+	free(asked), free(loads), free(set_of);
 }
 
 /* What a later comparison needs to say exactly what differs between two runs. */
