@@ -21,6 +21,15 @@ echo "host: $(uname -n), $(nproc) cores,$(grep -m1 'model name' /proc/cpuinfo | 
 #     the bundled guest under TCG (the first progress line) ---------------------------------
 cat >"$work/qemu" <<'SH'
 #!/bin/sh
+# coldmark's probes before its first boot are not the boot: `--version` (the run header)
+# answered, the ROM query of a device set (a paused qemu: -S) failed, as a qemu without
+# `info roms` would (a real qemu's answers come from coldmark's cache, keyed by its file)
+for a in "$@"; do
+    case $a in
+    --version) echo "QEMU emulator version 7.2.0 (fake)"; exit 0 ;;
+    -S) exit 1 ;;
+    esac
+done
 # the first boot of the run: when, coldmark's CPU ticks (utime stime) and peak RSS, then the end
 echo "$(date +%s%N) $(cut -d' ' -f14,15 /proc/$PPID/stat) $(awk '/VmHWM/ {print $2}' /proc/$PPID/status)" >"$(dirname "$0")/first"
 kill -9 $PPID
