@@ -96,5 +96,11 @@ void mx_guest_free(struct cm_guest *g);
 void mx_add_build_axis(struct ctx *c, yaml_node_t *root);
 /* expansion into cases (expand.c) */
 void mx_expand(struct ctx *c, yaml_node_t *root);
+/* The matrix's string pool (strpool.c): s's pooled copy (the pool made on first use); a case's
+ * argv strings and labels swapped for pooled ones (theirs freed). A matrix with a pool has
+ * every case pooled: cm_matrix_free frees their arrays and the pool, not the strings. */
+const char *mx_pool_intern(struct mx_pool **pp, const char *s);
+void mx_pool_case(struct mx_pool **pp, struct cm_case *cc, size_t naxes);
+void mx_pool_free(struct mx_pool *p);
 
 #endif

@@ -650,9 +650,10 @@ void cm_matrix_free(struct cm_matrix *m)
 	free_strv(m->base_args, m->nbase_args);
 	for (size_t i = 0; i < m->ncases; i++) {
 		free(m->cases[i].id);
-		free_strv(m->cases[i].argv, m->cases[i].argc);
-		free_strv(m->cases[i].labels, m->naxes);
+		free_strv(m->cases[i].argv, m->pool ? 0 : m->cases[i].argc);
+		free_strv(m->cases[i].labels, m->pool ? 0 : m->naxes);
 	}
+	mx_pool_free(m->pool);
 	free(m->cases);
 	cm_matrix_free(m->reference_profile);
 	for (size_t i = 0; i < m->naxes; i++) {

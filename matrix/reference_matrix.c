@@ -52,6 +52,7 @@ static void add_reference(struct cm_matrix *m, const char *image, int accel_axis
 	} else {
 		cc->id = cm_xstrdup(CM_REFERENCE_ID);
 	}
+	mx_pool_case(&m->pool, cc, m->naxes);
 }
 
 void mx_add_references(struct ctx *c, yaml_node_t *root)

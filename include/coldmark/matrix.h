@@ -90,6 +90,7 @@ struct cm_name {
 };
 enum cm_drop { CM_DROP_AUTO, CM_DROP_SYSCTL, CM_DROP_EVICT };
 
+struct mx_pool;
 struct cm_matrix {
 	char *path, *dir;
 	char *qemu;
@@ -138,6 +139,9 @@ struct cm_matrix {
 	/* expansion */
 	struct cm_case *cases;
 	size_t ncases;
+	/* the cases' argv strings and labels, each distinct one once (matrix/strpool.c; a
+	 * 10^5-case sweep's cases share nearly all); NULL: each case owns its strings */
+	struct mx_pool *pool;
 };
 
 /* coldmark bisect's builds: "{build}" in any string of the matrix expands to the folder of the
