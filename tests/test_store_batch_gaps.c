@@ -470,7 +470,7 @@ static void pg_kill_and_resume(const char *name, const char *batch_ms, int kill_
 static void test_pg_killed_before_first_batch(void **state)
 {
 	(void)state;
-	pg_kill_and_resume("pg_first", "600000", 0, true);
+	pg_kill_and_resume("kill_first", "600000", 0, true);
 }
 
 /* Killed between two batches (every 100 ms, after 0.5 s): the server holds the run and a
@@ -478,7 +478,7 @@ static void test_pg_killed_before_first_batch(void **state)
 static void test_pg_killed_between_batches(void **state)
 {
 	(void)state;
-	pg_kill_and_resume("pg_between", "100", 500, false);
+	pg_kill_and_resume("kill_between", "100", 500, false);
 }
 
 int main(int argc, char **argv)
