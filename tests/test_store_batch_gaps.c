@@ -221,107 +221,6 @@ static void same_keys(const char *what, const struct keys *a, const struct keys 
 
 /* ---- waves: a batch refused mid-run --------------------------------------------------------- */
 
-/* The refused batch's first and last boot from coldmark's message ("did not take 4 boots
- * (default boot 5 the first, default boot 8 the last, ..." or "did not take default boot 7
- * ("). */
-static void refused_boots(const char *out, int *first, int *last)
-{
-	const char *p = strstr(out, "did not take ");
-	size_t n;
-	if (!p)
-		fail_msg("no refused batch named: %s", out);
-	p += 13;
-	if (sscanf(p, "%zu boots (default boot %d the first, default boot %d the last", &n, first,
-		   last) == 3)
-		return;
-	if (sscanf(p, "default boot %d (", first) == 1) {
-		*last = *first;
-		return;
-	}
-	fail_msg("the refused batch not named as expected: %s", out);
-}
-
-/* 15 boots of 0.2 s in waves of three, batches every 50 ms: a batch at each wave's first
- * slot (the wave took 0.2 s) takes the rest of the wave before and that slot; the store
- * refuses the one with boot 7 (a trigger), in wave 3, after three batches it took. */
-static void test_waves_refused_batch_mid_run(void **state)
-{
-	(void)state;
-	const int boots = 15, k = 3;
-	char *q = fake_qemu("q-wave", "0.2"), *m = matrix("wref", q, boots, ", concurrency: 3");
-	char *m0 = matrix("wref0", q, 1, ""), *db = cm_xasprintf("%s/wref.db", tmp),
-	     *dir0 = cm_xasprintf("%s/wref0", tmp), *dir = cm_xasprintf("%s/wref", tmp), *out;
-	/* the store made by a run of its own, then told to refuse boot 7 */
-	assert_int_equal(th_coldmark(tmp, &out, "run", m0, "-o", dir0, "--db", db, NULL), 0);
-	free(out);
-	th_store_exec(db, "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.boot = 7 "
-			  "BEGIN SELECT RAISE(ABORT, 'boot 7 refused'); END");
-	setenv("COLDMARK_BATCH_MS", "50", 1);
-	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", db, NULL);
-	int first, last;
-	if (rc != 4 || !strstr(out, "boot 7 refused") || !strstr(out, "--resume"))
-		fail_msg("a batch refused mid-run, in waves: exit %d (want 4): %s", rc, out);
-	refused_boots(out, &first, &last);
-	char *id = run_id_of(dir);
-	struct keys stored = store_keys(db, id), samples = journal_keys(dir, "samples.csv"),
-		    events = journal_keys(dir, "events.csv");
-	size_t per_boot = samples.n / distinct_boots(&samples, 2, "samples.csv");
-	int wave_end = (last + k - 1) / k * k; /* the refused batch's last wave ended whole */
-	printf("refused: boots %d to %d; the store %zu boots; samples.csv %zu boots, events.csv "
-	       "%zu\n", first, last, distinct_boots(&stored, 2, "store"),
-	       distinct_boots(&samples, 2, "samples.csv"), distinct_boots(&events, 1, NULL));
-	if (first < 2 || first > 7 || last < 7)
-		fail_msg("the refused batch is boots %d to %d: want the batch with boot 7, after a "
-			 "batch the store took: %s", first, last, out);
-	/* every boot that ended is in both journals, the refused wave's later slots too */
-	if (distinct_boots(&samples, 2, "samples.csv") != (size_t)wave_end ||
-	    samples.n != (size_t)wave_end * per_boot ||
-	    distinct_boots(&events, 1, NULL) != (size_t)wave_end)
-		fail_msg("the journals after a refused batch in wave %d: samples.csv %zu boots (%zu "
-			 "rows), events.csv %zu boots; want boots 1 to %d, each wave whole: %s",
-			 wave_end / k, distinct_boots(&samples, 2, "samples.csv"), samples.n,
-			 distinct_boots(&events, 1, NULL), wave_end, out);
-	/* the store: each boot before the refused batch, none of it */
-	assert_int_equal(distinct_boots(&stored, 2, "store"), first - 1);
-	assert_int_equal(stored.n, (size_t)(first - 1) * per_boot);
-	free(out);
-	keys_free(&stored);
-	/* the store takes them again: --resume puts in the journals' boots it lacks, then boots
-	 * the rest */
-	th_store_exec(db, "DROP TRIGGER refuse");
-	rc = th_coldmark(tmp, &out, "run", m, "--resume", dir, "--db", db, NULL);
-	unsetenv("COLDMARK_BATCH_MS");
-	char *said = cm_xasprintf("%d of the run's earlier boots were in", wave_end - first + 1);
-	if (rc || !strstr(out, said) || !strstr(out, "not yet in the results store"))
-		fail_msg("--resume after a refused batch: exit %d, want \"%s ... not yet in the "
-			 "results store\": %s", rc, said, out);
-	keys_free(&samples);
-	samples = journal_keys(dir, "samples.csv"), stored = store_keys(db, id);
-	same_keys("the store against samples.csv after --resume", &stored, &samples);
-	assert_int_equal(distinct_boots(&stored, 2, "store"), boots);
-	assert_int_equal(stored.n, (size_t)boots * per_boot);
-	/* the session summary counts every raw row of the run */
-	char *sql = cm_xasprintf("SELECT COALESCE(SUM(n_rows), 0) FROM session_summary WHERE "
-				 "run_id = '%s'", id);
-	assert_int_equal(th_sqlite_value(db, sql), (long long)stored.n);
-	free(sql);
-	/* the resumed run numbers its waves after the refused one's: no wave of more than k */
-	sql = cm_xasprintf("SELECT MAX(n) FROM (SELECT COUNT(*) n FROM samples WHERE run_id = '%s' "
-			   "AND phase = 'total' GROUP BY wave)", id);
-	long long widest = th_sqlite_value(db, sql);
-	free(sql);
-	sql = cm_xasprintf("SELECT COUNT(DISTINCT wave) FROM samples WHERE run_id = '%s'", id);
-	long long waves = th_sqlite_value(db, sql);
-	if (widest != k || waves != boots / k)
-		fail_msg("after --resume: %lld waves, the widest of %lld boots (want %d of %d)",
-			 waves, widest, boots / k, k);
-	free(sql), free(said), free(out), free(id);
-	keys_free(&stored), keys_free(&samples), keys_free(&events);
-	free(q), free(m), free(m0), free(db), free(dir0), free(dir);
-}
-
-/* ---- PostgreSQL: killed before the server had a batch --------------------------------------- */
-
 /* Each row of ds as "case|phase|session|kind|k|value" (k: its place among its case, phase,
  * session and kind), sorted: what compare and history read of a run (test_summary's way). */
 static char **lines_of(const struct cm_dataset *ds)
@@ -382,6 +281,160 @@ static void summary_is_raw(const char *what, const char *target, const char *run
 	cm_dataset_free(&raw), cm_dataset_free(&sum);
 	cm_store_close(s);
 }
+
+/* One integer from sql over target (a SQLite file or a PostgreSQL URL). */
+static long long value_in(const char *target, const char *sql)
+{
+	return cm_store_is_url(target) ? th_pg_scalar(target, sql, NULL)
+				       : th_sqlite_value(target, sql);
+}
+
+/* The run's session summary in the store at target against its raw samples, by counts (a
+ * run in waves is read raw, so its summary is not loaded; it is kept all the same): one row
+ * per case, session and phase of the raw rows, each counting that key's raw rows (n_rows)
+ * and its measured ones (n). */
+static void summary_counts(const char *what, const char *target, const char *run_id)
+{
+	char *sql = cm_xasprintf(
+		"SELECT COUNT(*) FROM session_summary s WHERE s.run_id = '%s' AND (s.n_rows <> "
+		"(SELECT COUNT(*) FROM samples r WHERE r.run_id = s.run_id AND r.case_id = s.case_id "
+		"AND r.session = s.session AND r.phase = s.phase) OR s.n <> (SELECT COUNT(*) FROM "
+		"samples r WHERE r.run_id = s.run_id AND r.case_id = s.case_id AND r.session = "
+		"s.session AND r.phase = s.phase AND r.status = 'ok' AND r.warmup = 0 AND "
+		"r.duration_ns IS NOT NULL))", run_id);
+	long long wrong = value_in(target, sql);
+	free(sql);
+	sql = cm_xasprintf("SELECT COUNT(*) FROM session_summary WHERE run_id = '%s'", run_id);
+	long long rows = value_in(target, sql);
+	free(sql);
+	sql = cm_xasprintf("SELECT COUNT(*) FROM (SELECT DISTINCT case_id, session, phase FROM "
+			   "samples WHERE run_id = '%s') k", run_id);
+	long long keys = value_in(target, sql);
+	free(sql);
+	if (wrong || rows != keys || !rows)
+		fail_msg("%s: the session summary has %lld rows for %lld keys of the raw samples, "
+			 "%lld of them counting other rows than the raw samples'", what, rows, keys,
+			 wrong);
+}
+
+/* The refused batch's first and last boot from coldmark's message, where after ("did not take
+ * " for the store, "refused " for a server's shared store) is followed by "4 boots (default
+ * boot 5 the first, default boot 8 the last, ..." or "default boot 7 (". */
+static void refused_boots(const char *out, const char *after, int *first, int *last)
+{
+	size_t n;
+	for (const char *p = out; (p = strstr(p, after)); p++) {
+		if (sscanf(p + strlen(after), "%zu boots (default boot %d the first, default boot "
+			   "%d the last", &n, first, last) == 3)
+			return;
+		if (sscanf(p + strlen(after), "default boot %d (", first) == 1) {
+			*last = *first;
+			return;
+		}
+	}
+	fail_msg("the refused batch not named after \"%s\": %s", after, out);
+}
+
+/* 15 boots of 0.2 s in waves of three into target (a SQLite file; or a server, the run's
+ * store then journal.db in its folder), batches every 50 ms: a batch at each wave's first
+ * slot (the wave took 0.2 s) takes the rest of the wave before and that slot; target refuses
+ * the one with boot 7 (refuse: SQL that makes a trigger; allow: SQL that drops it), in wave
+ * 3, after batches it took; coldmark names it after `after`. */
+static void waves_refused(const char *name, const char *target, const char *refuse,
+			  const char *allow, const char *after)
+{
+	const int boots = 15, k = 3;
+	bool server = cm_store_is_url(target);
+	char *q = fake_qemu("q-wave", "0.2"), *m = matrix(name, q, boots, ", concurrency: 3");
+	char *name0 = cm_xasprintf("%s0", name), *m0 = matrix(name0, q, 1, ""),
+	     *dir0 = cm_xasprintf("%s/%s", tmp, name0), *dir = cm_xasprintf("%s/%s", tmp, name),
+	     *jdb = cm_xasprintf("%s/journal.db", dir), *out;
+	/* the store made by a run of its own, then told to refuse boot 7 */
+	assert_int_equal(th_coldmark(tmp, &out, "run", m0, "-o", dir0, "--db", target, NULL), 0);
+	free(out);
+	th_store_exec(target, refuse);
+	setenv("COLDMARK_BATCH_MS", "50", 1);
+	int rc = th_coldmark(tmp, &out, "run", m, "-o", dir, "--db", target, NULL);
+	int first, last;
+	if (rc != 4 || !strstr(out, "boot 7 refused") || !strstr(out, "--resume"))
+		fail_msg("%s: a batch refused mid-run, in waves: exit %d (want 4): %s", name, rc, out);
+	refused_boots(out, after, &first, &last);
+	char *id = run_id_of(dir);
+	struct keys stored = store_keys(target, id), samples = journal_keys(dir, "samples.csv"),
+		    events = journal_keys(dir, "events.csv");
+	size_t per_boot = samples.n / distinct_boots(&samples, 2, "samples.csv");
+	int wave_end = (last + k - 1) / k * k; /* the refused batch's last wave ended whole */
+	printf("%s: refused boots %d to %d; the store %zu boots; samples.csv %zu boots, events.csv "
+	       "%zu\n", name, first, last, distinct_boots(&stored, 2, "store"),
+	       distinct_boots(&samples, 2, "samples.csv"), distinct_boots(&events, 1, NULL));
+	if (first < 2 || first > 7 || last < 7)
+		fail_msg("%s: the refused batch is boots %d to %d: want the batch with boot 7, after "
+			 "a batch the store took: %s", name, first, last, out);
+	/* every boot that ended is in both journals, the refused wave's later slots too */
+	if (distinct_boots(&samples, 2, "samples.csv") != (size_t)wave_end ||
+	    samples.n != (size_t)wave_end * per_boot ||
+	    distinct_boots(&events, 1, NULL) != (size_t)wave_end)
+		fail_msg("%s: the journals after a refused batch in wave %d: samples.csv %zu boots "
+			 "(%zu rows), events.csv %zu boots; want boots 1 to %d, each wave whole: %s",
+			 name, wave_end / k, distinct_boots(&samples, 2, "samples.csv"), samples.n,
+			 distinct_boots(&events, 1, NULL), wave_end, out);
+	if (server) { /* journal.db, the run's own store, took every batch */
+		struct keys local = store_keys(jdb, id);
+		same_keys("journal.db against samples.csv after the refusal", &local, &samples);
+		keys_free(&local);
+	}
+	/* the store: each boot before the refused batch, none of it */
+	assert_int_equal(distinct_boots(&stored, 2, "store"), first - 1);
+	assert_int_equal(stored.n, (size_t)(first - 1) * per_boot);
+	free(out);
+	keys_free(&stored);
+	/* the store takes them again: --resume puts in the boots it lacks (the store's from
+	 * samples.csv, the server's from journal.db), then boots the rest */
+	th_store_exec(target, allow);
+	rc = th_coldmark(tmp, &out, "run", m, "--resume", dir, "--db", target, NULL);
+	unsetenv("COLDMARK_BATCH_MS");
+	char *said = cm_xasprintf("%d of the run's earlier boots were in", wave_end - first + 1);
+	if (rc || (!server && (!strstr(out, said) || !strstr(out, "not yet in the results store"))))
+		fail_msg("%s: --resume after a refused batch: exit %d, want \"%s ... not yet in the "
+			 "results store\": %s", name, rc, said, out);
+	keys_free(&samples);
+	samples = journal_keys(dir, "samples.csv"), stored = store_keys(target, id);
+	same_keys("the store against samples.csv after --resume", &stored, &samples);
+	assert_int_equal(distinct_boots(&stored, 2, "store"), boots);
+	assert_int_equal(stored.n, (size_t)boots * per_boot);
+	summary_counts(name, target, id);
+	if (server) {
+		struct keys local = store_keys(jdb, id);
+		same_keys("journal.db against samples.csv after --resume", &local, &samples);
+		summary_counts("journal.db", jdb, id);
+		keys_free(&local);
+	}
+	/* the resumed run numbers its waves after the refused one's: no wave of more than k */
+	char *sql = cm_xasprintf("SELECT MAX(n) FROM (SELECT COUNT(*) n FROM samples WHERE run_id "
+				 "= '%s' AND phase = 'total' GROUP BY wave) w", id);
+	long long widest = value_in(target, sql);
+	free(sql);
+	sql = cm_xasprintf("SELECT COUNT(DISTINCT wave) FROM samples WHERE run_id = '%s'", id);
+	long long waves = value_in(target, sql);
+	if (widest != k || waves != boots / k)
+		fail_msg("%s: after --resume: %lld waves, the widest of %lld boots (want %d of %d)",
+			 name, waves, widest, boots / k, k);
+	free(sql), free(said), free(out), free(id), free(name0), free(jdb);
+	keys_free(&stored), keys_free(&samples), keys_free(&events);
+	free(q), free(m), free(m0), free(dir0), free(dir);
+}
+
+static void test_waves_refused_batch_mid_run(void **state)
+{
+	(void)state;
+	char *db = cm_xasprintf("%s/wref.db", tmp);
+	waves_refused("wref", db, "CREATE TRIGGER refuse BEFORE INSERT ON samples WHEN NEW.boot "
+			       "= 7 BEGIN SELECT RAISE(ABORT, 'boot 7 refused'); END",
+		      "DROP TRIGGER refuse", "did not take ");
+	free(db);
+}
+
+/* ---- PostgreSQL: killed before the server had a batch --------------------------------------- */
 
 /* samples.csv's rows (its header apart) */
 static long long journal_rows(const char *dir)
@@ -481,6 +534,20 @@ static void test_pg_killed_between_batches(void **state)
 	pg_kill_and_resume("kill_between", "100", 500, false);
 }
 
+/* The same on a server's shared store: the server refuses the batch with boot 7 (a trigger
+ * that raises); journal.db, the run's own store, takes every boot. */
+static void test_pg_waves_refused_batch_mid_run(void **state)
+{
+	(void)state;
+	char *url = th_pg_schema(pg_base, "wref");
+	waves_refused("pg_wref", url, "CREATE FUNCTION refuse7() RETURNS trigger LANGUAGE plpgsql "
+			  "AS $$BEGIN IF NEW.boot = 7 THEN RAISE EXCEPTION 'boot 7 refused'; END IF; "
+			  "RETURN NEW; END$$; CREATE TRIGGER refuse BEFORE INSERT ON samples FOR EACH "
+			  "ROW EXECUTE FUNCTION refuse7()", "DROP TRIGGER refuse ON samples",
+		      "refused ");
+	free(url);
+}
+
 int main(int argc, char **argv)
 {
 	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
@@ -505,6 +572,7 @@ int main(int argc, char **argv)
 		const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_pg_killed_before_first_batch),
 			cmocka_unit_test(test_pg_killed_between_batches),
+			cmocka_unit_test(test_pg_waves_refused_batch_mid_run),
 		};
 		return cmocka_run_group_tests_name("pg", tests, NULL, NULL);
 	}
