@@ -8,7 +8,8 @@
  *     shared store) killed with SIGKILL before its first batch reached the server, and killed
  *     between two batches; then --resume: the server and journal.db each hold every planned
  *     boot exactly once, the keys of samples.csv, and their session summaries are the raw
- *     samples' (row for row, and trusted: they count every raw row).
+ *     samples' (row for row, and trusted: they count every raw row); and the waves test
+ *     with the server's shared store refusing the batch (journal.db takes every boot).
  * Real coldmark processes, a real SQLite file and a real PostgreSQL 15 server (CTest runs the
  * pg group under scripts/slurm-local.sh run --pg-only; without COLDMARK_DB naming a server
  * it exits 77). "qemu" is a bash script that sleeps, then writes the bundled guest's three
