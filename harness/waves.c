@@ -95,10 +95,18 @@ static void *slot_run(void *arg)
 }
 
 /* The wave's boots recorded one by one in the plan's order; each carries its wave and slot
- * (events.csv: event "wave", port = the slot, value = the wave). */
-static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t nplan, int64_t t0)
+ * (events.csv: event "wave", port = the slot, value = the wave). Every boot of the wave has
+ * ended: when an earlier slot's batch is refused by a store (or the run stops after a boot
+ * for another reason than its journals), the later slots still go into the journals, which
+ * --resume then puts in the store; they stay out only once the journals themselves failed (a
+ * later boot written after a missing one would break the case's order --resume counts on).
+ * *whole: every boot of the wave recorded. */
+static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t nplan, int64_t t0,
+		       bool *whole)
 {
 	int rc = 0;
+	bool journals = true;
+	*whole = true;
 	for (size_t j = 0; j < k; j++) {
 		struct slot *s = &sl[j];
 		const struct cm_event *x = cm_events_find(&s->ev, CM_EVENT_EXEC);
@@ -106,16 +114,23 @@ static int record_wave(struct cm_runner *r, struct slot *sl, size_t k, size_t np
 			      (unsigned)s->wave);
 		struct cm_boot_result br = { 0 };
 		const char *src;
-		if (!rc) {
+		if (journals) {
+			bool refused = r->store_refused || r->shared_refused;
 			r->ds->wave_now = s->wave, r->ds->slot_now = s->index;
-			rc = cm_runner_record(r, &s->b, s->i, s->picked, s->npicked, s->lrc, &s->ev,
-					      &s->ex, "", &br, &src);
+			int brc = cm_runner_record(r, &s->b, s->i, s->picked, s->npicked, s->lrc,
+						   &s->ev, &s->ex, "", &br, &src);
 			r->ds->wave_now = r->ds->slot_now = 0;
-			if (!rc)
-				rc = cm_runner_after(r, &s->b, s->i, nplan, &br, s->log, t0);
-			else
+			if (!brc) {
+				int arc = cm_runner_after(r, &s->b, s->i, nplan, &br, s->log, t0);
+				rc = rc ? rc : arc;
+			} else {
 				cm_runner_keep_log(r, &s->b, s->log, s->ex.launched);
-		} else { /* not recorded: the run stopped at an earlier slot */
+				/* in the journals, and this batch refused by a store: the rest too */
+				journals = !refused && (r->store_refused || r->shared_refused);
+				*whole = journals;
+				rc = rc ? rc : brc;
+			}
+		} else { /* not recorded: the journals failed at an earlier slot */
 			cm_runner_keep_log(r, &s->b, s->log, s->ex.launched);
 		}
 		cm_boot_result_free(&br);
@@ -192,8 +207,9 @@ static int run_wave(struct cm_runner *r, struct cm_sources *srcs, const struct c
 	for (size_t j = 0; j < k; j++)
 		if (sl[j].started)
 			pthread_join(sl[j].th, NULL);
-	int rc = record_wave(r, sl, k, nplan, t0);
-	if (!rc)
+	bool whole;
+	int rc = record_wave(r, sl, k, nplan, t0, &whole);
+	if (whole) /* a resumed run numbers its waves on from it */
 		wave_line(r, sl, k, wave);
 	for (size_t j = 0; j < k; j++) {
 		free(sl[j].log);
