@@ -360,27 +360,28 @@ static void new_dataset(struct run *r)
 		cm_dataset_phase(&r->ds, cm_metrics[k].name);
 }
 
-/* The run and its cases' command lines into the store (a resumed run is there already). */
+/* The dataset's case c's command line: the matrix's case c (new_dataset added them in the
+ * matrix's order), else the one of that id. */
+static char *case_cmdline(const void *ctx, size_t c)
+{
+	const struct run *r = ctx;
+	const char *id = r->ds.cases[c].id;
+	if (c < r->m->ncases && !strcmp(r->m->cases[c].id, id))
+		return cm_case_cmdline(&r->m->cases[c]);
+	for (size_t i = 0; i < r->m->ncases; i++)
+		if (!strcmp(r->m->cases[i].id, id))
+			return cm_case_cmdline(&r->m->cases[i]);
+	return NULL;
+}
+
+/* The run and its cases with their command lines into the store (a resumed run is there
+ * already): one transaction, a row a case. */
 static int store_run(struct run *r)
 {
-	struct cm_matrix *m = r->m;
 	char known[64];
 	if (r->resume && !cm_store_resolve(r->store, r->run_id, known, sizeof(known)))
 		return 0; /* its new boots are appended */
-	int err = cm_store_begin_run(r->store, r->run_id, r->tag, &r->ds);
-	if (!err) {
-		char **ids = cm_xcalloc(m->ncases + 1, sizeof(char *)),
-		     **cls = cm_xcalloc(m->ncases + 1, sizeof(char *));
-		for (size_t c = 0; c < m->ncases; c++) {
-			ids[c] = m->cases[c].id;
-			cls[c] = cm_case_cmdline(&m->cases[c]);
-		}
-		err = cm_store_cases_argv(r->store, r->run_id, ids, cls, m->ncases);
-		for (size_t c = 0; c < m->ncases; c++)
-			free(cls[c]);
-		free(cls);
-		free(ids);
-	}
+	int err = cm_store_begin_run_argv(r->store, r->run_id, r->tag, &r->ds, case_cmdline, r);
 	if (err)
 		fprintf(stderr, "coldmark run: the results store %s refused the run: %s\n",
 			r->shared_name[0] ? "journal.db (in the run folder)" : r->db_path,

@@ -194,9 +194,11 @@ int cm_store_count_added(struct cm_store *s, const char *run_id, long long n)
 struct begin_ctx {
 	const char *run_id, *tag;
 	const struct cm_dataset *ds;
+	char *(*cmdline)(const void *ctx, size_t c); /* NULL: no command lines */
+	const void *ctx;
 };
 
-static const char ADD_CASE[] = "INSERT INTO cases (run_id, case_id, axes) VALUES ($1, $2, $3)";
+static const char ADD_CASE[] = "INSERT INTO cases (run_id, case_id, axes, argv) VALUES ($1, $2, $3, $4)";
 
 static int begin_body(struct cm_store *s, void *ctx)
 {
@@ -212,9 +214,11 @@ static int begin_body(struct cm_store *s, void *ctx)
 		for (size_t a = 0; a < ds->naxes; a++)
 			cm_buf_printf(&axes, "%s%s=%s", a ? "\t" : "", ds->axes[a],
 				      ds->cases[c].labels[a]);
-		const char *p[] = { b->run_id, ds->cases[c].id, axes.s ? axes.s : "" };
-		rc = cm_store_exec(s, ADD_CASE, 3, p);
+		char *cl = b->cmdline ? b->cmdline(b->ctx, c) : NULL;
+		const char *p[] = { b->run_id, ds->cases[c].id, axes.s ? axes.s : "", cl };
+		rc = cm_store_exec(s, ADD_CASE, 4, p);
 		cm_buf_free(&axes);
+		free(cl);
 	}
 	return rc;
 }
@@ -222,7 +226,14 @@ static int begin_body(struct cm_store *s, void *ctx)
 int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
 		       const struct cm_dataset *ds)
 {
-	struct begin_ctx b = { run_id, tag, ds };
+	return cm_store_begin_run_argv(s, run_id, tag, ds, NULL, NULL);
+}
+
+int cm_store_begin_run_argv(struct cm_store *s, const char *run_id, const char *tag,
+			    const struct cm_dataset *ds, char *(*cmdline)(const void *ctx, size_t c),
+			    const void *ctx)
+{
+	struct begin_ctx b = { run_id, tag, ds, cmdline, ctx };
 	return cm_store_transaction(s, begin_body, &b);
 }
 

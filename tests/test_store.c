@@ -301,6 +301,48 @@ static void test_copy_is_idempotent(void **state)
 }
 
 /* A server that is not there is an error naming it, its password never printed. */
+static char *argv_of(const void *ctx, size_t c)
+{
+	return c == 1 ? cm_xasprintf("%s -m 1G", (const char *)ctx) : NULL; /* case 0: none */
+}
+
+/* A run's cases go in with their command lines in one insert each (begin_run_argv: coldmark
+ * run's; the command lines used to be an UPDATE a case in a second transaction) */
+static void test_begin_run_argv(void **state)
+{
+	(void)state;
+	char *t = fresh("t_begin_argv");
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(t, &err);
+	assert_non_null(s);
+	struct cm_dataset a;
+	dataset(&a, "2026-05-01 10:00:00 +0000");
+	assert_int_equal(cm_store_begin_run_argv(s, "r", "v3", &a, argv_of, "qemu 'x y'"), 0);
+	cm_store_close(s);
+	static const char q[] = "SELECT COALESCE(argv, '(null)') FROM cases WHERE run_id = 'r' AND case_id = $1";
+	for (int c = 0; c < 2; c++) {
+		const char *id = c ? "memory=1G" : "memory=128M", *want = c ? "qemu 'x y' -m 1G" : "(null)";
+		char *got = NULL;
+		if (pg_base) {
+			got = th_pg_text(t, q, id);
+		} else {
+			sqlite3 *db;
+			sqlite3_stmt *st;
+			assert_int_equal(sqlite3_open(t, &db), SQLITE_OK);
+			assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+			sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+			assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+			got = cm_xstrdup((const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+			sqlite3_close(db);
+		}
+		assert_string_equal(got, want);
+		free(got);
+	}
+	cm_dataset_free(&a);
+	done_with(t);
+}
+
 static void test_unreachable_server(void **state)
 {
 	struct cm_error err = { 0 };
@@ -380,6 +422,7 @@ int main(int argc, char **argv)
 			cmocka_unit_test(test_round_trip),	  cmocka_unit_test(test_migration_from_v1),
 			cmocka_unit_test(test_stranger_refused),	  cmocka_unit_test(test_many_writers),
 			cmocka_unit_test(test_copy_is_idempotent), cmocka_unit_test(test_unreachable_server),
+			cmocka_unit_test(test_begin_run_argv),
 		};
 		return cmocka_run_group_tests_name("store-postgresql", pg, NULL, NULL);
 	}
@@ -387,6 +430,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_round_trip),	  cmocka_unit_test(test_migration_from_v1),
 		cmocka_unit_test(test_stranger_refused),	  cmocka_unit_test(test_many_writers),
 		cmocka_unit_test(test_copy_is_idempotent), cmocka_unit_test(test_unreachable_server),
+			cmocka_unit_test(test_begin_run_argv),
 		cmocka_unit_test(test_busy_is_retried),	  cmocka_unit_test(test_not_a_store),
 	};
 	return cmocka_run_group_tests_name("store-sqlite", tests, NULL, NULL);

@@ -56,6 +56,12 @@ int64_t cm_store_bytes(struct cm_store *s);
  * the store holds already is CM_ERR(CM_EEXIST) (another run's: never joined). */
 int cm_store_begin_run(struct cm_store *s, const char *run_id, const char *tag,
 		       const struct cm_dataset *ds);
+/* The same with each case's command line, cmdline(ctx, c) for ds->cases[c] (malloc'd, freed
+ * here), in the case's own row: one insert a case, one transaction, and the command lines
+ * made one at a time (a 10^5-case matrix's are ~25 MB together). */
+int cm_store_begin_run_argv(struct cm_store *s, const char *run_id, const char *tag,
+			    const struct cm_dataset *ds, char *(*cmdline)(const void *ctx, size_t c),
+			    const void *ctx);
 /* begin_run and every row of ds in one transaction: all of it, or nothing under the tag. */
 int cm_store_import(struct cm_store *s, const char *run_id, const char *tag,
 		    const struct cm_dataset *ds);
