@@ -125,7 +125,8 @@ static char *hash_roms(struct cm_dataset *ds, const struct cm_rom *roms, size_t 
 	return list.s ? cm_buf_steal(&list) : cm_xstrdup("none");
 }
 
-/* Is case c one the pattern (fixed[a], or any label where vary[a]) names? */
+/* Is case c one the pattern names: fixed[a] on each axis it fixes (NULL: the case lacks that
+ * axis), any value or none where vary[a]? */
 static bool matches(const struct cm_matrix *m, size_t c, char *const *fixed, const bool *vary)
 {
 	for (size_t a = 0; a < m->naxes; a++) {
@@ -136,53 +137,65 @@ static bool matches(const struct cm_matrix *m, size_t c, char *const *fixed, con
 	return true;
 }
 
-/* The cases of device set s named the way case ids are ("firmware=qboot.rom,smp=*": "*" where
- * the set's cases differ, an axis they all lack left out; "every case" when no value is
- * fixed), or
- * NULL when that pattern would also name a case of another set. */
+/* The matrix's cases of device set s (reference cases apart: they have items of their own)
+ * named the way case ids are: "firmware=qboot.rom,smp=*", "*" where they differ (any value, or
+ * none), "-" on an axis they lack and other cases have; "every case" when nothing is fixed.
+ * NULL when the set has none of them, or the name would also fit a case of another set. */
 static char *set_name(const struct cm_matrix *m, const size_t *set_of, size_t s)
 {
 	char **fixed = cm_xcalloc(m->naxes + 1, sizeof(char *));
-	bool *vary = cm_xcalloc(m->naxes + 1, sizeof(bool)), any = false, exact = true;
+	bool *vary = cm_xcalloc(m->naxes + 1, sizeof(bool)), *has = cm_xcalloc(m->naxes + 1, sizeof(bool));
+	bool any = false, exact = true, some = false;
 	for (size_t c = 0; c < m->ncases; c++) {
-		if (set_of[c] != s)
-			continue;
-		for (size_t a = 0; a < m->naxes; a++) {
+		for (size_t a = 0; !m->cases[c].reference && a < m->naxes; a++) {
 			const char *l = m->cases[c].labels[a];
+			has[a] |= l != NULL;
+			if (set_of[c] != s)
+				continue;
 			if (!any)
 				fixed[a] = (char *)l;
 			else if (!l != !fixed[a] || (l && strcmp(l, fixed[a])))
 				vary[a] = true;
 		}
-		any = true;
+		any |= set_of[c] == s && !m->cases[c].reference;
 	}
 	for (size_t c = 0; c < m->ncases && exact; c++)
-		exact = set_of[c] == s || !matches(m, c, fixed, vary);
+		exact = set_of[c] == s || m->cases[c].reference || !matches(m, c, fixed, vary);
 	struct cm_buf b = { 0 };
-	bool some = false; /* an axis value fixed: else the set is every case */
-	for (size_t a = 0; exact && a < m->naxes; a++) {
-		some |= !vary[a] && fixed[a];
-		if (vary[a] || fixed[a])
-			cm_buf_printf(&b, "%s%s=%s", b.len ? "," : "", m->axes[a].name, vary[a] ? "*" : fixed[a]);
+	for (size_t a = 0; any && exact && a < m->naxes; a++) {
+		if (!has[a])
+			continue;
+		some |= !vary[a];
+		cm_buf_printf(&b, "%s%s=%s", b.len ? "," : "", m->axes[a].name,
+			      vary[a] ? "*" : fixed[a] ? fixed[a] : "-");
 	}
-	char *name = !exact ? NULL : some ? cm_buf_steal(&b) : cm_xstrdup("every case");
-	cm_buf_free(&b), free(fixed), free(vary);
+	char *name = !any || !exact ? NULL : some ? cm_buf_steal(&b) : cm_xstrdup("every case");
+	cm_buf_free(&b), free(fixed), free(vary), free(has);
 	return name;
 }
 
-/* "firmware (CASES)" = what device set s loads: one item for the set when a pattern names its
- * cases exactly (else `rest`, when given), else one per case (a 10^5-case sweep over memory
- * and CPUs is one item, not 10^5 header rows in meta.csv and every report). */
+/* "firmware (CASES)" = what device set s loads: one item for the set's matrix cases when a
+ * name fits them exactly (else `rest`, when given), else one per case; a reference case's by
+ * its own id. A 10^5-case sweep over memory and CPUs is one item, not 10^5 header rows in
+ * meta.csv and every report. */
 static void name_set(struct cm_dataset *ds, const struct cm_matrix *m, const size_t *set_of, size_t s,
 		     const char *loads, const char *rest)
 {
-	char *name = set_name(m, set_of, s);
-	if (!name && rest)
+	char *name = set_name(m, set_of, s), *k;
+	bool mine = false; /* a matrix case (not a reference) in the set */
+	for (size_t c = 0; c < m->ncases && !mine; c++)
+		mine = set_of[c] == s && !m->cases[c].reference;
+	if (!name && rest && mine)
 		name = cm_xstrdup(rest);
-	for (size_t c = 0; c < m->ncases && (!name || c == 0); c++) {
-		if (!name && set_of[c] != s)
+	if (name) {
+		k = cm_xasprintf("firmware (%s)", name);
+		cm_dataset_meta(ds, k, loads);
+		free(k);
+	}
+	for (size_t c = 0; c < m->ncases; c++) {
+		if (set_of[c] != s || (name && !m->cases[c].reference))
 			continue;
-		char *k = cm_xasprintf("firmware (%s)", name ? name : m->cases[c].id);
+		k = cm_xasprintf("firmware (%s)", m->cases[c].id);
 		cm_dataset_meta(ds, k, loads);
 		free(k);
 	}

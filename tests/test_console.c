@@ -469,25 +469,35 @@ static int firmware_items(const struct cm_dataset *ds)
 }
 
 /* "firmware (CASES)" is one item per device set, named by the axis values its cases share
- * ("*" where they differ): a 10^5-case sweep over memory and CPUs was 10^5 header rows
- * (12.9 MB of meta.csv, copied into every report); per case only where no pattern names a
- * set exactly (issue 25, item 4) */
+ * ("*" where they differ, "-" on an axis they lack): a 10^5-case sweep over memory and CPUs was
+ * 10^5 header rows (12.9 MB of meta.csv, copied into every report); per case only where no
+ * name fits a set exactly; a reference case (run.reference, on by default) by its own id
+ * (issue 25, item 4) */
 static void test_firmware_per_set(void **state)
 {
 	(void)state;
 	struct cm_diags d = { 0 };
 	struct { const char *axes, *items[4]; int n; } cases[] = {
-		{ "memory: [16M, 32M, 48M]\n  smp: [1, 2]", { "firmware (every case)" }, 1 },
-		{ "firmware: [default, qboot.rom]\n  memory: [16M, 32M]",
+		{ "axes: {memory: [16M, 32M, 48M], smp: [1, 2]}\nrun: {reference: none}",
+		  { "firmware (every case)" }, 1 },
+		{ "axes: {firmware: [default, qboot.rom], memory: [16M, 32M]}\nrun: {reference: none}",
 		  { "firmware (firmware=default,memory=*)", "firmware (firmware=qboot.rom,memory=*)" }, 2 },
-		/* the device sets {x,1}+{y,2}, {x,2}, {y,1}: no pattern names the first alone */
-		{ "a: [{name: x}, {name: y, args: [-device, virtio-rng-pci]}]\n"
-		  "  b: [{name: \"1\", args: [-device, virtio-rng-pci]}, {name: \"2\"}]",
+		/* the device sets {x,1}+{y,2}, {x,2}, {y,1}: no name fits the first alone */
+		{ "axes:\n  a: [{name: x}, {name: y, args: [-device, virtio-rng-pci]}]\n"
+		  "  b: [{name: \"1\", args: [-device, virtio-rng-pci]}, {name: \"2\"}]\n"
+		  "run: {reference: none}",
 		  { "firmware (a=x,b=1)", "firmware (a=y,b=2)", "firmware (a=x,b=2)", "firmware (a=y,b=1)" }, 4 },
+		/* the default reference case: its own item, the sweep's still one */
+		{ "axes: {memory: [16M, 32M, 48M], smp: [1, 2]}",
+		  { "firmware (every case)", "firmware (" CM_REFERENCE_ID ")" }, 2 },
+		/* a case that lacks an axis the others have: "-", not left out */
+		{ "axes: {memory: [16M, 32M]}\ninclude: [{memory: 64M, firmware: qboot.rom}]\n"
+		  "run: {reference: none}",
+		  { "firmware (memory=*,firmware=-)", "firmware (memory=64M,firmware=qboot.rom)" }, 2 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *y = cm_xasprintf(GUEST "base_args: [-machine, pc, -display, none, -nodefaults]\n"
-					     "axes:\n  %s\nrun: {reference: none}\n", cases[i].axes);
+		char *y = cm_xasprintf(GUEST "base_args: [-machine, pc, -display, none, -nodefaults]\n%s\n",
+				       cases[i].axes);
 		struct cm_matrix *m = load(y, &d);
 		cm_diags_print(&d, stderr);
 		assert_non_null(m);
@@ -497,6 +507,9 @@ static void test_firmware_per_set(void **state)
 		for (int k = 0; k < cases[i].n; k++)
 			if (!cm_dataset_get_meta(&ds, cases[i].items[k]))
 				fail_msg("matrix %zu: no item '%s'", i, cases[i].items[k]);
+		if (firmware_items(&ds) != cases[i].n)
+			for (size_t k = 0; k < ds.nmeta; k++)
+				fprintf(stderr, "matrix %zu: %s\n", i, ds.meta_keys[k]);
 		assert_int_equal(firmware_items(&ds), cases[i].n);
 		if (i == 2) /* one device set, its two cases' items the same */
 			assert_string_equal(cm_dataset_get_meta(&ds, cases[i].items[0]),

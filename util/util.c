@@ -102,9 +102,12 @@ void cm_buf_printf(struct cm_buf *b, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* a copy, not a format: puts is on the paths that run once per case of a 10^5-case matrix */
+/* a copy, not a format: puts is on the paths that run once per case of a 10^5-case matrix.
+ * NULL reads "(null)", as the "%s" it replaced printed it. */
 void cm_buf_puts(struct cm_buf *b, const char *s)
 {
+	if (!s)
+		s = "(null)";
 	cm_buf_append(b, s, strlen(s));
 }
 
