@@ -240,7 +240,9 @@ int cm_wave_widest(const struct cm_matrix *m, int *cpus)
 	return cm_runner_wants_waves(m) ? (int)widest(m) : 1;
 }
 
-/* A resumed run numbers its waves on from the last one waves.csv has. */
+/* A resumed run numbers its waves on from the last one waves.csv or the journal has (a wave
+ * whose line is not in waves.csv: the run stopped between its boots' journal lines and its
+ * own, killed or with the journals failing mid-wave; its number must not be given again). */
 static int last_wave(const struct cm_runner *r)
 {
 	char *path = cm_xasprintf("%s/%s", r->rd->path, CM_RUN_WAVES), *line = NULL;
@@ -254,6 +256,9 @@ static int last_wave(const struct cm_runner *r)
 	free(line);
 	if (f)
 		fclose(f);
+	for (size_t i = 0; i < r->ds->n; i++)
+		if (r->ds->rows[i].wave > last)
+			last = r->ds->rows[i].wave;
 	return last;
 }
 

@@ -239,6 +239,45 @@ static void test_sync_puts_in_the_tail(void **state)
 	free(out), free(said), free(m), free(dir), free(target), free(jdb);
 }
 
+/* the widest wave in DIR/samples.csv (its rows' last-but-one field), in boots */
+static long long widest_wave(const char *dir)
+{
+	char *p = cm_xasprintf("%s/samples.csv", dir), *text = th_slurp(p);
+	long long rows[4096] = { 0 }, widest = 0, per_boot = rows_a_boot(dir);
+	for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char *last = strrchr(l, ','), *w;
+		if (!last || last == l)
+			continue;
+		*last = 0;
+		w = strrchr(l, ',');
+		long v = w ? strtol(w + 1, NULL, 10) : 0;
+		if (v > 0 && v < 4096 && ++rows[v] / per_boot > widest)
+			widest = rows[v] / per_boot;
+	}
+	free(p), free(text);
+	return widest;
+}
+
+/* A run in waves stopped between its boots' journal lines and the wave's own line in
+ * waves.csv (killed; or its journals failing mid-wave) is resumed: its next wave is numbered
+ * past every wave the journal holds, not only past waves.csv's (a resumed run that began at
+ * wave 1 again made "waves" of six boots of three). waves.csv removed: the extreme case. */
+static void test_resume_waves_past_the_journal(void **state)
+{
+	(void)state;
+	char *m = matrix_run("wnum", 60, ", concurrency: 3"), *dir = cm_xasprintf("%s/wnum", tmp),
+	     *db = cm_xasprintf("%s/wnum.db", tmp), *waves = cm_xasprintf("%s/waves.csv", dir);
+	run_killed_at(m, dir, db, 30, 0);
+	assert_true(widest_wave(dir) <= 3);
+	unlink(waves);
+	free(resume(m, dir, db, 1));
+	long long w = widest_wave(dir);
+	if (w > 3)
+		fail_msg("after --resume a wave holds %lld boots of a run in waves of 3", w);
+	assert_int_equal(journal_rows(dir), 60 * rows_a_boot(dir));
+	free(m), free(dir), free(db), free(waves);
+}
+
 int main(void)
 {
 	if (th_mkdtemp(tmp, sizeof(tmp), "store-batch"))
@@ -249,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_refused_batch_names_its_boots),
 		cmocka_unit_test(test_batch_period),
 		cmocka_unit_test(test_sync_puts_in_the_tail),
+		cmocka_unit_test(test_resume_waves_past_the_journal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
