@@ -316,15 +316,23 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
  * a warning for every reference that moved: then the host changed, not only the guest. */
 static void link_references(const struct cm_dataset *cand, struct cm_cmp_result *r)
 {
+	/* the references' total rows, found once (a run has one reference an accelerator): a
+	 * scan of every row for every row was quadratic in a sweep's cases */
+	size_t *ref_rows = NULL, nref = 0;
+	for (size_t k = 0; k < r->nrows; k++)
+		if (cm_is_reference_case(r->rows[k].case_id) && !strcmp(r->rows[k].phase, "total")) {
+			ref_rows = cm_xrealloc(ref_rows, (nref + 1) * sizeof(*ref_rows));
+			ref_rows[nref++] = k;
+		}
+	size_t *map = nref ? cm_reference_map(cand) : NULL;
 	for (size_t i = 0; i < r->nrows; i++) {
 		struct cm_cmp_row *row = &r->rows[i];
 		row->ref_row = SIZE_MAX;
-		size_t ci = cm_dataset_case_index(cand, row->case_id),
-		       ref = ci < cand->ncases ? cm_reference_for(cand, ci) : cand->ncases;
-		for (size_t k = 0; ref < cand->ncases && k < r->nrows; k++)
-			if (!strcmp(r->rows[k].case_id, cand->cases[ref].id) &&
-			    !strcmp(r->rows[k].phase, "total"))
-				row->ref_row = k;
+		size_t ci = nref ? cm_dataset_case_index(cand, row->case_id) : cand->ncases,
+		       ref = ci < cand->ncases ? map[ci] : cand->ncases;
+		for (size_t j = 0; ref < cand->ncases && j < nref; j++)
+			if (!strcmp(r->rows[ref_rows[j]].case_id, cand->cases[ref].id))
+				row->ref_row = ref_rows[j];
 		const struct cm_comparison *x = &row->cmp;
 		if (!cm_is_reference_case(row->case_id) || strcmp(row->phase, "total") ||
 		    x->verdict == CM_NO_CHANGE || x->verdict == CM_INCOMPARABLE)
@@ -335,6 +343,7 @@ static void link_references(const struct cm_dataset *cand, struct cm_cmp_result 
 				  "each case against it in the same session", row->case_id,
 				  x->rel * 100, x->rel_lo * 100, x->rel_hi * 100));
 	}
+	free(ref_rows), free(map);
 }
 
 int cm_compare_build(const struct cm_dataset *base, const struct cm_dataset *cand,

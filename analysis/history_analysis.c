@@ -147,6 +147,7 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 			if (!case_filter || !strcmp(case_filter, runs[i].cases[c].id))
 				cm_dataset_case(&all, runs[i].cases[c].id, NULL);
 	out->series = cm_xcalloc(all.ncases + 1, sizeof(*out->series));
+	size_t **refs = cm_xcalloc(nruns + 1, sizeof(*refs)); /* per run, made when first needed */
 	for (size_t c = 0; c < all.ncases; c++) {
 		struct cm_hist_series *se = &out->series[out->n++];
 		se->case_id = cm_xstrdup(all.cases[c].id);
@@ -155,7 +156,9 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 		struct cm_hist_series ref = { 0 };
 		for (size_t i = 0; i < nruns && !ref.case_id; i++) {
 			size_t ci = cm_dataset_case_index(&runs[i], se->case_id), r;
-			if (ci < runs[i].ncases && (r = cm_reference_for(&runs[i], ci)) < runs[i].ncases)
+			if (ci < runs[i].ncases && !refs[i])
+				refs[i] = cm_reference_map(&runs[i]);
+			if (ci < runs[i].ncases && (r = refs[i][ci]) < runs[i].ncases)
 				ref.case_id = cm_xstrdup(runs[i].cases[r].id);
 		}
 		if (ref.case_id)
@@ -164,8 +167,8 @@ int cm_history_build(const struct cm_dataset *runs, char *const *labels, char *c
 		series_free(&ref);
 	}
 	for (size_t i = 0; i < nruns; i++)
-		cm_report_free(&rp[i]);
-	free(rp);
+		cm_report_free(&rp[i]), free(refs[i]);
+	free(rp), free(refs);
 	cm_dataset_free(&all);
 	return out->n ? 0 : -1;
 }

@@ -6,20 +6,34 @@
 
 #include "coldmark/model.h"
 
-size_t cm_reference_for(const struct cm_dataset *ds, size_t c)
+size_t *cm_reference_map(const struct cm_dataset *ds)
 {
-	size_t accel = 0, any = ds->ncases;
+	size_t accel = 0, *refs = NULL, nrefs = 0, *map = cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
 	while (accel < ds->naxes && strcmp(ds->axes[accel], "accel"))
 		accel++;
-	for (size_t r = 0; r < ds->ncases; r++) {
-		if (!cm_is_reference_case(ds->cases[r].id) || r == c)
-			continue;
-		if (accel == ds->naxes || !strcmp(ds->cases[r].labels[accel], ds->cases[c].labels[accel]))
-			return r; /* the reference under the case's own accelerator */
-		if (any == ds->ncases)
-			any = r;
+	/* the reference cases, found once (one an accelerator): each case then looks among them,
+	 * not through every case (a sweep's cases times its cases) */
+	for (size_t r = 0; r < ds->ncases; r++)
+		if (cm_is_reference_case(ds->cases[r].id)) {
+			refs = cm_xrealloc(refs, (nrefs + 1) * sizeof(size_t));
+			refs[nrefs++] = r;
+		}
+	for (size_t c = 0; c < ds->ncases; c++) {
+		size_t any = ds->ncases;
+		map[c] = ds->ncases;
+		for (size_t k = 0; k < nrefs && !cm_is_reference_case(ds->cases[c].id); k++) {
+			const struct cm_ds_case *r = &ds->cases[refs[k]];
+			if (accel == ds->naxes || !strcmp(r->labels[accel], ds->cases[c].labels[accel])) {
+				any = refs[k]; /* the reference under the case's own accelerator */
+				break;
+			}
+			if (any == ds->ncases)
+				any = refs[k];
+		}
+		map[c] = any;
 	}
-	return cm_is_reference_case(ds->cases[c].id) ? ds->ncases : any;
+	free(refs);
+	return map;
 }
 
 /* What a row is judged against: a phase against the reference's total (the reference boots
@@ -105,11 +119,10 @@ static struct ref_levels *levels_of(const struct cm_dataset *ds, const struct cm
 
 int cm_dataset_relative(struct cm_dataset *ds, const struct cm_dataset *scale)
 {
-	size_t *ref = cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
+	size_t *ref = cm_reference_map(ds);
 	struct ref_levels **lv = cm_xcalloc(ds->ncases + 1, sizeof(*lv));
 	bool any = false;
 	for (size_t c = 0; c < ds->ncases; c++) {
-		ref[c] = cm_reference_for(ds, c);
 		if (ref[c] == ds->ncases || lv[ref[c]])
 			continue;
 		any = true;

@@ -245,6 +245,38 @@ static void matrix_run(size_t n) /* a matrix of one axis, a range of n values (n
 	cm_diags_clear(&d);
 }
 
+/* n cases under accel=tcg and their reference, 3 sessions of a boot each, the case's total
+ * and kernel; seed moves the values (the candidate side) */
+static void with_reference(struct cm_dataset *ds, size_t n, double seed)
+{
+	char *axes[] = { "memory", "accel" };
+	cm_dataset_init(ds, axes, 2);
+	for (size_t c = 0; c <= n; c++) {
+		char id[64], mem[32], *labels[] = { mem, "tcg" }, *ref[] = { "", "tcg" };
+		snprintf(mem, sizeof(mem), "%zuM", 16 + c);
+		snprintf(id, sizeof(id), c < n ? "memory=%s,accel=tcg" : CM_REFERENCE_ID ",accel=tcg", mem);
+		cm_dataset_case(ds, id, c < n ? labels : ref);
+		for (int s = 1; s <= 3; s++) {
+			cm_dataset_session_number(ds, s, NULL);
+			cm_dataset_add(ds, id, s, false, "ok", "kernel", 5e6 + seed * s + (double)c, "perf", "none");
+			cm_dataset_add(ds, id, s, false, "ok", "total", 1e7 + seed * s + (double)c, "perf", "none");
+		}
+	}
+}
+
+static void references_run(size_t n) /* compare and relative: each case beside its reference */
+{
+	struct cm_dataset a, b;
+	with_reference(&a, n, 0), with_reference(&b, n, 1e4);
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_cmp_result r;
+	assert_int_equal(cm_compare_build(&a, &b, &j, "total", NULL, &r), 0);
+	assert_true(r.nrows > 0 && r.rows[0].ref_row != SIZE_MAX); /* linked to the reference */
+	cm_compare_free(&r);
+	assert_int_equal(cm_dataset_relative(&b, &a), 0);
+	cm_dataset_free(&a), cm_dataset_free(&b);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -272,6 +304,14 @@ static void test_growth_sessions(void **state)
 	th_growth("a dataset's sessions", sessions_run, 20000);
 }
 
+static void test_growth_references(void **state)
+{
+	(void)state;
+	/* was cases x cases: the reference found by a scan of the cases for every case, and a
+	 * compare row's reference row by a scan of every row */
+	th_growth("compare and --relative-to beside a reference", references_run, 2000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -293,6 +333,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_sessions),
 		cmocka_unit_test(test_growth_samples),
 		cmocka_unit_test(test_growth_matrix),
+		cmocka_unit_test(test_growth_references),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);

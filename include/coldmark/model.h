@@ -181,9 +181,10 @@ void cm_csv_field(FILE *f, const char *s);
 void cm_csv_int(FILE *f, long long v);   /* "%lld" */
 void cm_csv_whole(FILE *f, double d);    /* "%.0f" */
 
-/* The reference case that stands beside case c (the one under the same accelerator, else any),
- * or ds->ncases when the dataset has none (or c is one). */
-size_t cm_reference_for(const struct cm_dataset *ds, size_t c);
+/* Per case c, the reference case that stands beside it (the first under the same accelerator,
+ * else the first), or ds->ncases when the dataset has none (or c is one); ncases + 1 entries,
+ * to free. */
+size_t *cm_reference_map(const struct cm_dataset *ds);
 /* Every case's durations divided by its reference's median in the same session and put in
  * the scale of scale's reference (its median in ns): "what the case would take with the
  * reference where it was in scale". The reference cases themselves stay as they are.
