@@ -20,6 +20,7 @@
 #include "coldmark/matrix.h"
 #include "coldmark/model.h"
 #include "coldmark/stats.h"
+#include "coldmark/store.h"
 #include "coldmark/util.h"
 #include "helpers.h"
 
@@ -277,6 +278,27 @@ static void references_run(size_t n) /* compare and relative: each case beside i
 	cm_dataset_free(&a), cm_dataset_free(&b);
 }
 
+static char store_path[64];
+/* an import of n cases of one boot into a new SQLite store: n (case, session) summary keys,
+ * each case id sharing its first characters with every other (as a sweep's ids do) */
+static void import_run(size_t n)
+{
+	unlink(store_path);
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, NULL, 0);
+	for (size_t c = 0; c < n; c++) {
+		char id[48];
+		snprintf(id, sizeof(id), "memory=%zuM,smp=1", 16 + c);
+		cm_dataset_add(&ds, id, 1, false, "ok", "total", 1e7 + (double)c, "perf", "none");
+	}
+	struct cm_error err = { 0 };
+	struct cm_store *s = cm_store_open(store_path, &err);
+	assert_non_null(s);
+	assert_int_equal(cm_store_import(s, "growth-run", "growth", &ds), 0);
+	cm_store_close(s);
+	cm_dataset_free(&ds);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -312,6 +334,16 @@ static void test_growth_references(void **state)
 	th_growth("compare and --relative-to beside a reference", references_run, 2000);
 }
 
+static void test_growth_import(void **state)
+{
+	(void)state;
+	/* was rows x keys: each row's (case, session) summary key found by a scan of the keys
+	 * (import, sync, --resume's missing rows, a shared store's first batch) */
+	snprintf(store_path, sizeof(store_path), "/tmp/cm-scale-%d.db", (int)getpid());
+	th_growth("import into a store (the rows' summary keys)", import_run, 10000);
+	unlink(store_path);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -334,6 +366,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_samples),
 		cmocka_unit_test(test_growth_matrix),
 		cmocka_unit_test(test_growth_references),
+		cmocka_unit_test(test_growth_import),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
