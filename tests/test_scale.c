@@ -299,6 +299,28 @@ static void import_run(size_t n)
 	cm_dataset_free(&ds);
 }
 
+/* a run in waves of n cases, each case 2 waves of 2 boots at once: n levels (case, K) */
+static void waves_run(size_t n)
+{
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, NULL, 0);
+	ds.waves = true;
+	for (size_t c = 0; c < n; c++) {
+		char id[48];
+		snprintf(id, sizeof(id), "memory=%zuM", 16 + c);
+		for (int b = 0; b < 4; b++) {
+			ds.wave_now = (int)(2 * c) + b / 2 + 1, ds.slot_now = b % 2 + 1;
+			cm_dataset_add(&ds, id, b + 1, false, "ok", "kernel", 5e6 + b, "perf", "none");
+			cm_dataset_add(&ds, id, b + 1, false, "ok", "total", 1e7 + b, "perf", "none");
+		}
+	}
+	struct cm_wave_summary ws;
+	cm_wave_summary_build(&ds, NULL, 0, NULL, &ws);
+	assert_int_equal(ws.n, n);
+	cm_wave_summary_free(&ws);
+	cm_dataset_free(&ds);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -344,6 +366,14 @@ static void test_growth_import(void **state)
 	unlink(store_path);
 }
 
+static void test_growth_waves(void **state)
+{
+	(void)state;
+	/* was levels x waves (and a list as long as the rows per level): each wave's level found
+	 * by a scan of the levels, each level's waves by a pass over every wave */
+	th_growth("a run in waves: its levels' waves and boots", waves_run, 4000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -367,6 +397,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_matrix),
 		cmocka_unit_test(test_growth_references),
 		cmocka_unit_test(test_growth_import),
+		cmocka_unit_test(test_growth_waves),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
