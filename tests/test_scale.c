@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "coldmark/analysis.h"
+#include "coldmark/harness.h"
 #include "coldmark/matrix.h"
 #include "coldmark/model.h"
 #include "coldmark/stats.h"
@@ -321,6 +322,38 @@ static void waves_run(size_t n)
 	cm_dataset_free(&ds);
 }
 
+/* adaptive stopping's next block over n cases of 6 boots each (every case still wide) */
+static void next_block_run(size_t n)
+{
+	char yaml[512];
+	int len = snprintf(yaml, sizeof(yaml),
+			   "guest: {bundled: guest}\nrun: {boots: 6, min_boots: 6, max_boots: 20, "
+			   "until_ci: 1, reference: none}\naxes:\n  memory: {from: 16M, to: %zuM, step: 1M}\n",
+			   15 + n);
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(yaml, (size_t)len, "growth.yaml", &d);
+	assert_non_null(m);
+	struct cm_dataset ds;
+	char *axes[] = { "memory" };
+	cm_dataset_init(&ds, axes, 1);
+	for (size_t c = 0; c < m->ncases; c++)
+		cm_dataset_case(&ds, m->cases[c].id, m->cases[c].labels);
+	for (int b = 1; b <= 6; b++)
+		for (size_t c = 0; c < m->ncases; c++)
+			cm_dataset_add(&ds, m->cases[c].id, b, false, "ok", "total", 1e6 * (1 + 0.02 * b),
+				       "perf", "");
+	int *planned = cm_xcalloc(n + 1, sizeof(int));
+	for (size_t c = 0; c < n; c++)
+		planned[c] = 6;
+	struct cm_planned *pl = NULL;
+	size_t npl = 0;
+	assert_int_equal(cm_plan_next_block(m, &ds, planned, &pl, &npl), n);
+	free(pl), free(planned);
+	cm_dataset_free(&ds);
+	cm_matrix_free(m);
+	cm_diags_clear(&d);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -374,6 +407,14 @@ static void test_growth_waves(void **state)
 	th_growth("a run in waves: its levels' waves and boots", waves_run, 4000);
 }
 
+static void test_growth_next_block(void **state)
+{
+	(void)state;
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	/* was cases x rows a block: each case's CI from a scan of every row */
+	th_growth("adaptive stopping's next block (each case's CI)", next_block_run, 1000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -398,6 +439,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_references),
 		cmocka_unit_test(test_growth_import),
 		cmocka_unit_test(test_growth_waves),
+		cmocka_unit_test(test_growth_next_block),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);

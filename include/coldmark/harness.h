@@ -254,6 +254,8 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 			  struct cm_summary *s);
 /* Relative half-width (%) of case c's median CI in a phase; INFINITY while it is empty. */
 double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const char *phase);
+/* The same for cases [0, ncases) into h[c], in one pass over the rows. */
+void cm_plan_ci_halfwidths(const struct cm_dataset *ds, size_t ncases, const char *phase, double *h);
 /* Adaptive stopping: appends one shuffled block of the cases not yet precise (and below
  * run.max_boots; a case of the concurrency axis gets a whole wave, K copies); planned[c]
  * counts each case's measured boots. Returns the block's size. */
