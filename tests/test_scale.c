@@ -172,6 +172,53 @@ static void test_jonckheere_exact(void **state)
 	}
 }
 
+static struct cm_matrix *waves_matrix(const char *axes, const char *run)
+{
+	setenv("COLDMARK_GUEST_DIR", GUEST_DIR, 1);
+	char *y = cm_xasprintf("guest: {bundled: guest}\nrun: {reference: none, %s}\naxes: {%s}\n",
+			       run, axes);
+	struct cm_diags d = { 0 };
+	struct cm_matrix *m = cm_matrix_load_string(y, strlen(y), "waves.yaml", &d);
+	cm_diags_print(&d, stderr);
+	assert_non_null(m);
+	cm_diags_clear(&d);
+	free(y);
+	return m;
+}
+
+/* cm_wave_arrange leaves the plan, and gives the wave sizes, that cm_wave_take wave after
+ * wave does: the concurrency axis (copies of one case; warm-ups apart; sessions; a value
+ * whose last wave is short) and run.concurrency (the next K boots, cases mixed) */
+static void test_wave_arrange_exact(void **state)
+{
+	(void)state;
+	static const char *const mx[][2] = {
+		{ "concurrency: [1, 2, 4, 8], memory: {from: 16M, to: 40M, step: 1M}",
+		  "boots: 8, warmup: 0, sessions: 3" },
+		{ "concurrency: [2, 4], memory: {from: 16M, to: 30M, step: 1M}", "boots: 8, warmup: 4, sessions: 2" },
+		{ "concurrency: [2, 5], memory: [16M, 32M]", "boots: 10, warmup: 0, order: sequential" },
+		{ "memory: {from: 16M, to: 52M, step: 1M}", "boots: 5, warmup: 1, concurrency: 4, sessions: 2" },
+		{ "memory: {from: 16M, to: 20M, step: 1M}", "boots: 3, warmup: 3, concurrency: 7" },
+	};
+	for (size_t t = 0; t < sizeof(mx) / sizeof(mx[0]); t++) {
+		struct cm_matrix *m = waves_matrix(mx[t][0], mx[t][1]);
+		size_t n;
+		struct cm_planned *a = cm_plan_new(m, &n), *b = cm_xmalloc((n + 1) * sizeof(*b));
+		memcpy(b, a, n * sizeof(*a));
+		size_t *k = cm_xcalloc(n + 1, sizeof(size_t)), waves = 0;
+		cm_wave_arrange(m, b, n, 0, k);
+		for (size_t i = 0; i < n; waves++) {
+			size_t got = cm_wave_take(m, a, n, i);
+			assert_int_equal(k[i], got);
+			i += got;
+		}
+		assert_memory_equal(a, b, n * sizeof(*a));
+		assert_true(waves < n); /* some waves of several boots */
+		free(a), free(b), free(k);
+		cm_matrix_free(m);
+	}
+}
+
 /* ---- growth: CPU seconds of f(n), the least of three ------------------------------------ */
 static void ts_run(size_t n) /* a sweep: n points over n/10 levels */
 {
@@ -354,6 +401,24 @@ static void next_block_run(size_t n)
 	cm_diags_clear(&d);
 }
 
+static size_t plan_cases;
+/* the waves of a shuffled plan over the concurrency axis x n/4 memory values, 8 boots each,
+ * as a run in waves arranges them */
+static void wave_plan_run(size_t n)
+{
+	char axes[128];
+	snprintf(axes, sizeof(axes), "concurrency: [1, 2, 4, 8], memory: {from: 16M, to: %zuM, step: 1M}",
+		 15 + n / 4);
+	struct cm_matrix *m = waves_matrix(axes, "boots: 8, warmup: 0");
+	size_t np;
+	struct cm_planned *pl = cm_plan_new(m, &np);
+	size_t *k = cm_xmalloc((np + 1) * sizeof(size_t));
+	cm_wave_arrange(m, pl, np, 0, k);
+	plan_cases = m->ncases;
+	free(pl), free(k);
+	cm_matrix_free(m);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -415,6 +480,15 @@ static void test_growth_next_block(void **state)
 	th_growth("adaptive stopping's next block (each case's CI)", next_block_run, 1000);
 }
 
+static void test_growth_wave_plan(void **state)
+{
+	(void)state;
+	/* was cases x cases x K: each wave's members found by a scan of the session and moved
+	 * forward one memmove each (a concurrency case's copies are a shuffled block apart) */
+	th_growth("a run in waves: its plan's waves", wave_plan_run, 1000);
+	assert_int_equal(plan_cases, 4000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -429,6 +503,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_theil_sen_exact),
 		cmocka_unit_test(test_theil_sen_exact_large),
 		cmocka_unit_test(test_jonckheere_exact),
+		cmocka_unit_test(test_wave_arrange_exact),
 	};
 	const struct CMUnitTest grow[] = {
 		cmocka_unit_test(test_growth_theil_sen),
@@ -440,6 +515,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_import),
 		cmocka_unit_test(test_growth_waves),
 		cmocka_unit_test(test_growth_next_block),
+		cmocka_unit_test(test_growth_wave_plan),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);

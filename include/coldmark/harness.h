@@ -267,6 +267,9 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
  * kind); the members are pulled forward to pl[i..i+k), the others keep their order. Returns k
  * (fewer at the end of a session's boots of that kind). */
 size_t cm_wave_take(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i);
+/* pl[i, n) arranged as successive cm_wave_take from i on would leave it, in one pass; k[j]
+ * gets the size of each wave, at the index j where it begins. */
+void cm_wave_arrange(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i, size_t *k);
 
 /* The most boots the run has at once (1: one at a time), and into cpus how many CPUs qemu
  * may use (run.pin's, else coldmark's affinity; 0: unknown). */
