@@ -20,6 +20,7 @@
 #include "coldmark/harness.h"
 #include "coldmark/matrix.h"
 #include "coldmark/model.h"
+#include "coldmark/report.h"
 #include "coldmark/stats.h"
 #include "coldmark/store.h"
 #include "coldmark/util.h"
@@ -419,6 +420,39 @@ static void wave_plan_run(size_t n)
 	cm_matrix_free(m);
 }
 
+/* report.html of n cases over memory (n/2 values) x smp (1, 2): the smp plot has a slice
+ * (a line, its marks and its slope) per memory value. The report is built once per size:
+ * the least of three runs is the writing alone. */
+static char html_dir[64];
+static struct cm_dataset html_ds;
+static struct cm_report html_r;
+static size_t html_built;
+static void html_sweep_run(size_t n)
+{
+	struct cm_dataset *ds = &html_ds;
+	if (html_built != n) {
+		if (html_built)
+			cm_report_free(&html_r), cm_dataset_free(ds);
+		char *axes[] = { "memory", "smp" };
+		cm_dataset_init(ds, axes, 2);
+		for (size_t c = 0; c < n; c++) {
+			char id[64], mem[32], smp[8], *labels[] = { mem, smp };
+			snprintf(mem, sizeof(mem), "%zuM", 16 + c / 2);
+			snprintf(smp, sizeof(smp), "%zu", 1 + c % 2);
+			snprintf(id, sizeof(id), "memory=%s,smp=%s", mem, smp);
+			cm_dataset_case(ds, id, labels);
+			for (int b = 1; b <= 3; b++)
+				cm_dataset_add(ds, id, b, false, "ok", "total",
+					       1e7 + 1e3 * (double)(c % 2) + (double)(rnd() % 100000), "perf", "none");
+		}
+		assert_int_equal(cm_report_build(ds, 0.05, &html_r), 0);
+		html_built = n;
+	}
+	struct cm_diags d = { 0 };
+	assert_int_equal(cm_report_write(&html_r, html_dir, "html", false, &d), 0);
+	cm_diags_clear(&d);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -489,6 +523,18 @@ static void test_growth_wave_plan(void **state)
 	assert_int_equal(plan_cases, 4000);
 }
 
+static void test_growth_html_sweep(void **state)
+{
+	(void)state;
+	/* was slices x cases and slices x trends: each slice's marks from a pass over every
+	 * case, its line and slope from a scan of the trends */
+	snprintf(html_dir, sizeof(html_dir), "/tmp/cm-scale-html-%d", (int)getpid());
+	th_growth("report.html's sweep plot (a slice per case pair)", html_sweep_run, 10000);
+	cm_report_free(&html_r), cm_dataset_free(&html_ds);
+	char *f = cm_xasprintf("%s/report.html", html_dir);
+	unlink(f), free(f), rmdir(html_dir);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -516,6 +562,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_waves),
 		cmocka_unit_test(test_growth_next_block),
 		cmocka_unit_test(test_growth_wave_plan),
+		cmocka_unit_test(test_growth_html_sweep),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
