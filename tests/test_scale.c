@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <gsl/gsl_cdf.h>
+#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -170,6 +172,52 @@ static void test_jonckheere_exact(void **state)
 		double j;
 		cm_stats_jonckheere(g, n, k, &j);
 		assert_true(j == want);
+	}
+}
+
+/* Hodges-Lehmann by listing every difference, as it was: the shift's median and the CI's
+ * order statistics (Lehmann's normal approximation) */
+static void naive_hl(const double *x, size_t nx, const double *y, size_t ny, double alpha,
+		     double out[3])
+{
+	size_t nd = nx * ny;
+	double *d = malloc(nd * sizeof(double));
+	for (size_t i = 0; i < nx; i++)
+		for (size_t j = 0; j < ny; j++)
+			d[i * ny + j] = x[i] - y[j];
+	qsort(d, nd, sizeof(double), cmp_d);
+	out[0] = gsl_stats_quantile_from_sorted_data(d, 1, nd, 0.5);
+	double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2);
+	double k = nd / 2.0 - z * sqrt(nx * ny * (nx + ny + 1) / 12.0);
+	size_t qu = k < 1 ? 0 : (size_t)floor(k);
+	qu = qu ? qu : 1;
+	out[1] = d[qu - 1], out[2] = d[nd - qu];
+	free(d);
+}
+
+/* Hodges-Lehmann's shift and CI by selection, bit for bit the listed ones: durations, their
+ * logs, few distinct values (ties across the sides), negative differences, sizes either
+ * side of the listing threshold, one side far smaller than the other */
+static void test_hodges_lehmann_exact(void **state)
+{
+	(void)state;
+	static const size_t sz[][2] = { { 60, 80 }, { 300, 300 }, { 49, 200 }, { 1000, 7 },
+					{ 7, 1000 }, { 64, 65 }, { 500, 400 }, { 2, 3000 } };
+	static double x[3000], y[3000];
+	for (size_t t = 0; t < 4 * sizeof(sz) / sizeof(sz[0]); t++) {
+		size_t nx = sz[t % 8][0], ny = sz[t % 8][1], kind = t / 8;
+		for (size_t i = 0; i < nx + ny; i++) {
+			double v = kind == 2 ? (double)(rnd() % 7) + 1 /* few values: ties */
+					     : 2e7 + (double)(rnd() % 4000000);
+			v = kind == 1 ? log(v) : kind == 3 ? v - 2.2e7 : v; /* logs; either sign */
+			*(i < nx ? &x[i] : &y[i - nx]) = v;
+		}
+		double want[3], got[3];
+		naive_hl(x, nx, y, ny, 0.1, want);
+		assert_int_equal(cm_stats_hodges_lehmann(x, nx, y, ny, 0.1, &got[0], &got[1], &got[2]), 0);
+		if (memcmp(want, got, sizeof(want)))
+			fail_msg("set %zu (%zu x %zu): %.17g [%.17g, %.17g], listed %.17g [%.17g, %.17g]",
+				 t, nx, ny, got[0], got[1], got[2], want[0], want[1], want[2]);
 	}
 }
 
@@ -453,6 +501,15 @@ static void html_sweep_run(size_t n)
 	cm_diags_clear(&d);
 }
 
+static void hl_run(size_t n) /* Hodges-Lehmann of two sides of n boots */
+{
+	double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)), e, lo, hi;
+	for (size_t i = 0; i < n; i++)
+		x[i] = 2e7 + (double)(rnd() % 4000000), y[i] = 2.01e7 + (double)(rnd() % 4000000);
+	assert_int_equal(cm_stats_hodges_lehmann(x, n, y, n, 0.1, &e, &lo, &hi), 0);
+	free(x), free(y);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -535,6 +592,13 @@ static void test_growth_html_sweep(void **state)
 	unlink(f), free(f), rmdir(html_dir);
 }
 
+static void test_growth_hodges_lehmann(void **state)
+{
+	(void)state;
+	/* was nx x ny: every difference listed and sorted (compare's boots-only CI) */
+	th_growth("Hodges-Lehmann shift and CI (compare of two runs' boots)", hl_run, 4000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -550,6 +614,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_theil_sen_exact_large),
 		cmocka_unit_test(test_jonckheere_exact),
 		cmocka_unit_test(test_wave_arrange_exact),
+		cmocka_unit_test(test_hodges_lehmann_exact),
 	};
 	const struct CMUnitTest grow[] = {
 		cmocka_unit_test(test_growth_theil_sen),
@@ -563,6 +628,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_next_block),
 		cmocka_unit_test(test_growth_wave_plan),
 		cmocka_unit_test(test_growth_html_sweep),
+		cmocka_unit_test(test_growth_hodges_lehmann),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
