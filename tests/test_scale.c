@@ -510,6 +510,26 @@ static void hl_run(size_t n) /* Hodges-Lehmann of two sides of n boots */
 	free(x), free(y);
 }
 
+/* history of one run of n sessions of 30 boots (one case): a point per session */
+static void history_run(size_t n)
+{
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, NULL, 0);
+	for (size_t q = 0; q < n; q++) {
+		cm_dataset_session_number(&ds, (int)q + 1, NULL);
+		for (int b = 1; b <= 30; b++)
+			cm_dataset_add(&ds, "c", (int)q * 30 + b, false, "ok", "total",
+				       1e7 + (double)(rnd() % 100000), "perf", "none");
+	}
+	char *labels[] = { "t" }, *ids[] = { "run-1" };
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_history h;
+	assert_int_equal(cm_history_build(&ds, labels, ids, 1, NULL, "total", &j, &h), 0);
+	assert_int_equal(h.series[0].n, n);
+	cm_history_free(&h);
+	cm_dataset_free(&ds);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -599,6 +619,14 @@ static void test_growth_hodges_lehmann(void **state)
 	th_growth("Hodges-Lehmann shift and CI (compare of two runs' boots)", hl_run, 4000);
 }
 
+static void test_growth_history(void **state)
+{
+	(void)state;
+	/* was sessions x boots per case and run: each session's point from a pass over every
+	 * boot of the cell */
+	th_growth("history: a run's points, one a session", history_run, 6000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -629,6 +657,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_wave_plan),
 		cmocka_unit_test(test_growth_html_sweep),
 		cmocka_unit_test(test_growth_hodges_lehmann),
+		cmocka_unit_test(test_growth_history),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
