@@ -530,6 +530,34 @@ static void history_run(size_t n)
 	cm_dataset_free(&ds);
 }
 
+/* history of a case and its reference over one run of n sessions of a boot each, both
+ * stepping up by 10% half-way: a change point, with the reference's change across it. The
+ * points' labels are the tag's ("TAG#session"), a CI tag as long as they come. */
+static void history_ref_run(size_t n)
+{
+	char *axes[] = { "memory" };
+	struct cm_dataset ds;
+	cm_dataset_init(&ds, axes, 1);
+	char *lab[] = { "16M" }, *none[] = { "" };
+	cm_dataset_case(&ds, "memory=16M", lab);
+	cm_dataset_case(&ds, CM_REFERENCE_ID, none);
+	for (size_t q = 0; q < n; q++) {
+		double step = q < n / 2 ? 1 : 1.1;
+		cm_dataset_session_number(&ds, (int)q + 1, NULL);
+		cm_dataset_add(&ds, "memory=16M", (int)q + 1, false, "ok", "total",
+			       step * (1e7 + (double)(rnd() % 100000)), "perf", "none");
+		cm_dataset_add(&ds, CM_REFERENCE_ID, (int)q + 1, false, "ok", "total",
+			       step * (5e6 + (double)(rnd() % 50000)), "perf", "none");
+	}
+	char *labels[] = { "nightly/x86_64-kvm/qemu-9.2.0-rc3/linux-6.12" }, *ids[] = { "run-1" };
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_history h;
+	assert_int_equal(cm_history_build(&ds, labels, ids, 1, "memory=16M", "total", &j, &h), 0);
+	assert_true(h.series[0].nchanges > 0 && !isnan(h.series[0].changes[0].ref_rel));
+	cm_history_free(&h);
+	cm_dataset_free(&ds);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -627,6 +655,14 @@ static void test_growth_history(void **state)
 	th_growth("history: a run's points, one a session", history_run, 6000);
 }
 
+static void test_growth_history_reference(void **state)
+{
+	(void)state;
+	/* was changes x points x the reference's points: the reference's points with a change's
+	 * labels found by a scan of them all for every point */
+	th_growth("history: the reference's change across each change", history_ref_run, 6000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -658,6 +694,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_html_sweep),
 		cmocka_unit_test(test_growth_hodges_lehmann),
 		cmocka_unit_test(test_growth_history),
+		cmocka_unit_test(test_growth_history_reference),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
