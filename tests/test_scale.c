@@ -558,6 +558,38 @@ static void history_ref_run(size_t n)
 	cm_dataset_free(&ds);
 }
 
+/* compare of two one-session runs of n cases with this host's calibration of every case and
+ * phase (a sweep's calibration): each row takes its own case's components */
+static void calibrated_run(size_t n)
+{
+	struct cm_dataset a, b;
+	struct cm_calibration *cal = cm_xcalloc(2 * n + 1, sizeof(*cal));
+	char *axes[] = { "memory" };
+	cm_dataset_init(&a, axes, 1), cm_dataset_init(&b, axes, 1);
+	for (size_t c = 0; c < n; c++) {
+		char id[48];
+		snprintf(id, sizeof(id), "memory=%zuM", 16 + c);
+		for (int k = 0; k < 2; k++) {
+			struct cm_dataset *d = k ? &b : &a;
+			for (int i = 0; i < 5; i++)
+				cm_dataset_add(d, id, i + 1, false, "ok", "total",
+					       1e7 + 1e4 * k + (double)(rnd() % 10000), "perf", "none");
+			cal[2 * c + k] = (struct cm_calibration){ cm_xstrdup(id), cm_xstrdup(k ? "total" : "kernel"),
+								  { 5, 5, 1e-4 * (double)(c + 1), 1e-5, 0.1 } };
+		}
+	}
+	struct cm_cmp_opts o = { .cal = cal, .ncal = 2 * n };
+	struct cm_judge j = { 0.05, 0.02, 0 };
+	struct cm_cmp_result r;
+	assert_int_equal(cm_compare_build(&a, &b, &j, "total", &o, &r), 0);
+	assert_int_equal(r.nrows, n);
+	for (size_t i = 0; i < r.nrows; i++) /* memory=(16 + c)M: its entry's within */
+		assert_true(r.rows[i].vc.within == 1e-4 * (double)(atoi(r.rows[i].case_id + 7) - 15));
+	cm_compare_free(&r);
+	cm_calibration_free(cal, 2 * n);
+	cm_dataset_free(&a), cm_dataset_free(&b);
+}
+
 static void test_growth_matrix(void **state)
 {
 	(void)state;
@@ -663,6 +695,13 @@ static void test_growth_history_reference(void **state)
 	th_growth("history: the reference's change across each change", history_ref_run, 6000);
 }
 
+static void test_growth_calibrated(void **state)
+{
+	(void)state;
+	/* was rows x entries: each row's calibration found by a scan of the host's entries */
+	th_growth("compare with the host's calibration of every case", calibrated_run, 4000);
+}
+
 static void test_growth_samples(void **state)
 {
 	(void)state;
@@ -695,6 +734,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_growth_hodges_lehmann),
 		cmocka_unit_test(test_growth_history),
 		cmocka_unit_test(test_growth_history_reference),
+		cmocka_unit_test(test_growth_calibrated),
 	};
 	if (argc > 1 && !strcmp(argv[1], "growth"))
 		return cmocka_run_group_tests_name("growth", grow, NULL, NULL);
