@@ -79,11 +79,36 @@ static void header_diffs(const struct cm_dataset *b, const struct cm_dataset *c,
 }
 
 
-static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const char *case_id,
-					     const char *phase)
+/* The calibration's entries by case: the first of each case's, and after each the next of
+ * its case (a scan of the calibration for every row was a sweep's rows x its entries) */
+struct cal_index {
+	struct cm_strset first;
+	size_t *next; /* SIZE_MAX: none */
+};
+
+static void cal_index_make(const struct cm_cmp_opts *o, struct cal_index *x)
 {
-	for (size_t i = 0; o && i < o->ncal; i++)
-		if (!strcmp(o->cal[i].case_id, case_id) && !strcmp(o->cal[i].phase, phase))
+	memset(x, 0, sizeof(*x));
+	size_t n = o ? o->ncal : 0, *last = cm_xmalloc((n + 1) * sizeof(size_t));
+	x->next = cm_xmalloc((n + 1) * sizeof(size_t));
+	for (size_t i = 0; i < n; i++) {
+		long f = cm_strset_add(&x->first, o->cal[i].case_id, (long)i);
+		x->next[i] = SIZE_MAX;
+		if (f >= 0)
+			x->next[last[f]] = i, last[f] = i;
+		else
+			last[i] = i;
+	}
+	free(last);
+}
+
+/* the first entry of (case_id, phase), as a scan in the calibration's order finds it */
+static const struct cm_calibration *find_cal(const struct cm_cmp_opts *o, const struct cal_index *x,
+					     const char *case_id, const char *phase)
+{
+	long f = o ? cm_strset_find(&x->first, case_id) : -1;
+	for (size_t i = f >= 0 ? (size_t)f : SIZE_MAX; i != SIZE_MAX; i = x->next[i])
+		if (!strcmp(o->cal[i].phase, phase))
 			return &o->cal[i];
 	return NULL;
 }
@@ -271,6 +296,8 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 		       const char *fail_on, const struct cm_cmp_opts *o, struct cm_cmp_result *r)
 {
 	const struct cm_dataset *b = rb->ds, *c = rc->ds;
+	struct cal_index cx;
+	cal_index_make(o, &cx);
 	r->rows = cm_xcalloc(c->ncases * c->nphases + 1, sizeof(*r->rows));
 	for (size_t ci = 0; ci < c->ncases; ci++) {
 		size_t bi = cm_dataset_case_index(b, c->cases[ci].id);
@@ -297,7 +324,7 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 			 * calibrated row says the host's instead */
 			pooled_components(ux, uy, &row->vc);
 			struct cm_cmp_fit fit = { b, c, ux, uy, alpha, log1p(r->judge.thr), o,
-						  find_cal(o, c->cases[ci].id, c->phases[pc]), r };
+						  find_cal(o, &cx, c->cases[ci].id, c->phases[pc]), r };
 			row->model = fit_row(&fit, row);
 			if (ux != x)
 				free(wx.values), free(wx.sessions), free(wx.sess);
@@ -310,6 +337,8 @@ static void match_rows(const struct cm_report *rb, const struct cm_report *rc, d
 	for (size_t bi = 0; bi < b->ncases; bi++)
 		if (cm_dataset_case_index(c, b->cases[bi].id) == c->ncases)
 			push(&r->only_base, &r->n_only_base, cm_xstrdup(b->cases[bi].id));
+	cm_strset_free(&cx.first);
+	free(cx.next);
 }
 
 /* Each row beside its reference's change (the reference's total, in the same sessions), and

@@ -12,13 +12,25 @@ static void run_points(const struct cm_dataset *ds, const struct cm_cell *cell, 
 {
 	double *v = cm_xmalloc((cell->s.n + 1) * sizeof(double));
 	int *w = cm_xmalloc((cell->s.n + 1) * sizeof(int)), *ses = cm_xmalloc((cell->s.n + 1) * sizeof(int));
-	for (size_t s = 0; s < ds->nsessions; s++) {
+	/* the cell's values by session, each session's in the cell's order, by one counting sort
+	 * (a pass over the cell per session was sessions x boots: a run of 10^4 sessions) */
+	size_t ns = ds->nsessions, *from = cm_xcalloc(ns + 2, sizeof(size_t)),
+	       *at = cm_xmalloc((cell->s.n + 1) * sizeof(size_t));
+	for (size_t i = 0; i < cell->s.n; i++)
+		if (cell->sessions[i] >= 1 && (size_t)cell->sessions[i] <= ns)
+			from[cell->sessions[i] + 1]++; /* session q = sessions[i] - 1 at from[q + 2] */
+	for (size_t q = 0; q < ns; q++)
+		from[q + 2] += from[q + 1];
+	for (size_t i = 0; i < cell->s.n; i++)
+		if (cell->sessions[i] >= 1 && (size_t)cell->sessions[i] <= ns)
+			at[from[cell->sessions[i]]++] = i; /* from[q + 1] ends as session q's end */
+	for (size_t s = 0; s < ns; s++) {
 		size_t m = 0;
-		for (size_t i = 0; i < cell->s.n; i++)
-			if (cell->sessions[i] == (int)s + 1) {
-				w[m] = cell->waves ? cell->waves[i] : 0, ses[m] = (int)s + 1;
-				v[m++] = cell->values[i];
-			}
+		for (size_t k = from[s]; k < from[s + 1]; k++) {
+			size_t i = at[k];
+			w[m] = cell->waves ? cell->waves[i] : 0, ses[m] = (int)s + 1;
+			v[m++] = cell->values[i];
+		}
 		if (!m && ds->nsessions > 1)
 			continue;
 		struct cm_summary sum;
@@ -34,33 +46,59 @@ static void run_points(const struct cm_dataset *ds, const struct cm_cell *cell, 
 		p->pt.label = p->label;
 		cm_summary_free(&sum);
 	}
-	free(v), free(w), free(ses);
+	free(v), free(w), free(ses), free(from), free(at);
+}
+
+/* The reference's points by label: the first with each label, and after each the next with
+ * its label (a scan of every reference point per point was points x points a change) */
+struct ref_index {
+	struct cm_strset first;
+	size_t *next; /* SIZE_MAX: none */
+};
+
+static void ref_index_make(const struct cm_hist_series *ref, struct ref_index *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->next = cm_xmalloc((ref->n + 1) * sizeof(size_t));
+	size_t *last = cm_xmalloc((ref->n + 1) * sizeof(size_t));
+	for (size_t k = 0; k < ref->n; k++) {
+		long f = cm_strset_add(&x->first, ref->pts[k].label, (long)k);
+		x->next[k] = SIZE_MAX;
+		if (f >= 0) /* the label's chain so far ends at last[f] */
+			x->next[last[f]] = k, last[f] = k;
+		else
+			last[k] = k;
+	}
+	free(last);
 }
 
 /* The mean ln median over the reference's points that share a label with se's points
- * [from, to): the same sessions. NAN when the reference has none of them. */
-static double ref_level(const struct cm_hist_series *ref, const struct cm_hist_series *se,
-			size_t from, size_t to)
+ * [from, to): the same sessions. NAN when the reference has none of them. The sum in the
+ * order of a scan of the reference per point. */
+static double ref_level(const struct cm_hist_series *ref, const struct ref_index *x,
+			const struct cm_hist_series *se, size_t from, size_t to)
 {
 	double sum = 0;
 	size_t n = 0;
-	for (size_t i = from; i < to; i++)
-		for (size_t k = 0; k < ref->n; k++)
-			if (ref->pts[k].pt.n && !strcmp(ref->pts[k].label, se->pts[i].label)) {
+	for (size_t i = from; i < to; i++) {
+		long f = cm_strset_find(&x->first, se->pts[i].label);
+		for (size_t k = f >= 0 ? (size_t)f : SIZE_MAX; k != SIZE_MAX; k = x->next[k])
+			if (ref->pts[k].pt.n) {
 				sum += log(ref->pts[k].pt.median);
 				n++;
 			}
+	}
 	return n ? sum / (double)n : NAN;
 }
 
 /* The reference's change across the same sessions as change c of se (between the segments
  * on either side of it). */
-static double reference_change(const struct cm_hist_series *ref, const struct cm_hist_series *se,
-			       size_t from, size_t at, size_t to)
+static double reference_change(const struct cm_hist_series *ref, const struct ref_index *x,
+			       const struct cm_hist_series *se, size_t from, size_t at, size_t to)
 {
 	if (!ref)
 		return NAN;
-	return expm1(ref_level(ref, se, at, to) - ref_level(ref, se, from, at));
+	return expm1(ref_level(ref, x, se, at, to) - ref_level(ref, x, se, from, at));
 }
 
 /* Change points of the series (ln of the session medians), with what changed at each. */
@@ -74,6 +112,9 @@ static void changes(const struct cm_dataset *runs, const struct cm_hist_series *
 			map[k] = i, x[k++] = log(se->pts[i].pt.median);
 	struct cm_change ch[32];
 	size_t nc = cm_stats_change_points(x, k, j->alpha, j->thr, 1, ch, 32);
+	struct ref_index rx = { 0 };
+	if (ref && nc)
+		ref_index_make(ref, &rx);
 	se->changes = cm_xcalloc(nc + 1, sizeof(*se->changes));
 	for (size_t c = 0; c < nc; c++) {
 		const struct cm_hist_point *before = &se->pts[map[ch[c].at - 1]];
@@ -92,12 +133,14 @@ static void changes(const struct cm_dataset *runs, const struct cm_hist_series *
 		se->changes[se->nchanges++] = (struct cm_hist_change){
 			map[ch[c].at], ch[c].rel, ch[c].lo, ch[c].hi, ch[c].p,
 			b.s ? b.s : cm_xstrdup(""),
-			reference_change(ref, se, c ? map[ch[c - 1].at] : 0, map[ch[c].at],
+			reference_change(ref, &rx, se, c ? map[ch[c - 1].at] : 0, map[ch[c].at],
 					 c + 1 < nc ? map[ch[c + 1].at] : se->n),
 		};
 		after->pt.step = ch[c].rel > 0 ? 1 : -1;
 		after->step_rel = ch[c].rel;
 	}
+	cm_strset_free(&rx.first);
+	free(rx.next);
 	free(x), free(map);
 }
 

@@ -5,6 +5,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,21 +67,38 @@ static size_t find_waves(const struct cm_dataset *ds, size_t *idx, size_t *start
 	return nw;
 }
 
-/* The level of each wave: its case (or mixed) and how many boots it held. */
+/* The level of each wave: its case (or mixed) and how many boots it held; found by a hash
+ * of (case, boots) over the levels so far (a scan of them per wave was waves x levels: a
+ * sweep in waves has a level per case) */
+static size_t level_hash(size_t case_idx, size_t k, size_t mask)
+{
+	uint64_t h = ((uint64_t)case_idx + 1) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)k * 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h ^ h >> 31) & mask;
+}
+
 static size_t find_levels(struct wave *w, size_t nw, struct cm_wave_level **out)
 {
-	size_t nl = 0;
+	size_t nl = 0, cap = 16;
+	while (cap < 2 * nw)
+		cap *= 2;
 	struct cm_wave_level *l = cm_xcalloc(nw + 1, sizeof(*l));
+	size_t *slot = cm_xcalloc(cap, sizeof(size_t)); /* level index + 1, 0 empty */
 	for (size_t i = 0; i < nw; i++) {
-		size_t k = 0;
-		while (k < nl && (l[k].case_idx != w[i].first_case || l[k].k != w[i].boots))
-			k++;
-		if (k == nl)
+		size_t h = level_hash(w[i].first_case, w[i].boots, cap - 1), k = nl;
+		for (; slot[h]; h = (h + 1) & (cap - 1))
+			if (l[slot[h] - 1].case_idx == w[i].first_case && l[slot[h] - 1].k == w[i].boots) {
+				k = slot[h] - 1;
+				break;
+			}
+		if (k == nl) {
 			l[nl++] = (struct cm_wave_level){ .case_idx = w[i].first_case, .k = w[i].boots };
+			slot[h] = nl;
+		}
 		w[i].level = k;
 		l[k].nwaves++;
 		l[k].nboots += w[i].boots;
 	}
+	free(slot);
 	*out = l;
 	return nl;
 }
@@ -94,22 +112,21 @@ static int level_order(const void *a, const void *b)
 }
 
 /* Level l's waves: makespans, launches per second, the host's cost per wave. */
-static void level_waves(struct cm_wave_level *l, size_t li, const struct wave *w, size_t nw,
-			const double *makespan, size_t nmake)
+static void level_waves(struct cm_wave_level *l, const struct wave *w, const size_t *mine,
+			size_t nw, const double *makespan, size_t nmake)
 {
 	double *ms = cm_xmalloc((nw + 1) * sizeof(double)), *cpu = cm_xmalloc((nw + 1) * sizeof(double)),
 	       *rss = cm_xmalloc((nw + 1) * sizeof(double)), p;
 	size_t nm = 0, nc = 0, boots = 0;
 	double span = 0;
-	for (size_t i = 0; i < nw; i++) {
-		if (w[i].level != li)
-			continue;
-		cpu[nc] = w[i].cpu, rss[nc++] = w[i].rss;
-		double m = (size_t)w[i].wave < nmake ? makespan[w[i].wave] : NAN;
+	for (size_t j = 0; j < nw; j++) {
+		const struct wave *x = &w[mine[j]];
+		cpu[nc] = x->cpu, rss[nc++] = x->rss;
+		double m = (size_t)x->wave < nmake ? makespan[x->wave] : NAN;
 		if (!isnan(m)) {
 			ms[nm++] = m;
 			span += m;
-			boots += w[i].boots;
+			boots += x->boots;
 		}
 	}
 	l->nmakespan = nm;
@@ -131,13 +148,16 @@ static int by_cell(const void *a, const void *b, void *ctx)
 
 /* Level l's boots: per case and phase (the metrics apart: they are the waves' cost) the
  * median, p90 and p99 of the measured ones. Its rows sorted by case and phase, each group
- * once: linear in the rows but for the sort. */
-static void level_phases(const struct cm_dataset *ds, struct cm_wave_level *l, size_t li,
-			 const struct wave *w, size_t nw, const size_t *idx, const size_t *start)
+ * once: linear in the level's rows but for the sort. */
+static void level_phases(const struct cm_dataset *ds, struct cm_wave_level *l,
+			 const size_t *waves, size_t nw, const size_t *idx, const size_t *start)
 {
-	size_t n = 0, *mine = cm_xmalloc((ds->n + 1) * sizeof(size_t));
+	size_t n = 0, rows = 0;
 	for (size_t i = 0; i < nw; i++)
-		for (size_t j = start[i]; w[i].level == li && j < start[i + 1]; j++) {
+		rows += start[waves[i] + 1] - start[waves[i]];
+	size_t *mine = cm_xmalloc((rows + 1) * sizeof(size_t));
+	for (size_t i = 0; i < nw; i++)
+		for (size_t j = start[waves[i]]; j < start[waves[i] + 1]; j++) {
 			const struct cm_sample_row *r = &ds->rows[idx[j]];
 			if (cm_row_kind(r) == CM_ROW_MEASURED && !cm_is_metric(r->phase))
 				mine[n++] = idx[j];
@@ -165,10 +185,20 @@ void cm_wave_summary_build(const struct cm_dataset *ds, const double *makespan, 
 	struct wave *w = cm_xcalloc(ds->n + 1, sizeof(*w));
 	size_t nw = find_waves(ds, idx, start, w);
 	out->n = find_levels(w, nw, &out->v);
+	/* each level's waves in wave order, by one counting sort: a pass over every wave per
+	 * level was levels x waves (and a rows-long list per level) */
+	size_t *from = cm_xcalloc(out->n + 2, sizeof(size_t)), *bylevel = cm_xmalloc((nw + 1) * sizeof(size_t));
+	for (size_t i = 0; i < nw; i++)
+		from[w[i].level + 2]++;
+	for (size_t li = 0; li < out->n; li++)
+		from[li + 2] += from[li + 1];
+	for (size_t i = 0; i < nw; i++)
+		bylevel[from[w[i].level + 1]++] = i; /* from[li + 1] ends as level li's end */
 	for (size_t li = 0; li < out->n; li++) {
-		level_waves(&out->v[li], li, w, nw, makespan, nmake);
-		level_phases(ds, &out->v[li], li, w, nw, idx, start);
+		level_waves(&out->v[li], w, bylevel + from[li], from[li + 1] - from[li], makespan, nmake);
+		level_phases(ds, &out->v[li], bylevel + from[li], from[li + 1] - from[li], idx, start);
 	}
+	free(from), free(bylevel);
 	qsort(out->v, out->n, sizeof(*out->v), level_order);
 	size_t total = cm_dataset_find_phase(ds, "total");
 	for (size_t i = 0; r && i < r->ntrends; i++) /* the density sweep's "per added VM" */

@@ -595,12 +595,15 @@ static int finish(struct run *r, struct cm_runner *rn, int rc)
 	if (m->until_ci_pct > 0) {
 		printf("\nadaptive stopping at %g%% on the %s phase: boots each case needed\n",
 		       m->until_ci_pct, m->until_ci_phase);
+		double *hw = cm_xmalloc((m->ncases + 1) * sizeof(double)); /* one pass, not a case's */
+		cm_plan_ci_halfwidths(&r->ds, m->ncases, m->until_ci_phase, hw);
 		for (size_t c = 0; c < m->ncases; c++) {
-			double h = cm_plan_ci_halfwidth_pct(&r->ds, c, m->until_ci_phase);
+			double h = hw[c];
 			printf("  %-40s %3d boots, CI half-width %.2f%%%s\n", m->cases[c].id,
 			       rn->planned[c], isinf(h) ? NAN : h,
 			       h <= m->until_ci_pct ? "" : " (max_boots reached before the target)");
 		}
+		free(hw);
 	}
 	char *written = cm_report_files(r->formats);
 	printf("\nsamples: %s\nreports: %s/{%s}\n", r->samples_path, r->outdir, written);

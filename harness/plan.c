@@ -113,8 +113,21 @@ struct cm_planned *cm_plan_new(const struct cm_matrix *m, size_t *n)
 	return p;
 }
 
-/* The summary of case c's counted boots of one phase so far (in a run in waves, its CIs over
- * the waves). */
+/* values [0, n) of one case summarised (in a run in waves, its CIs over the waves) */
+static void summarize(double *v, const int *session, const int *wave, size_t n, struct cm_summary *s)
+{
+	cm_stats_summarize(v, n, CM_DEFAULT_ALPHA, s);
+	/* in waves the CI the rule stops on is over waves, as the report's is (issue 29): over
+	 * the boots it was too narrow where a wave's boots share a shift, and stopped too early */
+	cm_stats_wave_ci(v, session, wave, n, CM_DEFAULT_ALPHA, s, NULL);
+}
+
+static bool counted(const struct cm_sample_row *r, size_t phase)
+{
+	return r->phase_idx == phase && cm_row_kind(r) == CM_ROW_MEASURED;
+}
+
+/* The summary of case c's counted boots of one phase so far. */
 void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *phase,
 			  struct cm_summary *s)
 {
@@ -124,14 +137,18 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 	size_t n = 0;
 	for (size_t i = 0; i < ds->n; i++) {
 		const struct cm_sample_row *r = &ds->rows[i];
-		if (r->case_idx == c && r->phase_idx == total && cm_row_kind(r) == CM_ROW_MEASURED)
+		if (r->case_idx == c && counted(r, total))
 			session[n] = r->session, wave[n] = r->wave, v[n++] = r->duration_ns;
 	}
-	cm_stats_summarize(v, n, CM_DEFAULT_ALPHA, s);
-	/* in waves the CI the rule stops on is over waves, as the report's is (issue 29): over
-	 * the boots it was too narrow where a wave's boots share a shift, and stopped too early */
-	cm_stats_wave_ci(v, session, wave, n, CM_DEFAULT_ALPHA, s, NULL);
+	summarize(v, session, wave, n, s);
 	free(v), free(session), free(wave);
+}
+
+static double halfwidth_pct(const struct cm_summary *s)
+{
+	return isnan(s->median_ci_lo) || !(s->median > 0)
+		       ? INFINITY
+		       : 100 * fmax(s->median - s->median_ci_lo, s->median_ci_hi - s->median) / s->median;
 }
 
 /* Adaptive stopping: the relative half-width of case c's median CI of a phase, in percent;
@@ -140,11 +157,38 @@ double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const cha
 {
 	struct cm_summary s;
 	cm_plan_case_summary(ds, c, phase, &s);
-	double h = isnan(s.median_ci_lo) || !(s.median > 0)
-			   ? INFINITY
-			   : 100 * fmax(s.median - s.median_ci_lo, s.median_ci_hi - s.median) / s.median;
+	double h = halfwidth_pct(&s);
 	cm_summary_free(&s);
 	return h;
+}
+
+void cm_plan_ci_halfwidths(const struct cm_dataset *ds, size_t ncases, const char *phase, double *h)
+{
+	/* the rows bucketed by case in one pass, each bucket in the rows' order (the values a scan
+	 * per case gave, in its order): a scan of every row per case was cases x rows a block */
+	size_t total = cm_dataset_find_phase(ds, phase), n = 0,
+	       *from = cm_xcalloc(ncases + 2, sizeof(size_t));
+	for (size_t i = 0; i < ds->n; i++)
+		if (ds->rows[i].case_idx < ncases && counted(&ds->rows[i], total))
+			from[ds->rows[i].case_idx + 2]++, n++;
+	for (size_t c = 0; c < ncases; c++)
+		from[c + 2] += from[c + 1];
+	double *v = cm_xmalloc((n + 1) * sizeof(double));
+	int *session = cm_xmalloc((n + 1) * sizeof(int)), *wave = cm_xmalloc((n + 1) * sizeof(int));
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		if (r->case_idx < ncases && counted(r, total)) {
+			size_t at = from[r->case_idx + 1]++; /* ends as the case's end */
+			session[at] = r->session, wave[at] = r->wave, v[at] = r->duration_ns;
+		}
+	}
+	for (size_t c = 0; c < ncases; c++) {
+		struct cm_summary s;
+		summarize(v + from[c], session + from[c], wave + from[c], from[c + 1] - from[c], &s);
+		h[c] = halfwidth_pct(&s);
+		cm_summary_free(&s);
+	}
+	free(v), free(session), free(wave), free(from);
 }
 
 /* How many boots case c's next block adds: 1, or its concurrency (K boots at once), never
@@ -163,9 +207,12 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
 			  struct cm_planned **pl, size_t *nplan)
 {
 	size_t k = 0, *want = cm_xcalloc(m->ncases + 1, sizeof(size_t));
+	double *h = cm_xmalloc((m->ncases + 1) * sizeof(double));
+	cm_plan_ci_halfwidths(ds, m->ncases, m->until_ci_phase, h);
 	for (size_t c = 0; c < m->ncases; c++)
-		if (planned[c] < m->max_boots && cm_plan_ci_halfwidth_pct(ds, c, m->until_ci_phase) > m->until_ci_pct)
+		if (planned[c] < m->max_boots && h[c] > m->until_ci_pct)
 			want[k++] = c;
+	free(h);
 	if (k) {
 		gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
 		gsl_rng_set(rng, (unsigned long)m->seed + *nplan);

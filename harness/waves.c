@@ -57,6 +57,55 @@ size_t cm_wave_take(const struct cm_matrix *m, struct cm_planned *pl, size_t n, 
 	return got;
 }
 
+static size_t wave_size(const struct cm_matrix *m, size_t c)
+{
+	const struct cm_case *cs = &m->cases[c];
+	return cs->concurrency > 0 ? (size_t)cs->concurrency : m->concurrency > 1 ? (size_t)m->concurrency : 1;
+}
+
+/* pl[a, b) (one session) arranged as cm_wave_take from a on would, in one pass: each boot's
+ * "kind" (a concurrency case's own copies, or every other case's boots; warm-ups apart) keeps
+ * its boots in order, so a wave's members are the fronts of its first boot's kind. Successive
+ * takes scanned (and moved) up to a whole session per member: a sweep's cases x cases. */
+static void arrange_session(const struct cm_matrix *m, struct cm_planned *pl, size_t a, size_t b,
+			    size_t *k)
+{
+	size_t n = b - a, nk = 2 * m->ncases + 2, none = SIZE_MAX;
+	size_t *front = cm_xmalloc(nk * sizeof(size_t)), *after = cm_xmalloc((n + 1) * sizeof(size_t));
+	bool *taken = cm_xcalloc(n + 1, sizeof(bool));
+	struct cm_planned *out = cm_xmalloc((n + 1) * sizeof(*out));
+	for (size_t q = 0; q < nk; q++)
+		front[q] = none;
+#define KIND(x) (m->cases[(x).c].concurrency > 0 ? 2 + 2 * (x).c + (x).warmup : (size_t)(x).warmup)
+	for (size_t j = n; j-- > 0;) { /* each boot's next of its kind */
+		size_t q = KIND(pl[a + j]);
+		after[j] = front[q], front[q] = j;
+	}
+	for (size_t j = 0, o = 0; j < n; j++) {
+		if (taken[j])
+			continue;
+		size_t q = KIND(pl[a + j]), want = wave_size(m, pl[a + j].c), got = 0, at = o;
+		for (size_t x = j; got < want && x != none; x = front[q], got++) {
+			front[q] = after[x]; /* j is its kind's front: the earlier ones are taken */
+			taken[x] = true;
+			out[o++] = pl[a + x];
+		}
+		k[a + at] = got;
+	}
+#undef KIND
+	memcpy(&pl[a], out, n * sizeof(*out));
+	free(front), free(after), free(taken), free(out);
+}
+
+void cm_wave_arrange(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i, size_t *k)
+{
+	for (size_t a = i, b; a < n; a = b) {
+		for (b = a + 1; b < n && pl[b].session == pl[a].session; b++)
+			;
+		arrange_session(m, pl, a, b, k);
+	}
+}
+
 struct slot {
 	struct cm_runner *r;
 	struct cm_planned b;
@@ -279,16 +328,23 @@ int cm_runner_waves(struct cm_runner *r, struct cm_planned **pl, size_t *nplan)
 	else /* the axis: each case's value */
 		snprintf(said, sizeof(said), "the concurrency axis, up to %zu at a time", nslots);
 	rc = cm_runner_meta(r, "concurrency", said);
+	size_t *wk = NULL, arranged = 0; /* wk[i]: the size of the wave at i, once arranged */
 	for (size_t i = 0; !*r->stop && !rc;) {
 		if (i == *nplan && !(m->until_ci_pct > 0 &&
 				     cm_plan_next_block(m, r->ds, r->planned, pl, nplan)))
 			break;
-		size_t k = cm_wave_take(m, *pl, *nplan, i);
+		if (i >= arranged) { /* the plan, or an adaptive block just added */
+			wk = cm_xrealloc(wk, (*nplan + 1) * sizeof(size_t));
+			cm_wave_arrange(m, *pl, *nplan, i, wk);
+			arranged = *nplan;
+		}
+		size_t k = wk[i];
 		if ((rc = cm_runner_next_session(r, (*pl)[i].session)))
 			break;
 		rc = run_wave(r, srcs, *pl, i, k, ++wave, *nplan, t0);
 		i += k;
 	}
+	free(wk);
 	for (size_t j = 0; j < nslots; j++) {
 		cm_sources_free(&srcs[j]);
 		cm_runner_log_done(r, (int)j + 1);

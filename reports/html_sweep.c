@@ -37,14 +37,11 @@ static double sy(const struct scale *s, double v)
 	return fmin(s->h - 40, fmax(10, y)); /* a band may leave the plot: clip it to the axes */
 }
 
-/* The slice's Theil-Sen line, and its band (the CI's slopes through the line's middle). */
-static void fitted_line(const struct cm_report *r, size_t a, size_t p, const char *held,
-			const struct scale *s, const char *colour, FILE *f)
+/* The slice's Theil-Sen line (t: its trend, NULL when it has none), and its band (the CI's
+ * slopes through the line's middle). */
+static void fitted_line(const struct cm_report *r, const struct cm_trend *t, const struct scale *s,
+			const char *colour, FILE *f)
 {
-	const struct cm_trend *t = NULL;
-	for (size_t i = 0; i < r->ntrends && !t; i++)
-		if (r->trends[i].axis == a && r->trends[i].phase == p && !strcmp(r->trends[i].held, held))
-			t = &r->trends[i];
 	if (!t)
 		return;
 	enum { STEPS = 24 };
@@ -99,13 +96,22 @@ void cm_html_slope_text(const struct cm_report *r, const struct cm_trend *t, FIL
 	}
 }
 
-static const struct cm_trend *find_trend(const struct cm_report *r, size_t a, size_t p,
-					 const char *held)
+/* Each slice's trend of axis a and phase p (the first with its held values), or NULL: by a
+ * hash of the held values (a scan of the trends per slice was slices x trends) */
+static const struct cm_trend **slice_trends(const struct cm_report *r, size_t a, size_t p,
+					    char *const *held, size_t nslices)
 {
+	struct cm_strset by_held = { 0 };
 	for (size_t i = 0; i < r->ntrends; i++)
-		if (r->trends[i].axis == a && r->trends[i].phase == p && !strcmp(r->trends[i].held, held))
-			return &r->trends[i];
-	return NULL;
+		if (r->trends[i].axis == a && r->trends[i].phase == p)
+			cm_strset_add(&by_held, r->trends[i].held, (long)i); /* the first one stays */
+	const struct cm_trend **t = cm_xcalloc(nslices + 1, sizeof(*t));
+	for (size_t sl = 0; sl < nslices; sl++) {
+		long i = cm_strset_find(&by_held, held[sl]);
+		t[sl] = i >= 0 ? &r->trends[i] : NULL;
+	}
+	cm_strset_free(&by_held);
+	return t;
 }
 
 /* Under the sweep plot: what each mark is. */
@@ -199,17 +205,17 @@ static int cmp_by_value(const void *x, const void *y)
 }
 
 /* One slice's marks and line, its cases by increasing axis value (the first case of each
- * value; a search for the next value over every case was quadratic). */
-static void slice_marks(const struct cm_report *r, size_t a, size_t p, const size_t *slice,
-			size_t sl, const struct scale *sc, const char *colour, FILE *f)
+ * value; a search for the next value over every case was quadratic). mine[0, k): the slice's
+ * cases in case order. */
+static void slice_marks(const struct cm_report *r, size_t a, size_t p, const size_t *mine,
+			size_t k, size_t sl, const struct scale *sc, const char *colour, FILE *f)
 {
-	const struct cm_dataset *ds = r->ds;
-	struct by_value *bv = cm_xmalloc((ds->ncases + 1) * sizeof(*bv));
+	struct by_value *bv = cm_xmalloc((k + 1) * sizeof(*bv));
 	size_t n = 0;
-	for (size_t c = 0; c < ds->ncases; c++) {
+	for (size_t j = 0; j < k; j++) {
+		size_t c = mine[j];
 		double v;
-		if (slice[c] == sl && cm_report_cell(r, c, p)->s.n &&
-		    cm_report_label_value(r, c, a, &v))
+		if (cm_report_cell(r, c, p)->s.n && cm_report_label_value(r, c, a, &v))
 			bv[n++] = (struct by_value){ v, c };
 	}
 	qsort(bv, n, sizeof(*bv), cmp_by_value);
@@ -287,12 +293,25 @@ void cm_html_sweep(const struct cm_report *r, size_t p, FILE *f)
 		char *const *held;
 		size_t nslices = cm_report_slices(r, a, &slice, &held);
 		struct scale sc = { lo, hi, ylo, yhi, h, logx };
+		/* each slice's cases, in case order, by one counting sort (a pass over every case
+		 * per slice was slices x cases: an axis of two values has a slice per case pair) */
+		size_t *from = cm_xcalloc(nslices + 2, sizeof(size_t)),
+		       *mine = cm_xmalloc((ds->ncases + 1) * sizeof(size_t));
+		for (size_t c = 0; c < ds->ncases; c++)
+			if (slice[c] < nslices)
+				from[slice[c] + 2]++;
+		for (size_t sl = 0; sl < nslices; sl++)
+			from[sl + 2] += from[sl + 1];
+		for (size_t c = 0; c < ds->ncases; c++)
+			if (slice[c] < nslices)
+				mine[from[slice[c] + 1]++] = c; /* from[sl + 1] ends as slice sl's end */
+		const struct cm_trend **trend = slice_trends(r, a, p, held, nslices);
 		for (size_t sl = 0; sl < nslices; sl++) {
 			const char *colour = palette[sl % 10];
-			fitted_line(r, a, p, held[sl], &sc, colour, f);
-			slice_marks(r, a, p, slice, sl, &sc, colour, f);
+			const struct cm_trend *t = trend[sl];
+			fitted_line(r, t, &sc, colour, f);
+			slice_marks(r, a, p, mine + from[sl], from[sl + 1] - from[sl], sl, &sc, colour, f);
 			/* which slice is which line, and its slope */
-			const struct cm_trend *t = find_trend(r, a, p, held[sl]);
 			if (nslices > 1 || *held[0] || t) {
 				fprintf(f, "<text class=\"slope\" x=\"%d\" y=\"%zu\" font-size=\"10\" "
 					   "fill=\"%s\" text-anchor=\"end\">",
@@ -304,6 +323,7 @@ void cm_html_sweep(const struct cm_report *r, size_t p, FILE *f)
 				fputs("</text>\n", f);
 			}
 		}
+		free(from), free(mine), free(trend);
 		struct labels_at la = { a, lo, hi, logx, h };
 		double key[] = { lo, hi, logx, h };
 		cm_frag(r, CM_FRAG_HTML_SWEEP_LABELS, a, 0, p, key, 4, sweep_x_labels, &la, f);

@@ -441,20 +441,52 @@ int cm_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny
 	return 0;
 }
 
+/* Lehmann's normal approximation of the CI's order statistic (0: none, the first) */
+static size_t lehmann_qu(size_t nx, size_t ny, double alpha)
+{
+	size_t nd = nx * ny;
+	double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2);
+	double k = nd / 2.0 - z * sqrt(nx * ny * (nx + ny + 1) / 12.0);
+	return k < 1 ? 0 : (size_t)floor(k);
+}
+
+/* Past this many differences they are not listed but selected (cm_stats_diff_order_stats):
+ * the same order statistics, so the same estimate and CI, bit for bit. The exact CI's small
+ * samples (< 50 a side) stay below it. */
+#define HL_LISTED 4096
+
+static bool hl_selected(const double *x, size_t nx, const double *y, size_t ny, double alpha,
+			double *est, double *lo, double *hi)
+{
+	size_t nd = nx * ny, qu = lehmann_qu(nx, ny, alpha);
+	qu = qu ? qu : 1;
+	/* gsl_stats_quantile_from_sorted_data's median, written out on the two order statistics */
+	double index = 0.5 * (double)(nd - 1), v[4];
+	size_t lhs = (size_t)index, rank[4] = { lhs, lhs + 1 < nd ? lhs + 1 : lhs, qu - 1, nd - qu };
+	double delta = index - (double)lhs;
+	if (!cm_stats_diff_order_stats(x, nx, y, ny, rank, 4, v))
+		return false;
+	*est = lhs == nd - 1 ? v[0] : (1 - delta) * v[0] + delta * v[1];
+	*lo = v[2];
+	*hi = v[3];
+	return true;
+}
+
 int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 			    double alpha, double *est, double *lo, double *hi)
 {
 	*est = *lo = *hi = NAN;
 	if (!nx || !ny)
 		return CM_ERR(CM_EPARSE);
-	size_t nd = nx * ny;
+	size_t nd = nx * ny, qu;
+	if (nd > HL_LISTED && hl_selected(x, nx, y, ny, alpha, est, lo, hi))
+		return 0;
 	double *d = cm_xmalloc(nd * sizeof(double));
 	for (size_t i = 0; i < nx; i++)
 		for (size_t j = 0; j < ny; j++)
 			d[i * ny + j] = x[i] - y[j];
 	sort_doubles(d, nd);
 	*est = cm_stats_quantile_sorted(d, nd, 0.5);
-	size_t qu;
 	if (nx < 50 && ny < 50 && !has_ties(x, nx, y, ny)) {
 		/* R: qu = qwilcox(alpha/2, nx, ny), at least 1; CI = [d(qu), d(nx ny - qu + 1)] */
 		double *c = wilcox_counts(nx, ny), total = 0, acc = 0;
@@ -470,10 +502,7 @@ int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t 
 		}
 		free(c);
 	} else {
-		/* Lehmann's normal approximation of the same order statistic */
-		double z = gsl_cdf_ugaussian_Pinv(1 - alpha / 2);
-		double k = nd / 2.0 - z * sqrt(nx * ny * (nx + ny + 1) / 12.0);
-		qu = k < 1 ? 0 : (size_t)floor(k);
+		qu = lehmann_qu(nx, ny, alpha);
 	}
 	if (qu == 0)
 		qu = 1;

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,20 +323,54 @@ static void sample_params(const struct rows_ctx *x, const struct cm_sample_row *
 	memcpy(p, q, sizeof(q));
 }
 
+/* the keys in the order first seen, and an open-addressing index over them (a scan of the
+ * keys per row was rows x (cases x sessions): an import of 10^4 sessions took minutes) */
+struct keyset {
+	struct added *v;
+	size_t n, cap, *slot, scap; /* slot: key index + 1, 0 empty; scap a power of two */
+};
+
+static size_t key_hash(const char *case_id, int session)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a, then the session mixed in */
+	for (const char *q = case_id; *q; q++)
+		h = (h ^ (unsigned char)*q) * 1099511628211ULL;
+	h ^= (uint64_t)(unsigned)session * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
+	return (size_t)(h * 0xbf58476d1ce4e5b9ULL >> 7);
+}
+
+static void key_place(struct keyset *ks, size_t i)
+{
+	size_t h = key_hash(ks->v[i].case_id, ks->v[i].session) & (ks->scap - 1);
+	while (ks->slot[h])
+		h = (h + 1) & (ks->scap - 1);
+	ks->slot[h] = i + 1;
+}
+
 /* the key's text made once a key, not once a row (a printf a row was ~4% of a boot's
  * instructions) */
-static struct added *key_of(struct added **keys, size_t *nkeys, const char *case_id, int session)
+static struct added *key_of(struct keyset *ks, const char *case_id, int session)
 {
-	size_t at = 0;
-	while (at < *nkeys &&
-	       ((*keys)[at].session != session || strcmp((*keys)[at].case_id, case_id)))
-		at++;
-	if (at == *nkeys) {
-		*keys = cm_xrealloc(*keys, (*nkeys + 1) * sizeof(**keys));
-		(*keys)[(*nkeys)++] = (struct added){ cm_xasprintf("%s\t%d", case_id, session),
-						      case_id, session, NULL, 0, 0, false };
+	size_t h = ks->scap ? key_hash(case_id, session) & (ks->scap - 1) : 0;
+	for (; ks->scap && ks->slot[h]; h = (h + 1) & (ks->scap - 1)) {
+		struct added *a = &ks->v[ks->slot[h] - 1];
+		if (a->session == session && !strcmp(a->case_id, case_id))
+			return a;
 	}
-	return &(*keys)[at];
+	CM_PUSH(ks->v, ks->n, ks->cap);
+	ks->v[ks->n++] = (struct added){ cm_xasprintf("%s\t%d", case_id, session), case_id,
+					 session, NULL, 0, 0, false };
+	if (2 * ks->n > ks->scap) { /* at most half full: rebuilt at twice the size */
+		free(ks->slot);
+		ks->scap = ks->scap ? 2 * ks->scap : 64;
+		ks->slot = cm_xcalloc(ks->scap, sizeof(size_t));
+		for (size_t i = 0; i < ks->n; i++)
+			key_place(ks, i);
+	} else {
+		key_place(ks, ks->n - 1);
+	}
+	return &ks->v[ks->n - 1];
 }
 
 /* Rows [i, i + k) (k = 1 on PostgreSQL) into the samples; each one that went in to its key's
@@ -343,7 +378,7 @@ static struct added *key_of(struct added **keys, size_t *nkeys, const char *case
  * (each the largest so far + 1), so all k in: the last k rowids; only some: their keys are
  * made again from their samples. */
 static int add_samples(struct cm_store *s, const struct rows_ctx *x, size_t i, size_t k,
-		       struct added **keys, size_t *nkeys, long long *nadded)
+		       struct keyset *keys, long long *nadded)
 {
 	struct cm_param p[ADD_MAX * ADD_NCOL];
 	int session[ADD_MAX];
@@ -368,7 +403,7 @@ static int add_samples(struct cm_store *s, const struct rows_ctx *x, size_t i, s
 	}
 	for (size_t j = 0; !rc && (first >= 0 || some) && j < k; j++) {
 		const struct cm_sample_row *r = &x->ds->rows[i + j];
-		struct added *a = key_of(keys, nkeys, r->case_id, session[j]);
+		struct added *a = key_of(keys, r->case_id, session[j]);
 		a->refresh |= some;
 		if (some)
 			continue;
@@ -382,23 +417,24 @@ static int add_samples(struct cm_store *s, const struct rows_ctx *x, size_t i, s
 static int rows_body(struct cm_store *s, void *ctx)
 {
 	const struct rows_ctx *x = ctx;
-	struct added *keys = NULL;
-	size_t nkeys = 0, step = s->pg ? 1 : ADD_MAX;
+	struct keyset ks = { 0 };
+	size_t step = s->pg ? 1 : ADD_MAX;
 	long long nadded = 0;
 	int rc = 0;
 	for (size_t i = x->from; !rc && i < x->to; i += step)
-		rc = add_samples(s, x, i, x->to - i < step ? x->to - i : step, &keys, &nkeys,
-				 &nadded);
+		rc = add_samples(s, x, i, x->to - i < step ? x->to - i : step, &ks, &nadded);
 	rc = rc ? rc : cm_store_count_added(s, x->run_id, nadded);
-	for (size_t k = 0; k < nkeys; k++) {
-		if (!rc && keys[k].refresh)
-			rc = cm_summary_refresh(s, x->run_id, &keys[k].key, 1);
+	for (size_t k = 0; k < ks.n; k++) {
+		struct added *a = &ks.v[k];
+		if (!rc && a->refresh)
+			rc = cm_summary_refresh(s, x->run_id, &a->key, 1);
 		else if (!rc)
-			rc = cm_summary_add(s, x->run_id, keys[k].key, keys[k].rows, keys[k].n);
-		free(keys[k].key);
-		free(keys[k].rows);
+			rc = cm_summary_add(s, x->run_id, a->key, a->rows, a->n);
+		free(a->key);
+		free(a->rows);
 	}
-	free(keys);
+	free(ks.v);
+	free(ks.slot);
 	return rc;
 }
 

@@ -254,6 +254,8 @@ void cm_plan_case_summary(const struct cm_dataset *ds, size_t c, const char *pha
 			  struct cm_summary *s);
 /* Relative half-width (%) of case c's median CI in a phase; INFINITY while it is empty. */
 double cm_plan_ci_halfwidth_pct(const struct cm_dataset *ds, size_t c, const char *phase);
+/* The same for cases [0, ncases) into h[c], in one pass over the rows. */
+void cm_plan_ci_halfwidths(const struct cm_dataset *ds, size_t ncases, const char *phase, double *h);
 /* Adaptive stopping: appends one shuffled block of the cases not yet precise (and below
  * run.max_boots; a case of the concurrency axis gets a whole wave, K copies); planned[c]
  * counts each case's measured boots. Returns the block's size. */
@@ -265,6 +267,9 @@ size_t cm_plan_next_block(const struct cm_matrix *m, const struct cm_dataset *ds
  * kind); the members are pulled forward to pl[i..i+k), the others keep their order. Returns k
  * (fewer at the end of a session's boots of that kind). */
 size_t cm_wave_take(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i);
+/* pl[i, n) arranged as successive cm_wave_take from i on would leave it, in one pass; k[j]
+ * gets the size of each wave, at the index j where it begins. */
+void cm_wave_arrange(const struct cm_matrix *m, struct cm_planned *pl, size_t n, size_t i, size_t *k);
 
 /* The most boots the run has at once (1: one at a time), and into cpus how many CPUs qemu
  * may use (run.pin's, else coldmark's affinity; 0: unknown). */

@@ -72,6 +72,11 @@ int cm_stats_mann_whitney(const double *x, size_t nx, const double *y, size_t ny
 /* Hodges-Lehmann shift of x - y with its CI (R's wilcox.test(x, y, conf.int = TRUE)). */
 int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t ny,
 			    double alpha, double *est, double *lo, double *hi);
+/* The rank[r]-th (from 0) of the nx * ny computed differences x_i - y_j in ascending order
+ * (the order of their bits, as the stats sort them) into out[r], in O((nx + ny) log) time a
+ * rank and O(nx + ny) memory; false (out untouched) for empty, non-finite or -0 input. */
+bool cm_stats_diff_order_stats(const double *x, size_t nx, const double *y, size_t ny,
+			       const size_t *rank, size_t nrank, double *out);
 
 enum cm_verdict { CM_NO_CHANGE, CM_REGRESSED, CM_IMPROVED, CM_INCOMPARABLE };
 extern const char *const cm_verdict_names[];
