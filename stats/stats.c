@@ -454,6 +454,9 @@ static size_t lehmann_qu(size_t nx, size_t ny, double alpha)
  * the same order statistics, so the same estimate and CI, bit for bit. The exact CI's small
  * samples (< 50 a side) stay below it. */
 #define HL_LISTED 4096
+#define HL_EXACT_BELOW 50 /* a side: R's exact CI (no ties) */
+_Static_assert((HL_EXACT_BELOW - 1) * (HL_EXACT_BELOW - 1) < HL_LISTED,
+	       "the exact CI's samples must stay on the listing path");
 
 static bool hl_selected(const double *x, size_t nx, const double *y, size_t ny, double alpha,
 			double *est, double *lo, double *hi)
@@ -487,7 +490,7 @@ int cm_stats_hodges_lehmann(const double *x, size_t nx, const double *y, size_t 
 			d[i * ny + j] = x[i] - y[j];
 	sort_doubles(d, nd);
 	*est = cm_stats_quantile_sorted(d, nd, 0.5);
-	if (nx < 50 && ny < 50 && !has_ties(x, nx, y, ny)) {
+	if (nx < HL_EXACT_BELOW && ny < HL_EXACT_BELOW && !has_ties(x, nx, y, ny)) {
 		/* R: qu = qwilcox(alpha/2, nx, ny), at least 1; CI = [d(qu), d(nx ny - qu + 1)] */
 		double *c = wilcox_counts(nx, ny), total = 0, acc = 0;
 		for (size_t k = 0; k <= nd; k++)
