@@ -575,3 +575,67 @@ void th_growth(const char *what, void (*f)(size_t), size_t n)
 		      b, ratio);
 	assert_true(ratio < 10);
 }
+
+/* ---- a run killed, and what its journal and store hold ---------------------------------------- */
+
+long long th_journal_rows(const char *dir)
+{
+	char *p = cm_xasprintf("%s/samples.csv", dir), *text = th_exists(p) ? th_slurp(p) : NULL;
+	long long n = text ? (long long)th_count(text, "\n") - 1 : 0;
+	free(p), free(text);
+	return n;
+}
+
+void th_run_killed_at(const char *m, const char *dir, const char *db, long long rows, int ms)
+{
+	char *log = cm_xasprintf("%s.out", dir);
+	char *argv[] = { (char *)th_coldmark_bin(), "run", (char *)m, "-o", (char *)dir, "--db",
+			 (char *)db, NULL };
+	pid_t pid = th_start(argv, log);
+	int64_t t0 = cm_now_ns();
+	for (int i = 0; i < 6000 && (th_journal_rows(dir) < rows || cm_now_ns() - t0 < ms * 1000000LL);
+	     i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			fail_msg("coldmark ended before it was killed: %s", th_slurp(log));
+		usleep(5000);
+	}
+	kill(pid, SIGKILL);
+	assert_int_equal(th_finish(pid), 128 + SIGKILL);
+	free(log);
+}
+
+static int th_by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **th_dataset_lines(const struct cm_dataset *ds)
+{
+	char **l = cm_xcalloc(ds->n + 1, sizeof(char *));
+	struct cm_strset seen = { 0 };
+	char **keys = cm_xcalloc(ds->n + 1, sizeof(char *));
+	long *count = cm_xcalloc(ds->n + 1, sizeof(long));
+	size_t nk = 0;
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct cm_sample_row *r = &ds->rows[i];
+		int kind = cm_row_kind(r);
+		char *k = cm_xasprintf("%s|%s|%s|%d", r->case_id, r->phase,
+				       ds->sessions[r->session - 1].id, kind);
+		long at = cm_strset_find(&seen, k);
+		if (at < 0) {
+			at = (long)nk;
+			keys[nk++] = k;
+			cm_strset_add(&seen, k, at);
+		} else {
+			free(k);
+		}
+		l[i] = cm_xasprintf("%s|%06ld|%.17g", keys[at], count[at]++,
+				    kind == CM_ROW_MEASURED ? r->duration_ns : NAN);
+	}
+	for (size_t i = 0; i < nk; i++)
+		free(keys[i]);
+	free(keys), free(count);
+	cm_strset_free(&seen);
+	qsort(l, ds->n, sizeof(char *), th_by_str);
+	return l;
+}

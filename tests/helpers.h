@@ -163,6 +163,19 @@ struct th_hold {
 struct th_hold th_hold_target(const char *target);
 void th_release(struct th_hold *h);
 
+/* ---- a run killed, and what its journal and store hold ---------------------------------------- */
+
+/* DIR/samples.csv's rows, its header apart (0: no file). */
+long long th_journal_rows(const char *dir);
+/* `coldmark run M -o DIR --db DB` started, killed with SIGKILL once samples.csv holds at least
+ * rows rows and ms milliseconds have passed (a run that ends first fails the test). */
+void th_run_killed_at(const char *m, const char *dir, const char *db, long long rows, int ms);
+struct cm_dataset;
+/* Each row of ds as "case|phase|session|kind|k|value" (k: its place among the rows of that
+ * kind in its case, phase and session), sorted; ds->n of them (each and the array to free):
+ * two datasets with the same lines give every statistic of compare and history alike. */
+char **th_dataset_lines(const struct cm_dataset *ds);
+
 /* ---- growth checks: a ratio of two sizes' CPU, never a timed assertion ---------------------- */
 
 /* This process's CPU seconds so far. */

@@ -37,14 +37,6 @@ static char *matrix(const char *name, int boots)
 	return matrix_run(name, boots, "");
 }
 
-/* samples.csv's rows (its header apart) */
-static long long journal_rows(const char *dir)
-{
-	char *p = cm_xasprintf("%s/samples.csv", dir), *text = th_exists(p) ? th_slurp(p) : NULL;
-	long long n = text ? (long long)th_count(text, "\n") - 1 : 0;
-	free(p), free(text);
-	return n;
-}
 
 static long long store_rows(const char *db)
 {
@@ -58,24 +50,6 @@ static void summary_agrees(const char *db)
 			 store_rows(db));
 }
 
-/* coldmark run M -o DIR --db DB started, killed with SIGKILL once samples.csv holds at least
- * rows rows and ms milliseconds have passed (a run that ends first fails the test) */
-static void run_killed_at(const char *m, const char *dir, const char *db, long long rows, int ms)
-{
-	char *log = cm_xasprintf("%s.out", dir);
-	char *argv[] = { COLDMARK_BIN, "run", (char *)m, "-o", (char *)dir, "--db", (char *)db, NULL };
-	pid_t pid = th_start(argv, log);
-	int64_t t0 = cm_now_ns();
-	for (int i = 0; i < 6000 && (journal_rows(dir) < rows || cm_now_ns() - t0 < ms * 1000000LL);
-	     i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			fail_msg("coldmark ended before it was killed: %s", th_slurp(log));
-		usleep(5000);
-	}
-	kill(pid, SIGKILL);
-	assert_int_equal(th_finish(pid), 128 + SIGKILL);
-	free(log);
-}
 
 /* a boot's rows in samples.csv (each boot of one /bin/true case has as many) */
 static long long rows_a_boot(const char *dir)
@@ -105,9 +79,9 @@ static void kill_and_resume(const char *name, const char *extra)
 	char *m = matrix_run(name, 300, extra), *dir = cm_xasprintf("%s/%s", tmp, name),
 	     *db = cm_xasprintf("%s/%s.db", tmp, name);
 	setenv("COLDMARK_BATCH_MS", "600000", 1);
-	run_killed_at(m, dir, db, 200, 0);
+	th_run_killed_at(m, dir, db, 200, 0);
 	unsetenv("COLDMARK_BATCH_MS");
-	long long first = store_rows(db), journal = journal_rows(dir), per_boot = rows_a_boot(dir);
+	long long first = store_rows(db), journal = th_journal_rows(dir), per_boot = rows_a_boot(dir);
 	if (first != 0 || journal < 200)
 		fail_msg("after the kill: store %lld rows (want none before the first batch), "
 			 "journal %lld (%lld a boot)", first, journal, per_boot);
@@ -118,14 +92,14 @@ static void kill_and_resume(const char *name, const char *extra)
 		fail_msg("--resume after a kill: want \"%s ... not yet in the results store\": %s",
 			 said, out);
 	free(said);
-	assert_int_equal(store_rows(db), journal_rows(dir));
-	assert_true(journal_rows(dir) > journal);
+	assert_int_equal(store_rows(db), th_journal_rows(dir));
+	assert_true(th_journal_rows(dir) > journal);
 	summary_agrees(db);
 	/* a second resume of the finished run: nothing lacked, nothing said */
 	free(out);
 	out = resume(m, dir, db, 1);
 	assert_null(strstr(out, "not yet in the results store"));
-	assert_int_equal(store_rows(db), journal_rows(dir));
+	assert_int_equal(store_rows(db), th_journal_rows(dir));
 	free(out), free(m), free(dir), free(db);
 }
 
@@ -159,12 +133,12 @@ static void test_refused_batch_names_its_boots(void **state)
 	    !strstr(out, "boot 3 refused") || !strstr(out, "--resume"))
 		fail_msg("a refused batch: exit %d: %s", rc, out);
 	free(out);
-	long long per_boot = journal_rows(dir) / 6;
-	assert_int_equal(journal_rows(dir), 6 * per_boot);
+	long long per_boot = th_journal_rows(dir) / 6;
+	assert_int_equal(th_journal_rows(dir), 6 * per_boot);
 	assert_int_equal(store_rows(db), before);
 	th_store_exec(db, "DROP TRIGGER refuse");
 	free(resume(m, dir, db, 1));
-	assert_int_equal(store_rows(db) - before, journal_rows(dir));
+	assert_int_equal(store_rows(db) - before, th_journal_rows(dir));
 	summary_agrees(db);
 	free(m), free(dir), free(db), free(dir0);
 }
@@ -180,8 +154,8 @@ static void test_batch_period(void **state)
 	char *m = matrix("period", 20000), *dir = cm_xasprintf("%s/period", tmp),
 	     *db = cm_xasprintf("%s/period.db", tmp);
 	setenv("COLDMARK_BATCH_MS", "300", 1);
-	run_killed_at(m, dir, db, 0, 1500);
-	long long journal = journal_rows(dir), stored = store_rows(db), per_boot = rows_a_boot(dir);
+	th_run_killed_at(m, dir, db, 0, 1500);
+	long long journal = th_journal_rows(dir), stored = store_rows(db), per_boot = rows_a_boot(dir);
 	if (stored < per_boot || stored > journal)
 		fail_msg("batches of 300 ms, killed after 1.5 s: store %lld rows, journal %lld "
 			 "(%lld a boot)", stored, journal, per_boot);
@@ -190,8 +164,8 @@ static void test_batch_period(void **state)
 	m = matrix("every", 20000), dir = cm_xasprintf("%s/every", tmp),
 	db = cm_xasprintf("%s/every.db", tmp);
 	setenv("COLDMARK_BATCH_MS", "0", 1);
-	run_killed_at(m, dir, db, 200, 0);
-	journal = journal_rows(dir), stored = store_rows(db);
+	th_run_killed_at(m, dir, db, 200, 0);
+	journal = th_journal_rows(dir), stored = store_rows(db);
 	if (stored > journal || stored < journal - per_boot || stored < 200 - per_boot)
 		fail_msg("a batch a boot, killed: store %lld rows, journal %lld", stored, journal);
 	summary_agrees(db);
@@ -210,7 +184,7 @@ static void test_batch_period(void **state)
 		fail_msg("a batch period over an hour: exit %d: %s", rc, out);
 	assert_int_equal(th_sqlite_value(db, "SELECT COUNT(*) FROM samples s JOIN runs r ON "
 					     "r.id = s.run_id WHERE r.rowid = (SELECT MAX(rowid) FROM runs)"),
-			 journal_rows(dir3));
+			 th_journal_rows(dir3));
 	free(out), free(m), free(dir), free(db), free(m2), free(dir2), free(dir3);
 }
 
@@ -224,9 +198,9 @@ static void test_sync_puts_in_the_tail(void **state)
 	     *target = cm_xasprintf("%s/tail-target.db", tmp),
 	     *jdb = cm_xasprintf("%s/tail/journal.db", tmp), *out;
 	setenv("COLDMARK_BATCH_MS", "600000", 1);
-	run_killed_at(m, dir, "postgresql:///coldmark?host=/nonexistent-coldmark-dir", 200, 0);
+	th_run_killed_at(m, dir, "postgresql:///coldmark?host=/nonexistent-coldmark-dir", 200, 0);
 	unsetenv("COLDMARK_BATCH_MS");
-	long long journal = journal_rows(dir), per_boot = rows_a_boot(dir);
+	long long journal = th_journal_rows(dir), per_boot = rows_a_boot(dir);
 	assert_int_equal(store_rows(jdb), 0); /* killed before its first batch */
 	int rc = th_coldmark(tmp, &out, "sync", dir, "--db", target, NULL);
 	char *said = cm_xasprintf("%lld boots added that journal.db did not hold yet",
@@ -267,14 +241,14 @@ static void test_resume_waves_past_the_journal(void **state)
 	(void)state;
 	char *m = matrix_run("wnum", 60, ", concurrency: 3"), *dir = cm_xasprintf("%s/wnum", tmp),
 	     *db = cm_xasprintf("%s/wnum.db", tmp), *waves = cm_xasprintf("%s/waves.csv", dir);
-	run_killed_at(m, dir, db, 30, 0);
+	th_run_killed_at(m, dir, db, 30, 0);
 	assert_true(widest_wave(dir) <= 3);
 	unlink(waves);
 	free(resume(m, dir, db, 1));
 	long long w = widest_wave(dir);
 	if (w > 3)
 		fail_msg("after --resume a wave holds %lld boots of a run in waves of 3", w);
-	assert_int_equal(journal_rows(dir), 60 * rows_a_boot(dir));
+	assert_int_equal(th_journal_rows(dir), 60 * rows_a_boot(dir));
 	free(m), free(dir), free(db), free(waves);
 }
 

@@ -231,38 +231,6 @@ static void same_keys(const char *what, const struct keys *a, const struct keys 
 
 /* ---- waves: a batch refused mid-run --------------------------------------------------------- */
 
-/* Each row of ds as "case|phase|session|kind|k|value" (k: its place among its case, phase,
- * session and kind), sorted: what compare and history read of a run (test_summary's way). */
-static char **lines_of(const struct cm_dataset *ds)
-{
-	char **l = cm_xcalloc(ds->n + 1, sizeof(char *));
-	struct cm_strset seen = { 0 };
-	char **keys = cm_xcalloc(ds->n + 1, sizeof(char *));
-	long *count = cm_xcalloc(ds->n + 1, sizeof(long));
-	size_t nk = 0;
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct cm_sample_row *r = &ds->rows[i];
-		int kind = cm_row_kind(r);
-		char *k = cm_xasprintf("%s|%s|%s|%d", r->case_id, r->phase,
-				       ds->sessions[r->session - 1].id, kind);
-		long at = cm_strset_find(&seen, k);
-		if (at < 0) {
-			at = (long)nk;
-			keys[nk++] = k;
-			cm_strset_add(&seen, k, at);
-		} else {
-			free(k);
-		}
-		l[i] = cm_xasprintf("%s|%06ld|%.17g", keys[at], count[at]++,
-				    kind == CM_ROW_MEASURED ? r->duration_ns : NAN);
-	}
-	for (size_t i = 0; i < nk; i++)
-		free(keys[i]);
-	free(keys), free(count);
-	cm_strset_free(&seen);
-	qsort(l, ds->n, sizeof(char *), by_str);
-	return l;
-}
 
 /* The run's session summary in the store at target: trusted (it counts every raw row) and
  * giving the raw samples' dataset row for row. */
@@ -281,7 +249,7 @@ static void summary_is_raw(const char *what, const char *target, const char *run
 			 how.summary_rows, how.raw_rows);
 	if (raw.n != sum.n)
 		fail_msg("%s: the summary gives %zu rows, the raw samples %zu", what, sum.n, raw.n);
-	char **a = lines_of(&raw), **b = lines_of(&sum);
+	char **a = th_dataset_lines(&raw), **b = th_dataset_lines(&sum);
 	for (size_t i = 0; i < raw.n; i++) {
 		if (strcmp(a[i], b[i]))
 			fail_msg("%s: raw '%s' but summary '%s'", what, a[i], b[i]);
@@ -448,34 +416,6 @@ static void test_waves_refused_batch_mid_run(void **state)
 
 /* ---- PostgreSQL: killed before the server had a batch --------------------------------------- */
 
-/* samples.csv's rows (its header apart) */
-static long long journal_rows(const char *dir)
-{
-	char *p = cm_xasprintf("%s/samples.csv", dir), *text = th_exists(p) ? th_slurp(p) : NULL;
-	long long n = text ? (long long)th_count(text, "\n") - 1 : 0;
-	free(p), free(text);
-	return n;
-}
-
-/* coldmark run M -o DIR --db URL, killed with SIGKILL once samples.csv holds rows rows and
- * ms have passed (a run that ends first fails the test). */
-static void run_killed_at(const char *m, const char *dir, const char *url, long long rows, int ms)
-{
-	char *log = cm_xasprintf("%s.out", dir);
-	char *argv[] = { (char *)th_coldmark_bin(), "run", (char *)m, "-o", (char *)dir, "--db",
-			 (char *)url, NULL };
-	pid_t pid = th_start(argv, log);
-	int64_t t0 = cm_now_ns();
-	for (int i = 0; i < 6000 && (journal_rows(dir) < rows || cm_now_ns() - t0 < ms * 1000000LL);
-	     i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			fail_msg("coldmark ended before it was killed: %s", th_slurp(log));
-		usleep(5000);
-	}
-	kill(pid, SIGKILL);
-	assert_int_equal(th_finish(pid), 128 + SIGKILL);
-	free(log);
-}
 
 /* A server-backed run of 400 boots, batches every batch_ms, killed once samples.csv holds
  * half of them and kill_ms have passed: the server and journal.db then hold none of its boots
@@ -489,7 +429,7 @@ static void pg_kill_and_resume(const char *name, const char *batch_ms, int kill_
 	     *m = matrix(name, q, boots, ""), *dir = cm_xasprintf("%s/%s", tmp, name),
 	     *jdb = cm_xasprintf("%s/%s/journal.db", tmp, name), *out;
 	setenv("COLDMARK_BATCH_MS", batch_ms, 1);
-	run_killed_at(m, dir, url, 6 * boots / 2, kill_ms);
+	th_run_killed_at(m, dir, url, 6 * boots / 2, kill_ms);
 	unsetenv("COLDMARK_BATCH_MS");
 	char *id = run_id_of(dir);
 	struct keys samples = journal_keys(dir, "samples.csv"), server = store_keys(url, id),

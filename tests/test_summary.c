@@ -104,44 +104,6 @@ static void write_run(const char *target, const char *run_id, const char *tag, i
 
 /* ---- the summary against the raw samples ---------------------------------------------------- */
 
-static int by_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Each row of ds as "case|phase|session|kind|k|value" (k: its place among the rows of that
- * kind in its case, phase and session), sorted: two datasets with the same lines give every
- * statistic of compare and history alike. */
-static char **lines_of(const struct cm_dataset *ds)
-{
-	char **l = cm_xcalloc(ds->n + 1, sizeof(char *));
-	struct cm_strset seen = { 0 };
-	char **keys = cm_xcalloc(ds->n + 1, sizeof(char *));
-	long *count = cm_xcalloc(ds->n + 1, sizeof(long));
-	size_t nk = 0;
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct cm_sample_row *r = &ds->rows[i];
-		int kind = cm_row_kind(r);
-		char *k = cm_xasprintf("%s|%s|%s|%d", r->case_id, r->phase,
-				       ds->sessions[r->session - 1].id, kind);
-		long at = cm_strset_find(&seen, k);
-		if (at < 0) {
-			at = (long)nk;
-			keys[nk++] = k;
-			cm_strset_add(&seen, k, at);
-		} else {
-			free(k);
-		}
-		l[i] = cm_xasprintf("%s|%06ld|%.17g", keys[at], count[at]++,
-				    kind == CM_ROW_MEASURED ? r->duration_ns : NAN);
-	}
-	for (size_t i = 0; i < nk; i++)
-		free(keys[i]);
-	free(keys), free(count);
-	cm_strset_free(&seen);
-	qsort(l, ds->n, sizeof(char *), by_str);
-	return l;
-}
 
 struct stats_check {
 	const struct cm_dataset *raw;
@@ -196,7 +158,7 @@ static void summary_is_raw(const char *target, const char *run_id)
 			 how.summary_rows, how.raw_rows);
 	assert_int_equal(raw.n, sum.n);
 	assert_int_equal(raw.nsessions, sum.nsessions);
-	char **a = lines_of(&raw), **b = lines_of(&sum);
+	char **a = th_dataset_lines(&raw), **b = th_dataset_lines(&sum);
 	for (size_t i = 0; i < raw.n; i++) {
 		if (strcmp(a[i], b[i]))
 			fail_msg("run %s: raw '%s' but summary '%s'", run_id, a[i], b[i]);
