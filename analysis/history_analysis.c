@@ -72,9 +72,10 @@ static void ref_index_make(const struct cm_hist_series *ref, struct ref_index *x
 	free(last);
 }
 
-/* The mean ln median over the reference's points that share a label with se's points
- * [from, to): the same sessions. NAN when the reference has none of them. The sum in the
- * order of a scan of the reference per point. */
+/* The mean ln median over the reference's points of the same run and label as se's points
+ * [from, to): the same sessions (a label alone is a tag's: the runs of a tag given to every
+ * nightly share it, and their references' points were all averaged in). NAN when the
+ * reference has none of them. The sum in the order of a scan of the reference per point. */
 static double ref_level(const struct cm_hist_series *ref, const struct ref_index *x,
 			const struct cm_hist_series *se, size_t from, size_t to)
 {
@@ -83,7 +84,7 @@ static double ref_level(const struct cm_hist_series *ref, const struct ref_index
 	for (size_t i = from; i < to; i++) {
 		long f = cm_strset_find(&x->first, se->pts[i].label);
 		for (size_t k = f >= 0 ? (size_t)f : SIZE_MAX; k != SIZE_MAX; k = x->next[k])
-			if (ref->pts[k].pt.n) {
+			if (ref->pts[k].pt.n && ref->pts[k].run == se->pts[i].run) {
 				sum += log(ref->pts[k].pt.median);
 				n++;
 			}

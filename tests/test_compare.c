@@ -359,6 +359,37 @@ static void test_history(void **state)
 	}
 }
 
+/* Ten nightly runs under one tag (their points' labels the same: "nightly#1", "nightly#2"),
+ * the reference stepping +30% with the case after the fifth: the reference's change across
+ * the case's change is its own sessions' on either side, +30%, not the mean of every run of
+ * the tag on both sides (~0, which it read when points were matched by label alone). */
+static void test_history_shared_tag_reference(void **state)
+{
+	(void)state;
+	struct cm_dataset runs[10];
+	char *labels[10], *ids[10];
+	for (int i = 0; i < 10; i++) {
+		double lv[2] = { 0.02 * sin(i * 7.1 + 0.5), 0.02 * sin(i * 13.3 + 2) },
+		       step[2] = { lv[0] + 0.3, lv[1] + 0.3 };
+		synthetic(&runs[i], 2, 6, i < 5 ? lv : step, i < 5 ? lv : step, i < 5 ? "q1" : "q2");
+		labels[i] = cm_xstrdup("nightly");
+		ids[i] = cm_xasprintf("run-%d", i);
+	}
+	struct cm_judge j = { 0.05, 0.05, 0 };
+	struct cm_history h;
+	assert_int_equal(cm_history_build(runs, labels, ids, 10, "c", "total", &j, &h), 0);
+	const struct cm_hist_series *se = &h.series[0];
+	assert_int_equal(se->nchanges, 1);
+	double ref = se->changes[0].ref_rel;
+	if (!(ref > 0.25 && ref < 0.45))
+		fail_msg("the reference's change across the case's: %+.3f, want about +0.35", ref);
+	cm_history_free(&h);
+	for (int i = 0; i < 10; i++) {
+		cm_dataset_free(&runs[i]);
+		free(labels[i]), free(ids[i]);
+	}
+}
+
 /* One arm of a within-run A/B: K sessions x B boots; session k's level lvl[k] (shared by both
  * arms), plus the arm's own move in that session (the interaction), plus boot noise (3%). */
 static void ab_arm(struct cm_dataset *ds, gsl_rng *r, int K, int B, const double *lvl,
@@ -455,7 +486,7 @@ int main(void)
 		cmocka_unit_test(test_relative_metrics),
 		cmocka_unit_test(test_within_run_interaction),
 		cmocka_unit_test(test_hosts_level),
-		cmocka_unit_test(test_history),
+		cmocka_unit_test(test_history), cmocka_unit_test(test_history_shared_tag_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
